@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Magpie needs to build and test, only those missing.
+# Idempotent and quiet when everything is present.
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libjansson-dev
+  libsqlite3-dev libsodium-dev libjwt-dev libinih-dev libcmocka-dev
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,29 @@
+/* The application: wires config, store, gateway and core modules on one loop,
+ * and runs `magpie serve`. Handlers reach shared state through mp_app_t. */
+#ifndef MP_APP_APP_H
+#define MP_APP_APP_H
+
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/hub.h"
+#include "net/server.h"
+#include "store/store.h"
+
+struct mp_auth;
+struct mp_chat;
+
+typedef struct mp_app {
+    uv_loop_t *loop;
+    const mp_config_t *cfg;
+    mp_store_t *store;
+    mp_server_t *srv;
+    mp_hub_t *hub;
+    struct mp_auth *auth;
+    struct mp_chat *chat;
+} mp_app_t;
+
+/* Runs the server until SIGINT/SIGTERM. Returns a process exit code. */
+int mp_app_serve(const mp_config_t *cfg);
+
+#endif

@@ -1,0 +1,33 @@
+/* Accounts, devices and tokens: registration, login (argon2id off the loop),
+ * JWT access tokens (HS256, algorithm pinned, exp checked by us), rotating
+ * refresh tokens with theft detection, device revocation. */
+#ifndef MP_AUTH_AUTH_H
+#define MP_AUTH_AUTH_H
+
+#include <stdint.h>
+
+#include "core/principal.h"
+#include "net/http.h"
+#include "proto/error.h"
+
+struct mp_app;
+typedef struct mp_auth mp_auth_t;
+
+/* Loads or creates DATA/jwt.secret (mode 0600), loads recently revoked devices.
+ * Returns NULL with a message in err on failure. */
+mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen);
+void mp_auth_free(mp_auth_t *auth);
+
+/* Validates an access token: signature (HS256 only), exp, and that the device
+ * is not revoked. Matches mp_server_hooks_t.authenticate (ctx is the app). */
+mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who);
+
+/* Issues an access token for (user, device); returns a heap string (mp_free). */
+char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest);
+
+/* The HTTP routes of this module, ended by a zeroed entry:
+ * POST /v1/auth/register, /v1/auth/login, /v1/auth/refresh, /v1/auth/logout,
+ * GET /v1/devices, DELETE /v1/devices/{id}, GET /v1/me. */
+extern const mp_route_t mp_auth_routes[];
+
+#endif

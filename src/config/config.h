@@ -1,0 +1,69 @@
+/* Server configuration: defaults < config file (INI) < environment MAGPIE_<KEY>
+ * < command-line flags. Every key is described once in the table in config.c;
+ * docs/configuration.md documents the same table. */
+#ifndef MP_CONFIG_CONFIG_H
+#define MP_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { MP_REG_OPEN = 0, MP_REG_CLOSED } mp_registration_t;
+
+typedef struct mp_config {
+    /* listen = 127.0.0.1:8080; port 0 picks a free port (the chosen address is
+     * printed on stderr as "magpie: listening on HOST:PORT"). */
+    char listen_host[64];
+    int listen_port;
+    char data_dir[1024];           /* data = ./data */
+    int log_level;                 /* log_level = info (mp_log_level_t) */
+    unsigned node_id;              /* node_id = 0 (0..1023), part of every id */
+
+    /* HTTP */
+    size_t max_body;               /* max_body = 1048576 bytes */
+    size_t max_header;             /* max_header = 16384 bytes (request line + headers) */
+    unsigned header_timeout_ms;    /* header_timeout = 10000 ms */
+    unsigned idle_timeout_ms;      /* idle_timeout = 60000 ms (keep-alive) */
+    char cors_origins[1024];       /* cors_origins = "" comma list of allowed origins, or * */
+
+    /* WebSocket */
+    char ws_origins[1024];         /* ws_origins = "" comma list; same host always allowed */
+    size_t ws_max_message;         /* ws_max_message = 65536 bytes */
+    unsigned ws_ping_interval_ms;  /* ws_ping_interval = 30000 ms */
+    unsigned ws_auth_timeout_ms;   /* ws_auth_timeout = 10000 ms */
+    size_t ws_max_queue;           /* ws_max_queue = 1048576 bytes queued to one slow reader */
+
+    /* Accounts */
+    mp_registration_t registration;  /* registration = open | closed */
+    unsigned login_rate_per_min;     /* login_rate = 10 per minute per username and per IP */
+    unsigned access_token_ttl_s;     /* access_token_ttl = 900 seconds */
+
+    /* Messaging */
+    unsigned send_rate;            /* send_rate = 20 per second per user */
+    unsigned send_burst;           /* send_burst = 50 */
+} mp_config_t;
+
+/* Fills cfg with the defaults. */
+void mp_config_defaults(mp_config_t *cfg);
+
+/* Applies, in order, the config file (if path != NULL), the environment
+ * (MAGPIE_<KEY>, upper-case) and the flags `--<key> VALUE` / `--<key>=VALUE`
+ * found in argv (argv[0] is skipped; --config, --print-config, --help are
+ * recognised and skipped too). On an unknown key or a bad value returns -1 and
+ * writes a message naming the key and its source into err. */
+int mp_config_load(mp_config_t *cfg, const char *path, int argc, char **argv, char *err,
+                   size_t errlen);
+
+/* Sets one key from its string form; source names where it came from ("file",
+ * "env", "flag") for the error message. Returns 0 or -1 with err filled. */
+int mp_config_set(mp_config_t *cfg, const char *key, const char *value, const char *source,
+                  char *err, size_t errlen);
+
+/* Prints the effective configuration as `key = value` lines, secrets masked. */
+void mp_config_print(const mp_config_t *cfg, FILE *out);
+
+/* Prints every key with its default and a one-line description (for --help). */
+void mp_config_usage(FILE *out);
+
+#endif

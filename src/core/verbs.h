@@ -1,0 +1,41 @@
+/* WebSocket verbs: one table maps each frame type to its field spec and its
+ * handler (one handler per verb, in the module that owns it). The gateway hands
+ * every request frame of an authenticated session to mp_verbs_dispatch(). */
+#ifndef MP_CORE_VERBS_H
+#define MP_CORE_VERBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/principal.h"
+#include "net/gw.h"
+#include "proto/validate.h"
+
+struct mp_app;
+
+/* One request, valid only while the handler runs: copy sid/req_id (and incref
+ * frame) to answer later. The handler answers exactly once with mp_gw_reply()
+ * or mp_gw_error() on cmd->app->srv. */
+typedef struct mp_cmd {
+    struct mp_app *app;
+    mp_sid_t sid;
+    int64_t req_id;
+    const char *type;
+    json_t *frame; /* borrowed, already validated against the verb's fields */
+    mp_principal_t who;
+} mp_cmd_t;
+
+typedef void (*mp_verb_fn)(mp_cmd_t *cmd);
+
+typedef struct mp_verb {
+    const char *type;
+    const mp_field_t *fields; /* NULL = no fields besides id/type */
+    mp_verb_fn fn;
+} mp_verb_t;
+
+/* Looks type up, validates, runs the handler; answers unknown_type or
+ * bad_request itself. Matches mp_server_hooks_t.frame (ctx is the app). */
+void mp_verbs_dispatch(void *app, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+                       const char *type, json_t *frame);
+
+#endif

@@ -1,0 +1,54 @@
+/* The gateway: listener, HTTP/1.1 connections, router and middleware, and
+ * WebSocket sessions at GET /v1/ws. It knows nothing of chat: routes and
+ * WebSocket verbs are handed to it, and it reports session life to hooks. */
+#ifndef MP_NET_SERVER_H
+#define MP_NET_SERVER_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/principal.h"
+#include "net/gw.h"
+#include "net/http.h"
+
+/* Hooks the application gives the gateway. All run on the loop thread. */
+typedef struct mp_server_hooks {
+    /* Validates a bearer token (HTTP Authorization header, the WebSocket
+     * upgrade header, or the `auth` frame). Returns MP_OK and fills *who, or
+     * MP_ERR_UNAUTHORIZED. Must not block. */
+    mp_err_t (*authenticate)(void *ctx, const char *token, mp_principal_t *who);
+    /* A WebSocket session became authenticated. */
+    void (*session_open)(void *ctx, mp_sid_t sid, const mp_principal_t *who);
+    /* An authenticated session closed (called once, after session_open). */
+    void (*session_close)(void *ctx, mp_sid_t sid, const mp_principal_t *who);
+    /* A request frame from an authenticated session, other than `auth`:
+     * {"id":<int>,"type":"<string>",...}. The gateway has checked that id is an
+     * integer and type a string; everything else is the callee's. The callee
+     * answers later with mp_gw_reply()/mp_gw_error(). frame is borrowed. */
+    void (*frame)(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+                  const char *type, json_t *frame);
+    /* GET /readyz: returns 1 when the store answers. */
+    int (*ready)(void *ctx);
+} mp_server_hooks_t;
+
+/* Creates a server on loop. cfg must outlive it. routes is an array ended by a
+ * zeroed entry and must outlive the server. ctx is passed to every hook and
+ * handler. */
+mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_route_t *routes,
+                           const mp_server_hooks_t *hooks, void *ctx);
+
+/* Binds and listens on cfg->listen_host:listen_port. On success the bound port
+ * (useful with port 0) is in *port_out. Returns 0 or a negative libuv error. */
+int mp_server_listen(mp_server_t *srv, int *port_out);
+
+/* Stops accepting, closes every connection; calls done when all handles are
+ * closed (the loop can then be stopped). */
+void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg);
+void mp_server_free(mp_server_t *srv);
+
+/* Number of open connections (HTTP + WebSocket), for /metrics. */
+size_t mp_server_connections(const mp_server_t *srv);
+
+#endif

@@ -1,0 +1,53 @@
+/* The error table: one row per mp_err_t, in enum order. */
+#include "proto/error.h"
+
+static const struct {
+    const char *code;
+    int status;
+    const char *message;
+} table[MP__ERR_COUNT] = {
+    [MP_OK] = {"ok", 200, "ok"},
+    [MP_ERR_BAD_REQUEST] = {"bad_request", 400, "the request is invalid"},
+    [MP_ERR_BAD_JSON] = {"bad_json", 400, "the body is not valid JSON"},
+    [MP_ERR_UNAUTHORIZED] = {"unauthorized", 401, "a valid access token is required"},
+    [MP_ERR_BAD_CREDENTIALS] = {"bad_credentials", 401, "wrong username or password"},
+    [MP_ERR_FORBIDDEN] = {"forbidden", 403, "not allowed"},
+    [MP_ERR_REGISTRATION_CLOSED] = {"registration_closed", 403, "registration is closed"},
+    [MP_ERR_NOT_MEMBER] = {"not_member", 403, "not a member of this conversation"},
+    [MP_ERR_NOT_FOUND] = {"not_found", 404, "not found"},
+    [MP_ERR_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "method not allowed"},
+    [MP_ERR_USERNAME_TAKEN] = {"username_taken", 409, "this username is taken"},
+    [MP_ERR_CONFLICT] = {"conflict", 409, "conflicting state"},
+    [MP_ERR_TOO_LARGE] = {"too_large", 413, "the request is too large"},
+    [MP_ERR_UNSUPPORTED_MEDIA] = {"unsupported_media_type", 415,
+                                  "the body must be application/json"},
+    [MP_ERR_WEAK_PASSWORD] = {"weak_password", 400, "the password must be 8 to 1024 bytes"},
+    [MP_ERR_BAD_USERNAME] = {"bad_username", 400,
+                             "the username must be 3 to 32 characters of a-z 0-9 _ ."},
+    [MP_ERR_RATE_LIMITED] = {"rate_limited", 429, "too many requests, slow down"},
+    [MP_ERR_UNKNOWN_TYPE] = {"unknown_type", 400, "unknown frame type"},
+    [MP_ERR_INTERNAL] = {"internal", 500, "internal error"},
+    [MP_ERR_UNAVAILABLE] = {"unavailable", 503, "the server is busy, retry later"},
+    [MP_ERR_TIMEOUT] = {"timeout", 408, "the request took too long"},
+    [MP_ERR_BLOCKED] = {"blocked", 403, "blocked"},
+};
+
+static mp_err_t clamp(mp_err_t err)
+{
+    return (unsigned)err < MP__ERR_COUNT ? err : MP_ERR_INTERNAL;
+}
+
+const char *mp_err_code(mp_err_t err)
+{
+    return table[clamp(err)].code;
+}
+
+int mp_err_status(mp_err_t err)
+{
+    return table[clamp(err)].status;
+}
+
+const char *mp_err_message(mp_err_t err)
+{
+    return table[clamp(err)].message;
+}

@@ -1,0 +1,42 @@
+/* The one internal error enum (0 = success) and its mapping to wire codes.
+ *
+ * Every error a client can see is one of these. The table in error.c gives its
+ * stable lowercase code, HTTP status and default message; docs/protocol.md
+ * prints the same table. Add new errors at the end of the enum and the table. */
+#ifndef MP_PROTO_ERROR_H
+#define MP_PROTO_ERROR_H
+
+typedef enum {
+    MP_OK = 0,
+    MP_ERR_BAD_REQUEST,         /* 400 bad_request: a field is missing or invalid */
+    MP_ERR_BAD_JSON,            /* 400 bad_json: the body or frame is not valid JSON */
+    MP_ERR_UNAUTHORIZED,        /* 401 unauthorized: missing, invalid or expired token */
+    MP_ERR_BAD_CREDENTIALS,     /* 401 bad_credentials: wrong username or password */
+    MP_ERR_FORBIDDEN,           /* 403 forbidden */
+    MP_ERR_REGISTRATION_CLOSED, /* 403 registration_closed */
+    MP_ERR_NOT_MEMBER,          /* 403 not_member */
+    MP_ERR_NOT_FOUND,           /* 404 not_found */
+    MP_ERR_METHOD_NOT_ALLOWED,  /* 405 method_not_allowed */
+    MP_ERR_USERNAME_TAKEN,      /* 409 username_taken */
+    MP_ERR_CONFLICT,            /* 409 conflict */
+    MP_ERR_TOO_LARGE,           /* 413 too_large */
+    MP_ERR_UNSUPPORTED_MEDIA,   /* 415 unsupported_media_type */
+    MP_ERR_WEAK_PASSWORD,       /* 400 weak_password */
+    MP_ERR_BAD_USERNAME,        /* 400 bad_username */
+    MP_ERR_RATE_LIMITED,        /* 429 rate_limited */
+    MP_ERR_UNKNOWN_TYPE,        /* 400 unknown_type: unknown WebSocket frame type */
+    MP_ERR_INTERNAL,            /* 500 internal */
+    MP_ERR_UNAVAILABLE,         /* 503 unavailable: overloaded or store not ready */
+    MP_ERR_TIMEOUT,             /* 408 timeout: the request took too long to arrive */
+    MP_ERR_BLOCKED,             /* 403 blocked: reserved for the privacy settings */
+    MP__ERR_COUNT
+} mp_err_t;
+
+/* Stable lowercase wire code, e.g. "not_member". */
+const char *mp_err_code(mp_err_t err);
+/* HTTP status used for this error. */
+int mp_err_status(mp_err_t err);
+/* Default human-readable message. */
+const char *mp_err_message(mp_err_t err);
+
+#endif

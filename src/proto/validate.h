@@ -1,0 +1,41 @@
+/* Declarative validation of JSON request objects (WebSocket frames and HTTP
+ * bodies): each frame type has a table of expected fields, checked in one place
+ * before any handler runs. */
+#ifndef MP_PROTO_VALIDATE_H
+#define MP_PROTO_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/error.h"
+
+typedef enum {
+    MP_F_STRING, /* min/max = length in Unicode code points (UTF-8 is already valid) */
+    MP_F_ASCII,  /* printable ASCII (0x20-0x7e) string; min/max = length in bytes */
+    MP_F_INT,    /* JSON integer; min/max = value range */
+    MP_F_BOOL,
+    MP_F_ID,     /* decimal id string (mp_id_parse) */
+    MP_F_OBJECT,
+    MP_F_ARRAY,  /* min/max = element count */
+} mp_field_type_t;
+
+typedef struct mp_field {
+    const char *name;
+    mp_field_type_t type;
+    bool required;
+    int64_t min, max; /* 0,0 = unchecked */
+} mp_field_t;
+
+/* Checks obj against fields (a table ended by a zeroed entry). Unknown members
+ * are ignored. On failure returns MP_ERR_BAD_REQUEST and writes a message that
+ * names the field (e.g. "field 'text' must be 1 to 4096 characters") into msg. */
+mp_err_t mp_validate(const json_t *obj, const mp_field_t *fields, char *msg, size_t msglen);
+
+/* Number of Unicode code points in valid UTF-8 s of len bytes. */
+size_t mp_utf8_chars(const char *s, size_t len);
+/* True when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool mp_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,40 @@
+/* Internal to src/store: the job machinery of the SQLite backend, used by the
+ * files that implement store operations (sqlite_users.c, sqlite_chat.c, ...).
+ *
+ * A job is a struct that embeds mp_sql_job_t as its FIRST member. run() executes
+ * on the writer thread (inside the group-commit transaction, wrapped in its own
+ * SAVEPOINT so a failing job rolls back alone) or on a reader thread; it must
+ * only touch the job and the connection. done() runs on the loop thread after
+ * the transaction is durable (or failed: then rc is MP_ERR_INTERNAL for every
+ * job of the batch) and must free the job. */
+#ifndef MP_STORE_SQLITE_JOB_H
+#define MP_STORE_SQLITE_JOB_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+typedef struct mp_sql_job mp_sql_job_t;
+struct mp_sql_job {
+    mp_err_t (*run)(sqlite3 *db, mp_sql_job_t *job);
+    void (*done)(mp_sql_job_t *job, mp_err_t rc);
+    mp_sql_job_t *next; /* queue link, owned by the store */
+    mp_err_t rc;
+};
+
+/* Queues a write job. MP_ERR_UNAVAILABLE when the bounded queue is full (the
+ * job is then not taken: the caller frees it). */
+mp_err_t mp_sqlite__write(mp_store_t *st, mp_sql_job_t *job) __attribute__((warn_unused_result));
+/* Queues a read job on a read-only connection. Same contract. */
+mp_err_t mp_sqlite__read(mp_store_t *st, mp_sql_job_t *job) __attribute__((warn_unused_result));
+
+/* A cached prepared statement for this connection (reset and with cleared
+ * bindings). sql must be a string literal (its address is the cache key).
+ * NULL on prepare error (logged). */
+sqlite3_stmt *mp_sqlite__stmt(sqlite3 *db, const char *sql);
+
+/* Maps a sqlite result code to mp_err_t (SQLITE_CONSTRAINT → MP_ERR_CONFLICT,
+ * others → MP_ERR_INTERNAL, logged with the SQL error message). */
+mp_err_t mp_sqlite__err(sqlite3 *db, int rc);
+
+#endif

@@ -1,0 +1,72 @@
+/* Counting allocator; see alloc.h for the out-of-memory policy. */
+#include "util/alloc.h"
+
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_size_t used;
+
+static void *oom(size_t n)
+{
+    fprintf(stderr, "magpie: fatal: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *mp_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        return oom(n);
+    atomic_fetch_add_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    return p;
+}
+
+void *mp_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (p == NULL)
+        return oom(count * size);
+    atomic_fetch_add_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    return p;
+}
+
+void *mp_realloc(void *p, size_t n)
+{
+    size_t old = p ? malloc_usable_size(p) : 0;
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        return oom(n);
+    atomic_fetch_sub_explicit(&used, old, memory_order_relaxed);
+    atomic_fetch_add_explicit(&used, malloc_usable_size(q), memory_order_relaxed);
+    return q;
+}
+
+void mp_free(void *p)
+{
+    if (p == NULL)
+        return;
+    atomic_fetch_sub_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    free(p);
+}
+
+char *mp_strdup(const char *s)
+{
+    return mp_strndup(s, strlen(s));
+}
+
+char *mp_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *d = mp_malloc(len + 1);
+    memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+size_t mp_alloc_used(void)
+{
+    return atomic_load_explicit(&used, memory_order_relaxed);
+}
