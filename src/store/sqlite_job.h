@@ -37,4 +37,8 @@ sqlite3_stmt *mp_sqlite__stmt(sqlite3 *db, const char *sql);
  * others → MP_ERR_INTERNAL, logged with the SQL error message). */
 mp_err_t mp_sqlite__err(sqlite3 *db, int rc);
 
+/* Test hook: changes the bounds of the write and read queues (defaults 65536
+ * and 16384), e.g. to exercise backpressure with a handful of jobs. */
+void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads);
+
 #endif

@@ -27,12 +27,17 @@ typedef struct mp_store mp_store_t;
 mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 /* Finishes queued writes (their callbacks run if the loop runs), stops the
- * threads and closes connections. */
+ * threads and closes connections. Call on the loop thread; new ops are refused
+ * from then on. Completions not yet delivered, and the freeing of st, happen
+ * in a close callback: run the loop afterwards until its handles are closed. */
 void mp_store_close(mp_store_t *st);
 /* Schema version this binary writes. */
 int mp_store_schema_version(void);
 /* True while the store answers (readyz). */
 bool mp_store_ready(mp_store_t *st);
+/* Group-commit counters since open: transactions committed (or failed) by the
+ * writer, and write jobs they carried. Either pointer may be NULL. */
+void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs);
 
 /* ---- users and devices -------------------------------------------------- */
 

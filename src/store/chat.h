@@ -1,0 +1,189 @@
+/* The messaging part of the store API: conversations, members and messages.
+ *
+ * Same contract as store.h: every op returns MP_OK when queued (its callback
+ * runs later on the loop thread) or MP_ERR_UNAVAILABLE when the queue is full
+ * (the callback is then NOT called). Rows given to callbacks are borrowed and
+ * valid only until the callback returns. Write ops run on the writer thread in
+ * the group-commit transaction: their callback with MP_OK means "fsynced".
+ *
+ * Authorisation lives here too, in the same transaction as the data it
+ * guards: every op that names a conversation answers MP_ERR_NOT_MEMBER both
+ * when the conversation does not exist and when the user is not a member. */
+#ifndef MP_STORE_CHAT_H
+#define MP_STORE_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define MP_CHAT_CMID_MAX 64          /* client_msg_id bytes (printable ASCII) */
+#define MP_CHAT_TEXT_MAX_CHARS 4096  /* Unicode characters */
+#define MP_CHAT_HISTORY_MAX 200      /* messages per history page */
+#define MP_CHAT_SYNC_MAX 500         /* items (messages + receipts) per sync page */
+
+typedef enum { MP_CONV_DIRECT = 0, MP_CONV_GROUP, MP_CONV_WORLD } mp_conv_kind_t;
+
+/* "direct", "group", "world". */
+const char *mp_conv_kind_name(mp_conv_kind_t kind);
+
+/* One stored message. Strings are NUL-terminated and borrowed. */
+typedef struct mp_msg_row {
+    uint64_t id;
+    uint64_t conversation_id;
+    uint64_t sender_id;
+    int64_t seq;
+    int64_t created_at; /* ms since the epoch */
+    int64_t version;    /* global change version of its latest change */
+    const char *client_msg_id;
+    const char *kind; /* "text" */
+    const char *text;
+} mp_msg_row_t;
+
+/* ---- send --------------------------------------------------------------- */
+
+/* Exactly one of conversation_id / to_user_id is non-zero. Strings are copied
+ * by mp_store_chat_send. */
+typedef struct mp_chat_send_in {
+    uint64_t sender_id;
+    uint64_t conversation_id;
+    uint64_t to_user_id;
+    const char *client_msg_id;
+    const char *text;
+    size_t text_len;
+    const char *kind; /* NULL = "text" */
+    int64_t now_ms;
+} mp_chat_send_in_t;
+
+typedef struct mp_chat_send_out {
+    mp_msg_row_t msg;          /* the new message, or the ORIGINAL on a duplicate */
+    bool duplicate;            /* (sender, client_msg_id) existed: nothing was written */
+    bool created_conversation; /* `to` created the direct conversation */
+    uint64_t peer_id;          /* for `to`: the other member (to_user_id) */
+} mp_chat_send_out_t;
+
+typedef void (*mp_chat_send_fn)(mp_err_t rc, const mp_chat_send_out_t *out, void *ud);
+
+/* The whole send as ONE write job: dedup lookup by (sender, client_msg_id)
+ * (found → the original, duplicate=true, even if text or target differ);
+ * else, for `to`, find or create the direct conversation; check membership;
+ * next seq of the conversation, bump the global version, insert with id
+ * mp_id_next(). Errors: MP_ERR_NOT_MEMBER (unknown conversation or not a
+ * member), MP_ERR_NOT_FOUND (`to` names no user), MP_ERR_BAD_REQUEST (`to` is
+ * the sender), MP_ERR_INTERNAL. */
+mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
+                            void *ud) __attribute__((warn_unused_result));
+
+/* ---- conversations ------------------------------------------------------ */
+
+/* The direct conversation of (user_id, other_id), created when missing.
+ * Errors: MP_ERR_NOT_FOUND (other is no user), MP_ERR_BAD_REQUEST (other ==
+ * user). */
+typedef void (*mp_chat_direct_fn)(mp_err_t rc, uint64_t conversation_id, bool created, void *ud);
+mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id,
+                              int64_t now_ms, mp_chat_direct_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* Kind and member user ids of a conversation (read). World rooms report no
+ * members (everyone is one). MP_ERR_NOT_FOUND when it does not exist. */
+typedef void (*mp_chat_members_fn)(mp_err_t rc, mp_conv_kind_t kind, const uint64_t *members,
+                                   size_t n, void *ud);
+mp_err_t mp_store_chat_members(mp_store_t *st, uint64_t conversation_id, mp_chat_members_fn cb,
+                               void *ud) __attribute__((warn_unused_result));
+
+/* Users sharing at least one conversation with user_id (read; world rooms
+ * excluded), for presence. */
+typedef void (*mp_chat_users_fn)(mp_err_t rc, const uint64_t *users, size_t n, void *ud);
+mp_err_t mp_store_chat_peers(mp_store_t *st, uint64_t user_id, mp_chat_users_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* One entry of the conversation list. */
+typedef struct mp_chat_list_row {
+    uint64_t id;
+    mp_conv_kind_t kind;
+    int64_t last_seq, read_seq, active_at;
+    uint64_t peer_id; /* direct: the other member (0 otherwise) */
+    const char *peer_username, *peer_display_name;
+    bool has_last;
+    mp_msg_row_t last; /* the message at last_seq, when has_last */
+} mp_chat_list_row_t;
+
+/* The caller's conversations, most recently active first, starting after the
+ * position (after_active, after_id) — pass (INT64_MAX, 0) for the first page.
+ * has_more says whether another page follows. limit 1..MP_CHAT_HISTORY_MAX. */
+typedef void (*mp_chat_list_fn)(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n,
+                                bool has_more, void *ud);
+mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_active,
+                            uint64_t after_id, unsigned limit, mp_chat_list_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* ---- messages and cursors ------------------------------------------------ */
+
+/* Messages of a conversation with seq < before_seq (INT64_MAX = the newest),
+ * up to limit (1..MP_CHAT_HISTORY_MAX) in ASCENDING seq order; has_more when
+ * older ones exist. MP_ERR_NOT_MEMBER as above. */
+typedef void (*mp_chat_msgs_fn)(mp_err_t rc, const mp_msg_row_t *msgs, size_t n, bool has_more,
+                                void *ud);
+mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                               int64_t before_seq, unsigned limit, mp_chat_msgs_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
+typedef enum { MP_CHAT_CURSOR_READ = 0, MP_CHAT_CURSOR_DELIVERED } mp_chat_cursor_t;
+
+typedef struct mp_chat_cursor_out {
+    int64_t read_seq, delivered_seq, last_seq;
+    bool changed; /* false: the cursor was already there (nothing written) */
+} mp_chat_cursor_out_t;
+
+/* Moves the user's read or delivered cursor forward to min(seq, last_seq),
+ * never back. Reading also moves delivered_seq up to read_seq. A move bumps
+ * the global version on the member row and the conversation (sync carries
+ * it as a receipt). MP_ERR_NOT_MEMBER as above. */
+typedef void (*mp_chat_cursor_fn)(mp_err_t rc, const mp_chat_cursor_out_t *out, void *ud);
+mp_err_t mp_store_chat_cursor(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                              mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb,
+                              void *ud) __attribute__((warn_unused_result));
+
+/* ---- sync ----------------------------------------------------------------- */
+
+typedef struct mp_chat_sync_conv {
+    uint64_t id;
+    mp_conv_kind_t kind;
+    int64_t last_seq, read_seq, delivered_seq, version;
+    uint64_t peer_id; /* direct: the other member */
+} mp_chat_sync_conv_t;
+
+typedef struct mp_chat_receipt_row {
+    uint64_t conversation_id, user_id;
+    int64_t read_seq, delivered_seq, version;
+} mp_chat_receipt_row_t;
+
+typedef struct mp_chat_sync_out {
+    const mp_chat_sync_conv_t *convs; /* conversations with items in this page */
+    size_t n_convs;
+    const mp_msg_row_t *msgs; /* ordered by version (= seq order per conversation) */
+    size_t n_msgs;
+    const mp_chat_receipt_row_t *receipts; /* member rows that changed, by version */
+    size_t n_receipts;
+    bool has_more;  /* call again with `cursor` */
+    int64_t cursor; /* the version to pass as `since` next time */
+} mp_chat_sync_out_t;
+
+/* Everything of user_id's conversations with a version above `since`, at
+ * most about max_items items (messages + receipts; never cutting between
+ * items of one version), in one read transaction. Cost: one scan of the
+ * user's membership rows plus index ranges of what changed. */
+typedef void (*mp_chat_sync_fn)(mp_err_t rc, const mp_chat_sync_out_t *out, void *ud);
+mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, unsigned max_items,
+                            mp_chat_sync_fn cb, void *ud) __attribute__((warn_unused_result));
+
+/* ---- pure helpers (unit-tested) ----------------------------------------- */
+
+/* Sync page cut: given the versions of candidate items sorted ascending
+ * (n of them) and max_items, returns how many to include: the first
+ * max_items, extended over items that share the last one's version (a cursor
+ * must never fall inside one version). Returns n when n <= max_items. */
+size_t mp_chat_sync_cut(const int64_t *versions, size_t n, size_t max_items);
+
+#endif

@@ -1,0 +1,520 @@
+/* The SQLite backend core: opening, the group-commit writer thread, the
+ * reader pool, and completion of jobs back on the loop thread.
+ *
+ * Flow: a loop-thread caller queues a job (bounded queue, MP_ERR_UNAVAILABLE
+ * when full) → the writer takes EVERY pending job, runs each in its own
+ * SAVEPOINT inside one BEGIN IMMEDIATE..COMMIT (one fsync per batch) → the
+ * batch goes onto the completed list and a uv_async_t wakes the loop, which
+ * calls done() for each job in submission order.
+ *
+ * Shutdown (mp_store_close): queues stop accepting, the threads finish what is
+ * queued and are joined, connections close, and the async handle is closed.
+ * Completions not yet delivered are delivered from the handle's close
+ * callback, which also frees the store; so the caller must run the loop after
+ * mp_store_close until its handles are closed (it must anyway to close the
+ * loop). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/sqlite_int.h"
+#include "store/sqlite_job.h"
+#include "util/alloc.h"
+#include "util/log.h"
+
+#define MP_SQLITE_READERS 2
+#define MP_SQLITE_WRITE_MAX 65536
+#define MP_SQLITE_READ_MAX 16384
+#define MP_SQLITE_BUSY_MS 5000
+
+typedef struct job_queue {
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    mp_sql_job_t *head, *tail;
+    size_t n, max;
+    bool stopping;
+} job_queue_t;
+
+typedef struct reader {
+    mp_store_t *st;
+    sqlite3 *db;
+    uv_thread_t thread;
+} reader_t;
+
+struct mp_store {
+    uv_loop_t *loop;
+    char *path; /* DIR/magpie.db */
+    sqlite3 *wdb;
+    uv_thread_t writer;
+    job_queue_t wq, rq;
+    reader_t readers[MP_SQLITE_READERS];
+    int nreaders;
+    bool writer_started;
+
+    uv_async_t async;
+    uv_mutex_t done_mu;
+    mp_sql_job_t *done_head, *done_tail;
+
+    atomic_bool writer_alive;
+    atomic_bool healthy; /* false after a failed batch, true after a good one */
+    atomic_bool closing;
+    atomic_uint_fast64_t batches, jobs;
+};
+
+/* ---- queues --------------------------------------------------------------- */
+
+static void queue_init(job_queue_t *q, size_t max)
+{
+    uv_mutex_init(&q->mu);
+    uv_cond_init(&q->cv);
+    q->head = q->tail = NULL;
+    q->n = 0;
+    q->max = max;
+    q->stopping = false;
+}
+
+static void queue_destroy(job_queue_t *q)
+{
+    uv_cond_destroy(&q->cv);
+    uv_mutex_destroy(&q->mu);
+}
+
+static mp_err_t queue_push(job_queue_t *q, mp_sql_job_t *job)
+{
+    mp_err_t rc = MP_OK;
+    job->next = NULL;
+    job->rc = MP_OK;
+    uv_mutex_lock(&q->mu);
+    if (q->stopping || q->n >= q->max) {
+        rc = MP_ERR_UNAVAILABLE;
+    } else {
+        if (q->tail)
+            q->tail->next = job;
+        else
+            q->head = job;
+        q->tail = job;
+        q->n++;
+        uv_cond_signal(&q->cv);
+    }
+    uv_mutex_unlock(&q->mu);
+    return rc;
+}
+
+/* Blocks until jobs are queued; takes up to max of them (0 = all). Returns
+ * NULL once the queue is stopping and empty. */
+static mp_sql_job_t *queue_take(job_queue_t *q, size_t max)
+{
+    uv_mutex_lock(&q->mu);
+    while (q->head == NULL && !q->stopping)
+        uv_cond_wait(&q->cv, &q->mu);
+    mp_sql_job_t *first = q->head;
+    if (first != NULL) {
+        mp_sql_job_t *last = first;
+        size_t n = 1;
+        while (last->next != NULL && (max == 0 || n < max)) {
+            last = last->next;
+            n++;
+        }
+        q->head = last->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        last->next = NULL;
+        q->n -= n;
+    }
+    uv_mutex_unlock(&q->mu);
+    return first;
+}
+
+static void queue_stop(job_queue_t *q)
+{
+    uv_mutex_lock(&q->mu);
+    q->stopping = true;
+    uv_cond_broadcast(&q->cv);
+    uv_mutex_unlock(&q->mu);
+}
+
+/* ---- completion ------------------------------------------------------------ */
+
+static void complete(mp_store_t *st, mp_sql_job_t *first)
+{
+    mp_sql_job_t *last = first;
+    while (last->next != NULL)
+        last = last->next;
+    uv_mutex_lock(&st->done_mu);
+    if (st->done_tail)
+        st->done_tail->next = first;
+    else
+        st->done_head = first;
+    st->done_tail = last;
+    uv_mutex_unlock(&st->done_mu);
+    uv_async_send(&st->async);
+}
+
+static void deliver(mp_store_t *st)
+{
+    uv_mutex_lock(&st->done_mu);
+    mp_sql_job_t *j = st->done_head;
+    st->done_head = st->done_tail = NULL;
+    uv_mutex_unlock(&st->done_mu);
+    while (j != NULL) {
+        mp_sql_job_t *next = j->next; /* done() frees j */
+        j->done(j, j->rc);
+        j = next;
+    }
+}
+
+static void on_async(uv_async_t *h)
+{
+    deliver(h->data);
+}
+
+/* ---- statements run by the threads ----------------------------------------- */
+
+static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
+static const char SQL_RELEASE[] = "RELEASE job";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
+
+static bool exec_cached(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
+    if (s == NULL)
+        return false;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        mp_log_error("store: %s failed: %s", sql, sqlite3_errmsg(db));
+        return false;
+    }
+    return true;
+}
+
+/* Runs one job inside its own savepoint, so a failing job rolls back alone. */
+static mp_err_t run_in_savepoint(sqlite3 *db, mp_sql_job_t *j)
+{
+    if (!exec_cached(db, SQL_SAVEPOINT))
+        return MP_ERR_INTERNAL;
+    mp_err_t rc = j->run(db, j);
+    mp_sqlite__reset_all(db);
+    if (sqlite3_get_autocommit(db))
+        return rc != MP_OK ? rc : MP_ERR_INTERNAL; /* the job ended the transaction */
+    if (rc != MP_OK && !exec_cached(db, SQL_ROLLBACK_TO))
+        return rc;
+    if (!exec_cached(db, SQL_RELEASE))
+        return MP_ERR_INTERNAL;
+    return rc;
+}
+
+/* One group-commit batch. If the transaction cannot commit, nothing of it is
+ * durable, so every job of the batch fails with MP_ERR_INTERNAL. */
+static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
+{
+    sqlite3 *db = st->wdb;
+    uint_fast64_t n = 0;
+    bool ok = exec_cached(db, SQL_BEGIN_IMMEDIATE);
+
+    for (mp_sql_job_t *j = batch; j != NULL; j = j->next) {
+        n++;
+        if (!ok)
+            continue;
+        j->rc = run_in_savepoint(db, j);
+        if (sqlite3_get_autocommit(db)) {
+            mp_log_error("store: a job aborted the batch transaction");
+            ok = false;
+        }
+    }
+    if (ok)
+        ok = exec_cached(db, SQL_COMMIT);
+    if (!ok) {
+        if (!sqlite3_get_autocommit(db))
+            exec_cached(db, SQL_ROLLBACK);
+        for (mp_sql_job_t *j = batch; j != NULL; j = j->next)
+            j->rc = MP_ERR_INTERNAL;
+    }
+    atomic_store(&st->healthy, ok);
+    atomic_fetch_add(&st->batches, 1);
+    atomic_fetch_add(&st->jobs, n);
+    complete(st, batch);
+}
+
+static void writer_main(void *arg)
+{
+    mp_store_t *st = arg;
+    mp_sql_job_t *batch;
+    while ((batch = queue_take(&st->wq, 0)) != NULL)
+        write_batch(st, batch);
+    atomic_store(&st->writer_alive, false);
+}
+
+/* A read job runs in its own read transaction: one consistent snapshot even
+ * when it issues several queries. */
+static void read_one(sqlite3 *db, mp_sql_job_t *j)
+{
+    if (!exec_cached(db, SQL_BEGIN)) {
+        j->rc = MP_ERR_INTERNAL;
+        return;
+    }
+    j->rc = j->run(db, j);
+    mp_sqlite__reset_all(db);
+    if (!sqlite3_get_autocommit(db))
+        exec_cached(db, SQL_COMMIT);
+}
+
+static void reader_main(void *arg)
+{
+    reader_t *r = arg;
+    mp_sql_job_t *j;
+    while ((j = queue_take(&r->st->rq, 1)) != NULL) {
+        read_one(r->db, j);
+        complete(r->st, j);
+    }
+}
+
+/* ---- open / close ----------------------------------------------------------- */
+
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    if (dir[0] == '\0') {
+        snprintf(err, errlen, "the data directory name is empty");
+        return -1;
+    }
+    char *p = mp_strdup(dir);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
+            rc = -1;
+            break;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    mp_free(p);
+    return rc;
+}
+
+static int conn_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+/* Opens a connection with our settings. Read-write connections get WAL
+ * (persistent in the file, so readers inherit it) and synchronous=FULL: a
+ * commit returns only after fsync, which the "acked = durable" promise needs. */
+static sqlite3 *conn_open(const char *path, bool readonly, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(db, MP_SQLITE_BUSY_MS);
+    /* journal_size_limit: truncate the WAL after a checkpoint instead of
+     * keeping its peak size forever. */
+    if (!readonly && conn_exec(db, "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864",
+                               err, errlen) != 0)
+        goto fail;
+    if (conn_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errlen) != 0)
+        goto fail;
+    return db;
+fail:
+    sqlite3_close(db);
+    return NULL;
+}
+
+static int check_wal(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW &&
+             strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (!ok)
+        snprintf(err, errlen, "cannot switch the database to WAL mode");
+    return ok ? 0 : -1;
+}
+
+static void free_store(mp_store_t *st)
+{
+    queue_destroy(&st->wq);
+    queue_destroy(&st->rq);
+    uv_mutex_destroy(&st->done_mu);
+    mp_free(st->path);
+    mp_free(st);
+}
+
+static int open_readers(mp_store_t *st, char *err, size_t errlen)
+{
+    for (int i = 0; i < MP_SQLITE_READERS; i++) {
+        st->readers[i].st = st;
+        st->readers[i].db = conn_open(st->path, true, err, errlen);
+        if (st->readers[i].db == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static void close_readers(mp_store_t *st)
+{
+    for (int i = 0; i < MP_SQLITE_READERS; i++) {
+        mp_sqlite__close_conn(st->readers[i].db);
+        st->readers[i].db = NULL;
+    }
+}
+
+static int start_threads(mp_store_t *st, char *err, size_t errlen)
+{
+    atomic_store(&st->writer_alive, true);
+    if (uv_thread_create(&st->writer, writer_main, st) != 0) {
+        atomic_store(&st->writer_alive, false);
+        snprintf(err, errlen, "cannot start the store writer thread");
+        return -1;
+    }
+    st->writer_started = true;
+    for (int i = 0; i < MP_SQLITE_READERS; i++) {
+        if (uv_thread_create(&st->readers[i].thread, reader_main, &st->readers[i]) != 0) {
+            snprintf(err, errlen, "cannot start a store reader thread");
+            return -1;
+        }
+        st->nreaders++;
+    }
+    return 0;
+}
+
+/* Stops the threads (each finishes its queue first) and closes connections.
+ * Readers close first so the writer's close does the final checkpoint. */
+static void stop_threads(mp_store_t *st)
+{
+    queue_stop(&st->wq);
+    queue_stop(&st->rq);
+    for (int i = 0; i < st->nreaders; i++)
+        uv_thread_join(&st->readers[i].thread);
+    st->nreaders = 0;
+    close_readers(st);
+    if (st->writer_started)
+        uv_thread_join(&st->writer);
+    st->writer_started = false;
+    mp_sqlite__close_conn(st->wdb);
+    st->wdb = NULL;
+}
+
+/* Last step of a store's life: the async handle is closed, so no thread can
+ * complete anything any more; deliver what is left and free. */
+static void on_async_closed(uv_handle_t *h)
+{
+    mp_store_t *st = h->data;
+    deliver(st);
+    free_store(st);
+}
+
+mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (mkdir_p(dir, err, errlen) != 0)
+        return MP_ERR_INTERNAL;
+
+    mp_store_t *st = mp_calloc(1, sizeof *st);
+    size_t len = strlen(dir) + sizeof "/magpie.db";
+    st->path = mp_malloc(len);
+    snprintf(st->path, len, "%s/magpie.db", dir);
+    st->loop = loop;
+    queue_init(&st->wq, MP_SQLITE_WRITE_MAX);
+    queue_init(&st->rq, MP_SQLITE_READ_MAX);
+    uv_mutex_init(&st->done_mu);
+    atomic_init(&st->healthy, true);
+    atomic_init(&st->closing, false);
+    atomic_init(&st->writer_alive, false);
+    atomic_init(&st->batches, 0);
+    atomic_init(&st->jobs, 0);
+
+    st->wdb = conn_open(st->path, false, err, errlen);
+    if (st->wdb == NULL || check_wal(st->wdb, err, errlen) != 0 ||
+        mp_sqlite__migrate(st->wdb, err, errlen) != 0 || open_readers(st, err, errlen) != 0)
+        goto fail;
+    if (uv_async_init(loop, &st->async, on_async) != 0) {
+        snprintf(err, errlen, "cannot create the store's async handle");
+        goto fail;
+    }
+    st->async.data = st;
+    if (start_threads(st, err, errlen) != 0) {
+        /* Nothing was queued, so nothing is pending; the handle's close
+         * callback frees the store when the loop next runs. */
+        atomic_store(&st->closing, true);
+        stop_threads(st);
+        uv_close((uv_handle_t *)&st->async, on_async_closed);
+        return MP_ERR_INTERNAL;
+    }
+    mp_log_info("store: %s open (schema version %d)", st->path, mp_store_schema_version());
+    *out = st;
+    return MP_OK;
+fail:
+    close_readers(st);
+    mp_sqlite__close_conn(st->wdb);
+    free_store(st);
+    return MP_ERR_INTERNAL;
+}
+
+void mp_store_close(mp_store_t *st)
+{
+    if (st == NULL || atomic_exchange(&st->closing, true))
+        return;
+    stop_threads(st);
+    uv_close((uv_handle_t *)&st->async, on_async_closed);
+}
+
+bool mp_store_ready(mp_store_t *st)
+{
+    return st != NULL && !atomic_load(&st->closing) && atomic_load(&st->writer_alive) &&
+           atomic_load(&st->healthy);
+}
+
+void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs)
+{
+    if (batches)
+        *batches = atomic_load(&st->batches);
+    if (jobs)
+        *jobs = atomic_load(&st->jobs);
+}
+
+mp_err_t mp_sqlite__write(mp_store_t *st, mp_sql_job_t *job)
+{
+    return queue_push(&st->wq, job);
+}
+
+mp_err_t mp_sqlite__read(mp_store_t *st, mp_sql_job_t *job)
+{
+    return queue_push(&st->rq, job);
+}
+
+void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads)
+{
+    uv_mutex_lock(&st->wq.mu);
+    st->wq.max = max_writes;
+    uv_mutex_unlock(&st->wq.mu);
+    uv_mutex_lock(&st->rq.mu);
+    st->rq.max = max_reads;
+    uv_mutex_unlock(&st->rq.mu);
+}
+
+const char *mp_sqlite__path(mp_store_t *st)
+{
+    return st->path;
+}

@@ -1,0 +1,1153 @@
+/* SQLite implementation of the messaging store ops (store/chat.h), as jobs on
+ * the machinery of sqlite_job.h.
+ *
+ * Writes run on the single writer thread, so "read last_seq, add one, insert"
+ * and "look up (sender, client_msg_id), insert if absent" need no further
+ * locking: seq is gap-free and dedup exact even for duplicates that land in
+ * the same group-commit batch. Nothing is cached across jobs: a batch that
+ * fails to commit leaves no stale counter behind. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/chat.h"
+#include "store/sqlite_job.h"
+#include "util/alloc.h"
+#include "util/id.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+const char *mp_conv_kind_name(mp_conv_kind_t kind)
+{
+    switch (kind) {
+    case MP_CONV_GROUP:
+        return "group";
+    case MP_CONV_WORLD:
+        return "world";
+    case MP_CONV_DIRECT:
+    default:
+        return "direct";
+    }
+}
+
+static mp_conv_kind_t kind_parse(const unsigned char *s)
+{
+    if (s != NULL && strcmp((const char *)s, "group") == 0)
+        return MP_CONV_GROUP;
+    if (s != NULL && strcmp((const char *)s, "world") == 0)
+        return MP_CONV_WORLD;
+    return MP_CONV_DIRECT;
+}
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static uint64_t col_u64(sqlite3_stmt *s, int i)
+{
+    return (uint64_t)sqlite3_column_int64(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return mp_strdup(t ? (const char *)t : "");
+}
+
+/* A growable array of message rows whose strings the array owns. */
+typedef struct msgvec {
+    mp_msg_row_t *v;
+    size_t n, cap;
+} msgvec_t;
+
+/* Every message SELECT returns these columns in this order. */
+#define MSG_COLS "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version"
+
+static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
+{
+    if (mv->n == mv->cap) {
+        mv->cap = mv->cap ? mv->cap * 2 : 16;
+        mv->v = mp_realloc(mv->v, mv->cap * sizeof *mv->v);
+    }
+    mp_msg_row_t *m = &mv->v[mv->n++];
+    m->id = col_u64(s, 0);
+    m->conversation_id = col_u64(s, 1);
+    m->seq = sqlite3_column_int64(s, 2);
+    m->sender_id = col_u64(s, 3);
+    m->client_msg_id = col_dup(s, 4);
+    m->kind = col_dup(s, 5);
+    m->text = col_dup(s, 6);
+    m->created_at = sqlite3_column_int64(s, 7);
+    m->version = sqlite3_column_int64(s, 8);
+}
+
+static void msg_row_free(mp_msg_row_t *m)
+{
+    mp_free((void *)m->client_msg_id);
+    mp_free((void *)m->kind);
+    mp_free((void *)m->text);
+}
+
+static void msgvec_free(msgvec_t *mv)
+{
+    for (size_t i = 0; i < mv->n; i++)
+        msg_row_free(&mv->v[i]);
+    mp_free(mv->v);
+    mv->v = NULL;
+    mv->n = mv->cap = 0;
+}
+
+/* Steps s expecting SQLITE_DONE. */
+static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+/* ---- shared SQL pieces (writer and readers) ------------------------------ */
+
+static const char SQL_NEXT_VERSION[] =
+    "UPDATE chat_state SET version = version + 1 WHERE id = 1 RETURNING version";
+static const char SQL_HEAD_VERSION[] = "SELECT version FROM chat_state WHERE id = 1";
+static const char SQL_ACCESS[] =
+    "SELECT c.kind, EXISTS(SELECT 1 FROM members m WHERE m.conversation_id = c.id"
+    " AND m.user_id = ?1) FROM conversations c WHERE c.id = ?2";
+
+/* Writer only: the next global change version. */
+static mp_err_t next_version(sqlite3 *db, int64_t *out)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_VERSION);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t head_version(sqlite3 *db, int64_t *out)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_HEAD_VERSION);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *out = sqlite3_column_int64(s, 0);
+    return MP_OK;
+}
+
+/* MP_OK when user may read and write conversation conv (a member, or the
+ * world room); MP_ERR_NOT_MEMBER also when conv does not exist, so that
+ * nobody learns which ids exist. */
+static mp_err_t check_access(sqlite3 *db, uint64_t user, uint64_t conv, mp_conv_kind_t *kind)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ACCESS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    bind_u64(s, 2, conv);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_MEMBER;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    mp_conv_kind_t k = kind_parse(sqlite3_column_text(s, 0));
+    bool member = sqlite3_column_int(s, 1) != 0;
+    if (kind)
+        *kind = k;
+    return member || k == MP_CONV_WORLD ? MP_OK : MP_ERR_NOT_MEMBER;
+}
+
+/* ---- direct conversations (writer) ---------------------------------------- */
+
+static const char SQL_PAIR_GET[] =
+    "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2";
+static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
+static const char SQL_CONV_INSERT[] =
+    "INSERT INTO conversations(id, kind, creator_id, version, created_at, active_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?5)";
+static const char SQL_MEMBER_INSERT[] =
+    "INSERT INTO members(conversation_id, user_id, role, joined_at, version)"
+    " VALUES(?1, ?2, ?3, ?4, ?5)";
+static const char SQL_PAIR_INSERT[] =
+    "INSERT INTO direct_pairs(user_lo, user_hi, conversation_id) VALUES(?1, ?2, ?3)";
+
+static mp_err_t pair_lookup(sqlite3 *db, uint64_t lo, uint64_t hi, uint64_t *conv)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PAIR_GET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, lo);
+    bind_u64(s, 2, hi);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *conv = col_u64(s, 0);
+    return MP_OK;
+}
+
+static mp_err_t user_exists(sqlite3 *db, uint64_t user)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_EXISTS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return MP_OK;
+    return rc == SQLITE_DONE ? MP_ERR_NOT_FOUND : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t member_insert(sqlite3 *db, uint64_t conv, uint64_t user, const char *role,
+                              int64_t now, int64_t version)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, version);
+    return step_done(db, s);
+}
+
+static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_t now,
+                              uint64_t *conv)
+{
+    int64_t v;
+    mp_err_t rc = next_version(db, &v);
+    if (rc != MP_OK)
+        return rc;
+    uint64_t id = mp_id_next();
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, id);
+    sqlite3_bind_text(s, 2, "direct", -1, SQLITE_STATIC);
+    bind_u64(s, 3, user);
+    sqlite3_bind_int64(s, 4, v);
+    sqlite3_bind_int64(s, 5, now);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    if ((rc = member_insert(db, id, user, "member", now, v)) != MP_OK ||
+        (rc = member_insert(db, id, other, "member", now, v)) != MP_OK)
+        return rc;
+    s = mp_sqlite__stmt(db, SQL_PAIR_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user < other ? user : other);
+    bind_u64(s, 2, user < other ? other : user);
+    bind_u64(s, 3, id);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    *conv = id;
+    return MP_OK;
+}
+
+/* Finds or creates the direct conversation of (user, other). */
+static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t now,
+                           uint64_t *conv, bool *created)
+{
+    if (user == other)
+        return MP_ERR_BAD_REQUEST;
+    *created = false;
+    mp_err_t rc = pair_lookup(db, user < other ? user : other, user < other ? other : user, conv);
+    if (rc != MP_ERR_NOT_FOUND)
+        return rc;
+    if ((rc = user_exists(db, other)) != MP_OK)
+        return rc;
+    rc = direct_create(db, user, other, now, conv);
+    *created = rc == MP_OK;
+    return rc;
+}
+
+/* ---- send (writer) ------------------------------------------------------------ */
+
+typedef struct send_job {
+    mp_sql_job_t base;
+    mp_chat_send_in_t in; /* strings point to the copies below */
+    char *cmid, *text, *kind;
+    mp_chat_send_out_t out;
+    msgvec_t orig; /* the original message on a duplicate */
+    mp_chat_send_fn cb;
+    void *ud;
+} send_job_t;
+
+static const char SQL_DEDUP[] =
+    "SELECT " MSG_COLS " FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2";
+static const char SQL_CONV_NEXT_SEQ[] =
+    "UPDATE conversations SET last_seq = last_seq + 1, version = ?2, active_at = ?3"
+    " WHERE id = ?1 RETURNING last_seq";
+static const char SQL_MSG_INSERT[] =
+    "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+    " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEDUP);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->in.sender_id);
+    sqlite3_bind_text(s, 2, j->in.client_msg_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW)
+        msgvec_push_stmt(&j->orig, s);
+    else if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    return MP_OK;
+}
+
+/* Next seq of conv, stamping the conversation with version v. */
+static mp_err_t conv_next_seq(sqlite3 *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_NEXT_SEQ);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    sqlite3_bind_int64(s, 2, v);
+    sqlite3_bind_int64(s, 3, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
+    *seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static const char SQL_SENDER_READ[] =
+    "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
+    " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
+
+/* The sender has read what they wrote: their cursors follow, so their own
+ * messages never count as unread (same version as the message). */
+static mp_err_t sender_read(sqlite3 *db, const mp_msg_row_t *m)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SENDER_READ);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, m->conversation_id);
+    bind_u64(s, 2, m->sender_id);
+    sqlite3_bind_int64(s, 3, m->seq);
+    sqlite3_bind_int64(s, 4, m->version);
+    return step_done(db, s);
+}
+
+static mp_err_t send_insert(sqlite3 *db, send_job_t *j, uint64_t conv)
+{
+    mp_msg_row_t *m = &j->out.msg;
+    mp_err_t rc = next_version(db, &m->version);
+    if (rc != MP_OK)
+        return rc;
+    if ((rc = conv_next_seq(db, conv, m->version, j->in.now_ms, &m->seq)) != MP_OK)
+        return rc;
+    m->id = mp_id_next();
+    m->conversation_id = conv;
+    m->sender_id = j->in.sender_id;
+    m->created_at = j->in.now_ms;
+    m->client_msg_id = j->cmid;
+    m->kind = j->kind;
+    m->text = j->text;
+
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, m->id);
+    bind_u64(s, 2, conv);
+    sqlite3_bind_int64(s, 3, m->seq);
+    bind_u64(s, 4, m->sender_id);
+    sqlite3_bind_text(s, 5, m->client_msg_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, m->text, (int)j->in.text_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, m->created_at);
+    sqlite3_bind_int64(s, 9, m->version);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    return sender_read(db, m);
+}
+
+static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    send_job_t *j = (send_job_t *)job;
+    bool found = false;
+    mp_err_t rc = send_dedup(db, j, &found);
+    if (rc != MP_OK)
+        return rc;
+    if (found) {
+        j->out.msg = j->orig.v[0];
+        j->out.duplicate = true;
+        return MP_OK;
+    }
+    uint64_t conv = j->in.conversation_id;
+    if (j->in.to_user_id != 0) {
+        rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
+                        &j->out.created_conversation);
+        j->out.peer_id = j->in.to_user_id;
+    } else {
+        mp_conv_kind_t kind;
+        rc = check_access(db, j->in.sender_id, conv, &kind);
+    }
+    if (rc != MP_OK)
+        return rc;
+    return send_insert(db, j, conv);
+}
+
+static void send_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    send_job_t *j = (send_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    msgvec_free(&j->orig);
+    mp_free(j->cmid);
+    mp_free(j->text);
+    mp_free(j->kind);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
+                            void *ud)
+{
+    send_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = send_run;
+    j->base.done = send_done;
+    j->in = *in;
+    j->cmid = mp_strdup(in->client_msg_id);
+    j->text = mp_strndup(in->text, in->text_len);
+    j->kind = mp_strdup(in->kind ? in->kind : "text");
+    j->in.client_msg_id = j->cmid;
+    j->in.text = j->text;
+    j->in.kind = j->kind;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK) {
+        j->cb = NULL;
+        mp_free(j->cmid);
+        mp_free(j->text);
+        mp_free(j->kind);
+        mp_free(j);
+    }
+    return rc;
+}
+
+/* ---- direct (writer) ------------------------------------------------------------- */
+
+typedef struct direct_job {
+    mp_sql_job_t base;
+    uint64_t user, other, conv;
+    int64_t now;
+    bool created;
+    mp_chat_direct_fn cb;
+    void *ud;
+} direct_job_t;
+
+static mp_err_t direct_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    direct_job_t *j = (direct_job_t *)job;
+    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created);
+}
+
+static void direct_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    direct_job_t *j = (direct_job_t *)job;
+    j->cb(rc, rc == MP_OK ? j->conv : 0, rc == MP_OK && j->created, j->ud);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id,
+                              int64_t now_ms, mp_chat_direct_fn cb, void *ud)
+{
+    direct_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = direct_run;
+    j->base.done = direct_done;
+    j->user = user_id;
+    j->other = other_id;
+    j->now = now_ms;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- members / peers (read) ---------------------------------------------------------- */
+
+typedef struct ids_job {
+    mp_sql_job_t base;
+    uint64_t key; /* conversation (members) or user (peers) */
+    mp_conv_kind_t kind;
+    uint64_t *ids;
+    size_t n, cap;
+    mp_chat_members_fn members_cb;
+    mp_chat_users_fn users_cb;
+    void *ud;
+} ids_job_t;
+
+static const char SQL_CONV_KIND[] = "SELECT kind FROM conversations WHERE id = ?1";
+static const char SQL_CONV_MEMBERS[] = "SELECT user_id FROM members WHERE conversation_id = ?1";
+static const char SQL_PEERS[] =
+    "SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2"
+    " ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND m2.user_id <> ?1";
+
+static void ids_push(ids_job_t *j, uint64_t id)
+{
+    if (j->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 8;
+        j->ids = mp_realloc(j->ids, j->cap * sizeof *j->ids);
+    }
+    j->ids[j->n++] = id;
+}
+
+/* Collects column 0 of every row of s into j->ids. */
+static mp_err_t ids_collect(sqlite3 *db, ids_job_t *j, sqlite3_stmt *s)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        ids_push(j, col_u64(s, 0));
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t members_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    ids_job_t *j = (ids_job_t *)job;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_KIND);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    j->kind = kind_parse(sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    if (j->kind == MP_CONV_WORLD)
+        return MP_OK;
+    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->key);
+    return ids_collect(db, j, s);
+}
+
+static mp_err_t peers_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    ids_job_t *j = (ids_job_t *)job;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEERS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->key);
+    return ids_collect(db, j, s);
+}
+
+static void ids_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    ids_job_t *j = (ids_job_t *)job;
+    size_t n = rc == MP_OK ? j->n : 0;
+    if (j->members_cb)
+        j->members_cb(rc, j->kind, j->ids, n, j->ud);
+    else
+        j->users_cb(rc, j->ids, n, j->ud);
+    mp_free(j->ids);
+    mp_free(j);
+}
+
+static mp_err_t ids_queue(mp_store_t *st, ids_job_t *j)
+{
+    j->base.done = ids_done;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+mp_err_t mp_store_chat_members(mp_store_t *st, uint64_t conversation_id, mp_chat_members_fn cb,
+                               void *ud)
+{
+    ids_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = members_run;
+    j->key = conversation_id;
+    j->members_cb = cb;
+    j->ud = ud;
+    return ids_queue(st, j);
+}
+
+mp_err_t mp_store_chat_peers(mp_store_t *st, uint64_t user_id, mp_chat_users_fn cb, void *ud)
+{
+    ids_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = peers_run;
+    j->key = user_id;
+    j->users_cb = cb;
+    j->ud = ud;
+    return ids_queue(st, j);
+}
+
+/* ---- history (read) --------------------------------------------------------------- */
+
+typedef struct history_job {
+    mp_sql_job_t base;
+    uint64_t user, conv;
+    int64_t before;
+    unsigned limit;
+    msgvec_t msgs;
+    bool has_more;
+    mp_chat_msgs_fn cb;
+    void *ud;
+} history_job_t;
+
+static const char SQL_HISTORY[] = "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1"
+                                  " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+
+static mp_err_t history_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    history_job_t *j = (history_job_t *)job;
+    mp_err_t err = check_access(db, j->user, j->conv, NULL);
+    if (err != MP_OK)
+        return err;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_HISTORY);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_int64(s, 2, j->before);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)j->limit + 1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        msgvec_push_stmt(&j->msgs, s);
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if (j->msgs.n > j->limit) {
+        j->has_more = true;
+        msg_row_free(&j->msgs.v[--j->msgs.n]);
+    }
+    /* Fetched newest first (to take the page just below before_seq); the
+     * client wants ascending seq order. */
+    for (size_t a = 0, b = j->msgs.n; a + 1 < b; a++, b--) {
+        mp_msg_row_t t = j->msgs.v[a];
+        j->msgs.v[a] = j->msgs.v[b - 1];
+        j->msgs.v[b - 1] = t;
+    }
+    return MP_OK;
+}
+
+static void history_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    history_job_t *j = (history_job_t *)job;
+    if (rc == MP_OK)
+        j->cb(rc, j->msgs.v, j->msgs.n, j->has_more, j->ud);
+    else
+        j->cb(rc, NULL, 0, false, j->ud);
+    msgvec_free(&j->msgs);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                               int64_t before_seq, unsigned limit, mp_chat_msgs_fn cb, void *ud)
+{
+    history_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = history_run;
+    j->base.done = history_done;
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->before = before_seq;
+    j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- read / delivered cursors (writer) -------------------------------------------- */
+
+typedef struct cursor_job {
+    mp_sql_job_t base;
+    uint64_t user, conv;
+    mp_chat_cursor_t which;
+    int64_t seq;
+    mp_chat_cursor_out_t out;
+    mp_chat_cursor_fn cb;
+    void *ud;
+} cursor_job_t;
+
+static const char SQL_CURSOR_GET[] =
+    "SELECT m.read_seq, m.delivered_seq, c.last_seq FROM members m JOIN conversations c"
+    " ON c.id = m.conversation_id WHERE m.conversation_id = ?1 AND m.user_id = ?2";
+static const char SQL_CURSOR_SET[] =
+    "UPDATE members SET read_seq = ?3, delivered_seq = ?4, version = ?5"
+    " WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_CONV_TOUCH[] = "UPDATE conversations SET version = ?2 WHERE id = ?1";
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static mp_err_t cursor_load(sqlite3 *db, cursor_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_GET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, j->user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_MEMBER; /* unknown conversation or not a member (or world) */
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    j->out.read_seq = sqlite3_column_int64(s, 0);
+    j->out.delivered_seq = sqlite3_column_int64(s, 1);
+    j->out.last_seq = sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t cursor_store(sqlite3 *db, cursor_job_t *j)
+{
+    int64_t v;
+    mp_err_t rc = next_version(db, &v);
+    if (rc != MP_OK)
+        return rc;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_SET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, j->user);
+    sqlite3_bind_int64(s, 3, j->out.read_seq);
+    sqlite3_bind_int64(s, 4, j->out.delivered_seq);
+    sqlite3_bind_int64(s, 5, v);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    if ((s = mp_sqlite__stmt(db, SQL_CONV_TOUCH)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_int64(s, 2, v);
+    return step_done(db, s);
+}
+
+static mp_err_t cursor_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    cursor_job_t *j = (cursor_job_t *)job;
+    mp_err_t rc = cursor_load(db, j);
+    if (rc != MP_OK)
+        return rc;
+    int64_t target = j->seq < j->out.last_seq ? j->seq : j->out.last_seq;
+    int64_t read = j->out.read_seq, delivered = j->out.delivered_seq;
+    if (j->which == MP_CHAT_CURSOR_READ)
+        read = max64(read, target);
+    delivered = max64(delivered, j->which == MP_CHAT_CURSOR_READ ? read : target);
+    if (read == j->out.read_seq && delivered == j->out.delivered_seq)
+        return MP_OK;
+    j->out.read_seq = read;
+    j->out.delivered_seq = delivered;
+    j->out.changed = true;
+    return cursor_store(db, j);
+}
+
+static void cursor_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    cursor_job_t *j = (cursor_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_cursor(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                              mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb, void *ud)
+{
+    cursor_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = cursor_run;
+    j->base.done = cursor_done;
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->which = which;
+    j->seq = seq;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- conversation list (read) ----------------------------------------------------- */
+
+typedef struct list_job {
+    mp_sql_job_t base;
+    uint64_t user, after_id;
+    int64_t after_active;
+    unsigned limit;
+    mp_chat_list_row_t *rows;
+    size_t n;
+    msgvec_t last; /* owns the strings of rows[i].last */
+    bool has_more;
+    mp_chat_list_fn cb;
+    void *ud;
+} list_job_t;
+
+static const char SQL_LIST[] =
+    "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq FROM members m"
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1"
+    " AND (c.active_at < ?2 OR (c.active_at = ?2 AND c.id < ?3))"
+    " ORDER BY c.active_at DESC, c.id DESC LIMIT ?4";
+static const char SQL_PEER_USER[] =
+    "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id"
+    " WHERE m.conversation_id = ?1 AND m.user_id <> ?2 LIMIT 1";
+static const char SQL_MSG_AT[] =
+    "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
+
+static mp_err_t list_peer(sqlite3 *db, list_job_t *j, mp_chat_list_row_t *r)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEER_USER);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, r->id);
+    bind_u64(s, 2, j->user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        r->peer_id = col_u64(s, 0);
+        r->peer_username = col_dup(s, 1);
+        r->peer_display_name = col_dup(s, 2);
+    } else if (rc != SQLITE_DONE) {
+        return mp_sqlite__err(db, rc);
+    }
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t list_last(sqlite3 *db, list_job_t *j, mp_chat_list_row_t *r)
+{
+    if (r->last_seq == 0)
+        return MP_OK;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_AT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, r->id);
+    sqlite3_bind_int64(s, 2, r->last_seq);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        msgvec_push_stmt(&j->last, s);
+        r->has_last = true; /* rows[i].last is filled in list_done's pass */
+    } else if (rc != SQLITE_DONE) {
+        return mp_sqlite__err(db, rc);
+    }
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    list_job_t *j = (list_job_t *)job;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_LIST);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    sqlite3_bind_int64(s, 2, j->after_active);
+    bind_u64(s, 3, j->after_id);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
+    j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_chat_list_row_t *r = &j->rows[j->n++];
+        r->id = col_u64(s, 0);
+        r->kind = kind_parse(sqlite3_column_text(s, 1));
+        r->last_seq = sqlite3_column_int64(s, 2);
+        r->active_at = sqlite3_column_int64(s, 3);
+        r->read_seq = sqlite3_column_int64(s, 4);
+    }
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if (j->n > j->limit) {
+        j->has_more = true;
+        j->n--;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        mp_err_t err = MP_OK;
+        if (j->rows[i].kind == MP_CONV_DIRECT)
+            err = list_peer(db, j, &j->rows[i]);
+        if (err == MP_OK)
+            err = list_last(db, j, &j->rows[i]);
+        if (err != MP_OK)
+            return err;
+    }
+    return MP_OK;
+}
+
+static void list_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    list_job_t *j = (list_job_t *)job;
+    size_t k = 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->rows[i].has_last)
+            j->rows[i].last = j->last.v[k++];
+    if (rc == MP_OK)
+        j->cb(rc, j->rows, j->n, j->has_more, j->ud);
+    else
+        j->cb(rc, NULL, 0, false, j->ud);
+    for (size_t i = 0; i < j->n; i++) {
+        mp_free((void *)j->rows[i].peer_username);
+        mp_free((void *)j->rows[i].peer_display_name);
+    }
+    mp_free(j->rows);
+    msgvec_free(&j->last);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_active,
+                            uint64_t after_id, unsigned limit, mp_chat_list_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = list_run;
+    j->base.done = list_done;
+    j->user = user_id;
+    j->after_active = after_active;
+    j->after_id = after_id;
+    j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- sync (read) -------------------------------------------------------------------- */
+
+typedef struct sync_job {
+    mp_sql_job_t base;
+    uint64_t user;
+    int64_t since;
+    unsigned max;
+    mp_chat_sync_conv_t *convs;
+    size_t n_convs, cap_convs;
+    msgvec_t msgs;
+    mp_chat_receipt_row_t *rcpts;
+    size_t n_rcpts, cap_rcpts;
+    mp_chat_sync_out_t out;
+    mp_chat_sync_fn cb;
+    void *ud;
+} sync_job_t;
+
+static const char SQL_SYNC_CONVS[] =
+    "SELECT c.id, c.kind, c.last_seq, c.version, m.read_seq, m.delivered_seq FROM members m"
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.version > ?2";
+static const char SQL_SYNC_MSGS[] = "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1"
+                                    " AND version > ?2 ORDER BY version LIMIT ?3";
+static const char SQL_SYNC_RCPTS[] =
+    "SELECT user_id, read_seq, delivered_seq, version FROM members"
+    " WHERE conversation_id = ?1 AND version > ?2";
+static const char SQL_PEER_ID[] =
+    "SELECT user_id FROM members WHERE conversation_id = ?1 AND user_id <> ?2 LIMIT 1";
+
+static mp_err_t sync_load_convs(sqlite3 *db, sync_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_CONVS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    sqlite3_bind_int64(s, 2, j->since);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (j->n_convs == j->cap_convs) {
+            j->cap_convs = j->cap_convs ? j->cap_convs * 2 : 8;
+            j->convs = mp_realloc(j->convs, j->cap_convs * sizeof *j->convs);
+        }
+        mp_chat_sync_conv_t *c = &j->convs[j->n_convs++];
+        memset(c, 0, sizeof *c);
+        c->id = col_u64(s, 0);
+        c->kind = kind_parse(sqlite3_column_text(s, 1));
+        c->last_seq = sqlite3_column_int64(s, 2);
+        c->version = sqlite3_column_int64(s, 3);
+        c->read_seq = sqlite3_column_int64(s, 4);
+        c->delivered_seq = sqlite3_column_int64(s, 5);
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t sync_conv_msgs(sqlite3 *db, sync_job_t *j, uint64_t conv)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_MSGS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    sqlite3_bind_int64(s, 2, j->since);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)j->max + 1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        msgvec_push_stmt(&j->msgs, s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t sync_conv_rcpts(sqlite3 *db, sync_job_t *j, uint64_t conv)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_RCPTS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    sqlite3_bind_int64(s, 2, j->since);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (j->n_rcpts == j->cap_rcpts) {
+            j->cap_rcpts = j->cap_rcpts ? j->cap_rcpts * 2 : 8;
+            j->rcpts = mp_realloc(j->rcpts, j->cap_rcpts * sizeof *j->rcpts);
+        }
+        mp_chat_receipt_row_t *r = &j->rcpts[j->n_rcpts++];
+        r->conversation_id = conv;
+        r->user_id = col_u64(s, 0);
+        r->read_seq = sqlite3_column_int64(s, 1);
+        r->delivered_seq = sqlite3_column_int64(s, 2);
+        r->version = sqlite3_column_int64(s, 3);
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t sync_peer(sqlite3 *db, sync_job_t *j, mp_chat_sync_conv_t *c)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEER_ID);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, c->id);
+    bind_u64(s, 2, j->user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        c->peer_id = col_u64(s, 0);
+    else if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_msg_version(const void *a, const void *b)
+{
+    const mp_msg_row_t *x = a, *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+static int cmp_rcpt_version(const void *a, const void *b)
+{
+    const mp_chat_receipt_row_t *x = a, *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+size_t mp_chat_sync_cut(const int64_t *versions, size_t n, size_t max_items)
+{
+    if (n <= max_items)
+        return n;
+    if (max_items == 0)
+        max_items = 1;
+    size_t k = max_items;
+    while (k < n && versions[k] == versions[k - 1])
+        k++;
+    return k;
+}
+
+/* Cuts the candidates at the page limit: the highest version included
+ * becomes the cursor. Each conversation contributed at most max+1 messages in
+ * version order, so any message left unfetched has a version above that
+ * conversation's (max+1)-th, which is above the cut: nothing is skipped. */
+static void sync_cut(sync_job_t *j, int64_t head)
+{
+    size_t n = j->msgs.n + j->n_rcpts;
+    int64_t *vs = mp_malloc((n ? n : 1) * sizeof *vs);
+    for (size_t i = 0; i < j->msgs.n; i++)
+        vs[i] = j->msgs.v[i].version;
+    for (size_t i = 0; i < j->n_rcpts; i++)
+        vs[j->msgs.n + i] = j->rcpts[i].version;
+    if (n > 1)
+        qsort(vs, n, sizeof *vs, cmp_i64);
+    size_t keep = mp_chat_sync_cut(vs, n, j->max);
+    int64_t cut = keep < n ? vs[keep - 1] : head;
+    j->out.has_more = keep < n;
+    j->out.cursor = cut;
+    mp_free(vs);
+
+    if (j->msgs.n > 1)
+        qsort(j->msgs.v, j->msgs.n, sizeof *j->msgs.v, cmp_msg_version);
+    while (j->msgs.n > 0 && j->msgs.v[j->msgs.n - 1].version > cut)
+        msg_row_free(&j->msgs.v[--j->msgs.n]);
+    if (j->n_rcpts > 1)
+        qsort(j->rcpts, j->n_rcpts, sizeof *j->rcpts, cmp_rcpt_version);
+    while (j->n_rcpts > 0 && j->rcpts[j->n_rcpts - 1].version > cut)
+        j->n_rcpts--;
+}
+
+/* Keeps only the conversations that have an item in the page. */
+static void sync_prune_convs(sync_job_t *j)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < j->n_convs; i++) {
+        bool used = false;
+        for (size_t m = 0; m < j->msgs.n && !used; m++)
+            used = j->msgs.v[m].conversation_id == j->convs[i].id;
+        for (size_t r = 0; r < j->n_rcpts && !used; r++)
+            used = j->rcpts[r].conversation_id == j->convs[i].id;
+        if (used)
+            j->convs[k++] = j->convs[i];
+    }
+    j->n_convs = k;
+}
+
+static mp_err_t sync_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    sync_job_t *j = (sync_job_t *)job;
+    int64_t head;
+    mp_err_t rc = head_version(db, &head);
+    if (rc == MP_OK)
+        rc = sync_load_convs(db, j);
+    for (size_t i = 0; rc == MP_OK && i < j->n_convs; i++) {
+        rc = sync_conv_msgs(db, j, j->convs[i].id);
+        if (rc == MP_OK)
+            rc = sync_conv_rcpts(db, j, j->convs[i].id);
+        if (rc == MP_OK && j->convs[i].kind == MP_CONV_DIRECT)
+            rc = sync_peer(db, j, &j->convs[i]);
+    }
+    if (rc != MP_OK)
+        return rc;
+    sync_cut(j, head);
+    if (j->out.has_more)
+        sync_prune_convs(j);
+    return MP_OK;
+}
+
+static void sync_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    sync_job_t *j = (sync_job_t *)job;
+    j->out.convs = j->convs;
+    j->out.n_convs = j->n_convs;
+    j->out.msgs = j->msgs.v;
+    j->out.n_msgs = j->msgs.n;
+    j->out.receipts = j->rcpts;
+    j->out.n_receipts = j->n_rcpts;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j->convs);
+    mp_free(j->rcpts);
+    msgvec_free(&j->msgs);
+    mp_free(j);
+}
+
+mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, unsigned max_items,
+                            mp_chat_sync_fn cb, void *ud)
+{
+    sync_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = sync_run;
+    j->base.done = sync_done;
+    j->user = user_id;
+    j->since = since < 0 ? 0 : since;
+    j->max = max_items < 1 ? 1 : max_items;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
