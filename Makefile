@@ -40,6 +40,9 @@ fuzz: deps
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
+bench: deps
+	@scripts/bench.sh
+
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD)
 

@@ -57,7 +57,7 @@ void mp_http_respond_retry(mp_http_req_t *req, mp_err_t err, const char *msg,
 
 /* Route flags. */
 enum {
-    MP_ROUTE_PUBLIC = 0,   /* no token needed (a valid one is still parsed if sent) */
+    MP_ROUTE_PUBLIC = 0,    /* no token needed (a valid one is still parsed if sent) */
     MP_ROUTE_AUTH = 1 << 0, /* 401 unauthorized unless a valid bearer token */
     MP_ROUTE_JSON = 1 << 1, /* body must be a JSON object */
 };

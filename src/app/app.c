@@ -1,0 +1,269 @@
+/* `magpie serve`: wires config, store, gateway and core modules on one loop,
+ * runs until SIGINT/SIGTERM, then shuts down gracefully and frees everything
+ * (the sanitizer build checks for leaks at exit). */
+#include "app/app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth/auth.h"
+#include "chat/chat.h"
+#include "core/verbs.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/id.h"
+#include "util/log.h"
+
+/* Route tables of every module, concatenated at start (one line per module). */
+static const mp_route_t *const route_tables[] = {
+    mp_auth_routes,
+    mp_chat_routes,
+    NULL,
+};
+
+typedef struct {
+    mp_app_t app;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    mp_route_t *routes;
+    bool stopping;
+} app_state_t;
+
+/* mkdir -p with mode 0700 for what we create (the data dir holds secrets). */
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "data directory path is too long");
+        return -1;
+    }
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create data directory \"%s\": %s", path, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "data directory \"%s\" is not a directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static mp_route_t *concat_routes(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; route_tables[t] != NULL; t++)
+        for (const mp_route_t *r = route_tables[t]; r->method != NULL; r++)
+            n++;
+    mp_route_t *all = mp_calloc(n + 1, sizeof *all);
+    n = 0;
+    for (size_t t = 0; route_tables[t] != NULL; t++)
+        for (const mp_route_t *r = route_tables[t]; r->method != NULL; r++)
+            all[n++] = *r;
+    return all;
+}
+
+/* ---- gateway hooks ------------------------------------------------------ */
+
+static mp_err_t hook_authenticate(void *ctx, const char *token, mp_principal_t *who)
+{
+    return mp_auth_authenticate(ctx, token, who);
+}
+
+static void hook_session_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    mp_app_t *app = ctx;
+    mp_hub_add(app->hub, sid, who);
+    /* Best effort: a full store queue only means last_seen_at is a bit stale. */
+    (void)mp_store_device_touch(app->store, who->device_id, mp_now_ms(), NULL, NULL);
+}
+
+static void hook_session_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    mp_app_t *app = ctx;
+    mp_hub_remove(app->hub, sid, who);
+}
+
+static int hook_ready(void *ctx)
+{
+    mp_app_t *app = ctx;
+    return mp_store_ready(app->store) ? 1 : 0;
+}
+
+static const mp_server_hooks_t hooks = {
+    .authenticate = hook_authenticate,
+    .session_open = hook_session_open,
+    .session_close = hook_session_close,
+    .frame = mp_verbs_dispatch,
+    .ready = hook_ready,
+};
+
+/* ---- module init / free ------------------------------------------------- */
+
+/* Modules that need the store, server and hub. Add new modules here, in
+ * dependency order, and the matching free in modules_free (reverse order).
+ * module init list:
+ *   1. auth  (mp_auth_new)
+ *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat)) */
+static int modules_init(mp_app_t *app, char *err, size_t errlen)
+{
+    app->auth = mp_auth_new(app, err, errlen);
+    if (app->auth == NULL)
+        return -1;
+    app->chat = mp_chat_new(app);
+    mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
+    return 0;
+}
+
+static void modules_free(mp_app_t *app)
+{
+    mp_chat_free(app->chat);
+    app->chat = NULL;
+    mp_auth_free(app->auth);
+    app->auth = NULL;
+}
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static void on_server_down(void *arg)
+{
+    app_state_t *s = arg;
+    uv_stop(&s->loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    app_state_t *s = h->data;
+    if (s->stopping) {
+        mp_log_warn("signal %d again while shutting down; still waiting", signum);
+        return;
+    }
+    s->stopping = true;
+    mp_log_info("signal %d: shutting down", signum);
+    mp_server_shutdown(s->app.srv, on_server_down, s);
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Lets work already handed to the thread pool (password hashing) finish, so
+ * that its completion callbacks run while their modules still exist. */
+static void drain_requests(uv_loop_t *loop)
+{
+    while (loop->active_reqs.count > 0)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+/* Tears down whatever was set up, in reverse order. Safe on partial setup. */
+static void teardown(app_state_t *s)
+{
+    mp_app_t *app = &s->app;
+    drain_requests(&s->loop);
+    if (app->store != NULL) {
+        mp_store_close(app->store); /* its last completions run in the loop below */
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    }
+    modules_free(app);
+    mp_hub_free(app->hub);
+    app->hub = NULL;
+    /* Remaining handles (signals, module timers) belong to no one any more. */
+    uv_walk(&s->loop, close_walk_cb, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    if (app->srv != NULL)
+        mp_server_free(app->srv);
+    app->srv = NULL;
+    app->store = NULL;
+    if (uv_loop_close(&s->loop) != 0)
+        mp_log_warn("event loop closed with handles still open");
+    mp_free(s->routes);
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void print_listening(const mp_config_t *cfg, int port)
+{
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    fprintf(stderr, v6 ? "magpie: listening on [%s]:%d\n" : "magpie: listening on %s:%d\n",
+            cfg->listen_host, port);
+    fflush(stderr);
+    mp_log_info("listening on %s%s%s:%d (data in %s, node %u)", v6 ? "[" : "", cfg->listen_host,
+                v6 ? "]" : "", port, cfg->data_dir, cfg->node_id);
+}
+
+static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
+{
+    mp_app_t *app = &s->app;
+    if (mkdir_p(cfg->data_dir, err, errlen) != 0)
+        return -1;
+    if (mp_store_open(cfg->data_dir, &s->loop, &app->store, err, errlen) != MP_OK)
+        return -1;
+    s->routes = concat_routes();
+    app->srv = mp_server_new(&s->loop, cfg, s->routes, &hooks, app);
+    if (app->srv == NULL) {
+        snprintf(err, errlen, "cannot create the server");
+        return -1;
+    }
+    app->hub = mp_hub_new(app->srv);
+    if (modules_init(app, err, errlen) != 0)
+        return -1;
+
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+
+    int port = 0;
+    int rc = mp_server_listen(app->srv, &port);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
+                 uv_strerror(rc));
+        return -1;
+    }
+    print_listening(cfg, port);
+    return 0;
+}
+
+int mp_app_serve(const mp_config_t *cfg)
+{
+    app_state_t *s = mp_calloc(1, sizeof *s);
+    char err[2048] = ""; /* room for a full data_dir path in messages */
+    int code = 0;
+
+    mp_log_set_level((mp_log_level_t)cfg->log_level);
+    mp_id_init(cfg->node_id);
+    if (uv_loop_init(&s->loop) != 0) {
+        fprintf(stderr, "magpie: cannot create the event loop\n");
+        mp_free(s);
+        return 1;
+    }
+    s->app.loop = &s->loop;
+    s->app.cfg = cfg;
+
+    if (start(s, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "magpie: %s\n", err);
+        mp_log_error("start-up failed: %s", err);
+        code = 1;
+    } else {
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        mp_log_info("stopped");
+    }
+    teardown(s);
+    mp_free(s);
+    return code;
+}

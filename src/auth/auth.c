@@ -1,0 +1,229 @@
+/* The auth module's lifecycle, the in-memory set of revoked devices, the
+ * login rate limits, and access-token authentication for the gateway. */
+#include "auth/auth_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/id.h"
+#include "util/log.h"
+
+/* Distinct usernames / IPs tracked by the login limiters (memory bound). */
+#define MP_AUTH_LIMIT_KEYS 16384
+/* argon2id jobs at once (2 cores here) and waiting (beyond: 503). */
+#define MP_AUTH_PW_PARALLEL 2
+#define MP_AUTH_PW_QUEUE 256
+/* last_seen_at is written at most once per this many ms per device. */
+#define MP_AUTH_TOUCH_EVERY_MS 60000
+
+/* ---- revoked devices --------------------------------------------------- */
+
+static size_t mp_auth__slot(uint64_t id, size_t cap)
+{
+    id ^= id >> 33;
+    id *= 0xff51afd7ed558ccdULL;
+    id ^= id >> 33;
+    return (size_t)id & (cap - 1);
+}
+
+static void mp_auth__revoked_put(mp_auth_revoked_t *tab, size_t cap, uint64_t id, int64_t at_ms)
+{
+    size_t i = mp_auth__slot(id, cap);
+    while (tab[i].device_id && tab[i].device_id != id)
+        i = (i + 1) & (cap - 1);
+    tab[i].device_id = id;
+    tab[i].at_ms = at_ms;
+}
+
+/* Rebuilds the table, dropping revocations older than the token lifetime (a
+ * token that old has expired anyway), sized for what is left. */
+static void mp_auth__revoked_rebuild(mp_auth_t *auth, int64_t now_ms)
+{
+    int64_t horizon = now_ms - (int64_t)auth->ttl_s * 1000 - 60000; /* + clock slack */
+    size_t live = 0, cap = 16;
+
+    for (size_t i = 0; i < auth->revoked_cap; i++)
+        if (auth->revoked[i].device_id && auth->revoked[i].at_ms >= horizon)
+            live++;
+    while (cap < 4 * (live + 1))
+        cap *= 2;
+    mp_auth_revoked_t *tab = mp_calloc(cap, sizeof(*tab));
+    for (size_t i = 0; i < auth->revoked_cap; i++)
+        if (auth->revoked[i].device_id && auth->revoked[i].at_ms >= horizon)
+            mp_auth__revoked_put(tab, cap, auth->revoked[i].device_id, auth->revoked[i].at_ms);
+    mp_free(auth->revoked);
+    auth->revoked = tab;
+    auth->revoked_cap = cap;
+    auth->revoked_n = live;
+}
+
+bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id)
+{
+    size_t cap = auth->revoked_cap;
+    size_t i = mp_auth__slot(device_id, cap);
+    while (auth->revoked[i].device_id) {
+        if (auth->revoked[i].device_id == device_id)
+            return true;
+        i = (i + 1) & (cap - 1);
+    }
+    return false;
+}
+
+static void mp_auth__revoked_add(mp_auth_t *auth, uint64_t device_id, int64_t now_ms)
+{
+    if (device_id == 0)
+        return;
+    if (!mp_auth__is_revoked(auth, device_id)) {
+        if (2 * (auth->revoked_n + 1) > auth->revoked_cap)
+            mp_auth__revoked_rebuild(auth, now_ms);
+        auth->revoked_n++;
+    }
+    mp_auth__revoked_put(auth->revoked, auth->revoked_cap, device_id, now_ms);
+}
+
+void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
+{
+    mp_auth__revoked_add(auth, device_id, mp_now_ms());
+    if (auth->app && auth->app->hub)
+        mp_hub_close_device(auth->app->hub, device_id);
+}
+
+static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
+{
+    mp_auth_t *auth = ud;
+    mp_auth__revoked_add(auth, device_id, mp_now_ms());
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECRET_LEN])
+{
+    mp_auth_t *auth = mp_calloc(1, sizeof(*auth));
+    const mp_config_t *cfg = app ? app->cfg : NULL;
+    unsigned rate = cfg ? cfg->login_rate_per_min : 10;
+
+    auth->app = app;
+    memcpy(auth->secret, secret, MP_AUTH_SECRET_LEN);
+    auth->ttl_s = cfg ? cfg->access_token_ttl_s : 900;
+    auth->revoked_cap = 16;
+    auth->revoked = mp_calloc(auth->revoked_cap, sizeof(*auth->revoked));
+    if (rate > 0) {
+        auth->login_by_user = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
+        auth->login_by_ip = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
+    }
+    auth->touch = mp_ratelimit_new(1, 1000.0 / MP_AUTH_TOUCH_EVERY_MS, MP_AUTH_LIMIT_KEYS);
+    if (app && app->loop)
+        auth->pw = mp_auth__pwpool_new(app->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
+    return auth;
+}
+
+mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen)
+{
+    uint8_t secret[MP_AUTH_SECRET_LEN];
+    mp_auth_t *auth = NULL;
+
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
+    if (mp_auth__secret_load(app->cfg->data_dir, secret, err, errlen) != MP_OK)
+        return NULL;
+    auth = mp_auth__create(app, secret);
+    sodium_memzero(secret, sizeof(secret));
+    if (app->store) {
+        int64_t since = mp_now_ms() - (int64_t)auth->ttl_s * 1000 - 60000;
+        if (mp_store_revoked_since(app->store, since, mp_auth__revoked_load_one, auth) != MP_OK) {
+            snprintf(err, errlen, "cannot load revoked devices from the store");
+            mp_auth_free(auth);
+            return NULL;
+        }
+    }
+    return auth;
+}
+
+void mp_auth_free(mp_auth_t *auth)
+{
+    if (!auth)
+        return;
+    mp_auth__pwpool_free(auth->pw);
+    mp_ratelimit_free(auth->login_by_user);
+    mp_ratelimit_free(auth->login_by_ip);
+    mp_ratelimit_free(auth->touch);
+    mp_free(auth->revoked);
+    sodium_memzero(auth->secret, sizeof(auth->secret));
+    mp_free(auth);
+}
+
+/* Records that the device was seen (for GET /v1/devices), throttled so that a
+ * busy device costs one store write a minute, not one per request. */
+static void mp_auth__touch(mp_auth_t *auth, uint64_t device_id)
+{
+    char key[MP_ID_STRLEN];
+    int64_t now = mp_mono_ms();
+
+    if (!auth->app || !auth->app->store)
+        return;
+    if (mp_ratelimit_take(auth->touch, mp_id_format(device_id, key), now, NULL))
+        (void)mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
+}
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who)
+{
+    mp_auth_t *auth = ((mp_app_t *)app)->auth;
+    mp_principal_t p;
+
+    if (!auth || mp_auth__jwt_verify(auth->secret, token, mp_now_ms() / 1000, &p) != MP_OK)
+        return MP_ERR_UNAUTHORIZED;
+    if (mp_auth__is_revoked(auth, p.device_id))
+        return MP_ERR_UNAUTHORIZED;
+    mp_auth__touch(auth, p.device_id);
+    *who = p;
+    return MP_OK;
+}
+
+char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest)
+{
+    return mp_auth__jwt_issue(auth->secret, user_id, device_id, guest, mp_now_ms() / 1000,
+                              auth->ttl_s);
+}
+
+json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest,
+                           const char *refresh_token)
+{
+    char uid[MP_ID_STRLEN], did[MP_ID_STRLEN];
+    char *access = mp_auth_issue_token(auth, user_id, device_id, guest);
+
+    if (!access)
+        return NULL;
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "user_id", mp_id_format(user_id, uid),
+                  "device_id", mp_id_format(device_id, did), "access_token", access, "token_type",
+                  "Bearer", "expires_in", (json_int_t)auth->ttl_s, "refresh_token", refresh_token);
+    mp_free(access);
+    return o;
+}
+
+/* ---- login limits -------------------------------------------------------------- */
+
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer)
+{
+    int64_t now = mp_mono_ms(), wait_user = 0, wait_ip = 0;
+
+    if (!auth->login_by_user)
+        return 0;
+    /* Both buckets are charged: every attempt counts against each. */
+    bool ok_user = mp_ratelimit_take(auth->login_by_user, username_lc, now, &wait_user);
+    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer ? peer : "", now, &wait_ip);
+    if (ok_user && ok_ip)
+        return 0;
+    int64_t wait = ok_user ? wait_ip
+                   : ok_ip ? wait_user
+                           : (wait_user > wait_ip ? wait_user : wait_ip);
+    return (unsigned)((wait + 999) / 1000);
+}

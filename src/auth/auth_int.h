@@ -1,0 +1,112 @@
+/* Internals shared by the files of the auth module: the mp_auth state, the
+ * password work pool, account-field rules and the route handlers. */
+#ifndef MP_AUTH_AUTH_INT_H
+#define MP_AUTH_AUTH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "auth/auth.h"
+#include "auth/ratelimit.h"
+#include "auth/token.h"
+#include "net/http.h"
+#include "store/store.h"
+
+struct mp_app;
+
+/* ---- password hashing off the loop (password.c) ------------------------- */
+
+typedef struct mp_auth_pwpool mp_auth_pwpool_t;
+
+/* hash is valid only during the call. rc: MP_OK, MP_ERR_INTERNAL. */
+typedef void (*mp_auth_pw_hash_fn)(mp_err_t rc, const char *hash, void *ud);
+/* match is true only when the password matched a real hash. rc: MP_OK or
+ * MP_ERR_INTERNAL (job cancelled at shutdown). */
+typedef void (*mp_auth_pw_verify_fn)(mp_err_t rc, bool match, void *ud);
+
+/* Runs argon2id jobs on the libuv thread pool of loop, at most `parallel` at a
+ * time (each takes 64 MiB and a core), the rest waiting in a FIFO of at most
+ * queue_max jobs. */
+mp_auth_pwpool_t *mp_auth__pwpool_new(uv_loop_t *loop, unsigned parallel, size_t queue_max);
+/* Jobs still queued are dropped without their callback; jobs running on the
+ * thread pool finish without their callback and the pool is released after
+ * the last one (so run the loop after this until it is empty). Normally
+ * called at shutdown once the loop has drained, when nothing is pending. */
+void mp_auth__pwpool_free(mp_auth_pwpool_t *p);
+/* Hashes pw[0..len) with crypto_pwhash_str (interactive limits). The password
+ * is copied (and wiped after use). Returns MP_OK when queued (cb runs later on
+ * the loop), MP_ERR_UNAVAILABLE when the queue is full (cb is not called). */
+mp_err_t mp_auth__pw_hash(mp_auth_pwpool_t *p, const char *pw, size_t len, mp_auth_pw_hash_fn cb,
+                          void *ud) __attribute__((warn_unused_result));
+/* Verifies pw against hash. hash NULL (unknown user, guest) verifies against
+ * a fixed dummy hash instead, doing the same work, and never matches. */
+mp_err_t mp_auth__pw_verify(mp_auth_pwpool_t *p, const char *hash, const char *pw, size_t len,
+                            mp_auth_pw_verify_fn cb, void *ud) __attribute__((warn_unused_result));
+
+/* ---- account field rules (rules.c) --------------------------------------- */
+
+#define MP_AUTH_USERNAME_MIN 3
+#define MP_AUTH_PASSWORD_MIN 8
+#define MP_AUTH_PASSWORD_MAX 1024
+#define MP_AUTH_LABEL_MAX_CHARS 64 /* display and device names */
+
+/* Checks a username (len bytes, 3-32 of [A-Za-z0-9_.]) and writes its
+ * lower-case form to out. Returns MP_OK or MP_ERR_BAD_USERNAME. */
+mp_err_t mp_auth__username_norm(const char *in, size_t len, char out[MP_USERNAME_MAX + 1]);
+/* Returns MP_OK or MP_ERR_WEAK_PASSWORD (8-1024 bytes). */
+mp_err_t mp_auth__password_check(size_t len);
+/* Trims white space at both ends of valid UTF-8 in[0..len) and checks that
+ * 1-64 characters remain with no control character (C0, DEL, C1). Writes the
+ * trimmed text to out (outlen >= len + 1 suffices). Returns false if invalid. */
+bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen);
+
+/* ---- module state (auth.c) ----------------------------------------------- */
+
+typedef struct mp_auth_revoked {
+    uint64_t device_id; /* 0 = empty slot */
+    int64_t at_ms;      /* when we learnt of it (wall clock) */
+} mp_auth_revoked_t;
+
+struct mp_auth {
+    struct mp_app *app;
+    uint8_t secret[MP_AUTH_SECRET_LEN];
+    unsigned ttl_s;
+    /* Devices revoked within the access-token lifetime: open addressing,
+     * rebuilt (dropping entries older than ttl) when half full. */
+    mp_auth_revoked_t *revoked;
+    size_t revoked_cap, revoked_n;
+    mp_ratelimit_t *login_by_user, *login_by_ip; /* NULL when login_rate is 0 */
+    /* One token per device per minute: when to record last_seen_at. */
+    mp_ratelimit_t *touch;
+    mp_auth_pwpool_t *pw;
+};
+
+/* Builds the state around a known secret without touching disk or store
+ * (mp_auth_new = secret file + this + revoked devices from the store). */
+mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECRET_LEN]);
+/* Marks a device revoked (its access tokens stop working at once) and closes
+ * its WebSocket sessions through the hub, if there is one. */
+void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id);
+bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id);
+/* Checks both login limiters, counting the attempt in each. Returns 0 when
+ * allowed, else the seconds to wait (>= 1). */
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer);
+/* The mp_auth_t of the request's app. */
+mp_auth_t *mp_auth__of(mp_http_req_t *req);
+/* Responds 201/200 helper: JSON for the login/refresh answer (owned). */
+json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest,
+                           const char *refresh_token);
+
+/* ---- route handlers ------------------------------------------------------ */
+
+void mp_auth__h_register(mp_http_req_t *req);
+void mp_auth__h_login(mp_http_req_t *req);
+void mp_auth__h_refresh(mp_http_req_t *req);
+void mp_auth__h_logout(mp_http_req_t *req);
+void mp_auth__h_me(mp_http_req_t *req);
+void mp_auth__h_devices(mp_http_req_t *req);
+void mp_auth__h_device_delete(mp_http_req_t *req);
+
+#endif

@@ -1,0 +1,21 @@
+/* The route table of the auth module (handlers in routes_account.c and
+ * routes_devices.c). */
+#include "auth/auth_int.h"
+
+#include "app/app.h"
+
+mp_auth_t *mp_auth__of(mp_http_req_t *req)
+{
+    return ((mp_app_t *)mp_http_req_ctx(req))->auth;
+}
+
+const mp_route_t mp_auth_routes[] = {
+    {"POST", "/v1/auth/register", MP_ROUTE_PUBLIC | MP_ROUTE_JSON, mp_auth__h_register},
+    {"POST", "/v1/auth/login", MP_ROUTE_PUBLIC | MP_ROUTE_JSON, mp_auth__h_login},
+    {"POST", "/v1/auth/refresh", MP_ROUTE_PUBLIC | MP_ROUTE_JSON, mp_auth__h_refresh},
+    {"POST", "/v1/auth/logout", MP_ROUTE_AUTH, mp_auth__h_logout},
+    {"GET", "/v1/me", MP_ROUTE_AUTH, mp_auth__h_me},
+    {"GET", "/v1/devices", MP_ROUTE_AUTH, mp_auth__h_devices},
+    {"DELETE", "/v1/devices/{id}", MP_ROUTE_AUTH, mp_auth__h_device_delete},
+    {0},
+};

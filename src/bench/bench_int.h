@@ -1,0 +1,149 @@
+/* Internals shared by the bench modules: options, accounts, the per-process
+ * runtime (loop, progress, source addresses, ramped connects) and the
+ * scenario entry points. Not used outside src/bench. */
+#ifndef MP_BENCH_BENCH_INT_H
+#define MP_BENCH_BENCH_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "bench/conn.h"
+#include "bench/procs.h"
+#include "bench/stats.h"
+
+typedef struct mp_bench_opts {
+    const char *scenario;
+    char host[64];
+    int port;
+    char hostport[80];
+    struct sockaddr_in server;
+    double duration_s; /* measured phase (connect: how long connections are held) */
+    double rate;       /* total messages per second; 0 = as fast as the window allows */
+    unsigned pairs;
+    unsigned connections;
+    double ramp; /* new connections per second, all processes together */
+    unsigned procs;
+    struct sockaddr_in *sources; /* --source-ips, or NULL */
+    unsigned n_sources;
+    const char *json_path;
+    const char *plot_path;
+    pid_t server_pid;
+    bool setup;
+    const char *prefix;
+    const char *password;
+    unsigned users;  /* connect: distinct users whose tokens are shared */
+    unsigned window; /* requests in flight per connection */
+    unsigned size;   /* message text bytes */
+    unsigned seed;   /* history: messages stored before reading */
+    unsigned limit;  /* history: page size */
+    double drain_s;  /* longest wait for outstanding replies and deliveries */
+    bool progress;
+} mp_bench_opts_t;
+
+typedef struct mp_bench_account {
+    char name[40];
+    char user_id[24];
+    char *token; /* access token (mp_malloc) */
+} mp_bench_account_t;
+
+/* What every worker process inherits through fork(). */
+typedef struct mp_bench_ctx {
+    const mp_bench_opts_t *o;
+    mp_bench_account_t *acc;
+    unsigned n_acc;
+    char (*conv)[24]; /* per pair: the direct conversation of acc[2i] and acc[2i+1] */
+    unsigned n_pairs;
+    char nonce[24]; /* makes client_msg_ids of this run unique */
+} mp_bench_ctx_t;
+
+/* ---- setup.c ---- */
+/* Registers (with o->setup) and logs in n accounts named <prefix><i>.
+ * Returns 0, or -1 with a message in err. */
+int mp_bench__setup_users(const mp_bench_opts_t *o, mp_bench_account_t *acc, unsigned n, char *err,
+                          size_t errlen);
+/* Opens the direct conversation of each pair (acc[2i], acc[2i+1]). */
+int mp_bench__setup_pairs(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx, char *err, size_t errlen);
+/* Whether the server has an HTTP route (anything but 404 to an empty POST). */
+bool mp_bench__server_has(const mp_bench_opts_t *o, const char *path);
+
+/* ---- addr.c ---- */
+/* "http://HOST:PORT" (path ignored) -> host, port, hostport, server. */
+int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t errlen);
+/* "A.B.C.D-A.B.C.E" or "A.B.C.D" -> array (mp_malloc) of addresses. */
+int mp_bench__parse_sources(const char *spec, struct sockaddr_in **out, unsigned *n, char *err,
+                            size_t errlen);
+
+/* ---- run.c: one worker process ---- */
+typedef struct mp_bench_rt mp_bench_rt_t;
+typedef void (*mp_bench_start_fn)(mp_bench_rt_t *rt, unsigned i, void *ud);
+
+struct mp_bench_rt {
+    uv_loop_t loop;
+    const mp_bench_ctx_t *ctx;
+    const mp_bench_opts_t *o;
+    unsigned idx, nprocs;
+    mp_bench_stats_t *st;
+    mp_bench_reporter_t *rep;
+    uv_timer_t progress;
+    unsigned next_src;
+    /* ramped starts */
+    uv_timer_t ramp;
+    unsigned ramp_n, ramp_done;
+    double ramp_rate;
+    int64_t ramp_t0;
+    mp_bench_start_fn ramp_fn;
+    void *ramp_ud;
+};
+
+void mp_bench__rt_init(mp_bench_rt_t *rt, const mp_bench_ctx_t *ctx, unsigned idx, unsigned nprocs,
+                       mp_bench_stats_t *st, mp_bench_reporter_t *rep);
+/* Runs the loop until every handle is closed, then frees the loop. */
+void mp_bench__rt_run(mp_bench_rt_t *rt);
+/* Stops the progress and ramp timers (the last step before the loop ends),
+ * after sending one last progress snapshot. */
+void mp_bench__rt_stop(mp_bench_rt_t *rt);
+/* A connection from the next --source-ips address (round robin). */
+mp_bench_conn_t *mp_bench__rt_connect(mp_bench_rt_t *rt, const char *token,
+                                      const mp_bench_conn_cbs_t *cbs, void *ud);
+/* Calls fn(rt, i, ud) for i in [0, n) at rate per second (<= 0: all now). */
+void mp_bench__rt_ramp(mp_bench_rt_t *rt, unsigned n, double rate, mp_bench_start_fn fn, void *ud);
+/* A one-shot or repeating timer owned by the caller's struct. */
+void mp_bench__timer(mp_bench_rt_t *rt, uv_timer_t *t, uint64_t ms, uint64_t repeat, uv_timer_cb cb,
+                     void *data);
+
+/* ---- scenarios: worker functions for mp_bench_procs_run (ud = ctx) ---- */
+int mp_bench__connect_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                             mp_bench_reporter_t *rep, void *ud);
+int mp_bench__direct_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                            mp_bench_reporter_t *rep, void *ud);
+int mp_bench__history_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                             mp_bench_reporter_t *rep, void *ud);
+/* Exit code 2 with a message when the server has no groups API. */
+int mp_bench__group_check(const mp_bench_opts_t *o);
+
+/* ---- pairs.c: the engine behind direct and history ---- */
+typedef enum { MP_BENCH_PAIRS_DIRECT, MP_BENCH_PAIRS_HISTORY } mp_bench_pairs_mode_t;
+int mp_bench__pairs_run(mp_bench_pairs_mode_t mode, unsigned idx, unsigned nprocs,
+                        mp_bench_stats_t *st, mp_bench_reporter_t *rep, const mp_bench_ctx_t *ctx);
+
+/* ---- report.c ---- */
+typedef struct mp_bench_server_mem {
+    long rss_base_kb; /* before connecting; -1 if unknown */
+    long rss_peak_kb; /* with the most connections open */
+    uint64_t peak_conns;
+} mp_bench_server_mem_t;
+
+/* VmRSS of pid in KiB, or -1. */
+long mp_bench__rss_kb(pid_t pid);
+void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
+                            const mp_bench_server_mem_t *mem, FILE *out);
+int mp_bench__report_json(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
+                          const mp_bench_server_mem_t *mem, const char *path);
+/* Draws latency percentile curves with gnuplot; says so and returns 0 when
+ * gnuplot is absent (not an error of the run). */
+int mp_bench__report_plot(const mp_bench_opts_t *o, const mp_bench_stats_t *st, const char *path);
+
+#endif

@@ -1,0 +1,415 @@
+/* Asynchronous WebSocket client connection for the load generator (conn.h).
+ * Handshake state lives in a side struct freed once the upgrade is done, and
+ * reads share one buffer, so an idle open connection is the uv_tcp_t plus a
+ * few words. */
+#include "bench/conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "util/alloc.h"
+
+#define MAX_MESSAGE (4u << 20)
+
+enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSING };
+
+typedef struct handshake {
+    uv_connect_t creq;
+    uv_write_t wreq;
+    char *req; /* from mpc_ws_build_handshake (malloc) */
+    size_t req_len;
+    mpc_http_parser_t *hp;
+    char accept[29];
+} handshake_t;
+
+struct mp_bench_conn {
+    uv_tcp_t tcp;
+    const mp_bench_conn_cbs_t *cbs;
+    void *ud;
+    handshake_t *hs; /* until open */
+    char *why;       /* failure reason, reported in on_close */
+    uint8_t *pend;   /* bytes of an incomplete frame */
+    size_t pend_len;
+    uint8_t *frag; /* payload of a fragmented message so far */
+    size_t frag_len;
+    uint8_t frag_op;
+    uint8_t state;
+    bool opened;
+};
+
+typedef struct wreq {
+    uv_write_t req;
+    uint8_t *buf; /* malloc'd by the client library's encoder */
+} wreq_t;
+
+/* One read buffer per process (and loop): read_cb consumes it completely
+ * before libuv asks for the next one. */
+static _Thread_local char rbuf[1 << 16];
+
+static void close_cb(uv_handle_t *h)
+{
+    mp_bench_conn_t *c = h->data;
+    c->cbs->on_close(c, c->opened, c->why);
+    if (c->hs != NULL) {
+        free(c->hs->req);
+        mpc_http_parser_free(c->hs->hp);
+        mp_free(c->hs);
+    }
+    mp_free(c->why);
+    mp_free(c->pend);
+    mp_free(c->frag);
+    mp_free(c);
+}
+
+static void conn_fail(mp_bench_conn_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void conn_fail(mp_bench_conn_t *c, const char *fmt, ...)
+{
+    if (c->state == ST_CLOSING)
+        return;
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->why = mp_strdup(msg);
+    c->state = ST_CLOSING;
+    uv_close((uv_handle_t *)&c->tcp, close_cb);
+}
+
+void mp_bench_conn_close(mp_bench_conn_t *c)
+{
+    if (c->state == ST_CLOSING)
+        return;
+    c->state = ST_CLOSING;
+    uv_close((uv_handle_t *)&c->tcp, close_cb);
+}
+
+void *mp_bench_conn_ud(const mp_bench_conn_t *c)
+{
+    return c->ud;
+}
+
+int mp_bench_conn_is_open(const mp_bench_conn_t *c)
+{
+    return c->state == ST_OPEN;
+}
+
+size_t mp_bench_conn_size(void)
+{
+    return sizeof(mp_bench_conn_t);
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+    wreq_t *w = (wreq_t *)req;
+    mp_bench_conn_t *c = req->handle->data;
+    free(w->buf);
+    mp_free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        conn_fail(c, "write: %s", uv_strerror(status));
+}
+
+/* Takes ownership of buf (malloc'd). Tries a direct write first: with small
+ * frames and a socket that keeps up, that is one syscall and no queueing. */
+static void write_bytes(mp_bench_conn_t *c, uint8_t *buf, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)len) {
+        free(buf);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        free(buf);
+        conn_fail(c, "write: %s", uv_strerror(n));
+        return;
+    }
+    size_t off = n > 0 ? (size_t)n : 0;
+    wreq_t *w = mp_malloc(sizeof(*w));
+    w->buf = buf;
+    b = uv_buf_init((char *)buf + off, (unsigned)(len - off));
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+    if (rc != 0) {
+        free(buf);
+        mp_free(w);
+        conn_fail(c, "write: %s", uv_strerror(rc));
+    }
+}
+
+static void send_frame(mp_bench_conn_t *c, int opcode, const void *data, size_t len)
+{
+    size_t flen;
+    uint8_t *f = mpc_ws_frame_encode(opcode, true, true, 0, data, len, &flen);
+    write_bytes(c, f, flen);
+}
+
+int mp_bench_conn_send(mp_bench_conn_t *c, const char *text, size_t len)
+{
+    if (c->state != ST_OPEN)
+        return -1;
+    send_frame(c, MPC_WS_TEXT, text, len);
+    return 0;
+}
+
+static void deliver(mp_bench_conn_t *c, int opcode, const uint8_t *data, size_t len)
+{
+    if (opcode != MPC_WS_TEXT)
+        return; /* the protocol is JSON text; binary is not ours to judge */
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)data, len, 0, &jerr);
+    if (j == NULL) {
+        conn_fail(c, "server sent a frame that is not JSON: %s", jerr.text);
+        return;
+    }
+    c->cbs->on_frame(c, j);
+    json_decref(j);
+}
+
+static void data_frame(mp_bench_conn_t *c, const mpc_ws_frame_t *f)
+{
+    bool cont = f->opcode == MPC_WS_CONT;
+    if (cont != (c->frag_op != 0)) {
+        conn_fail(c, "bad fragmentation from server");
+        return;
+    }
+    if (!cont && f->fin) {
+        deliver(c, f->opcode, f->payload, f->plen);
+        return;
+    }
+    if (c->frag_len + f->plen > MAX_MESSAGE) {
+        conn_fail(c, "message from server over %u bytes", MAX_MESSAGE);
+        return;
+    }
+    if (!cont)
+        c->frag_op = (uint8_t)f->opcode;
+    c->frag = mp_realloc(c->frag, c->frag_len + f->plen);
+    memcpy(c->frag + c->frag_len, f->payload, f->plen);
+    c->frag_len += f->plen;
+    if (!f->fin)
+        return;
+    uint8_t *msg = c->frag;
+    size_t mlen = c->frag_len;
+    int op = c->frag_op;
+    c->frag = NULL;
+    c->frag_len = 0;
+    c->frag_op = 0;
+    deliver(c, op, msg, mlen);
+    mp_free(msg);
+}
+
+static void control_frame(mp_bench_conn_t *c, const mpc_ws_frame_t *f)
+{
+    if (!f->fin || f->plen > 125) {
+        conn_fail(c, "bad control frame from server");
+        return;
+    }
+    switch (f->opcode) {
+    case MPC_WS_PING:
+        send_frame(c, MPC_WS_PONG, f->payload, f->plen);
+        break;
+    case MPC_WS_PONG:
+        break;
+    case MPC_WS_CLOSE: {
+        int code = f->plen >= 2 ? (f->payload[0] << 8) | f->payload[1] : 1005;
+        int rlen = f->plen > 2 ? (int)f->plen - 2 : 0;
+        conn_fail(c, "server closed: %d %.*s", code, rlen, (const char *)f->payload + 2);
+        break;
+    }
+    default:
+        conn_fail(c, "unknown opcode %d from server", f->opcode);
+    }
+}
+
+static void ws_input(mp_bench_conn_t *c, uint8_t *data, size_t len)
+{
+    uint8_t *buf = data;
+    size_t blen = len, off = 0;
+    if (c->pend_len > 0) {
+        c->pend = mp_realloc(c->pend, c->pend_len + len);
+        memcpy(c->pend + c->pend_len, data, len);
+        c->pend_len += len;
+        buf = c->pend;
+        blen = c->pend_len;
+    }
+    while (c->state == ST_OPEN && off < blen) {
+        mpc_ws_frame_t f;
+        long n = mpc_ws_decode(buf + off, blen - off, MAX_MESSAGE, &f);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            conn_fail(c, "frame from server over %u bytes", MAX_MESSAGE);
+            break;
+        }
+        off += (size_t)n;
+        if (f.masked)
+            conn_fail(c, "masked frame from server");
+        else if (f.opcode >= 0x8)
+            control_frame(c, &f);
+        else if (f.opcode <= MPC_WS_BINARY)
+            data_frame(c, &f);
+        else
+            conn_fail(c, "reserved opcode %d from server", f.opcode);
+    }
+    size_t rest = blen - off;
+    if (c->state != ST_OPEN || rest == 0) {
+        mp_free(c->pend);
+        c->pend = NULL;
+        c->pend_len = 0;
+    } else if (buf == c->pend) {
+        memmove(c->pend, c->pend + off, rest);
+        c->pend_len = rest;
+    } else {
+        c->pend = mp_malloc(rest);
+        memcpy(c->pend, buf + off, rest);
+        c->pend_len = rest;
+    }
+}
+
+/* Returns bytes of data consumed by the HTTP response, or -1 after conn_fail(). */
+static long handshake_input(mp_bench_conn_t *c, const char *data, size_t len)
+{
+    handshake_t *hs = c->hs;
+    size_t used = 0;
+    int rc = mpc_http_parser_feed(hs->hp, data, len, &used);
+    if (rc == MPC_PARSE_MORE)
+        return (long)used;
+    if (rc == MPC_PARSE_ERROR) {
+        conn_fail(c, "malformed upgrade response");
+        return -1;
+    }
+    mpc_response_t resp;
+    mpc_http_parser_take(hs->hp, &resp);
+    const char *acc = mpc_response_header(&resp, "Sec-WebSocket-Accept");
+    if (resp.status != 101) {
+        const char *code = mpc_response_error_code(&resp);
+        conn_fail(c, "upgrade refused: http %d %s", resp.status, code ? code : "");
+    } else if (acc == NULL || strcmp(acc, hs->accept) != 0) {
+        conn_fail(c, "upgrade: wrong Sec-WebSocket-Accept");
+    }
+    mpc_response_free(&resp);
+    if (c->state == ST_CLOSING)
+        return -1;
+    mpc_http_parser_free(hs->hp);
+    mp_free(hs);
+    c->hs = NULL;
+    c->state = ST_OPEN;
+    c->opened = true;
+    c->cbs->on_open(c);
+    return (long)used;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    *buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    mp_bench_conn_t *c = s->data;
+    if (nread == 0 || c->state == ST_CLOSING)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF)
+            conn_fail(c, "server closed the connection");
+        else
+            conn_fail(c, "read: %s", uv_strerror((int)nread));
+        return;
+    }
+    char *data = buf->base;
+    size_t len = (size_t)nread;
+    if (c->state == ST_HANDSHAKE) {
+        long used = handshake_input(c, data, len);
+        if (used < 0)
+            return;
+        data += used;
+        len -= (size_t)used;
+    }
+    if (c->state == ST_OPEN && len > 0)
+        ws_input(c, (uint8_t *)data, len);
+}
+
+static void hs_write_cb(uv_write_t *req, int status)
+{
+    mp_bench_conn_t *c = req->handle->data;
+    if (status < 0 && status != UV_ECANCELED)
+        conn_fail(c, "write: %s", uv_strerror(status));
+    if (c->hs != NULL) {
+        free(c->hs->req);
+        c->hs->req = NULL;
+    }
+}
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+    mp_bench_conn_t *c = req->handle->data;
+    if (c->state == ST_CLOSING)
+        return;
+    if (status < 0) {
+        conn_fail(c, "connect: %s", uv_strerror(status));
+        return;
+    }
+    c->state = ST_HANDSHAKE;
+    uv_buf_t b = uv_buf_init(c->hs->req, (unsigned)c->hs->req_len);
+    int rc = uv_write(&c->hs->wreq, (uv_stream_t *)&c->tcp, &b, 1, hs_write_cb);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    if (rc != 0)
+        conn_fail(c, "upgrade: %s", uv_strerror(rc));
+}
+
+/* Binds to the source address without reserving a port: with
+ * IP_BIND_ADDRESS_NO_PORT the kernel picks the port at connect time per
+ * (source, destination), so 127.0.0.x sources each get the whole port range. */
+static int bind_source(mp_bench_conn_t *c, const struct sockaddr_in *source)
+{
+    uv_os_fd_t fd;
+    int one = 1;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd);
+    if (rc != 0)
+        return rc;
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0)
+        return uv_translate_sys_error(errno);
+    return uv_tcp_bind(&c->tcp, (const struct sockaddr *)source, 0);
+}
+
+mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *server,
+                                   const struct sockaddr_in *source, const char *hostport,
+                                   const char *token, const mp_bench_conn_cbs_t *cbs, void *ud)
+{
+    mp_bench_conn_t *c = mp_calloc(1, sizeof(*c));
+    c->cbs = cbs;
+    c->ud = ud;
+    c->state = ST_CONNECTING;
+    c->hs = mp_calloc(1, sizeof(*c->hs));
+    c->hs->hp = mpc_http_parser_new(false);
+    char key[25];
+    mpc_ws_make_key(key);
+    mpc_ws_accept_for(key, c->hs->accept);
+    c->hs->req = mpc_ws_build_handshake(hostport, "/v1/ws", key, token, NULL, &c->hs->req_len);
+
+    int rc = 0;
+    if (source != NULL) {
+        rc = uv_tcp_init_ex(loop, &c->tcp, AF_INET);
+        if (rc != 0)
+            uv_tcp_init(loop, &c->tcp); /* never fails: only so it can be closed */
+        else
+            rc = bind_source(c, source);
+    } else {
+        uv_tcp_init(loop, &c->tcp);
+    }
+    c->tcp.data = c;
+    /* Latency is what we measure: no Nagle (applied when the socket exists). */
+    (void)uv_tcp_nodelay(&c->tcp, 1);
+    if (rc == 0)
+        rc = uv_tcp_connect(&c->hs->creq, &c->tcp, (const struct sockaddr *)server, connect_cb);
+    if (rc != 0)
+        conn_fail(c, "connect: %s", uv_strerror(rc));
+    return c;
+}

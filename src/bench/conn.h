@@ -1,0 +1,58 @@
+/* An asynchronous WebSocket client connection on libuv for `magpie bench`,
+ * driven by the client library's sans-I/O handshake builder, response parser
+ * and frame encoder/decoder (client/client.h).
+ *
+ * Thousands live in one process, so a connection is small: no thread, no
+ * buffer while idle (reads go through one shared per-process buffer; only the
+ * bytes of an incomplete frame are kept per connection until it completes). */
+#ifndef MP_BENCH_CONN_H
+#define MP_BENCH_CONN_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct mp_bench_conn mp_bench_conn_t;
+
+typedef struct mp_bench_conn_cbs {
+    /* The upgrade succeeded (101 with the right Sec-WebSocket-Accept). */
+    void (*on_open)(mp_bench_conn_t *c);
+    /* A text message parsed as JSON; j is borrowed for the call. Messages
+     * that are not JSON end the connection with an error instead. */
+    void (*on_frame)(mp_bench_conn_t *c, json_t *j);
+    /* The connection failed or ended: once, whatever the cause, including
+     * mp_bench_conn_close(). why is NULL after mp_bench_conn_close(), else a
+     * short reason ("connect: connection refused", "http 401", "close 1008
+     * slow reader", ...); opened says whether on_open had run. The connection
+     * is freed after this returns (on the loop, in its close callback). */
+    void (*on_close)(mp_bench_conn_t *c, int opened, const char *why);
+} mp_bench_conn_cbs_t;
+
+/* Starts connecting to server, from source (NULL: let the kernel choose; else
+ * bound with IP_BIND_ADDRESS_NO_PORT so the port is picked at connect time),
+ * then upgrades on /v1/ws with "Authorization: Bearer token" (copied).
+ * hostport is the Host header value (copied). cbs must outlive the
+ * connection. Never NULL: a failure to start is reported through on_close
+ * on a later loop iteration. */
+mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *server,
+                                   const struct sockaddr_in *source, const char *hostport,
+                                   const char *token, const mp_bench_conn_cbs_t *cbs, void *ud);
+
+/* Sends one text message (copied into the frame). Returns 0, or -1 if the
+ * connection is not open (nothing is sent). A write error closes the
+ * connection later through on_close. */
+int mp_bench_conn_send(mp_bench_conn_t *c, const char *text, size_t len);
+
+/* Closes the connection (no close handshake: the bench is done with it);
+ * on_close runs with why == NULL unless it already ran. Idempotent. */
+void mp_bench_conn_close(mp_bench_conn_t *c);
+
+void *mp_bench_conn_ud(const mp_bench_conn_t *c);
+int mp_bench_conn_is_open(const mp_bench_conn_t *c);
+
+/* Bytes of the per-connection struct (for the memory estimate in reports). */
+size_t mp_bench_conn_size(void);
+
+#endif

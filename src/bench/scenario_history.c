@@ -1,0 +1,11 @@
+/* Scenario `history`: each pair first stores --seed messages, then both
+ * users read history pages of --limit messages concurrently for --duration
+ * (--rate reads per second in total, or as fast as --window allows). The
+ * work is done by pairs.c. */
+#include "bench/bench_int.h"
+
+int mp_bench__history_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                             mp_bench_reporter_t *rep, void *ud)
+{
+    return mp_bench__pairs_run(MP_BENCH_PAIRS_HISTORY, idx, nprocs, st, rep, ud);
+}

@@ -1,0 +1,51 @@
+/* Messaging (1:1 now; groups and the world room next): the send path, sync,
+ * history, read/delivered receipts, typing and presence, over WebSocket verbs
+ * and HTTP routes. Runs on the core loop; state lives in the store and in a
+ * small membership cache. */
+#ifndef MP_CHAT_CHAT_H
+#define MP_CHAT_CHAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/verbs.h"
+#include "net/http.h"
+#include "proto/validate.h"
+
+struct mp_app;
+typedef struct mp_chat mp_chat_t;
+
+/* Creates the module for app (app->store, ->srv, ->hub and ->cfg must be
+ * set). Never returns NULL. */
+mp_chat_t *mp_chat_new(struct mp_app *app);
+/* Frees the module. Call after the store has delivered its last completion
+ * (mp_store_close + running the loop): pending requests hold no pointer into
+ * the module by then. NULL is ignored. */
+void mp_chat_free(mp_chat_t *chat);
+
+/* The hub's presence hook (mp_hub_presence_fn; ud is the mp_chat_t): a user's
+ * first session opened (online) or last one closed. Tells the users who share
+ * a conversation with them. */
+void mp_chat_presence(void *chat, uint64_t user_id, bool online);
+
+/* HTTP routes, ended by a zeroed entry:
+ * POST /v1/conversations/direct, GET /v1/conversations,
+ * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence. */
+extern const mp_route_t mp_chat_routes[];
+
+/* WebSocket verbs (field tables for core/verbs.c; handlers answer exactly
+ * once with mp_gw_reply / mp_gw_error). See docs/protocol.md, "Messaging". */
+extern const mp_field_t mp_chat_send_fields[];
+extern const mp_field_t mp_chat_history_fields[];
+extern const mp_field_t mp_chat_sync_fields[];
+extern const mp_field_t mp_chat_cursor_fields[]; /* read, delivered */
+extern const mp_field_t mp_chat_typing_fields[];
+
+void mp_chat_verb_send(mp_cmd_t *cmd);
+void mp_chat_verb_history(mp_cmd_t *cmd);
+void mp_chat_verb_sync(mp_cmd_t *cmd);
+void mp_chat_verb_read(mp_cmd_t *cmd);
+void mp_chat_verb_delivered(mp_cmd_t *cmd);
+void mp_chat_verb_typing(mp_cmd_t *cmd);
+
+#endif

@@ -1,0 +1,151 @@
+/* HTTP resources of the chat module: the route table, the direct
+ * conversation of a pair, and the caller's conversation list. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "chat/chat_int.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+#define LIST_DEFAULT 50
+
+const mp_route_t mp_chat_routes[] = {
+    {"POST", "/v1/conversations/direct", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_direct},
+    {"GET", "/v1/conversations", MP_ROUTE_AUTH, mp_chat__route_list},
+    {"GET", "/v1/conversations/{id}/messages", MP_ROUTE_AUTH, mp_chat__route_history},
+    {"GET", "/v1/users/{id}/presence", MP_ROUTE_AUTH, mp_chat__route_presence},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- POST /v1/conversations/direct {"user_id"} ------------------------------ */
+
+static const mp_field_t direct_fields[] = {
+    {"user_id", MP_F_ID, true, 0, 0},
+    {NULL, 0, false, 0, 0},
+};
+
+typedef struct direct_ctx {
+    mp_http_req_t *req;
+    mp_chat_t *chat;
+    uint64_t user, other;
+} direct_ctx_t;
+
+static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
+{
+    direct_ctx_t *c = ud;
+    if (rc != MP_OK) {
+        mp_http_respond_error(c->req, rc, rc == MP_ERR_BAD_REQUEST
+                                              ? "a direct conversation needs another user"
+                                              : NULL);
+        mp_free(c);
+        return;
+    }
+    uint64_t members[2] = {c->user, c->other};
+    if (mp_chat__cache_get(c->chat->cache, conv) == NULL)
+        (void)mp_chat__cache_put(c->chat->cache, conv, MP_CONV_DIRECT, members, 2);
+    json_t *body = json_object();
+    json_object_set_new(body, "conversation_id", mp_chat__id_json(conv));
+    json_object_set_new(body, "kind", json_string("direct"));
+    json_object_set_new(body, "peer", mp_chat__id_json(c->other));
+    json_object_set_new(body, "created", json_boolean(created));
+    mp_http_respond(c->req, created ? 201 : 200, body);
+    mp_free(c);
+}
+
+void mp_chat__route_direct(mp_http_req_t *req)
+{
+    char msg[256];
+    json_t *body = mp_http_req_json(req);
+    mp_err_t rc = mp_validate(body, direct_fields, msg, sizeof msg);
+    if (rc != MP_OK) {
+        mp_http_respond_error(req, rc, msg);
+        return;
+    }
+    direct_ctx_t *c = mp_calloc(1, sizeof *c);
+    c->req = req;
+    c->chat = mp_chat__of_req(req);
+    c->user = mp_http_req_principal(req)->user_id;
+    (void)mp_id_parse(json_string_value(json_object_get(body, "user_id")), &c->other);
+    rc = mp_store_chat_direct(c->chat->app->store, c->user, c->other, mp_now_ms(), on_direct, c);
+    if (rc != MP_OK)
+        on_direct(rc, 0, false, c);
+}
+
+/* ---- GET /v1/conversations?limit=&cursor= ------------------------------------ */
+
+typedef struct list_ctx {
+    mp_http_req_t *req;
+} list_ctx_t;
+
+static json_t *row_json(const mp_chat_list_row_t *r, uint64_t me)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "conversation_id", mp_chat__id_json(r->id));
+    json_object_set_new(o, "kind", json_string(mp_conv_kind_name(r->kind)));
+    if (r->peer_id != 0)
+        json_object_set_new(o, "peer",
+                            json_pack("{s:o,s:s,s:s}", "user_id", mp_chat__id_json(r->peer_id),
+                                      "username", r->peer_username ? r->peer_username : "",
+                                      "display_name",
+                                      r->peer_display_name ? r->peer_display_name : ""));
+    json_object_set_new(o, "last_message",
+                        r->has_last ? mp_chat__msg_json(&r->last, r->last.sender_id == me)
+                                    : json_null());
+    json_object_set_new(o, "last_seq", json_integer(r->last_seq));
+    json_object_set_new(o, "read_seq", json_integer(r->read_seq));
+    json_object_set_new(o, "unread", json_integer(r->last_seq - r->read_seq));
+    json_object_set_new(o, "active_at", json_integer(r->active_at));
+    return o;
+}
+
+static void on_list(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n, bool more, void *ud)
+{
+    list_ctx_t *c = ud;
+    if (rc != MP_OK) {
+        mp_http_respond_error(c->req, rc, NULL);
+        mp_free(c);
+        return;
+    }
+    uint64_t me = mp_http_req_principal(c->req)->user_id;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, row_json(&rows[i], me));
+    json_t *body = json_object();
+    json_object_set_new(body, "conversations", arr);
+    if (more && n > 0) {
+        char cur[48];
+        mp_chat__list_cursor_format(rows[n - 1].active_at, rows[n - 1].id, cur, sizeof cur);
+        json_object_set_new(body, "next_cursor", json_string(cur));
+    } else {
+        json_object_set_new(body, "next_cursor", json_null());
+    }
+    mp_http_respond(c->req, 200, body);
+    mp_free(c);
+}
+
+void mp_chat__route_list(mp_http_req_t *req)
+{
+    int64_t limit = LIST_DEFAULT, after_active = INT64_MAX;
+    uint64_t after_id = 0;
+    const char *ql = mp_http_req_query(req, "limit");
+    const char *qc = mp_http_req_query(req, "cursor");
+    if (ql != NULL &&
+        (!mp_chat__parse_i64(ql, &limit) || limit < 1 || limit > MP_CHAT_HISTORY_MAX)) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "limit must be an integer from 1 to 200");
+        return;
+    }
+    if (qc != NULL && qc[0] != '\0' &&
+        !mp_chat__list_cursor_parse(qc, &after_active, &after_id)) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "cursor is not a cursor from this list");
+        return;
+    }
+    list_ctx_t *c = mp_calloc(1, sizeof *c);
+    c->req = req;
+    mp_err_t rc = mp_store_chat_list(mp_chat__of_req(req)->app->store,
+                                     mp_http_req_principal(req)->user_id, after_active, after_id,
+                                     (unsigned)limit, on_list, c);
+    if (rc != MP_OK)
+        on_list(rc, NULL, 0, false, c);
+}

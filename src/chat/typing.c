@@ -1,0 +1,61 @@
+/* The `typing` verb: {"conversation"} → {"event":"typing","conversation",
+ * "user_id"} to the other members' sessions. Not stored. Limited to a few per
+ * second per user (rate_limited beyond). */
+#include "app/app.h"
+#include "chat/chat_int.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+const mp_field_t mp_chat_typing_fields[] = {
+    {"conversation", MP_F_ID, true, 0, 0},
+    {NULL, 0, false, 0, 0},
+};
+
+typedef struct typing_ctx {
+    mp_sid_t sid;
+    int64_t req_id;
+    uint64_t user, conv;
+} typing_ctx_t;
+
+static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
+{
+    typing_ctx_t *c = ud;
+    mp_server_t *srv = chat->app->srv;
+    if (rc == MP_OK && !mp_chat__conv_has(conv, c->user))
+        rc = MP_ERR_NOT_MEMBER;
+    if (rc != MP_OK) {
+        mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
+        mp_free(c);
+        return;
+    }
+    json_t *ev = json_object();
+    json_object_set_new(ev, "event", json_string("typing"));
+    json_object_set_new(ev, "conversation", mp_chat__id_json(c->conv));
+    json_object_set_new(ev, "user_id", mp_chat__id_json(c->user));
+    mp_frame_t *f = mp_frame_new_json(ev);
+    json_decref(ev);
+    mp_chat__push_members(chat, conv, c->user, f);
+    mp_frame_unref(f);
+    mp_gw_reply(srv, c->sid, c->req_id, NULL);
+    mp_free(c);
+}
+
+void mp_chat_verb_typing(mp_cmd_t *cmd)
+{
+    mp_chat_t *chat = mp_chat__of_cmd(cmd);
+    char key[MP_ID_STRLEN];
+    int64_t retry = 0;
+    if (!mp_ratelimit_take(chat->typing_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(),
+                           &retry)) {
+        mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
+                    json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));
+        return;
+    }
+    typing_ctx_t *c = mp_calloc(1, sizeof *c);
+    c->sid = cmd->sid;
+    c->req_id = cmd->req_id;
+    c->user = cmd->who.user_id;
+    (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->conv);
+    mp_chat__with_conv(chat, c->conv, on_conv, c);
+}

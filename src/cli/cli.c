@@ -1,0 +1,75 @@
+/* Subcommand table and dispatch for the `magpie` binary. */
+#include "cli/cli.h"
+
+#include "bench/bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+/* One line per subcommand. */
+static const mp_cli_cmd_t cmds[] = {
+    {"serve", "run the server", mp_cli_serve},
+    {"version", "print the version", mp_cli_version},
+    {"bench", "load generator: connect, direct, history, group", mp_bench_main},
+    {"help", "show this help", cmd_help},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: magpie <command> [options]\n\ncommands:\n");
+    for (const mp_cli_cmd_t *c = cmds; c->name != NULL; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\nRun `magpie <command> --help` for the options of a command.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return MP_CLI_OK;
+}
+
+int mp_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+int mp_cli_version(int argc, char **argv)
+{
+    if (mp_cli_wants_help(argc, argv)) {
+        printf("usage: magpie version\n\nPrints the version of this binary.\n");
+        return MP_CLI_OK;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "magpie: version takes no arguments\n");
+        return MP_CLI_USAGE;
+    }
+    printf("magpie %s\n", MAGPIE_VERSION);
+    return MP_CLI_OK;
+}
+
+int mp_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return MP_CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    if (strcmp(name, "--version") == 0)
+        return mp_cli_version(1, argv + 1);
+    for (const mp_cli_cmd_t *c = cmds; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "magpie: unknown command \"%s\"\n\n", name);
+    usage(stderr);
+    return MP_CLI_USAGE;
+}

@@ -1,0 +1,26 @@
+/* The `magpie` command line: one table of subcommands, each a function taking
+ * its own argc/argv (argv[0] is the subcommand name). Adding a subcommand is
+ * one line in the table in cli.c plus its declaration here. */
+#ifndef MP_CLI_CLI_H
+#define MP_CLI_CLI_H
+
+typedef struct mp_cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*fn)(int argc, char **argv); /* returns the process exit code */
+} mp_cli_cmd_t;
+
+/* Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
+enum { MP_CLI_OK = 0, MP_CLI_FAIL = 1, MP_CLI_USAGE = 2 };
+
+/* Runs the whole command line (argv[0] is the program name). */
+int mp_cli_main(int argc, char **argv);
+
+/* True when argv[1..] contains -h or --help (for subcommands' own --help). */
+int mp_cli_wants_help(int argc, char **argv);
+
+/* Subcommands. */
+int mp_cli_serve(int argc, char **argv);
+int mp_cli_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,551 @@
+/* Server configuration: ONE table describes every key (type, limits, default,
+ * help); defaults, the INI file, the environment, flags, --print-config and
+ * --help are all driven by it. */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+typedef enum {
+    K_STRING,   /* char[] field */
+    K_LISTEN,   /* HOST:PORT into listen_host + listen_port */
+    K_UINT,     /* unsigned field, plain decimal */
+    K_SIZE,     /* size_t field, bytes with optional k/m/g suffix */
+    K_DURATION, /* unsigned field, milliseconds with optional ms/s/m suffix */
+    K_LOGLEVEL, /* int field: debug|info|warn|error|off */
+    K_REGISTRATION,
+} kind_t;
+
+typedef struct {
+    const char *name;
+    kind_t kind;
+    size_t offset, size;
+    uint64_t min, max; /* numeric kinds only */
+    const char *def;   /* default, in the same string form a user would write */
+    const char *help;
+    bool secret; /* masked by --print-config */
+} cfg_key_t;
+
+#define FIELD(f) offsetof(mp_config_t, f), sizeof(((mp_config_t *)0)->f)
+#define KIB 1024ULL
+#define MIB (1024ULL * 1024)
+#define GIB (1024ULL * 1024 * 1024)
+#define HOUR_MS 3600000ULL
+
+static const cfg_key_t keys[] = {
+    {"listen", K_LISTEN, FIELD(listen_host), 0, 0, "127.0.0.1:8080",
+     "address to listen on: IPv4:PORT, localhost:PORT or [IPv6]:PORT; port 0 = any free port",
+     false},
+    {"data", K_STRING, FIELD(data_dir), 0, 0, "./data",
+     "data directory (database, secrets); created with mode 0700 if missing", false},
+    {"log_level", K_LOGLEVEL, FIELD(log_level), 0, 0, "info",
+     "log verbosity: debug, info, warn, error or off", false},
+    {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",
+     "this node's number (0-1023), part of every id; unique per cluster node", false},
+    {"max_body", K_SIZE, FIELD(max_body), 1, GIB, "1m",
+     "largest HTTP request body accepted (bytes, k/m/g suffix allowed)", false},
+    {"max_header", K_SIZE, FIELD(max_header), 256, 16 * MIB, "16k",
+     "largest HTTP request line plus headers (bytes)", false},
+    {"header_timeout", K_DURATION, FIELD(header_timeout_ms), 1, 24 * HOUR_MS, "10s",
+     "time allowed for a request's headers to arrive (ms, or with s/m suffix)", false},
+    {"idle_timeout", K_DURATION, FIELD(idle_timeout_ms), 1, 24 * HOUR_MS, "60s",
+     "idle keep-alive connections are closed after this long", false},
+    {"cors_origins", K_STRING, FIELD(cors_origins), 0, 0, "",
+     "comma-separated origins allowed by CORS, or * for any; empty = none", false},
+    {"ws_origins", K_STRING, FIELD(ws_origins), 0, 0, "",
+     "comma-separated extra origins allowed to open WebSockets (same host always allowed)", false},
+    {"ws_max_message", K_SIZE, FIELD(ws_max_message), 128, GIB, "64k",
+     "largest WebSocket message accepted; larger ones close the connection (1009)", false},
+    {"ws_ping_interval", K_DURATION, FIELD(ws_ping_interval_ms), 10, 24 * HOUR_MS, "30s",
+     "server ping interval; a connection missing 2 pongs is dropped", false},
+    {"ws_auth_timeout", K_DURATION, FIELD(ws_auth_timeout_ms), 10, 24 * HOUR_MS, "10s",
+     "a WebSocket that has not authenticated within this time is closed (1008)", false},
+    {"ws_max_queue", K_SIZE, FIELD(ws_max_queue), 1, 16 * GIB, "1m",
+     "bytes queued to one slow reader before it is disconnected", false},
+    {"registration", K_REGISTRATION, FIELD(registration), 0, 0, "open",
+     "who may register: open (anyone) or closed", false},
+    {"login_rate", K_UINT, FIELD(login_rate_per_min), 1, 1000000, "10",
+     "login attempts allowed per minute per username and per IP address", false},
+    {"access_token_ttl", K_UINT, FIELD(access_token_ttl_s), 10, 30 * 86400, "900",
+     "lifetime of an access token in seconds", false},
+    {"send_rate", K_UINT, FIELD(send_rate), 1, 1000000, "20",
+     "messages a user may send per second (sustained)", false},
+    {"send_burst", K_UINT, FIELD(send_burst), 1, 1000000, "50",
+     "messages a user may send in a burst above send_rate", false},
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static void *field_ptr(mp_config_t *cfg, const cfg_key_t *k)
+{
+    return (char *)cfg + k->offset;
+}
+
+static const void *field_cptr(const mp_config_t *cfg, const cfg_key_t *k)
+{
+    return (const char *)cfg + k->offset;
+}
+
+static const cfg_key_t *find_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ---- parsers: each returns 0, or -1 with *expected describing the form ---- */
+
+static int parse_digits(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    for (; isdigit((unsigned char)*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+static int mul_check(uint64_t v, uint64_t m, uint64_t *out)
+{
+    if (m != 0 && v > UINT64_MAX / m)
+        return -1;
+    *out = v * m;
+    return 0;
+}
+
+static int parse_uint(const char *s, uint64_t *out)
+{
+    if (parse_digits(&s, out) != 0 || *s != '\0')
+        return -1;
+    return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v, mult = 1;
+    if (parse_digits(&s, &v) != 0)
+        return -1;
+    switch (tolower((unsigned char)*s)) {
+    case '\0':
+        break;
+    case 'k':
+        mult = KIB;
+        s++;
+        break;
+    case 'm':
+        mult = MIB;
+        s++;
+        break;
+    case 'g':
+        mult = GIB;
+        s++;
+        break;
+    default:
+        return -1;
+    }
+    if (*s != '\0')
+        return -1;
+    return mul_check(v, mult, out);
+}
+
+static int parse_duration(const char *s, uint64_t *out)
+{
+    uint64_t v, mult;
+    if (parse_digits(&s, &v) != 0)
+        return -1;
+    if (strcmp(s, "") == 0 || strcmp(s, "ms") == 0)
+        mult = 1;
+    else if (strcmp(s, "s") == 0)
+        mult = 1000;
+    else if (strcmp(s, "m") == 0)
+        mult = 60000;
+    else
+        return -1;
+    return mul_check(v, mult, out);
+}
+
+/* HOST:PORT where HOST is dotted IPv4, "localhost" (stored as 127.0.0.1 so that
+ * the listener needs no resolver) or [IPv6] (stored without brackets). */
+static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    char h[64];
+    unsigned char buf[16];
+    int family = AF_INET;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':' || (size_t)(end - s - 1) >= sizeof h)
+            return -1;
+        memcpy(h, s + 1, (size_t)(end - s - 1));
+        h[end - s - 1] = '\0';
+        colon = end + 1;
+        family = AF_INET6;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || (size_t)(colon - s) >= sizeof h)
+            return -1;
+        memcpy(h, s, (size_t)(colon - s));
+        h[colon - s] = '\0';
+    }
+    uint64_t p;
+    if (parse_uint(colon + 1, &p) != 0 || p > 65535)
+        return -1;
+    if (family == AF_INET && strcmp(h, "localhost") == 0)
+        strcpy(h, "127.0.0.1");
+    if (inet_pton(family, h, buf) != 1 || strlen(h) >= hostlen)
+        return -1;
+    strcpy(host, h);
+    *port = (int)p;
+    return 0;
+}
+
+static void store_uint(mp_config_t *cfg, const cfg_key_t *k, uint64_t v)
+{
+    if (k->size == sizeof(size_t))
+        *(size_t *)field_ptr(cfg, k) = (size_t)v;
+    else
+        *(unsigned *)field_ptr(cfg, k) = (unsigned)v;
+}
+
+static uint64_t load_uint(const mp_config_t *cfg, const cfg_key_t *k)
+{
+    if (k->size == sizeof(size_t))
+        return *(const size_t *)field_cptr(cfg, k);
+    return *(const unsigned *)field_cptr(cfg, k);
+}
+
+static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
+{
+    switch (k->kind) {
+    case K_STRING:
+        snprintf(buf, len, "a string of at most %zu bytes", k->size - 1);
+        break;
+    case K_LISTEN:
+        snprintf(buf, len, "HOST:PORT with an IPv4 address, localhost or [IPv6], port 0-65535");
+        break;
+    case K_UINT:
+        snprintf(buf, len, "an integer from %llu to %llu", (unsigned long long)k->min,
+                 (unsigned long long)k->max);
+        break;
+    case K_SIZE:
+        snprintf(buf, len, "a size in bytes from %llu to %llu (suffix k, m or g allowed)",
+                 (unsigned long long)k->min, (unsigned long long)k->max);
+        break;
+    case K_DURATION:
+        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s or m allowed)",
+                 (unsigned long long)k->min, (unsigned long long)k->max);
+        break;
+    case K_LOGLEVEL:
+        snprintf(buf, len, "one of debug, info, warn, error, off");
+        break;
+    case K_REGISTRATION:
+        snprintf(buf, len, "open or closed");
+        break;
+    }
+    return buf;
+}
+
+static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
+{
+    uint64_t v = 0;
+    int lvl;
+    switch (k->kind) {
+    case K_STRING:
+        if (strlen(value) >= k->size)
+            return -1;
+        strcpy(field_ptr(cfg, k), value);
+        return 0;
+    case K_LISTEN:
+        return parse_listen(value, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
+    case K_UINT:
+    case K_SIZE:
+    case K_DURATION:
+        if ((k->kind == K_UINT   ? parse_uint(value, &v)
+             : k->kind == K_SIZE ? parse_size(value, &v)
+                                 : parse_duration(value, &v)) != 0)
+            return -1;
+        if (v < k->min || v > k->max)
+            return -1;
+        store_uint(cfg, k, v);
+        return 0;
+    case K_LOGLEVEL:
+        if ((lvl = mp_log_level_parse(value)) < 0)
+            return -1;
+        cfg->log_level = lvl;
+        return 0;
+    case K_REGISTRATION:
+        if (strcmp(value, "open") == 0)
+            cfg->registration = MP_REG_OPEN;
+        else if (strcmp(value, "closed") == 0)
+            cfg->registration = MP_REG_CLOSED;
+        else
+            return -1;
+        return 0;
+    }
+    return -1;
+}
+
+int mp_config_set(mp_config_t *cfg, const char *key, const char *value, const char *source,
+                  char *err, size_t errlen)
+{
+    const cfg_key_t *k = find_key(key, strlen(key));
+    if (k == NULL)
+        return errorf(err, errlen, "config: unknown key \"%s\" (from %s); see magpie serve --help",
+                      key, source);
+    if (apply(cfg, k, value) != 0) {
+        char exp[160];
+        /* Echo a long value only in part so that the error stays readable. */
+        int shown = strlen(value) > 80 ? 64 : 80;
+        return errorf(err, errlen, "config: bad value \"%.*s%s\" for %s (from %s): expected %s",
+                      shown, value, shown == 64 ? "..." : "", k->name, source,
+                      expectation(k, exp, sizeof exp));
+    }
+    return 0;
+}
+
+void mp_config_defaults(mp_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NKEYS; i++) {
+        /* The defaults are written in user syntax and parsed like user input,
+         * so the table cannot disagree with itself. */
+        if (apply(cfg, &keys[i], keys[i].def) != 0)
+            abort();
+    }
+}
+
+/* ---- the INI file ------------------------------------------------------- */
+
+typedef struct {
+    mp_config_t *cfg;
+    const char *path;
+    FILE *fp;
+    int line;      /* line most recently (partly) read by the reader */
+    int line_open; /* that line's newline has not been read yet */
+    int failed;    /* first error already recorded in err */
+    char *err;
+    size_t errlen;
+} file_ctx_t;
+
+/* inih's handler gets no line number, so the reader counts lines itself. inih
+ * may read one long line in several chunks; the handler always runs right after
+ * the chunk that ends its line. */
+static char *file_reader(char *str, int num, void *stream)
+{
+    file_ctx_t *fc = stream;
+    char *r = fgets(str, num, fc->fp);
+    if (r == NULL)
+        return NULL;
+    size_t n = strlen(r);
+    if (fc->line_open == 0)
+        fc->line++;
+    fc->line_open = n == 0 || r[n - 1] != '\n';
+    return r;
+}
+
+static int file_handler(void *user, const char *section, const char *name, const char *value)
+{
+    file_ctx_t *fc = user;
+    char source[1200];
+    if (fc->failed)
+        return 0;
+    snprintf(source, sizeof source, "file %s:%d", fc->path, fc->line);
+    if (section[0] != '\0' && strcmp(section, "magpie") != 0) {
+        fc->failed = 1;
+        errorf(fc->err, fc->errlen,
+               "config: key \"%s\" in unknown section [%s] (from %s); put keys at the top "
+               "level or in [magpie]",
+               name, section, source);
+        return 0;
+    }
+    if (mp_config_set(fc->cfg, name, value, source, fc->err, fc->errlen) != 0) {
+        fc->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int load_file(mp_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    file_ctx_t fc = {.cfg = cfg, .path = path, .err = err, .errlen = errlen};
+    fc.fp = fopen(path, "r");
+    if (fc.fp == NULL)
+        return errorf(err, errlen, "config: cannot read config file \"%s\": %s", path,
+                      strerror(errno));
+    /* Long values (origin lists) need more than inih's 200-byte default line. */
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_initial_alloc = 512;
+    ini_max_line = 8192;
+    int rc = ini_parse_stream(file_reader, &fc, file_handler, &fc);
+    fclose(fc.fp);
+    if (fc.failed)
+        return -1;
+    if (rc > 0)
+        return errorf(err, errlen, "config: syntax error in file %s:%d (expected key = value)",
+                      path, rc);
+    if (rc != 0)
+        return errorf(err, errlen, "config: cannot parse config file \"%s\"", path);
+    return 0;
+}
+
+/* ---- environment and flags ---------------------------------------------- */
+
+static int load_env(mp_config_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char var[64] = "MAGPIE_";
+        size_t n = strlen(var);
+        for (const char *c = keys[i].name; *c && n + 1 < sizeof var; c++)
+            var[n++] = (char)toupper((unsigned char)*c);
+        var[n] = '\0';
+        const char *v = getenv(var);
+        if (v == NULL)
+            continue;
+        char source[80];
+        snprintf(source, sizeof source, "env %s", var);
+        if (mp_config_set(cfg, keys[i].name, v, source, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Flags handled by the command itself, not config keys. */
+static bool is_command_flag(const char *name, size_t len, bool *takes_value)
+{
+    *takes_value = len == 6 && strncmp(name, "config", 6) == 0;
+    return *takes_value || (len == 12 && strncmp(name, "print-config", 12) == 0) ||
+           (len == 12 && strncmp(name, "print_config", 12) == 0) ||
+           (len == 4 && strncmp(name, "help", 4) == 0);
+}
+
+static int load_flags(mp_config_t *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0)
+            continue;
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+            return errorf(err, errlen,
+                          "config: unexpected argument \"%s\" (flags look like "
+                          "--key VALUE)",
+                          arg);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        bool takes_value;
+        if (is_command_flag(name, len, &takes_value)) {
+            if (takes_value && eq == NULL)
+                i++;
+            continue;
+        }
+        /* --max-body is accepted as a spelling of --max_body. */
+        char key[64];
+        if (len >= sizeof key)
+            len = sizeof key - 1;
+        for (size_t j = 0; j < len; j++)
+            key[j] = name[j] == '-' ? '_' : name[j];
+        key[len] = '\0';
+        const char *value = eq ? eq + 1 : NULL;
+        if (value == NULL) {
+            if (i + 1 >= argc)
+                return errorf(err, errlen, "config: flag --%s needs a value", key);
+            value = argv[++i];
+        }
+        char source[80];
+        snprintf(source, sizeof source, "flag --%s", key);
+        if (mp_config_set(cfg, key, value, source, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int mp_config_load(mp_config_t *cfg, const char *path, int argc, char **argv, char *err,
+                   size_t errlen)
+{
+    if (path != NULL && load_file(cfg, path, err, errlen) != 0)
+        return -1;
+    if (load_env(cfg, err, errlen) != 0)
+        return -1;
+    return load_flags(cfg, argc, argv, err, errlen);
+}
+
+/* ---- printing ----------------------------------------------------------- */
+
+static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, size_t len)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error", "off"};
+    switch (k->kind) {
+    case K_STRING:
+        snprintf(buf, len, "%s", (const char *)field_cptr(cfg, k));
+        break;
+    case K_LISTEN:
+        snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d", cfg->listen_host,
+                 cfg->listen_port);
+        break;
+    case K_UINT:
+    case K_SIZE:
+    case K_DURATION:
+        snprintf(buf, len, "%llu", (unsigned long long)load_uint(cfg, k));
+        break;
+    case K_LOGLEVEL:
+        snprintf(buf, len, "%s",
+                 cfg->log_level >= 0 && cfg->log_level <= MP_LOG_OFF ? levels[cfg->log_level]
+                                                                     : "?");
+        break;
+    case K_REGISTRATION:
+        snprintf(buf, len, "%s", cfg->registration == MP_REG_CLOSED ? "closed" : "open");
+        break;
+    }
+}
+
+void mp_config_print(const mp_config_t *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char value[1100];
+        if (keys[i].secret)
+            strcpy(value, "********");
+        else
+            format_value(cfg, &keys[i], value, sizeof value);
+        fprintf(out, "%s = %s\n", keys[i].name, value);
+    }
+}
+
+void mp_config_usage(FILE *out)
+{
+    fprintf(out, "Configuration keys (flag --KEY VALUE > env MAGPIE_KEY > file > default):\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        const cfg_key_t *k = &keys[i];
+        fprintf(out, "  --%-18s %s\n  %-20s   (default \"%s\")\n", k->name, k->help, "", k->def);
+    }
+}

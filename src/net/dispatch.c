@@ -1,0 +1,199 @@
+/* The middleware chain in front of every handler: built-in routes, CORS,
+ * routing (404/405), bearer-token authentication and JSON bodies. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/conn.h"
+#include "net/router.h"
+#include "util/alloc.h"
+
+#define CORS_METHODS "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+
+static size_t trim(const char **s, size_t n)
+{
+    while (n > 0 && isspace((unsigned char)**s)) {
+        (*s)++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)(*s)[n - 1]))
+        n--;
+    return n;
+}
+
+bool mp_http__origin_listed(const char *list, const char *origin)
+{
+    size_t olen = strlen(origin);
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        const char *item = list;
+        size_t len = trim(&item, n);
+        if ((len == 1 && item[0] == '*') || (len == olen && strncasecmp(item, origin, len) == 0))
+            return true;
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return false;
+}
+
+static void preflight(mp_http_req_t *req)
+{
+    const char *origin = mp_http_req_header(req, "Origin");
+    if (origin == NULL) {
+        mp_http__req_add_header(req, "Allow", CORS_METHODS);
+        mp_http_respond(req, 204, NULL);
+        return;
+    }
+    if (!mp_http__origin_listed(req->srv->cfg->cors_origins, origin)) {
+        mp_http_respond_error(req, MP_ERR_FORBIDDEN, "origin not allowed");
+        return;
+    }
+    mp_http__req_add_header(req, "Access-Control-Allow-Methods", CORS_METHODS);
+    mp_http__req_add_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    mp_http__req_add_header(req, "Access-Control-Max-Age", "600");
+    mp_http_respond(req, 204, NULL);
+}
+
+static void method_not_allowed(mp_http_req_t *req, const char *allow)
+{
+    mp_http__req_add_header(req, "Allow", allow);
+    mp_http_respond_error(req, MP_ERR_METHOD_NOT_ALLOWED, NULL);
+}
+
+/* Routes the gateway answers itself. Returns true when req was handled. */
+static bool builtin(mp_http_req_t *req, const char *path)
+{
+    mp_server_t *srv = req->srv;
+    bool get = req->method == HTTP_GET;
+    if (strcmp(path, "/healthz") == 0) {
+        if (!get)
+            method_not_allowed(req, "GET");
+        else
+            mp_http_respond(req, 200, json_pack("{s:s}", "status", "ok"));
+        return true;
+    }
+    if (strcmp(path, "/readyz") == 0) {
+        if (!get)
+            method_not_allowed(req, "GET");
+        else if (srv->hooks.ready && !srv->hooks.ready(srv->ctx))
+            mp_http_respond_error(req, MP_ERR_UNAVAILABLE, "the store is not ready");
+        else
+            mp_http_respond(req, 200, json_pack("{s:s}", "status", "ready"));
+        return true;
+    }
+    if (strcmp(path, "/v1/ws") == 0) {
+        if (!get)
+            method_not_allowed(req, "GET");
+        else if (!req->upgrade)
+            mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "a WebSocket upgrade is required");
+        else
+            mp_ws__upgrade(req);
+        return true;
+    }
+    return false;
+}
+
+/* Extracts "Authorization: Bearer <token>" into req->token. */
+void mp_http__bearer(mp_http_req_t *req)
+{
+    if (req->token)
+        return;
+    const char *v = mp_http_req_header(req, "Authorization");
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+        return;
+    const char *t = v + 7;
+    size_t n = trim(&t, strlen(t));
+    if (n > 0)
+        req->token = mp_strndup(t, n);
+}
+
+/* Fills req->who from a presented token. Returns false when the route needs
+ * authentication and the caller has none (401 already sent). */
+static bool authenticate(mp_http_req_t *req, bool required)
+{
+    mp_server_t *srv = req->srv;
+    mp_err_t err = MP_ERR_UNAUTHORIZED;
+    mp_http__bearer(req);
+    if (req->token && srv->hooks.authenticate)
+        err = srv->hooks.authenticate(srv->ctx, req->token, &req->who);
+    if (err != MP_OK)
+        memset(&req->who, 0, sizeof(req->who));
+    if (err != MP_OK && required) {
+        mp_http_respond_error(req, MP_ERR_UNAUTHORIZED, NULL);
+        return false;
+    }
+    return true;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (ct == NULL)
+        return false;
+    const char *t = ct;
+    size_t n = trim(&t, strcspn(ct, ";"));
+    return n == 16 && strncasecmp(t, "application/json", 16) == 0;
+}
+
+/* Parses the body of an MP_ROUTE_JSON route. Returns false when answered. */
+static bool json_body(mp_http_req_t *req)
+{
+    if (!is_json_type(mp_http_req_header(req, "Content-Type"))) {
+        mp_http_respond_error(req, MP_ERR_UNSUPPORTED_MEDIA, NULL);
+        return false;
+    }
+    json_error_t jerr;
+    json_t *j =
+        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (j == NULL || !json_is_object(j)) {
+        char msg[200];
+        if (j)
+            snprintf(msg, sizeof(msg), "the body must be a JSON object");
+        else
+            snprintf(msg, sizeof(msg), "the body is not valid JSON: %s", jerr.text);
+        if (j)
+            json_decref(j);
+        mp_http_respond_error(req, MP_ERR_BAD_JSON, msg);
+        return false;
+    }
+    req->json = j;
+    return true;
+}
+
+static void route(mp_http_req_t *req, const char *raw)
+{
+    char allow[128];
+    int status;
+    const mp_route_t *r =
+        mp_router__match(req->srv->routes, mp_http_req_method(req), raw, req->params, &req->nparams,
+                         allow, sizeof(allow), &status);
+    if (r == NULL) {
+        if (status == 405)
+            method_not_allowed(req, allow);
+        else
+            mp_http_respond_error(req, MP_ERR_NOT_FOUND, NULL);
+        return;
+    }
+    req->route = r;
+    if (!authenticate(req, (r->flags & MP_ROUTE_AUTH) != 0))
+        return;
+    if ((r->flags & MP_ROUTE_JSON) && !json_body(req))
+        return;
+    r->fn(req); /* req belongs to the handler from here on */
+}
+
+void mp_http__dispatch(mp_http_req_t *req)
+{
+    const char *url = req->url ? req->url : "";
+    size_t plen = strcspn(url, "?#");
+    char *raw = mp_strndup(url, plen);
+    req->path = mp_router__decode(url, plen, false);
+    if (raw[0] != '/' && req->method != HTTP_OPTIONS)
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "the request target must be a path");
+    else if (req->method == HTTP_OPTIONS)
+        preflight(req);
+    else if (!builtin(req, raw))
+        route(req, raw);
+    mp_free(raw);
+}

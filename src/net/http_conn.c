@@ -1,0 +1,330 @@
+/* http-parser glue: turns bytes into requests, enforces the size limits and
+ * keeps the per-connection FIFO so that pipelined responses go out in order. */
+#include <string.h>
+
+#include "net/conn.h"
+#include "util/alloc.h"
+
+static int on_message_begin(http_parser *p);
+static int on_url(http_parser *p, const char *at, size_t n);
+static int on_header_field(http_parser *p, const char *at, size_t n);
+static int on_header_value(http_parser *p, const char *at, size_t n);
+static int on_headers_complete(http_parser *p);
+static int on_body(http_parser *p, const char *at, size_t n);
+static int on_message_complete(http_parser *p);
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void mp_http__conn_init(mp_conn_t *c)
+{
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+}
+
+/* Appends n bytes to the NUL-terminated string *s of length *len. */
+static void str_append(char **s, size_t *len, const char *at, size_t n)
+{
+    *s = mp_realloc(*s, *len + n + 1);
+    memcpy(*s + *len, at, n);
+    *len += n;
+    (*s)[*len] = '\0';
+}
+
+static bool header_budget(mp_conn_t *c, size_t n)
+{
+    /* Counts request-target, names and values; 4 bytes per line stand for
+     * ": " and CRLF. */
+    c->hdr_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
+    if (c->hdr_bytes <= c->srv->cfg->max_header)
+        return true;
+    mp_http__reject(c, MP_ERR_TOO_LARGE, 431);
+    return false;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    mp_conn_t *c = p->data;
+    if (c->flags & (MP_C_DRAIN | MP_C_CLOSED)) {
+        http_parser_pause(p, 1);
+        return 0;
+    }
+    c->cur = mp_http__req_new(c);
+    c->hdr_bytes = 16; /* method, version and the final CRLF */
+    mp_deadline__set(c, MP_T_HEADER);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    mp_conn_t *c = p->data;
+    if (c->cur == NULL || !header_budget(c, n))
+        return 0;
+    str_append(&c->cur->url, &c->cur->url_len, at, n);
+    return 0;
+}
+
+static void header_piece(mp_conn_t *c, const char *at, size_t n, bool value)
+{
+    mp_http_req_t *r = c->cur;
+    if (!value && (r->nhdrs == 0 || r->last_was_value)) {
+        if (r->nhdrs == r->hcap) {
+            r->hcap = r->hcap ? r->hcap * 2 : 8;
+            r->hdrs = mp_realloc(r->hdrs, r->hcap * sizeof(*r->hdrs));
+        }
+        r->hdrs[r->nhdrs].name = mp_strdup("");
+        r->hdrs[r->nhdrs].value = mp_strdup("");
+        r->nhdrs++;
+    }
+    if (r->nhdrs == 0)
+        return;
+    r->last_was_value = value;
+    char **s = value ? &r->hdrs[r->nhdrs - 1].value : &r->hdrs[r->nhdrs - 1].name;
+    size_t len = strlen(*s);
+    str_append(s, &len, at, n);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    mp_conn_t *c = p->data;
+    if (c->cur == NULL || !header_budget(c, n + 4))
+        return 0;
+    header_piece(c, at, n, false);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    mp_conn_t *c = p->data;
+    if (c->cur == NULL || !header_budget(c, n))
+        return 0;
+    header_piece(c, at, n, true);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    mp_conn_t *c = p->data;
+    mp_http_req_t *r = c->cur;
+    if (r == NULL)
+        return 0;
+    r->method = (uint8_t)p->method;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    r->upgrade = p->upgrade;
+    /* Refuse a declared oversize body before reading any of it. */
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg->max_body)
+        mp_http__reject(c, MP_ERR_TOO_LARGE, 0);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    mp_conn_t *c = p->data;
+    mp_http_req_t *r = c->cur;
+    if (r == NULL)
+        return 0;
+    /* Chunked bodies have no declared length: check while streaming. */
+    if (n > c->srv->cfg->max_body - r->body_len) {
+        mp_http__reject(c, MP_ERR_TOO_LARGE, 0);
+        return 0;
+    }
+    if (r->body_len + n > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
+        while (cap < r->body_len + n)
+            cap *= 2;
+        r->body_cap = cap < c->srv->cfg->max_body ? cap : c->srv->cfg->max_body;
+        r->body = mp_realloc(r->body, r->body_cap + 1);
+    }
+    memcpy(r->body + r->body_len, at, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static void enqueue(mp_conn_t *c, mp_http_req_t *r)
+{
+    r->next = NULL;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->nreqs++;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    mp_conn_t *c = p->data;
+    mp_http_req_t *r = c->cur;
+    if (r == NULL)
+        return 0;
+    c->cur = NULL;
+    mp_deadline__set(c, MP_T_NONE);
+    http_parser_pause(p, 1); /* one request at a time: see mp_http__feed */
+    if (r->upgrade)
+        r->keep_alive = false; /* unless the upgrade succeeds, what follows is not HTTP */
+    enqueue(c, r);
+    if (!r->keep_alive) {
+        r->close_after = true;
+        c->flags |= MP_C_DRAIN;
+    }
+    mp_http__dispatch(r);
+    return 0;
+}
+
+static void stash(mp_conn_t *c, const char *data, size_t len)
+{
+    char *s = NULL;
+    if (len > 0) {
+        s = mp_malloc(len);
+        memcpy(s, data, len);
+    }
+    mp_free(c->stash);
+    c->stash = s;
+    c->stash_len = len;
+    if (len > 0)
+        c->flags |= MP_C_STASHED;
+    else
+        c->flags &= (uint16_t)~MP_C_STASHED;
+}
+
+void mp_http__feed(mp_conn_t *c, const char *data, size_t len)
+{
+    while (len > 0 && !(c->flags & (MP_C_CLOSED | MP_C_DRAIN))) {
+        size_t n = http_parser_execute(&c->parser, &settings, data, len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        data += n;
+        len -= n;
+        if (c->flags & MP_C_CLOSED)
+            return;
+        if (c->ws) {
+            if (len > 0)
+                mp_ws__feed(c, (const uint8_t *)data, len);
+            return;
+        }
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&c->parser, 0);
+            if (c->nreqs >= MP_NET_PIPELINE && !(c->flags & MP_C_DRAIN)) {
+                /* Back-pressure: keep the rest until responses drain. */
+                stash(c, data, len);
+                mp_conn__pause(c, true);
+                return;
+            }
+            continue;
+        }
+        if (e != HPE_OK) {
+            mp_http__reject(c, e == HPE_HEADER_OVERFLOW ? MP_ERR_TOO_LARGE : MP_ERR_BAD_REQUEST,
+                            e == HPE_HEADER_OVERFLOW ? 431 : 0);
+            return;
+        }
+        if (n == 0)
+            return;
+    }
+}
+
+static void resume(mp_conn_t *c)
+{
+    if (!(c->flags & MP_C_PAUSED) || c->nreqs >= MP_NET_PIPELINE / 2)
+        return;
+    char *s = c->stash;
+    size_t len = c->stash_len;
+    c->stash = NULL;
+    c->stash_len = 0;
+    c->flags &= (uint16_t)~MP_C_STASHED;
+    mp_conn__pause(c, false);
+    if (s) {
+        mp_http__feed(c, s, len);
+        mp_free(s);
+    }
+}
+
+static void written(mp_conn_t *c, void *arg)
+{
+    mp_free(arg);
+}
+
+/* Writes the head of the FIFO; returns false when the connection should stop. */
+static bool write_head(mp_conn_t *c)
+{
+    mp_http_req_t *r = c->head;
+    c->head = r->next;
+    if (c->head == NULL)
+        c->tail = NULL;
+    c->nreqs--;
+    uv_buf_t buf = uv_buf_init(r->out, (unsigned)r->out_len);
+    char *out = r->out;
+    r->out = NULL;
+    mp_http__access_log(r);
+    bool close = r->close_after;
+    mp_http__req_free(r);
+    mp_conn__write(c, &buf, 1, written, out);
+    if (close) {
+        c->flags |= MP_C_DRAIN;
+        return false;
+    }
+    return !(c->flags & MP_C_CLOSED);
+}
+
+void mp_http__flush(mp_conn_t *c)
+{
+    if (c->ws)
+        return;
+    while (c->head && c->head->done) {
+        if (!write_head(c))
+            break;
+    }
+    if (c->flags & MP_C_CLOSED)
+        return;
+    if (c->flags & MP_C_DRAIN) {
+        /* Nothing after a closing response is answered. */
+        mp_conn__maybe_finish(c);
+        return;
+    }
+    resume(c);
+    if (c->head == NULL && c->cur == NULL && !(c->flags & MP_C_CLOSED) && c->tkind == MP_T_NONE)
+        mp_deadline__set(c, MP_T_IDLE);
+}
+
+void mp_http__reject(mp_conn_t *c, mp_err_t err, int status)
+{
+    if (c->flags & (MP_C_CLOSED | MP_C_SHUT) || c->ws)
+        return;
+    mp_http_req_t *r = c->cur ? c->cur : mp_http__req_new(c);
+    c->cur = NULL;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_OK || e == HPE_PAUSED) /* pausing a failed parser asserts */
+        http_parser_pause(&c->parser, 1);
+    mp_deadline__set(c, MP_T_NONE);
+    c->flags |= MP_C_DRAIN;
+    r->close_after = true;
+    r->keep_alive = false;
+    enqueue(c, r);
+    mp_http__respond_err_status(r, status, err, NULL);
+}
+
+void mp_http__conn_release(mp_conn_t *c)
+{
+    mp_http_req_t *r = c->head;
+    while (r) {
+        mp_http_req_t *next = r->next;
+        r->next = NULL;
+        if (r->done)
+            mp_http__req_free(r);
+        else
+            r->conn = NULL; /* the handler still owns it */
+        r = next;
+    }
+    c->head = c->tail = NULL;
+    c->nreqs = 0;
+    if (c->cur) {
+        mp_http__req_free(c->cur);
+        c->cur = NULL;
+    }
+}

@@ -1,0 +1,262 @@
+/* The request object seen by handlers: accessors, response serialization and
+ * the access log. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/conn.h"
+#include "net/router.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+mp_http_req_t *mp_http__req_new(mp_conn_t *c)
+{
+    mp_http_req_t *r = mp_calloc(1, sizeof(*r));
+    mp_server_t *srv = c->srv;
+    r->conn = c;
+    r->srv = srv;
+    r->method = HTTP_GET;
+    r->keep_alive = true;
+    r->start_ms = mp_mono_ms();
+    snprintf(r->rid, sizeof(r->rid), "%08" PRIx32 "%08" PRIx32, srv->rid_salt,
+             (uint32_t)++srv->next_rid);
+    return r;
+}
+
+static void free_kvs(mp_kv_t *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        mp_free(kv[i].name);
+        mp_free(kv[i].value);
+    }
+}
+
+void mp_http__req_free(mp_http_req_t *r)
+{
+    if (r == NULL)
+        return;
+    mp_free(r->url);
+    mp_free(r->path);
+    free_kvs(r->hdrs, r->nhdrs);
+    mp_free(r->hdrs);
+    mp_free(r->body);
+    if (r->json)
+        json_decref(r->json);
+    mp_free(r->token);
+    free_kvs(r->params, r->nparams);
+    free_kvs(r->query, r->nquery);
+    mp_free(r->query);
+    mp_free(r->rhdrs);
+    mp_free(r->out);
+    mp_free(r);
+}
+
+const char *mp_http_req_method(const mp_http_req_t *req)
+{
+    return http_method_str((enum http_method)req->method);
+}
+
+const char *mp_http_req_path(const mp_http_req_t *req)
+{
+    return req->path ? req->path : "";
+}
+
+const char *mp_http_req_param(const mp_http_req_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+const char *mp_http_req_query(const mp_http_req_t *req, const char *name)
+{
+    mp_http_req_t *r = (mp_http_req_t *)req; /* parsed lazily, cached */
+    if (!r->query_parsed) {
+        r->query_parsed = true;
+        const char *q = r->url ? strchr(r->url, '?') : NULL;
+        if (q)
+            r->query = mp_router__parse_query(q + 1, &r->nquery);
+    }
+    for (size_t i = 0; i < r->nquery; i++)
+        if (strcmp(r->query[i].name, name) == 0)
+            return r->query[i].value;
+    return NULL;
+}
+
+const char *mp_http_req_header(const mp_http_req_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->nhdrs; i++)
+        if (strcasecmp(req->hdrs[i].name, name) == 0)
+            return req->hdrs[i].value;
+    return NULL;
+}
+
+json_t *mp_http_req_json(const mp_http_req_t *req)
+{
+    return req->json;
+}
+
+const mp_principal_t *mp_http_req_principal(const mp_http_req_t *req)
+{
+    return &req->who;
+}
+
+const char *mp_http_req_peer(const mp_http_req_t *req)
+{
+    mp_http_req_t *r = (mp_http_req_t *)req;
+    if (r->peer[0] == '\0') {
+        if (r->conn)
+            mp_conn__peer(r->conn, r->peer, sizeof(r->peer));
+        else
+            snprintf(r->peer, sizeof(r->peer), "?");
+    }
+    return r->peer;
+}
+
+void *mp_http_req_ctx(const mp_http_req_t *req)
+{
+    return req->srv->ctx;
+}
+
+const char *mp_http_req_token(const mp_http_req_t *req)
+{
+    return req->token;
+}
+
+bool mp_http_req_gone(const mp_http_req_t *req)
+{
+    return req->conn == NULL || (req->conn->flags & MP_C_CLOSED);
+}
+
+static bool header_safe(const char *s)
+{
+    return strpbrk(s, "\r\n") == NULL;
+}
+
+void mp_http__req_add_header(mp_http_req_t *req, const char *name, const char *value)
+{
+    /* A CR or LF would let a value inject headers: such a header is dropped. */
+    if (!header_safe(name) || !header_safe(value))
+        return;
+    size_t add = strlen(name) + strlen(value) + 4;
+    req->rhdrs = mp_realloc(req->rhdrs, req->rhdrs_len + add + 1);
+    snprintf(req->rhdrs + req->rhdrs_len, add + 1, "%s: %s\r\n", name, value);
+    req->rhdrs_len += add;
+}
+
+void mp_http_add_header(mp_http_req_t *req, const char *name, const char *value)
+{
+    mp_http__req_add_header(req, name, value);
+}
+
+static bool cors_allowed(const mp_http_req_t *req, const char **origin)
+{
+    *origin = mp_http_req_header(req, "Origin");
+    return *origin && header_safe(*origin) &&
+           mp_http__origin_listed(req->srv->cfg->cors_origins, *origin);
+}
+
+/* Serializes status line, headers and body into req->out. */
+static void build(mp_http_req_t *req, int status, const char *body, size_t blen)
+{
+    const char *origin;
+    bool cors = cors_allowed(req, &origin);
+    bool ka = req->keep_alive && !req->close_after;
+    size_t cap = 256 + req->rhdrs_len + blen + (cors ? strlen(origin) : 0);
+    char *out = mp_malloc(cap);
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n%sContent-Length: %zu\r\n"
+                     "Connection: %s\r\n",
+                     status, http_status_str((enum http_status)status), req->rid,
+                     blen ? "Content-Type: application/json\r\n" : "", blen,
+                     ka ? "keep-alive" : "close");
+    size_t len = (size_t)n;
+    if (cors)
+        len += (size_t)snprintf(out + len, cap - len,
+                                "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+    if (req->rhdrs_len) {
+        memcpy(out + len, req->rhdrs, req->rhdrs_len);
+        len += req->rhdrs_len;
+    }
+    memcpy(out + len, "\r\n", 2);
+    len += 2;
+    if (blen)
+        memcpy(out + len, body, blen);
+    req->out = out;
+    req->out_len = len + blen;
+    req->body_out = blen;
+    req->status = status;
+}
+
+void mp_http_respond(mp_http_req_t *req, int status, json_t *body)
+{
+    if (req->done) { /* a second answer is a handler bug; ignore it */
+        if (body)
+            json_decref(body);
+        return;
+    }
+    if (req->conn == NULL) {
+        if (body)
+            json_decref(body);
+        mp_http__req_free(req);
+        return;
+    }
+    char *text = NULL;
+    size_t blen = 0;
+    if (body) {
+        blen = json_dumpb(body, NULL, 0, JSON_COMPACT);
+        text = mp_malloc(blen + 1);
+        blen = json_dumpb(body, text, blen, JSON_COMPACT);
+        json_decref(body);
+    }
+    build(req, status, text, blen);
+    mp_free(text);
+    req->done = true;
+    mp_http__flush(req->conn);
+}
+
+static json_t *error_body(mp_err_t err, const char *msg)
+{
+    return json_pack("{s:{s:s,s:s}}", "error", "code", mp_err_code(err), "message",
+                     msg ? msg : mp_err_message(err));
+}
+
+void mp_http__respond_err_status(mp_http_req_t *req, int status, mp_err_t err, const char *msg)
+{
+    if (err == MP_ERR_UNAUTHORIZED)
+        mp_http__req_add_header(req, "WWW-Authenticate", "Bearer");
+    mp_http_respond(req, status ? status : mp_err_status(err), error_body(err, msg));
+}
+
+void mp_http_respond_error(mp_http_req_t *req, mp_err_t err, const char *msg)
+{
+    mp_http__respond_err_status(req, 0, err, msg);
+}
+
+void mp_http_respond_retry(mp_http_req_t *req, mp_err_t err, const char *msg,
+                           unsigned retry_after_s)
+{
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", retry_after_s);
+        mp_http__req_add_header(req, "Retry-After", v);
+    }
+    mp_http__respond_err_status(req, 0, err, msg);
+}
+
+void mp_http__access_log(const mp_http_req_t *req)
+{
+    /* The raw path only: query strings may carry tokens, and control bytes
+     * must not forge log lines. */
+    char path[160];
+    size_t i = 0;
+    const char *u = req->url ? req->url : "-";
+    for (; u[i] && u[i] != '?' && i < sizeof(path) - 1; i++)
+        path[i] = (u[i] > 0x20 && u[i] < 0x7f) ? u[i] : '?';
+    path[i] = '\0';
+    mp_log_info("http %s %s %d %zu %" PRId64 "ms %s", mp_http_req_method(req), path, req->status,
+                req->out_len, mp_mono_ms() - req->start_ms, req->rid);
+}

@@ -1,0 +1,341 @@
+/* The listener and the connection life cycle: accept, read into a shared
+ * buffer, write, graceful and hard close, server shutdown. */
+#include <stdio.h>
+#include <string.h>
+
+#include "net/conn.h"
+#include "util/alloc.h"
+#include "util/log.h"
+
+typedef struct mp_wr {
+    uv_write_t req;
+    mp_conn_wdone_fn done;
+    void *arg;
+} mp_wr_t;
+
+static void handle_closed(mp_server_t *srv)
+{
+    srv->nhandles--;
+    if (srv->shutting_down && srv->nhandles == 0 && srv->done) {
+        void (*done)(void *) = srv->done;
+        srv->done = NULL;
+        done(srv->done_arg);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    handle_closed(h->data);
+}
+
+mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_route_t *routes,
+                           const mp_server_hooks_t *hooks, void *ctx)
+{
+    mp_server_t *srv = mp_calloc(1, sizeof(*srv));
+    srv->loop = loop;
+    srv->cfg = cfg;
+    srv->routes = routes;
+    if (hooks)
+        srv->hooks = *hooks;
+    srv->ctx = ctx;
+    srv->next_sid = 1;
+    srv->rid_salt = (uint32_t)((uintptr_t)srv >> 4) ^ (uint32_t)uv_hrtime();
+    srv->rbuf = mp_malloc(MP_NET_RBUF);
+    mp_sidmap_init(&srv->sids);
+    mp_deadline__init(srv);
+    srv->nhandles = 1; /* the timer */
+    return srv;
+}
+
+void mp_conn__init(mp_server_t *srv, mp_conn_t *c)
+{
+    c->srv = srv;
+    c->tcp.data = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    mp_http__conn_init(c);
+}
+
+static void conn_unlink(mp_conn_t *c)
+{
+    mp_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    srv->nconns--;
+}
+
+void mp_conn__release(mp_conn_t *c)
+{
+    if (c->ws)
+        mp_ws__release(c);
+    mp_free(c->stash);
+    c->stash = NULL;
+    c->stash_len = 0;
+    if (c->prev || c->next || c->srv->conns == c)
+        conn_unlink(c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    mp_conn_t *c = h->data;
+    mp_server_t *srv = c->srv;
+    mp_conn__release(c);
+    mp_free(c);
+    handle_closed(srv);
+}
+
+void mp_conn__close(mp_conn_t *c)
+{
+    if (c->flags & MP_C_CLOSED)
+        return;
+    c->flags |= MP_C_CLOSED;
+    mp_deadline__set(c, MP_T_NONE);
+    if (c->ws)
+        mp_ws__closed(c);
+    mp_http__conn_release(c);
+    if (c->flags & MP_C_FAKE)
+        return;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    mp_wr_t *w = (mp_wr_t *)req;
+    mp_conn_t *c = req->handle->data;
+    c->nwrites--;
+    w->done(c, w->arg);
+    mp_free(w);
+    if (status < 0) {
+        mp_conn__close(c);
+        return;
+    }
+    mp_conn__maybe_finish(c);
+}
+
+void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
+                    void *arg)
+{
+    if (c->flags & MP_C_CLOSED) {
+        done(c, arg);
+        return;
+    }
+    if (c->flags & MP_C_FAKE) {
+        mp_net__fake_capture(c, bufs, n);
+        done(c, arg);
+        return;
+    }
+    mp_wr_t *w = mp_malloc(sizeof(*w));
+    w->done = done;
+    w->arg = arg;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) < 0) {
+        mp_free(w);
+        done(c, arg);
+        mp_conn__close(c);
+        return;
+    }
+    c->nwrites++;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    mp_conn_t *c = req->handle->data;
+    mp_free(req);
+    /* The peer already left, or the socket failed: nothing more to wait for. */
+    if (status < 0 || (c->flags & MP_C_EOF))
+        mp_conn__close(c);
+}
+
+void mp_conn__maybe_finish(mp_conn_t *c)
+{
+    if (!(c->flags & MP_C_DRAIN) || (c->flags & (MP_C_CLOSED | MP_C_SHUT)))
+        return;
+    if (c->nwrites > 0 || (c->ws ? !mp_ws__idle(c) : c->head != NULL))
+        return;
+    c->flags |= MP_C_SHUT;
+    /* Half-close and keep reading (discarding) until EOF: closing with
+     * unread input would send a RST that can destroy the reply in flight. */
+    if (c->tkind != MP_T_CLOSING)
+        mp_deadline__set(c, MP_T_CLOSING);
+    if (c->flags & MP_C_FAKE)
+        return;
+    uv_shutdown_t *sr = mp_malloc(sizeof(*sr));
+    if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        mp_free(sr);
+        mp_conn__close(c);
+    }
+}
+
+void mp_conn__drain(mp_conn_t *c)
+{
+    c->flags |= MP_C_DRAIN;
+    if (c->flags & MP_C_PAUSED)
+        mp_conn__pause(c, false);
+    mp_conn__maybe_finish(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    /* One buffer per server: read_cb consumes it before the next alloc_cb,
+     * so an idle connection holds no read buffer. */
+    mp_conn_t *c = h->data;
+    buf->base = c->srv->rbuf;
+    buf->len = MP_NET_RBUF;
+}
+
+static void on_eof(mp_conn_t *c)
+{
+    c->flags |= MP_C_EOF;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    /* A client may half-close after its last request: answer it first. */
+    if (!c->ws && c->head && !(c->flags & MP_C_SHUT)) {
+        mp_conn__drain(c);
+        return;
+    }
+    mp_conn__close(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    mp_conn_t *c = s->data;
+    if (nread == 0 || (c->flags & MP_C_CLOSED))
+        return;
+    if (nread == UV_EOF) {
+        on_eof(c);
+        return;
+    }
+    if (nread < 0) {
+        mp_conn__close(c);
+        return;
+    }
+    if (c->ws)
+        mp_ws__feed(c, (const uint8_t *)buf->base, (size_t)nread);
+    else if (!(c->flags & (MP_C_SHUT | MP_C_DRAIN)))
+        mp_http__feed(c, buf->base, (size_t)nread);
+}
+
+void mp_conn__pause(mp_conn_t *c, bool paused)
+{
+    if (paused == !!(c->flags & MP_C_PAUSED))
+        return;
+    if (paused)
+        c->flags |= MP_C_PAUSED;
+    else
+        c->flags &= (uint16_t)~MP_C_PAUSED;
+    if (c->flags & (MP_C_FAKE | MP_C_CLOSED | MP_C_EOF))
+        return;
+    if (paused)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    else
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    mp_server_t *srv = server->data;
+    if (status < 0 || srv->shutting_down) {
+        mp_log_warn("net: accept failed: %s", uv_strerror(status));
+        return;
+    }
+    mp_conn_t *c = mp_calloc(1, sizeof(*c));
+    uv_tcp_init(srv->loop, &c->tcp);
+    srv->nhandles++;
+    mp_conn__init(srv, c);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        mp_conn__close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    mp_deadline__set(c, MP_T_IDLE);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        mp_conn__close(c);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss)
+{
+    if (host[0] == '\0' || strcmp(host, "*") == 0)
+        host = "0.0.0.0";
+    else if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+}
+
+int mp_server_listen(mp_server_t *srv, int *port_out)
+{
+    struct sockaddr_storage ss;
+    int rc = resolve(srv->cfg->listen_host, srv->cfg->listen_port, &ss);
+    if (rc < 0)
+        return rc;
+    if (!srv->listener_init) {
+        uv_tcp_init(srv->loop, &srv->listener);
+        srv->listener.data = srv;
+        srv->listener_init = true;
+        srv->nhandles++;
+    }
+    /* libuv sets SO_REUSEADDR on every TCP bind on Unix. */
+    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    if (rc < 0)
+        return rc;
+    int len = sizeof(ss);
+    rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len);
+    if (rc < 0)
+        return rc;
+    if (port_out)
+        *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = true;
+    srv->done = done;
+    srv->done_arg = arg;
+    if (srv->listener_init)
+        uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
+    uv_timer_stop(&srv->timer);
+    srv->timer_due = -1;
+    uv_close((uv_handle_t *)&srv->timer, on_handle_closed);
+    for (mp_conn_t *c = srv->conns; c; c = c->next)
+        mp_conn__close(c);
+}
+
+void mp_server_free(mp_server_t *srv)
+{
+    if (srv == NULL)
+        return;
+    mp_sidmap_free(&srv->sids);
+    mp_free(srv->rbuf);
+    mp_free(srv);
+}
+
+size_t mp_server_connections(const mp_server_t *srv)
+{
+    return srv->nconns;
+}
+
+void mp_conn__peer(mp_conn_t *c, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof(ss);
+    snprintf(out, len, "?");
+    if ((c->flags & MP_C_FAKE) || uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, out, len);
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
+}

@@ -1,0 +1,257 @@
+/* Fake connections (no socket) and the fuzzing drivers built on them. They are
+ * compiled into every build so that tests and fuzzers run the real code. */
+#include "net/testing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/conn.h"
+#include "net/ws.h"
+#include "util/alloc.h"
+#include "util/log.h"
+
+typedef struct mp_fake {
+    mp_conn_t c; /* first: a fake is its connection */
+    char *out;
+    size_t len, cap;
+} mp_fake_t;
+
+mp_conn_t *mp_net__fake_new(mp_server_t *srv)
+{
+    mp_fake_t *f = mp_calloc(1, sizeof(*f));
+    f->c.flags = MP_C_FAKE;
+    mp_conn__init(srv, &f->c);
+    mp_deadline__set(&f->c, MP_T_IDLE);
+    return &f->c;
+}
+
+void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n)
+{
+    mp_fake_t *f = (mp_fake_t *)c;
+    for (unsigned i = 0; i < n; i++) {
+        if (f->len + bufs[i].len + 1 > f->cap) {
+            f->cap = (f->len + bufs[i].len + 1) * 2;
+            f->out = mp_realloc(f->out, f->cap);
+        }
+        memcpy(f->out + f->len, bufs[i].base, bufs[i].len);
+        f->len += bufs[i].len;
+        f->out[f->len] = '\0';
+    }
+}
+
+void mp_net__fake_feed(mp_conn_t *c, const void *data, size_t len)
+{
+    if ((c->flags & MP_C_CLOSED) || len == 0)
+        return;
+    if (c->flags & MP_C_PAUSED) { /* a socket would not be read now: keep it */
+        c->stash = mp_realloc(c->stash, c->stash_len + len);
+        memcpy(c->stash + c->stash_len, data, len);
+        c->stash_len += len;
+        c->flags |= MP_C_STASHED;
+        return;
+    }
+    if (c->ws)
+        mp_ws__feed(c, data, len);
+    else if (!(c->flags & (MP_C_SHUT | MP_C_DRAIN)))
+        mp_http__feed(c, data, len);
+}
+
+const char *mp_net__fake_output(mp_conn_t *c, size_t *len)
+{
+    mp_fake_t *f = (mp_fake_t *)c;
+    if (len)
+        *len = f->len;
+    return f->out ? f->out : "";
+}
+
+void mp_net__fake_clear(mp_conn_t *c)
+{
+    mp_fake_t *f = (mp_fake_t *)c;
+    f->len = 0;
+    if (f->out)
+        f->out[0] = '\0';
+}
+
+bool mp_net__fake_closing(const mp_conn_t *c)
+{
+    return (c->flags & (MP_C_SHUT | MP_C_CLOSED)) != 0;
+}
+
+mp_sid_t mp_net__fake_sid(const mp_conn_t *c)
+{
+    return c->ws ? c->ws->sid : 0;
+}
+
+void mp_net__fake_expire(mp_conn_t *c)
+{
+    mp_deadline__expire_now(c);
+}
+
+void mp_net__fake_free(mp_conn_t *c)
+{
+    mp_fake_t *f = (mp_fake_t *)c;
+    mp_conn__close(c);
+    mp_conn__release(c);
+    mp_free(f->out);
+    mp_free(f);
+}
+
+/* ---- fuzzing drivers ---- */
+
+static mp_http_req_t *deferred[8];
+static size_t ndeferred;
+static int sessions_open;
+
+static void h_item(mp_http_req_t *req)
+{
+    mp_http_respond(req, 200, json_pack("{s:s}", "id", mp_http_req_param(req, "id")));
+}
+
+static void h_create(mp_http_req_t *req)
+{
+    mp_http_respond(req, 201, json_deep_copy(mp_http_req_json(req)));
+}
+
+static void h_query(mp_http_req_t *req)
+{
+    const char *a = mp_http_req_query(req, "a");
+    mp_http_add_header(req, "X-Peer", mp_http_req_peer(req));
+    mp_http_respond(req, 200, json_pack("{s:s?}", "a", a));
+}
+
+static void h_slow(mp_http_req_t *req)
+{
+    if (ndeferred < sizeof(deferred) / sizeof(deferred[0]))
+        deferred[ndeferred++] = req;
+    else
+        mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, NULL, 3);
+}
+
+static const mp_route_t fuzz_routes[] = {
+    {"GET", "/v1/items/{id}", MP_ROUTE_PUBLIC, h_item},
+    {"POST", "/v1/items", MP_ROUTE_AUTH | MP_ROUTE_JSON, h_create},
+    {"DELETE", "/v1/items/{id}", MP_ROUTE_AUTH, h_item},
+    {"GET", "/v1/q", MP_ROUTE_PUBLIC, h_query},
+    {"GET", "/v1/slow", MP_ROUTE_PUBLIC, h_slow},
+    {0},
+};
+
+static mp_err_t f_auth(void *ctx, const char *token, mp_principal_t *who)
+{
+    if (strcmp(token, "good") != 0)
+        return MP_ERR_UNAUTHORIZED;
+    who->user_id = 1;
+    who->device_id = 2;
+    return MP_OK;
+}
+
+static mp_server_t *fuzz_srv;
+
+static void f_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    sessions_open++;
+}
+
+static void f_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    sessions_open--;
+}
+
+static void f_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t id,
+                    const char *type, json_t *frame)
+{
+    if (strcmp(type, "close") == 0) {
+        mp_gw_close(fuzz_srv, sid, 4000, "bye");
+    } else if (strcmp(type, "send") == 0) {
+        mp_frame_t *f = mp_frame_new_json(frame);
+        mp_gw_send(fuzz_srv, sid, f);
+        mp_gw_send(fuzz_srv, sid, f);
+        mp_frame_unref(f);
+    } else if (strcmp(type, "ping") == 0) {
+        mp_gw_reply(fuzz_srv, sid, id, json_pack("{s:b}", "pong", 1));
+    } else {
+        mp_gw_error(fuzz_srv, sid, id, MP_ERR_UNKNOWN_TYPE, NULL, json_pack("{s:i}", "x", 1));
+    }
+}
+
+static int f_ready(void *ctx)
+{
+    return 1;
+}
+
+static mp_server_t *fuzz_server(void)
+{
+    static uv_loop_t loop;
+    static mp_config_t cfg;
+    static const mp_server_hooks_t hooks = {f_auth, f_open, f_close, f_frame, f_ready};
+    if (fuzz_srv)
+        return fuzz_srv;
+    mp_log_set_level(MP_LOG_OFF);
+    uv_loop_init(&loop);
+    snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
+    cfg.max_body = 4096;
+    cfg.max_header = 2048;
+    cfg.header_timeout_ms = 1000;
+    cfg.idle_timeout_ms = 1000;
+    snprintf(cfg.cors_origins, sizeof(cfg.cors_origins), "http://ok.example, http://b.example");
+    snprintf(cfg.ws_origins, sizeof(cfg.ws_origins), "http://ok.example");
+    cfg.ws_max_message = 4096;
+    cfg.ws_ping_interval_ms = 1000;
+    cfg.ws_auth_timeout_ms = 1000;
+    cfg.ws_max_queue = 8192;
+    fuzz_srv = mp_server_new(&loop, &cfg, fuzz_routes, &hooks, NULL);
+    return fuzz_srv;
+}
+
+static void answer_deferred(void)
+{
+    for (size_t i = 0; i < ndeferred; i++)
+        mp_http_respond(deferred[i], 200, json_pack("{s:b}", "late", 1));
+    ndeferred = 0;
+}
+
+/* data[0] is a control byte (where to split the input, whether to fire the
+ * deadline and answer held requests early); the rest is the input. */
+static void run(mp_conn_t *c, const uint8_t *data, size_t size)
+{
+    uint8_t ctl = size ? data[0] : 0;
+    if (size) {
+        data++;
+        size--;
+    }
+    size_t split = (size_t)(ctl & 0x3f) * size / 63;
+    mp_net__fake_feed(c, data, split);
+    if (ctl & 0x80)
+        mp_net__fake_expire(c);
+    mp_net__fake_feed(c, data + split, size - split);
+    if (ctl & 0x40)
+        answer_deferred();
+    if (ctl & 0x80)
+        mp_net__fake_expire(c);
+    mp_net__fake_free(c);
+    answer_deferred();
+    if (sessions_open != 0)
+        abort(); /* session_close must follow every session_open exactly once */
+}
+
+int mp_net__fuzz_http(const uint8_t *data, size_t size)
+{
+    mp_server_t *srv = fuzz_server();
+    run(mp_net__fake_new(srv), data, size);
+    return 0;
+}
+
+int mp_net__fuzz_ws(const uint8_t *data, size_t size)
+{
+    static const char up[] = "GET /v1/ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                             "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    mp_server_t *srv = fuzz_server();
+    mp_conn_t *c = mp_net__fake_new(srv);
+    mp_net__fake_feed(c, up, sizeof(up) - 1);
+    if (size > 1 && (data[1] & 1)) /* decided by the first input byte */
+        mp_net__fake_feed(c, "Authorization: Bearer good\r\n", 28);
+    mp_net__fake_feed(c, "\r\n", 2);
+    run(c, data, size);
+    return 0;
+}

@@ -1,0 +1,616 @@
+/* End-to-end harness: runs `magpie serve` as a child process, forwards its
+ * stderr, learns its port, stops it and checks its exit status; plus account
+ * and WebSocket helpers over the client library. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS 10000
+#define MAX_SERVERS 64
+
+/* ---- stderr forwarder ---- */
+
+typedef struct fwd {
+    pthread_t th;
+    int fd;
+    int tag_port; /* 0 until known */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int port; /* from the "listening" line, 0 until seen */
+    bool eof;
+} fwd_t;
+
+static const char listen_marker[] = "magpie: listening on ";
+
+/* Handles one complete line of the server's stderr. */
+static void fwd_line(fwd_t *f, const char *line)
+{
+    const char *m = strstr(line, listen_marker);
+    fprintf(stderr, "[magpie:%d] %s\n", f->tag_port, line);
+    if (m) {
+        const char *colon = strrchr(m + sizeof listen_marker - 1, ':');
+        int port = colon ? atoi(colon + 1) : 0;
+        pthread_mutex_lock(&f->mu);
+        if (port > 0 && f->port == 0) {
+            f->port = port;
+            f->tag_port = port;
+        }
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+}
+
+static void *fwd_main(void *arg)
+{
+    fwd_t *f = arg;
+    char buf[8192];
+    size_t len = 0;
+
+    for (;;) {
+        ssize_t n = read(f->fd, buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *start = buf, *nl;
+        while ((nl = strchr(start, '\n')) != NULL) {
+            *nl = '\0';
+            fwd_line(f, start);
+            start = nl + 1;
+        }
+        len -= (size_t)(start - buf);
+        memmove(buf, start, len);
+        if (len == sizeof buf - 1) { /* an overlong line: flush it as is */
+            buf[len] = '\0';
+            fwd_line(f, buf);
+            len = 0;
+        }
+    }
+    if (len) {
+        buf[len] = '\0';
+        fwd_line(f, buf);
+    }
+    pthread_mutex_lock(&f->mu);
+    f->eof = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+/* Waits until the port is known or the pipe ended; returns the port or 0. */
+static int fwd_wait_port(fwd_t *f, int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&f->mu);
+    while (f->port == 0 && !f->eof) {
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    int port = f->port;
+    pthread_mutex_unlock(&f->mu);
+    return port;
+}
+
+static void fwd_join(fwd_t *f)
+{
+    if (!f)
+        return;
+    pthread_join(f->th, NULL);
+    close(f->fd);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+/* ---- registry: nothing outlives the test process ---- */
+
+static mpt_server_t *servers[MAX_SERVERS];
+static volatile sig_atomic_t live_pids[MAX_SERVERS];
+static bool registry_ready;
+
+static void kill_all_now(void)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (live_pids[i] > 0)
+            kill((pid_t)live_pids[i], SIGKILL);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    if (dir[0])
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void at_exit_cleanup(void)
+{
+    kill_all_now();
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (servers[i] && servers[i]->pid > 0) {
+            waitpid(servers[i]->pid, NULL, 0);
+            servers[i]->pid = 0;
+        }
+        if (servers[i])
+            remove_tree(servers[i]->data_dir);
+    }
+}
+
+static void on_fatal_signal(int sig)
+{
+    kill_all_now();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void registry_init(void)
+{
+    if (registry_ready)
+        return;
+    registry_ready = true;
+    atexit(at_exit_cleanup);
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int registry_slot(const mpt_server_t *srv)
+{
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (servers[i] == srv)
+            return i;
+    return -1;
+}
+
+static void registry_set_pid(mpt_server_t *srv, pid_t pid)
+{
+    int i = registry_slot(srv);
+    if (i >= 0)
+        live_pids[i] = pid;
+}
+
+/* ---- process control ---- */
+
+static char **build_argv(const mpt_server_t *srv, int port)
+{
+    const char *bin = getenv("MAGPIE_BIN");
+    char **argv = calloc((size_t)srv->n_extra + 8, sizeof *argv);
+    char listen[96];
+    int n = 0;
+
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    argv[n++] = strdup(bin);
+    argv[n++] = strdup("serve");
+    argv[n++] = strdup("--listen");
+    argv[n++] = strdup(listen);
+    argv[n++] = strdup("--data");
+    argv[n++] = strdup(srv->data_dir);
+    for (int i = 0; i < srv->n_extra; i++)
+        argv[n++] = strdup(srv->extra[i]);
+    argv[n] = NULL;
+    return argv;
+}
+
+static void free_argv(char **argv)
+{
+    for (char **a = argv; *a; a++)
+        free(*a);
+    free(argv);
+}
+
+/* Forks and execs the server with stderr into a pipe; returns 0 and sets
+ * srv->pid and srv->fwd, or -1. */
+static int spawn(mpt_server_t *srv, int port)
+{
+    int pfd[2];
+    pid_t parent = getpid();
+    char **argv = build_argv(srv, port);
+
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        free_argv(argv);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Die with the test process, whatever kills it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(pfd[1], STDERR_FILENO);
+        execv(argv[0], argv);
+        dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    free_argv(argv);
+    if (pid < 0) {
+        close(pfd[0]);
+        return -1;
+    }
+    fwd_t *f = calloc(1, sizeof *f);
+    f->fd = pfd[0];
+    f->tag_port = port;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    pthread_create(&f->th, NULL, fwd_main, f);
+    srv->pid = pid;
+    srv->fwd = f;
+    registry_set_pid(srv, pid);
+    return 0;
+}
+
+/* Waits up to timeout_ms for the child to exit; returns its wait status or
+ * -1 on timeout. Uses a pidfd so the wait is a real event, not a poll loop. */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        int rc;
+        do
+            rc = poll(&p, 1, timeout_ms);
+        while (rc < 0 && errno == EINTR);
+        close(pidfd);
+        if (rc == 0)
+            return -1;
+        return waitpid(pid, &status, 0) == pid ? status : -1;
+    }
+    /* No pidfd (old kernel): check in 10 ms steps up to the deadline. */
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+/* After the child is gone: collect the forwarder. */
+static void reaped(mpt_server_t *srv)
+{
+    registry_set_pid(srv, 0);
+    srv->pid = 0;
+    fwd_join(srv->fwd);
+    srv->fwd = NULL;
+}
+
+/* Starts the process and waits for its port; 0 or -1 (child reaped). */
+static int launch(mpt_server_t *srv, int port)
+{
+    if (spawn(srv, port) < 0)
+        return -1;
+    int got = fwd_wait_port(srv->fwd, START_TIMEOUT_MS);
+    if (got > 0) {
+        srv->port = got;
+        snprintf(srv->hostport, sizeof srv->hostport, "%s:%d", srv->host, got);
+        return 0;
+    }
+    fprintf(stderr, "harness: the server %s\n",
+            ((fwd_t *)srv->fwd)->eof ? "exited before listening"
+                                     : "did not report its port in time");
+    kill(srv->pid, SIGKILL);
+    wait_exit(srv->pid, STOP_TIMEOUT_MS);
+    reaped(srv);
+    return -1;
+}
+
+mpt_server_t *mpt_server_start(const char *const *extra)
+{
+    const char *bin = getenv("MAGPIE_BIN");
+    const char *tmp = getenv("TMPDIR");
+
+    registry_init();
+    if (!bin || !*bin) {
+        fprintf(stderr, "harness: MAGPIE_BIN is not set (run through ctest)\n");
+        return NULL;
+    }
+    int slot = registry_slot(NULL);
+    if (slot < 0) {
+        fprintf(stderr, "harness: too many servers\n");
+        return NULL;
+    }
+    mpt_server_t *srv = calloc(1, sizeof *srv);
+    snprintf(srv->host, sizeof srv->host, "127.0.0.1");
+    snprintf(srv->data_dir, sizeof srv->data_dir, "%s/magpie-e2e-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(srv->data_dir)) {
+        fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+        free(srv);
+        return NULL;
+    }
+    for (const char *const *e = extra; e && *e; e++)
+        srv->n_extra++;
+    srv->extra = calloc((size_t)srv->n_extra + 1, sizeof *srv->extra);
+    for (int i = 0; i < srv->n_extra; i++)
+        srv->extra[i] = strdup(extra[i]);
+    servers[slot] = srv;
+    if (launch(srv, 0) < 0) {
+        servers[slot] = NULL;
+        remove_tree(srv->data_dir);
+        for (int i = 0; i < srv->n_extra; i++)
+            free(srv->extra[i]);
+        free(srv->extra);
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+static int describe_status(const mpt_server_t *srv, int status)
+{
+    if (status == -1) {
+        fprintf(stderr, "harness: server on port %d did not exit within %d ms; killed\n", srv->port,
+                STOP_TIMEOUT_MS);
+        return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status)) {
+        fprintf(stderr, "harness: server on port %d exited with code %d (sanitizer report?)\n",
+                srv->port, WEXITSTATUS(status));
+        return WEXITSTATUS(status);
+    }
+    fprintf(stderr, "harness: server on port %d died of signal %d\n", srv->port, WTERMSIG(status));
+    return 128 + WTERMSIG(status);
+}
+
+int mpt_server_terminate(mpt_server_t *srv)
+{
+    if (!srv || srv->pid <= 0)
+        return 0;
+    kill(srv->pid, SIGTERM);
+    int status = wait_exit(srv->pid, STOP_TIMEOUT_MS);
+    if (status == -1) {
+        kill(srv->pid, SIGKILL);
+        wait_exit(srv->pid, STOP_TIMEOUT_MS);
+    }
+    int rc = describe_status(srv, status);
+    reaped(srv);
+    return rc;
+}
+
+void mpt_server_kill9(mpt_server_t *srv)
+{
+    if (!srv || srv->pid <= 0)
+        return;
+    kill(srv->pid, SIGKILL);
+    wait_exit(srv->pid, STOP_TIMEOUT_MS);
+    reaped(srv);
+}
+
+int mpt_server_stop(mpt_server_t *srv)
+{
+    if (!srv)
+        return 0;
+    int rc = mpt_server_terminate(srv);
+    int slot = registry_slot(srv);
+    if (slot >= 0)
+        servers[slot] = NULL;
+    remove_tree(srv->data_dir);
+    for (int i = 0; i < srv->n_extra; i++)
+        free(srv->extra[i]);
+    free(srv->extra);
+    free(srv);
+    return rc;
+}
+
+int mpt_server_restart(mpt_server_t *srv)
+{
+    if (srv->pid > 0 && mpt_server_terminate(srv) != 0)
+        fprintf(stderr, "harness: restart: the previous run did not exit cleanly\n");
+    /* The old port may be in TIME_WAIT or briefly held; retry a bounded time,
+     * then take any free port rather than fail the test. */
+    for (int attempt = 0; attempt < 50; attempt++) {
+        if (launch(srv, srv->port) == 0)
+            return 0;
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "harness: restart: port %d stays busy, taking another\n", srv->port);
+    return launch(srv, 0);
+}
+
+const char *mpt_server_path(const mpt_server_t *srv, const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", srv->data_dir, name);
+    return path;
+}
+
+/* ---- HTTP and account helpers ---- */
+
+mpc_conn_t *mpt_connect(const mpt_server_t *srv)
+{
+    return mpc_connect(srv->host, srv->port, MPT_TIMEOUT);
+}
+
+int mpt_http(const mpt_server_t *srv, const char *method, const char *path, const char *token,
+             json_t *body, mpc_response_t *out)
+{
+    mpc_response_t tmp;
+    mpc_response_t *r = out ? out : &tmp;
+    mpc_conn_t *c = mpt_connect(srv);
+
+    memset(r, 0, sizeof *r);
+    if (!c)
+        return MPC_ERR_IO;
+    int rc = mpc_http_request(c, method, path, token, body, r, MPT_TIMEOUT);
+    mpc_conn_free(c);
+    if (rc != MPC_OK)
+        return rc;
+    int status = r->status;
+    if (!out)
+        mpc_response_free(&tmp);
+    return status;
+}
+
+char *mpt_username(char out[33], const char *prefix)
+{
+    static unsigned counter;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s%ldx%u", prefix ? prefix : "u", (long)getpid(), ++counter);
+    for (char *p = tmp; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    snprintf(out, 33, "%s", tmp);
+    return out;
+}
+
+static void copy_str(char *dst, size_t cap, json_t *j)
+{
+    const char *s = json_string_value(j);
+    snprintf(dst, cap, "%s", s ? s : "");
+}
+
+int mpt_register(const mpt_server_t *srv, const char *username, const char *password,
+                 char user_id_out[24])
+{
+    mpc_response_t r;
+    json_t *body = json_pack("{s:s, s:s}", "username", username, "password", password);
+    int status = mpt_http(srv, "POST", "/v1/auth/register", NULL, body, &r);
+    json_decref(body);
+    if (status == 201 && user_id_out)
+        copy_str(user_id_out, 24, json_object_get(r.json, "user_id"));
+    mpc_response_free(&r);
+    return status;
+}
+
+int mpt_login(const mpt_server_t *srv, const char *username, const char *password,
+              const char *device_name, mpt_session_t *s)
+{
+    mpc_response_t r;
+    json_t *body = json_pack("{s:s, s:s}", "username", username, "password", password);
+    if (device_name)
+        json_object_set_new(body, "device_name", json_string(device_name));
+    int status = mpt_http(srv, "POST", "/v1/auth/login", NULL, body, &r);
+    json_decref(body);
+    if (status == 200) {
+        memset(s, 0, sizeof *s);
+        snprintf(s->username, sizeof s->username, "%s", username);
+        snprintf(s->password, sizeof s->password, "%s", password);
+        copy_str(s->user_id, sizeof s->user_id, json_object_get(r.json, "user_id"));
+        copy_str(s->device_id, sizeof s->device_id, json_object_get(r.json, "device_id"));
+        copy_str(s->access, sizeof s->access, json_object_get(r.json, "access_token"));
+        copy_str(s->refresh, sizeof s->refresh, json_object_get(r.json, "refresh_token"));
+    }
+    mpc_response_free(&r);
+    return status;
+}
+
+int mpt_user_new(const mpt_server_t *srv, const char *prefix, mpt_session_t *s)
+{
+    char name[33];
+    const char *password = "correct horse 1";
+    mpt_username(name, prefix);
+    int status = mpt_register(srv, name, password, NULL);
+    if (status != 201) {
+        fprintf(stderr, "harness: register %s: status %d\n", name, status);
+        return -1;
+    }
+    status = mpt_login(srv, name, password, "e2e", s);
+    if (status != 200) {
+        fprintf(stderr, "harness: login %s: status %d\n", name, status);
+        return -1;
+    }
+    return 0;
+}
+
+int mpt_device_new(const mpt_server_t *srv, const mpt_session_t *s, mpt_session_t *other)
+{
+    int status = mpt_login(srv, s->username, s->password, "e2e-2", other);
+    if (status != 200) {
+        fprintf(stderr, "harness: login %s: status %d\n", s->username, status);
+        return -1;
+    }
+    return 0;
+}
+
+mpc_ws_t *mpt_ws_open(const mpt_server_t *srv, const char *token)
+{
+    mpc_ws_t *ws = NULL;
+    int status = 0;
+    int rc = mpc_ws_connect(srv->host, srv->port, "/v1/ws", token, NULL, &ws, &status, MPT_TIMEOUT);
+    if (rc != MPC_OK) {
+        fprintf(stderr, "harness: websocket: %s (status %d)\n", mpc_strerror(rc), status);
+        return NULL;
+    }
+    return ws;
+}
+
+json_t *mpt_ws_call(mpc_ws_t *ws, const char *type, json_t *fields)
+{
+    json_t *req = json_object();
+    json_t *reply = NULL;
+    if (fields)
+        json_object_update(req, fields);
+    json_object_set_new(req, "type", json_string(type));
+    int rc = mpc_ws_request(ws, req, MPT_TIMEOUT, &reply);
+    json_decref(req);
+    if (rc != MPC_OK) {
+        fprintf(stderr, "harness: ws %s: %s\n", type, mpc_strerror(rc));
+        return NULL;
+    }
+    return reply;
+}
+
+const char *mpt_error_code(const json_t *j)
+{
+    json_t *err = j ? json_object_get(j, "error") : NULL;
+    return json_string_value(json_object_get(err, "code"));
+}
+
+unsigned char *mpt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *data = NULL;
+    size_t cap = 0, n = 0;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            data = realloc(data, cap);
+        }
+        size_t got = fread(data + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    *len = n;
+    return data;
+}

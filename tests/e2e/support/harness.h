@@ -1,0 +1,136 @@
+/* End-to-end test harness: starts a real `magpie serve` on a free loopback
+ * port with a temporary data dir, and offers account helpers over the client
+ * library (src/client/client.h).
+ *
+ * Every wait is a bounded deadline on a real event. Servers are kept in a
+ * process-wide list and killed at exit or on a fatal signal, so a failing test
+ * never leaves a process behind. The server's stderr is forwarded line by line
+ * to the test's stderr (prefixed "[magpie:PORT] "), by a helper thread. */
+#ifndef MPT_HARNESS_H
+#define MPT_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "client/client.h"
+
+/* Default timeout for one request/reply in the helpers (ms). */
+#define MPT_TIMEOUT 5000
+
+typedef struct mpt_server {
+    char host[64]; /* "127.0.0.1" */
+    int port;      /* the port the server printed */
+    char hostport[80];
+    pid_t pid;          /* 0 when not running */
+    char data_dir[512]; /* mkdtemp'd; removed by mpt_server_stop */
+    /* private */
+    char **extra; /* copy of the extra flags */
+    int n_extra;
+    int err_fd; /* read end of the stderr pipe */
+    void *fwd;  /* forwarder thread state */
+} mpt_server_t;
+
+/* Starts `$MAGPIE_BIN serve --listen 127.0.0.1:0 --data <tmp> <extra...>`
+ * (extra is a NULL-terminated list of arguments, or NULL) and waits up to
+ * 10 s for "magpie: listening on 127.0.0.1:PORT". Returns NULL (after printing
+ * why) if MAGPIE_BIN is unset or the server fails to start. */
+mpt_server_t *mpt_server_start(const char *const *extra);
+
+/* SIGTERM, wait up to 10 s (then SIGKILL), remove the data dir and free srv.
+ * Returns the exit status: 0 when the server exited cleanly with code 0;
+ * otherwise non-zero (a sanitizer report, a crash, a hang) and the reason is
+ * printed. Tests assert_int_equal(mpt_server_stop(srv), 0). NULL is ignored
+ * (returns 0). */
+int mpt_server_stop(mpt_server_t *srv);
+
+/* Graceful stop without freeing: SIGTERM + wait. Returns the same status as
+ * mpt_server_stop; srv keeps its data dir and port. */
+int mpt_server_terminate(mpt_server_t *srv);
+
+/* SIGKILL and reap (simulates a crash / power loss; no shutdown code runs).
+ * srv keeps its data dir and port, ready for mpt_server_restart. */
+void mpt_server_kill9(mpt_server_t *srv);
+
+/* Starts the server again on the same data dir with the same extra flags,
+ * listening on the previous port explicitly (retrying for up to 5 s while the
+ * port is still busy). If srv is still running it is first stopped with
+ * SIGTERM. Returns 0, or -1 if it did not come up. */
+int mpt_server_restart(mpt_server_t *srv);
+
+/* Path of a file inside the data dir (static buffer, overwritten per call). */
+const char *mpt_server_path(const mpt_server_t *srv, const char *name);
+
+/* A new HTTP connection to srv (NULL on failure; caller mpc_conn_free's). */
+mpc_conn_t *mpt_connect(const mpt_server_t *srv);
+
+/* One HTTP request on a fresh connection (closed afterwards). body is
+ * borrowed and may be NULL. Returns the status (> 0) with *out filled (caller
+ * mpc_response_free's; out may be NULL to discard), or an MPC_ERR_ (< 0). */
+int mpt_http(const mpt_server_t *srv, const char *method, const char *path, const char *token,
+             json_t *body, mpc_response_t *out);
+
+/* A unique valid username: "<prefix><pid>x<counter>" in lower case, cut to
+ * 32 characters. prefix may be NULL ("u"). Writes into out and returns it. */
+char *mpt_username(char out[33], const char *prefix);
+
+/* A logged-in device. */
+typedef struct mpt_session {
+    char username[33];
+    char password[64];
+    char user_id[24];
+    char device_id[24];
+    char access[1024];
+    char refresh[256];
+} mpt_session_t;
+
+/* POST /v1/auth/register. Returns the HTTP status (201 on success, with
+ * user_id_out filled when non-NULL) or an MPC_ERR_. */
+int mpt_register(const mpt_server_t *srv, const char *username, const char *password,
+                 char user_id_out[24]);
+
+/* POST /v1/auth/login with device_name (may be NULL). On 200 fills *s
+ * (username and password too). Returns the HTTP status or an MPC_ERR_. */
+int mpt_login(const mpt_server_t *srv, const char *username, const char *password,
+              const char *device_name, mpt_session_t *s);
+
+/* Registers a fresh user (unique name from prefix, password "correct horse 1")
+ * and logs one device in. Returns 0, or -1 after printing what went wrong. */
+int mpt_user_new(const mpt_server_t *srv, const char *prefix, mpt_session_t *s);
+
+/* Another device of the same user (logs in again with s's credentials). */
+int mpt_device_new(const mpt_server_t *srv, const mpt_session_t *s, mpt_session_t *other);
+
+/* A WebSocket on /v1/ws authenticated by the Authorization header with
+ * token (origin NULL). Returns NULL on failure (after printing the status). */
+mpc_ws_t *mpt_ws_open(const mpt_server_t *srv, const char *token);
+
+/* A WebSocket request: builds {"type":type, ...fields} (fields is borrowed,
+ * may be NULL), sends it through mpc_ws_request and returns the reply (caller
+ * decrefs) or NULL on timeout/close. */
+json_t *mpt_ws_call(mpc_ws_t *ws, const char *type, json_t *fields);
+
+/* Convenience for tests: the "error"."code" of a reply/body, or NULL. */
+const char *mpt_error_code(const json_t *j);
+
+/* In cmocka tests: asserts an HTTP error response (status and error code). */
+#define MPT_ASSERT_HTTP_ERROR(resp, st, code)                                                      \
+    do {                                                                                           \
+        assert_int_equal((resp)->status, (st));                                                    \
+        assert_non_null(mpc_response_error_code(resp));                                            \
+        assert_string_equal(mpc_response_error_code(resp), (code));                                \
+    } while (0)
+
+/* In cmocka tests: asserts a WebSocket error reply {"id":..,"error":{"code"}}. */
+#define MPT_ASSERT_WS_ERROR(reply, code)                                                           \
+    do {                                                                                           \
+        assert_non_null(reply);                                                                    \
+        assert_non_null(mpt_error_code(reply));                                                    \
+        assert_string_equal(mpt_error_code(reply), (code));                                        \
+    } while (0)
+
+/* Reads the whole file into a malloc'd buffer (caller frees); *len gets its
+ * size. NULL if it cannot be read. */
+unsigned char *mpt_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,225 @@
+/* The auth module as the gateway sees it: mp_auth_new (secret file),
+ * mp_auth_authenticate with the revoked-device set, login rate limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "app/app.h"
+#include "auth/auth_int.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+typedef struct {
+    char dir[64];
+    mp_config_t cfg;
+    uv_loop_t loop;
+    mp_app_t app;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    strcpy(f->dir, "/tmp/mp_auth_test_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    mp_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
+    uv_loop_init(&f->loop);
+    f->app.loop = &f->loop;
+    f->app.cfg = &f->cfg;
+    /* No store and no hub: mp_auth_new then skips loading revocations and
+     * closing sockets; everything else is the real code. */
+    f->app.auth = mp_auth_new(&f->app, err, sizeof(err));
+    if (!f->app.auth)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char path[128];
+    mp_auth_free(f->app.auth);
+    uv_loop_close(&f->loop);
+    snprintf(path, sizeof(path), "%s/jwt.secret", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_authenticate_and_revoke(void **state)
+{
+    fixture_t *f = *state;
+    mp_principal_t who = {0};
+
+    char *a = mp_auth_issue_token(f->app.auth, 11, 101, false);
+    char *b = mp_auth_issue_token(f->app.auth, 11, 102, false);
+    char *g = mp_auth_issue_token(f->app.auth, 12, 201, true);
+    assert_int_equal(mp_auth_authenticate(&f->app, a, &who), MP_OK);
+    assert_true(who.user_id == 11 && who.device_id == 101 && !who.guest);
+    assert_int_equal(mp_auth_authenticate(&f->app, g, &who), MP_OK);
+    assert_true(who.user_id == 12 && who.device_id == 201 && who.guest);
+
+    /* Revoking device 101 kills its token at once, not the other device's. */
+    mp_auth__revoke(f->app.auth, 101);
+    assert_int_equal(mp_auth_authenticate(&f->app, a, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(&f->app, b, &who), MP_OK);
+    assert_true(who.device_id == 102);
+    assert_int_equal(mp_auth_authenticate(&f->app, NULL, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(&f->app, "garbage", &who), MP_ERR_UNAUTHORIZED);
+    mp_free(a);
+    mp_free(b);
+    mp_free(g);
+}
+
+static void test_revoked_set_grows(void **state)
+{
+    fixture_t *f = *state;
+    for (uint64_t id = 1000; id < 6000; id++)
+        mp_auth__revoke(f->app.auth, id);
+    for (uint64_t id = 1000; id < 6000; id++)
+        assert_true(mp_auth__is_revoked(f->app.auth, id));
+    assert_false(mp_auth__is_revoked(f->app.auth, 999));
+    assert_false(mp_auth__is_revoked(f->app.auth, 6000));
+    assert_int_equal(f->app.auth->revoked_n, 5000);
+    /* Revoking again does not count twice. */
+    mp_auth__revoke(f->app.auth, 1000);
+    assert_int_equal(f->app.auth->revoked_n, 5000);
+}
+
+static void test_restart_keeps_secret(void **state)
+{
+    fixture_t *f = *state;
+    mp_principal_t who = {0};
+    char err[256];
+    char *tok = mp_auth_issue_token(f->app.auth, 5, 6, false);
+
+    /* A second instance on the same data dir (a restart) accepts the token. */
+    mp_app_t app2 = f->app;
+    app2.auth = mp_auth_new(&app2, err, sizeof(err));
+    assert_non_null(app2.auth);
+    assert_int_equal(mp_auth_authenticate(&app2, tok, &who), MP_OK);
+    mp_auth_free(app2.auth);
+
+    /* Another secret (another server) refuses it. */
+    uint8_t other[MP_AUTH_SECRET_LEN] = {1};
+    app2.auth = mp_auth__create(&app2, other);
+    assert_int_equal(mp_auth_authenticate(&app2, tok, &who), MP_ERR_UNAUTHORIZED);
+    mp_auth_free(app2.auth);
+    mp_free(tok);
+}
+
+static void test_login_limits(void **state)
+{
+    fixture_t *f = *state;
+    mp_auth_t *auth = f->app.auth;
+    char name[32];
+
+    /* Defaults: 10 per minute per username and per IP; the 11th is refused
+     * with a Retry-After of about 6 s. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(mp_auth__login_limit(auth, "alice", "10.0.0.1"), 0);
+    unsigned wait = mp_auth__login_limit(auth, "alice", "10.0.0.2");
+    assert_in_range(wait, 1, 6);
+    /* Same IP, many usernames: the IP limit catches it. */
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "user%d", i);
+        assert_int_equal(mp_auth__login_limit(auth, name, "10.0.0.3"), 0);
+    }
+    assert_true(mp_auth__login_limit(auth, "someone", "10.0.0.3") > 0);
+    assert_int_equal(mp_auth__login_limit(auth, "bob", "10.0.0.4"), 0);
+}
+
+static int pending;
+static mp_err_t last_rc;
+static void on_done(mp_err_t rc, void *ud)
+{
+    (void)ud;
+    last_rc = rc;
+    pending--;
+}
+
+static void wait_done(uv_loop_t *loop, mp_err_t rc)
+{
+    assert_int_equal(rc, MP_OK); /* queued */
+    while (pending > 0)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_int_equal(last_rc, MP_OK);
+}
+
+static void add_device(fixture_t *f, mp_store_t *st, uint64_t user_id, uint64_t id)
+{
+    mp_device_row_t d = {.id = id, .user_id = user_id, .created_at = 1, .last_seen_at = 1};
+    uint8_t hash[MP_TOKEN_HASH_LEN] = {0};
+    hash[0] = (uint8_t)id;
+    strcpy(d.name, "phone");
+    pending = 1;
+    wait_done(&f->loop, mp_store_device_create(st, &d, hash, on_done, NULL));
+}
+
+/* Revocations recorded in the store are known again after a restart, so a
+ * still-unexpired token of a revoked device stays refused. */
+static void test_revocations_survive_restart(void **state)
+{
+    fixture_t *f = *state;
+    mp_store_t *st = NULL;
+    mp_principal_t who = {0};
+    char err[256];
+
+    assert_int_equal(mp_store_open(f->dir, &f->loop, &st, err, sizeof(err)), MP_OK);
+    mp_user_row_t u = {.id = 77, .created_at = 1};
+    strcpy(u.username, "alice");
+    strcpy(u.display_name, "Alice");
+    strcpy(u.password_hash, "x");
+    pending = 1;
+    wait_done(&f->loop, mp_store_user_create(st, &u, on_done, NULL));
+    add_device(f, st, 77, 1001);
+    add_device(f, st, 77, 1002);
+    pending = 1;
+    wait_done(&f->loop, mp_store_device_revoke(st, 77, 1001, mp_now_ms(), on_done, NULL));
+
+    char *t1 = mp_auth_issue_token(f->app.auth, 77, 1001, false);
+    char *t2 = mp_auth_issue_token(f->app.auth, 77, 1002, false);
+    mp_app_t app2 = f->app;
+    app2.store = st;
+    app2.auth = mp_auth_new(&app2, err, sizeof(err));
+    assert_non_null(app2.auth);
+    assert_int_equal(mp_auth_authenticate(&app2, t1, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(&app2, t2, &who), MP_OK);
+    mp_free(t1);
+    mp_free(t2);
+
+    mp_auth_free(app2.auth);
+    mp_store_close(st);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    char path[128];
+    const char *files[] = {"magpie.db", "magpie.db-wal", "magpie.db-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+        unlink(path);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_authenticate_and_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_set_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revocations_survive_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,236 @@
+/* The verb table and the hub against the real gateway, through fake
+ * connections: ping, unknown types, validation before handlers, pushes to a
+ * user's other sessions and closing a revoked device's sessions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "app/app.h"
+#include "core/hub.h"
+#include "core/verbs.h"
+#include "net/server.h"
+#include "net/testing.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define USER 4242424242ULL
+
+static uv_loop_t loop;
+static mp_config_t cfg;
+static mp_app_t app;
+
+/* "tok<N>" authenticates device N of USER. */
+static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
+{
+    if (strncmp(token, "tok", 3) != 0 || token[3] < '1' || token[3] > '9')
+        return MP_ERR_UNAUTHORIZED;
+    who->user_id = USER;
+    who->device_id = (uint64_t)(token[3] - '0');
+    who->guest = false;
+    return MP_OK;
+}
+
+static void on_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    mp_hub_add(((mp_app_t *)ctx)->hub, sid, who);
+}
+
+static void on_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
+{
+    mp_hub_remove(((mp_app_t *)ctx)->hub, sid, who);
+}
+
+static void done(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+static int setup(void **state)
+{
+    static const mp_server_hooks_t hooks = {auth, on_open, on_close, mp_verbs_dispatch, NULL};
+    mp_log_set_level(MP_LOG_WARN);
+    mp_config_defaults(&cfg);
+    uv_loop_init(&loop);
+    memset(&app, 0, sizeof app);
+    app.loop = &loop;
+    app.cfg = &cfg;
+    app.srv = mp_server_new(&loop, &cfg, NULL, &hooks, &app);
+    app.hub = mp_hub_new(app.srv);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    int finished = 0;
+    mp_server_shutdown(app.srv, done, &finished);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(finished, 1);
+    assert_false(mp_hub_online(app.hub, USER)); /* every session left the hub */
+    mp_hub_free(app.hub);
+    mp_server_free(app.srv);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    return 0;
+}
+
+static mp_conn_t *open_session(const char *token)
+{
+    char req[512];
+    snprintf(req, sizeof req,
+             "GET /v1/ws HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer %s\r\n\r\n",
+             token);
+    mp_conn_t *c = mp_net__fake_new(app.srv);
+    mp_net__fake_feed(c, req, strlen(req));
+    assert_true(mp_net__fake_sid(c) != 0);
+    return c;
+}
+
+static void send_text(mp_conn_t *c, const char *text)
+{
+    static const uint8_t key[4] = {0x01, 0x02, 0x03, 0x04};
+    uint8_t buf[1024];
+    size_t len = strlen(text), h = 0;
+    assert_true(len < 126);
+    buf[h++] = 0x81;
+    buf[h++] = 0x80 | (uint8_t)len;
+    memcpy(buf + h, key, 4);
+    h += 4;
+    for (size_t i = 0; i < len; i++)
+        buf[h + i] = (uint8_t)text[i] ^ key[i % 4];
+    mp_net__fake_feed(c, buf, h + len);
+}
+
+/* The index-th server frame after the handshake: opcode and payload. */
+static int server_frame(mp_conn_t *c, int index, char *payload, size_t cap)
+{
+    size_t len;
+    const char *out = mp_net__fake_output(c, &len);
+    const char *p = strstr(out, "\r\n\r\n");
+    assert_non_null(p);
+    const uint8_t *d = (const uint8_t *)p + 4, *end = (const uint8_t *)out + len;
+    for (int i = 0; d + 2 <= end; i++) {
+        size_t pl = d[1] & 0x7f, h = 2;
+        if (pl == 126) {
+            pl = (size_t)d[2] << 8 | d[3];
+            h = 4;
+        }
+        if (i == index) {
+            assert_true(pl < cap);
+            memcpy(payload, d + h, pl);
+            payload[pl] = '\0';
+            return d[0] & 0x0f;
+        }
+        d += h + pl;
+    }
+    return -1;
+}
+
+static json_t *reply(mp_conn_t *c, int index)
+{
+    char payload[2048];
+    assert_int_equal(server_frame(c, index, payload, sizeof payload), 1);
+    json_t *j = json_loads(payload, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static void assert_error(mp_conn_t *c, int index, int64_t id, const char *code, const char *msg)
+{
+    json_t *j = reply(c, index);
+    json_int_t got_id = -1;
+    const char *got_code = NULL, *got_msg = NULL;
+    assert_int_equal(json_unpack(j, "{s:I,s:{s:s,s:s}}", "id", &got_id, "error", "code", &got_code,
+                                 "message", &got_msg),
+                     0);
+    assert_int_equal(got_id, id);
+    assert_string_equal(got_code, code);
+    assert_string_equal(got_msg, msg);
+    json_decref(j);
+}
+
+static void test_ping(void **state)
+{
+    mp_conn_t *c = open_session("tok1");
+    int64_t before = mp_now_ms();
+    send_text(c, "{\"id\":7,\"type\":\"ping\"}");
+    json_t *j = reply(c, 0);
+    json_int_t id = 0, t = 0;
+    int ok = 0, pong = 0;
+    assert_int_equal(
+        json_unpack(j, "{s:I,s:b,s:b,s:I}", "id", &id, "ok", &ok, "pong", &pong, "time", &t), 0);
+    assert_int_equal(id, 7);
+    assert_true(ok && pong);
+    assert_true(t >= before && t <= mp_now_ms());
+    json_decref(j);
+    mp_net__fake_free(c);
+}
+
+static void test_unknown_and_invalid(void **state)
+{
+    mp_conn_t *c = open_session("tok1");
+    send_text(c, "{\"id\":1,\"type\":\"xyz\"}");
+    assert_error(c, 0, 1, "unknown_type", "unknown type 'xyz'");
+    /* Validation runs before the handler (which would need app.chat). */
+    send_text(c, "{\"id\":2,\"type\":\"history\",\"conversation\":\"0\"}");
+    assert_error(c, 1, 2, "bad_request", "field 'conversation' must be an id (a decimal string)");
+    send_text(c, "{\"id\":3,\"type\":\"typing\"}");
+    assert_error(c, 2, 3, "bad_request", "field 'conversation' is required");
+    /* The session is still usable afterwards. */
+    send_text(c, "{\"id\":4,\"type\":\"ping\"}");
+    json_t *j = reply(c, 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 4);
+    json_decref(j);
+    assert_false(mp_net__fake_closing(c));
+    mp_net__fake_free(c);
+}
+
+static void test_hub_push_and_revoke(void **state)
+{
+    mp_conn_t *a = open_session("tok1");
+    mp_conn_t *b = open_session("tok2");
+    mp_conn_t *b2 = open_session("tok2");
+    assert_int_equal(mp_hub_sessions(app.hub, USER), 3);
+
+    json_t *ev = json_pack("{s:s}", "event", "hello");
+    mp_frame_t *f = mp_frame_new_json(ev);
+    json_decref(ev);
+    mp_hub_push_user(app.hub, USER, f, mp_net__fake_sid(a));
+    mp_frame_unref(f);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    char payload[256];
+    assert_int_equal(server_frame(a, 0, payload, sizeof payload), -1); /* excepted */
+    assert_int_equal(server_frame(b, 0, payload, sizeof payload), 1);
+    assert_string_equal(payload, "{\"event\":\"hello\"}");
+    assert_int_equal(server_frame(b2, 0, payload, sizeof payload), 1);
+
+    mp_hub_close_device(app.hub, 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_true(mp_net__fake_closing(b));
+    assert_true(mp_net__fake_closing(b2));
+    assert_false(mp_net__fake_closing(a));
+    assert_int_equal(server_frame(b, 1, payload, sizeof payload), 8);
+    assert_int_equal((uint8_t)payload[0] << 8 | (uint8_t)payload[1], 1008);
+    assert_string_equal(payload + 2, "device revoked");
+
+    mp_net__fake_free(b);
+    mp_net__fake_free(b2);
+    assert_int_equal(mp_hub_sessions(app.hub, USER), 1);
+    mp_net__fake_free(a);
+    assert_false(mp_hub_online(app.hub, USER));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_and_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hub_push_and_revoke, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
