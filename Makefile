@@ -40,6 +40,11 @@ fuzz: deps
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
+soak: deps $(TEST_BUILD)/CMakeCache.txt
+	@cmake --build $(TEST_BUILD) -j$(JOBS) --target e2e_test_chat_durability magpie
+	@cd $(TEST_BUILD) && MAGPIE_SOAK_ITERATIONS=$${MAGPIE_SOAK_ITERATIONS:-200} \
+	  ctest --output-on-failure -R '^e2e_test_chat_durability$$'
+
 bench: deps
 	@scripts/bench.sh
 

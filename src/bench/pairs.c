@@ -452,7 +452,7 @@ int mp_bench__pairs_run(mp_bench_pairs_mode_t mode, unsigned idx, unsigned nproc
         enter_phase(e, PH_DONE);
     else {
         mp_bench__timer(&e->rt, &e->phase_timer, STUCK_S * 1000, 0, stuck_cb, e);
-        mp_bench__rt_ramp(&e->rt, e->n_peers, o->ramp, start_peer, e);
+        mp_bench__rt_ramp(&e->rt, e->n_peers, o->ramp / nprocs, start_peer, e);
     }
     mp_bench__rt_run(&e->rt);
     st->conns_open = e->held;

@@ -30,6 +30,17 @@ static const struct {
     [MP_ERR_UNAVAILABLE] = {"unavailable", 503, "the server is busy, retry later"},
     [MP_ERR_TIMEOUT] = {"timeout", 408, "the request took too long"},
     [MP_ERR_BLOCKED] = {"blocked", 403, "blocked"},
+    [MP_ERR_NOT_ALLOWED] = {"not_allowed", 403, "your role does not permit this"},
+    [MP_ERR_MUTED] = {"muted", 403, "you are muted in this group"},
+    [MP_ERR_BANNED] = {"banned", 403, "banned from this group"},
+    [MP_ERR_GUEST_FORBIDDEN] = {"guest_forbidden", 403, "guests may only use the world room"},
+    [MP_ERR_DISSOLVED] = {"dissolved", 410, "the group was dissolved"},
+    [MP_ERR_INVITE_EXPIRED] = {"invite_expired", 410, "the invite link has expired"},
+    [MP_ERR_INVITE_REVOKED] = {"invite_revoked", 410, "the invite link was revoked"},
+    [MP_ERR_INVITE_EXHAUSTED] = {"invite_exhausted", 410, "the invite link has been used up"},
+    [MP_ERR_GROUP_FULL] = {"group_full", 409, "the group has reached its member limit"},
+    [MP_ERR_ALREADY_MEMBER] = {"already_member", 409, "already a member"},
+    [MP_ERR_SLOW_MODE] = {"slow_mode", 429, "slow mode: wait before posting again"},
 };
 
 static mp_err_t clamp(mp_err_t err)

@@ -29,6 +29,17 @@ typedef enum {
     MP_ERR_UNAVAILABLE,         /* 503 unavailable: overloaded or store not ready */
     MP_ERR_TIMEOUT,             /* 408 timeout: the request took too long to arrive */
     MP_ERR_BLOCKED,             /* 403 blocked: reserved for the privacy settings */
+    MP_ERR_NOT_ALLOWED,         /* 403 not_allowed: your role in this group does not permit it */
+    MP_ERR_MUTED,               /* 403 muted: you are muted in this group */
+    MP_ERR_BANNED,              /* 403 banned: the user is banned from this group */
+    MP_ERR_GUEST_FORBIDDEN,     /* 403 guest_forbidden: guests may only use the world room */
+    MP_ERR_DISSOLVED,           /* 410 dissolved: the group was dissolved */
+    MP_ERR_INVITE_EXPIRED,      /* 410 invite_expired */
+    MP_ERR_INVITE_REVOKED,      /* 410 invite_revoked */
+    MP_ERR_INVITE_EXHAUSTED,    /* 410 invite_exhausted: the link reached its max uses */
+    MP_ERR_GROUP_FULL,          /* 409 group_full: the member limit is reached */
+    MP_ERR_ALREADY_MEMBER,      /* 409 already_member */
+    MP_ERR_SLOW_MODE,           /* 429 slow_mode: wait before posting again */
     MP__ERR_COUNT
 } mp_err_t;
 

@@ -11,8 +11,9 @@
 
 /* src/bench is linked into the magpie binary, not into magpie_core, which is
  * what unit tests link; compile the units under test into this binary. */
-#include "bench/addr.c"
-#include "bench/conn.c"
+#include "bench/bench_int.h"
+#include "util/alloc.h"
+#include "bench/conn.h"
 
 static void test_parse_sources(void **state)
 {

@@ -11,7 +11,7 @@
 
 /* src/bench is linked into the magpie binary, not into magpie_core, which is
  * what unit tests link; compile the unit under test into this binary. */
-#include "bench/hist.c"
+#include "bench/hist.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 

@@ -12,9 +12,11 @@
 
 /* src/bench is linked into the magpie binary, not into magpie_core, which is
  * what unit tests link; compile the units under test into this binary. */
-#include "bench/hist.c"
-#include "bench/procs.c"
-#include "bench/stats.c"
+#include <sys/wait.h>
+
+#include "bench/hist.h"
+#include "bench/procs.h"
+#include "bench/stats.h"
 
 typedef enum { GOOD, CRASH, EXIT3, NO_RESULT } behaviour_t;
 
