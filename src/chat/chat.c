@@ -49,25 +49,74 @@ mp_chat_t *mp_chat__of_req(mp_http_req_t *req)
     return app->chat;
 }
 
-/* ---- membership lookup ----------------------------------------------------- */
+/* ---- membership lookup -----------------------------------------------------
+ * Concurrent misses on one conversation share ONE store read: the first
+ * starts it, later ones wait on its list, and all continue in arrival order
+ * when it completes. Besides saving reads (after a restart every pipelined
+ * send misses), this keeps a client's pipelined sends in order: they reach
+ * the writer, and get their seqs, in the order they arrived. */
 
-typedef struct load_ctx {
-    mp_chat_t *chat;
-    uint64_t conv_id;
+typedef struct waiter {
     mp_chat_conv_cont cont;
     void *ud;
-} load_ctx_t;
+    struct waiter *next;
+} waiter_t;
+
+struct mp_chat_load {
+    mp_chat_t *chat;
+    uint64_t conv_id;
+    waiter_t *head, *tail;
+    struct mp_chat_load *next; /* chat->loading list */
+};
+
+static struct mp_chat_load *load_find(mp_chat_t *chat, uint64_t conv_id)
+{
+    struct mp_chat_load *l = chat->loading;
+    while (l != NULL && l->conv_id != conv_id)
+        l = l->next;
+    return l;
+}
+
+static void load_unlink(mp_chat_t *chat, struct mp_chat_load *l)
+{
+    struct mp_chat_load **pp = &chat->loading;
+    while (*pp != l)
+        pp = &(*pp)->next;
+    *pp = l->next;
+}
+
+static void waiter_add(struct mp_chat_load *l, mp_chat_conv_cont cont, void *ud)
+{
+    waiter_t *w = mp_malloc(sizeof *w);
+    *w = (waiter_t){.cont = cont, .ud = ud, .next = NULL};
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+}
 
 static void on_members(mp_err_t rc, mp_conv_kind_t kind, const uint64_t *members, size_t n,
                        void *ud)
 {
-    load_ctx_t *l = ud;
-    const mp_chat_conv_t *e = NULL;
-    if (rc == MP_OK)
-        e = mp_chat__cache_put(l->chat->cache, l->conv_id, kind, members, n);
-    else if (rc == MP_ERR_NOT_FOUND)
+    struct mp_chat_load *l = ud;
+    mp_chat_t *chat = l->chat;
+    load_unlink(chat, l);
+    if (rc == MP_ERR_NOT_FOUND)
         rc = MP_ERR_NOT_MEMBER;
-    l->cont(l->chat, rc, e, l->ud);
+    for (waiter_t *w = l->head, *next; w != NULL; w = next) {
+        next = w->next;
+        const mp_chat_conv_t *e = NULL;
+        if (rc == MP_OK) {
+            /* Looked up per waiter: a continuation may have changed the
+             * cache (entries are only valid until the next put). */
+            e = mp_chat__cache_get(chat->cache, l->conv_id);
+            if (e == NULL)
+                e = mp_chat__cache_put(chat->cache, l->conv_id, kind, members, n);
+        }
+        w->cont(chat, rc, e, w->ud);
+        mp_free(w);
+    }
     mp_free(l);
 }
 
@@ -78,11 +127,21 @@ void mp_chat__with_conv(mp_chat_t *chat, uint64_t conv_id, mp_chat_conv_cont con
         cont(chat, MP_OK, e, ud);
         return;
     }
-    load_ctx_t *l = mp_malloc(sizeof *l);
-    *l = (load_ctx_t){.chat = chat, .conv_id = conv_id, .cont = cont, .ud = ud};
+    struct mp_chat_load *l = load_find(chat, conv_id);
+    if (l != NULL) {
+        waiter_add(l, cont, ud);
+        return;
+    }
+    l = mp_calloc(1, sizeof *l);
+    l->chat = chat;
+    l->conv_id = conv_id;
     mp_err_t rc = mp_store_chat_members(chat->app->store, conv_id, on_members, l);
     if (rc != MP_OK) {
         mp_free(l);
         cont(chat, rc, NULL, ud);
+        return;
     }
+    waiter_add(l, cont, ud);
+    l->next = chat->loading;
+    chat->loading = l;
 }

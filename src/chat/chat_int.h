@@ -51,9 +51,10 @@ typedef struct mp_chat_presence mp_chat_presence_t;
 struct mp_chat {
     struct mp_app *app;
     mp_chat_cache_t *cache;
-    mp_ratelimit_t *send_rl;   /* cfg send_rate / send_burst per user */
-    mp_ratelimit_t *typing_rl; /* a few typing events per second per user */
+    mp_ratelimit_t *send_rl;      /* cfg send_rate / send_burst per user */
+    mp_ratelimit_t *typing_rl;    /* a few typing events per second per user */
     mp_chat_presence_t *presence; /* user -> last_seen_at (presence.c) */
+    struct mp_chat_load *loading; /* member-list reads in flight (chat.c) */
 };
 
 /* The module of a command / request. */

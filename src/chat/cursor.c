@@ -104,7 +104,8 @@ static void cursor_verb(mp_cmd_t *cmd, mp_chat_cursor_t which)
     c->which = which;
     (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->conv);
     int64_t seq = (int64_t)json_integer_value(json_object_get(cmd->frame, "seq"));
-    mp_err_t rc = mp_store_chat_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c);
+    mp_err_t rc =
+        mp_store_chat_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c);
     if (rc != MP_OK) {
         mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, rc, NULL, NULL);
         mp_free(c);

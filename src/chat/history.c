@@ -58,8 +58,8 @@ static void on_history(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, 
 /* Queues the read; on a full queue answers unavailable itself. */
 static void start(hist_ctx_t *c, int64_t before, unsigned limit)
 {
-    mp_err_t rc = mp_store_chat_history(c->chat->app->store, c->user, c->conv, before, limit,
-                                        on_history, c);
+    mp_err_t rc =
+        mp_store_chat_history(c->chat->app->store, c->user, c->conv, before, limit, on_history, c);
     if (rc != MP_OK)
         on_history(rc, NULL, 0, false, c);
 }

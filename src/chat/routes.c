@@ -36,9 +36,9 @@ static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
 {
     direct_ctx_t *c = ud;
     if (rc != MP_OK) {
-        mp_http_respond_error(c->req, rc, rc == MP_ERR_BAD_REQUEST
-                                              ? "a direct conversation needs another user"
-                                              : NULL);
+        mp_http_respond_error(c->req, rc,
+                              rc == MP_ERR_BAD_REQUEST ? "a direct conversation needs another user"
+                                                       : NULL);
         mp_free(c);
         return;
     }
@@ -136,16 +136,15 @@ void mp_chat__route_list(mp_http_req_t *req)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "limit must be an integer from 1 to 200");
         return;
     }
-    if (qc != NULL && qc[0] != '\0' &&
-        !mp_chat__list_cursor_parse(qc, &after_active, &after_id)) {
+    if (qc != NULL && qc[0] != '\0' && !mp_chat__list_cursor_parse(qc, &after_active, &after_id)) {
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "cursor is not a cursor from this list");
         return;
     }
     list_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
-    mp_err_t rc = mp_store_chat_list(mp_chat__of_req(req)->app->store,
-                                     mp_http_req_principal(req)->user_id, after_active, after_id,
-                                     (unsigned)limit, on_list, c);
+    mp_err_t rc =
+        mp_store_chat_list(mp_chat__of_req(req)->app->store, mp_http_req_principal(req)->user_id,
+                           after_active, after_id, (unsigned)limit, on_list, c);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, c);
 }

@@ -155,8 +155,8 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
         if (conv == NULL && o->peer_id != 0) {
             /* `to`: a direct conversation, whose members we know. */
             uint64_t members[2] = {o->msg.sender_id, o->peer_id};
-            conv = mp_chat__cache_put(chat->cache, o->msg.conversation_id, MP_CONV_DIRECT,
-                                      members, 2);
+            conv =
+                mp_chat__cache_put(chat->cache, o->msg.conversation_id, MP_CONV_DIRECT, members, 2);
         }
         if (conv != NULL)
             fan_out(chat, conv, &o->msg, c->sid);
@@ -212,8 +212,7 @@ static bool rate_ok(mp_chat_t *chat, mp_cmd_t *cmd)
 {
     char key[MP_ID_STRLEN];
     int64_t retry = 0;
-    if (mp_ratelimit_take(chat->send_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(),
-                          &retry))
+    if (mp_ratelimit_take(chat->send_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(), &retry))
         return true;
     mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                 json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));

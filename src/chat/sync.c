@@ -52,7 +52,8 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
     for (size_t i = 0; i < o->n_convs; i++)
         json_array_append_new(convs, conv_json(&o->convs[i]));
     for (size_t i = 0; i < o->n_msgs; i++)
-        json_array_append_new(msgs, mp_chat__msg_json(&o->msgs[i], o->msgs[i].sender_id == c->user));
+        json_array_append_new(msgs,
+                              mp_chat__msg_json(&o->msgs[i], o->msgs[i].sender_id == c->user));
     for (size_t i = 0; i < o->n_receipts; i++)
         json_array_append_new(rcpts, receipt_json(&o->receipts[i]));
     snprintf(cursor, sizeof cursor, "%lld", (long long)o->cursor);
@@ -88,8 +89,8 @@ void mp_chat_verb_sync(mp_cmd_t *cmd)
     json_t *l = json_object_get(cmd->frame, "limit");
     unsigned limit = json_is_integer(l) ? (unsigned)json_integer_value(l) : MP_CHAT_SYNC_MAX;
     sync_ctx_t *c = mp_calloc(1, sizeof *c);
-    *c = (sync_ctx_t){.chat = chat, .sid = cmd->sid, .req_id = cmd->req_id,
-                      .user = cmd->who.user_id};
+    *c = (sync_ctx_t){
+        .chat = chat, .sid = cmd->sid, .req_id = cmd->req_id, .user = cmd->who.user_id};
     mp_err_t rc = mp_store_chat_sync(chat->app->store, c->user, since, limit, on_sync, c);
     if (rc != MP_OK)
         on_sync(rc, NULL, c);

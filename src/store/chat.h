@@ -18,10 +18,10 @@
 
 #include "store/store.h"
 
-#define MP_CHAT_CMID_MAX 64          /* client_msg_id bytes (printable ASCII) */
-#define MP_CHAT_TEXT_MAX_CHARS 4096  /* Unicode characters */
-#define MP_CHAT_HISTORY_MAX 200      /* messages per history page */
-#define MP_CHAT_SYNC_MAX 500         /* items (messages + receipts) per sync page */
+#define MP_CHAT_CMID_MAX 64         /* client_msg_id bytes (printable ASCII) */
+#define MP_CHAT_TEXT_MAX_CHARS 4096 /* Unicode characters */
+#define MP_CHAT_HISTORY_MAX 200     /* messages per history page */
+#define MP_CHAT_SYNC_MAX 500        /* items (messages + receipts) per sync page */
 
 typedef enum { MP_CONV_DIRECT = 0, MP_CONV_GROUP, MP_CONV_WORLD } mp_conv_kind_t;
 
@@ -81,9 +81,8 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
  * Errors: MP_ERR_NOT_FOUND (other is no user), MP_ERR_BAD_REQUEST (other ==
  * user). */
 typedef void (*mp_chat_direct_fn)(mp_err_t rc, uint64_t conversation_id, bool created, void *ud);
-mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id,
-                              int64_t now_ms, mp_chat_direct_fn cb, void *ud)
-    __attribute__((warn_unused_result));
+mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id, int64_t now_ms,
+                              mp_chat_direct_fn cb, void *ud) __attribute__((warn_unused_result));
 
 /* Kind and member user ids of a conversation (read). World rooms report no
  * members (everyone is one). MP_ERR_NOT_FOUND when it does not exist. */
@@ -142,8 +141,8 @@ typedef struct mp_chat_cursor_out {
  * it as a receipt). MP_ERR_NOT_MEMBER as above. */
 typedef void (*mp_chat_cursor_fn)(mp_err_t rc, const mp_chat_cursor_out_t *out, void *ud);
 mp_err_t mp_store_chat_cursor(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                              mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb,
-                              void *ud) __attribute__((warn_unused_result));
+                              mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 
 /* ---- sync ----------------------------------------------------------------- */
 

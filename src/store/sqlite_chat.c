@@ -61,7 +61,8 @@ typedef struct msgvec {
 } msgvec_t;
 
 /* Every message SELECT returns these columns in this order. */
-#define MSG_COLS "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version"
+#define MSG_COLS                                                                                   \
+    "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version"
 
 static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
 {
@@ -251,8 +252,8 @@ static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_
 }
 
 /* Finds or creates the direct conversation of (user, other). */
-static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t now,
-                           uint64_t *conv, bool *created)
+static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t now, uint64_t *conv,
+                           bool *created)
 {
     if (user == other)
         return MP_ERR_BAD_REQUEST;
@@ -459,8 +460,8 @@ static void direct_done(mp_sql_job_t *job, mp_err_t rc)
     mp_free(j);
 }
 
-mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id,
-                              int64_t now_ms, mp_chat_direct_fn cb, void *ud)
+mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id, int64_t now_ms,
+                              mp_chat_direct_fn cb, void *ud)
 {
     direct_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = direct_run;
@@ -937,9 +938,8 @@ static const char SQL_SYNC_CONVS[] =
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.version > ?2";
 static const char SQL_SYNC_MSGS[] = "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1"
                                     " AND version > ?2 ORDER BY version LIMIT ?3";
-static const char SQL_SYNC_RCPTS[] =
-    "SELECT user_id, read_seq, delivered_seq, version FROM members"
-    " WHERE conversation_id = ?1 AND version > ?2";
+static const char SQL_SYNC_RCPTS[] = "SELECT user_id, read_seq, delivered_seq, version FROM members"
+                                     " WHERE conversation_id = ?1 AND version > ?2";
 static const char SQL_PEER_ID[] =
     "SELECT user_id FROM members WHERE conversation_id = ?1 AND user_id <> ?2 LIMIT 1";
 

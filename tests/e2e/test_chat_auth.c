@@ -77,9 +77,8 @@ static void test_non_member_foreign_and_unknown(void **state)
     assert_locked_out(&b, ac);
     /* Not even a well-formed id over HTTP: the same 403. */
     json_t *body = NULL;
-    assert_int_equal(http_json(srv, "GET", "/v1/conversations/abc/messages", c.s.access, NULL,
-                               &body),
-                     403);
+    assert_int_equal(
+        http_json(srv, "GET", "/v1/conversations/abc/messages", c.s.access, NULL, &body), 403);
     json_decref(body);
 
     /* Nothing leaked: Carol's sync and list do not show ab. */
@@ -174,12 +173,14 @@ static void test_bad_input(void **state)
                "bad_request"); /* neither conversation nor to */
     assert_err(send_msg(ws, conv, b.s.user_id, "c1", "t"), "bad_request"); /* both */
     assert_err(send_msg(ws, "not-an-id", NULL, "c1", "t"), "bad_request");
-    assert_err(call(ws, "send", json_pack("{s:s,s:s,s:s,s:s}", "conversation", conv,
-                                          "client_msg_id", "c1", "text", "t", "kind", "image")),
+    assert_err(call(ws, "send",
+                    json_pack("{s:s,s:s,s:s,s:s}", "conversation", conv, "client_msg_id", "c1",
+                              "text", "t", "kind", "image")),
                "bad_request");
-    assert_err(call(ws, "send", json_pack("{s:s,s:s,s:i}", "conversation", conv, "client_msg_id",
-                                          "c1", "text", 5)),
-               "bad_request");
+    assert_err(
+        call(ws, "send",
+             json_pack("{s:s,s:s,s:i}", "conversation", conv, "client_msg_id", "c1", "text", 5)),
+        "bad_request");
     assert_err(send_msg(ws, NULL, a.s.user_id, "c1", "to myself"), "bad_request");
     assert_err(send_msg(ws, NULL, "123456789", "c1", "nobody"), "not_found");
     /* None of that stored anything: c1 is still free and gets seq 1. */
@@ -227,9 +228,8 @@ static void test_bad_input(void **state)
     assert_int_equal(http_json(srv, "POST", "/v1/conversations/direct", a.s.access,
                                json_pack("{s:i}", "user_id", 5), NULL),
                      400);
-    assert_int_equal(http_json(srv, "POST", "/v1/conversations/direct", a.s.access,
-                               json_pack("{}"), NULL),
-                     400);
+    assert_int_equal(
+        http_json(srv, "POST", "/v1/conversations/direct", a.s.access, json_pack("{}"), NULL), 400);
     assert_alive(ws);
     dev_close(&a);
     dev_close(&b);

@@ -55,9 +55,9 @@ static int send_recs(mpc_ws_t *ws, const char *conv, rec_t *recs, const size_t *
     int sent = 0, got = 0;
     for (; sent < n; sent++) {
         rec_t *r = &recs[idx[sent]];
-        json_t *f = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)(base + sent), "type",
-                              "send", "conversation", conv, "client_msg_id", r->cmid, "text",
-                              r->cmid);
+        json_t *f =
+            json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)(base + sent), "type", "send",
+                      "conversation", conv, "client_msg_id", r->cmid, "text", r->cmid);
         int rc = mpc_ws_send_json(ws, f, MPT_TIMEOUT);
         json_decref(f);
         if (rc != MPC_OK)

@@ -146,8 +146,8 @@ static inline int direct_conv(const mpt_server_t *srv, const chat_dev_t *d, cons
     int st = http_json(srv, "POST", "/v1/conversations/direct", d->s.access,
                        json_pack("{s:s}", "user_id", user_id), &body);
     if (out)
-        snprintf(out, 24, "%s", body && jstr(body, "conversation_id")
-                                    ? jstr(body, "conversation_id") : "");
+        snprintf(out, 24, "%s",
+                 body && jstr(body, "conversation_id") ? jstr(body, "conversation_id") : "");
     json_decref(body);
     return st;
 }
@@ -163,8 +163,8 @@ static inline int send_burst(mpc_ws_t *ws, const char *conv, const char *prefix,
     for (int i = 0; i < n; i++) {
         char cmid[64];
         snprintf(cmid, sizeof cmid, "%s%d", prefix, i);
-        json_t *f = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)(base + i), "type",
-                              "send", "conversation", conv, "client_msg_id", cmid, "text", cmid);
+        json_t *f = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)(base + i), "type", "send",
+                              "conversation", conv, "client_msg_id", cmid, "text", cmid);
         int rc = mpc_ws_send_json(ws, f, MPT_TIMEOUT);
         json_decref(f);
         if (rc != MPC_OK) {

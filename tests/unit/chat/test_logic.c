@@ -1,0 +1,113 @@
+/* Pure logic of the chat module: the membership cache (insert, replace, drop
+ * with backward shift, the size bound) and the strict text parsers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chat/chat_int.h"
+
+static void test_cache_basic(void **state)
+{
+    (void)state;
+    mp_chat_cache_t *c = mp_chat__cache_new(8);
+    uint64_t m[2] = {10, 20};
+    assert_null(mp_chat__cache_get(c, 1));
+    const mp_chat_conv_t *e = mp_chat__cache_put(c, 1, MP_CONV_DIRECT, m, 2);
+    assert_true(e->id == 1 && e->n == 2);
+    assert_true(mp_chat__conv_has(e, 10));
+    assert_true(mp_chat__conv_has(e, 20));
+    assert_false(mp_chat__conv_has(e, 30));
+    /* Replacing keeps one entry; the world room admits everyone. */
+    e = mp_chat__cache_put(c, 1, MP_CONV_WORLD, NULL, 0);
+    assert_int_equal(mp_chat__cache_size(c), 1);
+    assert_true(mp_chat__conv_has(e, 30));
+    mp_chat__cache_drop(c, 1);
+    assert_null(mp_chat__cache_get(c, 1));
+    assert_int_equal(mp_chat__cache_size(c), 0);
+    mp_chat__cache_drop(c, 12345); /* absent: harmless */
+    mp_chat__cache_free(c);
+}
+
+static void test_cache_many_and_bound(void **state)
+{
+    (void)state;
+    mp_chat_cache_t *c = mp_chat__cache_new(1000);
+    /* Time-ordered ids with a shared prefix collide in low bits unless mixed;
+     * insert, drop every third, and check every survivor is still found
+     * (backward-shift deletion must not break probe runs). */
+    uint64_t base = 0x176fd82e00000000ULL;
+    for (uint64_t i = 1; i <= 900; i++) {
+        uint64_t m = i;
+        mp_chat__cache_put(c, base + i, MP_CONV_DIRECT, &m, 1);
+    }
+    for (uint64_t i = 1; i <= 900; i += 3)
+        mp_chat__cache_drop(c, base + i);
+    for (uint64_t i = 1; i <= 900; i++) {
+        const mp_chat_conv_t *e = mp_chat__cache_get(c, base + i);
+        if (i % 3 == 1) {
+            assert_null(e);
+        } else {
+            assert_non_null(e);
+            assert_true(e->members[0] == i);
+        }
+    }
+    assert_int_equal(mp_chat__cache_size(c), 600);
+    /* Past the bound the cache starts over instead of growing. */
+    for (uint64_t i = 1000; i < 1500; i++)
+        mp_chat__cache_put(c, base + i, MP_CONV_DIRECT, NULL, 0);
+    assert_true(mp_chat__cache_size(c) <= 1000);
+    assert_non_null(mp_chat__cache_get(c, base + 1499));
+    mp_chat__cache_free(c);
+}
+
+static void test_parse_i64(void **state)
+{
+    (void)state;
+    int64_t v = -1;
+    assert_true(mp_chat__parse_i64("0", &v) && v == 0);
+    assert_true(mp_chat__parse_i64("42", &v) && v == 42);
+    assert_true(mp_chat__parse_i64("9223372036854775807", &v) && v == INT64_MAX);
+    assert_false(mp_chat__parse_i64("9223372036854775808", &v));
+    assert_false(mp_chat__parse_i64("99999999999999999999", &v));
+    assert_false(mp_chat__parse_i64("", &v));
+    assert_false(mp_chat__parse_i64(NULL, &v));
+    assert_false(mp_chat__parse_i64("-1", &v));
+    assert_false(mp_chat__parse_i64("+1", &v));
+    assert_false(mp_chat__parse_i64("007", &v));
+    assert_false(mp_chat__parse_i64("12abc", &v));
+    assert_false(mp_chat__parse_i64(" 1", &v));
+}
+
+static void test_list_cursor(void **state)
+{
+    (void)state;
+    char buf[48];
+    int64_t at;
+    uint64_t id;
+    mp_chat__list_cursor_format(1700000000123LL, 1234567890123ULL, buf, sizeof buf);
+    assert_string_equal(buf, "1700000000123.1234567890123");
+    assert_true(mp_chat__list_cursor_parse(buf, &at, &id));
+    assert_true(at == 1700000000123LL && id == 1234567890123ULL);
+    assert_false(mp_chat__list_cursor_parse("zzz", &at, &id));
+    assert_false(mp_chat__list_cursor_parse("12.", &at, &id));
+    assert_false(mp_chat__list_cursor_parse(".12", &at, &id));
+    assert_false(mp_chat__list_cursor_parse("12.0", &at, &id));
+    assert_false(mp_chat__list_cursor_parse("12.3.4", &at, &id));
+    assert_false(mp_chat__list_cursor_parse("123456789012345678901234.5", &at, &id));
+    assert_false(mp_chat__list_cursor_parse(NULL, &at, &id));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cache_basic),
+        cmocka_unit_test(test_cache_many_and_bound),
+        cmocka_unit_test(test_parse_i64),
+        cmocka_unit_test(test_list_cursor),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
