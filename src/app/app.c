@@ -10,7 +10,10 @@
 
 #include "auth/auth.h"
 #include "chat/chat.h"
+#include "core/sweep.h"
 #include "core/verbs.h"
+#include "groups/groups.h"
+#include "store/world.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -20,6 +23,7 @@
 static const mp_route_t *const route_tables[] = {
     mp_auth_routes,
     mp_chat_routes,
+    mp_groups_routes,
     NULL,
 };
 
@@ -115,7 +119,8 @@ static const mp_server_hooks_t hooks = {
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
  *   1. auth  (mp_auth_new)
- *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat)) */
+ *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
+ *   3. sweep (mp_sweep_start: the guest sweep timer; needs store and auth) */
 static int modules_init(mp_app_t *app, char *err, size_t errlen)
 {
     app->auth = mp_auth_new(app, err, errlen);
@@ -123,11 +128,14 @@ static int modules_init(mp_app_t *app, char *err, size_t errlen)
         return -1;
     app->chat = mp_chat_new(app);
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
+    app->sweep = mp_sweep_start(app);
     return 0;
 }
 
 static void modules_free(mp_app_t *app)
 {
+    mp_sweep_free(app->sweep);
+    app->sweep = NULL;
     mp_chat_free(app->chat);
     app->chat = NULL;
     mp_auth_free(app->auth);
@@ -212,6 +220,10 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         return -1;
     if (mp_store_open(cfg->data_dir, &s->loop, &app->store, err, errlen) != MP_OK)
         return -1;
+    if (mp_store_world_ensure(app->store, mp_now_ms(), &app->world_id) != MP_OK) {
+        snprintf(err, errlen, "cannot find or create the world conversation");
+        return -1;
+    }
     s->routes = concat_routes();
     app->srv = mp_server_new(&s->loop, cfg, s->routes, &hooks, app);
     if (app->srv == NULL) {

@@ -12,6 +12,7 @@
 
 struct mp_auth;
 struct mp_chat;
+struct mp_sweep;
 
 typedef struct mp_app {
     uv_loop_t *loop;
@@ -21,6 +22,8 @@ typedef struct mp_app {
     mp_hub_t *hub;
     struct mp_auth *auth;
     struct mp_chat *chat;
+    struct mp_sweep *sweep; /* the guest sweep timer (core/sweep.h) */
+    uint64_t world_id;      /* the world conversation, found or created at start */
 } mp_app_t;
 
 /* Runs the server until SIGINT/SIGTERM. Returns a process exit code. */

@@ -92,6 +92,11 @@ void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
         mp_hub_close_device(auth->app->hub, device_id);
 }
 
+void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id)
+{
+    mp_auth__revoke(auth, device_id);
+}
+
 static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
 {
     mp_auth_t *auth = ud;
@@ -116,6 +121,8 @@ mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECR
         auth->login_by_ip = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
     }
     auth->touch = mp_ratelimit_new(1, 1000.0 / MP_AUTH_TOUCH_EVERY_MS, MP_AUTH_LIMIT_KEYS);
+    unsigned guest_rate = cfg && cfg->guest_rate_per_min ? cfg->guest_rate_per_min : 10;
+    auth->guest_by_ip = mp_ratelimit_new(guest_rate, guest_rate / 60.0, MP_AUTH_LIMIT_KEYS);
     if (app && app->loop)
         auth->pw = mp_auth__pwpool_new(app->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
     return auth;
@@ -153,6 +160,7 @@ void mp_auth_free(mp_auth_t *auth)
     mp_ratelimit_free(auth->login_by_user);
     mp_ratelimit_free(auth->login_by_ip);
     mp_ratelimit_free(auth->touch);
+    mp_ratelimit_free(auth->guest_by_ip);
     mp_free(auth->revoked);
     sodium_memzero(auth->secret, sizeof(auth->secret));
     mp_free(auth);

@@ -22,6 +22,11 @@ void mp_auth_free(mp_auth_t *auth);
  * is not revoked. Matches mp_server_hooks_t.authenticate (ctx is the app). */
 mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who);
 
+/* Revokes a device in memory (its access tokens stop working at once) and
+ * closes its WebSocket sessions; for devices already gone from the store
+ * (e.g. deleted with their guest by the sweep). */
+void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id);
+
 /* Issues an access token for (user, device); returns a heap string (mp_free). */
 char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest);
 

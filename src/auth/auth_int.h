@@ -78,6 +78,7 @@ struct mp_auth {
     mp_auth_revoked_t *revoked;
     size_t revoked_cap, revoked_n;
     mp_ratelimit_t *login_by_user, *login_by_ip; /* NULL when login_rate is 0 */
+    mp_ratelimit_t *guest_by_ip;                 /* guest creations (cfg guest_rate) */
     /* One token per device per minute: when to record last_seen_at. */
     mp_ratelimit_t *touch;
     mp_auth_pwpool_t *pw;
@@ -108,5 +109,7 @@ void mp_auth__h_logout(mp_http_req_t *req);
 void mp_auth__h_me(mp_http_req_t *req);
 void mp_auth__h_devices(mp_http_req_t *req);
 void mp_auth__h_device_delete(mp_http_req_t *req);
+/* POST /v1/auth/guest (guest.c). */
+void mp_auth__h_guest(mp_http_req_t *req);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "app/app.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define MP_CHAT_CACHE_MAX 65536
@@ -22,6 +23,7 @@ mp_chat_t *mp_chat_new(struct mp_app *app)
     chat->send_rl = mp_ratelimit_new(burst, rate, MP_CHAT_RL_KEYS);
     chat->typing_rl = mp_ratelimit_new(MP_CHAT_TYPING_BURST, MP_CHAT_TYPING_RATE, MP_CHAT_RL_KEYS);
     chat->presence = mp_chat__presence_new();
+    chat->world = mp_chat__world_new(cfg);
     return chat;
 }
 
@@ -35,6 +37,7 @@ void mp_chat_free(mp_chat_t *chat)
     mp_ratelimit_free(chat->send_rl);
     mp_ratelimit_free(chat->typing_rl);
     mp_chat__presence_free(chat->presence);
+    mp_chat__world_free(chat->world);
     mp_free(chat);
 }
 
@@ -65,6 +68,8 @@ typedef struct waiter {
 struct mp_chat_load {
     mp_chat_t *chat;
     uint64_t conv_id;
+    uint64_t epoch; /* chat->epoch when the read was queued */
+    unsigned retries;
     waiter_t *head, *tail;
     struct mp_chat_load *next; /* chat->loading list */
 };
@@ -96,11 +101,26 @@ static void waiter_add(struct mp_chat_load *l, mp_chat_conv_cont cont, void *ud)
     l->tail = w;
 }
 
-static void on_members(mp_err_t rc, mp_conv_kind_t kind, const uint64_t *members, size_t n,
-                       void *ud)
+static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud);
+
+/* Queues the store read of l (its epoch is the cache's at that moment). */
+static mp_err_t load_start(mp_chat_t *chat, struct mp_chat_load *l)
+{
+    l->epoch = chat->epoch;
+    return mp_store_group_conv(chat->app->store, l->conv_id, mp_now_ms(), on_members, l);
+}
+
+static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud)
 {
     struct mp_chat_load *l = ud;
     mp_chat_t *chat = l->chat;
+    /* A group changed while this read was in flight: it may predate the
+     * change, so read again (a few times at most) rather than cache it. */
+    if (rc == MP_OK && l->epoch != chat->epoch && l->retries < 3) {
+        l->retries++;
+        if (load_start(chat, l) == MP_OK)
+            return;
+    }
     load_unlink(chat, l);
     if (rc == MP_ERR_NOT_FOUND)
         rc = MP_ERR_NOT_MEMBER;
@@ -112,7 +132,7 @@ static void on_members(mp_err_t rc, mp_conv_kind_t kind, const uint64_t *members
              * cache (entries are only valid until the next put). */
             e = mp_chat__cache_get(chat->cache, l->conv_id);
             if (e == NULL)
-                e = mp_chat__cache_put(chat->cache, l->conv_id, kind, members, n);
+                e = mp_chat__cache_put_row(chat->cache, l->conv_id, row);
         }
         w->cont(chat, rc, e, w->ud);
         mp_free(w);
@@ -135,7 +155,7 @@ void mp_chat__with_conv(mp_chat_t *chat, uint64_t conv_id, mp_chat_conv_cont con
     l = mp_calloc(1, sizeof *l);
     l->chat = chat;
     l->conv_id = conv_id;
-    mp_err_t rc = mp_store_chat_members(chat->app->store, conv_id, on_members, l);
+    mp_err_t rc = load_start(chat, l);
     if (rc != MP_OK) {
         mp_free(l);
         cont(chat, rc, NULL, ud);

@@ -9,8 +9,10 @@
 #include <stdint.h>
 
 #include "core/verbs.h"
+#include "net/gw.h"
 #include "net/http.h"
 #include "proto/validate.h"
+#include "store/chat.h"
 
 struct mp_app;
 typedef struct mp_chat mp_chat_t;
@@ -47,5 +49,20 @@ void mp_chat_verb_sync(mp_cmd_t *cmd);
 void mp_chat_verb_read(mp_cmd_t *cmd);
 void mp_chat_verb_delivered(mp_cmd_t *cmd);
 void mp_chat_verb_typing(mp_cmd_t *cmd);
+
+/* ---- hooks for the groups module (deliver.c) -------------------------------- */
+
+/* Delivers stored messages of ONE conversation (n >= 1, in seq order) as
+ * {"event":"message"} to every online session of its members, and of the
+ * `extra` users who are no longer members (a kicked or leaving user). Each
+ * message is encoded once. Rows are copied; may complete asynchronously. */
+void mp_chat_deliver(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, const uint64_t *extra,
+                     size_t n_extra);
+/* Sends f (not consumed: the callee takes its own reference) to every online
+ * session of the members of conv_id. */
+void mp_chat_push_conv(mp_chat_t *chat, uint64_t conv_id, mp_frame_t *f);
+/* The membership, roles, mutes or settings of conv_id changed in the store:
+ * forget the cached entry (and do not cache reads already in flight). */
+void mp_chat_conv_changed(mp_chat_t *chat, uint64_t conv_id);
 
 #endif

@@ -11,13 +11,19 @@
 
 #include "auth/ratelimit.h"
 #include "chat/chat.h"
+#include "config/config.h"
 #include "net/gw.h"
 #include "store/chat.h"
+#include "store/groups.h"
 
 /* ---- membership cache (convcache.c) --------------------------------------
  * conversation id -> kind + member user ids, filled from the store on a miss.
- * Direct conversations never change members, so entries never go stale in
- * this issue; group changes will update or drop entries. Bounded: when full,
+ * Direct conversations never change members. Groups also carry each
+ * member's role (a byte array parallel to the sorted member ids), the few
+ * live mutes (a small side table) and the group settings; every group change
+ * drops the entry (mp_chat_conv_changed) and the next use reloads it, so a
+ * 10,000-member group costs two flat arrays, not one allocation per member.
+ * Bounded: when full,
  * the whole cache is dropped (a cheap, rare refill beats an LRU on the hot
  * path). Entries are valid until the next put/drop/clear: never hold one
  * across an asynchronous step. */
@@ -26,7 +32,13 @@ typedef struct mp_chat_conv {
     uint64_t id; /* 0 = empty slot */
     mp_conv_kind_t kind;
     uint32_t n;
-    uint64_t *members; /* owned */
+    uint64_t *members; /* owned, ascending */
+    uint8_t *roles;    /* owned, mp_group_role_t per member; NULL unless a group */
+    uint32_t n_muted;
+    uint64_t *muted; /* owned, ascending user ids muted at load time */
+    int64_t *muted_until;
+    mp_group_settings_t settings; /* groups */
+    bool dissolved;               /* groups */
 } mp_chat_conv_t;
 
 typedef struct mp_chat_cache mp_chat_cache_t;
@@ -39,14 +51,23 @@ const mp_chat_conv_t *mp_chat__cache_get(mp_chat_cache_t *c, uint64_t id);
 /* Inserts or replaces (members copied). Returns the stored entry. */
 const mp_chat_conv_t *mp_chat__cache_put(mp_chat_cache_t *c, uint64_t id, mp_conv_kind_t kind,
                                          const uint64_t *members, size_t n);
+/* Inserts or replaces from the store's view (arrays copied). */
+const mp_chat_conv_t *mp_chat__cache_put_row(mp_chat_cache_t *c, uint64_t id,
+                                             const mp_group_conv_row_t *row);
 void mp_chat__cache_drop(mp_chat_cache_t *c, uint64_t id);
 size_t mp_chat__cache_size(const mp_chat_cache_t *c);
 /* True when user may use conversation e (a member, or the world room). */
 bool mp_chat__conv_has(const mp_chat_conv_t *e, uint64_t user);
+/* Group rules of the send path for a member: MP_ERR_DISSOLVED, MP_ERR_NOT_ALLOWED
+ * (who_can_post = admins and user is a plain member) or MP_ERR_MUTED (with
+ * *muted_until set) at now_ms; MP_OK otherwise and for non-groups. */
+mp_err_t mp_chat__conv_may_post(const mp_chat_conv_t *e, uint64_t user, int64_t now_ms,
+                                int64_t *muted_until);
 
 /* ---- module state (chat.c) -------------------------------------------------- */
 
 typedef struct mp_chat_presence mp_chat_presence_t;
+typedef struct mp_chat_world mp_chat_world_t;
 
 struct mp_chat {
     struct mp_app *app;
@@ -54,7 +75,9 @@ struct mp_chat {
     mp_ratelimit_t *send_rl;      /* cfg send_rate / send_burst per user */
     mp_ratelimit_t *typing_rl;    /* a few typing events per second per user */
     mp_chat_presence_t *presence; /* user -> last_seen_at (presence.c) */
+    mp_chat_world_t *world;       /* slow mode and guest activity (world.c) */
     struct mp_chat_load *loading; /* member-list reads in flight (chat.c) */
+    uint64_t epoch;               /* bumped by every group change (deliver.c) */
 };
 
 /* The module of a command / request. */
@@ -96,6 +119,32 @@ void mp_chat__route_direct(mp_http_req_t *req);
 void mp_chat__route_list(mp_http_req_t *req);
 void mp_chat__route_history(mp_http_req_t *req);
 void mp_chat__route_presence(mp_http_req_t *req);
+
+/* ---- the world room (world.c) ---------------------------------------------
+ * The world conversation is app->world_id; it has no member rows, so
+ * mp_chat__conv_has() lets everyone in and fan-out goes to every session. */
+
+/* Never returns NULL. */
+mp_chat_world_t *mp_chat__world_new(const mp_config_t *cfg);
+void mp_chat__world_free(mp_chat_world_t *w);
+/* True when conv is the world conversation. */
+bool mp_chat__world_is(const mp_chat_t *chat, uint64_t conv);
+/* True when a guest may read conv: it is the world and guests are not off
+ * (the HTTP history route; verbs are gated in core/verbs.c). */
+bool mp_chat__world_guest_reads(const mp_chat_t *chat, uint64_t conv);
+/* Slow mode: takes user's post slot. False (and *retry_ms > 0) when the user
+ * posted less than world_slow_mode ms ago. */
+bool mp_chat__world_post_ok(mp_chat_t *chat, uint64_t user, int64_t *retry_ms);
+/* Answers a request with 429 slow_mode and "retry_after_ms". */
+void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t retry_ms);
+/* Fans a stored world message out to every online session: the sender's
+ * other sessions (not `except`, which has the ack) with client_msg_id, the
+ * rest without; "sender_guest":true when guest. */
+void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t except, bool guest);
+/* A world post by a guest's device counts as activity (throttled store touch). */
+void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest);
+/* GET /v1/world. */
+void mp_chat__route_world(mp_http_req_t *req);
 
 /* ---- parsers (parse.c) ------------------------------------------------------ */
 

@@ -1,6 +1,7 @@
 /* The membership cache: conversation id -> kind + members, an open-addressing
  * hash map (linear probing, backward-shift deletion). Lets the send path check
  * membership and fan out without a store round trip. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "chat/chat_int.h"
@@ -35,12 +36,19 @@ mp_chat_cache_t *mp_chat__cache_new(size_t max_entries)
     return c;
 }
 
+static void entry_free(mp_chat_conv_t *e)
+{
+    mp_free(e->members);
+    mp_free(e->roles);
+    mp_free(e->muted);
+    mp_free(e->muted_until);
+    memset(e, 0, sizeof *e);
+}
+
 static void clear(mp_chat_cache_t *c)
 {
-    for (size_t i = 0; i <= c->mask; i++) {
-        mp_free(c->slots[i].members);
-        memset(&c->slots[i], 0, sizeof c->slots[i]);
-    }
+    for (size_t i = 0; i <= c->mask; i++)
+        entry_free(&c->slots[i]);
     c->used = 0;
 }
 
@@ -69,8 +77,23 @@ const mp_chat_conv_t *mp_chat__cache_get(mp_chat_cache_t *c, uint64_t id)
     return c->slots[i].id == id ? &c->slots[i] : NULL;
 }
 
-const mp_chat_conv_t *mp_chat__cache_put(mp_chat_cache_t *c, uint64_t id, mp_conv_kind_t kind,
-                                         const uint64_t *members, size_t n)
+static void *dup_array(const void *src, size_t n, size_t size)
+{
+    if (n == 0 || src == NULL)
+        return NULL;
+    void *p = mp_malloc(n * size);
+    memcpy(p, src, n * size);
+    return p;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The (emptied) slot for id, inserting it when absent. */
+static mp_chat_conv_t *slot_for(mp_chat_cache_t *c, uint64_t id)
 {
     size_t i = find(c, id);
     if (c->slots[i].id != id) {
@@ -81,15 +104,37 @@ const mp_chat_conv_t *mp_chat__cache_put(mp_chat_cache_t *c, uint64_t id, mp_con
         c->used++;
     }
     mp_chat_conv_t *e = &c->slots[i];
-    mp_free(e->members);
+    entry_free(e);
     e->id = id;
+    return e;
+}
+
+const mp_chat_conv_t *mp_chat__cache_put(mp_chat_cache_t *c, uint64_t id, mp_conv_kind_t kind,
+                                         const uint64_t *members, size_t n)
+{
+    mp_chat_conv_t *e = slot_for(c, id);
     e->kind = kind;
     e->n = (uint32_t)n;
-    e->members = NULL;
-    if (n > 0) {
-        e->members = mp_malloc(n * sizeof *members);
-        memcpy(e->members, members, n * sizeof *members);
-    }
+    e->members = dup_array(members, n, sizeof *members);
+    if (n > 1)
+        qsort(e->members, n, sizeof *e->members, cmp_u64); /* conv_has bisects */
+    return e;
+}
+
+const mp_chat_conv_t *mp_chat__cache_put_row(mp_chat_cache_t *c, uint64_t id,
+                                             const mp_group_conv_row_t *row)
+{
+    mp_chat_conv_t *e = slot_for(c, id);
+    e->kind = row->kind;
+    e->n = (uint32_t)row->n;
+    e->members = dup_array(row->members, row->n, sizeof *row->members); /* ascending */
+    if (row->kind == MP_CONV_GROUP)
+        e->roles = dup_array(row->roles, row->n, sizeof *row->roles);
+    e->n_muted = (uint32_t)row->n_muted;
+    e->muted = dup_array(row->muted_users, row->n_muted, sizeof *row->muted_users);
+    e->muted_until = dup_array(row->muted_until, row->n_muted, sizeof *row->muted_until);
+    e->settings = row->settings;
+    e->dissolved = row->dissolved;
     return e;
 }
 
@@ -98,8 +143,7 @@ void mp_chat__cache_drop(mp_chat_cache_t *c, uint64_t id)
     size_t i = find(c, id);
     if (id == 0 || c->slots[i].id != id)
         return;
-    mp_free(c->slots[i].members);
-    memset(&c->slots[i], 0, sizeof c->slots[i]);
+    entry_free(&c->slots[i]);
     c->used--;
     /* Backward-shift: move later entries of the probe run into the hole. */
     for (size_t j = (i + 1) & c->mask; c->slots[j].id != 0; j = (j + 1) & c->mask) {
@@ -117,12 +161,43 @@ size_t mp_chat__cache_size(const mp_chat_cache_t *c)
     return c->used;
 }
 
+/* Index of user in the ascending ids[0..n), or -1. */
+static long bisect(const uint64_t *ids, uint32_t n, uint64_t user)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < user)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && ids[lo] == user ? (long)lo : -1;
+}
+
 bool mp_chat__conv_has(const mp_chat_conv_t *e, uint64_t user)
 {
     if (e->kind == MP_CONV_WORLD)
         return true;
-    for (uint32_t k = 0; k < e->n; k++)
-        if (e->members[k] == user)
-            return true;
-    return false;
+    return bisect(e->members, e->n, user) >= 0;
+}
+
+mp_err_t mp_chat__conv_may_post(const mp_chat_conv_t *e, uint64_t user, int64_t now_ms,
+                                int64_t *muted_until)
+{
+    if (e->kind != MP_CONV_GROUP)
+        return MP_OK;
+    if (e->dissolved)
+        return MP_ERR_DISSOLVED;
+    long i = bisect(e->members, e->n, user);
+    if (i < 0)
+        return MP_ERR_NOT_MEMBER;
+    if (e->settings.post_admins && e->roles != NULL && e->roles[i] == MP_GROUP_MEMBER)
+        return MP_ERR_NOT_ALLOWED;
+    long m = bisect(e->muted, e->n_muted, user);
+    if (m >= 0 && e->muted_until[m] > now_ms) {
+        *muted_until = e->muted_until[m];
+        return MP_ERR_MUTED;
+    }
+    return MP_OK;
 }

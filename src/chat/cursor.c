@@ -10,6 +10,7 @@
  * not move. */
 #include "app/app.h"
 #include "chat/chat_int.h"
+#include "store/world.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
@@ -90,6 +91,11 @@ static void on_cursor(mp_err_t rc, const mp_chat_cursor_out_t *o, void *ud)
         mp_hub_push_user(c->chat->app->hub, c->user, rf, c->sid);
         mp_frame_unref(rf);
     }
+    if (mp_chat__world_is(c->chat, c->conv)) {
+        /* Receipts in a room of everyone would tell everyone: none. */
+        mp_free(c);
+        return;
+    }
     mp_chat__with_conv(c->chat, c->conv, on_conv, c);
 }
 
@@ -104,8 +110,11 @@ static void cursor_verb(mp_cmd_t *cmd, mp_chat_cursor_t which)
     c->which = which;
     (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->conv);
     int64_t seq = (int64_t)json_integer_value(json_object_get(cmd->frame, "seq"));
+    /* The world keeps its cursors apart (no member rows): store/world.h. */
     mp_err_t rc =
-        mp_store_chat_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c);
+        mp_chat__world_is(chat, c->conv)
+            ? mp_store_world_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c)
+            : mp_store_chat_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c);
     if (rc != MP_OK) {
         mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, rc, NULL, NULL);
         mp_free(c);

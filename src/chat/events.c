@@ -1,5 +1,7 @@
 /* JSON shapes shared by replies, events and sync, and the fan-out of one
  * encoded frame to the online sessions of a conversation's members. */
+#include <string.h>
+
 #include "chat/chat_int.h"
 
 #include "app/app.h"
@@ -11,6 +13,25 @@ json_t *mp_chat__id_json(uint64_t id)
     return json_string(mp_id_format(id, buf));
 }
 
+/* A system message's body is {"text","system"} (store/groups.h): its "text"
+ * and "system" members go to the message object; a body that does not parse
+ * is shown as it is. */
+static void set_text(json_t *o, const mp_msg_row_t *m)
+{
+    json_t *body = NULL;
+    if (m->kind != NULL && strcmp(m->kind, "system") == 0 && m->text != NULL)
+        body = json_loads(m->text, 0, NULL);
+    json_t *text = json_object_get(body, "text");
+    json_t *sys = json_object_get(body, "system");
+    if (json_is_string(text) && json_is_object(sys)) {
+        json_object_set(o, "text", text);
+        json_object_set(o, "system", sys);
+    } else {
+        json_object_set_new(o, "text", json_string(m->text ? m->text : ""));
+    }
+    json_decref(body);
+}
+
 json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
 {
     json_t *o = json_object();
@@ -19,9 +40,9 @@ json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
     json_object_set_new(o, "seq", json_integer(m->seq));
     json_object_set_new(o, "sender", mp_chat__id_json(m->sender_id));
     json_object_set_new(o, "kind", json_string(m->kind ? m->kind : "text"));
-    json_object_set_new(o, "text", json_string(m->text ? m->text : ""));
+    set_text(o, m);
     json_object_set_new(o, "created_at", json_integer(m->created_at));
-    if (with_cmid && m->client_msg_id != NULL)
+    if (with_cmid && m->client_msg_id != NULL && json_object_get(o, "system") == NULL)
         json_object_set_new(o, "client_msg_id", json_string(m->client_msg_id));
     return o;
 }
@@ -29,8 +50,12 @@ json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
 void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t skip_user,
                            mp_frame_t *f)
 {
-    /* World rooms (next issue) fan out through the hub's whole table, not a
-     * member list; direct and group rooms list their members. */
+    /* The world room fans out through the hub's whole table, not a member
+     * list; direct and group rooms list their members. */
+    if (conv->kind == MP_CONV_WORLD) {
+        mp_hub_push_all(chat->app->hub, f, skip_user);
+        return;
+    }
     for (uint32_t i = 0; i < conv->n; i++)
         if (conv->members[i] != skip_user)
             mp_hub_push_user(chat->app->hub, conv->members[i], f, 0);

@@ -85,7 +85,13 @@ void mp_chat__route_history(mp_http_req_t *req)
     int64_t before = INT64_MAX, limit = HISTORY_DEFAULT;
     const char *qb = mp_http_req_query(req, "before_seq");
     const char *ql = mp_http_req_query(req, "limit");
-    if (!mp_id_parse(mp_http_req_param(req, "id"), &conv)) {
+    bool is_id = mp_id_parse(mp_http_req_param(req, "id"), &conv);
+    if (mp_http_req_principal(req)->guest &&
+        !mp_chat__world_guest_reads(mp_chat__of_req(req), is_id ? conv : 0)) {
+        mp_http_respond_error(req, MP_ERR_GUEST_FORBIDDEN, "guests may only use the world room");
+        return;
+    }
+    if (!is_id) {
         /* Not an id at all: the same answer as an unknown one. */
         mp_http_respond_error(req, MP_ERR_NOT_MEMBER, NULL);
         return;

@@ -14,8 +14,11 @@
 const mp_route_t mp_chat_routes[] = {
     {"POST", "/v1/conversations/direct", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_direct},
     {"GET", "/v1/conversations", MP_ROUTE_AUTH, mp_chat__route_list},
-    {"GET", "/v1/conversations/{id}/messages", MP_ROUTE_AUTH, mp_chat__route_history},
+    /* Guests: the world's history only (checked by the handler). */
+    {"GET", "/v1/conversations/{id}/messages", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK,
+     mp_chat__route_history},
     {"GET", "/v1/users/{id}/presence", MP_ROUTE_AUTH, mp_chat__route_presence},
+    {"GET", "/v1/world", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK, mp_chat__route_world},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,7 @@
  * the original and NOT fanned out again: the original was delivered when it
  * was stored, and if the server died between commit and fan-out every device
  * reconnects and syncs anyway. */
+#include <stdio.h>
 #include <string.h>
 
 #include "app/app.h"
@@ -33,6 +34,8 @@ typedef struct send_ctx {
     int64_t req_id;
     json_t *frame; /* a reference: the strings below point into it */
     mp_chat_send_in_t in;
+    bool guest; /* the sender is a guest (world posts are marked) */
+    uint64_t device_id;
 } send_ctx_t;
 
 static void ctx_free(send_ctx_t *c)
@@ -150,7 +153,10 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
         return;
     }
     reply(c, o);
-    if (!o->duplicate) {
+    if (!o->duplicate && mp_chat__world_is(chat, o->msg.conversation_id)) {
+        mp_chat__world_fan_out(chat, &o->msg, c->sid, c->guest);
+        mp_chat__world_posted(chat, c->device_id, c->guest);
+    } else if (!o->duplicate) {
         const mp_chat_conv_t *conv = mp_chat__cache_get(chat->cache, o->msg.conversation_id);
         if (conv == NULL && o->peer_id != 0) {
             /* `to`: a direct conversation, whose members we know. */
@@ -174,11 +180,41 @@ static void store_send(send_ctx_t *c)
         fail(c, rc);
 }
 
+/* Group rules (dissolved, who_can_post, mutes) from the cached entry. False
+ * when it has answered (and freed c). */
+static bool group_may_post(send_ctx_t *c, const mp_chat_conv_t *conv)
+{
+    int64_t until = 0;
+    mp_err_t rc = mp_chat__conv_may_post(conv, c->in.sender_id, mp_now_ms(), &until);
+    if (rc == MP_OK)
+        return true;
+    if (rc != MP_ERR_MUTED) {
+        fail(c, rc);
+        return false;
+    }
+    char when[25], msg[96];
+    mp_time_format(until, when);
+    snprintf(msg, sizeof msg, "you are muted in this group until %s", when);
+    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, rc, msg,
+                json_pack("{s:I}", "muted_until", (json_int_t)until));
+    ctx_free(c);
+    return false;
+}
+
 static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
 {
     send_ctx_t *c = ud;
+    int64_t retry_ms = 0;
     if (rc == MP_OK && !mp_chat__conv_has(conv, c->in.sender_id))
         rc = MP_ERR_NOT_MEMBER;
+    if (rc == MP_OK && conv->kind == MP_CONV_GROUP && !group_may_post(c, conv))
+        return;
+    if (rc == MP_OK && conv->kind == MP_CONV_WORLD &&
+        !mp_chat__world_post_ok(chat, c->in.sender_id, &retry_ms)) {
+        mp_chat__world_slow_error(chat, c->sid, c->req_id, retry_ms);
+        ctx_free(c);
+        return;
+    }
     if (rc != MP_OK)
         fail(c, rc);
     else
@@ -237,6 +273,8 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     c->sid = cmd->sid;
     c->req_id = cmd->req_id;
     c->frame = json_incref(cmd->frame);
+    c->guest = cmd->who.guest;
+    c->device_id = cmd->who.device_id;
     c->in = (mp_chat_send_in_t){
         .sender_id = cmd->who.user_id,
         .conversation_id = conv,

@@ -16,6 +16,7 @@ typedef struct typing_ctx {
     mp_sid_t sid;
     int64_t req_id;
     uint64_t user, conv;
+    bool guest; /* marked in the event (guests type only in the world) */
 } typing_ctx_t;
 
 static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
@@ -33,6 +34,8 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
     json_object_set_new(ev, "event", json_string("typing"));
     json_object_set_new(ev, "conversation", mp_chat__id_json(c->conv));
     json_object_set_new(ev, "user_id", mp_chat__id_json(c->user));
+    if (c->guest)
+        json_object_set_new(ev, "sender_guest", json_true());
     mp_frame_t *f = mp_frame_new_json(ev);
     json_decref(ev);
     mp_chat__push_members(chat, conv, c->user, f);
@@ -56,6 +59,7 @@ void mp_chat_verb_typing(mp_cmd_t *cmd)
     c->sid = cmd->sid;
     c->req_id = cmd->req_id;
     c->user = cmd->who.user_id;
+    c->guest = cmd->who.guest;
     (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->conv);
     mp_chat__with_conv(chat, c->conv, on_conv, c);
 }

@@ -22,6 +22,7 @@ typedef enum {
     K_DURATION, /* unsigned field, milliseconds with optional ms/s/m suffix */
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
+    K_GUESTS,
 } kind_t;
 
 typedef struct {
@@ -80,6 +81,18 @@ static const cfg_key_t keys[] = {
      "messages a user may send per second (sustained)", false},
     {"send_burst", K_UINT, FIELD(send_burst), 1, 1000000, "50",
      "messages a user may send in a burst above send_rate", false},
+    {"group_max_members", K_UINT, FIELD(group_max_members), 1, 1000000, "10000",
+     "most members a group may have (adding or joining beyond answers group_full)", false},
+    {"world_slow_mode", K_DURATION, FIELD(world_slow_mode_ms), 0, 24 * HOUR_MS, "1000",
+     "slow mode of the world room: minimum time between two posts of one user (0 = off)", false},
+    {"guests", K_GUESTS, FIELD(guests), 0, 0, "write",
+     "guest accounts: off (none), read (read the world room) or write (read and post)", false},
+    {"guest_ttl", K_UINT, FIELD(guest_ttl_s), 1, 365 * 86400, "86400",
+     "guests are deleted after this many seconds without activity", false},
+    {"guest_sweep_interval", K_DURATION, FIELD(guest_sweep_interval_ms), 10, 24 * HOUR_MS, "60000",
+     "how often to look for inactive guests (ms; at most guest_ttl/4 is used)", false},
+    {"guest_rate", K_UINT, FIELD(guest_rate_per_min), 1, 1000000, "10",
+     "guest accounts that one IP address may create per minute", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -271,6 +284,9 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
     case K_REGISTRATION:
         snprintf(buf, len, "open or closed");
         break;
+    case K_GUESTS:
+        snprintf(buf, len, "off, read or write");
+        break;
     }
     return buf;
 }
@@ -308,6 +324,16 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
             cfg->registration = MP_REG_OPEN;
         else if (strcmp(value, "closed") == 0)
             cfg->registration = MP_REG_CLOSED;
+        else
+            return -1;
+        return 0;
+    case K_GUESTS:
+        if (strcmp(value, "off") == 0)
+            cfg->guests = MP_GUESTS_OFF;
+        else if (strcmp(value, "read") == 0)
+            cfg->guests = MP_GUESTS_READ;
+        else if (strcmp(value, "write") == 0)
+            cfg->guests = MP_GUESTS_WRITE;
         else
             return -1;
         return 0;
@@ -525,6 +551,12 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
         break;
     case K_REGISTRATION:
         snprintf(buf, len, "%s", cfg->registration == MP_REG_CLOSED ? "closed" : "open");
+        break;
+    case K_GUESTS:
+        snprintf(buf, len, "%s",
+                 cfg->guests == MP_GUESTS_OFF    ? "off"
+                 : cfg->guests == MP_GUESTS_READ ? "read"
+                                                 : "write");
         break;
     }
 }

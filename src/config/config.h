@@ -10,6 +10,8 @@
 #include <stdio.h>
 
 typedef enum { MP_REG_OPEN = 0, MP_REG_CLOSED } mp_registration_t;
+/* What guests may do in the world room (guests = off | read | write). */
+typedef enum { MP_GUESTS_OFF = 0, MP_GUESTS_READ, MP_GUESTS_WRITE } mp_guests_t;
 
 typedef struct mp_config {
     /* listen = 127.0.0.1:8080; port 0 picks a free port (the chosen address is
@@ -42,6 +44,16 @@ typedef struct mp_config {
     /* Messaging */
     unsigned send_rate;            /* send_rate = 20 per second per user */
     unsigned send_burst;           /* send_burst = 50 */
+
+    /* Groups */
+    unsigned group_max_members;    /* group_max_members = 10000 (1..1000000) */
+
+    /* World room and guests */
+    unsigned world_slow_mode_ms;      /* world_slow_mode = 1000 ms between a user's world posts */
+    mp_guests_t guests;               /* guests = write (off | read | write) */
+    unsigned guest_ttl_s;             /* guest_ttl = 86400 s of inactivity before deletion */
+    unsigned guest_sweep_interval_ms; /* guest_sweep_interval = 60000 ms (at most; also <= ttl/4) */
+    unsigned guest_rate_per_min;      /* guest_rate = 10 guest creations per minute per IP */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -245,6 +245,46 @@ void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t e
     snapshot_release(&snap);
 }
 
+/* Every session id except skip_user's, copied out first: a send may
+ * disconnect a slow reader, whose close hook changes the table under us. */
+static mp_sid_t *all_sids(const mp_hub_t *hub, uint64_t skip_user, size_t *n_out)
+{
+    size_t n = 0, cap = hub->used + 8;
+    mp_sid_t *sids = mp_malloc(cap * sizeof *sids);
+    for (size_t i = 0; i <= hub->mask; i++) {
+        const hub_slot_t *s = &hub->slots[i];
+        if (s->user_id == 0 || s->user_id == skip_user)
+            continue;
+        const hub_sess_t *v = slot_csessions(s);
+        for (uint32_t k = 0; k < s->n; k++) {
+            if (n == cap)
+                sids = mp_realloc(sids, (cap *= 2) * sizeof *sids);
+            sids[n++] = v[k].sid;
+        }
+    }
+    *n_out = n;
+    return sids;
+}
+
+void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user)
+{
+    if (hub->srv == NULL)
+        return;
+    size_t n;
+    mp_sid_t *sids = all_sids(hub, skip_user, &n);
+    for (size_t i = 0; i < n; i++)
+        mp_gw_send(hub->srv, sids[i], f);
+    mp_free(sids);
+}
+
+size_t mp_hub_total_sessions(const mp_hub_t *hub)
+{
+    size_t n = 0;
+    for (size_t i = 0; i <= hub->mask; i++)
+        n += hub->slots[i].user_id != 0 ? hub->slots[i].n : 0;
+    return n;
+}
+
 void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id)
 {
     /* Revocation is rare, so a full scan beats keeping a second index (and its

@@ -25,6 +25,12 @@ void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who);
 
 /* Sends f to every session of user_id except `except` (0 = none). */
 void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t except);
+/* Sends f to every session of every user except skip_user (0 = none): the
+ * world room's fan-out. Cost: one pass over the table plus one queued write
+ * per session. */
+void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user);
+/* Number of sessions in the table. */
+size_t mp_hub_total_sessions(const mp_hub_t *hub);
 /* Closes every session of a device (revocation): close 1008 "device revoked". */
 void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id);
 /* True while the user has at least one session. */

@@ -27,10 +27,19 @@ typedef struct mp_cmd {
 
 typedef void (*mp_verb_fn)(mp_cmd_t *cmd);
 
+/* Verb flags: what a guest may do (guests may only use the world room; a
+ * verb without MP_VERB_GUEST_OK answers a guest with guest_forbidden). */
+enum {
+    MP_VERB_GUEST_OK = 1 << 0,    /* guests may use it (if cfg guests is not off) */
+    MP_VERB_WORLD_ONLY = 1 << 1,  /* for guests: "conversation" must be the world */
+    MP_VERB_GUEST_WRITE = 1 << 2, /* for guests: needs cfg guests = write */
+};
+
 typedef struct mp_verb {
     const char *type;
     const mp_field_t *fields; /* NULL = no fields besides id/type */
     mp_verb_fn fn;
+    unsigned flags; /* MP_VERB_* */
 } mp_verb_t;
 
 /* Looks type up, validates, runs the handler; answers unknown_type or

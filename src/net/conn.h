@@ -40,8 +40,9 @@ enum {
     MP_C_EOF = 1 << 7,     /* the peer shut down its side */
 };
 
-#define MP_NET_RBUF 65536  /* shared read buffer, one per server */
-#define MP_NET_PIPELINE 32 /* outstanding pipelined requests before reading stops */
+#define MP_NET_RBUF 65536         /* shared read buffer, one per server */
+#define MP_NET_PIPELINE 32        /* outstanding pipelined requests before reading stops */
+#define MP_NET_HTTP_WQ (1u << 20) /* unread response bytes before reading stops */
 #define MP_NET_CLOSE_MS 1000
 
 #define MP_HTTP_MAX_PARAMS 8
@@ -99,6 +100,7 @@ struct mp_conn {
     uint16_t nwrites;   /* uv_write requests in flight */
     uint16_t nreqs;     /* requests in the FIFO */
     uint32_t hdr_bytes; /* request line + headers of the request being parsed */
+    uint32_t pend_idx;  /* 1 + index in srv->pend while output waits to be flushed */
     http_parser parser;
     mp_http_req_t *cur;         /* request being parsed */
     mp_http_req_t *head, *tail; /* FIFO of requests waiting for their turn to be written */
@@ -119,6 +121,9 @@ struct mp_server {
     void *ctx;
     uv_tcp_t listener;
     uv_timer_t timer;
+    uv_prepare_t flusher; /* flushes WebSocket output before the loop blocks */
+    mp_conn_t **pend;     /* connections with queued WebSocket output */
+    size_t npend, pend_cap;
     bool listener_init;
     bool shutting_down;
     int64_t timer_due; /* loop time the timer fires at, or -1 when stopped */
@@ -153,6 +158,9 @@ void mp_conn__close(mp_conn_t *c);
 void mp_conn__pause(mp_conn_t *c, bool paused);
 /* Text form of the peer address ("?" if unknown). */
 void mp_conn__peer(mp_conn_t *c, char *out, size_t len);
+/* Asks for mp_ws__flush(c) before the loop next blocks, so that the frames
+ * queued meanwhile leave in one write. */
+void mp_conn__want_flush(mp_conn_t *c);
 /* Registers a new connection in srv's list (used by accept and fakes). */
 void mp_conn__init(mp_server_t *srv, mp_conn_t *c);
 /* Frees what a closed connection still holds (HTTP and WebSocket state). */
@@ -177,6 +185,10 @@ void mp_http__feed(mp_conn_t *c, const char *data, size_t len);
 /* Answers err with status (0 = status of err) for the request being parsed or
  * a new one, then closes the connection gracefully (limits, timeouts). */
 void mp_http__reject(mp_conn_t *c, mp_err_t err, int status);
+/* True when reading should stop (pipelining or unread responses). */
+bool mp_http__backlogged(const mp_conn_t *c);
+/* Restarts reading (and parses the stash) once the backlog is gone. */
+void mp_http__resume(mp_conn_t *c);
 /* Writes every finished response at the head of the FIFO. */
 void mp_http__flush(mp_conn_t *c);
 /* Detaches or frees every request of a closing connection. */
@@ -216,6 +228,8 @@ void mp_ws__timeout(mp_conn_t *c, int kind);
 /* Called on hard close: session_close hook, sid map removal. */
 void mp_ws__closed(mp_conn_t *c);
 void mp_ws__release(mp_conn_t *c);
+/* Writes what is queued (one uv_write for up to a batch of frames). */
+void mp_ws__flush(mp_conn_t *c);
 /* True when the WebSocket has nothing queued or being written. */
 bool mp_ws__idle(const mp_conn_t *c);
 

@@ -178,6 +178,11 @@ static void route(mp_http_req_t *req, const char *raw)
     req->route = r;
     if (!authenticate(req, (r->flags & MP_ROUTE_AUTH) != 0))
         return;
+    /* Guests may only use the world room: one gate here for every route. */
+    if ((r->flags & MP_ROUTE_AUTH) && req->who.guest && !(r->flags & MP_ROUTE_GUEST_OK)) {
+        mp_http_respond_error(req, MP_ERR_GUEST_FORBIDDEN, NULL);
+        return;
+    }
     if ((r->flags & MP_ROUTE_JSON) && !json_body(req))
         return;
     r->fn(req); /* req belongs to the handler from here on */

@@ -60,6 +60,9 @@ enum {
     MP_ROUTE_PUBLIC = 0,    /* no token needed (a valid one is still parsed if sent) */
     MP_ROUTE_AUTH = 1 << 0, /* 401 unauthorized unless a valid bearer token */
     MP_ROUTE_JSON = 1 << 1, /* body must be a JSON object */
+    /* Guests may call this MP_ROUTE_AUTH route; every other authenticated
+     * route answers a guest's token with 403 guest_forbidden. */
+    MP_ROUTE_GUEST_OK = 1 << 2,
 };
 
 typedef struct mp_route {

@@ -1,6 +1,7 @@
 /* http-parser glue: turns bytes into requests, enforces the size limits and
  * keeps the per-connection FIFO so that pipelined responses go out in order. */
 #include <string.h>
+#include <strings.h>
 
 #include "net/conn.h"
 #include "util/alloc.h"
@@ -109,6 +110,21 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+static void written(mp_conn_t *c, void *arg);
+
+/* curl and others wait for "100 Continue" before sending a larger body. Only
+ * when no earlier response is pending, so that the interim reply cannot
+ * overtake one. */
+static void maybe_continue(mp_conn_t *c, mp_http_req_t *r)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    const char *e = mp_http_req_header(r, "Expect");
+    if (e == NULL || strcasecmp(e, "100-continue") != 0 || c->head != NULL)
+        return;
+    uv_buf_t buf = uv_buf_init(mp_strdup(cont), sizeof(cont) - 1);
+    mp_conn__write(c, &buf, 1, written, buf.base);
+}
+
 static int on_headers_complete(http_parser *p)
 {
     mp_conn_t *c = p->data;
@@ -121,6 +137,8 @@ static int on_headers_complete(http_parser *p)
     /* Refuse a declared oversize body before reading any of it. */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg->max_body)
         mp_http__reject(c, MP_ERR_TOO_LARGE, 0);
+    else
+        maybe_continue(c, r);
     return 0;
 }
 
@@ -211,7 +229,7 @@ void mp_http__feed(mp_conn_t *c, const char *data, size_t len)
         }
         if (e == HPE_PAUSED) {
             http_parser_pause(&c->parser, 0);
-            if (c->nreqs >= MP_NET_PIPELINE && !(c->flags & MP_C_DRAIN)) {
+            if (mp_http__backlogged(c) && !(c->flags & MP_C_DRAIN)) {
                 /* Back-pressure: keep the rest until responses drain. */
                 stash(c, data, len);
                 mp_conn__pause(c, true);
@@ -229,9 +247,18 @@ void mp_http__feed(mp_conn_t *c, const char *data, size_t len)
     }
 }
 
-static void resume(mp_conn_t *c)
+bool mp_http__backlogged(const mp_conn_t *c)
 {
-    if (!(c->flags & MP_C_PAUSED) || c->nreqs >= MP_NET_PIPELINE / 2)
+    /* Too many requests waiting for handlers, or a client that sends but does
+     * not read its responses: stop reading, memory stays bounded. */
+    return c->nreqs >= MP_NET_PIPELINE || c->tcp.write_queue_size > MP_NET_HTTP_WQ ||
+           (c->flags & MP_C_PAUSED);
+}
+
+void mp_http__resume(mp_conn_t *c)
+{
+    if (!(c->flags & MP_C_PAUSED) || c->ws || (c->flags & (MP_C_CLOSED | MP_C_DRAIN)) ||
+        c->nreqs >= MP_NET_PIPELINE / 2 || c->tcp.write_queue_size > MP_NET_HTTP_WQ / 2)
         return;
     char *s = c->stash;
     size_t len = c->stash_len;
@@ -287,7 +314,10 @@ void mp_http__flush(mp_conn_t *c)
         mp_conn__maybe_finish(c);
         return;
     }
-    resume(c);
+    if (c->tcp.write_queue_size > MP_NET_HTTP_WQ)
+        mp_conn__pause(c, true);
+    else
+        mp_http__resume(c);
     if (c->head == NULL && c->cur == NULL && !(c->flags & MP_C_CLOSED) && c->tkind == MP_T_NONE)
         mp_deadline__set(c, MP_T_IDLE);
 }

@@ -1,5 +1,6 @@
 /* The listener and the connection life cycle: accept, read into a shared
  * buffer, write, graceful and hard close, server shutdown. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,38 @@ static void on_handle_closed(uv_handle_t *h)
     handle_closed(h->data);
 }
 
+static void on_prepare(uv_prepare_t *h)
+{
+    mp_server_t *srv = h->data;
+    /* Flushing may close connections whose hooks queue more: re-read npend. */
+    for (size_t i = 0; i < srv->npend; i++) {
+        mp_conn_t *c = srv->pend[i];
+        if (c == NULL)
+            continue;
+        c->pend_idx = 0;
+        if (c->ws && !(c->flags & MP_C_CLOSED))
+            mp_ws__flush(c);
+    }
+    srv->npend = 0;
+}
+
+void mp_conn__want_flush(mp_conn_t *c)
+{
+    mp_server_t *srv = c->srv;
+    if (c->flags & MP_C_FAKE) { /* no loop turns for fakes */
+        mp_ws__flush(c);
+        return;
+    }
+    if (c->pend_idx)
+        return;
+    if (srv->npend == srv->pend_cap) {
+        srv->pend_cap = srv->pend_cap ? srv->pend_cap * 2 : 64;
+        srv->pend = mp_realloc(srv->pend, srv->pend_cap * sizeof(*srv->pend));
+    }
+    srv->pend[srv->npend++] = c;
+    c->pend_idx = (uint32_t)srv->npend;
+}
+
 mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_route_t *routes,
                            const mp_server_hooks_t *hooks, void *ctx)
 {
@@ -43,7 +76,13 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     srv->rbuf = mp_malloc(MP_NET_RBUF);
     mp_sidmap_init(&srv->sids);
     mp_deadline__init(srv);
-    srv->nhandles = 1; /* the timer */
+    /* Prepare handles run just before the loop polls, after timers and I/O
+     * callbacks: everything queued meanwhile leaves in one write. */
+    uv_prepare_init(loop, &srv->flusher);
+    srv->flusher.data = srv;
+    uv_prepare_start(&srv->flusher, on_prepare);
+    uv_unref((uv_handle_t *)&srv->flusher);
+    srv->nhandles = 2; /* the timer and the prepare handle */
     return srv;
 }
 
@@ -74,6 +113,10 @@ static void conn_unlink(mp_conn_t *c)
 
 void mp_conn__release(mp_conn_t *c)
 {
+    if (c->pend_idx) {
+        c->srv->pend[c->pend_idx - 1] = NULL;
+        c->pend_idx = 0;
+    }
     if (c->ws)
         mp_ws__release(c);
     mp_free(c->stash);
@@ -117,6 +160,7 @@ static void on_write(uv_write_t *req, int status)
         mp_conn__close(c);
         return;
     }
+    mp_http__resume(c);
     mp_conn__maybe_finish(c);
 }
 
@@ -271,6 +315,8 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss)
 
 int mp_server_listen(mp_server_t *srv, int *port_out)
 {
+    /* A peer that vanishes mid-write must cost an EPIPE, not the process. */
+    signal(SIGPIPE, SIG_IGN);
     struct sockaddr_storage ss;
     int rc = resolve(srv->cfg->listen_host, srv->cfg->listen_port, &ss);
     if (rc < 0)
@@ -309,6 +355,8 @@ void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg)
     uv_timer_stop(&srv->timer);
     srv->timer_due = -1;
     uv_close((uv_handle_t *)&srv->timer, on_handle_closed);
+    uv_prepare_stop(&srv->flusher);
+    uv_close((uv_handle_t *)&srv->flusher, on_handle_closed);
     for (mp_conn_t *c = srv->conns; c; c = c->next)
         mp_conn__close(c);
 }
@@ -318,6 +366,7 @@ void mp_server_free(mp_server_t *srv)
     if (srv == NULL)
         return;
     mp_sidmap_free(&srv->sids);
+    mp_free(srv->pend);
     mp_free(srv->rbuf);
     mp_free(srv);
 }

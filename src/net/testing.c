@@ -200,6 +200,10 @@ static mp_server_t *fuzz_server(void)
     cfg.ws_auth_timeout_ms = 1000;
     cfg.ws_max_queue = 8192;
     fuzz_srv = mp_server_new(&loop, &cfg, fuzz_routes, &hooks, NULL);
+    /* Allocate the session map now so that every run starts from the same
+     * allocation count (see run()). */
+    mp_sidmap_put(&fuzz_srv->sids, UINT64_MAX, fuzz_srv);
+    mp_sidmap_del(&fuzz_srv->sids, UINT64_MAX);
     return fuzz_srv;
 }
 
@@ -212,7 +216,7 @@ static void answer_deferred(void)
 
 /* data[0] is a control byte (where to split the input, whether to fire the
  * deadline and answer held requests early); the rest is the input. */
-static void run(mp_conn_t *c, const uint8_t *data, size_t size)
+static void run(mp_conn_t *c, size_t base, const uint8_t *data, size_t size)
 {
     uint8_t ctl = size ? data[0] : 0;
     if (size) {
@@ -232,12 +236,15 @@ static void run(mp_conn_t *c, const uint8_t *data, size_t size)
     answer_deferred();
     if (sessions_open != 0)
         abort(); /* session_close must follow every session_open exactly once */
+    if (mp_alloc_used() != base)
+        abort(); /* everything a connection allocated is released with it */
 }
 
 int mp_net__fuzz_http(const uint8_t *data, size_t size)
 {
     mp_server_t *srv = fuzz_server();
-    run(mp_net__fake_new(srv), data, size);
+    size_t base = mp_alloc_used();
+    run(mp_net__fake_new(srv), base, data, size);
     return 0;
 }
 
@@ -247,11 +254,12 @@ int mp_net__fuzz_ws(const uint8_t *data, size_t size)
                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     mp_server_t *srv = fuzz_server();
+    size_t base = mp_alloc_used();
     mp_conn_t *c = mp_net__fake_new(srv);
     mp_net__fake_feed(c, up, sizeof(up) - 1);
     if (size > 1 && (data[1] & 1)) /* decided by the first input byte */
         mp_net__fake_feed(c, "Authorization: Bearer good\r\n", 28);
     mp_net__fake_feed(c, "\r\n", 2);
-    run(c, data, size);
+    run(c, base, data, size);
     return 0;
 }

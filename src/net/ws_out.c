@@ -5,7 +5,7 @@
 #include "net/ws.h"
 #include "util/alloc.h"
 
-#define BATCH 64
+#define BATCH 256 /* frames per writev; IOV_MAX is 1024 */
 
 mp_conn_t *mp_ws__find(mp_server_t *srv, mp_sid_t sid)
 {
@@ -45,18 +45,16 @@ static void free_entries(mp_ws_t *ws, mp_wsq_t *q)
     }
 }
 
-static void flush(mp_conn_t *c);
-
 static void batch_done(mp_conn_t *c, void *arg)
 {
     mp_ws_t *ws = c->ws;
     free_entries(ws, arg);
     ws->writing = false;
     if (!(c->flags & MP_C_CLOSED))
-        flush(c);
+        mp_ws__flush(c);
 }
 
-static void flush(mp_conn_t *c)
+void mp_ws__flush(mp_conn_t *c)
 {
     mp_ws_t *ws = c->ws;
     if (ws->writing || ws->qhead == NULL || (c->flags & (MP_C_CLOSED | MP_C_SHUT)))
@@ -99,7 +97,9 @@ void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f)
     q->f = f;
     q->hlen = make_header(q->hdr, op, f->len);
     size_t size = q->hlen + f->len;
-    if (op < MP_WS_CLOSE && ws->qbytes + size > c->srv->cfg->ws_max_queue) {
+    /* Pongs count too (a ping flood must not grow memory); only the final
+     * close frame may pass the bound. */
+    if (op != MP_WS_CLOSE && ws->qbytes + size > c->srv->cfg->ws_max_queue) {
         mp_frame_unref(f);
         mp_free(q);
         slow_reader(c);
@@ -111,7 +111,7 @@ void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f)
     else
         ws->qhead = q;
     ws->qtail = q;
-    flush(c);
+    mp_conn__want_flush(c);
 }
 
 void mp_ws__send_json(mp_conn_t *c, json_t *obj)

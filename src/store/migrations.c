@@ -3,6 +3,8 @@
 #include <stdio.h>
 
 #include "store/migration_chat.h"
+#include "store/migration_groups.h"
+#include "store/migration_world.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -37,7 +39,8 @@
     " created_at INTEGER NOT NULL) WITHOUT ROWID;"                                                 \
     "CREATE INDEX refresh_tokens_device ON refresh_tokens(device_id);"
 
-const char *const mp_sqlite__migrations[] = {MIGRATION_1, MP_MIGRATION_CHAT, NULL};
+const char *const mp_sqlite__migrations[] = {MIGRATION_1, MP_MIGRATION_CHAT, MP_MIGRATION_GROUPS,
+                                             MP_MIGRATION_WORLD, NULL};
 
 int mp_store_schema_version(void)
 {

@@ -544,7 +544,11 @@ mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
     if (rc != SQLITE_OK)
         goto done;
     sqlite3_busy_timeout(db, 5000);
-    rc = sqlite3_prepare_v2(db, "SELECT id FROM devices WHERE revoked_at > 0 AND revoked_at >= ?1",
+    /* Devices deleted with a swept guest leave a tombstone (migration 4). */
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT id FROM devices WHERE revoked_at > 0 AND revoked_at >= ?1"
+                            " UNION ALL SELECT device_id FROM device_tombstones"
+                            " WHERE revoked_at >= ?1",
                             -1, &s, NULL);
     if (rc != SQLITE_OK)
         goto done;

@@ -330,8 +330,8 @@ static const char *post(mp_conn_t *c, const char *ctype, const char *body)
     snprintf(req, sizeof(req),
              "POST /v1/items HTTP/1.1\r\nAuthorization: Bearer tok\r\n%s%s%s"
              "Content-Length: %zu\r\n\r\n%s",
-             ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
-             strlen(body), body);
+             ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", strlen(body),
+             body);
     mp_net__fake_clear(c);
     return feed(c, req);
 }
@@ -384,6 +384,18 @@ static void test_cors(void **state)
     mp_net__fake_free(c);
 }
 
+static void test_expect_continue(void **state)
+{
+    mp_conn_t *c = mp_net__fake_new(srv);
+    const char *out = feed(c, "POST /v1/items HTTP/1.1\r\nAuthorization: Bearer tok\r\n"
+                              "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                              "Content-Length: 2\r\n\r\n");
+    assert_string_equal(out, "HTTP/1.1 100 Continue\r\n\r\n");
+    out = feed(c, "{}");
+    assert_non_null(strstr(out, "HTTP/1.1 201 Created\r\n"));
+    mp_net__fake_free(c);
+}
+
 static void test_respond_after_gone(void **state)
 {
     mp_conn_t *c = mp_net__fake_new(srv);
@@ -425,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expect_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_respond_after_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_route_without_upgrade, setup, teardown),
     };

@@ -146,9 +146,12 @@ static void test_sidmap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal_and_params), cmocka_unit_test(test_param_decoding),
-        cmocka_unit_test(test_404_vs_405),         cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_query),              cmocka_unit_test(test_sidmap),
+        cmocka_unit_test(test_literal_and_params),
+        cmocka_unit_test(test_param_decoding),
+        cmocka_unit_test(test_404_vs_405),
+        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_sidmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

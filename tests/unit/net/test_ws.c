@@ -96,8 +96,7 @@ static int teardown(void **state)
 
 /* ---- helpers: client frames and parsing server frames ---- */
 
-static size_t client_frame(uint8_t *out, uint8_t b0, const void *payload, uint64_t len,
-                           bool masked)
+static size_t client_frame(uint8_t *out, uint8_t b0, const void *payload, uint64_t len, bool masked)
 {
     static const uint8_t key[4] = {0x11, 0x22, 0x33, 0x44};
     size_t h = 0;
@@ -317,8 +316,8 @@ static void test_auth_frame(void **state)
     assert_int_equal(opens, 0);
     send_text(c, "{\"id\":3,\"type\":\"auth\",\"token\":\"tok\"}");
     assert_true(server_frame(c, 2, &f));
-    assert_string_equal(f.payload,
-                        "{\"id\":3,\"ok\":true,\"user_id\":\"12345678901234567\",\"device_id\":\"9\"}");
+    assert_string_equal(
+        f.payload, "{\"id\":3,\"ok\":true,\"user_id\":\"12345678901234567\",\"device_id\":\"9\"}");
     assert_int_equal(opens, 1);
     assert_int_equal(last_sid, mp_net__fake_sid(c));
     send_text(c, "{\"id\":4,\"type\":\"auth\",\"token\":\"tok\"}");

@@ -1,0 +1,136 @@
+/* The world room: one public conversation that every user (guests included,
+ * as configured) uses without joining. It has no member rows; a post costs
+ * one row and one write per ONLINE session (the hub's whole table), the
+ * slow mode limits each user to one post per world_slow_mode ms, and guest
+ * posts count as guest activity for the sweep. GET /v1/world announces it. */
+#include <stdio.h>
+
+#include "app/app.h"
+#include "chat/chat_int.h"
+#include "store/world.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+/* Users tracked by the slow-mode and activity limiters (memory bound). */
+#define WORLD_RL_KEYS 100000
+/* A guest's posts are recorded as activity at most this often. */
+#define WORLD_TOUCH_MAX_MS 60000
+
+struct mp_chat_world {
+    unsigned slow_ms;
+    mp_ratelimit_t *slow;  /* NULL when slow mode is off */
+    mp_ratelimit_t *touch; /* guest activity writes, per device */
+};
+
+mp_chat_world_t *mp_chat__world_new(const mp_config_t *cfg)
+{
+    mp_chat_world_t *w = mp_calloc(1, sizeof *w);
+    w->slow_ms = cfg->world_slow_mode_ms;
+    if (w->slow_ms > 0)
+        w->slow = mp_ratelimit_new(1, 1000.0 / w->slow_ms, WORLD_RL_KEYS);
+    /* Often enough that a posting guest never looks idle to the sweep. */
+    uint64_t every = (uint64_t)cfg->guest_ttl_s * 1000 / 4;
+    every = every > WORLD_TOUCH_MAX_MS ? WORLD_TOUCH_MAX_MS : every < 10 ? 10 : every;
+    w->touch = mp_ratelimit_new(1, 1000.0 / (double)every, WORLD_RL_KEYS);
+    return w;
+}
+
+void mp_chat__world_free(mp_chat_world_t *w)
+{
+    if (w == NULL)
+        return;
+    mp_ratelimit_free(w->slow);
+    mp_ratelimit_free(w->touch);
+    mp_free(w);
+}
+
+bool mp_chat__world_is(const mp_chat_t *chat, uint64_t conv)
+{
+    return conv != 0 && conv == chat->app->world_id;
+}
+
+bool mp_chat__world_guest_reads(const mp_chat_t *chat, uint64_t conv)
+{
+    return mp_chat__world_is(chat, conv) && chat->app->cfg->guests != MP_GUESTS_OFF;
+}
+
+bool mp_chat__world_post_ok(mp_chat_t *chat, uint64_t user, int64_t *retry_ms)
+{
+    char key[MP_ID_STRLEN];
+    mp_chat_world_t *w = chat->world;
+    *retry_ms = 0;
+    if (w->slow == NULL)
+        return true;
+    return mp_ratelimit_take(w->slow, mp_id_format(user, key), mp_mono_ms(), retry_ms);
+}
+
+void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t retry_ms)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "slow mode: wait %lld ms before posting in the world room again",
+             (long long)retry_ms);
+    mp_gw_error(chat->app->srv, sid, req_id, MP_ERR_SLOW_MODE, msg,
+                json_pack("{s:I}", "retry_after_ms", (json_int_t)retry_ms));
+}
+
+void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
+{
+    char key[MP_ID_STRLEN];
+    if (!guest ||
+        !mp_ratelimit_take(chat->world->touch, mp_id_format(device_id, key), mp_mono_ms(), NULL))
+        return;
+    /* Best effort: a full queue only makes the guest look idle a bit longer. */
+    (void)mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);
+}
+
+/* {"event":"message","message":{...}} with the guest mark in the message and
+ * at the top of the event (both say the same thing). */
+static json_t *message_event(const mp_msg_row_t *m, bool guest, json_t **msg_out)
+{
+    json_t *ev = json_object();
+    json_t *msg = mp_chat__msg_json(m, false);
+    json_object_set_new(ev, "event", json_string("message"));
+    if (guest) {
+        json_object_set_new(msg, "sender_guest", json_true());
+        json_object_set_new(ev, "sender_guest", json_true());
+    }
+    json_object_set(ev, "message", msg);
+    *msg_out = msg;
+    return ev;
+}
+
+void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t except, bool guest)
+{
+    mp_hub_t *hub = chat->app->hub;
+    json_t *msg;
+    json_t *ev = message_event(m, guest, &msg);
+    mp_frame_t *plain = mp_frame_new_json(ev);
+    mp_hub_push_all(hub, plain, m->sender_id);
+    mp_frame_unref(plain);
+    /* The sender's other sessions get client_msg_id to match their outbox;
+     * the sending session has the ack. */
+    if (mp_hub_sessions(hub, m->sender_id) > 0) {
+        json_object_set_new(msg, "client_msg_id", json_string(m->client_msg_id));
+        mp_frame_t *own = mp_frame_new_json(ev);
+        mp_hub_push_user(hub, m->sender_id, own, except);
+        mp_frame_unref(own);
+    }
+    json_decref(msg);
+    json_decref(ev);
+}
+
+/* GET /v1/world: where the world room is and its rules. */
+void mp_chat__route_world(mp_http_req_t *req)
+{
+    mp_app_t *app = mp_http_req_ctx(req);
+    static const char *const modes[] = {"off", "read", "write"};
+    mp_guests_t g = app->cfg->guests;
+    json_t *o = json_object();
+    json_object_set_new(o, "conversation_id", mp_chat__id_json(app->world_id));
+    json_object_set_new(o, "kind", json_string("world"));
+    json_object_set_new(o, "title", json_string(MP_WORLD_TITLE));
+    json_object_set_new(o, "slow_mode_ms", json_integer(app->cfg->world_slow_mode_ms));
+    json_object_set_new(o, "guests", json_string(g <= MP_GUESTS_WRITE ? modes[g] : "off"));
+    mp_http_respond(req, 200, o);
+}

@@ -1,0 +1,1517 @@
+/* SQLite implementation of the groups store ops (store/groups.h): every group
+ * change is ONE write job that checks the rules, applies the change and
+ * inserts its system message(s) with the next seq of the conversation, all in
+ * the group-commit transaction. Reads (group, members, bans, invites, the
+ * membership cache's view) run on the read pool. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/groups.h"
+#include "store/sqlite_job.h"
+#include "util/alloc.h"
+#include "util/id.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static uint64_t col_u64(sqlite3_stmt *s, int i)
+{
+    return (uint64_t)sqlite3_column_int64(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return mp_strdup(t ? (const char *)t : "");
+}
+
+static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static json_t *id_json(uint64_t id)
+{
+    char buf[MP_ID_STRLEN];
+    return json_string(mp_id_format(id, buf));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts ids and drops duplicates and `skip`; returns the new count. */
+static size_t ids_unique(uint64_t *ids, size_t n, uint64_t skip)
+{
+    if (n > 1)
+        qsort(ids, n, sizeof *ids, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] != skip && (k == 0 || ids[k - 1] != ids[i]))
+            ids[k++] = ids[i];
+    return k;
+}
+
+const char *mp_group_role_name(mp_group_role_t role)
+{
+    switch (role) {
+    case MP_GROUP_OWNER:
+        return "owner";
+    case MP_GROUP_ADMIN:
+        return "admin";
+    case MP_GROUP_MEMBER:
+    default:
+        return "member";
+    }
+}
+
+bool mp_group_role_parse(const char *s, mp_group_role_t *out)
+{
+    static const mp_group_role_t all[] = {MP_GROUP_MEMBER, MP_GROUP_ADMIN, MP_GROUP_OWNER};
+    for (size_t i = 0; s != NULL && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, mp_group_role_name(all[i])) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
+}
+
+static mp_group_role_t role_of_text(const unsigned char *s)
+{
+    mp_group_role_t r = MP_GROUP_MEMBER;
+    (void)mp_group_role_parse((const char *)s, &r);
+    return r;
+}
+
+/* ---- group rows ------------------------------------------------------------ */
+
+/* A group row and the strings it owns. */
+typedef struct grow {
+    mp_group_row_t row;
+    char *title, *desc, *ann;
+} grow_t;
+
+static void grow_free(grow_t *g)
+{
+    mp_free(g->title);
+    mp_free(g->desc);
+    mp_free(g->ann);
+    memset(g, 0, sizeof *g);
+}
+
+static const char SQL_GROUP[] =
+    "SELECT c.kind, c.title, c.description, c.owner_id, c.who_can_post, c.who_can_invite,"
+    " c.who_can_edit_info, c.created_at, c.dissolved_at, c.announcement, c.announcement_by,"
+    " c.announcement_at, (SELECT count(*) FROM members m WHERE m.conversation_id = c.id),"
+    " (SELECT role FROM members m WHERE m.conversation_id = c.id AND m.user_id = ?2)"
+    " FROM conversations c WHERE c.id = ?1";
+
+/* Loads group conv as user sees it. MP_ERR_NOT_MEMBER when it is no group,
+ * or (need_member) user is not a member. */
+static mp_err_t group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member, grow_t *g)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GROUP);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_MEMBER;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    bool member = sqlite3_column_type(s, 13) != SQLITE_NULL;
+    if (kind == NULL || strcmp(kind, "group") != 0 || (need_member && !member)) {
+        sqlite3_reset(s);
+        return MP_ERR_NOT_MEMBER;
+    }
+    grow_free(g);
+    mp_group_row_t *r = &g->row;
+    r->id = conv;
+    r->title = g->title = col_dup(s, 1);
+    r->description = g->desc = col_dup(s, 2);
+    r->owner_id = col_u64(s, 3);
+    r->settings.post_admins = sqlite3_column_int(s, 4) != 0;
+    r->settings.invite_admins = sqlite3_column_int(s, 5) != 0;
+    r->settings.edit_admins = sqlite3_column_int(s, 6) != 0;
+    r->created_at = sqlite3_column_int64(s, 7);
+    r->dissolved_at = sqlite3_column_int64(s, 8);
+    r->announcement = g->ann = col_dup(s, 9);
+    r->announcement_by = col_u64(s, 10);
+    r->announcement_at = sqlite3_column_int64(s, 11);
+    r->member_count = sqlite3_column_int64(s, 12);
+    r->my_role = member ? role_of_text(sqlite3_column_text(s, 13)) : MP_GROUP_MEMBER;
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static const char SQL_ROLE[] =
+    "SELECT role FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+
+/* The role of user in conv; MP_ERR_NOT_FOUND when not a member. */
+static mp_err_t member_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_role_t *role)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ROLE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *role = role_of_text(sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static const char SQL_USER[] = "SELECT display_name FROM users WHERE id = ?1";
+
+/* MP_OK when user exists; its display name into name (may be NULL). */
+static mp_err_t user_name(sqlite3 *db, uint64_t user, char *name, size_t len)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        if (name != NULL)
+            snprintf(name, len, "a deleted user");
+        return MP_ERR_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    if (name != NULL)
+        snprintf(name, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static const char SQL_BANNED[] =
+    "SELECT 1 FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
+
+static mp_err_t is_banned(sqlite3 *db, uint64_t conv, uint64_t user, bool *banned)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANNED);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    *banned = rc == SQLITE_ROW;
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+/* ---- the op job ----------------------------------------------------------- */
+
+/* Message rows whose strings the vector owns. */
+typedef struct msgs {
+    mp_msg_row_t v[4];
+    size_t n;
+} msgs_t;
+
+typedef struct op_job {
+    mp_sql_job_t base;
+    mp_group_op_in_t in; /* strings and user_ids point to the copies below */
+    char *title, *desc, *text, *token;
+    uint64_t *users;
+    uint64_t conv;
+    mp_group_role_t role; /* the actor's, once loaded */
+    grow_t g;             /* the group before (checks) and after (the answer) */
+    msgs_t msgs;
+    uint64_t *added;
+    size_t n_added;
+    mp_group_op_out_t out;
+    mp_group_op_fn cb;
+    void *ud;
+} op_job_t;
+
+static const char SQL_NEXT_VERSION[] =
+    "UPDATE chat_state SET version = version + 1 WHERE id = 1 RETURNING version";
+static const char SQL_NEXT_SEQ[] =
+    "UPDATE conversations SET last_seq = last_seq + 1, version = ?2, active_at = ?3"
+    " WHERE id = ?1 RETURNING last_seq";
+static const char SQL_MSG_INSERT[] =
+    "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+    " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8)";
+static const char SQL_ACTOR_READ[] =
+    "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
+    " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
+
+static mp_err_t next_version(sqlite3 *db, int64_t *out)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_VERSION);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t next_seq(sqlite3 *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_SEQ);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    sqlite3_bind_int64(s, 2, v);
+    sqlite3_bind_int64(s, 3, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
+    *seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t actor_read(sqlite3 *db, const mp_msg_row_t *m)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ACTOR_READ);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, m->conversation_id);
+    bind_u64(s, 2, m->sender_id);
+    sqlite3_bind_int64(s, 3, m->seq);
+    sqlite3_bind_int64(s, 4, m->version);
+    return step_done(db, s);
+}
+
+/* A system object {"action","actor_id"} to be completed by the caller. */
+static json_t *sys_new(const op_job_t *j, const char *action)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "action", json_string(action));
+    json_object_set_new(o, "actor_id", id_json(j->in.actor_id));
+    return o;
+}
+
+static json_t *ids_json(const uint64_t *ids, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, id_json(ids[i]));
+    return a;
+}
+
+/* Stores a system message with the next seq: body {"text","system"}. Takes
+ * ownership of sys. */
+static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *text)
+{
+    mp_err_t rc = MP_ERR_INTERNAL;
+    json_t *body = json_pack("{s:s,s:o}", "text", text, "system", sys);
+    char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (dump == NULL || j->msgs.n == sizeof j->msgs.v / sizeof j->msgs.v[0])
+        goto done;
+    mp_msg_row_t m = {.id = mp_id_next(),
+                      .conversation_id = j->conv,
+                      .sender_id = j->in.actor_id,
+                      .created_at = j->in.now_ms};
+    if ((rc = next_version(db, &m.version)) != MP_OK ||
+        (rc = next_seq(db, j->conv, m.version, j->in.now_ms, &m.seq)) != MP_OK)
+        goto done;
+    char cmid[32];
+    snprintf(cmid, sizeof cmid, "sys-%llu", (unsigned long long)m.id);
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_INSERT);
+    rc = MP_ERR_INTERNAL;
+    if (s == NULL)
+        goto done;
+    bind_u64(s, 1, m.id);
+    bind_u64(s, 2, m.conversation_id);
+    sqlite3_bind_int64(s, 3, m.seq);
+    bind_u64(s, 4, m.sender_id);
+    sqlite3_bind_text(s, 5, cmid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, dump, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, m.created_at);
+    sqlite3_bind_int64(s, 8, m.version);
+    if ((rc = step_done(db, s)) != MP_OK || (rc = actor_read(db, &m)) != MP_OK)
+        goto done;
+    m.client_msg_id = mp_strdup(cmid);
+    m.kind = mp_strdup("system");
+    m.text = mp_strdup(dump);
+    j->msgs.v[j->msgs.n++] = m;
+done:
+    free(dump); /* jansson's allocator is the C library's */
+    return rc;
+}
+
+/* "Alice" for the actor, into buf. */
+static void actor_name(sqlite3 *db, const op_job_t *j, char *buf, size_t len)
+{
+    (void)user_name(db, j->in.actor_id, buf, len);
+}
+
+/* A line naming up to three users ("Bob, Carol and Dan"), or "N members". */
+static void names_line(sqlite3 *db, const uint64_t *ids, size_t n, char *out, size_t len)
+{
+    char name[96];
+    if (n > 3 || n == 0) {
+        snprintf(out, len, "%zu member%s", n, n == 1 ? "" : "s");
+        return;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        (void)user_name(db, ids[i], name, sizeof name);
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", name);
+    }
+}
+
+/* Inserts a system message about one target user: "<actor> <verb> <target>
+ * [<tail>]". */
+static mp_err_t sys_target(sqlite3 *db, op_job_t *j, const char *action, const char *verb,
+                           json_t *sys, const char *tail)
+{
+    char a[96], t[96], text[256];
+    actor_name(db, j, a, sizeof a);
+    (void)user_name(db, j->in.target_id, t, sizeof t);
+    snprintf(text, sizeof text, "%s %s %s%s", a, verb, t, tail ? tail : "");
+    if (sys == NULL)
+        sys = sys_new(j, action);
+    json_object_set_new(sys, "user_ids", ids_json(&j->in.target_id, 1));
+    return sys_insert(db, j, sys, text);
+}
+
+/* ---- rules shared by the ops ---------------------------------------------- */
+
+static bool is_admin(mp_group_role_t r)
+{
+    return r >= MP_GROUP_ADMIN;
+}
+
+/* Loads the group for an op on an existing group: the actor must be a
+ * member, the group alive. */
+static mp_err_t op_prologue(sqlite3 *db, op_job_t *j)
+{
+    j->conv = j->in.conversation_id;
+    mp_err_t rc = group_load(db, j->conv, j->in.actor_id, true, &j->g);
+    if (rc != MP_OK)
+        return rc;
+    j->role = j->g.row.my_role;
+    return j->g.row.dissolved_at != 0 ? MP_ERR_DISSOLVED : MP_OK;
+}
+
+/* Kick / mute hierarchy: admins act on members; the owner on anyone else. */
+static mp_err_t may_moderate(sqlite3 *db, op_job_t *j, mp_group_role_t *target_role)
+{
+    if (!is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    if (j->in.target_id == j->in.actor_id)
+        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = member_role(db, j->conv, j->in.target_id, target_role);
+    if (rc != MP_OK)
+        return rc;
+    if (*target_role == MP_GROUP_OWNER || (is_admin(*target_role) && j->role != MP_GROUP_OWNER))
+        return MP_ERR_NOT_ALLOWED;
+    return MP_OK;
+}
+
+static void added_push(op_job_t *j, uint64_t user)
+{
+    j->added = mp_realloc(j->added, (j->n_added + 1) * sizeof *j->added);
+    j->added[j->n_added++] = user;
+}
+
+static const char SQL_MEMBER_INSERT[] =
+    "INSERT INTO members(conversation_id, user_id, role, joined_at, version)"
+    " VALUES(?1, ?2, ?3, ?4, ?5)";
+static const char SQL_MEMBER_DELETE[] =
+    "DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_MEMBER_COUNT[] = "SELECT count(*) FROM members WHERE conversation_id = ?1";
+
+static mp_err_t member_insert(sqlite3 *db, op_job_t *j, uint64_t user, mp_group_role_t role,
+                              int64_t v)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, user);
+    sqlite3_bind_text(s, 3, mp_group_role_name(role), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, j->in.now_ms);
+    sqlite3_bind_int64(s, 5, v);
+    mp_err_t rc = step_done(db, s);
+    if (rc == MP_OK)
+        added_push(j, user);
+    return rc;
+}
+
+static mp_err_t member_delete(sqlite3 *db, op_job_t *j, uint64_t user)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_DELETE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, user);
+    return step_done(db, s);
+}
+
+static mp_err_t member_count(sqlite3 *db, uint64_t conv, int64_t *n)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_COUNT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+/* Runs a one-statement update bound as (?1 = conv, ?2 = a, ?3 = b). */
+static mp_err_t exec3(sqlite3 *db, const char *sql, uint64_t conv, int64_t a, int64_t b)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    sqlite3_bind_int64(s, 2, a);
+    sqlite3_bind_int64(s, 3, b);
+    return step_done(db, s);
+}
+
+/* ---- ops: create, patch, add ------------------------------------------------ */
+
+static const char SQL_GROUP_INSERT[] =
+    "INSERT INTO conversations(id, kind, title, description, creator_id, owner_id, who_can_post,"
+    " who_can_invite, who_can_edit_info, version, created_at, active_at)"
+    " VALUES(?1, 'group', ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+
+static mp_err_t op_create(sqlite3 *db, op_job_t *j)
+{
+    j->in.n_users = ids_unique(j->users, j->in.n_users, j->in.actor_id);
+    mp_err_t rc;
+    for (size_t i = 0; i < j->in.n_users; i++)
+        if ((rc = user_name(db, j->users[i], NULL, 0)) != MP_OK)
+            return rc;
+    if (1 + j->in.n_users > j->in.max_members)
+        return MP_ERR_GROUP_FULL;
+    int64_t v;
+    if ((rc = next_version(db, &v)) != MP_OK)
+        return rc;
+    j->conv = mp_id_next();
+    const mp_group_settings_t *st = &j->in.settings;
+    unsigned m = j->in.settings_mask;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GROUP_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_text(s, 2, j->title ? j->title : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, j->desc ? j->desc : "", -1, SQLITE_STATIC);
+    bind_u64(s, 4, j->in.actor_id);
+    sqlite3_bind_int(s, 5, (m & MP_GROUP_SET_POST) && st->post_admins);
+    sqlite3_bind_int(s, 6, (m & MP_GROUP_SET_INVITE) && st->invite_admins);
+    sqlite3_bind_int(s, 7, (m & MP_GROUP_SET_EDIT) && st->edit_admins);
+    sqlite3_bind_int64(s, 8, v);
+    sqlite3_bind_int64(s, 9, j->in.now_ms);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    if ((rc = member_insert(db, j, j->in.actor_id, MP_GROUP_OWNER, v)) != MP_OK)
+        return rc;
+    for (size_t i = 0; i < j->in.n_users; i++)
+        if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
+            return rc;
+    char a[96], text[512];
+    actor_name(db, j, a, sizeof a);
+    snprintf(text, sizeof text, "%s created the group \"%s\"", a, j->title ? j->title : "");
+    json_t *sys = sys_new(j, "created");
+    json_object_set_new(sys, "user_ids", ids_json(j->users, j->in.n_users));
+    json_object_set_new(sys, "title", json_string(j->title ? j->title : ""));
+    return sys_insert(db, j, sys, text);
+}
+
+static json_t *settings_json(const mp_group_settings_t *s)
+{
+    return json_pack("{s:s,s:s,s:s}", "who_can_post", s->post_admins ? "admins" : "all",
+                     "who_can_invite", s->invite_admins ? "admins" : "all", "who_can_edit_info",
+                     s->edit_admins ? "admins" : "all");
+}
+
+static const char SQL_SET_INFO[] =
+    "UPDATE conversations SET title = ?2, description = ?3 WHERE id = ?1";
+static const char SQL_SET_SETTINGS[] =
+    "UPDATE conversations SET who_can_post = ?2, who_can_invite = ?3, who_can_edit_info = ?4"
+    " WHERE id = ?1";
+
+static mp_err_t patch_info(sqlite3 *db, op_job_t *j)
+{
+    const mp_group_row_t *g = &j->g.row;
+    const char *title = j->title ? j->title : g->title;
+    const char *desc = j->desc ? j->desc : g->description;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_INFO);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_text(s, 2, title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, desc, -1, SQLITE_TRANSIENT);
+    mp_err_t rc = step_done(db, s);
+    if (rc != MP_OK)
+        return rc;
+    char a[96], text[512];
+    actor_name(db, j, a, sizeof a);
+    json_t *sys = sys_new(j, "info_changed");
+    json_object_set_new(sys, "title", json_string(title));
+    json_object_set_new(sys, "description", json_string(desc));
+    if (strcmp(title, g->title) != 0)
+        snprintf(text, sizeof text, "%s renamed the group to \"%s\"", a, title);
+    else
+        snprintf(text, sizeof text, "%s changed the group info", a);
+    return sys_insert(db, j, sys, text);
+}
+
+static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
+{
+    mp_group_settings_t now = j->g.row.settings;
+    const mp_group_settings_t *in = &j->in.settings;
+    unsigned m = j->in.settings_mask;
+    if (m & MP_GROUP_SET_POST)
+        now.post_admins = in->post_admins;
+    if (m & MP_GROUP_SET_INVITE)
+        now.invite_admins = in->invite_admins;
+    if (m & MP_GROUP_SET_EDIT)
+        now.edit_admins = in->edit_admins;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_SETTINGS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_int(s, 2, now.post_admins);
+    sqlite3_bind_int(s, 3, now.invite_admins);
+    sqlite3_bind_int(s, 4, now.edit_admins);
+    mp_err_t rc = step_done(db, s);
+    if (rc != MP_OK)
+        return rc;
+    char a[96], text[256];
+    actor_name(db, j, a, sizeof a);
+    snprintf(text, sizeof text, "%s changed the group settings", a);
+    json_t *sys = sys_new(j, "settings_changed");
+    json_object_set_new(sys, "settings", settings_json(&now));
+    return sys_insert(db, j, sys, text);
+}
+
+static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
+{
+    bool info = j->title != NULL || j->desc != NULL;
+    if (info && j->g.row.settings.edit_admins && !is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    if (j->in.settings_mask != 0 && !is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = info ? patch_info(db, j) : MP_OK;
+    if (rc == MP_OK && j->in.settings_mask != 0)
+        rc = patch_settings(db, j);
+    return rc;
+}
+
+static mp_err_t op_add(sqlite3 *db, op_job_t *j)
+{
+    if (j->g.row.settings.invite_admins && !is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    j->in.n_users = ids_unique(j->users, j->in.n_users, 0);
+    mp_err_t rc;
+    size_t fresh = 0;
+    for (size_t i = 0; i < j->in.n_users; i++) {
+        uint64_t u = j->users[i];
+        mp_group_role_t r;
+        bool banned = false;
+        if ((rc = user_name(db, u, NULL, 0)) != MP_OK)
+            return rc;
+        if ((rc = is_banned(db, j->conv, u, &banned)) != MP_OK)
+            return rc;
+        if (banned)
+            return MP_ERR_BANNED;
+        rc = member_role(db, j->conv, u, &r);
+        if (rc == MP_ERR_NOT_FOUND)
+            j->users[fresh++] = u; /* in place: fresh <= i */
+        else if (rc != MP_OK)
+            return rc;
+    }
+    if (fresh == 0)
+        return MP_OK;
+    if ((uint64_t)j->g.row.member_count + fresh > j->in.max_members)
+        return MP_ERR_GROUP_FULL;
+    int64_t v;
+    if ((rc = next_version(db, &v)) != MP_OK)
+        return rc;
+    for (size_t i = 0; i < fresh; i++)
+        if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
+            return rc;
+    char a[96], who[320], text[512];
+    actor_name(db, j, a, sizeof a);
+    names_line(db, j->users, fresh, who, sizeof who);
+    snprintf(text, sizeof text, "%s added %s", a, who);
+    json_t *sys = sys_new(j, "members_added");
+    json_object_set_new(sys, "user_ids", ids_json(j->users, fresh));
+    return sys_insert(db, j, sys, text);
+}
+
+/* ---- ops: remove, role, transfer -------------------------------------------- */
+
+static mp_err_t op_remove(sqlite3 *db, op_job_t *j)
+{
+    mp_err_t rc;
+    char a[96], text[256];
+    if (j->in.target_id == j->in.actor_id) {
+        if (j->role == MP_GROUP_OWNER)
+            return MP_ERR_CONFLICT;
+        if ((rc = member_delete(db, j, j->in.actor_id)) != MP_OK)
+            return rc;
+        j->out.removed_id = j->in.actor_id;
+        actor_name(db, j, a, sizeof a);
+        snprintf(text, sizeof text, "%s left the group", a);
+        json_t *sys = sys_new(j, "member_left");
+        json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
+        return sys_insert(db, j, sys, text);
+    }
+    if (!is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    mp_group_role_t tr;
+    if ((rc = may_moderate(db, j, &tr)) != MP_OK)
+        return rc;
+    if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
+        return rc;
+    j->out.removed_id = j->in.target_id;
+    return sys_target(db, j, "member_removed", "removed", NULL, NULL);
+}
+
+static const char SQL_SET_ROLE[] =
+    "UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_SET_OWNER[] = "UPDATE conversations SET owner_id = ?2 WHERE id = ?1";
+
+static mp_err_t set_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_role_t role)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_ROLE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    sqlite3_bind_text(s, 3, mp_group_role_name(role), -1, SQLITE_STATIC);
+    return step_done(db, s);
+}
+
+static mp_err_t op_role(sqlite3 *db, op_job_t *j)
+{
+    if (j->role != MP_GROUP_OWNER)
+        return MP_ERR_NOT_ALLOWED;
+    mp_group_role_t tr;
+    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &tr);
+    if (rc != MP_OK)
+        return rc;
+    if (tr == MP_GROUP_OWNER || j->in.role == MP_GROUP_OWNER)
+        return MP_ERR_CONFLICT;
+    if (tr == j->in.role)
+        return MP_OK;
+    if ((rc = set_role(db, j->conv, j->in.target_id, j->in.role)) != MP_OK)
+        return rc;
+    json_t *sys = sys_new(j, "role_changed");
+    json_object_set_new(sys, "role", json_string(mp_group_role_name(j->in.role)));
+    return sys_target(db, j, "role_changed", "made", sys,
+                      j->in.role == MP_GROUP_ADMIN ? " an admin" : " a member");
+}
+
+static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
+{
+    if (j->role != MP_GROUP_OWNER)
+        return MP_ERR_NOT_ALLOWED;
+    if (j->in.target_id == j->in.actor_id)
+        return MP_ERR_CONFLICT;
+    mp_group_role_t tr;
+    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &tr);
+    if (rc != MP_OK)
+        return rc;
+    if ((rc = set_role(db, j->conv, j->in.target_id, MP_GROUP_OWNER)) != MP_OK ||
+        (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
+        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)j->in.target_id, 0)) != MP_OK)
+        return rc;
+    return sys_target(db, j, "ownership_transferred", "transferred ownership to", NULL, NULL);
+}
+
+/* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
+
+static const char SQL_BAN[] =
+    "INSERT OR IGNORE INTO group_bans(conversation_id, user_id, banned_by, banned_at)"
+    " VALUES(?1, ?2, ?3, ?4)";
+static const char SQL_UNBAN[] =
+    "DELETE FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
+
+static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
+{
+    if (!is_admin(j->role) || j->in.target_id == j->in.actor_id)
+        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = user_name(db, j->in.target_id, NULL, 0);
+    if (rc != MP_OK)
+        return rc;
+    mp_group_role_t tr;
+    rc = member_role(db, j->conv, j->in.target_id, &tr);
+    bool member = rc == MP_OK;
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
+        return rc;
+    if (member && (tr == MP_GROUP_OWNER || (is_admin(tr) && j->role != MP_GROUP_OWNER)))
+        return MP_ERR_NOT_ALLOWED;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BAN);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, j->in.target_id);
+    bind_u64(s, 3, j->in.actor_id);
+    sqlite3_bind_int64(s, 4, j->in.now_ms);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    bool fresh = sqlite3_changes(db) > 0;
+    if (member) {
+        if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
+            return rc;
+        j->out.removed_id = j->in.target_id;
+    }
+    if (!fresh && !member)
+        return MP_OK; /* already banned: nothing changed */
+    return sys_target(db, j, "banned", "banned", NULL, NULL);
+}
+
+static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
+{
+    if (!is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_UNBAN);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, j->in.target_id);
+    mp_err_t rc = step_done(db, s);
+    if (rc != MP_OK)
+        return rc;
+    if (sqlite3_changes(db) == 0)
+        return MP_ERR_NOT_FOUND;
+    return sys_target(db, j, "unbanned", "unbanned", NULL, NULL);
+}
+
+static const char SQL_SET_MUTE[] =
+    "UPDATE members SET muted_until = ?3 WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_GET_MUTE[] =
+    "SELECT muted_until FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+
+static mp_err_t op_mute(sqlite3 *db, op_job_t *j, bool mute)
+{
+    mp_group_role_t tr;
+    mp_err_t rc = may_moderate(db, j, &tr);
+    if (rc != MP_OK)
+        return rc;
+    if (mute && j->in.until <= j->in.now_ms)
+        return MP_ERR_BAD_REQUEST;
+    if (!mute) {
+        sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GET_MUTE);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, j->conv);
+        bind_u64(s, 2, j->in.target_id);
+        int64_t until = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_reset(s);
+        if (until <= j->in.now_ms)
+            return exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, 0);
+    }
+    if ((rc = exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, mute ? j->in.until : 0)) !=
+        MP_OK)
+        return rc;
+    json_t *sys = sys_new(j, mute ? "muted" : "unmuted");
+    if (mute)
+        json_object_set_new(sys, "until", json_integer(j->in.until));
+    return sys_target(db, j, NULL, mute ? "muted" : "unmuted", sys, NULL);
+}
+
+/* ---- ops: dissolve, announcement ---------------------------------------------- */
+
+static const char SQL_DISSOLVE[] = "UPDATE conversations SET dissolved_at = ?2 WHERE id = ?1";
+static const char SQL_ANNOUNCE[] =
+    "UPDATE conversations SET announcement = ?2, announcement_by = ?3, announcement_at = ?4"
+    " WHERE id = ?1";
+
+static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
+{
+    if (j->role != MP_GROUP_OWNER)
+        return MP_ERR_NOT_ALLOWED;
+    char a[96], text[256];
+    actor_name(db, j, a, sizeof a);
+    snprintf(text, sizeof text, "%s dissolved the group", a);
+    mp_err_t rc = sys_insert(db, j, sys_new(j, "dissolved"), text);
+    if (rc != MP_OK)
+        return rc;
+    return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
+}
+
+static mp_err_t op_announce(sqlite3 *db, op_job_t *j, bool set)
+{
+    if (!is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    if (!set && j->g.row.announcement_at == 0)
+        return MP_OK;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ANNOUNCE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_text(s, 2, set ? j->text : "", -1, SQLITE_STATIC);
+    bind_u64(s, 3, set ? j->in.actor_id : 0);
+    sqlite3_bind_int64(s, 4, set ? j->in.now_ms : 0);
+    mp_err_t rc = step_done(db, s);
+    if (rc != MP_OK)
+        return rc;
+    char a[96], text[256];
+    actor_name(db, j, a, sizeof a);
+    snprintf(text, sizeof text, set ? "%s pinned an announcement" : "%s cleared the announcement",
+             a);
+    json_t *sys = sys_new(j, set ? "announcement_set" : "announcement_cleared");
+    if (set)
+        json_object_set_new(sys, "text", json_string(j->text));
+    return sys_insert(db, j, sys, text);
+}
+
+/* ---- ops: invite links ---------------------------------------------------------- */
+
+static const char SQL_INVITE_INSERT[] =
+    "INSERT INTO group_invites(token, conversation_id, created_by, created_at, expires_at,"
+    " max_uses) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_INVITE_GET[] =
+    "SELECT conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at"
+    " FROM group_invites WHERE token = ?1";
+static const char SQL_INVITE_REVOKE[] =
+    "UPDATE group_invites SET revoked_at = ?2 WHERE token = ?1 AND revoked_at = 0";
+static const char SQL_INVITE_USE[] = "UPDATE group_invites SET uses = uses + 1 WHERE token = ?1";
+
+static mp_err_t op_invite(sqlite3 *db, op_job_t *j)
+{
+    if (j->g.row.settings.invite_admins && !is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    bind_u64(s, 2, j->conv);
+    bind_u64(s, 3, j->in.actor_id);
+    sqlite3_bind_int64(s, 4, j->in.now_ms);
+    sqlite3_bind_int64(s, 5, j->in.until);
+    sqlite3_bind_int64(s, 6, j->in.max_uses);
+    mp_err_t rc = step_done(db, s);
+    if (rc != MP_OK)
+        return rc;
+    j->out.invite = (mp_group_invite_row_t){.token = j->token,
+                                            .conversation_id = j->conv,
+                                            .created_by = j->in.actor_id,
+                                            .created_at = j->in.now_ms,
+                                            .expires_at = j->in.until,
+                                            .max_uses = j->in.max_uses};
+    return MP_OK;
+}
+
+/* Loads the invite of j->token into j->out.invite (conversation, counters). */
+static mp_err_t invite_load(sqlite3 *db, op_job_t *j, int64_t *revoked_at)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_GET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    mp_group_invite_row_t *r = &j->out.invite;
+    r->token = j->token;
+    r->conversation_id = col_u64(s, 0);
+    r->created_by = col_u64(s, 1);
+    r->created_at = sqlite3_column_int64(s, 2);
+    r->expires_at = sqlite3_column_int64(s, 3);
+    r->max_uses = sqlite3_column_int64(s, 4);
+    r->uses = sqlite3_column_int64(s, 5);
+    *revoked_at = sqlite3_column_int64(s, 6);
+    r->revoked = *revoked_at != 0;
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t op_revoke(sqlite3 *db, op_job_t *j)
+{
+    if (!is_admin(j->role))
+        return MP_ERR_NOT_ALLOWED;
+    int64_t revoked_at = 0;
+    mp_err_t rc = invite_load(db, j, &revoked_at);
+    if (rc != MP_OK)
+        return rc;
+    if (j->out.invite.conversation_id != j->conv)
+        return MP_ERR_NOT_FOUND;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_REVOKE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, j->in.now_ms);
+    return step_done(db, s);
+}
+
+/* Join by link. Order of checks: the link (unknown, revoked, expired), the
+ * group (gone, dissolved), already a member (answered with the group, uses
+ * unchanged), then uses left, ban, and the member limit. */
+static mp_err_t op_join(sqlite3 *db, op_job_t *j)
+{
+    int64_t revoked_at = 0;
+    mp_err_t rc = invite_load(db, j, &revoked_at);
+    if (rc != MP_OK)
+        return rc;
+    const mp_group_invite_row_t *inv = &j->out.invite;
+    j->conv = inv->conversation_id;
+    if (revoked_at != 0)
+        return MP_ERR_INVITE_REVOKED;
+    if (inv->expires_at != 0 && j->in.now_ms >= inv->expires_at)
+        return MP_ERR_INVITE_EXPIRED;
+    if ((rc = group_load(db, j->conv, j->in.actor_id, false, &j->g)) != MP_OK)
+        return rc == MP_ERR_NOT_MEMBER ? MP_ERR_NOT_FOUND : rc;
+    if (j->g.row.dissolved_at != 0)
+        return MP_ERR_DISSOLVED;
+    mp_group_role_t r;
+    rc = member_role(db, j->conv, j->in.actor_id, &r);
+    if (rc == MP_OK) {
+        j->out.already_member = true;
+        return MP_OK;
+    }
+    if (rc != MP_ERR_NOT_FOUND)
+        return rc;
+    if (inv->max_uses != 0 && inv->uses >= inv->max_uses)
+        return MP_ERR_INVITE_EXHAUSTED;
+    bool banned = false;
+    if ((rc = is_banned(db, j->conv, j->in.actor_id, &banned)) != MP_OK)
+        return rc;
+    if (banned)
+        return MP_ERR_BANNED;
+    int64_t count = 0;
+    if ((rc = member_count(db, j->conv, &count)) != MP_OK)
+        return rc;
+    if ((uint64_t)count + 1 > j->in.max_members)
+        return MP_ERR_GROUP_FULL;
+    int64_t v;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_USE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    if ((rc = step_done(db, s)) != MP_OK || (rc = next_version(db, &v)) != MP_OK ||
+        (rc = member_insert(db, j, j->in.actor_id, MP_GROUP_MEMBER, v)) != MP_OK)
+        return rc;
+    char a[96], text[256];
+    actor_name(db, j, a, sizeof a);
+    snprintf(text, sizeof text, "%s joined the group by invite link", a);
+    json_t *sys = sys_new(j, "joined_by_link");
+    json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
+    return sys_insert(db, j, sys, text);
+}
+
+/* ---- the job ------------------------------------------------------------------ */
+
+static mp_err_t op_dispatch(sqlite3 *db, op_job_t *j)
+{
+    switch (j->in.op) {
+    case MP_GOP_PATCH:
+        return op_patch(db, j);
+    case MP_GOP_ADD:
+        return op_add(db, j);
+    case MP_GOP_REMOVE:
+        return op_remove(db, j);
+    case MP_GOP_ROLE:
+        return op_role(db, j);
+    case MP_GOP_TRANSFER:
+        return op_transfer(db, j);
+    case MP_GOP_BAN:
+        return op_ban(db, j);
+    case MP_GOP_UNBAN:
+        return op_unban(db, j);
+    case MP_GOP_MUTE:
+        return op_mute(db, j, true);
+    case MP_GOP_UNMUTE:
+        return op_mute(db, j, false);
+    case MP_GOP_DISSOLVE:
+        return op_dissolve(db, j);
+    case MP_GOP_ANNOUNCE:
+        return op_announce(db, j, true);
+    case MP_GOP_UNANNOUNCE:
+        return op_announce(db, j, false);
+    case MP_GOP_INVITE:
+        return op_invite(db, j);
+    case MP_GOP_REVOKE:
+        return op_revoke(db, j);
+    case MP_GOP_CREATE:
+    case MP_GOP_JOIN:
+    default:
+        return MP_ERR_INTERNAL;
+    }
+}
+
+static mp_err_t op_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    op_job_t *j = (op_job_t *)job;
+    mp_err_t rc;
+    if (j->in.op == MP_GOP_CREATE)
+        rc = op_create(db, j);
+    else if (j->in.op == MP_GOP_JOIN)
+        rc = op_join(db, j);
+    else if ((rc = op_prologue(db, j)) == MP_OK)
+        rc = op_dispatch(db, j);
+    if (rc == MP_OK)
+        rc = group_load(db, j->conv, j->in.actor_id, false, &j->g);
+    return rc;
+}
+
+static void msgs_free(msgs_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        mp_free((void *)m->v[i].client_msg_id);
+        mp_free((void *)m->v[i].kind);
+        mp_free((void *)m->v[i].text);
+    }
+    m->n = 0;
+}
+
+static void op_free(op_job_t *j)
+{
+    mp_free(j->title);
+    mp_free(j->desc);
+    mp_free(j->text);
+    mp_free(j->token);
+    mp_free(j->users);
+    mp_free(j->added);
+    grow_free(&j->g);
+    msgs_free(&j->msgs);
+    mp_free(j);
+}
+
+static void op_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    op_job_t *j = (op_job_t *)job;
+    if (rc == MP_OK) {
+        mp_group_op_out_t *o = &j->out;
+        o->conversation_id = j->conv;
+        o->group = j->g.row;
+        o->msgs = j->msgs.v;
+        o->n_msgs = j->msgs.n;
+        o->added = j->added;
+        o->n_added = j->n_added;
+        j->cb(rc, o, j->ud);
+    } else {
+        j->cb(rc, NULL, j->ud);
+    }
+    op_free(j);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? mp_strdup(s) : NULL;
+}
+
+mp_err_t mp_store_group_op(mp_store_t *st, const mp_group_op_in_t *in, mp_group_op_fn cb, void *ud)
+{
+    op_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = op_run;
+    j->base.done = op_done;
+    j->in = *in;
+    j->title = dup_or_null(in->title);
+    j->desc = dup_or_null(in->description);
+    j->text = dup_or_null(in->text);
+    j->token = dup_or_null(in->token);
+    if (in->n_users > 0) {
+        j->users = mp_malloc(in->n_users * sizeof *j->users);
+        memcpy(j->users, in->user_ids, in->n_users * sizeof *j->users);
+    }
+    j->in.title = j->title;
+    j->in.description = j->desc;
+    j->in.text = j->text;
+    j->in.token = j->token;
+    j->in.user_ids = j->users;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        op_free(j);
+    return rc;
+}
+
+/* ---- reads: the group, the cache's view ---------------------------------------- */
+
+typedef struct get_job {
+    mp_sql_job_t base;
+    uint64_t user, conv;
+    grow_t g;
+    mp_group_fn cb;
+    void *ud;
+} get_job_t;
+
+static mp_err_t get_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    get_job_t *j = (get_job_t *)job;
+    return group_load(db, j->conv, j->user, true, &j->g);
+}
+
+static void get_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    get_job_t *j = (get_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->g.row : NULL, j->ud);
+    grow_free(&j->g);
+    mp_free(j);
+}
+
+mp_err_t mp_store_group_get(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                            mp_group_fn cb, void *ud)
+{
+    get_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = get_run;
+    j->base.done = get_done;
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+typedef struct conv_job {
+    mp_sql_job_t base;
+    uint64_t conv;
+    int64_t now;
+    mp_group_conv_row_t out;
+    uint64_t *members, *muted;
+    uint8_t *roles;
+    int64_t *until;
+    size_t cap, cap_muted;
+    mp_group_conv_fn cb;
+    void *ud;
+} conv_job_t;
+
+static const char SQL_CONV_STATE[] =
+    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at"
+    " FROM conversations WHERE id = ?1";
+static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
+                                       " WHERE conversation_id = ?1 ORDER BY user_id";
+
+static void conv_push(conv_job_t *j, sqlite3_stmt *s)
+{
+    mp_group_conv_row_t *o = &j->out;
+    if (o->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 16;
+        j->members = mp_realloc(j->members, j->cap * sizeof *j->members);
+        j->roles = mp_realloc(j->roles, j->cap * sizeof *j->roles);
+    }
+    j->members[o->n] = col_u64(s, 0);
+    j->roles[o->n] = (uint8_t)role_of_text(sqlite3_column_text(s, 1));
+    int64_t until = sqlite3_column_int64(s, 2);
+    if (until > j->now) {
+        if (o->n_muted == j->cap_muted) {
+            j->cap_muted = j->cap_muted ? j->cap_muted * 2 : 4;
+            j->muted = mp_realloc(j->muted, j->cap_muted * sizeof *j->muted);
+            j->until = mp_realloc(j->until, j->cap_muted * sizeof *j->until);
+        }
+        j->muted[o->n_muted] = j->members[o->n];
+        j->until[o->n_muted++] = until;
+    }
+    o->n++;
+}
+
+static mp_err_t conv_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    conv_job_t *j = (conv_job_t *)job;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_STATE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    mp_group_conv_row_t *o = &j->out;
+    o->kind = strcmp(kind, "group") == 0   ? MP_CONV_GROUP
+              : strcmp(kind, "world") == 0 ? MP_CONV_WORLD
+                                           : MP_CONV_DIRECT;
+    o->owner_id = col_u64(s, 1);
+    o->settings.post_admins = sqlite3_column_int(s, 2) != 0;
+    o->settings.invite_admins = sqlite3_column_int(s, 3) != 0;
+    o->settings.edit_admins = sqlite3_column_int(s, 4) != 0;
+    o->dissolved = sqlite3_column_int64(s, 5) != 0;
+    sqlite3_reset(s);
+    if (o->kind == MP_CONV_WORLD)
+        return MP_OK;
+    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        conv_push(j, s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void conv_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    conv_job_t *j = (conv_job_t *)job;
+    j->out.members = j->members;
+    j->out.roles = j->roles;
+    j->out.muted_users = j->muted;
+    j->out.muted_until = j->until;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j->members);
+    mp_free(j->roles);
+    mp_free(j->muted);
+    mp_free(j->until);
+    mp_free(j);
+}
+
+mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t now_ms,
+                             mp_group_conv_fn cb, void *ud)
+{
+    conv_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = conv_run;
+    j->base.done = conv_done;
+    j->conv = conversation_id;
+    j->now = now_ms;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- reads: members, bans, invites -------------------------------------------- */
+
+typedef struct list_job {
+    mp_sql_job_t base;
+    uint64_t user, conv, after_user;
+    int64_t after_joined, now;
+    unsigned limit;
+    bool admins_only, has_more;
+    void *rows; /* members, bans or invites */
+    size_t n, cap, size;
+    mp_err_t (*collect)(sqlite3 *db, struct list_job *j);
+    void (*finish)(struct list_job *j, mp_err_t rc);
+    void (*free_row)(void *row);
+    union {
+        mp_group_members_fn members;
+        mp_group_bans_fn bans;
+        mp_group_invites_fn invites;
+    } cb;
+    void *ud;
+} list_job_t;
+
+static void *list_push(list_job_t *j)
+{
+    if (j->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 16;
+        j->rows = mp_realloc(j->rows, j->cap * j->size);
+    }
+    void *r = (char *)j->rows + j->n++ * j->size;
+    memset(r, 0, j->size);
+    return r;
+}
+
+static const char SQL_MEMBERS_PAGE[] =
+    "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at, m.muted_until"
+    " FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1"
+    " AND (m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3))"
+    " ORDER BY m.joined_at, m.user_id LIMIT ?4";
+
+static mp_err_t members_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBERS_PAGE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_int64(s, 2, j->after_joined);
+    bind_u64(s, 3, j->after_user);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_member_row_t *r = list_push(j);
+        r->user_id = col_u64(s, 0);
+        r->username = col_dup(s, 1);
+        r->display_name = col_dup(s, 2);
+        r->role = role_of_text(sqlite3_column_text(s, 3));
+        r->joined_at = sqlite3_column_int64(s, 4);
+        int64_t until = sqlite3_column_int64(s, 5);
+        r->muted_until = until > j->now ? until : 0;
+    }
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if (j->n > j->limit) {
+        j->has_more = true;
+        j->free_row((char *)j->rows + --j->n * j->size);
+    }
+    return MP_OK;
+}
+
+static void member_row_free(void *row)
+{
+    mp_group_member_row_t *r = row;
+    mp_free((void *)r->username);
+    mp_free((void *)r->display_name);
+}
+
+static void members_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.members(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->has_more, j->ud);
+}
+
+static const char SQL_BANS[] = "SELECT user_id, banned_by, banned_at FROM group_bans"
+                               " WHERE conversation_id = ?1 ORDER BY banned_at, user_id";
+
+static mp_err_t bans_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_ban_row_t *r = list_push(j);
+        r->user_id = col_u64(s, 0);
+        r->banned_by = col_u64(s, 1);
+        r->banned_at = sqlite3_column_int64(s, 2);
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void bans_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.bans(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
+}
+
+static const char SQL_INVITES[] =
+    "SELECT token, created_by, created_at, expires_at, max_uses, uses, revoked_at"
+    " FROM group_invites WHERE conversation_id = ?1 ORDER BY created_at, token";
+
+static mp_err_t invites_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITES);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_invite_row_t *r = list_push(j);
+        r->token = col_dup(s, 0);
+        r->conversation_id = j->conv;
+        r->created_by = col_u64(s, 1);
+        r->created_at = sqlite3_column_int64(s, 2);
+        r->expires_at = sqlite3_column_int64(s, 3);
+        r->max_uses = sqlite3_column_int64(s, 4);
+        r->uses = sqlite3_column_int64(s, 5);
+        r->revoked = sqlite3_column_int64(s, 6) != 0;
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void invite_row_free(void *row)
+{
+    mp_group_invite_row_t *r = row;
+    mp_free((void *)r->token);
+}
+
+static void invites_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.invites(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
+}
+
+static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    list_job_t *j = (list_job_t *)job;
+    grow_t g = {0};
+    mp_err_t rc = group_load(db, j->conv, j->user, true, &g);
+    bool admin = is_admin(g.row.my_role);
+    grow_free(&g);
+    if (rc != MP_OK)
+        return rc;
+    if (j->admins_only && !admin)
+        return MP_ERR_NOT_ALLOWED;
+    return j->collect(db, j);
+}
+
+static void list_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    list_job_t *j = (list_job_t *)job;
+    j->finish(j, rc);
+    for (size_t i = 0; j->free_row != NULL && i < j->n; i++)
+        j->free_row((char *)j->rows + i * j->size);
+    mp_free(j->rows);
+    mp_free(j);
+}
+
+static mp_err_t list_queue(mp_store_t *st, list_job_t *j)
+{
+    j->base.run = list_run;
+    j->base.done = list_done;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+mp_err_t mp_store_group_members(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                                int64_t after_joined, uint64_t after_user, unsigned limit,
+                                int64_t now_ms, mp_group_members_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->after_joined = after_joined;
+    j->after_user = after_user;
+    j->limit = limit < 1 ? 1 : limit > MP_GROUP_PAGE_MAX ? MP_GROUP_PAGE_MAX : limit;
+    j->now = now_ms;
+    j->size = sizeof(mp_group_member_row_t);
+    j->collect = members_collect;
+    j->finish = members_finish;
+    j->free_row = member_row_free;
+    j->cb.members = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}
+
+mp_err_t mp_store_group_bans(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                             mp_group_bans_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->admins_only = true;
+    j->size = sizeof(mp_group_ban_row_t);
+    j->collect = bans_collect;
+    j->finish = bans_finish;
+    j->cb.bans = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}
+
+mp_err_t mp_store_group_invites(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                                mp_group_invites_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->admins_only = true;
+    j->size = sizeof(mp_group_invite_row_t);
+    j->collect = invites_collect;
+    j->finish = invites_finish;
+    j->free_row = invite_row_free;
+    j->cb.invites = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}

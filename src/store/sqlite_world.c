@@ -1,0 +1,445 @@
+/* SQLite implementation of store/world.h: the world conversation at start-up,
+ * guest creation and the guest sweep, and the world read cursors. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "store/sqlite_job.h"
+#include "store/world.h"
+#include "util/alloc.h"
+#include "util/id.h"
+#include "util/log.h"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+/* A growable array of ids. */
+typedef struct idvec {
+    uint64_t *v;
+    size_t n, cap;
+} idvec_t;
+
+static void idvec_push(idvec_t *iv, uint64_t id)
+{
+    if (iv->n == iv->cap) {
+        iv->cap = iv->cap ? iv->cap * 2 : 16;
+        iv->v = mp_realloc(iv->v, iv->cap * sizeof *iv->v);
+    }
+    iv->v[iv->n++] = id;
+}
+
+/* ---- the world conversation (synchronous, start-up) ------------------------------- */
+
+static int sync_exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Finds the world conversation; 0 in *id when there is none. */
+static int world_find(sqlite3 *db, uint64_t *id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT id FROM conversations WHERE kind = 'world' ORDER BY id LIMIT 1", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        *id = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Inserts the world conversation, stamped with a fresh global version like
+ * every other change. */
+static int world_insert(sqlite3 *db, int64_t now_ms, uint64_t id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        db,
+        "INSERT INTO conversations(id, kind, title, version, created_at, active_at)"
+        " VALUES(?1, 'world', ?2, (SELECT version + 1 FROM chat_state WHERE id = 1), ?3, ?3)",
+        -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        bind_u64(s, 1, id);
+        sqlite3_bind_text(s, 2, MP_WORLD_TITLE, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now_ms);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(s);
+    if (rc == SQLITE_OK)
+        rc = sync_exec(db, "UPDATE chat_state SET version = version + 1 WHERE id = 1");
+    return rc;
+}
+
+/* A private read-write connection, used before the writer has any job: the
+ * write lock (BEGIN IMMEDIATE) makes find-or-create exact even if two
+ * processes start on one directory. */
+mp_err_t mp_store_world_ensure(mp_store_t *st, int64_t now_ms, uint64_t *id)
+{
+    sqlite3 *db = NULL;
+    mp_err_t err = MP_ERR_INTERNAL;
+    uint64_t found = 0;
+    int rc = sqlite3_open_v2(mp_sqlite__path(st), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK)
+        goto done;
+    sqlite3_busy_timeout(db, 5000);
+    if ((rc = sync_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")) != SQLITE_OK ||
+        (rc = sync_exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
+        goto done;
+    if ((rc = world_find(db, &found)) == SQLITE_OK && found == 0) {
+        found = mp_id_next();
+        rc = world_insert(db, now_ms, found);
+        if (rc == SQLITE_OK)
+            mp_log_info("store: created the world conversation %llu", (unsigned long long)found);
+    }
+    if (rc == SQLITE_OK && (rc = sync_exec(db, "COMMIT")) == SQLITE_OK) {
+        *id = found;
+        err = MP_OK;
+    }
+done:
+    if (err != MP_OK) {
+        mp_log_error("store: cannot find or create the world conversation: %s",
+                     db ? sqlite3_errmsg(db) : "out of memory");
+        if (db != NULL && !sqlite3_get_autocommit(db))
+            sync_exec(db, "ROLLBACK");
+    }
+    sqlite3_close(db);
+    return err;
+}
+
+/* ---- guest creation (writer) --------------------------------------------------- */
+
+typedef struct guest_job {
+    mp_sql_job_t base;
+    mp_user_row_t u;
+    mp_device_row_t d;
+    uint8_t hash[MP_TOKEN_HASH_LEN];
+    mp_store_done_fn cb;
+    void *ud;
+} guest_job_t;
+
+static const char SQL_NAME_TAKEN[] = "SELECT 1 FROM users WHERE username = ?1";
+static const char SQL_GUEST_INSERT[] =
+    "INSERT INTO users(id, username, display_name, password_hash, guest, created_at,"
+    " last_active_at) VALUES(?1, ?2, ?3, '', 1, ?4, ?4)";
+static const char SQL_GUEST_DEVICE[] =
+    "INSERT INTO devices(id, user_id, name, created_at, last_seen_at) VALUES(?1, ?2, ?3, ?4, ?4)";
+static const char SQL_GUEST_TOKEN[] =
+    "INSERT INTO refresh_tokens(hash, device_id, live, created_at) VALUES(?1, ?2, 1, ?3)";
+
+static mp_err_t guest_user_insert(sqlite3 *db, const mp_user_row_t *u)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NAME_TAKEN);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_text(s, 1, u->username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return MP_ERR_USERNAME_TAKEN;
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if ((s = mp_sqlite__stmt(db, SQL_GUEST_INSERT)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, u->id);
+    sqlite3_bind_text(s, 2, u->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, u->display_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, u->created_at);
+    return step_done(db, s);
+}
+
+static mp_err_t guest_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    guest_job_t *j = (guest_job_t *)job;
+    if (j->u.id == 0 || j->d.id == 0 || j->u.username[0] == '\0')
+        return MP_ERR_BAD_REQUEST;
+    mp_err_t rc = guest_user_insert(db, &j->u);
+    if (rc != MP_OK)
+        return rc;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GUEST_DEVICE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->d.id);
+    bind_u64(s, 2, j->u.id);
+    sqlite3_bind_text(s, 3, j->d.name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, j->d.created_at);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    if ((s = mp_sqlite__stmt(db, SQL_GUEST_TOKEN)) == NULL)
+        return MP_ERR_INTERNAL;
+    sqlite3_bind_blob(s, 1, j->hash, MP_TOKEN_HASH_LEN, SQLITE_STATIC);
+    bind_u64(s, 2, j->d.id);
+    sqlite3_bind_int64(s, 3, j->d.created_at);
+    return step_done(db, s);
+}
+
+static void guest_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    guest_job_t *j = (guest_job_t *)job;
+    if (j->cb)
+        j->cb(rc, j->ud);
+    mp_free(j);
+}
+
+mp_err_t mp_store_guest_create(mp_store_t *st, const mp_user_row_t *u, const mp_device_row_t *d,
+                               const uint8_t refresh_hash[MP_TOKEN_HASH_LEN], mp_store_done_fn cb,
+                               void *ud)
+{
+    guest_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = guest_run;
+    j->base.done = guest_done;
+    j->u = *u;
+    j->d = *d;
+    memcpy(j->hash, refresh_hash, MP_TOKEN_HASH_LEN);
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- guest sweep (writer) --------------------------------------------------------- */
+
+typedef struct sweep_job {
+    mp_sql_job_t base;
+    int64_t cutoff;
+    unsigned max;
+    idvec_t users, devices;
+    mp_guest_sweep_fn cb;
+    void *ud;
+} sweep_job_t;
+
+/* The partial index users_guest_active serves the range; a device seen
+ * (refreshed) after the cutoff keeps its guest alive. */
+static const char SQL_SWEEP_DUE[] =
+    "SELECT u.id FROM users u WHERE u.guest = 1 AND u.last_active_at < ?1"
+    " AND NOT EXISTS(SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.last_seen_at >= ?1)"
+    " ORDER BY u.last_active_at LIMIT ?2";
+static const char SQL_SWEEP_DEVICES[] = "SELECT id FROM devices WHERE user_id = ?1";
+static const char SQL_SWEEP_DELETE[] = "DELETE FROM users WHERE id = ?1 AND guest = 1";
+/* Tombstones outlive the longest access-token lifetime (access_token_ttl is
+ * at most 30 days), then go. */
+static const char SQL_SWEEP_TOMBSTONE[] =
+    "INSERT OR REPLACE INTO device_tombstones(device_id, revoked_at)"
+    " SELECT id, CAST(strftime('%s','now') AS INTEGER) * 1000 FROM devices WHERE user_id = ?1";
+static const char SQL_SWEEP_PRUNE[] =
+    "DELETE FROM device_tombstones"
+    " WHERE revoked_at < (CAST(strftime('%s','now') AS INTEGER) - 31 * 86400) * 1000";
+
+static mp_err_t sweep_collect(sqlite3 *db, sqlite3_stmt *s, idvec_t *out)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        idvec_push(out, (uint64_t)sqlite3_column_int64(s, 0));
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+/* Deletes one guest (cascading to devices, tokens and world cursors) and
+ * records its devices. A row elsewhere that still references the user
+ * without a cascade (a constraint error) skips that guest, not the sweep. */
+static mp_err_t sweep_one(sqlite3 *db, sweep_job_t *j, uint64_t user, bool *deleted)
+{
+    size_t mark = j->devices.n;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SWEEP_DEVICES);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    mp_err_t err = sweep_collect(db, s, &j->devices);
+    if (err != MP_OK)
+        return err;
+    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_TOMBSTONE)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_DELETE)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    *deleted = rc == SQLITE_DONE && sqlite3_changes(db) > 0;
+    if (rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT) {
+        if (rc != SQLITE_DONE)
+            mp_log_warn("store: guest %llu is still referenced (%s); not deleted",
+                        (unsigned long long)user, sqlite3_errmsg(db));
+        if (!*deleted)
+            j->devices.n = mark;
+        return MP_OK;
+    }
+    return mp_sqlite__err(db, rc);
+}
+
+static mp_err_t prune_tombstones(sqlite3 *db)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SWEEP_PRUNE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static mp_err_t sweep_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    sweep_job_t *j = (sweep_job_t *)job;
+    idvec_t due = {0};
+    mp_err_t err = prune_tombstones(db);
+    sqlite3_stmt *s = err == MP_OK ? mp_sqlite__stmt(db, SQL_SWEEP_DUE) : NULL;
+    if (err == MP_OK && s == NULL)
+        err = MP_ERR_INTERNAL;
+    if (err == MP_OK) {
+        sqlite3_bind_int64(s, 1, j->cutoff);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)j->max);
+        err = sweep_collect(db, s, &due);
+    }
+    for (size_t i = 0; err == MP_OK && i < due.n; i++) {
+        bool deleted = false;
+        err = sweep_one(db, j, due.v[i], &deleted);
+        if (err == MP_OK && deleted)
+            idvec_push(&j->users, due.v[i]);
+    }
+    mp_free(due.v);
+    return err;
+}
+
+static void sweep_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    sweep_job_t *j = (sweep_job_t *)job;
+    mp_guest_sweep_out_t out = {0};
+    if (rc == MP_OK)
+        out = (mp_guest_sweep_out_t){j->users.v, j->users.n, j->devices.v, j->devices.n};
+    j->cb(rc, rc == MP_OK ? &out : NULL, j->ud);
+    mp_free(j->users.v);
+    mp_free(j->devices.v);
+    mp_free(j);
+}
+
+mp_err_t mp_store_guest_sweep(mp_store_t *st, int64_t cutoff_ms, unsigned max, mp_guest_sweep_fn cb,
+                              void *ud)
+{
+    sweep_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = sweep_run;
+    j->base.done = sweep_done;
+    j->cutoff = cutoff_ms;
+    j->max = max ? max : 1;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- world read cursors (writer) ---------------------------------------------------- */
+
+typedef struct wcursor_job {
+    mp_sql_job_t base;
+    uint64_t user, conv;
+    mp_chat_cursor_t which;
+    int64_t seq;
+    mp_chat_cursor_out_t out;
+    mp_chat_cursor_fn cb;
+    void *ud;
+} wcursor_job_t;
+
+static const char SQL_WCURSOR_GET[] =
+    "SELECT c.last_seq, coalesce(w.read_seq, 0), coalesce(w.delivered_seq, 0)"
+    " FROM conversations c LEFT JOIN world_reads w"
+    " ON w.conversation_id = c.id AND w.user_id = ?2 WHERE c.id = ?1 AND c.kind = 'world'";
+static const char SQL_WCURSOR_SET[] =
+    "INSERT INTO world_reads(user_id, conversation_id, read_seq, delivered_seq)"
+    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(user_id, conversation_id)"
+    " DO UPDATE SET read_seq = excluded.read_seq, delivered_seq = excluded.delivered_seq";
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static mp_err_t wcursor_load(sqlite3 *db, wcursor_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_GET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    bind_u64(s, 2, j->user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_MEMBER; /* not the world (or no such conversation) */
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    j->out.last_seq = sqlite3_column_int64(s, 0);
+    j->out.read_seq = sqlite3_column_int64(s, 1);
+    j->out.delivered_seq = sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t wcursor_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    wcursor_job_t *j = (wcursor_job_t *)job;
+    mp_err_t rc = wcursor_load(db, j);
+    if (rc != MP_OK)
+        return rc;
+    int64_t target = j->seq < j->out.last_seq ? j->seq : j->out.last_seq;
+    int64_t read = j->out.read_seq;
+    if (j->which == MP_CHAT_CURSOR_READ)
+        read = max64(read, target);
+    int64_t delivered =
+        max64(j->out.delivered_seq, j->which == MP_CHAT_CURSOR_READ ? read : target);
+    if (read == j->out.read_seq && delivered == j->out.delivered_seq)
+        return MP_OK;
+    j->out.read_seq = read;
+    j->out.delivered_seq = delivered;
+    j->out.changed = true;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_SET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    bind_u64(s, 2, j->conv);
+    sqlite3_bind_int64(s, 3, read);
+    sqlite3_bind_int64(s, 4, delivered);
+    return step_done(db, s);
+}
+
+static void wcursor_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    wcursor_job_t *j = (wcursor_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j);
+}
+
+mp_err_t mp_store_world_cursor(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                               mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb, void *ud)
+{
+    wcursor_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = wcursor_run;
+    j->base.done = wcursor_done;
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->which = which;
+    j->seq = seq;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__write(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
