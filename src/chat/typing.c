@@ -25,6 +25,8 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
     mp_server_t *srv = chat->app->srv;
     if (rc == MP_OK && !mp_chat__conv_has(conv, c->user))
         rc = MP_ERR_NOT_MEMBER;
+    if (rc == MP_OK && conv->kind == MP_CONV_GROUP && conv->dissolved)
+        rc = MP_ERR_DISSOLVED; /* nobody will post there again */
     if (rc != MP_OK) {
         mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
         mp_free(c);

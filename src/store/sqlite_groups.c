@@ -1,14 +1,14 @@
-/* SQLite implementation of the groups store ops (store/groups.h): every group
+/* SQLite implementation of the groups write op (store/groups.h): every group
  * change is ONE write job that checks the rules, applies the change and
  * inserts its system message(s) with the next seq of the conversation, all in
- * the group-commit transaction. Reads (group, members, bans, invites, the
- * membership cache's view) run on the read pool. */
+ * the group-commit transaction. The reads are in sqlite_groups_read.c. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/groups.h"
+#include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "util/alloc.h"
 #include "util/id.h"
@@ -85,7 +85,7 @@ bool mp_group_role_parse(const char *s, mp_group_role_t *out)
     return false;
 }
 
-static mp_group_role_t role_of_text(const unsigned char *s)
+mp_group_role_t mp_sqlite__group_role(const unsigned char *s)
 {
     mp_group_role_t r = MP_GROUP_MEMBER;
     (void)mp_group_role_parse((const char *)s, &r);
@@ -94,13 +94,7 @@ static mp_group_role_t role_of_text(const unsigned char *s)
 
 /* ---- group rows ------------------------------------------------------------ */
 
-/* A group row and the strings it owns. */
-typedef struct grow {
-    mp_group_row_t row;
-    char *title, *desc, *ann;
-} grow_t;
-
-static void grow_free(grow_t *g)
+void mp_sqlite__grow_free(mp_sqlite_grow_t *g)
 {
     mp_free(g->title);
     mp_free(g->desc);
@@ -117,7 +111,8 @@ static const char SQL_GROUP[] =
 
 /* Loads group conv as user sees it. MP_ERR_NOT_MEMBER when it is no group,
  * or (need_member) user is not a member. */
-static mp_err_t group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member, grow_t *g)
+mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member,
+                               mp_sqlite_grow_t *g)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GROUP);
     if (s == NULL)
@@ -135,7 +130,7 @@ static mp_err_t group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_
         sqlite3_reset(s);
         return MP_ERR_NOT_MEMBER;
     }
-    grow_free(g);
+    mp_sqlite__grow_free(g);
     mp_group_row_t *r = &g->row;
     r->id = conv;
     r->title = g->title = col_dup(s, 1);
@@ -150,7 +145,7 @@ static mp_err_t group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_
     r->announcement_by = col_u64(s, 10);
     r->announcement_at = sqlite3_column_int64(s, 11);
     r->member_count = sqlite3_column_int64(s, 12);
-    r->my_role = member ? role_of_text(sqlite3_column_text(s, 13)) : MP_GROUP_MEMBER;
+    r->my_role = member ? mp_sqlite__group_role(sqlite3_column_text(s, 13)) : MP_GROUP_MEMBER;
     sqlite3_reset(s);
     return MP_OK;
 }
@@ -171,7 +166,7 @@ static mp_err_t member_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_
         return MP_ERR_NOT_FOUND;
     if (rc != SQLITE_ROW)
         return mp_sqlite__err(db, rc);
-    *role = role_of_text(sqlite3_column_text(s, 0));
+    *role = mp_sqlite__group_role(sqlite3_column_text(s, 0));
     sqlite3_reset(s);
     return MP_OK;
 }
@@ -232,7 +227,7 @@ typedef struct op_job {
     uint64_t *users;
     uint64_t conv;
     mp_group_role_t role; /* the actor's, once loaded */
-    grow_t g;             /* the group before (checks) and after (the answer) */
+    mp_sqlite_grow_t g;   /* the group before (checks) and after (the answer) */
     msgs_t msgs;
     uint64_t *added;
     size_t n_added;
@@ -390,6 +385,18 @@ static mp_err_t sys_target(sqlite3 *db, op_job_t *j, const char *action, const c
     return sys_insert(db, j, sys, text);
 }
 
+/* A members_added message: "<actor> added Bob and Carol". */
+static mp_err_t sys_added(sqlite3 *db, op_job_t *j, const uint64_t *ids, size_t n)
+{
+    char a[96], who[320], text[512];
+    actor_name(db, j, a, sizeof a);
+    names_line(db, ids, n, who, sizeof who);
+    snprintf(text, sizeof text, "%s added %s", a, who);
+    json_t *sys = sys_new(j, "members_added");
+    json_object_set_new(sys, "user_ids", ids_json(ids, n));
+    return sys_insert(db, j, sys, text);
+}
+
 /* ---- rules shared by the ops ---------------------------------------------- */
 
 static bool is_admin(mp_group_role_t r)
@@ -402,7 +409,7 @@ static bool is_admin(mp_group_role_t r)
 static mp_err_t op_prologue(sqlite3 *db, op_job_t *j)
 {
     j->conv = j->in.conversation_id;
-    mp_err_t rc = group_load(db, j->conv, j->in.actor_id, true, &j->g);
+    mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, true, &j->g);
     if (rc != MP_OK)
         return rc;
     j->role = j->g.row.my_role;
@@ -537,7 +544,7 @@ static mp_err_t op_create(sqlite3 *db, op_job_t *j)
     json_t *sys = sys_new(j, "created");
     json_object_set_new(sys, "user_ids", ids_json(j->users, j->in.n_users));
     json_object_set_new(sys, "title", json_string(j->title ? j->title : ""));
-    return sys_insert(db, j, sys, text);
+    return sys_insert(db, j, sys, text); /* its user_ids are the initial members */
 }
 
 static json_t *settings_json(const mp_group_settings_t *s)
@@ -654,13 +661,7 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
     for (size_t i = 0; i < fresh; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
             return rc;
-    char a[96], who[320], text[512];
-    actor_name(db, j, a, sizeof a);
-    names_line(db, j->users, fresh, who, sizeof who);
-    snprintf(text, sizeof text, "%s added %s", a, who);
-    json_t *sys = sys_new(j, "members_added");
-    json_object_set_new(sys, "user_ids", ids_json(j->users, fresh));
-    return sys_insert(db, j, sys, text);
+    return sys_added(db, j, j->users, fresh);
 }
 
 /* ---- ops: remove, role, transfer -------------------------------------------- */
@@ -978,7 +979,7 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
         return MP_ERR_INVITE_REVOKED;
     if (inv->expires_at != 0 && j->in.now_ms >= inv->expires_at)
         return MP_ERR_INVITE_EXPIRED;
-    if ((rc = group_load(db, j->conv, j->in.actor_id, false, &j->g)) != MP_OK)
+    if ((rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, false, &j->g)) != MP_OK)
         return rc == MP_ERR_NOT_MEMBER ? MP_ERR_NOT_FOUND : rc;
     if (j->g.row.dissolved_at != 0)
         return MP_ERR_DISSOLVED;
@@ -1069,7 +1070,7 @@ static mp_err_t op_run(sqlite3 *db, mp_sql_job_t *job)
     else if ((rc = op_prologue(db, j)) == MP_OK)
         rc = op_dispatch(db, j);
     if (rc == MP_OK)
-        rc = group_load(db, j->conv, j->in.actor_id, false, &j->g);
+        rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, false, &j->g);
     return rc;
 }
 
@@ -1091,7 +1092,7 @@ static void op_free(op_job_t *j)
     mp_free(j->token);
     mp_free(j->users);
     mp_free(j->added);
-    grow_free(&j->g);
+    mp_sqlite__grow_free(&j->g);
     msgs_free(&j->msgs);
     mp_free(j);
 }
@@ -1144,374 +1145,4 @@ mp_err_t mp_store_group_op(mp_store_t *st, const mp_group_op_in_t *in, mp_group_
     if (rc != MP_OK)
         op_free(j);
     return rc;
-}
-
-/* ---- reads: the group, the cache's view ---------------------------------------- */
-
-typedef struct get_job {
-    mp_sql_job_t base;
-    uint64_t user, conv;
-    grow_t g;
-    mp_group_fn cb;
-    void *ud;
-} get_job_t;
-
-static mp_err_t get_run(sqlite3 *db, mp_sql_job_t *job)
-{
-    get_job_t *j = (get_job_t *)job;
-    return group_load(db, j->conv, j->user, true, &j->g);
-}
-
-static void get_done(mp_sql_job_t *job, mp_err_t rc)
-{
-    get_job_t *j = (get_job_t *)job;
-    j->cb(rc, rc == MP_OK ? &j->g.row : NULL, j->ud);
-    grow_free(&j->g);
-    mp_free(j);
-}
-
-mp_err_t mp_store_group_get(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                            mp_group_fn cb, void *ud)
-{
-    get_job_t *j = mp_calloc(1, sizeof *j);
-    j->base.run = get_run;
-    j->base.done = get_done;
-    j->user = user_id;
-    j->conv = conversation_id;
-    j->cb = cb;
-    j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
-}
-
-typedef struct conv_job {
-    mp_sql_job_t base;
-    uint64_t conv;
-    int64_t now;
-    mp_group_conv_row_t out;
-    uint64_t *members, *muted;
-    uint8_t *roles;
-    int64_t *until;
-    size_t cap, cap_muted;
-    mp_group_conv_fn cb;
-    void *ud;
-} conv_job_t;
-
-static const char SQL_CONV_STATE[] =
-    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at"
-    " FROM conversations WHERE id = ?1";
-static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
-                                       " WHERE conversation_id = ?1 ORDER BY user_id";
-
-static void conv_push(conv_job_t *j, sqlite3_stmt *s)
-{
-    mp_group_conv_row_t *o = &j->out;
-    if (o->n == j->cap) {
-        j->cap = j->cap ? j->cap * 2 : 16;
-        j->members = mp_realloc(j->members, j->cap * sizeof *j->members);
-        j->roles = mp_realloc(j->roles, j->cap * sizeof *j->roles);
-    }
-    j->members[o->n] = col_u64(s, 0);
-    j->roles[o->n] = (uint8_t)role_of_text(sqlite3_column_text(s, 1));
-    int64_t until = sqlite3_column_int64(s, 2);
-    if (until > j->now) {
-        if (o->n_muted == j->cap_muted) {
-            j->cap_muted = j->cap_muted ? j->cap_muted * 2 : 4;
-            j->muted = mp_realloc(j->muted, j->cap_muted * sizeof *j->muted);
-            j->until = mp_realloc(j->until, j->cap_muted * sizeof *j->until);
-        }
-        j->muted[o->n_muted] = j->members[o->n];
-        j->until[o->n_muted++] = until;
-    }
-    o->n++;
-}
-
-static mp_err_t conv_run(sqlite3 *db, mp_sql_job_t *job)
-{
-    conv_job_t *j = (conv_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_STATE);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, j->conv);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    const char *kind = (const char *)sqlite3_column_text(s, 0);
-    mp_group_conv_row_t *o = &j->out;
-    o->kind = strcmp(kind, "group") == 0   ? MP_CONV_GROUP
-              : strcmp(kind, "world") == 0 ? MP_CONV_WORLD
-                                           : MP_CONV_DIRECT;
-    o->owner_id = col_u64(s, 1);
-    o->settings.post_admins = sqlite3_column_int(s, 2) != 0;
-    o->settings.invite_admins = sqlite3_column_int(s, 3) != 0;
-    o->settings.edit_admins = sqlite3_column_int(s, 4) != 0;
-    o->dissolved = sqlite3_column_int64(s, 5) != 0;
-    sqlite3_reset(s);
-    if (o->kind == MP_CONV_WORLD)
-        return MP_OK;
-    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, j->conv);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        conv_push(j, s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
-
-static void conv_done(mp_sql_job_t *job, mp_err_t rc)
-{
-    conv_job_t *j = (conv_job_t *)job;
-    j->out.members = j->members;
-    j->out.roles = j->roles;
-    j->out.muted_users = j->muted;
-    j->out.muted_until = j->until;
-    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
-    mp_free(j->members);
-    mp_free(j->roles);
-    mp_free(j->muted);
-    mp_free(j->until);
-    mp_free(j);
-}
-
-mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t now_ms,
-                             mp_group_conv_fn cb, void *ud)
-{
-    conv_job_t *j = mp_calloc(1, sizeof *j);
-    j->base.run = conv_run;
-    j->base.done = conv_done;
-    j->conv = conversation_id;
-    j->now = now_ms;
-    j->cb = cb;
-    j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
-}
-
-/* ---- reads: members, bans, invites -------------------------------------------- */
-
-typedef struct list_job {
-    mp_sql_job_t base;
-    uint64_t user, conv, after_user;
-    int64_t after_joined, now;
-    unsigned limit;
-    bool admins_only, has_more;
-    void *rows; /* members, bans or invites */
-    size_t n, cap, size;
-    mp_err_t (*collect)(sqlite3 *db, struct list_job *j);
-    void (*finish)(struct list_job *j, mp_err_t rc);
-    void (*free_row)(void *row);
-    union {
-        mp_group_members_fn members;
-        mp_group_bans_fn bans;
-        mp_group_invites_fn invites;
-    } cb;
-    void *ud;
-} list_job_t;
-
-static void *list_push(list_job_t *j)
-{
-    if (j->n == j->cap) {
-        j->cap = j->cap ? j->cap * 2 : 16;
-        j->rows = mp_realloc(j->rows, j->cap * j->size);
-    }
-    void *r = (char *)j->rows + j->n++ * j->size;
-    memset(r, 0, j->size);
-    return r;
-}
-
-static const char SQL_MEMBERS_PAGE[] =
-    "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at, m.muted_until"
-    " FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1"
-    " AND (m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3))"
-    " ORDER BY m.joined_at, m.user_id LIMIT ?4";
-
-static mp_err_t members_collect(sqlite3 *db, list_job_t *j)
-{
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBERS_PAGE);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, j->conv);
-    sqlite3_bind_int64(s, 2, j->after_joined);
-    bind_u64(s, 3, j->after_user);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        mp_group_member_row_t *r = list_push(j);
-        r->user_id = col_u64(s, 0);
-        r->username = col_dup(s, 1);
-        r->display_name = col_dup(s, 2);
-        r->role = role_of_text(sqlite3_column_text(s, 3));
-        r->joined_at = sqlite3_column_int64(s, 4);
-        int64_t until = sqlite3_column_int64(s, 5);
-        r->muted_until = until > j->now ? until : 0;
-    }
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
-    if (j->n > j->limit) {
-        j->has_more = true;
-        j->free_row((char *)j->rows + --j->n * j->size);
-    }
-    return MP_OK;
-}
-
-static void member_row_free(void *row)
-{
-    mp_group_member_row_t *r = row;
-    mp_free((void *)r->username);
-    mp_free((void *)r->display_name);
-}
-
-static void members_finish(list_job_t *j, mp_err_t rc)
-{
-    j->cb.members(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->has_more, j->ud);
-}
-
-static const char SQL_BANS[] = "SELECT user_id, banned_by, banned_at FROM group_bans"
-                               " WHERE conversation_id = ?1 ORDER BY banned_at, user_id";
-
-static mp_err_t bans_collect(sqlite3 *db, list_job_t *j)
-{
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANS);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, j->conv);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        mp_group_ban_row_t *r = list_push(j);
-        r->user_id = col_u64(s, 0);
-        r->banned_by = col_u64(s, 1);
-        r->banned_at = sqlite3_column_int64(s, 2);
-    }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
-
-static void bans_finish(list_job_t *j, mp_err_t rc)
-{
-    j->cb.bans(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
-}
-
-static const char SQL_INVITES[] =
-    "SELECT token, created_by, created_at, expires_at, max_uses, uses, revoked_at"
-    " FROM group_invites WHERE conversation_id = ?1 ORDER BY created_at, token";
-
-static mp_err_t invites_collect(sqlite3 *db, list_job_t *j)
-{
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITES);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, j->conv);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        mp_group_invite_row_t *r = list_push(j);
-        r->token = col_dup(s, 0);
-        r->conversation_id = j->conv;
-        r->created_by = col_u64(s, 1);
-        r->created_at = sqlite3_column_int64(s, 2);
-        r->expires_at = sqlite3_column_int64(s, 3);
-        r->max_uses = sqlite3_column_int64(s, 4);
-        r->uses = sqlite3_column_int64(s, 5);
-        r->revoked = sqlite3_column_int64(s, 6) != 0;
-    }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
-
-static void invite_row_free(void *row)
-{
-    mp_group_invite_row_t *r = row;
-    mp_free((void *)r->token);
-}
-
-static void invites_finish(list_job_t *j, mp_err_t rc)
-{
-    j->cb.invites(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
-}
-
-static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
-{
-    list_job_t *j = (list_job_t *)job;
-    grow_t g = {0};
-    mp_err_t rc = group_load(db, j->conv, j->user, true, &g);
-    bool admin = is_admin(g.row.my_role);
-    grow_free(&g);
-    if (rc != MP_OK)
-        return rc;
-    if (j->admins_only && !admin)
-        return MP_ERR_NOT_ALLOWED;
-    return j->collect(db, j);
-}
-
-static void list_done(mp_sql_job_t *job, mp_err_t rc)
-{
-    list_job_t *j = (list_job_t *)job;
-    j->finish(j, rc);
-    for (size_t i = 0; j->free_row != NULL && i < j->n; i++)
-        j->free_row((char *)j->rows + i * j->size);
-    mp_free(j->rows);
-    mp_free(j);
-}
-
-static mp_err_t list_queue(mp_store_t *st, list_job_t *j)
-{
-    j->base.run = list_run;
-    j->base.done = list_done;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
-}
-
-mp_err_t mp_store_group_members(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                                int64_t after_joined, uint64_t after_user, unsigned limit,
-                                int64_t now_ms, mp_group_members_fn cb, void *ud)
-{
-    list_job_t *j = mp_calloc(1, sizeof *j);
-    j->user = user_id;
-    j->conv = conversation_id;
-    j->after_joined = after_joined;
-    j->after_user = after_user;
-    j->limit = limit < 1 ? 1 : limit > MP_GROUP_PAGE_MAX ? MP_GROUP_PAGE_MAX : limit;
-    j->now = now_ms;
-    j->size = sizeof(mp_group_member_row_t);
-    j->collect = members_collect;
-    j->finish = members_finish;
-    j->free_row = member_row_free;
-    j->cb.members = cb;
-    j->ud = ud;
-    return list_queue(st, j);
-}
-
-mp_err_t mp_store_group_bans(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                             mp_group_bans_fn cb, void *ud)
-{
-    list_job_t *j = mp_calloc(1, sizeof *j);
-    j->user = user_id;
-    j->conv = conversation_id;
-    j->admins_only = true;
-    j->size = sizeof(mp_group_ban_row_t);
-    j->collect = bans_collect;
-    j->finish = bans_finish;
-    j->cb.bans = cb;
-    j->ud = ud;
-    return list_queue(st, j);
-}
-
-mp_err_t mp_store_group_invites(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                                mp_group_invites_fn cb, void *ud)
-{
-    list_job_t *j = mp_calloc(1, sizeof *j);
-    j->user = user_id;
-    j->conv = conversation_id;
-    j->admins_only = true;
-    j->size = sizeof(mp_group_invite_row_t);
-    j->collect = invites_collect;
-    j->finish = invites_finish;
-    j->free_row = invite_row_free;
-    j->cb.invites = cb;
-    j->ud = ud;
-    return list_queue(st, j);
 }

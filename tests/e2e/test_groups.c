@@ -128,6 +128,9 @@ static void test_create_get_patch(void **state)
     assert_non_null(created);
     assert_string_equal(jstr(created, "sender"), o.s.user_id);
     assert_string_equal(jstr(json_object_get(created, "system"), "actor_id"), o.s.user_id);
+    assert_int_equal(jint(created, "seq"), 1);
+    assert_true(
+        json_has_str(json_object_get(json_object_get(created, "system"), "user_ids"), a.s.user_id));
     assert_true(json_is_string(json_object_get(created, "text")));
     json_decref(h);
 
@@ -189,6 +192,7 @@ static void test_members_paging(void **state)
 
     EXPECT(400, "bad_request", srv, "GET", o.access, NULL, "/v1/groups/%s/members?limit=0", g);
     EXPECT(400, "bad_request", srv, "GET", o.access, NULL, "/v1/groups/%s/members?limit=201", g);
+    EXPECT(400, "bad_request", srv, "GET", o.access, NULL, "/v1/groups/%s/members?cursor=zzz", g);
 
     json_t *all = json_array();
     char cursor[256] = "";
@@ -714,6 +718,7 @@ static void test_mute_and_post_permission(void **state)
     const char *msg = jstr(json_object_get(r, "error"), "message");
     assert_non_null(msg);
     assert_true(strlen(msg) > 0);
+    assert_int_equal(jint(json_object_get(r, "error"), "muted_until"), until);
     assert_err(r, "muted");
     json_t *ml =
         EXPECT_BODY(200, NULL, srv, "GET", o.s.access, NULL, "/v1/groups/%s/members?limit=200", g);
@@ -779,6 +784,11 @@ static void test_add_members_rules(void **state)
     assert_int_equal(group_create(srv, o.access, "add", ids_json(a.user_id, NULL), NULL, g, NULL),
                      201);
     EXPECT(400, "bad_request", srv, "POST", o.access, json_pack("{s:[]}", "user_ids"),
+           "/v1/groups/%s/members", g);
+    json_t *many = json_array();
+    for (int i = 0; i < 101; i++)
+        json_array_append_new(many, json_string(b.user_id));
+    EXPECT(400, "bad_request", srv, "POST", o.access, json_pack("{s:o}", "user_ids", many),
            "/v1/groups/%s/members", g);
     EXPECT(404, "not_found", srv, "POST", o.access,
            json_pack("{s:[s,s]}", "user_ids", b.user_id, "424242424242"), "/v1/groups/%s/members",

@@ -34,10 +34,12 @@ typedef enum {
     A_TRANSFER,       /* POST transfer to a member */
     A_BAN,            /* POST bans {member} */
     A_BAN_ADMIN,      /* POST bans {admin} */
+    A_BAN_OWNER,      /* POST bans {owner} */
     A_UNBAN,          /* DELETE bans/{banned} */
     A_LIST_BANS,      /* GET bans */
     A_MUTE,           /* POST members/{member}/mute */
     A_MUTE_ADMIN,     /* POST members/{admin}/mute */
+    A_MUTE_OWNER,     /* POST members/{owner}/mute */
     A_UNMUTE,         /* DELETE members/{muted}/mute */
     A_DISSOLVE,       /* POST dissolve */
     A_SET_ANN,        /* PUT announcement */
@@ -54,38 +56,40 @@ typedef enum {
 } action_t;
 
 static const char *const action_names[] = {
-    "GET group",
-    "list members",
-    "patch info",
-    "patch settings",
-    "add member",
-    "kick member",
-    "kick admin",
-    "kick owner",
-    "leave",
-    "leave (DELETE self)",
-    "promote",
-    "demote",
-    "transfer",
-    "ban member",
-    "ban admin",
-    "unban",
-    "list bans",
-    "mute member",
-    "mute admin",
-    "unmute",
-    "dissolve",
-    "set announcement",
-    "clear announcement",
-    "create invite",
-    "list invites",
-    "revoke invite",
-    "history (HTTP)",
-    "send (WS)",
-    "history (WS)",
-    "read (WS)",
-    "typing (WS)",
-    "sync visibility (WS)",
+    [A_GET] = "GET group",
+    [A_MEMBERS] = "list members",
+    [A_PATCH_INFO] = "patch info",
+    [A_PATCH_SETTINGS] = "patch settings",
+    [A_ADD] = "add member",
+    [A_KICK_MEMBER] = "kick member",
+    [A_KICK_ADMIN] = "kick admin",
+    [A_KICK_OWNER] = "kick owner",
+    [A_LEAVE] = "leave",
+    [A_LEAVE_DELETE] = "leave (DELETE self)",
+    [A_PROMOTE] = "promote",
+    [A_DEMOTE] = "demote",
+    [A_TRANSFER] = "transfer",
+    [A_BAN] = "ban member",
+    [A_BAN_ADMIN] = "ban admin",
+    [A_BAN_OWNER] = "ban owner",
+    [A_UNBAN] = "unban",
+    [A_LIST_BANS] = "list bans",
+    [A_MUTE] = "mute member",
+    [A_MUTE_ADMIN] = "mute admin",
+    [A_MUTE_OWNER] = "mute owner",
+    [A_UNMUTE] = "unmute",
+    [A_DISSOLVE] = "dissolve",
+    [A_SET_ANN] = "set announcement",
+    [A_CLEAR_ANN] = "clear announcement",
+    [A_CREATE_INVITE] = "create invite",
+    [A_LIST_INVITES] = "list invites",
+    [A_REVOKE_INVITE] = "revoke invite",
+    [A_HISTORY_HTTP] = "history (HTTP)",
+    [A_WS_SEND] = "send (WS)",
+    [A_WS_HISTORY] = "history (WS)",
+    [A_WS_READ] = "read (WS)",
+    [A_WS_TYPING] = "typing (WS)",
+    [A_WS_SYNC] = "sync visibility (WS)",
 };
 
 /* Group settings of a row: who_can_post / who_can_invite / who_can_edit_info,
@@ -179,10 +183,12 @@ static const row_t matrix[] = {
     {A_TRANSFER,       V_OPEN,       {OK204, NA,    NA,    NM,    NM,    NA,    GF}},
     {A_BAN,            V_OPEN,       {OK204, OK204, NA,    NM,    NM,    NA,    GF}},
     {A_BAN_ADMIN,      V_OPEN,       {OK204, NA,    NA,    NM,    NM,    NA,    GF}},
+    {A_BAN_OWNER,      V_OPEN,       {UNSPEC, NA,   NA,    NM,    NM,    NA,    GF}},
     {A_UNBAN,          V_OPEN,       {OK204, OK204, NA,    NM,    NM,    NA,    GF}},
     {A_LIST_BANS,      V_OPEN,       {OK200, OK200, NA,    NM,    NM,    NA,    GF}},
     {A_MUTE,           V_OPEN,       {OK204, OK204, NA,    NM,    NM,    NA,    GF}},
     {A_MUTE_ADMIN,     V_OPEN,       {OK204, NA,    NA,    NM,    NM,    NA,    GF}},
+    {A_MUTE_OWNER,     V_OPEN,       {UNSPEC, NA,   NA,    NM,    NM,    NA,    GF}},
     {A_UNMUTE,         V_OPEN,       {OK204, OK204, NA,    NM,    NM,    NA,    GF}},
     {A_DISSOLVE,       V_OPEN,       {OK204, NA,    NA,    NM,    NM,    NA,    GF}},
     {A_SET_ANN,        V_OPEN,       {OK200, OK200, NA,    NM,    NM,    NA,    GF}},
@@ -481,8 +487,11 @@ static void run_action(const row_t *row, int idx, role_t r, const char *g, outco
                  "/v1/groups/%s/bans", g);
         break;
     case A_BAN_ADMIN:
-        st = req(srv, "POST", tok, json_pack("{s:s}", "user_id", cast.admin2.user_id), &body,
-                 "/v1/groups/%s/bans", g);
+    case A_BAN_OWNER:
+        st = req(srv, "POST", tok,
+                 json_pack("{s:s}", "user_id",
+                           row->act == A_BAN_ADMIN ? cast.admin2.user_id : cast.s[R_OWNER].user_id),
+                 &body, "/v1/groups/%s/bans", g);
         break;
     case A_UNBAN:
         st = req(srv, "DELETE", tok, NULL, &body, "/v1/groups/%s/bans/%s", g,
@@ -493,9 +502,12 @@ static void run_action(const row_t *row, int idx, role_t r, const char *g, outco
         break;
     case A_MUTE:
     case A_MUTE_ADMIN:
+    case A_MUTE_OWNER:
         st = req(srv, "POST", tok, json_pack("{s:I}", "until", (json_int_t)(now_ms() + 3600000)),
                  &body, "/v1/groups/%s/members/%s/mute", g,
-                 row->act == A_MUTE ? cast.target.user_id : cast.admin2.user_id);
+                 row->act == A_MUTE         ? cast.target.user_id
+                 : row->act == A_MUTE_ADMIN ? cast.admin2.user_id
+                                            : cast.s[R_OWNER].user_id);
         break;
     case A_UNMUTE:
         st = req(srv, "DELETE", tok, NULL, &body, "/v1/groups/%s/members/%s/mute", g,

@@ -139,6 +139,15 @@ static void test_post_read_without_joining(void **state)
     json_decref(msgs);
     json_decref(convs);
 
+    /* Nor in the conversation list (documented: clients page it with
+     * history). */
+    json_t *list = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/conversations");
+    json_array_foreach(json_object_get(list, "conversations"), i, cv)
+    {
+        assert_string_not_equal(jstr(cv, "conversation_id"), world);
+    }
+    json_decref(list);
+
     /* System messages cannot be posted there either. */
     json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "conversation", world, "client_msg_id", "w-sys",
                           "text", "x", "kind", "system");

@@ -153,7 +153,9 @@ static uint64_t make_group(fx_t *f)
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.g.member_count, 3);
     assert_int_equal(r.g.my_role, MP_GROUP_OWNER);
+    assert_int_equal(r.n_msgs, 1);
     assert_string_equal(r.action, "created");
+    assert_string_equal(r.text, "Olga created the group \"Birds\"");
     assert_int_equal(r.first_seq, 1);
     op_res_t p = run(f, (mp_group_op_in_t){.op = MP_GOP_ROLE,
                                            .actor_id = OWNER,
@@ -569,7 +571,7 @@ static void test_members_page_and_sync(void **state)
     wait_for(f, &x.done);
     assert_int_equal(x.rc, MP_ERR_NOT_MEMBER);
 
-    /* Sync carries the system messages (seq 1 created, 2 role_changed). */
+    /* Sync carries the system messages (1 created, 2 role_changed). */
     sync_res_t s = {0};
     assert_int_equal(mp_store_chat_sync(f->st, MEMBER, 0, 100, on_sync, &s), MP_OK);
     wait_for(f, &s.done);

@@ -1,0 +1,30 @@
+/* Internal to src/store: what the two files of the SQLite groups backend
+ * (sqlite_groups.c: the write op; sqlite_groups_read.c: the reads) share. */
+#ifndef MP_STORE_SQLITE_GROUPS_INT_H
+#define MP_STORE_SQLITE_GROUPS_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/groups.h"
+
+/* A group row and the strings it owns. */
+typedef struct mp_sqlite_grow {
+    mp_group_row_t row;
+    char *title, *desc, *ann;
+} mp_sqlite_grow_t;
+
+/* Frees the strings and zeroes g. */
+void mp_sqlite__grow_free(mp_sqlite_grow_t *g);
+
+/* Loads group conv as user sees it into g (its previous strings freed).
+ * MP_ERR_NOT_MEMBER when conv is no group, or (need_member) user is not a
+ * member of it. */
+mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member,
+                               mp_sqlite_grow_t *g);
+
+/* The role stored as text ("owner", "admin", anything else = member). */
+mp_group_role_t mp_sqlite__group_role(const unsigned char *s);
+
+#endif

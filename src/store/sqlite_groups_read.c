@@ -1,0 +1,395 @@
+/* SQLite implementation of the groups reads (store/groups.h): the group as a
+ * user sees it, the membership cache's view of a conversation, and the member,
+ * ban and invite lists. All run on the read pool. */
+#include <string.h>
+
+#include "store/groups.h"
+#include "store/sqlite_groups_int.h"
+#include "store/sqlite_job.h"
+#include "util/alloc.h"
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static uint64_t col_u64(sqlite3_stmt *s, int i)
+{
+    return (uint64_t)sqlite3_column_int64(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return mp_strdup(t ? (const char *)t : "");
+}
+
+/* ---- reads: the group, the cache's view ---------------------------------------- */
+
+typedef struct get_job {
+    mp_sql_job_t base;
+    uint64_t user, conv;
+    mp_sqlite_grow_t g;
+    mp_group_fn cb;
+    void *ud;
+} get_job_t;
+
+static mp_err_t get_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    get_job_t *j = (get_job_t *)job;
+    return mp_sqlite__group_load(db, j->conv, j->user, true, &j->g);
+}
+
+static void get_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    get_job_t *j = (get_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->g.row : NULL, j->ud);
+    mp_sqlite__grow_free(&j->g);
+    mp_free(j);
+}
+
+mp_err_t mp_store_group_get(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                            mp_group_fn cb, void *ud)
+{
+    get_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = get_run;
+    j->base.done = get_done;
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+typedef struct conv_job {
+    mp_sql_job_t base;
+    uint64_t conv;
+    int64_t now;
+    mp_group_conv_row_t out;
+    uint64_t *members, *muted;
+    uint8_t *roles;
+    int64_t *until;
+    size_t cap, cap_muted;
+    mp_group_conv_fn cb;
+    void *ud;
+} conv_job_t;
+
+static const char SQL_CONV_STATE[] =
+    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at"
+    " FROM conversations WHERE id = ?1";
+static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
+                                       " WHERE conversation_id = ?1 ORDER BY user_id";
+
+static void conv_push(conv_job_t *j, sqlite3_stmt *s)
+{
+    mp_group_conv_row_t *o = &j->out;
+    if (o->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 16;
+        j->members = mp_realloc(j->members, j->cap * sizeof *j->members);
+        j->roles = mp_realloc(j->roles, j->cap * sizeof *j->roles);
+    }
+    j->members[o->n] = col_u64(s, 0);
+    j->roles[o->n] = (uint8_t)mp_sqlite__group_role(sqlite3_column_text(s, 1));
+    int64_t until = sqlite3_column_int64(s, 2);
+    if (until > j->now) {
+        if (o->n_muted == j->cap_muted) {
+            j->cap_muted = j->cap_muted ? j->cap_muted * 2 : 4;
+            j->muted = mp_realloc(j->muted, j->cap_muted * sizeof *j->muted);
+            j->until = mp_realloc(j->until, j->cap_muted * sizeof *j->until);
+        }
+        j->muted[o->n_muted] = j->members[o->n];
+        j->until[o->n_muted++] = until;
+    }
+    o->n++;
+}
+
+static mp_err_t conv_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    conv_job_t *j = (conv_job_t *)job;
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_STATE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    mp_group_conv_row_t *o = &j->out;
+    o->kind = strcmp(kind, "group") == 0   ? MP_CONV_GROUP
+              : strcmp(kind, "world") == 0 ? MP_CONV_WORLD
+                                           : MP_CONV_DIRECT;
+    o->owner_id = col_u64(s, 1);
+    o->settings.post_admins = sqlite3_column_int(s, 2) != 0;
+    o->settings.invite_admins = sqlite3_column_int(s, 3) != 0;
+    o->settings.edit_admins = sqlite3_column_int(s, 4) != 0;
+    o->dissolved = sqlite3_column_int64(s, 5) != 0;
+    sqlite3_reset(s);
+    if (o->kind == MP_CONV_WORLD)
+        return MP_OK;
+    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        conv_push(j, s);
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void conv_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    conv_job_t *j = (conv_job_t *)job;
+    j->out.members = j->members;
+    j->out.roles = j->roles;
+    j->out.muted_users = j->muted;
+    j->out.muted_until = j->until;
+    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j->members);
+    mp_free(j->roles);
+    mp_free(j->muted);
+    mp_free(j->until);
+    mp_free(j);
+}
+
+mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t now_ms,
+                             mp_group_conv_fn cb, void *ud)
+{
+    conv_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = conv_run;
+    j->base.done = conv_done;
+    j->conv = conversation_id;
+    j->now = now_ms;
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+/* ---- reads: members, bans, invites -------------------------------------------- */
+
+typedef struct list_job {
+    mp_sql_job_t base;
+    uint64_t user, conv, after_user;
+    int64_t after_joined, now;
+    unsigned limit;
+    bool admins_only, has_more;
+    void *rows; /* members, bans or invites */
+    size_t n, cap, size;
+    mp_err_t (*collect)(sqlite3 *db, struct list_job *j);
+    void (*finish)(struct list_job *j, mp_err_t rc);
+    void (*free_row)(void *row);
+    union {
+        mp_group_members_fn members;
+        mp_group_bans_fn bans;
+        mp_group_invites_fn invites;
+    } cb;
+    void *ud;
+} list_job_t;
+
+static void *list_push(list_job_t *j)
+{
+    if (j->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 16;
+        j->rows = mp_realloc(j->rows, j->cap * j->size);
+    }
+    void *r = (char *)j->rows + j->n++ * j->size;
+    memset(r, 0, j->size);
+    return r;
+}
+
+static const char SQL_MEMBERS_PAGE[] =
+    "SELECT m.user_id, u.username, u.display_name, m.role, m.joined_at, m.muted_until"
+    " FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ?1"
+    " AND (m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3))"
+    " ORDER BY m.joined_at, m.user_id LIMIT ?4";
+
+static mp_err_t members_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBERS_PAGE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    sqlite3_bind_int64(s, 2, j->after_joined);
+    bind_u64(s, 3, j->after_user);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_member_row_t *r = list_push(j);
+        r->user_id = col_u64(s, 0);
+        r->username = col_dup(s, 1);
+        r->display_name = col_dup(s, 2);
+        r->role = mp_sqlite__group_role(sqlite3_column_text(s, 3));
+        r->joined_at = sqlite3_column_int64(s, 4);
+        int64_t until = sqlite3_column_int64(s, 5);
+        r->muted_until = until > j->now ? until : 0;
+    }
+    if (rc != SQLITE_DONE)
+        return mp_sqlite__err(db, rc);
+    if (j->n > j->limit) {
+        j->has_more = true;
+        j->free_row((char *)j->rows + --j->n * j->size);
+    }
+    return MP_OK;
+}
+
+static void member_row_free(void *row)
+{
+    mp_group_member_row_t *r = row;
+    mp_free((void *)r->username);
+    mp_free((void *)r->display_name);
+}
+
+static void members_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.members(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->has_more, j->ud);
+}
+
+static const char SQL_BANS[] = "SELECT user_id, banned_by, banned_at FROM group_bans"
+                               " WHERE conversation_id = ?1 ORDER BY banned_at, user_id";
+
+static mp_err_t bans_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_ban_row_t *r = list_push(j);
+        r->user_id = col_u64(s, 0);
+        r->banned_by = col_u64(s, 1);
+        r->banned_at = sqlite3_column_int64(s, 2);
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void bans_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.bans(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
+}
+
+static const char SQL_INVITES[] =
+    "SELECT token, created_by, created_at, expires_at, max_uses, uses, revoked_at"
+    " FROM group_invites WHERE conversation_id = ?1 ORDER BY created_at, token";
+
+static mp_err_t invites_collect(sqlite3 *db, list_job_t *j)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITES);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->conv);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        mp_group_invite_row_t *r = list_push(j);
+        r->token = col_dup(s, 0);
+        r->conversation_id = j->conv;
+        r->created_by = col_u64(s, 1);
+        r->created_at = sqlite3_column_int64(s, 2);
+        r->expires_at = sqlite3_column_int64(s, 3);
+        r->max_uses = sqlite3_column_int64(s, 4);
+        r->uses = sqlite3_column_int64(s, 5);
+        r->revoked = sqlite3_column_int64(s, 6) != 0;
+    }
+    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+static void invite_row_free(void *row)
+{
+    mp_group_invite_row_t *r = row;
+    mp_free((void *)r->token);
+}
+
+static void invites_finish(list_job_t *j, mp_err_t rc)
+{
+    j->cb.invites(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
+}
+
+static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    list_job_t *j = (list_job_t *)job;
+    mp_sqlite_grow_t g = {0};
+    mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->user, true, &g);
+    bool admin = g.row.my_role >= MP_GROUP_ADMIN;
+    mp_sqlite__grow_free(&g);
+    if (rc != MP_OK)
+        return rc;
+    if (j->admins_only && !admin)
+        return MP_ERR_NOT_ALLOWED;
+    return j->collect(db, j);
+}
+
+static void list_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    list_job_t *j = (list_job_t *)job;
+    j->finish(j, rc);
+    for (size_t i = 0; j->free_row != NULL && i < j->n; i++)
+        j->free_row((char *)j->rows + i * j->size);
+    mp_free(j->rows);
+    mp_free(j);
+}
+
+static mp_err_t list_queue(mp_store_t *st, list_job_t *j)
+{
+    j->base.run = list_run;
+    j->base.done = list_done;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK)
+        mp_free(j);
+    return rc;
+}
+
+mp_err_t mp_store_group_members(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                                int64_t after_joined, uint64_t after_user, unsigned limit,
+                                int64_t now_ms, mp_group_members_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->after_joined = after_joined;
+    j->after_user = after_user;
+    j->limit = limit < 1 ? 1 : limit > MP_GROUP_PAGE_MAX ? MP_GROUP_PAGE_MAX : limit;
+    j->now = now_ms;
+    j->size = sizeof(mp_group_member_row_t);
+    j->collect = members_collect;
+    j->finish = members_finish;
+    j->free_row = member_row_free;
+    j->cb.members = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}
+
+mp_err_t mp_store_group_bans(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                             mp_group_bans_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->admins_only = true;
+    j->size = sizeof(mp_group_ban_row_t);
+    j->collect = bans_collect;
+    j->finish = bans_finish;
+    j->cb.bans = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}
+
+mp_err_t mp_store_group_invites(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
+                                mp_group_invites_fn cb, void *ud)
+{
+    list_job_t *j = mp_calloc(1, sizeof *j);
+    j->user = user_id;
+    j->conv = conversation_id;
+    j->admins_only = true;
+    j->size = sizeof(mp_group_invite_row_t);
+    j->collect = invites_collect;
+    j->finish = invites_finish;
+    j->free_row = invite_row_free;
+    j->cb.invites = cb;
+    j->ud = ud;
+    return list_queue(st, j);
+}
