@@ -87,6 +87,8 @@ static json_t *row_json(const mp_chat_list_row_t *r, uint64_t me)
     json_t *o = json_object();
     json_object_set_new(o, "conversation_id", mp_chat__id_json(r->id));
     json_object_set_new(o, "kind", json_string(mp_conv_kind_name(r->kind)));
+    if (r->title != NULL)
+        json_object_set_new(o, "title", json_string(r->title));
     if (r->peer_id != 0)
         json_object_set_new(o, "peer",
                             json_pack("{s:o,s:s,s:s}", "user_id", mp_chat__id_json(r->peer_id),

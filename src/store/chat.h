@@ -103,6 +103,7 @@ typedef struct mp_chat_list_row {
     mp_conv_kind_t kind;
     int64_t last_seq, read_seq, active_at;
     uint64_t peer_id; /* direct: the other member (0 otherwise) */
+    const char *title; /* group/world: its title (NULL for direct) */
     const char *peer_username, *peer_display_name;
     bool has_last;
     mp_msg_row_t last; /* the message at last_seq, when has_last */

@@ -791,7 +791,7 @@ typedef struct list_job {
 } list_job_t;
 
 static const char SQL_LIST[] =
-    "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq FROM members m"
+    "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq, c.title FROM members m"
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1"
     " AND (c.active_at < ?2 OR (c.active_at = ?2 AND c.id < ?3))"
     " ORDER BY c.active_at DESC, c.id DESC LIMIT ?4";
@@ -859,12 +859,14 @@ static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
         r->last_seq = sqlite3_column_int64(s, 2);
         r->active_at = sqlite3_column_int64(s, 3);
         r->read_seq = sqlite3_column_int64(s, 4);
+        if (r->kind != MP_CONV_DIRECT)
+            r->title = col_dup(s, 5);
     }
     if (rc != SQLITE_DONE)
         return mp_sqlite__err(db, rc);
     if (j->n > j->limit) {
         j->has_more = true;
-        j->n--;
+        mp_free((void *)j->rows[--j->n].title);
     }
     for (size_t i = 0; i < j->n; i++) {
         mp_err_t err = MP_OK;
@@ -892,6 +894,7 @@ static void list_done(mp_sql_job_t *job, mp_err_t rc)
     for (size_t i = 0; i < j->n; i++) {
         mp_free((void *)j->rows[i].peer_username);
         mp_free((void *)j->rows[i].peer_display_name);
+        mp_free((void *)j->rows[i].title);
     }
     mp_free(j->rows);
     msgvec_free(&j->last);
