@@ -209,12 +209,67 @@ static void test_errors_are_not_hidden(void **state)
     assert_int_equal(mpt_server_stop(strict), 0);
 }
 
-static void test_group_unavailable_and_usage(void **state)
+static uint64_t group_field(const run_t *r, const char *name)
+{
+    json_t *v = json_object_get(json_object_get(r->json, "group"), name);
+    if (!json_is_integer(v))
+        fail_msg("group.%s missing from the JSON result", name);
+    return (uint64_t)json_integer_value(v);
+}
+
+/* Every acked message reached every online device, and the per-message
+ * "last device" latency covers each of them. */
+static void assert_group_consistent(const run_t *r, uint64_t online)
+{
+    assert_clean(r);
+    assert_true(counter(r, "sent") > 0);
+    assert_int_equal(counter(r, "acked"), counter(r, "sent"));
+    assert_int_equal(counter(r, "send_errors"), 0);
+    assert_int_equal(group_field(r, "online"), online);
+    assert_int_equal(group_field(r, "expected_deliveries"), counter(r, "acked") * online);
+    assert_int_equal(counter(r, "delivered"), counter(r, "acked") * online);
+    assert_int_equal(group_field(r, "complete"), counter(r, "acked"));
+    assert_int_equal(group_field(r, "incomplete"), 0);
+    json_t *last = json_object_get(json_object_get(r->json, "latency_ms"), "last");
+    assert_int_equal(json_integer_value(json_object_get(last, "n")),
+                     (json_int_t)counter(r, "acked"));
+}
+
+static void test_group_fanout(void **state)
 {
     run_t r;
-    bench(srv, &r, "group", NULL);
+    char accounts[] = "/tmp/magpie-bench-accounts-XXXXXX";
+    int fd = mkstemp(accounts);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(accounts); /* the bench creates it */
+    const char *pfx = prefix();
+
+    bench(srv, &r, "group", "--setup", "--users-prefix", pfx, "--members", "20", "--online", "10",
+          "--procs", "2", "--rate", "10", "--duration", "2", "--accounts", accounts, NULL);
+    assert_group_consistent(&r, 10);
+    assert_int_equal(group_field(&r, "members"), 20);
+    assert_int_equal(counter(&r, "conns_ok"), 11); /* the sender too */
+    assert_true(counter(&r, "sent") <= 21);
+    json_decref(r.json);
+
+    /* The same users again, everyone online: ids and sessions come from the
+     * --accounts file (refresh) or a login, never a second registration. */
+    bench(srv, &r, "group", "--users-prefix", pfx, "--members", "20", "--procs", "3",
+          "--source-ips", "127.0.0.2-127.0.0.3", "--rate", "20", "--duration", "1", "--accounts",
+          accounts, NULL);
+    assert_group_consistent(&r, 19);
+    assert_int_equal(counter(&r, "conns_ok"), 20);
+    json_decref(r.json);
+    unlink(accounts);
+}
+
+static void test_usage(void **state)
+{
+    run_t r;
+    bench(srv, &r, "group", "--members", "5", "--online", "5", NULL);
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "group scenario needs groups"));
+    assert_non_null(strstr(r.err, "--online"));
     json_decref(r.json);
     bench(srv, &r, "nonsense", NULL);
     assert_int_equal(r.status, 2);
@@ -232,7 +287,8 @@ int main(void)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_connect_with_sources_and_rss),
         cmocka_unit_test(test_errors_are_not_hidden),
-        cmocka_unit_test(test_group_unavailable_and_usage),
+        cmocka_unit_test(test_group_fanout),
+        cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }

@@ -259,7 +259,7 @@ static int setup(void **state)
         snprintf(cast.cursor[r], sizeof cast.cursor[r], "0");
         if (r == R_GUEST)
             continue;
-        if (mpt_user_new(srv, role_names[r][0] == 'n' ? "pn" : "pm", &cast.s[r]) != 0)
+        if (mpt_user_new(srv, "pm", &cast.s[r]) != 0)
             return -1;
         cast.ws[r] = mpt_ws_open(srv, cast.s[r].access);
         if (cast.ws[r] == NULL)
