@@ -486,7 +486,9 @@ char *mpt_username(char out[33], const char *prefix)
     for (char *p = tmp; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
-    snprintf(out, 33, "%s", tmp);
+    size_t n = strnlen(tmp, 32); /* usernames are at most 32 characters */
+    memcpy(out, tmp, n);
+    out[n] = '\0';
     return out;
 }
 
