@@ -68,6 +68,7 @@ typedef struct others {
 
 static void count_other(mp_sid_t sid, uint64_t device_id, void *ud)
 {
+    (void)device_id;
     others_t *o = ud;
     if (sid != o->except)
         o->any = true;

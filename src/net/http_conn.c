@@ -274,6 +274,7 @@ void mp_http__resume(mp_conn_t *c)
 
 static void written(mp_conn_t *c, void *arg)
 {
+    (void)c;
     mp_free(arg);
 }
 

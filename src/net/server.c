@@ -227,6 +227,7 @@ void mp_conn__drain(mp_conn_t *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+    (void)suggested;
     /* One buffer per server: read_cb consumes it before the next alloc_cb,
      * so an idle connection holds no read buffer. */
     mp_conn_t *c = h->data;

@@ -138,6 +138,7 @@ static const mp_route_t fuzz_routes[] = {
 
 static mp_err_t f_auth(void *ctx, const char *token, mp_principal_t *who)
 {
+    (void)ctx;
     if (strcmp(token, "good") != 0)
         return MP_ERR_UNAUTHORIZED;
     who->user_id = 1;
@@ -149,17 +150,25 @@ static mp_server_t *fuzz_srv;
 
 static void f_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
+    (void)ctx;
+    (void)sid;
+    (void)who;
     sessions_open++;
 }
 
 static void f_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
+    (void)ctx;
+    (void)sid;
+    (void)who;
     sessions_open--;
 }
 
 static void f_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t id,
                     const char *type, json_t *frame)
 {
+    (void)ctx;
+    (void)who;
     if (strcmp(type, "close") == 0) {
         mp_gw_close(fuzz_srv, sid, 4000, "bye");
     } else if (strcmp(type, "send") == 0) {
@@ -176,6 +185,7 @@ static void f_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t 
 
 static int f_ready(void *ctx)
 {
+    (void)ctx;
     return 1;
 }
 

@@ -105,6 +105,7 @@ static mp_err_t check(mp_http_req_t *req, const char **msg)
 
 static void written(mp_conn_t *c, void *arg)
 {
+    (void)c;
     mp_free(arg);
 }
 

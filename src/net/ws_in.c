@@ -206,6 +206,7 @@ static void on_control(mp_conn_t *c, uint8_t op, const uint8_t *p, size_t n)
 
 static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
 {
+    (void)flags;
     mp_ws_t *ws = user;
     size_t n = len < ws->in_len ? len : ws->in_len;
     if (n == 0)
@@ -218,11 +219,18 @@ static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
 
 static ssize_t send_cb(const uint8_t *data, size_t len, int flags, void *user)
 {
+    (void)data;
+    (void)flags;
+    (void)len;
+    (void)user;
     return -1; /* we never send through wslay: see ws_out.c */
 }
 
 static int genmask_cb(uint8_t *buf, size_t len, void *user)
 {
+    (void)buf;
+    (void)len;
+    (void)user;
     return -1; /* servers do not mask */
 }
 

@@ -27,6 +27,7 @@ static mp_app_t app;
 /* "tok<N>" authenticates device N of USER. */
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 {
+    (void)ctx;
     if (strncmp(token, "tok", 3) != 0 || token[3] < '1' || token[3] > '9')
         return MP_ERR_UNAUTHORIZED;
     who->user_id = USER;
@@ -52,6 +53,7 @@ static void done(void *arg)
 
 static int setup(void **state)
 {
+    (void)state;
     static const mp_server_hooks_t hooks = {auth, on_open, on_close, mp_verbs_dispatch, NULL};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
@@ -66,6 +68,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    (void)state;
     int finished = 0;
     mp_server_shutdown(app.srv, done, &finished);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -156,6 +159,7 @@ static void assert_error(mp_conn_t *c, int index, int64_t id, const char *code, 
 
 static void test_ping(void **state)
 {
+    (void)state;
     mp_conn_t *c = open_session("tok1");
     int64_t before = mp_now_ms();
     send_text(c, "{\"id\":7,\"type\":\"ping\"}");
@@ -173,6 +177,7 @@ static void test_ping(void **state)
 
 static void test_unknown_and_invalid(void **state)
 {
+    (void)state;
     mp_conn_t *c = open_session("tok1");
     send_text(c, "{\"id\":1,\"type\":\"xyz\"}");
     assert_error(c, 0, 1, "unknown_type", "unknown type 'xyz'");
@@ -192,6 +197,7 @@ static void test_unknown_and_invalid(void **state)
 
 static void test_hub_push_and_revoke(void **state)
 {
+    (void)state;
     mp_conn_t *a = open_session("tok1");
     mp_conn_t *b = open_session("tok2");
     mp_conn_t *b2 = open_session("tok2");

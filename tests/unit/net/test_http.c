@@ -53,6 +53,7 @@ static const mp_route_t routes[] = {
 
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 {
+    (void)ctx;
     if (strcmp(token, "tok") != 0)
         return MP_ERR_UNAUTHORIZED;
     who->user_id = 7;
@@ -62,6 +63,7 @@ static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 
 static int is_ready(void *ctx)
 {
+    (void)ctx;
     return ready;
 }
 
@@ -72,6 +74,7 @@ static void done(void *arg)
 
 static int setup(void **state)
 {
+    (void)state;
     static const mp_server_hooks_t hooks = {.authenticate = auth, .ready = is_ready};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
@@ -88,6 +91,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    (void)state;
     int finished = 0;
     mp_server_shutdown(srv, done, &finished);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -113,6 +117,7 @@ static int count(const char *hay, const char *needle)
 
 static void test_healthz(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
@@ -129,6 +134,7 @@ static void test_healthz(void **state)
 
 static void test_readyz(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     assert_non_null(strstr(feed(c, "GET /readyz HTTP/1.1\r\n\r\n"), "{\"status\":\"ready\"}"));
     ready = false;
@@ -141,6 +147,7 @@ static void test_readyz(void **state)
 
 static void test_not_found_and_method(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /nope HTTP/1.1\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 404 Not Found\r\n"));
@@ -156,6 +163,7 @@ static void test_not_found_and_method(void **state)
 
 static void test_params_query_decoding(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /v1/items/a%20b?q=x%2By+z&t=1 HTTP/1.1\r\n\r\n");
     assert_non_null(strstr(out, "\"id\":\"a b\""));
@@ -166,6 +174,7 @@ static void test_params_query_decoding(void **state)
 
 static void test_pipelining_in_order(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /v1/hold HTTP/1.1\r\n\r\nGET /v1/items/2 HTTP/1.1\r\n\r\n"
                               "GET /healthz HTTP/1.1\r\n\r\n");
@@ -183,6 +192,7 @@ static void test_pipelining_in_order(void **state)
 
 static void test_pipelining_backpressure(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     char big[40 * 32];
     big[0] = '\0';
@@ -203,6 +213,7 @@ static void test_pipelining_backpressure(void **state)
 
 static void test_http10_closes(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /healthz HTTP/1.0\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n");
     assert_int_equal(count(out, "HTTP/1.1 200"), 1);
@@ -218,6 +229,7 @@ static void test_http10_closes(void **state)
 
 static void test_connection_close(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(out, "Connection: close\r\n"));
@@ -227,6 +239,7 @@ static void test_connection_close(void **state)
 
 static void test_header_too_large(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     char req[3000];
     char pad[1500];
@@ -246,6 +259,7 @@ static void test_header_too_large(void **state)
 
 static void test_body_too_large(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "POST /v1/items HTTP/1.1\r\nAuthorization: Bearer tok\r\n"
                               "Content-Type: application/json\r\nContent-Length: 101\r\n\r\n");
@@ -268,6 +282,7 @@ static void test_body_too_large(void **state)
 
 static void test_header_timeout(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     feed(c, "GET /healthz HTTP/1.1\r\nX-Slow: ");
     mp_net__fake_expire(c); /* the header deadline */
@@ -280,6 +295,7 @@ static void test_header_timeout(void **state)
 
 static void test_idle_timeout(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     feed(c, "GET /healthz HTTP/1.1\r\n\r\n");
     mp_net__fake_clear(c);
@@ -291,6 +307,7 @@ static void test_idle_timeout(void **state)
 
 static void test_bad_syntax(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 400 "));
@@ -301,6 +318,7 @@ static void test_bad_syntax(void **state)
 
 static void test_auth(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "DELETE /v1/items/1 HTTP/1.1\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 401 Unauthorized\r\n"));
@@ -338,6 +356,7 @@ static const char *post(mp_conn_t *c, const char *ctype, const char *body)
 
 static void test_json_body(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = post(c, "text/plain", "{}");
     assert_non_null(strstr(out, "HTTP/1.1 415 "));
@@ -362,6 +381,7 @@ static void test_json_body(void **state)
 
 static void test_cors(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "OPTIONS /v1/items HTTP/1.1\r\nOrigin: https://app.example\r\n"
                               "Access-Control-Request-Method: POST\r\n\r\n");
@@ -386,6 +406,7 @@ static void test_cors(void **state)
 
 static void test_expect_continue(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "POST /v1/items HTTP/1.1\r\nAuthorization: Bearer tok\r\n"
                               "Content-Type: application/json\r\nExpect: 100-continue\r\n"
@@ -398,6 +419,7 @@ static void test_expect_continue(void **state)
 
 static void test_respond_after_gone(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     feed(c, "GET /v1/hold HTTP/1.1\r\n\r\n");
     assert_int_equal(nheld, 1);
@@ -409,6 +431,7 @@ static void test_respond_after_gone(void **state)
 
 static void test_ws_route_without_upgrade(void **state)
 {
+    (void)state;
     mp_conn_t *c = mp_net__fake_new(srv);
     const char *out = feed(c, "GET /v1/ws HTTP/1.1\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 400 "));

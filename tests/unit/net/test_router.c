@@ -42,6 +42,7 @@ static const mp_route_t *match(const char *method, const char *path, mp_kv_t *p,
 
 static void test_literal_and_params(void **state)
 {
+    (void)state;
     mp_kv_t p[MP_HTTP_MAX_PARAMS];
     size_t n;
     char allow[128];
@@ -64,6 +65,7 @@ static void test_literal_and_params(void **state)
 
 static void test_param_decoding(void **state)
 {
+    (void)state;
     mp_kv_t p[MP_HTTP_MAX_PARAMS];
     size_t n;
     char allow[128];
@@ -76,6 +78,7 @@ static void test_param_decoding(void **state)
 
 static void test_404_vs_405(void **state)
 {
+    (void)state;
     mp_kv_t p[MP_HTTP_MAX_PARAMS];
     size_t n;
     char allow[128];
@@ -97,6 +100,7 @@ static void test_404_vs_405(void **state)
 
 static void test_decode(void **state)
 {
+    (void)state;
     char *s = mp_router__decode("a%20b+c%zz%4", 12, false);
     assert_string_equal(s, "a b+c%zz%4");
     mp_free(s);
@@ -107,6 +111,7 @@ static void test_decode(void **state)
 
 static void test_query(void **state)
 {
+    (void)state;
     size_t n;
     mp_kv_t *q = mp_router__parse_query("a=1&&b=x%20y+z&flag&=v", &n);
     assert_int_equal(n, 4);
@@ -123,6 +128,7 @@ static void test_query(void **state)
 
 static void test_sidmap(void **state)
 {
+    (void)state;
     mp_sidmap_t m;
     mp_sidmap_init(&m);
     assert_null(mp_sidmap_get(&m, 1));

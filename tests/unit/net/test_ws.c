@@ -33,6 +33,7 @@ static int64_t last_id;
 
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 {
+    (void)ctx;
     if (strcmp(token, "tok") != 0)
         return MP_ERR_UNAUTHORIZED;
     who->user_id = 12345678901234567ull;
@@ -42,18 +43,26 @@ static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 
 static void on_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
+    (void)ctx;
+    (void)who;
     opens++;
     last_sid = sid;
 }
 
 static void on_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
+    (void)ctx;
+    (void)sid;
+    (void)who;
     closes++;
 }
 
 static void on_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t id,
                      const char *type, json_t *frame)
 {
+    (void)ctx;
+    (void)frame;
+    (void)who;
     snprintf(last_type, sizeof(last_type), "%s", type);
     last_id = id;
     if (strcmp(type, "ping") == 0)
@@ -67,6 +76,7 @@ static void done(void *arg)
 
 static int setup(void **state)
 {
+    (void)state;
     static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
@@ -85,6 +95,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    (void)state;
     int finished = 0;
     mp_server_shutdown(srv, done, &finished);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -190,6 +201,7 @@ static mp_conn_t *upgrade(const char *extra)
 
 static void test_accept_key(void **state)
 {
+    (void)state;
     char out[29];
     mp_ws__accept_key("dGhlIHNhbXBsZSBub25jZQ==", out);
     assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -197,6 +209,7 @@ static void test_accept_key(void **state)
 
 static void test_frame_refcount(void **state)
 {
+    (void)state;
     json_t *o = json_pack("{s:i,s:s}", "id", 1, "t", "x");
     mp_frame_t *f = mp_frame_new_json(o);
     json_decref(o);
@@ -221,6 +234,7 @@ static int track(const uint8_t *d, size_t n, size_t *ok)
 
 static void test_header_checks(void **state)
 {
+    (void)state;
     uint8_t b[64];
     size_t ok, n;
     n = client_frame(b, 0x81, "hi", 2, true);
@@ -259,6 +273,7 @@ static void test_header_checks(void **state)
 
 static void test_handshake(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade(NULL);
     const char *out = mp_net__fake_output(c, NULL);
     assert_non_null(strstr(out, "HTTP/1.1 101 Switching Protocols\r\n"));
@@ -270,6 +285,7 @@ static void test_handshake(void **state)
 
 static void test_handshake_errors(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade("Origin: https://evil.example\r\n");
     assert_non_null(strstr(mp_net__fake_output(c, NULL), "HTTP/1.1 403 "));
     assert_non_null(strstr(mp_net__fake_output(c, NULL), "\"code\":\"forbidden\""));
@@ -305,6 +321,7 @@ static void test_handshake_errors(void **state)
 
 static void test_auth_frame(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade(NULL);
     frame_t f;
     send_text(c, "{\"id\":1,\"type\":\"ping\"}");
@@ -334,6 +351,7 @@ static void test_auth_frame(void **state)
 
 static void test_header_auth_and_gw(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
     assert_int_equal(opens, 1);
     mp_sid_t sid = mp_net__fake_sid(c);
@@ -370,6 +388,7 @@ static void test_header_auth_and_gw(void **state)
 
 static void test_frame_errors_keep_session(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
     frame_t f;
     send_text(c, "{\"id\":1,");
@@ -398,6 +417,7 @@ static void test_frame_errors_keep_session(void **state)
 
 static void test_fragments_and_control(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
     uint8_t b[256];
     size_t n = client_frame(b, 0x01, "{\"id\":3,", 8, true);
@@ -429,6 +449,7 @@ static void expect_close(const uint8_t *b, size_t n, int code)
 
 static void test_close_codes(void **state)
 {
+    (void)state;
     uint8_t b[2048];
     size_t n = client_frame(b, 0x81, "{}", 2, false);
     expect_close(b, n, 1002);
@@ -452,6 +473,7 @@ static void test_close_codes(void **state)
 
 static void test_auth_timeout(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade(NULL);
     mp_net__fake_expire(c);
     assert_int_equal(close_code(c, 0), 1008);
@@ -464,6 +486,7 @@ static void test_auth_timeout(void **state)
 
 static void test_ping_pong(void **state)
 {
+    (void)state;
     mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
     frame_t f;
     mp_net__fake_expire(c); /* ping 1 */
@@ -497,6 +520,7 @@ static int client_connect(int port)
 
 static void test_socket_slow_reader(void **state)
 {
+    (void)state;
     int port = 0;
     assert_int_equal(mp_server_listen(srv, &port), 0);
     assert_true(port > 0);
@@ -533,6 +557,7 @@ static void test_socket_slow_reader(void **state)
 
 static void test_socket_http(void **state)
 {
+    (void)state;
     int port = 0;
     assert_int_equal(mp_server_listen(srv, &port), 0);
     int fd = client_connect(port);

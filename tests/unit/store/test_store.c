@@ -218,6 +218,7 @@ typedef struct blocker {
 
 static mp_err_t blocker_run(sqlite3 *db, mp_sql_job_t *job)
 {
+    (void)db;
     blocker_t *b = (blocker_t *)job;
     uv_sem_post(&b->started);
     uv_sem_wait(&b->release);

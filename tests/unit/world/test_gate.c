@@ -30,6 +30,7 @@ static int handled; /* route handler calls */
 /* "g<N>" is guest user 100+N (device N); "u<N>" registered user 200+N. */
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 {
+    (void)ctx;
     if ((token[0] != 'g' && token[0] != 'u') || token[1] < '1' || token[1] > '9')
         return MP_ERR_UNAUTHORIZED;
     who->guest = token[0] == 'g';
@@ -68,6 +69,7 @@ static void done(void *arg)
 
 static int setup(void **state)
 {
+    (void)state;
     static const mp_server_hooks_t hooks = {auth, on_open, on_close, mp_verbs_dispatch, NULL};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
@@ -84,6 +86,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+    (void)state;
     int finished = 0;
     mp_server_shutdown(app.srv, done, &finished);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -159,6 +162,7 @@ static void assert_code(mp_conn_t *c, int index, const char *code)
  * module at all, so a frame that got through would crash the test). */
 static void test_verb_gate_write_mode(void **state)
 {
+    (void)state;
     mp_conn_t *g = open_session("g1");
     send_text(g, "{\"id\":1,\"type\":\"send\",\"conversation\":\"778\",\"client_msg_id\":\"a\","
                  "\"text\":\"x\"}");
@@ -187,6 +191,7 @@ static void test_verb_gate_write_mode(void **state)
 
 static void test_verb_gate_read_and_off(void **state)
 {
+    (void)state;
     mp_conn_t *g = open_session("g2");
     cfg.guests = MP_GUESTS_READ;
     send_text(g, "{\"id\":1,\"type\":\"send\",\"conversation\":\"777\",\"client_msg_id\":\"a\","
@@ -226,6 +231,7 @@ static int http_status(const char *path, const char *token, const char **code, j
 
 static void test_route_gate(void **state)
 {
+    (void)state;
     const char *code;
     json_t *body;
     assert_int_equal(http_status("/members-only", "g1", &code, &body), 403);
@@ -246,6 +252,7 @@ static void test_route_gate(void **state)
 
 static void test_push_all(void **state)
 {
+    (void)state;
     mp_conn_t *u1 = open_session("u1");
     mp_conn_t *u1b = open_session("u1");
     mp_conn_t *u2 = open_session("u2");
@@ -274,6 +281,7 @@ static void test_push_all(void **state)
 
 static void test_config_and_period(void **state)
 {
+    (void)state;
     mp_config_t c;
     char err[256];
     mp_config_defaults(&c);

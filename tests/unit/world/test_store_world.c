@@ -297,6 +297,7 @@ static cursor_res_t cursor(fx_t *f, uint64_t user, uint64_t conv, mp_chat_cursor
 
 static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
 {
+    (void)o;
     int *r = ud;
     r[0]++;
     r[1] = (int)rc;
