@@ -29,7 +29,10 @@ static void usage(FILE *out)
             "            send->delivery latency\n"
             "  history   each pair stores --seed messages, then both read pages of --limit\n"
             "            concurrently for --duration; reads/s and latency\n"
-            "  group     fan-out to a large group (needs the groups API)\n"
+            "  group     one group of --members members, --online of them connected (one\n"
+            "            device each, spread over --procs); the owner sends to it at --rate\n"
+            "            for --duration; per message the time until the last online device\n"
+            "            has it (send->last device), sent/acked/delivered = acked x online\n"
             "\n"
             "Options:\n"
             "  --url URL            server (default http://127.0.0.1:8080)\n"
@@ -39,6 +42,9 @@ static void usage(FILE *out)
             "  --window W           requests in flight per connection (default 16)\n"
             "  --pairs P            user pairs for direct/history (default 10)\n"
             "  --connections N      connections for connect (default 100)\n"
+            "  --members M          group: members, the sender included (default 100)\n"
+            "  --online K           group: members online besides the sender\n"
+            "                       (default members - 1: everyone)\n"
             "  --users U            connect: distinct users sharing the connections\n"
             "                       (default min(N, 10))\n"
             "  --ramp R             new connections per second (default 1000; 0 = all at once)\n"
@@ -48,6 +54,8 @@ static void usage(FILE *out)
             "  --setup              register the users first (else they must exist)\n"
             "  --users-prefix P     usernames are P0, P1, ... (default bench_)\n"
             "  --password PW        their password (default bench-password-1)\n"
+            "  --accounts FILE      keep user ids and refresh tokens in FILE: later runs\n"
+            "                       refresh tokens instead of logging in again\n"
             "  --size B             message text bytes (default 32)\n"
             "  --seed N             history: messages stored per pair first (default 50)\n"
             "  --limit N            history: page size (default 50)\n"
@@ -59,6 +67,10 @@ static void usage(FILE *out)
             "\n"
             "The server limits logins (login_rate) and sends (send_rate) per user; for big runs\n"
             "start it with e.g. --login_rate 100000 --send_rate 1000000 --send_burst 1000000.\n"
+            "Registering and logging in cost one argon2id hash each on the server (~90 ms,\n"
+            "2 at a time: ~20 users/s): a 10,000-member group takes ~8 min to register and\n"
+            "as long to log in. Reuse the users (same --users-prefix, no --setup needed)\n"
+            "and --accounts FILE, so that later runs only refresh tokens (no hashing).\n"
             "Exit status: 0 no errors, 1 errors were counted (see RESULT), 2 usage.\n");
 }
 
@@ -84,6 +96,9 @@ enum {
     O_JSON,
     O_PLOT,
     O_NOPROGRESS,
+    O_MEMBERS,
+    O_ONLINE,
+    O_ACCOUNTS,
     O_HELP
 };
 
@@ -109,6 +124,9 @@ static const struct option longopts[] = {
     {"json", required_argument, NULL, O_JSON},
     {"plot", required_argument, NULL, O_PLOT},
     {"no-progress", no_argument, NULL, O_NOPROGRESS},
+    {"members", required_argument, NULL, O_MEMBERS},
+    {"online", required_argument, NULL, O_ONLINE},
+    {"accounts", required_argument, NULL, O_ACCOUNTS},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -158,6 +176,7 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
     const char *url = "http://127.0.0.1:8080";
     double d;
     int rc = 0, c;
+    bool online_set = false;
     *o = (mp_bench_opts_t){.duration_s = 5,
                            .pairs = 10,
                            .connections = 100,
@@ -170,7 +189,8 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
                            .seed = 50,
                            .limit = 50,
                            .drain_s = 10,
-                           .progress = true};
+                           .progress = true,
+                           .members = 100};
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -244,6 +264,16 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
         case O_NOPROGRESS:
             o->progress = false;
             break;
+        case O_MEMBERS:
+            rc = unum("members", optarg, 2, 1000000, &o->members);
+            break;
+        case O_ONLINE:
+            rc = unum("online", optarg, 0, 1000000, &o->online);
+            online_set = true;
+            break;
+        case O_ACCOUNTS:
+            o->accounts_path = optarg;
+            break;
         case 'h':
         case O_HELP:
             usage(stdout);
@@ -277,6 +307,15 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
     }
     if (o->users == 0)
         o->users = o->connections < 10 ? o->connections : 10;
+    if (!online_set)
+        o->online = o->members - 1;
+    if (o->online > o->members - 1) {
+        fprintf(stderr,
+                "magpie bench: --online: at most --members - 1 (%u): the sender is a "
+                "member too\n",
+                o->members - 1);
+        return 2;
+    }
     return 0;
 }
 
@@ -300,6 +339,7 @@ typedef struct ticker {
 
 static void on_tick(const mp_bench_stats_t *s, unsigned running, bool periodic, void *ud)
 {
+    (void)running;
     ticker_t *t = ud;
     if (t->o->server_pid > 0 && s->conns_open >= t->mem.peak_conns) {
         long rss = mp_bench__rss_kb(t->o->server_pid);
@@ -335,6 +375,8 @@ static mp_bench_worker_fn worker_for(const char *scenario)
         return mp_bench__connect_worker;
     if (strcmp(scenario, "direct") == 0)
         return mp_bench__direct_worker;
+    if (strcmp(scenario, "group") == 0)
+        return mp_bench__group_worker;
     return mp_bench__history_worker;
 }
 
@@ -342,9 +384,13 @@ static int setup(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx)
 {
     char err[512];
     bool conn = strcmp(o->scenario, "connect") == 0;
+    bool group = strcmp(o->scenario, "group") == 0;
     ctx->o = o;
-    ctx->n_acc = conn ? o->users : 2 * o->pairs;
+    ctx->n_acc = conn ? o->users : group ? o->members : 2 * o->pairs;
     ctx->acc = mp_calloc(ctx->n_acc, sizeof(*ctx->acc));
+    /* Group members that stay offline need an id, not a session. */
+    for (unsigned i = group ? 1 + o->online : ctx->n_acc; i < ctx->n_acc; i++)
+        ctx->acc[i].id_only = true;
     snprintf(ctx->nonce, sizeof(ctx->nonce), "%" PRIx64 "%x", (uint64_t)mp_now_ms(),
              (unsigned)getpid());
     int64_t t0 = mp_mono_ms();
@@ -354,7 +400,11 @@ static int setup(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx)
                 o->hostport);
     if (mp_bench__setup_users(o, ctx->acc, ctx->n_acc, err, sizeof(err)) != 0)
         goto fail;
-    if (!conn) {
+    if (group) {
+        if (mp_bench__setup_group(o, ctx, err, sizeof(err)) != 0 ||
+            mp_bench__group_prepare(ctx, err, sizeof(err)) != 0)
+            goto fail;
+    } else if (!conn) {
         ctx->n_pairs = o->pairs;
         ctx->conv = mp_calloc(o->pairs, sizeof(*ctx->conv));
         if (mp_bench__setup_pairs(o, ctx, err, sizeof(err)) != 0)
@@ -371,8 +421,11 @@ fail:
 
 static void ctx_free(mp_bench_ctx_t *ctx)
 {
-    for (unsigned i = 0; ctx->acc != NULL && i < ctx->n_acc; i++)
+    for (unsigned i = 0; ctx->acc != NULL && i < ctx->n_acc; i++) {
         mp_free(ctx->acc[i].token);
+        mp_free(ctx->acc[i].refresh);
+    }
+    mp_bench__group_release(ctx);
     mp_free(ctx->acc);
     mp_free(ctx->conv);
 }
@@ -386,10 +439,6 @@ int mp_bench_main(int argc, char **argv)
     if (rc != 0) {
         mp_free(o.sources);
         return rc < 0 ? 0 : rc;
-    }
-    if (strcmp(o.scenario, "group") == 0) {
-        rc = mp_bench__group_check(&o);
-        goto done;
     }
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
@@ -411,9 +460,14 @@ int mp_bench_main(int argc, char **argv)
         fprintf(stderr, "magpie bench: %d worker process%s failed\n", failed < 0 ? 1 : failed,
                 failed == 1 ? "" : "es");
 
-    mp_bench__report_table(&o, st, &t.mem, stdout);
+    mp_bench_group_result_t grp_res, *grp = NULL;
+    if (ctx.gshm != NULL) {
+        grp = &grp_res;
+        mp_bench__group_collect(&ctx, st, grp);
+    }
+    mp_bench__report_table(&o, st, &t.mem, grp, stdout);
     fflush(stdout);
-    if (o.json_path != NULL && mp_bench__report_json(&o, st, &t.mem, o.json_path) != 0)
+    if (o.json_path != NULL && mp_bench__report_json(&o, st, &t.mem, grp, o.json_path) != 0)
         st->errors++;
     if (o.plot_path != NULL)
         mp_bench__report_plot(&o, st, o.plot_path);

@@ -41,13 +41,20 @@ typedef struct mp_bench_opts {
     unsigned limit;  /* history: page size */
     double drain_s;  /* longest wait for outstanding replies and deliveries */
     bool progress;
+    unsigned members;          /* group: members, the sender (owner) included */
+    unsigned online;           /* group: receiving devices online (members other than the sender) */
+    const char *accounts_path; /* --accounts: cache of user ids and refresh tokens, or NULL */
 } mp_bench_opts_t;
 
 typedef struct mp_bench_account {
     char name[40];
     char user_id[24];
-    char *token; /* access token (mp_malloc) */
+    char *token;   /* access token (mp_malloc), NULL when id_only */
+    char *refresh; /* refresh token (mp_malloc) from this run or the --accounts cache, or NULL */
+    bool id_only;  /* only the user id is needed (offline group member): no login */
 } mp_bench_account_t;
+
+typedef struct mp_bench_gshm mp_bench_gshm_t; /* scenario_group.c */
 
 /* What every worker process inherits through fork(). */
 typedef struct mp_bench_ctx {
@@ -56,8 +63,20 @@ typedef struct mp_bench_ctx {
     unsigned n_acc;
     char (*conv)[24]; /* per pair: the direct conversation of acc[2i] and acc[2i+1] */
     unsigned n_pairs;
-    char nonce[24]; /* makes client_msg_ids of this run unique */
+    char nonce[24];        /* makes client_msg_ids of this run unique */
+    char group[24];        /* group: the conversation id */
+    mp_bench_gshm_t *gshm; /* group: memory shared with the forked workers */
 } mp_bench_ctx_t;
+
+/* What the parent concludes from a group run (scenario_group.c). */
+typedef struct mp_bench_group_result {
+    unsigned members;
+    uint64_t online;     /* receiving devices connected when the sender started */
+    uint64_t expected;   /* acked x online */
+    uint64_t complete;   /* acked messages every online device received */
+    uint64_t incomplete; /* acked messages some online device missed */
+    int64_t settle_ms;   /* last connection up -> presence events stopped, the sender started */
+} mp_bench_group_result_t;
 
 /* ---- setup.c ---- */
 /* Registers (with o->setup) and logs in n accounts named <prefix><i>.
@@ -66,6 +85,10 @@ int mp_bench__setup_users(const mp_bench_opts_t *o, mp_bench_account_t *acc, uns
                           size_t errlen);
 /* Opens the direct conversation of each pair (acc[2i], acc[2i+1]). */
 int mp_bench__setup_pairs(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx, char *err, size_t errlen);
+/* Creates a group owned by acc[0] with every other account as a member
+ * (POST /v1/groups, then POST /v1/groups/{id}/members in chunks of 100) and
+ * stores its id in ctx->group. */
+int mp_bench__setup_group(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx, char *err, size_t errlen);
 /* Whether the server has an HTTP route (anything but 404 to an empty POST). */
 bool mp_bench__server_has(const mp_bench_opts_t *o, const char *path);
 
@@ -121,8 +144,16 @@ int mp_bench__direct_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                             mp_bench_reporter_t *rep, void *ud);
 int mp_bench__history_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                              mp_bench_reporter_t *rep, void *ud);
-/* Exit code 2 with a message when the server has no groups API. */
-int mp_bench__group_check(const mp_bench_opts_t *o);
+int mp_bench__group_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                           mp_bench_reporter_t *rep, void *ud);
+/* Before forking: maps the memory the group workers share (ctx->gshm). */
+int mp_bench__group_prepare(mp_bench_ctx_t *ctx, char *err, size_t errlen);
+/* After the workers ended: per message, the latest arrival over every
+ * process minus its send time into st->hist[MP_BENCH_H_LAST]; counts and
+ * consistency errors into st and *res. */
+void mp_bench__group_collect(const mp_bench_ctx_t *ctx, mp_bench_stats_t *st,
+                             mp_bench_group_result_t *res);
+void mp_bench__group_release(mp_bench_ctx_t *ctx);
 
 /* ---- pairs.c: the engine behind direct and history ---- */
 typedef enum { MP_BENCH_PAIRS_DIRECT, MP_BENCH_PAIRS_HISTORY } mp_bench_pairs_mode_t;
@@ -138,10 +169,13 @@ typedef struct mp_bench_server_mem {
 
 /* VmRSS of pid in KiB, or -1. */
 long mp_bench__rss_kb(pid_t pid);
+/* grp: the group scenario's conclusions, NULL for the other scenarios. */
 void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
-                            const mp_bench_server_mem_t *mem, FILE *out);
+                            const mp_bench_server_mem_t *mem, const mp_bench_group_result_t *grp,
+                            FILE *out);
 int mp_bench__report_json(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
-                          const mp_bench_server_mem_t *mem, const char *path);
+                          const mp_bench_server_mem_t *mem, const mp_bench_group_result_t *grp,
+                          const char *path);
 /* Draws latency percentile curves with gnuplot; says so and returns 0 when
  * gnuplot is absent (not an error of the run). */
 int mp_bench__report_plot(const mp_bench_opts_t *o, const mp_bench_stats_t *st, const char *path);

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -28,6 +29,12 @@ typedef struct mp_bench_conn_cbs {
      * slow reader", ...); opened says whether on_open had run. The connection
      * is freed after this returns (on the loop, in its close callback). */
     void (*on_close)(mp_bench_conn_t *c, int opened, const char *why);
+    /* Optional fast path, tried before the JSON parser: returns true when it
+     * has handled the text message (data[0..len), not NUL-terminated), false
+     * to have it parsed and given to on_frame. Lets a scenario recognise its
+     * hot frames without building a JSON tree (the load generator shares the
+     * server's cores, so its CPU per message counts). */
+    bool (*on_text)(mp_bench_conn_t *c, const char *data, size_t len);
 } mp_bench_conn_cbs_t;
 
 /* Starts connecting to server, from source (NULL: let the kernel choose; else
@@ -42,7 +49,9 @@ mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *se
 
 /* Sends one text message (copied into the frame). Returns 0, or -1 if the
  * connection is not open (nothing is sent). A write error closes the
- * connection later through on_close. */
+ * connection later through on_close. Messages sent while a read callback of
+ * this process runs are coalesced per connection and written with one
+ * syscall when it returns; others are written at once. */
 int mp_bench_conn_send(mp_bench_conn_t *c, const char *text, size_t len);
 
 /* Closes the connection (no close handshake: the bench is done with it);

@@ -164,33 +164,62 @@ static void check_seeded(engine_t *e)
     enter_phase(e, PH_RUN);
 }
 
-static void on_reply(peer_t *p, json_t *j, int64_t id)
+/* Frees the slot of request id; its kind, or K_FREE (error counted) when
+ * no such request is in flight. *lat is its latency. */
+static int reply_slot(peer_t *p, int64_t id, uint64_t *lat)
 {
     engine_t *e = p->e;
-    mp_bench_stats_t *st = e->rt.st;
     unsigned s = (unsigned)id & (e->cap - 1);
     if (p->slot_kind[s] == K_FREE || p->slot_id[s] != id) {
-        mp_bench_stats_error(st, "reply to unknown request id %" PRId64, id);
-        return;
+        mp_bench_stats_error(e->rt.st, "reply to unknown request id %" PRId64, id);
+        return K_FREE;
     }
     int kind = p->slot_kind[s];
-    uint64_t lat = (uint64_t)(mp_mono_ns() - p->slot_t[s]);
+    *lat = (uint64_t)(mp_mono_ns() - p->slot_t[s]);
     p->slot_kind[s] = K_FREE;
     p->inflight--;
+    return kind;
+}
+
+/* A send was answered: ok, or error code. cid (may be NULL, cid_len bytes)
+ * is the conversation of a successful send. */
+static void send_replied(peer_t *p, bool ok, const char *code, const char *cid, size_t cid_len,
+                         uint64_t lat)
+{
+    mp_bench_stats_t *st = p->e->rt.st;
+    if (ok && p->conv[0] == '\0' && cid != NULL && cid_len < 24) {
+        memcpy(p->conv, cid, cid_len);
+        p->conv[cid_len] = '\0';
+    }
+    if (ok) {
+        st->acked++;
+        mp_bench_hist_record(&st->hist[MP_BENCH_H_ACK], lat);
+    } else {
+        st->send_errors++;
+        mp_bench_stats_error(st, "send: %s", code ? code : "reply without ok or error");
+    }
+}
+
+static void after_reply(peer_t *p)
+{
+    if (p->e->phase == PH_SEED)
+        check_seeded(p->e);
+    pump(p);
+}
+
+static void on_reply(peer_t *p, json_t *j, int64_t id)
+{
+    mp_bench_stats_t *st = p->e->rt.st;
+    uint64_t lat = 0;
+    int kind = reply_slot(p, id, &lat);
+    if (kind == K_FREE)
+        return;
     json_t *err = json_object_get(j, "error");
     const char *code = json_string_value(json_object_get(err, "code"));
     bool ok = json_is_true(json_object_get(j, "ok"));
     if (kind == K_SEND) {
         const char *cid = json_string_value(json_object_get(j, "conversation"));
-        if (ok && p->conv[0] == '\0' && cid != NULL)
-            snprintf(p->conv, 24, "%s", cid);
-        if (ok) {
-            st->acked++;
-            mp_bench_hist_record(&st->hist[MP_BENCH_H_ACK], lat);
-        } else {
-            st->send_errors++;
-            mp_bench_stats_error(st, "send: %s", code ? code : "reply without ok or error");
-        }
+        send_replied(p, ok, code, cid, cid ? strlen(cid) : 0, lat);
     } else {
         if (ok && json_is_array(json_object_get(j, "messages"))) {
             st->reads++;
@@ -200,33 +229,39 @@ static void on_reply(peer_t *p, json_t *j, int64_t id)
             mp_bench_stats_error(st, "history: %s", code ? code : "reply without messages");
         }
     }
-    if (e->phase == PH_SEED)
-        check_seeded(e);
-    pump(p);
+    after_reply(p);
+}
+
+/* A message event from sender (slen bytes) whose text starts with the send
+ * time t (0 if it does not). */
+static void message_seen(peer_t *p, const char *sender, size_t slen, int64_t t)
+{
+    mp_bench_stats_t *st = p->e->rt.st;
+    const char *me = p->me->user_id, *other = p->other->user_id;
+    if (slen == strlen(me) && memcmp(sender, me, slen) == 0)
+        return; /* our own message echoed to this device: not a delivery */
+    if (slen != strlen(other) || memcmp(sender, other, slen) != 0) {
+        mp_bench_stats_error(st, "message from unexpected sender %.*s", (int)slen, sender);
+        return;
+    }
+    st->delivered++;
+    if (t > 0)
+        mp_bench_hist_record(&st->hist[MP_BENCH_H_DELIVER], (uint64_t)(mp_mono_ns() - t));
+    if (p->e->phase == PH_SEED)
+        check_seeded(p->e);
 }
 
 static void on_message(peer_t *p, json_t *m)
 {
-    mp_bench_stats_t *st = p->e->rt.st;
     const char *sender = json_string_value(json_object_get(m, "sender"));
     const char *text = json_string_value(json_object_get(m, "text"));
     if (sender == NULL || text == NULL) {
-        mp_bench_stats_error(st, "message event without sender or text");
-        return;
-    }
-    if (strcmp(sender, p->me->user_id) == 0)
-        return; /* our own message echoed to this device: not a delivery */
-    if (strcmp(sender, p->other->user_id) != 0) {
-        mp_bench_stats_error(st, "message from unexpected sender %s", sender);
+        mp_bench_stats_error(p->e->rt.st, "message event without sender or text");
         return;
     }
     char *end;
     long long t = strtoll(text, &end, 10);
-    st->delivered++;
-    if (end != text && t > 0)
-        mp_bench_hist_record(&st->hist[MP_BENCH_H_DELIVER], (uint64_t)(mp_mono_ns() - t));
-    if (p->e->phase == PH_SEED)
-        check_seeded(p->e);
+    message_seen(p, sender, strlen(sender), end != text ? t : 0);
 }
 
 static void on_frame(mp_bench_conn_t *c, json_t *j)
@@ -241,6 +276,74 @@ static void on_frame(mp_bench_conn_t *c, json_t *j)
     if (ev != NULL && strcmp(ev, "message") == 0)
         on_message(p, json_object_get(j, "message"));
     /* presence, receipts, typing: not what this scenario measures */
+}
+
+/* ---- the fast path for the two hot frames --------------------------------- */
+
+/* Whether d[0..n) starts with the literal lit. */
+static bool starts(const char *d, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(d, lit, k) == 0;
+}
+
+/* The value of the first string member "key" in d[0..n) (a compact JSON
+ * object as the server writes it): *len bytes at the result, or NULL if absent
+ * or escaped. A quoted key followed by ':"' can only be a key, never text
+ * inside a string (whose quotes would be escaped). */
+static const char *str_member(const char *d, size_t n, const char *key, size_t *len)
+{
+    char pat[32];
+    int k = snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *at = memmem(d, n, pat, (size_t)k);
+    if (at == NULL)
+        return NULL;
+    const char *v = at + k, *end = d + n;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL || memchr(v, '\\', (size_t)(q - v)) != NULL)
+        return NULL;
+    *len = (size_t)(q - v);
+    return v;
+}
+
+/* Recognises {"id":N,"ok":true,...} answering a send, and
+ * {"event":"message","message":{...}}, the frames of the hot path, without a
+ * JSON tree; everything else (errors, history pages, other events, other key
+ * orders) returns false and goes through the parser. The server writes these
+ * compactly with keys in insertion order (jansson keeps it). */
+static bool on_text(mp_bench_conn_t *c, const char *d, size_t n)
+{
+    peer_t *p = mp_bench_conn_ud(c);
+    if (starts(d, n, "{\"id\":")) {
+        size_t i = 6;
+        int64_t id = 0;
+        while (i < n && d[i] >= '0' && d[i] <= '9' && i < 24)
+            id = id * 10 + (d[i++] - '0');
+        if (i == 6 || !starts(d + i, n - i, ",\"ok\":true,"))
+            return false;
+        unsigned s = (unsigned)id & (p->e->cap - 1);
+        if (p->slot_kind[s] != K_SEND || p->slot_id[s] != id)
+            return false; /* unknown id or a history reply: the slow path judges */
+        size_t cid_len = 0;
+        const char *cid = p->conv[0] == '\0' ? str_member(d, n, "conversation", &cid_len) : NULL;
+        uint64_t lat = 0;
+        reply_slot(p, id, &lat);
+        send_replied(p, true, NULL, cid, cid_len, lat);
+        after_reply(p);
+        return true;
+    }
+    if (!starts(d, n, "{\"event\":\"message\",\"message\":{"))
+        return false;
+    size_t slen = 0, tlen = 0;
+    const char *sender = str_member(d, n, "sender", &slen);
+    const char *text = str_member(d, n, "text", &tlen);
+    if (sender == NULL || text == NULL)
+        return false;
+    int64_t t = 0;
+    for (size_t i = 0; i < tlen && i < 19 && text[i] >= '0' && text[i] <= '9'; i++)
+        t = t * 10 + (text[i] - '0');
+    message_seen(p, sender, slen, t);
+    return true;
 }
 
 static void settle(engine_t *e)
@@ -283,7 +386,7 @@ static void on_close(mp_bench_conn_t *c, int opened, const char *why)
     memset(p->slot_kind, K_FREE, e->cap);
 }
 
-static const mp_bench_conn_cbs_t cbs = {on_open, on_frame, on_close};
+static const mp_bench_conn_cbs_t cbs = {on_open, on_frame, on_close, on_text};
 
 static void start_peer(mp_bench_rt_t *rt, unsigned i, void *ud)
 {

@@ -9,7 +9,7 @@
 #include "bench/bench_int.h"
 
 static const char *const hist_titles[MP_BENCH_H__COUNT] = {"connect", "send->ack", "send->delivery",
-                                                           "history read"};
+                                                           "history read", "send->last device"};
 static const double pcts[] = {50, 90, 99, 99.9, 100};
 static const char *const pct_names[] = {"p50", "p90", "p99", "p99_9", "max"};
 #define N_PCTS (sizeof(pcts) / sizeof(pcts[0]))
@@ -60,7 +60,8 @@ static void row(FILE *out, const char *name, uint64_t n, const mp_bench_stats_t 
 }
 
 void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
-                            const mp_bench_server_mem_t *mem, FILE *out)
+                            const mp_bench_server_mem_t *mem, const mp_bench_group_result_t *grp,
+                            FILE *out)
 {
     bool conn = strcmp(o->scenario, "connect") == 0;
     bool hist = strcmp(o->scenario, "history") == 0;
@@ -72,8 +73,12 @@ void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st
         char rate[32] = "as fast as possible";
         if (o->rate > 0)
             snprintf(rate, sizeof(rate), "%.0f/s", o->rate);
-        fprintf(out, "%u pairs, %.1f s, rate %s, window %u", o->pairs, o->duration_s, rate,
-                o->window);
+        if (grp != NULL)
+            fprintf(out, "1 group of %u members, %u online, %.1f s, rate %s, window %u", o->members,
+                    o->online, o->duration_s, rate, o->window);
+        else
+            fprintf(out, "%u pairs, %.1f s, rate %s, window %u", o->pairs, o->duration_s, rate,
+                    o->window);
     }
     fprintf(out, ", %u process%s\n\n", o->procs, o->procs == 1 ? "" : "es");
 
@@ -96,6 +101,13 @@ void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st
         }
         if (o->rate > 0)
             row(out, "late (window full)", st->late, st, false);
+        if (grp != NULL) {
+            row(out, "online devices", grp->online, st, false);
+            fprintf(out, "  %-22s %12.3f s\n", "server settled in", grp->settle_ms / 1000.0);
+            row(out, "expected deliveries", grp->expected, st, false);
+            row(out, "messages complete", grp->complete, st, false);
+            row(out, "messages incomplete", grp->incomplete, st, false);
+        }
     }
     long pc = mem_per_conn(mem);
     if (mem != NULL && mem->rss_base_kb >= 0) {
@@ -134,7 +146,8 @@ static json_t *latency_json(const mp_bench_hist_t *h)
 }
 
 int mp_bench__report_json(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
-                          const mp_bench_server_mem_t *mem, const char *path)
+                          const mp_bench_server_mem_t *mem, const mp_bench_group_result_t *grp,
+                          const char *path)
 {
     json_t *j = json_object();
     json_object_set_new(j, "scenario", json_string(o->scenario));
@@ -162,6 +175,13 @@ int mp_bench__report_json(const mp_bench_opts_t *o, const mp_bench_stats_t *st,
                                       (json_int_t)mem->rss_peak_kb, "peak_conns",
                                       (json_int_t)mem->peak_conns, "rss_per_conn_bytes",
                                       (json_int_t)mem_per_conn(mem)));
+    if (grp != NULL)
+        json_object_set_new(
+            j, "group",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "settle_ms", (json_int_t)grp->settle_ms,
+                      "members", (json_int_t)grp->members, "online", (json_int_t)grp->online,
+                      "expected_deliveries", (json_int_t)grp->expected, "complete",
+                      (json_int_t)grp->complete, "incomplete", (json_int_t)grp->incomplete));
     json_object_set_new(j, "errors", json_integer((json_int_t)st->errors));
     json_object_set_new(j, "ok", json_boolean(st->errors == 0));
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS);

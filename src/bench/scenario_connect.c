@@ -88,7 +88,7 @@ static void on_close(mp_bench_conn_t *c, int opened, const char *why)
     }
 }
 
-static const mp_bench_conn_cbs_t cbs = {on_open, on_frame, on_close};
+static const mp_bench_conn_cbs_t cbs = {on_open, on_frame, on_close, NULL};
 
 static void start_conn(mp_bench_rt_t *rt, unsigned i, void *ud)
 {

@@ -7,7 +7,8 @@
 
 #include "util/alloc.h"
 
-const char *const mp_bench_hist_names[MP_BENCH_H__COUNT] = {"connect", "ack", "deliver", "read"};
+const char *const mp_bench_hist_names[MP_BENCH_H__COUNT] = {"connect", "ack", "deliver", "read",
+                                                            "last"};
 
 mp_bench_stats_t *mp_bench_stats_new(void)
 {

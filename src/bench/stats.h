@@ -13,6 +13,7 @@ typedef enum {
     MP_BENCH_H_ACK,         /* send -> ok reply (committed and fsynced) */
     MP_BENCH_H_DELIVER,     /* send -> message event at the peer */
     MP_BENCH_H_READ,        /* history request -> reply */
+    MP_BENCH_H_LAST,        /* group: send -> the last online device has it (per message) */
     MP_BENCH_H__COUNT
 } mp_bench_hist_id_t;
 

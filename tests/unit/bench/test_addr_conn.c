@@ -108,7 +108,7 @@ static void t_close(mp_bench_conn_t *c, int opened, const char *why)
         uv_close((uv_handle_t *)&f->listener, NULL);
 }
 
-static const mp_bench_conn_cbs_t tcbs = {t_open, t_frame, t_close};
+static const mp_bench_conn_cbs_t tcbs = {t_open, t_frame, t_close, NULL};
 
 static void test_source_addresses(void **state)
 {
