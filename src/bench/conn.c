@@ -395,6 +395,8 @@ static long handshake_input(mp_bench_conn_t *c, const char *data, size_t len)
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+    (void)h;
+    (void)suggested;
     *buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 

@@ -67,6 +67,8 @@ static void on_open(mp_bench_conn_t *c)
 
 static void on_frame(mp_bench_conn_t *c, json_t *j)
 {
+    (void)c;
+    (void)j;
     /* Idle connections: events (presence) are not what this measures. */
 }
 

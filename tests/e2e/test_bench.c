@@ -23,12 +23,14 @@ static mpt_server_t *srv;
 
 static int setup_server(void **state)
 {
+    (void)state;
     srv = mpt_server_start(fast_flags);
     return srv ? 0 : -1;
 }
 
 static int teardown_server(void **state)
 {
+    (void)state;
     return mpt_server_stop(srv) == 0 ? 0 : -1;
 }
 
@@ -124,6 +126,7 @@ static void assert_clean(const run_t *r)
 
 static void test_direct_fixed_rate(void **state)
 {
+    (void)state;
     run_t r;
     bench(srv, &r, "direct", "--setup", "--users-prefix", prefix(), "--pairs", "2", "--duration",
           "2", "--rate", "40", NULL);
@@ -142,6 +145,7 @@ static void test_direct_fixed_rate(void **state)
 
 static void test_direct_max_two_procs(void **state)
 {
+    (void)state;
     run_t r;
     bench(srv, &r, "direct", "--setup", "--users-prefix", prefix(), "--pairs", "3", "--duration",
           "1", "--window", "4", "--procs", "2", NULL);
@@ -153,6 +157,7 @@ static void test_direct_max_two_procs(void **state)
 
 static void test_history(void **state)
 {
+    (void)state;
     run_t r;
     bench(srv, &r, "history", "--setup", "--users-prefix", prefix(), "--pairs", "2", "--duration",
           "1", "--seed", "30", "--limit", "20", "--window", "2", NULL);
@@ -166,6 +171,7 @@ static void test_history(void **state)
 
 static void test_connect_with_sources_and_rss(void **state)
 {
+    (void)state;
     run_t r;
     char pid[16];
     snprintf(pid, sizeof(pid), "%d", (int)srv->pid);
@@ -186,6 +192,7 @@ static void test_connect_with_sources_and_rss(void **state)
  * limit (20/s, burst 50) refuses most of an unthrottled run. */
 static void test_errors_are_not_hidden(void **state)
 {
+    (void)state;
     mpt_server_t *strict = mpt_server_start(NULL);
     assert_non_null(strict);
     run_t r;
@@ -237,6 +244,7 @@ static void assert_group_consistent(const run_t *r, uint64_t online)
 
 static void test_group_fanout(void **state)
 {
+    (void)state;
     run_t r;
     char accounts[] = "/tmp/magpie-bench-accounts-XXXXXX";
     int fd = mkstemp(accounts);
@@ -266,6 +274,7 @@ static void test_group_fanout(void **state)
 
 static void test_usage(void **state)
 {
+    (void)state;
     run_t r;
     bench(srv, &r, "group", "--members", "5", "--online", "5", NULL);
     assert_int_equal(r.status, 2);

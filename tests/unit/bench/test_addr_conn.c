@@ -17,6 +17,7 @@
 
 static void test_parse_sources(void **state)
 {
+    (void)state;
     struct sockaddr_in *a = NULL;
     unsigned n = 0;
     char err[256], ip[INET_ADDRSTRLEN];
@@ -46,6 +47,7 @@ static void test_parse_sources(void **state)
 
 static void test_parse_url(void **state)
 {
+    (void)state;
     mp_bench_opts_t o;
     char err[256];
     memset(&o, 0, sizeof(o));
@@ -98,10 +100,15 @@ static void t_open(mp_bench_conn_t *c)
     f->opened++;
 }
 
-static void t_frame(mp_bench_conn_t *c, json_t *j) {}
+static void t_frame(mp_bench_conn_t *c, json_t *j)
+{
+    (void)c;
+    (void)j;
+}
 
 static void t_close(mp_bench_conn_t *c, int opened, const char *why)
 {
+    (void)opened;
     fixture_t *f = mp_bench_conn_ud(c);
     snprintf(f->why[f->closed++ % 4], 160, "%s", why ? why : "(null)");
     if (f->closed == 3)
@@ -112,6 +119,7 @@ static const mp_bench_conn_cbs_t tcbs = {t_open, t_frame, t_close, NULL};
 
 static void test_source_addresses(void **state)
 {
+    (void)state;
     fixture_t f;
     memset(&f, 0, sizeof(f));
     uv_loop_init(&f.loop);
@@ -153,6 +161,7 @@ static void test_source_addresses(void **state)
 
 static void test_connect_refused_is_reported(void **state)
 {
+    (void)state;
     uv_loop_t loop;
     uv_loop_init(&loop);
     fixture_t f;

@@ -65,6 +65,7 @@ static void check_bound(const mp_bench_hist_t *h, const uint64_t *sorted, size_t
 
 static void test_error_bound_random(void **state)
 {
+    (void)state;
     enum { N = 200000 };
     uint64_t *v = malloc(N * sizeof(*v));
     mp_bench_hist_t *h = malloc(sizeof(*h));
@@ -84,6 +85,7 @@ static void test_error_bound_random(void **state)
  * where a coarse histogram would collapse several percentiles into one. */
 static void test_error_bound_narrow(void **state)
 {
+    (void)state;
     enum { N = 50000 };
     uint64_t *v = malloc(N * sizeof(*v));
     mp_bench_hist_t *h = malloc(sizeof(*h));
@@ -100,6 +102,7 @@ static void test_error_bound_narrow(void **state)
 
 static void test_every_bucket_is_narrow(void **state)
 {
+    (void)state;
     for (unsigned i = 0; i < MP_BENCH_HIST_BUCKETS; i++) {
         uint64_t lo, hi;
         mp_bench_hist_bucket_range(i, &lo, &hi);
@@ -116,6 +119,7 @@ static void test_every_bucket_is_narrow(void **state)
 
 static void test_small_values_exact_and_clamp(void **state)
 {
+    (void)state;
     mp_bench_hist_t *h = malloc(sizeof(*h));
     mp_bench_hist_reset(h);
     assert_int_equal(mp_bench_hist_percentile(h, 50), 0);
@@ -133,6 +137,7 @@ static void test_small_values_exact_and_clamp(void **state)
 
 static void test_merge_equals_single(void **state)
 {
+    (void)state;
     mp_bench_hist_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)), *all = malloc(sizeof(*all));
     mp_bench_hist_reset(a);
     mp_bench_hist_reset(b);
@@ -156,6 +161,7 @@ static void test_merge_equals_single(void **state)
 
 static void test_json_round_trip(void **state)
 {
+    (void)state;
     mp_bench_hist_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
     mp_bench_hist_reset(a);
     for (int i = 0; i < 5000; i++)
@@ -185,6 +191,7 @@ static void test_json_round_trip(void **state)
 
 static void test_json_rejects_malformed(void **state)
 {
+    (void)state;
     static const char *bad[] = {
         "{}",
         "[]",

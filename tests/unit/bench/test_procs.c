@@ -23,6 +23,7 @@ typedef enum { GOOD, CRASH, EXIT3, NO_RESULT } behaviour_t;
 static int worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st, mp_bench_reporter_t *rep,
                   void *ud)
 {
+    (void)nprocs;
     const behaviour_t *plan = ud;
     st->sent = 10 + idx;
     st->acked = 10 + idx;
@@ -46,6 +47,7 @@ static int worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st, mp_bench_
 
 static void test_all_good_are_merged(void **state)
 {
+    (void)state;
     behaviour_t plan[4] = {GOOD, GOOD, GOOD, GOOD};
     mp_bench_stats_t *out = mp_bench_stats_new();
     assert_int_equal(mp_bench_procs_run(4, worker, plan, NULL, NULL, out), 0);
@@ -63,6 +65,7 @@ static void test_all_good_are_merged(void **state)
 
 static void test_failures_are_reported(void **state)
 {
+    (void)state;
     behaviour_t plan[4] = {GOOD, CRASH, EXIT3, NO_RESULT};
     mp_bench_stats_t *out = mp_bench_stats_new();
     assert_int_equal(mp_bench_procs_run(4, worker, plan, NULL, NULL, out), 3);
@@ -78,6 +81,8 @@ static unsigned ticks, updates;
 
 static void on_tick(const mp_bench_stats_t *sum, unsigned running, bool periodic, void *ud)
 {
+    (void)sum;
+    (void)ud;
     if (!periodic) {
         updates++;
         return;
@@ -89,6 +94,9 @@ static void on_tick(const mp_bench_stats_t *sum, unsigned running, bool periodic
 static int slow_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                        mp_bench_reporter_t *rep, void *ud)
 {
+    (void)idx;
+    (void)nprocs;
+    (void)ud;
     /* Lives a little over one tick so that the parent prints progress once. */
     st->sent = 1;
     mp_bench_report_progress(rep, st);
@@ -98,6 +106,7 @@ static int slow_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
 
 static void test_progress_ticks(void **state)
 {
+    (void)state;
     mp_bench_stats_t *out = mp_bench_stats_new();
     ticks = updates = 0;
     assert_int_equal(mp_bench_procs_run(2, slow_worker, NULL, on_tick, NULL, out), 0);
@@ -109,6 +118,7 @@ static void test_progress_ticks(void **state)
 
 static void test_stats_json_round_trip(void **state)
 {
+    (void)state;
     mp_bench_stats_t *a = mp_bench_stats_new(), *b = mp_bench_stats_new();
     a->delivered = 42;
     a->connect_all_ms = 7;
