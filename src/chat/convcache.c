@@ -6,6 +6,7 @@
 
 #include "chat/chat_int.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 struct mp_chat_cache {
     mp_chat_conv_t *slots;
@@ -14,16 +15,6 @@ struct mp_chat_cache {
 };
 
 /* splitmix64 finaliser: ids are time-ordered, their low bits a counter. */
-static size_t hash_id(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (size_t)x;
-}
-
 mp_chat_cache_t *mp_chat__cache_new(size_t max_entries)
 {
     mp_chat_cache_t *c = mp_calloc(1, sizeof *c);
@@ -63,7 +54,7 @@ void mp_chat__cache_free(mp_chat_cache_t *c)
 
 static size_t find(const mp_chat_cache_t *c, uint64_t id)
 {
-    size_t i = hash_id(id) & c->mask;
+    size_t i = mp_hash_u64(id) & c->mask;
     while (c->slots[i].id != 0 && c->slots[i].id != id)
         i = (i + 1) & c->mask;
     return i;
@@ -147,7 +138,7 @@ void mp_chat__cache_drop(mp_chat_cache_t *c, uint64_t id)
     c->used--;
     /* Backward-shift: move later entries of the probe run into the hole. */
     for (size_t j = (i + 1) & c->mask; c->slots[j].id != 0; j = (j + 1) & c->mask) {
-        size_t home = hash_id(c->slots[j].id) & c->mask;
+        size_t home = mp_hash_u64(c->slots[j].id) & c->mask;
         if (((j - home) & c->mask) >= ((j - i) & c->mask)) {
             c->slots[i] = c->slots[j];
             memset(&c->slots[j], 0, sizeof c->slots[j]);

@@ -11,6 +11,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
+#include "util/hash.h"
 
 typedef struct seen_slot {
     uint64_t user; /* 0 = empty */
@@ -22,16 +23,6 @@ struct mp_chat_presence {
     seen_slot_t *slots;
     size_t mask, used;
 };
-
-static size_t hash_id(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ULL;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dULL;
-    x ^= x >> 33;
-    return (size_t)x;
-}
 
 mp_chat_presence_t *mp_chat__presence_new(void)
 {
@@ -51,7 +42,7 @@ void mp_chat__presence_free(mp_chat_presence_t *p)
 
 static seen_slot_t *slot(mp_chat_presence_t *p, uint64_t user)
 {
-    size_t i = hash_id(user) & p->mask;
+    size_t i = mp_hash_u64(user) & p->mask;
     while (p->slots[i].user != 0 && p->slots[i].user != user)
         i = (i + 1) & p->mask;
     return &p->slots[i];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/hash.h"
 
 typedef struct {
     mp_sid_t sid;
@@ -35,16 +36,6 @@ struct mp_hub {
 
 /* splitmix64 finaliser: ids are time-ordered, so their low bits are a counter
  * and would cluster badly without mixing. */
-static size_t hash_id(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (size_t)x;
-}
-
 static hub_sess_t *slot_sessions(hub_slot_t *s)
 {
     return s->cap == 0 ? &s->u.one : s->u.many;
@@ -85,7 +76,7 @@ static hub_slot_t *find_slot(const mp_hub_t *hub, uint64_t user_id)
 {
     if (user_id == 0)
         return NULL;
-    for (size_t i = hash_id(user_id) & hub->mask;; i = (i + 1) & hub->mask) {
+    for (size_t i = mp_hash_u64(user_id) & hub->mask;; i = (i + 1) & hub->mask) {
         hub_slot_t *s = &hub->slots[i];
         if (s->user_id == user_id)
             return s;
@@ -98,7 +89,7 @@ static hub_slot_t *find_slot(const mp_hub_t *hub, uint64_t user_id)
  * it grows at 50% load). */
 static hub_slot_t *claim_slot(mp_hub_t *hub, uint64_t user_id)
 {
-    size_t i = hash_id(user_id) & hub->mask;
+    size_t i = mp_hash_u64(user_id) & hub->mask;
     while (hub->slots[i].user_id != 0 && hub->slots[i].user_id != user_id)
         i = (i + 1) & hub->mask;
     return &hub->slots[i];
@@ -125,7 +116,7 @@ static void delete_slot(mp_hub_t *hub, hub_slot_t *s)
         j = (j + 1) & hub->mask;
         if (hub->slots[j].user_id == 0)
             break;
-        size_t home = hash_id(hub->slots[j].user_id) & hub->mask;
+        size_t home = mp_hash_u64(hub->slots[j].user_id) & hub->mask;
         /* Move j back into the hole at i unless its home lies cyclically in (i, j]. */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {

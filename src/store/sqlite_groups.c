@@ -10,32 +10,11 @@
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
-}
-
-static uint64_t col_u64(sqlite3_stmt *s, int i)
-{
-    return (uint64_t)sqlite3_column_int64(s, i);
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return mp_strdup(t ? (const char *)t : "");
-}
-
-static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
 
 static json_t *id_json(uint64_t id)
 {

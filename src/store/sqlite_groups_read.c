@@ -6,23 +6,8 @@
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
 #include "util/alloc.h"
-
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
-}
-
-static uint64_t col_u64(sqlite3_stmt *s, int i)
-{
-    return (uint64_t)sqlite3_column_int64(s, i);
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return mp_strdup(t ? (const char *)t : "");
-}
 
 /* ---- reads: the group, the cache's view ---------------------------------------- */
 

@@ -8,6 +8,7 @@
 
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -27,14 +28,6 @@ static void lower_copy(char *dst, size_t cap, const char *src)
 }
 
 /* Steps a statement expected to finish without rows. */
-static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return MP_OK;
-    return mp_sqlite__err(db, rc);
-}
-
 /* Submits a job, freeing it when the queue refuses it. */
 static mp_err_t submit(mp_store_t *st, mp_sql_job_t *job, bool write)
 {

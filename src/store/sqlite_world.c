@@ -5,23 +5,13 @@
 
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
 #include "store/world.h"
 #include "util/alloc.h"
 #include "util/id.h"
 #include "util/log.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
-
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
-}
 
 /* A growable array of ids. */
 typedef struct idvec {
