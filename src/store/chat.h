@@ -91,8 +91,13 @@ typedef void (*mp_chat_members_fn)(mp_err_t rc, mp_conv_kind_t kind, const uint6
 mp_err_t mp_store_chat_members(mp_store_t *st, uint64_t conversation_id, mp_chat_members_fn cb,
                                void *ud) __attribute__((warn_unused_result));
 
-/* Users sharing at least one conversation with user_id (read; world rooms
- * excluded), for presence. */
+/* Users sharing a direct conversation, or a group of at most
+ * MP_CHAT_PRESENCE_GROUP_MAX members, with user_id (read; world rooms
+ * excluded), for presence. Larger groups are left out on purpose: telling
+ * every member of a 10,000-member group about every member's arrival costs
+ * N^2 events while everyone connects; clients ask GET /v1/users/{id}/presence
+ * for the few members they show. */
+#define MP_CHAT_PRESENCE_GROUP_MAX 100
 typedef void (*mp_chat_users_fn)(mp_err_t rc, const uint64_t *users, size_t n, void *ud);
 mp_err_t mp_store_chat_peers(mp_store_t *st, uint64_t user_id, mp_chat_users_fn cb, void *ud)
     __attribute__((warn_unused_result));
@@ -102,7 +107,7 @@ typedef struct mp_chat_list_row {
     uint64_t id;
     mp_conv_kind_t kind;
     int64_t last_seq, read_seq, active_at;
-    uint64_t peer_id; /* direct: the other member (0 otherwise) */
+    uint64_t peer_id;  /* direct: the other member (0 otherwise) */
     const char *title; /* group/world: its title (NULL for direct) */
     const char *peer_username, *peer_display_name;
     bool has_last;

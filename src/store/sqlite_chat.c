@@ -4,13 +4,17 @@
  * Writes run on the single writer thread, so "read last_seq, add one, insert"
  * and "look up (sender, client_msg_id), insert if absent" need no further
  * locking: seq is gap-free and dedup exact even for duplicates that land in
- * the same group-commit batch. Nothing is cached across jobs: a batch that
- * fails to commit leaves no stale counter behind. */
+ * the same group-commit batch. Send jobs keep the global version, each
+ * conversation's last_seq and the sender's cursors in the writer's memory for
+ * the consecutive sends of ONE batch and write them once before COMMIT
+ * (mp_sqlite__defer); nothing is cached across batches, so a batch that fails
+ * to commit leaves no stale counter behind. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/chat.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
@@ -36,22 +40,6 @@ static mp_conv_kind_t kind_parse(const unsigned char *s)
     if (s != NULL && strcmp((const char *)s, "world") == 0)
         return MP_CONV_WORLD;
     return MP_CONV_DIRECT;
-}
-
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
-}
-
-static uint64_t col_u64(sqlite3_stmt *s, int i)
-{
-    return (uint64_t)sqlite3_column_int64(s, i);
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return mp_strdup(t ? (const char *)t : "");
 }
 
 /* A growable array of message rows whose strings the array owns. */
@@ -99,12 +87,6 @@ static void msgvec_free(msgvec_t *mv)
 }
 
 /* Steps s expecting SQLITE_DONE. */
-static mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
-}
-
 /* ---- shared SQL pieces (writer and readers) ------------------------------ */
 
 static const char SQL_NEXT_VERSION[] =
@@ -218,11 +200,17 @@ static mp_err_t member_insert(sqlite3 *db, uint64_t conv, uint64_t user, const c
     return step_done(db, s);
 }
 
+/* vnext: NULL takes the version from chat_state; else *vnext is the last
+ * version handed out in memory (a send job's counter) and is advanced. */
 static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_t now,
-                              uint64_t *conv)
+                              uint64_t *conv, int64_t *vnext)
 {
     int64_t v;
-    mp_err_t rc = next_version(db, &v);
+    mp_err_t rc = MP_OK;
+    if (vnext != NULL)
+        v = ++*vnext;
+    else
+        rc = next_version(db, &v);
     if (rc != MP_OK)
         return rc;
     uint64_t id = mp_id_next();
@@ -251,9 +239,10 @@ static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_
     return MP_OK;
 }
 
-/* Finds or creates the direct conversation of (user, other). */
+/* Finds or creates the direct conversation of (user, other); vnext as for
+ * direct_create. */
 static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t now, uint64_t *conv,
-                           bool *created)
+                           bool *created, int64_t *vnext)
 {
     if (user == other)
         return MP_ERR_BAD_REQUEST;
@@ -263,7 +252,7 @@ static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t n
         return rc;
     if ((rc = user_exists(db, other)) != MP_OK)
         return rc;
-    rc = direct_create(db, user, other, now, conv);
+    rc = direct_create(db, user, other, now, conv, vnext);
     *created = rc == MP_OK;
     return rc;
 }
@@ -272,8 +261,8 @@ static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t n
 
 typedef struct send_job {
     mp_sql_job_t base;
-    mp_chat_send_in_t in; /* strings point to the copies below */
-    char *cmid, *text, *kind;
+    mp_chat_send_in_t in;     /* strings point to the copies below */
+    char *cmid, *text, *kind; /* inside this allocation, after the struct */
     mp_chat_send_out_t out;
     msgvec_t orig; /* the original message on a duplicate */
     mp_chat_send_fn cb;
@@ -282,9 +271,6 @@ typedef struct send_job {
 
 static const char SQL_DEDUP[] =
     "SELECT " MSG_COLS " FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2";
-static const char SQL_CONV_NEXT_SEQ[] =
-    "UPDATE conversations SET last_seq = last_seq + 1, version = ?2, active_at = ?3"
-    " WHERE id = ?1 RETURNING last_seq";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -305,49 +291,211 @@ static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
     return MP_OK;
 }
 
-/* Next seq of conv, stamping the conversation with version v. */
-static mp_err_t conv_next_seq(sqlite3 *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
+/* ---- send: counters in the writer's memory for one batch ----------------------- */
+
+/* One entry of a small open-addressing table keyed by (a, b): (conversation,
+ * 0) for a conversation's last_seq, (conversation, user) for a sender's
+ * cursor and whether that user may post there. a == 0 marks a free slot (ids
+ * are never 0). */
+typedef struct sent {
+    uint64_t a, b;
+    int64_t seq, version, at;
+    int8_t access; /* 0 unknown, 1 may post, -1 may not */
+    bool dirty;    /* to be written by send_flush */
+} sent_t;
+
+typedef struct stab {
+    sent_t *e;
+    size_t n, cap; /* cap: 0 or a power of two */
+} stab_t;
+
+typedef struct send_state {
+    mp_sql_deferred_t base;
+    bool have_version;
+    int64_t version; /* the last version handed out */
+    bool version_dirty;
+    stab_t convs, cursors;
+} send_state_t;
+
+/* The writer thread's state while a run of send jobs is in its batch. */
+static _Thread_local send_state_t *tl_send;
+
+static size_t stab_slot(uint64_t a, uint64_t b, size_t mask)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_NEXT_SEQ);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, conv);
-    sqlite3_bind_int64(s, 2, v);
-    sqlite3_bind_int64(s, 3, now);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
-    *seq = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return MP_OK;
+    uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ b * 0xc2b2ae3d27d4eb4fULL;
+    x ^= x >> 29;
+    return (size_t)x & mask;
 }
 
+static sent_t *stab_find(const stab_t *t, uint64_t a, uint64_t b)
+{
+    if (t->cap == 0)
+        return NULL;
+    for (size_t i = stab_slot(a, b, t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->e[i].a == a && t->e[i].b == b)
+            return &t->e[i];
+        if (t->e[i].a == 0)
+            return NULL;
+    }
+}
+
+/* Inserts a zeroed entry for a key that is not there. The pointer is valid
+ * until the next insert. */
+static sent_t *stab_add(stab_t *t, uint64_t a, uint64_t b)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        stab_t g = {mp_calloc(t->cap ? 2 * t->cap : 32, sizeof(sent_t)), 0,
+                    t->cap ? 2 * t->cap : 32};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->e[i].a != 0)
+                *stab_add(&g, t->e[i].a, t->e[i].b) = t->e[i];
+        mp_free(t->e);
+        *t = g;
+    }
+    size_t i = stab_slot(a, b, t->cap - 1);
+    while (t->e[i].a != 0)
+        i = (i + 1) & (t->cap - 1);
+    t->n++;
+    t->e[i].a = a;
+    t->e[i].b = b;
+    return &t->e[i];
+}
+
+static void send_state_free(send_state_t *ss)
+{
+    mp_free(ss->convs.e);
+    mp_free(ss->cursors.e);
+    mp_free(ss);
+    tl_send = NULL;
+}
+
+static const char SQL_VERSION_SET[] = "UPDATE chat_state SET version = ?1 WHERE id = 1";
+static const char SQL_CONV_LAST_SEQ[] = "SELECT last_seq FROM conversations WHERE id = ?1";
+static const char SQL_CONV_SET_SEQ[] =
+    "UPDATE conversations SET last_seq = ?2, version = ?3, active_at = ?4 WHERE id = ?1";
 static const char SQL_SENDER_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
-/* The sender has read what they wrote: their cursors follow, so their own
- * messages never count as unread (same version as the message). */
-static mp_err_t sender_read(sqlite3 *db, const mp_msg_row_t *m)
+static mp_err_t exec_4(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c, int64_t d,
+                       int nargs)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SENDER_READ);
+    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    bind_u64(s, 1, m->conversation_id);
-    bind_u64(s, 2, m->sender_id);
-    sqlite3_bind_int64(s, 3, m->seq);
-    sqlite3_bind_int64(s, 4, m->version);
+    int64_t v[4] = {a, b, c, d};
+    for (int i = 0; i < nargs; i++)
+        sqlite3_bind_int64(s, i + 1, v[i]);
     return step_done(db, s);
 }
 
-static mp_err_t send_insert(sqlite3 *db, send_job_t *j, uint64_t conv)
+/* Writes what the batch's sends changed: the version, each conversation's
+ * last_seq/version/active_at, and each sender's cursors (the sender has read
+ * what they wrote, so their own messages never count as unread). */
+static mp_err_t send_flush(sqlite3 *db, mp_sql_deferred_t *d)
 {
-    mp_msg_row_t *m = &j->out.msg;
-    mp_err_t rc = next_version(db, &m->version);
+    send_state_t *ss = (send_state_t *)d;
+    mp_err_t rc = MP_OK;
+    if (ss->version_dirty)
+        rc = exec_4(db, SQL_VERSION_SET, ss->version, 0, 0, 0, 1);
+    for (size_t i = 0; rc == MP_OK && i < ss->convs.cap; i++) {
+        const sent_t *e = &ss->convs.e[i];
+        if (e->a != 0 && e->dirty)
+            rc = exec_4(db, SQL_CONV_SET_SEQ, (int64_t)e->a, e->seq, e->version, e->at, 4);
+    }
+    for (size_t i = 0; rc == MP_OK && i < ss->cursors.cap; i++) {
+        const sent_t *e = &ss->cursors.e[i];
+        if (e->a != 0 && e->dirty)
+            rc = exec_4(db, SQL_SENDER_READ, (int64_t)e->a, (int64_t)e->b, e->seq, e->version, 4);
+    }
+    send_state_free(ss);
+    return rc;
+}
+
+static void send_drop(mp_sql_deferred_t *d)
+{
+    send_state_free((send_state_t *)d);
+}
+
+static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job);
+
+/* The state of the current run of sends, registered on first use. */
+static send_state_t *send_state(sqlite3 *db)
+{
+    if (tl_send == NULL) {
+        tl_send = mp_calloc(1, sizeof *tl_send);
+        tl_send->base.owner = send_run;
+        tl_send->base.flush = send_flush;
+        tl_send->base.drop = send_drop;
+        mp_sqlite__defer(db, &tl_send->base);
+    }
+    return tl_send;
+}
+
+/* The last version handed out (loaded once per run). */
+static mp_err_t state_version(sqlite3 *db, send_state_t *ss, int64_t *out)
+{
+    if (!ss->have_version) {
+        mp_err_t rc = head_version(db, &ss->version);
+        if (rc != MP_OK)
+            return rc;
+        ss->have_version = true;
+    }
+    *out = ss->version;
+    return MP_OK;
+}
+
+/* conv's entry with its current last_seq (loaded once per run);
+ * MP_ERR_NOT_MEMBER when the conversation does not exist. */
+static mp_err_t state_conv(sqlite3 *db, send_state_t *ss, uint64_t conv, sent_t **out)
+{
+    sent_t *e = stab_find(&ss->convs, conv, 0);
+    if (e == NULL) {
+        sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_LAST_SEQ);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, conv);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
+        int64_t seq = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        e = stab_add(&ss->convs, conv, 0);
+        e->seq = seq;
+    }
+    *out = e;
+    return MP_OK;
+}
+
+/* Whether user may post in conv, asked once per run (membership does not
+ * change during a run of sends: other jobs end the run). */
+static mp_err_t state_access(sqlite3 *db, send_state_t *ss, uint64_t user, uint64_t conv)
+{
+    sent_t *e = stab_find(&ss->cursors, conv, user);
+    if (e == NULL || e->access == 0) {
+        mp_conv_kind_t kind;
+        mp_err_t rc = check_access(db, user, conv, &kind);
+        if (rc != MP_OK && rc != MP_ERR_NOT_MEMBER)
+            return rc;
+        if (e == NULL)
+            e = stab_add(&ss->cursors, conv, user);
+        e->access = rc == MP_OK ? 1 : -1;
+    }
+    return e->access > 0 ? MP_OK : MP_ERR_NOT_MEMBER;
+}
+
+/* Inserts the message with the next seq of conv and version ++*vnext; the
+ * counters in ss change only once the insert has succeeded. */
+static mp_err_t send_insert(sqlite3 *db, send_job_t *j, send_state_t *ss, uint64_t conv,
+                            int64_t vnext)
+{
+    sent_t *ce;
+    mp_err_t rc = state_conv(db, ss, conv, &ce);
     if (rc != MP_OK)
         return rc;
-    if ((rc = conv_next_seq(db, conv, m->version, j->in.now_ms, &m->seq)) != MP_OK)
-        return rc;
+    mp_msg_row_t *m = &j->out.msg;
+    m->version = ++vnext;
+    m->seq = ce->seq + 1;
     m->id = mp_id_next();
     m->conversation_id = conv;
     m->sender_id = j->in.sender_id;
@@ -370,7 +518,20 @@ static mp_err_t send_insert(sqlite3 *db, send_job_t *j, uint64_t conv)
     sqlite3_bind_int64(s, 9, m->version);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    return sender_read(db, m);
+
+    ce->seq = m->seq;
+    ce->version = m->version;
+    ce->at = m->created_at;
+    ce->dirty = true;
+    sent_t *ue = stab_find(&ss->cursors, conv, m->sender_id);
+    if (ue == NULL)
+        ue = stab_add(&ss->cursors, conv, m->sender_id);
+    ue->seq = m->seq;
+    ue->version = m->version;
+    ue->dirty = true;
+    ss->version = vnext;
+    ss->version_dirty = true;
+    return MP_OK;
 }
 
 static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
@@ -385,18 +546,21 @@ static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
         j->out.duplicate = true;
         return MP_OK;
     }
+    send_state_t *ss = send_state(db);
+    int64_t vnext;
+    if ((rc = state_version(db, ss, &vnext)) != MP_OK)
+        return rc;
     uint64_t conv = j->in.conversation_id;
     if (j->in.to_user_id != 0) {
         rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                        &j->out.created_conversation);
+                        &j->out.created_conversation, &vnext);
         j->out.peer_id = j->in.to_user_id;
     } else {
-        mp_conv_kind_t kind;
-        rc = check_access(db, j->in.sender_id, conv, &kind);
+        rc = state_access(db, ss, j->in.sender_id, conv);
     }
     if (rc != MP_OK)
         return rc;
-    return send_insert(db, j, conv);
+    return send_insert(db, j, ss, conv, vnext);
 }
 
 static void send_done(mp_sql_job_t *job, mp_err_t rc)
@@ -404,35 +568,35 @@ static void send_done(mp_sql_job_t *job, mp_err_t rc)
     send_job_t *j = (send_job_t *)job;
     j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
     msgvec_free(&j->orig);
-    mp_free(j->cmid);
-    mp_free(j->text);
-    mp_free(j->kind);
     mp_free(j);
 }
 
 mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
                             void *ud)
 {
-    send_job_t *j = mp_calloc(1, sizeof *j);
+    /* One allocation for the job and its three strings: this is per message. */
+    const char *kind = in->kind ? in->kind : "text";
+    size_t ncmid = strlen(in->client_msg_id) + 1, nkind = strlen(kind) + 1;
+    send_job_t *j = mp_malloc(sizeof *j + ncmid + nkind + in->text_len + 1);
+    memset(j, 0, sizeof *j);
     j->base.run = send_run;
     j->base.done = send_done;
     j->in = *in;
-    j->cmid = mp_strdup(in->client_msg_id);
-    j->text = mp_strndup(in->text, in->text_len);
-    j->kind = mp_strdup(in->kind ? in->kind : "text");
+    j->cmid = (char *)(j + 1);
+    j->kind = j->cmid + ncmid;
+    j->text = j->kind + nkind;
+    memcpy(j->cmid, in->client_msg_id, ncmid);
+    memcpy(j->kind, kind, nkind);
+    memcpy(j->text, in->text, in->text_len);
+    j->text[in->text_len] = '\0';
     j->in.client_msg_id = j->cmid;
     j->in.text = j->text;
     j->in.kind = j->kind;
     j->cb = cb;
     j->ud = ud;
     mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK) {
-        j->cb = NULL;
-        mp_free(j->cmid);
-        mp_free(j->text);
-        mp_free(j->kind);
+    if (rc != MP_OK)
         mp_free(j);
-    }
     return rc;
 }
 
@@ -450,7 +614,7 @@ typedef struct direct_job {
 static mp_err_t direct_run(sqlite3 *db, mp_sql_job_t *job)
 {
     direct_job_t *j = (direct_job_t *)job;
-    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created);
+    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL);
 }
 
 static void direct_done(mp_sql_job_t *job, mp_err_t rc)
@@ -492,9 +656,15 @@ typedef struct ids_job {
 
 static const char SQL_CONV_KIND[] = "SELECT kind FROM conversations WHERE id = ?1";
 static const char SQL_CONV_MEMBERS[] = "SELECT user_id FROM members WHERE conversation_id = ?1";
-static const char SQL_PEERS[] =
-    "SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2"
-    " ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND m2.user_id <> ?1";
+/* A group is small enough when it has no member at offset ?2: a bounded
+ * probe of the (conversation_id, user_id) primary key, not a count. */
+static const char SQL_PEERS[] = "SELECT DISTINCT m2.user_id FROM members m1"
+                                " JOIN conversations c ON c.id = m1.conversation_id"
+                                " JOIN members m2 ON m2.conversation_id = m1.conversation_id"
+                                " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"
+                                " AND (c.kind = 'direct' OR (SELECT m3.user_id FROM members m3"
+                                " WHERE m3.conversation_id = m1.conversation_id"
+                                " ORDER BY m3.user_id LIMIT 1 OFFSET ?2) IS NULL)";
 
 static void ids_push(ids_job_t *j, uint64_t id)
 {
@@ -543,6 +713,7 @@ static mp_err_t peers_run(sqlite3 *db, mp_sql_job_t *job)
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);
+    sqlite3_bind_int(s, 2, MP_CHAT_PRESENCE_GROUP_MAX);
     return ids_collect(db, j, s);
 }
 

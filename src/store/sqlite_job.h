@@ -37,6 +37,25 @@ sqlite3_stmt *mp_sqlite__stmt(sqlite3 *db, const char *sql);
  * others → MP_ERR_INTERNAL, logged with the SQL error message). */
 mp_err_t mp_sqlite__err(sqlite3 *db, int rc);
 
+/* Deferred writes (writer thread only). A job type may keep counters in
+ * memory across the CONSECUTIVE jobs of one batch that share its run function
+ * (owner) and write them once: the writer calls flush() before COMMIT and
+ * before running any job with another run function (which may read or change
+ * the same rows), and drop() instead when the transaction is rolled back.
+ * Either one ends the registration and must forget the state (flush() also
+ * when it fails; a failing flush() fails the whole batch).
+ * The owner's jobs must leave d unchanged when they fail (their savepoint is
+ * rolled back). */
+typedef struct mp_sql_deferred mp_sql_deferred_t;
+struct mp_sql_deferred {
+    mp_err_t (*owner)(sqlite3 *db, mp_sql_job_t *job);
+    mp_err_t (*flush)(sqlite3 *db, mp_sql_deferred_t *d);
+    void (*drop)(mp_sql_deferred_t *d);
+};
+/* Registers d for the rest of the current batch (a no-op if already
+ * registered). Only from an owner job's run(), on the writer thread. */
+void mp_sqlite__defer(sqlite3 *db, mp_sql_deferred_t *d);
+
 /* Test hook: changes the bounds of the write and read queues (defaults 65536
  * and 16384), e.g. to exercise backpressure with a handful of jobs. */
 void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads);

@@ -268,6 +268,69 @@ static void test_direct_members_peers(void **state)
     assert_int_equal(p.n, 2); /* bob and carol */
 }
 
+static void exec_sql(fx_t *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    size_t n;
+} count_res_t;
+
+static void on_count(mp_err_t rc, const uint64_t *u, size_t n, void *ud)
+{
+    (void)u;
+    count_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    r->n = n;
+}
+
+static size_t peers_count(fx_t *f, uint64_t user)
+{
+    count_res_t p = {0};
+    assert_int_equal(mp_store_chat_peers(f->st, user, on_count, &p), MP_OK);
+    wait_for(f, &p.done, 1);
+    assert_int_equal(p.rc, MP_OK);
+    return p.n;
+}
+
+/* Presence reaches groups of at most MP_CHAT_PRESENCE_GROUP_MAX members only. */
+static void test_peers_group_limit(void **state)
+{
+    fx_t *f = *state;
+    char sql[256];
+    for (int u = 2000; u < 2100; u++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO users(id, username, display_name, created_at)"
+                 " VALUES(%d, 'u%d', 'U', 1)",
+                 u, u);
+        exec_sql(f, sql);
+    }
+    exec_sql(f, "INSERT INTO conversations(id, kind, version, created_at, active_at)"
+                " VALUES(9001, 'group', 1, 1, 1), (9002, 'group', 1, 1, 1)");
+    exec_sql(f, "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+                " VALUES(9001, 1001, 1, 1), (9001, 2000, 1, 1), (9001, 2001, 1, 1),"
+                " (9001, 2002, 1, 1)");
+    exec_sql(f, "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+                " SELECT 9002, id, 1, 1 FROM users WHERE id = 1001 OR id >= 2000");
+    /* 101 members in 9002: too big, only the small group's three count. */
+    assert_int_equal(peers_count(f, ALICE), 3);
+    /* At exactly the limit the group counts again. */
+    exec_sql(f, "DELETE FROM members WHERE conversation_id = 9002 AND user_id = 2099");
+    assert_int_equal(peers_count(f, ALICE), 99);
+}
+
 /* ---- history ------------------------------------------------------------------ */
 
 typedef struct {
@@ -572,6 +635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_seq_and_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_members_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peers_group_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_paging, setup, teardown),

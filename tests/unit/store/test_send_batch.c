@@ -1,0 +1,394 @@
+/* The send job's per-batch counters (sqlite_chat.c + mp_sqlite__defer in
+ * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
+ * a failing send, a duplicate, a job that aborts the transaction and a flush
+ * that fails, must leave exactly what one statement per message would have
+ * left: gap-free seq, distinct increasing versions, last_seq, the sender's
+ * cursors and the global version. A gate job holds the writer so that
+ * everything queued meanwhile lands in the same batch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/chat.h"
+#include "store/sqlite_job.h"
+#include "util/id.h"
+
+enum { ALICE = 1001, BOB = 1002, CAROL = 1003 };
+
+typedef struct {
+    char dir[64];
+    uv_loop_t loop;
+    mp_store_t *st;
+    int64_t now;
+    sqlite3 *peek; /* a separate connection to check what was committed */
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    char err[256], path[128];
+    strcpy(f->dir, "/tmp/mp_send_batch_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    mp_id_init(1);
+    uv_loop_init(&f->loop);
+    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
+        fprintf(stderr, "store: %s\n", err);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &f->peek), SQLITE_OK);
+    sqlite3_busy_timeout(f->peek, 5000);
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "INSERT INTO users(id, username, display_name, created_at)"
+                                  " VALUES(1001,'alice','Alice',1),(1002,'bob','Bob',1),"
+                                  "(1003,'carol','Carol',1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    f->now = 1700000000000LL;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    char cmd[128];
+    sqlite3_close(f->peek);
+    mp_store_close(f->st);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void wait_for(fx_t *f, const int *done, int want)
+{
+    while (*done < want)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+static int64_t peek_int(fx_t *f, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->peek, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* ---- jobs --------------------------------------------------------------------- */
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    uint64_t conv;
+    int64_t seq, version;
+    bool dup;
+} send_res_t;
+
+static void on_send(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
+{
+    send_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    if (rc == MP_OK) {
+        r->conv = o->msg.conversation_id;
+        r->seq = o->msg.seq;
+        r->version = o->msg.version;
+        r->dup = o->duplicate;
+    }
+}
+
+static void queue_send(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, const char *cmid,
+                       send_res_t *r)
+{
+    mp_chat_send_in_t in = {.sender_id = from,
+                            .conversation_id = conv,
+                            .to_user_id = to,
+                            .client_msg_id = cmid,
+                            .text = "text",
+                            .text_len = 4,
+                            .now_ms = ++f->now};
+    assert_int_equal(mp_store_chat_send(f->st, &in, on_send, r), MP_OK);
+}
+
+/* Holds the writer until released, so that what is queued meanwhile forms the
+ * next batch. */
+typedef struct {
+    mp_sql_job_t base;
+    uv_sem_t entered, go;
+    int done;
+} gate_t;
+
+static mp_err_t gate_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    (void)db;
+    uv_sem_post(&((gate_t *)job)->entered);
+    uv_sem_wait(&((gate_t *)job)->go);
+    return MP_OK;
+}
+
+static void gate_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    (void)rc;
+    ((gate_t *)job)->done++;
+}
+
+static void gate_close(fx_t *f, gate_t *g)
+{
+    memset(g, 0, sizeof *g);
+    assert_int_equal(uv_sem_init(&g->go, 0), 0);
+    assert_int_equal(uv_sem_init(&g->entered, 0), 0);
+    g->base.run = gate_run;
+    g->base.done = gate_done;
+    assert_int_equal(mp_sqlite__write(f->st, &g->base), MP_OK);
+    uv_sem_wait(&g->entered); /* the writer holds a batch of the gate alone */
+}
+
+static void gate_open(fx_t *f, gate_t *g)
+{
+    uv_sem_post(&g->go);
+    wait_for(f, &g->done, 1);
+    uv_sem_destroy(&g->go);
+    uv_sem_destroy(&g->entered);
+}
+
+/* A job that ends the batch's transaction behind the writer's back. */
+typedef struct {
+    mp_sql_job_t base;
+    int done;
+    mp_err_t rc;
+} abort_t;
+
+static mp_err_t abort_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    (void)job;
+    return sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? MP_OK : MP_ERR_INTERNAL;
+}
+
+static void abort_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    ((abort_t *)job)->done++;
+    ((abort_t *)job)->rc = rc;
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    int64_t last_seq;
+} cur_res_t;
+
+static void on_cursor(mp_err_t rc, const mp_chat_cursor_out_t *o, void *ud)
+{
+    cur_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    r->last_seq = rc == MP_OK ? o->last_seq : -1;
+}
+
+/* A direct conversation ALICE-BOB with one message (seq 1). */
+static uint64_t make_conv(fx_t *f)
+{
+    send_res_t r = {0};
+    queue_send(f, ALICE, 0, BOB, "first", &r);
+    wait_for(f, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.seq, 1);
+    return r.conv;
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+#define N 40
+
+static void test_one_batch_mixed(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = make_conv(f);
+    gate_t g;
+    gate_close(f, &g);
+
+    send_res_t r[N] = {{0}}, stranger = {0}, dup = {0}, viato = {0};
+    cur_res_t cur = {0};
+    char cmid[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(cmid[i], sizeof cmid[i], "m%d", i);
+        queue_send(f, i % 3 ? ALICE : BOB, conv, 0, cmid[i], &r[i]);
+        if (i == 10) /* not a member: fails inside the run, others go on */
+            queue_send(f, CAROL, conv, 0, "intruder", &stranger);
+        if (i == 20) /* another job type: the counters are written first */
+            assert_int_equal(mp_store_chat_cursor(f->st, BOB, conv, MP_CHAT_CURSOR_DELIVERED, 5,
+                                                  on_cursor, &cur),
+                             MP_OK);
+        if (i == 30) /* a retry of m3 within the same batch */
+            queue_send(f, BOB, conv, 0, "m3", &dup);
+        if (i == 35) /* `to` finds the same conversation */
+            queue_send(f, BOB, 0, ALICE, "via-to", &viato);
+    }
+    gate_open(f, &g);
+    for (int i = 0; i < N; i++)
+        wait_for(f, &r[i].done, 1);
+    wait_for(f, &viato.done, 1);
+
+    assert_int_equal(stranger.rc, MP_ERR_NOT_MEMBER);
+    assert_int_equal(cur.rc, MP_OK);
+    assert_int_equal(cur.last_seq, r[20].seq); /* it saw the sends queued before it */
+    assert_int_equal(dup.rc, MP_OK);
+    assert_true(dup.dup);
+    assert_int_equal(dup.seq, r[3].seq);
+    assert_int_equal(viato.rc, MP_OK);
+    assert_true(viato.conv == conv);
+
+    /* Gap-free seq in queue order, versions distinct and increasing. */
+    int64_t seq = 1, version = 0, last_alice = 1, last_bob = viato.seq;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r[i].rc, MP_OK);
+        assert_false(r[i].dup);
+        seq += 1 + (i == 36); /* via-to was queued after m35 */
+        assert_int_equal(r[i].seq, seq);
+        assert_true(r[i].version > version);
+        version = r[i].version;
+        if (i % 3)
+            last_alice = seq;
+        else if (seq > last_bob)
+            last_bob = seq;
+    }
+    assert_int_equal(viato.seq, r[35].seq + 1);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages"), N + 2);
+    assert_int_equal(peek_int(f, "SELECT count(DISTINCT version) FROM messages"), N + 2);
+
+    /* What the per-message statements used to leave. */
+    char q[256];
+    snprintf(q, sizeof q, "SELECT last_seq FROM conversations WHERE id = %llu",
+             (unsigned long long)conv);
+    assert_int_equal(peek_int(f, q), seq);
+    snprintf(q, sizeof q, "SELECT version FROM conversations WHERE id = %llu",
+             (unsigned long long)conv);
+    assert_int_equal(peek_int(f, q), r[N - 1].version);
+    assert_int_equal(peek_int(f, "SELECT version FROM chat_state"), r[N - 1].version);
+    snprintf(q, sizeof q,
+             "SELECT read_seq FROM members WHERE conversation_id = %llu AND user_id = %d",
+             (unsigned long long)conv, ALICE);
+    assert_int_equal(peek_int(f, q), last_alice);
+    snprintf(q, sizeof q,
+             "SELECT read_seq FROM members WHERE conversation_id = %llu AND user_id = %d",
+             (unsigned long long)conv, BOB);
+    assert_int_equal(peek_int(f, q), last_bob);
+    /* The cursor job's version sits between the messages' versions, unique. */
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM messages m JOIN members b ON b.version = m.version"
+             " WHERE b.conversation_id = %llu",
+             (unsigned long long)conv);
+    assert_int_equal(peek_int(f, q), 2); /* each member row carries its last message's version */
+}
+
+static void test_aborted_batch_forgets(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = make_conv(f);
+    gate_t g;
+    gate_close(f, &g);
+    send_res_t a = {0}, b = {0}, c = {0};
+    abort_t ab = {{0}, 0, MP_OK};
+    ab.base.run = abort_run;
+    ab.base.done = abort_done;
+    queue_send(f, ALICE, conv, 0, "a", &a);
+    queue_send(f, BOB, conv, 0, "b", &b);
+    assert_int_equal(mp_sqlite__write(f->st, &ab.base), MP_OK);
+    queue_send(f, ALICE, conv, 0, "c", &c);
+    gate_open(f, &g);
+    wait_for(f, &c.done, 1);
+    wait_for(f, &ab.done, 1);
+    /* Nothing of the batch is durable, so nobody was acked. */
+    assert_int_equal(a.rc, MP_ERR_INTERNAL);
+    assert_int_equal(b.rc, MP_ERR_INTERNAL);
+    assert_int_equal(c.rc, MP_ERR_INTERNAL);
+    assert_int_equal(ab.rc, MP_ERR_INTERNAL);
+
+    /* A send that ends the transaction itself (its trigger rolls back
+     * everything): the counters of the sends before it are dropped unwritten. */
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "CREATE TRIGGER boom BEFORE INSERT ON messages"
+                                  " WHEN NEW.client_msg_id = 'boom'"
+                                  " BEGIN SELECT RAISE(ROLLBACK, 'boom'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    send_res_t d = {0}, boom = {0}, e = {0};
+    gate_close(f, &g);
+    queue_send(f, ALICE, conv, 0, "a", &a);
+    queue_send(f, BOB, conv, 0, "d", &d);
+    queue_send(f, BOB, conv, 0, "boom", &boom);
+    queue_send(f, ALICE, conv, 0, "e", &e);
+    gate_open(f, &g);
+    wait_for(f, &e.done, 1);
+    assert_int_equal(a.rc, MP_ERR_INTERNAL);
+    assert_int_equal(d.rc, MP_ERR_INTERNAL);
+    assert_int_equal(boom.rc, MP_ERR_INTERNAL);
+    assert_int_equal(e.rc, MP_ERR_INTERNAL);
+    assert_int_equal(sqlite3_exec(f->peek, "DROP TRIGGER boom", NULL, NULL, NULL), SQLITE_OK);
+
+    /* The next send continues from what is stored, not from memory. */
+    send_res_t again = {0};
+    queue_send(f, ALICE, conv, 0, "a", &again);
+    wait_for(f, &again.done, 1);
+    assert_int_equal(again.rc, MP_OK);
+    assert_false(again.dup);
+    assert_int_equal(again.seq, 2);
+    assert_int_equal(peek_int(f, "SELECT last_seq FROM conversations WHERE kind = 'direct'"), 2);
+}
+
+static void test_failed_flush_fails_batch(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = make_conv(f);
+    /* Writing last_seq past 3 fails: the batch's final flush fails. */
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "CREATE TRIGGER cap BEFORE UPDATE OF last_seq ON conversations"
+                                  " WHEN NEW.last_seq > 3 BEGIN SELECT RAISE(ABORT, 'cap'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    gate_t g;
+    gate_close(f, &g);
+    send_res_t r[4] = {{0}};
+    char cmid[4][8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmid[i], sizeof cmid[i], "f%d", i);
+        queue_send(f, ALICE, conv, 0, cmid[i], &r[i]);
+    }
+    gate_open(f, &g);
+    for (int i = 0; i < 4; i++) {
+        wait_for(f, &r[i].done, 1);
+        assert_int_equal(r[i].rc, MP_ERR_INTERNAL);
+    }
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages"), 1);
+
+    assert_int_equal(sqlite3_exec(f->peek, "DROP TRIGGER cap", NULL, NULL, NULL), SQLITE_OK);
+    send_res_t ok = {0};
+    queue_send(f, ALICE, conv, 0, "f0", &ok);
+    wait_for(f, &ok.done, 1);
+    assert_int_equal(ok.rc, MP_OK);
+    assert_int_equal(ok.seq, 2);
+    assert_false(ok.dup);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_batch_mixed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_batch_forgets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_flush_fails_batch, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
