@@ -89,6 +89,19 @@ struct mp_http_req {
     char peer[48];
 };
 
+/* The HTTP-only state of a connection, allocated with it and freed once it is
+ * upgraded to WebSocket, so that an idle session does not carry it. */
+typedef struct mp_http_conn {
+    http_parser parser;
+    mp_http_req_t *cur;         /* request being parsed */
+    mp_http_req_t *head, *tail; /* FIFO of requests waiting for their turn to be written */
+    char *stash;                /* unparsed input while paused (MP_C_STASHED) */
+    size_t stash_len;
+    uint32_t hdr_bytes; /* request line + headers of the request being parsed */
+    uint16_t nreqs;     /* requests in the FIFO */
+    bool parsing;       /* inside http_parser_execute: the parser must stay */
+} mp_http_conn_t;
+
 struct mp_conn {
     uv_tcp_t tcp; /* tcp.data == this */
     mp_server_t *srv;
@@ -97,16 +110,10 @@ struct mp_conn {
     int64_t deadline;
     uint8_t tkind;
     uint16_t flags;
-    uint16_t nwrites;   /* uv_write requests in flight */
-    uint16_t nreqs;     /* requests in the FIFO */
-    uint32_t hdr_bytes; /* request line + headers of the request being parsed */
-    uint32_t pend_idx;  /* 1 + index in srv->pend while output waits to be flushed */
-    http_parser parser;
-    mp_http_req_t *cur;         /* request being parsed */
-    mp_http_req_t *head, *tail; /* FIFO of requests waiting for their turn to be written */
-    char *stash;                /* unparsed input while paused (MP_C_STASHED) */
-    size_t stash_len;
-    mp_ws_t *ws; /* non-NULL once upgraded */
+    uint16_t nwrites;     /* uv_write requests in flight */
+    uint32_t pend_idx;    /* 1 + index in srv->pend while output waits to be flushed */
+    mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
+    mp_ws_t *ws;          /* non-NULL once upgraded */
 };
 
 struct mp_tlist {
@@ -193,6 +200,11 @@ void mp_http__resume(mp_conn_t *c);
 void mp_http__flush(mp_conn_t *c);
 /* Detaches or frees every request of a closing connection. */
 void mp_http__conn_release(mp_conn_t *c);
+/* Frees c->http after an upgrade unless it is still in use (parser running,
+ * stashed input, requests); mp_http__conn_free then releases it. */
+void mp_http__conn_drop(mp_conn_t *c);
+/* Frees c->http and its stash (connection release). */
+void mp_http__conn_free(mp_conn_t *c);
 
 /* ---- http_req.c ---- */
 

@@ -26,8 +26,30 @@ static const http_parser_settings settings = {
 
 void mp_http__conn_init(mp_conn_t *c)
 {
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    c->http = mp_calloc(1, sizeof(*c->http));
+    http_parser_init(&c->http->parser, HTTP_REQUEST);
+    c->http->parser.data = c;
+}
+
+void mp_http__conn_drop(mp_conn_t *c)
+{
+    mp_http_conn_t *h = c->http;
+    /* The parser must outlive http_parser_execute, and bytes kept while
+     * paused or a request still referenced keep the state alive (until
+     * mp_conn__release). */
+    if (h == NULL || h->parsing || h->stash || h->head || h->cur)
+        return;
+    mp_free(h);
+    c->http = NULL;
+}
+
+void mp_http__conn_free(mp_conn_t *c)
+{
+    if (c->http == NULL)
+        return;
+    mp_free(c->http->stash);
+    mp_free(c->http);
+    c->http = NULL;
 }
 
 /* Appends n bytes to the NUL-terminated string *s of length *len. */
@@ -43,8 +65,8 @@ static bool header_budget(mp_conn_t *c, size_t n)
 {
     /* Counts request-target, names and values; 4 bytes per line stand for
      * ": " and CRLF. */
-    c->hdr_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
-    if (c->hdr_bytes <= c->srv->cfg->max_header)
+    c->http->hdr_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
+    if (c->http->hdr_bytes <= c->srv->cfg->max_header)
         return true;
     mp_http__reject(c, MP_ERR_TOO_LARGE, 431);
     return false;
@@ -57,8 +79,8 @@ static int on_message_begin(http_parser *p)
         http_parser_pause(p, 1);
         return 0;
     }
-    c->cur = mp_http__req_new(c);
-    c->hdr_bytes = 16; /* method, version and the final CRLF */
+    c->http->cur = mp_http__req_new(c);
+    c->http->hdr_bytes = 16; /* method, version and the final CRLF */
     mp_deadline__set(c, MP_T_HEADER);
     return 0;
 }
@@ -66,15 +88,15 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t n)
 {
     mp_conn_t *c = p->data;
-    if (c->cur == NULL || !header_budget(c, n))
+    if (c->http->cur == NULL || !header_budget(c, n))
         return 0;
-    str_append(&c->cur->url, &c->cur->url_len, at, n);
+    str_append(&c->http->cur->url, &c->http->cur->url_len, at, n);
     return 0;
 }
 
 static void header_piece(mp_conn_t *c, const char *at, size_t n, bool value)
 {
-    mp_http_req_t *r = c->cur;
+    mp_http_req_t *r = c->http->cur;
     if (!value && (r->nhdrs == 0 || r->last_was_value)) {
         if (r->nhdrs == r->hcap) {
             r->hcap = r->hcap ? r->hcap * 2 : 8;
@@ -95,7 +117,7 @@ static void header_piece(mp_conn_t *c, const char *at, size_t n, bool value)
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     mp_conn_t *c = p->data;
-    if (c->cur == NULL || !header_budget(c, n + 4))
+    if (c->http->cur == NULL || !header_budget(c, n + 4))
         return 0;
     header_piece(c, at, n, false);
     return 0;
@@ -104,7 +126,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
     mp_conn_t *c = p->data;
-    if (c->cur == NULL || !header_budget(c, n))
+    if (c->http->cur == NULL || !header_budget(c, n))
         return 0;
     header_piece(c, at, n, true);
     return 0;
@@ -119,7 +141,7 @@ static void maybe_continue(mp_conn_t *c, mp_http_req_t *r)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     const char *e = mp_http_req_header(r, "Expect");
-    if (e == NULL || strcasecmp(e, "100-continue") != 0 || c->head != NULL)
+    if (e == NULL || strcasecmp(e, "100-continue") != 0 || c->http->head != NULL)
         return;
     uv_buf_t buf = uv_buf_init(mp_strdup(cont), sizeof(cont) - 1);
     mp_conn__write(c, &buf, 1, written, buf.base);
@@ -128,7 +150,7 @@ static void maybe_continue(mp_conn_t *c, mp_http_req_t *r)
 static int on_headers_complete(http_parser *p)
 {
     mp_conn_t *c = p->data;
-    mp_http_req_t *r = c->cur;
+    mp_http_req_t *r = c->http->cur;
     if (r == NULL)
         return 0;
     r->method = (uint8_t)p->method;
@@ -145,7 +167,7 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     mp_conn_t *c = p->data;
-    mp_http_req_t *r = c->cur;
+    mp_http_req_t *r = c->http->cur;
     if (r == NULL)
         return 0;
     /* Chunked bodies have no declared length: check while streaming. */
@@ -169,21 +191,21 @@ static int on_body(http_parser *p, const char *at, size_t n)
 static void enqueue(mp_conn_t *c, mp_http_req_t *r)
 {
     r->next = NULL;
-    if (c->tail)
-        c->tail->next = r;
+    if (c->http->tail)
+        c->http->tail->next = r;
     else
-        c->head = r;
-    c->tail = r;
-    c->nreqs++;
+        c->http->head = r;
+    c->http->tail = r;
+    c->http->nreqs++;
 }
 
 static int on_message_complete(http_parser *p)
 {
     mp_conn_t *c = p->data;
-    mp_http_req_t *r = c->cur;
+    mp_http_req_t *r = c->http->cur;
     if (r == NULL)
         return 0;
-    c->cur = NULL;
+    c->http->cur = NULL;
     mp_deadline__set(c, MP_T_NONE);
     http_parser_pause(p, 1); /* one request at a time: see mp_http__feed */
     if (r->upgrade)
@@ -204,9 +226,9 @@ static void stash(mp_conn_t *c, const char *data, size_t len)
         s = mp_malloc(len);
         memcpy(s, data, len);
     }
-    mp_free(c->stash);
-    c->stash = s;
-    c->stash_len = len;
+    mp_free(c->http->stash);
+    c->http->stash = s;
+    c->http->stash_len = len;
     if (len > 0)
         c->flags |= MP_C_STASHED;
     else
@@ -216,19 +238,22 @@ static void stash(mp_conn_t *c, const char *data, size_t len)
 void mp_http__feed(mp_conn_t *c, const char *data, size_t len)
 {
     while (len > 0 && !(c->flags & (MP_C_CLOSED | MP_C_DRAIN))) {
-        size_t n = http_parser_execute(&c->parser, &settings, data, len);
-        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        c->http->parsing = true;
+        size_t n = http_parser_execute(&c->http->parser, &settings, data, len);
+        c->http->parsing = false;
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->http->parser);
         data += n;
         len -= n;
         if (c->flags & MP_C_CLOSED)
             return;
         if (c->ws) {
+            mp_http__conn_drop(c); /* upgraded while parsing: see mp_ws__upgrade */
             if (len > 0)
                 mp_ws__feed(c, (const uint8_t *)data, len);
             return;
         }
         if (e == HPE_PAUSED) {
-            http_parser_pause(&c->parser, 0);
+            http_parser_pause(&c->http->parser, 0);
             if (mp_http__backlogged(c) && !(c->flags & MP_C_DRAIN)) {
                 /* Back-pressure: keep the rest until responses drain. */
                 stash(c, data, len);
@@ -251,19 +276,19 @@ bool mp_http__backlogged(const mp_conn_t *c)
 {
     /* Too many requests waiting for handlers, or a client that sends but does
      * not read its responses: stop reading, memory stays bounded. */
-    return c->nreqs >= MP_NET_PIPELINE || c->tcp.write_queue_size > MP_NET_HTTP_WQ ||
+    return c->http->nreqs >= MP_NET_PIPELINE || c->tcp.write_queue_size > MP_NET_HTTP_WQ ||
            (c->flags & MP_C_PAUSED);
 }
 
 void mp_http__resume(mp_conn_t *c)
 {
     if (!(c->flags & MP_C_PAUSED) || c->ws || (c->flags & (MP_C_CLOSED | MP_C_DRAIN)) ||
-        c->nreqs >= MP_NET_PIPELINE / 2 || c->tcp.write_queue_size > MP_NET_HTTP_WQ / 2)
+        c->http->nreqs >= MP_NET_PIPELINE / 2 || c->tcp.write_queue_size > MP_NET_HTTP_WQ / 2)
         return;
-    char *s = c->stash;
-    size_t len = c->stash_len;
-    c->stash = NULL;
-    c->stash_len = 0;
+    char *s = c->http->stash;
+    size_t len = c->http->stash_len;
+    c->http->stash = NULL;
+    c->http->stash_len = 0;
     c->flags &= (uint16_t)~MP_C_STASHED;
     mp_conn__pause(c, false);
     if (s) {
@@ -281,11 +306,11 @@ static void written(mp_conn_t *c, void *arg)
 /* Writes the head of the FIFO; returns false when the connection should stop. */
 static bool write_head(mp_conn_t *c)
 {
-    mp_http_req_t *r = c->head;
-    c->head = r->next;
-    if (c->head == NULL)
-        c->tail = NULL;
-    c->nreqs--;
+    mp_http_req_t *r = c->http->head;
+    c->http->head = r->next;
+    if (c->http->head == NULL)
+        c->http->tail = NULL;
+    c->http->nreqs--;
     uv_buf_t buf = uv_buf_init(r->out, (unsigned)r->out_len);
     char *out = r->out;
     r->out = NULL;
@@ -304,7 +329,7 @@ void mp_http__flush(mp_conn_t *c)
 {
     if (c->ws)
         return;
-    while (c->head && c->head->done) {
+    while (c->http->head && c->http->head->done) {
         if (!write_head(c))
             break;
     }
@@ -319,19 +344,20 @@ void mp_http__flush(mp_conn_t *c)
         mp_conn__pause(c, true);
     else
         mp_http__resume(c);
-    if (c->head == NULL && c->cur == NULL && !(c->flags & MP_C_CLOSED) && c->tkind == MP_T_NONE)
+    if (c->http->head == NULL && c->http->cur == NULL && !(c->flags & MP_C_CLOSED) &&
+        c->tkind == MP_T_NONE)
         mp_deadline__set(c, MP_T_IDLE);
 }
 
 void mp_http__reject(mp_conn_t *c, mp_err_t err, int status)
 {
-    if (c->flags & (MP_C_CLOSED | MP_C_SHUT) || c->ws)
+    if (c->flags & (MP_C_CLOSED | MP_C_SHUT) || c->ws || c->http == NULL)
         return;
-    mp_http_req_t *r = c->cur ? c->cur : mp_http__req_new(c);
-    c->cur = NULL;
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    mp_http_req_t *r = c->http->cur ? c->http->cur : mp_http__req_new(c);
+    c->http->cur = NULL;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->http->parser);
     if (e == HPE_OK || e == HPE_PAUSED) /* pausing a failed parser asserts */
-        http_parser_pause(&c->parser, 1);
+        http_parser_pause(&c->http->parser, 1);
     mp_deadline__set(c, MP_T_NONE);
     c->flags |= MP_C_DRAIN;
     r->close_after = true;
@@ -342,7 +368,9 @@ void mp_http__reject(mp_conn_t *c, mp_err_t err, int status)
 
 void mp_http__conn_release(mp_conn_t *c)
 {
-    mp_http_req_t *r = c->head;
+    if (c->http == NULL)
+        return;
+    mp_http_req_t *r = c->http->head;
     while (r) {
         mp_http_req_t *next = r->next;
         r->next = NULL;
@@ -352,10 +380,10 @@ void mp_http__conn_release(mp_conn_t *c)
             r->conn = NULL; /* the handler still owns it */
         r = next;
     }
-    c->head = c->tail = NULL;
-    c->nreqs = 0;
-    if (c->cur) {
-        mp_http__req_free(c->cur);
-        c->cur = NULL;
+    c->http->head = c->http->tail = NULL;
+    c->http->nreqs = 0;
+    if (c->http->cur) {
+        mp_http__req_free(c->http->cur);
+        c->http->cur = NULL;
     }
 }

@@ -119,9 +119,7 @@ void mp_conn__release(mp_conn_t *c)
     }
     if (c->ws)
         mp_ws__release(c);
-    mp_free(c->stash);
-    c->stash = NULL;
-    c->stash_len = 0;
+    mp_http__conn_free(c);
     if (c->prev || c->next || c->srv->conns == c)
         conn_unlink(c);
 }
@@ -201,7 +199,7 @@ void mp_conn__maybe_finish(mp_conn_t *c)
 {
     if (!(c->flags & MP_C_DRAIN) || (c->flags & (MP_C_CLOSED | MP_C_SHUT)))
         return;
-    if (c->nwrites > 0 || (c->ws ? !mp_ws__idle(c) : c->head != NULL))
+    if (c->nwrites > 0 || (c->ws ? !mp_ws__idle(c) : c->http->head != NULL))
         return;
     c->flags |= MP_C_SHUT;
     /* Half-close and keep reading (discarding) until EOF: closing with
@@ -240,7 +238,7 @@ static void on_eof(mp_conn_t *c)
     c->flags |= MP_C_EOF;
     uv_read_stop((uv_stream_t *)&c->tcp);
     /* A client may half-close after its last request: answer it first. */
-    if (!c->ws && c->head && !(c->flags & MP_C_SHUT)) {
+    if (!c->ws && c->http->head && !(c->flags & MP_C_SHUT)) {
         mp_conn__drain(c);
         return;
     }

@@ -44,9 +44,11 @@ void mp_net__fake_feed(mp_conn_t *c, const void *data, size_t len)
     if ((c->flags & MP_C_CLOSED) || len == 0)
         return;
     if (c->flags & MP_C_PAUSED) { /* a socket would not be read now: keep it */
-        c->stash = mp_realloc(c->stash, c->stash_len + len);
-        memcpy(c->stash + c->stash_len, data, len);
-        c->stash_len += len;
+        if (c->http == NULL)      /* upgraded: nothing reads this, as on a socket */
+            return;
+        c->http->stash = mp_realloc(c->http->stash, c->http->stash_len + len);
+        memcpy(c->http->stash + c->http->stash_len, data, len);
+        c->http->stash_len += len;
         c->flags |= MP_C_STASHED;
         return;
     }

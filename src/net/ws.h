@@ -15,6 +15,19 @@ typedef struct mp_wsq {
     uint8_t hlen;
 } mp_wsq_t;
 
+/* Receive-side reassembly state, allocated with wslay's frame context when
+ * input starts and freed at the first frame boundary with no message pending. */
+typedef struct mp_ws_rx {
+    wslay_frame_context_ptr fctx;
+    const uint8_t *in; /* input being handed to wslay (recv_cb) */
+    size_t in_len;
+    uint64_t f_got;
+    char *msg; /* reassembled text message */
+    size_t msg_len;
+    uint8_t *ctl; /* control frame payload (<= 125) */
+    size_t ctl_len;
+} mp_ws_rx_t;
+
 struct mp_ws {
     mp_sid_t sid;
     mp_principal_t who;
@@ -31,15 +44,9 @@ struct mp_ws {
     uint8_t th[14];
     uint64_t t_left;    /* payload bytes of the current frame still to come */
     uint64_t t_msg_len; /* declared bytes of the message being received */
-    /* receive */
-    wslay_frame_context_ptr fctx; /* only while a frame is incomplete */
-    const uint8_t *in;
-    size_t in_len;
-    uint64_t f_got;
-    char *msg; /* reassembled text message, only while incomplete */
-    size_t msg_len;
-    uint8_t *ctl; /* control frame payload (<= 125) */
-    size_t ctl_len;
+    /* receive: only while a frame or a fragmented message is incomplete, so
+     * that an idle session holds none of it */
+    struct mp_ws_rx *rx;
     /* send */
     mp_wsq_t *qhead, *qtail;
     size_t qbytes; /* queued + being written */
@@ -77,5 +84,7 @@ mp_conn_t *mp_ws__find(mp_server_t *srv, mp_sid_t sid);
 /* Runs the header tracker over d[0..n). Returns how many bytes precede the
  * first invalid frame header; *code is then its close code (else 0). */
 size_t mp_ws__track(mp_ws_t *ws, const uint8_t *d, size_t n, size_t max_msg, int *code);
+/* Frees ws->rx and what it holds (wslay context, partial message). */
+void mp_ws__rx_free(mp_ws_t *ws);
 
 #endif

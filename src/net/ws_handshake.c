@@ -89,7 +89,7 @@ static mp_err_t check(mp_http_req_t *req, const char **msg)
         *msg = "origin not allowed";
         return MP_ERR_FORBIDDEN;
     }
-    if (req->conn->head != req || req->next != NULL) {
+    if (req->conn->http->head != req || req->next != NULL) {
         *msg = "an upgrade must not be pipelined";
         return MP_ERR_BAD_REQUEST;
     }
@@ -135,8 +135,8 @@ void mp_ws__upgrade(mp_http_req_t *req)
         mp_http_respond_error(req, err, msg);
         return;
     }
-    c->head = c->tail = NULL;
-    c->nreqs = 0;
+    c->http->head = c->http->tail = NULL;
+    c->http->nreqs = 0;
     c->flags &= (uint16_t)~MP_C_DRAIN;
     send_101(c, req);
     mp_ws_t *ws = mp_calloc(1, sizeof(*ws));
@@ -147,6 +147,7 @@ void mp_ws__upgrade(mp_http_req_t *req)
     ws->authed = req->token != NULL; /* check() answered 401 for a bad one */
     ws->who = req->who;
     mp_http__req_free(req);
+    mp_http__conn_drop(c); /* an idle session keeps no HTTP state */
     mp_deadline__set(c, ws->authed ? MP_T_WS_PING : MP_T_WS_AUTH);
     if (ws->authed && srv->hooks.session_open)
         srv->hooks.session_open(srv->ctx, ws->sid, &ws->who);

@@ -207,13 +207,13 @@ static void on_control(mp_conn_t *c, uint8_t op, const uint8_t *p, size_t n)
 static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
 {
     (void)flags;
-    mp_ws_t *ws = user;
-    size_t n = len < ws->in_len ? len : ws->in_len;
+    mp_ws_rx_t *rx = ((mp_ws_t *)user)->rx;
+    size_t n = len < rx->in_len ? len : rx->in_len;
     if (n == 0)
         return 0;
-    memcpy(buf, ws->in, n);
-    ws->in += n;
-    ws->in_len -= n;
+    memcpy(buf, rx->in, n);
+    rx->in += n;
+    rx->in_len -= n;
     return (ssize_t)n;
 }
 
@@ -236,41 +236,43 @@ static int genmask_cb(uint8_t *buf, size_t len, void *user)
 
 static void frame_start(mp_ws_t *ws, const struct wslay_frame_iocb *io)
 {
+    mp_ws_rx_t *rx = ws->rx;
     ws->f_started = true;
     ws->f_op = io->opcode;
-    ws->f_got = 0;
+    rx->f_got = 0;
     if (io->opcode >= 8) {
-        ws->ctl = mp_realloc(ws->ctl, io->payload_length + 1);
-        ws->ctl_len = 0;
+        rx->ctl = mp_realloc(rx->ctl, io->payload_length + 1);
+        rx->ctl_len = 0;
     } else {
         /* The tracker has bounded payload_length by ws_max_message. */
-        ws->msg = mp_realloc(ws->msg, ws->msg_len + io->payload_length + 1);
+        rx->msg = mp_realloc(rx->msg, rx->msg_len + io->payload_length + 1);
     }
 }
 
 static void on_chunk(mp_conn_t *c, const struct wslay_frame_iocb *io)
 {
     mp_ws_t *ws = c->ws;
+    mp_ws_rx_t *rx = ws->rx;
     if (!ws->f_started)
         frame_start(ws, io);
-    ws->f_got += io->data_length;
+    rx->f_got += io->data_length;
     if (io->data_length && ws->f_op >= 8) {
-        memcpy(ws->ctl + ws->ctl_len, io->data, io->data_length);
-        ws->ctl_len += io->data_length;
+        memcpy(rx->ctl + rx->ctl_len, io->data, io->data_length);
+        rx->ctl_len += io->data_length;
     } else if (io->data_length) {
-        memcpy(ws->msg + ws->msg_len, io->data, io->data_length);
-        ws->msg_len += io->data_length;
+        memcpy(rx->msg + rx->msg_len, io->data, io->data_length);
+        rx->msg_len += io->data_length;
     }
-    if (ws->f_got < io->payload_length)
+    if (rx->f_got < io->payload_length)
         return;
     ws->f_started = false;
     if (ws->f_op >= 8) {
-        on_control(c, ws->f_op, ws->ctl, ws->ctl_len);
+        on_control(c, ws->f_op, rx->ctl, rx->ctl_len);
     } else if (io->fin) {
-        char *m = ws->msg;
-        size_t n = ws->msg_len;
-        ws->msg = NULL; /* an idle session holds no message buffer */
-        ws->msg_len = 0;
+        char *m = rx->msg;
+        size_t n = rx->msg_len;
+        rx->msg = NULL; /* an idle session holds no message buffer */
+        rx->msg_len = 0;
         if (!ws->close_sent)
             on_text(c, m, n);
         mp_free(m);
@@ -281,16 +283,19 @@ static void run_wslay(mp_conn_t *c, const uint8_t *d, size_t n)
 {
     mp_ws_t *ws = c->ws;
     static const struct wslay_frame_callbacks cbs = {send_cb, recv_cb, genmask_cb};
-    if (ws->fctx == NULL && wslay_frame_context_init(&ws->fctx, &cbs, ws) != 0) {
+    if (ws->rx == NULL)
+        ws->rx = mp_calloc(1, sizeof(*ws->rx));
+    mp_ws_rx_t *rx = ws->rx;
+    if (rx->fctx == NULL && wslay_frame_context_init(&rx->fctx, &cbs, ws) != 0) {
         mp_conn__close(c);
         return;
     }
-    ws->in = d;
-    ws->in_len = n;
+    rx->in = d;
+    rx->in_len = n;
     for (;;) {
         struct wslay_frame_iocb io;
         memset(&io, 0, sizeof(io));
-        ssize_t r = wslay_frame_recv(ws->fctx, &io);
+        ssize_t r = wslay_frame_recv(rx->fctx, &io);
         if (r == WSLAY_ERR_WANT_READ)
             break;
         if (r < 0) {
@@ -301,8 +306,8 @@ static void run_wslay(mp_conn_t *c, const uint8_t *d, size_t n)
         if ((c->flags & MP_C_CLOSED) || ws->discard)
             break;
     }
-    ws->in = NULL;
-    ws->in_len = 0;
+    rx->in = NULL;
+    rx->in_len = 0;
 }
 
 static const char *reason_of(int code)
@@ -332,11 +337,30 @@ void mp_ws__feed(mp_conn_t *c, const uint8_t *d, size_t n)
         mp_ws__fail(c, code, reason_of(code));
         return;
     }
-    /* At a frame boundary wslay holds nothing: give its 4 KiB buffer back. */
-    if (ws->th_len == 0 && ws->t_left == 0 && !ws->f_started && ws->fctx) {
-        wslay_frame_context_free(ws->fctx);
-        ws->fctx = NULL;
+    /* At a frame boundary wslay holds nothing: give its 4 KiB buffer back,
+     * and the whole receive state unless a fragmented message is pending. */
+    mp_ws_rx_t *rx = ws->rx;
+    if (ws->th_len == 0 && ws->t_left == 0 && !ws->f_started && rx) {
+        if (rx->msg == NULL) {
+            mp_ws__rx_free(ws);
+        } else if (rx->fctx) {
+            wslay_frame_context_free(rx->fctx);
+            rx->fctx = NULL;
+        }
     }
+}
+
+void mp_ws__rx_free(mp_ws_t *ws)
+{
+    mp_ws_rx_t *rx = ws->rx;
+    if (rx == NULL)
+        return;
+    if (rx->fctx)
+        wslay_frame_context_free(rx->fctx);
+    mp_free(rx->msg);
+    mp_free(rx->ctl);
+    mp_free(rx);
+    ws->rx = NULL;
 }
 
 void mp_ws__timeout(mp_conn_t *c, int kind)

@@ -186,10 +186,7 @@ void mp_ws__release(mp_conn_t *c)
 {
     mp_ws_t *ws = c->ws;
     free_entries(ws, ws->qhead);
-    if (ws->fctx)
-        wslay_frame_context_free(ws->fctx);
-    mp_free(ws->msg);
-    mp_free(ws->ctl);
+    mp_ws__rx_free(ws);
     mp_free(ws);
     c->ws = NULL;
 }

@@ -435,6 +435,33 @@ static void test_fragments_and_control(void **state)
     mp_net__fake_free(c);
 }
 
+/* An idle session carries neither the HTTP state nor the receive state; a
+ * fragmented message keeps the latter until its last fragment. */
+static void test_idle_session_memory(void **state)
+{
+    (void)state;
+    mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
+    assert_non_null(c->ws);
+    assert_null(c->http);
+    assert_null(c->ws->rx);
+    uint8_t b[256];
+    size_t n = client_frame(b, 0x01, "{\"id\":4,", 8, true);
+    mp_net__fake_feed(c, b, n);
+    assert_non_null(c->ws->rx);
+    assert_non_null(c->ws->rx->msg);
+    n = client_frame(b, 0x89, "x", 1, true); /* a ping between fragments */
+    mp_net__fake_feed(c, b, n);
+    assert_non_null(c->ws->rx);
+    n = client_frame(b, 0x80, "\"type\":\"ping\"}", 14, true);
+    mp_net__fake_feed(c, b, 3); /* split inside the last frame's header */
+    assert_non_null(c->ws->rx);
+    mp_net__fake_feed(c, b + 3, n - 3);
+    assert_null(c->ws->rx);
+    assert_int_equal(last_id, 4);
+    assert_string_equal(last_type, "ping");
+    mp_net__fake_free(c);
+}
+
 static void expect_close(const uint8_t *b, size_t n, int code)
 {
     mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
@@ -598,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_auth_and_gw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_errors_keep_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragments_and_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_session_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ping_pong, setup, teardown),
