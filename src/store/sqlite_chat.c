@@ -96,8 +96,7 @@ static const char SQL_ACCESS[] =
     "SELECT c.kind, EXISTS(SELECT 1 FROM members m WHERE m.conversation_id = c.id"
     " AND m.user_id = ?1) FROM conversations c WHERE c.id = ?2";
 
-/* Writer only: the next global change version. */
-static mp_err_t next_version(sqlite3 *db, int64_t *out)
+mp_err_t mp_sqlite__next_version(sqlite3 *db, int64_t *out)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_VERSION);
     if (s == NULL)
@@ -210,7 +209,7 @@ static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_
     if (vnext != NULL)
         v = ++*vnext;
     else
-        rc = next_version(db, &v);
+        rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
     uint64_t id = mp_id_next();
@@ -882,7 +881,7 @@ static mp_err_t cursor_load(sqlite3 *db, cursor_job_t *j)
 static mp_err_t cursor_store(sqlite3 *db, cursor_job_t *j)
 {
     int64_t v;
-    mp_err_t rc = next_version(db, &v);
+    mp_err_t rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_SET);

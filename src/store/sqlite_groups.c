@@ -215,8 +215,6 @@ typedef struct op_job {
     void *ud;
 } op_job_t;
 
-static const char SQL_NEXT_VERSION[] =
-    "UPDATE chat_state SET version = version + 1 WHERE id = 1 RETURNING version";
 static const char SQL_NEXT_SEQ[] =
     "UPDATE conversations SET last_seq = last_seq + 1, version = ?2, active_at = ?3"
     " WHERE id = ?1 RETURNING last_seq";
@@ -226,19 +224,6 @@ static const char SQL_MSG_INSERT[] =
 static const char SQL_ACTOR_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
-
-static mp_err_t next_version(sqlite3 *db, int64_t *out)
-{
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_VERSION);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return MP_OK;
-}
 
 static mp_err_t next_seq(sqlite3 *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
 {
@@ -299,7 +284,7 @@ static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *te
                       .conversation_id = j->conv,
                       .sender_id = j->in.actor_id,
                       .created_at = j->in.now_ms};
-    if ((rc = next_version(db, &m.version)) != MP_OK ||
+    if ((rc = mp_sqlite__next_version(db, &m.version)) != MP_OK ||
         (rc = next_seq(db, j->conv, m.version, j->in.now_ms, &m.seq)) != MP_OK)
         goto done;
     char cmid[32];
@@ -493,7 +478,7 @@ static mp_err_t op_create(sqlite3 *db, op_job_t *j)
     if (1 + j->in.n_users > j->in.max_members)
         return MP_ERR_GROUP_FULL;
     int64_t v;
-    if ((rc = next_version(db, &v)) != MP_OK)
+    if ((rc = mp_sqlite__next_version(db, &v)) != MP_OK)
         return rc;
     j->conv = mp_id_next();
     const mp_group_settings_t *st = &j->in.settings;
@@ -635,7 +620,7 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
     if ((uint64_t)j->g.row.member_count + fresh > j->in.max_members)
         return MP_ERR_GROUP_FULL;
     int64_t v;
-    if ((rc = next_version(db, &v)) != MP_OK)
+    if ((rc = mp_sqlite__next_version(db, &v)) != MP_OK)
         return rc;
     for (size_t i = 0; i < fresh; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
@@ -987,7 +972,7 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
     if (s == NULL)
         return MP_ERR_INTERNAL;
     sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
-    if ((rc = step_done(db, s)) != MP_OK || (rc = next_version(db, &v)) != MP_OK ||
+    if ((rc = step_done(db, s)) != MP_OK || (rc = mp_sqlite__next_version(db, &v)) != MP_OK ||
         (rc = member_insert(db, j, j->in.actor_id, MP_GROUP_MEMBER, v)) != MP_OK)
         return rc;
     char a[96], text[256];

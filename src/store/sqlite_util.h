@@ -34,4 +34,9 @@ static inline mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
     return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
 }
 
+/* Writer only: bumps and returns the global change version (chat_state),
+ * which sync compares cursors against. Every change that sync must carry
+ * takes its version from here (sqlite_chat.c). */
+mp_err_t mp_sqlite__next_version(sqlite3 *db, int64_t *out);
+
 #endif
