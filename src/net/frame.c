@@ -15,9 +15,18 @@ mp_frame_t *mp_frame__new_raw(const void *data, size_t len)
     return f;
 }
 
+/* One pass of the encoder when the frame fits a scratch buffer (acks, errors
+ * and almost every event do), then one allocation of the exact size; larger
+ * frames fall back to sizing first and filling second. _Thread_local rather
+ * than plain static: today only the loop thread encodes, but the buffer must
+ * not be shared if another thread ever does. */
 mp_frame_t *mp_frame_new_json(const json_t *obj)
 {
-    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    static _Thread_local char scratch[4096];
+    size_t len = json_dumpb(obj, scratch, sizeof scratch, JSON_COMPACT);
+    if (len <= sizeof scratch)
+        return mp_frame__new_raw(scratch, len);
+    len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     mp_frame_t *f = mp_malloc(sizeof(*f) + len);
     f->refs = 1;
     f->len = json_dumpb(obj, f->data, len, JSON_COMPACT);

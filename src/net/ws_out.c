@@ -114,21 +114,10 @@ void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f)
     mp_conn__want_flush(c);
 }
 
-/* Encodes obj with ONE pass of the encoder when it fits a per-thread scratch
- * buffer (replies and errors always do), instead of one pass to size the
- * frame and one to fill it. */
-static mp_frame_t *encode_once(const json_t *obj)
-{
-    static _Thread_local char scratch[4096];
-    size_t len = json_dumpb(obj, scratch, sizeof scratch, JSON_COMPACT);
-    if (len > sizeof scratch)
-        return mp_frame_new_json(obj);
-    return mp_frame__new_raw(scratch, len);
-}
-
 void mp_ws__send_json(mp_conn_t *c, json_t *obj)
 {
-    mp_frame_t *f = encode_once(obj);
+    /* one encoder pass for replies, see mp_frame_new_json */
+    mp_frame_t *f = mp_frame_new_json(obj);
     json_decref(obj);
     mp_ws__queue(c, MP_WS_TEXT, f);
 }
