@@ -18,35 +18,35 @@ typedef struct mp_config {
      * printed on stderr as "magpie: listening on HOST:PORT"). */
     char listen_host[64];
     int listen_port;
-    char data_dir[1024];           /* data = ./data */
-    int log_level;                 /* log_level = info (mp_log_level_t) */
-    unsigned node_id;              /* node_id = 0 (0..1023), part of every id */
+    char data_dir[1024]; /* data = ./data */
+    int log_level;       /* log_level = info (mp_log_level_t) */
+    unsigned node_id;    /* node_id = 0 (0..1023), part of every id */
 
     /* HTTP */
-    size_t max_body;               /* max_body = 1048576 bytes */
-    size_t max_header;             /* max_header = 16384 bytes (request line + headers) */
-    unsigned header_timeout_ms;    /* header_timeout = 10000 ms */
-    unsigned idle_timeout_ms;      /* idle_timeout = 60000 ms (keep-alive) */
-    char cors_origins[1024];       /* cors_origins = "" comma list of allowed origins, or * */
+    size_t max_body;            /* max_body = 1048576 bytes */
+    size_t max_header;          /* max_header = 16384 bytes (request line + headers) */
+    unsigned header_timeout_ms; /* header_timeout = 10000 ms */
+    unsigned idle_timeout_ms;   /* idle_timeout = 60000 ms (keep-alive) */
+    char cors_origins[1024];    /* cors_origins = "" comma list of allowed origins, or * */
 
     /* WebSocket */
-    char ws_origins[1024];         /* ws_origins = "" comma list; same host always allowed */
-    size_t ws_max_message;         /* ws_max_message = 65536 bytes */
-    unsigned ws_ping_interval_ms;  /* ws_ping_interval = 30000 ms */
-    unsigned ws_auth_timeout_ms;   /* ws_auth_timeout = 10000 ms */
-    size_t ws_max_queue;           /* ws_max_queue = 1048576 bytes queued to one slow reader */
+    char ws_origins[1024];        /* ws_origins = "" comma list; same host always allowed */
+    size_t ws_max_message;        /* ws_max_message = 65536 bytes */
+    unsigned ws_ping_interval_ms; /* ws_ping_interval = 30000 ms */
+    unsigned ws_auth_timeout_ms;  /* ws_auth_timeout = 10000 ms */
+    size_t ws_max_queue;          /* ws_max_queue = 1048576 bytes queued to one slow reader */
 
     /* Accounts */
-    mp_registration_t registration;  /* registration = open | closed */
-    unsigned login_rate_per_min;     /* login_rate = 10 per minute per username and per IP */
-    unsigned access_token_ttl_s;     /* access_token_ttl = 900 seconds */
+    mp_registration_t registration; /* registration = open | closed */
+    unsigned login_rate_per_min;    /* login_rate = 10 per minute per username and per IP */
+    unsigned access_token_ttl_s;    /* access_token_ttl = 900 seconds */
 
     /* Messaging */
-    unsigned send_rate;            /* send_rate = 20 per second per user */
-    unsigned send_burst;           /* send_burst = 50 */
+    unsigned send_rate;  /* send_rate = 20 per second per user */
+    unsigned send_burst; /* send_burst = 50 */
 
     /* Groups */
-    unsigned group_max_members;    /* group_max_members = 10000 (1..1000000) */
+    unsigned group_max_members; /* group_max_members = 10000 (1..1000000) */
 
     /* World room and guests */
     unsigned world_slow_mode_ms;      /* world_slow_mode = 1000 ms between a user's world posts */

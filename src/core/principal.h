@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 typedef struct mp_principal {
-    uint64_t user_id;   /* 0 = anonymous */
+    uint64_t user_id; /* 0 = anonymous */
     uint64_t device_id;
     bool guest;
 } mp_principal_t;

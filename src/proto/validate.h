@@ -16,9 +16,9 @@ typedef enum {
     MP_F_ASCII,  /* printable ASCII (0x20-0x7e) string; min/max = length in bytes */
     MP_F_INT,    /* JSON integer; min/max = value range */
     MP_F_BOOL,
-    MP_F_ID,     /* decimal id string (mp_id_parse) */
+    MP_F_ID, /* decimal id string (mp_id_parse) */
     MP_F_OBJECT,
-    MP_F_ARRAY,  /* min/max = element count */
+    MP_F_ARRAY, /* min/max = element count */
 } mp_field_type_t;
 
 typedef struct mp_field {

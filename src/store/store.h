@@ -24,8 +24,8 @@ typedef struct mp_store mp_store_t;
 /* Opens (creating if needed) DIR/magpie.db, applies migrations, starts the
  * writer thread. Refuses a database whose schema is newer than this binary.
  * Returns MP_OK or an error with a message in err. Synchronous: call at start. */
-mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err,
-                       size_t errlen) __attribute__((warn_unused_result));
+mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Finishes queued writes (their callbacks run if the loop runs), stops the
  * threads and closes connections. Call on the loop thread; new ops are refused
  * from then on. Completions not yet delivered, and the freeing of st, happen
@@ -74,14 +74,13 @@ typedef void (*mp_store_devices_fn)(mp_err_t rc, const mp_device_row_t *devs, si
 mp_err_t mp_store_user_create(mp_store_t *st, const mp_user_row_t *u, mp_store_done_fn cb,
                               void *ud);
 /* Looks a user up; MP_ERR_NOT_FOUND when absent. */
-mp_err_t mp_store_user_by_name(mp_store_t *st, const char *username, mp_store_user_fn cb,
-                               void *ud);
+mp_err_t mp_store_user_by_name(mp_store_t *st, const char *username, mp_store_user_fn cb, void *ud);
 mp_err_t mp_store_user_by_id(mp_store_t *st, uint64_t id, mp_store_user_fn cb, void *ud);
 
 /* Inserts a device with its first refresh-token hash. */
 mp_err_t mp_store_device_create(mp_store_t *st, const mp_device_row_t *d,
-                                const uint8_t refresh_hash[MP_TOKEN_HASH_LEN],
-                                mp_store_done_fn cb, void *ud);
+                                const uint8_t refresh_hash[MP_TOKEN_HASH_LEN], mp_store_done_fn cb,
+                                void *ud);
 /* Refresh-token rotation, atomically: if old_hash is the live token of an
  * active device, it dies and new_hash becomes live → MP_OK with the device.
  * If old_hash is a dead (already rotated) token, its device is revoked
@@ -95,8 +94,7 @@ mp_err_t mp_store_refresh_rotate(mp_store_t *st, const uint8_t old_hash[MP_TOKEN
 mp_err_t mp_store_device_revoke(mp_store_t *st, uint64_t user_id, uint64_t device_id,
                                 int64_t now_ms, mp_store_done_fn cb, void *ud);
 /* Active (not revoked) devices of a user, oldest first. */
-mp_err_t mp_store_device_list(mp_store_t *st, uint64_t user_id, mp_store_devices_fn cb,
-                              void *ud);
+mp_err_t mp_store_device_list(mp_store_t *st, uint64_t user_id, mp_store_devices_fn cb, void *ud);
 /* Records last_seen_at (best effort; cb may be NULL). */
 mp_err_t mp_store_device_touch(mp_store_t *st, uint64_t device_id, int64_t now_ms,
                                mp_store_done_fn cb, void *ud);

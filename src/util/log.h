@@ -2,7 +2,13 @@
 #ifndef MP_UTIL_LOG_H
 #define MP_UTIL_LOG_H
 
-typedef enum { MP_LOG_DEBUG = 0, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR, MP_LOG_OFF } mp_log_level_t;
+typedef enum {
+    MP_LOG_DEBUG = 0,
+    MP_LOG_INFO,
+    MP_LOG_WARN,
+    MP_LOG_ERROR,
+    MP_LOG_OFF
+} mp_log_level_t;
 
 void mp_log_set_level(mp_log_level_t level);
 mp_log_level_t mp_log_get_level(void);
