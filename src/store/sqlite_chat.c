@@ -593,10 +593,7 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
     j->in.kind = j->kind;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
 
 /* ---- direct (writer) ------------------------------------------------------------- */
@@ -634,10 +631,7 @@ mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_i
     j->now = now_ms;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
 
 /* ---- members / peers (read) ---------------------------------------------------------- */
@@ -731,10 +725,7 @@ static void ids_done(mp_sql_job_t *job, mp_err_t rc)
 static mp_err_t ids_queue(mp_store_t *st, ids_job_t *j)
 {
     j->base.done = ids_done;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 mp_err_t mp_store_chat_members(mp_store_t *st, uint64_t conversation_id, mp_chat_members_fn cb,
@@ -828,10 +819,7 @@ mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conver
     j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 /* ---- read / delivered cursors (writer) -------------------------------------------- */
@@ -939,10 +927,7 @@ mp_err_t mp_store_chat_cursor(mp_store_t *st, uint64_t user_id, uint64_t convers
     j->seq = seq;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
 
 /* ---- conversation list (read) ----------------------------------------------------- */
@@ -1083,10 +1068,7 @@ mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_acti
     j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 /* ---- sync (read) -------------------------------------------------------------------- */
@@ -1319,8 +1301,5 @@ mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, uns
     j->max = max_items < 1 ? 1 : max_items;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }

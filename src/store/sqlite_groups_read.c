@@ -43,10 +43,7 @@ mp_err_t mp_store_group_get(mp_store_t *st, uint64_t user_id, uint64_t conversat
     j->conv = conversation_id;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 typedef struct conv_job {
@@ -149,10 +146,7 @@ mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t n
     j->now = now_ms;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 /* ---- reads: members, bans, invites -------------------------------------------- */
@@ -322,10 +316,7 @@ static mp_err_t list_queue(mp_store_t *st, list_job_t *j)
 {
     j->base.run = list_run;
     j->base.done = list_done;
-    mp_err_t rc = mp_sqlite__read(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 mp_err_t mp_store_group_members(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "util/alloc.h"
 
 typedef struct mp_sql_job mp_sql_job_t;
 struct mp_sql_job {
@@ -27,6 +28,24 @@ struct mp_sql_job {
 mp_err_t mp_sqlite__write(mp_store_t *st, mp_sql_job_t *job) __attribute__((warn_unused_result));
 /* Queues a read job on a read-only connection. Same contract. */
 mp_err_t mp_sqlite__read(mp_store_t *st, mp_sql_job_t *job) __attribute__((warn_unused_result));
+
+/* The same, for a job allocated with mp_malloc/mp_calloc as one block: when
+ * the queue refuses it, the job is freed here (its done() never runs). */
+static inline mp_err_t mp_sqlite__write_or_free(mp_store_t *st, mp_sql_job_t *job)
+{
+    mp_err_t rc = mp_sqlite__write(st, job);
+    if (rc != MP_OK)
+        mp_free(job);
+    return rc;
+}
+
+static inline mp_err_t mp_sqlite__read_or_free(mp_store_t *st, mp_sql_job_t *job)
+{
+    mp_err_t rc = mp_sqlite__read(st, job);
+    if (rc != MP_OK)
+        mp_free(job);
+    return rc;
+}
 
 /* A cached prepared statement for this connection (reset and with cleared
  * bindings). sql must be a string literal (its address is the cache key).

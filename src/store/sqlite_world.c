@@ -196,10 +196,7 @@ mp_err_t mp_store_guest_create(mp_store_t *st, const mp_user_row_t *u, const mp_
     memcpy(j->hash, refresh_hash, MP_TOKEN_HASH_LEN);
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
 
 /* ---- guest sweep (writer) --------------------------------------------------------- */
@@ -331,10 +328,7 @@ mp_err_t mp_store_guest_sweep(mp_store_t *st, int64_t cutoff_ms, unsigned max, m
     j->max = max ? max : 1;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
 
 /* ---- world read cursors (writer) ---------------------------------------------------- */
@@ -428,8 +422,5 @@ mp_err_t mp_store_world_cursor(mp_store_t *st, uint64_t user_id, uint64_t conver
     j->seq = seq;
     j->cb = cb;
     j->ud = ud;
-    mp_err_t rc = mp_sqlite__write(st, &j->base);
-    if (rc != MP_OK)
-        mp_free(j);
-    return rc;
+    return mp_sqlite__write_or_free(st, &j->base);
 }
