@@ -239,7 +239,9 @@ int mp_bench__report_plot(const mp_bench_opts_t *o, const mp_bench_stats_t *st, 
             "set terminal png size 1000,600\nset output '%s'\nset logscale x\n"
             "set xlabel 'percentile'\nset ylabel 'ms'\nset grid\n"
             "set title 'magpie bench %s'\n"
-            "set xtics ('50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000)\n"
+            /* tic labels are gnuplot format strings: a literal % is %% there */
+            "set xtics ('50%%%%' 2, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, "
+            "'99.99%%%%' 10000)\n"
             "plot ",
             path, o->scenario);
     for (int i = 0, k = 0; i < MP_BENCH_H__COUNT; i++) {
