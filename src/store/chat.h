@@ -191,4 +191,12 @@ mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, uns
  * must never fall inside one version). Returns n when n <= max_items. */
 size_t mp_chat_sync_cut(const int64_t *versions, size_t n, size_t max_items);
 
+/* The cursor rule, one copy for every kind of conversation: seq is clamped to
+ * last_seq; `read` moves forward only (MP_CHAT_CURSOR_READ); `delivered` moves
+ * forward only, to seq (MP_CHAT_CURSOR_DELIVERED) or to the new read (reading
+ * implies delivery).
+ * Updates *read_seq and *delivered_seq; returns true when either moved. */
+bool mp_chat_cursor_advance(mp_chat_cursor_t which, int64_t seq, int64_t last_seq,
+                            int64_t *read_seq, int64_t *delivered_seq);
+
 #endif

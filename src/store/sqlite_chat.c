@@ -842,11 +842,6 @@ static const char SQL_CURSOR_SET[] =
     " WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_CONV_TOUCH[] = "UPDATE conversations SET version = ?2 WHERE id = ?1";
 
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
 static mp_err_t cursor_load(sqlite3 *db, cursor_job_t *j)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_GET);
@@ -895,15 +890,9 @@ static mp_err_t cursor_run(sqlite3 *db, mp_sql_job_t *job)
     mp_err_t rc = cursor_load(db, j);
     if (rc != MP_OK)
         return rc;
-    int64_t target = j->seq < j->out.last_seq ? j->seq : j->out.last_seq;
-    int64_t read = j->out.read_seq, delivered = j->out.delivered_seq;
-    if (j->which == MP_CHAT_CURSOR_READ)
-        read = max64(read, target);
-    delivered = max64(delivered, j->which == MP_CHAT_CURSOR_READ ? read : target);
-    if (read == j->out.read_seq && delivered == j->out.delivered_seq)
+    if (!mp_chat_cursor_advance(j->which, j->seq, j->out.last_seq, &j->out.read_seq,
+                                &j->out.delivered_seq))
         return MP_OK;
-    j->out.read_seq = read;
-    j->out.delivered_seq = delivered;
     j->out.changed = true;
     return cursor_store(db, j);
 }
@@ -1192,6 +1181,22 @@ static int cmp_rcpt_version(const void *a, const void *b)
 {
     const mp_chat_receipt_row_t *x = a, *y = b;
     return (x->version > y->version) - (x->version < y->version);
+}
+
+bool mp_chat_cursor_advance(mp_chat_cursor_t which, int64_t seq, int64_t last_seq,
+                            int64_t *read_seq, int64_t *delivered_seq)
+{
+    int64_t target = seq < last_seq ? seq : last_seq;
+    int64_t read = *read_seq, delivered = *delivered_seq;
+    if (which == MP_CHAT_CURSOR_READ && target > read)
+        read = target;
+    int64_t floor = which == MP_CHAT_CURSOR_READ ? read : target;
+    if (floor > delivered)
+        delivered = floor;
+    bool moved = read != *read_seq || delivered != *delivered_seq;
+    *read_seq = read;
+    *delivered_seq = delivered;
+    return moved;
 }
 
 size_t mp_chat_sync_cut(const int64_t *versions, size_t n, size_t max_items)

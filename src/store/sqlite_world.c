@@ -352,11 +352,6 @@ static const char SQL_WCURSOR_SET[] =
     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(user_id, conversation_id)"
     " DO UPDATE SET read_seq = excluded.read_seq, delivered_seq = excluded.delivered_seq";
 
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
 static mp_err_t wcursor_load(sqlite3 *db, wcursor_job_t *j)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_GET);
@@ -382,24 +377,17 @@ static mp_err_t wcursor_run(sqlite3 *db, mp_sql_job_t *job)
     mp_err_t rc = wcursor_load(db, j);
     if (rc != MP_OK)
         return rc;
-    int64_t target = j->seq < j->out.last_seq ? j->seq : j->out.last_seq;
-    int64_t read = j->out.read_seq;
-    if (j->which == MP_CHAT_CURSOR_READ)
-        read = max64(read, target);
-    int64_t delivered =
-        max64(j->out.delivered_seq, j->which == MP_CHAT_CURSOR_READ ? read : target);
-    if (read == j->out.read_seq && delivered == j->out.delivered_seq)
+    if (!mp_chat_cursor_advance(j->which, j->seq, j->out.last_seq, &j->out.read_seq,
+                                &j->out.delivered_seq))
         return MP_OK;
-    j->out.read_seq = read;
-    j->out.delivered_seq = delivered;
     j->out.changed = true;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_SET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
     bind_u64(s, 2, j->conv);
-    sqlite3_bind_int64(s, 3, read);
-    sqlite3_bind_int64(s, 4, delivered);
+    sqlite3_bind_int64(s, 3, j->out.read_seq);
+    sqlite3_bind_int64(s, 4, j->out.delivered_seq);
     return step_done(db, s);
 }
 

@@ -616,6 +616,28 @@ static void test_list(void **state)
 
 /* ---- pure ------------------------------------------------------------------------------------ */
 
+/* The one cursor rule shared by direct/group members and world readers. */
+static void test_cursor_advance(void **state)
+{
+    (void)state;
+    int64_t r = 3, d = 5;
+    /* read clamps to last_seq and lifts delivered with it */
+    assert_true(mp_chat_cursor_advance(MP_CHAT_CURSOR_READ, 99, 8, &r, &d));
+    assert_int_equal(r, 8);
+    assert_int_equal(d, 8);
+    /* never backwards */
+    assert_false(mp_chat_cursor_advance(MP_CHAT_CURSOR_READ, 2, 8, &r, &d));
+    assert_false(mp_chat_cursor_advance(MP_CHAT_CURSOR_DELIVERED, 4, 8, &r, &d));
+    assert_int_equal(r, 8);
+    assert_int_equal(d, 8);
+    /* delivered moves alone, clamped, leaving read */
+    r = 2;
+    d = 4;
+    assert_true(mp_chat_cursor_advance(MP_CHAT_CURSOR_DELIVERED, 12, 10, &r, &d));
+    assert_int_equal(r, 2);
+    assert_int_equal(d, 10);
+}
+
 static void test_sync_cut(void **state)
 {
     (void)state;
@@ -640,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test(test_cursor_advance),
         cmocka_unit_test(test_sync_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
