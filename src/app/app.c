@@ -4,9 +4,13 @@
 #include "app/app.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth/auth.h"
 #include "chat/chat.h"
@@ -32,6 +36,7 @@ typedef struct {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     mp_route_t *routes;
+    int lock_fd; /* holds the data directory's flock for the server's lifetime */
     bool stopping;
 } app_state_t;
 
@@ -62,6 +67,52 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* One server per data directory: two would each keep their own routing table
+ * and live delivery would silently break between them. The lock is an
+ * flock(2) on data/magpie.lock, released by the kernel when the process dies
+ * (kill -9 included), so a stale file never blocks a restart. The file holds
+ * the owner's pid, for the message a second server prints. */
+static int lock_data_dir(const char *dir, int *fd_out, char *err, size_t errlen)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/magpie.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen,
+                 "data directory \"%s\" is in use by another magpie server%s%s%s; "
+                 "stop it first or give this one its own --data",
+                 dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        mp_log_warn("cannot write the pid into %s: %s", path, strerror(errno));
+    *fd_out = fd;
+    return 0;
+}
+
+/* The database holds every message and password hash: files we create are
+ * 0600 whatever the caller's umask, and a directory others can enter is worth
+ * a warning (we do not change modes the operator chose). */
+static void check_data_dir_mode(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        mp_log_warn("data directory %s is accessible by other users (mode %03o); "
+                    "chmod 700 it: it holds every message and password hash",
+                    dir, (unsigned)(st.st_mode & 0777));
 }
 
 static mp_route_t *concat_routes(void)
@@ -102,7 +153,12 @@ static void hook_session_close(void *ctx, mp_sid_t sid, const mp_principal_t *wh
 static int hook_ready(void *ctx)
 {
     mp_app_t *app = ctx;
-    return mp_store_ready(app->store) ? 1 : 0;
+    if (mp_store_ready(app->store))
+        return 1;
+    /* After a failed write (disk full) nothing may write again once traffic
+     * is routed away, so readiness itself asks the writer to try. */
+    mp_store_probe(app->store);
+    return 0;
 }
 
 static const mp_server_hooks_t hooks = {
@@ -199,6 +255,8 @@ static void teardown(app_state_t *s)
     if (uv_loop_close(&s->loop) != 0)
         mp_log_warn("event loop closed with handles still open");
     mp_free(s->routes);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* after the store: the next server may open it now */
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -213,21 +271,34 @@ static void print_listening(const mp_config_t *cfg, int port)
                 v6 ? "]" : "", port, cfg->data_dir, cfg->node_id);
 }
 
+/* Binds the listening port first, so that a port clash stops the server
+ * before it creates or locks anything; connections wait in the kernel's
+ * backlog until the loop runs. */
 static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
 {
     mp_app_t *app = &s->app;
+    s->routes = concat_routes();
+    app->srv = mp_server_new(&s->loop, cfg, s->routes, &hooks, app);
+    if (app->srv == NULL) {
+        snprintf(err, errlen, "cannot create the server");
+        return -1;
+    }
+    int port = 0;
+    int rc = mp_server_listen(app->srv, &port);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
+                 uv_strerror(rc));
+        return -1;
+    }
     if (mkdir_p(cfg->data_dir, err, errlen) != 0)
+        return -1;
+    check_data_dir_mode(cfg->data_dir);
+    if (lock_data_dir(cfg->data_dir, &s->lock_fd, err, errlen) != 0)
         return -1;
     if (mp_store_open(cfg->data_dir, &s->loop, &app->store, err, errlen) != MP_OK)
         return -1;
     if (mp_store_world_ensure(app->store, mp_now_ms(), &app->world_id) != MP_OK) {
         snprintf(err, errlen, "cannot find or create the world conversation");
-        return -1;
-    }
-    s->routes = concat_routes();
-    app->srv = mp_server_new(&s->loop, cfg, s->routes, &hooks, app);
-    if (app->srv == NULL) {
-        snprintf(err, errlen, "cannot create the server");
         return -1;
     }
     app->hub = mp_hub_new(app->srv);
@@ -239,14 +310,6 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-
-    int port = 0;
-    int rc = mp_server_listen(app->srv, &port);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
-                 uv_strerror(rc));
-        return -1;
-    }
     print_listening(cfg, port);
     return 0;
 }
@@ -266,6 +329,12 @@ int mp_app_serve(const mp_config_t *cfg)
     }
     s->app.loop = &s->loop;
     s->app.cfg = cfg;
+    s->lock_fd = -1;
+    /* Every file we create (database, WAL, secret) is ours alone. */
+    umask(077);
+    /* Past a file-size limit, a write must fail with EFBIG (answered as
+     * "unavailable", like a full disk) instead of killing the server. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (start(s, cfg, err, sizeof err) != 0) {
         fprintf(stderr, "magpie: %s\n", err);

@@ -52,6 +52,7 @@ struct mp_store {
     reader_t readers[MP_SQLITE_READERS];
     int nreaders;
     bool writer_started;
+    bool probing; /* a probe write is queued (loop thread only) */
 
     uv_async_t async;
     uv_mutex_t done_mu;
@@ -190,7 +191,10 @@ static bool exec_cached(sqlite3 *db, const char *sql)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        mp_log_error("store: %s failed: %s", sql, sqlite3_errmsg(db));
+        mp_log_error("store: %s failed: %s%s", sql, sqlite3_errmsg(db),
+                     mp_sqlite__exhausted(sqlite3_extended_errcode(db))
+                         ? " (out of disk space, file size limit or I/O error)"
+                         : "");
         return false;
     }
     return true;
@@ -275,10 +279,13 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
     if (n > st->max_batch)
         st->max_batch = n;
     if (!ok) {
+        /* A full disk is not a bug: the client may retry later. */
+        mp_err_t fail = mp_sqlite__exhausted(sqlite3_extended_errcode(db)) ? MP_ERR_UNAVAILABLE
+                                                                           : MP_ERR_INTERNAL;
         if (!sqlite3_get_autocommit(db))
             exec_cached(db, SQL_ROLLBACK);
         for (mp_sql_job_t *j = batch; j != NULL; j = j->next)
-            j->rc = MP_ERR_INTERNAL;
+            j->rc = fail;
     }
     atomic_store(&st->healthy, ok);
     atomic_fetch_add(&st->batches, 1);
@@ -529,6 +536,54 @@ void mp_store_close(mp_store_t *st)
         return;
     stop_threads(st);
     uv_close((uv_handle_t *)&st->async, on_async_closed);
+}
+
+/* A write that leaves the data as it was but still commits (and fsyncs) a
+ * page: proof that the disk takes writes again. Two real changes, because
+ * SQLite does not dirty a page for an update that rewrites the same bytes.
+ * The writer sets `healthy` from the batch's outcome. */
+static mp_err_t probe_run(sqlite3 *db, mp_sql_job_t *job)
+{
+    (void)job;
+    static const char *const sql[] = {
+        "UPDATE chat_state SET version = version + 1 WHERE id = 1",
+        "UPDATE chat_state SET version = version - 1 WHERE id = 1",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *s = mp_sqlite__stmt(db, sql[i]);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            return mp_sqlite__err(db, rc);
+    }
+    return MP_OK;
+}
+
+typedef struct probe_job {
+    mp_sql_job_t base;
+    mp_store_t *st;
+} probe_job_t;
+
+static void probe_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    probe_job_t *p = (probe_job_t *)job;
+    if (rc == MP_OK)
+        mp_log_info("store: writes succeed again");
+    p->st->probing = false;
+    mp_free(p);
+}
+
+void mp_store_probe(mp_store_t *st)
+{
+    if (st == NULL || st->probing || atomic_load(&st->closing) || atomic_load(&st->healthy))
+        return;
+    probe_job_t *p = mp_calloc(1, sizeof *p);
+    p->base.run = probe_run;
+    p->base.done = probe_done;
+    p->st = st;
+    if (mp_sqlite__write_or_free(st, &p->base) == MP_OK)
+        st->probing = true;
 }
 
 bool mp_store_ready(mp_store_t *st)

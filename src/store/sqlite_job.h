@@ -5,12 +5,14 @@
  * on the writer thread (inside the group-commit transaction, wrapped in its own
  * SAVEPOINT so a failing job rolls back alone) or on a reader thread; it must
  * only touch the job and the connection. done() runs on the loop thread after
- * the transaction is durable (or failed: then rc is MP_ERR_INTERNAL for every
- * job of the batch) and must free the job. */
+ * the transaction is durable (or failed: then every job of the batch gets
+ * MP_ERR_UNAVAILABLE when the disk refused the commit, else MP_ERR_INTERNAL) and must free the job.
+ */
 #ifndef MP_STORE_SQLITE_JOB_H
 #define MP_STORE_SQLITE_JOB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "store/store.h"
 #include "util/alloc.h"
@@ -53,8 +55,13 @@ static inline mp_err_t mp_sqlite__read_or_free(mp_store_t *st, mp_sql_job_t *job
 sqlite3_stmt *mp_sqlite__stmt(sqlite3 *db, const char *sql);
 
 /* Maps a sqlite result code to mp_err_t (SQLITE_CONSTRAINT → MP_ERR_CONFLICT,
- * others → MP_ERR_INTERNAL, logged with the SQL error message). */
+ * exhausted resources (see mp_sqlite__exhausted) → MP_ERR_UNAVAILABLE, others
+ * → MP_ERR_INTERNAL; logged with the SQL error message). */
 mp_err_t mp_sqlite__err(sqlite3 *db, int rc);
+/* True for result codes (primary or extended) that mean the machine ran out
+ * of something — disk space, a file size limit, I/O, memory, lock time — and
+ * not that the request or the code is wrong. */
+bool mp_sqlite__exhausted(int rc);
 
 /* Deferred writes (writer thread only). A job type may keep counters in
  * memory across the CONSECUTIVE jobs of one batch that share its run function

@@ -123,11 +123,30 @@ void mp_sqlite__close_conn(sqlite3 *db)
         mp_log_error("store: closing a connection failed: %s", sqlite3_errmsg(db));
 }
 
+bool mp_sqlite__exhausted(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:  /* ENOSPC, or max_page_count */
+    case SQLITE_IOERR: /* EFBIG past a file size limit, EIO, fsync failure */
+    case SQLITE_NOMEM:
+    case SQLITE_BUSY:     /* the lock wait timed out: load, not a bug */
+    case SQLITE_CANTOPEN: /* out of file descriptors for a journal */
+        return true;
+    default:
+        return false;
+    }
+}
+
 mp_err_t mp_sqlite__err(sqlite3 *db, int rc)
 {
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         mp_log_debug("store: constraint: %s", sqlite3_errmsg(db));
         return MP_ERR_CONFLICT;
+    }
+    if (mp_sqlite__exhausted(rc)) {
+        mp_log_error("store: sqlite error %d: %s (resource exhausted: answering unavailable)", rc,
+                     sqlite3_errmsg(db));
+        return MP_ERR_UNAVAILABLE;
     }
     mp_log_error("store: sqlite error %d: %s", rc, sqlite3_errmsg(db));
     return MP_ERR_INTERNAL;

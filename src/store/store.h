@@ -33,8 +33,13 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
 void mp_store_close(mp_store_t *st);
 /* Schema version this binary writes. */
 int mp_store_schema_version(void);
-/* True while the store answers (readyz). */
+/* True while the store answers (readyz): false after a write transaction
+ * failed (e.g. the disk is full) until one succeeds again. */
 bool mp_store_ready(mp_store_t *st);
+/* When not ready, queues one small write (at most one at a time) whose success
+ * makes the store ready again: without it a server taken out of rotation by
+ * readyz would never write again and never come back. Loop thread only. */
+void mp_store_probe(mp_store_t *st);
 /* Group-commit counters since open: transactions committed (or failed) by the
  * writer, and write jobs they carried. Either pointer may be NULL. */
 void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs);

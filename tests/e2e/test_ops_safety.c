@@ -1,0 +1,286 @@
+/* End-to-end tests of what an operator meets first: one server per data
+ * directory, a port clash that leaves no trace, private file modes, and a full
+ * disk answered as "unavailable" (with readyz failing until writes succeed
+ * again) without losing anything stored. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_chat_util.h"
+
+extern char **environ;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A `magpie serve` started by the test itself (the harness always picks its
+ * own data dir), with its stderr on a pipe we read. */
+typedef struct spawned {
+    pid_t pid;
+    int err_fd;
+    char out[16384]; /* everything it wrote to stderr so far */
+    size_t len;
+} spawned_t;
+
+static void spawn_serve(spawned_t *sp, const char *listen, const char *data)
+{
+    const char *bin = getenv("MAGPIE_BIN");
+    assert_non_null(bin);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    char *argv[] = {(char *)bin,   "serve", "--listen", (char *)listen, "--data", (char *)data,
+                    "--log_level", "info",  NULL};
+    memset(sp, 0, sizeof *sp);
+    assert_int_equal(posix_spawn(&sp->pid, bin, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    sp->err_fd = p[0];
+}
+
+/* Reads stderr until needle appears (true) or EOF / 10 s (false). */
+static bool read_until(spawned_t *sp, const char *needle)
+{
+    int64_t deadline = now_ms() + 10000;
+    while (strstr(sp->out, needle) == NULL) {
+        int64_t left = deadline - now_ms();
+        struct pollfd pfd = {.fd = sp->err_fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return false;
+        if (sp->len + 1 >= sizeof sp->out)
+            return false;
+        ssize_t n = read(sp->err_fd, sp->out + sp->len, sizeof sp->out - 1 - sp->len);
+        if (n <= 0)
+            return false;
+        sp->len += (size_t)n;
+        sp->out[sp->len] = '\0';
+    }
+    return true;
+}
+
+/* Waits (10 s at most) for the process to exit; returns its exit code, or -1
+ * after killing it when it did not exit by itself. */
+static int wait_exit(spawned_t *sp)
+{
+    read_until(sp, "\x01never\x01"); /* drains stderr until EOF or the bound */
+    int64_t deadline = now_ms() + 10000;
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(sp->pid, &st, WNOHANG);
+        if (r == sp->pid)
+            break;
+        if (now_ms() > deadline) {
+            kill(sp->pid, SIGKILL);
+            waitpid(sp->pid, &st, 0);
+            close(sp->err_fd);
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling a bounded wait for exit, not a synchronisation */
+    }
+    close(sp->err_fd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void stop_spawned(spawned_t *sp)
+{
+    kill(sp->pid, SIGTERM);
+    assert_int_equal(wait_exit(sp), 0);
+}
+
+static void test_second_server_on_same_data_dir_refused(void **state)
+{
+    (void)state;
+    mpt_server_t *srv = mpt_server_start(NULL);
+    assert_non_null(srv);
+    spawned_t sp;
+    spawn_serve(&sp, "127.0.0.1:0", srv->data_dir);
+    int code = wait_exit(&sp);
+    if (code != 1)
+        fail_msg("second server on the same data dir: exit %d, stderr:\n%s", code, sp.out);
+    assert_non_null(strstr(sp.out, "is in use by another magpie server"));
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)srv->pid);
+    assert_non_null(strstr(sp.out, pid));
+    /* The first server is unharmed. */
+    mpc_response_t r;
+    assert_int_equal(mpt_http(srv, "GET", "/readyz", NULL, NULL, &r), 200);
+    mpc_response_free(&r);
+    assert_int_equal(mpt_server_stop(srv), 0);
+}
+
+static void test_lock_released_after_kill9(void **state)
+{
+    (void)state;
+    mpt_server_t *srv = mpt_server_start(NULL);
+    assert_non_null(srv);
+    mpt_server_kill9(srv);
+    assert_int_equal(mpt_server_restart(srv), 0);
+    assert_int_equal(mpt_server_stop(srv), 0);
+}
+
+static void test_port_clash_leaves_no_trace(void **state)
+{
+    (void)state;
+    mpt_server_t *srv = mpt_server_start(NULL);
+    assert_non_null(srv);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/not-created", srv->data_dir);
+    spawned_t sp;
+    spawn_serve(&sp, srv->hostport, dir);
+    int code = wait_exit(&sp);
+    if (code != 1)
+        fail_msg("port clash: exit %d, stderr:\n%s", code, sp.out);
+    assert_non_null(strstr(sp.out, "cannot listen on"));
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        fail_msg("a server that could not listen created %s", dir);
+    assert_int_equal(mpt_server_stop(srv), 0);
+}
+
+static void assert_private(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("%s: %s", path, strerror(errno));
+    if ((st.st_mode & 077) != 0)
+        fail_msg("%s has mode %03o; expected no access for group and others", path,
+                 (unsigned)(st.st_mode & 0777));
+}
+
+static void test_files_private_under_loose_umask(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/magpie-modes-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    mode_t old = umask(022);
+    spawned_t sp;
+    spawn_serve(&sp, "127.0.0.1:0", dir);
+    umask(old);
+    if (!read_until(&sp, "listening on 127.0.0.1:"))
+        fail_msg("server did not start:\n%s", sp.out);
+    assert_non_null(strstr(sp.out, "is accessible by other users"));
+    /* The WAL and shared-memory files exist once the server has written. */
+    assert_private(dir, "magpie.db");
+    assert_private(dir, "magpie.db-wal");
+    assert_private(dir, "magpie.db-shm");
+    assert_private(dir, "jwt.secret");
+    assert_private(dir, "magpie.lock");
+    stop_spawned(&sp);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int http_status(const mpt_server_t *srv, const char *path)
+{
+    mpc_response_t r;
+    int st = mpt_http(srv, "GET", path, NULL, NULL, &r);
+    if (st > 0)
+        mpc_response_free(&r);
+    return st;
+}
+
+static void set_fsize(pid_t pid, rlim_t cur)
+{
+    struct rlimit old, lim;
+    assert_int_equal(prlimit(pid, RLIMIT_FSIZE, NULL, &old), 0);
+    lim.rlim_cur = cur;
+    lim.rlim_max = old.rlim_max;
+    assert_int_equal(prlimit(pid, RLIMIT_FSIZE, &lim, NULL), 0);
+}
+
+/* A file-size limit makes every database write fail with EFBIG, as a full
+ * disk does with ENOSPC: the server must answer "unavailable", fail readyz,
+ * keep everything acked, and recover by itself once writes succeed again. */
+static void test_disk_full_is_unavailable_and_recovers(void **state)
+{
+    (void)state;
+    const char *flags[] = {CHAT_FLAGS, NULL};
+    mpt_server_t *srv = mpt_server_start(flags);
+    assert_non_null(srv);
+    chat_dev_t a, b;
+    dev_new_user(srv, "full", &a);
+    dev_new_user(srv, "full", &b);
+    json_t *r = send_msg(a.ws, NULL, b.s.user_id, "1", "before");
+    assert_true(is_ok(r));
+    const char *conv_s = jstr(r, "conversation");
+    assert_non_null(conv_s);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%s", conv_s);
+    json_decref(r);
+
+    set_fsize(srv->pid, 1);
+    r = send_msg(a.ws, conv, NULL, "2", "while full");
+    assert_non_null(r);
+    if (mpt_error_code(r) == NULL || strcmp(mpt_error_code(r), "unavailable") != 0) {
+        char *d = json_dumps(r, JSON_COMPACT);
+        fail_msg("send on a full disk: %s", d);
+    }
+    json_decref(r);
+    assert_int_equal(http_status(srv, "/readyz"), 503);
+    assert_int_equal(http_status(srv, "/healthz"), 200);
+    /* readyz keeps failing while the disk refuses writes (its probe fails). */
+    assert_int_equal(http_status(srv, "/readyz"), 503);
+
+    set_fsize(srv->pid, RLIM_INFINITY);
+    int64_t deadline = now_ms() + 5000;
+    while (http_status(srv, "/readyz") != 200) {
+        if (now_ms() > deadline)
+            fail_msg("readyz did not recover within 5 s after space came back");
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* bounded poll of readyz, as a load balancer does */
+    }
+    r = send_msg(a.ws, conv, NULL, "3", "after");
+    assert_true(is_ok(r));
+    assert_int_equal(jint(r, "seq"), 2); /* gap-free: the refused send took no seq */
+    json_decref(r);
+
+    dev_close(&a);
+    dev_close(&b);
+    mpt_server_kill9(srv);
+    assert_int_equal(mpt_server_restart(srv), 0);
+    dev_open(srv, &a);
+    json_t *all = all_history(a.ws, conv);
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(jstr(json_array_get(all, 0), "text"), "before");
+    assert_string_equal(jstr(json_array_get(all, 1), "text"), "after");
+    json_decref(all);
+    dev_close(&a);
+    assert_int_equal(mpt_server_stop(srv), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_second_server_on_same_data_dir_refused),
+        cmocka_unit_test(test_lock_released_after_kill9),
+        cmocka_unit_test(test_port_clash_leaves_no_trace),
+        cmocka_unit_test(test_files_private_under_loose_umask),
+        cmocka_unit_test(test_disk_full_is_unavailable_and_recovers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
