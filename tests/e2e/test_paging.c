@@ -395,12 +395,99 @@ static void test_history_sender_guest(void **state)
     dev_close(&u);
 }
 
+/* A swept guest's messages keep the mark: only guests are ever deleted. */
+static void test_swept_guest_stays_marked(void **state)
+{
+    (void)state;
+    const char *flags[] = {CHAT_FLAGS, "--guest_ttl", "2", "--guest_sweep_interval", "200", NULL};
+    mpt_server_t *s2 = mpt_server_start(flags);
+    assert_non_null(s2);
+    chat_dev_t g, u;
+    assert_int_equal(guest_new(s2, "Brief", &g.s), 200);
+    dev_open(s2, &g);
+    assert_int_equal(mpt_user_new(s2, "pgs", &u.s), 0);
+    json_t *w = EXPECT_BODY(200, NULL, s2, "GET", u.s.access, NULL, "/v1/world");
+    char world[24];
+    snprintf(world, sizeof world, "%s", jstr(w, "conversation_id"));
+    json_decref(w);
+    json_t *r = send_msg(g.ws, world, NULL, "pgs-1", "gone soon");
+    assert_true(is_ok(r));
+    long long seq = jint(r, "seq");
+    json_decref(r);
+    /* The sweep closes the idle guest's socket (bounded wait). */
+    int code = 0;
+    char *reason = NULL;
+    assert_int_equal(mpc_ws_wait_close(g.ws, 20000, &code, &reason), MPC_OK);
+    free(reason);
+    assert_int_equal(code, 1008);
+    dev_close(&g);
+    EXPECT(401, "unauthorized", s2, "GET", g.s.access, NULL, "/v1/me");
+
+    json_t *body = EXPECT_BODY(200, NULL, s2, "GET", u.s.access, NULL,
+                               "/v1/conversations/%s/messages?before_seq=%lld", world, seq + 1);
+    json_t *m = json_array_get(json_object_get(body, "messages"), 0);
+    assert_non_null(m);
+    assert_int_equal(jint(m, "seq"), seq);
+    assert_string_equal(jstr(m, "sender"), g.s.user_id);
+    assert_true(json_is_true(json_object_get(m, "sender_guest")));
+    json_decref(body);
+    assert_int_equal(mpt_server_stop(s2), 0);
+}
+
+/* With a small ws_max_queue the budget shrinks with it (a quarter), so
+ * history still never trips the slow-reader limit. */
+static void test_budget_follows_ws_max_queue(void **state)
+{
+    (void)state;
+    const char *flags[] = {CHAT_FLAGS, "--ws_max_queue", "131072", NULL};
+    mpt_server_t *s2 = mpt_server_start(flags);
+    assert_non_null(s2);
+    chat_dev_t a, b = {0};
+    dev_new_user(s2, "pqa", &a);
+    assert_int_equal(mpt_user_new(s2, "pqb", &b.s), 0);
+    char conv[24];
+    assert_int_equal(direct_conv(s2, &a, b.s.user_id, conv), 201);
+    /* The reader connects afterwards: the live events of these messages
+     * would overflow its small queue on their own. */
+    send_many(a.ws, conv, "q-", 12, hist_text);
+    dev_open(s2, &b);
+    long long before = 0, expect = 12;
+    int pages = 0;
+    for (;;) {
+        assert_true(pages++ < 100);
+        json_t *f = json_pack("{s:s,s:i}", "conversation", conv, "limit", 200);
+        if (before > 0)
+            json_object_set_new(f, "before_seq", json_integer(before));
+        size_t len = 0;
+        json_t *r = sized_call(b.ws, "history", f, &len);
+        assert_true(is_ok(r));
+        assert_true(len <= 131072 / 4);
+        json_t *msgs = json_object_get(r, "messages");
+        size_t n = json_array_size(msgs);
+        assert_true(n >= 1);
+        assert_int_equal(jint(json_array_get(msgs, n - 1), "seq"), expect);
+        expect -= (long long)n;
+        before = jint(json_array_get(msgs, 0), "seq");
+        bool more = json_is_true(json_object_get(r, "has_more"));
+        json_decref(r);
+        if (!more)
+            break;
+    }
+    assert_int_equal(expect, 0);
+    assert_true(pages >= 4);
+    dev_close(&a);
+    dev_close(&b);
+    assert_int_equal(mpt_server_stop(s2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_pages_by_bytes),
         cmocka_unit_test(test_history_pages_by_bytes),
         cmocka_unit_test(test_history_sender_guest),
+        cmocka_unit_test(test_swept_guest_stays_marked),
+        cmocka_unit_test(test_budget_follows_ws_max_queue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
