@@ -94,9 +94,24 @@ void mp_chat__with_conv(mp_chat_t *chat, uint64_t conv_id, mp_chat_conv_cont con
 
 /* ---- JSON shapes and fan-out (events.c) ----------------------------------- */
 
-/* {"message_id","conversation","seq","sender","kind","text","created_at"
- * [,"client_msg_id" when with_cmid]}. */
+/* {"message_id","conversation","seq","sender"[,"sender_guest":true],"kind",
+ * "text"[,"system"],"created_at"[,"client_msg_id" when with_cmid]}: the one
+ * shape of a message in live events, history and sync. */
 json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid);
+
+/* The read paths (history, sync) build pages of at most this many bytes of
+ * encoded JSON: a page ends early, with has_more, before the message that
+ * would pass it, and always carries at least one message (or one version of
+ * a sync). One message is under 25 KiB encoded (4,096 control characters
+ * that escape to 6 bytes each, a 64-byte client_msg_id of characters that
+ * escape to 2, and the fixed fields), so one always fits. The budget also
+ * bounds the encoding work one request puts on the loop. */
+#define MP_CHAT_REPLY_BYTES (256 * 1024)
+/* MP_CHAT_REPLY_BYTES, or a quarter of ws_max_queue when that is smaller, so
+ * that a reply never trips the slow-reader limit. */
+size_t mp_chat__reply_budget(const mp_chat_t *chat);
+/* Bytes of j encoded as replies are (compact). */
+size_t mp_chat__json_size(const json_t *j);
 /* A decimal id string value. */
 json_t *mp_chat__id_json(uint64_t id);
 

@@ -7,6 +7,19 @@
 #include "app/app.h"
 #include "util/id.h"
 
+size_t mp_chat__reply_budget(const mp_chat_t *chat)
+{
+    size_t quarter = chat->app->cfg->ws_max_queue / 4;
+    return quarter < MP_CHAT_REPLY_BYTES ? quarter : MP_CHAT_REPLY_BYTES;
+}
+
+size_t mp_chat__json_size(const json_t *j)
+{
+    /* Replies are encoded compact (net/frame.c, net/http_req.c), and a value
+     * takes the same bytes inside an array as on its own. */
+    return json_dumpb(j, NULL, 0, JSON_COMPACT);
+}
+
 json_t *mp_chat__id_json(uint64_t id)
 {
     char buf[MP_ID_STRLEN];
@@ -39,6 +52,8 @@ json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
     json_object_set_new(o, "conversation", mp_chat__id_json(m->conversation_id));
     json_object_set_new(o, "seq", json_integer(m->seq));
     json_object_set_new(o, "sender", mp_chat__id_json(m->sender_id));
+    if (m->sender_guest)
+        json_object_set_new(o, "sender_guest", json_true());
     json_object_set_new(o, "kind", json_string(m->kind ? m->kind : "text"));
     set_text(o, m);
     json_object_set_new(o, "created_at", json_integer(m->created_at));

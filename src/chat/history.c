@@ -2,13 +2,17 @@
  * ascending seq order: the `history` verb and
  * GET /v1/conversations/{id}/messages?before_seq=&limit=. Both answer
  * {"conversation","messages":[...],"has_more"}; a non-member (or an unknown
- * id) gets 403 not_member. */
+ * id) gets 403 not_member. A page holds at most `limit` messages and at most
+ * the reply budget of encoded bytes (mp_chat__reply_budget). */
 #include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
 #define HISTORY_DEFAULT 50
+/* Bytes kept for the page's envelope: {"id":..,"ok":true,"conversation":"..",
+ * "messages":[],"has_more":false} and the separators' slack. */
+#define HISTORY_ENVELOPE 256
 
 const mp_field_t mp_chat_history_fields[] = {
     {"conversation", MP_F_ID, true, 0, 0},
@@ -23,13 +27,34 @@ typedef struct hist_ctx {
     mp_sid_t sid; /* WebSocket: sid + req_id; HTTP: req */
     int64_t req_id;
     mp_http_req_t *req;
+    size_t budget; /* encoded bytes of one page */
 } hist_ctx_t;
 
+/* The page is the newest messages of m (ascending) that fit the budget: it is
+ * filled from the newest down, and stops before the first message that would
+ * pass the budget, so the client's next before_seq (this page's first seq)
+ * continues right below it. At least one message always goes in. Encoding
+ * stops there too: the work on the loop is at most about one budget. */
 static json_t *page_json(const hist_ctx_t *c, const mp_msg_row_t *m, size_t n, bool more)
 {
+    json_t **enc = mp_calloc(n ? n : 1, sizeof *enc);
+    size_t used = HISTORY_ENVELOPE, first = n;
+    while (first > 0) {
+        const mp_msg_row_t *r = &m[first - 1];
+        json_t *j = mp_chat__msg_json(r, r->sender_id == c->user);
+        size_t size = mp_chat__json_size(j) + 1; /* and its comma */
+        if (first < n && used + size > c->budget) {
+            json_decref(j);
+            more = true;
+            break;
+        }
+        used += size;
+        enc[--first] = j;
+    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, mp_chat__msg_json(&m[i], m[i].sender_id == c->user));
+    for (size_t i = first; i < n; i++)
+        json_array_append_new(arr, enc[i]);
+    mp_free(enc);
     json_t *o = json_object();
     json_object_set_new(o, "conversation", mp_chat__id_json(c->conv));
     json_object_set_new(o, "messages", arr);
@@ -58,8 +83,12 @@ static void on_history(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, 
 /* Queues the read; on a full queue answers unavailable itself. */
 static void start(hist_ctx_t *c, int64_t before, unsigned limit)
 {
-    mp_err_t rc =
-        mp_store_chat_history(c->chat->app->store, c->user, c->conv, before, limit, on_history, c);
+    /* The store stops reading once the raw rows pass the budget: encoded
+     * JSON is never smaller than the raw text, so what it leaves out could
+     * not have fitted. */
+    c->budget = mp_chat__reply_budget(c->chat);
+    mp_err_t rc = mp_store_chat_history(c->chat->app->store, c->user, c->conv, before, limit,
+                                        c->budget, on_history, c);
     if (rc != MP_OK)
         on_history(rc, NULL, 0, false, c);
 }

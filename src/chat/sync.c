@@ -1,8 +1,10 @@
 /* The `sync` verb: everything the caller missed since the cursor it holds.
  * The algorithm (store/chat.h, docs/protocol.md "sync"): every change gets a
  * global version; the reply lists what has a version above `since`, at most
- * ~500 items per call, and the cursor to continue from. */
+ * ~500 items and the reply budget of encoded bytes per call, and the cursor
+ * to continue from. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app/app.h"
 #include "chat/chat_int.h"
@@ -19,7 +21,12 @@ typedef struct sync_ctx {
     mp_sid_t sid;
     int64_t req_id;
     uint64_t user;
+    size_t budget; /* encoded bytes of one reply */
 } sync_ctx_t;
+
+/* Bytes kept for the reply's envelope: {"id":..,"ok":true,"cursor":"..",
+ * "has_more":false,"conversations":[],"messages":[],"receipts":[]}. */
+#define SYNC_ENVELOPE 512
 
 static json_t *conv_json(const mp_chat_sync_conv_t *c)
 {
@@ -45,24 +52,142 @@ static json_t *receipt_json(const mp_chat_receipt_row_t *r)
     return o;
 }
 
+/* A conversation of the store's page, for lookups by id. */
+typedef struct conv_ref {
+    uint64_t id;
+    size_t idx; /* in o->convs */
+} conv_ref_t;
+
+static int cmp_conv_ref(const void *a, const void *b)
+{
+    uint64_t x = ((const conv_ref_t *)a)->id, y = ((const conv_ref_t *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The reply being built. Items are staged one version at a time and kept
+ * only if the whole version fits: a cursor never falls inside a version. */
+typedef struct page {
+    const mp_chat_sync_out_t *o;
+    conv_ref_t *refs; /* o->convs sorted by id */
+    bool *conv_in;    /* by index of o->convs: its entry is in the reply */
+    json_t *convs, *msgs, *rcpts;
+    size_t used;
+    /* the version being staged */
+    json_t *s_convs, *s_msgs, *s_rcpts;
+    size_t s_size;
+    size_t *s_marked; /* conv_in entries set by the stage */
+    size_t s_n, s_cap;
+} page_t;
+
+static void stage_add(page_t *p, json_t *arr, json_t *item)
+{
+    p->s_size += mp_chat__json_size(item) + 1; /* and its comma */
+    json_array_append_new(arr, item);
+}
+
+/* Stages the entry of conversation id, the first time an item names it. */
+static void stage_conv(page_t *p, uint64_t id)
+{
+    conv_ref_t key = {.id = id}, *r;
+    r = bsearch(&key, p->refs, p->o->n_convs, sizeof *p->refs, cmp_conv_ref);
+    if (r == NULL || p->conv_in[r->idx])
+        return;
+    p->conv_in[r->idx] = true;
+    if (p->s_n == p->s_cap) {
+        p->s_cap = p->s_cap ? p->s_cap * 2 : 4;
+        p->s_marked = mp_realloc(p->s_marked, p->s_cap * sizeof *p->s_marked);
+    }
+    p->s_marked[p->s_n++] = r->idx;
+    stage_add(p, p->s_convs, conv_json(&p->o->convs[r->idx]));
+}
+
+/* Moves the staged version into the reply (keep) or drops it. */
+static void stage_end(page_t *p, bool keep)
+{
+    if (keep) {
+        json_array_extend(p->convs, p->s_convs);
+        json_array_extend(p->msgs, p->s_msgs);
+        json_array_extend(p->rcpts, p->s_rcpts);
+        p->used += p->s_size;
+    } else {
+        for (size_t i = 0; i < p->s_n; i++)
+            p->conv_in[p->s_marked[i]] = false;
+    }
+    json_array_clear(p->s_convs);
+    json_array_clear(p->s_msgs);
+    json_array_clear(p->s_rcpts);
+    p->s_size = 0;
+    p->s_n = 0;
+}
+
+/* The store's page (items sorted by version), cut again where its encoded
+ * size would pass the budget: before the first version that does not fit,
+ * so the cursor (the last version sent) resumes right after the last item
+ * sent and nothing is skipped or repeated. Conversation entries go
+ * with the first item that names them. The first version always goes in.
+ * Encoding stops at the cut: the work on the loop is about one budget. */
 static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
 {
-    char cursor[24];
-    json_t *convs = json_array(), *msgs = json_array(), *rcpts = json_array();
+    page_t p = {.o = o, .used = SYNC_ENVELOPE};
+    p.refs = mp_malloc((o->n_convs ? o->n_convs : 1) * sizeof *p.refs);
+    p.conv_in = mp_calloc(o->n_convs ? o->n_convs : 1, sizeof *p.conv_in);
     for (size_t i = 0; i < o->n_convs; i++)
-        json_array_append_new(convs, conv_json(&o->convs[i]));
-    for (size_t i = 0; i < o->n_msgs; i++)
-        json_array_append_new(msgs,
-                              mp_chat__msg_json(&o->msgs[i], o->msgs[i].sender_id == c->user));
-    for (size_t i = 0; i < o->n_receipts; i++)
-        json_array_append_new(rcpts, receipt_json(&o->receipts[i]));
-    snprintf(cursor, sizeof cursor, "%lld", (long long)o->cursor);
+        p.refs[i] = (conv_ref_t){.id = o->convs[i].id, .idx = i};
+    qsort(p.refs, o->n_convs, sizeof *p.refs, cmp_conv_ref);
+    p.convs = json_array();
+    p.msgs = json_array();
+    p.rcpts = json_array();
+    p.s_convs = json_array();
+    p.s_msgs = json_array();
+    p.s_rcpts = json_array();
+
+    int64_t cursor = o->cursor;
+    bool more = o->has_more, any = false;
+    size_t im = 0, ir = 0;
+    while (im < o->n_msgs || ir < o->n_receipts) {
+        int64_t v = im < o->n_msgs ? o->msgs[im].version : INT64_MAX;
+        if (ir < o->n_receipts && o->receipts[ir].version < v)
+            v = o->receipts[ir].version;
+        for (; im < o->n_msgs && o->msgs[im].version == v; im++) {
+            const mp_msg_row_t *m = &o->msgs[im];
+            stage_conv(&p, m->conversation_id);
+            stage_add(&p, p.s_msgs, mp_chat__msg_json(m, m->sender_id == c->user));
+        }
+        for (; ir < o->n_receipts && o->receipts[ir].version == v; ir++) {
+            stage_conv(&p, o->receipts[ir].conversation_id);
+            stage_add(&p, p.s_rcpts, receipt_json(&o->receipts[ir]));
+        }
+        if (any && p.used + p.s_size > c->budget) {
+            stage_end(&p, false);
+            more = true;
+            break;
+        }
+        stage_end(&p, true);
+        cursor = v;
+        any = true;
+    }
+    if (!more)
+        cursor = o->cursor;
+    /* Entries of conversations without items (none today: every change of a
+     * conversation stamps an item) stay in a complete reply. */
+    for (size_t i = 0; !more && i < o->n_convs; i++)
+        if (!p.conv_in[i])
+            json_array_append_new(p.convs, conv_json(&o->convs[i]));
+
+    char cur[24];
+    snprintf(cur, sizeof cur, "%lld", (long long)cursor);
     json_t *f = json_object();
-    json_object_set_new(f, "cursor", json_string(cursor));
-    json_object_set_new(f, "has_more", json_boolean(o->has_more));
-    json_object_set_new(f, "conversations", convs);
-    json_object_set_new(f, "messages", msgs);
-    json_object_set_new(f, "receipts", rcpts);
+    json_object_set_new(f, "cursor", json_string(cur));
+    json_object_set_new(f, "has_more", json_boolean(more));
+    json_object_set_new(f, "conversations", p.convs);
+    json_object_set_new(f, "messages", p.msgs);
+    json_object_set_new(f, "receipts", p.rcpts);
+    json_decref(p.s_convs);
+    json_decref(p.s_msgs);
+    json_decref(p.s_rcpts);
+    mp_free(p.s_marked);
+    mp_free(p.refs);
+    mp_free(p.conv_in);
     return f;
 }
 
@@ -91,7 +216,11 @@ void mp_chat_verb_sync(mp_cmd_t *cmd)
     sync_ctx_t *c = mp_calloc(1, sizeof *c);
     *c = (sync_ctx_t){
         .chat = chat, .sid = cmd->sid, .req_id = cmd->req_id, .user = cmd->who.user_id};
-    mp_err_t rc = mp_store_chat_sync(chat->app->store, c->user, since, limit, on_sync, c);
+    /* The store stops reading once the raw messages pass the budget (their
+     * JSON is never smaller); sync_json cuts on the encoded size. */
+    c->budget = mp_chat__reply_budget(chat);
+    mp_err_t rc =
+        mp_store_chat_sync(chat->app->store, c->user, since, limit, c->budget, on_sync, c);
     if (rc != MP_OK)
         on_sync(rc, NULL, c);
 }

@@ -84,17 +84,17 @@ void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
     (void)mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);
 }
 
-/* {"event":"message","message":{...}} with the guest mark in the message and
- * at the top of the event (both say the same thing). */
+/* {"event":"message","message":{...}} with the guest mark in the message (as
+ * history shows it) and at the top of the event (both say the same thing). */
 static json_t *message_event(const mp_msg_row_t *m, bool guest, json_t **msg_out)
 {
     json_t *ev = json_object();
-    json_t *msg = mp_chat__msg_json(m, false);
+    mp_msg_row_t row = *m;
+    row.sender_guest = guest;
+    json_t *msg = mp_chat__msg_json(&row, false);
     json_object_set_new(ev, "event", json_string("message"));
-    if (guest) {
-        json_object_set_new(msg, "sender_guest", json_true());
+    if (guest)
         json_object_set_new(ev, "sender_guest", json_true());
-    }
     json_object_set(ev, "message", msg);
     *msg_out = msg;
     return ev;

@@ -39,6 +39,7 @@ typedef struct mp_msg_row {
     const char *client_msg_id;
     const char *kind; /* "text" */
     const char *text;
+    bool sender_guest; /* read paths: the sender is a guest (or a swept one) */
 } mp_msg_row_t;
 
 /* ---- send --------------------------------------------------------------- */
@@ -125,14 +126,21 @@ mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_acti
 
 /* ---- messages and cursors ------------------------------------------------ */
 
+/* Raw bytes of a message row: its text, client_msg_id and kind. Reads use it
+ * to stop early; the store knows nothing of how a row is encoded. */
+size_t mp_chat_msg_raw_bytes(const mp_msg_row_t *m);
+
 /* Messages of a conversation with seq < before_seq (INT64_MAX = the newest),
- * up to limit (1..MP_CHAT_HISTORY_MAX) in ASCENDING seq order; has_more when
- * older ones exist. MP_ERR_NOT_MEMBER as above. */
+ * the newest ones up to limit (1..MP_CHAT_HISTORY_MAX) rows, returned in
+ * ASCENDING seq order; has_more when older ones exist. Rows stop early, with
+ * has_more, once the raw bytes (mp_chat_msg_raw_bytes) of the rows read pass
+ * max_bytes: every row but the oldest returned fits in max_bytes, and at
+ * least one row is returned. MP_ERR_NOT_MEMBER as above. */
 typedef void (*mp_chat_msgs_fn)(mp_err_t rc, const mp_msg_row_t *msgs, size_t n, bool has_more,
                                 void *ud);
 mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                               int64_t before_seq, unsigned limit, mp_chat_msgs_fn cb, void *ud)
-    __attribute__((warn_unused_result));
+                               int64_t before_seq, unsigned limit, size_t max_bytes,
+                               mp_chat_msgs_fn cb, void *ud) __attribute__((warn_unused_result));
 
 typedef enum { MP_CHAT_CURSOR_READ = 0, MP_CHAT_CURSOR_DELIVERED } mp_chat_cursor_t;
 
@@ -177,11 +185,17 @@ typedef struct mp_chat_sync_out {
 
 /* Everything of user_id's conversations with a version above `since`, at
  * most about max_items items (messages + receipts; never cutting between
- * items of one version), in one read transaction. Cost: one scan of the
- * user's membership rows plus index ranges of what changed. */
+ * items of one version), in one read transaction. The page also ends early
+ * once the raw bytes (mp_chat_msg_raw_bytes) of its messages pass about
+ * max_bytes (at least one version is always included), so a page of large
+ * messages reads about max_bytes per conversation, not max_items rows. The
+ * page is a prefix by version: the caller may cut it shorter at any version
+ * boundary and continue from there. Cost: one scan of the user's membership
+ * rows plus index ranges of what changed. */
 typedef void (*mp_chat_sync_fn)(mp_err_t rc, const mp_chat_sync_out_t *out, void *ud);
 mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, unsigned max_items,
-                            mp_chat_sync_fn cb, void *ud) __attribute__((warn_unused_result));
+                            size_t max_bytes, mp_chat_sync_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 
 /* ---- pure helpers (unit-tested) ----------------------------------------- */
 

@@ -51,6 +51,10 @@ typedef struct msgvec {
 /* Every message SELECT returns these columns in this order. */
 #define MSG_COLS                                                                                   \
     "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version"
+/* Reads also say whether the sender is a guest, so that history and sync
+ * show the mark the live event carries. A sender without a user row was a
+ * guest: only the guest sweep deletes users, and its messages stay. */
+#define MSG_READ_COLS MSG_COLS ", (SELECT guest FROM users WHERE users.id = messages.sender_id)"
 
 static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
 {
@@ -68,6 +72,14 @@ static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
     m->text = col_dup(s, 6);
     m->created_at = sqlite3_column_int64(s, 7);
     m->version = sqlite3_column_int64(s, 8);
+    m->sender_guest = sqlite3_column_count(s) > 9 &&
+                      (sqlite3_column_type(s, 9) == SQLITE_NULL || sqlite3_column_int(s, 9) != 0);
+}
+
+size_t mp_chat_msg_raw_bytes(const mp_msg_row_t *m)
+{
+    return (m->text ? strlen(m->text) : 0) + (m->client_msg_id ? strlen(m->client_msg_id) : 0) +
+           (m->kind ? strlen(m->kind) : 0);
 }
 
 static void msg_row_free(mp_msg_row_t *m)
@@ -756,14 +768,16 @@ typedef struct history_job {
     uint64_t user, conv;
     int64_t before;
     unsigned limit;
+    size_t max_bytes;
     msgvec_t msgs;
     bool has_more;
     mp_chat_msgs_fn cb;
     void *ud;
 } history_job_t;
 
-static const char SQL_HISTORY[] = "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1"
-                                  " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+static const char SQL_HISTORY[] =
+    "SELECT " MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
+    " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 
 static mp_err_t history_run(sqlite3 *db, mp_sql_job_t *job)
 {
@@ -777,15 +791,22 @@ static mp_err_t history_run(sqlite3 *db, mp_sql_job_t *job)
     bind_u64(s, 1, j->conv);
     sqlite3_bind_int64(s, 2, j->before);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)j->limit + 1);
+    /* Stops at limit rows or once the rows read pass max_bytes, so a page of
+     * large messages reads about max_bytes, not limit rows; the row that
+     * would come next only says that older ones exist. */
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    size_t raw = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (j->msgs.n == j->limit || raw > j->max_bytes) {
+            j->has_more = true;
+            break;
+        }
         msgvec_push_stmt(&j->msgs, s);
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
-    if (j->msgs.n > j->limit) {
-        j->has_more = true;
-        msg_row_free(&j->msgs.v[--j->msgs.n]);
+        raw += mp_chat_msg_raw_bytes(&j->msgs.v[j->msgs.n - 1]);
     }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
     /* Fetched newest first (to take the page just below before_seq); the
      * client wants ascending seq order. */
     for (size_t a = 0, b = j->msgs.n; a + 1 < b; a++, b--) {
@@ -808,7 +829,8 @@ static void history_done(mp_sql_job_t *job, mp_err_t rc)
 }
 
 mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
-                               int64_t before_seq, unsigned limit, mp_chat_msgs_fn cb, void *ud)
+                               int64_t before_seq, unsigned limit, size_t max_bytes,
+                               mp_chat_msgs_fn cb, void *ud)
 {
     history_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = history_run;
@@ -817,6 +839,7 @@ mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conver
     j->conv = conversation_id;
     j->before = before_seq;
     j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
+    j->max_bytes = max_bytes;
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__read_or_free(st, &j->base);
@@ -1067,6 +1090,13 @@ typedef struct sync_job {
     uint64_t user;
     int64_t since;
     unsigned max;
+    size_t max_bytes;
+    /* Every message of version <= ceiling in the conversations read so far
+     * has been read (INT64_MAX: every message was read): a conversation whose
+     * read stopped early, or a trim, lowers it, and the page ends there at
+     * the latest. */
+    int64_t ceiling;
+    size_t raw; /* raw bytes of the messages held */
     mp_chat_sync_conv_t *convs;
     size_t n_convs, cap_convs;
     msgvec_t msgs;
@@ -1080,8 +1110,9 @@ typedef struct sync_job {
 static const char SQL_SYNC_CONVS[] =
     "SELECT c.id, c.kind, c.last_seq, c.version, m.read_seq, m.delivered_seq FROM members m"
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.version > ?2";
-static const char SQL_SYNC_MSGS[] = "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1"
-                                    " AND version > ?2 ORDER BY version LIMIT ?3";
+static const char SQL_SYNC_MSGS[] =
+    "SELECT " MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
+    " AND version > ?2 ORDER BY version LIMIT ?3";
 static const char SQL_SYNC_RCPTS[] = "SELECT user_id, read_seq, delivered_seq, version FROM members"
                                      " WHERE conversation_id = ?1 AND version > ?2";
 static const char SQL_PEER_ID[] =
@@ -1112,6 +1143,11 @@ static mp_err_t sync_load_convs(sqlite3 *db, sync_job_t *j)
     return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
 }
 
+/* Reads the conversation's messages above `since` in version order: none
+ * above the ceiling (the page cannot hold them), and at most max of them and
+ * about max_bytes. Stopping before the end lowers the ceiling to the last
+ * version read, so nothing of this conversation is skipped: the rest comes
+ * in a later page. */
 static mp_err_t sync_conv_msgs(sqlite3 *db, sync_job_t *j, uint64_t conv)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_MSGS);
@@ -1121,9 +1157,24 @@ static mp_err_t sync_conv_msgs(sqlite3 *db, sync_job_t *j, uint64_t conv)
     sqlite3_bind_int64(s, 2, j->since);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)j->max + 1);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    size_t n = 0, raw = 0;
+    int64_t last = j->since;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(s, 8) > j->ceiling)
+            break;
+        if (n == j->max || raw > j->max_bytes) {
+            j->ceiling = last;
+            break;
+        }
         msgvec_push_stmt(&j->msgs, s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+        const mp_msg_row_t *m = &j->msgs.v[j->msgs.n - 1];
+        raw += mp_chat_msg_raw_bytes(m);
+        last = m->version;
+        n++;
+    }
+    sqlite3_reset(s);
+    j->raw += raw;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? MP_OK : mp_sqlite__err(db, rc);
 }
 
 static mp_err_t sync_conv_rcpts(sqlite3 *db, sync_job_t *j, uint64_t conv)
@@ -1211,12 +1262,56 @@ size_t mp_chat_sync_cut(const int64_t *versions, size_t n, size_t max_items)
     return k;
 }
 
+/* Drops the messages above the ceiling. */
+static void sync_drop_above(sync_job_t *j)
+{
+    size_t k = 0;
+    j->raw = 0;
+    for (size_t i = 0; i < j->msgs.n; i++) {
+        if (j->msgs.v[i].version > j->ceiling) {
+            msg_row_free(&j->msgs.v[i]);
+            continue;
+        }
+        j->raw += mp_chat_msg_raw_bytes(&j->msgs.v[i]);
+        j->msgs.v[k++] = j->msgs.v[i];
+    }
+    j->msgs.n = k;
+}
+
+/* Between conversations: when the messages held are more than one page
+ * (max items or max_bytes), the page will end at the version where they
+ * pass it, so the ceiling drops there and what is above is freed. Memory
+ * stays about one page plus one conversation's read. */
+static void sync_trim(sync_job_t *j)
+{
+    if (j->msgs.n <= j->max && j->raw <= j->max_bytes)
+        return;
+    if (j->msgs.n > 1)
+        qsort(j->msgs.v, j->msgs.n, sizeof *j->msgs.v, cmp_msg_version);
+    size_t k = 0, raw = 0;
+    for (; k < j->msgs.n; k++) {
+        raw += mp_chat_msg_raw_bytes(&j->msgs.v[k]);
+        if (k + 1 >= j->max || raw > j->max_bytes)
+            break;
+    }
+    if (k + 1 >= j->msgs.n)
+        return;
+    if (j->msgs.v[k].version < j->ceiling)
+        j->ceiling = j->msgs.v[k].version;
+    sync_drop_above(j);
+}
+
 /* Cuts the candidates at the page limit: the highest version included
- * becomes the cursor. Each conversation contributed at most max+1 messages in
- * version order, so any message left unfetched has a version above that
- * conversation's (max+1)-th, which is above the cut: nothing is skipped. */
+ * becomes the cursor. Nothing at or below the ceiling was left unread (see
+ * sync_job_t), and the cut never passes the ceiling: nothing is skipped. */
 static void sync_cut(sync_job_t *j, int64_t head)
 {
+    sync_drop_above(j);
+    size_t k = 0;
+    for (size_t i = 0; i < j->n_rcpts; i++)
+        if (j->rcpts[i].version <= j->ceiling)
+            j->rcpts[k++] = j->rcpts[i];
+    j->n_rcpts = k;
     size_t n = j->msgs.n + j->n_rcpts;
     int64_t *vs = mp_malloc((n ? n : 1) * sizeof *vs);
     for (size_t i = 0; i < j->msgs.n; i++)
@@ -1226,8 +1321,9 @@ static void sync_cut(sync_job_t *j, int64_t head)
     if (n > 1)
         qsort(vs, n, sizeof *vs, cmp_i64);
     size_t keep = mp_chat_sync_cut(vs, n, j->max);
-    int64_t cut = keep < n ? vs[keep - 1] : head;
-    j->out.has_more = keep < n;
+    bool capped = j->ceiling != INT64_MAX;
+    int64_t cut = keep < n ? vs[keep - 1] : capped ? j->ceiling : head;
+    j->out.has_more = keep < n || capped;
     j->out.cursor = cut;
     mp_free(vs);
 
@@ -1266,6 +1362,7 @@ static mp_err_t sync_run(sqlite3 *db, mp_sql_job_t *job)
         rc = sync_load_convs(db, j);
     for (size_t i = 0; rc == MP_OK && i < j->n_convs; i++) {
         rc = sync_conv_msgs(db, j, j->convs[i].id);
+        sync_trim(j);
         if (rc == MP_OK)
             rc = sync_conv_rcpts(db, j, j->convs[i].id);
         if (rc == MP_OK && j->convs[i].kind == MP_CONV_DIRECT)
@@ -1296,7 +1393,7 @@ static void sync_done(mp_sql_job_t *job, mp_err_t rc)
 }
 
 mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, unsigned max_items,
-                            mp_chat_sync_fn cb, void *ud)
+                            size_t max_bytes, mp_chat_sync_fn cb, void *ud)
 {
     sync_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = sync_run;
@@ -1304,6 +1401,8 @@ mp_err_t mp_store_chat_sync(mp_store_t *st, uint64_t user_id, int64_t since, uns
     j->user = user_id;
     j->since = since < 0 ? 0 : since;
     j->max = max_items < 1 ? 1 : max_items;
+    j->max_bytes = max_bytes;
+    j->ceiling = INT64_MAX;
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__read_or_free(st, &j->base);

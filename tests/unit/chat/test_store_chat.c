@@ -352,13 +352,20 @@ static void on_hist(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, voi
         r->seqs[i] = m[i].seq;
 }
 
+static hist_res_t history_bytes(fx_t *f, uint64_t user, uint64_t conv, int64_t before,
+                                unsigned limit, size_t max_bytes)
+{
+    hist_res_t r = {0};
+    assert_int_equal(
+        mp_store_chat_history(f->st, user, conv, before, limit, max_bytes, on_hist, &r), MP_OK);
+    wait_for(f, &r.done, 1);
+    return r;
+}
+
 static hist_res_t history_sync(fx_t *f, uint64_t user, uint64_t conv, int64_t before,
                                unsigned limit)
 {
-    hist_res_t r = {0};
-    assert_int_equal(mp_store_chat_history(f->st, user, conv, before, limit, on_hist, &r), MP_OK);
-    wait_for(f, &r.done, 1);
-    return r;
+    return history_bytes(f, user, conv, before, limit, SIZE_MAX);
 }
 
 static uint64_t fill(fx_t *f, int n)
@@ -395,6 +402,64 @@ static void test_history(void **state)
     assert_int_equal(h.seqs[0], 1);
     assert_int_equal(history_sync(f, CAROL, conv, INT64_MAX, 5).rc, MP_ERR_NOT_MEMBER);
     assert_int_equal(history_sync(f, ALICE, 31337, INT64_MAX, 5).rc, MP_ERR_NOT_MEMBER);
+}
+
+/* Rows of exactly 100 raw bytes (text + client_msg_id + kind). */
+static uint64_t fill_100(fx_t *f, const char *prefix, int n, uint64_t conv, uint64_t to)
+{
+    char cmid[32], text[128];
+    for (int i = 0; i < n; i++) {
+        snprintf(cmid, sizeof cmid, "%s%04d", prefix, i);
+        size_t t = 100 - strlen(cmid) - strlen("text");
+        memset(text, 'x', t);
+        text[t] = '\0';
+        send_res_t r = send_sync(f, ALICE, conv, conv ? 0 : to, cmid, text);
+        assert_int_equal(r.rc, MP_OK);
+        conv = r.conv;
+    }
+    return conv;
+}
+
+/* A byte budget stops the read early: rows up to the one that passes it,
+ * has_more, and paging on with before_seq gets every row once. */
+static void test_history_bytes(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = fill_100(f, "hb-", 20, 0, BOB);
+    /* 350 bytes: 3 rows fit, the 4th passes the budget and ends the page. */
+    hist_res_t h = history_bytes(f, BOB, conv, INT64_MAX, 200, 350);
+    assert_int_equal(h.rc, MP_OK);
+    assert_int_equal(h.n, 4);
+    assert_true(h.more);
+    assert_int_equal(h.seqs[0], 17);
+    assert_int_equal(h.seqs[3], 20);
+    /* A budget below one row still returns one. */
+    h = history_bytes(f, BOB, conv, INT64_MAX, 200, 1);
+    assert_int_equal(h.n, 1);
+    assert_true(h.more);
+    assert_int_equal(h.seqs[0], 20);
+    /* limit still applies first. */
+    h = history_bytes(f, BOB, conv, INT64_MAX, 2, 350);
+    assert_int_equal(h.n, 2);
+    /* Paging: every seq exactly once, newest page first. */
+    int64_t before = INT64_MAX, expect = 20;
+    for (int pages = 0;; pages++) {
+        assert_true(pages < 20);
+        h = history_bytes(f, BOB, conv, before, 200, 250);
+        assert_int_equal(h.rc, MP_OK);
+        assert_true(h.n >= 1 && h.n <= 3);
+        for (size_t i = 0; i < h.n; i++)
+            assert_int_equal(h.seqs[i], expect - (int64_t)h.n + 1 + (int64_t)i);
+        expect -= (int64_t)h.n;
+        before = h.seqs[0];
+        if (!h.more)
+            break;
+    }
+    assert_int_equal(expect, 0);
+    /* Exactly at the end: no has_more. */
+    h = history_bytes(f, BOB, conv, 4, 200, 250);
+    assert_int_equal(h.n, 3);
+    assert_false(h.more);
 }
 
 /* ---- cursors ----------------------------------------------------------------------- */
@@ -460,6 +525,8 @@ typedef struct {
     mp_err_t rc;
     size_t n_convs, n_msgs, n_rcpts;
     int64_t seqs[1024];
+    uint64_t msg_conv[1024];
+    size_t msg_raw;
     int64_t cursor;
     bool more;
     mp_chat_receipt_row_t last_rcpt;
@@ -475,20 +542,76 @@ static void on_sync(mp_err_t rc, const mp_chat_sync_out_t *o, void *ud)
     r->n_convs = o->n_convs;
     r->n_msgs = o->n_msgs;
     r->n_rcpts = o->n_receipts;
-    for (size_t i = 0; i < o->n_msgs && i < 1024; i++)
+    for (size_t i = 0; i < o->n_msgs && i < 1024; i++) {
         r->seqs[i] = o->msgs[i].seq;
+        r->msg_conv[i] = o->msgs[i].conversation_id;
+        r->msg_raw += mp_chat_msg_raw_bytes(&o->msgs[i]);
+        if (i > 0)
+            assert_true(o->msgs[i].version > o->msgs[i - 1].version);
+    }
+    for (size_t i = 1; i < o->n_receipts; i++)
+        assert_true(o->receipts[i].version >= o->receipts[i - 1].version);
     if (o->n_receipts)
         r->last_rcpt = o->receipts[o->n_receipts - 1];
     r->cursor = o->cursor;
     r->more = o->has_more;
 }
 
-static sync_res_t sync_sync(fx_t *f, uint64_t user, int64_t since, unsigned max)
+static sync_res_t sync_bytes(fx_t *f, uint64_t user, int64_t since, unsigned max, size_t max_bytes)
 {
     sync_res_t r = {0};
-    assert_int_equal(mp_store_chat_sync(f->st, user, since, max, on_sync, &r), MP_OK);
+    assert_int_equal(mp_store_chat_sync(f->st, user, since, max, max_bytes, on_sync, &r), MP_OK);
     wait_for(f, &r.done, 1);
     return r;
+}
+
+static sync_res_t sync_sync(fx_t *f, uint64_t user, int64_t since, unsigned max)
+{
+    return sync_bytes(f, user, since, max, SIZE_MAX);
+}
+
+/* Two conversations of 100-byte rows, interleaved in time: pages cut by a
+ * byte budget hold about that many bytes, and paging on from each cursor
+ * gets every message once, in seq order per conversation. */
+static void test_sync_bytes(void **state)
+{
+    fx_t *f = *state;
+    uint64_t ab = 0, ac = 0;
+    for (int i = 0; i < 15; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "sb%d-", i);
+        ab = fill_100(f, p, 2, ab, BOB);
+        snprintf(p, sizeof p, "sc%d-", i);
+        ac = fill_100(f, p, 1, ac, CAROL);
+    }
+    int64_t since = 0, last_ab = 0, last_ac = 0;
+    int pages = 0;
+    for (;;) {
+        assert_true(pages++ < 100);
+        sync_res_t p = sync_bytes(f, ALICE, since, 500, 450);
+        assert_int_equal(p.rc, MP_OK);
+        /* The rows that fit, plus the one that passes the budget. */
+        assert_true(p.msg_raw <= 450 + 100);
+        assert_true(p.n_msgs >= 1);
+        for (size_t i = 0; i < p.n_msgs; i++) {
+            int64_t *last = p.msg_conv[i] == ab ? &last_ab : &last_ac;
+            assert_int_equal(p.seqs[i], *last + 1);
+            *last = p.seqs[i];
+        }
+        assert_true(p.cursor > since);
+        since = p.cursor;
+        if (!p.more)
+            break;
+    }
+    assert_int_equal(last_ab, 30);
+    assert_int_equal(last_ac, 15);
+    assert_true(pages >= 45 * 100 / 550);
+    sync_res_t end = sync_bytes(f, ALICE, since, 500, 450);
+    assert_int_equal(end.n_msgs, 0);
+    assert_false(end.more);
+    /* Items and bytes together: the item limit still cuts first. */
+    sync_res_t two = sync_bytes(f, ALICE, 0, 2, 450);
+    assert_true(two.n_msgs + two.n_rcpts <= 3);
 }
 
 static void test_sync_paging(void **state)
@@ -659,6 +782,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_members_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers_group_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),

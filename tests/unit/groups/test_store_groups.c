@@ -573,7 +573,7 @@ static void test_members_page_and_sync(void **state)
 
     /* Sync carries the system messages (1 created, 2 role_changed). */
     sync_res_t s = {0};
-    assert_int_equal(mp_store_chat_sync(f->st, MEMBER, 0, 100, on_sync, &s), MP_OK);
+    assert_int_equal(mp_store_chat_sync(f->st, MEMBER, 0, 100, SIZE_MAX, on_sync, &s), MP_OK);
     wait_for(f, &s.done);
     assert_int_equal(s.rc, MP_OK);
     assert_int_equal(s.n_msgs, 2);
