@@ -114,9 +114,23 @@ static void on_list(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n, bool 
         return;
     }
     uint64_t me = mp_http_req_principal(c->req)->user_id;
+    /* Each row carries its last message, which escaping can make ~24 KB:
+     * the page ends early, with a cursor, once it would pass the reply
+     * budget (always one row at least), as history and sync do. */
+    size_t budget = mp_chat__reply_budget(mp_chat__of_req(c->req)), used = 0;
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, row_json(&rows[i], me));
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = row_json(&rows[i], me);
+        size_t size = mp_chat__json_size(o) + 1;
+        if (i > 0 && used + size > budget) {
+            json_decref(o);
+            n = i;
+            more = true;
+            break;
+        }
+        used += size;
+        json_array_append_new(arr, o);
+    }
     json_t *body = json_object();
     json_object_set_new(body, "conversations", arr);
     if (more && n > 0) {

@@ -313,6 +313,56 @@ static void test_history_pages_by_bytes(void **state)
     dev_close(&b);
 }
 
+/* ---- the conversation list -------------------------------------------------- */
+
+#define LIST_N 40
+
+/* Each conversation's last message is in the list: 40 conversations whose
+ * last message is ~8-24 KB encoded outgrow one budget at limit=200, so the
+ * list pages on with next_cursor and every conversation comes once. */
+static void test_conversation_list_pages_by_bytes(void **state)
+{
+    (void)state;
+    chat_dev_t me;
+    dev_new_user(srv, "plme", &me);
+    static char text[HIST_CHARS + 1];
+    for (int i = 0; i < LIST_N; i++) {
+        chat_dev_t peer;
+        dev_new_user(srv, "plp", &peer);
+        char conv[24];
+        assert_int_equal(direct_conv(srv, &peer, me.s.user_id, conv), 201);
+        hist_text(i, text, sizeof text);
+        json_t *r = send_msg(peer.ws, conv, NULL, "pl-1", text);
+        assert_true(is_ok(r));
+        json_decref(r);
+        dev_close(&peer);
+    }
+    char cursor[64] = "";
+    int seen = 0, pages = 0;
+    for (;;) {
+        assert_true(pages++ < 100);
+        char path[160];
+        snprintf(path, sizeof path, "/v1/conversations?limit=200%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
+        mpc_response_t resp;
+        assert_int_equal(mpt_http(srv, "GET", path, me.s.access, NULL, &resp), 200);
+        assert_true(resp.body_len <= REPLY_BUDGET);
+        json_t *list = json_object_get(resp.json, "conversations");
+        assert_true(json_array_size(list) >= 1);
+        seen += (int)json_array_size(list);
+        json_t *next = json_object_get(resp.json, "next_cursor");
+        bool more = json_is_string(next);
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+        mpc_response_free(&resp);
+        if (!more)
+            break;
+    }
+    assert_int_equal(seen, LIST_N);
+    assert_true(pages >= 2);
+    dev_close(&me);
+}
+
 /* ---- the message object is the same everywhere ------------------------------ */
 
 static bool has_guest_mark(const json_t *m)
@@ -485,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_pages_by_bytes),
         cmocka_unit_test(test_history_pages_by_bytes),
+        cmocka_unit_test(test_conversation_list_pages_by_bytes),
         cmocka_unit_test(test_history_sender_guest),
         cmocka_unit_test(test_swept_guest_stays_marked),
         cmocka_unit_test(test_budget_follows_ws_max_queue),
