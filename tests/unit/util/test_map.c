@@ -324,12 +324,9 @@ static void test_random_against_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic),
-        cmocka_unit_test(test_extreme_keys),
-        cmocka_unit_test(test_collisions),
-        cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_iteration),
-        cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_basic),      cmocka_unit_test(test_extreme_keys),
+        cmocka_unit_test(test_collisions), cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_iteration),  cmocka_unit_test(test_random_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
