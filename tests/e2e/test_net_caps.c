@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "harness.h"
@@ -432,12 +433,41 @@ static void test_allowed_hosts(void **state)
     assert_int_equal(mpt_server_stop(s), 0);
 }
 
+/* Runs last: it lowers this process's hard open-file limit for good, so that
+ * the server it starts inherits a limit below max_connections (10000). */
+static void test_cap_below_fd_limit(void **state)
+{
+    (void)state;
+    enum { LIMIT = 400, ROOM = LIMIT - 128 }; /* the server keeps 128 for itself */
+    struct rlimit rl = {.rlim_cur = LIMIT, .rlim_max = LIMIT};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    mpt_server_t *s = mpt_server_start(NULL);
+    assert_non_null(s);
+    /* Opening them all may take a while under sanitizers: no timing here. */
+    mpc_conn_t **c = calloc(ROOM, sizeof(*c));
+    for (int i = 0; i < ROOM; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.1.%d", 1 + i % 250);
+        c[i] = open_admitted(s, src);
+    }
+    /* Polite refusals instead of accept() failing for want of descriptors. */
+    expect_refused(s, "127.0.2.1", 503, "unavailable", "too many connections");
+    expect_refused(s, "127.0.2.2", 503, "unavailable", "too many connections");
+    mpc_conn_free(c[0]);
+    c[0] = admitted_eventually(s, "127.0.2.3");
+    for (int i = 0; i < ROOM; i++)
+        mpc_conn_free(c[i]);
+    free(c);
+    assert_int_equal(mpt_server_stop(s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_ip_cap),    cmocka_unit_test(test_global_cap),
-        cmocka_unit_test(test_ws_per_user),   cmocka_unit_test(test_body_budget),
-        cmocka_unit_test(test_origin_scheme), cmocka_unit_test(test_allowed_hosts),
+        cmocka_unit_test(test_per_ip_cap),         cmocka_unit_test(test_global_cap),
+        cmocka_unit_test(test_ws_per_user),        cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_origin_scheme),      cmocka_unit_test(test_allowed_hosts),
+        cmocka_unit_test(test_cap_below_fd_limit), /* last: lowers the open-file limit */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
