@@ -247,7 +247,7 @@ uint64_t mp_caps__ip_key(const struct sockaddr *sa);
 /* Checks a just-accepted connection against max_connections and
  * max_connections_per_ip and counts it. Over a cap it answers 503/429 without
  * reading, closes c and returns false. */
-bool mp_caps__admit(mp_conn_t *c);
+bool mp_caps__admit(mp_conn_t *c) __attribute__((warn_unused_result));
 /* Uncounts c (once; called when the connection is released). */
 void mp_caps__conn_gone(mp_conn_t *c);
 /* True when user_id may open one more authenticated WebSocket. */
@@ -258,7 +258,7 @@ void mp_caps__ws_open(mp_server_t *srv, uint64_t user_id);
 void mp_caps__ws_close(mp_server_t *srv, uint64_t user_id);
 /* Grows r's share of max_body_total to bytes. False when the budget would be
  * exceeded (nothing reserved then). */
-bool mp_caps__body_reserve(mp_http_req_t *r, size_t bytes);
+bool mp_caps__body_reserve(mp_http_req_t *r, size_t bytes) __attribute__((warn_unused_result));
 /* Gives r's share back (request freed). */
 void mp_caps__body_release(mp_http_req_t *r);
 
