@@ -93,6 +93,16 @@ static const cfg_key_t keys[] = {
      "how often to look for inactive guests (ms; at most guest_ttl/4 is used)", false},
     {"guest_rate", K_UINT, FIELD(guest_rate_per_min), 1, 1000000, "10",
      "guest accounts that one IP address may create per minute", false},
+    {"max_connections", K_UINT, FIELD(max_connections), 0, 10000000, "10000",
+     "open connections server-wide; more are answered 503 and closed (0 = open-file limit)", false},
+    {"max_connections_per_ip", K_UINT, FIELD(max_connections_per_ip), 0, 10000000, "1000",
+     "open connections per client IPv4 address or IPv6 /64; more get 429 (0 = no limit)", false},
+    {"max_ws_per_user", K_UINT, FIELD(max_ws_per_user), 0, 10000000, "64",
+     "authenticated WebSockets per user; more are refused with 429 (0 = no limit)", false},
+    {"max_body_total", K_SIZE, FIELD(max_body_total), 0, 64 * GIB, "64m",
+     "request body bytes buffered server-wide; a body over it gets 503 (0 = no limit)", false},
+    {"allowed_hosts", K_STRING, FIELD(allowed_hosts), 0, 0, "",
+     "comma-separated Host names (optionally NAME:PORT) accepted; empty = any (see docs)", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

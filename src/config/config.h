@@ -54,6 +54,14 @@ typedef struct mp_config {
     unsigned guest_ttl_s;             /* guest_ttl = 86400 s of inactivity before deletion */
     unsigned guest_sweep_interval_ms; /* guest_sweep_interval = 60000 ms (at most; also <= ttl/4) */
     unsigned guest_rate_per_min;      /* guest_rate = 10 guest creations per minute per IP */
+
+    /* Connection caps (0 = no cap; max_connections never exceeds what the
+     * open-file limit allows) */
+    unsigned max_connections;        /* max_connections = 10000 */
+    unsigned max_connections_per_ip; /* max_connections_per_ip = 1000 (IPv4 or IPv6 /64) */
+    unsigned max_ws_per_user;        /* max_ws_per_user = 64 authenticated WebSockets */
+    size_t max_body_total;           /* max_body_total = 64m of request bodies being buffered */
+    char allowed_hosts[1024];        /* allowed_hosts = "" Host names accepted (empty = any) */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -12,6 +12,7 @@
 
 #include "net/server.h"
 #include "net/sidmap.h"
+#include "util/map.h"
 
 typedef struct mp_conn mp_conn_t;
 typedef struct mp_ws mp_ws_t;
@@ -87,6 +88,7 @@ struct mp_http_req {
     int64_t start_ms;
     char rid[17];
     char peer[48];
+    size_t body_resv; /* bytes of srv->body_total held for this body */
 };
 
 /* The HTTP-only state of a connection, allocated with it and freed once it is
@@ -114,6 +116,7 @@ struct mp_conn {
     uint32_t pend_idx;    /* 1 + index in srv->pend while output waits to be flushed */
     mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
     mp_ws_t *ws;          /* non-NULL once upgraded */
+    uint64_t ip_key;      /* counted in srv->per_ip under this key; 0 = not counted */
 };
 
 struct mp_tlist {
@@ -145,6 +148,11 @@ struct mp_server {
     char *rbuf;
     void (*done)(void *arg);
     void *done_arg;
+    /* caps.c */
+    unsigned max_conns;   /* max_connections in effect (0 = none) */
+    mp_map_t per_ip;      /* client address key -> open connections */
+    mp_map_t ws_per_user; /* user id -> authenticated WebSockets */
+    size_t body_total;    /* request body bytes reserved server-wide */
 };
 
 /* ---- server.c: connection life cycle ---- */
@@ -225,6 +233,40 @@ void mp_http__dispatch(mp_http_req_t *req);
 void mp_http__bearer(mp_http_req_t *req);
 /* True when origin is allowed by a comma list ("*" = any). */
 bool mp_http__origin_listed(const char *list, const char *origin);
+
+/* ---- caps.c ---- */
+
+void mp_caps__init(mp_server_t *srv);
+void mp_caps__free(mp_server_t *srv);
+/* Raises the open-file limit as far as max_connections needs, and lowers the
+ * cap in effect when the limit stays too low (logged). */
+void mp_caps__fit_fd_limit(mp_server_t *srv);
+/* Key of a client address for the per-address cap: the IPv4 address or the
+ * /64 prefix of an IPv6 one (IPv4-mapped IPv6 counts as IPv4). 0 = none. */
+uint64_t mp_caps__ip_key(const struct sockaddr *sa);
+/* Checks a just-accepted connection against max_connections and
+ * max_connections_per_ip and counts it. Over a cap it answers 503/429 without
+ * reading, closes c and returns false. */
+bool mp_caps__admit(mp_conn_t *c) __attribute__((warn_unused_result));
+/* Uncounts c (once; called when the connection is released). */
+void mp_caps__conn_gone(mp_conn_t *c);
+/* True when user_id may open one more authenticated WebSocket. */
+bool mp_caps__ws_room(const mp_server_t *srv, uint64_t user_id);
+/* Counts a WebSocket that became authenticated / one that closed. Every open
+ * must be matched by exactly one close (asserted). */
+void mp_caps__ws_open(mp_server_t *srv, uint64_t user_id);
+void mp_caps__ws_close(mp_server_t *srv, uint64_t user_id);
+/* Grows r's share of max_body_total to bytes. False when the budget would be
+ * exceeded (nothing reserved then). */
+bool mp_caps__body_reserve(mp_http_req_t *r, size_t bytes) __attribute__((warn_unused_result));
+/* Gives r's share back (request freed). */
+void mp_caps__body_release(mp_http_req_t *r);
+
+/* ---- host.c ---- */
+
+/* True when the Host header value host (may be NULL) is allowed by
+ * allowed_hosts; loopback names pass when the listener is loopback. */
+bool mp_http__host_allowed(const mp_config_t *cfg, const char *host);
 
 /* ---- ws.c ---- */
 

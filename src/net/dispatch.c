@@ -194,8 +194,13 @@ void mp_http__dispatch(mp_http_req_t *req)
     size_t plen = strcspn(url, "?#");
     char *raw = mp_strndup(url, plen);
     req->path = mp_router__decode(url, plen, false);
+    /* Probes and load balancers often address a node by its IP: the health
+     * routes answer whatever the Host, and reveal nothing. */
+    bool health = strcmp(raw, "/healthz") == 0 || strcmp(raw, "/readyz") == 0;
     if (raw[0] != '/' && req->method != HTTP_OPTIONS)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "the request target must be a path");
+    else if (!health && !mp_http__host_allowed(req->srv->cfg, mp_http_req_header(req, "Host")))
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "Host not allowed");
     else if (req->method == HTTP_OPTIONS)
         preflight(req);
     else if (!builtin(req, raw))

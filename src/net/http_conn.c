@@ -156,9 +156,12 @@ static int on_headers_complete(http_parser *p)
     r->method = (uint8_t)p->method;
     r->keep_alive = http_should_keep_alive(p) != 0;
     r->upgrade = p->upgrade;
-    /* Refuse a declared oversize body before reading any of it. */
+    /* Refuse a declared oversize body before reading any of it; a declared
+     * length is reserved in the server-wide budget up front. */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg->max_body)
         mp_http__reject(c, MP_ERR_TOO_LARGE, 0);
+    else if ((p->flags & F_CONTENTLENGTH) && !mp_caps__body_reserve(r, p->content_length))
+        mp_http__reject(c, MP_ERR_UNAVAILABLE, 0);
     else
         maybe_continue(c, r);
     return 0;
@@ -179,7 +182,17 @@ static int on_body(http_parser *p, const char *at, size_t n)
         size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
         while (cap < r->body_len + n)
             cap *= 2;
-        r->body_cap = cap < c->srv->cfg->max_body ? cap : c->srv->cfg->max_body;
+        if (cap > c->srv->cfg->max_body)
+            cap = c->srv->cfg->max_body;
+        /* A declared length was reserved whole: never allocate beyond it.
+         * Chunked bodies reserve as they grow. */
+        if (r->body_resv >= r->body_len + n && cap > r->body_resv)
+            cap = r->body_resv;
+        if (!mp_caps__body_reserve(r, cap)) {
+            mp_http__reject(c, MP_ERR_UNAVAILABLE, 0);
+            return 0;
+        }
+        r->body_cap = cap;
         r->body = mp_realloc(r->body, r->body_cap + 1);
     }
     memcpy(r->body + r->body_len, at, n);

@@ -42,6 +42,7 @@ void mp_http__req_free(mp_http_req_t *r)
     free_kvs(r->hdrs, r->nhdrs);
     mp_free(r->hdrs);
     mp_free(r->body);
+    mp_caps__body_release(r);
     if (r->json)
         json_decref(r->json);
     mp_free(r->token);

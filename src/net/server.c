@@ -75,6 +75,7 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     srv->rid_salt = (uint32_t)((uintptr_t)srv >> 4) ^ (uint32_t)uv_hrtime();
     srv->rbuf = mp_malloc(MP_NET_RBUF);
     mp_sidmap_init(&srv->sids);
+    mp_caps__init(srv);
     mp_deadline__init(srv);
     /* Prepare handles run just before the loop polls, after timers and I/O
      * callbacks: everything queued meanwhile leaves in one write. */
@@ -120,6 +121,7 @@ void mp_conn__release(mp_conn_t *c)
     if (c->ws)
         mp_ws__release(c);
     mp_http__conn_free(c);
+    mp_caps__conn_gone(c);
     if (c->prev || c->next || c->srv->conns == c)
         conn_unlink(c);
 }
@@ -295,6 +297,8 @@ static void on_connection(uv_stream_t *server, int status)
         mp_conn__close(c);
         return;
     }
+    if (!mp_caps__admit(c))
+        return;
     uv_tcp_nodelay(&c->tcp, 1);
     mp_deadline__set(c, MP_T_IDLE);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
@@ -320,6 +324,7 @@ int mp_server_listen(mp_server_t *srv, int *port_out)
     int rc = resolve(srv->cfg->listen_host, srv->cfg->listen_port, &ss);
     if (rc < 0)
         return rc;
+    mp_caps__fit_fd_limit(srv);
     if (!srv->listener_init) {
         uv_tcp_init(srv->loop, &srv->listener);
         srv->listener.data = srv;
@@ -365,6 +370,7 @@ void mp_server_free(mp_server_t *srv)
     if (srv == NULL)
         return;
     mp_sidmap_free(&srv->sids);
+    mp_caps__free(srv);
     mp_free(srv->pend);
     mp_free(srv->rbuf);
     mp_free(srv);

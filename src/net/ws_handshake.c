@@ -52,7 +52,17 @@ static bool has_token(const char *v, const char *token)
     return false;
 }
 
-/* Browsers send Origin: allowed when listed or on the same host[:port]. */
+/* The scheme a browser used to reach us: the listener is plain TCP, so
+ * "http", unless a TLS-terminating proxy in front says "https". A page cannot
+ * set X-Forwarded-Proto on a WebSocket handshake, so it cannot fake this. */
+static const char *own_scheme(const mp_http_req_t *req)
+{
+    const char *xfp = mp_http_req_header(req, "X-Forwarded-Proto");
+    return xfp && strcasecmp(xfp, "https") == 0 ? "https" : "http";
+}
+
+/* Browsers send Origin: allowed when listed, or when it is this server's own
+ * origin (same scheme and same host[:port]). */
 static bool origin_ok(const mp_http_req_t *req)
 {
     const char *origin = mp_http_req_header(req, "Origin");
@@ -62,7 +72,10 @@ static bool origin_ok(const mp_http_req_t *req)
         return true;
     const char *host = mp_http_req_header(req, "Host");
     const char *p = strstr(origin, "://");
-    return host && p && strcasecmp(p + 3, host) == 0;
+    const char *scheme = own_scheme(req);
+    size_t sl = strlen(scheme);
+    return host && p && (size_t)(p - origin) == sl && strncasecmp(origin, scheme, sl) == 0 &&
+           strcasecmp(p + 3, host) == 0;
 }
 
 /* Returns the error to answer, or MP_OK with req->who filled when a token came. */
@@ -131,6 +144,10 @@ void mp_ws__upgrade(mp_http_req_t *req)
     mp_server_t *srv = req->srv;
     const char *msg;
     mp_err_t err = check(req, &msg);
+    if (err == MP_OK && req->token != NULL && !mp_caps__ws_room(srv, req->who.user_id)) {
+        err = MP_ERR_RATE_LIMITED;
+        msg = "too many open WebSockets for this user";
+    }
     if (err != MP_OK) {
         mp_http_respond_error(req, err, msg);
         return;
@@ -149,6 +166,8 @@ void mp_ws__upgrade(mp_http_req_t *req)
     mp_http__req_free(req);
     mp_http__conn_drop(c); /* an idle session keeps no HTTP state */
     mp_deadline__set(c, ws->authed ? MP_T_WS_PING : MP_T_WS_AUTH);
+    if (ws->authed)
+        mp_caps__ws_open(srv, ws->who.user_id);
     if (ws->authed && srv->hooks.session_open)
         srv->hooks.session_open(srv->ctx, ws->sid, &ws->who);
 }

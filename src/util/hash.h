@@ -1,6 +1,6 @@
-/* Hashing of 64-bit ids for the open-addressing tables of the core (hub,
- * membership cache, presence): a full-avalanche mix so that time-ordered
- * ids, which differ mostly in their low bits, spread over every slot. */
+/* The hash of 64-bit keys (util/map.h and the older tables of the core): a
+ * full-avalanche mix so that time-ordered ids, which differ mostly in their
+ * low bits, spread over every slot. */
 #ifndef MP_UTIL_HASH_H
 #define MP_UTIL_HASH_H
 
