@@ -25,6 +25,7 @@
 
 #include "store/chat.h"
 #include "store/groups.h"
+#include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/world.h"
 #include "util/id.h"
@@ -575,11 +576,54 @@ static void test_owner_deleted(void **state)
     assert_int_equal(send_now(f, (send_t){FIFTH, 5, g3, 0, "gone", 0}).rc, MP_ERR_NOT_MEMBER);
 }
 
+/* ---- 2b. the upgrade to per-device dedup ------------------------------------------- */
+
+/* A database at schema version 4 (per-user dedup) with messages in it is
+ * migrated: rows kept, device 0, and a device reusing an old id is stored. */
+static void test_upgrade_keeps_messages(void **state)
+{
+    fx_t *f = *state;
+    store_close(f);
+    sqlite3_close(f->peek);
+    char cmd[160], path[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir %s", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &f->peek), SQLITE_OK);
+    sqlite3_busy_timeout(f->peek, 5000);
+    for (int v = 0; v < 4; v++)
+        exec_sql(f, mp_sqlite__migrations[v]);
+    exec_sql(f, "PRAGMA user_version = 4;"
+                "INSERT INTO users(id, username, display_name, created_at)"
+                " VALUES(3001,'olga','Olga',1),(3003,'mia','Mia',1);"
+                "INSERT INTO conversations(id, kind, version, created_at, active_at, last_seq)"
+                " VALUES(88, 'direct', 2, 1, 1, 2);"
+                "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+                " VALUES(88, 3001, 1, 1), (88, 3003, 1, 1);"
+                "INSERT INTO direct_pairs VALUES(3001, 3003, 88);"
+                "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, body,"
+                " created_at, version) VALUES(501, 88, 1, 3001, '1', 'old one', 1, 1),"
+                " (502, 88, 2, 3003, '1', 'old two', 1, 2);"
+                "UPDATE chat_state SET version = 2");
+    store_open(f);
+    assert_int_equal(peek_int(f, "PRAGMA user_version"), mp_store_schema_version());
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE sender_device = 0"), 2);
+    assert_int_equal(peek_int(f, "SELECT seq FROM messages WHERE id = 502"), 2);
+    send_res_t r = send_now(f, (send_t){OWNER, 21, 88, 0, "1", 0});
+    assert_int_equal(r.rc, MP_OK);
+    assert_false(r.dup);
+    assert_int_equal(r.seq, 3);
+    r = send_now(f, (send_t){OWNER, 21, 88, 0, "1", 0});
+    assert_true(r.dup);
+    assert_int_equal(r.seq, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_rechecks_group_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_per_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_keeps_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guests_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_deleted, setup, teardown),
     };
