@@ -579,7 +579,9 @@ static void test_owner_deleted(void **state)
 /* ---- 2b. the upgrade to per-device dedup ------------------------------------------- */
 
 /* A database at schema version 4 (per-user dedup) with messages in it is
- * migrated: rows kept, device 0, and a device reusing an old id is stored. */
+ * migrated: rows kept, device 0, and a device reusing an old id is stored.
+ * Groups lose their guest members, and one owned by a guest or by a deleted
+ * user gets an owner (or is dissolved). */
 static void test_upgrade_keeps_messages(void **state)
 {
     fx_t *f = *state;
@@ -593,19 +595,46 @@ static void test_upgrade_keeps_messages(void **state)
     sqlite3_busy_timeout(f->peek, 5000);
     for (int v = 0; v < 4; v++)
         exec_sql(f, mp_sqlite__migrations[v]);
-    exec_sql(f, "PRAGMA user_version = 4;"
-                "INSERT INTO users(id, username, display_name, created_at)"
-                " VALUES(3001,'olga','Olga',1),(3003,'mia','Mia',1);"
-                "INSERT INTO conversations(id, kind, version, created_at, active_at, last_seq)"
-                " VALUES(88, 'direct', 2, 1, 1, 2);"
-                "INSERT INTO members(conversation_id, user_id, joined_at, version)"
-                " VALUES(88, 3001, 1, 1), (88, 3003, 1, 1);"
-                "INSERT INTO direct_pairs VALUES(3001, 3003, 88);"
-                "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, body,"
-                " created_at, version) VALUES(501, 88, 1, 3001, '1', 'old one', 1, 1),"
-                " (502, 88, 2, 3003, '1', 'old two', 1, 2);"
-                "UPDATE chat_state SET version = 2");
+    exec_sql(f,
+             "PRAGMA user_version = 4;"
+             "INSERT INTO users(id, username, display_name, created_at)"
+             " VALUES(3001,'olga','Olga',1),(3003,'mia','Mia',1);"
+             "INSERT INTO conversations(id, kind, version, created_at, active_at, last_seq)"
+             " VALUES(88, 'direct', 2, 1, 1, 2);"
+             "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+             " VALUES(88, 3001, 1, 1), (88, 3003, 1, 1);"
+             "INSERT INTO direct_pairs VALUES(3001, 3003, 88);"
+             "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, body,"
+             " created_at, version) VALUES(501, 88, 1, 3001, '1', 'old one', 1, 1),"
+             " (502, 88, 2, 3003, '1', 'old two', 1, 2);"
+             "UPDATE chat_state SET version = 2;"
+             /* Guests in groups from before the rule: g90 owned by a guest
+              * with an admin (later) and a member; g91 owned by a deleted
+              * user; g92 owned by a guest alone with another guest. */
+             "INSERT INTO users(id, username, display_name, created_at, guest)"
+             " VALUES(3002,'adam','Adam',1,0),(3009,'guest_3009','Gus',1,1),"
+             " (3010,'guest_3010','Gil',1,1);"
+             "INSERT INTO conversations(id, kind, owner_id, version, created_at, active_at)"
+             " VALUES(90, 'group', 3009, 1, 1, 1), (91, 'group', 9999, 1, 1, 1),"
+             " (92, 'group', 3009, 1, 1, 1);"
+             "INSERT INTO members(conversation_id, user_id, role, joined_at, version)"
+             " VALUES(90, 3009, 'owner', 1, 1), (90, 3003, 'member', 2, 1),"
+             " (90, 3002, 'admin', 3, 1), (90, 3010, 'member', 1, 1),"
+             " (91, 3003, 'member', 5, 1), (92, 3009, 'owner', 1, 1), (92, 3010, 'member', 1, 1)");
     store_open(f);
+    assert_int_equal(peek_int(f, "SELECT owner_id FROM conversations WHERE id = 90"), 3002);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM members WHERE conversation_id = 90"
+                                 " AND user_id = 3002 AND role = 'owner'"),
+                     1);
+    assert_int_equal(peek_int(f, "SELECT owner_id FROM conversations WHERE id = 91"), 3003);
+    assert_int_equal(peek_int(f, "SELECT role = 'owner' FROM members WHERE conversation_id = 91"),
+                     1);
+    assert_true(peek_int(f, "SELECT dissolved_at FROM conversations WHERE id = 92") > 0);
+    assert_int_equal(peek_int(f, "SELECT dissolved_at FROM conversations WHERE id = 90"), 0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM members m JOIN users u ON u.id = m.user_id"
+                                 " WHERE u.guest = 1"),
+                     0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM members WHERE conversation_id = 88"), 2);
     assert_int_equal(peek_int(f, "PRAGMA user_version"), mp_store_schema_version());
     assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE sender_device = 0"), 2);
     assert_int_equal(peek_int(f, "SELECT seq FROM messages WHERE id = 502"), 2);
