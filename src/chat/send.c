@@ -51,8 +51,6 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc)
         return c->in.to_user_id != 0
                    ? "field 'to' names a guest: guests can only use the world room"
                    : "the other member is a guest: guests can only use the world room";
-    if (rc == MP_ERR_BAD_REQUEST && c->in.to_user_id == c->in.sender_id)
-        return "field 'to' cannot be yourself: a direct message needs another user";
     return NULL;
 }
 
