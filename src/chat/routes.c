@@ -39,9 +39,12 @@ static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
 {
     direct_ctx_t *c = ud;
     if (rc != MP_OK) {
-        mp_http_respond_error(c->req, rc,
-                              rc == MP_ERR_BAD_REQUEST ? "a direct conversation needs another user"
-                                                       : NULL);
+        const char *msg = NULL;
+        if (rc == MP_ERR_BAD_REQUEST)
+            msg = "field 'user_id' cannot be yourself: a direct conversation needs another user";
+        else if (rc == MP_ERR_GUEST_FORBIDDEN)
+            msg = "field 'user_id' names a guest: guests can only use the world room";
+        mp_http_respond_error(c->req, rc, msg);
         mp_free(c);
         return;
     }

@@ -44,9 +44,30 @@ static void ctx_free(send_ctx_t *c)
     mp_free(c);
 }
 
+/* A message naming the cause where the table's default would not. */
+static const char *fail_message(const send_ctx_t *c, mp_err_t rc)
+{
+    if (rc == MP_ERR_GUEST_FORBIDDEN)
+        return c->in.to_user_id != 0
+                   ? "field 'to' names a guest: guests can only use the world room"
+                   : "the other member is a guest: guests can only use the world room";
+    return NULL;
+}
+
 static void fail(send_ctx_t *c, mp_err_t rc)
 {
-    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, rc, NULL, NULL);
+    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, rc, fail_message(c, rc), NULL);
+    ctx_free(c);
+}
+
+/* muted, with the time the mute ends (from the cache or from the store). */
+static void fail_muted(send_ctx_t *c, int64_t until)
+{
+    char when[25], msg[96];
+    mp_time_format(until, when);
+    snprintf(msg, sizeof msg, "you are muted in this group until %s", when);
+    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, MP_ERR_MUTED, msg,
+                json_pack("{s:I}", "muted_until", (json_int_t)until));
     ctx_free(c);
 }
 
@@ -149,6 +170,10 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
 {
     send_ctx_t *c = ud;
     mp_chat_t *chat = c->chat;
+    if (rc == MP_ERR_MUTED && o != NULL) {
+        fail_muted(c, o->muted_until);
+        return;
+    }
     if (rc != MP_OK) {
         fail(c, rc);
         return;
@@ -181,24 +206,20 @@ static void store_send(send_ctx_t *c)
         fail(c, rc);
 }
 
-/* Group rules (dissolved, who_can_post, mutes) from the cached entry. False
- * when it has answered (and freed c). */
+/* Group rules (dissolved, who_can_post, mutes) from the cached entry: a fast
+ * refusal only. The store checks them all again in the write that assigns
+ * the seq, because the entry may be older than a change that just committed.
+ * False when it has answered (and freed c). */
 static bool group_may_post(send_ctx_t *c, const mp_chat_conv_t *conv)
 {
     int64_t until = 0;
     mp_err_t rc = mp_chat__conv_may_post(conv, c->in.sender_id, mp_now_ms(), &until);
     if (rc == MP_OK)
         return true;
-    if (rc != MP_ERR_MUTED) {
+    if (rc == MP_ERR_MUTED)
+        fail_muted(c, until);
+    else
         fail(c, rc);
-        return false;
-    }
-    char when[25], msg[96];
-    mp_time_format(until, when);
-    snprintf(msg, sizeof msg, "you are muted in this group until %s", when);
-    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, rc, msg,
-                json_pack("{s:I}", "muted_until", (json_int_t)until));
-    ctx_free(c);
     return false;
 }
 
@@ -232,10 +253,12 @@ static uint64_t frame_id(json_t *frame, const char *name)
 }
 
 /* Checks the rules the field table cannot express. NULL when fine. */
-static const char *check_shape(json_t *frame, uint64_t conv, uint64_t to)
+static const char *check_shape(json_t *frame, uint64_t conv, uint64_t to, uint64_t me)
 {
     if ((conv != 0) == (to != 0))
         return "exactly one of 'conversation' and 'to' is required";
+    if (to == me)
+        return "field 'to' cannot be yourself: a direct message needs another user";
     const char *kind = json_string_value(json_object_get(frame, "kind"));
     if (kind != NULL && strcmp(kind, "text") != 0)
         return "field 'kind' must be \"text\"";
@@ -261,7 +284,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
     uint64_t conv = frame_id(cmd->frame, "conversation");
     uint64_t to = frame_id(cmd->frame, "to");
-    const char *bad = check_shape(cmd->frame, conv, to);
+    const char *bad = check_shape(cmd->frame, conv, to, cmd->who.user_id);
     if (bad != NULL) {
         mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST, bad, NULL);
         return;
@@ -278,6 +301,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     c->device_id = cmd->who.device_id;
     c->in = (mp_chat_send_in_t){
         .sender_id = cmd->who.user_id,
+        .sender_device = cmd->who.device_id,
         .conversation_id = conv,
         .to_user_id = to,
         .client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id")),

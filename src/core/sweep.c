@@ -7,6 +7,7 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "chat/chat.h"
 #include "store/world.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -52,6 +53,11 @@ static void on_swept(mp_err_t rc, const mp_guest_sweep_out_t *out, void *ud)
     }
     for (size_t i = 0; i < out->n_devices; i++)
         mp_auth_revoke_device(sw->app->auth, out->devices[i]);
+    /* Groups that lost their owner changed hands (or were dissolved). */
+    for (size_t i = 0; i < out->n_msgs; i++)
+        mp_chat_conv_changed(sw->app->chat, out->msgs[i].conversation_id);
+    if (out->n_msgs > 0)
+        mp_chat_deliver(sw->app->chat, out->msgs, out->n_msgs, NULL, 0);
     sw->deleted += out->n_users;
     if (out->n_users > 0)
         mp_log_info("guest sweep: deleted %zu inactive guest(s)", out->n_users);

@@ -22,7 +22,8 @@ static const mp_verb_t verbs[] = {
     /* A guest has no member rows and the world is not in sync: an empty result. */
     {"sync", mp_chat_sync_fields, mp_chat_verb_sync, MP_VERB_GUEST_OK},
     {"read", mp_chat_cursor_fields, mp_chat_verb_read, GUEST_WORLD},
-    {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, 0},
+    /* Guests keep a delivered cursor in the world like any user (world_reads). */
+    {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, GUEST_WORLD},
     {"typing", mp_chat_typing_fields, mp_chat_verb_typing, GUEST_WORLD | MP_VERB_GUEST_WRITE},
     {NULL, NULL, NULL, 0},
 };

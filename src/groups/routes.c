@@ -25,7 +25,8 @@ const mp_route_t mp_groups_routes[] = {
     {"POST", "/v1/groups/{id}/dissolve", AUTH, mp_groups__route_dissolve},
     {"PUT", "/v1/groups/{id}/announcement", JSON, mp_groups__route_announce},
     {"DELETE", "/v1/groups/{id}/announcement", AUTH, mp_groups__route_unannounce},
-    {"POST", "/v1/groups/{id}/invites", JSON, mp_groups__route_invite},
+    /* Every field of an invite is optional: no body at all is fine. */
+    {"POST", "/v1/groups/{id}/invites", JSON | MP_ROUTE_JSON_EMPTY_OK, mp_groups__route_invite},
     {"GET", "/v1/groups/{id}/invites", AUTH, mp_groups__route_invites},
     {"DELETE", "/v1/groups/{id}/invites/{token}", AUTH, mp_groups__route_revoke},
     {"POST", "/v1/invites/{token}/join", AUTH, mp_groups__route_join},

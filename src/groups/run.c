@@ -74,6 +74,14 @@ static const char *error_message(mp_group_op_t op, mp_err_t rc)
         return "this user is not a member of the group";
     case MP_ERR_BAD_REQUEST:
         return op == MP_GOP_MUTE ? "field 'until' must be a time in the future" : NULL;
+    case MP_ERR_GUEST_FORBIDDEN:
+        if (op == MP_GOP_CREATE)
+            return "field 'member_ids' names a guest: guests can only use the world room";
+        if (op == MP_GOP_ADD)
+            return "field 'user_ids' names a guest: guests can only use the world room";
+        if (op == MP_GOP_TRANSFER)
+            return "field 'user_id' names a guest: guests can only use the world room";
+        return "guests can only use the world room";
     default:
         return NULL;
     }

@@ -137,8 +137,12 @@ static bool is_json_type(const char *ct)
 }
 
 /* Parses the body of an MP_ROUTE_JSON route. Returns false when answered. */
-static bool json_body(mp_http_req_t *req)
+static bool json_body(mp_http_req_t *req, bool empty_ok)
 {
+    if (empty_ok && req->body_len == 0) {
+        req->json = json_object();
+        return true;
+    }
     if (!is_json_type(mp_http_req_header(req, "Content-Type"))) {
         mp_http_respond_error(req, MP_ERR_UNSUPPORTED_MEDIA, NULL);
         return false;
@@ -183,7 +187,7 @@ static void route(mp_http_req_t *req, const char *raw)
         mp_http_respond_error(req, MP_ERR_GUEST_FORBIDDEN, NULL);
         return;
     }
-    if ((r->flags & MP_ROUTE_JSON) && !json_body(req))
+    if ((r->flags & MP_ROUTE_JSON) && !json_body(req, (r->flags & MP_ROUTE_JSON_EMPTY_OK) != 0))
         return;
     r->fn(req); /* req belongs to the handler from here on */
 }

@@ -63,6 +63,9 @@ enum {
     /* Guests may call this MP_ROUTE_AUTH route; every other authenticated
      * route answers a guest's token with 403 guest_forbidden. */
     MP_ROUTE_GUEST_OK = 1 << 2,
+    /* With MP_ROUTE_JSON: an empty body (with or without a Content-Type)
+     * counts as {}, for routes whose every field is optional. */
+    MP_ROUTE_JSON_EMPTY_OK = 1 << 3,
 };
 
 typedef struct mp_route {

@@ -48,6 +48,7 @@ typedef struct mp_msg_row {
  * by mp_store_chat_send. */
 typedef struct mp_chat_send_in {
     uint64_t sender_id;
+    uint64_t sender_device; /* the sending device: dedup is per device */
     uint64_t conversation_id;
     uint64_t to_user_id;
     const char *client_msg_id;
@@ -59,20 +60,26 @@ typedef struct mp_chat_send_in {
 
 typedef struct mp_chat_send_out {
     mp_msg_row_t msg;          /* the new message, or the ORIGINAL on a duplicate */
-    bool duplicate;            /* (sender, client_msg_id) existed: nothing was written */
+    bool duplicate;            /* (sender, device, client_msg_id) existed: nothing was written */
     bool created_conversation; /* `to` created the direct conversation */
     uint64_t peer_id;          /* for `to`: the other member (to_user_id) */
+    int64_t muted_until;       /* MP_ERR_MUTED: when the mute ends (the only field set) */
 } mp_chat_send_out_t;
 
 typedef void (*mp_chat_send_fn)(mp_err_t rc, const mp_chat_send_out_t *out, void *ud);
 
-/* The whole send as ONE write job: dedup lookup by (sender, client_msg_id)
- * (found → the original, duplicate=true, even if text or target differ);
- * else, for `to`, find or create the direct conversation; check membership;
- * next seq of the conversation, bump the global version, insert with id
- * mp_id_next(). Errors: MP_ERR_NOT_MEMBER (unknown conversation or not a
- * member), MP_ERR_NOT_FOUND (`to` names no user), MP_ERR_BAD_REQUEST (`to` is
- * the sender), MP_ERR_INTERNAL. */
+/* The whole send as ONE write job: dedup lookup by (sender, sender_device,
+ * client_msg_id) (found → the original, duplicate=true, even if text or
+ * target differ; another device's id never matches); else, for `to`, find or
+ * create the direct conversation; check every rule of posting there in the
+ * same transaction (the caller's cached pre-check may be stale); next seq of
+ * the conversation, bump the global version, insert with id mp_id_next().
+ * Errors: MP_ERR_NOT_MEMBER (unknown conversation or not a member),
+ * MP_ERR_DISSOLVED (a dissolved group), MP_ERR_NOT_ALLOWED (who_can_post is
+ * admins and the sender is a member), MP_ERR_MUTED (the callback gets out
+ * with muted_until), MP_ERR_GUEST_FORBIDDEN (the direct peer is a guest),
+ * MP_ERR_NOT_FOUND (`to` names no user), MP_ERR_BAD_REQUEST (`to` is the
+ * sender), MP_ERR_INTERNAL. */
 mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
                             void *ud) __attribute__((warn_unused_result));
 
@@ -80,7 +87,7 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
 
 /* The direct conversation of (user_id, other_id), created when missing.
  * Errors: MP_ERR_NOT_FOUND (other is no user), MP_ERR_BAD_REQUEST (other ==
- * user). */
+ * user), MP_ERR_GUEST_FORBIDDEN (other is a guest). */
 typedef void (*mp_chat_direct_fn)(mp_err_t rc, uint64_t conversation_id, bool created, void *ud);
 mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id, int64_t now_ms,
                               mp_chat_direct_fn cb, void *ud) __attribute__((warn_unused_result));

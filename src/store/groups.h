@@ -164,6 +164,8 @@ typedef struct mp_group_op_out {
  * - MP_ERR_NOT_ALLOWED: the actor's role does not permit it;
  * - MP_ERR_CONFLICT: the owner leaves, the owner's role is changed,
  *   transfer to oneself;
+ * - MP_ERR_GUEST_FORBIDDEN: CREATE/ADD naming a guest, JOIN by a guest,
+ *   TRANSFER to a guest (guests may only use the world room);
  * - MP_ERR_BANNED: ADD/JOIN of a banned user;
  * - MP_ERR_GROUP_FULL: max_members would be exceeded;
  * - MP_ERR_INVITE_REVOKED / _EXPIRED / _EXHAUSTED: JOIN;

@@ -2,7 +2,7 @@
  * the machinery of sqlite_job.h.
  *
  * Writes run on the single writer thread, so "read last_seq, add one, insert"
- * and "look up (sender, client_msg_id), insert if absent" need no further
+ * and "look up (sender, device, client_msg_id), insert if absent" need no further
  * locking: seq is gap-free and dedup exact even for duplicates that land in
  * the same group-commit batch. Send jobs keep the global version, each
  * conversation's last_seq and the sender's cursors in the writer's memory for
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store/chat.h"
+#include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -159,7 +160,7 @@ static mp_err_t check_access(sqlite3 *db, uint64_t user, uint64_t conv, mp_conv_
 
 static const char SQL_PAIR_GET[] =
     "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2";
-static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
 static const char SQL_CONV_INSERT[] =
     "INSERT INTO conversations(id, kind, creator_id, version, created_at, active_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?5)";
@@ -185,16 +186,22 @@ static mp_err_t pair_lookup(sqlite3 *db, uint64_t lo, uint64_t hi, uint64_t *con
     return MP_OK;
 }
 
-static mp_err_t user_exists(sqlite3 *db, uint64_t user)
+/* MP_OK when user exists and may be a direct peer: guests may only use the
+ * world room (MP_ERR_GUEST_FORBIDDEN), unknown ids are MP_ERR_NOT_FOUND. */
+static mp_err_t peer_check(sqlite3 *db, uint64_t user)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_EXISTS);
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_GUEST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        return MP_OK;
-    return rc == SQLITE_DONE ? MP_ERR_NOT_FOUND : mp_sqlite__err(db, rc);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    bool guest = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return guest ? MP_ERR_GUEST_FORBIDDEN : MP_OK;
 }
 
 static mp_err_t member_insert(sqlite3 *db, uint64_t conv, uint64_t user, const char *role,
@@ -261,7 +268,7 @@ static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t n
     mp_err_t rc = pair_lookup(db, user < other ? user : other, user < other ? other : user, conv);
     if (rc != MP_ERR_NOT_FOUND)
         return rc;
-    if ((rc = user_exists(db, other)) != MP_OK)
+    if ((rc = peer_check(db, other)) != MP_OK)
         return rc;
     rc = direct_create(db, user, other, now, conv, vnext);
     *created = rc == MP_OK;
@@ -280,11 +287,13 @@ typedef struct send_job {
     void *ud;
 } send_job_t;
 
-static const char SQL_DEDUP[] =
-    "SELECT " MSG_COLS " FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2";
+/* Dedup is per device (client_msg_id is unique per device, see
+ * migration_dedup.h): the unique index messages_dedup serves the lookup. */
+static const char SQL_DEDUP[] = "SELECT " MSG_COLS " FROM messages WHERE sender_id = ?1"
+                                " AND sender_device = ?3 AND client_msg_id = ?2";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
-    " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    " created_at, version, sender_device) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
 {
@@ -293,6 +302,7 @@ static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->in.sender_id);
     sqlite3_bind_text(s, 2, j->in.client_msg_id, -1, SQLITE_STATIC);
+    bind_u64(s, 3, j->in.sender_device);
     int rc = sqlite3_step(s);
     *found = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW)
@@ -311,8 +321,10 @@ static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
 typedef struct sent {
     uint64_t a, b;
     int64_t seq, version, at;
-    int8_t access; /* 0 unknown, 1 may post, -1 may not */
-    bool dirty;    /* to be written by send_flush */
+    int64_t muted_until; /* cursors: the sender's mute in a group (0 = none) */
+    mp_err_t deny;       /* cursors: why the sender may not post (MP_OK: may) */
+    bool access_known;   /* cursors: deny and muted_until are loaded */
+    bool dirty;          /* to be written by send_flush */
 } sent_t;
 
 typedef struct stab {
@@ -478,21 +490,80 @@ static mp_err_t state_conv(sqlite3 *db, send_state_t *ss, uint64_t conv, sent_t 
     return MP_OK;
 }
 
-/* Whether user may post in conv, asked once per run (membership does not
- * change during a run of sends: other jobs end the run). */
-static mp_err_t state_access(sqlite3 *db, send_state_t *ss, uint64_t user, uint64_t conv)
+/* Every rule that decides whether user may post in conv, read in the write
+ * transaction itself: the caller's cached view (src/chat) may be a few
+ * milliseconds old, and a send that passed it after a dissolve or a mute
+ * committed must still be refused here, or it would be stored after the
+ * system message that announced the change. */
+static const char SQL_SEND_ACCESS[] =
+    "SELECT c.kind, c.dissolved_at, c.who_can_post, m.role, m.muted_until,"
+    " c.kind = 'direct' AND EXISTS(SELECT 1 FROM members p JOIN users u ON u.id = p.user_id"
+    " WHERE p.conversation_id = c.id AND p.user_id <> ?1 AND u.guest = 1)"
+    " FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?1"
+    " WHERE c.id = ?2";
+
+/* Loads into e why user may not post in conv (MP_OK: may), in the order the
+ * cached pre-check answers: membership, dissolution, who_can_post, a guest
+ * peer; the mute's end goes to e->muted_until, compared per send. */
+static mp_err_t send_access_load(sqlite3 *db, uint64_t user, uint64_t conv, sent_t *e)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SEND_ACCESS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    bind_u64(s, 2, conv);
+    int rc = sqlite3_step(s);
+    e->deny = MP_ERR_NOT_MEMBER;
+    e->muted_until = 0;
+    if (rc == SQLITE_DONE) {
+        e->access_known = true;
+        return MP_OK;
+    }
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    mp_conv_kind_t kind = kind_parse(sqlite3_column_text(s, 0));
+    bool member = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    if (kind == MP_CONV_WORLD)
+        e->deny = MP_OK;
+    else if (!member)
+        e->deny = MP_ERR_NOT_MEMBER;
+    else if (kind == MP_CONV_GROUP && sqlite3_column_int64(s, 1) != 0)
+        e->deny = MP_ERR_DISSOLVED;
+    else if (kind == MP_CONV_GROUP && sqlite3_column_int(s, 2) != 0 &&
+             mp_sqlite__group_role(sqlite3_column_text(s, 3)) == MP_GROUP_MEMBER)
+        e->deny = MP_ERR_NOT_ALLOWED;
+    else if (sqlite3_column_int(s, 5) != 0)
+        e->deny = MP_ERR_GUEST_FORBIDDEN;
+    else
+        e->deny = MP_OK;
+    if (kind == MP_CONV_GROUP && member)
+        e->muted_until = sqlite3_column_int64(s, 4);
+    sqlite3_reset(s);
+    e->access_known = true;
+    return MP_OK;
+}
+
+/* Whether user may post in conv at now_ms; the rules are read once per run
+ * (they do not change during a run of sends: every other job ends the run).
+ * On MP_ERR_MUTED, *muted_until says until when. */
+static mp_err_t state_access(sqlite3 *db, send_state_t *ss, uint64_t user, uint64_t conv,
+                             int64_t now_ms, int64_t *muted_until)
 {
     sent_t *e = stab_find(&ss->cursors, conv, user);
-    if (e == NULL || e->access == 0) {
-        mp_conv_kind_t kind;
-        mp_err_t rc = check_access(db, user, conv, &kind);
-        if (rc != MP_OK && rc != MP_ERR_NOT_MEMBER)
+    if (e == NULL)
+        e = stab_add(&ss->cursors, conv, user);
+    if (!e->access_known) {
+        mp_err_t rc = send_access_load(db, user, conv, e);
+        if (rc != MP_OK)
             return rc;
-        if (e == NULL)
-            e = stab_add(&ss->cursors, conv, user);
-        e->access = rc == MP_OK ? 1 : -1;
     }
-    return e->access > 0 ? MP_OK : MP_ERR_NOT_MEMBER;
+    if (e->deny != MP_OK)
+        return e->deny;
+    if (e->muted_until > now_ms) {
+        *muted_until = e->muted_until;
+        return MP_ERR_MUTED;
+    }
+    return MP_OK;
 }
 
 /* Inserts the message with the next seq of conv and version ++*vnext; the
@@ -527,6 +598,7 @@ static mp_err_t send_insert(sqlite3 *db, send_job_t *j, send_state_t *ss, uint64
     sqlite3_bind_text(s, 7, m->text, (int)j->in.text_len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, m->created_at);
     sqlite3_bind_int64(s, 9, m->version);
+    bind_u64(s, 10, j->in.sender_device);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
 
@@ -566,9 +638,9 @@ static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
         rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
                         &j->out.created_conversation, &vnext);
         j->out.peer_id = j->in.to_user_id;
-    } else {
-        rc = state_access(db, ss, j->in.sender_id, conv);
     }
+    if (rc == MP_OK)
+        rc = state_access(db, ss, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until);
     if (rc != MP_OK)
         return rc;
     return send_insert(db, j, ss, conv, vnext);
@@ -577,7 +649,7 @@ static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
 static void send_done(mp_sql_job_t *job, mp_err_t rc)
 {
     send_job_t *j = (send_job_t *)job;
-    j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    j->cb(rc, rc == MP_OK || rc == MP_ERR_MUTED ? &j->out : NULL, j->ud);
     msgvec_free(&j->orig);
     mp_free(j);
 }
@@ -622,6 +694,10 @@ typedef struct direct_job {
 static mp_err_t direct_run(sqlite3 *db, mp_sql_job_t *job)
 {
     direct_job_t *j = (direct_job_t *)job;
+    /* A pair made before guests were refused as peers must not be reopened. */
+    mp_err_t rc = j->user == j->other ? MP_OK : peer_check(db, j->other);
+    if (rc != MP_OK)
+        return rc;
     return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL);
 }
 

@@ -173,6 +173,26 @@ static mp_err_t user_name(sqlite3 *db, uint64_t user, char *name, size_t len)
     return MP_OK;
 }
 
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+
+/* MP_OK when user exists and may belong to a group: guests may only use the
+ * world room (MP_ERR_GUEST_FORBIDDEN); MP_ERR_NOT_FOUND for an unknown id. */
+static mp_err_t member_allowed(sqlite3 *db, uint64_t user)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_GUEST);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return mp_sqlite__err(db, rc);
+    bool guest = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return guest ? MP_ERR_GUEST_FORBIDDEN : MP_OK;
+}
+
 static const char SQL_BANNED[] =
     "SELECT 1 FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
 
@@ -471,9 +491,11 @@ static const char SQL_GROUP_INSERT[] =
 static mp_err_t op_create(sqlite3 *db, op_job_t *j)
 {
     j->in.n_users = ids_unique(j->users, j->in.n_users, j->in.actor_id);
-    mp_err_t rc;
+    mp_err_t rc = member_allowed(db, j->in.actor_id);
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
+        return rc;
     for (size_t i = 0; i < j->in.n_users; i++)
-        if ((rc = user_name(db, j->users[i], NULL, 0)) != MP_OK)
+        if ((rc = member_allowed(db, j->users[i])) != MP_OK)
             return rc;
     if (1 + j->in.n_users > j->in.max_members)
         return MP_ERR_GROUP_FULL;
@@ -603,7 +625,7 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
         uint64_t u = j->users[i];
         mp_group_role_t r;
         bool banned = false;
-        if ((rc = user_name(db, u, NULL, 0)) != MP_OK)
+        if ((rc = member_allowed(db, u)) != MP_OK)
             return rc;
         if ((rc = is_banned(db, j->conv, u, &banned)) != MP_OK)
             return rc;
@@ -698,9 +720,13 @@ static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
         return MP_ERR_NOT_ALLOWED;
     if (j->in.target_id == j->in.actor_id)
         return MP_ERR_CONFLICT;
+    /* Guests never own a group (not even one made a member before guests
+     * were refused as members); an unknown user is "not a member" below. */
+    mp_err_t rc = member_allowed(db, j->in.target_id);
+    if (rc == MP_ERR_GUEST_FORBIDDEN || rc == MP_ERR_INTERNAL)
+        return rc;
     mp_group_role_t tr;
-    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &tr);
-    if (rc != MP_OK)
+    if ((rc = member_role(db, j->conv, j->in.target_id, &tr)) != MP_OK)
         return rc;
     if ((rc = set_role(db, j->conv, j->in.target_id, MP_GROUP_OWNER)) != MP_OK ||
         (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
@@ -957,6 +983,8 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
         return rc;
     if (inv->max_uses != 0 && inv->uses >= inv->max_uses)
         return MP_ERR_INVITE_EXHAUSTED;
+    if ((rc = member_allowed(db, j->in.actor_id)) != MP_OK)
+        return rc;
     bool banned = false;
     if ((rc = is_banned(db, j->conv, j->in.actor_id, &banned)) != MP_OK)
         return rc;
@@ -981,6 +1009,101 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
     json_t *sys = sys_new(j, "joined_by_link");
     json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
     return sys_insert(db, j, sys, text);
+}
+
+/* ---- a deleted owner -------------------------------------------------------------- */
+
+static const char SQL_OWNED_LIVE[] = "SELECT id FROM conversations WHERE kind = 'group'"
+                                     " AND owner_id = ?1 AND dissolved_at = 0";
+/* Admins before members, then by seniority; guests never inherit a group. */
+static const char SQL_SUCCESSOR[] =
+    "SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id"
+    " WHERE m.conversation_id = ?1 AND u.guest = 0"
+    " ORDER BY m.role = 'admin' DESC, m.joined_at, m.user_id LIMIT 1";
+
+void mp_sqlite__msgs_free(mp_sqlite_msgs_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        mp_free((void *)m->v[i].client_msg_id);
+        mp_free((void *)m->v[i].kind);
+        mp_free((void *)m->v[i].text);
+    }
+    mp_free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+/* conv's successor of a deleted owner (0 = nobody is left). */
+static mp_err_t successor(sqlite3 *db, uint64_t conv, uint64_t *out)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SUCCESSOR);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? col_u64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+}
+
+/* Hands conv on (or dissolves it) and stores the system message into j. */
+static mp_err_t owner_gone_one(sqlite3 *db, op_job_t *j, const char *name)
+{
+    uint64_t heir = 0;
+    mp_err_t rc = successor(db, j->conv, &heir);
+    if (rc != MP_OK)
+        return rc;
+    char text[320];
+    if (heir == 0) {
+        snprintf(text, sizeof text, "%s's account was deleted; the group was dissolved", name);
+        json_t *sys = sys_new(j, "dissolved");
+        json_object_set_new(sys, "reason", json_string("owner_deleted"));
+        if ((rc = sys_insert(db, j, sys, text)) != MP_OK)
+            return rc;
+        return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
+    }
+    if ((rc = set_role(db, j->conv, heir, MP_GROUP_OWNER)) != MP_OK ||
+        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)heir, 0)) != MP_OK)
+        return rc;
+    char h[96];
+    (void)user_name(db, heir, h, sizeof h);
+    snprintf(text, sizeof text, "%s's account was deleted; %s is now the owner", name, h);
+    json_t *sys = sys_new(j, "ownership_transferred");
+    json_object_set_new(sys, "reason", json_string("owner_deleted"));
+    json_object_set_new(sys, "user_ids", ids_json(&heir, 1));
+    return sys_insert(db, j, sys, text);
+}
+
+mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *name, int64_t now_ms,
+                                      mp_sqlite_msgs_t *out)
+{
+    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_OWNED_LIVE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    uint64_t *convs = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        convs = mp_realloc(convs, (n + 1) * sizeof *convs);
+        convs[n++] = col_u64(s, 0);
+    }
+    sqlite3_reset(s);
+    mp_err_t err = rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    for (size_t i = 0; err == MP_OK && i < n; i++) {
+        op_job_t j;
+        memset(&j, 0, sizeof j);
+        j.in.actor_id = user;
+        j.in.now_ms = now_ms;
+        j.conv = convs[i];
+        err = owner_gone_one(db, &j, name);
+        if (j.msgs.n > 0)
+            out->v = mp_realloc(out->v, (out->n + j.msgs.n) * sizeof *out->v);
+        for (size_t k = 0; k < j.msgs.n; k++)
+            out->v[out->n++] = j.msgs.v[k]; /* the strings move with the rows */
+    }
+    mp_free(convs);
+    return err;
 }
 
 /* ---- the job ------------------------------------------------------------------ */

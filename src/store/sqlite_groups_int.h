@@ -27,4 +27,23 @@ mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool n
 /* The role stored as text ("owner", "admin", anything else = member). */
 mp_group_role_t mp_sqlite__group_role(const unsigned char *s);
 
+/* System messages written by mp_sqlite__groups_owner_gone; the vector owns
+ * the rows' strings. */
+typedef struct mp_sqlite_msgs {
+    mp_msg_row_t *v;
+    size_t n;
+} mp_sqlite_msgs_t;
+
+/* Frees the rows' strings and the array, and zeroes m. */
+void mp_sqlite__msgs_free(mp_sqlite_msgs_t *m);
+
+/* Called in the write transaction right AFTER user's row was deleted (its
+ * member rows are gone with it): no live group may stay without an owner.
+ * Every live group whose owner_id is user passes to its longest-standing
+ * admin, else its longest-standing member (guests are never chosen), else is
+ * dissolved; each change stores its system message (actor = the deleted
+ * user, named `name`), appended to *out. */
+mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *name, int64_t now_ms,
+                                      mp_sqlite_msgs_t *out);
+
 #endif

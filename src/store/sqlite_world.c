@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/sqlite_groups_int.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "store/world.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/id.h"
 #include "util/log.h"
 
@@ -206,6 +208,7 @@ typedef struct sweep_job {
     int64_t cutoff;
     unsigned max;
     idvec_t users, devices;
+    mp_sqlite_msgs_t msgs; /* groups handed on or dissolved */
     mp_guest_sweep_fn cb;
     void *ud;
 } sweep_job_t;
@@ -217,6 +220,7 @@ static const char SQL_SWEEP_DUE[] =
     " AND NOT EXISTS(SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.last_seen_at >= ?1)"
     " ORDER BY u.last_active_at LIMIT ?2";
 static const char SQL_SWEEP_DEVICES[] = "SELECT id FROM devices WHERE user_id = ?1";
+static const char SQL_SWEEP_NAME[] = "SELECT display_name FROM users WHERE id = ?1";
 static const char SQL_SWEEP_DELETE[] = "DELETE FROM users WHERE id = ?1 AND guest = 1";
 /* Tombstones outlive the longest access-token lifetime (access_token_ttl is
  * at most 30 days), then go. */
@@ -256,12 +260,25 @@ static mp_err_t sweep_one(sqlite3 *db, sweep_job_t *j, uint64_t user, bool *dele
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return mp_sqlite__err(db, rc);
+    char name[200] = "a guest";
+    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_NAME)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
     if ((s = mp_sqlite__stmt(db, SQL_SWEEP_DELETE)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     *deleted = rc == SQLITE_DONE && sqlite3_changes(db) > 0;
+    /* Guests can no longer own groups, but one may from before that rule. */
+    if (*deleted) {
+        mp_err_t gerr = mp_sqlite__groups_owner_gone(db, user, name, mp_now_ms(), &j->msgs);
+        if (gerr != MP_OK)
+            return gerr;
+    }
     if (rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT) {
         if (rc != SQLITE_DONE)
             mp_log_warn("store: guest %llu is still referenced (%s); not deleted",
@@ -311,10 +328,12 @@ static void sweep_done(mp_sql_job_t *job, mp_err_t rc)
     sweep_job_t *j = (sweep_job_t *)job;
     mp_guest_sweep_out_t out = {0};
     if (rc == MP_OK)
-        out = (mp_guest_sweep_out_t){j->users.v, j->users.n, j->devices.v, j->devices.n};
+        out = (mp_guest_sweep_out_t){j->users.v,   j->users.n, j->devices.v,
+                                     j->devices.n, j->msgs.v,  j->msgs.n};
     j->cb(rc, rc == MP_OK ? &out : NULL, j->ud);
     mp_free(j->users.v);
     mp_free(j->devices.v);
+    mp_sqlite__msgs_free(&j->msgs);
     mp_free(j);
 }
 

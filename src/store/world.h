@@ -37,6 +37,11 @@ typedef struct mp_guest_sweep_out {
     size_t n_users;
     const uint64_t *devices;
     size_t n_devices;
+    /* System messages of groups that lost their owner (handed on or
+     * dissolved, see mp_sqlite__groups_owner_gone): the caller forgets those
+     * conversations' cached membership and delivers the messages. */
+    const mp_msg_row_t *msgs;
+    size_t n_msgs;
 } mp_guest_sweep_out_t;
 
 typedef void (*mp_guest_sweep_fn)(mp_err_t rc, const mp_guest_sweep_out_t *out, void *ud);
@@ -46,7 +51,9 @@ typedef void (*mp_guest_sweep_fn)(mp_err_t rc, const mp_guest_sweep_out_t *out, 
  * users.last_active_at (device touches: WebSocket session open, requests,
  * world posts) and its devices' last_seen_at (refresh). Deleting a user
  * removes its devices, refresh tokens and world read cursors (cascade); its
- * messages stay. out->n_users == max means more may be due. */
+ * messages stay; a live group it owned passes to its longest-standing admin,
+ * else member, else is dissolved. out->n_users == max means more may be
+ * due. */
 mp_err_t mp_store_guest_sweep(mp_store_t *st, int64_t cutoff_ms, unsigned max, mp_guest_sweep_fn cb,
                               void *ud) __attribute__((warn_unused_result));
 

@@ -135,8 +135,11 @@ static void test_dedup_concurrent_and_after_reconnect(void **state)
     (void)state;
     chat_dev_t a[5], b;
     dev_new_user(srv, "dup", &a[0]);
-    for (int i = 1; i < 5; i++)
-        dev_new_device(srv, &a[0], &a[i]);
+    /* Five connections of ONE device: client ids are unique per device. */
+    for (int i = 1; i < 5; i++) {
+        a[i].s = a[0].s;
+        dev_open(srv, &a[i]);
+    }
     dev_new_user(srv, "dup", &b);
     char conv[24];
     assert_int_equal(direct_conv(srv, &a[0], b.s.user_id, conv), 201);

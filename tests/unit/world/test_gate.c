@@ -172,7 +172,7 @@ static void test_verb_gate_write_mode(void **state)
     assert_code(g, 1, "guest_forbidden");
     send_text(g, "{\"id\":3,\"type\":\"history\",\"conversation\":\"778\"}");
     assert_code(g, 2, "guest_forbidden");
-    send_text(g, "{\"id\":4,\"type\":\"delivered\",\"conversation\":\"777\",\"seq\":1}");
+    send_text(g, "{\"id\":4,\"type\":\"delivered\",\"conversation\":\"778\",\"seq\":1}");
     assert_code(g, 3, "guest_forbidden");
     send_text(g, "{\"id\":5,\"type\":\"read\",\"conversation\":\"778\",\"seq\":1}");
     assert_code(g, 4, "guest_forbidden");
