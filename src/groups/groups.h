@@ -1,4 +1,4 @@
-/* Groups (issue 4): group conversations with roles, settings, moderation
+/* Groups: group conversations with roles, settings, moderation
  * (kick, ban, mute), announcements, dissolution and invite links, over HTTP.
  * A group IS a conversation of kind "group": sending, history, sync and
  * receipts are the chat module's; this module changes membership and

@@ -11,7 +11,7 @@
  *   value; sync asks "what has a version above my cursor".
  * - conversations: kind direct | group | world. `active_at` is the time of
  *   the last message (creation time until then) and orders the conversation
- *   list. title/topic/creator_id are for groups (next issue).
+ *   list. title/topic/creator_id are used by groups.
  * - members: one row per (conversation, user) for direct and group rooms;
  *   the world room has NO member rows (everyone is in it), so it costs no row
  *   per user. The index on (user_id, conversation_id) makes "my

@@ -1,4 +1,4 @@
-/* End-to-end tests of groups (issue 4) over real sockets: creation and the
+/* End-to-end tests of groups over real sockets: creation and the
  * group object, member paging, system messages live and through sync,
  * invite link lifecycle, ban vs. link, dissolve, ownership transfer,
  * announcements, mutes, post permissions and the member limit. */

@@ -1,4 +1,4 @@
-/* A 5,000-member group with 300 connected devices (issue 4, large groups):
+/* A 5,000-member group with 300 connected devices (large groups):
  * one message reaches all 300 online devices, the messages table grows by
  * exactly one row (no per-member copy), and a member who was offline finds
  * it through sync with the right unread count.

@@ -1,4 +1,4 @@
-/* The permission matrix of groups (issue 4): every action x every role
+/* The permission matrix of groups: every action x every role
  * (owner, admin, member, non-member, banned, muted, guest) x the expected
  * outcome, over HTTP and WebSocket, as one static table. Each row runs on a
  * fresh group so that no row depends on another; every mismatch is collected

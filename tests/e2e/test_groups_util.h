@@ -1,4 +1,4 @@
-/* Helpers shared by the end-to-end tests of issue 4 (groups, invites, the
+/* Helpers shared by the end-to-end tests of groups, invites, the
  * world room, guests): formatted-path HTTP calls, group creation, guests,
  * sync loops and sqlite3 peeks into the data dir. Include after cmocka.h. */
 #ifndef MPT_GROUPS_UTIL_H

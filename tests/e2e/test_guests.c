@@ -1,4 +1,4 @@
-/* End-to-end tests of guests (issue 4): creation and its shape, the world
+/* End-to-end tests of guests: creation and its shape, the world
  * room as their only place (guest_forbidden everywhere else, over HTTP and
  * WebSocket), the sender_guest mark, guests = read | off, the per-IP
  * creation limit, and the inactivity sweep. */

@@ -1,4 +1,4 @@
-/* End-to-end tests of the world room (issue 4): GET /v1/world, posting and
+/* End-to-end tests of the world room: GET /v1/world, posting and
  * reading without joining (and without member rows), live delivery to every
  * online user, absence from sync, and per-user slow mode. */
 #include <setjmp.h>
