@@ -1,5 +1,5 @@
 /* Helpers shared by the end-to-end tests of groups, invites, the
- * world room, guests): formatted-path HTTP calls, group creation, guests,
+ * world room and guests: formatted-path HTTP calls, group creation, guests,
  * sync loops and sqlite3 peeks into the data dir. Include after cmocka.h. */
 #ifndef MPT_GROUPS_UTIL_H
 #define MPT_GROUPS_UTIL_H
