@@ -38,7 +38,8 @@ typedef struct peer {
     int64_t next_id;
     uint64_t n_msgs;
     int64_t t_start; /* connect start, ns */
-    /* in-flight requests, indexed by id & (cap - 1) */
+    /* in-flight requests: a ring of cap (a power of two) entries indexed by
+     * the request id modulo cap; ids are sequential, so no hashing */
     int64_t *slot_id;
     int64_t *slot_t;
     uint8_t *slot_kind;

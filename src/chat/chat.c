@@ -8,6 +8,7 @@
 #include "util/log.h"
 
 #define MP_CHAT_CACHE_MAX 65536
+#define MP_CHAT_PRESENCE_MAX 65536 /* offline users whose last_seen_at is kept */
 #define MP_CHAT_RL_KEYS 100000
 #define MP_CHAT_TYPING_BURST 5
 #define MP_CHAT_TYPING_RATE 3.0
@@ -22,7 +23,7 @@ mp_chat_t *mp_chat_new(struct mp_app *app)
     double rate = cfg->send_rate ? (double)cfg->send_rate : 1.0;
     chat->send_rl = mp_ratelimit_new(burst, rate, MP_CHAT_RL_KEYS);
     chat->typing_rl = mp_ratelimit_new(MP_CHAT_TYPING_BURST, MP_CHAT_TYPING_RATE, MP_CHAT_RL_KEYS);
-    chat->presence = mp_chat__presence_new();
+    chat->presence = mp_chat__presence_new(MP_CHAT_PRESENCE_MAX);
     chat->world = mp_chat__world_new(cfg);
     return chat;
 }

@@ -29,7 +29,7 @@
  * across an asynchronous step. */
 
 typedef struct mp_chat_conv {
-    uint64_t id; /* 0 = empty slot */
+    uint64_t id;
     mp_conv_kind_t kind;
     uint32_t n;
     uint64_t *members; /* owned, ascending */
@@ -122,11 +122,18 @@ void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t
 
 /* ---- presence (presence.c) ------------------------------------------------- */
 
-mp_chat_presence_t *mp_chat__presence_new(void);
+/* Remembers the last-seen time of at most max_users users (>= 1); when full,
+ * recording a new one forgets the older half first. */
+mp_chat_presence_t *mp_chat__presence_new(size_t max_users);
 void mp_chat__presence_free(mp_chat_presence_t *p);
 /* Records when user was last seen (now) and returns 0, or looks it up
- * (at_ms < 0): returns the last time recorded, 0 if never. */
+ * (at_ms < 0): returns the last time recorded, 0 if never or forgotten. */
 int64_t mp_chat__presence_seen(mp_chat_presence_t *p, uint64_t user, int64_t at_ms);
+/* Drops user's entry (they came online: the time is not read until they
+ * leave again, which records a new one). */
+void mp_chat__presence_forget(mp_chat_presence_t *p, uint64_t user);
+/* Number of users remembered. */
+size_t mp_chat__presence_size(const mp_chat_presence_t *p);
 
 /* ---- HTTP handlers (routes.c, history.c, presence.c) ----------------------- */
 

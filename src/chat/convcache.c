@@ -1,29 +1,23 @@
-/* The membership cache: conversation id -> kind + members, an open-addressing
- * hash map (linear probing, backward-shift deletion). Lets the send path check
- * membership and fan out without a store round trip. */
+/* The membership cache: conversation id -> kind + members, on the tree's map
+ * (util/map.h) with one allocated entry per conversation. Lets the send path
+ * check membership and fan out without a store round trip. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat/chat_int.h"
 #include "util/alloc.h"
-#include "util/hash.h"
+#include "util/map.h"
 
 struct mp_chat_cache {
-    mp_chat_conv_t *slots;
-    size_t mask; /* capacity - 1 (a power of two, at least twice max) */
-    size_t used, max;
+    mp_map_t convs; /* id -> mp_chat_conv_t * (owned) */
+    size_t max;
 };
 
-/* splitmix64 finaliser: ids are time-ordered, their low bits a counter. */
 mp_chat_cache_t *mp_chat__cache_new(size_t max_entries)
 {
     mp_chat_cache_t *c = mp_calloc(1, sizeof *c);
-    size_t cap = 16;
     c->max = max_entries ? max_entries : 1;
-    while (cap < 2 * c->max)
-        cap *= 2;
-    c->slots = mp_calloc(cap, sizeof *c->slots);
-    c->mask = cap - 1;
+    mp_map_init(&c->convs);
     return c;
 }
 
@@ -36,11 +30,17 @@ static void entry_free(mp_chat_conv_t *e)
     memset(e, 0, sizeof *e);
 }
 
+/* Frees every entry; the table keeps its size for the refill. */
 static void clear(mp_chat_cache_t *c)
 {
-    for (size_t i = 0; i <= c->mask; i++)
-        entry_free(&c->slots[i]);
-    c->used = 0;
+    mp_map_iter_t it;
+    void *e;
+    mp_map_iter_init(&c->convs, &it);
+    while (mp_map_iter_next(&c->convs, &it, NULL, &e)) {
+        entry_free(e);
+        mp_free(e);
+        mp_map_iter_del(&c->convs, &it);
+    }
 }
 
 void mp_chat__cache_free(mp_chat_cache_t *c)
@@ -48,24 +48,13 @@ void mp_chat__cache_free(mp_chat_cache_t *c)
     if (c == NULL)
         return;
     clear(c);
-    mp_free(c->slots);
+    mp_map_free(&c->convs);
     mp_free(c);
-}
-
-static size_t find(const mp_chat_cache_t *c, uint64_t id)
-{
-    size_t i = mp_hash_u64(id) & c->mask;
-    while (c->slots[i].id != 0 && c->slots[i].id != id)
-        i = (i + 1) & c->mask;
-    return i;
 }
 
 const mp_chat_conv_t *mp_chat__cache_get(mp_chat_cache_t *c, uint64_t id)
 {
-    if (id == 0)
-        return NULL;
-    size_t i = find(c, id);
-    return c->slots[i].id == id ? &c->slots[i] : NULL;
+    return mp_map_get(&c->convs, id);
 }
 
 static void *dup_array(const void *src, size_t n, size_t size)
@@ -83,19 +72,18 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The (emptied) slot for id, inserting it when absent. */
+/* The (emptied) entry for id, inserting it when absent. */
 static mp_chat_conv_t *slot_for(mp_chat_cache_t *c, uint64_t id)
 {
-    size_t i = find(c, id);
-    if (c->slots[i].id != id) {
-        if (c->used >= c->max) {
+    mp_chat_conv_t *e = mp_map_get(&c->convs, id);
+    if (e != NULL) {
+        entry_free(e);
+    } else {
+        if (mp_map_len(&c->convs) >= c->max)
             clear(c);
-            i = find(c, id);
-        }
-        c->used++;
+        e = mp_calloc(1, sizeof *e);
+        (void)mp_map_put(&c->convs, id, e);
     }
-    mp_chat_conv_t *e = &c->slots[i];
-    entry_free(e);
     e->id = id;
     return e;
 }
@@ -131,25 +119,16 @@ const mp_chat_conv_t *mp_chat__cache_put_row(mp_chat_cache_t *c, uint64_t id,
 
 void mp_chat__cache_drop(mp_chat_cache_t *c, uint64_t id)
 {
-    size_t i = find(c, id);
-    if (id == 0 || c->slots[i].id != id)
+    void *e;
+    if (!mp_map_del(&c->convs, id, &e))
         return;
-    entry_free(&c->slots[i]);
-    c->used--;
-    /* Backward-shift: move later entries of the probe run into the hole. */
-    for (size_t j = (i + 1) & c->mask; c->slots[j].id != 0; j = (j + 1) & c->mask) {
-        size_t home = mp_hash_u64(c->slots[j].id) & c->mask;
-        if (((j - home) & c->mask) >= ((j - i) & c->mask)) {
-            c->slots[i] = c->slots[j];
-            memset(&c->slots[j], 0, sizeof c->slots[j]);
-            i = j;
-        }
-    }
+    entry_free(e);
+    mp_free(e);
 }
 
 size_t mp_chat__cache_size(const mp_chat_cache_t *c)
 {
-    return c->used;
+    return mp_map_len(&c->convs);
 }
 
 /* Index of user in the ascending ids[0..n), or -1. */

@@ -2,8 +2,10 @@
  * hook), the users who share a conversation with them and are online get
  * {"event":"presence","user_id","online","last_seen_at"}; and
  * GET /v1/users/{id}/presence answers {"user_id","online","last_seen_at"}.
- * last_seen_at is kept in memory (user -> ms), so after a restart it is null
- * until the user is seen again. Any authenticated user may ask. */
+ * last_seen_at is kept in memory (user -> ms, bounded: see below), so after a
+ * restart it is null until the user is seen again. Any authenticated user may
+ * ask. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/app.h"
@@ -11,24 +13,33 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
-#include "util/hash.h"
+#include "util/map.h"
 
-typedef struct seen_slot {
-    uint64_t user; /* 0 = empty */
-    int64_t at;
-} seen_slot_t;
+/* Times are stored in the map's values themselves: no allocation per user. */
+_Static_assert(sizeof(uintptr_t) >= sizeof(int64_t), "a last-seen time must fit in a map value");
 
-/* Open addressing, grows at half full; one 16-byte slot per user seen. */
+/* user -> last_seen_at (ms), for users who are offline: an online user's
+ * entry is dropped when they connect (while online, GET answers "now", and
+ * going offline writes a fresh time), so the table never grows with the
+ * number of open sessions.
+ *
+ * Bound: at most max users are remembered. When one more must be recorded,
+ * the older half of the table by last-seen time (every entry at or below the
+ * median) is forgotten first, in one pass: users who left longest ago, guests
+ * the sweep has deleted among them, go first, and their last_seen_at reads as
+ * null again as after a restart. The pass sorts a copy of the times (8 bytes
+ * per entry, freed at once) and runs at most once per max/2 new users, so it
+ * costs O(log max) per recorded user. */
 struct mp_chat_presence {
-    seen_slot_t *slots;
-    size_t mask, used;
+    mp_map_t seen; /* user id -> (void *)(uintptr_t)at_ms */
+    size_t max;
 };
 
-mp_chat_presence_t *mp_chat__presence_new(void)
+mp_chat_presence_t *mp_chat__presence_new(size_t max_users)
 {
     mp_chat_presence_t *p = mp_calloc(1, sizeof *p);
-    p->mask = 255;
-    p->slots = mp_calloc(p->mask + 1, sizeof *p->slots);
+    mp_map_init(&p->seen);
+    p->max = max_users ? max_users : 1;
     return p;
 }
 
@@ -36,45 +47,56 @@ void mp_chat__presence_free(mp_chat_presence_t *p)
 {
     if (p == NULL)
         return;
-    mp_free(p->slots);
+    mp_map_free(&p->seen);
     mp_free(p);
 }
 
-static seen_slot_t *slot(mp_chat_presence_t *p, uint64_t user)
+static int cmp_i64(const void *a, const void *b)
 {
-    size_t i = mp_hash_u64(user) & p->mask;
-    while (p->slots[i].user != 0 && p->slots[i].user != user)
-        i = (i + 1) & p->mask;
-    return &p->slots[i];
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
-static void grow(mp_chat_presence_t *p)
+/* Forgets every user seen at or before the median time: at least half. */
+static void forget_older_half(mp_chat_presence_t *p)
 {
-    seen_slot_t *old = p->slots;
-    size_t n = p->mask + 1;
-    p->mask = n * 2 - 1;
-    p->slots = mp_calloc(n * 2, sizeof *p->slots);
-    for (size_t i = 0; i < n; i++)
-        if (old[i].user != 0)
-            *slot(p, old[i].user) = old[i];
-    mp_free(old);
+    size_t n = mp_map_len(&p->seen);
+    if (n == 0)
+        return;
+    int64_t *ats = mp_malloc(n * sizeof *ats);
+    size_t k = 0;
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(&p->seen, &it);
+    while (mp_map_iter_next(&p->seen, &it, NULL, &v))
+        ats[k++] = (int64_t)(uintptr_t)v;
+    qsort(ats, n, sizeof *ats, cmp_i64);
+    int64_t cut = ats[(n - 1) / 2];
+    mp_free(ats);
+    mp_map_iter_init(&p->seen, &it);
+    while (mp_map_iter_next(&p->seen, &it, NULL, &v))
+        if ((int64_t)(uintptr_t)v <= cut)
+            mp_map_iter_del(&p->seen, &it);
 }
 
 int64_t mp_chat__presence_seen(mp_chat_presence_t *p, uint64_t user, int64_t at_ms)
 {
-    seen_slot_t *s = slot(p, user);
     if (at_ms < 0)
-        return s->user == user ? s->at : 0;
-    if (s->user != user) {
-        if (2 * (p->used + 1) > p->mask + 1) {
-            grow(p);
-            s = slot(p, user);
-        }
-        s->user = user;
-        p->used++;
-    }
-    s->at = at_ms;
+        return (int64_t)(uintptr_t)mp_map_get(&p->seen, user);
+    if (mp_map_find(&p->seen, user) == NULL && mp_map_len(&p->seen) >= p->max)
+        forget_older_half(p);
+    (void)mp_map_put(&p->seen, user, (void *)(uintptr_t)at_ms);
     return 0;
+}
+
+void mp_chat__presence_forget(mp_chat_presence_t *p, uint64_t user)
+{
+    (void)mp_map_del(&p->seen, user, NULL);
+}
+
+size_t mp_chat__presence_size(const mp_chat_presence_t *p)
+{
+    return mp_map_len(&p->seen);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -121,7 +143,10 @@ void mp_chat_presence(void *ud, uint64_t user_id, bool online)
     mp_chat_t *chat = ud;
     presence_ctx_t *c = mp_malloc(sizeof *c);
     *c = (presence_ctx_t){.chat = chat, .user = user_id, .online = online, .at = mp_now_ms()};
-    (void)mp_chat__presence_seen(chat->presence, user_id, c->at);
+    if (online)
+        mp_chat__presence_forget(chat->presence, user_id);
+    else
+        (void)mp_chat__presence_seen(chat->presence, user_id, c->at);
     /* A full queue (or shutdown) only costs this notification. */
     if (mp_store_chat_peers(chat->app->store, user_id, on_peers, c) != MP_OK)
         mp_free(c);

@@ -1,5 +1,6 @@
 /* Pure logic of the chat module: the membership cache (insert, replace, drop
- * with backward shift, the size bound) and the strict text parsers. */
+ * with backward shift, the size bound), the bound of the presence table and
+ * the strict text parsers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,6 +65,50 @@ static void test_cache_many_and_bound(void **state)
     mp_chat__cache_free(c);
 }
 
+/* The presence table keeps at most max users: recording one more forgets the
+ * older half by last-seen time; re-recording a known user never evicts. */
+static void test_presence_bound(void **state)
+{
+    (void)state;
+    mp_chat_presence_t *p = mp_chat__presence_new(8);
+    assert_int_equal(mp_chat__presence_seen(p, 1, -1), 0);
+    for (uint64_t u = 1; u <= 8; u++)
+        mp_chat__presence_seen(p, u, 1000 + (int64_t)u * 10);
+    assert_int_equal(mp_chat__presence_size(p), 8);
+    mp_chat__presence_seen(p, 3, 5000); /* user 3 leaves again, later */
+    assert_int_equal(mp_chat__presence_size(p), 8);
+    assert_int_equal(mp_chat__presence_seen(p, 3, -1), 5000);
+
+    /* Times now 1010 1020 1040 1050 1060 1070 1080 5000: the median is 1050,
+     * so users 1, 2, 4 and 5 are forgotten to make room for user 9. */
+    mp_chat__presence_seen(p, 9, 6000);
+    assert_int_equal(mp_chat__presence_size(p), 5);
+    assert_int_equal(mp_chat__presence_seen(p, 1, -1), 0);
+    assert_int_equal(mp_chat__presence_seen(p, 2, -1), 0);
+    assert_int_equal(mp_chat__presence_seen(p, 4, -1), 0);
+    assert_int_equal(mp_chat__presence_seen(p, 5, -1), 0);
+    assert_int_equal(mp_chat__presence_seen(p, 3, -1), 5000);
+    assert_int_equal(mp_chat__presence_seen(p, 6, -1), 1060);
+    assert_int_equal(mp_chat__presence_seen(p, 7, -1), 1070);
+    assert_int_equal(mp_chat__presence_seen(p, 8, -1), 1080);
+    assert_int_equal(mp_chat__presence_seen(p, 9, -1), 6000);
+
+    /* Coming online drops the entry (the next departure records anew). */
+    mp_chat__presence_forget(p, 6);
+    mp_chat__presence_forget(p, 12345); /* absent: harmless */
+    assert_int_equal(mp_chat__presence_seen(p, 6, -1), 0);
+    assert_int_equal(mp_chat__presence_size(p), 4);
+
+    /* A stream of departures never takes more than the bound, and the latest
+     * one is always remembered. Equal times are all forgotten together. */
+    for (uint64_t u = 100; u < 5000; u++) {
+        mp_chat__presence_seen(p, u, 10000 + (int64_t)(u / 4));
+        assert_true(mp_chat__presence_size(p) <= 8);
+        assert_int_equal(mp_chat__presence_seen(p, u, -1), 10000 + (int64_t)(u / 4));
+    }
+    mp_chat__presence_free(p);
+}
+
 static void test_parse_i64(void **state)
 {
     (void)state;
@@ -104,9 +149,8 @@ static void test_list_cursor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cache_basic),
-        cmocka_unit_test(test_cache_many_and_bound),
-        cmocka_unit_test(test_parse_i64),
+        cmocka_unit_test(test_cache_basic),    cmocka_unit_test(test_cache_many_and_bound),
+        cmocka_unit_test(test_presence_bound), cmocka_unit_test(test_parse_i64),
         cmocka_unit_test(test_list_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

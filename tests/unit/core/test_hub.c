@@ -114,8 +114,107 @@ static void test_presence_transitions(void **state)
     mp_hub_free(hub); /* frees with sessions still in it */
 }
 
+/* A walk over a user's sessions whose callback removes sessions (its own,
+ * another of the same user, another user's, at last the user's final one):
+ * what a send that disconnects slow readers does. Every session is visited
+ * exactly once and the table stays consistent. */
+typedef struct {
+    mp_hub_t *hub;
+    each_log_t seen;
+} churn_t;
+
+static void on_each_remove(mp_sid_t sid, uint64_t device_id, void *ud)
+{
+    churn_t *c = ud;
+    on_each(sid, device_id, &c->seen);
+    mp_principal_t who = {.user_id = 100, .device_id = device_id};
+    mp_hub_remove(c->hub, sid, &who); /* itself */
+    if (c->seen.n == 1) {
+        /* Another session of the same user, not visited yet, and one of a
+         * user whose slot may sit in the same probe run. */
+        mp_principal_t other = {.user_id = 100, .device_id = 5};
+        mp_hub_remove(c->hub, 105, &other);
+        mp_principal_t carol = {.user_id = 300, .device_id = 9};
+        mp_hub_remove(c->hub, 301, &carol);
+    }
+}
+
+static void test_remove_while_iterating(void **state)
+{
+    (void)state;
+    presence_log_t log = {0};
+    mp_hub_t *hub = mp_hub_new(NULL);
+    mp_hub_on_presence(hub, on_presence, &log);
+    for (mp_sid_t k = 0; k < 6; k++) {
+        mp_principal_t who = {.user_id = 100, .device_id = k};
+        mp_hub_add(hub, 100 + k, &who);
+    }
+    mp_principal_t carol = {.user_id = 300, .device_id = 9};
+    mp_hub_add(hub, 301, &carol);
+    mp_hub_add(hub, 302, &carol);
+    assert_int_equal(mp_hub_total_sessions(hub), 8);
+    assert_int_equal(log.n, 2);
+
+    churn_t c = {.hub = hub};
+    mp_hub_each(hub, 100, on_each_remove, &c);
+    assert_int_equal(c.seen.n, 6); /* the walk saw the table as it began */
+    for (mp_sid_t k = 0; k < 6; k++)
+        assert_true(each_has(&c.seen, 100 + k, k));
+    assert_false(mp_hub_online(hub, 100));
+    assert_int_equal(mp_hub_sessions(hub, 100), 0);
+    assert_int_equal(log.n, 3); /* exactly one offline transition */
+    assert_true(log.user[2] == 100 && !log.online[2]);
+    assert_int_equal(mp_hub_sessions(hub, 300), 1);
+    assert_int_equal(mp_hub_total_sessions(hub), 1);
+
+    each_log_t each = {0};
+    mp_hub_each(hub, 300, on_each, &each);
+    assert_int_equal(each.n, 1);
+    assert_true(each_has(&each, 302, 9));
+    mp_hub_free(hub);
+}
+
+/* A user's session array grows for many devices and shrinks as they leave,
+ * removing from the middle, the end and the front. */
+static void test_many_devices(void **state)
+{
+    (void)state;
+    mp_hub_t *hub = mp_hub_new(NULL);
+    enum { N = 40 };
+    bool live[N];
+    for (int k = 0; k < N; k++) {
+        mp_principal_t who = {.user_id = 7, .device_id = 1000 + (uint64_t)k};
+        mp_hub_add(hub, 1 + (mp_sid_t)k, &who);
+        live[k] = true;
+    }
+    assert_int_equal(mp_hub_sessions(hub, 7), N);
+    static const int order[] = {20, 39, 0,  1,  38, 21, 5,  10, 15, 25, 30, 35, 2,  3,
+                                4,  6,  7,  8,  9,  11, 12, 13, 14, 16, 17, 18, 19, 22,
+                                23, 24, 26, 27, 28, 29, 31, 32, 33, 34, 36, 37};
+    size_t left = N;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int k = order[i];
+        mp_principal_t who = {.user_id = 7, .device_id = 1000 + (uint64_t)k};
+        mp_hub_remove(hub, 1 + (mp_sid_t)k, &who);
+        live[k] = false;
+        left--;
+        assert_int_equal(mp_hub_sessions(hub, 7), left);
+        assert_int_equal(mp_hub_total_sessions(hub), left);
+        if (left > 16)
+            continue; /* each_log_t holds 16 */
+        each_log_t each = {0};
+        mp_hub_each(hub, 7, on_each, &each);
+        assert_int_equal(each.n, (int)left);
+        for (int j = 0; j < N; j++)
+            if (live[j])
+                assert_true(each_has(&each, 1 + (mp_sid_t)j, 1000 + (uint64_t)j));
+    }
+    assert_false(mp_hub_online(hub, 7));
+    mp_hub_free(hub);
+}
+
 /* Many users with random adds and removes against a plain reference model:
- * exercises growth and backward-shift deletion in the open-addressing table. */
+ * exercises growth and backward-shift deletion in the table. */
 #define USERS 3000
 #define MAXS 5
 
@@ -141,6 +240,11 @@ static void test_many_users(void **state)
         }
         if (step % 5000 != 0 && step != 59999)
             continue;
+        size_t total = 0;
+        for (int v = 0; v < USERS; v++)
+            for (int j = 0; j < MAXS; j++)
+                total += model[v][j] != 0;
+        assert_int_equal(mp_hub_total_sessions(hub), total);
         for (int v = 0; v < USERS; v++) {
             size_t n = 0;
             for (int j = 0; j < MAXS; j++)
@@ -163,6 +267,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presence_transitions),
+        cmocka_unit_test(test_remove_while_iterating),
+        cmocka_unit_test(test_many_devices),
         cmocka_unit_test(test_many_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
