@@ -1,0 +1,124 @@
+/* The unit tests' fixture library (fixture.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "util/id.h"
+
+int mpu_store_open(mpu_store_t *f)
+{
+    char err[512];
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/magpie-unit-XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        perror("mkdtemp");
+        return -1;
+    }
+    mp_id_init(1);
+    if (uv_loop_init(&f->loop) != 0) {
+        fprintf(stderr, "uv_loop_init failed\n");
+        return -1;
+    }
+    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
+        fprintf(stderr, "store: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+void mpu_store_close(mpu_store_t *f)
+{
+    char cmd[128];
+    if (f->st != NULL) {
+        mp_store_close(f->st);
+        f->st = NULL;
+    }
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+const char *mpu_store_db_path(const mpu_store_t *f)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    return path;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t; /* only wakes uv_run(UV_RUN_ONCE) up */
+}
+
+static void wait_until(uv_loop_t *loop, const volatile int *counter, int want, bool up,
+                       int timeout_ms, const char *what)
+{
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    uint64_t deadline = uv_now(loop) + (uint64_t)timeout_ms;
+    while (up ? *counter < want : *counter > want) {
+        uv_update_time(loop);
+        if (uv_now(loop) >= deadline) {
+            uv_close((uv_handle_t *)&timer, NULL);
+            uv_run(loop, UV_RUN_NOWAIT);
+            fail_msg("waited %d ms for %s to reach %d (it is %d): a callback never came",
+                     timeout_ms, what, want, *counter);
+        }
+        /* The timer bounds this iteration when no other event comes. */
+        uv_timer_start(&timer, on_tick, deadline - uv_now(loop), 0);
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&timer, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+void mpu_wait_int(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
+                  const char *what)
+{
+    wait_until(loop, counter, want, true, timeout_ms, what);
+}
+
+void mpu_wait_down(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
+                   const char *what)
+{
+    wait_until(loop, counter, want, false, timeout_ms, what);
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+} user_res_t;
+
+static void on_user(mp_err_t rc, void *ud)
+{
+    user_res_t *r = ud;
+    r->rc = rc;
+    r->done++;
+}
+
+void mpu_user_add(mpu_store_t *f, uint64_t id, const char *username, const char *display_name,
+                  bool guest)
+{
+    mp_user_row_t u;
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    snprintf(u.username, sizeof u.username, "%s", username);
+    snprintf(u.display_name, sizeof u.display_name, "%s", display_name);
+    if (!guest)
+        snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$unused-in-unit-tests");
+    u.created_at = 1;
+    u.guest = guest;
+    user_res_t r = {0, MP_OK};
+    assert_int_equal(mp_store_user_create(f->st, &u, on_user, &r), MP_OK);
+    MPU_WAIT(&f->loop, &r.done, 1);
+    if (r.rc != MP_OK)
+        fail_msg("creating user %s: %s", username, mp_err_code(r.rc));
+}

@@ -1,0 +1,49 @@
+/* The one fixture library of the unit tests: a real store on a temporary data
+ * dir with its loop, bounded waits that fail the test with a message instead
+ * of hanging until ctest's timeout, and users created through the store API.
+ * Include after cmocka.h. */
+#ifndef MPU_FIXTURE_H
+#define MPU_FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/store.h"
+
+/* Bound of every wait (ms): generous, since sanitizers and a loaded machine
+ * slow everything; a lost callback still fails in seconds, not minutes. */
+#define MPU_TIMEOUT 30000
+
+typedef struct mpu_store {
+    uv_loop_t loop;
+    mp_store_t *st;
+    char dir[64]; /* mkdtemp'd, removed by mpu_store_close */
+} mpu_store_t;
+
+/* mkdtemp + loop + mp_store_open. Returns 0, or -1 after printing why (for
+ * cmocka setup functions). */
+int mpu_store_open(mpu_store_t *f);
+/* Closes the store, runs the loop until its handles are closed, closes the
+ * loop (asserting nothing is left open) and removes the data dir. */
+void mpu_store_close(mpu_store_t *f);
+/* Path of the database file (static buffer), for tests that peek with their
+ * own sqlite3 connection. */
+const char *mpu_store_db_path(const mpu_store_t *f);
+
+/* Runs loop until *counter >= want; fails the test naming `what` if that
+ * takes longer than timeout_ms. */
+void mpu_wait_int(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
+                  const char *what);
+/* Runs loop until *counter <= want (counters of pending operations). */
+void mpu_wait_down(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
+                   const char *what);
+#define MPU_WAIT(loop, counter, want) mpu_wait_int(loop, counter, want, MPU_TIMEOUT, #counter)
+#define MPU_WAIT_ZERO(loop, counter) mpu_wait_down(loop, counter, 0, MPU_TIMEOUT, #counter)
+
+/* Creates a user through mp_store_user_create (the way the server does) and
+ * waits for the commit; fails the test on any error. */
+void mpu_user_add(mpu_store_t *f, uint64_t id, const char *username, const char *display_name,
+                  bool guest);
+
+#endif
