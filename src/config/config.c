@@ -93,6 +93,8 @@ static const cfg_key_t keys[] = {
      "how often to look for inactive guests (ms; at most guest_ttl/4 is used)", false},
     {"guest_rate", K_UINT, FIELD(guest_rate_per_min), 1, 1000000, "10",
      "guest accounts that one IP address may create per minute", false},
+    {"max_output_total", K_SIZE, FIELD(max_output_total), 64 * 1024, 64 * GIB, "64m",
+     "output bytes queued to all clients before connections that lag stop being read", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -54,6 +54,10 @@ typedef struct mp_config {
     unsigned guest_ttl_s;             /* guest_ttl = 86400 s of inactivity before deletion */
     unsigned guest_sweep_interval_ms; /* guest_sweep_interval = 60000 ms (at most; also <= ttl/4) */
     unsigned guest_rate_per_min;      /* guest_rate = 10 guest creations per minute per IP */
+
+    /* Output queued to all clients (HTTP responses and WebSocket frames not yet
+     * taken by the kernel); over it, connections that lag stop being read. */
+    size_t max_output_total; /* max_output_total = 67108864 bytes */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -43,11 +43,23 @@ static void h_hold(mp_http_req_t *req)
     held[nheld++] = req;
 }
 
+static int nbig;
+
+/* A large reply at once: 300 KB of text. */
+static void h_big(mp_http_req_t *req)
+{
+    static char text[300 * 1000];
+    memset(text, 'x', sizeof(text) - 1);
+    nbig++;
+    mp_http_respond(req, 200, json_pack("{s:s}", "t", text));
+}
+
 static const mp_route_t routes[] = {
     {"GET", "/v1/items/{id}", MP_ROUTE_PUBLIC, h_item},
     {"DELETE", "/v1/items/{id}", MP_ROUTE_AUTH, h_item},
     {"POST", "/v1/items", MP_ROUTE_AUTH | MP_ROUTE_JSON, h_echo},
     {"GET", "/v1/hold", MP_ROUTE_PUBLIC, h_hold},
+    {"GET", "/v1/big", MP_ROUTE_PUBLIC, h_big},
     {0},
 };
 
@@ -84,6 +96,7 @@ static int setup(void **state)
     uv_loop_init(&loop);
     srv = mp_server_new(&loop, &cfg, routes, &hooks, NULL);
     nheld = 0;
+    nbig = 0;
     ready = true;
     memset(&seen, 0, sizeof(seen));
     return 0;
@@ -199,15 +212,40 @@ static void test_pipelining_backpressure(void **state)
     for (int i = 0; i < 40; i++)
         strcat(big, "GET /v1/hold HTTP/1.1\r\n\r\n");
     feed(c, big);
-    assert_int_equal(nheld, 32); /* reading paused at the pipelining limit */
-    for (int i = 0; i < 32; i++)
-        mp_http_respond(held[i], 200, NULL);
-    assert_int_equal(nheld, 40); /* the rest was parsed once responses drained */
-    for (int i = 32; i < 40; i++)
-        mp_http_respond(held[i], 204, NULL);
+    /* One handler at a time; the rest waits unparsed, then flows. */
+    assert_int_equal(nheld, 1);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(nheld, i + 1);
+        mp_http_respond(held[i], i < 32 ? 200 : 204, NULL);
+    }
     const char *out = mp_net__fake_output(c, NULL);
     assert_int_equal(count(out, "HTTP/1.1 200 OK"), 32);
     assert_int_equal(count(out, "HTTP/1.1 204 No Content"), 8);
+    mp_net__fake_free(c);
+}
+
+/* Replies are not built ahead of a slow one: reading stops instead of
+ * queueing reply after reply behind it. */
+static void test_pipelined_output_bounded(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    char reqs[64 * 32];
+    strcpy(reqs, "GET /v1/hold HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 60; i++)
+        strcat(reqs, "GET /v1/big HTTP/1.1\r\n\r\n");
+    feed(c, reqs);
+    assert_int_equal(nheld, 1);
+    assert_string_equal(mp_net__fake_output(c, NULL), "");
+    print_message("built %d large replies behind the held one\n", nbig);
+    assert_int_equal(nbig, 0);
+    /* Once the head is answered everything flows, in order. */
+    mp_http_respond(held[0], 204, NULL);
+    size_t len;
+    const char *out = mp_net__fake_output(c, &len);
+    assert_int_equal(nbig, 60);
+    assert_int_equal(count(out, "HTTP/1.1 200 OK"), 60);
+    assert_true(strncmp(out, "HTTP/1.1 204", 12) == 0);
     mp_net__fake_free(c);
 }
 
@@ -450,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_params_query_decoding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_output_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http10_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_too_large, setup, teardown),
