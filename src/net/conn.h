@@ -192,8 +192,18 @@ void mp_conn__init(mp_server_t *srv, mp_conn_t *c);
 /* Frees what a closed connection still holds (HTTP and WebSocket state). */
 void mp_conn__release(mp_conn_t *c);
 
-/* testing.c: appends what a fake connection writes to its capture buffer. */
-void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+/* A write finished (status < 0: failed): accounting, done, back-pressure
+ * and graceful close (the socket's write callback; fakes call it too). */
+void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, int status);
+
+/* testing.c: appends what a fake connection writes to its capture buffer;
+ * returns the bytes. */
+size_t mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+/* testing.c: true when the fake's peer is not reading (mp_net__fake_stall):
+ * the write then completes at mp_net__fake_drain. */
+bool mp_net__fake_hold(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len);
+/* testing.c: bytes of the fake's held writes (a socket's write_queue_size). */
+size_t mp_net__fake_unsent(const mp_conn_t *c);
 
 /* ---- deadline.c ---- */
 

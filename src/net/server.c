@@ -198,10 +198,18 @@ static void on_write(uv_write_t *req, int status)
 {
     mp_wr_t *w = (mp_wr_t *)req;
     mp_conn_t *c = req->handle->data;
-    c->nwrites--;
-    mp_conn__out_sub(c, w->len);
-    w->done(c, w->arg);
+    mp_conn_wdone_fn done = w->done;
+    void *arg = w->arg;
+    size_t len = w->len;
     mp_free(w);
+    mp_conn__wrote(c, done, arg, len, status);
+}
+
+void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, int status)
+{
+    c->nwrites--;
+    mp_conn__out_sub(c, len);
+    done(c, arg);
     if (status < 0) {
         mp_conn__close(c);
         return;
@@ -226,8 +234,13 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
         return;
     }
     if (c->flags & MP_C_FAKE) {
-        mp_net__fake_capture(c, bufs, n);
-        done(c, arg);
+        size_t len = mp_net__fake_capture(c, bufs, n);
+        if (!mp_net__fake_hold(c, done, arg, len)) {
+            done(c, arg);
+            return;
+        }
+        c->nwrites++;
+        mp_conn__out_add(c, len);
         return;
     }
     mp_wr_t *w = mp_malloc(sizeof(*w));

@@ -249,6 +249,54 @@ static void test_pipelined_output_bounded(void **state)
     mp_net__fake_free(c);
 }
 
+/* A peer that does not read: the server stops reading it once it holds
+ * MP_NET_HTTP_WQ (1 MiB) of its responses, and goes on when it reads. */
+static void test_unread_output_bounded(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    mp_net__fake_stall(c, true);
+    char reqs[64 * 16];
+    reqs[0] = '\0';
+    for (int i = 0; i < 10; i++)
+        strcat(reqs, "GET /v1/big HTTP/1.1\r\n\r\n");
+    feed(c, reqs);
+    assert_int_equal(nbig, 4); /* 4 x 300 KB >= 1 MiB */
+    assert_true(mp_net__out_total(srv) >= 1200000);
+    mp_net__fake_stall(c, false);
+    mp_net__fake_drain(c);
+    assert_int_equal(nbig, 10);
+    assert_int_equal(count(mp_net__fake_output(c, NULL), "HTTP/1.1 200 OK"), 10);
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(c);
+}
+
+/* Over max_output_total, a connection holding unread output is not read;
+ * one whose peer keeps up is served as usual. */
+static void test_output_budget(void **state)
+{
+    (void)state;
+    cfg.max_output_total = 64 * 1024;
+    mp_conn_t *a = mp_net__fake_new(srv);
+    mp_net__fake_stall(a, true);
+    feed(a, "GET /v1/big HTTP/1.1\r\n\r\nGET /v1/big HTTP/1.1\r\n\r\n"
+            "GET /v1/big HTTP/1.1\r\n\r\n");
+    assert_int_equal(nbig, 1); /* 300 KB held: over the budget, under 1 MiB */
+    mp_conn_t *b = mp_net__fake_new(srv);
+    const char *out = feed(b, "GET /healthz HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    assert_int_equal(count(out, "HTTP/1.1 200 OK"), 2);
+    /* a reads what it was sent: one more reply, held again. */
+    mp_net__fake_drain(a);
+    assert_int_equal(nbig, 2);
+    mp_net__fake_stall(a, false);
+    mp_net__fake_drain(a);
+    assert_int_equal(nbig, 3);
+    assert_int_equal(count(mp_net__fake_output(a, NULL), "HTTP/1.1 200 OK"), 3);
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(a);
+    mp_net__fake_free(b);
+}
+
 static void test_http10_closes(void **state)
 {
     (void)state;
@@ -489,6 +537,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_output_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_output_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http10_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_too_large, setup, teardown),
