@@ -271,6 +271,22 @@ static void test_unread_output_bounded(void **state)
     mp_net__fake_free(c);
 }
 
+/* A peer that reads nothing is closed by the idle deadline even though the
+ * server still holds output for it, and that output is released. */
+static void test_stalled_peer_times_out(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    mp_net__fake_stall(c, true);
+    feed(c, "GET /v1/big HTTP/1.1\r\n\r\nGET /v1/big HTTP/1.1\r\n\r\n");
+    assert_true(mp_net__out_total(srv) >= 600000);
+    assert_false(mp_net__fake_closing(c));
+    mp_net__fake_expire(c); /* idle_timeout without the peer reading */
+    assert_true(mp_net__fake_closing(c));
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(c);
+}
+
 /* Over max_output_total, a connection holding unread output is not read;
  * one whose peer keeps up is served as usual. */
 static void test_output_budget(void **state)
@@ -539,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelined_output_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unread_output_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_peer_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http10_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_too_large, setup, teardown),
