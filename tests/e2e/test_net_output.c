@@ -169,9 +169,15 @@ static void test_unread_pipelined_replies_are_bounded(void **state)
      * built ahead of a peer who never reads) to show. */
     long peak = base;
     long long worst = 0, t_end = mono_ms() + 8000;
-    int late = 0;
+    int late = 0, retried = 0;
     while (mono_ms() < t_end) {
+        /* On this shared 2-core machine one probe can miss 2 s on its own;
+         * a stalled server misses two in a row (the reported stall: 11 s). */
         long long ms = healthz_ms(srv);
+        if (ms < 0) {
+            retried++;
+            ms = healthz_ms(srv);
+        }
         if (ms < 0)
             late++;
         else if (ms > worst)
@@ -183,12 +189,14 @@ static void test_unread_pipelined_replies_are_bounded(void **state)
         struct timespec ts = {0, 100 * 1000000};
         nanosleep(&ts, NULL); /* sampling period, not a synchronisation */
     }
-    print_message("RSS %ld KiB -> peak %ld KiB (+%ld); slowest /healthz %lld ms, %d late\n", base,
-                  peak, peak - base, worst, late);
+    print_message("RSS %ld KiB -> peak %ld KiB (+%ld); slowest /healthz %lld ms, %d retried, "
+                  "%d late twice in a row\n",
+                  base, peak, peak - base, worst, retried, late);
     if (peak - base > RSS_BOUND_KB)
         fail_msg("server RSS grew by %ld KiB (bound %d KiB)", peak - base, RSS_BOUND_KB);
     if (late > 0)
-        fail_msg("/healthz did not answer within 2 s %d times while under attack", late);
+        fail_msg("/healthz did not answer within 2 s, twice in a row, %d times while under attack",
+                 late);
 
     for (int i = 0; i < NATTACK; i++)
         mpc_conn_free(att[i]);
