@@ -103,6 +103,8 @@ static const cfg_key_t keys[] = {
      "request body bytes buffered server-wide; a body over it gets 503 (0 = no limit)", false},
     {"allowed_hosts", K_STRING, FIELD(allowed_hosts), 0, 0, "",
      "comma-separated Host names (optionally NAME:PORT) accepted; empty = any (see docs)", false},
+    {"max_output_total", K_SIZE, FIELD(max_output_total), 64 * 1024, 64 * GIB, "64m",
+     "output bytes queued to all clients before connections that lag stop being read", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

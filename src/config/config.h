@@ -62,6 +62,9 @@ typedef struct mp_config {
     unsigned max_ws_per_user;        /* max_ws_per_user = 64 authenticated WebSockets */
     size_t max_body_total;           /* max_body_total = 64m of request bodies being buffered */
     char allowed_hosts[1024];        /* allowed_hosts = "" Host names accepted (empty = any) */
+    /* Output queued to all clients (HTTP responses and WebSocket frames not yet
+     * taken by the kernel); over it, connections that lag stop being read. */
+    size_t max_output_total; /* max_output_total = 67108864 bytes */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

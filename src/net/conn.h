@@ -23,7 +23,7 @@ typedef struct mp_ws mp_ws_t;
 enum {
     MP_T_NONE = 0,
     MP_T_HEADER,  /* request must be complete within header_timeout_ms */
-    MP_T_IDLE,    /* keep-alive connection without a request */
+    MP_T_IDLE,    /* no request pending and no output written for idle_timeout_ms */
     MP_T_WS_AUTH, /* WebSocket not yet authenticated */
     MP_T_WS_PING, /* authenticated WebSocket: next ping due */
     MP_T_CLOSING, /* graceful close in progress: hard close at the latest then */
@@ -41,9 +41,14 @@ enum {
     MP_C_EOF = 1 << 7,     /* the peer shut down its side */
 };
 
-#define MP_NET_RBUF 65536         /* shared read buffer, one per server */
-#define MP_NET_PIPELINE 32        /* outstanding pipelined requests before reading stops */
-#define MP_NET_HTTP_WQ (1u << 20) /* unread response bytes before reading stops */
+#define MP_NET_RBUF 65536  /* shared read buffer, one per server */
+#define MP_NET_PIPELINE 32 /* outstanding pipelined requests before reading stops */
+/* Requests whose handlers run at the same time on one connection: pipelined
+ * requests wait, unparsed, for the previous one's answer. A reply can only be
+ * counted once built, so this is what bounds the output one connection can
+ * make the server build beyond MP_NET_HTTP_WQ ahead of its peer's reading. */
+#define MP_NET_INFLIGHT 1
+#define MP_NET_HTTP_WQ (1u << 20) /* unwritten response bytes before reading stops */
 #define MP_NET_CLOSE_MS 1000
 
 #define MP_HTTP_MAX_PARAMS 8
@@ -114,6 +119,7 @@ struct mp_conn {
     uint16_t flags;
     uint16_t nwrites;     /* uv_write requests in flight */
     uint32_t pend_idx;    /* 1 + index in srv->pend while output waits to be flushed */
+    size_t obytes;        /* output held for the peer: see mp_conn__out_add */
     mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
     mp_ws_t *ws;          /* non-NULL once upgraded */
     uint64_t ip_key;      /* counted in srv->per_ip under this key; 0 = not counted */
@@ -136,10 +142,13 @@ struct mp_server {
     size_t npend, pend_cap;
     bool listener_init;
     bool shutting_down;
-    int64_t timer_due; /* loop time the timer fires at, or -1 when stopped */
+    bool timers_closed; /* timer and flusher closed (shutdown, last socket gone) */
+    int64_t timer_due;  /* loop time the timer fires at, or -1 when stopped */
     struct mp_tlist tl[MP_T__COUNT];
     mp_conn_t *conns;
     size_t nconns;
+    size_t nsockets;   /* connections with a socket not yet released (fakes excluded) */
+    size_t out_total;  /* sum of every connection's obytes */
     unsigned nhandles; /* uv handles open (listener, timer, sockets) */
     mp_sidmap_t sids;
     uint64_t next_sid;
@@ -171,6 +180,16 @@ void mp_conn__maybe_finish(mp_conn_t *c);
 void mp_conn__close(mp_conn_t *c);
 /* Stops/starts reading (pipelining back-pressure). */
 void mp_conn__pause(mp_conn_t *c, bool paused);
+/* Output accounting. A connection's obytes are the output bytes the server
+ * holds for its peer: finished HTTP responses waiting for their turn,
+ * WebSocket frames queued, and bytes handed to libuv whose write has not
+ * completed. They are added to srv->out_total, which max_output_total bounds.
+ * No-ops once the connection is closed (mp_conn__close forgets its share). */
+void mp_conn__out_add(mp_conn_t *c, size_t n);
+void mp_conn__out_sub(mp_conn_t *c, size_t n);
+/* True when the server holds more output than max_output_total and c is one
+ * of the connections it is waiting on: c should not be read. */
+bool mp_conn__over_budget(const mp_conn_t *c);
 /* Text form of the peer address ("?" if unknown). */
 void mp_conn__peer(mp_conn_t *c, char *out, size_t len);
 /* Asks for mp_ws__flush(c) before the loop next blocks, so that the frames
@@ -181,8 +200,18 @@ void mp_conn__init(mp_server_t *srv, mp_conn_t *c);
 /* Frees what a closed connection still holds (HTTP and WebSocket state). */
 void mp_conn__release(mp_conn_t *c);
 
-/* testing.c: appends what a fake connection writes to its capture buffer. */
-void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+/* A write finished (status < 0: failed): accounting, done, back-pressure
+ * and graceful close (the socket's write callback; fakes call it too). */
+void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, int status);
+
+/* testing.c: appends what a fake connection writes to its capture buffer;
+ * returns the bytes. */
+size_t mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+/* testing.c: true when the fake's peer is not reading (mp_net__fake_stall):
+ * the write then completes at mp_net__fake_drain. */
+bool mp_net__fake_hold(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len);
+/* testing.c: bytes of the fake's held writes (a socket's write_queue_size). */
+size_t mp_net__fake_unsent(const mp_conn_t *c);
 
 /* ---- deadline.c ---- */
 

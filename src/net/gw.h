@@ -30,8 +30,9 @@ mp_frame_t *mp_frame_ref(mp_frame_t *f);
 void mp_frame_unref(mp_frame_t *f);
 
 /* Queues f to session sid; takes its own reference (the caller keeps its own).
- * Unknown or closing sessions are skipped. A session whose outgoing queue
- * exceeds ws_max_queue is disconnected (close 1008 "slow reader"). */
+ * Unknown or closing sessions are skipped. A session with ws_max_queue bytes
+ * or more still unsent ahead of f is disconnected (close 1008 "slow reader");
+ * f's own size never counts, so one large frame goes to a peer who reads. */
 void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f);
 
 /* Replies to request req_id on session sid: {"id":req_id,"ok":true, ...fields}.

@@ -285,18 +285,37 @@ void mp_http__feed(mp_conn_t *c, const char *data, size_t len)
     }
 }
 
+/* Requests in the FIFO whose handler has not answered yet. */
+static unsigned busy(const mp_http_conn_t *h)
+{
+    unsigned n = 0;
+    for (const mp_http_req_t *r = h->head; r; r = r->next)
+        n += !r->done;
+    return n;
+}
+
+/* True when no further request should be dispatched: too many waiting for
+ * their turn or running, or a client that sends but does not read. obytes
+ * counts finished responses still queued behind a slower one as well as
+ * those handed to the socket, so that pipelining cannot hide output from the
+ * bound; the requests already running complete and add at most
+ * MP_NET_INFLIGHT replies on top. */
+static bool over(const mp_conn_t *c, unsigned div)
+{
+    return c->http->nreqs >= MP_NET_PIPELINE / div || busy(c->http) >= MP_NET_INFLIGHT ||
+           c->obytes >= MP_NET_HTTP_WQ / div || mp_conn__over_budget(c);
+}
+
 bool mp_http__backlogged(const mp_conn_t *c)
 {
-    /* Too many requests waiting for handlers, or a client that sends but does
-     * not read its responses: stop reading, memory stays bounded. */
-    return c->http->nreqs >= MP_NET_PIPELINE || c->tcp.write_queue_size > MP_NET_HTTP_WQ ||
-           (c->flags & MP_C_PAUSED);
+    return (c->flags & MP_C_PAUSED) || over(c, 1);
 }
 
 void mp_http__resume(mp_conn_t *c)
 {
-    if (!(c->flags & MP_C_PAUSED) || c->ws || (c->flags & (MP_C_CLOSED | MP_C_DRAIN)) ||
-        c->http->nreqs >= MP_NET_PIPELINE / 2 || c->tcp.write_queue_size > MP_NET_HTTP_WQ / 2)
+    /* Half the bounds before reading again, so that a connection at the edge
+     * does not stop and start on every response. */
+    if (!(c->flags & MP_C_PAUSED) || c->ws || (c->flags & (MP_C_CLOSED | MP_C_DRAIN)) || over(c, 2))
         return;
     char *s = c->http->stash;
     size_t len = c->http->stash_len;
@@ -324,6 +343,7 @@ static bool write_head(mp_conn_t *c)
     if (c->http->head == NULL)
         c->http->tail = NULL;
     c->http->nreqs--;
+    mp_conn__out_sub(c, r->out_len); /* mp_conn__write counts it from here */
     uv_buf_t buf = uv_buf_init(r->out, (unsigned)r->out_len);
     char *out = r->out;
     r->out = NULL;
@@ -353,7 +373,7 @@ void mp_http__flush(mp_conn_t *c)
         mp_conn__maybe_finish(c);
         return;
     }
-    if (c->tcp.write_queue_size > MP_NET_HTTP_WQ)
+    if (over(c, 1))
         mp_conn__pause(c, true);
     else
         mp_http__resume(c);

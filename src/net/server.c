@@ -1,10 +1,12 @@
 /* The listener and the connection life cycle: accept, read into a shared
  * buffer, write, graceful and hard close, server shutdown. */
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "net/conn.h"
+#include "net/ws.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -12,6 +14,7 @@ typedef struct mp_wr {
     uv_write_t req;
     mp_conn_wdone_fn done;
     void *arg;
+    size_t len; /* bytes written, counted in the connection's obytes */
 } mp_wr_t;
 
 static void handle_closed(mp_server_t *srv)
@@ -27,6 +30,20 @@ static void handle_closed(mp_server_t *srv)
 static void on_handle_closed(uv_handle_t *h)
 {
     handle_closed(h->data);
+}
+
+/* The deadline timer and the flusher serve the connections still closing
+ * after a shutdown began; they go once the last socket is released. */
+static void close_timers(mp_server_t *srv)
+{
+    if (srv->timers_closed)
+        return;
+    srv->timers_closed = true;
+    uv_timer_stop(&srv->timer);
+    srv->timer_due = -1;
+    uv_close((uv_handle_t *)&srv->timer, on_handle_closed);
+    uv_prepare_stop(&srv->flusher);
+    uv_close((uv_handle_t *)&srv->flusher, on_handle_closed);
 }
 
 static void on_prepare(uv_prepare_t *h)
@@ -132,7 +149,32 @@ static void on_close(uv_handle_t *h)
     mp_server_t *srv = c->srv;
     mp_conn__release(c);
     mp_free(c);
+    srv->nsockets--;
+    if (srv->shutting_down && srv->nsockets == 0)
+        close_timers(srv);
     handle_closed(srv);
+}
+
+void mp_conn__out_add(mp_conn_t *c, size_t n)
+{
+    if (c->flags & MP_C_CLOSED)
+        return;
+    c->obytes += n;
+    c->srv->out_total += n;
+}
+
+void mp_conn__out_sub(mp_conn_t *c, size_t n)
+{
+    if (c->flags & MP_C_CLOSED)
+        return;
+    assert(c->obytes >= n && c->srv->out_total >= n);
+    c->obytes -= n;
+    c->srv->out_total -= n;
+}
+
+bool mp_conn__over_budget(const mp_conn_t *c)
+{
+    return c->obytes > 0 && c->srv->out_total > c->srv->cfg->max_output_total;
 }
 
 void mp_conn__close(mp_conn_t *c)
@@ -140,6 +182,9 @@ void mp_conn__close(mp_conn_t *c)
     if (c->flags & MP_C_CLOSED)
         return;
     c->flags |= MP_C_CLOSED;
+    /* Whatever is still held is freed with the connection, not sent. */
+    c->srv->out_total -= c->obytes;
+    c->obytes = 0;
     mp_deadline__set(c, MP_T_NONE);
     if (c->ws)
         mp_ws__closed(c);
@@ -149,18 +194,37 @@ void mp_conn__close(mp_conn_t *c)
     uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
+static void ws_input(mp_conn_t *c);
+
 static void on_write(uv_write_t *req, int status)
 {
     mp_wr_t *w = (mp_wr_t *)req;
     mp_conn_t *c = req->handle->data;
-    c->nwrites--;
-    w->done(c, w->arg);
+    mp_conn_wdone_fn done = w->done;
+    void *arg = w->arg;
+    size_t len = w->len;
     mp_free(w);
+    mp_conn__wrote(c, done, arg, len, status);
+}
+
+void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, int status)
+{
+    c->nwrites--;
+    mp_conn__out_sub(c, len);
+    done(c, arg);
     if (status < 0) {
         mp_conn__close(c);
         return;
     }
-    mp_http__resume(c);
+    if (c->flags & MP_C_CLOSED)
+        return;
+    /* The peer is reading: that is activity, and may end back-pressure. */
+    if (c->tkind == MP_T_IDLE)
+        mp_deadline__set(c, MP_T_IDLE);
+    if (c->ws)
+        ws_input(c);
+    else
+        mp_http__resume(c);
     mp_conn__maybe_finish(c);
 }
 
@@ -172,13 +236,21 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
         return;
     }
     if (c->flags & MP_C_FAKE) {
-        mp_net__fake_capture(c, bufs, n);
-        done(c, arg);
+        size_t len = mp_net__fake_capture(c, bufs, n);
+        if (!mp_net__fake_hold(c, done, arg, len)) {
+            done(c, arg);
+            return;
+        }
+        c->nwrites++;
+        mp_conn__out_add(c, len);
         return;
     }
     mp_wr_t *w = mp_malloc(sizeof(*w));
     w->done = done;
     w->arg = arg;
+    w->len = 0;
+    for (unsigned i = 0; i < n; i++)
+        w->len += bufs[i].len;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) < 0) {
         mp_free(w);
         done(c, arg);
@@ -186,6 +258,7 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
         return;
     }
     c->nwrites++;
+    mp_conn__out_add(c, w->len);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -260,10 +333,25 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         mp_conn__close(c);
         return;
     }
-    if (c->ws)
+    if (c->ws) {
         mp_ws__feed(c, (const uint8_t *)buf->base, (size_t)nread);
-    else if (!(c->flags & (MP_C_SHUT | MP_C_DRAIN)))
+        ws_input(c);
+    } else if (!(c->flags & (MP_C_SHUT | MP_C_DRAIN))) {
         mp_http__feed(c, buf->base, (size_t)nread);
+    }
+}
+
+/* A WebSocket is not read while the server is over its output budget and
+ * holds output for it: its requests would only add more. Its own writes
+ * completing (the peer reading) resume it; a peer that reads nothing stops
+ * answering pings too, and the ping deadline closes it. */
+static void ws_input(mp_conn_t *c)
+{
+    if (c->flags & (MP_C_CLOSED | MP_C_DRAIN))
+        return;
+    bool over = mp_conn__over_budget(c);
+    if (over != !!(c->flags & MP_C_PAUSED))
+        mp_conn__pause(c, over);
 }
 
 void mp_conn__pause(mp_conn_t *c, bool paused)
@@ -292,6 +380,7 @@ static void on_connection(uv_stream_t *server, int status)
     mp_conn_t *c = mp_calloc(1, sizeof(*c));
     uv_tcp_init(srv->loop, &c->tcp);
     srv->nhandles++;
+    srv->nsockets++;
     mp_conn__init(srv, c);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         mp_conn__close(c);
@@ -356,13 +445,17 @@ void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg)
     srv->done_arg = arg;
     if (srv->listener_init)
         uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
-    uv_timer_stop(&srv->timer);
-    srv->timer_due = -1;
-    uv_close((uv_handle_t *)&srv->timer, on_handle_closed);
-    uv_prepare_stop(&srv->flusher);
-    uv_close((uv_handle_t *)&srv->flusher, on_handle_closed);
-    for (mp_conn_t *c = srv->conns; c; c = c->next)
-        mp_conn__close(c);
+    /* WebSockets are told why they go (1001) and get MP_NET_CLOSE_MS, the
+     * closing deadline, to receive it; HTTP connections close now. Their
+     * handlers still answer into a request whose connection is gone. */
+    for (mp_conn_t *c = srv->conns; c; c = c->next) {
+        if (c->ws && !(c->flags & (MP_C_CLOSED | MP_C_FAKE)))
+            mp_ws__fail(c, 1001, "going away");
+        else
+            mp_conn__close(c);
+    }
+    if (srv->nsockets == 0)
+        close_timers(srv);
 }
 
 void mp_server_free(mp_server_t *srv)

@@ -43,8 +43,10 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
  * (useful with port 0) is in *port_out. Returns 0 or a negative libuv error. */
 int mp_server_listen(mp_server_t *srv, int *port_out);
 
-/* Stops accepting, closes every connection; calls done when all handles are
- * closed (the loop can then be stopped). */
+/* Stops accepting and closes every connection: HTTP ones at once, WebSockets
+ * with a close frame 1001 "going away" that they get up to MP_NET_CLOSE_MS
+ * (1 s) to read. Calls done when all handles are closed (the loop can then be
+ * stopped); the loop must keep running until then. */
 void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg);
 void mp_server_free(mp_server_t *srv);
 

@@ -10,10 +10,20 @@
 #include "util/alloc.h"
 #include "util/log.h"
 
+/* A write the fake's peer has not read yet. */
+typedef struct mp_fake_wr {
+    struct mp_fake_wr *next;
+    mp_conn_wdone_fn done;
+    void *arg;
+    size_t len;
+} mp_fake_wr_t;
+
 typedef struct mp_fake {
     mp_conn_t c; /* first: a fake is its connection */
     char *out;
     size_t len, cap;
+    bool stalled;
+    mp_fake_wr_t *held, **held_tail;
 } mp_fake_t;
 
 mp_conn_t *mp_net__fake_new(mp_server_t *srv)
@@ -25,9 +35,59 @@ mp_conn_t *mp_net__fake_new(mp_server_t *srv)
     return &f->c;
 }
 
-void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n)
+bool mp_net__fake_hold(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len)
 {
     mp_fake_t *f = (mp_fake_t *)c;
+    if (!f->stalled)
+        return false;
+    mp_fake_wr_t *w = mp_malloc(sizeof(*w));
+    w->next = NULL;
+    w->done = done;
+    w->arg = arg;
+    w->len = len;
+    if (f->held == NULL)
+        f->held_tail = &f->held;
+    *f->held_tail = w;
+    f->held_tail = &w->next;
+    return true;
+}
+
+size_t mp_net__fake_unsent(const mp_conn_t *c)
+{
+    size_t n = 0;
+    for (const mp_fake_wr_t *w = ((const mp_fake_t *)c)->held; w; w = w->next)
+        n += w->len;
+    return n;
+}
+
+void mp_net__fake_stall(mp_conn_t *c, bool stalled)
+{
+    ((mp_fake_t *)c)->stalled = stalled;
+}
+
+/* Completes the writes held so far (status 0, or -1 when the fake goes
+ * away); those the completions cause are held in turn, as on a socket. */
+static void complete_held(mp_fake_t *f, int status)
+{
+    mp_fake_wr_t *w = f->held;
+    f->held = NULL;
+    while (w != NULL) {
+        mp_fake_wr_t *next = w->next;
+        mp_conn__wrote(&f->c, w->done, w->arg, w->len, status);
+        mp_free(w);
+        w = next;
+    }
+}
+
+void mp_net__fake_drain(mp_conn_t *c)
+{
+    complete_held((mp_fake_t *)c, 0);
+}
+
+size_t mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n)
+{
+    mp_fake_t *f = (mp_fake_t *)c;
+    size_t total = 0;
     for (unsigned i = 0; i < n; i++) {
         if (f->len + bufs[i].len + 1 > f->cap) {
             f->cap = (f->len + bufs[i].len + 1) * 2;
@@ -36,7 +96,9 @@ void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n)
         memcpy(f->out + f->len, bufs[i].base, bufs[i].len);
         f->len += bufs[i].len;
         f->out[f->len] = '\0';
+        total += bufs[i].len;
     }
+    return total;
 }
 
 void mp_net__fake_feed(mp_conn_t *c, const void *data, size_t len)
@@ -79,6 +141,11 @@ bool mp_net__fake_closing(const mp_conn_t *c)
     return (c->flags & (MP_C_SHUT | MP_C_CLOSED)) != 0;
 }
 
+size_t mp_net__out_total(const mp_server_t *srv)
+{
+    return srv->out_total;
+}
+
 mp_sid_t mp_net__fake_sid(const mp_conn_t *c)
 {
     return c->ws ? c->ws->sid : 0;
@@ -93,6 +160,8 @@ void mp_net__fake_free(mp_conn_t *c)
 {
     mp_fake_t *f = (mp_fake_t *)c;
     mp_conn__close(c);
+    while (f->held)
+        complete_held(f, -1);
     mp_conn__release(c);
     mp_free(f->out);
     mp_free(f);

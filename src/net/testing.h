@@ -23,6 +23,14 @@ void mp_net__fake_clear(mp_conn_t *c);
 bool mp_net__fake_closing(const mp_conn_t *c);
 /* The session id once upgraded to WebSocket, else 0. */
 mp_sid_t mp_net__fake_sid(const mp_conn_t *c);
+/* Makes the fake's peer stop reading (stalled) or read again: while stalled,
+ * what is written is captured but its write does not complete, so the
+ * server holds it as output not yet taken. */
+void mp_net__fake_stall(mp_conn_t *c, bool stalled);
+/* The peer reads: every write held so far completes. */
+void mp_net__fake_drain(mp_conn_t *c);
+/* Server-wide output bytes held for peers (see max_output_total). */
+size_t mp_net__out_total(const mp_server_t *srv);
 /* Fires the connection's pending deadline now (timeouts without waiting). */
 void mp_net__fake_expire(mp_conn_t *c);
 /* Closes (session_close hook included) and frees c. */

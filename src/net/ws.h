@@ -50,6 +50,7 @@ struct mp_ws {
     /* send */
     mp_wsq_t *qhead, *qtail;
     size_t qbytes; /* queued + being written */
+    size_t wbytes; /* of which being written (the batch in flight) */
 };
 
 enum {
@@ -65,8 +66,9 @@ enum {
 mp_frame_t *mp_frame__new_raw(const void *data, size_t len);
 
 /* ws_out.c */
-/* Queues f (takes the caller's reference) with opcode op. Data frames that
- * would push the queue past ws_max_queue disconnect the slow reader. */
+/* Queues f (takes the caller's reference) with opcode op. A data frame that
+ * finds ws_max_queue bytes or more still unsent ahead of it disconnects the
+ * slow reader (1008); the frame's own size does not count. */
 void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f);
 /* Encodes obj (stolen) and queues it as a text frame. */
 void mp_ws__send_json(mp_conn_t *c, json_t *obj);

@@ -34,15 +34,19 @@ static uint8_t make_header(uint8_t *h, uint8_t op, size_t len)
     return 10;
 }
 
-static void free_entries(mp_ws_t *ws, mp_wsq_t *q)
+/* Frees a list of entries; returns their bytes. */
+static size_t free_entries(mp_ws_t *ws, mp_wsq_t *q)
 {
+    size_t n = 0;
     while (q) {
         mp_wsq_t *next = q->next;
-        ws->qbytes -= q->hlen + q->f->len;
+        n += q->hlen + q->f->len;
         mp_frame_unref(q->f);
         mp_free(q);
         q = next;
     }
+    ws->qbytes -= n;
+    return n;
 }
 
 static void batch_done(mp_conn_t *c, void *arg)
@@ -50,6 +54,7 @@ static void batch_done(mp_conn_t *c, void *arg)
     mp_ws_t *ws = c->ws;
     free_entries(ws, arg);
     ws->writing = false;
+    ws->wbytes = 0;
     if (!(c->flags & MP_C_CLOSED))
         mp_ws__flush(c);
 }
@@ -61,11 +66,13 @@ void mp_ws__flush(mp_conn_t *c)
         return;
     uv_buf_t bufs[2 * BATCH];
     unsigned nb = 0, taken = 0;
+    size_t bytes = 0;
     mp_wsq_t *batch = ws->qhead, *last = NULL;
     for (mp_wsq_t *q = ws->qhead; q && taken < BATCH; q = q->next, taken++) {
         bufs[nb++] = uv_buf_init((char *)q->hdr, q->hlen);
         if (q->f->len)
             bufs[nb++] = uv_buf_init(q->f->data, (unsigned)q->f->len);
+        bytes += q->hlen + q->f->len;
         last = q;
     }
     ws->qhead = last->next;
@@ -73,6 +80,8 @@ void mp_ws__flush(mp_conn_t *c)
         ws->qtail = NULL;
     last->next = NULL;
     ws->writing = true;
+    ws->wbytes = bytes;
+    mp_conn__out_sub(c, bytes); /* mp_conn__write counts them from here */
     mp_conn__write(c, bufs, nb, batch_done, batch);
 }
 
@@ -80,7 +89,7 @@ static void slow_reader(mp_conn_t *c)
 {
     mp_ws_t *ws = c->ws;
     /* Whatever is not being written yet is dropped: memory stays bounded. */
-    free_entries(ws, ws->qhead);
+    mp_conn__out_sub(c, free_entries(ws, ws->qhead));
     ws->qhead = ws->qtail = NULL;
     mp_ws__fail(c, 1008, "slow reader");
 }
@@ -97,15 +106,22 @@ void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f)
     q->f = f;
     q->hlen = make_header(q->hdr, op, f->len);
     size_t size = q->hlen + f->len;
-    /* Pongs count too (a ping flood must not grow memory); only the final
-     * close frame may pass the bound. */
-    if (op != MP_WS_CLOSE && ws->qbytes + size > c->srv->cfg->ws_max_queue) {
+    /* A slow reader is one with ws_max_queue bytes or more still waiting
+     * AHEAD of this frame: those queued, plus what the kernel has not taken
+     * of the batch being written. The frame itself does not count, so that a
+     * reply larger than the bound reaches a peer who reads; the queue then
+     * holds at most ws_max_queue plus one frame. Pongs count too (a ping
+     * flood must not grow memory); only the final close frame may pass. */
+    size_t unsent = c->flags & MP_C_FAKE ? mp_net__fake_unsent(c) : c->tcp.write_queue_size;
+    size_t ahead = ws->qbytes - ws->wbytes + unsent;
+    if (op != MP_WS_CLOSE && ahead >= c->srv->cfg->ws_max_queue) {
         mp_frame_unref(f);
         mp_free(q);
         slow_reader(c);
         return;
     }
     ws->qbytes += size;
+    mp_conn__out_add(c, size);
     if (ws->qtail)
         ws->qtail->next = q;
     else

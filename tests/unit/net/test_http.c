@@ -43,11 +43,23 @@ static void h_hold(mp_http_req_t *req)
     held[nheld++] = req;
 }
 
+static int nbig;
+
+/* A large reply at once: 300 KB of text. */
+static void h_big(mp_http_req_t *req)
+{
+    static char text[300 * 1000];
+    memset(text, 'x', sizeof(text) - 1);
+    nbig++;
+    mp_http_respond(req, 200, json_pack("{s:s}", "t", text));
+}
+
 static const mp_route_t routes[] = {
     {"GET", "/v1/items/{id}", MP_ROUTE_PUBLIC, h_item},
     {"DELETE", "/v1/items/{id}", MP_ROUTE_AUTH, h_item},
     {"POST", "/v1/items", MP_ROUTE_AUTH | MP_ROUTE_JSON, h_echo},
     {"GET", "/v1/hold", MP_ROUTE_PUBLIC, h_hold},
+    {"GET", "/v1/big", MP_ROUTE_PUBLIC, h_big},
     {0},
 };
 
@@ -84,6 +96,7 @@ static int setup(void **state)
     uv_loop_init(&loop);
     srv = mp_server_new(&loop, &cfg, routes, &hooks, NULL);
     nheld = 0;
+    nbig = 0;
     ready = true;
     memset(&seen, 0, sizeof(seen));
     return 0;
@@ -199,16 +212,105 @@ static void test_pipelining_backpressure(void **state)
     for (int i = 0; i < 40; i++)
         strcat(big, "GET /v1/hold HTTP/1.1\r\n\r\n");
     feed(c, big);
-    assert_int_equal(nheld, 32); /* reading paused at the pipelining limit */
-    for (int i = 0; i < 32; i++)
-        mp_http_respond(held[i], 200, NULL);
-    assert_int_equal(nheld, 40); /* the rest was parsed once responses drained */
-    for (int i = 32; i < 40; i++)
-        mp_http_respond(held[i], 204, NULL);
+    /* One handler at a time; the rest waits unparsed, then flows. */
+    assert_int_equal(nheld, 1);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(nheld, i + 1);
+        mp_http_respond(held[i], i < 32 ? 200 : 204, NULL);
+    }
     const char *out = mp_net__fake_output(c, NULL);
     assert_int_equal(count(out, "HTTP/1.1 200 OK"), 32);
     assert_int_equal(count(out, "HTTP/1.1 204 No Content"), 8);
     mp_net__fake_free(c);
+}
+
+/* Replies are not built ahead of a slow one: reading stops instead of
+ * queueing reply after reply behind it. */
+static void test_pipelined_output_bounded(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    char reqs[64 * 32];
+    strcpy(reqs, "GET /v1/hold HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 60; i++)
+        strcat(reqs, "GET /v1/big HTTP/1.1\r\n\r\n");
+    feed(c, reqs);
+    assert_int_equal(nheld, 1);
+    assert_string_equal(mp_net__fake_output(c, NULL), "");
+    print_message("built %d large replies behind the held one\n", nbig);
+    assert_int_equal(nbig, 0);
+    /* Once the head is answered everything flows, in order. */
+    mp_http_respond(held[0], 204, NULL);
+    size_t len;
+    const char *out = mp_net__fake_output(c, &len);
+    assert_int_equal(nbig, 60);
+    assert_int_equal(count(out, "HTTP/1.1 200 OK"), 60);
+    assert_true(strncmp(out, "HTTP/1.1 204", 12) == 0);
+    mp_net__fake_free(c);
+}
+
+/* A peer that does not read: the server stops reading it once it holds
+ * MP_NET_HTTP_WQ (1 MiB) of its responses, and goes on when it reads. */
+static void test_unread_output_bounded(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    mp_net__fake_stall(c, true);
+    char reqs[64 * 16];
+    reqs[0] = '\0';
+    for (int i = 0; i < 10; i++)
+        strcat(reqs, "GET /v1/big HTTP/1.1\r\n\r\n");
+    feed(c, reqs);
+    assert_int_equal(nbig, 4); /* 4 x 300 KB >= 1 MiB */
+    assert_true(mp_net__out_total(srv) >= 1200000);
+    mp_net__fake_stall(c, false);
+    mp_net__fake_drain(c);
+    assert_int_equal(nbig, 10);
+    assert_int_equal(count(mp_net__fake_output(c, NULL), "HTTP/1.1 200 OK"), 10);
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(c);
+}
+
+/* A peer that reads nothing is closed by the idle deadline even though the
+ * server still holds output for it, and that output is released. */
+static void test_stalled_peer_times_out(void **state)
+{
+    (void)state;
+    mp_conn_t *c = mp_net__fake_new(srv);
+    mp_net__fake_stall(c, true);
+    feed(c, "GET /v1/big HTTP/1.1\r\n\r\nGET /v1/big HTTP/1.1\r\n\r\n");
+    assert_true(mp_net__out_total(srv) >= 600000);
+    assert_false(mp_net__fake_closing(c));
+    mp_net__fake_expire(c); /* idle_timeout without the peer reading */
+    assert_true(mp_net__fake_closing(c));
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(c);
+}
+
+/* Over max_output_total, a connection holding unread output is not read;
+ * one whose peer keeps up is served as usual. */
+static void test_output_budget(void **state)
+{
+    (void)state;
+    cfg.max_output_total = 64 * 1024;
+    mp_conn_t *a = mp_net__fake_new(srv);
+    mp_net__fake_stall(a, true);
+    feed(a, "GET /v1/big HTTP/1.1\r\n\r\nGET /v1/big HTTP/1.1\r\n\r\n"
+            "GET /v1/big HTTP/1.1\r\n\r\n");
+    assert_int_equal(nbig, 1); /* 300 KB held: over the budget, under 1 MiB */
+    mp_conn_t *b = mp_net__fake_new(srv);
+    const char *out = feed(b, "GET /healthz HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    assert_int_equal(count(out, "HTTP/1.1 200 OK"), 2);
+    /* a reads what it was sent: one more reply, held again. */
+    mp_net__fake_drain(a);
+    assert_int_equal(nbig, 2);
+    mp_net__fake_stall(a, false);
+    mp_net__fake_drain(a);
+    assert_int_equal(nbig, 3);
+    assert_int_equal(count(mp_net__fake_output(a, NULL), "HTTP/1.1 200 OK"), 3);
+    assert_int_equal(mp_net__out_total(srv), 0);
+    mp_net__fake_free(a);
+    mp_net__fake_free(b);
 }
 
 static void test_http10_closes(void **state)
@@ -450,6 +552,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_params_query_decoding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_output_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_output_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_peer_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http10_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_too_large, setup, teardown),

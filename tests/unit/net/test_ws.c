@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -386,6 +387,88 @@ static void test_header_auth_and_gw(void **state)
     assert_int_equal(closes, 1);
 }
 
+/* A frame of size bytes of JSON text. */
+static mp_frame_t *frame_of(size_t size)
+{
+    char *text = malloc(size + 1);
+    assert_non_null(text);
+    memset(text, 'x', size);
+    text[size] = '\0';
+    json_t *o = json_pack("{s:s}", "t", text);
+    free(text);
+    mp_frame_t *f = mp_frame_new_json(o);
+    json_decref(o);
+    return f;
+}
+
+/* Walks the server frames captured (any length); returns how many, with the
+ * opcode of the last one and, for a close frame, its code and reason. */
+static int walk_frames(mp_conn_t *c, int *last_op, int *code, char *reason, size_t rcap)
+{
+    size_t len;
+    const uint8_t *d = (const uint8_t *)mp_net__fake_output(c, &len), *end = d + len;
+    int n = 0;
+    while (d + 2 <= end) {
+        uint64_t pl = d[1] & 0x7f;
+        size_t h = 2;
+        if (pl == 126) {
+            pl = (uint64_t)d[2] << 8 | d[3];
+            h = 4;
+        } else if (pl == 127) {
+            pl = 0;
+            for (int i = 0; i < 8; i++)
+                pl = pl << 8 | d[2 + i];
+            h = 10;
+        }
+        assert_true(d + h + pl <= end);
+        *last_op = d[0] & 0x0f;
+        if (*last_op == 8 && pl >= 2) {
+            *code = d[h] << 8 | d[h + 1];
+            snprintf(reason, rcap, "%.*s", (int)(pl - 2), (const char *)d + h + 2);
+        }
+        d += h + pl;
+        n++;
+    }
+    return n;
+}
+
+/* One frame larger than ws_max_queue (64 KiB here) reaches a peer who reads,
+ * even twice in a row; only bytes left unread ahead of a frame make a slow
+ * reader. */
+static void test_queue_bound_is_ahead_of_frame(void **state)
+{
+    (void)state;
+    mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
+    mp_net__fake_clear(c);
+    mp_sid_t sid = mp_net__fake_sid(c);
+    mp_frame_t *big = frame_of(200 * 1000);
+    mp_gw_send(srv, sid, big);
+    mp_gw_send(srv, sid, big);
+    int op = 0, code = 0;
+    char reason[128] = "";
+    assert_int_equal(walk_frames(c, &op, &code, reason, sizeof reason), 2);
+    assert_int_equal(op, 1);
+    assert_false(mp_net__fake_closing(c));
+
+    /* The peer stops reading: one more large frame is still taken (nothing
+     * unread ahead of it), the next finds 200 KB unread: slow reader. */
+    mp_net__fake_clear(c);
+    mp_net__fake_stall(c, true);
+    mp_gw_send(srv, sid, big);
+    assert_int_equal(walk_frames(c, &op, &code, reason, sizeof reason), 1);
+    assert_true(mp_net__out_total(srv) >= 200 * 1000);
+    mp_gw_send(srv, sid, big);
+    mp_frame_unref(big);
+    mp_net__fake_stall(c, false);
+    mp_net__fake_drain(c);
+    assert_int_equal(walk_frames(c, &op, &code, reason, sizeof reason), 2);
+    assert_int_equal(op, 8);
+    assert_int_equal(code, 1008);
+    assert_string_equal(reason, "slow reader");
+    assert_true(mp_net__fake_closing(c));
+    mp_net__fake_free(c);
+}
+
 static void test_frame_errors_keep_session(void **state)
 {
     (void)state;
@@ -623,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshake_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_auth_and_gw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound_is_ahead_of_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_errors_keep_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragments_and_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_session_memory, setup, teardown),
