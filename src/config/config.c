@@ -93,6 +93,8 @@ static const cfg_key_t keys[] = {
      "how often to look for inactive guests (ms; at most guest_ttl/4 is used)", false},
     {"guest_rate", K_UINT, FIELD(guest_rate_per_min), 1, 1000000, "10",
      "guest accounts that one IP address may create per minute", false},
+    {"register_rate", K_UINT, FIELD(register_rate_per_min), 1, 1000000, "5",
+     "registrations that one IP address may make per minute", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -54,6 +54,9 @@ typedef struct mp_config {
     unsigned guest_ttl_s;             /* guest_ttl = 86400 s of inactivity before deletion */
     unsigned guest_sweep_interval_ms; /* guest_sweep_interval = 60000 ms (at most; also <= ttl/4) */
     unsigned guest_rate_per_min;      /* guest_rate = 10 guest creations per minute per IP */
+
+    /* Accounts (continued) */
+    unsigned register_rate_per_min; /* register_rate = 5 registrations per minute per IP */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */
