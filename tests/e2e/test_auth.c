@@ -23,7 +23,7 @@ static mpt_server_t *srv;
 static int setup(void **state)
 {
     (void)state;
-    const char *flags[] = {"--login_rate", "1000", NULL};
+    const char *flags[] = {"--login_rate", "1000", "--register_rate", "1000", NULL};
     srv = mpt_server_start(flags);
     return srv ? 0 : -1;
 }
