@@ -22,8 +22,11 @@
 
 /* Registrations allowed per IP per minute in the flood test, and how many
  * are attempted at once from 127.0.0.1. */
-#define FLOOD_RATE 16
+#define FLOOD_RATE 12
 #define FLOOD_N 40
+/* Accepted registrations wait for one hash after another, slowly on a busy
+ * machine: their answers get a longer bound than MPT_TIMEOUT. */
+#define FLOOD_TIMEOUT_MS 60000
 
 typedef struct flood {
     const mpt_server_t *srv;
@@ -41,9 +44,16 @@ static void *flood_one(void *arg)
 {
     flood_t *f = arg;
     mpc_response_t r;
+    memset(&r, 0, sizeof r);
     json_t *body = json_pack("{s:s, s:s}", "username", f->names[atomic_fetch_add(&f->next, 1)],
                              "password", "flood password 1");
-    int st = mpt_http(f->srv, "POST", "/v1/auth/register", NULL, body, &r);
+    mpc_conn_t *c = mpc_connect(f->srv->host, f->srv->port, MPT_TIMEOUT);
+    int st = c ? mpc_http_request(c, "POST", "/v1/auth/register", NULL, body, &r, FLOOD_TIMEOUT_MS)
+               : MPC_ERR_IO;
+    if (st == MPC_OK)
+        st = r.status;
+    if (c)
+        mpc_conn_free(c);
     json_decref(body);
     if (st == 201) {
         atomic_fetch_add(&f->created, 1);
@@ -128,7 +138,7 @@ static void test_registration_flood_is_limited_and_logins_go_first(void **state)
      * still waiting for their hash when the login had already been answered.
      * Behind a single FIFO the login would finish after all but the one or
      * two hashes running beside it. */
-    if (created - created_at_login < 5)
+    if (created - created_at_login < 4)
         fail_msg("the login finished after %d of %d queued registrations", created_at_login,
                  created);
 
