@@ -14,7 +14,8 @@
 
 /* Distinct usernames / IPs tracked by the login limiters (memory bound). */
 #define MP_AUTH_LIMIT_KEYS 16384
-/* argon2id jobs at once (2 cores here) and waiting (beyond: 503). */
+/* argon2id jobs at once (2 cores here) and waiting per queue, logins and
+ * registrations each (beyond: 503). */
 #define MP_AUTH_PW_PARALLEL 2
 #define MP_AUTH_PW_QUEUE 256
 /* last_seen_at is written at most once per this many ms per device. */
@@ -123,6 +124,8 @@ mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECR
     auth->touch = mp_ratelimit_new(1, 1000.0 / MP_AUTH_TOUCH_EVERY_MS, MP_AUTH_LIMIT_KEYS);
     unsigned guest_rate = cfg && cfg->guest_rate_per_min ? cfg->guest_rate_per_min : 10;
     auth->guest_by_ip = mp_ratelimit_new(guest_rate, guest_rate / 60.0, MP_AUTH_LIMIT_KEYS);
+    unsigned reg_rate = cfg && cfg->register_rate_per_min ? cfg->register_rate_per_min : 5;
+    auth->register_by_ip = mp_ratelimit_new(reg_rate, reg_rate / 60.0, MP_AUTH_LIMIT_KEYS);
     if (app && app->loop)
         auth->pw = mp_auth__pwpool_new(app->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
     return auth;
@@ -161,6 +164,7 @@ void mp_auth_free(mp_auth_t *auth)
     mp_ratelimit_free(auth->login_by_ip);
     mp_ratelimit_free(auth->touch);
     mp_ratelimit_free(auth->guest_by_ip);
+    mp_ratelimit_free(auth->register_by_ip);
     mp_free(auth->revoked);
     sodium_memzero(auth->secret, sizeof(auth->secret));
     mp_free(auth);
@@ -186,7 +190,16 @@ mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who)
     mp_auth_t *auth = ((mp_app_t *)app)->auth;
     mp_principal_t p;
 
-    if (!auth || mp_auth__jwt_verify(auth->secret, token, mp_now_ms() / 1000, &p) != MP_OK)
+    /* A token is honoured for at most the current access_token_ttl from its
+     * iat, even if it was issued under a longer ttl (its exp says more): the
+     * revocations we keep (loaded at start, dropped by the rebuild) cover
+     * exactly the last ttl, so a token older than that could belong to a
+     * device whose revocation we no longer remember. Keeping revocations for
+     * the longest ttl ever used instead would need that maximum stored and
+     * would keep up to 30 days of them in memory; clients refresh on 401
+     * anyway. */
+    if (!auth ||
+        mp_auth__jwt_verify_age(auth->secret, token, mp_now_ms() / 1000, auth->ttl_s, &p) != MP_OK)
         return MP_ERR_UNAUTHORIZED;
     if (mp_auth__is_revoked(auth, p.device_id))
         return MP_ERR_UNAUTHORIZED;
@@ -233,5 +246,13 @@ unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const ch
     int64_t wait = ok_user ? wait_ip
                    : ok_ip ? wait_user
                            : (wait_user > wait_ip ? wait_user : wait_ip);
+    return (unsigned)((wait + 999) / 1000);
+}
+
+unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer)
+{
+    int64_t wait = 0;
+    if (mp_ratelimit_take(auth->register_by_ip, peer ? peer : "", mp_mono_ms(), &wait))
+        return 0;
     return (unsigned)((wait + 999) / 1000);
 }

@@ -27,21 +27,27 @@ typedef void (*mp_auth_pw_hash_fn)(mp_err_t rc, const char *hash, void *ud);
 typedef void (*mp_auth_pw_verify_fn)(mp_err_t rc, bool match, void *ud);
 
 /* Runs argon2id jobs on the libuv thread pool of loop, at most `parallel` at a
- * time (each takes 64 MiB and a core), the rest waiting in a FIFO of at most
- * queue_max jobs. */
+ * time (each takes 64 MiB and a core). Waiting jobs sit in two FIFOs of at
+ * most queue_max jobs each: verifications (logins) and hashes (registrations).
+ * A free slot goes to a waiting verification first, and hashes run in at most
+ * parallel - 1 slots (when parallel > 1), so that logins never queue behind
+ * registrations. */
 mp_auth_pwpool_t *mp_auth__pwpool_new(uv_loop_t *loop, unsigned parallel, size_t queue_max);
 /* Jobs still queued are dropped without their callback; jobs running on the
  * thread pool finish without their callback and the pool is released after
  * the last one (so run the loop after this until it is empty). Normally
  * called at shutdown once the loop has drained, when nothing is pending. */
 void mp_auth__pwpool_free(mp_auth_pwpool_t *p);
-/* Hashes pw[0..len) with crypto_pwhash_str (interactive limits). The password
- * is copied (and wiped after use). Returns MP_OK when queued (cb runs later on
- * the loop), MP_ERR_UNAVAILABLE when the queue is full (cb is not called). */
+/* Hashes pw[0..len) with crypto_pwhash_str (interactive limits), as a bulk
+ * job. The password is copied (and wiped after use). Returns MP_OK when queued
+ * (cb runs later on the loop), MP_ERR_UNAVAILABLE when the hash queue is full
+ * (cb is not called). */
 mp_err_t mp_auth__pw_hash(mp_auth_pwpool_t *p, const char *pw, size_t len, mp_auth_pw_hash_fn cb,
                           void *ud) __attribute__((warn_unused_result));
-/* Verifies pw against hash. hash NULL (unknown user, guest) verifies against
- * a fixed dummy hash instead, doing the same work, and never matches. */
+/* Verifies pw against hash, as an interactive job (ahead of every waiting
+ * hash); returns like mp_auth__pw_hash, about the verification queue. hash
+ * NULL (unknown user, guest) verifies against a fixed dummy hash instead,
+ * doing the same work, and never matches. */
 mp_err_t mp_auth__pw_verify(mp_auth_pwpool_t *p, const char *hash, const char *pw, size_t len,
                             mp_auth_pw_verify_fn cb, void *ud) __attribute__((warn_unused_result));
 
@@ -51,6 +57,11 @@ mp_err_t mp_auth__pw_verify(mp_auth_pwpool_t *p, const char *hash, const char *p
 #define MP_AUTH_PASSWORD_MIN 8
 #define MP_AUTH_PASSWORD_MAX 1024
 #define MP_AUTH_LABEL_MAX_CHARS 64 /* display and device names */
+/* The 400 message for a refused display or device name: printf format with
+ * the field name and MP_AUTH_LABEL_MAX_CHARS. */
+#define MP_AUTH_LABEL_RULE                                                                         \
+    "field '%s' must be 1 to %d characters without control characters, bidirectional "             \
+    "controls or invisible characters"
 
 /* Checks a username (len bytes, 3-32 of [A-Za-z0-9_.]) and writes its
  * lower-case form to out. Returns MP_OK or MP_ERR_BAD_USERNAME. */
@@ -58,8 +69,9 @@ mp_err_t mp_auth__username_norm(const char *in, size_t len, char out[MP_USERNAME
 /* Returns MP_OK or MP_ERR_WEAK_PASSWORD (8-1024 bytes). */
 mp_err_t mp_auth__password_check(size_t len);
 /* Trims white space at both ends of valid UTF-8 in[0..len) and checks that
- * 1-64 characters remain with no control character (C0, DEL, C1). Writes the
- * trimmed text to out (outlen >= len + 1 suffices). Returns false if invalid. */
+ * 1-64 characters remain with none that mp_text_check refuses in a name
+ * (controls, bidi controls, invisible characters). Writes the trimmed text to
+ * out (outlen >= len + 1 suffices). Returns false if invalid. */
 bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen);
 
 /* ---- module state (auth.c) ----------------------------------------------- */
@@ -79,6 +91,7 @@ struct mp_auth {
     size_t revoked_cap, revoked_n;
     mp_ratelimit_t *login_by_user, *login_by_ip; /* NULL when login_rate is 0 */
     mp_ratelimit_t *guest_by_ip;                 /* guest creations (cfg guest_rate) */
+    mp_ratelimit_t *register_by_ip;              /* registrations (cfg register_rate) */
     /* One token per device per minute: when to record last_seen_at. */
     mp_ratelimit_t *touch;
     mp_auth_pwpool_t *pw;
@@ -94,6 +107,9 @@ bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id);
 /* Checks both login limiters, counting the attempt in each. Returns 0 when
  * allowed, else the seconds to wait (>= 1). */
 unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer);
+/* Counts a registration from peer (an IP address). Returns 0 when allowed,
+ * else the seconds to wait (>= 1). */
+unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer);
 /* The mp_auth_t of the request's app. */
 mp_auth_t *mp_auth__of(mp_http_req_t *req);
 /* Responds 201/200 helper: JSON for the login/refresh answer (owned). */

@@ -79,9 +79,7 @@ static bool guest_display_name(mp_http_req_t *req, char *out, size_t outlen)
     json_t *v = json_object_get(body, "display_name");
     if (mp_auth__label_clean(json_string_value(v), json_string_length(v), out, outlen))
         return true;
-    snprintf(msg, sizeof msg,
-             "field 'display_name' must be 1 to %d characters without control characters",
-             MP_AUTH_LABEL_MAX_CHARS);
+    snprintf(msg, sizeof msg, MP_AUTH_LABEL_RULE, "display_name", MP_AUTH_LABEL_MAX_CHARS);
     mp_http_respond_error(req, MP_ERR_BAD_REQUEST, msg);
     return false;
 }

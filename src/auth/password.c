@@ -1,6 +1,13 @@
 /* argon2id hashing and verification on the libuv thread pool, so that the
  * ~90 ms of each job never runs on the event loop; a small pool of our own
- * bounds how many run at once (each needs 64 MiB) and how many may wait. */
+ * bounds how many run at once (each needs 64 MiB) and how many may wait.
+ *
+ * Two queues: verifications (logins, interactive) and hashes (registrations,
+ * bulk). A flood of registrations must not make a login wait behind it, so
+ * a free slot always goes to a waiting verification first, and hashes never
+ * occupy more than parallel - 1 slots: one slot stays free for logins even
+ * while hundreds of registrations wait. (With parallel = 1 there is nothing
+ * to reserve; a login then waits for at most the one running hash.) */
 #include "auth/auth_int.h"
 
 #include <sodium.h>
@@ -27,11 +34,18 @@ typedef struct mp_auth_pwjob {
     void *ud;
 } mp_auth_pwjob_t;
 
+/* A FIFO of waiting jobs of one kind. */
+typedef struct mp_auth_pwqueue {
+    mp_auth_pwjob_t *head, *tail;
+    size_t n;
+} mp_auth_pwqueue_t;
+
 struct mp_auth_pwpool {
     uv_loop_t *loop;
     unsigned parallel, running;
-    size_t queue_max, queued;
-    mp_auth_pwjob_t *head, *tail;
+    unsigned running_bulk; /* hashes among the running jobs */
+    size_t queue_max;      /* per queue */
+    mp_auth_pwqueue_t interactive, bulk;
     bool closing; /* freed by its owner; the last running job frees it */
 };
 
@@ -42,6 +56,42 @@ mp_auth_pwpool_t *mp_auth__pwpool_new(uv_loop_t *loop, unsigned parallel, size_t
     p->parallel = parallel ? parallel : 1;
     p->queue_max = queue_max;
     return p;
+}
+
+static void mp_auth__pwqueue_push(mp_auth_pwqueue_t *q, mp_auth_pwjob_t *job)
+{
+    job->next = NULL;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    q->n++;
+}
+
+static mp_auth_pwjob_t *mp_auth__pwqueue_pop(mp_auth_pwqueue_t *q)
+{
+    mp_auth_pwjob_t *job = q->head;
+    if (!job)
+        return NULL;
+    q->head = job->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->n--;
+    return job;
+}
+
+/* Whether a job of this kind may start now (a slot is free for it). */
+static bool mp_auth__pwpool_can_start(const mp_auth_pwpool_t *p, bool bulk)
+{
+    if (p->running >= p->parallel)
+        return false;
+    if (!bulk)
+        return true;
+    /* Hashes wait while a verification does, and leave one slot unused. */
+    if (p->interactive.n > 0)
+        return false;
+    return p->parallel == 1 || p->running_bulk < p->parallel - 1;
 }
 
 static void mp_auth__pwjob_free(mp_auth_pwjob_t *job)
@@ -56,13 +106,11 @@ void mp_auth__pwpool_free(mp_auth_pwpool_t *p)
 {
     if (!p)
         return;
-    while (p->head) {
-        mp_auth_pwjob_t *job = p->head;
-        p->head = job->next;
+    mp_auth_pwjob_t *job;
+    while ((job = mp_auth__pwqueue_pop(&p->interactive)) != NULL)
         mp_auth__pwjob_free(job);
-    }
-    p->tail = NULL;
-    p->queued = 0;
+    while ((job = mp_auth__pwqueue_pop(&p->bulk)) != NULL)
+        mp_auth__pwjob_free(job);
     /* A job on the thread pool cannot be cancelled: let it finish without
      * its callback (whose context is gone) and free the pool then. */
     if (p->running > 0)
@@ -96,6 +144,8 @@ static void mp_auth__pwjob_done(uv_work_t *w, int status)
     mp_err_t rc = (status == 0 && !job->failed) ? MP_OK : MP_ERR_INTERNAL;
 
     p->running--;
+    if (!job->verify)
+        p->running_bulk--;
     if (p->closing) {
         mp_auth__pwjob_free(job);
         if (p->running == 0)
@@ -112,12 +162,14 @@ static void mp_auth__pwjob_done(uv_work_t *w, int status)
 
 static void mp_auth__pwpool_pump(mp_auth_pwpool_t *p)
 {
-    while (p->head && p->running < p->parallel) {
-        mp_auth_pwjob_t *job = p->head;
-        p->head = job->next;
-        if (!p->head)
-            p->tail = NULL;
-        p->queued--;
+    for (;;) {
+        mp_auth_pwjob_t *job = NULL;
+        if (p->interactive.n > 0 && mp_auth__pwpool_can_start(p, false))
+            job = mp_auth__pwqueue_pop(&p->interactive);
+        else if (p->bulk.n > 0 && mp_auth__pwpool_can_start(p, true))
+            job = mp_auth__pwqueue_pop(&p->bulk);
+        if (!job)
+            return;
         job->work.data = job;
         if (uv_queue_work(p->loop, &job->work, mp_auth__pwjob_run, mp_auth__pwjob_done) != 0) {
             /* Cannot happen with valid arguments; fail the job visibly. */
@@ -129,22 +181,24 @@ static void mp_auth__pwpool_pump(mp_auth_pwpool_t *p)
             continue;
         }
         p->running++;
+        if (!job->verify)
+            p->running_bulk++;
     }
 }
 
 static mp_err_t mp_auth__pwpool_submit(mp_auth_pwpool_t *p, mp_auth_pwjob_t *job)
 {
-    if (p->queued >= p->queue_max && p->running >= p->parallel) {
+    bool bulk = !job->verify;
+    mp_auth_pwqueue_t *q = bulk ? &p->bulk : &p->interactive;
+
+    /* Each queue is bounded on its own: a full registration queue refuses
+     * registrations, never logins. */
+    if (q->n >= p->queue_max && !mp_auth__pwpool_can_start(p, bulk)) {
         mp_auth__pwjob_free(job);
         return MP_ERR_UNAVAILABLE;
     }
     job->pool = p;
-    if (p->tail)
-        p->tail->next = job;
-    else
-        p->head = job;
-    p->tail = job;
-    p->queued++;
+    mp_auth__pwqueue_push(q, job);
     mp_auth__pwpool_pump(p);
     return MP_OK;
 }

@@ -70,8 +70,7 @@ static bool mp_auth__label(mp_http_req_t *req, const char *field, const char *df
     }
     if (mp_auth__label_clean(s, len, out, outlen))
         return true;
-    snprintf(msg, sizeof(msg), "field '%s' must be 1 to %d characters without control characters",
-             field, MP_AUTH_LABEL_MAX_CHARS);
+    snprintf(msg, sizeof(msg), MP_AUTH_LABEL_RULE, field, MP_AUTH_LABEL_MAX_CHARS);
     mp_http_respond_error(req, MP_ERR_BAD_REQUEST, msg);
     return false;
 }
@@ -145,6 +144,16 @@ void mp_auth__h_register(mp_http_req_t *req)
     }
     if (!mp_auth__label(req, "display_name", ctx->user.username, ctx->user.display_name,
                         sizeof(ctx->user.display_name))) {
+        mp_free(ctx);
+        return;
+    }
+    /* Charged only for requests that would cost a hash: a flood from one
+     * address must not fill the hashing capacity (logins have their own
+     * share of it, see password.c). */
+    unsigned wait_s = mp_auth__register_limit(mp_auth__of(req), mp_http_req_peer(req));
+    if (wait_s > 0) {
+        mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many registrations from this address",
+                              wait_s);
         mp_free(ctx);
         return;
     }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "proto/validate.h"
+
 mp_err_t mp_auth__username_norm(const char *in, size_t len, char out[MP_USERNAME_MAX + 1])
 {
     if (len < MP_AUTH_USERNAME_MIN || len > MP_USERNAME_MAX)
@@ -48,11 +50,6 @@ static bool mp_auth__is_space(uint32_t c)
            (c >= 0x09 && c <= 0x0d) || c == 0x85;
 }
 
-static bool mp_auth__is_control(uint32_t c)
-{
-    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
-}
-
 bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -76,9 +73,13 @@ bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen)
     for (pos = start; pos < end;) {
         uint32_t c;
         pos += mp_auth__utf8_next(s + pos, end - pos, &c);
-        if (mp_auth__is_control(c) || ++chars > MP_AUTH_LABEL_MAX_CHARS)
+        if (++chars > MP_AUTH_LABEL_MAX_CHARS)
             return false;
     }
+    /* Controls, bidi overrides and invisible characters (the list is in
+     * validate.h): a name must look like what it is. */
+    if (!mp_text_check(in + start, end - start, MP_TEXT_NAME))
+        return false;
     memcpy(out, in + start, end - start);
     out[end - start] = '\0';
     return true;

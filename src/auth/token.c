@@ -103,6 +103,12 @@ static bool mp_auth__jwt_id_claim(jwt_t *jwt, const char *name, uint64_t *out)
 mp_err_t mp_auth__jwt_verify(const uint8_t secret[MP_AUTH_SECRET_LEN], const char *token,
                              int64_t now_s, mp_principal_t *who)
 {
+    return mp_auth__jwt_verify_age(secret, token, now_s, 0, who);
+}
+
+mp_err_t mp_auth__jwt_verify_age(const uint8_t secret[MP_AUTH_SECRET_LEN], const char *token,
+                                 int64_t now_s, unsigned max_age_s, mp_principal_t *who)
+{
     jwt_t *jwt = NULL;
     size_t header_len = 0;
     mp_err_t rc = MP_ERR_UNAUTHORIZED;
@@ -120,6 +126,12 @@ mp_err_t mp_auth__jwt_verify(const uint8_t secret[MP_AUTH_SECRET_LEN], const cha
     long exp = jwt_get_grant_int(jwt, "exp");
     if (errno != 0 || (int64_t)exp <= now_s)
         goto done;
+    if (max_age_s > 0) {
+        errno = 0;
+        long iat = jwt_get_grant_int(jwt, "iat");
+        if (errno != 0 || (int64_t)iat + (int64_t)max_age_s <= now_s)
+            goto done;
+    }
     errno = 0;
     int gst = jwt_get_grant_bool(jwt, "gst");
     if (errno != 0)

@@ -33,6 +33,11 @@ char *mp_auth__jwt_issue(const uint8_t secret[MP_AUTH_SECRET_LEN], uint64_t user
 mp_err_t mp_auth__jwt_verify(const uint8_t secret[MP_AUTH_SECRET_LEN], const char *token,
                              int64_t now_s, mp_principal_t *who)
     __attribute__((warn_unused_result));
+/* The same, and when max_age_s > 0 also refuses a token without an integer
+ * iat or with iat + max_age_s <= now_s, whatever its exp says. */
+mp_err_t mp_auth__jwt_verify_age(const uint8_t secret[MP_AUTH_SECRET_LEN], const char *token,
+                                 int64_t now_s, unsigned max_age_s, mp_principal_t *who)
+    __attribute__((warn_unused_result));
 
 /* New refresh token: 32 random bytes as base64url without padding in out,
  * and its SHA-256 in hash. */

@@ -65,11 +65,13 @@ static void usage(FILE *out)
             "  --plot FILE.png      latency percentile plot (needs gnuplot)\n"
             "  --no-progress        no progress line on stderr\n"
             "\n"
-            "The server limits logins (login_rate) and sends (send_rate) per user; for big runs\n"
-            "start it with e.g. --login_rate 100000 --send_rate 1000000 --send_burst 1000000.\n"
-            "Registering and logging in cost one argon2id hash each on the server (~90 ms,\n"
-            "2 at a time: ~20 users/s): a 10,000-member group takes ~8 min to register and\n"
-            "as long to log in. Reuse the users (same --users-prefix, no --setup needed)\n"
+            "The server limits logins (login_rate), registrations per IP (register_rate) and\n"
+            "sends (send_rate); for big runs start it with e.g. --login_rate 100000\n"
+            "--register_rate 100000 --send_rate 1000000 --send_burst 1000000.\n"
+            "Registering and logging in cost one argon2id hash each on the server (~90 ms;\n"
+            "logins 2 at a time, ~20/s, registrations 1 at a time, ~10/s, so that logins\n"
+            "always find a free slot): a 10,000-member group takes ~16 min to register and\n"
+            "~8 min to log in. Reuse the users (same --users-prefix, no --setup needed)\n"
             "and --accounts FILE, so that later runs only refresh tokens (no hashing).\n"
             "Exit status: 0 no errors, 1 errors were counted (see RESULT), 2 usage.\n");
 }

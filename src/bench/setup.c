@@ -118,8 +118,9 @@ static int one_user(job_t *j, mp_bench_account_t *a)
             return 0;
         }
         if (st != 201 && !(st == 409 && strcmp(code_of(&r), "username_taken") == 0)) {
-            job_fail(j, "register %s: %s %s", a->name, st < 0 ? mpc_strerror(st) : "http",
-                     st < 0 ? "" : code_of(&r));
+            job_fail(j, "register %s: %s %s%s", a->name, st < 0 ? mpc_strerror(st) : "http",
+                     st < 0 ? "" : code_of(&r),
+                     st == 429 ? " (start the server with a higher --register_rate)" : "");
             mpc_response_free(&r);
             return -1;
         }

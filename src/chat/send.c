@@ -20,7 +20,7 @@
 
 const mp_field_t mp_chat_send_fields[] = {
     {"client_msg_id", MP_F_ASCII, true, 1, MP_CHAT_CMID_MAX},
-    {"text", MP_F_STRING, true, 1, MP_CHAT_TEXT_MAX_CHARS},
+    {"text", MP_F_TEXT, true, 1, MP_CHAT_TEXT_MAX_CHARS},
     {"conversation", MP_F_ID, false, 0, 0},
     {"to", MP_F_ID, false, 0, 0},
     {"kind", MP_F_ASCII, false, 1, 16},

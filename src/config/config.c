@@ -105,6 +105,8 @@ static const cfg_key_t keys[] = {
      "comma-separated Host names (optionally NAME:PORT) accepted; empty = any (see docs)", false},
     {"max_output_total", K_SIZE, FIELD(max_output_total), 64 * 1024, 64 * GIB, "64m",
      "output bytes queued to all clients before connections that lag stop being read", false},
+    {"register_rate", K_UINT, FIELD(register_rate_per_min), 1, 1000000, "5",
+     "registrations that one IP address may make per minute", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

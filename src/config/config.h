@@ -65,6 +65,8 @@ typedef struct mp_config {
     /* Output queued to all clients (HTTP responses and WebSocket frames not yet
      * taken by the kernel); over it, connections that lag stop being read. */
     size_t max_output_total; /* max_output_total = 67108864 bytes */
+    /* Accounts (continued) */
+    unsigned register_rate_per_min; /* register_rate = 5 registrations per minute per IP */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

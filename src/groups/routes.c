@@ -36,8 +36,8 @@ const mp_route_t mp_groups_routes[] = {
 /* ---- POST /v1/groups ------------------------------------------------------------ */
 
 static const mp_field_t create_fields[] = {
-    {"title", MP_F_STRING, true, 1, MP_GROUP_TITLE_MAX},
-    {"description", MP_F_STRING, false, 0, MP_GROUP_DESC_MAX},
+    {"title", MP_F_TEXT, true, 1, MP_GROUP_TITLE_MAX},
+    {"description", MP_F_TEXT, false, 0, MP_GROUP_DESC_MAX},
     {"member_ids", MP_F_ARRAY, false, 0, MP_GROUP_USERS_MAX},
     {"settings", MP_F_OBJECT, false, 0, 0},
     {NULL, 0, false, 0, 0},
@@ -91,8 +91,8 @@ void mp_groups__route_get(mp_http_req_t *req)
 /* ---- PATCH /v1/groups/{id} ---------------------------------------------------------- */
 
 static const mp_field_t patch_fields[] = {
-    {"title", MP_F_STRING, false, 1, MP_GROUP_TITLE_MAX},
-    {"description", MP_F_STRING, false, 0, MP_GROUP_DESC_MAX},
+    {"title", MP_F_TEXT, false, 1, MP_GROUP_TITLE_MAX},
+    {"description", MP_F_TEXT, false, 0, MP_GROUP_DESC_MAX},
     {"settings", MP_F_OBJECT, false, 0, 0},
     {NULL, 0, false, 0, 0},
 };
@@ -124,7 +124,7 @@ void mp_groups__route_dissolve(mp_http_req_t *req)
 }
 
 static const mp_field_t announce_fields[] = {
-    {"text", MP_F_STRING, true, 1, MP_GROUP_ANNOUNCE_MAX},
+    {"text", MP_F_TEXT, true, 1, MP_GROUP_ANNOUNCE_MAX},
     {NULL, 0, false, 0, 0},
 };
 

@@ -61,6 +61,43 @@ size_t mp_utf8_chars(const char *str, size_t len)
     return n;
 }
 
+static bool is_control(uint32_t c, bool allow_tab_newline)
+{
+    if (allow_tab_newline && (c == 0x09 || c == 0x0a))
+        return false;
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/* Characters that change the direction of, or hide, the text around them. */
+static bool is_bidi_or_invisible(uint32_t c)
+{
+    return c == 0x061c || (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+           (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
+bool mp_text_check(const char *str, size_t len, mp_text_kind_t kind)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    static const unsigned char lead_mask[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    size_t i = 0;
+
+    while (i < len) {
+        /* The input is valid UTF-8: the lead byte gives the length. */
+        size_t n = s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 : 4;
+        if (n > len - i)
+            return false;
+        uint32_t c = s[i] & lead_mask[n];
+        for (size_t k = 1; k < n; k++)
+            c = (c << 6) | (s[i + k] & 0x3f);
+        i += n;
+        if (kind == MP_TEXT_MESSAGE && is_control(c, true))
+            return false;
+        if (kind == MP_TEXT_NAME && (is_control(c, false) || is_bidi_or_invisible(c)))
+            return false;
+    }
+    return true;
+}
+
 static bool has_range(const mp_field_t *f)
 {
     return f->min != 0 || f->max != 0;
@@ -109,6 +146,19 @@ static mp_err_t check_string(const mp_field_t *f, const json_t *v, char *msg, si
         return fail(msg, msglen, "field '%s' must be valid UTF-8 text without NUL%s", f->name, "");
     if (!in_range(f, (int64_t)mp_utf8_chars(s, len)))
         return fail(msg, msglen, fmt, f->name, range);
+    return MP_OK;
+}
+
+static mp_err_t check_text(const mp_field_t *f, const json_t *v, char *msg, size_t msglen)
+{
+    mp_err_t rc = check_string(f, v, msg, msglen);
+    if (rc != MP_OK)
+        return rc;
+    if (!mp_text_check(json_string_value(v), json_string_length(v), MP_TEXT_MESSAGE))
+        return fail(msg, msglen,
+                    "field '%s' must not contain control characters (tab and newline are "
+                    "allowed)%s",
+                    f->name, "");
     return MP_OK;
 }
 
@@ -181,6 +231,8 @@ static mp_err_t check_field(const mp_field_t *f, const json_t *v, char *msg, siz
         return MP_OK;
     case MP_F_ARRAY:
         return check_array(f, v, msg, msglen);
+    case MP_F_TEXT:
+        return check_text(f, v, msg, msglen);
     }
     return fail(msg, msglen, "field '%s' has an unknown type in the server's table%s", f->name, "");
 }

@@ -19,6 +19,8 @@ typedef enum {
     MP_F_ID, /* decimal id string (mp_id_parse) */
     MP_F_OBJECT,
     MP_F_ARRAY, /* min/max = element count */
+    MP_F_TEXT,  /* MP_F_STRING shown to people (messages, titles): also refuses
+                   control characters other than tab and newline (mp_text_check) */
 } mp_field_type_t;
 
 typedef struct mp_field {
@@ -32,6 +34,24 @@ typedef struct mp_field {
  * are ignored. On failure returns MP_ERR_BAD_REQUEST and writes a message that
  * names the field (e.g. "field 'text' must be 1 to 4096 characters") into msg. */
 mp_err_t mp_validate(const json_t *obj, const mp_field_t *fields, char *msg, size_t msglen);
+
+/* What text of a kind may not contain (besides invalid UTF-8 and NUL). */
+typedef enum {
+    /* Message text, group titles and descriptions: C0 controls other than
+     * tab (U+0009) and newline (U+000A), DEL (U+007F), C1 (U+0080-U+009F). */
+    MP_TEXT_MESSAGE,
+    /* Display and device names: every C0 control, DEL, C1, and the characters
+     * that reorder or hide text, used to impersonate: bidi embeddings and
+     * overrides U+202A-U+202E, isolates U+2066-U+2069, the Arabic letter mark
+     * U+061C, zero-width and direction marks U+200B-U+200F, word joiner and
+     * invisible operators U+2060-U+2064, BOM / zero-width no-break space
+     * U+FEFF, and the line and paragraph separators U+2028, U+2029. */
+    MP_TEXT_NAME,
+} mp_text_kind_t;
+
+/* True when valid UTF-8 s[0..len) has none of the characters refused in text
+ * of this kind. The one place that says which characters those are. */
+bool mp_text_check(const char *s, size_t len, mp_text_kind_t kind);
 
 /* Number of Unicode code points in valid UTF-8 s of len bytes. */
 size_t mp_utf8_chars(const char *s, size_t len);

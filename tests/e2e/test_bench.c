@@ -16,8 +16,10 @@
 #include "harness.h"
 
 /* Generous per-user limits: the bench, not the limiter, is under test. */
-static const char *const fast_flags[] = {
-    "--send_rate", "100000", "--send_burst", "100000", "--login_rate", "10000", NULL};
+static const char *const fast_flags[] = {"--send_rate", "100000", "--send_burst", "100000",
+                                         "--login_rate", "10000",
+                                         /* setup registers every user from 127.0.0.1 */
+                                         "--register_rate", "10000", NULL};
 
 static mpt_server_t *srv;
 

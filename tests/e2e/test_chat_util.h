@@ -11,7 +11,9 @@
 #include "harness.h"
 
 /* Flags that lift the limits the messaging tests are not about. */
-#define CHAT_FLAGS "--login_rate", "100000", "--send_rate", "100000", "--send_burst", "100000"
+#define CHAT_FLAGS                                                                                 \
+    "--login_rate", "100000", "--send_rate", "100000", "--send_burst", "100000",                   \
+        "--register_rate", "100000"
 
 /* A user with a WebSocket open. */
 typedef struct chat_dev {

@@ -352,11 +352,7 @@ mpt_server_t *mpt_server_start(const char *const *extra)
         free(srv);
         return NULL;
     }
-    for (const char *const *e = extra; e && *e; e++)
-        srv->n_extra++;
-    srv->extra = calloc((size_t)srv->n_extra + 1, sizeof *srv->extra);
-    for (int i = 0; i < srv->n_extra; i++)
-        srv->extra[i] = strdup(extra[i]);
+    mpt_server_set_flags(srv, extra);
     servers[slot] = srv;
     if (launch(srv, 0) < 0) {
         servers[slot] = NULL;
@@ -442,6 +438,19 @@ int mpt_server_restart(mpt_server_t *srv)
     }
     fprintf(stderr, "harness: restart: port %d stays busy, taking another\n", srv->port);
     return launch(srv, 0);
+}
+
+void mpt_server_set_flags(mpt_server_t *srv, const char *const *extra)
+{
+    for (int i = 0; i < srv->n_extra; i++)
+        free(srv->extra[i]);
+    free(srv->extra);
+    srv->n_extra = 0;
+    for (const char *const *e = extra; e && *e; e++)
+        srv->n_extra++;
+    srv->extra = calloc((size_t)srv->n_extra + 1, sizeof *srv->extra);
+    for (int i = 0; i < srv->n_extra; i++)
+        srv->extra[i] = strdup(extra[i]);
 }
 
 const char *mpt_server_path(const mpt_server_t *srv, const char *name)

@@ -58,6 +58,11 @@ void mpt_server_kill9(mpt_server_t *srv);
  * SIGTERM. Returns 0, or -1 if it did not come up. */
 int mpt_server_restart(mpt_server_t *srv);
 
+/* Replaces the extra flags (as given to mpt_server_start) used by the next
+ * mpt_server_restart, e.g. to restart on the same data dir with another
+ * configuration. srv must not be running. */
+void mpt_server_set_flags(mpt_server_t *srv, const char *const *extra);
+
 /* Path of a file inside the data dir (static buffer, overwritten per call). */
 const char *mpt_server_path(const mpt_server_t *srv, const char *name);
 

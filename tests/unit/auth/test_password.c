@@ -1,5 +1,6 @@
 /* argon2id off the loop: hash/verify round trip, the dummy verification for
- * unknown users, the loop staying responsive, and the bounded queue. */
+ * unknown users, the loop staying responsive, the bounded queues, and logins
+ * (verifications) overtaking waiting registrations (hashes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,11 @@ typedef struct {
     int64_t ms;  /* how long the job took, loop time */
     int ticks;   /* timer ticks seen before the job finished */
     int *ticker; /* shared tick counter */
+    int order;   /* 0-based position among the completions (see finished) */
 } result_t;
+
+/* Completions so far, to record the order in which jobs finished. */
+static int finished;
 
 static void on_hash(mp_err_t rc, const char *hash, void *ud)
 {
@@ -31,6 +36,7 @@ static void on_hash(mp_err_t rc, const char *hash, void *ud)
     if (hash)
         strcpy(r->hash, hash);
     r->ticks = r->ticker ? *r->ticker : 0;
+    r->order = finished++;
 }
 
 static void on_verify(mp_err_t rc, bool match, void *ud)
@@ -40,6 +46,7 @@ static void on_verify(mp_err_t rc, bool match, void *ud)
     r->rc = rc;
     r->match = match;
     r->ms = mp_mono_ms() - r->ms;
+    r->order = finished++;
 }
 
 static int ticks;
@@ -120,27 +127,108 @@ static void test_queue_is_bounded(void **state)
 {
     (void)state;
     uv_loop_t loop;
-    result_t r[4] = {{0}};
+    result_t r[6] = {{0}};
 
     assert_int_equal(uv_loop_init(&loop), 0);
-    /* One running, one waiting: the third is refused at once. */
+    /* One running, one waiting: the third verification is refused at once. */
     mp_auth_pwpool_t *pool = mp_auth__pwpool_new(&loop, 1, 1);
     assert_int_equal(mp_auth__pw_verify(pool, NULL, "password1", 9, on_verify, &r[0]), MP_OK);
     assert_int_equal(mp_auth__pw_verify(pool, NULL, "password2", 9, on_verify, &r[1]), MP_OK);
     assert_int_equal(mp_auth__pw_verify(pool, NULL, "password3", 9, on_verify, &r[2]),
                      MP_ERR_UNAVAILABLE);
-    assert_int_equal(mp_auth__pw_hash(pool, "password4", 9, on_hash, &r[3]), MP_ERR_UNAVAILABLE);
+    /* Hashes have their own queue (one place), full after one. Checked
+     * after the loop has drained, so that a failure leaves nothing running. */
+    mp_err_t rc4 = mp_auth__pw_hash(pool, "password4", 9, on_hash, &r[3]);
+    mp_err_t rc5 = mp_auth__pw_hash(pool, "password5", 9, on_hash, &r[4]);
     uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(rc4, MP_OK);
+    assert_int_equal(rc5, MP_ERR_UNAVAILABLE);
     assert_int_equal(r[0].done, 1);
     assert_int_equal(r[1].done, 1);
     assert_int_equal(r[2].done, 0);
-    assert_int_equal(r[3].done, 0);
+    assert_int_equal(r[3].done, 1);
+    assert_int_equal(r[4].done, 0);
     /* Once drained, it accepts again. */
     assert_int_equal(mp_auth__pw_verify(pool, NULL, "password5", 9, on_verify, &r[2]), MP_OK);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(r[2].done, 1);
     mp_auth__pwpool_free(pool);
     assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A full hash queue refuses registrations but not logins. */
+static void test_full_hash_queue_still_verifies(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    result_t h[4] = {{0}}, v = {0};
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    mp_auth_pwpool_t *pool = mp_auth__pwpool_new(&loop, 2, 2);
+    /* parallel 2: one hash runs (one slot is kept for logins), two wait.
+     * (Results are checked once the loop has drained: a failed assertion
+     * must not leave jobs running on a loop that is gone.) */
+    mp_err_t rc[5];
+    for (int i = 0; i < 4; i++)
+        rc[i] = mp_auth__pw_hash(pool, "password1", 9, on_hash, &h[i]);
+    rc[4] = mp_auth__pw_verify(pool, NULL, "password2", 9, on_verify, &v);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc[i], MP_OK);
+    assert_int_equal(rc[3], MP_ERR_UNAVAILABLE);
+    assert_int_equal(rc[4], MP_OK);
+    assert_int_equal(v.done, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(h[i].done, 1);
+    assert_int_equal(h[3].done, 0);
+    mp_auth__pwpool_free(pool);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Submits n hashes, then one verification, and checks that the verification
+ * finished before every hash that was still waiting when it arrived: at most
+ * the hashes already running (parallel - 1 of them, or 1 when parallel is 1)
+ * may finish first. Order of completion, not time. */
+static void verify_overtakes(unsigned parallel)
+{
+    enum { N = 6 };
+    uv_loop_t loop;
+    result_t h[N] = {{0}}, v = {0};
+    int running_before = parallel > 1 ? (int)parallel - 1 : 1;
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    mp_auth_pwpool_t *pool = mp_auth__pwpool_new(&loop, parallel, 16);
+    finished = 0;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(mp_auth__pw_hash(pool, "registration", 12, on_hash, &h[i]), MP_OK);
+    assert_int_equal(mp_auth__pw_verify(pool, NULL, "login-pass", 10, on_verify, &v), MP_OK);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(v.done, 1);
+    assert_int_equal(v.rc, MP_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(h[i].done, 1);
+        assert_int_equal(h[i].rc, MP_OK);
+    }
+    if (v.order > running_before)
+        fail_msg("the verification finished in position %d of %d, behind waiting hashes", v.order,
+                 N + 1);
+    /* Every hash that was waiting (not running) finished after it. */
+    for (int i = running_before; i < N; i++)
+        assert_true(h[i].order > v.order);
+    mp_auth__pwpool_free(pool);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_verify_overtakes_waiting_hashes(void **state)
+{
+    (void)state;
+    verify_overtakes(2);
+}
+
+static void test_verify_overtakes_waiting_hashes_one_slot(void **state)
+{
+    (void)state;
+    verify_overtakes(1);
 }
 
 static void never_called(mp_err_t rc, bool match, void *ud)
@@ -179,6 +267,9 @@ int main(void)
         cmocka_unit_test(test_hash_then_verify),
         cmocka_unit_test(test_dummy_verification_does_the_work),
         cmocka_unit_test(test_queue_is_bounded),
+        cmocka_unit_test(test_full_hash_queue_still_verifies),
+        cmocka_unit_test(test_verify_overtakes_waiting_hashes),
+        cmocka_unit_test(test_verify_overtakes_waiting_hashes_one_slot),
         cmocka_unit_test(test_free_while_running),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

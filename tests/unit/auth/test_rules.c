@@ -76,6 +76,26 @@ static void test_labels(void **state)
     assert_false(clean("a\x7f", out, sizeof(out)));
     assert_false(clean("a\xc2\x85z", out, sizeof(out))); /* U+0085, a C1 control */
     assert_false(mp_auth__label_clean("a\0b", 3, out, sizeof(out)));
+    /* Bidi overrides and isolates, zero-width and invisible characters make
+     * a name look like another: refused anywhere in it. */
+    assert_false(clean("admin\xe2\x80\xae", out, sizeof(out))); /* U+202E RLO */
+    assert_false(clean("\xe2\x80\xae"
+                       "admin",
+                       out, sizeof(out)));                                  /* leading */
+    assert_false(clean("ad\xe2\x81\xa6min\xe2\x81\xa9", out, sizeof(out))); /* LRI..PDI */
+    assert_false(clean("ad\xe2\x80\x8b"
+                       "min",
+                       out, sizeof(out)));                      /* U+200B ZWSP */
+    assert_false(clean("ad\xe2\x80\x8fmin", out, sizeof(out))); /* U+200F RLM */
+    assert_false(clean("ad\xe2\x81\xa0min", out, sizeof(out))); /* U+2060 WJ */
+    assert_false(clean("ad\xef\xbb\xbfmin", out, sizeof(out))); /* U+FEFF inside */
+    assert_false(clean("ad\xd8\x9c"
+                       "min",
+                       out, sizeof(out)));            /* U+061C ALM */
+    assert_false(clean("ad\tmin", out, sizeof(out))); /* tab inside */
+    /* Ordinary non-Latin names stay fine. */
+    assert_true(clean("\xd9\x85\xd8\xad\xd9\x85\xd8\xaf", out, sizeof(out))); /* Arabic */
+    assert_true(clean("\xe5\xb1\xb1\xe7\x94\xb0", out, sizeof(out)));         /* CJK */
 
     /* 64 characters, counted as characters not bytes. */
     char s[400] = "";

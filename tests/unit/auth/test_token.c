@@ -51,6 +51,26 @@ static void test_expired(void **state)
     mp_free(tok);
 }
 
+/* A token issued under a longer ttl than today's is honoured only for
+ * today's ttl from its iat (the server remembers revocations that long). */
+static void test_max_age(void **state)
+{
+    (void)state;
+    mp_principal_t who = {0};
+    char *tok = mp_auth__jwt_issue(secret, 1, 2, false, now - 600, 3600);
+    assert_int_equal(mp_auth__jwt_verify(secret, tok, now, &who), MP_OK);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 0, &who), MP_OK);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 3600, &who), MP_OK);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 601, &who), MP_OK);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 600, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 60, &who), MP_ERR_UNAUTHORIZED);
+    mp_free(tok);
+    /* The age never extends exp. */
+    tok = mp_auth__jwt_issue(secret, 1, 2, false, now - 600, 300);
+    assert_int_equal(mp_auth__jwt_verify_age(secret, tok, now, 3600, &who), MP_ERR_UNAUTHORIZED);
+    mp_free(tok);
+}
+
 static void test_wrong_secret_and_tampering(void **state)
 {
     (void)state;
@@ -287,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_wrong_secret_and_tampering),
         cmocka_unit_test(test_alg_none_refused),
         cmocka_unit_test(test_other_algs_refused),

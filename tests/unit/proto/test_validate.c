@@ -1,9 +1,11 @@
-/* Declarative validation: every field type and limit, and strict UTF-8. */
+/* Declarative validation: every field type and limit, strict UTF-8, and the
+ * characters refused in message text and in names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <string.h>
 
 #include "proto/validate.h"
@@ -217,6 +219,137 @@ static void test_utf8(void **state)
     assert_int_equal(mp_utf8_chars("h\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xa6", 10), 4);
 }
 
+/* Encodes code point cp as UTF-8 into out (NUL-terminated); returns the length. */
+static size_t enc(uint32_t cp, char out[5])
+{
+    size_t n;
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        out[0] = (char)(0xf0 | (cp >> 18));
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* "a<cp>b" checked as kind. */
+static bool text_with(uint32_t cp, mp_text_kind_t kind)
+{
+    char buf[16] = "a";
+    char c[5];
+    size_t n = enc(cp, c);
+    memcpy(buf + 1, c, n);
+    buf[1 + n] = 'b';
+    assert_true(mp_utf8_valid(buf, n + 2));
+    return mp_text_check(buf, n + 2, kind);
+}
+
+static void test_text_message(void **state)
+{
+    (void)state;
+    assert_true(mp_text_check("", 0, MP_TEXT_MESSAGE));
+    assert_true(mp_text_check("line 1\nline 2\tcol", 17, MP_TEXT_MESSAGE));
+    /* Every C0 control but tab and newline, DEL, every C1 control. */
+    for (uint32_t c = 0; c < 0x20; c++)
+        if (text_with(c, MP_TEXT_MESSAGE) != (c == 0x09 || c == 0x0a))
+            fail_msg("U+%04X in message text", (unsigned)c);
+    assert_false(text_with(0x0d, MP_TEXT_MESSAGE)); /* CR: newline is \n only */
+    assert_false(text_with(0x7f, MP_TEXT_MESSAGE));
+    for (uint32_t c = 0x80; c <= 0x9f; c++)
+        if (text_with(c, MP_TEXT_MESSAGE))
+            fail_msg("U+%04X (C1) accepted in message text", (unsigned)c);
+    /* Edges of those ranges and everything else are fine in messages,
+     * bidi marks and zero-width joiners included (scripts and emoji need them). */
+    static const uint32_t ok[] = {0x20,   0x7e,   0xa0,   0xff,   0x061c,  0x200d,
+                                  0x202e, 0x2066, 0xfeff, 0xfffd, 0x1f426, 0x10ffff};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!text_with(ok[i], MP_TEXT_MESSAGE))
+            fail_msg("U+%04X refused in message text", (unsigned)ok[i]);
+    /* An emoji ZWJ sequence (man, ZWJ, woman, ZWJ, girl). */
+    const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7";
+    assert_true(mp_text_check(family, strlen(family), MP_TEXT_MESSAGE));
+    /* The length is respected: a control past len is not looked at. */
+    assert_true(mp_text_check("ab\x01", 2, MP_TEXT_MESSAGE));
+}
+
+static void test_text_name(void **state)
+{
+    (void)state;
+    assert_true(mp_text_check("R\xc3\xa9ka \xc3\x9c", 8, MP_TEXT_NAME));
+    for (uint32_t c = 0; c < 0x20; c++)
+        if (text_with(c, MP_TEXT_NAME))
+            fail_msg("U+%04X accepted in a name", (unsigned)c);
+    assert_false(text_with(0x7f, MP_TEXT_NAME));
+    for (uint32_t c = 0x80; c <= 0x9f; c++)
+        if (text_with(c, MP_TEXT_NAME))
+            fail_msg("U+%04X (C1) accepted in a name", (unsigned)c);
+    /* Each refused range, every member. */
+    static const uint32_t ranges[][2] = {
+        {0x202a, 0x202e}, /* LRE RLE PDF LRO RLO */
+        {0x2066, 0x2069}, /* LRI RLI FSI PDI */
+        {0x200b, 0x200f}, /* ZWSP ZWNJ ZWJ LRM RLM */
+        {0x2060, 0x2064}, /* word joiner, invisible operators */
+        {0xfeff, 0xfeff}, /* BOM / zero-width no-break space */
+        {0x061c, 0x061c}, /* Arabic letter mark */
+        {0x2028, 0x2029}, /* line and paragraph separators */
+    };
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+        for (uint32_t c = ranges[r][0]; c <= ranges[r][1]; c++)
+            if (text_with(c, MP_TEXT_NAME))
+                fail_msg("U+%04X accepted in a name", (unsigned)c);
+    /* Their neighbours are ordinary characters. */
+    static const uint32_t ok[] = {0x20,   0x7e,   0xa0,   0x061b,  0x061d,  0x200a,
+                                  0x2010, 0x2027, 0x202f, 0x205f,  0x2065,  0x206a,
+                                  0xfefe, 0xff01, 0xfffd, 0x1f426, 0x10ffff};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!text_with(ok[i], MP_TEXT_NAME))
+            fail_msg("U+%04X refused in a name", (unsigned)ok[i]);
+}
+
+static const mp_field_t text_fields[] = {
+    {"text", MP_F_TEXT, true, 1, 10},
+    {"description", MP_F_TEXT, false, 0, 0},
+    {0},
+};
+
+static void test_text_field(void **state)
+{
+    (void)state;
+    const char *ctl = "field 'text' must not contain control characters (tab and newline are "
+                      "allowed)";
+    assert_string_equal(check("{\"text\":\"a\\tb\\nc\"}", text_fields), "");
+    assert_string_equal(check("{\"text\":\"a\\u0007b\"}", text_fields), ctl);
+    assert_string_equal(check("{\"text\":\"a\\rb\"}", text_fields), ctl);
+    assert_string_equal(check("{\"text\":\"a\\u007fb\"}", text_fields), ctl);
+    assert_string_equal(check("{\"text\":\"a\\u009bb\"}", text_fields), ctl);
+    assert_string_equal(check("{\"text\":\"ok\",\"description\":\"\\u001b[31m\"}", text_fields),
+                        "field 'description' must not contain control characters (tab and "
+                        "newline are allowed)");
+    /* Still a string with the usual checks first. */
+    assert_string_equal(check("{\"text\":5}", text_fields),
+                        "field 'text' must be a string of 1 to 10 characters");
+    assert_string_equal(check("{\"text\":\"\"}", text_fields),
+                        "field 'text' must be a string of 1 to 10 characters");
+    assert_string_equal(check("{\"text\":\"a\\u0000b\"}", text_fields),
+                        "field 'text' must be valid UTF-8 text without NUL");
+    /* Bidi controls are allowed in message text. */
+    assert_string_equal(check("{\"text\":\"a\\u202eb\"}", text_fields), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +360,9 @@ int main(void)
         cmocka_unit_test(test_other_types),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_text_message),
+        cmocka_unit_test(test_text_name),
+        cmocka_unit_test(test_text_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
