@@ -311,7 +311,10 @@ static void test_guest_rate_per_ip(void **state)
 static void test_guest_sweep(void **state)
 {
     (void)state;
-    const char *flags[] = {CHAT_FLAGS, "--guest_ttl",       "2",  "--guest_sweep_interval",
+    /* guest_ttl 4 s: long enough that the busy guest's posts (and the
+     * logins of setup) keep it alive on a loaded machine, short enough for a
+     * test. */
+    const char *flags[] = {CHAT_FLAGS, "--guest_ttl",       "4",  "--guest_sweep_interval",
                            "200",      "--world_slow_mode", "50", NULL};
     mpt_server_t *s2 = mpt_server_start(flags);
     assert_non_null(s2);
@@ -336,7 +339,7 @@ static void test_guest_sweep(void **state)
         if (rc == MPC_OK)
             break;
         assert_int_equal(rc, MPC_ERR_TIMEOUT);
-        assert_true(mono_ms() - t0 < 20000);
+        assert_true(mono_ms() - t0 < 30000);
         char cmid[32];
         snprintf(cmid, sizeof cmid, "busy-%d", posts++);
         r = send_msg(busy.ws, w, NULL, cmid, "still here");
@@ -357,7 +360,7 @@ static void test_guest_sweep(void **state)
     assert_int_equal(db_count(s2, sql), 0);
 
     /* The busy guest outlived guest_ttl because it was active. */
-    assert_true(closed_after >= 1500);
+    assert_true(closed_after >= 2500);
     EXPECT(200, NULL, s2, "GET", busy.s.access, NULL, "/v1/me");
     r = call(busy.ws, "ping", json_object());
     assert_true(is_ok(r));
