@@ -38,12 +38,13 @@ void mpu_wait_int(uv_loop_t *loop, const volatile int *counter, int want, int ti
 /* Runs loop until *counter <= want (counters of pending operations). */
 void mpu_wait_down(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
                    const char *what);
-/* Run the loop one turn at a time (each at most MPU_TICK ms) until
- * step(ud) returns true; fails the test naming `what` after timeout_ms. step
- * is called before every turn and may act too (read a socket, send one more
+/* Longest turn (ms) of mpu_wait_until. */
+#define MPU_TICK 1
+/* Runs the loop one turn at a time (each at most MPU_TICK ms) until step(ud)
+ * returns true; fails the test naming `what` after timeout_ms. step is
+ * called before every turn and may act too (read a socket, send one more
  * frame): for conditions that are not a counter, or that the loop does not
  * wake up for. */
-#define MPU_TICK 1
 void mpu_wait_until(uv_loop_t *loop, bool (*step)(void *ud), void *ud, int timeout_ms,
                     const char *what);
 /* uv_run(UV_RUN_DEFAULT), bounded: runs until no handle or request is left
