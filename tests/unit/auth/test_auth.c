@@ -13,14 +13,14 @@
 #include <sodium.h>
 
 #include "app/app.h"
+#include "fixture.h"
 #include "auth/auth_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
 typedef struct {
-    char dir[64];
+    mpu_store_t s; /* its dir is the data dir; the store only serves the restart test */
     mp_config_t cfg;
-    uv_loop_t loop;
     mp_app_t app;
 } fixture_t;
 
@@ -29,13 +29,11 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof(*f));
     char err[256];
 
-    strcpy(f->dir, "/tmp/mp_auth_test_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (mpu_store_open(&f->s) != 0)
         return -1;
     mp_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
-    uv_loop_init(&f->loop);
-    f->app.loop = &f->loop;
+    snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->s.dir);
+    f->app.loop = &f->s.loop;
     f->app.cfg = &f->cfg;
     /* No store and no hub: mp_auth_new then skips loading revocations and
      * closing sockets; everything else is the real code. */
@@ -49,12 +47,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    char path[128];
     mp_auth_free(f->app.auth);
-    uv_loop_close(&f->loop);
-    snprintf(path, sizeof(path), "%s/jwt.secret", f->dir);
-    unlink(path);
-    rmdir(f->dir);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
 }
@@ -154,19 +148,18 @@ static void on_done(mp_err_t rc, void *ud)
 static void wait_done(uv_loop_t *loop, mp_err_t rc)
 {
     assert_int_equal(rc, MP_OK); /* queued */
-    while (pending > 0)
-        uv_run(loop, UV_RUN_ONCE);
+    MPU_WAIT_ZERO(loop, &pending);
     assert_int_equal(last_rc, MP_OK);
 }
 
-static void add_device(fixture_t *f, mp_store_t *st, uint64_t user_id, uint64_t id)
+static void add_device(fixture_t *f, uint64_t user_id, uint64_t id)
 {
     mp_device_row_t d = {.id = id, .user_id = user_id, .created_at = 1, .last_seen_at = 1};
     uint8_t hash[MP_TOKEN_HASH_LEN] = {0};
     hash[0] = (uint8_t)id;
     strcpy(d.name, "phone");
     pending = 1;
-    wait_done(&f->loop, mp_store_device_create(st, &d, hash, on_done, NULL));
+    wait_done(&f->s.loop, mp_store_device_create(f->s.st, &d, hash, on_done, NULL));
 }
 
 /* Revocations recorded in the store are known again after a restart, so a
@@ -174,26 +167,19 @@ static void add_device(fixture_t *f, mp_store_t *st, uint64_t user_id, uint64_t 
 static void test_revocations_survive_restart(void **state)
 {
     fixture_t *f = *state;
-    mp_store_t *st = NULL;
     mp_principal_t who = {0};
     char err[256];
 
-    assert_int_equal(mp_store_open(f->dir, &f->loop, &st, err, sizeof(err)), MP_OK);
-    mp_user_row_t u = {.id = 77, .created_at = 1};
-    strcpy(u.username, "alice");
-    strcpy(u.display_name, "Alice");
-    strcpy(u.password_hash, "x");
+    mpu_user_add(&f->s, 77, "alice", "Alice", false);
+    add_device(f, 77, 1001);
+    add_device(f, 77, 1002);
     pending = 1;
-    wait_done(&f->loop, mp_store_user_create(st, &u, on_done, NULL));
-    add_device(f, st, 77, 1001);
-    add_device(f, st, 77, 1002);
-    pending = 1;
-    wait_done(&f->loop, mp_store_device_revoke(st, 77, 1001, mp_now_ms(), on_done, NULL));
+    wait_done(&f->s.loop, mp_store_device_revoke(f->s.st, 77, 1001, mp_now_ms(), on_done, NULL));
 
     char *t1 = mp_auth_issue_token(f->app.auth, 77, 1001, false);
     char *t2 = mp_auth_issue_token(f->app.auth, 77, 1002, false);
     mp_app_t app2 = f->app;
-    app2.store = st;
+    app2.store = f->s.st;
     app2.auth = mp_auth_new(&app2, err, sizeof(err));
     assert_non_null(app2.auth);
     assert_int_equal(mp_auth_authenticate(&app2, t1, &who), MP_ERR_UNAUTHORIZED);
@@ -202,14 +188,6 @@ static void test_revocations_survive_restart(void **state)
     mp_free(t2);
 
     mp_auth_free(app2.auth);
-    mp_store_close(st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    char path[128];
-    const char *files[] = {"magpie.db", "magpie.db-wal", "magpie.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-        unlink(path);
-    }
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "auth/auth_int.h"
+#include "fixture.h"
 #include "util/clock.h"
 
 typedef struct {
@@ -70,8 +71,7 @@ static void test_hash_then_verify(void **state)
     uv_timer_start(&timer, on_tick, 1, 1);
     ticks = 0;
     assert_int_equal(mp_auth__pw_hash(pool, "correct horse", 13, on_hash, &h), MP_OK);
-    while (!h.done)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT(&loop, &h.done, 1);
     assert_int_equal(h.rc, MP_OK);
     assert_true(h.ticks > 0);
     assert_non_null(strstr(h.hash, "$argon2id$"));
@@ -81,15 +81,15 @@ static void test_hash_then_verify(void **state)
     bad.ms = mp_mono_ms();
     assert_int_equal(mp_auth__pw_verify(pool, h.hash, "correct horse", 13, on_verify, &ok), MP_OK);
     assert_int_equal(mp_auth__pw_verify(pool, h.hash, "correct horsf", 13, on_verify, &bad), MP_OK);
-    while (!ok.done || !bad.done)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT(&loop, &ok.done, 1);
+    MPU_WAIT(&loop, &bad.done, 1);
     assert_int_equal(ok.rc, MP_OK);
     assert_true(ok.match);
     assert_int_equal(bad.rc, MP_OK);
     assert_false(bad.match);
 
     uv_close((uv_handle_t *)&timer, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     mp_auth__pwpool_free(pool);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -111,14 +111,15 @@ static void test_dummy_verification_does_the_work(void **state)
     assert_int_equal(mp_auth__pw_verify(pool, "", "whatever1", 9, on_verify, &empty), MP_OK);
     assert_int_equal(
         mp_auth__pw_verify(pool, "$argon2id$garbage", "whatever1", 9, on_verify, &garbage), MP_OK);
-    while (!none.done || !empty.done || !garbage.done)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT(&loop, &none.done, 1);
+    MPU_WAIT(&loop, &empty.done, 1);
+    MPU_WAIT(&loop, &garbage.done, 1);
     assert_false(none.match);
     assert_false(empty.match);
     assert_false(garbage.match);
     /* The dummy runs a real argon2id (64 MiB, t=2): it takes time. */
     assert_true(none.ms >= 10);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     mp_auth__pwpool_free(pool);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -140,7 +141,7 @@ static void test_queue_is_bounded(void **state)
      * after the loop has drained, so that a failure leaves nothing running. */
     mp_err_t rc4 = mp_auth__pw_hash(pool, "password4", 9, on_hash, &r[3]);
     mp_err_t rc5 = mp_auth__pw_hash(pool, "password5", 9, on_hash, &r[4]);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(rc4, MP_OK);
     assert_int_equal(rc5, MP_ERR_UNAVAILABLE);
     assert_int_equal(r[0].done, 1);
@@ -150,7 +151,7 @@ static void test_queue_is_bounded(void **state)
     assert_int_equal(r[4].done, 0);
     /* Once drained, it accepts again. */
     assert_int_equal(mp_auth__pw_verify(pool, NULL, "password5", 9, on_verify, &r[2]), MP_OK);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(r[2].done, 1);
     mp_auth__pwpool_free(pool);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -251,7 +252,7 @@ static void test_free_while_running(void **state)
     /* One job is on the thread pool, one waits: freeing now must neither call
      * back nor leak (ASan checks) once the running job has finished. */
     mp_auth__pwpool_free(pool);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 /* src/bench is linked into the magpie binary, not into magpie_core, which is
  * what unit tests link; compile the units under test into this binary. */
 #include "bench/bench_int.h"
@@ -139,7 +141,7 @@ static void test_source_addresses(void **state)
     mp_bench_conn_new(&f.loop, &server, &src[0], "127.0.0.1", "tok", &tcbs, &f);
     mp_bench_conn_new(&f.loop, &server, &src[1], "127.0.0.1", "tok", &tcbs, &f);
     mp_bench_conn_new(&f.loop, &server, NULL, "127.0.0.1", "tok", &tcbs, &f);
-    uv_run(&f.loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&f.loop);
     assert_int_equal(uv_loop_close(&f.loop), 0);
     mp_free(src);
 
@@ -169,7 +171,7 @@ static void test_connect_refused_is_reported(void **state)
     struct sockaddr_in dead;
     uv_ip4_addr("127.0.0.1", 1, &dead); /* nothing listens on port 1 */
     mp_bench_conn_new(&loop, &dead, NULL, "127.0.0.1:1", "tok", &tcbs, &f);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(f.closed, 1);
     assert_non_null(strstr(f.why[0], "connect"));

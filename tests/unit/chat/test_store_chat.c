@@ -14,49 +14,31 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "store/chat.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
 typedef struct {
-    char dir[64];
-    uv_loop_t loop;
-    mp_store_t *st;
+    mpu_store_t s;
     int64_t now;
 } fx_t;
 
 enum { ALICE = 1001, BOB = 1002, CAROL = 1003 };
 
-static void add_users(const char *dir)
+static void add_users(fx_t *f)
 {
-    char path[128];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/magpie.db", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO users(id, username, display_name, created_at)"
-                                  " VALUES(1001,'alice','Alice',1),(1002,'bob','Bob',1),"
-                                  "(1003,'carol','Carol',1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    mpu_user_add(&f->s, ALICE, "alice", "Alice", false);
+    mpu_user_add(&f->s, BOB, "bob", "Bob", false);
+    mpu_user_add(&f->s, CAROL, "carol", "Carol", false);
 }
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    char err[256];
-    strcpy(f->dir, "/tmp/mp_chat_store_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (mpu_store_open(&f->s) != 0)
         return -1;
-    mp_id_init(1);
-    uv_loop_init(&f->loop);
-    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
-        fprintf(stderr, "store: %s\n", err);
-        return -1;
-    }
-    add_users(f->dir);
+    add_users(f);
     f->now = 1700000000000LL;
     *state = f;
     return 0;
@@ -65,20 +47,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    char cmd[128];
-    mp_store_close(f->st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
-}
-
-static void wait_for(fx_t *f, const int *done, int want)
-{
-    while (*done < want)
-        uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* ---- send ---------------------------------------------------------------- */
@@ -118,7 +89,7 @@ static void queue_send(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, const
                             .text = text,
                             .text_len = strlen(text),
                             .now_ms = ++f->now};
-    assert_int_equal(mp_store_chat_send(f->st, &in, on_send, r), MP_OK);
+    assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, r), MP_OK);
 }
 
 static send_res_t send_sync(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, const char *cmid,
@@ -126,7 +97,7 @@ static send_res_t send_sync(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, 
 {
     send_res_t r = {0};
     queue_send(f, from, conv, to, cmid, text, &r);
-    wait_for(f, &r.done, 1);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -163,7 +134,7 @@ static void test_send_seq_and_dedup(void **state)
     for (int i = 0; i < 5; i++)
         queue_send(f, ALICE, a.conv, 0, "burst", "x", &five[i]);
     for (int i = 0; i < 5; i++)
-        wait_for(f, &five[i].done, 1);
+        MPU_WAIT(&f->s.loop, &five[i].done, 1);
     int dups = 0;
     for (int i = 0; i < 5; i++) {
         assert_int_equal(five[i].rc, MP_OK);
@@ -231,8 +202,8 @@ static void on_users(mp_err_t rc, const uint64_t *u, size_t n, void *ud)
 static misc_res_t direct_sync(fx_t *f, uint64_t a, uint64_t b)
 {
     misc_res_t r = {0};
-    assert_int_equal(mp_store_chat_direct(f->st, a, b, ++f->now, on_direct, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_chat_direct(f->s.st, a, b, ++f->now, on_direct, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -249,31 +220,29 @@ static void test_direct_members_peers(void **state)
     assert_int_equal(direct_sync(f, CAROL, ALICE).rc, MP_OK);
 
     misc_res_t m = {0};
-    assert_int_equal(mp_store_chat_members(f->st, d1.conv, on_members, &m), MP_OK);
-    wait_for(f, &m.done, 1);
+    assert_int_equal(mp_store_chat_members(f->s.st, d1.conv, on_members, &m), MP_OK);
+    MPU_WAIT(&f->s.loop, &m.done, 1);
     assert_int_equal(m.rc, MP_OK);
     assert_int_equal(m.kind, MP_CONV_DIRECT);
     assert_int_equal(m.n, 2);
     assert_true((m.ids[0] == ALICE && m.ids[1] == BOB) || (m.ids[0] == BOB && m.ids[1] == ALICE));
 
     misc_res_t none = {0};
-    assert_int_equal(mp_store_chat_members(f->st, 777, on_members, &none), MP_OK);
-    wait_for(f, &none.done, 1);
+    assert_int_equal(mp_store_chat_members(f->s.st, 777, on_members, &none), MP_OK);
+    MPU_WAIT(&f->s.loop, &none.done, 1);
     assert_int_equal(none.rc, MP_ERR_NOT_FOUND);
 
     misc_res_t p = {0};
-    assert_int_equal(mp_store_chat_peers(f->st, ALICE, on_users, &p), MP_OK);
-    wait_for(f, &p.done, 1);
+    assert_int_equal(mp_store_chat_peers(f->s.st, ALICE, on_users, &p), MP_OK);
+    MPU_WAIT(&f->s.loop, &p.done, 1);
     assert_int_equal(p.rc, MP_OK);
     assert_int_equal(p.n, 2); /* bob and carol */
 }
 
 static void exec_sql(fx_t *f, const char *sql)
 {
-    char path[128];
     sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -299,8 +268,8 @@ static void on_count(mp_err_t rc, const uint64_t *u, size_t n, void *ud)
 static size_t peers_count(fx_t *f, uint64_t user)
 {
     count_res_t p = {0};
-    assert_int_equal(mp_store_chat_peers(f->st, user, on_count, &p), MP_OK);
-    wait_for(f, &p.done, 1);
+    assert_int_equal(mp_store_chat_peers(f->s.st, user, on_count, &p), MP_OK);
+    MPU_WAIT(&f->s.loop, &p.done, 1);
     assert_int_equal(p.rc, MP_OK);
     return p.n;
 }
@@ -309,13 +278,10 @@ static size_t peers_count(fx_t *f, uint64_t user)
 static void test_peers_group_limit(void **state)
 {
     fx_t *f = *state;
-    char sql[256];
     for (int u = 2000; u < 2100; u++) {
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO users(id, username, display_name, created_at)"
-                 " VALUES(%d, 'u%d', 'U', 1)",
-                 u, u);
-        exec_sql(f, sql);
+        char name[16];
+        snprintf(name, sizeof name, "u%d", u);
+        mpu_user_add(&f->s, (uint64_t)u, name, "U", false);
     }
     exec_sql(f, "INSERT INTO conversations(id, kind, version, created_at, active_at)"
                 " VALUES(9001, 'group', 1, 1, 1), (9002, 'group', 1, 1, 1)");
@@ -357,8 +323,8 @@ static hist_res_t history_bytes(fx_t *f, uint64_t user, uint64_t conv, int64_t b
 {
     hist_res_t r = {0};
     assert_int_equal(
-        mp_store_chat_history(f->st, user, conv, before, limit, max_bytes, on_hist, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+        mp_store_chat_history(f->s.st, user, conv, before, limit, max_bytes, on_hist, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -483,8 +449,8 @@ static cur_res_t cursor_sync(fx_t *f, uint64_t user, uint64_t conv, mp_chat_curs
                              int64_t seq)
 {
     cur_res_t r = {0};
-    assert_int_equal(mp_store_chat_cursor(f->st, user, conv, which, seq, on_cursor, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_chat_cursor(f->s.st, user, conv, which, seq, on_cursor, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -560,8 +526,8 @@ static void on_sync(mp_err_t rc, const mp_chat_sync_out_t *o, void *ud)
 static sync_res_t sync_bytes(fx_t *f, uint64_t user, int64_t since, unsigned max, size_t max_bytes)
 {
     sync_res_t r = {0};
-    assert_int_equal(mp_store_chat_sync(f->st, user, since, max, max_bytes, on_sync, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_chat_sync(f->s.st, user, since, max, max_bytes, on_sync, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -705,8 +671,8 @@ static void on_list(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n, bool 
 static list_res_t list_sync(fx_t *f, uint64_t user, int64_t aa, uint64_t aid, unsigned limit)
 {
     list_res_t r = {0};
-    assert_int_equal(mp_store_chat_list(f->st, user, aa, aid, limit, on_list, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_chat_list(f->s.st, user, aa, aid, limit, on_list, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "app/app.h"
 #include "core/hub.h"
 #include "core/verbs.h"
@@ -71,7 +72,7 @@ static int teardown(void **state)
     (void)state;
     int finished = 0;
     mp_server_shutdown(app.srv, done, &finished);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(finished, 1);
     assert_false(mp_hub_online(app.hub, USER)); /* every session left the hub */
     mp_hub_free(app.hub);

@@ -16,50 +16,34 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "store/groups.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
 typedef struct {
-    char dir[64];
-    uv_loop_t loop;
-    mp_store_t *st;
+    mpu_store_t s;
     int64_t now;
 } fx_t;
 
 enum { OWNER = 2001, ADMIN = 2002, MEMBER = 2003, OTHER = 2004, FIFTH = 2005 };
 
-static void add_users(const char *dir)
+static void add_users(fx_t *f)
 {
-    char path[128];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/magpie.db", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO users(id, username, display_name, created_at)"
-                                  " VALUES(2001,'olga','Olga',1),(2002,'adam','Adam',1),"
-                                  "(2003,'mia','Mia',1),(2004,'otto','Otto',1),"
-                                  "(2005,'fay','Fay',1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    mpu_user_add(&f->s, OWNER, "olga", "Olga", false);
+    mpu_user_add(&f->s, ADMIN, "adam", "Adam", false);
+    mpu_user_add(&f->s, MEMBER, "mia", "Mia", false);
+    mpu_user_add(&f->s, OTHER, "otto", "Otto", false);
+    mpu_user_add(&f->s, FIFTH, "fay", "Fay", false);
 }
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    char err[256];
-    strcpy(f->dir, "/tmp/mp_groups_store_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (mpu_store_open(&f->s) != 0)
         return -1;
     mp_id_init(2);
-    uv_loop_init(&f->loop);
-    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
-        fprintf(stderr, "store: %s\n", err);
-        return -1;
-    }
-    add_users(f->dir);
+    add_users(f);
     f->now = 1700000000000LL;
     *state = f;
     return 0;
@@ -68,20 +52,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    char cmd[128];
-    mp_store_close(f->st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
-}
-
-static void wait_for(fx_t *f, const int *done)
-{
-    while (*done < 1)
-        uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* ---- running ops ------------------------------------------------------------ */
@@ -136,8 +109,8 @@ static op_res_t run(fx_t *f, mp_group_op_in_t in)
     in.now_ms = ++f->now;
     if (in.max_members == 0)
         in.max_members = 10000;
-    assert_int_equal(mp_store_group_op(f->st, &in, on_op, &r), MP_OK);
-    wait_for(f, &r.done);
+    assert_int_equal(mp_store_group_op(f->s.st, &in, on_op, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -397,8 +370,8 @@ static void test_conv_view(void **state)
                          .rc,
                      MP_OK);
     conv_res_t r = {0};
-    assert_int_equal(mp_store_group_conv(f->st, g, f->now, on_conv, &r), MP_OK);
-    wait_for(f, &r.done);
+    assert_int_equal(mp_store_group_conv(f->s.st, g, f->now, on_conv, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.kind, MP_CONV_GROUP);
     assert_int_equal(r.n, 3);
@@ -410,12 +383,12 @@ static void test_conv_view(void **state)
     assert_true(r.muted == ADMIN);
     /* A mute that has passed is not reported. */
     conv_res_t later = {0};
-    assert_int_equal(mp_store_group_conv(f->st, g, f->now + 5000, on_conv, &later), MP_OK);
-    wait_for(f, &later.done);
+    assert_int_equal(mp_store_group_conv(f->s.st, g, f->now + 5000, on_conv, &later), MP_OK);
+    MPU_WAIT(&f->s.loop, &later.done, 1);
     assert_int_equal(later.n_muted, 0);
     conv_res_t none = {0};
-    assert_int_equal(mp_store_group_conv(f->st, 4242, f->now, on_conv, &none), MP_OK);
-    wait_for(f, &none.done);
+    assert_int_equal(mp_store_group_conv(f->s.st, 4242, f->now, on_conv, &none), MP_OK);
+    MPU_WAIT(&f->s.loop, &none.done, 1);
     assert_int_equal(none.rc, MP_ERR_NOT_FOUND);
 }
 
@@ -552,29 +525,31 @@ static void test_members_page_and_sync(void **state)
     fx_t *f = *state;
     uint64_t g = make_group(f);
     page_res_t p = {0};
-    assert_int_equal(mp_store_group_members(f->st, OWNER, g, -1, 0, 2, f->now, on_page, &p), MP_OK);
-    wait_for(f, &p.done);
+    assert_int_equal(mp_store_group_members(f->s.st, OWNER, g, -1, 0, 2, f->now, on_page, &p),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &p.done, 1);
     assert_int_equal(p.rc, MP_OK);
     assert_int_equal(p.n, 2);
     assert_true(p.more);
     assert_true(p.first == OWNER && p.last == ADMIN);
     page_res_t q = {0};
     assert_int_equal(
-        mp_store_group_members(f->st, OWNER, g, p.last_joined, p.last, 2, f->now, on_page, &q),
+        mp_store_group_members(f->s.st, OWNER, g, p.last_joined, p.last, 2, f->now, on_page, &q),
         MP_OK);
-    wait_for(f, &q.done);
+    MPU_WAIT(&f->s.loop, &q.done, 1);
     assert_int_equal(q.n, 1);
     assert_false(q.more);
     assert_true(q.first == MEMBER);
     page_res_t x = {0};
-    assert_int_equal(mp_store_group_members(f->st, OTHER, g, -1, 0, 2, f->now, on_page, &x), MP_OK);
-    wait_for(f, &x.done);
+    assert_int_equal(mp_store_group_members(f->s.st, OTHER, g, -1, 0, 2, f->now, on_page, &x),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &x.done, 1);
     assert_int_equal(x.rc, MP_ERR_NOT_MEMBER);
 
     /* Sync carries the system messages (1 created, 2 role_changed). */
     sync_res_t s = {0};
-    assert_int_equal(mp_store_chat_sync(f->st, MEMBER, 0, 100, SIZE_MAX, on_sync, &s), MP_OK);
-    wait_for(f, &s.done);
+    assert_int_equal(mp_store_chat_sync(f->s.st, MEMBER, 0, 100, SIZE_MAX, on_sync, &s), MP_OK);
+    MPU_WAIT(&f->s.loop, &s.done, 1);
     assert_int_equal(s.rc, MP_OK);
     assert_int_equal(s.n_msgs, 2);
     assert_int_equal(s.kind, MP_CONV_GROUP);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "net/conn.h"
 #include "net/testing.h"
 #include "util/log.h"
@@ -145,7 +146,7 @@ static void test_body_budget(void **state)
     mp_net__fake_free(e);
     assert_int_equal(srv->body_total, 0);
     mp_server_shutdown(srv, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     mp_server_free(srv);
     uv_loop_close(&loop);
 }

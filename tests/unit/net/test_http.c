@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "net/server.h"
 #include "net/testing.h"
 #include "util/log.h"
@@ -107,7 +108,7 @@ static int teardown(void **state)
     (void)state;
     int finished = 0;
     mp_server_shutdown(srv, done, &finished);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(finished, 1);
     mp_server_free(srv);
     uv_loop_close(&loop);

@@ -12,13 +12,12 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "net/server.h"
 #include "net/testing.h"
 #include "net/ws.h"
@@ -99,7 +98,7 @@ static int teardown(void **state)
     (void)state;
     int finished = 0;
     mp_server_shutdown(srv, done, &finished);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(finished, 1);
     mp_server_free(srv);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -628,6 +627,16 @@ static int client_connect(int port)
     return fd;
 }
 
+/* One more frame for the client that never reads, until its session is
+ * dropped. */
+static bool send_until_dropped(void *frame)
+{
+    if (closes > 0)
+        return true;
+    mp_gw_send(srv, last_sid, frame);
+    return false;
+}
+
 static void test_socket_slow_reader(void **state)
 {
     (void)state;
@@ -640,8 +649,7 @@ static void test_socket_slow_reader(void **state)
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Authorization: Bearer tok\r\n\r\n";
     assert_int_equal(write(fd, up, strlen(up)), (ssize_t)strlen(up));
-    for (int i = 0; i < 1000 && opens == 0; i++)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT(&loop, &opens, 1);
     assert_int_equal(opens, 1);
     assert_int_equal(mp_server_connections(srv), 1);
     /* The client never reads: the queue fills and the session is dropped. */
@@ -652,17 +660,38 @@ static void test_socket_slow_reader(void **state)
     json_object_set_new(o, "pad", json_string(pad));
     mp_frame_t *f = mp_frame_new_json(o);
     json_decref(o);
-    for (int i = 0; i < 10000 && closes == 0; i++) {
-        mp_gw_send(srv, last_sid, f);
-        uv_run(&loop, UV_RUN_NOWAIT);
-    }
+    MPU_WAIT_UNTIL(&loop, send_until_dropped, f);
     mp_frame_unref(f);
     /* Close 1008 is queued behind the stuck write; the hard close follows
      * within about a second. */
-    for (int i = 0; i < 100 && closes == 0; i++)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT(&loop, &closes, 1);
     assert_int_equal(closes, 1);
     close(fd);
+}
+
+/* The test's end of a socket, read without blocking. */
+typedef struct {
+    int fd;
+    char buf[1024];
+    size_t got;
+    bool eof;
+} reader_t;
+
+static bool read_until_eof(void *ud)
+{
+    reader_t *r = ud;
+    ssize_t n = read(r->fd, r->buf + r->got, sizeof(r->buf) - 1 - r->got);
+    if (n > 0)
+        r->got += (size_t)n;
+    else if (n == 0)
+        r->eof = true; /* the server half-closed after the response */
+    return r->eof;
+}
+
+static bool no_connections(void *ud)
+{
+    (void)ud;
+    return mp_server_connections(srv) == 0;
 }
 
 static void test_socket_http(void **state)
@@ -673,26 +702,14 @@ static void test_socket_http(void **state)
     int fd = client_connect(port);
     const char *req = "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    char buf[1024];
-    size_t got = 0;
-    bool eof = false;
-    for (int i = 0; i < 2000 && !eof; i++) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
-        if (n > 0)
-            got += (size_t)n;
-        else if (n == 0)
-            eof = true; /* the server half-closed after the response */
-        else if (errno == EAGAIN)
-            poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 1); /* wait for data, 1 ms max */
-    }
-    buf[got] = '\0';
-    assert_true(eof);
-    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
-    assert_non_null(strstr(buf, "{\"status\":\"ok\"}"));
+    reader_t r = {.fd = fd};
+    MPU_WAIT_UNTIL(&loop, read_until_eof, &r);
+    r.buf[r.got] = '\0';
+    assert_true(r.eof);
+    assert_non_null(strstr(r.buf, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(r.buf, "{\"status\":\"ok\"}"));
     close(fd);
-    for (int i = 0; i < 100 && mp_server_connections(srv) > 0; i++)
-        uv_run(&loop, UV_RUN_ONCE);
+    MPU_WAIT_UNTIL(&loop, no_connections, NULL);
     assert_int_equal(mp_server_connections(srv), 0);
 }
 

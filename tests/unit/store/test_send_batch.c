@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "store/chat.h"
 #include "store/sqlite_job.h"
 #include "util/id.h"
@@ -24,9 +25,7 @@
 enum { ALICE = 1001, BOB = 1002, CAROL = 1003 };
 
 typedef struct {
-    char dir[64];
-    uv_loop_t loop;
-    mp_store_t *st;
+    mpu_store_t s;
     int64_t now;
     sqlite3 *peek; /* a separate connection to check what was committed */
 } fx_t;
@@ -34,25 +33,13 @@ typedef struct {
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    char err[256], path[128];
-    strcpy(f->dir, "/tmp/mp_send_batch_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (mpu_store_open(&f->s) != 0)
         return -1;
-    mp_id_init(1);
-    uv_loop_init(&f->loop);
-    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
-        fprintf(stderr, "store: %s\n", err);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &f->peek), SQLITE_OK);
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &f->peek), SQLITE_OK);
     sqlite3_busy_timeout(f->peek, 5000);
-    assert_int_equal(sqlite3_exec(f->peek,
-                                  "INSERT INTO users(id, username, display_name, created_at)"
-                                  " VALUES(1001,'alice','Alice',1),(1002,'bob','Bob',1),"
-                                  "(1003,'carol','Carol',1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    mpu_user_add(&f->s, ALICE, "alice", "Alice", false);
+    mpu_user_add(&f->s, BOB, "bob", "Bob", false);
+    mpu_user_add(&f->s, CAROL, "carol", "Carol", false);
     f->now = 1700000000000LL;
     *state = f;
     return 0;
@@ -61,21 +48,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    char cmd[128];
     sqlite3_close(f->peek);
-    mp_store_close(f->st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
-}
-
-static void wait_for(fx_t *f, const int *done, int want)
-{
-    while (*done < want)
-        uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 static int64_t peek_int(fx_t *f, const char *sql)
@@ -121,7 +97,7 @@ static void queue_send(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, const
                             .text = "text",
                             .text_len = 4,
                             .now_ms = ++f->now};
-    assert_int_equal(mp_store_chat_send(f->st, &in, on_send, r), MP_OK);
+    assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, r), MP_OK);
 }
 
 /* Holds the writer until released, so that what is queued meanwhile forms the
@@ -153,14 +129,14 @@ static void gate_close(fx_t *f, gate_t *g)
     assert_int_equal(uv_sem_init(&g->entered, 0), 0);
     g->base.run = gate_run;
     g->base.done = gate_done;
-    assert_int_equal(mp_sqlite__write(f->st, &g->base), MP_OK);
+    assert_int_equal(mp_sqlite__write(f->s.st, &g->base), MP_OK);
     uv_sem_wait(&g->entered); /* the writer holds a batch of the gate alone */
 }
 
 static void gate_open(fx_t *f, gate_t *g)
 {
     uv_sem_post(&g->go);
-    wait_for(f, &g->done, 1);
+    MPU_WAIT(&f->s.loop, &g->done, 1);
     uv_sem_destroy(&g->go);
     uv_sem_destroy(&g->entered);
 }
@@ -203,7 +179,7 @@ static uint64_t make_conv(fx_t *f)
 {
     send_res_t r = {0};
     queue_send(f, ALICE, 0, BOB, "first", &r);
-    wait_for(f, &r.done, 1);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.seq, 1);
     return r.conv;
@@ -229,7 +205,7 @@ static void test_one_batch_mixed(void **state)
         if (i == 10) /* not a member: fails inside the run, others go on */
             queue_send(f, CAROL, conv, 0, "intruder", &stranger);
         if (i == 20) /* another job type: the counters are written first */
-            assert_int_equal(mp_store_chat_cursor(f->st, BOB, conv, MP_CHAT_CURSOR_DELIVERED, 5,
+            assert_int_equal(mp_store_chat_cursor(f->s.st, BOB, conv, MP_CHAT_CURSOR_DELIVERED, 5,
                                                   on_cursor, &cur),
                              MP_OK);
         if (i == 30) /* a retry of m3 within the same batch */
@@ -239,8 +215,8 @@ static void test_one_batch_mixed(void **state)
     }
     gate_open(f, &g);
     for (int i = 0; i < N; i++)
-        wait_for(f, &r[i].done, 1);
-    wait_for(f, &viato.done, 1);
+        MPU_WAIT(&f->s.loop, &r[i].done, 1);
+    MPU_WAIT(&f->s.loop, &viato.done, 1);
 
     assert_int_equal(stranger.rc, MP_ERR_NOT_MEMBER);
     assert_int_equal(cur.rc, MP_OK);
@@ -306,11 +282,11 @@ static void test_aborted_batch_forgets(void **state)
     ab.base.done = abort_done;
     queue_send(f, ALICE, conv, 0, "a", &a);
     queue_send(f, BOB, conv, 0, "b", &b);
-    assert_int_equal(mp_sqlite__write(f->st, &ab.base), MP_OK);
+    assert_int_equal(mp_sqlite__write(f->s.st, &ab.base), MP_OK);
     queue_send(f, ALICE, conv, 0, "c", &c);
     gate_open(f, &g);
-    wait_for(f, &c.done, 1);
-    wait_for(f, &ab.done, 1);
+    MPU_WAIT(&f->s.loop, &c.done, 1);
+    MPU_WAIT(&f->s.loop, &ab.done, 1);
     /* Nothing of the batch is durable, so nobody was acked. */
     assert_int_equal(a.rc, MP_ERR_INTERNAL);
     assert_int_equal(b.rc, MP_ERR_INTERNAL);
@@ -332,7 +308,7 @@ static void test_aborted_batch_forgets(void **state)
     queue_send(f, BOB, conv, 0, "boom", &boom);
     queue_send(f, ALICE, conv, 0, "e", &e);
     gate_open(f, &g);
-    wait_for(f, &e.done, 1);
+    MPU_WAIT(&f->s.loop, &e.done, 1);
     assert_int_equal(a.rc, MP_ERR_INTERNAL);
     assert_int_equal(d.rc, MP_ERR_INTERNAL);
     assert_int_equal(boom.rc, MP_ERR_INTERNAL);
@@ -342,7 +318,7 @@ static void test_aborted_batch_forgets(void **state)
     /* The next send continues from what is stored, not from memory. */
     send_res_t again = {0};
     queue_send(f, ALICE, conv, 0, "a", &again);
-    wait_for(f, &again.done, 1);
+    MPU_WAIT(&f->s.loop, &again.done, 1);
     assert_int_equal(again.rc, MP_OK);
     assert_false(again.dup);
     assert_int_equal(again.seq, 2);
@@ -369,7 +345,7 @@ static void test_failed_flush_fails_batch(void **state)
     }
     gate_open(f, &g);
     for (int i = 0; i < 4; i++) {
-        wait_for(f, &r[i].done, 1);
+        MPU_WAIT(&f->s.loop, &r[i].done, 1);
         assert_int_equal(r[i].rc, MP_ERR_INTERNAL);
     }
     assert_int_equal(peek_int(f, "SELECT count(*) FROM messages"), 1);
@@ -377,7 +353,7 @@ static void test_failed_flush_fails_batch(void **state)
     assert_int_equal(sqlite3_exec(f->peek, "DROP TRIGGER cap", NULL, NULL, NULL), SQLITE_OK);
     send_res_t ok = {0};
     queue_send(f, ALICE, conv, 0, "f0", &ok);
-    wait_for(f, &ok.done, 1);
+    MPU_WAIT(&f->s.loop, &ok.done, 1);
     assert_int_equal(ok.rc, MP_OK);
     assert_int_equal(ok.seq, 2);
     assert_false(ok.dup);

@@ -2,7 +2,6 @@
  * rotation, group commit, reader pool, backpressure and durability. Each test
  * gets its own temporary directory and loop, and drives the loop until the
  * callbacks it waits for have arrived. */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,28 +12,19 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "store/sqlite_job.h"
 #include "store/store.h"
 
 typedef struct fx {
-    char dir[64];
-    uv_loop_t loop;
-    mp_store_t *st;
+    mpu_store_t s;
     int pending; /* callbacks still expected */
 } fx_t;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void fx_open(fx_t *f)
 {
     char err[256] = "";
-    mp_err_t rc = mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err);
+    mp_err_t rc = mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err);
     if (rc != MP_OK)
         fail_msg("open: %s", err);
 }
@@ -43,18 +33,16 @@ static void fx_open(fx_t *f)
  * also when the store delivers its last completions and frees itself. */
 static void fx_close(fx_t *f)
 {
-    mp_store_close(f->st);
-    f->st = NULL;
-    uv_run(&f->loop, UV_RUN_DEFAULT);
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
 }
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/magpie-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(uv_loop_init(&f->loop), 0);
-    fx_open(f);
+    if (mpu_store_open(&f->s) != 0)
+        return -1;
     *state = f;
     return 0;
 }
@@ -62,18 +50,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    if (f->st)
-        fx_close(f);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
-}
-
-static void wait_all(fx_t *f)
-{
-    while (f->pending > 0)
-        uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* ---- callbacks recording their results ----------------------------------------- */
@@ -140,8 +119,8 @@ static mp_err_t user_create(fx_t *f, uint64_t id, const char *name)
     snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$fake");
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_user_create(f->st, &u, on_done, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_user_create(f->s.st, &u, on_done, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(r.calls, 1);
     return r.rc;
 }
@@ -150,8 +129,8 @@ static res_t user_by_name(fx_t *f, const char *name)
 {
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_user_by_name(f->st, name, on_user, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_user_by_name(f->s.st, name, on_user, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(r.calls, 1);
     return r;
 }
@@ -171,8 +150,8 @@ static mp_err_t device_create(fx_t *f, uint64_t id, uint64_t user_id, int64_t at
     hash_of(h, token);
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_device_create(f->st, &d, h, on_done, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_device_create(f->s.st, &d, h, on_done, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     return r.rc;
 }
 
@@ -180,8 +159,8 @@ static res_t device_list(fx_t *f, uint64_t user_id)
 {
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_device_list(f->st, user_id, on_devices, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_device_list(f->s.st, user_id, on_devices, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     return r;
 }
 
@@ -189,8 +168,8 @@ static mp_err_t device_revoke(fx_t *f, uint64_t user_id, uint64_t device_id, int
 {
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_device_revoke(f->st, user_id, device_id, now, on_done, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_device_revoke(f->s.st, user_id, device_id, now, on_done, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     return r.rc;
 }
 
@@ -201,8 +180,8 @@ static res_t rotate(fx_t *f, int old_token, int new_token, int64_t now)
     hash_of(n, new_token);
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_refresh_rotate(f->st, o, n, now, on_device, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_refresh_rotate(f->s.st, o, n, now, on_device, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     return r;
 }
 
@@ -243,7 +222,7 @@ static void block_writer(fx_t *f, blocker_t *b)
     assert_int_equal(uv_sem_init(&b->started, 0), 0);
     assert_int_equal(uv_sem_init(&b->release, 0), 0);
     f->pending++;
-    assert_int_equal(mp_sqlite__write(f->st, &b->job), MP_OK);
+    assert_int_equal(mp_sqlite__write(f->s.st, &b->job), MP_OK);
     uv_sem_wait(&b->started);
 }
 
@@ -278,14 +257,14 @@ static int pragma_int(const char *dir, const char *pragma)
 static void test_open_migrate_reopen(void **state)
 {
     fx_t *f = *state;
-    assert_true(mp_store_ready(f->st));
+    assert_true(mp_store_ready(f->s.st));
     assert_true(mp_store_schema_version() >= 2);
     assert_int_equal(user_create(f, 1, "alice"), MP_OK);
     fx_close(f);
-    assert_int_equal(pragma_int(f->dir, "PRAGMA user_version"), mp_store_schema_version());
+    assert_int_equal(pragma_int(f->s.dir, "PRAGMA user_version"), mp_store_schema_version());
 
     char path[128];
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *s = NULL;
@@ -306,12 +285,12 @@ static void test_open_creates_nested_dir(void **state)
     fx_t *f = *state;
     fx_close(f); /* so that running the loop to completion below ends */
     char sub[128], err[256];
-    snprintf(sub, sizeof sub, "%s/a/b", f->dir);
+    snprintf(sub, sizeof sub, "%s/a/b", f->s.dir);
     mp_store_t *st = NULL;
-    assert_int_equal(mp_store_open(sub, &f->loop, &st, err, sizeof err), MP_OK);
+    assert_int_equal(mp_store_open(sub, &f->s.loop, &st, err, sizeof err), MP_OK);
     assert_true(mp_store_ready(st));
     mp_store_close(st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&f->s.loop);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -319,7 +298,7 @@ static void test_newer_schema_refused(void **state)
     fx_t *f = *state;
     fx_close(f);
     char path[128], sql[64];
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
+    snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", mp_store_schema_version() + 5);
@@ -328,7 +307,7 @@ static void test_newer_schema_refused(void **state)
 
     char err[256] = "";
     mp_store_t *st = NULL;
-    assert_int_not_equal(mp_store_open(f->dir, &f->loop, &st, err, sizeof err), MP_OK);
+    assert_int_not_equal(mp_store_open(f->s.dir, &f->s.loop, &st, err, sizeof err), MP_OK);
     assert_null(st);
     char want[160];
     snprintf(want, sizeof want,
@@ -357,8 +336,8 @@ static void test_users(void **state)
 
     r = (res_t){.f = f};
     f->pending++;
-    assert_int_equal(mp_store_user_by_id(f->st, 13, on_user, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_user_by_id(f->s.st, 13, on_user, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(r.rc, MP_OK);
     assert_string_equal(r.user.username, "bob");
 
@@ -367,8 +346,8 @@ static void test_users(void **state)
     assert_false(r.have_row);
     r = (res_t){.f = f};
     f->pending++;
-    assert_int_equal(mp_store_user_by_id(f->st, 999, on_user, &r), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_user_by_id(f->s.st, 999, on_user, &r), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(r.rc, MP_ERR_NOT_FOUND);
 }
 
@@ -414,26 +393,26 @@ static void test_devices(void **state)
     /* touch: last_seen_at only moves forward */
     res_t t = {.f = f};
     f->pending += 2;
-    assert_int_equal(mp_store_device_touch(f->st, 101, 9000, on_done, &t), MP_OK);
-    assert_int_equal(mp_store_device_touch(f->st, 101, 8500, on_done, &t), MP_OK);
-    assert_int_equal(mp_store_device_touch(f->st, 101, 9100, NULL, NULL), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_device_touch(f->s.st, 101, 9000, on_done, &t), MP_OK);
+    assert_int_equal(mp_store_device_touch(f->s.st, 101, 8500, on_done, &t), MP_OK);
+    assert_int_equal(mp_store_device_touch(f->s.st, 101, 9100, NULL, NULL), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(t.calls, 2);
     /* the NULL-callback touch has no ack of its own: a later acked write
      * proves it committed (the writer keeps submission order) */
     t = (res_t){.f = f};
     f->pending++;
-    assert_int_equal(mp_store_device_touch(f->st, 101, 100, on_done, &t), MP_OK);
-    wait_all(f);
+    assert_int_equal(mp_store_device_touch(f->s.st, 101, 100, on_done, &t), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     r = device_list(f, 1);
     assert_int_equal(r.devs[0].last_seen_at, 9100);
 
     uint64_t ids[8] = {0};
-    assert_int_equal(mp_store_revoked_since(f->st, 8000, collect_ids, ids), MP_OK);
+    assert_int_equal(mp_store_revoked_since(f->s.st, 8000, collect_ids, ids), MP_OK);
     assert_int_equal(ids[0], 1);
     assert_int_equal(ids[1], 100);
     ids[0] = 0;
-    assert_int_equal(mp_store_revoked_since(f->st, 8001, collect_ids, ids), MP_OK);
+    assert_int_equal(mp_store_revoked_since(f->s.st, 8001, collect_ids, ids), MP_OK);
     assert_int_equal(ids[0], 0);
 }
 
@@ -502,7 +481,7 @@ static void submit_users(fx_t *f, many_t *m, uint64_t first, int n)
         snprintf(u.username, sizeof u.username, "user%llu", (unsigned long long)u.id);
         snprintf(u.display_name, sizeof u.display_name, "U");
         f->pending++;
-        assert_int_equal(mp_store_user_create(f->st, &u, on_many, m), MP_OK);
+        assert_int_equal(mp_store_user_create(f->s.st, &u, on_many, m), MP_OK);
     }
 }
 
@@ -515,12 +494,12 @@ static void test_group_commit(void **state)
      * committed as exactly one batch after the blocker's. */
     blocker_t b;
     block_writer(f, &b);
-    mp_store_stats(f->st, &b0, &j0);
+    mp_store_stats(f->s.st, &b0, &j0);
     many_t m = {.f = f};
     submit_users(f, &m, 1, 1000);
     unblock(&b);
-    wait_all(f);
-    mp_store_stats(f->st, &b1, &j1);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
+    mp_store_stats(f->s.st, &b1, &j1);
     assert_int_equal(m.ok, 1000);
     assert_int_equal(b.done_rc, MP_OK);
     assert_int_equal(j1 - j0, 1001);
@@ -530,8 +509,8 @@ static void test_group_commit(void **state)
     /* Free-running: 1000 concurrent writes still share transactions. */
     m = (many_t){.f = f};
     submit_users(f, &m, 5001, 1000);
-    wait_all(f);
-    mp_store_stats(f->st, &b0, &j0);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
+    mp_store_stats(f->s.st, &b0, &j0);
     assert_int_equal(m.ok, 1000);
     assert_int_equal(j0 - j1, 1000);
     assert_true(b0 - b1 < 1000);
@@ -551,17 +530,17 @@ static void test_savepoint_isolation(void **state)
     snprintf(u.username, sizeof u.username, "dora");
     snprintf(u.display_name, sizeof u.display_name, "D");
     f->pending += 3;
-    assert_int_equal(mp_store_user_create(f->st, &u, on_done, &r1), MP_OK);
+    assert_int_equal(mp_store_user_create(f->s.st, &u, on_done, &r1), MP_OK);
     u.id = 2; /* same name */
-    assert_int_equal(mp_store_user_create(f->st, &u, on_done, &r2), MP_OK);
+    assert_int_equal(mp_store_user_create(f->s.st, &u, on_done, &r2), MP_OK);
     u.id = 3;
     snprintf(u.username, sizeof u.username, "erik");
-    assert_int_equal(mp_store_user_create(f->st, &u, on_done, &r3), MP_OK);
+    assert_int_equal(mp_store_user_create(f->s.st, &u, on_done, &r3), MP_OK);
     uint64_t b0, b1;
-    mp_store_stats(f->st, &b0, NULL);
+    mp_store_stats(f->s.st, &b0, NULL);
     unblock(&b);
-    wait_all(f);
-    mp_store_stats(f->st, &b1, NULL);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
+    mp_store_stats(f->s.st, &b1, NULL);
     blocker_destroy(&b);
     assert_int_equal(b1 - b0, 2); /* the blocker's batch, then all three together */
     assert_int_equal(r1.rc, MP_OK);
@@ -582,9 +561,8 @@ static void test_reads_while_writes_queued(void **state)
 
     res_t r = {.f = f};
     f->pending++;
-    assert_int_equal(mp_store_user_by_name(f->st, "alice", on_user, &r), MP_OK);
-    while (r.calls == 0)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(mp_store_user_by_name(f->s.st, "alice", on_user, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.calls, 1);
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.user.id, 1);
     assert_int_equal(m.ok + m.other, 0); /* the writes are still held */
@@ -592,13 +570,12 @@ static void test_reads_while_writes_queued(void **state)
 
     r = (res_t){.f = f}; /* a queued, uncommitted user is invisible to readers */
     f->pending++;
-    assert_int_equal(mp_store_user_by_name(f->st, "user100", on_user, &r), MP_OK);
-    while (r.calls == 0)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(mp_store_user_by_name(f->s.st, "user100", on_user, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.calls, 1);
     assert_int_equal(r.rc, MP_ERR_NOT_FOUND);
 
     unblock(&b);
-    wait_all(f);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     blocker_destroy(&b);
     assert_int_equal(m.ok, 10);
 }
@@ -608,22 +585,22 @@ static void test_backpressure(void **state)
     fx_t *f = *state;
     assert_int_equal(user_create(f, 1, "alice"), MP_OK);
     assert_int_equal(device_create(f, 100, 1, 5000, 1), MP_OK);
-    mp_sqlite__set_limits(f->st, 4, 2);
+    mp_sqlite__set_limits(f->s.st, 4, 2);
 
     blocker_t b;
     block_writer(f, &b); /* taken off the queue: the queue is empty again */
     many_t m = {.f = f};
     for (int i = 0; i < 4; i++) {
         f->pending++;
-        assert_int_equal(mp_store_device_touch(f->st, 100, 6000 + i, on_many, &m), MP_OK);
+        assert_int_equal(mp_store_device_touch(f->s.st, 100, 6000 + i, on_many, &m), MP_OK);
     }
     res_t r = {.f = f};
-    assert_int_equal(mp_store_device_touch(f->st, 100, 7000, on_done, &r), MP_ERR_UNAVAILABLE);
+    assert_int_equal(mp_store_device_touch(f->s.st, 100, 7000, on_done, &r), MP_ERR_UNAVAILABLE);
     mp_user_row_t u = {.id = 9, .created_at = 1};
     snprintf(u.username, sizeof u.username, "zed");
-    assert_int_equal(mp_store_user_create(f->st, &u, on_done, &r), MP_ERR_UNAVAILABLE);
+    assert_int_equal(mp_store_user_create(f->s.st, &u, on_done, &r), MP_ERR_UNAVAILABLE);
     unblock(&b);
-    wait_all(f);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     blocker_destroy(&b);
     assert_int_equal(m.ok, 4);
     assert_int_equal(r.calls, 0); /* refused ops never call back */
@@ -638,17 +615,17 @@ static void test_backpressure(void **state)
         assert_int_equal(uv_sem_init(&rb[i].started, 0), 0);
         assert_int_equal(uv_sem_init(&rb[i].release, 0), 0);
         f->pending++;
-        assert_int_equal(mp_sqlite__read(f->st, &rb[i].job), MP_OK);
+        assert_int_equal(mp_sqlite__read(f->s.st, &rb[i].job), MP_OK);
         uv_sem_wait(&rb[i].started);
     }
     res_t q1 = {.f = f}, q2 = {.f = f}, q3 = {.f = f};
     f->pending += 2;
-    assert_int_equal(mp_store_user_by_id(f->st, 1, on_user, &q1), MP_OK);
-    assert_int_equal(mp_store_device_list(f->st, 1, on_devices, &q2), MP_OK);
-    assert_int_equal(mp_store_user_by_id(f->st, 1, on_user, &q3), MP_ERR_UNAVAILABLE);
+    assert_int_equal(mp_store_user_by_id(f->s.st, 1, on_user, &q1), MP_OK);
+    assert_int_equal(mp_store_device_list(f->s.st, 1, on_devices, &q2), MP_OK);
+    assert_int_equal(mp_store_user_by_id(f->s.st, 1, on_user, &q3), MP_ERR_UNAVAILABLE);
     for (int i = 0; i < 2; i++)
         unblock(&rb[i]);
-    wait_all(f);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     for (int i = 0; i < 2; i++)
         blocker_destroy(&rb[i]);
     assert_int_equal(q1.rc, MP_OK);
@@ -664,18 +641,18 @@ static void test_durability_and_close(void **state)
     fx_t *f = *state;
     many_t m = {.f = f};
     submit_users(f, &m, 1, 50);
-    wait_all(f);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
     assert_int_equal(m.ok, 50);
 
     m = (many_t){.f = f};
     submit_users(f, &m, 100, 200); /* still queued or in flight */
-    mp_store_t *st = f->st;
+    mp_store_t *st = f->s.st;
     mp_store_close(st);
     assert_false(mp_store_ready(st));
     res_t r = {.f = f};
     assert_int_equal(mp_store_user_by_id(st, 1, on_user, &r), MP_ERR_UNAVAILABLE);
-    f->st = NULL;
-    uv_run(&f->loop, UV_RUN_DEFAULT); /* delivers the rest, frees the store */
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop); /* delivers the rest, frees the store */
     assert_int_equal(m.ok, 200);
     assert_int_equal(f->pending, 0);
 

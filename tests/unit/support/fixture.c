@@ -40,7 +40,7 @@ void mpu_store_close(mpu_store_t *f)
         mp_store_close(f->st);
         f->st = NULL;
     }
-    uv_run(&f->loop, UV_RUN_DEFAULT);
+    mpu_run_idle(&f->loop, MPU_TIMEOUT, "the store to close");
     assert_int_equal(uv_loop_close(&f->loop), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -90,6 +90,51 @@ void mpu_wait_down(uv_loop_t *loop, const volatile int *counter, int want, int t
                    const char *what)
 {
     wait_until(loop, counter, want, false, timeout_ms, what);
+}
+
+void mpu_wait_until(uv_loop_t *loop, bool (*step)(void *ud), void *ud, int timeout_ms,
+                    const char *what)
+{
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    uint64_t deadline = uv_now(loop) + (uint64_t)timeout_ms;
+    /* The tick wakes the loop up so that step sees what the loop does not
+     * watch (the test's own end of a socket). */
+    uv_timer_start(&timer, on_tick, MPU_TICK, MPU_TICK);
+    while (!step(ud)) {
+        uv_update_time(loop);
+        if (uv_now(loop) >= deadline) {
+            uv_close((uv_handle_t *)&timer, NULL);
+            uv_run(loop, UV_RUN_NOWAIT);
+            fail_msg("waited %d ms for %s: it never happened", timeout_ms, what);
+        }
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&timer, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+void mpu_run_idle(uv_loop_t *loop, int timeout_ms, const char *what)
+{
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    /* Unreferenced: the timer bounds each turn without keeping the loop
+     * alive, so the loop is idle exactly when uv_run(UV_RUN_DEFAULT) would
+     * have returned. */
+    uv_unref((uv_handle_t *)&timer);
+    uint64_t deadline = uv_now(loop) + (uint64_t)timeout_ms;
+    while (uv_loop_alive(loop)) {
+        uv_update_time(loop);
+        if (uv_now(loop) >= deadline) {
+            uv_close((uv_handle_t *)&timer, NULL);
+            uv_run(loop, UV_RUN_NOWAIT);
+            fail_msg("waited %d ms for %s: a handle or request is still active", timeout_ms, what);
+        }
+        uv_timer_start(&timer, on_tick, deadline - uv_now(loop), 0);
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&timer, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
 }
 
 typedef struct {

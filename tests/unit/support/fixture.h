@@ -38,8 +38,28 @@ void mpu_wait_int(uv_loop_t *loop, const volatile int *counter, int want, int ti
 /* Runs loop until *counter <= want (counters of pending operations). */
 void mpu_wait_down(uv_loop_t *loop, const volatile int *counter, int want, int timeout_ms,
                    const char *what);
-#define MPU_WAIT(loop, counter, want) mpu_wait_int(loop, counter, want, MPU_TIMEOUT, #counter)
-#define MPU_WAIT_ZERO(loop, counter) mpu_wait_down(loop, counter, 0, MPU_TIMEOUT, #counter)
+/* Longest turn (ms) of mpu_wait_until. */
+#define MPU_TICK 1
+/* Runs the loop one turn at a time (each at most MPU_TICK ms) until step(ud)
+ * returns true; fails the test naming `what` after timeout_ms. step is
+ * called before every turn and may act too (read a socket, send one more
+ * frame): for conditions that are not a counter, or that the loop does not
+ * wake up for. */
+void mpu_wait_until(uv_loop_t *loop, bool (*step)(void *ud), void *ud, int timeout_ms,
+                    const char *what);
+/* uv_run(UV_RUN_DEFAULT), bounded: runs until no handle or request is left
+ * (a store closed, a pool drained); fails naming `what` after timeout_ms. */
+void mpu_run_idle(uv_loop_t *loop, int timeout_ms, const char *what);
+
+/* The wait names its counter and where it was called from. */
+#define MPU_STR_(x) #x
+#define MPU_STR(x) MPU_STR_(x)
+#define MPU_AT " (" __FILE__ ":" MPU_STR(__LINE__) ")"
+#define MPU_WAIT(loop, counter, want)                                                              \
+    mpu_wait_int(loop, counter, want, MPU_TIMEOUT, #counter MPU_AT)
+#define MPU_WAIT_ZERO(loop, counter) mpu_wait_down(loop, counter, 0, MPU_TIMEOUT, #counter MPU_AT)
+#define MPU_WAIT_UNTIL(loop, step, ud) mpu_wait_until(loop, step, ud, MPU_TIMEOUT, #step MPU_AT)
+#define MPU_RUN_IDLE(loop) mpu_run_idle(loop, MPU_TIMEOUT, "the loop to run out of work" MPU_AT)
 
 /* Creates a user through mp_store_user_create (the way the server does) and
  * waits for the commit; fails the test on any error. */

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "app/app.h"
 #include "core/hub.h"
 #include "core/sweep.h"
@@ -89,7 +90,7 @@ static int teardown(void **state)
     (void)state;
     int finished = 0;
     mp_server_shutdown(app.srv, done, &finished);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    MPU_RUN_IDLE(&loop);
     assert_int_equal(finished, 1);
     assert_int_equal(mp_hub_total_sessions(app.hub), 0);
     mp_hub_free(app.hub);

@@ -14,31 +14,23 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "store/world.h"
 #include "util/alloc.h"
 #include "util/id.h"
 #include "util/log.h"
 
 typedef struct {
-    char dir[64];
-    uv_loop_t loop;
-    mp_store_t *st;
+    mpu_store_t s;
 } fx_t;
 
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
-    char err[256];
-    strcpy(f->dir, "/tmp/mp_world_store_XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
     mp_log_set_level(MP_LOG_WARN);
-    mp_id_init(2);
-    uv_loop_init(&f->loop);
-    if (mp_store_open(f->dir, &f->loop, &f->st, err, sizeof err) != MP_OK) {
-        fprintf(stderr, "store: %s\n", err);
+    if (mpu_store_open(&f->s) != 0)
         return -1;
-    }
+    mp_id_init(2);
     *state = f;
     return 0;
 }
@@ -46,30 +38,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    char cmd[128];
-    mp_store_close(f->st);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    mpu_store_close(&f->s);
     free(f);
     return 0;
-}
-
-static void wait_for(fx_t *f, const int *done, int want)
-{
-    while (*done < want)
-        uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* One integer from a private connection (the store's are busy elsewhere). */
 static int64_t sql_int(fx_t *f, const char *sql)
 {
-    char path[128];
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -81,10 +60,8 @@ static int64_t sql_int(fx_t *f, const char *sql)
 
 static void sql_exec(fx_t *f, const char *sql)
 {
-    char path[128];
     sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/magpie.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -108,8 +85,8 @@ static mp_err_t make_guest(fx_t *f, uint64_t user, uint64_t dev, int64_t at, con
     snprintf(u.display_name, sizeof u.display_name, "Guest %s", name);
     snprintf(d.name, sizeof d.name, "guest");
     int r[2] = {0, -1};
-    assert_int_equal(mp_store_guest_create(f->st, &u, &d, hash, on_done, r), MP_OK);
-    wait_for(f, &r[0], 1);
+    assert_int_equal(mp_store_guest_create(f->s.st, &u, &d, hash, on_done, r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r[0], 1);
     return (mp_err_t)r[1];
 }
 
@@ -119,9 +96,9 @@ static void test_world_ensure(void **state)
 {
     fx_t *f = *state;
     uint64_t a = 0, b = 0;
-    assert_int_equal(mp_store_world_ensure(f->st, 1700000000000LL, &a), MP_OK);
+    assert_int_equal(mp_store_world_ensure(f->s.st, 1700000000000LL, &a), MP_OK);
     assert_true(a != 0);
-    assert_int_equal(mp_store_world_ensure(f->st, 1700000000001LL, &b), MP_OK);
+    assert_int_equal(mp_store_world_ensure(f->s.st, 1700000000001LL, &b), MP_OK);
     assert_true(a == b); /* found, not created again */
     assert_int_equal(sql_int(f, "SELECT count(*) FROM conversations WHERE kind = 'world'"), 1);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM members"), 0);
@@ -157,8 +134,8 @@ static void test_guest_create(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM devices WHERE id = 602"), 0);
 
     user_res_t r = {0};
-    assert_int_equal(mp_store_user_by_id(f->st, 501, on_user, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_user_by_id(f->s.st, 501, on_user, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     assert_int_equal(r.rc, MP_OK);
     const mp_user_row_t u = r.u;
     assert_int_equal(u.id, 501);
@@ -195,8 +172,8 @@ static void on_swept(mp_err_t rc, const mp_guest_sweep_out_t *o, void *ud)
 static void sweep(fx_t *f, int64_t cutoff, unsigned max, sweep_res_t *r)
 {
     memset(r, 0, sizeof *r);
-    assert_int_equal(mp_store_guest_sweep(f->st, cutoff, max, on_swept, r), MP_OK);
-    wait_for(f, &r->done, 1);
+    assert_int_equal(mp_store_guest_sweep(f->s.st, cutoff, max, on_swept, r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r->done, 1);
     assert_int_equal(r->rc, MP_OK);
 }
 
@@ -217,13 +194,14 @@ static void test_guest_sweep(void **state)
 {
     fx_t *f = *state;
     uint64_t world = 0;
-    assert_int_equal(mp_store_world_ensure(f->st, 1, &world), MP_OK);
+    assert_int_equal(mp_store_world_ensure(f->s.st, 1, &world), MP_OK);
     assert_int_equal(make_guest(f, 701, 801, 1000, "guest_701"), MP_OK); /* idle */
     assert_int_equal(make_guest(f, 702, 802, 1000, "guest_702"), MP_OK); /* refreshed */
     assert_int_equal(make_guest(f, 703, 803, 1000, "guest_703"), MP_OK); /* touched */
     assert_int_equal(make_guest(f, 704, 804, 9000, "guest_704"), MP_OK); /* young */
-    sql_exec(f, "INSERT INTO users(id, username, display_name, created_at, last_active_at)"
-                " VALUES(705, 'olduser', 'Old', 1, 1)"); /* registered: never swept */
+    mpu_user_add(&f->s, 705, "olduser", "Old", false); /* registered: never swept */
+    /* Idle as long as the guests; the store API does not set last_active_at. */
+    sql_exec(f, "UPDATE users SET last_active_at = 1 WHERE id = 705");
     sql_exec(f, "INSERT INTO devices(id, user_id, created_at) VALUES(811, 701, 1000)");
     sql_exec(f, "UPDATE devices SET last_seen_at = 6000 WHERE id = 802");
     sql_exec(f, "UPDATE users SET last_active_at = 6000 WHERE id = 703");
@@ -254,7 +232,7 @@ static void test_guest_sweep(void **state)
     /* The deleted devices' access tokens are still refused after a restart:
      * the revoked set rebuilt at start-up sees their tombstones. */
     revoked_t rv = {0};
-    assert_int_equal(mp_store_revoked_since(f->st, 0, on_revoked, &rv), MP_OK);
+    assert_int_equal(mp_store_revoked_since(f->s.st, 0, on_revoked, &rv), MP_OK);
     assert_int_equal(rv.n, 2);
     assert_true((rv.ids[0] == 801 && rv.ids[1] == 811) || (rv.ids[0] == 811 && rv.ids[1] == 801));
 
@@ -290,8 +268,8 @@ static cursor_res_t cursor(fx_t *f, uint64_t user, uint64_t conv, mp_chat_cursor
                            int64_t seq)
 {
     cursor_res_t r = {0};
-    assert_int_equal(mp_store_world_cursor(f->st, user, conv, which, seq, on_cursor, &r), MP_OK);
-    wait_for(f, &r.done, 1);
+    assert_int_equal(mp_store_world_cursor(f->s.st, user, conv, which, seq, on_cursor, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
 
@@ -307,9 +285,9 @@ static void test_world_cursor(void **state)
 {
     fx_t *f = *state;
     uint64_t world = 0;
-    assert_int_equal(mp_store_world_ensure(f->st, 1, &world), MP_OK);
-    sql_exec(f, "INSERT INTO users(id, username, display_name, created_at)"
-                " VALUES(1001, 'alice', 'Alice', 1), (1002, 'bob', 'Bob', 1)");
+    assert_int_equal(mp_store_world_ensure(f->s.st, 1, &world), MP_OK);
+    mpu_user_add(&f->s, 1001, "alice", "Alice", false);
+    mpu_user_add(&f->s, 1002, "bob", "Bob", false);
     /* Anyone may post to the world without a member row. */
     for (int i = 0; i < 3; i++) {
         char cmid[16];
@@ -321,8 +299,8 @@ static void test_world_cursor(void **state)
                                 .text_len = 5,
                                 .now_ms = 5000 + i};
         int r[2] = {0, -1};
-        assert_int_equal(mp_store_chat_send(f->st, &in, on_sent, r), MP_OK);
-        wait_for(f, &r[0], 1);
+        assert_int_equal(mp_store_chat_send(f->s.st, &in, on_sent, r), MP_OK);
+        MPU_WAIT(&f->s.loop, &r[0], 1);
         assert_int_equal(r[1], MP_OK);
     }
     assert_int_equal(sql_int(f, "SELECT count(*) FROM world_reads"), 0);
