@@ -7,7 +7,9 @@
 
 #include <string.h>
 
+#include "net/server.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/map.h"
 
 typedef struct {
@@ -70,6 +72,7 @@ static const hub_user_t *find_user(const mp_hub_t *hub, uint64_t user_id)
 
 void mp_hub_add(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
 {
+    MP_ASSERT(hub->srv == NULL || mp_server_on_loop(hub->srv)); /* no locks here */
     if (who == NULL || who->user_id == 0)
         return;
     bool created;
@@ -94,6 +97,7 @@ void mp_hub_add(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
 
 void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
 {
+    MP_ASSERT(hub->srv == NULL || mp_server_on_loop(hub->srv)); /* no locks here */
     if (who == NULL || who->user_id == 0)
         return;
     void **slot = mp_map_find(&hub->users, who->user_id);

@@ -12,6 +12,7 @@
 
 #include "net/server.h"
 #include "net/sidmap.h"
+#include "util/assert.h"
 #include "util/map.h"
 
 typedef struct mp_conn mp_conn_t;
@@ -31,14 +32,15 @@ enum {
 };
 
 enum {
-    MP_C_CLOSED = 1 << 0,  /* hard close started: no more I/O, freed in close_cb */
-    MP_C_DRAIN = 1 << 1,   /* no new requests; close once everything is written */
-    MP_C_SHUT = 1 << 2,    /* write side shut down (or about to be): input is discarded */
-    MP_C_FAKE = 1 << 3,    /* no socket (unit tests, fuzzers): writes are captured */
-    MP_C_WS = 1 << 4,      /* upgraded to WebSocket */
-    MP_C_PAUSED = 1 << 5,  /* too many pipelined requests: reading stopped */
-    MP_C_STASHED = 1 << 6, /* unparsed input kept in stash while paused */
-    MP_C_EOF = 1 << 7,     /* the peer shut down its side */
+    MP_C_CLOSED = 1 << 0,   /* hard close started: no more I/O, freed in close_cb */
+    MP_C_DRAIN = 1 << 1,    /* no new requests; close once everything is written */
+    MP_C_SHUT = 1 << 2,     /* write side shut down (or about to be): input is discarded */
+    MP_C_FAKE = 1 << 3,     /* no socket (unit tests, fuzzers): writes are captured */
+    MP_C_WS = 1 << 4,       /* upgraded to WebSocket */
+    MP_C_PAUSED = 1 << 5,   /* too many pipelined requests: reading stopped */
+    MP_C_STASHED = 1 << 6,  /* unparsed input kept in stash while paused */
+    MP_C_EOF = 1 << 7,      /* the peer shut down its side */
+    MP_C_RELEASED = 1 << 8, /* mp_conn__release ran (it must run once) */
 };
 
 #define MP_NET_RBUF 65536  /* shared read buffer, one per server */
@@ -131,6 +133,7 @@ struct mp_tlist {
 
 struct mp_server {
     uv_loop_t *loop;
+    uv_thread_t loop_thread; /* the only thread that may touch the server */
     const mp_config_t *cfg;
     const mp_route_t *routes;
     mp_server_hooks_t hooks;
@@ -163,6 +166,10 @@ struct mp_server {
     mp_map_t ws_per_user; /* user id -> authenticated WebSockets */
     size_t body_total;    /* request body bytes reserved server-wide */
 };
+
+/* Everything in src/net runs on the loop thread: connections, frames and
+ * their plain (non-atomic) refcounts are never touched from another thread. */
+#define MP_NET_ASSERT_LOOP(srv) MP_ASSERT_THREAD((srv)->loop_thread)
 
 /* ---- server.c: connection life cycle ---- */
 

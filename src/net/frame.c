@@ -35,19 +35,25 @@ mp_frame_t *mp_frame_new_json(const json_t *obj)
 
 mp_frame_t *mp_frame_ref(mp_frame_t *f)
 {
-    if (f)
+    if (f) {
+        MP_ASSERT(f->refs > 0);
         f->refs++;
+    }
     return f;
 }
 
 void mp_frame_unref(mp_frame_t *f)
 {
-    if (f && --f->refs == 0)
+    if (f == NULL)
+        return;
+    MP_ASSERT(f->refs > 0); /* a reference given back twice */
+    if (--f->refs == 0)
         mp_free(f);
 }
 
 void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f)
 {
+    MP_NET_ASSERT_LOOP(srv);
     mp_conn_t *c = mp_ws__find(srv, sid);
     if (c && f)
         mp_ws__queue(c, MP_WS_TEXT, mp_frame_ref(f));
@@ -55,6 +61,7 @@ void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f)
 
 void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields)
 {
+    MP_NET_ASSERT_LOOP(srv);
     mp_conn_t *c = mp_ws__find(srv, sid);
     if (c == NULL) {
         if (fields)
@@ -74,6 +81,7 @@ void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields)
 void mp_gw_error(mp_server_t *srv, mp_sid_t sid, int64_t req_id, mp_err_t err, const char *msg,
                  json_t *extra)
 {
+    MP_NET_ASSERT_LOOP(srv);
     mp_conn_t *c = mp_ws__find(srv, sid);
     if (c == NULL) {
         if (extra)
@@ -87,6 +95,7 @@ void mp_gw_error(mp_server_t *srv, mp_sid_t sid, int64_t req_id, mp_err_t err, c
 
 void mp_gw_close(mp_server_t *srv, mp_sid_t sid, int code, const char *reason)
 {
+    MP_NET_ASSERT_LOOP(srv);
     mp_conn_t *c = mp_ws__find(srv, sid);
     if (c)
         mp_ws__close(c, code, reason);

@@ -17,7 +17,9 @@ typedef struct mp_server mp_server_t;
 typedef uint64_t mp_sid_t;
 
 /* An immutable, encoded WebSocket text frame payload, refcounted so that an
- * event fanned out to N devices is encoded once. */
+ * event fanned out to N devices is encoded once. The refcount is plain, not
+ * atomic: frames are made, shared and released on the loop thread only
+ * (mp_gw_* assert it). */
 typedef struct mp_frame {
     unsigned refs;
     size_t len;

@@ -83,6 +83,7 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
 {
     mp_server_t *srv = mp_calloc(1, sizeof(*srv));
     srv->loop = loop;
+    srv->loop_thread = uv_thread_self();
     srv->cfg = cfg;
     srv->routes = routes;
     if (hooks)
@@ -102,6 +103,12 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     uv_unref((uv_handle_t *)&srv->flusher);
     srv->nhandles = 2; /* the timer and the prepare handle */
     return srv;
+}
+
+bool mp_server_on_loop(const mp_server_t *srv)
+{
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&self, &srv->loop_thread) != 0;
 }
 
 void mp_conn__init(mp_server_t *srv, mp_conn_t *c)
@@ -131,6 +138,9 @@ static void conn_unlink(mp_conn_t *c)
 
 void mp_conn__release(mp_conn_t *c)
 {
+    MP_NET_ASSERT_LOOP(c->srv);
+    MP_ASSERT(!(c->flags & MP_C_RELEASED));
+    c->flags |= MP_C_RELEASED;
     if (c->pend_idx) {
         c->srv->pend[c->pend_idx - 1] = NULL;
         c->pend_idx = 0;
@@ -231,6 +241,7 @@ void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, 
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
                     void *arg)
 {
+    MP_NET_ASSERT_LOOP(c->srv);
     if (c->flags & MP_C_CLOSED) {
         done(c, arg);
         return;

@@ -50,7 +50,11 @@ int mp_server_listen(mp_server_t *srv, int *port_out);
 void mp_server_shutdown(mp_server_t *srv, void (*done)(void *arg), void *arg);
 void mp_server_free(mp_server_t *srv);
 
-/* Number of open connections (HTTP + WebSocket), for /metrics. */
+/* True on the thread that created srv (the loop thread), for the asserts of
+ * modules that share the loop's no-lock rule. */
+bool mp_server_on_loop(const mp_server_t *srv);
+
+/* Number of open connections (HTTP + WebSocket). */
 size_t mp_server_connections(const mp_server_t *srv);
 
 #endif
