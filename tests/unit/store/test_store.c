@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/sqlite_job.h"
 #include "store/store.h"
@@ -216,7 +217,7 @@ typedef struct blocker {
     mp_err_t done_rc;
 } blocker_t;
 
-static mp_err_t blocker_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t blocker_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)db;
     blocker_t *b = (blocker_t *)job;
