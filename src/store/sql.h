@@ -86,7 +86,9 @@ mp_err_t mp_sql_exec(mp_sql_conn_t *c, const char *sql) __attribute__((warn_unus
  * Failures are logged; they answer false. */
 bool mp_sql_begin(mp_sql_conn_t *c, bool write) __attribute__((warn_unused_result));
 bool mp_sql_commit(mp_sql_conn_t *c) __attribute__((warn_unused_result));
-bool mp_sql_rollback(mp_sql_conn_t *c) __attribute__((warn_unused_result));
+/* Rolling back is the last resort after a failure: its own failure is
+ * logged and leaves nothing for the caller to do, so its result is void. */
+void mp_sql_rollback(mp_sql_conn_t *c);
 bool mp_sql_savepoint(mp_sql_conn_t *c) __attribute__((warn_unused_result));
 bool mp_sql_release(mp_sql_conn_t *c) __attribute__((warn_unused_result));
 bool mp_sql_rollback_to(mp_sql_conn_t *c) __attribute__((warn_unused_result));

@@ -229,9 +229,9 @@ bool mp_sql_commit(mp_sql_conn_t *c)
     return exec_cached(c, SQL_COMMIT);
 }
 
-bool mp_sql_rollback(mp_sql_conn_t *c)
+void mp_sql_rollback(mp_sql_conn_t *c)
 {
-    return exec_cached(c, SQL_ROLLBACK);
+    (void)exec_cached(c, SQL_ROLLBACK);
 }
 
 bool mp_sql_savepoint(mp_sql_conn_t *c)

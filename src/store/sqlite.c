@@ -251,7 +251,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
         /* A failed ROLLBACK is logged; the connection then stays in the
          * transaction and the next BEGIN fails the next batch too. */
         if (mp_sql_in_txn(db))
-            (void)mp_sql_rollback(db);
+            mp_sql_rollback(db);
         for (mp_sql_job_t *j = batch; j != NULL; j = j->next)
             j->rc = fail;
     }
@@ -280,9 +280,12 @@ static void read_one(mp_sql_conn_t *db, mp_sql_job_t *j)
     }
     j->rc = j->run(db, j);
     mp_sql_reset_all(db);
-    /* Ending a read transaction changes nothing; a failure is logged. */
-    if (mp_sql_in_txn(db))
-        (void)mp_sql_commit(db);
+    /* Ending a read transaction changes nothing the job reported; a
+     * failure is logged by mp_sql_commit. */
+    if (mp_sql_in_txn(db)) {
+        bool ended = mp_sql_commit(db);
+        (void)ended;
+    }
 }
 
 static void reader_main(void *arg)

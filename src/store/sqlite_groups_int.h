@@ -22,7 +22,7 @@ void mp_sqlite__grow_free(mp_sqlite_grow_t *g);
  * MP_ERR_NOT_MEMBER when conv is no group, or (need_member) user is not a
  * member of it. */
 mp_err_t mp_sqlite__group_load(mp_sql_conn_t *db, uint64_t conv, uint64_t user, bool need_member,
-                               mp_sqlite_grow_t *g);
+                               mp_sqlite_grow_t *g) __attribute__((warn_unused_result));
 
 /* The role stored as text ("owner", "admin", anything else = member). */
 mp_group_role_t mp_sqlite__group_role(const char *s);
@@ -44,6 +44,7 @@ void mp_sqlite__msgs_free(mp_sqlite_msgs_t *m);
  * dissolved; each change stores its system message (actor = the deleted
  * user, named `name`), appended to *out. */
 mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const char *name,
-                                      int64_t now_ms, mp_sqlite_msgs_t *out);
+                                      int64_t now_ms, mp_sqlite_msgs_t *out)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -53,7 +53,8 @@ static inline mp_err_t mp_sqlite__read_or_free(mp_store_t *st, mp_sql_job_t *job
  * work on the calling thread (read-only or read-write, with the settings of
  * the store's own connections); close it with mp_sql_close. NULL on failure
  * (logged). */
-mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly);
+mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
+    __attribute__((warn_unused_result));
 
 /* Deferred writes (writer thread only). A job type may keep counters in
  * memory across the CONSECUTIVE jobs of one batch that share its run function

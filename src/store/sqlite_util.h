@@ -27,7 +27,8 @@ static inline char *col_dup(mp_sql_stmt_t *s, int i)
 }
 
 /* Steps a statement that returns no row. */
-static inline mp_err_t step_done(mp_sql_conn_t *db, mp_sql_stmt_t *s)
+__attribute__((warn_unused_result)) static inline mp_err_t step_done(mp_sql_conn_t *db,
+                                                                     mp_sql_stmt_t *s)
 {
     int rc = mp_sql_step(s);
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
@@ -36,6 +37,7 @@ static inline mp_err_t step_done(mp_sql_conn_t *db, mp_sql_stmt_t *s)
 /* Writer only: bumps and returns the global change version (chat_state),
  * which sync compares cursors against. Every change that sync must carry
  * takes its version from here (sqlite_chat.c). */
-mp_err_t mp_sqlite__next_version(mp_sql_conn_t *db, int64_t *out);
+mp_err_t mp_sqlite__next_version(mp_sql_conn_t *db, int64_t *out)
+    __attribute__((warn_unused_result));
 
 #endif

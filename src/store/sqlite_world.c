@@ -91,7 +91,7 @@ mp_err_t mp_store_world_ensure(mp_store_t *st, int64_t now_ms, uint64_t *id)
         mp_log_error("store: cannot find or create the world conversation");
         /* Closing the connection rolls back whatever a failed ROLLBACK left. */
         if (mp_sql_in_txn(db))
-            (void)mp_sql_rollback(db);
+            mp_sql_rollback(db);
     }
     mp_sql_close(db);
     return err;
