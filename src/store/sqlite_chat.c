@@ -105,6 +105,8 @@ static void msgvec_free(msgvec_t *mv)
 static const char SQL_NEXT_VERSION[] =
     "UPDATE chat_state SET version = version + 1 WHERE id = 1 RETURNING version";
 static const char SQL_HEAD_VERSION[] = "SELECT version FROM chat_state WHERE id = 1";
+/* Reads EXISTS(...) as an integer: SQLite answers 0/1, PostgreSQL a boolean
+ * (its side of the seam must convert). */
 static const char SQL_ACCESS[] =
     "SELECT c.kind, EXISTS(SELECT 1 FROM members m WHERE m.conversation_id = c.id"
     " AND m.user_id = ?1) FROM conversations c WHERE c.id = ?2";
@@ -392,6 +394,7 @@ static const char SQL_VERSION_SET[] = "UPDATE chat_state SET version = ?1 WHERE 
 static const char SQL_CONV_LAST_SEQ[] = "SELECT last_seq FROM conversations WHERE id = ?1";
 static const char SQL_CONV_SET_SEQ[] =
     "UPDATE conversations SET last_seq = ?2, version = ?3, active_at = ?4 WHERE id = ?1";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_SENDER_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
@@ -493,6 +496,7 @@ static mp_err_t state_conv(mp_sql_conn_t *db, send_state_t *ss, uint64_t conv, s
  * milliseconds old, and a send that passed it after a dissolve or a mute
  * committed must still be refused here, or it would be stored after the
  * system message that announced the change. */
+/* Column 5 reads a boolean expression as an integer (see SQL_ACCESS). */
 static const char SQL_SEND_ACCESS[] =
     "SELECT c.kind, c.dissolved_at, c.who_can_post, m.role, m.muted_until,"
     " c.kind = 'direct' AND EXISTS(SELECT 1 FROM members p JOIN users u ON u.id = p.user_id"

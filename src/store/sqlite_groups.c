@@ -241,6 +241,7 @@ static const char SQL_NEXT_SEQ[] =
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8)";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_ACTOR_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
@@ -737,6 +738,8 @@ static mp_err_t op_transfer(mp_sql_conn_t *db, op_job_t *j)
 
 /* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
 
+/* SQLite-only: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING, which
+ * ignores only uniqueness conflicts). */
 static const char SQL_BAN[] =
     "INSERT OR IGNORE INTO group_bans(conversation_id, user_id, banned_by, banned_at)"
     " VALUES(?1, ?2, ?3, ?4)";

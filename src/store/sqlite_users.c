@@ -300,6 +300,7 @@ static const char SQL_TOKEN_FIND[] =
     "SELECT t.device_id, t.live, d.revoked_at FROM refresh_tokens t"
     " JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1";
 static const char SQL_TOKEN_KILL[] = "UPDATE refresh_tokens SET live = 0 WHERE hash = ?1";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_DEVICE_SEEN[] =
     "UPDATE devices SET last_seen_at = max(last_seen_at, ?1) WHERE id = ?2";
 
@@ -487,6 +488,7 @@ typedef struct touch_job {
     int64_t now;
 } touch_job_t;
 
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_USER_ACTIVE[] =
     "UPDATE users SET last_active_at = max(coalesce(last_active_at, 0), ?1)"
     " WHERE id = (SELECT user_id FROM devices WHERE id = ?2)";

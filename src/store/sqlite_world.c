@@ -209,9 +209,12 @@ static const char SQL_SWEEP_NAME[] = "SELECT display_name FROM users WHERE id = 
 static const char SQL_SWEEP_DELETE[] = "DELETE FROM users WHERE id = ?1 AND guest = 1";
 /* Tombstones outlive the longest access-token lifetime (access_token_ttl is
  * at most 30 days), then go. */
+/* SQLite-only: INSERT OR REPLACE (PostgreSQL: ON CONFLICT(device_id) DO
+ * UPDATE) and strftime('%s','now') (PostgreSQL: extract(epoch FROM now())). */
 static const char SQL_SWEEP_TOMBSTONE[] =
     "INSERT OR REPLACE INTO device_tombstones(device_id, revoked_at)"
     " SELECT id, CAST(strftime('%s','now') AS INTEGER) * 1000 FROM devices WHERE user_id = ?1";
+/* SQLite-only: strftime('%s','now'), as above. */
 static const char SQL_SWEEP_PRUNE[] =
     "DELETE FROM device_tombstones"
     " WHERE revoked_at < (CAST(strftime('%s','now') AS INTEGER) - 31 * 86400) * 1000";
