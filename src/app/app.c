@@ -141,7 +141,8 @@ static void hook_session_open(void *ctx, mp_sid_t sid, const mp_principal_t *who
     mp_app_t *app = ctx;
     mp_hub_add(app->hub, sid, who);
     /* Best effort: a full store queue only means last_seen_at is a bit stale. */
-    (void)mp_store_device_touch(app->store, who->device_id, mp_now_ms(), NULL, NULL);
+    mp_err_t queued = mp_store_device_touch(app->store, who->device_id, mp_now_ms(), NULL, NULL);
+    (void)queued;
 }
 
 static void hook_session_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)

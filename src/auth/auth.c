@@ -179,8 +179,12 @@ static void mp_auth__touch(mp_auth_t *auth, uint64_t device_id)
 
     if (!auth->app || !auth->app->store)
         return;
-    if (mp_ratelimit_take(auth->touch, mp_id_format(device_id, key), now, NULL))
-        (void)mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
+    if (mp_ratelimit_take(auth->touch, mp_id_format(device_id, key), now, NULL)) {
+        /* Best effort: a full store queue only means last_seen_at is a bit stale. */
+        mp_err_t queued =
+            mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
+        (void)queued;
+    }
 }
 
 /* ---- tokens ------------------------------------------------------------------ */

@@ -81,7 +81,8 @@ void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
         !mp_ratelimit_take(chat->world->touch, mp_id_format(device_id, key), mp_mono_ms(), NULL))
         return;
     /* Best effort: a full queue only makes the guest look idle a bit longer. */
-    (void)mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);
+    mp_err_t queued = mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);
+    (void)queued;
 }
 
 /* {"event":"message","message":{...}} with the guest mark in the message (as

@@ -21,6 +21,7 @@
 
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
+#include "store/sql_sqlite.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -39,14 +40,14 @@ typedef struct job_queue {
 
 typedef struct reader {
     mp_store_t *st;
-    sqlite3 *db;
+    mp_sql_conn_t *db;
     uv_thread_t thread;
 } reader_t;
 
 struct mp_store {
     uv_loop_t *loop;
     char *path; /* DIR/magpie.db */
-    sqlite3 *wdb;
+    mp_sql_conn_t *wdb;
     uv_thread_t writer;
     job_queue_t wq, rq;
     reader_t readers[MP_SQLITE_READERS];
@@ -173,76 +174,41 @@ static void on_async(uv_async_t *h)
     deliver(h->data);
 }
 
-/* ---- statements run by the threads ----------------------------------------- */
+/* ---- the threads ---------------------------------------------------------- */
 
-static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
-static const char SQL_BEGIN[] = "BEGIN";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
-static const char SQL_RELEASE[] = "RELEASE job";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
-
-static bool exec_cached(sqlite3 *db, const char *sql)
+/* Writes the deferred state registered on the writer's connection, see
+ * mp_sql_defer. */
+static bool deferred_flush(mp_sql_conn_t *db)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
-    if (s == NULL)
-        return false;
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        mp_log_error("store: %s failed: %s%s", sql, sqlite3_errmsg(db),
-                     mp_sqlite__exhausted(sqlite3_extended_errcode(db))
-                         ? " (out of disk space, file size limit or I/O error)"
-                         : "");
-        return false;
-    }
-    return true;
-}
-
-/* The deferred state registered on this writer thread (one writer thread per
- * store, one connection per writer), see mp_sqlite__defer. */
-static _Thread_local mp_sql_deferred_t *tl_deferred;
-
-void mp_sqlite__defer(sqlite3 *db, mp_sql_deferred_t *d)
-{
-    (void)db;
-    tl_deferred = d;
-}
-
-static bool deferred_flush(sqlite3 *db)
-{
-    mp_sql_deferred_t *d = tl_deferred;
-    tl_deferred = NULL;
+    mp_sql_deferred_t *d = mp_sql_undefer(db);
     if (d == NULL)
         return true;
     mp_err_t rc = d->flush(db, d);
-    mp_sqlite__reset_all(db);
+    mp_sql_reset_all(db);
     if (rc != MP_OK)
         mp_log_error("store: writing deferred state failed: %s", mp_err_code(rc));
-    return rc == MP_OK && !sqlite3_get_autocommit(db);
+    return rc == MP_OK && mp_sql_in_txn(db);
 }
 
-static void deferred_drop(void)
+static void deferred_drop(mp_sql_conn_t *db)
 {
-    mp_sql_deferred_t *d = tl_deferred;
-    tl_deferred = NULL;
+    mp_sql_deferred_t *d = mp_sql_undefer(db);
     if (d != NULL)
         d->drop(d);
 }
 
 /* Runs one job inside its own savepoint, so a failing job rolls back alone. */
-static mp_err_t run_in_savepoint(sqlite3 *db, mp_sql_job_t *j)
+static mp_err_t run_in_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
 {
-    if (!exec_cached(db, SQL_SAVEPOINT))
+    if (!mp_sql_savepoint(db))
         return MP_ERR_INTERNAL;
     mp_err_t rc = j->run(db, j);
-    mp_sqlite__reset_all(db);
-    if (sqlite3_get_autocommit(db))
+    mp_sql_reset_all(db);
+    if (!mp_sql_in_txn(db))
         return rc != MP_OK ? rc : MP_ERR_INTERNAL; /* the job ended the transaction */
-    if (rc != MP_OK && !exec_cached(db, SQL_ROLLBACK_TO))
+    if (rc != MP_OK && !mp_sql_rollback_to(db))
         return rc;
-    if (!exec_cached(db, SQL_RELEASE))
+    if (!mp_sql_release(db))
         return MP_ERR_INTERNAL;
     return rc;
 }
@@ -251,39 +217,41 @@ static mp_err_t run_in_savepoint(sqlite3 *db, mp_sql_job_t *j)
  * durable, so every job of the batch fails with MP_ERR_INTERNAL. */
 static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
 {
-    sqlite3 *db = st->wdb;
+    mp_sql_conn_t *db = st->wdb;
     uint_fast64_t n = 0;
     uint64_t t0 = uv_hrtime();
-    bool ok = exec_cached(db, SQL_BEGIN_IMMEDIATE);
+    bool ok = mp_sql_begin(db, true);
 
     for (mp_sql_job_t *j = batch; j != NULL; j = j->next) {
         n++;
-        if (ok && tl_deferred != NULL && j->run != tl_deferred->owner)
+        mp_sql_deferred_t *d = mp_sql_deferred(db);
+        if (ok && d != NULL && j->run != d->owner)
             ok = deferred_flush(db);
         if (!ok)
             continue;
         j->rc = run_in_savepoint(db, j);
-        if (sqlite3_get_autocommit(db)) {
+        if (!mp_sql_in_txn(db)) {
             mp_log_error("store: a job aborted the batch transaction");
             ok = false;
         }
     }
     if (ok)
         ok = deferred_flush(db);
-    deferred_drop();
+    deferred_drop(db);
     uint64_t t1 = uv_hrtime();
     if (ok)
-        ok = exec_cached(db, SQL_COMMIT);
+        ok = mp_sql_commit(db);
     st->run_ns += t1 - t0;
     st->commit_ns += uv_hrtime() - t1;
     if (n > st->max_batch)
         st->max_batch = n;
     if (!ok) {
         /* A full disk is not a bug: the client may retry later. */
-        mp_err_t fail = mp_sqlite__exhausted(sqlite3_extended_errcode(db)) ? MP_ERR_UNAVAILABLE
-                                                                           : MP_ERR_INTERNAL;
-        if (!sqlite3_get_autocommit(db))
-            exec_cached(db, SQL_ROLLBACK);
+        mp_err_t fail = mp_sql_last_exhausted(db) ? MP_ERR_UNAVAILABLE : MP_ERR_INTERNAL;
+        /* A failed ROLLBACK is logged; the connection then stays in the
+         * transaction and the next BEGIN fails the next batch too. */
+        if (mp_sql_in_txn(db))
+            mp_sql_rollback(db);
         for (mp_sql_job_t *j = batch; j != NULL; j = j->next)
             j->rc = fail;
     }
@@ -304,16 +272,20 @@ static void writer_main(void *arg)
 
 /* A read job runs in its own read transaction: one consistent snapshot even
  * when it issues several queries. */
-static void read_one(sqlite3 *db, mp_sql_job_t *j)
+static void read_one(mp_sql_conn_t *db, mp_sql_job_t *j)
 {
-    if (!exec_cached(db, SQL_BEGIN)) {
+    if (!mp_sql_begin(db, false)) {
         j->rc = MP_ERR_INTERNAL;
         return;
     }
     j->rc = j->run(db, j);
-    mp_sqlite__reset_all(db);
-    if (!sqlite3_get_autocommit(db))
-        exec_cached(db, SQL_COMMIT);
+    mp_sql_reset_all(db);
+    /* Ending a read transaction changes nothing the job reported; a
+     * failure is logged by mp_sql_commit. */
+    if (mp_sql_in_txn(db)) {
+        bool ended = mp_sql_commit(db);
+        (void)ended;
+    }
 }
 
 static void reader_main(void *arg)
@@ -367,7 +339,7 @@ static int conn_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 /* Opens a connection with our settings. Read-write connections get WAL
  * (persistent in the file, so readers inherit it) and synchronous=FULL: a
  * commit returns only after fsync, which the "acked = durable" promise needs. */
-static sqlite3 *conn_open(const char *path, bool readonly, char *err, size_t errlen)
+static mp_sql_conn_t *conn_open(const char *path, bool readonly, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_NOMUTEX |
@@ -385,7 +357,7 @@ static sqlite3 *conn_open(const char *path, bool readonly, char *err, size_t err
         goto fail;
     if (conn_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errlen) != 0)
         goto fail;
-    return db;
+    return mp_sql_sqlite_wrap(db);
 fail:
     sqlite3_close(db);
     return NULL;
@@ -426,7 +398,7 @@ static int open_readers(mp_store_t *st, char *err, size_t errlen)
 static void close_readers(mp_store_t *st)
 {
     for (int i = 0; i < MP_SQLITE_READERS; i++) {
-        mp_sqlite__close_conn(st->readers[i].db);
+        mp_sql_close(st->readers[i].db);
         st->readers[i].db = NULL;
     }
 }
@@ -470,7 +442,7 @@ static void stop_threads(mp_store_t *st)
                     (unsigned long long)j, (unsigned long long)b, (double)j / (double)b,
                     (unsigned long long)st->max_batch, (double)st->run_ns / 1e6 / (double)b,
                     (double)st->commit_ns / 1e6 / (double)b);
-    mp_sqlite__close_conn(st->wdb);
+    mp_sql_close(st->wdb);
     st->wdb = NULL;
 }
 
@@ -504,8 +476,9 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     atomic_init(&st->jobs, 0);
 
     st->wdb = conn_open(st->path, false, err, errlen);
-    if (st->wdb == NULL || check_wal(st->wdb, err, errlen) != 0 ||
-        mp_sqlite__migrate(st->wdb, err, errlen) != 0 || open_readers(st, err, errlen) != 0)
+    if (st->wdb == NULL || check_wal(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
+        mp_sqlite__migrate(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
+        open_readers(st, err, errlen) != 0)
         goto fail;
     if (uv_async_init(loop, &st->async, on_async) != 0) {
         snprintf(err, errlen, "cannot create the store's async handle");
@@ -525,7 +498,7 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     return MP_OK;
 fail:
     close_readers(st);
-    mp_sqlite__close_conn(st->wdb);
+    mp_sql_close(st->wdb);
     free_store(st);
     return MP_ERR_INTERNAL;
 }
@@ -542,7 +515,7 @@ void mp_store_close(mp_store_t *st)
  * page: proof that the disk takes writes again. Two real changes, because
  * SQLite does not dirty a page for an update that rewrites the same bytes.
  * The writer sets `healthy` from the batch's outcome. */
-static mp_err_t probe_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t probe_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)job;
     static const char *const sql[] = {
@@ -550,12 +523,12 @@ static mp_err_t probe_run(sqlite3 *db, mp_sql_job_t *job)
         "UPDATE chat_state SET version = version - 1 WHERE id = 1",
     };
     for (size_t i = 0; i < 2; i++) {
-        sqlite3_stmt *s = mp_sqlite__stmt(db, sql[i]);
+        mp_sql_stmt_t *s = mp_sql_prepare(db, sql[i]);
         if (s == NULL)
             return MP_ERR_INTERNAL;
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            return mp_sqlite__err(db, rc);
+        int rc = mp_sql_step(s);
+        if (rc != MP_SQL_DONE)
+            return mp_sql_err(db, rc);
     }
     return MP_OK;
 }
@@ -620,7 +593,11 @@ void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads)
     uv_mutex_unlock(&st->rq.mu);
 }
 
-const char *mp_sqlite__path(mp_store_t *st)
+mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
 {
-    return st->path;
+    char err[256];
+    mp_sql_conn_t *c = conn_open(st->path, readonly, err, sizeof err);
+    if (c == NULL)
+        mp_log_error("store: %s", err);
+    return c;
 }

@@ -7,7 +7,7 @@
  * the same group-commit batch. Send jobs keep the global version, each
  * conversation's last_seq and the sender's cursors in the writer's memory for
  * the consecutive sends of ONE batch and write them once before COMMIT
- * (mp_sqlite__defer); nothing is cached across batches, so a batch that fails
+ * (mp_sql_defer); nothing is cached across batches, so a batch that fails
  * to commit leaves no stale counter behind. */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@ const char *mp_conv_kind_name(mp_conv_kind_t kind)
     }
 }
 
-static mp_conv_kind_t kind_parse(const unsigned char *s)
+static mp_conv_kind_t kind_parse(const char *s)
 {
     if (s != NULL && strcmp((const char *)s, "group") == 0)
         return MP_CONV_GROUP;
@@ -57,7 +57,7 @@ typedef struct msgvec {
  * guest: only the guest sweep deletes users, and its messages stay. */
 #define MSG_READ_COLS MSG_COLS ", (SELECT guest FROM users WHERE users.id = messages.sender_id)"
 
-static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
+static void msgvec_push_stmt(msgvec_t *mv, mp_sql_stmt_t *s)
 {
     if (mv->n == mv->cap) {
         mv->cap = mv->cap ? mv->cap * 2 : 16;
@@ -66,15 +66,15 @@ static void msgvec_push_stmt(msgvec_t *mv, sqlite3_stmt *s)
     mp_msg_row_t *m = &mv->v[mv->n++];
     m->id = col_u64(s, 0);
     m->conversation_id = col_u64(s, 1);
-    m->seq = sqlite3_column_int64(s, 2);
+    m->seq = mp_sql_col_i64(s, 2);
     m->sender_id = col_u64(s, 3);
     m->client_msg_id = col_dup(s, 4);
     m->kind = col_dup(s, 5);
     m->text = col_dup(s, 6);
-    m->created_at = sqlite3_column_int64(s, 7);
-    m->version = sqlite3_column_int64(s, 8);
-    m->sender_guest = sqlite3_column_count(s) > 9 &&
-                      (sqlite3_column_type(s, 9) == SQLITE_NULL || sqlite3_column_int(s, 9) != 0);
+    m->created_at = mp_sql_col_i64(s, 7);
+    m->version = mp_sql_col_i64(s, 8);
+    m->sender_guest =
+        mp_sql_col_count(s) > 9 && (mp_sql_col_is_null(s, 9) || mp_sql_col_int(s, 9) != 0);
 }
 
 size_t mp_chat_msg_raw_bytes(const mp_msg_row_t *m)
@@ -99,58 +99,60 @@ static void msgvec_free(msgvec_t *mv)
     mv->n = mv->cap = 0;
 }
 
-/* Steps s expecting SQLITE_DONE. */
+/* Steps s expecting MP_SQL_DONE. */
 /* ---- shared SQL pieces (writer and readers) ------------------------------ */
 
 static const char SQL_NEXT_VERSION[] =
     "UPDATE chat_state SET version = version + 1 WHERE id = 1 RETURNING version";
 static const char SQL_HEAD_VERSION[] = "SELECT version FROM chat_state WHERE id = 1";
+/* Reads EXISTS(...) as an integer: SQLite answers 0/1, PostgreSQL a boolean
+ * (its side of the seam must convert). */
 static const char SQL_ACCESS[] =
     "SELECT c.kind, EXISTS(SELECT 1 FROM members m WHERE m.conversation_id = c.id"
     " AND m.user_id = ?1) FROM conversations c WHERE c.id = ?2";
 
-mp_err_t mp_sqlite__next_version(sqlite3 *db, int64_t *out)
+mp_err_t mp_sqlite__next_version(mp_sql_conn_t *db, int64_t *out)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_VERSION);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_NEXT_VERSION);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    *out = mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t head_version(sqlite3 *db, int64_t *out)
+static mp_err_t head_version(mp_sql_conn_t *db, int64_t *out)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_HEAD_VERSION);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HEAD_VERSION);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    *out = sqlite3_column_int64(s, 0);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    *out = mp_sql_col_i64(s, 0);
     return MP_OK;
 }
 
 /* MP_OK when user may read and write conversation conv (a member, or the
  * world room); MP_ERR_NOT_MEMBER also when conv does not exist, so that
  * nobody learns which ids exist. */
-static mp_err_t check_access(sqlite3 *db, uint64_t user, uint64_t conv, mp_conv_kind_t *kind)
+static mp_err_t check_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, mp_conv_kind_t *kind)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ACCESS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ACCESS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     bind_u64(s, 2, conv);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_MEMBER;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    mp_conv_kind_t k = kind_parse(sqlite3_column_text(s, 0));
-    bool member = sqlite3_column_int(s, 1) != 0;
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    mp_conv_kind_t k = kind_parse(mp_sql_col_text(s, 0));
+    bool member = mp_sql_col_int(s, 1) != 0;
     if (kind)
         *kind = k;
     return member || k == MP_CONV_WORLD ? MP_OK : MP_ERR_NOT_MEMBER;
@@ -170,57 +172,57 @@ static const char SQL_MEMBER_INSERT[] =
 static const char SQL_PAIR_INSERT[] =
     "INSERT INTO direct_pairs(user_lo, user_hi, conversation_id) VALUES(?1, ?2, ?3)";
 
-static mp_err_t pair_lookup(sqlite3 *db, uint64_t lo, uint64_t hi, uint64_t *conv)
+static mp_err_t pair_lookup(mp_sql_conn_t *db, uint64_t lo, uint64_t hi, uint64_t *conv)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PAIR_GET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PAIR_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, lo);
     bind_u64(s, 2, hi);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
     *conv = col_u64(s, 0);
     return MP_OK;
 }
 
 /* MP_OK when user exists and may be a direct peer: guests may only use the
  * world room (MP_ERR_GUEST_FORBIDDEN), unknown ids are MP_ERR_NOT_FOUND. */
-static mp_err_t peer_check(sqlite3 *db, uint64_t user)
+static mp_err_t peer_check(mp_sql_conn_t *db, uint64_t user)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_GUEST);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER_GUEST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    bool guest = sqlite3_column_int(s, 0) != 0;
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    bool guest = mp_sql_col_int(s, 0) != 0;
+    mp_sql_reset(s);
     return guest ? MP_ERR_GUEST_FORBIDDEN : MP_OK;
 }
 
-static mp_err_t member_insert(sqlite3 *db, uint64_t conv, uint64_t user, const char *role,
+static mp_err_t member_insert(mp_sql_conn_t *db, uint64_t conv, uint64_t user, const char *role,
                               int64_t now, int64_t version)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBER_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     bind_u64(s, 2, user);
-    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_int64(s, 5, version);
+    mp_sql_bind_text(s, 3, role, -1);
+    mp_sql_bind_i64(s, 4, now);
+    mp_sql_bind_i64(s, 5, version);
     return step_done(db, s);
 }
 
 /* vnext: NULL takes the version from chat_state; else *vnext is the last
  * version handed out in memory (a send job's counter) and is advanced. */
-static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_t now,
+static mp_err_t direct_create(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
                               uint64_t *conv, int64_t *vnext)
 {
     int64_t v;
@@ -232,20 +234,20 @@ static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_
     if (rc != MP_OK)
         return rc;
     uint64_t id = mp_id_next();
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CONV_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, id);
-    sqlite3_bind_text(s, 2, "direct", -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 2, "direct", -1);
     bind_u64(s, 3, user);
-    sqlite3_bind_int64(s, 4, v);
-    sqlite3_bind_int64(s, 5, now);
+    mp_sql_bind_i64(s, 4, v);
+    mp_sql_bind_i64(s, 5, now);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     if ((rc = member_insert(db, id, user, "member", now, v)) != MP_OK ||
         (rc = member_insert(db, id, other, "member", now, v)) != MP_OK)
         return rc;
-    s = mp_sqlite__stmt(db, SQL_PAIR_INSERT);
+    s = mp_sql_prepare(db, SQL_PAIR_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user < other ? user : other);
@@ -259,8 +261,8 @@ static mp_err_t direct_create(sqlite3 *db, uint64_t user, uint64_t other, int64_
 
 /* Finds or creates the direct conversation of (user, other); vnext as for
  * direct_create. */
-static mp_err_t direct_get(sqlite3 *db, uint64_t user, uint64_t other, int64_t now, uint64_t *conv,
-                           bool *created, int64_t *vnext)
+static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
+                           uint64_t *conv, bool *created, int64_t *vnext)
 {
     if (user == other)
         return MP_ERR_BAD_REQUEST;
@@ -295,20 +297,20 @@ static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version, sender_device) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-static mp_err_t send_dedup(sqlite3 *db, send_job_t *j, bool *found)
+static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEDUP);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEDUP);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->in.sender_id);
-    sqlite3_bind_text(s, 2, j->in.client_msg_id, -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 2, j->in.client_msg_id, -1);
     bind_u64(s, 3, j->in.sender_device);
-    int rc = sqlite3_step(s);
-    *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW)
+    int rc = mp_sql_step(s);
+    *found = rc == MP_SQL_ROW;
+    if (rc == MP_SQL_ROW)
         msgvec_push_stmt(&j->orig, s);
-    else if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
+    else if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
     return MP_OK;
 }
 
@@ -339,9 +341,6 @@ typedef struct send_state {
     bool version_dirty;
     stab_t convs, cursors;
 } send_state_t;
-
-/* The writer thread's state while a run of send jobs is in its batch. */
-static _Thread_local send_state_t *tl_send;
 
 static size_t stab_slot(uint64_t a, uint64_t b, size_t mask)
 {
@@ -389,33 +388,33 @@ static void send_state_free(send_state_t *ss)
     mp_free(ss->convs.e);
     mp_free(ss->cursors.e);
     mp_free(ss);
-    tl_send = NULL;
 }
 
 static const char SQL_VERSION_SET[] = "UPDATE chat_state SET version = ?1 WHERE id = 1";
 static const char SQL_CONV_LAST_SEQ[] = "SELECT last_seq FROM conversations WHERE id = ?1";
 static const char SQL_CONV_SET_SEQ[] =
     "UPDATE conversations SET last_seq = ?2, version = ?3, active_at = ?4 WHERE id = ?1";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_SENDER_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
-static mp_err_t exec_4(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c, int64_t d,
-                       int nargs)
+static mp_err_t exec_4(mp_sql_conn_t *db, const char *sql, int64_t a, int64_t b, int64_t c,
+                       int64_t d, int nargs)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     int64_t v[4] = {a, b, c, d};
     for (int i = 0; i < nargs; i++)
-        sqlite3_bind_int64(s, i + 1, v[i]);
+        mp_sql_bind_i64(s, i + 1, v[i]);
     return step_done(db, s);
 }
 
 /* Writes what the batch's sends changed: the version, each conversation's
  * last_seq/version/active_at, and each sender's cursors (the sender has read
  * what they wrote, so their own messages never count as unread). */
-static mp_err_t send_flush(sqlite3 *db, mp_sql_deferred_t *d)
+static mp_err_t send_flush(mp_sql_conn_t *db, mp_sql_deferred_t *d)
 {
     send_state_t *ss = (send_state_t *)d;
     mp_err_t rc = MP_OK;
@@ -440,23 +439,25 @@ static void send_drop(mp_sql_deferred_t *d)
     send_state_free((send_state_t *)d);
 }
 
-static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job);
+static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job);
 
-/* The state of the current run of sends, registered on first use. */
-static send_state_t *send_state(sqlite3 *db)
+/* The state of the current run of sends, registered on the writer's
+ * connection on first use (the writer flushes it before any other job). */
+static send_state_t *send_state(mp_sql_conn_t *db)
 {
-    if (tl_send == NULL) {
-        tl_send = mp_calloc(1, sizeof *tl_send);
-        tl_send->base.owner = send_run;
-        tl_send->base.flush = send_flush;
-        tl_send->base.drop = send_drop;
-        mp_sqlite__defer(db, &tl_send->base);
-    }
-    return tl_send;
+    mp_sql_deferred_t *d = mp_sql_deferred(db);
+    if (d != NULL && d->owner == send_run)
+        return (send_state_t *)d;
+    send_state_t *ss = mp_calloc(1, sizeof *ss);
+    ss->base.owner = send_run;
+    ss->base.flush = send_flush;
+    ss->base.drop = send_drop;
+    mp_sql_defer(db, &ss->base);
+    return ss;
 }
 
 /* The last version handed out (loaded once per run). */
-static mp_err_t state_version(sqlite3 *db, send_state_t *ss, int64_t *out)
+static mp_err_t state_version(mp_sql_conn_t *db, send_state_t *ss, int64_t *out)
 {
     if (!ss->have_version) {
         mp_err_t rc = head_version(db, &ss->version);
@@ -470,19 +471,19 @@ static mp_err_t state_version(sqlite3 *db, send_state_t *ss, int64_t *out)
 
 /* conv's entry with its current last_seq (loaded once per run);
  * MP_ERR_NOT_MEMBER when the conversation does not exist. */
-static mp_err_t state_conv(sqlite3 *db, send_state_t *ss, uint64_t conv, sent_t **out)
+static mp_err_t state_conv(mp_sql_conn_t *db, send_state_t *ss, uint64_t conv, sent_t **out)
 {
     sent_t *e = stab_find(&ss->convs, conv, 0);
     if (e == NULL) {
-        sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_LAST_SEQ);
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CONV_LAST_SEQ);
         if (s == NULL)
             return MP_ERR_INTERNAL;
         bind_u64(s, 1, conv);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-            return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
-        int64_t seq = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+        int rc = mp_sql_step(s);
+        if (rc != MP_SQL_ROW)
+            return rc == MP_SQL_DONE ? MP_ERR_NOT_MEMBER : mp_sql_err(db, rc);
+        int64_t seq = mp_sql_col_i64(s, 0);
+        mp_sql_reset(s);
         e = stab_add(&ss->convs, conv, 0);
         e->seq = seq;
     }
@@ -495,6 +496,7 @@ static mp_err_t state_conv(sqlite3 *db, send_state_t *ss, uint64_t conv, sent_t 
  * milliseconds old, and a send that passed it after a dissolve or a mute
  * committed must still be refused here, or it would be stored after the
  * system message that announced the change. */
+/* Column 5 reads a boolean expression as an integer (see SQL_ACCESS). */
 static const char SQL_SEND_ACCESS[] =
     "SELECT c.kind, c.dissolved_at, c.who_can_post, m.role, m.muted_until,"
     " c.kind = 'direct' AND EXISTS(SELECT 1 FROM members p JOIN users u ON u.id = p.user_id"
@@ -505,40 +507,40 @@ static const char SQL_SEND_ACCESS[] =
 /* Loads into e why user may not post in conv (MP_OK: may), in the order the
  * cached pre-check answers: membership, dissolution, who_can_post, a guest
  * peer; the mute's end goes to e->muted_until, compared per send. */
-static mp_err_t send_access_load(sqlite3 *db, uint64_t user, uint64_t conv, sent_t *e)
+static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv, sent_t *e)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SEND_ACCESS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEND_ACCESS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     bind_u64(s, 2, conv);
-    int rc = sqlite3_step(s);
+    int rc = mp_sql_step(s);
     e->deny = MP_ERR_NOT_MEMBER;
     e->muted_until = 0;
-    if (rc == SQLITE_DONE) {
+    if (rc == MP_SQL_DONE) {
         e->access_known = true;
         return MP_OK;
     }
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    mp_conv_kind_t kind = kind_parse(sqlite3_column_text(s, 0));
-    bool member = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    mp_conv_kind_t kind = kind_parse(mp_sql_col_text(s, 0));
+    bool member = !mp_sql_col_is_null(s, 3);
     if (kind == MP_CONV_WORLD)
         e->deny = MP_OK;
     else if (!member)
         e->deny = MP_ERR_NOT_MEMBER;
-    else if (kind == MP_CONV_GROUP && sqlite3_column_int64(s, 1) != 0)
+    else if (kind == MP_CONV_GROUP && mp_sql_col_i64(s, 1) != 0)
         e->deny = MP_ERR_DISSOLVED;
-    else if (kind == MP_CONV_GROUP && sqlite3_column_int(s, 2) != 0 &&
-             mp_sqlite__group_role(sqlite3_column_text(s, 3)) == MP_GROUP_MEMBER)
+    else if (kind == MP_CONV_GROUP && mp_sql_col_int(s, 2) != 0 &&
+             mp_sqlite__group_role(mp_sql_col_text(s, 3)) == MP_GROUP_MEMBER)
         e->deny = MP_ERR_NOT_ALLOWED;
-    else if (sqlite3_column_int(s, 5) != 0)
+    else if (mp_sql_col_int(s, 5) != 0)
         e->deny = MP_ERR_GUEST_FORBIDDEN;
     else
         e->deny = MP_OK;
     if (kind == MP_CONV_GROUP && member)
-        e->muted_until = sqlite3_column_int64(s, 4);
-    sqlite3_reset(s);
+        e->muted_until = mp_sql_col_i64(s, 4);
+    mp_sql_reset(s);
     e->access_known = true;
     return MP_OK;
 }
@@ -546,7 +548,7 @@ static mp_err_t send_access_load(sqlite3 *db, uint64_t user, uint64_t conv, sent
 /* Whether user may post in conv at now_ms; the rules are read once per run
  * (they do not change during a run of sends: every other job ends the run).
  * On MP_ERR_MUTED, *muted_until says until when. */
-static mp_err_t state_access(sqlite3 *db, send_state_t *ss, uint64_t user, uint64_t conv,
+static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user, uint64_t conv,
                              int64_t now_ms, int64_t *muted_until)
 {
     sent_t *e = stab_find(&ss->cursors, conv, user);
@@ -568,7 +570,7 @@ static mp_err_t state_access(sqlite3 *db, send_state_t *ss, uint64_t user, uint6
 
 /* Inserts the message with the next seq of conv and version ++*vnext; the
  * counters in ss change only once the insert has succeeded. */
-static mp_err_t send_insert(sqlite3 *db, send_job_t *j, send_state_t *ss, uint64_t conv,
+static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, uint64_t conv,
                             int64_t vnext)
 {
     sent_t *ce;
@@ -586,18 +588,18 @@ static mp_err_t send_insert(sqlite3 *db, send_job_t *j, send_state_t *ss, uint64
     m->kind = j->kind;
     m->text = j->text;
 
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, m->id);
     bind_u64(s, 2, conv);
-    sqlite3_bind_int64(s, 3, m->seq);
+    mp_sql_bind_i64(s, 3, m->seq);
     bind_u64(s, 4, m->sender_id);
-    sqlite3_bind_text(s, 5, m->client_msg_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, m->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, m->text, (int)j->in.text_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, m->created_at);
-    sqlite3_bind_int64(s, 9, m->version);
+    mp_sql_bind_text(s, 5, m->client_msg_id, -1);
+    mp_sql_bind_text(s, 6, m->kind, -1);
+    mp_sql_bind_text(s, 7, m->text, (int)j->in.text_len);
+    mp_sql_bind_i64(s, 8, m->created_at);
+    mp_sql_bind_i64(s, 9, m->version);
     bind_u64(s, 10, j->in.sender_device);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
@@ -617,7 +619,7 @@ static mp_err_t send_insert(sqlite3 *db, send_job_t *j, send_state_t *ss, uint64
     return MP_OK;
 }
 
-static mp_err_t send_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     send_job_t *j = (send_job_t *)job;
     bool found = false;
@@ -691,7 +693,7 @@ typedef struct direct_job {
     void *ud;
 } direct_job_t;
 
-static mp_err_t direct_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t direct_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     direct_job_t *j = (direct_job_t *)job;
     /* A pair made before guests were refused as peers must not be reopened. */
@@ -757,44 +759,44 @@ static void ids_push(ids_job_t *j, uint64_t id)
 }
 
 /* Collects column 0 of every row of s into j->ids. */
-static mp_err_t ids_collect(sqlite3 *db, ids_job_t *j, sqlite3_stmt *s)
+static mp_err_t ids_collect(mp_sql_conn_t *db, ids_job_t *j, mp_sql_stmt_t *s)
 {
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
         ids_push(j, col_u64(s, 0));
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
-static mp_err_t members_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t members_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     ids_job_t *j = (ids_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_KIND);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CONV_KIND);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    j->kind = kind_parse(sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    j->kind = kind_parse(mp_sql_col_text(s, 0));
+    mp_sql_reset(s);
     if (j->kind == MP_CONV_WORLD)
         return MP_OK;
-    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_CONV_MEMBERS)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);
     return ids_collect(db, j, s);
 }
 
-static mp_err_t peers_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t peers_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     ids_job_t *j = (ids_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEERS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEERS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);
-    sqlite3_bind_int(s, 2, MP_CHAT_PRESENCE_GROUP_MAX);
+    mp_sql_bind_i64(s, 2, MP_CHAT_PRESENCE_GROUP_MAX);
     return ids_collect(db, j, s);
 }
 
@@ -855,24 +857,24 @@ static const char SQL_HISTORY[] =
     "SELECT " MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
     " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 
-static mp_err_t history_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     history_job_t *j = (history_job_t *)job;
     mp_err_t err = check_access(db, j->user, j->conv, NULL);
     if (err != MP_OK)
         return err;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_HISTORY);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HISTORY);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_int64(s, 2, j->before);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)j->limit + 1);
+    mp_sql_bind_i64(s, 2, j->before);
+    mp_sql_bind_i64(s, 3, (int64_t)j->limit + 1);
     /* Stops at limit rows or once the rows read pass max_bytes, so a page of
      * large messages reads about max_bytes, not limit rows; the row that
      * would come next only says that older ones exist. */
     int rc;
     size_t raw = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         if (j->msgs.n == j->limit || raw > j->max_bytes) {
             j->has_more = true;
             break;
@@ -880,9 +882,9 @@ static mp_err_t history_run(sqlite3 *db, mp_sql_job_t *job)
         msgvec_push_stmt(&j->msgs, s);
         raw += mp_chat_msg_raw_bytes(&j->msgs.v[j->msgs.n - 1]);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
+    mp_sql_reset(s);
+    if (rc != MP_SQL_DONE && rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
     /* Fetched newest first (to take the page just below before_seq); the
      * client wants ascending seq order. */
     for (size_t a = 0, b = j->msgs.n; a + 1 < b; a++, b--) {
@@ -941,49 +943,49 @@ static const char SQL_CURSOR_SET[] =
     " WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_CONV_TOUCH[] = "UPDATE conversations SET version = ?2 WHERE id = ?1";
 
-static mp_err_t cursor_load(sqlite3 *db, cursor_job_t *j)
+static mp_err_t cursor_load(mp_sql_conn_t *db, cursor_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_GET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CURSOR_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_MEMBER; /* unknown conversation or not a member (or world) */
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    j->out.read_seq = sqlite3_column_int64(s, 0);
-    j->out.delivered_seq = sqlite3_column_int64(s, 1);
-    j->out.last_seq = sqlite3_column_int64(s, 2);
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    j->out.read_seq = mp_sql_col_i64(s, 0);
+    j->out.delivered_seq = mp_sql_col_i64(s, 1);
+    j->out.last_seq = mp_sql_col_i64(s, 2);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t cursor_store(sqlite3 *db, cursor_job_t *j)
+static mp_err_t cursor_store(mp_sql_conn_t *db, cursor_job_t *j)
 {
     int64_t v;
     mp_err_t rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CURSOR_SET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CURSOR_SET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->user);
-    sqlite3_bind_int64(s, 3, j->out.read_seq);
-    sqlite3_bind_int64(s, 4, j->out.delivered_seq);
-    sqlite3_bind_int64(s, 5, v);
+    mp_sql_bind_i64(s, 3, j->out.read_seq);
+    mp_sql_bind_i64(s, 4, j->out.delivered_seq);
+    mp_sql_bind_i64(s, 5, v);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    if ((s = mp_sqlite__stmt(db, SQL_CONV_TOUCH)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_CONV_TOUCH)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_int64(s, 2, v);
+    mp_sql_bind_i64(s, 2, v);
     return step_done(db, s);
 }
 
-static mp_err_t cursor_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t cursor_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     cursor_job_t *j = (cursor_job_t *)job;
     mp_err_t rc = cursor_load(db, j);
@@ -1044,69 +1046,69 @@ static const char SQL_PEER_USER[] =
 static const char SQL_MSG_AT[] =
     "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
 
-static mp_err_t list_peer(sqlite3 *db, list_job_t *j, mp_chat_list_row_t *r)
+static mp_err_t list_peer(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEER_USER);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEER_USER);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, r->id);
     bind_u64(s, 2, j->user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW) {
         r->peer_id = col_u64(s, 0);
         r->peer_username = col_dup(s, 1);
         r->peer_display_name = col_dup(s, 2);
-    } else if (rc != SQLITE_DONE) {
-        return mp_sqlite__err(db, rc);
+    } else if (rc != MP_SQL_DONE) {
+        return mp_sql_err(db, rc);
     }
-    sqlite3_reset(s);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t list_last(sqlite3 *db, list_job_t *j, mp_chat_list_row_t *r)
+static mp_err_t list_last(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
 {
     if (r->last_seq == 0)
         return MP_OK;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_AT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_AT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, r->id);
-    sqlite3_bind_int64(s, 2, r->last_seq);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    mp_sql_bind_i64(s, 2, r->last_seq);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW) {
         msgvec_push_stmt(&j->last, s);
         r->has_last = true; /* rows[i].last is filled in list_done's pass */
-    } else if (rc != SQLITE_DONE) {
-        return mp_sqlite__err(db, rc);
+    } else if (rc != MP_SQL_DONE) {
+        return mp_sql_err(db, rc);
     }
-    sqlite3_reset(s);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     list_job_t *j = (list_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_LIST);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_LIST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
-    sqlite3_bind_int64(s, 2, j->after_active);
+    mp_sql_bind_i64(s, 2, j->after_active);
     bind_u64(s, 3, j->after_id);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
+    mp_sql_bind_i64(s, 4, (int64_t)j->limit + 1);
     j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_chat_list_row_t *r = &j->rows[j->n++];
         r->id = col_u64(s, 0);
-        r->kind = kind_parse(sqlite3_column_text(s, 1));
-        r->last_seq = sqlite3_column_int64(s, 2);
-        r->active_at = sqlite3_column_int64(s, 3);
-        r->read_seq = sqlite3_column_int64(s, 4);
+        r->kind = kind_parse(mp_sql_col_text(s, 1));
+        r->last_seq = mp_sql_col_i64(s, 2);
+        r->active_at = mp_sql_col_i64(s, 3);
+        r->read_seq = mp_sql_col_i64(s, 4);
         if (r->kind != MP_CONV_DIRECT)
             r->title = col_dup(s, 5);
     }
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
     if (j->n > j->limit) {
         j->has_more = true;
         mp_free((void *)j->rows[--j->n].title);
@@ -1194,15 +1196,15 @@ static const char SQL_SYNC_RCPTS[] = "SELECT user_id, read_seq, delivered_seq, v
 static const char SQL_PEER_ID[] =
     "SELECT user_id FROM members WHERE conversation_id = ?1 AND user_id <> ?2 LIMIT 1";
 
-static mp_err_t sync_load_convs(sqlite3 *db, sync_job_t *j)
+static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_CONVS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_CONVS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
-    sqlite3_bind_int64(s, 2, j->since);
+    mp_sql_bind_i64(s, 2, j->since);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         if (j->n_convs == j->cap_convs) {
             j->cap_convs = j->cap_convs ? j->cap_convs * 2 : 8;
             j->convs = mp_realloc(j->convs, j->cap_convs * sizeof *j->convs);
@@ -1210,13 +1212,13 @@ static mp_err_t sync_load_convs(sqlite3 *db, sync_job_t *j)
         mp_chat_sync_conv_t *c = &j->convs[j->n_convs++];
         memset(c, 0, sizeof *c);
         c->id = col_u64(s, 0);
-        c->kind = kind_parse(sqlite3_column_text(s, 1));
-        c->last_seq = sqlite3_column_int64(s, 2);
-        c->version = sqlite3_column_int64(s, 3);
-        c->read_seq = sqlite3_column_int64(s, 4);
-        c->delivered_seq = sqlite3_column_int64(s, 5);
+        c->kind = kind_parse(mp_sql_col_text(s, 1));
+        c->last_seq = mp_sql_col_i64(s, 2);
+        c->version = mp_sql_col_i64(s, 3);
+        c->read_seq = mp_sql_col_i64(s, 4);
+        c->delivered_seq = mp_sql_col_i64(s, 5);
     }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* Reads the conversation's messages above `since` in version order: none
@@ -1224,19 +1226,19 @@ static mp_err_t sync_load_convs(sqlite3 *db, sync_job_t *j)
  * about max_bytes. Stopping before the end lowers the ceiling to the last
  * version read, so nothing of this conversation is skipped: the rest comes
  * in a later page. */
-static mp_err_t sync_conv_msgs(sqlite3 *db, sync_job_t *j, uint64_t conv)
+static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_MSGS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_MSGS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    sqlite3_bind_int64(s, 2, j->since);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)j->max + 1);
+    mp_sql_bind_i64(s, 2, j->since);
+    mp_sql_bind_i64(s, 3, (int64_t)j->max + 1);
     int rc;
     size_t n = 0, raw = 0;
     int64_t last = j->since;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_int64(s, 8) > j->ceiling)
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (mp_sql_col_i64(s, 8) > j->ceiling)
             break;
         if (n == j->max || raw > j->max_bytes) {
             j->ceiling = last;
@@ -1248,20 +1250,20 @@ static mp_err_t sync_conv_msgs(sqlite3 *db, sync_job_t *j, uint64_t conv)
         last = m->version;
         n++;
     }
-    sqlite3_reset(s);
+    mp_sql_reset(s);
     j->raw += raw;
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE || rc == MP_SQL_ROW ? MP_OK : mp_sql_err(db, rc);
 }
 
-static mp_err_t sync_conv_rcpts(sqlite3 *db, sync_job_t *j, uint64_t conv)
+static mp_err_t sync_conv_rcpts(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SYNC_RCPTS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_RCPTS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    sqlite3_bind_int64(s, 2, j->since);
+    mp_sql_bind_i64(s, 2, j->since);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         if (j->n_rcpts == j->cap_rcpts) {
             j->cap_rcpts = j->cap_rcpts ? j->cap_rcpts * 2 : 8;
             j->rcpts = mp_realloc(j->rcpts, j->cap_rcpts * sizeof *j->rcpts);
@@ -1269,26 +1271,26 @@ static mp_err_t sync_conv_rcpts(sqlite3 *db, sync_job_t *j, uint64_t conv)
         mp_chat_receipt_row_t *r = &j->rcpts[j->n_rcpts++];
         r->conversation_id = conv;
         r->user_id = col_u64(s, 0);
-        r->read_seq = sqlite3_column_int64(s, 1);
-        r->delivered_seq = sqlite3_column_int64(s, 2);
-        r->version = sqlite3_column_int64(s, 3);
+        r->read_seq = mp_sql_col_i64(s, 1);
+        r->delivered_seq = mp_sql_col_i64(s, 2);
+        r->version = mp_sql_col_i64(s, 3);
     }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
-static mp_err_t sync_peer(sqlite3 *db, sync_job_t *j, mp_chat_sync_conv_t *c)
+static mp_err_t sync_peer(mp_sql_conn_t *db, sync_job_t *j, mp_chat_sync_conv_t *c)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_PEER_ID);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEER_ID);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, c->id);
     bind_u64(s, 2, j->user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW)
         c->peer_id = col_u64(s, 0);
-    else if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
-    sqlite3_reset(s);
+    else if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
@@ -1429,7 +1431,7 @@ static void sync_prune_convs(sync_job_t *j)
     j->n_convs = k;
 }
 
-static mp_err_t sync_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t sync_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     sync_job_t *j = (sync_job_t *)job;
     int64_t head;

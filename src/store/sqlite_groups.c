@@ -64,7 +64,7 @@ bool mp_group_role_parse(const char *s, mp_group_role_t *out)
     return false;
 }
 
-mp_group_role_t mp_sqlite__group_role(const unsigned char *s)
+mp_group_role_t mp_sqlite__group_role(const char *s)
 {
     mp_group_role_t r = MP_GROUP_MEMBER;
     (void)mp_group_role_parse((const char *)s, &r);
@@ -90,23 +90,23 @@ static const char SQL_GROUP[] =
 
 /* Loads group conv as user sees it. MP_ERR_NOT_MEMBER when it is no group,
  * or (need_member) user is not a member. */
-mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member,
+mp_err_t mp_sqlite__group_load(mp_sql_conn_t *db, uint64_t conv, uint64_t user, bool need_member,
                                mp_sqlite_grow_t *g)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GROUP);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_GROUP);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     bind_u64(s, 2, user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_MEMBER;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    const char *kind = (const char *)sqlite3_column_text(s, 0);
-    bool member = sqlite3_column_type(s, 13) != SQLITE_NULL;
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    const char *kind = mp_sql_col_text(s, 0);
+    bool member = !mp_sql_col_is_null(s, 13);
     if (kind == NULL || strcmp(kind, "group") != 0 || (need_member && !member)) {
-        sqlite3_reset(s);
+        mp_sql_reset(s);
         return MP_ERR_NOT_MEMBER;
     }
     mp_sqlite__grow_free(g);
@@ -115,17 +115,17 @@ mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool n
     r->title = g->title = col_dup(s, 1);
     r->description = g->desc = col_dup(s, 2);
     r->owner_id = col_u64(s, 3);
-    r->settings.post_admins = sqlite3_column_int(s, 4) != 0;
-    r->settings.invite_admins = sqlite3_column_int(s, 5) != 0;
-    r->settings.edit_admins = sqlite3_column_int(s, 6) != 0;
-    r->created_at = sqlite3_column_int64(s, 7);
-    r->dissolved_at = sqlite3_column_int64(s, 8);
+    r->settings.post_admins = mp_sql_col_int(s, 4) != 0;
+    r->settings.invite_admins = mp_sql_col_int(s, 5) != 0;
+    r->settings.edit_admins = mp_sql_col_int(s, 6) != 0;
+    r->created_at = mp_sql_col_i64(s, 7);
+    r->dissolved_at = mp_sql_col_i64(s, 8);
     r->announcement = g->ann = col_dup(s, 9);
     r->announcement_by = col_u64(s, 10);
-    r->announcement_at = sqlite3_column_int64(s, 11);
-    r->member_count = sqlite3_column_int64(s, 12);
-    r->my_role = member ? mp_sqlite__group_role(sqlite3_column_text(s, 13)) : MP_GROUP_MEMBER;
-    sqlite3_reset(s);
+    r->announcement_at = mp_sql_col_i64(s, 11);
+    r->member_count = mp_sql_col_i64(s, 12);
+    r->my_role = member ? mp_sqlite__group_role(mp_sql_col_text(s, 13)) : MP_GROUP_MEMBER;
+    mp_sql_reset(s);
     return MP_OK;
 }
 
@@ -133,43 +133,43 @@ static const char SQL_ROLE[] =
     "SELECT role FROM members WHERE conversation_id = ?1 AND user_id = ?2";
 
 /* The role of user in conv; MP_ERR_NOT_FOUND when not a member. */
-static mp_err_t member_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_role_t *role)
+static mp_err_t member_role(mp_sql_conn_t *db, uint64_t conv, uint64_t user, mp_group_role_t *role)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ROLE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ROLE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     bind_u64(s, 2, user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    *role = mp_sqlite__group_role(sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    *role = mp_sqlite__group_role(mp_sql_col_text(s, 0));
+    mp_sql_reset(s);
     return MP_OK;
 }
 
 static const char SQL_USER[] = "SELECT display_name FROM users WHERE id = ?1";
 
 /* MP_OK when user exists; its display name into name (may be NULL). */
-static mp_err_t user_name(sqlite3 *db, uint64_t user, char *name, size_t len)
+static mp_err_t user_name(mp_sql_conn_t *db, uint64_t user, char *name, size_t len)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE) {
         if (name != NULL)
             snprintf(name, len, "a deleted user");
         return MP_ERR_NOT_FOUND;
     }
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
     if (name != NULL)
-        snprintf(name, len, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
+        snprintf(name, len, "%s", mp_sql_col_text(s, 0));
+    mp_sql_reset(s);
     return MP_OK;
 }
 
@@ -177,37 +177,37 @@ static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
 
 /* MP_OK when user exists and may belong to a group: guests may only use the
  * world room (MP_ERR_GUEST_FORBIDDEN); MP_ERR_NOT_FOUND for an unknown id. */
-static mp_err_t member_allowed(sqlite3 *db, uint64_t user)
+static mp_err_t member_allowed(mp_sql_conn_t *db, uint64_t user)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_GUEST);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER_GUEST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    bool guest = sqlite3_column_int(s, 0) != 0;
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    bool guest = mp_sql_col_int(s, 0) != 0;
+    mp_sql_reset(s);
     return guest ? MP_ERR_GUEST_FORBIDDEN : MP_OK;
 }
 
 static const char SQL_BANNED[] =
     "SELECT 1 FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
 
-static mp_err_t is_banned(sqlite3 *db, uint64_t conv, uint64_t user, bool *banned)
+static mp_err_t is_banned(mp_sql_conn_t *db, uint64_t conv, uint64_t user, bool *banned)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANNED);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_BANNED);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     bind_u64(s, 2, user);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
-    *banned = rc == SQLITE_ROW;
-    sqlite3_reset(s);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    *banned = rc == MP_SQL_ROW;
+    mp_sql_reset(s);
     return MP_OK;
 }
 
@@ -241,35 +241,36 @@ static const char SQL_NEXT_SEQ[] =
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8)";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_ACTOR_READ[] =
     "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
-static mp_err_t next_seq(sqlite3 *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
+static mp_err_t next_seq(mp_sql_conn_t *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NEXT_SEQ);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_NEXT_SEQ);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    sqlite3_bind_int64(s, 2, v);
-    sqlite3_bind_int64(s, 3, now);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? MP_ERR_NOT_MEMBER : mp_sqlite__err(db, rc);
-    *seq = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    mp_sql_bind_i64(s, 2, v);
+    mp_sql_bind_i64(s, 3, now);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_NOT_MEMBER : mp_sql_err(db, rc);
+    *seq = mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t actor_read(sqlite3 *db, const mp_msg_row_t *m)
+static mp_err_t actor_read(mp_sql_conn_t *db, const mp_msg_row_t *m)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ACTOR_READ);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ACTOR_READ);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, m->conversation_id);
     bind_u64(s, 2, m->sender_id);
-    sqlite3_bind_int64(s, 3, m->seq);
-    sqlite3_bind_int64(s, 4, m->version);
+    mp_sql_bind_i64(s, 3, m->seq);
+    mp_sql_bind_i64(s, 4, m->version);
     return step_done(db, s);
 }
 
@@ -292,7 +293,7 @@ static json_t *ids_json(const uint64_t *ids, size_t n)
 
 /* Stores a system message with the next seq: body {"text","system"}. Takes
  * ownership of sys. */
-static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *text)
+static mp_err_t sys_insert(mp_sql_conn_t *db, op_job_t *j, json_t *sys, const char *text)
 {
     mp_err_t rc = MP_ERR_INTERNAL;
     json_t *body = json_pack("{s:s,s:o}", "text", text, "system", sys);
@@ -309,18 +310,18 @@ static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *te
         goto done;
     char cmid[32];
     snprintf(cmid, sizeof cmid, "sys-%llu", (unsigned long long)m.id);
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MSG_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_INSERT);
     rc = MP_ERR_INTERNAL;
     if (s == NULL)
         goto done;
     bind_u64(s, 1, m.id);
     bind_u64(s, 2, m.conversation_id);
-    sqlite3_bind_int64(s, 3, m.seq);
+    mp_sql_bind_i64(s, 3, m.seq);
     bind_u64(s, 4, m.sender_id);
-    sqlite3_bind_text(s, 5, cmid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, dump, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, m.created_at);
-    sqlite3_bind_int64(s, 8, m.version);
+    mp_sql_bind_text_copy(s, 5, cmid, -1);
+    mp_sql_bind_text(s, 6, dump, -1);
+    mp_sql_bind_i64(s, 7, m.created_at);
+    mp_sql_bind_i64(s, 8, m.version);
     if ((rc = step_done(db, s)) != MP_OK || (rc = actor_read(db, &m)) != MP_OK)
         goto done;
     m.client_msg_id = mp_strdup(cmid);
@@ -333,13 +334,13 @@ done:
 }
 
 /* "Alice" for the actor, into buf. */
-static void actor_name(sqlite3 *db, const op_job_t *j, char *buf, size_t len)
+static void actor_name(mp_sql_conn_t *db, const op_job_t *j, char *buf, size_t len)
 {
     (void)user_name(db, j->in.actor_id, buf, len);
 }
 
 /* A line naming up to three users ("Bob, Carol and Dan"), or "N members". */
-static void names_line(sqlite3 *db, const uint64_t *ids, size_t n, char *out, size_t len)
+static void names_line(mp_sql_conn_t *db, const uint64_t *ids, size_t n, char *out, size_t len)
 {
     char name[96];
     if (n > 3 || n == 0) {
@@ -356,7 +357,7 @@ static void names_line(sqlite3 *db, const uint64_t *ids, size_t n, char *out, si
 
 /* Inserts a system message about one target user: "<actor> <verb> <target>
  * [<tail>]". */
-static mp_err_t sys_target(sqlite3 *db, op_job_t *j, const char *action, const char *verb,
+static mp_err_t sys_target(mp_sql_conn_t *db, op_job_t *j, const char *action, const char *verb,
                            json_t *sys, const char *tail)
 {
     char a[96], t[96], text[256];
@@ -370,7 +371,7 @@ static mp_err_t sys_target(sqlite3 *db, op_job_t *j, const char *action, const c
 }
 
 /* A members_added message: "<actor> added Bob and Carol". */
-static mp_err_t sys_added(sqlite3 *db, op_job_t *j, const uint64_t *ids, size_t n)
+static mp_err_t sys_added(mp_sql_conn_t *db, op_job_t *j, const uint64_t *ids, size_t n)
 {
     char a[96], who[320], text[512];
     actor_name(db, j, a, sizeof a);
@@ -390,7 +391,7 @@ static bool is_admin(mp_group_role_t r)
 
 /* Loads the group for an op on an existing group: the actor must be a
  * member, the group alive. */
-static mp_err_t op_prologue(sqlite3 *db, op_job_t *j)
+static mp_err_t op_prologue(mp_sql_conn_t *db, op_job_t *j)
 {
     j->conv = j->in.conversation_id;
     mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, true, &j->g);
@@ -401,7 +402,7 @@ static mp_err_t op_prologue(sqlite3 *db, op_job_t *j)
 }
 
 /* Kick / mute hierarchy: admins act on members; the owner on anyone else. */
-static mp_err_t may_moderate(sqlite3 *db, op_job_t *j, mp_group_role_t *target_role)
+static mp_err_t may_moderate(mp_sql_conn_t *db, op_job_t *j, mp_group_role_t *target_role)
 {
     if (!is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
@@ -428,26 +429,26 @@ static const char SQL_MEMBER_DELETE[] =
     "DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_MEMBER_COUNT[] = "SELECT count(*) FROM members WHERE conversation_id = ?1";
 
-static mp_err_t member_insert(sqlite3 *db, op_job_t *j, uint64_t user, mp_group_role_t role,
+static mp_err_t member_insert(mp_sql_conn_t *db, op_job_t *j, uint64_t user, mp_group_role_t role,
                               int64_t v)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBER_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, user);
-    sqlite3_bind_text(s, 3, mp_group_role_name(role), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, j->in.now_ms);
-    sqlite3_bind_int64(s, 5, v);
+    mp_sql_bind_text(s, 3, mp_group_role_name(role), -1);
+    mp_sql_bind_i64(s, 4, j->in.now_ms);
+    mp_sql_bind_i64(s, 5, v);
     mp_err_t rc = step_done(db, s);
     if (rc == MP_OK)
         added_push(j, user);
     return rc;
 }
 
-static mp_err_t member_delete(sqlite3 *db, op_job_t *j, uint64_t user)
+static mp_err_t member_delete(mp_sql_conn_t *db, op_job_t *j, uint64_t user)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_DELETE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBER_DELETE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
@@ -455,29 +456,29 @@ static mp_err_t member_delete(sqlite3 *db, op_job_t *j, uint64_t user)
     return step_done(db, s);
 }
 
-static mp_err_t member_count(sqlite3 *db, uint64_t conv, int64_t *n)
+static mp_err_t member_count(mp_sql_conn_t *db, uint64_t conv, int64_t *n)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBER_COUNT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBER_COUNT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    *n = mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
 /* Runs a one-statement update bound as (?1 = conv, ?2 = a, ?3 = b). */
-static mp_err_t exec3(sqlite3 *db, const char *sql, uint64_t conv, int64_t a, int64_t b)
+static mp_err_t exec3(mp_sql_conn_t *db, const char *sql, uint64_t conv, int64_t a, int64_t b)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, sql);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    sqlite3_bind_int64(s, 2, a);
-    sqlite3_bind_int64(s, 3, b);
+    mp_sql_bind_i64(s, 2, a);
+    mp_sql_bind_i64(s, 3, b);
     return step_done(db, s);
 }
 
@@ -488,7 +489,7 @@ static const char SQL_GROUP_INSERT[] =
     " who_can_invite, who_can_edit_info, version, created_at, active_at)"
     " VALUES(?1, 'group', ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 
-static mp_err_t op_create(sqlite3 *db, op_job_t *j)
+static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
 {
     j->in.n_users = ids_unique(j->users, j->in.n_users, j->in.actor_id);
     mp_err_t rc = member_allowed(db, j->in.actor_id);
@@ -505,18 +506,18 @@ static mp_err_t op_create(sqlite3 *db, op_job_t *j)
     j->conv = mp_id_next();
     const mp_group_settings_t *st = &j->in.settings;
     unsigned m = j->in.settings_mask;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GROUP_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_GROUP_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_text(s, 2, j->title ? j->title : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, j->desc ? j->desc : "", -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 2, j->title ? j->title : "", -1);
+    mp_sql_bind_text(s, 3, j->desc ? j->desc : "", -1);
     bind_u64(s, 4, j->in.actor_id);
-    sqlite3_bind_int(s, 5, (m & MP_GROUP_SET_POST) && st->post_admins);
-    sqlite3_bind_int(s, 6, (m & MP_GROUP_SET_INVITE) && st->invite_admins);
-    sqlite3_bind_int(s, 7, (m & MP_GROUP_SET_EDIT) && st->edit_admins);
-    sqlite3_bind_int64(s, 8, v);
-    sqlite3_bind_int64(s, 9, j->in.now_ms);
+    mp_sql_bind_i64(s, 5, (m & MP_GROUP_SET_POST) && st->post_admins);
+    mp_sql_bind_i64(s, 6, (m & MP_GROUP_SET_INVITE) && st->invite_admins);
+    mp_sql_bind_i64(s, 7, (m & MP_GROUP_SET_EDIT) && st->edit_admins);
+    mp_sql_bind_i64(s, 8, v);
+    mp_sql_bind_i64(s, 9, j->in.now_ms);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     if ((rc = member_insert(db, j, j->in.actor_id, MP_GROUP_OWNER, v)) != MP_OK)
@@ -546,17 +547,17 @@ static const char SQL_SET_SETTINGS[] =
     "UPDATE conversations SET who_can_post = ?2, who_can_invite = ?3, who_can_edit_info = ?4"
     " WHERE id = ?1";
 
-static mp_err_t patch_info(sqlite3 *db, op_job_t *j)
+static mp_err_t patch_info(mp_sql_conn_t *db, op_job_t *j)
 {
     const mp_group_row_t *g = &j->g.row;
     const char *title = j->title ? j->title : g->title;
     const char *desc = j->desc ? j->desc : g->description;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_INFO);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_INFO);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_text(s, 2, title, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, desc, -1, SQLITE_TRANSIENT);
+    mp_sql_bind_text_copy(s, 2, title, -1);
+    mp_sql_bind_text_copy(s, 3, desc, -1);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
@@ -572,7 +573,7 @@ static mp_err_t patch_info(sqlite3 *db, op_job_t *j)
     return sys_insert(db, j, sys, text);
 }
 
-static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
+static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
 {
     mp_group_settings_t now = j->g.row.settings;
     const mp_group_settings_t *in = &j->in.settings;
@@ -583,13 +584,13 @@ static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
         now.invite_admins = in->invite_admins;
     if (m & MP_GROUP_SET_EDIT)
         now.edit_admins = in->edit_admins;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_SETTINGS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_SETTINGS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_int(s, 2, now.post_admins);
-    sqlite3_bind_int(s, 3, now.invite_admins);
-    sqlite3_bind_int(s, 4, now.edit_admins);
+    mp_sql_bind_i64(s, 2, now.post_admins);
+    mp_sql_bind_i64(s, 3, now.invite_admins);
+    mp_sql_bind_i64(s, 4, now.edit_admins);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
@@ -601,7 +602,7 @@ static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
     return sys_insert(db, j, sys, text);
 }
 
-static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
+static mp_err_t op_patch(mp_sql_conn_t *db, op_job_t *j)
 {
     bool info = j->title != NULL || j->desc != NULL;
     if (info && j->g.row.settings.edit_admins && !is_admin(j->role))
@@ -614,7 +615,7 @@ static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
     return rc;
 }
 
-static mp_err_t op_add(sqlite3 *db, op_job_t *j)
+static mp_err_t op_add(mp_sql_conn_t *db, op_job_t *j)
 {
     if (j->g.row.settings.invite_admins && !is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
@@ -652,7 +653,7 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
 
 /* ---- ops: remove, role, transfer -------------------------------------------- */
 
-static mp_err_t op_remove(sqlite3 *db, op_job_t *j)
+static mp_err_t op_remove(mp_sql_conn_t *db, op_job_t *j)
 {
     mp_err_t rc;
     char a[96], text[256];
@@ -683,18 +684,18 @@ static const char SQL_SET_ROLE[] =
     "UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_SET_OWNER[] = "UPDATE conversations SET owner_id = ?2 WHERE id = ?1";
 
-static mp_err_t set_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_role_t role)
+static mp_err_t set_role(mp_sql_conn_t *db, uint64_t conv, uint64_t user, mp_group_role_t role)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SET_ROLE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_ROLE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     bind_u64(s, 2, user);
-    sqlite3_bind_text(s, 3, mp_group_role_name(role), -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 3, mp_group_role_name(role), -1);
     return step_done(db, s);
 }
 
-static mp_err_t op_role(sqlite3 *db, op_job_t *j)
+static mp_err_t op_role(mp_sql_conn_t *db, op_job_t *j)
 {
     if (j->role != MP_GROUP_OWNER)
         return MP_ERR_NOT_ALLOWED;
@@ -714,7 +715,7 @@ static mp_err_t op_role(sqlite3 *db, op_job_t *j)
                       j->in.role == MP_GROUP_ADMIN ? " an admin" : " a member");
 }
 
-static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
+static mp_err_t op_transfer(mp_sql_conn_t *db, op_job_t *j)
 {
     if (j->role != MP_GROUP_OWNER)
         return MP_ERR_NOT_ALLOWED;
@@ -737,13 +738,15 @@ static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
 
 /* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
 
+/* SQLite-only: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING, which
+ * ignores only uniqueness conflicts). */
 static const char SQL_BAN[] =
     "INSERT OR IGNORE INTO group_bans(conversation_id, user_id, banned_by, banned_at)"
     " VALUES(?1, ?2, ?3, ?4)";
 static const char SQL_UNBAN[] =
     "DELETE FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
 
-static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
+static mp_err_t op_ban(mp_sql_conn_t *db, op_job_t *j)
 {
     if (!is_admin(j->role) || j->in.target_id == j->in.actor_id)
         return MP_ERR_NOT_ALLOWED;
@@ -757,16 +760,16 @@ static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
         return rc;
     if (member && (tr == MP_GROUP_OWNER || (is_admin(tr) && j->role != MP_GROUP_OWNER)))
         return MP_ERR_NOT_ALLOWED;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BAN);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_BAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->in.target_id);
     bind_u64(s, 3, j->in.actor_id);
-    sqlite3_bind_int64(s, 4, j->in.now_ms);
+    mp_sql_bind_i64(s, 4, j->in.now_ms);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    bool fresh = sqlite3_changes(db) > 0;
+    bool fresh = mp_sql_changes(db) > 0;
     if (member) {
         if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
             return rc;
@@ -777,11 +780,11 @@ static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
     return sys_target(db, j, "banned", "banned", NULL, NULL);
 }
 
-static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
+static mp_err_t op_unban(mp_sql_conn_t *db, op_job_t *j)
 {
     if (!is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_UNBAN);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UNBAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
@@ -789,7 +792,7 @@ static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    if (sqlite3_changes(db) == 0)
+    if (mp_sql_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
     return sys_target(db, j, "unbanned", "unbanned", NULL, NULL);
 }
@@ -799,7 +802,7 @@ static const char SQL_SET_MUTE[] =
 static const char SQL_GET_MUTE[] =
     "SELECT muted_until FROM members WHERE conversation_id = ?1 AND user_id = ?2";
 
-static mp_err_t op_mute(sqlite3 *db, op_job_t *j, bool mute)
+static mp_err_t op_mute(mp_sql_conn_t *db, op_job_t *j, bool mute)
 {
     mp_group_role_t tr;
     mp_err_t rc = may_moderate(db, j, &tr);
@@ -808,13 +811,13 @@ static mp_err_t op_mute(sqlite3 *db, op_job_t *j, bool mute)
     if (mute && j->in.until <= j->in.now_ms)
         return MP_ERR_BAD_REQUEST;
     if (!mute) {
-        sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GET_MUTE);
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_GET_MUTE);
         if (s == NULL)
             return MP_ERR_INTERNAL;
         bind_u64(s, 1, j->conv);
         bind_u64(s, 2, j->in.target_id);
-        int64_t until = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-        sqlite3_reset(s);
+        int64_t until = mp_sql_step(s) == MP_SQL_ROW ? mp_sql_col_i64(s, 0) : 0;
+        mp_sql_reset(s);
         if (until <= j->in.now_ms)
             return exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, 0);
     }
@@ -834,7 +837,7 @@ static const char SQL_ANNOUNCE[] =
     "UPDATE conversations SET announcement = ?2, announcement_by = ?3, announcement_at = ?4"
     " WHERE id = ?1";
 
-static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
+static mp_err_t op_dissolve(mp_sql_conn_t *db, op_job_t *j)
 {
     if (j->role != MP_GROUP_OWNER)
         return MP_ERR_NOT_ALLOWED;
@@ -847,19 +850,19 @@ static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
     return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
 }
 
-static mp_err_t op_announce(sqlite3 *db, op_job_t *j, bool set)
+static mp_err_t op_announce(mp_sql_conn_t *db, op_job_t *j, bool set)
 {
     if (!is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
     if (!set && j->g.row.announcement_at == 0)
         return MP_OK;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ANNOUNCE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ANNOUNCE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_text(s, 2, set ? j->text : "", -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 2, set ? j->text : "", -1);
     bind_u64(s, 3, set ? j->in.actor_id : 0);
-    sqlite3_bind_int64(s, 4, set ? j->in.now_ms : 0);
+    mp_sql_bind_i64(s, 4, set ? j->in.now_ms : 0);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
@@ -885,19 +888,19 @@ static const char SQL_INVITE_REVOKE[] =
     "UPDATE group_invites SET revoked_at = ?2 WHERE token = ?1 AND revoked_at = 0";
 static const char SQL_INVITE_USE[] = "UPDATE group_invites SET uses = uses + 1 WHERE token = ?1";
 
-static mp_err_t op_invite(sqlite3 *db, op_job_t *j)
+static mp_err_t op_invite(mp_sql_conn_t *db, op_job_t *j)
 {
     if (j->g.row.settings.invite_admins && !is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITE_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 1, j->token, -1);
     bind_u64(s, 2, j->conv);
     bind_u64(s, 3, j->in.actor_id);
-    sqlite3_bind_int64(s, 4, j->in.now_ms);
-    sqlite3_bind_int64(s, 5, j->in.until);
-    sqlite3_bind_int64(s, 6, j->in.max_uses);
+    mp_sql_bind_i64(s, 4, j->in.now_ms);
+    mp_sql_bind_i64(s, 5, j->in.until);
+    mp_sql_bind_i64(s, 6, j->in.max_uses);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
@@ -911,32 +914,32 @@ static mp_err_t op_invite(sqlite3 *db, op_job_t *j)
 }
 
 /* Loads the invite of j->token into j->out.invite (conversation, counters). */
-static mp_err_t invite_load(sqlite3 *db, op_job_t *j, int64_t *revoked_at)
+static mp_err_t invite_load(mp_sql_conn_t *db, op_job_t *j, int64_t *revoked_at)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_GET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITE_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    mp_sql_bind_text(s, 1, j->token, -1);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
     mp_group_invite_row_t *r = &j->out.invite;
     r->token = j->token;
     r->conversation_id = col_u64(s, 0);
     r->created_by = col_u64(s, 1);
-    r->created_at = sqlite3_column_int64(s, 2);
-    r->expires_at = sqlite3_column_int64(s, 3);
-    r->max_uses = sqlite3_column_int64(s, 4);
-    r->uses = sqlite3_column_int64(s, 5);
-    *revoked_at = sqlite3_column_int64(s, 6);
+    r->created_at = mp_sql_col_i64(s, 2);
+    r->expires_at = mp_sql_col_i64(s, 3);
+    r->max_uses = mp_sql_col_i64(s, 4);
+    r->uses = mp_sql_col_i64(s, 5);
+    *revoked_at = mp_sql_col_i64(s, 6);
     r->revoked = *revoked_at != 0;
-    sqlite3_reset(s);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t op_revoke(sqlite3 *db, op_job_t *j)
+static mp_err_t op_revoke(mp_sql_conn_t *db, op_job_t *j)
 {
     if (!is_admin(j->role))
         return MP_ERR_NOT_ALLOWED;
@@ -946,18 +949,18 @@ static mp_err_t op_revoke(sqlite3 *db, op_job_t *j)
         return rc;
     if (j->out.invite.conversation_id != j->conv)
         return MP_ERR_NOT_FOUND;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_REVOKE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITE_REVOKE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, j->in.now_ms);
+    mp_sql_bind_text(s, 1, j->token, -1);
+    mp_sql_bind_i64(s, 2, j->in.now_ms);
     return step_done(db, s);
 }
 
 /* Join by link. Order of checks: the link (unknown, revoked, expired), the
  * group (gone, dissolved), already a member (answered with the group, uses
  * unchanged), then uses left, ban, and the member limit. */
-static mp_err_t op_join(sqlite3 *db, op_job_t *j)
+static mp_err_t op_join(mp_sql_conn_t *db, op_job_t *j)
 {
     int64_t revoked_at = 0;
     mp_err_t rc = invite_load(db, j, &revoked_at);
@@ -996,10 +999,10 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
     if ((uint64_t)count + 1 > j->in.max_members)
         return MP_ERR_GROUP_FULL;
     int64_t v;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_USE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITE_USE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, j->token, -1, SQLITE_STATIC);
+    mp_sql_bind_text(s, 1, j->token, -1);
     if ((rc = step_done(db, s)) != MP_OK || (rc = mp_sqlite__next_version(db, &v)) != MP_OK ||
         (rc = member_insert(db, j, j->in.actor_id, MP_GROUP_MEMBER, v)) != MP_OK)
         return rc;
@@ -1034,20 +1037,20 @@ void mp_sqlite__msgs_free(mp_sqlite_msgs_t *m)
 }
 
 /* conv's successor of a deleted owner (0 = nobody is left). */
-static mp_err_t successor(sqlite3 *db, uint64_t conv, uint64_t *out)
+static mp_err_t successor(mp_sql_conn_t *db, uint64_t conv, uint64_t *out)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SUCCESSOR);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SUCCESSOR);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    int rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW ? col_u64(s, 0) : 0;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    int rc = mp_sql_step(s);
+    *out = rc == MP_SQL_ROW ? col_u64(s, 0) : 0;
+    mp_sql_reset(s);
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* Hands conv on (or dissolves it) and stores the system message into j. */
-static mp_err_t owner_gone_one(sqlite3 *db, op_job_t *j, const char *name)
+static mp_err_t owner_gone_one(mp_sql_conn_t *db, op_job_t *j, const char *name)
 {
     uint64_t heir = 0;
     mp_err_t rc = successor(db, j->conv, &heir);
@@ -1074,22 +1077,22 @@ static mp_err_t owner_gone_one(sqlite3 *db, op_job_t *j, const char *name)
     return sys_insert(db, j, sys, text);
 }
 
-mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *name, int64_t now_ms,
-                                      mp_sqlite_msgs_t *out)
+mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const char *name,
+                                      int64_t now_ms, mp_sqlite_msgs_t *out)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_OWNED_LIVE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_OWNED_LIVE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     uint64_t *convs = NULL;
     size_t n = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         convs = mp_realloc(convs, (n + 1) * sizeof *convs);
         convs[n++] = col_u64(s, 0);
     }
-    sqlite3_reset(s);
-    mp_err_t err = rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    mp_sql_reset(s);
+    mp_err_t err = rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
     for (size_t i = 0; err == MP_OK && i < n; i++) {
         op_job_t j;
         memset(&j, 0, sizeof j);
@@ -1108,7 +1111,7 @@ mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *na
 
 /* ---- the job ------------------------------------------------------------------ */
 
-static mp_err_t op_dispatch(sqlite3 *db, op_job_t *j)
+static mp_err_t op_dispatch(mp_sql_conn_t *db, op_job_t *j)
 {
     switch (j->in.op) {
     case MP_GOP_PATCH:
@@ -1146,7 +1149,7 @@ static mp_err_t op_dispatch(sqlite3 *db, op_job_t *j)
     }
 }
 
-static mp_err_t op_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t op_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     op_job_t *j = (op_job_t *)job;
     mp_err_t rc;

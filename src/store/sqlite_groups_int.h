@@ -3,11 +3,11 @@
 #ifndef MP_STORE_SQLITE_GROUPS_INT_H
 #define MP_STORE_SQLITE_GROUPS_INT_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "store/groups.h"
+#include "store/sql.h"
 
 /* A group row and the strings it owns. */
 typedef struct mp_sqlite_grow {
@@ -21,11 +21,11 @@ void mp_sqlite__grow_free(mp_sqlite_grow_t *g);
 /* Loads group conv as user sees it into g (its previous strings freed).
  * MP_ERR_NOT_MEMBER when conv is no group, or (need_member) user is not a
  * member of it. */
-mp_err_t mp_sqlite__group_load(sqlite3 *db, uint64_t conv, uint64_t user, bool need_member,
-                               mp_sqlite_grow_t *g);
+mp_err_t mp_sqlite__group_load(mp_sql_conn_t *db, uint64_t conv, uint64_t user, bool need_member,
+                               mp_sqlite_grow_t *g) __attribute__((warn_unused_result));
 
 /* The role stored as text ("owner", "admin", anything else = member). */
-mp_group_role_t mp_sqlite__group_role(const unsigned char *s);
+mp_group_role_t mp_sqlite__group_role(const char *s);
 
 /* System messages written by mp_sqlite__groups_owner_gone; the vector owns
  * the rows' strings. */
@@ -43,7 +43,8 @@ void mp_sqlite__msgs_free(mp_sqlite_msgs_t *m);
  * admin, else its longest-standing member (guests are never chosen), else is
  * dissolved; each change stores its system message (actor = the deleted
  * user, named `name`), appended to *out. */
-mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *name, int64_t now_ms,
-                                      mp_sqlite_msgs_t *out);
+mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const char *name,
+                                      int64_t now_ms, mp_sqlite_msgs_t *out)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -19,7 +19,7 @@ typedef struct get_job {
     void *ud;
 } get_job_t;
 
-static mp_err_t get_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t get_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     get_job_t *j = (get_job_t *)job;
     return mp_sqlite__group_load(db, j->conv, j->user, true, &j->g);
@@ -65,7 +65,7 @@ static const char SQL_CONV_STATE[] =
 static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
                                        " WHERE conversation_id = ?1 ORDER BY user_id";
 
-static void conv_push(conv_job_t *j, sqlite3_stmt *s)
+static void conv_push(conv_job_t *j, mp_sql_stmt_t *s)
 {
     mp_group_conv_row_t *o = &j->out;
     if (o->n == j->cap) {
@@ -74,8 +74,8 @@ static void conv_push(conv_job_t *j, sqlite3_stmt *s)
         j->roles = mp_realloc(j->roles, j->cap * sizeof *j->roles);
     }
     j->members[o->n] = col_u64(s, 0);
-    j->roles[o->n] = (uint8_t)mp_sqlite__group_role(sqlite3_column_text(s, 1));
-    int64_t until = sqlite3_column_int64(s, 2);
+    j->roles[o->n] = (uint8_t)mp_sqlite__group_role(mp_sql_col_text(s, 1));
+    int64_t until = mp_sql_col_i64(s, 2);
     if (until > j->now) {
         if (o->n_muted == j->cap_muted) {
             j->cap_muted = j->cap_muted ? j->cap_muted * 2 : 4;
@@ -88,37 +88,37 @@ static void conv_push(conv_job_t *j, sqlite3_stmt *s)
     o->n++;
 }
 
-static mp_err_t conv_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t conv_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     conv_job_t *j = (conv_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_CONV_STATE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CONV_STATE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    const char *kind = mp_sql_col_text(s, 0);
     mp_group_conv_row_t *o = &j->out;
     o->kind = strcmp(kind, "group") == 0   ? MP_CONV_GROUP
               : strcmp(kind, "world") == 0 ? MP_CONV_WORLD
                                            : MP_CONV_DIRECT;
     o->owner_id = col_u64(s, 1);
-    o->settings.post_admins = sqlite3_column_int(s, 2) != 0;
-    o->settings.invite_admins = sqlite3_column_int(s, 3) != 0;
-    o->settings.edit_admins = sqlite3_column_int(s, 4) != 0;
-    o->dissolved = sqlite3_column_int64(s, 5) != 0;
-    sqlite3_reset(s);
+    o->settings.post_admins = mp_sql_col_int(s, 2) != 0;
+    o->settings.invite_admins = mp_sql_col_int(s, 3) != 0;
+    o->settings.edit_admins = mp_sql_col_int(s, 4) != 0;
+    o->dissolved = mp_sql_col_i64(s, 5) != 0;
+    mp_sql_reset(s);
     if (o->kind == MP_CONV_WORLD)
         return MP_OK;
-    if ((s = mp_sqlite__stmt(db, SQL_CONV_MEMBERS)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_CONV_MEMBERS)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
         conv_push(j, s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 static void conv_done(mp_sql_job_t *job, mp_err_t rc)
@@ -159,7 +159,7 @@ typedef struct list_job {
     bool admins_only, has_more;
     void *rows; /* members, bans or invites */
     size_t n, cap, size;
-    mp_err_t (*collect)(sqlite3 *db, struct list_job *j);
+    mp_err_t (*collect)(mp_sql_conn_t *db, struct list_job *j);
     void (*finish)(struct list_job *j, mp_err_t rc);
     void (*free_row)(void *row);
     union {
@@ -187,28 +187,28 @@ static const char SQL_MEMBERS_PAGE[] =
     " AND (m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3))"
     " ORDER BY m.joined_at, m.user_id LIMIT ?4";
 
-static mp_err_t members_collect(sqlite3 *db, list_job_t *j)
+static mp_err_t members_collect(mp_sql_conn_t *db, list_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_MEMBERS_PAGE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBERS_PAGE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
-    sqlite3_bind_int64(s, 2, j->after_joined);
+    mp_sql_bind_i64(s, 2, j->after_joined);
     bind_u64(s, 3, j->after_user);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)j->limit + 1);
+    mp_sql_bind_i64(s, 4, (int64_t)j->limit + 1);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_group_member_row_t *r = list_push(j);
         r->user_id = col_u64(s, 0);
         r->username = col_dup(s, 1);
         r->display_name = col_dup(s, 2);
-        r->role = mp_sqlite__group_role(sqlite3_column_text(s, 3));
-        r->joined_at = sqlite3_column_int64(s, 4);
-        int64_t until = sqlite3_column_int64(s, 5);
+        r->role = mp_sqlite__group_role(mp_sql_col_text(s, 3));
+        r->joined_at = mp_sql_col_i64(s, 4);
+        int64_t until = mp_sql_col_i64(s, 5);
         r->muted_until = until > j->now ? until : 0;
     }
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
     if (j->n > j->limit) {
         j->has_more = true;
         j->free_row((char *)j->rows + --j->n * j->size);
@@ -231,20 +231,20 @@ static void members_finish(list_job_t *j, mp_err_t rc)
 static const char SQL_BANS[] = "SELECT user_id, banned_by, banned_at FROM group_bans"
                                " WHERE conversation_id = ?1 ORDER BY banned_at, user_id";
 
-static mp_err_t bans_collect(sqlite3 *db, list_job_t *j)
+static mp_err_t bans_collect(mp_sql_conn_t *db, list_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BANS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_BANS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_group_ban_row_t *r = list_push(j);
         r->user_id = col_u64(s, 0);
         r->banned_by = col_u64(s, 1);
-        r->banned_at = sqlite3_column_int64(s, 2);
+        r->banned_at = mp_sql_col_i64(s, 2);
     }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 static void bans_finish(list_job_t *j, mp_err_t rc)
@@ -256,25 +256,25 @@ static const char SQL_INVITES[] =
     "SELECT token, created_by, created_at, expires_at, max_uses, uses, revoked_at"
     " FROM group_invites WHERE conversation_id = ?1 ORDER BY created_at, token";
 
-static mp_err_t invites_collect(sqlite3 *db, list_job_t *j)
+static mp_err_t invites_collect(mp_sql_conn_t *db, list_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITES);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITES);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_group_invite_row_t *r = list_push(j);
         r->token = col_dup(s, 0);
         r->conversation_id = j->conv;
         r->created_by = col_u64(s, 1);
-        r->created_at = sqlite3_column_int64(s, 2);
-        r->expires_at = sqlite3_column_int64(s, 3);
-        r->max_uses = sqlite3_column_int64(s, 4);
-        r->uses = sqlite3_column_int64(s, 5);
-        r->revoked = sqlite3_column_int64(s, 6) != 0;
+        r->created_at = mp_sql_col_i64(s, 2);
+        r->expires_at = mp_sql_col_i64(s, 3);
+        r->max_uses = mp_sql_col_i64(s, 4);
+        r->uses = mp_sql_col_i64(s, 5);
+        r->revoked = mp_sql_col_i64(s, 6) != 0;
     }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 static void invite_row_free(void *row)
@@ -288,7 +288,7 @@ static void invites_finish(list_job_t *j, mp_err_t rc)
     j->cb.invites(rc, rc == MP_OK ? j->rows : NULL, rc == MP_OK ? j->n : 0, j->ud);
 }
 
-static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     list_job_t *j = (list_job_t *)job;
     mp_sqlite_grow_t g = {0};

@@ -11,15 +11,15 @@
 #ifndef MP_STORE_SQLITE_JOB_H
 #define MP_STORE_SQLITE_JOB_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 
+#include "store/sql.h"
 #include "store/store.h"
 #include "util/alloc.h"
 
 typedef struct mp_sql_job mp_sql_job_t;
 struct mp_sql_job {
-    mp_err_t (*run)(sqlite3 *db, mp_sql_job_t *job);
+    mp_err_t (*run)(mp_sql_conn_t *db, mp_sql_job_t *job);
     void (*done)(mp_sql_job_t *job, mp_err_t rc);
     mp_sql_job_t *next; /* queue link, owned by the store */
     mp_err_t rc;
@@ -49,19 +49,12 @@ static inline mp_err_t mp_sqlite__read_or_free(mp_store_t *st, mp_sql_job_t *job
     return rc;
 }
 
-/* A cached prepared statement for this connection (reset and with cleared
- * bindings). sql must be a string literal (its address is the cache key).
- * NULL on prepare error (logged). */
-sqlite3_stmt *mp_sqlite__stmt(sqlite3 *db, const char *sql);
-
-/* Maps a sqlite result code to mp_err_t (SQLITE_CONSTRAINT → MP_ERR_CONFLICT,
- * exhausted resources (see mp_sqlite__exhausted) → MP_ERR_UNAVAILABLE, others
- * → MP_ERR_INTERNAL; logged with the SQL error message). */
-mp_err_t mp_sqlite__err(sqlite3 *db, int rc);
-/* True for result codes (primary or extended) that mean the machine ran out
- * of something — disk space, a file size limit, I/O, memory, lock time — and
- * not that the request or the code is wrong. */
-bool mp_sqlite__exhausted(int rc);
+/* A private connection to the store's database for synchronous start-up
+ * work on the calling thread (read-only or read-write, with the settings of
+ * the store's own connections); close it with mp_sql_close. NULL on failure
+ * (logged). */
+mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
+    __attribute__((warn_unused_result));
 
 /* Deferred writes (writer thread only). A job type may keep counters in
  * memory across the CONSECUTIVE jobs of one batch that share its run function
@@ -72,15 +65,14 @@ bool mp_sqlite__exhausted(int rc);
  * when it fails; a failing flush() fails the whole batch).
  * The owner's jobs must leave d unchanged when they fail (their savepoint is
  * rolled back). */
-typedef struct mp_sql_deferred mp_sql_deferred_t;
 struct mp_sql_deferred {
-    mp_err_t (*owner)(sqlite3 *db, mp_sql_job_t *job);
-    mp_err_t (*flush)(sqlite3 *db, mp_sql_deferred_t *d);
+    mp_err_t (*owner)(mp_sql_conn_t *db, mp_sql_job_t *job);
+    mp_err_t (*flush)(mp_sql_conn_t *db, mp_sql_deferred_t *d);
     void (*drop)(mp_sql_deferred_t *d);
 };
-/* Registers d for the rest of the current batch (a no-op if already
- * registered). Only from an owner job's run(), on the writer thread. */
-void mp_sqlite__defer(sqlite3 *db, mp_sql_deferred_t *d);
+/* The state lives on the writer's connection: mp_sql_defer(db, d) registers
+ * it for the rest of the current batch, mp_sql_deferred(db) finds it again.
+ * Only from an owner job's run(), on the writer thread. */
 
 /* Test hook: changes the bounds of the write and read queues (defaults 65536
  * and 16384), e.g. to exercise backpressure with a handful of jobs. */

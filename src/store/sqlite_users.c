@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -14,7 +13,7 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static void copy_text(char *dst, size_t cap, const unsigned char *src)
+static void copy_text(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
@@ -39,42 +38,42 @@ static mp_err_t submit(mp_store_t *st, mp_sql_job_t *job, bool write)
 
 #define USER_COLS "id, username, display_name, password_hash, created_at, guest"
 
-static void user_row_read(sqlite3_stmt *s, mp_user_row_t *u)
+static void user_row_read(mp_sql_stmt_t *s, mp_user_row_t *u)
 {
-    u->id = (uint64_t)sqlite3_column_int64(s, 0);
-    copy_text(u->username, sizeof u->username, sqlite3_column_text(s, 1));
-    copy_text(u->display_name, sizeof u->display_name, sqlite3_column_text(s, 2));
-    copy_text(u->password_hash, sizeof u->password_hash, sqlite3_column_text(s, 3));
-    u->created_at = sqlite3_column_int64(s, 4);
-    u->guest = sqlite3_column_int(s, 5) != 0;
+    u->id = (uint64_t)mp_sql_col_i64(s, 0);
+    copy_text(u->username, sizeof u->username, mp_sql_col_text(s, 1));
+    copy_text(u->display_name, sizeof u->display_name, mp_sql_col_text(s, 2));
+    copy_text(u->password_hash, sizeof u->password_hash, mp_sql_col_text(s, 3));
+    u->created_at = mp_sql_col_i64(s, 4);
+    u->guest = mp_sql_col_int(s, 5) != 0;
 }
 
 #define DEVICE_COLS "id, user_id, name, created_at, last_seen_at, revoked_at"
 
-static void device_row_read(sqlite3_stmt *s, mp_device_row_t *d)
+static void device_row_read(mp_sql_stmt_t *s, mp_device_row_t *d)
 {
-    d->id = (uint64_t)sqlite3_column_int64(s, 0);
-    d->user_id = (uint64_t)sqlite3_column_int64(s, 1);
-    copy_text(d->name, sizeof d->name, sqlite3_column_text(s, 2));
-    d->created_at = sqlite3_column_int64(s, 3);
-    d->last_seen_at = sqlite3_column_int64(s, 4);
-    d->revoked_at = sqlite3_column_int64(s, 5);
+    d->id = (uint64_t)mp_sql_col_i64(s, 0);
+    d->user_id = (uint64_t)mp_sql_col_i64(s, 1);
+    copy_text(d->name, sizeof d->name, mp_sql_col_text(s, 2));
+    d->created_at = mp_sql_col_i64(s, 3);
+    d->last_seen_at = mp_sql_col_i64(s, 4);
+    d->revoked_at = mp_sql_col_i64(s, 5);
 }
 
 static const char SQL_DEVICE_GET[] = "SELECT " DEVICE_COLS " FROM devices WHERE id = ?1";
 
-static mp_err_t device_load(sqlite3 *db, uint64_t id, mp_device_row_t *d)
+static mp_err_t device_load(mp_sql_conn_t *db, uint64_t id, mp_device_row_t *d)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_GET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    mp_sql_bind_i64(s, 1, (int64_t)id);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW) {
         device_row_read(s, d);
         return MP_OK;
     }
-    return rc == SQLITE_DONE ? MP_ERR_NOT_FOUND : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_ERR_NOT_FOUND : mp_sql_err(db, rc);
 }
 
 /* Simple write job: run() returns the result, done() reports it. */
@@ -106,30 +105,30 @@ static const char SQL_USER_INSERT[] =
 
 /* The name check and insert run in one transaction, so "taken" is exact and
  * the UNIQUE index is only a safety net. */
-static mp_err_t user_create_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t user_create_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     const mp_user_row_t *u = &((user_create_job_t *)job)->u;
     if (u->id == 0 || u->username[0] == '\0')
         return MP_ERR_BAD_REQUEST;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER_EXISTS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER_EXISTS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, u->username, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    mp_sql_bind_text(s, 1, u->username, -1);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW)
         return MP_ERR_USERNAME_TAKEN;
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
 
-    s = mp_sqlite__stmt(db, SQL_USER_INSERT);
+    s = mp_sql_prepare(db, SQL_USER_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)u->id);
-    sqlite3_bind_text(s, 2, u->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, u->display_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, u->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 5, u->guest ? 1 : 0);
-    sqlite3_bind_int64(s, 6, u->created_at);
+    mp_sql_bind_i64(s, 1, (int64_t)u->id);
+    mp_sql_bind_text(s, 2, u->username, -1);
+    mp_sql_bind_text(s, 3, u->display_name, -1);
+    mp_sql_bind_text(s, 4, u->password_hash, -1);
+    mp_sql_bind_i64(s, 5, u->guest ? 1 : 0);
+    mp_sql_bind_i64(s, 6, u->created_at);
     return step_done(db, s);
 }
 
@@ -157,22 +156,22 @@ typedef struct user_get_job {
 static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM users WHERE id = ?1";
 static const char SQL_USER_BY_NAME[] = "SELECT " USER_COLS " FROM users WHERE username = ?1";
 
-static mp_err_t user_get_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t user_get_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     user_get_job_t *j = (user_get_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, j->id ? SQL_USER_BY_ID : SQL_USER_BY_NAME);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, j->id ? SQL_USER_BY_ID : SQL_USER_BY_NAME);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     if (j->id)
-        sqlite3_bind_int64(s, 1, (sqlite3_int64)j->id);
+        mp_sql_bind_i64(s, 1, (int64_t)j->id);
     else
-        sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+        mp_sql_bind_text(s, 1, j->name, -1);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW) {
         user_row_read(s, &j->row);
         return MP_OK;
     }
-    return rc == SQLITE_DONE ? MP_ERR_NOT_FOUND : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_ERR_NOT_FOUND : mp_sql_err(db, rc);
 }
 
 static void user_get_done(mp_sql_job_t *job, mp_err_t rc)
@@ -220,36 +219,37 @@ static const char SQL_DEVICE_INSERT[] =
 static const char SQL_TOKEN_INSERT[] =
     "INSERT INTO refresh_tokens(hash, device_id, live, created_at) VALUES (?1, ?2, 1, ?3)";
 
-static mp_err_t token_insert(sqlite3 *db, const uint8_t *hash, uint64_t device_id, int64_t now)
+static mp_err_t token_insert(mp_sql_conn_t *db, const uint8_t *hash, uint64_t device_id,
+                             int64_t now)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_TOKEN_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TOKEN_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_blob(s, 1, hash, MP_TOKEN_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)device_id);
-    sqlite3_bind_int64(s, 3, now);
+    mp_sql_bind_blob(s, 1, hash, MP_TOKEN_HASH_LEN);
+    mp_sql_bind_i64(s, 2, (int64_t)device_id);
+    mp_sql_bind_i64(s, 3, now);
     return step_done(db, s);
 }
 
-static mp_err_t device_create_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t device_create_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     device_create_job_t *j = (device_create_job_t *)job;
     if (j->d.id == 0)
         return MP_ERR_BAD_REQUEST;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_INSERT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)j->d.id);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)j->d.user_id);
-    sqlite3_bind_text(s, 3, j->d.name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, j->d.created_at);
-    sqlite3_bind_int64(s, 5, j->d.last_seen_at ? j->d.last_seen_at : j->d.created_at);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
+    mp_sql_bind_i64(s, 1, (int64_t)j->d.id);
+    mp_sql_bind_i64(s, 2, (int64_t)j->d.user_id);
+    mp_sql_bind_text(s, 3, j->d.name, -1);
+    mp_sql_bind_i64(s, 4, j->d.created_at);
+    mp_sql_bind_i64(s, 5, j->d.last_seen_at ? j->d.last_seen_at : j->d.created_at);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_DONE) {
         /* A missing user is the only foreign key here. */
-        if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+        if (mp_sql_is_fk_violation(db))
             return MP_ERR_NOT_FOUND;
-        return mp_sqlite__err(db, rc);
+        return mp_sql_err(db, rc);
     }
     return token_insert(db, j->hash, j->d.id, j->d.created_at);
 }
@@ -276,12 +276,12 @@ static const char SQL_TOKENS_DELETE[] = "DELETE FROM refresh_tokens WHERE device
 
 /* A revoked device never refreshes again, so its token hashes are useless:
  * delete them (a replay then meets "unknown hash", the same 401). */
-static mp_err_t tokens_delete(sqlite3 *db, uint64_t device_id)
+static mp_err_t tokens_delete(mp_sql_conn_t *db, uint64_t device_id)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_TOKENS_DELETE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TOKENS_DELETE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)device_id);
+    mp_sql_bind_i64(s, 1, (int64_t)device_id);
     return step_done(db, s);
 }
 
@@ -300,58 +300,59 @@ static const char SQL_TOKEN_FIND[] =
     "SELECT t.device_id, t.live, d.revoked_at FROM refresh_tokens t"
     " JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1";
 static const char SQL_TOKEN_KILL[] = "UPDATE refresh_tokens SET live = 0 WHERE hash = ?1";
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_DEVICE_SEEN[] =
     "UPDATE devices SET last_seen_at = max(last_seen_at, ?1) WHERE id = ?2";
 
-static mp_err_t rotate_live(sqlite3 *db, rotate_job_t *j, uint64_t device_id)
+static mp_err_t rotate_live(mp_sql_conn_t *db, rotate_job_t *j, uint64_t device_id)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_TOKEN_KILL);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TOKEN_KILL);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_blob(s, 1, j->old_hash, MP_TOKEN_HASH_LEN, SQLITE_STATIC);
+    mp_sql_bind_blob(s, 1, j->old_hash, MP_TOKEN_HASH_LEN);
     mp_err_t rc = step_done(db, s);
     if (rc == MP_OK)
         rc = token_insert(db, j->new_hash, device_id, j->now);
-    if (rc == MP_OK && (s = mp_sqlite__stmt(db, SQL_DEVICE_SEEN)) == NULL)
+    if (rc == MP_OK && (s = mp_sql_prepare(db, SQL_DEVICE_SEEN)) == NULL)
         rc = MP_ERR_INTERNAL;
     if (rc == MP_OK) {
-        sqlite3_bind_int64(s, 1, j->now);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)device_id);
+        mp_sql_bind_i64(s, 1, j->now);
+        mp_sql_bind_i64(s, 2, (int64_t)device_id);
         rc = step_done(db, s);
     }
     return rc;
 }
 
-static mp_err_t rotate_theft(sqlite3 *db, rotate_job_t *j, uint64_t device_id)
+static mp_err_t rotate_theft(mp_sql_conn_t *db, rotate_job_t *j, uint64_t device_id)
 {
     mp_log_warn("store: dead refresh token replayed for device %llu: revoking it",
                 (unsigned long long)device_id);
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_REVOKE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_REVOKE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, j->now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)device_id);
+    mp_sql_bind_i64(s, 1, j->now);
+    mp_sql_bind_i64(s, 2, (int64_t)device_id);
     mp_err_t rc = step_done(db, s);
     return rc == MP_OK ? tokens_delete(db, device_id) : rc;
 }
 
-static mp_err_t rotate_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t rotate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     rotate_job_t *j = (rotate_job_t *)job;
     j->result = MP_ERR_UNAUTHORIZED;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_TOKEN_FIND);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TOKEN_FIND);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_blob(s, 1, j->old_hash, MP_TOKEN_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    mp_sql_bind_blob(s, 1, j->old_hash, MP_TOKEN_HASH_LEN);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_OK; /* unknown hash */
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    uint64_t device_id = (uint64_t)sqlite3_column_int64(s, 0);
-    bool live = sqlite3_column_int(s, 1) != 0;
-    bool revoked = sqlite3_column_int64(s, 2) != 0;
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    uint64_t device_id = (uint64_t)mp_sql_col_i64(s, 0);
+    bool live = mp_sql_col_int(s, 1) != 0;
+    bool revoked = mp_sql_col_i64(s, 2) != 0;
+    mp_sql_reset(s);
     if (revoked)
         return MP_OK;
 
@@ -396,19 +397,19 @@ typedef struct revoke_job {
     int64_t now;
 } revoke_job_t;
 
-static mp_err_t revoke_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t revoke_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     revoke_job_t *j = (revoke_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_REVOKE_OWNED);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_REVOKE_OWNED);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, j->now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)j->device_id);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)j->user_id);
+    mp_sql_bind_i64(s, 1, j->now);
+    mp_sql_bind_i64(s, 2, (int64_t)j->device_id);
+    mp_sql_bind_i64(s, 3, (int64_t)j->user_id);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    if (sqlite3_changes(db) == 0)
+    if (mp_sql_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
     return tokens_delete(db, j->device_id);
 }
@@ -441,22 +442,22 @@ static const char SQL_DEVICE_LIST[] = "SELECT " DEVICE_COLS " FROM devices"
                                       " WHERE user_id = ?1 AND revoked_at = 0"
                                       " ORDER BY created_at, id";
 
-static mp_err_t list_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     list_job_t *j = (list_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_LIST);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_LIST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)j->user_id);
+    mp_sql_bind_i64(s, 1, (int64_t)j->user_id);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         if (j->n == j->cap) {
             j->cap = j->cap ? j->cap * 2 : 8;
             j->devs = mp_realloc(j->devs, j->cap * sizeof *j->devs);
         }
         device_row_read(s, &j->devs[j->n++]);
     }
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 static void list_done(mp_sql_job_t *job, mp_err_t rc)
@@ -487,27 +488,28 @@ typedef struct touch_job {
     int64_t now;
 } touch_job_t;
 
+/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
 static const char SQL_USER_ACTIVE[] =
     "UPDATE users SET last_active_at = max(coalesce(last_active_at, 0), ?1)"
     " WHERE id = (SELECT user_id FROM devices WHERE id = ?2)";
 
-static mp_err_t touch_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t touch_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     touch_job_t *j = (touch_job_t *)job;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_DEVICE_SEEN);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_SEEN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, j->now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)j->device_id);
+    mp_sql_bind_i64(s, 1, j->now);
+    mp_sql_bind_i64(s, 2, (int64_t)j->device_id);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    if (sqlite3_changes(db) == 0)
+    if (mp_sql_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
-    if ((s = mp_sqlite__stmt(db, SQL_USER_ACTIVE)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_USER_ACTIVE)) == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_int64(s, 1, j->now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)j->device_id);
+    mp_sql_bind_i64(s, 1, j->now);
+    mp_sql_bind_i64(s, 2, (int64_t)j->device_id);
     return step_done(db, s);
 }
 
@@ -529,32 +531,24 @@ mp_err_t mp_store_device_touch(mp_store_t *st, uint64_t device_id, int64_t now_m
 mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
                                 void (*fn)(uint64_t device_id, void *ud), void *ud)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    mp_err_t err = MP_ERR_INTERNAL;
-    int rc =
-        sqlite3_open_v2(mp_sqlite__path(st), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK)
-        goto done;
-    sqlite3_busy_timeout(db, 5000);
     /* Devices deleted with a swept guest leave a tombstone (migration 4). */
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT id FROM devices WHERE revoked_at > 0 AND revoked_at >= ?1"
-                            " UNION ALL SELECT device_id FROM device_tombstones"
-                            " WHERE revoked_at >= ?1",
-                            -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        goto done;
-    sqlite3_bind_int64(s, 1, since_ms);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        fn((uint64_t)sqlite3_column_int64(s, 0), ud);
-    if (rc == SQLITE_DONE)
-        err = MP_OK;
-done:
+    static const char sql[] = "SELECT id FROM devices WHERE revoked_at > 0 AND revoked_at >= ?1"
+                              " UNION ALL SELECT device_id FROM device_tombstones"
+                              " WHERE revoked_at >= ?1";
+    mp_sql_conn_t *db = mp_sqlite__conn_open(st, true);
+    if (db == NULL)
+        return MP_ERR_INTERNAL;
+    mp_err_t err = MP_ERR_INTERNAL;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
+    if (s != NULL) {
+        int rc;
+        mp_sql_bind_i64(s, 1, since_ms);
+        while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
+            fn(col_u64(s, 0), ud);
+        err = rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    }
     if (err != MP_OK)
-        mp_log_error("store: reading revoked devices failed: %s",
-                     db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+        mp_log_error("store: reading revoked devices failed");
+    mp_sql_close(db);
     return err;
 }

@@ -4,39 +4,40 @@
 #ifndef MP_STORE_SQLITE_UTIL_H
 #define MP_STORE_SQLITE_UTIL_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "store/sqlite_job.h"
 #include "util/alloc.h"
 
-static inline void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+static inline void bind_u64(mp_sql_stmt_t *s, int i, uint64_t v)
 {
-    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+    mp_sql_bind_i64(s, i, (int64_t)v);
 }
 
-static inline uint64_t col_u64(sqlite3_stmt *s, int i)
+static inline uint64_t col_u64(mp_sql_stmt_t *s, int i)
 {
-    return (uint64_t)sqlite3_column_int64(s, i);
+    return (uint64_t)mp_sql_col_i64(s, i);
 }
 
 /* A heap copy of a text column (mp_free); "" for NULL. */
-static inline char *col_dup(sqlite3_stmt *s, int i)
+static inline char *col_dup(mp_sql_stmt_t *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return mp_strdup(t ? (const char *)t : "");
+    const char *t = mp_sql_col_text(s, i);
+    return mp_strdup(t ? t : "");
 }
 
 /* Steps a statement that returns no row. */
-static inline mp_err_t step_done(sqlite3 *db, sqlite3_stmt *s)
+__attribute__((warn_unused_result)) static inline mp_err_t step_done(mp_sql_conn_t *db,
+                                                                     mp_sql_stmt_t *s)
 {
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    int rc = mp_sql_step(s);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* Writer only: bumps and returns the global change version (chat_state),
  * which sync compares cursors against. Every change that sync must carry
  * takes its version from here (sqlite_chat.c). */
-mp_err_t mp_sqlite__next_version(sqlite3 *db, int64_t *out);
+mp_err_t mp_sqlite__next_version(mp_sql_conn_t *db, int64_t *out)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "store/sqlite_groups_int.h"
-#include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "store/world.h"
@@ -32,47 +31,40 @@ static void idvec_push(idvec_t *iv, uint64_t id)
 
 /* ---- the world conversation (synchronous, start-up) ------------------------------- */
 
-static int sync_exec(sqlite3 *db, const char *sql)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
+static const char SQL_WORLD_FIND[] =
+    "SELECT id FROM conversations WHERE kind = 'world' ORDER BY id LIMIT 1";
+static const char SQL_WORLD_INSERT[] =
+    "INSERT INTO conversations(id, kind, title, version, created_at, active_at)"
+    " VALUES(?1, 'world', ?2, (SELECT version + 1 FROM chat_state WHERE id = 1), ?3, ?3)";
+static const char SQL_WORLD_VERSION[] = "UPDATE chat_state SET version = version + 1 WHERE id = 1";
 
 /* Finds the world conversation; 0 in *id when there is none. */
-static int world_find(sqlite3 *db, uint64_t *id)
+static mp_err_t world_find(mp_sql_conn_t *db, uint64_t *id)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(
-        db, "SELECT id FROM conversations WHERE kind = 'world' ORDER BY id LIMIT 1", -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(s);
-        *id = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
-        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    sqlite3_finalize(s);
-    return rc;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_WORLD_FIND);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = mp_sql_step(s);
+    *id = rc == MP_SQL_ROW ? col_u64(s, 0) : 0;
+    mp_sql_reset(s);
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* Inserts the world conversation, stamped with a fresh global version like
  * every other change. */
-static int world_insert(sqlite3 *db, int64_t now_ms, uint64_t id)
+static mp_err_t world_insert(mp_sql_conn_t *db, int64_t now_ms, uint64_t id)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(
-        db,
-        "INSERT INTO conversations(id, kind, title, version, created_at, active_at)"
-        " VALUES(?1, 'world', ?2, (SELECT version + 1 FROM chat_state WHERE id = 1), ?3, ?3)",
-        -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        bind_u64(s, 1, id);
-        sqlite3_bind_text(s, 2, MP_WORLD_TITLE, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now_ms);
-        rc = sqlite3_step(s);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    sqlite3_finalize(s);
-    if (rc == SQLITE_OK)
-        rc = sync_exec(db, "UPDATE chat_state SET version = version + 1 WHERE id = 1");
-    return rc;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_WORLD_INSERT);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, id);
+    mp_sql_bind_text(s, 2, MP_WORLD_TITLE, -1);
+    mp_sql_bind_i64(s, 3, now_ms);
+    mp_err_t err = step_done(db, s);
+    if (err != MP_OK)
+        return err;
+    s = mp_sql_prepare(db, SQL_WORLD_VERSION);
+    return s == NULL ? MP_ERR_INTERNAL : step_done(db, s);
 }
 
 /* A private read-write connection, used before the writer has any job: the
@@ -80,35 +72,28 @@ static int world_insert(sqlite3 *db, int64_t now_ms, uint64_t id)
  * processes start on one directory. */
 mp_err_t mp_store_world_ensure(mp_store_t *st, int64_t now_ms, uint64_t *id)
 {
-    sqlite3 *db = NULL;
-    mp_err_t err = MP_ERR_INTERNAL;
+    mp_sql_conn_t *db = mp_sqlite__conn_open(st, false);
+    if (db == NULL)
+        return MP_ERR_INTERNAL;
     uint64_t found = 0;
-    int rc = sqlite3_open_v2(mp_sqlite__path(st), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK)
-        goto done;
-    sqlite3_busy_timeout(db, 5000);
-    if ((rc = sync_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")) != SQLITE_OK ||
-        (rc = sync_exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
-        goto done;
-    if ((rc = world_find(db, &found)) == SQLITE_OK && found == 0) {
+    mp_err_t err = mp_sql_begin(db, true) ? MP_OK : MP_ERR_INTERNAL;
+    if (err == MP_OK && (err = world_find(db, &found)) == MP_OK && found == 0) {
         found = mp_id_next();
-        rc = world_insert(db, now_ms, found);
-        if (rc == SQLITE_OK)
+        err = world_insert(db, now_ms, found);
+        if (err == MP_OK)
             mp_log_info("store: created the world conversation %llu", (unsigned long long)found);
     }
-    if (rc == SQLITE_OK && (rc = sync_exec(db, "COMMIT")) == SQLITE_OK) {
+    if (err == MP_OK && !mp_sql_commit(db))
+        err = MP_ERR_INTERNAL;
+    if (err == MP_OK) {
         *id = found;
-        err = MP_OK;
+    } else {
+        mp_log_error("store: cannot find or create the world conversation");
+        /* Closing the connection rolls back whatever a failed ROLLBACK left. */
+        if (mp_sql_in_txn(db))
+            mp_sql_rollback(db);
     }
-done:
-    if (err != MP_OK) {
-        mp_log_error("store: cannot find or create the world conversation: %s",
-                     db ? sqlite3_errmsg(db) : "out of memory");
-        if (db != NULL && !sqlite3_get_autocommit(db))
-            sync_exec(db, "ROLLBACK");
-    }
-    sqlite3_close(db);
+    mp_sql_close(db);
     return err;
 }
 
@@ -132,28 +117,28 @@ static const char SQL_GUEST_DEVICE[] =
 static const char SQL_GUEST_TOKEN[] =
     "INSERT INTO refresh_tokens(hash, device_id, live, created_at) VALUES(?1, ?2, 1, ?3)";
 
-static mp_err_t guest_user_insert(sqlite3 *db, const mp_user_row_t *u)
+static mp_err_t guest_user_insert(mp_sql_conn_t *db, const mp_user_row_t *u)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_NAME_TAKEN);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_NAME_TAKEN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_text(s, 1, u->username, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    mp_sql_bind_text(s, 1, u->username, -1);
+    int rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    if (rc == MP_SQL_ROW)
         return MP_ERR_USERNAME_TAKEN;
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
-    if ((s = mp_sqlite__stmt(db, SQL_GUEST_INSERT)) == NULL)
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    if ((s = mp_sql_prepare(db, SQL_GUEST_INSERT)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, u->id);
-    sqlite3_bind_text(s, 2, u->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, u->display_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, u->created_at);
+    mp_sql_bind_text(s, 2, u->username, -1);
+    mp_sql_bind_text(s, 3, u->display_name, -1);
+    mp_sql_bind_i64(s, 4, u->created_at);
     return step_done(db, s);
 }
 
-static mp_err_t guest_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t guest_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     guest_job_t *j = (guest_job_t *)job;
     if (j->u.id == 0 || j->d.id == 0 || j->u.username[0] == '\0')
@@ -161,20 +146,20 @@ static mp_err_t guest_run(sqlite3 *db, mp_sql_job_t *job)
     mp_err_t rc = guest_user_insert(db, &j->u);
     if (rc != MP_OK)
         return rc;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_GUEST_DEVICE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_GUEST_DEVICE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->d.id);
     bind_u64(s, 2, j->u.id);
-    sqlite3_bind_text(s, 3, j->d.name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, j->d.created_at);
+    mp_sql_bind_text(s, 3, j->d.name, -1);
+    mp_sql_bind_i64(s, 4, j->d.created_at);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    if ((s = mp_sqlite__stmt(db, SQL_GUEST_TOKEN)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_GUEST_TOKEN)) == NULL)
         return MP_ERR_INTERNAL;
-    sqlite3_bind_blob(s, 1, j->hash, MP_TOKEN_HASH_LEN, SQLITE_STATIC);
+    mp_sql_bind_blob(s, 1, j->hash, MP_TOKEN_HASH_LEN);
     bind_u64(s, 2, j->d.id);
-    sqlite3_bind_int64(s, 3, j->d.created_at);
+    mp_sql_bind_i64(s, 3, j->d.created_at);
     return step_done(db, s);
 }
 
@@ -224,93 +209,96 @@ static const char SQL_SWEEP_NAME[] = "SELECT display_name FROM users WHERE id = 
 static const char SQL_SWEEP_DELETE[] = "DELETE FROM users WHERE id = ?1 AND guest = 1";
 /* Tombstones outlive the longest access-token lifetime (access_token_ttl is
  * at most 30 days), then go. */
+/* SQLite-only: INSERT OR REPLACE (PostgreSQL: ON CONFLICT(device_id) DO
+ * UPDATE) and strftime('%s','now') (PostgreSQL: extract(epoch FROM now())). */
 static const char SQL_SWEEP_TOMBSTONE[] =
     "INSERT OR REPLACE INTO device_tombstones(device_id, revoked_at)"
     " SELECT id, CAST(strftime('%s','now') AS INTEGER) * 1000 FROM devices WHERE user_id = ?1";
+/* SQLite-only: strftime('%s','now'), as above. */
 static const char SQL_SWEEP_PRUNE[] =
     "DELETE FROM device_tombstones"
     " WHERE revoked_at < (CAST(strftime('%s','now') AS INTEGER) - 31 * 86400) * 1000";
 
-static mp_err_t sweep_collect(sqlite3 *db, sqlite3_stmt *s, idvec_t *out)
+static mp_err_t sweep_collect(mp_sql_conn_t *db, mp_sql_stmt_t *s, idvec_t *out)
 {
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        idvec_push(out, (uint64_t)sqlite3_column_int64(s, 0));
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
+        idvec_push(out, (uint64_t)mp_sql_col_i64(s, 0));
+    mp_sql_reset(s);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* Deletes one guest (cascading to devices, tokens and world cursors) and
  * records its devices. A row elsewhere that still references the user
  * without a cascade (a constraint error) skips that guest, not the sweep. */
-static mp_err_t sweep_one(sqlite3 *db, sweep_job_t *j, uint64_t user, bool *deleted)
+static mp_err_t sweep_one(mp_sql_conn_t *db, sweep_job_t *j, uint64_t user, bool *deleted)
 {
     size_t mark = j->devices.n;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SWEEP_DEVICES);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SWEEP_DEVICES);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     mp_err_t err = sweep_collect(db, s, &j->devices);
     if (err != MP_OK)
         return err;
-    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_TOMBSTONE)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_SWEEP_TOMBSTONE)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return mp_sqlite__err(db, rc);
+    int rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
     char name[200] = "a guest";
-    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_NAME)) == NULL)
+    if ((s = mp_sql_prepare(db, SQL_SWEEP_NAME)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
-    if ((s = mp_sqlite__stmt(db, SQL_SWEEP_DELETE)) == NULL)
+    if (mp_sql_step(s) == MP_SQL_ROW)
+        snprintf(name, sizeof name, "%s", mp_sql_col_text(s, 0));
+    mp_sql_reset(s);
+    if ((s = mp_sql_prepare(db, SQL_SWEEP_DELETE)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    *deleted = rc == SQLITE_DONE && sqlite3_changes(db) > 0;
+    rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    *deleted = rc == MP_SQL_DONE && mp_sql_changes(db) > 0;
     /* Guests can no longer own groups, but one may from before that rule. */
     if (*deleted) {
         mp_err_t gerr = mp_sqlite__groups_owner_gone(db, user, name, mp_now_ms(), &j->msgs);
         if (gerr != MP_OK)
             return gerr;
     }
-    if (rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT) {
-        if (rc != SQLITE_DONE)
+    if (rc == MP_SQL_DONE || mp_sql_is_constraint(rc)) {
+        if (rc != MP_SQL_DONE)
             mp_log_warn("store: guest %llu is still referenced (%s); not deleted",
-                        (unsigned long long)user, sqlite3_errmsg(db));
+                        (unsigned long long)user, mp_sql_errmsg(db));
         if (!*deleted)
             j->devices.n = mark;
         return MP_OK;
     }
-    return mp_sqlite__err(db, rc);
+    return mp_sql_err(db, rc);
 }
 
-static mp_err_t prune_tombstones(sqlite3 *db)
+static mp_err_t prune_tombstones(mp_sql_conn_t *db)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_SWEEP_PRUNE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SWEEP_PRUNE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? MP_OK : mp_sqlite__err(db, rc);
+    int rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
-static mp_err_t sweep_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t sweep_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     sweep_job_t *j = (sweep_job_t *)job;
     idvec_t due = {0};
     mp_err_t err = prune_tombstones(db);
-    sqlite3_stmt *s = err == MP_OK ? mp_sqlite__stmt(db, SQL_SWEEP_DUE) : NULL;
+    mp_sql_stmt_t *s = err == MP_OK ? mp_sql_prepare(db, SQL_SWEEP_DUE) : NULL;
     if (err == MP_OK && s == NULL)
         err = MP_ERR_INTERNAL;
     if (err == MP_OK) {
-        sqlite3_bind_int64(s, 1, j->cutoff);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)j->max);
+        mp_sql_bind_i64(s, 1, j->cutoff);
+        mp_sql_bind_i64(s, 2, (int64_t)j->max);
         err = sweep_collect(db, s, &due);
     }
     for (size_t i = 0; err == MP_OK && i < due.n; i++) {
@@ -371,26 +359,26 @@ static const char SQL_WCURSOR_SET[] =
     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(user_id, conversation_id)"
     " DO UPDATE SET read_seq = excluded.read_seq, delivered_seq = excluded.delivered_seq";
 
-static mp_err_t wcursor_load(sqlite3 *db, wcursor_job_t *j)
+static mp_err_t wcursor_load(mp_sql_conn_t *db, wcursor_job_t *j)
 {
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_GET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_WCURSOR_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->user);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_MEMBER; /* not the world (or no such conversation) */
-    if (rc != SQLITE_ROW)
-        return mp_sqlite__err(db, rc);
-    j->out.last_seq = sqlite3_column_int64(s, 0);
-    j->out.read_seq = sqlite3_column_int64(s, 1);
-    j->out.delivered_seq = sqlite3_column_int64(s, 2);
-    sqlite3_reset(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    j->out.last_seq = mp_sql_col_i64(s, 0);
+    j->out.read_seq = mp_sql_col_i64(s, 1);
+    j->out.delivered_seq = mp_sql_col_i64(s, 2);
+    mp_sql_reset(s);
     return MP_OK;
 }
 
-static mp_err_t wcursor_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t wcursor_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     wcursor_job_t *j = (wcursor_job_t *)job;
     mp_err_t rc = wcursor_load(db, j);
@@ -400,13 +388,13 @@ static mp_err_t wcursor_run(sqlite3 *db, mp_sql_job_t *job)
                                 &j->out.delivered_seq))
         return MP_OK;
     j->out.changed = true;
-    sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_WCURSOR_SET);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_WCURSOR_SET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
     bind_u64(s, 2, j->conv);
-    sqlite3_bind_int64(s, 3, j->out.read_seq);
-    sqlite3_bind_int64(s, 4, j->out.delivered_seq);
+    mp_sql_bind_i64(s, 3, j->out.read_seq);
+    mp_sql_bind_i64(s, 4, j->out.delivered_seq);
     return step_done(db, s);
 }
 

@@ -76,16 +76,18 @@ typedef void (*mp_store_device_fn)(mp_err_t rc, const mp_device_row_t *dev, void
 typedef void (*mp_store_devices_fn)(mp_err_t rc, const mp_device_row_t *devs, size_t n, void *ud);
 
 /* Inserts a user. MP_ERR_USERNAME_TAKEN when the (lower-case) name exists. */
-mp_err_t mp_store_user_create(mp_store_t *st, const mp_user_row_t *u, mp_store_done_fn cb,
-                              void *ud);
+mp_err_t mp_store_user_create(mp_store_t *st, const mp_user_row_t *u, mp_store_done_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 /* Looks a user up; MP_ERR_NOT_FOUND when absent. */
-mp_err_t mp_store_user_by_name(mp_store_t *st, const char *username, mp_store_user_fn cb, void *ud);
-mp_err_t mp_store_user_by_id(mp_store_t *st, uint64_t id, mp_store_user_fn cb, void *ud);
+mp_err_t mp_store_user_by_name(mp_store_t *st, const char *username, mp_store_user_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+mp_err_t mp_store_user_by_id(mp_store_t *st, uint64_t id, mp_store_user_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 
 /* Inserts a device with its first refresh-token hash. */
 mp_err_t mp_store_device_create(mp_store_t *st, const mp_device_row_t *d,
                                 const uint8_t refresh_hash[MP_TOKEN_HASH_LEN], mp_store_done_fn cb,
-                                void *ud);
+                                void *ud) __attribute__((warn_unused_result));
 /* Refresh-token rotation, atomically: if old_hash is the live token of an
  * active device, it dies and new_hash becomes live → MP_OK with the device.
  * If old_hash is a dead (already rotated) token, its device is revoked
@@ -93,19 +95,23 @@ mp_err_t mp_store_device_create(mp_store_t *st, const mp_device_row_t *d,
  * revoked device → MP_ERR_UNAUTHORIZED with dev NULL. */
 mp_err_t mp_store_refresh_rotate(mp_store_t *st, const uint8_t old_hash[MP_TOKEN_HASH_LEN],
                                  const uint8_t new_hash[MP_TOKEN_HASH_LEN], int64_t now_ms,
-                                 mp_store_device_fn cb, void *ud);
+                                 mp_store_device_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 /* Revokes device_id if it belongs to user_id (MP_ERR_NOT_FOUND otherwise,
  * also when already revoked). */
 mp_err_t mp_store_device_revoke(mp_store_t *st, uint64_t user_id, uint64_t device_id,
-                                int64_t now_ms, mp_store_done_fn cb, void *ud);
+                                int64_t now_ms, mp_store_done_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 /* Active (not revoked) devices of a user, oldest first. */
-mp_err_t mp_store_device_list(mp_store_t *st, uint64_t user_id, mp_store_devices_fn cb, void *ud);
+mp_err_t mp_store_device_list(mp_store_t *st, uint64_t user_id, mp_store_devices_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 /* Records last_seen_at (best effort; cb may be NULL). */
 mp_err_t mp_store_device_touch(mp_store_t *st, uint64_t device_id, int64_t now_ms,
-                               mp_store_done_fn cb, void *ud);
+                               mp_store_done_fn cb, void *ud) __attribute__((warn_unused_result));
 /* Synchronous, for start-up only: calls fn for every device revoked at or
  * after since_ms (access tokens of older revocations have expired anyway). */
 mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
-                                void (*fn)(uint64_t device_id, void *ud), void *ud);
+                                void (*fn)(uint64_t device_id, void *ud), void *ud)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -1,4 +1,4 @@
-/* The send job's per-batch counters (sqlite_chat.c + mp_sqlite__defer in
+/* The send job's per-batch counters (sqlite_chat.c + mp_sql_defer in
  * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
  * a failing send, a duplicate, a job that aborts the transaction and a flush
  * that fails, must leave exactly what one statement per message would have
@@ -108,7 +108,7 @@ typedef struct {
     int done;
 } gate_t;
 
-static mp_err_t gate_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t gate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)db;
     uv_sem_post(&((gate_t *)job)->entered);
@@ -148,10 +148,10 @@ typedef struct {
     mp_err_t rc;
 } abort_t;
 
-static mp_err_t abort_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t abort_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)job;
-    return sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? MP_OK : MP_ERR_INTERNAL;
+    return mp_sql_exec(db, "ROLLBACK");
 }
 
 static void abort_done(mp_sql_job_t *job, mp_err_t rc)

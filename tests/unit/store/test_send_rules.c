@@ -228,7 +228,7 @@ typedef struct {
     int done;
 } gate_t;
 
-static mp_err_t gate_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t gate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)db;
     uv_sem_post(&((gate_t *)job)->entered);

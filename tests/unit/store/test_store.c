@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "fixture.h"
 #include "store/sqlite_job.h"
@@ -195,7 +196,7 @@ typedef struct blocker {
     mp_err_t done_rc;
 } blocker_t;
 
-static mp_err_t blocker_run(sqlite3 *db, mp_sql_job_t *job)
+static mp_err_t blocker_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     (void)db;
     blocker_t *b = (blocker_t *)job;
