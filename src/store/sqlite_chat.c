@@ -17,6 +17,7 @@
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
+#include "util/map.h"
 #include "util/id.h"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -316,11 +317,13 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 
 /* ---- send: counters in the writer's memory for one batch ----------------------- */
 
-/* One entry of a small open-addressing table keyed by (a, b): (conversation,
- * 0) for a conversation's last_seq, (conversation, user) for a sender's
- * cursor and whether that user may post there. a == 0 marks a free slot (ids
- * are never 0). */
+/* The batch's counters, keyed by (a, b): (conversation, 0) for a
+ * conversation's last_seq, (conversation, user) for a sender's cursor and
+ * whether that user may post there. The tree's one map (util/map.h) holds, per
+ * 64-bit mix of (a, b), a short chain of entries (two pairs mixing to the same
+ * key share it), so an entry never moves once made. */
 typedef struct sent {
+    struct sent *next; /* same mixed key */
     uint64_t a, b;
     int64_t seq, version, at;
     int64_t muted_until; /* cursors: the sender's mute in a group (0 = none) */
@@ -330,8 +333,7 @@ typedef struct sent {
 } sent_t;
 
 typedef struct stab {
-    sent_t *e;
-    size_t n, cap; /* cap: 0 or a power of two */
+    mp_map_t m; /* mixed (a, b) -> sent_t chain */
 } stab_t;
 
 typedef struct send_state {
@@ -342,51 +344,64 @@ typedef struct send_state {
     stab_t convs, cursors;
 } send_state_t;
 
-static size_t stab_slot(uint64_t a, uint64_t b, size_t mask)
+static uint64_t stab_key(uint64_t a, uint64_t b)
 {
-    uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ b * 0xc2b2ae3d27d4eb4fULL;
-    x ^= x >> 29;
-    return (size_t)x & mask;
+    return a ^ (b * 0x9e3779b97f4a7c15ULL);
 }
 
 static sent_t *stab_find(const stab_t *t, uint64_t a, uint64_t b)
 {
-    if (t->cap == 0)
-        return NULL;
-    for (size_t i = stab_slot(a, b, t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        if (t->e[i].a == a && t->e[i].b == b)
-            return &t->e[i];
-        if (t->e[i].a == 0)
-            return NULL;
-    }
+    for (sent_t *e = mp_map_get(&t->m, stab_key(a, b)); e != NULL; e = e->next)
+        if (e->a == a && e->b == b)
+            return e;
+    return NULL;
 }
 
-/* Inserts a zeroed entry for a key that is not there. The pointer is valid
- * until the next insert. */
+/* Inserts a zeroed entry for a key that is not there. */
 static sent_t *stab_add(stab_t *t, uint64_t a, uint64_t b)
 {
-    if (2 * (t->n + 1) > t->cap) {
-        stab_t g = {mp_calloc(t->cap ? 2 * t->cap : 32, sizeof(sent_t)), 0,
-                    t->cap ? 2 * t->cap : 32};
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->e[i].a != 0)
-                *stab_add(&g, t->e[i].a, t->e[i].b) = t->e[i];
-        mp_free(t->e);
-        *t = g;
-    }
-    size_t i = stab_slot(a, b, t->cap - 1);
-    while (t->e[i].a != 0)
-        i = (i + 1) & (t->cap - 1);
-    t->n++;
-    t->e[i].a = a;
-    t->e[i].b = b;
-    return &t->e[i];
+    sent_t *e = mp_calloc(1, sizeof *e);
+    e->a = a;
+    e->b = b;
+    void **head = mp_map_upsert(&t->m, stab_key(a, b), NULL);
+    e->next = *head;
+    *head = e;
+    return e;
+}
+
+/* Calls fn on every entry until it returns an error. */
+static mp_err_t stab_each(const stab_t *t, mp_err_t (*fn)(mp_sql_conn_t *, const sent_t *),
+                          mp_sql_conn_t *db)
+{
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(&t->m, &it);
+    while (mp_map_iter_next(&t->m, &it, NULL, &v))
+        for (const sent_t *e = v; e != NULL; e = e->next) {
+            mp_err_t rc = fn(db, e);
+            if (rc != MP_OK)
+                return rc;
+        }
+    return MP_OK;
+}
+
+static void stab_free(stab_t *t)
+{
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(&t->m, &it);
+    while (mp_map_iter_next(&t->m, &it, NULL, &v))
+        for (sent_t *e = v, *next; e != NULL; e = next) {
+            next = e->next;
+            mp_free(e);
+        }
+    mp_map_free(&t->m);
 }
 
 static void send_state_free(send_state_t *ss)
 {
-    mp_free(ss->convs.e);
-    mp_free(ss->cursors.e);
+    stab_free(&ss->convs);
+    stab_free(&ss->cursors);
     mp_free(ss);
 }
 
@@ -411,6 +426,20 @@ static mp_err_t exec_4(mp_sql_conn_t *db, const char *sql, int64_t a, int64_t b,
     return step_done(db, s);
 }
 
+static mp_err_t flush_conv(mp_sql_conn_t *db, const sent_t *e)
+{
+    if (!e->dirty)
+        return MP_OK;
+    return exec_4(db, SQL_CONV_SET_SEQ, (int64_t)e->a, e->seq, e->version, e->at, 4);
+}
+
+static mp_err_t flush_cursor(mp_sql_conn_t *db, const sent_t *e)
+{
+    if (!e->dirty)
+        return MP_OK;
+    return exec_4(db, SQL_SENDER_READ, (int64_t)e->a, (int64_t)e->b, e->seq, e->version, 4);
+}
+
 /* Writes what the batch's sends changed: the version, each conversation's
  * last_seq/version/active_at, and each sender's cursors (the sender has read
  * what they wrote, so their own messages never count as unread). */
@@ -420,16 +449,10 @@ static mp_err_t send_flush(mp_sql_conn_t *db, mp_sql_deferred_t *d)
     mp_err_t rc = MP_OK;
     if (ss->version_dirty)
         rc = exec_4(db, SQL_VERSION_SET, ss->version, 0, 0, 0, 1);
-    for (size_t i = 0; rc == MP_OK && i < ss->convs.cap; i++) {
-        const sent_t *e = &ss->convs.e[i];
-        if (e->a != 0 && e->dirty)
-            rc = exec_4(db, SQL_CONV_SET_SEQ, (int64_t)e->a, e->seq, e->version, e->at, 4);
-    }
-    for (size_t i = 0; rc == MP_OK && i < ss->cursors.cap; i++) {
-        const sent_t *e = &ss->cursors.e[i];
-        if (e->a != 0 && e->dirty)
-            rc = exec_4(db, SQL_SENDER_READ, (int64_t)e->a, (int64_t)e->b, e->seq, e->version, 4);
-    }
+    if (rc == MP_OK)
+        rc = stab_each(&ss->convs, flush_conv, db);
+    if (rc == MP_OK)
+        rc = stab_each(&ss->cursors, flush_cursor, db);
     send_state_free(ss);
     return rc;
 }
