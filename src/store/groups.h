@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/group_rules.h"
 #include "store/chat.h"
 #include "store/store.h"
 
@@ -32,21 +33,12 @@
 #define MP_GROUP_INVITE_USES_MAX 1000000
 #define MP_GROUP_TOKEN_MAX 64 /* bytes of an invite token */
 
-typedef enum {
-    MP_GROUP_MEMBER = 0,
-    MP_GROUP_ADMIN = 1,
-    MP_GROUP_OWNER = 2,
-} mp_group_role_t;
+/* mp_group_role_t, mp_group_settings_t: proto/group_rules.h. */
 
 /* "member", "admin", "owner". */
 const char *mp_group_role_name(mp_group_role_t role);
 /* Parses one of the names above; false otherwise. */
 bool mp_group_role_parse(const char *s, mp_group_role_t *out);
-
-/* Each setting: false = "all", true = "admins" (owner or admin). */
-typedef struct mp_group_settings {
-    bool post_admins, invite_admins, edit_admins;
-} mp_group_settings_t;
 
 /* Which settings a partial update gives. */
 enum {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/group_rules.h"
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
@@ -225,8 +226,8 @@ typedef struct op_job {
     char *title, *desc, *text, *token;
     uint64_t *users;
     uint64_t conv;
-    mp_group_role_t role; /* the actor's, once loaded */
-    mp_sqlite_grow_t g;   /* the group before (checks) and after (the answer) */
+    mp_group_facts_t f; /* what the rules look at, once loaded */
+    mp_sqlite_grow_t g; /* the group before (checks) and after (the answer) */
     msgs_t msgs;
     uint64_t *added;
     size_t n_added;
@@ -383,36 +384,41 @@ static mp_err_t sys_added(sqlite3 *db, op_job_t *j, const uint64_t *ids, size_t 
 
 /* ---- rules shared by the ops ---------------------------------------------- */
 
-static bool is_admin(mp_group_role_t r)
-{
-    return r >= MP_GROUP_ADMIN;
-}
+/* The rules themselves are proto/group_rules.h; the store reads the facts
+ * they look at inside the write transaction, so no change can slip between
+ * the check and the write. */
 
-/* Loads the group for an op on an existing group: the actor must be a
- * member, the group alive. */
+/* Loads the group for an op on an existing group and the facts about the
+ * actor: the actor must be a member, the group alive. */
 static mp_err_t op_prologue(sqlite3 *db, op_job_t *j)
 {
     j->conv = j->in.conversation_id;
     mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, true, &j->g);
-    if (rc != MP_OK)
+    if (rc != MP_OK && rc != MP_ERR_NOT_MEMBER)
         return rc;
-    j->role = j->g.row.my_role;
-    return j->g.row.dissolved_at != 0 ? MP_ERR_DISSOLVED : MP_OK;
+    j->f = (mp_group_facts_t){.member = rc == MP_OK,
+                              .dissolved = j->g.row.dissolved_at != 0,
+                              .role = j->g.row.my_role,
+                              .settings = j->g.row.settings,
+                              .self = j->in.target_id == j->in.actor_id};
+    return mp_group_rule(MP_GRULE_WRITE, &j->f);
 }
 
-/* Kick / mute hierarchy: admins act on members; the owner on anyone else. */
-static mp_err_t may_moderate(sqlite3 *db, op_job_t *j, mp_group_role_t *target_role)
+/* Adds the target's membership and role to j->f. */
+static mp_err_t target_facts(sqlite3 *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.target_id == j->in.actor_id)
-        return MP_ERR_NOT_ALLOWED;
-    mp_err_t rc = member_role(db, j->conv, j->in.target_id, target_role);
-    if (rc != MP_OK)
+    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &j->f.target_role);
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
         return rc;
-    if (*target_role == MP_GROUP_OWNER || (is_admin(*target_role) && j->role != MP_GROUP_OWNER))
-        return MP_ERR_NOT_ALLOWED;
+    j->f.target_member = rc == MP_OK;
     return MP_OK;
+}
+
+/* The rule of op for the facts loaded so far (plus the target's, if asked). */
+static mp_err_t rule(sqlite3 *db, op_job_t *j, mp_group_rule_op_t op, bool with_target)
+{
+    mp_err_t rc = with_target ? target_facts(db, j) : MP_OK;
+    return rc != MP_OK ? rc : mp_group_rule(op, &j->f);
 }
 
 static void added_push(op_job_t *j, uint64_t user)
@@ -604,11 +610,12 @@ static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
 static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
 {
     bool info = j->title != NULL || j->desc != NULL;
-    if (info && j->g.row.settings.edit_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.settings_mask != 0 && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    mp_err_t rc = info ? patch_info(db, j) : MP_OK;
+    mp_err_t rc;
+    if (info && (rc = rule(db, j, MP_GRULE_EDIT_INFO, false)) != MP_OK)
+        return rc;
+    if (j->in.settings_mask != 0 && (rc = rule(db, j, MP_GRULE_EDIT_SETTINGS, false)) != MP_OK)
+        return rc;
+    rc = info ? patch_info(db, j) : MP_OK;
     if (rc == MP_OK && j->in.settings_mask != 0)
         rc = patch_settings(db, j);
     return rc;
@@ -616,10 +623,10 @@ static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
 
 static mp_err_t op_add(sqlite3 *db, op_job_t *j)
 {
-    if (j->g.row.settings.invite_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     j->in.n_users = ids_unique(j->users, j->in.n_users, 0);
-    mp_err_t rc;
     size_t fresh = 0;
     for (size_t i = 0; i < j->in.n_users; i++) {
         uint64_t u = j->users[i];
@@ -657,8 +664,8 @@ static mp_err_t op_remove(sqlite3 *db, op_job_t *j)
     mp_err_t rc;
     char a[96], text[256];
     if (j->in.target_id == j->in.actor_id) {
-        if (j->role == MP_GROUP_OWNER)
-            return MP_ERR_CONFLICT;
+        if ((rc = rule(db, j, MP_GRULE_LEAVE, false)) != MP_OK)
+            return rc;
         if ((rc = member_delete(db, j, j->in.actor_id)) != MP_OK)
             return rc;
         j->out.removed_id = j->in.actor_id;
@@ -668,10 +675,7 @@ static mp_err_t op_remove(sqlite3 *db, op_job_t *j)
         json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
         return sys_insert(db, j, sys, text);
     }
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    mp_group_role_t tr;
-    if ((rc = may_moderate(db, j, &tr)) != MP_OK)
+    if ((rc = rule(db, j, MP_GRULE_KICK, true)) != MP_OK)
         return rc;
     if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
         return rc;
@@ -696,15 +700,11 @@ static mp_err_t set_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_rol
 
 static mp_err_t op_role(sqlite3 *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
-    mp_group_role_t tr;
-    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &tr);
+    j->f.new_role = j->in.role;
+    mp_err_t rc = rule(db, j, MP_GRULE_ROLE, true);
     if (rc != MP_OK)
         return rc;
-    if (tr == MP_GROUP_OWNER || j->in.role == MP_GROUP_OWNER)
-        return MP_ERR_CONFLICT;
-    if (tr == j->in.role)
+    if (j->f.target_role == j->in.role)
         return MP_OK;
     if ((rc = set_role(db, j->conv, j->in.target_id, j->in.role)) != MP_OK)
         return rc;
@@ -716,17 +716,12 @@ static mp_err_t op_role(sqlite3 *db, op_job_t *j)
 
 static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.target_id == j->in.actor_id)
-        return MP_ERR_CONFLICT;
-    /* Guests never own a group (not even one made a member before guests
-     * were refused as members); an unknown user is "not a member" below. */
+    /* An unknown user is no guest: "not a member" by the rule. */
     mp_err_t rc = member_allowed(db, j->in.target_id);
-    if (rc == MP_ERR_GUEST_FORBIDDEN || rc == MP_ERR_INTERNAL)
+    if (rc == MP_ERR_INTERNAL)
         return rc;
-    mp_group_role_t tr;
-    if ((rc = member_role(db, j->conv, j->in.target_id, &tr)) != MP_OK)
+    j->f.target_guest = rc == MP_ERR_GUEST_FORBIDDEN;
+    if ((rc = rule(db, j, MP_GRULE_TRANSFER, true)) != MP_OK)
         return rc;
     if ((rc = set_role(db, j->conv, j->in.target_id, MP_GROUP_OWNER)) != MP_OK ||
         (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
@@ -745,18 +740,13 @@ static const char SQL_UNBAN[] =
 
 static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
 {
-    if (!is_admin(j->role) || j->in.target_id == j->in.actor_id)
-        return MP_ERR_NOT_ALLOWED;
     mp_err_t rc = user_name(db, j->in.target_id, NULL, 0);
-    if (rc != MP_OK)
-        return rc;
-    mp_group_role_t tr;
-    rc = member_role(db, j->conv, j->in.target_id, &tr);
-    bool member = rc == MP_OK;
     if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
         return rc;
-    if (member && (tr == MP_GROUP_OWNER || (is_admin(tr) && j->role != MP_GROUP_OWNER)))
-        return MP_ERR_NOT_ALLOWED;
+    j->f.target_exists = rc == MP_OK;
+    if ((rc = rule(db, j, MP_GRULE_BAN, true)) != MP_OK)
+        return rc;
+    bool member = j->f.target_member;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_BAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -779,15 +769,15 @@ static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
 
 static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_UNBAN, false);
+    if (rc != MP_OK)
+        return rc;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_UNBAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->in.target_id);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     if (sqlite3_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
@@ -801,8 +791,7 @@ static const char SQL_GET_MUTE[] =
 
 static mp_err_t op_mute(sqlite3 *db, op_job_t *j, bool mute)
 {
-    mp_group_role_t tr;
-    mp_err_t rc = may_moderate(db, j, &tr);
+    mp_err_t rc = rule(db, j, MP_GRULE_MUTE, true);
     if (rc != MP_OK)
         return rc;
     if (mute && j->in.until <= j->in.now_ms)
@@ -836,12 +825,13 @@ static const char SQL_ANNOUNCE[] =
 
 static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_DISSOLVE, false);
+    if (rc != MP_OK)
+        return rc;
     char a[96], text[256];
     actor_name(db, j, a, sizeof a);
     snprintf(text, sizeof text, "%s dissolved the group", a);
-    mp_err_t rc = sys_insert(db, j, sys_new(j, "dissolved"), text);
+    rc = sys_insert(db, j, sys_new(j, "dissolved"), text);
     if (rc != MP_OK)
         return rc;
     return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
@@ -849,8 +839,9 @@ static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
 
 static mp_err_t op_announce(sqlite3 *db, op_job_t *j, bool set)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_ANNOUNCE, false);
+    if (rc != MP_OK)
+        return rc;
     if (!set && j->g.row.announcement_at == 0)
         return MP_OK;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_ANNOUNCE);
@@ -860,8 +851,7 @@ static mp_err_t op_announce(sqlite3 *db, op_job_t *j, bool set)
     sqlite3_bind_text(s, 2, set ? j->text : "", -1, SQLITE_STATIC);
     bind_u64(s, 3, set ? j->in.actor_id : 0);
     sqlite3_bind_int64(s, 4, set ? j->in.now_ms : 0);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     char a[96], text[256];
     actor_name(db, j, a, sizeof a);
@@ -887,8 +877,9 @@ static const char SQL_INVITE_USE[] = "UPDATE group_invites SET uses = uses + 1 W
 
 static mp_err_t op_invite(sqlite3 *db, op_job_t *j)
 {
-    if (j->g.row.settings.invite_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_INVITE_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -898,8 +889,7 @@ static mp_err_t op_invite(sqlite3 *db, op_job_t *j)
     sqlite3_bind_int64(s, 4, j->in.now_ms);
     sqlite3_bind_int64(s, 5, j->in.until);
     sqlite3_bind_int64(s, 6, j->in.max_uses);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     j->out.invite = (mp_group_invite_row_t){.token = j->token,
                                             .conversation_id = j->conv,
@@ -938,10 +928,11 @@ static mp_err_t invite_load(sqlite3 *db, op_job_t *j, int64_t *revoked_at)
 
 static mp_err_t op_revoke(sqlite3 *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_REVOKE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     int64_t revoked_at = 0;
-    mp_err_t rc = invite_load(db, j, &revoked_at);
+    rc = invite_load(db, j, &revoked_at);
     if (rc != MP_OK)
         return rc;
     if (j->out.invite.conversation_id != j->conv)
