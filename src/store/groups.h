@@ -12,8 +12,10 @@
  * inserts its system message(s) into the conversation (kind "system", next
  * seq, new global version), so sync carries it to offline members.
  *
- * A system message's body is JSON text {"text":"<human line>","system":{
- * "action","actor_id",...}}; src/chat renders it as "text" + "system". */
+ * A system message's body records facts, not prose: the JSON text of
+ * proto/group_fact.h, {"system":{"action","actor_id",...},"names":[...]};
+ * src/chat renders its line (chat/sysmsg.h) and sends "text" + "system".
+ * The rules themselves are proto/group_rules.h. */
 #ifndef MP_STORE_GROUPS_H
 #define MP_STORE_GROUPS_H
 

@@ -2,11 +2,11 @@
  * change is ONE write job that checks the rules, applies the change and
  * inserts its system message(s) with the next seq of the conversation, all in
  * the group-commit transaction. The reads are in sqlite_groups_read.c. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/group_fact.h"
 #include "proto/group_rules.h"
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
@@ -16,12 +16,6 @@
 #include "util/id.h"
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static json_t *id_json(uint64_t id)
-{
-    char buf[MP_ID_STRLEN];
-    return json_string(mp_id_format(id, buf));
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -153,23 +147,21 @@ static mp_err_t member_role(sqlite3 *db, uint64_t conv, uint64_t user, mp_group_
 
 static const char SQL_USER[] = "SELECT display_name FROM users WHERE id = ?1";
 
-/* MP_OK when user exists; its display name into name (may be NULL). */
-static mp_err_t user_name(sqlite3 *db, uint64_t user, char *name, size_t len)
+/* MP_OK when user exists; its display name into *name (mp_free it; name may
+ * be NULL). */
+static mp_err_t user_name(sqlite3 *db, uint64_t user, char **name)
 {
     sqlite3_stmt *s = mp_sqlite__stmt(db, SQL_USER);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        if (name != NULL)
-            snprintf(name, len, "a deleted user");
+    if (rc == SQLITE_DONE)
         return MP_ERR_NOT_FOUND;
-    }
     if (rc != SQLITE_ROW)
         return mp_sqlite__err(db, rc);
     if (name != NULL)
-        snprintf(name, len, "%s", (const char *)sqlite3_column_text(s, 0));
+        *name = col_dup(s, 0);
     sqlite3_reset(s);
     return MP_OK;
 }
@@ -274,32 +266,35 @@ static mp_err_t actor_read(sqlite3 *db, const mp_msg_row_t *m)
     return step_done(db, s);
 }
 
-/* A system object {"action","actor_id"} to be completed by the caller. */
-static json_t *sys_new(const op_job_t *j, const char *action)
+/* A fact by the actor, to be completed by the caller (proto/group_fact.h). */
+static mp_group_fact_t fact(const op_job_t *j, const char *action)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "action", json_string(action));
-    json_object_set_new(o, "actor_id", id_json(j->in.actor_id));
-    return o;
+    return (mp_group_fact_t){.action = action, .actor_id = j->in.actor_id};
 }
 
-static json_t *ids_json(const uint64_t *ids, size_t n)
+/* Stores f as a system message with the next seq. The names its line needs
+ * are read now, as they are when it happens: the actor's (unless f brings
+ * it), and with name_users those of its user ids when there are at most
+ * three (a longer list is shown as a count). */
+static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, mp_group_fact_t *f, bool name_users)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, id_json(ids[i]));
-    return a;
-}
-
-/* Stores a system message with the next seq: body {"text","system"}. Takes
- * ownership of sys. */
-static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *text)
-{
+    char *owned[MP_GROUP_FACT_NAMES] = {0};
+    if (f->n_names == 0) {
+        (void)user_name(db, f->actor_id, &owned[0]);
+        f->names[0] = owned[0];
+        f->n_names = 1;
+    }
+    if (name_users && f->n_users <= 3)
+        for (size_t i = 0; i < f->n_users; i++) {
+            (void)user_name(db, f->user_ids[i], &owned[f->n_names]);
+            f->names[f->n_names] = owned[f->n_names];
+            f->n_names++;
+        }
     mp_err_t rc = MP_ERR_INTERNAL;
-    json_t *body = json_pack("{s:s,s:o}", "text", text, "system", sys);
-    char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (dump == NULL || j->msgs.n == sizeof j->msgs.v / sizeof j->msgs.v[0])
+    char *body = mp_group_fact_encode(f);
+    for (size_t i = 0; i < MP_GROUP_FACT_NAMES; i++)
+        mp_free(owned[i]);
+    if (body == NULL || j->msgs.n == sizeof j->msgs.v / sizeof j->msgs.v[0])
         goto done;
     mp_msg_row_t m = {.id = mp_id_next(),
                       .conversation_id = j->conv,
@@ -319,67 +314,38 @@ static mp_err_t sys_insert(sqlite3 *db, op_job_t *j, json_t *sys, const char *te
     sqlite3_bind_int64(s, 3, m.seq);
     bind_u64(s, 4, m.sender_id);
     sqlite3_bind_text(s, 5, cmid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, dump, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, m.created_at);
     sqlite3_bind_int64(s, 8, m.version);
     if ((rc = step_done(db, s)) != MP_OK || (rc = actor_read(db, &m)) != MP_OK)
         goto done;
     m.client_msg_id = mp_strdup(cmid);
     m.kind = mp_strdup("system");
-    m.text = mp_strdup(dump);
+    m.text = body;
+    body = NULL;
     j->msgs.v[j->msgs.n++] = m;
 done:
-    free(dump); /* jansson's allocator is the C library's */
+    mp_free(body);
     return rc;
 }
 
-/* "Alice" for the actor, into buf. */
-static void actor_name(sqlite3 *db, const op_job_t *j, char *buf, size_t len)
+/* A system message about one target user (member_removed, banned, ...). */
+static mp_err_t sys_target(sqlite3 *db, op_job_t *j, mp_group_fact_t f)
 {
-    (void)user_name(db, j->in.actor_id, buf, len);
+    f.has_users = true;
+    f.user_ids = &j->in.target_id;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, true);
 }
 
-/* A line naming up to three users ("Bob, Carol and Dan"), or "N members". */
-static void names_line(sqlite3 *db, const uint64_t *ids, size_t n, char *out, size_t len)
+/* A system message about the actor alone (member_left, joined_by_link). */
+static mp_err_t sys_self(sqlite3 *db, op_job_t *j, const char *action)
 {
-    char name[96];
-    if (n > 3 || n == 0) {
-        snprintf(out, len, "%zu member%s", n, n == 1 ? "" : "s");
-        return;
-    }
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        (void)user_name(db, ids[i], name, sizeof name);
-        size_t used = strlen(out);
-        snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", name);
-    }
-}
-
-/* Inserts a system message about one target user: "<actor> <verb> <target>
- * [<tail>]". */
-static mp_err_t sys_target(sqlite3 *db, op_job_t *j, const char *action, const char *verb,
-                           json_t *sys, const char *tail)
-{
-    char a[96], t[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    (void)user_name(db, j->in.target_id, t, sizeof t);
-    snprintf(text, sizeof text, "%s %s %s%s", a, verb, t, tail ? tail : "");
-    if (sys == NULL)
-        sys = sys_new(j, action);
-    json_object_set_new(sys, "user_ids", ids_json(&j->in.target_id, 1));
-    return sys_insert(db, j, sys, text);
-}
-
-/* A members_added message: "<actor> added Bob and Carol". */
-static mp_err_t sys_added(sqlite3 *db, op_job_t *j, const uint64_t *ids, size_t n)
-{
-    char a[96], who[320], text[512];
-    actor_name(db, j, a, sizeof a);
-    names_line(db, ids, n, who, sizeof who);
-    snprintf(text, sizeof text, "%s added %s", a, who);
-    json_t *sys = sys_new(j, "members_added");
-    json_object_set_new(sys, "user_ids", ids_json(ids, n));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, action);
+    f.has_users = true;
+    f.user_ids = &j->in.actor_id;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, false);
 }
 
 /* ---- rules shared by the ops ---------------------------------------------- */
@@ -530,20 +496,12 @@ static mp_err_t op_create(sqlite3 *db, op_job_t *j)
     for (size_t i = 0; i < j->in.n_users; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
             return rc;
-    char a[96], text[512];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s created the group \"%s\"", a, j->title ? j->title : "");
-    json_t *sys = sys_new(j, "created");
-    json_object_set_new(sys, "user_ids", ids_json(j->users, j->in.n_users));
-    json_object_set_new(sys, "title", json_string(j->title ? j->title : ""));
-    return sys_insert(db, j, sys, text); /* its user_ids are the initial members */
-}
-
-static json_t *settings_json(const mp_group_settings_t *s)
-{
-    return json_pack("{s:s,s:s,s:s}", "who_can_post", s->post_admins ? "admins" : "all",
-                     "who_can_invite", s->invite_admins ? "admins" : "all", "who_can_edit_info",
-                     s->edit_admins ? "admins" : "all");
+    mp_group_fact_t f = fact(j, "created");
+    f.has_users = true; /* the initial members */
+    f.user_ids = j->users;
+    f.n_users = j->in.n_users;
+    f.title = j->title ? j->title : "";
+    return sys_insert(db, j, &f, false);
 }
 
 static const char SQL_SET_INFO[] =
@@ -566,16 +524,11 @@ static mp_err_t patch_info(sqlite3 *db, op_job_t *j)
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    char a[96], text[512];
-    actor_name(db, j, a, sizeof a);
-    json_t *sys = sys_new(j, "info_changed");
-    json_object_set_new(sys, "title", json_string(title));
-    json_object_set_new(sys, "description", json_string(desc));
-    if (strcmp(title, g->title) != 0)
-        snprintf(text, sizeof text, "%s renamed the group to \"%s\"", a, title);
-    else
-        snprintf(text, sizeof text, "%s changed the group info", a);
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, "info_changed");
+    f.title = title;
+    f.description = desc;
+    f.renamed = strcmp(title, g->title) != 0;
+    return sys_insert(db, j, &f, false);
 }
 
 static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
@@ -599,12 +552,9 @@ static mp_err_t patch_settings(sqlite3 *db, op_job_t *j)
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s changed the group settings", a);
-    json_t *sys = sys_new(j, "settings_changed");
-    json_object_set_new(sys, "settings", settings_json(&now));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, "settings_changed");
+    f.settings = &now;
+    return sys_insert(db, j, &f, false);
 }
 
 static mp_err_t op_patch(sqlite3 *db, op_job_t *j)
@@ -654,7 +604,11 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
     for (size_t i = 0; i < fresh; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
             return rc;
-    return sys_added(db, j, j->users, fresh);
+    mp_group_fact_t f = fact(j, "members_added");
+    f.has_users = true;
+    f.user_ids = j->users;
+    f.n_users = fresh;
+    return sys_insert(db, j, &f, true);
 }
 
 /* ---- ops: remove, role, transfer -------------------------------------------- */
@@ -662,25 +616,20 @@ static mp_err_t op_add(sqlite3 *db, op_job_t *j)
 static mp_err_t op_remove(sqlite3 *db, op_job_t *j)
 {
     mp_err_t rc;
-    char a[96], text[256];
     if (j->in.target_id == j->in.actor_id) {
         if ((rc = rule(db, j, MP_GRULE_LEAVE, false)) != MP_OK)
             return rc;
         if ((rc = member_delete(db, j, j->in.actor_id)) != MP_OK)
             return rc;
         j->out.removed_id = j->in.actor_id;
-        actor_name(db, j, a, sizeof a);
-        snprintf(text, sizeof text, "%s left the group", a);
-        json_t *sys = sys_new(j, "member_left");
-        json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
-        return sys_insert(db, j, sys, text);
+        return sys_self(db, j, "member_left");
     }
     if ((rc = rule(db, j, MP_GRULE_KICK, true)) != MP_OK)
         return rc;
     if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
         return rc;
     j->out.removed_id = j->in.target_id;
-    return sys_target(db, j, "member_removed", "removed", NULL, NULL);
+    return sys_target(db, j, fact(j, "member_removed"));
 }
 
 static const char SQL_SET_ROLE[] =
@@ -708,10 +657,9 @@ static mp_err_t op_role(sqlite3 *db, op_job_t *j)
         return MP_OK;
     if ((rc = set_role(db, j->conv, j->in.target_id, j->in.role)) != MP_OK)
         return rc;
-    json_t *sys = sys_new(j, "role_changed");
-    json_object_set_new(sys, "role", json_string(mp_group_role_name(j->in.role)));
-    return sys_target(db, j, "role_changed", "made", sys,
-                      j->in.role == MP_GROUP_ADMIN ? " an admin" : " a member");
+    mp_group_fact_t f = fact(j, "role_changed");
+    f.role = mp_group_role_name(j->in.role);
+    return sys_target(db, j, f);
 }
 
 static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
@@ -727,7 +675,7 @@ static mp_err_t op_transfer(sqlite3 *db, op_job_t *j)
         (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
         (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)j->in.target_id, 0)) != MP_OK)
         return rc;
-    return sys_target(db, j, "ownership_transferred", "transferred ownership to", NULL, NULL);
+    return sys_target(db, j, fact(j, "ownership_transferred"));
 }
 
 /* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
@@ -740,7 +688,7 @@ static const char SQL_UNBAN[] =
 
 static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
 {
-    mp_err_t rc = user_name(db, j->in.target_id, NULL, 0);
+    mp_err_t rc = user_name(db, j->in.target_id, NULL);
     if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
         return rc;
     j->f.target_exists = rc == MP_OK;
@@ -764,7 +712,7 @@ static mp_err_t op_ban(sqlite3 *db, op_job_t *j)
     }
     if (!fresh && !member)
         return MP_OK; /* already banned: nothing changed */
-    return sys_target(db, j, "banned", "banned", NULL, NULL);
+    return sys_target(db, j, fact(j, "banned"));
 }
 
 static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
@@ -781,7 +729,7 @@ static mp_err_t op_unban(sqlite3 *db, op_job_t *j)
         return rc;
     if (sqlite3_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
-    return sys_target(db, j, "unbanned", "unbanned", NULL, NULL);
+    return sys_target(db, j, fact(j, "unbanned"));
 }
 
 static const char SQL_SET_MUTE[] =
@@ -810,10 +758,9 @@ static mp_err_t op_mute(sqlite3 *db, op_job_t *j, bool mute)
     if ((rc = exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, mute ? j->in.until : 0)) !=
         MP_OK)
         return rc;
-    json_t *sys = sys_new(j, mute ? "muted" : "unmuted");
-    if (mute)
-        json_object_set_new(sys, "until", json_integer(j->in.until));
-    return sys_target(db, j, NULL, mute ? "muted" : "unmuted", sys, NULL);
+    mp_group_fact_t f = fact(j, mute ? "muted" : "unmuted");
+    f.until = mute ? j->in.until : 0;
+    return sys_target(db, j, f);
 }
 
 /* ---- ops: dissolve, announcement ---------------------------------------------- */
@@ -828,10 +775,8 @@ static mp_err_t op_dissolve(sqlite3 *db, op_job_t *j)
     mp_err_t rc = rule(db, j, MP_GRULE_DISSOLVE, false);
     if (rc != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s dissolved the group", a);
-    rc = sys_insert(db, j, sys_new(j, "dissolved"), text);
+    mp_group_fact_t f = fact(j, "dissolved");
+    rc = sys_insert(db, j, &f, false);
     if (rc != MP_OK)
         return rc;
     return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
@@ -853,14 +798,9 @@ static mp_err_t op_announce(sqlite3 *db, op_job_t *j, bool set)
     sqlite3_bind_int64(s, 4, set ? j->in.now_ms : 0);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, set ? "%s pinned an announcement" : "%s cleared the announcement",
-             a);
-    json_t *sys = sys_new(j, set ? "announcement_set" : "announcement_cleared");
-    if (set)
-        json_object_set_new(sys, "text", json_string(j->text));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, set ? "announcement_set" : "announcement_cleared");
+    f.text = set ? j->text : NULL;
+    return sys_insert(db, j, &f, false);
 }
 
 /* ---- ops: invite links ---------------------------------------------------------- */
@@ -994,12 +934,7 @@ static mp_err_t op_join(sqlite3 *db, op_job_t *j)
     if ((rc = step_done(db, s)) != MP_OK || (rc = mp_sqlite__next_version(db, &v)) != MP_OK ||
         (rc = member_insert(db, j, j->in.actor_id, MP_GROUP_MEMBER, v)) != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s joined the group by invite link", a);
-    json_t *sys = sys_new(j, "joined_by_link");
-    json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
-    return sys_insert(db, j, sys, text);
+    return sys_self(db, j, "joined_by_link");
 }
 
 /* ---- a deleted owner -------------------------------------------------------------- */
@@ -1044,25 +979,24 @@ static mp_err_t owner_gone_one(sqlite3 *db, op_job_t *j, const char *name)
     mp_err_t rc = successor(db, j->conv, &heir);
     if (rc != MP_OK)
         return rc;
-    char text[320];
+    /* The deleted user is named as the deletion gave the name: the row is
+     * gone already. */
+    mp_group_fact_t f = {
+        .actor_id = j->in.actor_id, .reason = "owner_deleted", .names = {name}, .n_names = 1};
     if (heir == 0) {
-        snprintf(text, sizeof text, "%s's account was deleted; the group was dissolved", name);
-        json_t *sys = sys_new(j, "dissolved");
-        json_object_set_new(sys, "reason", json_string("owner_deleted"));
-        if ((rc = sys_insert(db, j, sys, text)) != MP_OK)
+        f.action = "dissolved";
+        if ((rc = sys_insert(db, j, &f, false)) != MP_OK)
             return rc;
         return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
     }
     if ((rc = set_role(db, j->conv, heir, MP_GROUP_OWNER)) != MP_OK ||
         (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)heir, 0)) != MP_OK)
         return rc;
-    char h[96];
-    (void)user_name(db, heir, h, sizeof h);
-    snprintf(text, sizeof text, "%s's account was deleted; %s is now the owner", name, h);
-    json_t *sys = sys_new(j, "ownership_transferred");
-    json_object_set_new(sys, "reason", json_string("owner_deleted"));
-    json_object_set_new(sys, "user_ids", ids_json(&heir, 1));
-    return sys_insert(db, j, sys, text);
+    f.action = "ownership_transferred";
+    f.has_users = true;
+    f.user_ids = &heir;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, true);
 }
 
 mp_err_t mp_sqlite__groups_owner_gone(sqlite3 *db, uint64_t user, const char *name, int64_t now_ms,
