@@ -54,8 +54,12 @@ static json_t *system_json(const mp_group_fact_t *f)
 char *mp_group_fact_encode(const mp_group_fact_t *f)
 {
     json_t *names = json_array();
-    for (size_t i = 0; i < f->n_names && i < MP_GROUP_FACT_NAMES; i++)
-        json_array_append_new(names, f->names[i] != NULL ? json_string(f->names[i]) : json_null());
+    for (size_t i = 0; i < f->n_names && i < MP_GROUP_FACT_NAMES; i++) {
+        /* null keeps the places of the others, even for a name jansson
+         * refuses (the store only holds valid UTF-8) */
+        json_t *name = f->names[i] != NULL ? json_string(f->names[i]) : NULL;
+        json_array_append_new(names, name != NULL ? name : json_null());
+    }
     json_t *body = json_pack("{s:o,s:o}", "system", system_json(f), "names", names);
     if (body != NULL && f->renamed)
         json_object_set_new(body, "renamed", json_true());

@@ -27,12 +27,12 @@
 typedef struct mp_group_fact {
     const char *action; /* "created", "members_added", ... */
     uint64_t actor_id;
-    const char *reason;                  /* "owner_deleted", or NULL */
-    const char *role;                    /* role_changed: the new role, or NULL */
-    int64_t until;                       /* muted: the end of the mute (0 = absent) */
-    bool has_users;                      /* "user_ids" is present (possibly empty) */
-    const uint64_t *user_ids;            /* n_users of them */
-    size_t n_users;                      /* */
+    const char *reason;       /* "owner_deleted", or NULL */
+    const char *role;         /* role_changed: the new role, or NULL */
+    int64_t until;            /* muted: the end of the mute (0 = absent) */
+    bool has_users;           /* "user_ids" is present (possibly empty) */
+    const uint64_t *user_ids; /* the users concerned, in order */
+    size_t n_users;
     const char *title;                   /* created, info_changed, or NULL */
     const char *description;             /* info_changed, or NULL */
     const mp_group_settings_t *settings; /* settings_changed, or NULL */
@@ -44,8 +44,8 @@ typedef struct mp_group_fact {
     size_t n_names;
 } mp_group_fact_t;
 
-/* The record as compact JSON text (mp_free it); NULL when a string is not
- * valid UTF-8. */
+/* The record as compact JSON text (mp_free it); NULL when it cannot be
+ * built. */
 char *mp_group_fact_encode(const mp_group_fact_t *f);
 
 #endif
