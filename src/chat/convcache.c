@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "proto/group_rules.h"
 #include "util/alloc.h"
 #include "util/map.h"
 
@@ -157,17 +158,17 @@ mp_err_t mp_chat__conv_may_post(const mp_chat_conv_t *e, uint64_t user, int64_t 
 {
     if (e->kind != MP_CONV_GROUP)
         return MP_OK;
-    if (e->dissolved)
-        return MP_ERR_DISSOLVED;
     long i = bisect(e->members, e->n, user);
-    if (i < 0)
-        return MP_ERR_NOT_MEMBER;
-    if (e->settings.post_admins && e->roles != NULL && e->roles[i] == MP_GROUP_MEMBER)
-        return MP_ERR_NOT_ALLOWED;
     long m = bisect(e->muted, e->n_muted, user);
-    if (m >= 0 && e->muted_until[m] > now_ms) {
+    mp_group_facts_t f = {
+        .member = i >= 0,
+        .dissolved = e->dissolved,
+        .role = i >= 0 && e->roles != NULL ? (mp_group_role_t)e->roles[i] : MP_GROUP_ADMIN,
+        .settings = e->settings,
+        .muted = m >= 0 && e->muted_until[m] > now_ms,
+    };
+    mp_err_t rc = mp_group_rule(MP_GRULE_POST, &f);
+    if (rc == MP_ERR_MUTED)
         *muted_until = e->muted_until[m];
-        return MP_ERR_MUTED;
-    }
-    return MP_OK;
+    return rc;
 }

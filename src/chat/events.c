@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "chat/sysmsg.h"
+#include "util/alloc.h"
 
 #include "app/app.h"
 #include "util/id.h"
@@ -26,19 +28,20 @@ json_t *mp_chat__id_json(uint64_t id)
     return json_string(mp_id_format(id, buf));
 }
 
-/* A system message's body is {"text","system"} (store/groups.h): its "text"
- * and "system" members go to the message object; a body that does not parse
- * is shown as it is. */
+/* A system message's body is the record of proto/group_fact.h: its
+ * "system" object goes to the message object, with the line rendered from it
+ * as "text"; a body that does not parse is shown as it is. */
 static void set_text(json_t *o, const mp_msg_row_t *m)
 {
     json_t *body = NULL;
     if (m->kind != NULL && strcmp(m->kind, "system") == 0 && m->text != NULL)
         body = json_loads(m->text, 0, NULL);
-    json_t *text = json_object_get(body, "text");
-    json_t *sys = json_object_get(body, "system");
-    if (json_is_string(text) && json_is_object(sys)) {
-        json_object_set(o, "text", text);
-        json_object_set(o, "system", sys);
+    char *line = mp_chat_sysmsg_text(body);
+    json_t *text = line != NULL ? json_string(line) : NULL;
+    mp_free(line);
+    if (text != NULL) {
+        json_object_set_new(o, "text", text);
+        json_object_set(o, "system", json_object_get(body, "system"));
     } else {
         json_object_set_new(o, "text", json_string(m->text ? m->text : ""));
     }

@@ -12,8 +12,10 @@
  * inserts its system message(s) into the conversation (kind "system", next
  * seq, new global version), so sync carries it to offline members.
  *
- * A system message's body is JSON text {"text":"<human line>","system":{
- * "action","actor_id",...}}; src/chat renders it as "text" + "system". */
+ * A system message's body records facts, not prose: the JSON text of
+ * proto/group_fact.h, {"system":{"action","actor_id",...},"names":[...]};
+ * src/chat renders its line (chat/sysmsg.h) and sends "text" + "system".
+ * The rules themselves are proto/group_rules.h. */
 #ifndef MP_STORE_GROUPS_H
 #define MP_STORE_GROUPS_H
 
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/group_rules.h"
 #include "store/chat.h"
 #include "store/store.h"
 
@@ -32,21 +35,12 @@
 #define MP_GROUP_INVITE_USES_MAX 1000000
 #define MP_GROUP_TOKEN_MAX 64 /* bytes of an invite token */
 
-typedef enum {
-    MP_GROUP_MEMBER = 0,
-    MP_GROUP_ADMIN = 1,
-    MP_GROUP_OWNER = 2,
-} mp_group_role_t;
+/* mp_group_role_t, mp_group_settings_t: proto/group_rules.h. */
 
 /* "member", "admin", "owner". */
 const char *mp_group_role_name(mp_group_role_t role);
 /* Parses one of the names above; false otherwise. */
 bool mp_group_role_parse(const char *s, mp_group_role_t *out);
-
-/* Each setting: false = "all", true = "admins" (owner or admin). */
-typedef struct mp_group_settings {
-    bool post_admins, invite_admins, edit_admins;
-} mp_group_settings_t;
 
 /* Which settings a partial update gives. */
 enum {

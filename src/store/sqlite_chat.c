@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/group_rules.h"
 #include "store/chat.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
@@ -552,11 +553,12 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
         e->deny = MP_OK;
     else if (!member)
         e->deny = MP_ERR_NOT_MEMBER;
-    else if (kind == MP_CONV_GROUP && mp_sql_col_i64(s, 1) != 0)
-        e->deny = MP_ERR_DISSOLVED;
-    else if (kind == MP_CONV_GROUP && mp_sql_col_int(s, 2) != 0 &&
-             mp_sqlite__group_role(mp_sql_col_text(s, 3)) == MP_GROUP_MEMBER)
-        e->deny = MP_ERR_NOT_ALLOWED;
+    else if (kind == MP_CONV_GROUP) /* the mute is compared per send, below */
+        e->deny = mp_group_rule(
+            MP_GRULE_POST, &(mp_group_facts_t){.member = true,
+                                               .dissolved = mp_sql_col_i64(s, 1) != 0,
+                                               .role = mp_sqlite__group_role(mp_sql_col_text(s, 3)),
+                                               .settings.post_admins = mp_sql_col_int(s, 2) != 0});
     else if (mp_sql_col_int(s, 5) != 0)
         e->deny = MP_ERR_GUEST_FORBIDDEN;
     else

@@ -2,11 +2,12 @@
  * change is ONE write job that checks the rules, applies the change and
  * inserts its system message(s) with the next seq of the conversation, all in
  * the group-commit transaction. The reads are in sqlite_groups_read.c. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/group_fact.h"
+#include "proto/group_rules.h"
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
@@ -15,12 +16,6 @@
 #include "util/id.h"
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static json_t *id_json(uint64_t id)
-{
-    char buf[MP_ID_STRLEN];
-    return json_string(mp_id_format(id, buf));
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -152,23 +147,21 @@ static mp_err_t member_role(mp_sql_conn_t *db, uint64_t conv, uint64_t user, mp_
 
 static const char SQL_USER[] = "SELECT display_name FROM users WHERE id = ?1";
 
-/* MP_OK when user exists; its display name into name (may be NULL). */
-static mp_err_t user_name(mp_sql_conn_t *db, uint64_t user, char *name, size_t len)
+/* MP_OK when user exists; its display name into *name (mp_free it; name may
+ * be NULL). */
+static mp_err_t user_name(mp_sql_conn_t *db, uint64_t user, char **name)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
     int rc = mp_sql_step(s);
-    if (rc == MP_SQL_DONE) {
-        if (name != NULL)
-            snprintf(name, len, "a deleted user");
+    if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
-    }
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
     if (name != NULL)
-        snprintf(name, len, "%s", mp_sql_col_text(s, 0));
+        *name = col_dup(s, 0);
     mp_sql_reset(s);
     return MP_OK;
 }
@@ -225,8 +218,8 @@ typedef struct op_job {
     char *title, *desc, *text, *token;
     uint64_t *users;
     uint64_t conv;
-    mp_group_role_t role; /* the actor's, once loaded */
-    mp_sqlite_grow_t g;   /* the group before (checks) and after (the answer) */
+    mp_group_facts_t f; /* what the rules look at, once loaded */
+    mp_sqlite_grow_t g; /* the group before (checks) and after (the answer) */
     msgs_t msgs;
     uint64_t *added;
     size_t n_added;
@@ -274,32 +267,35 @@ static mp_err_t actor_read(mp_sql_conn_t *db, const mp_msg_row_t *m)
     return step_done(db, s);
 }
 
-/* A system object {"action","actor_id"} to be completed by the caller. */
-static json_t *sys_new(const op_job_t *j, const char *action)
+/* A fact by the actor, to be completed by the caller (proto/group_fact.h). */
+static mp_group_fact_t fact(const op_job_t *j, const char *action)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "action", json_string(action));
-    json_object_set_new(o, "actor_id", id_json(j->in.actor_id));
-    return o;
+    return (mp_group_fact_t){.action = action, .actor_id = j->in.actor_id};
 }
 
-static json_t *ids_json(const uint64_t *ids, size_t n)
+/* Stores f as a system message with the next seq. The names its line needs
+ * are read now, as they are when it happens: the actor's (unless f brings
+ * it), and with name_users those of its user ids when there are at most
+ * three (a longer list is shown as a count). */
+static mp_err_t sys_insert(mp_sql_conn_t *db, op_job_t *j, mp_group_fact_t *f, bool name_users)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, id_json(ids[i]));
-    return a;
-}
-
-/* Stores a system message with the next seq: body {"text","system"}. Takes
- * ownership of sys. */
-static mp_err_t sys_insert(mp_sql_conn_t *db, op_job_t *j, json_t *sys, const char *text)
-{
+    char *owned[MP_GROUP_FACT_NAMES] = {0};
+    if (f->n_names == 0) {
+        (void)user_name(db, f->actor_id, &owned[0]);
+        f->names[0] = owned[0];
+        f->n_names = 1;
+    }
+    if (name_users && f->n_users <= 3)
+        for (size_t i = 0; i < f->n_users; i++) {
+            (void)user_name(db, f->user_ids[i], &owned[f->n_names]);
+            f->names[f->n_names] = owned[f->n_names];
+            f->n_names++;
+        }
     mp_err_t rc = MP_ERR_INTERNAL;
-    json_t *body = json_pack("{s:s,s:o}", "text", text, "system", sys);
-    char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (dump == NULL || j->msgs.n == sizeof j->msgs.v / sizeof j->msgs.v[0])
+    char *body = mp_group_fact_encode(f);
+    for (size_t i = 0; i < MP_GROUP_FACT_NAMES; i++)
+        mp_free(owned[i]);
+    if (body == NULL || j->msgs.n == sizeof j->msgs.v / sizeof j->msgs.v[0])
         goto done;
     mp_msg_row_t m = {.id = mp_id_next(),
                       .conversation_id = j->conv,
@@ -319,101 +315,77 @@ static mp_err_t sys_insert(mp_sql_conn_t *db, op_job_t *j, json_t *sys, const ch
     mp_sql_bind_i64(s, 3, m.seq);
     bind_u64(s, 4, m.sender_id);
     mp_sql_bind_text_copy(s, 5, cmid, -1);
-    mp_sql_bind_text(s, 6, dump, -1);
+    mp_sql_bind_text(s, 6, body, -1);
     mp_sql_bind_i64(s, 7, m.created_at);
     mp_sql_bind_i64(s, 8, m.version);
     if ((rc = step_done(db, s)) != MP_OK || (rc = actor_read(db, &m)) != MP_OK)
         goto done;
     m.client_msg_id = mp_strdup(cmid);
     m.kind = mp_strdup("system");
-    m.text = mp_strdup(dump);
+    m.text = body;
+    body = NULL;
     j->msgs.v[j->msgs.n++] = m;
 done:
-    free(dump); /* jansson's allocator is the C library's */
+    mp_free(body);
     return rc;
 }
 
-/* "Alice" for the actor, into buf. */
-static void actor_name(mp_sql_conn_t *db, const op_job_t *j, char *buf, size_t len)
+/* A system message about one target user (member_removed, banned, ...). */
+static mp_err_t sys_target(mp_sql_conn_t *db, op_job_t *j, mp_group_fact_t f)
 {
-    (void)user_name(db, j->in.actor_id, buf, len);
+    f.has_users = true;
+    f.user_ids = &j->in.target_id;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, true);
 }
 
-/* A line naming up to three users ("Bob, Carol and Dan"), or "N members". */
-static void names_line(mp_sql_conn_t *db, const uint64_t *ids, size_t n, char *out, size_t len)
+/* A system message about the actor alone (member_left, joined_by_link). */
+static mp_err_t sys_self(mp_sql_conn_t *db, op_job_t *j, const char *action)
 {
-    char name[96];
-    if (n > 3 || n == 0) {
-        snprintf(out, len, "%zu member%s", n, n == 1 ? "" : "s");
-        return;
-    }
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        (void)user_name(db, ids[i], name, sizeof name);
-        size_t used = strlen(out);
-        snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", name);
-    }
-}
-
-/* Inserts a system message about one target user: "<actor> <verb> <target>
- * [<tail>]". */
-static mp_err_t sys_target(mp_sql_conn_t *db, op_job_t *j, const char *action, const char *verb,
-                           json_t *sys, const char *tail)
-{
-    char a[96], t[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    (void)user_name(db, j->in.target_id, t, sizeof t);
-    snprintf(text, sizeof text, "%s %s %s%s", a, verb, t, tail ? tail : "");
-    if (sys == NULL)
-        sys = sys_new(j, action);
-    json_object_set_new(sys, "user_ids", ids_json(&j->in.target_id, 1));
-    return sys_insert(db, j, sys, text);
-}
-
-/* A members_added message: "<actor> added Bob and Carol". */
-static mp_err_t sys_added(mp_sql_conn_t *db, op_job_t *j, const uint64_t *ids, size_t n)
-{
-    char a[96], who[320], text[512];
-    actor_name(db, j, a, sizeof a);
-    names_line(db, ids, n, who, sizeof who);
-    snprintf(text, sizeof text, "%s added %s", a, who);
-    json_t *sys = sys_new(j, "members_added");
-    json_object_set_new(sys, "user_ids", ids_json(ids, n));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, action);
+    f.has_users = true;
+    f.user_ids = &j->in.actor_id;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, false);
 }
 
 /* ---- rules shared by the ops ---------------------------------------------- */
 
-static bool is_admin(mp_group_role_t r)
-{
-    return r >= MP_GROUP_ADMIN;
-}
+/* The rules themselves are proto/group_rules.h; the store reads the facts
+ * they look at inside the write transaction, so no change can slip between
+ * the check and the write. */
 
-/* Loads the group for an op on an existing group: the actor must be a
- * member, the group alive. */
+/* Loads the group for an op on an existing group and the facts about the
+ * actor: the actor must be a member, the group alive. */
 static mp_err_t op_prologue(mp_sql_conn_t *db, op_job_t *j)
 {
     j->conv = j->in.conversation_id;
     mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->in.actor_id, true, &j->g);
-    if (rc != MP_OK)
+    if (rc != MP_OK && rc != MP_ERR_NOT_MEMBER)
         return rc;
-    j->role = j->g.row.my_role;
-    return j->g.row.dissolved_at != 0 ? MP_ERR_DISSOLVED : MP_OK;
+    j->f = (mp_group_facts_t){.member = rc == MP_OK,
+                              .dissolved = j->g.row.dissolved_at != 0,
+                              .role = j->g.row.my_role,
+                              .settings = j->g.row.settings,
+                              .self = j->in.target_id == j->in.actor_id};
+    return mp_group_rule(MP_GRULE_WRITE, &j->f);
 }
 
-/* Kick / mute hierarchy: admins act on members; the owner on anyone else. */
-static mp_err_t may_moderate(mp_sql_conn_t *db, op_job_t *j, mp_group_role_t *target_role)
+/* Adds the target's membership and role to j->f. */
+static mp_err_t target_facts(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.target_id == j->in.actor_id)
-        return MP_ERR_NOT_ALLOWED;
-    mp_err_t rc = member_role(db, j->conv, j->in.target_id, target_role);
-    if (rc != MP_OK)
+    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &j->f.target_role);
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
         return rc;
-    if (*target_role == MP_GROUP_OWNER || (is_admin(*target_role) && j->role != MP_GROUP_OWNER))
-        return MP_ERR_NOT_ALLOWED;
+    j->f.target_member = rc == MP_OK;
     return MP_OK;
+}
+
+/* The rule of op for the facts loaded so far (plus the target's, if asked). */
+static mp_err_t rule(mp_sql_conn_t *db, op_job_t *j, mp_group_rule_op_t op, bool with_target)
+{
+    mp_err_t rc = with_target ? target_facts(db, j) : MP_OK;
+    return rc != MP_OK ? rc : mp_group_rule(op, &j->f);
 }
 
 static void added_push(op_job_t *j, uint64_t user)
@@ -525,20 +497,12 @@ static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
     for (size_t i = 0; i < j->in.n_users; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
             return rc;
-    char a[96], text[512];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s created the group \"%s\"", a, j->title ? j->title : "");
-    json_t *sys = sys_new(j, "created");
-    json_object_set_new(sys, "user_ids", ids_json(j->users, j->in.n_users));
-    json_object_set_new(sys, "title", json_string(j->title ? j->title : ""));
-    return sys_insert(db, j, sys, text); /* its user_ids are the initial members */
-}
-
-static json_t *settings_json(const mp_group_settings_t *s)
-{
-    return json_pack("{s:s,s:s,s:s}", "who_can_post", s->post_admins ? "admins" : "all",
-                     "who_can_invite", s->invite_admins ? "admins" : "all", "who_can_edit_info",
-                     s->edit_admins ? "admins" : "all");
+    mp_group_fact_t f = fact(j, "created");
+    f.has_users = true; /* the initial members */
+    f.user_ids = j->users;
+    f.n_users = j->in.n_users;
+    f.title = j->title ? j->title : "";
+    return sys_insert(db, j, &f, false);
 }
 
 static const char SQL_SET_INFO[] =
@@ -561,16 +525,11 @@ static mp_err_t patch_info(mp_sql_conn_t *db, op_job_t *j)
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    char a[96], text[512];
-    actor_name(db, j, a, sizeof a);
-    json_t *sys = sys_new(j, "info_changed");
-    json_object_set_new(sys, "title", json_string(title));
-    json_object_set_new(sys, "description", json_string(desc));
-    if (strcmp(title, g->title) != 0)
-        snprintf(text, sizeof text, "%s renamed the group to \"%s\"", a, title);
-    else
-        snprintf(text, sizeof text, "%s changed the group info", a);
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, "info_changed");
+    f.title = title;
+    f.description = desc;
+    f.renamed = strcmp(title, g->title) != 0;
+    return sys_insert(db, j, &f, false);
 }
 
 static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
@@ -594,22 +553,20 @@ static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s changed the group settings", a);
-    json_t *sys = sys_new(j, "settings_changed");
-    json_object_set_new(sys, "settings", settings_json(&now));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, "settings_changed");
+    f.settings = &now;
+    return sys_insert(db, j, &f, false);
 }
 
 static mp_err_t op_patch(mp_sql_conn_t *db, op_job_t *j)
 {
     bool info = j->title != NULL || j->desc != NULL;
-    if (info && j->g.row.settings.edit_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.settings_mask != 0 && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    mp_err_t rc = info ? patch_info(db, j) : MP_OK;
+    mp_err_t rc;
+    if (info && (rc = rule(db, j, MP_GRULE_EDIT_INFO, false)) != MP_OK)
+        return rc;
+    if (j->in.settings_mask != 0 && (rc = rule(db, j, MP_GRULE_EDIT_SETTINGS, false)) != MP_OK)
+        return rc;
+    rc = info ? patch_info(db, j) : MP_OK;
     if (rc == MP_OK && j->in.settings_mask != 0)
         rc = patch_settings(db, j);
     return rc;
@@ -617,10 +574,10 @@ static mp_err_t op_patch(mp_sql_conn_t *db, op_job_t *j)
 
 static mp_err_t op_add(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (j->g.row.settings.invite_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     j->in.n_users = ids_unique(j->users, j->in.n_users, 0);
-    mp_err_t rc;
     size_t fresh = 0;
     for (size_t i = 0; i < j->in.n_users; i++) {
         uint64_t u = j->users[i];
@@ -648,7 +605,11 @@ static mp_err_t op_add(mp_sql_conn_t *db, op_job_t *j)
     for (size_t i = 0; i < fresh; i++)
         if ((rc = member_insert(db, j, j->users[i], MP_GROUP_MEMBER, v)) != MP_OK)
             return rc;
-    return sys_added(db, j, j->users, fresh);
+    mp_group_fact_t f = fact(j, "members_added");
+    f.has_users = true;
+    f.user_ids = j->users;
+    f.n_users = fresh;
+    return sys_insert(db, j, &f, true);
 }
 
 /* ---- ops: remove, role, transfer -------------------------------------------- */
@@ -656,28 +617,20 @@ static mp_err_t op_add(mp_sql_conn_t *db, op_job_t *j)
 static mp_err_t op_remove(mp_sql_conn_t *db, op_job_t *j)
 {
     mp_err_t rc;
-    char a[96], text[256];
     if (j->in.target_id == j->in.actor_id) {
-        if (j->role == MP_GROUP_OWNER)
-            return MP_ERR_CONFLICT;
+        if ((rc = rule(db, j, MP_GRULE_LEAVE, false)) != MP_OK)
+            return rc;
         if ((rc = member_delete(db, j, j->in.actor_id)) != MP_OK)
             return rc;
         j->out.removed_id = j->in.actor_id;
-        actor_name(db, j, a, sizeof a);
-        snprintf(text, sizeof text, "%s left the group", a);
-        json_t *sys = sys_new(j, "member_left");
-        json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
-        return sys_insert(db, j, sys, text);
+        return sys_self(db, j, "member_left");
     }
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
-    mp_group_role_t tr;
-    if ((rc = may_moderate(db, j, &tr)) != MP_OK)
+    if ((rc = rule(db, j, MP_GRULE_KICK, true)) != MP_OK)
         return rc;
     if ((rc = member_delete(db, j, j->in.target_id)) != MP_OK)
         return rc;
     j->out.removed_id = j->in.target_id;
-    return sys_target(db, j, "member_removed", "removed", NULL, NULL);
+    return sys_target(db, j, fact(j, "member_removed"));
 }
 
 static const char SQL_SET_ROLE[] =
@@ -697,43 +650,33 @@ static mp_err_t set_role(mp_sql_conn_t *db, uint64_t conv, uint64_t user, mp_gro
 
 static mp_err_t op_role(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
-    mp_group_role_t tr;
-    mp_err_t rc = member_role(db, j->conv, j->in.target_id, &tr);
+    j->f.new_role = j->in.role;
+    mp_err_t rc = rule(db, j, MP_GRULE_ROLE, true);
     if (rc != MP_OK)
         return rc;
-    if (tr == MP_GROUP_OWNER || j->in.role == MP_GROUP_OWNER)
-        return MP_ERR_CONFLICT;
-    if (tr == j->in.role)
+    if (j->f.target_role == j->in.role)
         return MP_OK;
     if ((rc = set_role(db, j->conv, j->in.target_id, j->in.role)) != MP_OK)
         return rc;
-    json_t *sys = sys_new(j, "role_changed");
-    json_object_set_new(sys, "role", json_string(mp_group_role_name(j->in.role)));
-    return sys_target(db, j, "role_changed", "made", sys,
-                      j->in.role == MP_GROUP_ADMIN ? " an admin" : " a member");
+    mp_group_fact_t f = fact(j, "role_changed");
+    f.role = mp_group_role_name(j->in.role);
+    return sys_target(db, j, f);
 }
 
 static mp_err_t op_transfer(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
-    if (j->in.target_id == j->in.actor_id)
-        return MP_ERR_CONFLICT;
-    /* Guests never own a group (not even one made a member before guests
-     * were refused as members); an unknown user is "not a member" below. */
+    /* An unknown user is no guest: "not a member" by the rule. */
     mp_err_t rc = member_allowed(db, j->in.target_id);
-    if (rc == MP_ERR_GUEST_FORBIDDEN || rc == MP_ERR_INTERNAL)
+    if (rc == MP_ERR_INTERNAL)
         return rc;
-    mp_group_role_t tr;
-    if ((rc = member_role(db, j->conv, j->in.target_id, &tr)) != MP_OK)
+    j->f.target_guest = rc == MP_ERR_GUEST_FORBIDDEN;
+    if ((rc = rule(db, j, MP_GRULE_TRANSFER, true)) != MP_OK)
         return rc;
     if ((rc = set_role(db, j->conv, j->in.target_id, MP_GROUP_OWNER)) != MP_OK ||
         (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
         (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)j->in.target_id, 0)) != MP_OK)
         return rc;
-    return sys_target(db, j, "ownership_transferred", "transferred ownership to", NULL, NULL);
+    return sys_target(db, j, fact(j, "ownership_transferred"));
 }
 
 /* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
@@ -748,18 +691,13 @@ static const char SQL_UNBAN[] =
 
 static mp_err_t op_ban(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (!is_admin(j->role) || j->in.target_id == j->in.actor_id)
-        return MP_ERR_NOT_ALLOWED;
-    mp_err_t rc = user_name(db, j->in.target_id, NULL, 0);
-    if (rc != MP_OK)
-        return rc;
-    mp_group_role_t tr;
-    rc = member_role(db, j->conv, j->in.target_id, &tr);
-    bool member = rc == MP_OK;
+    mp_err_t rc = user_name(db, j->in.target_id, NULL);
     if (rc != MP_OK && rc != MP_ERR_NOT_FOUND)
         return rc;
-    if (member && (tr == MP_GROUP_OWNER || (is_admin(tr) && j->role != MP_GROUP_OWNER)))
-        return MP_ERR_NOT_ALLOWED;
+    j->f.target_exists = rc == MP_OK;
+    if ((rc = rule(db, j, MP_GRULE_BAN, true)) != MP_OK)
+        return rc;
+    bool member = j->f.target_member;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_BAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -777,24 +715,24 @@ static mp_err_t op_ban(mp_sql_conn_t *db, op_job_t *j)
     }
     if (!fresh && !member)
         return MP_OK; /* already banned: nothing changed */
-    return sys_target(db, j, "banned", "banned", NULL, NULL);
+    return sys_target(db, j, fact(j, "banned"));
 }
 
 static mp_err_t op_unban(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_UNBAN, false);
+    if (rc != MP_OK)
+        return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UNBAN);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     bind_u64(s, 2, j->in.target_id);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     if (mp_sql_changes(db) == 0)
         return MP_ERR_NOT_FOUND;
-    return sys_target(db, j, "unbanned", "unbanned", NULL, NULL);
+    return sys_target(db, j, fact(j, "unbanned"));
 }
 
 static const char SQL_SET_MUTE[] =
@@ -804,8 +742,7 @@ static const char SQL_GET_MUTE[] =
 
 static mp_err_t op_mute(mp_sql_conn_t *db, op_job_t *j, bool mute)
 {
-    mp_group_role_t tr;
-    mp_err_t rc = may_moderate(db, j, &tr);
+    mp_err_t rc = rule(db, j, MP_GRULE_MUTE, true);
     if (rc != MP_OK)
         return rc;
     if (mute && j->in.until <= j->in.now_ms)
@@ -824,10 +761,9 @@ static mp_err_t op_mute(mp_sql_conn_t *db, op_job_t *j, bool mute)
     if ((rc = exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, mute ? j->in.until : 0)) !=
         MP_OK)
         return rc;
-    json_t *sys = sys_new(j, mute ? "muted" : "unmuted");
-    if (mute)
-        json_object_set_new(sys, "until", json_integer(j->in.until));
-    return sys_target(db, j, NULL, mute ? "muted" : "unmuted", sys, NULL);
+    mp_group_fact_t f = fact(j, mute ? "muted" : "unmuted");
+    f.until = mute ? j->in.until : 0;
+    return sys_target(db, j, f);
 }
 
 /* ---- ops: dissolve, announcement ---------------------------------------------- */
@@ -839,12 +775,11 @@ static const char SQL_ANNOUNCE[] =
 
 static mp_err_t op_dissolve(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (j->role != MP_GROUP_OWNER)
-        return MP_ERR_NOT_ALLOWED;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s dissolved the group", a);
-    mp_err_t rc = sys_insert(db, j, sys_new(j, "dissolved"), text);
+    mp_err_t rc = rule(db, j, MP_GRULE_DISSOLVE, false);
+    if (rc != MP_OK)
+        return rc;
+    mp_group_fact_t f = fact(j, "dissolved");
+    rc = sys_insert(db, j, &f, false);
     if (rc != MP_OK)
         return rc;
     return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
@@ -852,8 +787,9 @@ static mp_err_t op_dissolve(mp_sql_conn_t *db, op_job_t *j)
 
 static mp_err_t op_announce(mp_sql_conn_t *db, op_job_t *j, bool set)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_ANNOUNCE, false);
+    if (rc != MP_OK)
+        return rc;
     if (!set && j->g.row.announcement_at == 0)
         return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ANNOUNCE);
@@ -863,17 +799,11 @@ static mp_err_t op_announce(mp_sql_conn_t *db, op_job_t *j, bool set)
     mp_sql_bind_text(s, 2, set ? j->text : "", -1);
     bind_u64(s, 3, set ? j->in.actor_id : 0);
     mp_sql_bind_i64(s, 4, set ? j->in.now_ms : 0);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, set ? "%s pinned an announcement" : "%s cleared the announcement",
-             a);
-    json_t *sys = sys_new(j, set ? "announcement_set" : "announcement_cleared");
-    if (set)
-        json_object_set_new(sys, "text", json_string(j->text));
-    return sys_insert(db, j, sys, text);
+    mp_group_fact_t f = fact(j, set ? "announcement_set" : "announcement_cleared");
+    f.text = set ? j->text : NULL;
+    return sys_insert(db, j, &f, false);
 }
 
 /* ---- ops: invite links ---------------------------------------------------------- */
@@ -890,8 +820,9 @@ static const char SQL_INVITE_USE[] = "UPDATE group_invites SET uses = uses + 1 W
 
 static mp_err_t op_invite(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (j->g.row.settings.invite_admins && !is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_INVITE_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -901,8 +832,7 @@ static mp_err_t op_invite(mp_sql_conn_t *db, op_job_t *j)
     mp_sql_bind_i64(s, 4, j->in.now_ms);
     mp_sql_bind_i64(s, 5, j->in.until);
     mp_sql_bind_i64(s, 6, j->in.max_uses);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     j->out.invite = (mp_group_invite_row_t){.token = j->token,
                                             .conversation_id = j->conv,
@@ -941,10 +871,11 @@ static mp_err_t invite_load(mp_sql_conn_t *db, op_job_t *j, int64_t *revoked_at)
 
 static mp_err_t op_revoke(mp_sql_conn_t *db, op_job_t *j)
 {
-    if (!is_admin(j->role))
-        return MP_ERR_NOT_ALLOWED;
+    mp_err_t rc = rule(db, j, MP_GRULE_REVOKE_INVITE, false);
+    if (rc != MP_OK)
+        return rc;
     int64_t revoked_at = 0;
-    mp_err_t rc = invite_load(db, j, &revoked_at);
+    rc = invite_load(db, j, &revoked_at);
     if (rc != MP_OK)
         return rc;
     if (j->out.invite.conversation_id != j->conv)
@@ -1006,12 +937,7 @@ static mp_err_t op_join(mp_sql_conn_t *db, op_job_t *j)
     if ((rc = step_done(db, s)) != MP_OK || (rc = mp_sqlite__next_version(db, &v)) != MP_OK ||
         (rc = member_insert(db, j, j->in.actor_id, MP_GROUP_MEMBER, v)) != MP_OK)
         return rc;
-    char a[96], text[256];
-    actor_name(db, j, a, sizeof a);
-    snprintf(text, sizeof text, "%s joined the group by invite link", a);
-    json_t *sys = sys_new(j, "joined_by_link");
-    json_object_set_new(sys, "user_ids", ids_json(&j->in.actor_id, 1));
-    return sys_insert(db, j, sys, text);
+    return sys_self(db, j, "joined_by_link");
 }
 
 /* ---- a deleted owner -------------------------------------------------------------- */
@@ -1056,25 +982,24 @@ static mp_err_t owner_gone_one(mp_sql_conn_t *db, op_job_t *j, const char *name)
     mp_err_t rc = successor(db, j->conv, &heir);
     if (rc != MP_OK)
         return rc;
-    char text[320];
+    /* The deleted user is named as the deletion gave the name: the row is
+     * gone already. */
+    mp_group_fact_t f = {
+        .actor_id = j->in.actor_id, .reason = "owner_deleted", .names = {name}, .n_names = 1};
     if (heir == 0) {
-        snprintf(text, sizeof text, "%s's account was deleted; the group was dissolved", name);
-        json_t *sys = sys_new(j, "dissolved");
-        json_object_set_new(sys, "reason", json_string("owner_deleted"));
-        if ((rc = sys_insert(db, j, sys, text)) != MP_OK)
+        f.action = "dissolved";
+        if ((rc = sys_insert(db, j, &f, false)) != MP_OK)
             return rc;
         return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
     }
     if ((rc = set_role(db, j->conv, heir, MP_GROUP_OWNER)) != MP_OK ||
         (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)heir, 0)) != MP_OK)
         return rc;
-    char h[96];
-    (void)user_name(db, heir, h, sizeof h);
-    snprintf(text, sizeof text, "%s's account was deleted; %s is now the owner", name, h);
-    json_t *sys = sys_new(j, "ownership_transferred");
-    json_object_set_new(sys, "reason", json_string("owner_deleted"));
-    json_object_set_new(sys, "user_ids", ids_json(&heir, 1));
-    return sys_insert(db, j, sys, text);
+    f.action = "ownership_transferred";
+    f.has_users = true;
+    f.user_ids = &heir;
+    f.n_users = 1;
+    return sys_insert(db, j, &f, true);
 }
 
 mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const char *name,

@@ -3,6 +3,7 @@
  * ban and invite lists. All run on the read pool. */
 #include <string.h>
 
+#include "proto/group_rules.h"
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
@@ -293,12 +294,12 @@ static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     list_job_t *j = (list_job_t *)job;
     mp_sqlite_grow_t g = {0};
     mp_err_t rc = mp_sqlite__group_load(db, j->conv, j->user, true, &g);
-    bool admin = g.row.my_role >= MP_GROUP_ADMIN;
+    mp_group_facts_t f = {.member = true, .role = g.row.my_role};
     mp_sqlite__grow_free(&g);
+    if (rc == MP_OK)
+        rc = mp_group_rule(j->admins_only ? MP_GRULE_READ_ADMIN : MP_GRULE_READ, &f);
     if (rc != MP_OK)
         return rc;
-    if (j->admins_only && !admin)
-        return MP_ERR_NOT_ALLOWED;
     return j->collect(db, j);
 }
 

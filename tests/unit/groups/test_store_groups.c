@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "chat/sysmsg.h"
 #include "store/groups.h"
 #include "util/alloc.h"
 #include "util/id.h"
@@ -98,7 +99,9 @@ static void on_op(mp_err_t rc, const mp_group_op_out_t *o, void *ud)
         assert_non_null(body);
         snprintf(r->action, sizeof r->action, "%s",
                  json_string_value(json_object_get(json_object_get(body, "system"), "action")));
-        snprintf(r->text, sizeof r->text, "%s", json_string_value(json_object_get(body, "text")));
+        char *line = mp_chat_sysmsg_text(body); /* the line clients get */
+        snprintf(r->text, sizeof r->text, "%s", line != NULL ? line : "(none)");
+        mp_free(line);
         json_decref(body);
     }
 }

@@ -24,11 +24,13 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "chat/sysmsg.h"
 #include "store/chat.h"
 #include "store/groups.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/world.h"
+#include "util/alloc.h"
 #include "util/id.h"
 
 enum { OWNER = 3001, ADMIN = 3002, MEMBER = 3003, OTHER = 3004, FIFTH = 3005, GUEST = 3009 };
@@ -468,8 +470,9 @@ static void on_sweep(mp_err_t rc, const mp_guest_sweep_out_t *o, void *ud)
     for (size_t i = 0; i < o->n_msgs && i < 4; i++) {
         json_t *body = json_loads(o->msgs[i].text, 0, NULL);
         assert_non_null(body);
-        snprintf(r->texts[i], sizeof r->texts[i], "%s",
-                 json_string_value(json_object_get(body, "text")));
+        char *line = mp_chat_sysmsg_text(body); /* the line clients get */
+        snprintf(r->texts[i], sizeof r->texts[i], "%s", line != NULL ? line : "(none)");
+        mp_free(line);
         json_decref(body);
     }
 }
