@@ -23,6 +23,7 @@
 #include "store/sqlite_job.h"
 #include "store/sql_sqlite.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/log.h"
 
 #define MP_SQLITE_READERS 2
@@ -46,7 +47,8 @@ typedef struct reader {
 
 struct mp_store {
     uv_loop_t *loop;
-    char *path; /* DIR/magpie.db */
+    uv_thread_t loop_thread; /* queues jobs and runs every done() */
+    char *path;              /* DIR/magpie.db */
     mp_sql_conn_t *wdb;
     uv_thread_t writer;
     job_queue_t wq, rq;
@@ -100,6 +102,7 @@ static mp_err_t queue_push(job_queue_t *q, mp_sql_job_t *job)
             q->head = job;
         q->tail = job;
         q->n++;
+        MP_ASSERT(q->n <= q->max);
         uv_cond_signal(&q->cv);
     }
     uv_mutex_unlock(&q->mu);
@@ -158,6 +161,7 @@ static void complete(mp_store_t *st, mp_sql_job_t *first)
 
 static void deliver(mp_store_t *st)
 {
+    MP_ASSERT_THREAD(st->loop_thread); /* callbacks run on the loop, never a store thread */
     uv_mutex_lock(&st->done_mu);
     mp_sql_job_t *j = st->done_head;
     st->done_head = st->done_tail = NULL;
@@ -466,6 +470,7 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     st->path = mp_malloc(len);
     snprintf(st->path, len, "%s/magpie.db", dir);
     st->loop = loop;
+    st->loop_thread = uv_thread_self();
     queue_init(&st->wq, MP_SQLITE_WRITE_MAX);
     queue_init(&st->rq, MP_SQLITE_READ_MAX);
     uv_mutex_init(&st->done_mu);
@@ -575,11 +580,13 @@ void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs)
 
 mp_err_t mp_sqlite__write(mp_store_t *st, mp_sql_job_t *job)
 {
+    MP_ASSERT_THREAD(st->loop_thread);
     return queue_push(&st->wq, job);
 }
 
 mp_err_t mp_sqlite__read(mp_store_t *st, mp_sql_job_t *job)
 {
+    MP_ASSERT_THREAD(st->loop_thread);
     return queue_push(&st->rq, job);
 }
 
