@@ -23,67 +23,33 @@
 
 /* ---- revoked devices --------------------------------------------------- */
 
-static size_t mp_auth__slot(uint64_t id, size_t cap)
-{
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id & (cap - 1);
-}
-
-static void mp_auth__revoked_put(mp_auth_revoked_t *tab, size_t cap, uint64_t id, int64_t at_ms)
-{
-    size_t i = mp_auth__slot(id, cap);
-    while (tab[i].device_id && tab[i].device_id != id)
-        i = (i + 1) & (cap - 1);
-    tab[i].device_id = id;
-    tab[i].at_ms = at_ms;
-}
-
-/* Rebuilds the table, dropping revocations older than the token lifetime (a
- * token that old has expired anyway), sized for what is left. */
-static void mp_auth__revoked_rebuild(mp_auth_t *auth, int64_t now_ms)
+/* Forgets revocations older than the token lifetime: a token that old is
+ * refused by its age anyway. */
+static void mp_auth__revoked_prune(mp_auth_t *auth, int64_t now_ms)
 {
     int64_t horizon = now_ms - (int64_t)auth->ttl_s * 1000 - 60000; /* + clock slack */
-    size_t live = 0, cap = 16;
-
-    for (size_t i = 0; i < auth->revoked_cap; i++)
-        if (auth->revoked[i].device_id && auth->revoked[i].at_ms >= horizon)
-            live++;
-    while (cap < 4 * (live + 1))
-        cap *= 2;
-    mp_auth_revoked_t *tab = mp_calloc(cap, sizeof(*tab));
-    for (size_t i = 0; i < auth->revoked_cap; i++)
-        if (auth->revoked[i].device_id && auth->revoked[i].at_ms >= horizon)
-            mp_auth__revoked_put(tab, cap, auth->revoked[i].device_id, auth->revoked[i].at_ms);
-    mp_free(auth->revoked);
-    auth->revoked = tab;
-    auth->revoked_cap = cap;
-    auth->revoked_n = live;
+    mp_map_iter_t it;
+    void *at;
+    mp_map_iter_init(&auth->revoked, &it);
+    while (mp_map_iter_next(&auth->revoked, &it, NULL, &at))
+        if ((int64_t)(intptr_t)at < horizon)
+            mp_map_iter_del(&auth->revoked, &it);
+    auth->revoked_prune_at = 2 * mp_map_len(&auth->revoked) + 64;
 }
 
 bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id)
 {
-    size_t cap = auth->revoked_cap;
-    size_t i = mp_auth__slot(device_id, cap);
-    while (auth->revoked[i].device_id) {
-        if (auth->revoked[i].device_id == device_id)
-            return true;
-        i = (i + 1) & (cap - 1);
-    }
-    return false;
+    return mp_map_find(&auth->revoked, device_id) != NULL;
 }
 
 static void mp_auth__revoked_add(mp_auth_t *auth, uint64_t device_id, int64_t now_ms)
 {
     if (device_id == 0)
         return;
-    if (!mp_auth__is_revoked(auth, device_id)) {
-        if (2 * (auth->revoked_n + 1) > auth->revoked_cap)
-            mp_auth__revoked_rebuild(auth, now_ms);
-        auth->revoked_n++;
-    }
-    mp_auth__revoked_put(auth->revoked, auth->revoked_cap, device_id, now_ms);
+    _Static_assert(sizeof(intptr_t) >= sizeof(int64_t), "times are kept in map values");
+    mp_map_put(&auth->revoked, device_id, (void *)(intptr_t)now_ms);
+    if (mp_map_len(&auth->revoked) >= auth->revoked_prune_at)
+        mp_auth__revoked_prune(auth, now_ms);
 }
 
 void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
@@ -115,8 +81,8 @@ mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECR
     auth->app = app;
     memcpy(auth->secret, secret, MP_AUTH_SECRET_LEN);
     auth->ttl_s = cfg ? cfg->access_token_ttl_s : 900;
-    auth->revoked_cap = 16;
-    auth->revoked = mp_calloc(auth->revoked_cap, sizeof(*auth->revoked));
+    mp_map_init(&auth->revoked);
+    auth->revoked_prune_at = 64;
     if (rate > 0) {
         auth->login_by_user = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
         auth->login_by_ip = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
@@ -165,7 +131,7 @@ void mp_auth_free(mp_auth_t *auth)
     mp_ratelimit_free(auth->touch);
     mp_ratelimit_free(auth->guest_by_ip);
     mp_ratelimit_free(auth->register_by_ip);
-    mp_free(auth->revoked);
+    mp_map_free(&auth->revoked);
     sodium_memzero(auth->secret, sizeof(auth->secret));
     mp_free(auth);
 }

@@ -13,6 +13,7 @@
 #include "auth/token.h"
 #include "net/http.h"
 #include "store/store.h"
+#include "util/map.h"
 
 struct mp_app;
 
@@ -76,19 +77,15 @@ bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen);
 
 /* ---- module state (auth.c) ----------------------------------------------- */
 
-typedef struct mp_auth_revoked {
-    uint64_t device_id; /* 0 = empty slot */
-    int64_t at_ms;      /* when we learnt of it (wall clock) */
-} mp_auth_revoked_t;
-
 struct mp_auth {
     struct mp_app *app;
     uint8_t secret[MP_AUTH_SECRET_LEN];
     unsigned ttl_s;
-    /* Devices revoked within the access-token lifetime: open addressing,
-     * rebuilt (dropping entries older than ttl) when half full. */
-    mp_auth_revoked_t *revoked;
-    size_t revoked_cap, revoked_n;
+    /* Devices revoked within the access-token lifetime: device id -> when we
+     * learnt of it (wall-clock ms, stored in the value), pruned of entries
+     * older than the lifetime whenever it has doubled since the last prune. */
+    mp_map_t revoked;
+    size_t revoked_prune_at;
     mp_ratelimit_t *login_by_user, *login_by_ip; /* NULL when login_rate is 0 */
     mp_ratelimit_t *guest_by_ip;                 /* guest creations (cfg guest_rate) */
     mp_ratelimit_t *register_by_ip;              /* registrations (cfg register_rate) */
