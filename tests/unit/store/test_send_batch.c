@@ -100,47 +100,6 @@ static void queue_send(fx_t *f, uint64_t from, uint64_t conv, uint64_t to, const
     assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, r), MP_OK);
 }
 
-/* Holds the writer until released, so that what is queued meanwhile forms the
- * next batch. */
-typedef struct {
-    mp_sql_job_t base;
-    uv_sem_t entered, go;
-    int done;
-} gate_t;
-
-static mp_err_t gate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
-{
-    (void)db;
-    uv_sem_post(&((gate_t *)job)->entered);
-    uv_sem_wait(&((gate_t *)job)->go);
-    return MP_OK;
-}
-
-static void gate_done(mp_sql_job_t *job, mp_err_t rc)
-{
-    (void)rc;
-    ((gate_t *)job)->done++;
-}
-
-static void gate_close(fx_t *f, gate_t *g)
-{
-    memset(g, 0, sizeof *g);
-    assert_int_equal(uv_sem_init(&g->go, 0), 0);
-    assert_int_equal(uv_sem_init(&g->entered, 0), 0);
-    g->base.run = gate_run;
-    g->base.done = gate_done;
-    assert_int_equal(mp_sqlite__write(f->s.st, &g->base), MP_OK);
-    uv_sem_wait(&g->entered); /* the writer holds a batch of the gate alone */
-}
-
-static void gate_open(fx_t *f, gate_t *g)
-{
-    uv_sem_post(&g->go);
-    MPU_WAIT(&f->s.loop, &g->done, 1);
-    uv_sem_destroy(&g->go);
-    uv_sem_destroy(&g->entered);
-}
-
 /* A job that ends the batch's transaction behind the writer's back. */
 typedef struct {
     mp_sql_job_t base;
@@ -193,8 +152,8 @@ static void test_one_batch_mixed(void **state)
 {
     fx_t *f = *state;
     uint64_t conv = make_conv(f);
-    gate_t g;
-    gate_close(f, &g);
+    mpu_gate_t g;
+    mpu_gate_close(&f->s, &g);
 
     send_res_t r[N] = {{0}}, stranger = {0}, dup = {0}, viato = {0};
     cur_res_t cur = {0};
@@ -213,7 +172,7 @@ static void test_one_batch_mixed(void **state)
         if (i == 35) /* `to` finds the same conversation */
             queue_send(f, BOB, 0, ALICE, "via-to", &viato);
     }
-    gate_open(f, &g);
+    mpu_gate_open(&f->s, &g);
     for (int i = 0; i < N; i++)
         MPU_WAIT(&f->s.loop, &r[i].done, 1);
     MPU_WAIT(&f->s.loop, &viato.done, 1);
@@ -274,8 +233,8 @@ static void test_aborted_batch_forgets(void **state)
 {
     fx_t *f = *state;
     uint64_t conv = make_conv(f);
-    gate_t g;
-    gate_close(f, &g);
+    mpu_gate_t g;
+    mpu_gate_close(&f->s, &g);
     send_res_t a = {0}, b = {0}, c = {0};
     abort_t ab = {{0}, 0, MP_OK};
     ab.base.run = abort_run;
@@ -284,7 +243,7 @@ static void test_aborted_batch_forgets(void **state)
     queue_send(f, BOB, conv, 0, "b", &b);
     assert_int_equal(mp_sqlite__write(f->s.st, &ab.base), MP_OK);
     queue_send(f, ALICE, conv, 0, "c", &c);
-    gate_open(f, &g);
+    mpu_gate_open(&f->s, &g);
     MPU_WAIT(&f->s.loop, &c.done, 1);
     MPU_WAIT(&f->s.loop, &ab.done, 1);
     /* Nothing of the batch is durable, so nobody was acked. */
@@ -302,12 +261,12 @@ static void test_aborted_batch_forgets(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     send_res_t d = {0}, boom = {0}, e = {0};
-    gate_close(f, &g);
+    mpu_gate_close(&f->s, &g);
     queue_send(f, ALICE, conv, 0, "a", &a);
     queue_send(f, BOB, conv, 0, "d", &d);
     queue_send(f, BOB, conv, 0, "boom", &boom);
     queue_send(f, ALICE, conv, 0, "e", &e);
-    gate_open(f, &g);
+    mpu_gate_open(&f->s, &g);
     MPU_WAIT(&f->s.loop, &e.done, 1);
     assert_int_equal(a.rc, MP_ERR_INTERNAL);
     assert_int_equal(d.rc, MP_ERR_INTERNAL);
@@ -335,15 +294,15 @@ static void test_failed_flush_fails_batch(void **state)
                                   " WHEN NEW.last_seq > 3 BEGIN SELECT RAISE(ABORT, 'cap'); END",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    gate_t g;
-    gate_close(f, &g);
+    mpu_gate_t g;
+    mpu_gate_close(&f->s, &g);
     send_res_t r[4] = {{0}};
     char cmid[4][8];
     for (int i = 0; i < 4; i++) {
         snprintf(cmid[i], sizeof cmid[i], "f%d", i);
         queue_send(f, ALICE, conv, 0, cmid[i], &r[i]);
     }
-    gate_open(f, &g);
+    mpu_gate_open(&f->s, &g);
     for (int i = 0; i < 4; i++) {
         MPU_WAIT(&f->s.loop, &r[i].done, 1);
         assert_int_equal(r[i].rc, MP_ERR_INTERNAL);

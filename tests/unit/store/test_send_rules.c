@@ -222,47 +222,6 @@ static uint64_t group_of(fx_t *f, uint64_t *users, size_t n)
     return r.conv;
 }
 
-/* Holds the writer until released, so that what is queued meanwhile forms the
- * next group-commit batch. */
-typedef struct {
-    mp_sql_job_t base;
-    uv_sem_t entered, go;
-    int done;
-} gate_t;
-
-static mp_err_t gate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
-{
-    (void)db;
-    uv_sem_post(&((gate_t *)job)->entered);
-    uv_sem_wait(&((gate_t *)job)->go);
-    return MP_OK;
-}
-
-static void gate_done(mp_sql_job_t *job, mp_err_t rc)
-{
-    (void)rc;
-    ((gate_t *)job)->done++;
-}
-
-static void gate_close(fx_t *f, gate_t *g)
-{
-    memset(g, 0, sizeof *g);
-    assert_int_equal(uv_sem_init(&g->go, 0), 0);
-    assert_int_equal(uv_sem_init(&g->entered, 0), 0);
-    g->base.run = gate_run;
-    g->base.done = gate_done;
-    assert_int_equal(mp_sqlite__write(f->s.st, &g->base), MP_OK);
-    uv_sem_wait(&g->entered);
-}
-
-static void gate_open(fx_t *f, gate_t *g)
-{
-    uv_sem_post(&g->go);
-    MPU_WAIT(&f->s.loop, &g->done, 1);
-    uv_sem_destroy(&g->go);
-    uv_sem_destroy(&g->entered);
-}
-
 /* ---- 1. group rules inside the send ------------------------------------------------ */
 
 static void test_send_rechecks_group_rules(void **state)
@@ -274,11 +233,11 @@ static void test_send_rechecks_group_rules(void **state)
 
     /* A mute and a send in ONE batch, the send queued right after the mute:
      * the send runs after the mute in the same transaction and is refused. */
-    gate_t gate;
+    mpu_gate_t gate;
     op_res_t mute;
     send_res_t after;
     int64_t until = f->now + 3600 * 1000;
-    gate_close(f, &gate);
+    mpu_gate_close(&f->s, &gate);
     queue_op(f,
              (mp_group_op_in_t){.op = MP_GOP_MUTE,
                                 .actor_id = OWNER,
@@ -287,7 +246,7 @@ static void test_send_rechecks_group_rules(void **state)
                                 .until = until},
              &mute);
     queue_send(f, (send_t){MEMBER, 1, g, 0, "m-2", 0}, &after);
-    gate_open(f, &gate);
+    mpu_gate_open(&f->s, &gate);
     MPU_WAIT(&f->s.loop, &mute.done, 1);
     MPU_WAIT(&f->s.loop, &after.done, 1);
     assert_int_equal(mute.rc, MP_OK);
@@ -311,11 +270,11 @@ static void test_send_rechecks_group_rules(void **state)
      * nothing is stored after the `dissolved` message. */
     op_res_t d;
     send_res_t same, later;
-    gate_close(f, &gate);
+    mpu_gate_close(&f->s, &gate);
     queue_op(f, (mp_group_op_in_t){.op = MP_GOP_DISSOLVE, .actor_id = OWNER, .conversation_id = g},
              &d);
     queue_send(f, (send_t){OWNER, 5, g, 0, "w-1", 0}, &same);
-    gate_open(f, &gate);
+    mpu_gate_open(&f->s, &gate);
     MPU_WAIT(&f->s.loop, &d.done, 1);
     MPU_WAIT(&f->s.loop, &same.done, 1);
     assert_int_equal(d.rc, MP_OK);

@@ -167,3 +167,54 @@ void mpu_user_add(mpu_store_t *f, uint64_t id, const char *username, const char 
     if (r.rc != MP_OK)
         fail_msg("creating user %s: %s", username, mp_err_code(r.rc));
 }
+
+/* ---- the gate ------------------------------------------------------------ */
+
+static mp_err_t gate_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    (void)db;
+    mpu_gate_t *g = (mpu_gate_t *)job;
+    uv_mutex_lock(&g->mu);
+    g->inside = true;
+    uv_cond_signal(&g->cv);
+    uint64_t limit = uv_hrtime() + (uint64_t)MPU_TIMEOUT * 1000000;
+    while (!g->go && uv_hrtime() < limit)
+        (void)uv_cond_timedwait(&g->cv, &g->mu, 100 * 1000000);
+    uv_mutex_unlock(&g->mu);
+    return MP_OK;
+}
+
+static void gate_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    (void)rc;
+    ((mpu_gate_t *)job)->done++;
+}
+
+void mpu_gate_close(mpu_store_t *f, mpu_gate_t *g)
+{
+    memset(g, 0, sizeof *g);
+    assert_int_equal(uv_mutex_init(&g->mu), 0);
+    assert_int_equal(uv_cond_init(&g->cv), 0);
+    g->base.run = gate_run;
+    g->base.done = gate_done;
+    assert_int_equal(mp_sqlite__write(f->st, &g->base), MP_OK);
+    uint64_t limit = uv_hrtime() + (uint64_t)MPU_TIMEOUT * 1000000;
+    uv_mutex_lock(&g->mu);
+    while (!g->inside && uv_hrtime() < limit)
+        (void)uv_cond_timedwait(&g->cv, &g->mu, 100 * 1000000);
+    bool inside = g->inside;
+    uv_mutex_unlock(&g->mu);
+    if (!inside)
+        fail_msg("the store's writer did not reach the gate within %d ms", MPU_TIMEOUT);
+}
+
+void mpu_gate_open(mpu_store_t *f, mpu_gate_t *g)
+{
+    uv_mutex_lock(&g->mu);
+    g->go = true;
+    uv_cond_signal(&g->cv);
+    uv_mutex_unlock(&g->mu);
+    MPU_WAIT(&f->loop, &g->done, 1);
+    uv_cond_destroy(&g->cv);
+    uv_mutex_destroy(&g->mu);
+}

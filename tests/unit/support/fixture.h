@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "store/sqlite_job.h"
 #include "store/store.h"
 
 /* Bound of every wait (ms): generous, since sanitizers and a loaded machine
@@ -65,5 +66,22 @@ void mpu_run_idle(uv_loop_t *loop, int timeout_ms, const char *what);
  * waits for the commit; fails the test on any error. */
 void mpu_user_add(mpu_store_t *f, uint64_t id, const char *username, const char *display_name,
                   bool guest);
+
+/* A write job that holds the store's writer until opened, so that what is
+ * queued meanwhile forms the next group-commit batch. Both sides wait with a
+ * bound (MPU_TIMEOUT); a gate left closed by a failing test lets the writer
+ * go after that bound rather than hang the store's shutdown. */
+typedef struct mpu_gate {
+    mp_sql_job_t base;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    bool inside, go;
+    int done; /* the gate's done() ran */
+} mpu_gate_t;
+
+/* Queues the gate and returns once the writer is inside it. */
+void mpu_gate_close(mpu_store_t *f, mpu_gate_t *g);
+/* Lets the writer go on and waits for the gate's own completion. */
+void mpu_gate_open(mpu_store_t *f, mpu_gate_t *g);
 
 #endif
