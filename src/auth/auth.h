@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#include "core/principal.h"
 #include "net/http.h"
 #include "proto/error.h"
+#include "proto/principal.h"
 
 struct mp_app;
 typedef struct mp_auth mp_auth_t;

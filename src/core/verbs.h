@@ -7,8 +7,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "core/principal.h"
 #include "net/gw.h"
+#include "proto/principal.h"
 #include "proto/validate.h"
 
 struct mp_app;

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/principal.h"
 #include "proto/error.h"
+#include "proto/principal.h"
 
 typedef struct mp_http_req mp_http_req_t;
 typedef void (*mp_http_handler_fn)(mp_http_req_t *req);

@@ -9,9 +9,9 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "core/principal.h"
 #include "net/gw.h"
 #include "net/http.h"
+#include "proto/principal.h"
 
 /* Hooks the application gives the gateway. All run on the loop thread. */
 typedef struct mp_server_hooks {
