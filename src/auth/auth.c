@@ -174,12 +174,11 @@ void mp_auth_free(mp_auth_t *auth)
  * busy device costs one store write a minute, not one per request. */
 static void mp_auth__touch(mp_auth_t *auth, uint64_t device_id)
 {
-    char key[MP_ID_STRLEN];
     int64_t now = mp_mono_ms();
 
     if (!auth->app || !auth->app->store)
         return;
-    if (mp_ratelimit_take(auth->touch, mp_id_format(device_id, key), now, NULL))
+    if (mp_ratelimit_take(auth->touch, device_id, now, NULL))
         (void)mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
 }
 
@@ -232,15 +231,18 @@ json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id
 
 /* ---- login limits -------------------------------------------------------------- */
 
-unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer)
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t peer_key)
 {
     int64_t now = mp_mono_ms(), wait_user = 0, wait_ip = 0;
 
     if (!auth->login_by_user)
         return 0;
-    /* Both buckets are charged: every attempt counts against each. */
-    bool ok_user = mp_ratelimit_take(auth->login_by_user, username_lc, now, &wait_user);
-    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer ? peer : "", now, &wait_ip);
+    /* Both buckets are charged: every attempt counts against each. Names
+     * are keyed by a 64-bit hash: two names that collide share a bucket,
+     * which only makes their limit stricter. */
+    bool ok_user =
+        mp_ratelimit_take(auth->login_by_user, mp_ratelimit_key_str(username_lc), now, &wait_user);
+    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer_key, now, &wait_ip);
     if (ok_user && ok_ip)
         return 0;
     int64_t wait = ok_user ? wait_ip
@@ -249,10 +251,10 @@ unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const ch
     return (unsigned)((wait + 999) / 1000);
 }
 
-unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer)
+unsigned mp_auth__register_limit(mp_auth_t *auth, uint64_t peer_key)
 {
     int64_t wait = 0;
-    if (mp_ratelimit_take(auth->register_by_ip, peer ? peer : "", mp_mono_ms(), &wait))
+    if (mp_ratelimit_take(auth->register_by_ip, peer_key, mp_mono_ms(), &wait))
         return 0;
     return (unsigned)((wait + 999) / 1000);
 }

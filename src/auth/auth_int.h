@@ -9,10 +9,10 @@
 #include <uv.h>
 
 #include "auth/auth.h"
-#include "auth/ratelimit.h"
 #include "auth/token.h"
 #include "net/http.h"
 #include "store/store.h"
+#include "util/ratelimit.h"
 
 struct mp_app;
 
@@ -106,10 +106,10 @@ void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id);
 bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id);
 /* Checks both login limiters, counting the attempt in each. Returns 0 when
  * allowed, else the seconds to wait (>= 1). */
-unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer);
-/* Counts a registration from peer (an IP address). Returns 0 when allowed,
- * else the seconds to wait (>= 1). */
-unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer);
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t peer_key);
+/* Counts a registration from peer_key (mp_http_req_peer_key). Returns 0 when
+ * allowed, else the seconds to wait (>= 1). */
+unsigned mp_auth__register_limit(mp_auth_t *auth, uint64_t peer_key);
 /* The mp_auth_t of the request's app. */
 mp_auth_t *mp_auth__of(mp_http_req_t *req);
 /* Responds 201/200 helper: JSON for the login/refresh answer (owned). */

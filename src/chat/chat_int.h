@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/ratelimit.h"
 #include "chat/chat.h"
 #include "config/config.h"
 #include "net/gw.h"
 #include "store/chat.h"
 #include "store/groups.h"
+#include "util/ratelimit.h"
 
 /* ---- membership cache (convcache.c) --------------------------------------
  * conversation id -> kind + member user ids, filled from the store on a miss.

@@ -270,9 +270,8 @@ static const char *check_shape(json_t *frame, uint64_t conv, uint64_t to, uint64
 
 static bool rate_ok(mp_chat_t *chat, mp_cmd_t *cmd)
 {
-    char key[MP_ID_STRLEN];
     int64_t retry = 0;
-    if (mp_ratelimit_take(chat->send_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(), &retry))
+    if (mp_ratelimit_take(chat->send_rl, cmd->who.user_id, mp_mono_ms(), &retry))
         return true;
     mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                 json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));

@@ -49,10 +49,8 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
 void mp_chat_verb_typing(mp_cmd_t *cmd)
 {
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
-    char key[MP_ID_STRLEN];
     int64_t retry = 0;
-    if (!mp_ratelimit_take(chat->typing_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(),
-                           &retry)) {
+    if (!mp_ratelimit_take(chat->typing_rl, cmd->who.user_id, mp_mono_ms(), &retry)) {
         mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                     json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));
         return;

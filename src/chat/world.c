@@ -57,12 +57,11 @@ bool mp_chat__world_guest_reads(const mp_chat_t *chat, uint64_t conv)
 
 bool mp_chat__world_post_ok(mp_chat_t *chat, uint64_t user, int64_t *retry_ms)
 {
-    char key[MP_ID_STRLEN];
     mp_chat_world_t *w = chat->world;
     *retry_ms = 0;
     if (w->slow == NULL)
         return true;
-    return mp_ratelimit_take(w->slow, mp_id_format(user, key), mp_mono_ms(), retry_ms);
+    return mp_ratelimit_take(w->slow, user, mp_mono_ms(), retry_ms);
 }
 
 void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t retry_ms)
@@ -76,9 +75,7 @@ void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, in
 
 void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
 {
-    char key[MP_ID_STRLEN];
-    if (!guest ||
-        !mp_ratelimit_take(chat->world->touch, mp_id_format(device_id, key), mp_mono_ms(), NULL))
+    if (!guest || !mp_ratelimit_take(chat->world->touch, device_id, mp_mono_ms(), NULL))
         return;
     /* Best effort: a full queue only makes the guest look idle a bit longer. */
     (void)mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);

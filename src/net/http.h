@@ -37,6 +37,10 @@ json_t *mp_http_req_json(const mp_http_req_t *req);
 const mp_principal_t *mp_http_req_principal(const mp_http_req_t *req);
 /* The peer's IP address as text. */
 const char *mp_http_req_peer(const mp_http_req_t *req);
+/* The peer's address as a number, for keying per-client limits: an IPv4
+ * address, or the /64 prefix of an IPv6 one (one client usually owns a whole
+ * /64); 0 when unknown. */
+uint64_t mp_http_req_peer_key(const mp_http_req_t *req);
 /* The opaque application context given to mp_server_new(). */
 void *mp_http_req_ctx(const mp_http_req_t *req);
 /* The bearer token presented (NULL if none). */

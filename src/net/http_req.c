@@ -117,6 +117,11 @@ const char *mp_http_req_peer(const mp_http_req_t *req)
     return r->peer;
 }
 
+uint64_t mp_http_req_peer_key(const mp_http_req_t *req)
+{
+    return req->conn ? mp_conn__peer_key(req->conn) : 0;
+}
+
 void *mp_http_req_ctx(const mp_http_req_t *req)
 {
     return req->srv->ctx;

@@ -121,19 +121,19 @@ static void test_login_limits(void **state)
     mp_auth_t *auth = f->app.auth;
     char name[32];
 
-    /* Defaults: 10 per minute per username and per IP; the 11th is refused
-     * with a Retry-After of about 6 s. */
+    /* Defaults: 10 per minute per username and per IP (keys 10.0.0.x); the
+     * 11th is refused with a Retry-After of about 6 s. */
     for (int i = 0; i < 10; i++)
-        assert_int_equal(mp_auth__login_limit(auth, "alice", "10.0.0.1"), 0);
-    unsigned wait = mp_auth__login_limit(auth, "alice", "10.0.0.2");
+        assert_int_equal(mp_auth__login_limit(auth, "alice", 0x0a000001u), 0);
+    unsigned wait = mp_auth__login_limit(auth, "alice", 0x0a000002u);
     assert_in_range(wait, 1, 6);
     /* Same IP, many usernames: the IP limit catches it. */
     for (int i = 0; i < 10; i++) {
         snprintf(name, sizeof(name), "user%d", i);
-        assert_int_equal(mp_auth__login_limit(auth, name, "10.0.0.3"), 0);
+        assert_int_equal(mp_auth__login_limit(auth, name, 0x0a000003u), 0);
     }
-    assert_true(mp_auth__login_limit(auth, "someone", "10.0.0.3") > 0);
-    assert_int_equal(mp_auth__login_limit(auth, "bob", "10.0.0.4"), 0);
+    assert_true(mp_auth__login_limit(auth, "someone", 0x0a000003u) > 0);
+    assert_int_equal(mp_auth__login_limit(auth, "bob", 0x0a000004u), 0);
 }
 
 static int pending;
