@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/sweep.h"
 #include "chat/chat.h"
-#include "core/sweep.h"
 #include "core/verbs.h"
 #include "groups/groups.h"
 #include "store/world.h"
@@ -171,12 +171,25 @@ static const mp_server_hooks_t hooks = {
 
 /* ---- module init / free ------------------------------------------------- */
 
+/* The guest sweep's hook: groups whose owner was swept changed hands (or were
+ * dissolved); chat forgets their cached membership and delivers the system
+ * messages. */
+static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
+{
+    mp_chat_t *chat = ud;
+    for (size_t i = 0; i < out->n_msgs; i++)
+        mp_chat_conv_changed(chat, out->msgs[i].conversation_id);
+    if (out->n_msgs > 0)
+        mp_chat_deliver(chat, out->msgs, out->n_msgs, NULL, 0);
+}
+
 /* Modules that need the store, server and hub. Add new modules here, in
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
  *   1. auth  (mp_auth_new)
  *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
- *   3. sweep (mp_sweep_start: the guest sweep timer; needs store and auth) */
+ *   3. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
+ *      and tells chat about groups that lost their owner) */
 static int modules_init(mp_app_t *app, char *err, size_t errlen)
 {
     app->auth = mp_auth_new(app, err, errlen);
@@ -184,7 +197,8 @@ static int modules_init(mp_app_t *app, char *err, size_t errlen)
         return -1;
     app->chat = mp_chat_new(app);
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
-    app->sweep = mp_sweep_start(app);
+    app->sweep =
+        mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     return 0;
 }
 

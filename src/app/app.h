@@ -22,7 +22,7 @@ typedef struct mp_app {
     mp_hub_t *hub;
     struct mp_auth *auth;
     struct mp_chat *chat;
-    struct mp_sweep *sweep; /* the guest sweep timer (core/sweep.h) */
+    struct mp_sweep *sweep; /* the guest sweep timer (auth/sweep.h) */
     uint64_t world_id;      /* the world conversation, found or created at start */
 } mp_app_t;
 

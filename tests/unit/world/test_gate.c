@@ -13,8 +13,8 @@
 
 #include "fixture.h"
 #include "app/app.h"
+#include "auth/sweep.h"
 #include "core/hub.h"
-#include "core/sweep.h"
 #include "core/verbs.h"
 #include "net/server.h"
 #include "net/testing.h"
