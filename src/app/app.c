@@ -32,7 +32,9 @@ static const mp_route_t *const route_tables[] = {
 };
 
 typedef struct {
-    mp_app_t app;
+    mp_app_t app; /* first: the hooks' ctx is &app */
+    mp_module_ctx_t mctx;
+    mp_verbs_t *verbs;
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     mp_route_t *routes;
@@ -161,11 +163,19 @@ static int hook_ready(void *ctx)
     return 0;
 }
 
+static void hook_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+                       const char *type, json_t *frame)
+{
+    app_state_t *s = ctx; /* the app is its first member */
+    if (s->verbs != NULL) /* NULL only while tearing down */
+        mp_verbs_dispatch(s->verbs, sid, who, req_id, type, frame);
+}
+
 static const mp_server_hooks_t hooks = {
     .authenticate = hook_authenticate,
     .session_open = hook_session_open,
     .session_close = hook_session_close,
-    .frame = mp_verbs_dispatch,
+    .frame = hook_frame,
     .ready = hook_ready,
 };
 
@@ -190,20 +200,30 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
  *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
  *   3. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
  *      and tells chat about groups that lost their owner) */
-static int modules_init(mp_app_t *app, char *err, size_t errlen)
+static int modules_init(app_state_t *s, char *err, size_t errlen)
 {
+    mp_app_t *app = &s->app;
     app->auth = mp_auth_new(app, err, errlen);
     if (app->auth == NULL)
         return -1;
     app->chat = mp_chat_new(app);
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
+    /* Verb tables of every module, concatenated (one line per module). */
+    const mp_verb_table_t verb_tables[] = {
+        {mp_chat_verbs, app->chat},
+        {NULL, NULL},
+    };
+    s->verbs = mp_verbs_new(&s->mctx, verb_tables);
     app->sweep =
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     return 0;
 }
 
-static void modules_free(mp_app_t *app)
+static void modules_free(app_state_t *s)
 {
+    mp_app_t *app = &s->app;
+    mp_verbs_free(s->verbs);
+    s->verbs = NULL;
     mp_sweep_free(app->sweep);
     app->sweep = NULL;
     mp_chat_free(app->chat);
@@ -256,7 +276,7 @@ static void teardown(app_state_t *s)
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);
     }
-    modules_free(app);
+    modules_free(s);
     mp_hub_free(app->hub);
     app->hub = NULL;
     /* Remaining handles (signals, module timers) belong to no one any more. */
@@ -316,7 +336,15 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         return -1;
     }
     app->hub = mp_hub_new(app->srv);
-    if (modules_init(app, err, errlen) != 0)
+    s->mctx = (mp_module_ctx_t){
+        .loop = app->loop,
+        .cfg = app->cfg,
+        .store = app->store,
+        .srv = app->srv,
+        .hub = app->hub,
+        .world_id = app->world_id,
+    };
+    if (modules_init(s, err, errlen) != 0)
         return -1;
 
     uv_signal_init(&s->loop, &s->sigint);

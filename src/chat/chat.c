@@ -44,7 +44,7 @@ void mp_chat_free(mp_chat_t *chat)
 
 mp_chat_t *mp_chat__of_cmd(const mp_cmd_t *cmd)
 {
-    return cmd->app->chat;
+    return cmd->mod;
 }
 
 mp_chat_t *mp_chat__of_req(mp_http_req_t *req)

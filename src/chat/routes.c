@@ -1,5 +1,5 @@
-/* HTTP resources of the chat module: the route table, the direct
- * conversation of a pair, and the caller's conversation list. */
+/* The verb and route tables of the chat module, and its HTTP resources: the
+ * direct conversation of a pair, and the caller's conversation list. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +10,21 @@
 #include "util/id.h"
 
 #define LIST_DEFAULT 50
+
+#define GUEST_WORLD (MP_VERB_GUEST_OK | MP_VERB_WORLD_ONLY)
+
+/* One line per verb: {type, fields (NULL = none), handler, flags}. */
+const mp_verb_t mp_chat_verbs[] = {
+    {"send", mp_chat_send_fields, mp_chat_verb_send, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"history", mp_chat_history_fields, mp_chat_verb_history, GUEST_WORLD},
+    /* A guest has no member rows and the world is not in sync: an empty result. */
+    {"sync", mp_chat_sync_fields, mp_chat_verb_sync, MP_VERB_GUEST_OK},
+    {"read", mp_chat_cursor_fields, mp_chat_verb_read, GUEST_WORLD},
+    /* Guests keep a delivered cursor in the world like any user (world_reads). */
+    {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, GUEST_WORLD},
+    {"typing", mp_chat_typing_fields, mp_chat_verb_typing, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {NULL, NULL, NULL, 0},
+};
 
 const mp_route_t mp_chat_routes[] = {
     {"POST", "/v1/conversations/direct", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_direct},
