@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -89,8 +88,8 @@ static void mp_auth__revoked_add(mp_auth_t *auth, uint64_t device_id, int64_t no
 void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
 {
     mp_auth__revoked_add(auth, device_id, mp_now_ms());
-    if (auth->app && auth->app->hub)
-        mp_hub_close_device(auth->app->hub, device_id);
+    if (auth->ctx && auth->ctx->hub)
+        mp_hub_close_device(auth->ctx->hub, device_id);
 }
 
 void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id)
@@ -106,13 +105,13 @@ static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECRET_LEN])
+mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_AUTH_SECRET_LEN])
 {
     mp_auth_t *auth = mp_calloc(1, sizeof(*auth));
-    const mp_config_t *cfg = app ? app->cfg : NULL;
+    const mp_config_t *cfg = ctx ? ctx->cfg : NULL;
     unsigned rate = cfg ? cfg->login_rate_per_min : 10;
 
-    auth->app = app;
+    auth->ctx = ctx;
     memcpy(auth->secret, secret, MP_AUTH_SECRET_LEN);
     auth->ttl_s = cfg ? cfg->access_token_ttl_s : 900;
     auth->revoked_cap = 16;
@@ -126,12 +125,12 @@ mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECR
     auth->guest_by_ip = mp_ratelimit_new(guest_rate, guest_rate / 60.0, MP_AUTH_LIMIT_KEYS);
     unsigned reg_rate = cfg && cfg->register_rate_per_min ? cfg->register_rate_per_min : 5;
     auth->register_by_ip = mp_ratelimit_new(reg_rate, reg_rate / 60.0, MP_AUTH_LIMIT_KEYS);
-    if (app && app->loop)
-        auth->pw = mp_auth__pwpool_new(app->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
+    if (ctx && ctx->loop)
+        auth->pw = mp_auth__pwpool_new(ctx->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
     return auth;
 }
 
-mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen)
+mp_auth_t *mp_auth_new(const mp_module_ctx_t *ctx, char *err, size_t errlen)
 {
     uint8_t secret[MP_AUTH_SECRET_LEN];
     mp_auth_t *auth = NULL;
@@ -140,13 +139,13 @@ mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "libsodium failed to initialise");
         return NULL;
     }
-    if (mp_auth__secret_load(app->cfg->data_dir, secret, err, errlen) != MP_OK)
+    if (mp_auth__secret_load(ctx->cfg->data_dir, secret, err, errlen) != MP_OK)
         return NULL;
-    auth = mp_auth__create(app, secret);
+    auth = mp_auth__create(ctx, secret);
     sodium_memzero(secret, sizeof(secret));
-    if (app->store) {
+    if (ctx->store) {
         int64_t since = mp_now_ms() - (int64_t)auth->ttl_s * 1000 - 60000;
-        if (mp_store_revoked_since(app->store, since, mp_auth__revoked_load_one, auth) != MP_OK) {
+        if (mp_store_revoked_since(ctx->store, since, mp_auth__revoked_load_one, auth) != MP_OK) {
             snprintf(err, errlen, "cannot load revoked devices from the store");
             mp_auth_free(auth);
             return NULL;
@@ -176,17 +175,16 @@ static void mp_auth__touch(mp_auth_t *auth, uint64_t device_id)
 {
     int64_t now = mp_mono_ms();
 
-    if (!auth->app || !auth->app->store)
+    if (!auth->ctx || !auth->ctx->store)
         return;
     if (mp_ratelimit_take(auth->touch, device_id, now, NULL))
-        (void)mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
+        (void)mp_store_device_touch(auth->ctx->store, device_id, mp_now_ms(), NULL, NULL);
 }
 
 /* ---- tokens ------------------------------------------------------------------ */
 
-mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who)
+mp_err_t mp_auth_authenticate(mp_auth_t *auth, const char *token, mp_principal_t *who)
 {
-    mp_auth_t *auth = ((mp_app_t *)app)->auth;
     mp_principal_t p;
 
     /* A token is honoured for at most the current access_token_ttl from its

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "proto/validate.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -19,12 +18,12 @@
 
 static const mp_config_t *mp_auth__cfg(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->cfg;
+    return mp_auth__of(req)->ctx->cfg;
 }
 
 static mp_store_t *mp_auth__store(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->store;
+    return mp_auth__of(req)->ctx->store;
 }
 
 /* Validates the body against fields; on failure answers 400 and returns false. */

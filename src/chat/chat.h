@@ -14,12 +14,12 @@
 #include "proto/validate.h"
 #include "store/chat.h"
 
-struct mp_app;
 typedef struct mp_chat mp_chat_t;
 
-/* Creates the module for app (app->store, ->srv, ->hub and ->cfg must be
- * set). Never returns NULL. */
-mp_chat_t *mp_chat_new(struct mp_app *app);
+/* Creates the module (ctx->store, ->srv, ->hub and ->cfg must be set; ctx
+ * must outlive the module, which is the module state of mp_chat_routes and
+ * mp_chat_verbs). Never returns NULL. */
+mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx);
 /* Frees the module. Call after the store has delivered its last completion
  * (mp_store_close + running the loop): pending requests hold no pointer into
  * the module by then. NULL is ignored. */

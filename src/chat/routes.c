@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -89,7 +88,7 @@ void mp_chat__route_direct(mp_http_req_t *req)
     c->chat = mp_chat__of_req(req);
     c->user = mp_http_req_principal(req)->user_id;
     (void)mp_id_parse(json_string_value(json_object_get(body, "user_id")), &c->other);
-    rc = mp_store_chat_direct(c->chat->app->store, c->user, c->other, mp_now_ms(), on_direct, c);
+    rc = mp_store_chat_direct(c->chat->ctx->store, c->user, c->other, mp_now_ms(), on_direct, c);
     if (rc != MP_OK)
         on_direct(rc, 0, false, c);
 }
@@ -180,7 +179,7 @@ void mp_chat__route_list(mp_http_req_t *req)
     list_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
     mp_err_t rc =
-        mp_store_chat_list(mp_chat__of_req(req)->app->store, mp_http_req_principal(req)->user_id,
+        mp_store_chat_list(mp_chat__of_req(req)->ctx->store, mp_http_req_principal(req)->user_id,
                            after_active, after_id, (unsigned)limit, on_list, c);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, c);

@@ -133,6 +133,7 @@ struct mp_server {
     uv_loop_t *loop;
     const mp_config_t *cfg;
     const mp_route_t *routes;
+    void *const *route_mods; /* parallel to routes, or NULL */
     mp_server_hooks_t hooks;
     void *ctx;
     uv_tcp_t listener;

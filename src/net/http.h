@@ -43,6 +43,9 @@ const char *mp_http_req_peer(const mp_http_req_t *req);
 uint64_t mp_http_req_peer_key(const mp_http_req_t *req);
 /* The opaque application context given to mp_server_new(). */
 void *mp_http_req_ctx(const mp_http_req_t *req);
+/* The module state of the route that matched (mp_server_set_route_mods), or
+ * NULL. */
+void *mp_http_req_mod(const mp_http_req_t *req);
 /* The bearer token presented (NULL if none). */
 const char *mp_http_req_token(const mp_http_req_t *req);
 /* True when the client went away; responding is then harmless but useless. */

@@ -487,6 +487,11 @@ void mp_conn__peer(mp_conn_t *c, char *out, size_t len)
         uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
 }
 
+void mp_server_set_route_mods(mp_server_t *srv, void *const *mods)
+{
+    srv->route_mods = mods;
+}
+
 uint64_t mp_conn__peer_key(mp_conn_t *c)
 {
     struct sockaddr_storage ss;
