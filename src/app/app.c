@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,8 +14,8 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/sweep.h"
 #include "chat/chat.h"
-#include "core/sweep.h"
 #include "core/verbs.h"
 #include "groups/groups.h"
 #include "store/world.h"
@@ -23,20 +24,28 @@
 #include "util/id.h"
 #include "util/log.h"
 
-/* Route tables of every module, concatenated at start (one line per module). */
-static const mp_route_t *const route_tables[] = {
-    mp_auth_routes,
-    mp_chat_routes,
-    mp_groups_routes,
-    NULL,
+/* Route tables of every module, concatenated at start (one line per module),
+ * with where the module's state is: its handlers find it in
+ * mp_http_req_mod(). */
+static const struct {
+    const mp_route_t *routes;
+    size_t mod_offset; /* of the module's handle in mp_app_t */
+} route_tables[] = {
+    {mp_auth_routes, offsetof(mp_app_t, auth)},
+    {mp_chat_routes, offsetof(mp_app_t, chat)},
+    {mp_groups_routes, offsetof(mp_app_t, groups)},
+    {NULL, 0},
 };
 
 typedef struct {
-    mp_app_t app;
+    mp_app_t app; /* first: the hooks' ctx is &app */
+    mp_module_ctx_t mctx;
+    mp_verbs_t *verbs;
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     mp_route_t *routes;
-    int lock_fd; /* holds the data directory's flock for the server's lifetime */
+    void **route_mods; /* the module state of each of routes */
+    int lock_fd;       /* holds the data directory's flock for the server's lifetime */
     bool stopping;
 } app_state_t;
 
@@ -118,22 +127,42 @@ static void check_data_dir_mode(const char *dir)
 static mp_route_t *concat_routes(void)
 {
     size_t n = 0;
-    for (size_t t = 0; route_tables[t] != NULL; t++)
-        for (const mp_route_t *r = route_tables[t]; r->method != NULL; r++)
+    for (size_t t = 0; route_tables[t].routes != NULL; t++)
+        for (const mp_route_t *r = route_tables[t].routes; r->method != NULL; r++)
             n++;
     mp_route_t *all = mp_calloc(n + 1, sizeof *all);
     n = 0;
-    for (size_t t = 0; route_tables[t] != NULL; t++)
-        for (const mp_route_t *r = route_tables[t]; r->method != NULL; r++)
+    for (size_t t = 0; route_tables[t].routes != NULL; t++)
+        for (const mp_route_t *r = route_tables[t].routes; r->method != NULL; r++)
             all[n++] = *r;
     return all;
+}
+
+/* The module state of each route of concat_routes, in the same order. The
+ * server needs its routes before the modules exist (they need the server), so
+ * these are handed to it once the modules are up, before the loop runs. */
+static void **route_mods(const mp_app_t *app)
+{
+    size_t n = 0;
+    for (size_t t = 0; route_tables[t].routes != NULL; t++)
+        for (const mp_route_t *r = route_tables[t].routes; r->method != NULL; r++)
+            n++;
+    void **mods = mp_calloc(n + 1, sizeof *mods);
+    n = 0;
+    for (size_t t = 0; route_tables[t].routes != NULL; t++) {
+        void *mod = *(void *const *)((const char *)app + route_tables[t].mod_offset);
+        for (const mp_route_t *r = route_tables[t].routes; r->method != NULL; r++)
+            mods[n++] = mod;
+    }
+    return mods;
 }
 
 /* ---- gateway hooks ------------------------------------------------------ */
 
 static mp_err_t hook_authenticate(void *ctx, const char *token, mp_principal_t *who)
 {
-    return mp_auth_authenticate(ctx, token, who);
+    mp_app_t *app = ctx;
+    return mp_auth_authenticate(app->auth, token, who);
 }
 
 static void hook_session_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
@@ -162,37 +191,77 @@ static int hook_ready(void *ctx)
     return 0;
 }
 
+static void hook_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+                       const char *type, json_t *frame)
+{
+    app_state_t *s = ctx; /* the app is its first member */
+    if (s->verbs != NULL) /* NULL only while tearing down */
+        mp_verbs_dispatch(s->verbs, sid, who, req_id, type, frame);
+}
+
 static const mp_server_hooks_t hooks = {
     .authenticate = hook_authenticate,
     .session_open = hook_session_open,
     .session_close = hook_session_close,
-    .frame = mp_verbs_dispatch,
+    .frame = hook_frame,
     .ready = hook_ready,
 };
 
 /* ---- module init / free ------------------------------------------------- */
+
+/* The guest sweep's hook: groups whose owner was swept changed hands (or were
+ * dissolved); chat forgets their cached membership and delivers the system
+ * messages. */
+static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
+{
+    mp_chat_t *chat = ud;
+    for (size_t i = 0; i < out->n_msgs; i++)
+        mp_chat_conv_changed(chat, out->msgs[i].conversation_id);
+    if (out->n_msgs > 0)
+        mp_chat_deliver(chat, out->msgs, out->n_msgs, NULL, 0);
+}
 
 /* Modules that need the store, server and hub. Add new modules here, in
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
  *   1. auth  (mp_auth_new)
  *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
- *   3. sweep (mp_sweep_start: the guest sweep timer; needs store and auth) */
-static int modules_init(mp_app_t *app, char *err, size_t errlen)
+ *   3. groups (mp_groups_new: needs chat)
+ *   4. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
+ *      and tells chat about groups that lost their owner)
+ * Each module gets the shared services (s->mctx) and the handles of the
+ * modules it uses, never the app. */
+static int modules_init(app_state_t *s, char *err, size_t errlen)
 {
-    app->auth = mp_auth_new(app, err, errlen);
+    mp_app_t *app = &s->app;
+    app->auth = mp_auth_new(&s->mctx, err, errlen);
     if (app->auth == NULL)
         return -1;
-    app->chat = mp_chat_new(app);
+    app->chat = mp_chat_new(&s->mctx);
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
-    app->sweep = mp_sweep_start(app);
+    app->groups = mp_groups_new(&s->mctx, app->chat);
+    s->route_mods = route_mods(app);
+    mp_server_set_route_mods(app->srv, s->route_mods);
+    /* Verb tables of every module, concatenated (one line per module). */
+    const mp_verb_table_t verb_tables[] = {
+        {mp_chat_verbs, app->chat},
+        {NULL, NULL},
+    };
+    s->verbs = mp_verbs_new(&s->mctx, verb_tables);
+    app->sweep =
+        mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     return 0;
 }
 
-static void modules_free(mp_app_t *app)
+static void modules_free(app_state_t *s)
 {
+    mp_app_t *app = &s->app;
+    mp_verbs_free(s->verbs);
+    s->verbs = NULL;
     mp_sweep_free(app->sweep);
     app->sweep = NULL;
+    mp_groups_free(app->groups);
+    app->groups = NULL;
     mp_chat_free(app->chat);
     app->chat = NULL;
     mp_auth_free(app->auth);
@@ -243,7 +312,7 @@ static void teardown(app_state_t *s)
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);
     }
-    modules_free(app);
+    modules_free(s);
     mp_hub_free(app->hub);
     app->hub = NULL;
     /* Remaining handles (signals, module timers) belong to no one any more. */
@@ -256,6 +325,7 @@ static void teardown(app_state_t *s)
     if (uv_loop_close(&s->loop) != 0)
         mp_log_warn("event loop closed with handles still open");
     mp_free(s->routes);
+    mp_free(s->route_mods);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* after the store: the next server may open it now */
 }
@@ -303,7 +373,15 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         return -1;
     }
     app->hub = mp_hub_new(app->srv);
-    if (modules_init(app, err, errlen) != 0)
+    s->mctx = (mp_module_ctx_t){
+        .loop = app->loop,
+        .cfg = app->cfg,
+        .store = app->store,
+        .srv = app->srv,
+        .hub = app->hub,
+        .world_id = app->world_id,
+    };
+    if (modules_init(s, err, errlen) != 0)
         return -1;
 
     uv_signal_init(&s->loop, &s->sigint);

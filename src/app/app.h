@@ -1,5 +1,7 @@
 /* The application: wires config, store, gateway and core modules on one loop,
- * and runs `magpie serve`. Handlers reach shared state through mp_app_t. */
+ * and runs `magpie serve`. mp_app_t is the composition root's own state: the
+ * modules are handed an mp_module_ctx_t (core/module.h) and the handles of
+ * the modules they use, never this. */
 #ifndef MP_APP_APP_H
 #define MP_APP_APP_H
 
@@ -12,6 +14,7 @@
 
 struct mp_auth;
 struct mp_chat;
+struct mp_groups;
 struct mp_sweep;
 
 typedef struct mp_app {
@@ -22,7 +25,8 @@ typedef struct mp_app {
     mp_hub_t *hub;
     struct mp_auth *auth;
     struct mp_chat *chat;
-    struct mp_sweep *sweep; /* the guest sweep timer (core/sweep.h) */
+    struct mp_groups *groups;
+    struct mp_sweep *sweep; /* the guest sweep timer (auth/sweep.h) */
     uint64_t world_id;      /* the world conversation, found or created at start */
 } mp_app_t;
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -55,8 +54,8 @@ static void mp_auth__revoked_add(mp_auth_t *auth, uint64_t device_id, int64_t no
 void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
 {
     mp_auth__revoked_add(auth, device_id, mp_now_ms());
-    if (auth->app && auth->app->hub)
-        mp_hub_close_device(auth->app->hub, device_id);
+    if (auth->ctx && auth->ctx->hub)
+        mp_hub_close_device(auth->ctx->hub, device_id);
 }
 
 void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id)
@@ -72,13 +71,13 @@ static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECRET_LEN])
+mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_AUTH_SECRET_LEN])
 {
     mp_auth_t *auth = mp_calloc(1, sizeof(*auth));
-    const mp_config_t *cfg = app ? app->cfg : NULL;
+    const mp_config_t *cfg = ctx ? ctx->cfg : NULL;
     unsigned rate = cfg ? cfg->login_rate_per_min : 10;
 
-    auth->app = app;
+    auth->ctx = ctx;
     memcpy(auth->secret, secret, MP_AUTH_SECRET_LEN);
     auth->ttl_s = cfg ? cfg->access_token_ttl_s : 900;
     mp_map_init(&auth->revoked);
@@ -92,12 +91,12 @@ mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECR
     auth->guest_by_ip = mp_ratelimit_new(guest_rate, guest_rate / 60.0, MP_AUTH_LIMIT_KEYS);
     unsigned reg_rate = cfg && cfg->register_rate_per_min ? cfg->register_rate_per_min : 5;
     auth->register_by_ip = mp_ratelimit_new(reg_rate, reg_rate / 60.0, MP_AUTH_LIMIT_KEYS);
-    if (app && app->loop)
-        auth->pw = mp_auth__pwpool_new(app->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
+    if (ctx && ctx->loop)
+        auth->pw = mp_auth__pwpool_new(ctx->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
     return auth;
 }
 
-mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen)
+mp_auth_t *mp_auth_new(const mp_module_ctx_t *ctx, char *err, size_t errlen)
 {
     uint8_t secret[MP_AUTH_SECRET_LEN];
     mp_auth_t *auth = NULL;
@@ -106,13 +105,13 @@ mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "libsodium failed to initialise");
         return NULL;
     }
-    if (mp_auth__secret_load(app->cfg->data_dir, secret, err, errlen) != MP_OK)
+    if (mp_auth__secret_load(ctx->cfg->data_dir, secret, err, errlen) != MP_OK)
         return NULL;
-    auth = mp_auth__create(app, secret);
+    auth = mp_auth__create(ctx, secret);
     sodium_memzero(secret, sizeof(secret));
-    if (app->store) {
+    if (ctx->store) {
         int64_t since = mp_now_ms() - (int64_t)auth->ttl_s * 1000 - 60000;
-        if (mp_store_revoked_since(app->store, since, mp_auth__revoked_load_one, auth) != MP_OK) {
+        if (mp_store_revoked_since(ctx->store, since, mp_auth__revoked_load_one, auth) != MP_OK) {
             snprintf(err, errlen, "cannot load revoked devices from the store");
             mp_auth_free(auth);
             return NULL;
@@ -140,24 +139,22 @@ void mp_auth_free(mp_auth_t *auth)
  * busy device costs one store write a minute, not one per request. */
 static void mp_auth__touch(mp_auth_t *auth, uint64_t device_id)
 {
-    char key[MP_ID_STRLEN];
     int64_t now = mp_mono_ms();
 
-    if (!auth->app || !auth->app->store)
+    if (!auth->ctx || !auth->ctx->store)
         return;
-    if (mp_ratelimit_take(auth->touch, mp_id_format(device_id, key), now, NULL)) {
+    if (mp_ratelimit_take(auth->touch, device_id, now, NULL)) {
         /* Best effort: a full store queue only means last_seen_at is a bit stale. */
         mp_err_t queued =
-            mp_store_device_touch(auth->app->store, device_id, mp_now_ms(), NULL, NULL);
+            mp_store_device_touch(auth->ctx->store, device_id, mp_now_ms(), NULL, NULL);
         (void)queued;
     }
 }
 
 /* ---- tokens ------------------------------------------------------------------ */
 
-mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who)
+mp_err_t mp_auth_authenticate(mp_auth_t *auth, const char *token, mp_principal_t *who)
 {
-    mp_auth_t *auth = ((mp_app_t *)app)->auth;
     mp_principal_t p;
 
     /* A token is honoured for at most the current access_token_ttl from its
@@ -202,15 +199,18 @@ json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id
 
 /* ---- login limits -------------------------------------------------------------- */
 
-unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer)
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t peer_key)
 {
     int64_t now = mp_mono_ms(), wait_user = 0, wait_ip = 0;
 
     if (!auth->login_by_user)
         return 0;
-    /* Both buckets are charged: every attempt counts against each. */
-    bool ok_user = mp_ratelimit_take(auth->login_by_user, username_lc, now, &wait_user);
-    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer ? peer : "", now, &wait_ip);
+    /* Both buckets are charged: every attempt counts against each. Names
+     * are keyed by a 64-bit hash: two names that collide share a bucket,
+     * which only makes their limit stricter. */
+    bool ok_user =
+        mp_ratelimit_take(auth->login_by_user, mp_ratelimit_key_str(username_lc), now, &wait_user);
+    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer_key, now, &wait_ip);
     if (ok_user && ok_ip)
         return 0;
     int64_t wait = ok_user ? wait_ip
@@ -219,10 +219,10 @@ unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const ch
     return (unsigned)((wait + 999) / 1000);
 }
 
-unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer)
+unsigned mp_auth__register_limit(mp_auth_t *auth, uint64_t peer_key)
 {
     int64_t wait = 0;
-    if (mp_ratelimit_take(auth->register_by_ip, peer ? peer : "", mp_mono_ms(), &wait))
+    if (mp_ratelimit_take(auth->register_by_ip, peer_key, mp_mono_ms(), &wait))
         return 0;
     return (unsigned)((wait + 999) / 1000);
 }

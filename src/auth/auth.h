@@ -6,21 +6,23 @@
 
 #include <stdint.h>
 
-#include "core/principal.h"
+#include "core/module.h"
 #include "net/http.h"
 #include "proto/error.h"
+#include "proto/principal.h"
 
-struct mp_app;
 typedef struct mp_auth mp_auth_t;
 
-/* Loads or creates DATA/jwt.secret (mode 0600), loads recently revoked devices.
- * Returns NULL with a message in err on failure. */
-mp_auth_t *mp_auth_new(struct mp_app *app, char *err, size_t errlen);
+/* Loads or creates DATA/jwt.secret (mode 0600), loads recently revoked devices
+ * (ctx->store may be NULL: none are loaded). ctx must outlive the module; it
+ * is the module state of mp_auth_routes. Returns NULL with a message in err
+ * on failure. */
+mp_auth_t *mp_auth_new(const mp_module_ctx_t *ctx, char *err, size_t errlen);
 void mp_auth_free(mp_auth_t *auth);
 
 /* Validates an access token: signature (HS256 only), exp, and that the device
- * is not revoked. Matches mp_server_hooks_t.authenticate (ctx is the app). */
-mp_err_t mp_auth_authenticate(void *app, const char *token, mp_principal_t *who);
+ * is not revoked. auth NULL refuses every token. */
+mp_err_t mp_auth_authenticate(mp_auth_t *auth, const char *token, mp_principal_t *who);
 
 /* Revokes a device in memory (its access tokens stop working at once) and
  * closes its WebSocket sessions; for devices already gone from the store

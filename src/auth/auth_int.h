@@ -9,13 +9,11 @@
 #include <uv.h>
 
 #include "auth/auth.h"
-#include "auth/ratelimit.h"
 #include "auth/token.h"
 #include "net/http.h"
 #include "store/store.h"
 #include "util/map.h"
-
-struct mp_app;
+#include "util/ratelimit.h"
 
 /* ---- password hashing off the loop (password.c) ------------------------- */
 
@@ -78,7 +76,7 @@ bool mp_auth__label_clean(const char *in, size_t len, char *out, size_t outlen);
 /* ---- module state (auth.c) ----------------------------------------------- */
 
 struct mp_auth {
-    struct mp_app *app;
+    const mp_module_ctx_t *ctx; /* NULL in unit tests that need no loop or store */
     uint8_t secret[MP_AUTH_SECRET_LEN];
     unsigned ttl_s;
     /* Devices revoked within the access-token lifetime: device id -> when we
@@ -96,18 +94,18 @@ struct mp_auth {
 
 /* Builds the state around a known secret without touching disk or store
  * (mp_auth_new = secret file + this + revoked devices from the store). */
-mp_auth_t *mp_auth__create(struct mp_app *app, const uint8_t secret[MP_AUTH_SECRET_LEN]);
+mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_AUTH_SECRET_LEN]);
 /* Marks a device revoked (its access tokens stop working at once) and closes
  * its WebSocket sessions through the hub, if there is one. */
 void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id);
 bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id);
 /* Checks both login limiters, counting the attempt in each. Returns 0 when
  * allowed, else the seconds to wait (>= 1). */
-unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, const char *peer);
-/* Counts a registration from peer (an IP address). Returns 0 when allowed,
- * else the seconds to wait (>= 1). */
-unsigned mp_auth__register_limit(mp_auth_t *auth, const char *peer);
-/* The mp_auth_t of the request's app. */
+unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t peer_key);
+/* Counts a registration from peer_key (mp_http_req_peer_key). Returns 0 when
+ * allowed, else the seconds to wait (>= 1). */
+unsigned mp_auth__register_limit(mp_auth_t *auth, uint64_t peer_key);
+/* The mp_auth_t of the request's route. */
 mp_auth_t *mp_auth__of(mp_http_req_t *req);
 /* Responds 201/200 helper: JSON for the login/refresh answer (owned). */
 json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest,

@@ -2,13 +2,12 @@
  * one store write, answered with a token pair like login plus "guest":true.
  * Guests have no password (they can never log in), a generated username
  * "guest_<id>", may only use the world room, and are deleted by the sweep
- * (core/sweep.c) after guest_ttl seconds of inactivity. */
+ * (auth/sweep.c) after guest_ttl seconds of inactivity. */
 #include "auth/auth_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
 
-#include "app/app.h"
 #include "proto/validate.h"
 #include "store/world.h"
 #include "util/alloc.h"
@@ -56,7 +55,7 @@ static void guest_created(mp_err_t rc, void *ud)
 static bool guest_rate_ok(mp_http_req_t *req, mp_auth_t *auth)
 {
     int64_t wait_ms = 0;
-    if (mp_ratelimit_take(auth->guest_by_ip, mp_http_req_peer(req), mp_mono_ms(), &wait_ms))
+    if (mp_ratelimit_take(auth->guest_by_ip, mp_http_req_peer_key(req), mp_mono_ms(), &wait_ms))
         return true;
     mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many guest accounts from this address",
                           (unsigned)((wait_ms + 999) / 1000));
@@ -86,9 +85,9 @@ static bool guest_display_name(mp_http_req_t *req, char *out, size_t outlen)
 
 void mp_auth__h_guest(mp_http_req_t *req)
 {
-    mp_app_t *app = mp_http_req_ctx(req);
     mp_auth_t *auth = mp_auth__of(req);
-    if (app->cfg->guests == MP_GUESTS_OFF) {
+    const mp_module_ctx_t *mod_ctx = auth->ctx;
+    if (mod_ctx->cfg->guests == MP_GUESTS_OFF) {
         mp_http_respond_error(req, MP_ERR_GUEST_FORBIDDEN, "guest accounts are disabled");
         return;
     }
@@ -112,7 +111,7 @@ void mp_auth__h_guest(mp_http_req_t *req)
     ctx->dev.created_at = ctx->dev.last_seen_at = now;
     snprintf(ctx->dev.name, sizeof ctx->dev.name, "%s", MP_AUTH_GUEST_DEVICE_NAME);
     mp_auth__refresh_new(ctx->refresh, ctx->refresh_hash);
-    mp_err_t rc = mp_store_guest_create(app->store, &ctx->user, &ctx->dev, ctx->refresh_hash,
+    mp_err_t rc = mp_store_guest_create(mod_ctx->store, &ctx->user, &ctx->dev, ctx->refresh_hash,
                                         guest_created, ctx);
     if (rc != MP_OK)
         guest_finish(ctx, rc);

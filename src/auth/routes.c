@@ -2,11 +2,9 @@
  * routes_devices.c). */
 #include "auth/auth_int.h"
 
-#include "app/app.h"
-
 mp_auth_t *mp_auth__of(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->auth;
+    return mp_http_req_mod(req);
 }
 
 const mp_route_t mp_auth_routes[] = {

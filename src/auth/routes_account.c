@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "proto/validate.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -19,12 +18,12 @@
 
 static const mp_config_t *mp_auth__cfg(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->cfg;
+    return mp_auth__of(req)->ctx->cfg;
 }
 
 static mp_store_t *mp_auth__store(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->store;
+    return mp_auth__of(req)->ctx->store;
 }
 
 /* Validates the body against fields; on failure answers 400 and returns false. */
@@ -150,7 +149,7 @@ void mp_auth__h_register(mp_http_req_t *req)
     /* Charged only for requests that would cost a hash: a flood from one
      * address must not fill the hashing capacity (logins have their own
      * share of it, see password.c). */
-    unsigned wait_s = mp_auth__register_limit(mp_auth__of(req), mp_http_req_peer(req));
+    unsigned wait_s = mp_auth__register_limit(mp_auth__of(req), mp_http_req_peer_key(req));
     if (wait_s > 0) {
         mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many registrations from this address",
                               wait_s);
@@ -280,7 +279,7 @@ void mp_auth__h_login(mp_http_req_t *req)
     const char *password = mp_auth__str(req, "password", &plen);
 
     mp_auth__limit_key(user_in, ulen, key);
-    unsigned wait_s = mp_auth__login_limit(auth, key, mp_http_req_peer(req));
+    unsigned wait_s = mp_auth__login_limit(auth, key, mp_http_req_peer_key(req));
     if (wait_s > 0) {
         mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, NULL, wait_s);
         return;

@@ -1,13 +1,12 @@
 /* HTTP routes for a user's devices: list them, revoke one. */
 #include "auth/auth_int.h"
 
-#include "app/app.h"
 #include "util/clock.h"
 #include "util/id.h"
 
 static mp_store_t *mp_auth__dev_store(mp_http_req_t *req)
 {
-    return ((mp_app_t *)mp_http_req_ctx(req))->store;
+    return mp_auth__of(req)->ctx->store;
 }
 
 /* ---- GET /v1/devices ------------------------------------------------------- */

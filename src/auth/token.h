@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/principal.h"
 #include "proto/error.h"
+#include "proto/principal.h"
 #include "store/store.h"
 
 #define MP_AUTH_SECRET_LEN 32

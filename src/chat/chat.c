@@ -2,7 +2,6 @@
  * with: the cache first, the store on a miss. */
 #include "chat/chat_int.h"
 
-#include "app/app.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -13,11 +12,11 @@
 #define MP_CHAT_TYPING_BURST 5
 #define MP_CHAT_TYPING_RATE 3.0
 
-mp_chat_t *mp_chat_new(struct mp_app *app)
+mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx)
 {
     mp_chat_t *chat = mp_calloc(1, sizeof *chat);
-    const mp_config_t *cfg = app->cfg;
-    chat->app = app;
+    const mp_config_t *cfg = ctx->cfg;
+    chat->ctx = ctx;
     chat->cache = mp_chat__cache_new(MP_CHAT_CACHE_MAX);
     unsigned burst = cfg->send_burst ? cfg->send_burst : 1;
     double rate = cfg->send_rate ? (double)cfg->send_rate : 1.0;
@@ -32,8 +31,8 @@ void mp_chat_free(mp_chat_t *chat)
 {
     if (chat == NULL)
         return;
-    if (chat->app->hub != NULL)
-        mp_hub_on_presence(chat->app->hub, NULL, NULL);
+    if (chat->ctx->hub != NULL)
+        mp_hub_on_presence(chat->ctx->hub, NULL, NULL);
     mp_chat__cache_free(chat->cache);
     mp_ratelimit_free(chat->send_rl);
     mp_ratelimit_free(chat->typing_rl);
@@ -44,13 +43,12 @@ void mp_chat_free(mp_chat_t *chat)
 
 mp_chat_t *mp_chat__of_cmd(const mp_cmd_t *cmd)
 {
-    return cmd->app->chat;
+    return cmd->mod;
 }
 
 mp_chat_t *mp_chat__of_req(mp_http_req_t *req)
 {
-    mp_app_t *app = mp_http_req_ctx(req);
-    return app->chat;
+    return mp_http_req_mod(req);
 }
 
 /* ---- membership lookup -----------------------------------------------------
@@ -108,7 +106,7 @@ static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud);
 static mp_err_t load_start(mp_chat_t *chat, struct mp_chat_load *l)
 {
     l->epoch = chat->epoch;
-    return mp_store_group_conv(chat->app->store, l->conv_id, mp_now_ms(), on_members, l);
+    return mp_store_group_conv(chat->ctx->store, l->conv_id, mp_now_ms(), on_members, l);
 }
 
 static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud)

@@ -14,12 +14,12 @@
 #include "proto/validate.h"
 #include "store/chat.h"
 
-struct mp_app;
 typedef struct mp_chat mp_chat_t;
 
-/* Creates the module for app (app->store, ->srv, ->hub and ->cfg must be
- * set). Never returns NULL. */
-mp_chat_t *mp_chat_new(struct mp_app *app);
+/* Creates the module (ctx->store, ->srv, ->hub and ->cfg must be set; ctx
+ * must outlive the module, which is the module state of mp_chat_routes and
+ * mp_chat_verbs). Never returns NULL. */
+mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx);
 /* Frees the module. Call after the store has delivered its last completion
  * (mp_store_close + running the loop): pending requests hold no pointer into
  * the module by then. NULL is ignored. */
@@ -35,8 +35,13 @@ void mp_chat_presence(void *chat, uint64_t user_id, bool online);
  * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence. */
 extern const mp_route_t mp_chat_routes[];
 
-/* WebSocket verbs (field tables for core/verbs.c; handlers answer exactly
- * once with mp_gw_reply / mp_gw_error). See docs/protocol.md, "Messaging". */
+/* WebSocket verbs, ended by a zeroed entry (the module state of the table is
+ * the mp_chat_t): send, history, sync, read, delivered, typing. Handlers
+ * answer exactly once with mp_gw_reply / mp_gw_error. See docs/protocol.md,
+ * "Messaging". */
+extern const mp_verb_t mp_chat_verbs[];
+
+/* The fields and handlers of mp_chat_verbs. */
 extern const mp_field_t mp_chat_send_fields[];
 extern const mp_field_t mp_chat_history_fields[];
 extern const mp_field_t mp_chat_sync_fields[];

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/ratelimit.h"
 #include "chat/chat.h"
 #include "config/config.h"
 #include "net/gw.h"
 #include "store/chat.h"
 #include "store/groups.h"
+#include "util/ratelimit.h"
 
 /* ---- membership cache (convcache.c) --------------------------------------
  * conversation id -> kind + member user ids, filled from the store on a miss.
@@ -70,7 +70,7 @@ typedef struct mp_chat_presence mp_chat_presence_t;
 typedef struct mp_chat_world mp_chat_world_t;
 
 struct mp_chat {
-    struct mp_app *app;
+    const mp_module_ctx_t *ctx;
     mp_chat_cache_t *cache;
     mp_ratelimit_t *send_rl;      /* cfg send_rate / send_burst per user */
     mp_ratelimit_t *typing_rl;    /* a few typing events per second per user */
@@ -143,7 +143,7 @@ void mp_chat__route_history(mp_http_req_t *req);
 void mp_chat__route_presence(mp_http_req_t *req);
 
 /* ---- the world room (world.c) ---------------------------------------------
- * The world conversation is app->world_id; it has no member rows, so
+ * The world conversation is ctx->world_id; it has no member rows, so
  * mp_chat__conv_has() lets everyone in and fan-out goes to every session. */
 
 /* Never returns NULL. */

@@ -8,7 +8,6 @@
  * A receipt carries both cursors: {"event":"receipt","conversation",
  * "user_id","read_seq","delivered_seq"}. Nothing is sent when the cursor did
  * not move. */
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "store/world.h"
 #include "util/alloc.h"
@@ -68,7 +67,7 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
 static void on_cursor(mp_err_t rc, const mp_chat_cursor_out_t *o, void *ud)
 {
     cursor_ctx_t *c = ud;
-    mp_server_t *srv = c->chat->app->srv;
+    mp_server_t *srv = c->chat->ctx->srv;
     if (rc != MP_OK) {
         mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
         mp_free(c);
@@ -88,7 +87,7 @@ static void on_cursor(mp_err_t rc, const mp_chat_cursor_out_t *o, void *ud)
     }
     if (c->which == MP_CHAT_CURSOR_READ) {
         mp_frame_t *rf = read_frame(c);
-        mp_hub_push_user(c->chat->app->hub, c->user, rf, c->sid);
+        mp_hub_push_user(c->chat->ctx->hub, c->user, rf, c->sid);
         mp_frame_unref(rf);
     }
     if (mp_chat__world_is(c->chat, c->conv)) {
@@ -113,10 +112,10 @@ static void cursor_verb(mp_cmd_t *cmd, mp_chat_cursor_t which)
     /* The world keeps its cursors apart (no member rows): store/world.h. */
     mp_err_t rc =
         mp_chat__world_is(chat, c->conv)
-            ? mp_store_world_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c)
-            : mp_store_chat_cursor(chat->app->store, c->user, c->conv, which, seq, on_cursor, c);
+            ? mp_store_world_cursor(chat->ctx->store, c->user, c->conv, which, seq, on_cursor, c)
+            : mp_store_chat_cursor(chat->ctx->store, c->user, c->conv, which, seq, on_cursor, c);
     if (rc != MP_OK) {
-        mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, rc, NULL, NULL);
+        mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, rc, NULL, NULL);
         mp_free(c);
     }
 }

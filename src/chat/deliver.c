@@ -4,7 +4,6 @@
  * forget a conversation's cached membership after a change. */
 #include <string.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 
@@ -27,7 +26,7 @@ static void push_msg(mp_chat_t *chat, const mp_chat_conv_t *conv, const deliver_
         mp_chat__push_members(chat, conv, 0, f);
     for (size_t i = 0; i < d->n_extra; i++)
         if (conv == NULL || !mp_chat__conv_has(conv, d->extra[i]))
-            mp_hub_push_user(chat->app->hub, d->extra[i], f, 0);
+            mp_hub_push_user(chat->ctx->hub, d->extra[i], f, 0);
     mp_frame_unref(f);
 }
 

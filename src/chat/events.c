@@ -6,12 +6,11 @@
 #include "chat/sysmsg.h"
 #include "util/alloc.h"
 
-#include "app/app.h"
 #include "util/id.h"
 
 size_t mp_chat__reply_budget(const mp_chat_t *chat)
 {
-    size_t quarter = chat->app->cfg->ws_max_queue / 4;
+    size_t quarter = chat->ctx->cfg->ws_max_queue / 4;
     return quarter < MP_CHAT_REPLY_BYTES ? quarter : MP_CHAT_REPLY_BYTES;
 }
 
@@ -71,10 +70,10 @@ void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t
     /* The world room fans out through the hub's whole table, not a member
      * list; direct and group rooms list their members. */
     if (conv->kind == MP_CONV_WORLD) {
-        mp_hub_push_all(chat->app->hub, f, skip_user);
+        mp_hub_push_all(chat->ctx->hub, f, skip_user);
         return;
     }
     for (uint32_t i = 0; i < conv->n; i++)
         if (conv->members[i] != skip_user)
-            mp_hub_push_user(chat->app->hub, conv->members[i], f, 0);
+            mp_hub_push_user(chat->ctx->hub, conv->members[i], f, 0);
 }

@@ -4,7 +4,6 @@
  * {"conversation","messages":[...],"has_more"}; a non-member (or an unknown
  * id) gets 403 not_member. A page holds at most `limit` messages and at most
  * the reply budget of encoded bytes (mp_chat__reply_budget). */
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/id.h"
@@ -71,7 +70,7 @@ static void on_history(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, 
         else
             mp_http_respond(c->req, 200, page_json(c, m, n, more));
     } else {
-        mp_server_t *srv = c->chat->app->srv;
+        mp_server_t *srv = c->chat->ctx->srv;
         if (rc != MP_OK)
             mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
         else
@@ -87,7 +86,7 @@ static void start(hist_ctx_t *c, int64_t before, unsigned limit)
      * JSON is never smaller than the raw text, so what it leaves out could
      * not have fitted. */
     c->budget = mp_chat__reply_budget(c->chat);
-    mp_err_t rc = mp_store_chat_history(c->chat->app->store, c->user, c->conv, before, limit,
+    mp_err_t rc = mp_store_chat_history(c->chat->ctx->store, c->user, c->conv, before, limit,
                                         c->budget, on_history, c);
     if (rc != MP_OK)
         on_history(rc, NULL, 0, false, c);

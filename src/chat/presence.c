@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -120,7 +119,7 @@ static json_t *presence_json(uint64_t user, bool online, int64_t at)
 static void on_peers(mp_err_t rc, const uint64_t *users, size_t n, void *ud)
 {
     presence_ctx_t *c = ud;
-    mp_hub_t *hub = c->chat->app->hub;
+    mp_hub_t *hub = c->chat->ctx->hub;
     mp_frame_t *f = NULL;
     for (size_t i = 0; rc == MP_OK && i < n; i++) {
         if (!mp_hub_online(hub, users[i]))
@@ -148,7 +147,7 @@ void mp_chat_presence(void *ud, uint64_t user_id, bool online)
     else
         (void)mp_chat__presence_seen(chat->presence, user_id, c->at);
     /* A full queue (or shutdown) only costs this notification. */
-    if (mp_store_chat_peers(chat->app->store, user_id, on_peers, c) != MP_OK)
+    if (mp_store_chat_peers(chat->ctx->store, user_id, on_peers, c) != MP_OK)
         mp_free(c);
 }
 
@@ -162,7 +161,7 @@ static void on_user(mp_err_t rc, const mp_user_row_t *user, void *ud)
         return;
     }
     mp_chat_t *chat = mp_chat__of_req(req);
-    bool online = mp_hub_online(chat->app->hub, user->id);
+    bool online = mp_hub_online(chat->ctx->hub, user->id);
     int64_t at = online ? mp_now_ms() : mp_chat__presence_seen(chat->presence, user->id, -1);
     mp_http_respond(req, 200, presence_json(user->id, online, at));
 }
@@ -175,7 +174,7 @@ void mp_chat__route_presence(mp_http_req_t *req)
         return;
     }
     mp_chat_t *chat = mp_chat__of_req(req);
-    mp_err_t rc = mp_store_user_by_id(chat->app->store, id, on_user, req);
+    mp_err_t rc = mp_store_user_by_id(chat->ctx->store, id, on_user, req);
     if (rc != MP_OK)
         mp_http_respond_error(req, rc, NULL);
 }

@@ -1,15 +1,29 @@
-/* HTTP resources of the chat module: the route table, the direct
- * conversation of a pair, and the caller's conversation list. */
+/* The verb and route tables of the chat module, and its HTTP resources: the
+ * direct conversation of a pair, and the caller's conversation list. */
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
 
 #define LIST_DEFAULT 50
+
+#define GUEST_WORLD (MP_VERB_GUEST_OK | MP_VERB_WORLD_ONLY)
+
+/* One line per verb: {type, fields (NULL = none), handler, flags}. */
+const mp_verb_t mp_chat_verbs[] = {
+    {"send", mp_chat_send_fields, mp_chat_verb_send, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"history", mp_chat_history_fields, mp_chat_verb_history, GUEST_WORLD},
+    /* A guest has no member rows and the world is not in sync: an empty result. */
+    {"sync", mp_chat_sync_fields, mp_chat_verb_sync, MP_VERB_GUEST_OK},
+    {"read", mp_chat_cursor_fields, mp_chat_verb_read, GUEST_WORLD},
+    /* Guests keep a delivered cursor in the world like any user (world_reads). */
+    {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, GUEST_WORLD},
+    {"typing", mp_chat_typing_fields, mp_chat_verb_typing, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {NULL, NULL, NULL, 0},
+};
 
 const mp_route_t mp_chat_routes[] = {
     {"POST", "/v1/conversations/direct", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_direct},
@@ -74,7 +88,7 @@ void mp_chat__route_direct(mp_http_req_t *req)
     c->chat = mp_chat__of_req(req);
     c->user = mp_http_req_principal(req)->user_id;
     (void)mp_id_parse(json_string_value(json_object_get(body, "user_id")), &c->other);
-    rc = mp_store_chat_direct(c->chat->app->store, c->user, c->other, mp_now_ms(), on_direct, c);
+    rc = mp_store_chat_direct(c->chat->ctx->store, c->user, c->other, mp_now_ms(), on_direct, c);
     if (rc != MP_OK)
         on_direct(rc, 0, false, c);
 }
@@ -165,7 +179,7 @@ void mp_chat__route_list(mp_http_req_t *req)
     list_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
     mp_err_t rc =
-        mp_store_chat_list(mp_chat__of_req(req)->app->store, mp_http_req_principal(req)->user_id,
+        mp_store_chat_list(mp_chat__of_req(req)->ctx->store, mp_http_req_principal(req)->user_id,
                            after_active, after_id, (unsigned)limit, on_list, c);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, c);

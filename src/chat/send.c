@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -56,7 +55,7 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc)
 
 static void fail(send_ctx_t *c, mp_err_t rc)
 {
-    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, rc, fail_message(c, rc), NULL);
+    mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, rc, fail_message(c, rc), NULL);
     ctx_free(c);
 }
 
@@ -66,7 +65,7 @@ static void fail_muted(send_ctx_t *c, int64_t until)
     char when[25], msg[96];
     mp_time_format(until, when);
     snprintf(msg, sizeof msg, "you are muted in this group until %s", when);
-    mp_gw_error(c->chat->app->srv, c->sid, c->req_id, MP_ERR_MUTED, msg,
+    mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, MP_ERR_MUTED, msg,
                 json_pack("{s:I}", "muted_until", (json_int_t)until));
     ctx_free(c);
 }
@@ -79,7 +78,7 @@ static void reply(send_ctx_t *c, const mp_chat_send_out_t *o)
     json_object_set_new(f, "seq", json_integer(o->msg.seq));
     json_object_set_new(f, "created_at", json_integer(o->msg.created_at));
     json_object_set_new(f, "duplicate", json_boolean(o->duplicate));
-    mp_gw_reply(c->chat->app->srv, c->sid, c->req_id, f);
+    mp_gw_reply(c->chat->ctx->srv, c->sid, c->req_id, f);
 }
 
 typedef struct others {
@@ -110,7 +109,7 @@ static bool has_other_session(mp_hub_t *hub, uint64_t user, mp_sid_t except)
 static void fan_out(mp_chat_t *chat, const mp_chat_conv_t *conv, const mp_msg_row_t *m,
                     mp_sid_t except)
 {
-    mp_hub_t *hub = chat->app->hub;
+    mp_hub_t *hub = chat->ctx->hub;
     json_t *ev = json_object();
     json_t *msg = mp_chat__msg_json(m, false);
     json_object_set_new(ev, "event", json_string("message"));
@@ -201,7 +200,7 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
 static void store_send(send_ctx_t *c)
 {
     c->in.now_ms = mp_now_ms();
-    mp_err_t rc = mp_store_chat_send(c->chat->app->store, &c->in, on_sent, c);
+    mp_err_t rc = mp_store_chat_send(c->chat->ctx->store, &c->in, on_sent, c);
     if (rc != MP_OK)
         fail(c, rc);
 }
@@ -270,11 +269,10 @@ static const char *check_shape(json_t *frame, uint64_t conv, uint64_t to, uint64
 
 static bool rate_ok(mp_chat_t *chat, mp_cmd_t *cmd)
 {
-    char key[MP_ID_STRLEN];
     int64_t retry = 0;
-    if (mp_ratelimit_take(chat->send_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(), &retry))
+    if (mp_ratelimit_take(chat->send_rl, cmd->who.user_id, mp_mono_ms(), &retry))
         return true;
-    mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
+    mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                 json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));
     return false;
 }
@@ -286,7 +284,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     uint64_t to = frame_id(cmd->frame, "to");
     const char *bad = check_shape(cmd->frame, conv, to, cmd->who.user_id);
     if (bad != NULL) {
-        mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST, bad, NULL);
+        mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST, bad, NULL);
         return;
     }
     if (!rate_ok(chat, cmd))

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 
@@ -194,7 +193,7 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
 static void on_sync(mp_err_t rc, const mp_chat_sync_out_t *o, void *ud)
 {
     sync_ctx_t *c = ud;
-    mp_server_t *srv = c->chat->app->srv;
+    mp_server_t *srv = c->chat->ctx->srv;
     if (rc != MP_OK)
         mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
     else
@@ -207,7 +206,7 @@ void mp_chat_verb_sync(mp_cmd_t *cmd)
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
     int64_t since;
     if (!mp_chat__parse_i64(json_string_value(json_object_get(cmd->frame, "since")), &since)) {
-        mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST,
+        mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST,
                     "field 'since' must be a cursor from a previous sync, or \"0\"", NULL);
         return;
     }
@@ -220,7 +219,7 @@ void mp_chat_verb_sync(mp_cmd_t *cmd)
      * JSON is never smaller); sync_json cuts on the encoded size. */
     c->budget = mp_chat__reply_budget(chat);
     mp_err_t rc =
-        mp_store_chat_sync(chat->app->store, c->user, since, limit, c->budget, on_sync, c);
+        mp_store_chat_sync(chat->ctx->store, c->user, since, limit, c->budget, on_sync, c);
     if (rc != MP_OK)
         on_sync(rc, NULL, c);
 }

@@ -1,7 +1,6 @@
 /* The `typing` verb: {"conversation"} → {"event":"typing","conversation",
  * "user_id"} to the other members' sessions. Not stored. Limited to a few per
  * second per user (rate_limited beyond). */
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -22,7 +21,7 @@ typedef struct typing_ctx {
 static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
 {
     typing_ctx_t *c = ud;
-    mp_server_t *srv = chat->app->srv;
+    mp_server_t *srv = chat->ctx->srv;
     if (rc == MP_OK && !mp_chat__conv_has(conv, c->user))
         rc = MP_ERR_NOT_MEMBER;
     if (rc == MP_OK && conv->kind == MP_CONV_GROUP && conv->dissolved)
@@ -49,11 +48,9 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
 void mp_chat_verb_typing(mp_cmd_t *cmd)
 {
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
-    char key[MP_ID_STRLEN];
     int64_t retry = 0;
-    if (!mp_ratelimit_take(chat->typing_rl, mp_id_format(cmd->who.user_id, key), mp_mono_ms(),
-                           &retry)) {
-        mp_gw_error(chat->app->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
+    if (!mp_ratelimit_take(chat->typing_rl, cmd->who.user_id, mp_mono_ms(), &retry)) {
+        mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                     json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));
         return;
     }

@@ -5,7 +5,6 @@
  * posts count as guest activity for the sweep. GET /v1/world announces it. */
 #include <stdio.h>
 
-#include "app/app.h"
 #include "chat/chat_int.h"
 #include "store/world.h"
 #include "util/alloc.h"
@@ -47,22 +46,21 @@ void mp_chat__world_free(mp_chat_world_t *w)
 
 bool mp_chat__world_is(const mp_chat_t *chat, uint64_t conv)
 {
-    return conv != 0 && conv == chat->app->world_id;
+    return conv != 0 && conv == chat->ctx->world_id;
 }
 
 bool mp_chat__world_guest_reads(const mp_chat_t *chat, uint64_t conv)
 {
-    return mp_chat__world_is(chat, conv) && chat->app->cfg->guests != MP_GUESTS_OFF;
+    return mp_chat__world_is(chat, conv) && chat->ctx->cfg->guests != MP_GUESTS_OFF;
 }
 
 bool mp_chat__world_post_ok(mp_chat_t *chat, uint64_t user, int64_t *retry_ms)
 {
-    char key[MP_ID_STRLEN];
     mp_chat_world_t *w = chat->world;
     *retry_ms = 0;
     if (w->slow == NULL)
         return true;
-    return mp_ratelimit_take(w->slow, mp_id_format(user, key), mp_mono_ms(), retry_ms);
+    return mp_ratelimit_take(w->slow, user, mp_mono_ms(), retry_ms);
 }
 
 void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t retry_ms)
@@ -70,18 +68,16 @@ void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, in
     char msg[128];
     snprintf(msg, sizeof msg, "slow mode: wait %lld ms before posting in the world room again",
              (long long)retry_ms);
-    mp_gw_error(chat->app->srv, sid, req_id, MP_ERR_SLOW_MODE, msg,
+    mp_gw_error(chat->ctx->srv, sid, req_id, MP_ERR_SLOW_MODE, msg,
                 json_pack("{s:I}", "retry_after_ms", (json_int_t)retry_ms));
 }
 
 void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
 {
-    char key[MP_ID_STRLEN];
-    if (!guest ||
-        !mp_ratelimit_take(chat->world->touch, mp_id_format(device_id, key), mp_mono_ms(), NULL))
+    if (!guest || !mp_ratelimit_take(chat->world->touch, device_id, mp_mono_ms(), NULL))
         return;
     /* Best effort: a full queue only makes the guest look idle a bit longer. */
-    mp_err_t queued = mp_store_device_touch(chat->app->store, device_id, mp_now_ms(), NULL, NULL);
+    mp_err_t queued = mp_store_device_touch(chat->ctx->store, device_id, mp_now_ms(), NULL, NULL);
     (void)queued;
 }
 
@@ -103,7 +99,7 @@ static json_t *message_event(const mp_msg_row_t *m, bool guest, json_t **msg_out
 
 void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t except, bool guest)
 {
-    mp_hub_t *hub = chat->app->hub;
+    mp_hub_t *hub = chat->ctx->hub;
     json_t *msg;
     json_t *ev = message_event(m, guest, &msg);
     mp_frame_t *plain = mp_frame_new_json(ev);
@@ -124,14 +120,14 @@ void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t exc
 /* GET /v1/world: where the world room is and its rules. */
 void mp_chat__route_world(mp_http_req_t *req)
 {
-    mp_app_t *app = mp_http_req_ctx(req);
+    const mp_module_ctx_t *ctx = mp_chat__of_req(req)->ctx;
     static const char *const modes[] = {"off", "read", "write"};
-    mp_guests_t g = app->cfg->guests;
+    mp_guests_t g = ctx->cfg->guests;
     json_t *o = json_object();
-    json_object_set_new(o, "conversation_id", mp_chat__id_json(app->world_id));
+    json_object_set_new(o, "conversation_id", mp_chat__id_json(ctx->world_id));
     json_object_set_new(o, "kind", json_string("world"));
     json_object_set_new(o, "title", json_string(MP_WORLD_TITLE));
-    json_object_set_new(o, "slow_mode_ms", json_integer(app->cfg->world_slow_mode_ms));
+    json_object_set_new(o, "slow_mode_ms", json_integer(ctx->cfg->world_slow_mode_ms));
     json_object_set_new(o, "guests", json_string(g <= MP_GUESTS_WRITE ? modes[g] : "off"));
     mp_http_respond(req, 200, o);
 }

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/principal.h"
 #include "net/gw.h"
+#include "proto/principal.h"
 
 typedef struct mp_hub mp_hub_t;
 

@@ -1,23 +1,25 @@
-/* WebSocket verbs: one table maps each frame type to its field spec and its
- * handler (one handler per verb, in the module that owns it). The gateway hands
- * every request frame of an authenticated session to mp_verbs_dispatch(). */
+/* WebSocket verbs: each feature module exports a table that maps its frame
+ * types to their field specs and handlers; the composition root hands the
+ * tables to mp_verbs_new() (as it concatenates the route tables), and the
+ * gateway hands every request frame of an authenticated session to
+ * mp_verbs_dispatch(). */
 #ifndef MP_CORE_VERBS_H
 #define MP_CORE_VERBS_H
 
 #include <jansson.h>
 #include <stdint.h>
 
-#include "core/principal.h"
+#include "core/module.h"
 #include "net/gw.h"
+#include "proto/principal.h"
 #include "proto/validate.h"
-
-struct mp_app;
 
 /* One request, valid only while the handler runs: copy sid/req_id (and incref
  * frame) to answer later. The handler answers exactly once with mp_gw_reply()
- * or mp_gw_error() on cmd->app->srv. */
+ * or mp_gw_error() on cmd->ctx->srv. */
 typedef struct mp_cmd {
-    struct mp_app *app;
+    const mp_module_ctx_t *ctx;
+    void *mod; /* the state of the module whose table holds the verb */
     mp_sid_t sid;
     int64_t req_id;
     const char *type;
@@ -42,9 +44,27 @@ typedef struct mp_verb {
     unsigned flags; /* MP_VERB_* */
 } mp_verb_t;
 
+/* A module's verb table (ended by a zeroed entry) and the module state its
+ * handlers find in cmd->mod. */
+typedef struct mp_verb_table {
+    const mp_verb_t *verbs;
+    void *mod;
+} mp_verb_table_t;
+
+typedef struct mp_verbs mp_verbs_t;
+
+/* The dispatcher: the built-in verbs (ping) and every table of `tables`
+ * (ended by an entry with verbs NULL), concatenated; a type listed twice goes
+ * to its first entry. ctx and the verb arrays must outlive it (`tables`
+ * itself is copied). Never returns NULL. */
+mp_verbs_t *mp_verbs_new(const mp_module_ctx_t *ctx, const mp_verb_table_t *tables);
+/* NULL is ignored. */
+void mp_verbs_free(mp_verbs_t *v);
+
 /* Looks type up, validates, runs the handler; answers unknown_type or
- * bad_request itself. Matches mp_server_hooks_t.frame (ctx is the app). */
-void mp_verbs_dispatch(void *app, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+ * bad_request itself. Matches mp_server_hooks_t.frame with ctx the
+ * dispatcher. */
+void mp_verbs_dispatch(void *verbs, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
                        const char *type, json_t *frame);
 
 #endif

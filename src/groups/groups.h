@@ -3,8 +3,9 @@
  * A group IS a conversation of kind "group": sending, history, sync and
  * receipts are the chat module's; this module changes membership and
  * settings, and each change is also a system message in the conversation.
- * Stateless: state lives in the store and in the chat module's membership
- * cache, which this module invalidates after every change. */
+ * Its state is its handles: the rest lives in the store and in the chat
+ * module's membership cache, which this module invalidates after every
+ * change. */
 #ifndef MP_GROUPS_GROUPS_H
 #define MP_GROUPS_GROUPS_H
 
@@ -12,7 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat/chat.h"
+#include "core/module.h"
 #include "net/http.h"
+
+typedef struct mp_groups mp_groups_t;
+
+/* Creates the module (ctx and chat must outlive it; it is the module state
+ * of mp_groups_routes). Never returns NULL. */
+mp_groups_t *mp_groups_new(const mp_module_ctx_t *ctx, mp_chat_t *chat);
+/* NULL is ignored. */
+void mp_groups_free(mp_groups_t *groups);
 
 /* HTTP routes, ended by a zeroed entry (see docs/protocol.md, "Groups"):
  * /v1/groups, /v1/groups/{id}[/members|/leave|/transfer|/bans|/dissolve|

@@ -6,11 +6,18 @@
 
 #include <jansson.h>
 
+#include "chat/chat.h"
+#include "core/module.h"
 #include "groups/groups.h"
 #include "proto/validate.h"
 #include "store/groups.h"
 
-struct mp_app;
+struct mp_groups {
+    const mp_module_ctx_t *ctx;
+    /* Every change goes through chat: its membership cache is dropped and
+     * the system messages are delivered by it. */
+    mp_chat_t *chat;
+};
 
 /* What a successful op answers. */
 typedef enum {
@@ -22,8 +29,8 @@ typedef enum {
     MP_GROUPS_ANS_INVITE,       /* 201 invite */
 } mp_groups_ans_t;
 
-/* The app of a request. */
-struct mp_app *mp_groups__app(mp_http_req_t *req);
+/* The module of a request's route. */
+mp_groups_t *mp_groups__of(mp_http_req_t *req);
 
 /* Common start of every group route: refuses guests (guest_forbidden), and
  * parses path parameter {id} into *conv when conv != NULL (anything but an

@@ -1,6 +1,5 @@
 /* Invite links: create (who_can_invite), list and revoke (admins), and join
  * by token. The token is 16 random bytes from libsodium in base64url. */
-#include "app/app.h"
 #include "groups/groups_int.h"
 #include "util/clock.h"
 
@@ -49,8 +48,8 @@ void mp_groups__route_invites(mp_http_req_t *req)
     uint64_t conv;
     if (!mp_groups__begin(req, &conv, NULL))
         return;
-    mp_app_t *app = mp_groups__app(req);
-    mp_err_t rc = mp_store_group_invites(app->store, mp_http_req_principal(req)->user_id, conv,
+    const mp_module_ctx_t *ctx = mp_groups__of(req)->ctx;
+    mp_err_t rc = mp_store_group_invites(ctx->store, mp_http_req_principal(req)->user_id, conv,
                                          on_invites, req);
     if (rc != MP_OK)
         on_invites(rc, NULL, 0, req);

@@ -3,7 +3,6 @@
  * store op, in the transaction that applies the change. */
 #include <stdlib.h>
 
-#include "app/app.h"
 #include "groups/groups_int.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -76,9 +75,9 @@ void mp_groups__route_members(mp_http_req_t *req)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "cursor is not a cursor from this list");
         return;
     }
-    mp_app_t *app = mp_groups__app(req);
+    const mp_module_ctx_t *ctx = mp_groups__of(req)->ctx;
     mp_err_t rc =
-        mp_store_group_members(app->store, mp_http_req_principal(req)->user_id, conv, after_joined,
+        mp_store_group_members(ctx->store, mp_http_req_principal(req)->user_id, conv, after_joined,
                                after_user, limit, mp_now_ms(), on_members, req);
     if (rc != MP_OK)
         on_members(rc, NULL, 0, false, req);
@@ -241,9 +240,9 @@ void mp_groups__route_bans(mp_http_req_t *req)
     uint64_t conv;
     if (!mp_groups__begin(req, &conv, NULL))
         return;
-    mp_app_t *app = mp_groups__app(req);
+    const mp_module_ctx_t *ctx = mp_groups__of(req)->ctx;
     mp_err_t rc =
-        mp_store_group_bans(app->store, mp_http_req_principal(req)->user_id, conv, on_bans, req);
+        mp_store_group_bans(ctx->store, mp_http_req_principal(req)->user_id, conv, on_bans, req);
     if (rc != MP_OK)
         on_bans(rc, NULL, 0, req);
 }

@@ -1,6 +1,5 @@
 /* The route table of the groups module and the group itself: create, read,
  * edit, dissolve, and the pinned announcement. */
-#include "app/app.h"
 #include "groups/groups_int.h"
 #include "util/alloc.h"
 
@@ -81,9 +80,9 @@ void mp_groups__route_get(mp_http_req_t *req)
     uint64_t conv;
     if (!mp_groups__begin(req, &conv, NULL))
         return;
-    mp_app_t *app = mp_groups__app(req);
+    const mp_module_ctx_t *ctx = mp_groups__of(req)->ctx;
     mp_err_t rc =
-        mp_store_group_get(app->store, mp_http_req_principal(req)->user_id, conv, on_get, req);
+        mp_store_group_get(ctx->store, mp_http_req_principal(req)->user_id, conv, on_get, req);
     if (rc != MP_OK)
         on_get(rc, NULL, req);
 }

@@ -3,18 +3,12 @@
  * membership, deliver the system messages live, announce the announcement. */
 #include <stdio.h>
 
-#include "app/app.h"
 #include "chat/chat.h"
 #include "groups/groups_int.h"
 #include "net/gw.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
-
-struct mp_app *mp_groups__app(mp_http_req_t *req)
-{
-    return mp_http_req_ctx(req);
-}
 
 bool mp_groups__begin(mp_http_req_t *req, uint64_t *conv, const mp_field_t *fields)
 {
@@ -47,7 +41,7 @@ bool mp_groups__param_user(mp_http_req_t *req, const char *name, uint64_t *out)
 
 typedef struct run_ctx {
     mp_http_req_t *req;
-    mp_app_t *app;
+    mp_groups_t *groups;
     mp_group_op_t op;
     mp_groups_ans_t ans;
 } run_ctx_t;
@@ -119,7 +113,7 @@ static void answer(run_ctx_t *c, const mp_group_op_out_t *o)
     mp_http_respond(c->req, status, body);
 }
 
-static void announce(mp_app_t *app, const mp_group_op_out_t *o)
+static void announce(mp_groups_t *groups, const mp_group_op_out_t *o)
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "event", json_string("announcement"));
@@ -127,7 +121,7 @@ static void announce(mp_app_t *app, const mp_group_op_out_t *o)
     json_object_set_new(ev, "announcement", mp_groups__announcement_json(&o->group));
     mp_frame_t *f = mp_frame_new_json(ev);
     json_decref(ev);
-    mp_chat_push_conv(app->chat, o->conversation_id, f);
+    mp_chat_push_conv(groups->chat, o->conversation_id, f);
     mp_frame_unref(f);
 }
 
@@ -141,11 +135,11 @@ static void on_op(mp_err_t rc, const mp_group_op_out_t *o, void *ud)
     }
     answer(c, o);
     if (o->n_msgs > 0) {
-        mp_chat_conv_changed(c->app->chat, o->conversation_id);
+        mp_chat_conv_changed(c->groups->chat, o->conversation_id);
         /* The event first: a client showing the banner needs no history. */
         if (c->op == MP_GOP_ANNOUNCE || c->op == MP_GOP_UNANNOUNCE)
-            announce(c->app, o);
-        mp_chat_deliver(c->app->chat, o->msgs, o->n_msgs, &o->removed_id,
+            announce(c->groups, o);
+        mp_chat_deliver(c->groups->chat, o->msgs, o->n_msgs, &o->removed_id,
                         o->removed_id != 0 ? 1 : 0);
     }
     mp_free(c);
@@ -155,13 +149,13 @@ void mp_groups__run(mp_http_req_t *req, mp_group_op_in_t *in, mp_groups_ans_t an
 {
     run_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
-    c->app = mp_groups__app(req);
+    c->groups = mp_groups__of(req);
     c->op = in->op;
     c->ans = ans;
     in->actor_id = mp_http_req_principal(req)->user_id;
     in->now_ms = mp_now_ms();
-    in->max_members = c->app->cfg->group_max_members;
-    mp_err_t rc = mp_store_group_op(c->app->store, in, on_op, c);
+    in->max_members = c->groups->ctx->cfg->group_max_members;
+    mp_err_t rc = mp_store_group_op(c->groups->ctx->store, in, on_op, c);
     if (rc != MP_OK)
         on_op(rc, NULL, c);
 }

@@ -136,6 +136,7 @@ struct mp_server {
     uv_thread_t loop_thread; /* the only thread that may touch the server */
     const mp_config_t *cfg;
     const mp_route_t *routes;
+    void *const *route_mods; /* parallel to routes, or NULL */
     mp_server_hooks_t hooks;
     void *ctx;
     uv_tcp_t listener;
@@ -199,6 +200,8 @@ void mp_conn__out_sub(mp_conn_t *c, size_t n);
 bool mp_conn__over_budget(const mp_conn_t *c);
 /* Text form of the peer address ("?" if unknown). */
 void mp_conn__peer(mp_conn_t *c, char *out, size_t len);
+/* The peer address as mp_caps__ip_key gives it (0 if unknown). */
+uint64_t mp_conn__peer_key(mp_conn_t *c);
 /* Asks for mp_ws__flush(c) before the loop next blocks, so that the frames
  * queued meanwhile leave in one write. */
 void mp_conn__want_flush(mp_conn_t *c);

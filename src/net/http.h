@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/principal.h"
 #include "proto/error.h"
+#include "proto/principal.h"
 
 typedef struct mp_http_req mp_http_req_t;
 typedef void (*mp_http_handler_fn)(mp_http_req_t *req);
@@ -37,8 +37,15 @@ json_t *mp_http_req_json(const mp_http_req_t *req);
 const mp_principal_t *mp_http_req_principal(const mp_http_req_t *req);
 /* The peer's IP address as text. */
 const char *mp_http_req_peer(const mp_http_req_t *req);
+/* The peer's address as a number, for keying per-client limits: an IPv4
+ * address, or the /64 prefix of an IPv6 one (one client usually owns a whole
+ * /64); 0 when unknown. */
+uint64_t mp_http_req_peer_key(const mp_http_req_t *req);
 /* The opaque application context given to mp_server_new(). */
 void *mp_http_req_ctx(const mp_http_req_t *req);
+/* The module state of the route that matched (mp_server_set_route_mods), or
+ * NULL. */
+void *mp_http_req_mod(const mp_http_req_t *req);
 /* The bearer token presented (NULL if none). */
 const char *mp_http_req_token(const mp_http_req_t *req);
 /* True when the client went away; responding is then harmless but useless. */

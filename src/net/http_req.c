@@ -117,6 +117,19 @@ const char *mp_http_req_peer(const mp_http_req_t *req)
     return r->peer;
 }
 
+uint64_t mp_http_req_peer_key(const mp_http_req_t *req)
+{
+    return req->conn ? mp_conn__peer_key(req->conn) : 0;
+}
+
+void *mp_http_req_mod(const mp_http_req_t *req)
+{
+    const mp_server_t *srv = req->srv;
+    if (req->route == NULL || srv->route_mods == NULL)
+        return NULL;
+    return srv->route_mods[req->route - srv->routes];
+}
+
 void *mp_http_req_ctx(const mp_http_req_t *req)
 {
     return req->srv->ctx;

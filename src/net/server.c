@@ -497,3 +497,17 @@ void mp_conn__peer(mp_conn_t *c, char *out, size_t len)
     else if (ss.ss_family == AF_INET6)
         uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
 }
+
+void mp_server_set_route_mods(mp_server_t *srv, void *const *mods)
+{
+    srv->route_mods = mods;
+}
+
+uint64_t mp_conn__peer_key(mp_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof(ss);
+    if ((c->flags & MP_C_FAKE) || uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n) != 0)
+        return 0;
+    return mp_caps__ip_key((const struct sockaddr *)&ss);
+}

@@ -9,9 +9,9 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "core/principal.h"
 #include "net/gw.h"
 #include "net/http.h"
+#include "proto/principal.h"
 
 /* Hooks the application gives the gateway. All run on the loop thread. */
 typedef struct mp_server_hooks {
@@ -38,6 +38,12 @@ typedef struct mp_server_hooks {
  * handler. */
 mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_route_t *routes,
                            const mp_server_hooks_t *hooks, void *ctx);
+
+/* Gives each route's handler the state of the module that owns it: mods[i]
+ * goes with routes[i] of mp_server_new and is what mp_http_req_mod()
+ * answers (NULL for every route until this is called). mods must outlive the
+ * server. */
+void mp_server_set_route_mods(mp_server_t *srv, void *const *mods);
 
 /* Binds and listens on cfg->listen_host:listen_port. On success the bound port
  * (useful with port 0) is in *port_out. Returns 0 or a negative libuv error. */

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "app/app.h"
 #include "fixture.h"
 #include "auth/auth_int.h"
 #include "util/alloc.h"
@@ -21,7 +20,8 @@
 typedef struct {
     mpu_store_t s; /* its dir is the data dir; the store only serves the restart test */
     mp_config_t cfg;
-    mp_app_t app;
+    mp_module_ctx_t ctx;
+    mp_auth_t *auth;
 } fixture_t;
 
 static int setup(void **state)
@@ -33,12 +33,12 @@ static int setup(void **state)
         return -1;
     mp_config_defaults(&f->cfg);
     snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->s.dir);
-    f->app.loop = &f->s.loop;
-    f->app.cfg = &f->cfg;
+    f->ctx.loop = &f->s.loop;
+    f->ctx.cfg = &f->cfg;
     /* No store and no hub: mp_auth_new then skips loading revocations and
      * closing sockets; everything else is the real code. */
-    f->app.auth = mp_auth_new(&f->app, err, sizeof(err));
-    if (!f->app.auth)
+    f->auth = mp_auth_new(&f->ctx, err, sizeof(err));
+    if (!f->auth)
         return -1;
     *state = f;
     return 0;
@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    mp_auth_free(f->app.auth);
+    mp_auth_free(f->auth);
     mpu_store_close(&f->s);
     free(f);
     return 0;
@@ -58,21 +58,21 @@ static void test_authenticate_and_revoke(void **state)
     fixture_t *f = *state;
     mp_principal_t who = {0};
 
-    char *a = mp_auth_issue_token(f->app.auth, 11, 101, false);
-    char *b = mp_auth_issue_token(f->app.auth, 11, 102, false);
-    char *g = mp_auth_issue_token(f->app.auth, 12, 201, true);
-    assert_int_equal(mp_auth_authenticate(&f->app, a, &who), MP_OK);
+    char *a = mp_auth_issue_token(f->auth, 11, 101, false);
+    char *b = mp_auth_issue_token(f->auth, 11, 102, false);
+    char *g = mp_auth_issue_token(f->auth, 12, 201, true);
+    assert_int_equal(mp_auth_authenticate(f->auth, a, &who), MP_OK);
     assert_true(who.user_id == 11 && who.device_id == 101 && !who.guest);
-    assert_int_equal(mp_auth_authenticate(&f->app, g, &who), MP_OK);
+    assert_int_equal(mp_auth_authenticate(f->auth, g, &who), MP_OK);
     assert_true(who.user_id == 12 && who.device_id == 201 && who.guest);
 
     /* Revoking device 101 kills its token at once, not the other device's. */
-    mp_auth__revoke(f->app.auth, 101);
-    assert_int_equal(mp_auth_authenticate(&f->app, a, &who), MP_ERR_UNAUTHORIZED);
-    assert_int_equal(mp_auth_authenticate(&f->app, b, &who), MP_OK);
+    mp_auth__revoke(f->auth, 101);
+    assert_int_equal(mp_auth_authenticate(f->auth, a, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(f->auth, b, &who), MP_OK);
     assert_true(who.device_id == 102);
-    assert_int_equal(mp_auth_authenticate(&f->app, NULL, &who), MP_ERR_UNAUTHORIZED);
-    assert_int_equal(mp_auth_authenticate(&f->app, "garbage", &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(f->auth, NULL, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(f->auth, "garbage", &who), MP_ERR_UNAUTHORIZED);
     mp_free(a);
     mp_free(b);
     mp_free(g);
@@ -82,15 +82,15 @@ static void test_revoked_set_grows(void **state)
 {
     fixture_t *f = *state;
     for (uint64_t id = 1000; id < 6000; id++)
-        mp_auth__revoke(f->app.auth, id);
+        mp_auth__revoke(f->auth, id);
     for (uint64_t id = 1000; id < 6000; id++)
-        assert_true(mp_auth__is_revoked(f->app.auth, id));
-    assert_false(mp_auth__is_revoked(f->app.auth, 999));
-    assert_false(mp_auth__is_revoked(f->app.auth, 6000));
-    assert_int_equal(mp_map_len(&f->app.auth->revoked), 5000);
+        assert_true(mp_auth__is_revoked(f->auth, id));
+    assert_false(mp_auth__is_revoked(f->auth, 999));
+    assert_false(mp_auth__is_revoked(f->auth, 6000));
+    assert_int_equal(mp_map_len(&f->auth->revoked), 5000);
     /* Revoking again does not count twice. */
-    mp_auth__revoke(f->app.auth, 1000);
-    assert_int_equal(mp_map_len(&f->app.auth->revoked), 5000);
+    mp_auth__revoke(f->auth, 1000);
+    assert_int_equal(mp_map_len(&f->auth->revoked), 5000);
 }
 
 static void test_restart_keeps_secret(void **state)
@@ -98,42 +98,42 @@ static void test_restart_keeps_secret(void **state)
     fixture_t *f = *state;
     mp_principal_t who = {0};
     char err[256];
-    char *tok = mp_auth_issue_token(f->app.auth, 5, 6, false);
+    char *tok = mp_auth_issue_token(f->auth, 5, 6, false);
 
     /* A second instance on the same data dir (a restart) accepts the token. */
-    mp_app_t app2 = f->app;
-    app2.auth = mp_auth_new(&app2, err, sizeof(err));
-    assert_non_null(app2.auth);
-    assert_int_equal(mp_auth_authenticate(&app2, tok, &who), MP_OK);
-    mp_auth_free(app2.auth);
+    mp_module_ctx_t ctx2 = f->ctx;
+    mp_auth_t *auth2 = mp_auth_new(&ctx2, err, sizeof(err));
+    assert_non_null(auth2);
+    assert_int_equal(mp_auth_authenticate(auth2, tok, &who), MP_OK);
+    mp_auth_free(auth2);
 
     /* Another secret (another server) refuses it. */
     uint8_t other[MP_AUTH_SECRET_LEN] = {1};
-    app2.auth = mp_auth__create(&app2, other);
-    assert_int_equal(mp_auth_authenticate(&app2, tok, &who), MP_ERR_UNAUTHORIZED);
-    mp_auth_free(app2.auth);
+    auth2 = mp_auth__create(&ctx2, other);
+    assert_int_equal(mp_auth_authenticate(auth2, tok, &who), MP_ERR_UNAUTHORIZED);
+    mp_auth_free(auth2);
     mp_free(tok);
 }
 
 static void test_login_limits(void **state)
 {
     fixture_t *f = *state;
-    mp_auth_t *auth = f->app.auth;
+    mp_auth_t *auth = f->auth;
     char name[32];
 
-    /* Defaults: 10 per minute per username and per IP; the 11th is refused
-     * with a Retry-After of about 6 s. */
+    /* Defaults: 10 per minute per username and per IP (keys 10.0.0.x); the
+     * 11th is refused with a Retry-After of about 6 s. */
     for (int i = 0; i < 10; i++)
-        assert_int_equal(mp_auth__login_limit(auth, "alice", "10.0.0.1"), 0);
-    unsigned wait = mp_auth__login_limit(auth, "alice", "10.0.0.2");
+        assert_int_equal(mp_auth__login_limit(auth, "alice", 0x0a000001u), 0);
+    unsigned wait = mp_auth__login_limit(auth, "alice", 0x0a000002u);
     assert_in_range(wait, 1, 6);
     /* Same IP, many usernames: the IP limit catches it. */
     for (int i = 0; i < 10; i++) {
         snprintf(name, sizeof(name), "user%d", i);
-        assert_int_equal(mp_auth__login_limit(auth, name, "10.0.0.3"), 0);
+        assert_int_equal(mp_auth__login_limit(auth, name, 0x0a000003u), 0);
     }
-    assert_true(mp_auth__login_limit(auth, "someone", "10.0.0.3") > 0);
-    assert_int_equal(mp_auth__login_limit(auth, "bob", "10.0.0.4"), 0);
+    assert_true(mp_auth__login_limit(auth, "someone", 0x0a000003u) > 0);
+    assert_int_equal(mp_auth__login_limit(auth, "bob", 0x0a000004u), 0);
 }
 
 static int pending;
@@ -176,18 +176,18 @@ static void test_revocations_survive_restart(void **state)
     pending = 1;
     wait_done(&f->s.loop, mp_store_device_revoke(f->s.st, 77, 1001, mp_now_ms(), on_done, NULL));
 
-    char *t1 = mp_auth_issue_token(f->app.auth, 77, 1001, false);
-    char *t2 = mp_auth_issue_token(f->app.auth, 77, 1002, false);
-    mp_app_t app2 = f->app;
-    app2.store = f->s.st;
-    app2.auth = mp_auth_new(&app2, err, sizeof(err));
-    assert_non_null(app2.auth);
-    assert_int_equal(mp_auth_authenticate(&app2, t1, &who), MP_ERR_UNAUTHORIZED);
-    assert_int_equal(mp_auth_authenticate(&app2, t2, &who), MP_OK);
+    char *t1 = mp_auth_issue_token(f->auth, 77, 1001, false);
+    char *t2 = mp_auth_issue_token(f->auth, 77, 1002, false);
+    mp_module_ctx_t ctx2 = f->ctx;
+    ctx2.store = f->s.st;
+    mp_auth_t *auth2 = mp_auth_new(&ctx2, err, sizeof(err));
+    assert_non_null(auth2);
+    assert_int_equal(mp_auth_authenticate(auth2, t1, &who), MP_ERR_UNAUTHORIZED);
+    assert_int_equal(mp_auth_authenticate(auth2, t2, &who), MP_OK);
     mp_free(t1);
     mp_free(t2);
 
-    mp_auth_free(app2.auth);
+    mp_auth_free(auth2);
 }
 
 int main(void)

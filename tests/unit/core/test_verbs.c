@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "app/app.h"
+#include "chat/chat.h"
 #include "core/hub.h"
 #include "core/verbs.h"
 #include "net/server.h"
@@ -23,7 +23,8 @@
 
 static uv_loop_t loop;
 static mp_config_t cfg;
-static mp_app_t app;
+static mp_module_ctx_t app;
+static mp_verbs_t *verbs;
 
 /* "tok<N>" authenticates device N of USER. */
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
@@ -39,12 +40,21 @@ static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 
 static void on_open(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
-    mp_hub_add(((mp_app_t *)ctx)->hub, sid, who);
+    mp_hub_add(((mp_module_ctx_t *)ctx)->hub, sid, who);
 }
 
 static void on_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
 {
-    mp_hub_remove(((mp_app_t *)ctx)->hub, sid, who);
+    mp_hub_remove(((mp_module_ctx_t *)ctx)->hub, sid, who);
+}
+
+/* The verbs of chat (without a chat module: the frames these tests send
+ * never reach a chat handler). */
+static void on_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
+                     const char *type, json_t *frame)
+{
+    (void)ctx;
+    mp_verbs_dispatch(verbs, sid, who, req_id, type, frame);
 }
 
 static void done(void *arg)
@@ -55,7 +65,7 @@ static void done(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    static const mp_server_hooks_t hooks = {auth, on_open, on_close, mp_verbs_dispatch, NULL};
+    static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
     uv_loop_init(&loop);
@@ -64,6 +74,8 @@ static int setup(void **state)
     app.cfg = &cfg;
     app.srv = mp_server_new(&loop, &cfg, NULL, &hooks, &app);
     app.hub = mp_hub_new(app.srv);
+    static const mp_verb_table_t tables[] = {{mp_chat_verbs, NULL}, {NULL, NULL}};
+    verbs = mp_verbs_new(&app, tables);
     return 0;
 }
 
@@ -76,6 +88,7 @@ static int teardown(void **state)
     assert_int_equal(finished, 1);
     assert_false(mp_hub_online(app.hub, USER)); /* every session left the hub */
     mp_hub_free(app.hub);
+    mp_verbs_free(verbs);
     mp_server_free(app.srv);
     assert_int_equal(uv_loop_close(&loop), 0);
     return 0;
@@ -182,7 +195,7 @@ static void test_unknown_and_invalid(void **state)
     mp_conn_t *c = open_session("tok1");
     send_text(c, "{\"id\":1,\"type\":\"xyz\"}");
     assert_error(c, 0, 1, "unknown_type", "unknown type 'xyz'");
-    /* Validation runs before the handler (which would need app.chat). */
+    /* Validation runs before the handler (which would need a chat module). */
     send_text(c, "{\"id\":2,\"type\":\"history\",\"conversation\":\"0\"}");
     assert_error(c, 1, 2, "bad_request", "field 'conversation' must be an id (a decimal string)");
     send_text(c, "{\"id\":3,\"type\":\"typing\"}");

@@ -1,6 +1,6 @@
 /* Who is making a request: filled by authentication, read by every handler. */
-#ifndef MP_CORE_PRINCIPAL_H
-#define MP_CORE_PRINCIPAL_H
+#ifndef MP_PROTO_PRINCIPAL_H
+#define MP_PROTO_PRINCIPAL_H
 
 #include <stdbool.h>
 #include <stdint.h>

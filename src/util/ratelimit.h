@@ -1,8 +1,8 @@
-/* Token-bucket rate limiter keyed by string (usernames, peer IPs, user ids),
- * with a fixed cap on the number of keys so that a flood of distinct keys
- * cannot grow memory without bound. */
-#ifndef MP_AUTH_RATELIMIT_H
-#define MP_AUTH_RATELIMIT_H
+/* Token-bucket rate limiter keyed by a 64-bit number (a user or device id, an
+ * IP address, a hash of a name), with a fixed cap on the number of keys so
+ * that a flood of distinct keys cannot grow memory without bound. */
+#ifndef MP_UTIL_RATELIMIT_H
+#define MP_UTIL_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,14 +26,18 @@ void mp_ratelimit_free(mp_ratelimit_t *rl);
  * clock, e.g. mp_mono_ms(); a clock going backwards is treated as no time
  * passing). Returns true when allowed. Returns false when the bucket is empty
  * and, if retry_after_ms is not NULL, stores there how long until one token is
- * available again (>= 1). key is copied; any length is fine. */
-bool mp_ratelimit_take(mp_ratelimit_t *rl, const char *key, int64_t now_ms,
-                       int64_t *retry_after_ms);
+ * available again (>= 1). Every key is allowed, 0 included. */
+bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t *retry_after_ms);
 
 /* Forgets key (its next take starts from a full bucket). */
-void mp_ratelimit_reset(mp_ratelimit_t *rl, const char *key);
+void mp_ratelimit_reset(mp_ratelimit_t *rl, uint64_t key);
 
 /* Number of keys currently held (<= max_keys). */
 size_t mp_ratelimit_size(const mp_ratelimit_t *rl);
+
+/* A key for a string (e.g. a lower-cased username): a 64-bit hash of it. Two
+ * strings with the same hash share one bucket, which can only make the limit
+ * stricter for both, never looser; with 64 bits that takes about 2^32 names. */
+uint64_t mp_ratelimit_key_str(const char *s);
 
 #endif

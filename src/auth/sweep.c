@@ -1,14 +1,8 @@
 /* The guest sweep timer. One sweep at a time: a tick while a sweep is still
  * in the store is skipped; a sweep that hit its batch limit is followed at
  * once by another, so a backlog drains without waiting for the next tick. */
-#include "core/sweep.h"
+#include "auth/sweep.h"
 
-#include <uv.h>
-
-#include "app/app.h"
-#include "auth/auth.h"
-#include "chat/chat.h"
-#include "store/world.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -18,7 +12,11 @@
 #define MP_SWEEP_MIN_MS 10
 
 struct mp_sweep {
-    mp_app_t *app;
+    const mp_config_t *cfg;
+    mp_store_t *store;
+    mp_auth_t *auth;
+    mp_sweep_hook_fn hook;
+    void *hook_ud;
     uv_timer_t timer;
     bool pending;       /* a sweep job is in the store */
     bool stopping;      /* mp_sweep_free was called */
@@ -52,12 +50,10 @@ static void on_swept(mp_err_t rc, const mp_guest_sweep_out_t *out, void *ud)
         return;
     }
     for (size_t i = 0; i < out->n_devices; i++)
-        mp_auth_revoke_device(sw->app->auth, out->devices[i]);
+        mp_auth_revoke_device(sw->auth, out->devices[i]);
     /* Groups that lost their owner changed hands (or were dissolved). */
-    for (size_t i = 0; i < out->n_msgs; i++)
-        mp_chat_conv_changed(sw->app->chat, out->msgs[i].conversation_id);
-    if (out->n_msgs > 0)
-        mp_chat_deliver(sw->app->chat, out->msgs, out->n_msgs, NULL, 0);
+    if (sw->hook)
+        sw->hook(sw->hook_ud, out);
     sw->deleted += out->n_users;
     if (out->n_users > 0)
         mp_log_info("guest sweep: deleted %zu inactive guest(s)", out->n_users);
@@ -67,11 +63,11 @@ static void on_swept(mp_err_t rc, const mp_guest_sweep_out_t *out, void *ud)
 
 void mp_sweep_run(mp_sweep_t *sw)
 {
-    const mp_config_t *cfg = sw->app->cfg;
+    const mp_config_t *cfg = sw->cfg;
     if (sw->pending || sw->stopping)
         return;
     int64_t cutoff = mp_now_ms() - (int64_t)cfg->guest_ttl_s * 1000;
-    mp_err_t rc = mp_store_guest_sweep(sw->app->store, cutoff, MP_SWEEP_BATCH, on_swept, sw);
+    mp_err_t rc = mp_store_guest_sweep(sw->store, cutoff, MP_SWEEP_BATCH, on_swept, sw);
     /* A full queue: the next tick tries again. */
     sw->pending = rc == MP_OK;
 }
@@ -81,12 +77,17 @@ static void on_tick(uv_timer_t *t)
     mp_sweep_run(t->data);
 }
 
-mp_sweep_t *mp_sweep_start(struct mp_app *app)
+mp_sweep_t *mp_sweep_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store,
+                           mp_auth_t *auth, mp_sweep_hook_fn hook, void *hook_ud)
 {
     mp_sweep_t *sw = mp_calloc(1, sizeof *sw);
-    sw->app = app;
-    uint64_t every = mp_sweep_interval_ms(app->cfg->guest_ttl_s, app->cfg->guest_sweep_interval_ms);
-    uv_timer_init(app->loop, &sw->timer);
+    sw->cfg = cfg;
+    sw->store = store;
+    sw->auth = auth;
+    sw->hook = hook;
+    sw->hook_ud = hook_ud;
+    uint64_t every = mp_sweep_interval_ms(cfg->guest_ttl_s, cfg->guest_sweep_interval_ms);
+    uv_timer_init(loop, &sw->timer);
     sw->timer.data = sw;
     uv_timer_start(&sw->timer, on_tick, every, every);
     /* The timer alone must not keep the loop alive at shutdown. */
