@@ -173,8 +173,9 @@ void mp_conn__init(mp_server_t *srv, mp_conn_t *c);
 /* Frees what a closed connection still holds (HTTP and WebSocket state). */
 void mp_conn__release(mp_conn_t *c);
 
-/* testing.c: appends what a fake connection writes to its capture buffer. */
-void mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+/* Where a fake connection's writes go: set by testing.c (linked into tests and
+ * fuzzers only) when it makes a fake, NULL in the binary, which has none. */
+extern void (*mp_net__fake_capture)(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
 
 /* ---- deadline.c ---- */
 

@@ -162,6 +162,8 @@ static void on_write(uv_write_t *req, int status)
     mp_conn__maybe_finish(c);
 }
 
+void (*mp_net__fake_capture)(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
                     void *arg)
 {
