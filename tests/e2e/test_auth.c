@@ -252,27 +252,32 @@ static void assert_rate_limited(const mpc_response_t *r)
     assert_true(secs >= 1 && secs <= 60);
 }
 
-/* Rate-limit tests run on their own server with the default limit (10 a
- * minute), and use distinct 127.0.0.x source addresses to tell the per-user
- * limit from the per-IP one. */
+/* Rate-limit tests run on their own server with a small limit, and use
+ * distinct 127.0.0.x source addresses to tell the per-user limit from the
+ * per-IP one. The bucket refills one attempt every 60/RL_RATE seconds: with 3
+ * a minute that is 20 s, far longer than the few argon2id logins take even
+ * in slow (sanitizer) builds; the default of 10 refilled within the test. */
+#define RL_RATE 3
+static const char *const rl_flags[] = {"--login_rate", "3", NULL};
+
 static void test_login_rate_limit_per_username(void **state)
 {
     (void)state;
-    mpt_server_t *rl = mpt_server_start(NULL);
+    mpt_server_t *rl = mpt_server_start(rl_flags);
     assert_non_null(rl);
     char name[33];
     mpc_response_t r;
     mpt_username(name, "rl");
     assert_int_equal(mpt_register(rl, name, "correct horse 1", NULL), 201);
-    /* Ten attempts, good and bad, from ten addresses. */
-    for (int i = 0; i < 10; i++) {
+    /* RL_RATE attempts, good and bad, from as many addresses. */
+    for (int i = 0; i < RL_RATE; i++) {
         char src[16];
         snprintf(src, sizeof src, "127.0.1.%d", i + 1);
         int st = login_from(rl, src, name, i % 2 ? "wrong password" : "correct horse 1", &r);
         assert_int_equal(st, i % 2 ? 401 : 200);
         mpc_response_free(&r);
     }
-    /* The eleventh, from yet another address, is refused for the username. */
+    /* The next, from yet another address, is refused for the username. */
     login_from(rl, "127.0.1.100", name, "correct horse 1", &r);
     assert_rate_limited(&r);
     mpc_response_free(&r);
@@ -288,23 +293,23 @@ static void test_login_rate_limit_per_username(void **state)
 static void test_login_rate_limit_per_ip(void **state)
 {
     (void)state;
-    mpt_server_t *rl = mpt_server_start(NULL);
+    mpt_server_t *rl = mpt_server_start(rl_flags);
     assert_non_null(rl);
-    char names[12][33];
+    char names[RL_RATE + 2][33];
     mpc_response_t r;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < RL_RATE + 2; i++) {
         mpt_username(names[i], "ip");
         assert_int_equal(mpt_register(rl, names[i], "correct horse 1", NULL), 201);
     }
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < RL_RATE; i++) {
         assert_int_equal(login_from(rl, "127.0.2.1", names[i], "correct horse 1", &r), 200);
         mpc_response_free(&r);
     }
-    login_from(rl, "127.0.2.1", names[10], "correct horse 1", &r);
+    login_from(rl, "127.0.2.1", names[RL_RATE], "correct horse 1", &r);
     assert_rate_limited(&r);
     mpc_response_free(&r);
     /* The same user from another address gets in. */
-    assert_int_equal(login_from(rl, "127.0.2.2", names[11], "correct horse 1", &r), 200);
+    assert_int_equal(login_from(rl, "127.0.2.2", names[RL_RATE + 1], "correct horse 1", &r), 200);
     mpc_response_free(&r);
     assert_int_equal(mpt_server_stop(rl), 0);
 }
