@@ -2,12 +2,14 @@
 BUILD      ?= build
 TEST_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 LISTEN     ?= 127.0.0.1:8080
 DATA       ?= ./data
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build deps run test unit e2e fuzz soak bench clean format
+.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench clean format format-check
 
 all: build
 
@@ -30,15 +32,29 @@ test: deps $(TEST_BUILD)/CMakeCache.txt
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
+$(TSAN_BUILD)/CMakeCache.txt:
+	@CC=clang cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAGPIE_TSAN=ON >/dev/null
+
+# Every CTest test under ThreadSanitizer; the e2e servers inherit TSAN_OPTIONS.
+# Suppressions (third-party code only) are in scripts/tsan.supp.
+tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@cd $(TSAN_BUILD) && \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+	  ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+
 fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAGPIE_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 soak: deps $(TEST_BUILD)/CMakeCache.txt
 	@cmake --build $(TEST_BUILD) -j$(JOBS) --target e2e_test_chat_durability magpie
@@ -52,7 +68,10 @@ bench: deps
 	@scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')

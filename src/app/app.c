@@ -297,9 +297,9 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 
 /* Lets work already handed to the thread pool (password hashing) finish, so
  * that its completion callbacks run while their modules still exist. */
-static void drain_requests(uv_loop_t *loop)
+static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth)
 {
-    while (loop->active_reqs.count > 0)
+    while (mp_auth_pending_jobs(auth) > 0)
         uv_run(loop, UV_RUN_ONCE);
 }
 
@@ -307,7 +307,7 @@ static void drain_requests(uv_loop_t *loop)
 static void teardown(app_state_t *s)
 {
     mp_app_t *app = &s->app;
-    drain_requests(&s->loop);
+    drain_requests(&s->loop, app->auth);
     if (app->store != NULL) {
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);

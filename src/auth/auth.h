@@ -4,6 +4,7 @@
 #ifndef MP_AUTH_AUTH_H
 #define MP_AUTH_AUTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/module.h"
@@ -31,6 +32,11 @@ void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id);
 
 /* Issues an access token for (user, device); returns a heap string (mp_free). */
 char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest);
+
+/* Password jobs (login, register) running on the thread pool or waiting for
+ * it; shutdown runs the loop until there are none, so that their callbacks
+ * run while the modules they use still exist. */
+size_t mp_auth_pending_jobs(const mp_auth_t *auth);
 
 /* The HTTP routes of this module, ended by a zeroed entry:
  * POST /v1/auth/register, /v1/auth/login, /v1/auth/refresh, /v1/auth/logout,

@@ -238,3 +238,8 @@ mp_err_t mp_auth__pw_verify(mp_auth_pwpool_t *p, const char *hash, const char *p
     memcpy(job->hash, h, strlen(h) + 1);
     return mp_auth__pwpool_submit(p, job);
 }
+
+size_t mp_auth_pending_jobs(const mp_auth_t *auth)
+{
+    return auth && auth->pw ? auth->pw->running + auth->pw->queued : 0;
+}

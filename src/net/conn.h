@@ -214,14 +214,19 @@ void mp_conn__release(mp_conn_t *c);
  * and graceful close (the socket's write callback; fakes call it too). */
 void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, int status);
 
-/* testing.c: appends what a fake connection writes to its capture buffer;
- * returns the bytes. */
-size_t mp_net__fake_capture(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
-/* testing.c: true when the fake's peer is not reading (mp_net__fake_stall):
- * the write then completes at mp_net__fake_drain. */
-bool mp_net__fake_hold(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len);
-/* testing.c: bytes of the fake's held writes (a socket's write_queue_size). */
-size_t mp_net__fake_unsent(const mp_conn_t *c);
+/* What a fake connection (MP_C_FAKE: unit tests, fuzzers) does instead of a
+ * socket write. testing.c, linked into tests and fuzzers only, fills these in
+ * when it makes a fake; in the binary, which has no fakes, they stay NULL.
+ * capture: appends what is written to the fake's buffer, returns the bytes;
+ * hold: true when the fake's peer is not reading (mp_net__fake_stall), the
+ *   write then completes at mp_net__fake_drain;
+ * unsent: bytes of the fake's held writes (a socket's write_queue_size). */
+typedef struct mp_net_fake_ops {
+    size_t (*capture)(mp_conn_t *c, const uv_buf_t *bufs, unsigned n);
+    bool (*hold)(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len);
+    size_t (*unsent)(const mp_conn_t *c);
+} mp_net_fake_ops_t;
+extern mp_net_fake_ops_t mp_net__fake_ops;
 
 /* ---- deadline.c ---- */
 

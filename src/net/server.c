@@ -238,6 +238,8 @@ void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, 
     mp_conn__maybe_finish(c);
 }
 
+mp_net_fake_ops_t mp_net__fake_ops;
+
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
                     void *arg)
 {
@@ -247,8 +249,8 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
         return;
     }
     if (c->flags & MP_C_FAKE) {
-        size_t len = mp_net__fake_capture(c, bufs, n);
-        if (!mp_net__fake_hold(c, done, arg, len)) {
+        size_t len = mp_net__fake_ops.capture(c, bufs, n);
+        if (!mp_net__fake_ops.hold(c, done, arg, len)) {
             done(c, arg);
             return;
         }

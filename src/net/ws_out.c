@@ -112,7 +112,7 @@ void mp_ws__queue(mp_conn_t *c, uint8_t op, mp_frame_t *f)
      * reply larger than the bound reaches a peer who reads; the queue then
      * holds at most ws_max_queue plus one frame. Pongs count too (a ping
      * flood must not grow memory); only the final close frame may pass. */
-    size_t unsent = c->flags & MP_C_FAKE ? mp_net__fake_unsent(c) : c->tcp.write_queue_size;
+    size_t unsent = c->flags & MP_C_FAKE ? mp_net__fake_ops.unsent(c) : c->tcp.write_queue_size;
     size_t ahead = ws->qbytes - ws->wbytes + unsent;
     if (op != MP_WS_CLOSE && ahead >= c->srv->cfg->ws_max_queue) {
         mp_frame_unref(f);

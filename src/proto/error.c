@@ -27,7 +27,9 @@ static const struct {
     [MP_ERR_RATE_LIMITED] = {"rate_limited", 429, "too many requests, slow down"},
     [MP_ERR_UNKNOWN_TYPE] = {"unknown_type", 400, "unknown frame type"},
     [MP_ERR_INTERNAL] = {"internal", 500, "internal error"},
-    [MP_ERR_UNAVAILABLE] = {"unavailable", 503, "the server cannot take this now (overloaded, or out of disk space); retry later"},
+    [MP_ERR_UNAVAILABLE] =
+        {"unavailable", 503,
+         "the server cannot take this now (overloaded, or out of disk space); retry later"},
     [MP_ERR_TIMEOUT] = {"timeout", 408, "the request took too long"},
     [MP_ERR_BLOCKED] = {"blocked", 403, "blocked"},
     [MP_ERR_NOT_ALLOWED] = {"not_allowed", 403, "your role does not permit this"},

@@ -1,13 +1,31 @@
-/* Counting allocator; see alloc.h for the out-of-memory policy. */
+/* Allocation wrappers; see alloc.h for the out-of-memory policy. With
+ * MP_ALLOC_STATS they also count the bytes in use (for the fuzzers' leak
+ * check); without it (Release) they are plain calls to the C library. */
 #include "util/alloc.h"
 
-#include <malloc.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef MP_ALLOC_STATS
+#include <malloc.h>
+#include <stdatomic.h>
+
 static atomic_size_t used;
+
+static void count_add(void *p)
+{
+    atomic_fetch_add_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+}
+
+static void count_sub(void *p)
+{
+    atomic_fetch_sub_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+}
+#else
+#define count_add(p) ((void)(p))
+#define count_sub(p) ((void)(p))
+#endif
 
 static void *oom(size_t n)
 {
@@ -20,7 +38,7 @@ void *mp_malloc(size_t n)
     void *p = malloc(n ? n : 1);
     if (p == NULL)
         return oom(n);
-    atomic_fetch_add_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    count_add(p);
     return p;
 }
 
@@ -29,18 +47,22 @@ void *mp_calloc(size_t count, size_t size)
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (p == NULL)
         return oom(count * size);
-    atomic_fetch_add_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    count_add(p);
     return p;
 }
 
 void *mp_realloc(void *p, size_t n)
 {
+#ifdef MP_ALLOC_STATS
     size_t old = p ? malloc_usable_size(p) : 0;
+#endif
     void *q = realloc(p, n ? n : 1);
     if (q == NULL)
         return oom(n);
+#ifdef MP_ALLOC_STATS
     atomic_fetch_sub_explicit(&used, old, memory_order_relaxed);
-    atomic_fetch_add_explicit(&used, malloc_usable_size(q), memory_order_relaxed);
+    count_add(q);
+#endif
     return q;
 }
 
@@ -48,7 +70,7 @@ void mp_free(void *p)
 {
     if (p == NULL)
         return;
-    atomic_fetch_sub_explicit(&used, malloc_usable_size(p), memory_order_relaxed);
+    count_sub(p);
     free(p);
 }
 
@@ -66,7 +88,9 @@ char *mp_strndup(const char *s, size_t n)
     return d;
 }
 
+#ifdef MP_ALLOC_STATS
 size_t mp_alloc_used(void)
 {
     return atomic_load_explicit(&used, memory_order_relaxed);
 }
+#endif
