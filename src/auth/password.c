@@ -241,5 +241,6 @@ mp_err_t mp_auth__pw_verify(mp_auth_pwpool_t *p, const char *hash, const char *p
 
 size_t mp_auth_pending_jobs(const mp_auth_t *auth)
 {
-    return auth && auth->pw ? auth->pw->running + auth->pw->queued : 0;
+    const mp_auth_pwpool_t *p = auth ? auth->pw : NULL;
+    return p ? p->running + p->interactive.n + p->bulk.n : 0;
 }
