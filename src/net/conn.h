@@ -312,7 +312,7 @@ void mp_caps__body_release(mp_http_req_t *r);
  * allowed_hosts; loopback names pass when the listener is loopback. */
 bool mp_http__host_allowed(const mp_config_t *cfg, const char *host);
 
-/* ---- ws.c ---- */
+/* ---- ws_handshake.c, ws_in.c, ws_out.c ---- */
 
 /* Handles GET /v1/ws with an Upgrade header: checks the handshake, origin and
  * token; answers an error through req, or writes 101, frees req and switches
