@@ -14,6 +14,8 @@
  * mp_store_close until its handles are closed (it must anyway to close the
  * loop). */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -407,7 +409,7 @@ static void close_readers(mp_store_t *st)
     }
 }
 
-static int start_threads(mp_store_t *st, char *err, size_t errlen)
+static int spawn_threads(mp_store_t *st, char *err, size_t errlen)
 {
     atomic_store(&st->writer_alive, true);
     if (uv_thread_create(&st->writer, writer_main, st) != 0) {
@@ -424,6 +426,19 @@ static int start_threads(mp_store_t *st, char *err, size_t errlen)
         st->nreaders++;
     }
     return 0;
+}
+
+/* The store's threads start with every signal blocked (a new thread inherits
+ * its creator's mask), so that SIGTERM and SIGINT always reach the loop
+ * thread that handles them, never a thread asleep on a condition variable. */
+static int start_threads(mp_store_t *st, char *err, size_t errlen)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = spawn_threads(st, err, errlen);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 /* Stops the threads (each finishes its queue first) and closes connections.

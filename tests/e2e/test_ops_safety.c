@@ -51,8 +51,22 @@ static void spawn_serve(spawned_t *sp, const char *listen, const char *data)
     posix_spawn_file_actions_addclose(&fa, p[0]);
     char *argv[] = {(char *)bin,   "serve", "--listen", (char *)listen, "--data", (char *)data,
                     "--log_level", "info",  NULL};
+    /* The server starts with no signal blocked and default dispositions,
+     * whatever this test process (or its sanitizer runtime) has set. */
+    posix_spawnattr_t at;
+    sigset_t none, dflt;
+    sigemptyset(&none);
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGTERM);
+    sigaddset(&dflt, SIGINT);
+    sigaddset(&dflt, SIGPIPE);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     memset(sp, 0, sizeof *sp);
-    assert_int_equal(posix_spawn(&sp->pid, bin, &fa, NULL, argv, environ), 0);
+    assert_int_equal(posix_spawn(&sp->pid, bin, &fa, &at, argv, environ), 0);
+    posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
     sp->err_fd = p[0];
@@ -102,10 +116,32 @@ static int wait_exit(spawned_t *sp)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* SIGTERM, repeated every second until the server exits (see
+ * mpt_server_terminate for why), then its exit code. */
 static void stop_spawned(spawned_t *sp)
 {
-    kill(sp->pid, SIGTERM);
-    assert_int_equal(wait_exit(sp), 0);
+    for (int i = 0; i < 10; i++) {
+        mpt_sigterm(sp->pid);
+        int st = 0;
+        pid_t r = 0;
+        for (int t = 0; t < 100 && r == 0; t++) {
+            r = waitpid(sp->pid, &st, WNOHANG);
+            if (r == 0) {
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL); /* bounded poll for the exit */
+            }
+        }
+        if (r == sp->pid) {
+            read_until(sp, "\x01never\x01"); /* the rest of its stderr, to EOF */
+            close(sp->err_fd);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fail_msg("server exit status %d, stderr:\n%s", st, sp->out);
+            return;
+        }
+    }
+    int code = wait_exit(sp);
+    if (code != 0)
+        fail_msg("server exit %d (-1: no exit within 10 s or killed), stderr:\n%s", code, sp->out);
 }
 
 static void test_second_server_on_same_data_dir_refused(void **state)
