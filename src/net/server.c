@@ -507,9 +507,5 @@ void mp_server_set_route_mods(mp_server_t *srv, void *const *mods)
 
 uint64_t mp_conn__peer_key(mp_conn_t *c)
 {
-    struct sockaddr_storage ss;
-    int n = sizeof(ss);
-    if ((c->flags & MP_C_FAKE) || uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n) != 0)
-        return 0;
-    return mp_caps__ip_key((const struct sockaddr *)&ss);
+    return c->ip_key; /* computed once at accept (mp_caps__admit) */
 }
