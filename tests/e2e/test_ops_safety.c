@@ -92,54 +92,53 @@ static bool read_until(spawned_t *sp, const char *needle)
     return true;
 }
 
-/* Waits (10 s at most) for the process to exit; returns its exit code, or -1
- * after killing it when it did not exit by itself. */
-static int wait_exit(spawned_t *sp)
+/* Polls (every 10 ms, for timeout_ms at most) for the process to exit.
+ * Returns true with its wait status in *st once it has. */
+static bool exited_within(spawned_t *sp, int timeout_ms, int *st)
 {
-    read_until(sp, "\x01never\x01"); /* drains stderr until EOF or the bound */
-    int64_t deadline = now_ms() + 10000;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(sp->pid, &st, WNOHANG);
-        if (r == sp->pid)
-            break;
-        if (now_ms() > deadline) {
-            kill(sp->pid, SIGKILL);
-            waitpid(sp->pid, &st, 0);
-            close(sp->err_fd);
-            return -1;
-        }
+    int64_t deadline = now_ms() + timeout_ms;
+    while (waitpid(sp->pid, st, WNOHANG) != sp->pid) {
+        if (now_ms() > deadline)
+            return false;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL); /* polling a bounded wait for exit, not a synchronisation */
     }
+    return true;
+}
+
+/* After the exit (or a kill): the rest of its stderr, to EOF; its exit code,
+ * or -1 when it did not exit by itself with one. */
+static int reap(spawned_t *sp, bool exited, int st)
+{
+    if (!exited) {
+        kill(sp->pid, SIGKILL);
+        waitpid(sp->pid, &st, 0);
+    }
+    read_until(sp, "\x01never\x01");
     close(sp->err_fd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Waits (10 s at most) for the process to exit by itself; returns its exit
+ * code, or -1 after killing it. */
+static int wait_exit(spawned_t *sp)
+{
+    int st = 0;
+    bool exited = exited_within(sp, 10000, &st);
+    return reap(sp, exited, st);
 }
 
 /* SIGTERM, repeated every second until the server exits (see
- * mpt_server_terminate for why), then its exit code. */
+ * mpt_server_terminate for why); it must exit with 0. */
 static void stop_spawned(spawned_t *sp)
 {
-    for (int i = 0; i < 10; i++) {
+    int st = 0;
+    bool exited = false;
+    for (int i = 0; i < 10 && !exited; i++) {
         mpt_sigterm(sp->pid);
-        int st = 0;
-        pid_t r = 0;
-        for (int t = 0; t < 100 && r == 0; t++) {
-            r = waitpid(sp->pid, &st, WNOHANG);
-            if (r == 0) {
-                struct timespec ts = {0, 10 * 1000 * 1000};
-                nanosleep(&ts, NULL); /* bounded poll for the exit */
-            }
-        }
-        if (r == sp->pid) {
-            read_until(sp, "\x01never\x01"); /* the rest of its stderr, to EOF */
-            close(sp->err_fd);
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                fail_msg("server exit status %d, stderr:\n%s", st, sp->out);
-            return;
-        }
+        exited = exited_within(sp, 1000, &st);
     }
-    int code = wait_exit(sp);
+    int code = reap(sp, exited, st);
     if (code != 0)
         fail_msg("server exit %d (-1: no exit within 10 s or killed), stderr:\n%s", code, sp->out);
 }
