@@ -180,7 +180,7 @@ void mp_chat__route_list(mp_http_req_t *req)
     c->req = req;
     mp_err_t rc =
         mp_store_chat_list(mp_chat__of_req(req)->ctx->store, mp_http_req_principal(req)->user_id,
-                           after_active, after_id, (unsigned)limit, on_list, c);
+                           after_active, after_id, (unsigned)limit, false, on_list, c);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, c);
 }

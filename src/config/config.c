@@ -23,6 +23,7 @@ typedef enum {
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
     K_GUESTS,
+    K_BOOL, /* bool field: on|off|true|false|yes|no|1|0 */
 } kind_t;
 
 typedef struct {
@@ -107,6 +108,16 @@ static const cfg_key_t keys[] = {
      "output bytes queued to all clients before connections that lag stop being read", false},
     {"register_rate", K_UINT, FIELD(register_rate_per_min), 1, 1000000, "5",
      "registrations that one IP address may make per minute", false},
+    {"edit_window", K_DURATION, FIELD(edit_window_ms), 0, 30 * 24 * HOUR_MS, "48h",
+     "how long after sending a user may edit a message (0 = any time)", false},
+    {"recall_window", K_DURATION, FIELD(recall_window_ms), 0, 30 * 24 * HOUR_MS, "2m",
+     "how long after sending a user may delete a message for everyone (0 = any time)", false},
+    {"max_reaction_kinds", K_UINT, FIELD(max_reaction_kinds), 1, 1000, "20",
+     "distinct reaction emoji one message may have", false},
+    {"search_index", K_BOOL, FIELD(search_index), 0, 0, "on",
+     "keep the full-text search index (off: search still works by scanning, more slowly)", false},
+    {"world_moderators", K_STRING, FIELD(world_moderators), 0, 0, "",
+     "comma-separated usernames who may delete any message and pin in the world room", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -205,6 +216,19 @@ static int parse_size(const char *s, uint64_t *out)
     return mul_check(v, mult, out);
 }
 
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false",
+                                                                                "no", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int parse_duration(const char *s, uint64_t *out)
 {
     uint64_t v, mult;
@@ -216,6 +240,8 @@ static int parse_duration(const char *s, uint64_t *out)
         mult = 1000;
     else if (strcmp(s, "m") == 0)
         mult = 60000;
+    else if (strcmp(s, "h") == 0)
+        mult = 3600000;
     else
         return -1;
     return mul_check(v, mult, out);
@@ -289,7 +315,7 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_DURATION:
-        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s or m allowed)",
+        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s, m or h allowed)",
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_LOGLEVEL:
@@ -300,6 +326,9 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
         break;
     case K_GUESTS:
         snprintf(buf, len, "off, read or write");
+        break;
+    case K_BOOL:
+        snprintf(buf, len, "on or off");
         break;
     }
     return buf;
@@ -351,6 +380,8 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
         else
             return -1;
         return 0;
+    case K_BOOL:
+        return parse_bool(value, field_ptr(cfg, k));
     }
     return -1;
 }
@@ -571,6 +602,9 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
                  cfg->guests == MP_GUESTS_OFF    ? "off"
                  : cfg->guests == MP_GUESTS_READ ? "read"
                                                  : "write");
+        break;
+    case K_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)field_cptr(cfg, k) ? "on" : "off");
         break;
     }
 }

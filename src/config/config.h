@@ -67,6 +67,13 @@ typedef struct mp_config {
     size_t max_output_total; /* max_output_total = 67108864 bytes */
     /* Accounts (continued) */
     unsigned register_rate_per_min; /* register_rate = 5 registrations per minute per IP */
+    /* Messages (edits, recall, reactions, search, world moderation) */
+    unsigned edit_window_ms; /* edit_window = 48h (0 = unlimited) */
+    unsigned
+        recall_window_ms; /* recall_window = 2m: delete for everyone by the sender (0 = any time) */
+    unsigned max_reaction_kinds; /* max_reaction_kinds = 20 distinct emoji per message */
+    bool search_index;           /* search_index = on: keep the full-text index */
+    char world_moderators[1024]; /* world_moderators = "" comma-separated usernames */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -43,6 +43,8 @@ static const struct {
     [MP_ERR_GROUP_FULL] = {"group_full", 409, "the group has reached its member limit"},
     [MP_ERR_ALREADY_MEMBER] = {"already_member", 409, "already a member"},
     [MP_ERR_SLOW_MODE] = {"slow_mode", 429, "slow mode: wait before posting again"},
+    [MP_ERR_TOO_LATE] = {"too_late", 403, "the edit or recall window has passed"},
+    [MP_ERR_LIMIT_REACHED] = {"limit_reached", 409, "a limit was reached"},
 };
 
 static mp_err_t clamp(mp_err_t err)

@@ -40,6 +40,8 @@ typedef enum {
     MP_ERR_GROUP_FULL,          /* 409 group_full: the member limit is reached */
     MP_ERR_ALREADY_MEMBER,      /* 409 already_member */
     MP_ERR_SLOW_MODE,           /* 429 slow_mode: wait before posting again */
+    MP_ERR_TOO_LATE,            /* 403 too_late: the edit or recall window has passed */
+    MP_ERR_LIMIT_REACHED,       /* 409 limit_reached: reactions per message, pins */
     MP__ERR_COUNT
 } mp_err_t;
 

@@ -28,7 +28,16 @@ typedef enum { MP_CONV_DIRECT = 0, MP_CONV_GROUP, MP_CONV_WORLD } mp_conv_kind_t
 /* "direct", "group", "world". */
 const char *mp_conv_kind_name(mp_conv_kind_t kind);
 
-/* One stored message. Strings are NUL-terminated and borrowed. */
+/* One reaction emoji of a message as one reader sees it (read paths). */
+typedef struct mp_reaction_sum {
+    const char *emoji;
+    int64_t count;
+    bool me; /* the reader is one of them */
+} mp_reaction_sum_t;
+
+/* One stored message. Strings are NUL-terminated and borrowed; optional
+ * strings are NULL when absent. A deleted message (deleted_at != 0) has
+ * text "" and no content, quote, mentions, forward or reactions. */
 typedef struct mp_msg_row {
     uint64_t id;
     uint64_t conversation_id;
@@ -37,9 +46,26 @@ typedef struct mp_msg_row {
     int64_t created_at; /* ms since the epoch */
     int64_t version;    /* global change version of its latest change */
     const char *client_msg_id;
-    const char *kind; /* "text" */
-    const char *text;
-    bool sender_guest; /* read paths: the sender is a guest (or a swept one) */
+    const char *kind;         /* "text", "image", ..., "system" */
+    const char *text;         /* text, caption, or "" */
+    bool sender_guest;        /* read paths: the sender is a guest (or a swept one) */
+    const char *content;      /* JSON object text of non-text kinds (opaque here) */
+    const char *search_extra; /* file name / location title (search only) */
+    int64_t edited_at;        /* 0 = never */
+    int64_t deleted_at;       /* 0 = live */
+    uint64_t reply_to;        /* 0 = not a reply */
+    uint64_t quote_sender;    /* the snapshot of the quoted message (reply_to != 0) */
+    const char *quote_kind;
+    const char *quote_text; /* first 100 characters */
+    bool quote_deleted;     /* the quoted message was deleted for everyone */
+    uint64_t fwd_sender;    /* forwarded_from (fwd_at != 0) */
+    int64_t fwd_at;
+    const char *mentions; /* comma-separated decimal user ids */
+    bool mention_all;
+    int64_t pinned_at; /* 0 = not pinned */
+    uint64_t pinned_by;
+    const mp_reaction_sum_t *reactions; /* read paths; by first reaction time */
+    size_t n_reactions;
 } mp_msg_row_t;
 
 /* ---- send --------------------------------------------------------------- */
@@ -56,7 +82,19 @@ typedef struct mp_chat_send_in {
     size_t text_len;
     const char *kind; /* NULL = "text" */
     int64_t now_ms;
+    /* Issue 10 additions (all optional; copied by mp_store_chat_send). */
+    const char *content;      /* JSON object text (non-text kinds), validated by the caller */
+    const char *search_extra; /* file name / location title */
+    uint64_t contact_user;    /* kind contact: must name an existing user (else MP_ERR_NOT_FOUND,
+                                 bad_field "content") */
+    uint64_t reply_to; /* a live message of the same conversation (else MP_ERR_NOT_FOUND, bad_field
+                          "reply_to") */
+    const uint64_t *mentions; /* members of the conversation (world: existing users) */
+    size_t n_mentions;        /* <= MP_CHAT_MENTIONS_MAX */
+    bool mention_all; /* groups only, owner/admin (MP_ERR_NOT_ALLOWED); else MP_ERR_BAD_REQUEST */
 } mp_chat_send_in_t;
+
+#define MP_CHAT_MENTIONS_MAX 50
 
 typedef struct mp_chat_send_out {
     mp_msg_row_t msg;          /* the new message, or the ORIGINAL on a duplicate */
@@ -64,6 +102,9 @@ typedef struct mp_chat_send_out {
     bool created_conversation; /* `to` created the direct conversation */
     uint64_t peer_id;          /* for `to`: the other member (to_user_id) */
     int64_t muted_until;       /* MP_ERR_MUTED: when the mute ends (the only field set) */
+    const char *bad_field;     /* on MP_ERR_NOT_FOUND / MP_ERR_BAD_REQUEST / MP_ERR_NOT_ALLOWED
+                                * about an input field: "reply_to", "mentions", "mention_all",
+                                * "content"; NULL otherwise */
 } mp_chat_send_out_t;
 
 typedef void (*mp_chat_send_fn)(mp_err_t rc, const mp_chat_send_out_t *out, void *ud);
@@ -110,6 +151,15 @@ typedef void (*mp_chat_users_fn)(mp_err_t rc, const uint64_t *users, size_t n, v
 mp_err_t mp_store_chat_peers(mp_store_t *st, uint64_t user_id, mp_chat_users_fn cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* A user's own settings of one conversation (members columns). */
+typedef struct mp_conv_settings {
+    int64_t muted_until; /* notifications: 0 = on, -1 = muted forever, else ms */
+    int64_t pinned_at;   /* 0 = not pinned to the top of the list */
+    bool archived;
+    int64_t cleared_seq; /* history at or below is hidden for the user */
+    bool deleted;        /* a direct conversation deleted for the user (until a new message) */
+} mp_conv_settings_t;
+
 /* One entry of the conversation list. */
 typedef struct mp_chat_list_row {
     uint64_t id;
@@ -119,17 +169,25 @@ typedef struct mp_chat_list_row {
     const char *title; /* group/world: its title (NULL for direct) */
     const char *peer_username, *peer_display_name;
     bool has_last;
-    mp_msg_row_t last; /* the message at last_seq, when has_last */
+    mp_msg_row_t last; /* the newest message the user may see, when has_last */
+    int64_t unread_mentions;
+    mp_conv_settings_t settings; /* the user's own settings */
 } mp_chat_list_row_t;
 
-/* The caller's conversations, most recently active first, starting after the
- * position (after_active, after_id) — pass (INT64_MAX, 0) for the first page.
- * has_more says whether another page follows. limit 1..MP_CHAT_HISTORY_MAX. */
+/* The caller's conversations: on the first page (after_active == INT64_MAX)
+ * every pinned one first (most recently pinned first, at most
+ * MP_CHAT_PINNED_CONVS_MAX), then the unpinned ones most recently active
+ * first, starting after the position (after_active, after_id) — pass
+ * (INT64_MAX, 0) for the first page. archived: list only the archived ones
+ * (else only the others). Deleted-for-me direct conversations with no newer
+ * message are left out. has_more says whether another page follows. limit
+ * 1..MP_CHAT_HISTORY_MAX (pinned ones come on top of it). */
+#define MP_CHAT_PINNED_CONVS_MAX 10
 typedef void (*mp_chat_list_fn)(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n,
                                 bool has_more, void *ud);
 mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_active,
-                            uint64_t after_id, unsigned limit, mp_chat_list_fn cb, void *ud)
-    __attribute__((warn_unused_result));
+                            uint64_t after_id, unsigned limit, bool archived, mp_chat_list_fn cb,
+                            void *ud) __attribute__((warn_unused_result));
 
 /* ---- messages and cursors ------------------------------------------------ */
 
@@ -137,12 +195,12 @@ mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_acti
  * to stop early; the store knows nothing of how a row is encoded. */
 size_t mp_chat_msg_raw_bytes(const mp_msg_row_t *m);
 
-/* Messages of a conversation with seq < before_seq (INT64_MAX = the newest),
- * the newest ones up to limit (1..MP_CHAT_HISTORY_MAX) rows, returned in
- * ASCENDING seq order; has_more when older ones exist. Rows stop early, with
- * has_more, once the raw bytes (mp_chat_msg_raw_bytes) of the rows read pass
- * max_bytes: every row but the oldest returned fits in max_bytes, and at
- * least one row is returned. MP_ERR_NOT_MEMBER as above. */
+/* Messages of a conversation visible to user_id (above their cleared_seq,
+ * not hidden for them; deleted ones come as tombstones) with seq < before_seq (INT64_MAX = the
+ * newest), the newest ones up to limit (1..MP_CHAT_HISTORY_MAX) rows, returned in ASCENDING seq
+ * order; has_more when older ones exist. Rows stop early, with has_more, once the raw bytes
+ * (mp_chat_msg_raw_bytes) of the rows read pass max_bytes: every row but the oldest returned fits
+ * in max_bytes, and at least one row is returned. MP_ERR_NOT_MEMBER as above. */
 typedef void (*mp_chat_msgs_fn)(mp_err_t rc, const mp_msg_row_t *msgs, size_t n, bool has_more,
                                 void *ud);
 mp_err_t mp_store_chat_history(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
@@ -172,7 +230,18 @@ typedef struct mp_chat_sync_conv {
     mp_conv_kind_t kind;
     int64_t last_seq, read_seq, delivered_seq, version;
     uint64_t peer_id; /* direct: the other member */
+    int64_t unread_mentions;
+    mp_conv_settings_t settings;
+    int64_t self_version; /* version of the user's last settings change (0 = none) */
 } mp_chat_sync_conv_t;
+
+/* A per-user item of sync: a message deleted for the user ("hidden") or a
+ * change of the user's settings of a conversation (message_id 0; the
+ * settings are in the conversation entry). */
+typedef struct mp_chat_self_row {
+    uint64_t conversation_id, message_id;
+    int64_t version;
+} mp_chat_self_row_t;
 
 typedef struct mp_chat_receipt_row {
     uint64_t conversation_id, user_id;
@@ -186,6 +255,8 @@ typedef struct mp_chat_sync_out {
     size_t n_msgs;
     const mp_chat_receipt_row_t *receipts; /* member rows that changed, by version */
     size_t n_receipts;
+    const mp_chat_self_row_t *selfs; /* the user's own changes, by version */
+    size_t n_selfs;
     bool has_more;  /* call again with `cursor` */
     int64_t cursor; /* the version to pass as `since` next time */
 } mp_chat_sync_out_t;

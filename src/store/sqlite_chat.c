@@ -66,6 +66,7 @@ static void msgvec_push_stmt(msgvec_t *mv, mp_sql_stmt_t *s)
         mv->v = mp_realloc(mv->v, mv->cap * sizeof *mv->v);
     }
     mp_msg_row_t *m = &mv->v[mv->n++];
+    memset(m, 0, sizeof *m);
     m->id = col_u64(s, 0);
     m->conversation_id = col_u64(s, 1);
     m->seq = mp_sql_col_i64(s, 2);
@@ -1172,8 +1173,10 @@ static void list_done(mp_sql_job_t *job, mp_err_t rc)
 }
 
 mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_active,
-                            uint64_t after_id, unsigned limit, mp_chat_list_fn cb, void *ud)
+                            uint64_t after_id, unsigned limit, bool archived, mp_chat_list_fn cb,
+                            void *ud)
 {
+    (void)archived; /* TODO(issue 10): filter */
     list_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = list_run;
     j->base.done = list_done;

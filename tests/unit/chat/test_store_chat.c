@@ -671,7 +671,7 @@ static void on_list(mp_err_t rc, const mp_chat_list_row_t *rows, size_t n, bool 
 static list_res_t list_sync(fx_t *f, uint64_t user, int64_t aa, uint64_t aid, unsigned limit)
 {
     list_res_t r = {0};
-    assert_int_equal(mp_store_chat_list(f->s.st, user, aa, aid, limit, on_list, &r), MP_OK);
+    assert_int_equal(mp_store_chat_list(f->s.st, user, aa, aid, limit, false, on_list, &r), MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
