@@ -14,6 +14,7 @@
 
 #include "proto/group_rules.h"
 #include "store/chat.h"
+#include "store/sqlite_chat_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
@@ -36,30 +37,25 @@ const char *mp_conv_kind_name(mp_conv_kind_t kind)
     }
 }
 
-static mp_conv_kind_t kind_parse(const char *s)
+/* ---- message rows (sqlite_chat_int.h) ---------------------------------------- */
+
+mp_conv_kind_t mp_sqlite__conv_kind(const char *s)
 {
-    if (s != NULL && strcmp((const char *)s, "group") == 0)
+    if (s != NULL && strcmp(s, "group") == 0)
         return MP_CONV_GROUP;
-    if (s != NULL && strcmp((const char *)s, "world") == 0)
+    if (s != NULL && strcmp(s, "world") == 0)
         return MP_CONV_WORLD;
     return MP_CONV_DIRECT;
 }
 
-/* A growable array of message rows whose strings the array owns. */
-typedef struct msgvec {
-    mp_msg_row_t *v;
-    size_t n, cap;
-} msgvec_t;
+/* A heap copy of a text column, NULL for SQL NULL (optional strings). */
+static char *col_dup_opt(mp_sql_stmt_t *s, int i)
+{
+    const char *t = mp_sql_col_text(s, i);
+    return t != NULL ? mp_strdup(t) : NULL;
+}
 
-/* Every message SELECT returns these columns in this order. */
-#define MSG_COLS                                                                                   \
-    "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version"
-/* Reads also say whether the sender is a guest, so that history and sync
- * show the mark the live event carries. A sender without a user row was a
- * guest: only the guest sweep deletes users, and its messages stay. */
-#define MSG_READ_COLS MSG_COLS ", (SELECT guest FROM users WHERE users.id = messages.sender_id)"
-
-static void msgvec_push_stmt(msgvec_t *mv, mp_sql_stmt_t *s)
+void mp_sqlite__msgvec_push(mp_sqlite_msgvec_t *mv, mp_sql_stmt_t *s)
 {
     if (mv->n == mv->cap) {
         mv->cap = mv->cap ? mv->cap * 2 : 16;
@@ -76,33 +72,90 @@ static void msgvec_push_stmt(msgvec_t *mv, mp_sql_stmt_t *s)
     m->text = col_dup(s, 6);
     m->created_at = mp_sql_col_i64(s, 7);
     m->version = mp_sql_col_i64(s, 8);
+    m->content = col_dup_opt(s, 9);
+    m->search_extra = col_dup_opt(s, 10);
+    m->edited_at = mp_sql_col_i64(s, 11); /* NULL reads as 0 */
+    m->deleted_at = mp_sql_col_i64(s, 12);
+    m->reply_to = col_u64(s, 13);
+    m->quote_sender = col_u64(s, 14);
+    m->quote_kind = col_dup_opt(s, 15);
+    m->quote_text = col_dup_opt(s, 16);
+    m->quote_deleted = mp_sql_col_int(s, 17) != 0;
+    m->fwd_sender = col_u64(s, 18);
+    m->fwd_at = mp_sql_col_i64(s, 19);
+    m->mentions = col_dup_opt(s, 20);
+    m->mention_all = mp_sql_col_int(s, 21) != 0;
+    m->pinned_at = mp_sql_col_i64(s, 22);
+    m->pinned_by = col_u64(s, 23);
+    m->n_reactions = (size_t)mp_sql_col_i64(s, 24);
     m->sender_guest =
-        mp_sql_col_count(s) > 9 && (mp_sql_col_is_null(s, 9) || mp_sql_col_int(s, 9) != 0);
+        mp_sql_col_count(s) > MP_SQLITE_MSG_NCOLS &&
+        (mp_sql_col_is_null(s, MP_SQLITE_MSG_NCOLS) || mp_sql_col_int(s, MP_SQLITE_MSG_NCOLS) != 0);
+}
+
+static size_t len0(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
 }
 
 size_t mp_chat_msg_raw_bytes(const mp_msg_row_t *m)
 {
-    return (m->text ? strlen(m->text) : 0) + (m->client_msg_id ? strlen(m->client_msg_id) : 0) +
-           (m->kind ? strlen(m->kind) : 0);
+    return len0(m->text) + len0(m->client_msg_id) + len0(m->kind) + len0(m->content) +
+           len0(m->quote_text) + len0(m->mentions) + 16 * m->n_reactions;
 }
 
-static void msg_row_free(mp_msg_row_t *m)
+static char *dup_opt(const char *s)
+{
+    return s != NULL ? mp_strdup(s) : NULL;
+}
+
+void mp_sqlite__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m)
+{
+    *dst = *m;
+    dst->client_msg_id = dup_opt(m->client_msg_id);
+    dst->kind = dup_opt(m->kind);
+    dst->text = dup_opt(m->text);
+    dst->content = dup_opt(m->content);
+    dst->search_extra = dup_opt(m->search_extra);
+    dst->quote_kind = dup_opt(m->quote_kind);
+    dst->quote_text = dup_opt(m->quote_text);
+    dst->mentions = dup_opt(m->mentions);
+    if (m->reactions != NULL) {
+        mp_reaction_sum_t *r = mp_malloc((m->n_reactions ? m->n_reactions : 1) * sizeof *r);
+        for (size_t i = 0; i < m->n_reactions; i++) {
+            r[i] = m->reactions[i];
+            r[i].emoji = mp_strdup(m->reactions[i].emoji);
+        }
+        dst->reactions = r;
+    }
+}
+
+void mp_sqlite__msg_free(mp_msg_row_t *m)
 {
     mp_free((void *)m->client_msg_id);
     mp_free((void *)m->kind);
     mp_free((void *)m->text);
+    mp_free((void *)m->content);
+    mp_free((void *)m->search_extra);
+    mp_free((void *)m->quote_kind);
+    mp_free((void *)m->quote_text);
+    mp_free((void *)m->mentions);
+    if (m->reactions != NULL) {
+        for (size_t i = 0; i < m->n_reactions; i++)
+            mp_free((void *)m->reactions[i].emoji);
+        mp_free((void *)m->reactions);
+    }
 }
 
-static void msgvec_free(msgvec_t *mv)
+void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv)
 {
     for (size_t i = 0; i < mv->n; i++)
-        msg_row_free(&mv->v[i]);
+        mp_sqlite__msg_free(&mv->v[i]);
     mp_free(mv->v);
     mv->v = NULL;
     mv->n = mv->cap = 0;
 }
 
-/* Steps s expecting MP_SQL_DONE. */
 /* ---- shared SQL pieces (writer and readers) ------------------------------ */
 
 static const char SQL_NEXT_VERSION[] =
@@ -127,7 +180,7 @@ mp_err_t mp_sqlite__next_version(mp_sql_conn_t *db, int64_t *out)
     return MP_OK;
 }
 
-static mp_err_t head_version(mp_sql_conn_t *db, int64_t *out)
+mp_err_t mp_sqlite__head_version(mp_sql_conn_t *db, int64_t *out)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HEAD_VERSION);
     if (s == NULL)
@@ -142,7 +195,8 @@ static mp_err_t head_version(mp_sql_conn_t *db, int64_t *out)
 /* MP_OK when user may read and write conversation conv (a member, or the
  * world room); MP_ERR_NOT_MEMBER also when conv does not exist, so that
  * nobody learns which ids exist. */
-static mp_err_t check_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, mp_conv_kind_t *kind)
+mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
+                                mp_conv_kind_t *kind)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ACCESS);
     if (s == NULL)
@@ -154,7 +208,7 @@ static mp_err_t check_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, mp
         return MP_ERR_NOT_MEMBER;
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
-    mp_conv_kind_t k = kind_parse(mp_sql_col_text(s, 0));
+    mp_conv_kind_t k = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
     bool member = mp_sql_col_int(s, 1) != 0;
     if (kind)
         *kind = k;
@@ -287,14 +341,14 @@ typedef struct send_job {
     mp_chat_send_in_t in;     /* strings point to the copies below */
     char *cmid, *text, *kind; /* inside this allocation, after the struct */
     mp_chat_send_out_t out;
-    msgvec_t orig; /* the original message on a duplicate */
+    mp_sqlite_msgvec_t orig; /* the original message on a duplicate */
     mp_chat_send_fn cb;
     void *ud;
 } send_job_t;
 
 /* Dedup is per device (client_msg_id is unique per device, see
  * migration_dedup.h): the unique index messages_dedup serves the lookup. */
-static const char SQL_DEDUP[] = "SELECT " MSG_COLS " FROM messages WHERE sender_id = ?1"
+static const char SQL_DEDUP[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE sender_id = ?1"
                                 " AND sender_device = ?3 AND client_msg_id = ?2";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
@@ -311,7 +365,7 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
     int rc = mp_sql_step(s);
     *found = rc == MP_SQL_ROW;
     if (rc == MP_SQL_ROW)
-        msgvec_push_stmt(&j->orig, s);
+        mp_sqlite__msgvec_push(&j->orig, s);
     else if (rc != MP_SQL_DONE)
         return mp_sql_err(db, rc);
     return MP_OK;
@@ -485,7 +539,7 @@ static send_state_t *send_state(mp_sql_conn_t *db)
 static mp_err_t state_version(mp_sql_conn_t *db, send_state_t *ss, int64_t *out)
 {
     if (!ss->have_version) {
-        mp_err_t rc = head_version(db, &ss->version);
+        mp_err_t rc = mp_sqlite__head_version(db, &ss->version);
         if (rc != MP_OK)
             return rc;
         ss->have_version = true;
@@ -548,7 +602,7 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
     }
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
-    mp_conv_kind_t kind = kind_parse(mp_sql_col_text(s, 0));
+    mp_conv_kind_t kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
     bool member = !mp_sql_col_is_null(s, 3);
     if (kind == MP_CONV_WORLD)
         e->deny = MP_OK;
@@ -678,7 +732,7 @@ static void send_done(mp_sql_job_t *job, mp_err_t rc)
 {
     send_job_t *j = (send_job_t *)job;
     j->cb(rc, rc == MP_OK || rc == MP_ERR_MUTED ? &j->out : NULL, j->ud);
-    msgvec_free(&j->orig);
+    mp_sqlite__msgvec_free(&j->orig);
     mp_free(j);
 }
 
@@ -805,7 +859,7 @@ static mp_err_t members_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         return MP_ERR_NOT_FOUND;
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
-    j->kind = kind_parse(mp_sql_col_text(s, 0));
+    j->kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
     mp_sql_reset(s);
     if (j->kind == MP_CONV_WORLD)
         return MP_OK;
@@ -873,20 +927,20 @@ typedef struct history_job {
     int64_t before;
     unsigned limit;
     size_t max_bytes;
-    msgvec_t msgs;
+    mp_sqlite_msgvec_t msgs;
     bool has_more;
     mp_chat_msgs_fn cb;
     void *ud;
 } history_job_t;
 
 static const char SQL_HISTORY[] =
-    "SELECT " MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
+    "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
     " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
 
 static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     history_job_t *j = (history_job_t *)job;
-    mp_err_t err = check_access(db, j->user, j->conv, NULL);
+    mp_err_t err = mp_sqlite__chat_access(db, j->user, j->conv, NULL);
     if (err != MP_OK)
         return err;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HISTORY);
@@ -905,7 +959,7 @@ static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
             j->has_more = true;
             break;
         }
-        msgvec_push_stmt(&j->msgs, s);
+        mp_sqlite__msgvec_push(&j->msgs, s);
         raw += mp_chat_msg_raw_bytes(&j->msgs.v[j->msgs.n - 1]);
     }
     mp_sql_reset(s);
@@ -928,7 +982,7 @@ static void history_done(mp_sql_job_t *job, mp_err_t rc)
         j->cb(rc, j->msgs.v, j->msgs.n, j->has_more, j->ud);
     else
         j->cb(rc, NULL, 0, false, j->ud);
-    msgvec_free(&j->msgs);
+    mp_sqlite__msgvec_free(&j->msgs);
     mp_free(j);
 }
 
@@ -1055,7 +1109,7 @@ typedef struct list_job {
     unsigned limit;
     mp_chat_list_row_t *rows;
     size_t n;
-    msgvec_t last; /* owns the strings of rows[i].last */
+    mp_sqlite_msgvec_t last; /* owns the strings of rows[i].last */
     bool has_more;
     mp_chat_list_fn cb;
     void *ud;
@@ -1070,7 +1124,7 @@ static const char SQL_PEER_USER[] =
     "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id"
     " WHERE m.conversation_id = ?1 AND m.user_id <> ?2 LIMIT 1";
 static const char SQL_MSG_AT[] =
-    "SELECT " MSG_COLS " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
+    "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
 
 static mp_err_t list_peer(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
 {
@@ -1102,7 +1156,7 @@ static mp_err_t list_last(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *
     mp_sql_bind_i64(s, 2, r->last_seq);
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_ROW) {
-        msgvec_push_stmt(&j->last, s);
+        mp_sqlite__msgvec_push(&j->last, s);
         r->has_last = true; /* rows[i].last is filled in list_done's pass */
     } else if (rc != MP_SQL_DONE) {
         return mp_sql_err(db, rc);
@@ -1126,7 +1180,7 @@ static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_chat_list_row_t *r = &j->rows[j->n++];
         r->id = col_u64(s, 0);
-        r->kind = kind_parse(mp_sql_col_text(s, 1));
+        r->kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 1));
         r->last_seq = mp_sql_col_i64(s, 2);
         r->active_at = mp_sql_col_i64(s, 3);
         r->read_seq = mp_sql_col_i64(s, 4);
@@ -1168,7 +1222,7 @@ static void list_done(mp_sql_job_t *job, mp_err_t rc)
         mp_free((void *)j->rows[i].title);
     }
     mp_free(j->rows);
-    msgvec_free(&j->last);
+    mp_sqlite__msgvec_free(&j->last);
     mp_free(j);
 }
 
@@ -1205,7 +1259,7 @@ typedef struct sync_job {
     size_t raw; /* raw bytes of the messages held */
     mp_chat_sync_conv_t *convs;
     size_t n_convs, cap_convs;
-    msgvec_t msgs;
+    mp_sqlite_msgvec_t msgs;
     mp_chat_receipt_row_t *rcpts;
     size_t n_rcpts, cap_rcpts;
     mp_chat_sync_out_t out;
@@ -1217,7 +1271,7 @@ static const char SQL_SYNC_CONVS[] =
     "SELECT c.id, c.kind, c.last_seq, c.version, m.read_seq, m.delivered_seq FROM members m"
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.version > ?2";
 static const char SQL_SYNC_MSGS[] =
-    "SELECT " MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
+    "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
     " AND version > ?2 ORDER BY version LIMIT ?3";
 static const char SQL_SYNC_RCPTS[] = "SELECT user_id, read_seq, delivered_seq, version FROM members"
                                      " WHERE conversation_id = ?1 AND version > ?2";
@@ -1240,7 +1294,7 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
         mp_chat_sync_conv_t *c = &j->convs[j->n_convs++];
         memset(c, 0, sizeof *c);
         c->id = col_u64(s, 0);
-        c->kind = kind_parse(mp_sql_col_text(s, 1));
+        c->kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 1));
         c->last_seq = mp_sql_col_i64(s, 2);
         c->version = mp_sql_col_i64(s, 3);
         c->read_seq = mp_sql_col_i64(s, 4);
@@ -1272,7 +1326,7 @@ static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)
             j->ceiling = last;
             break;
         }
-        msgvec_push_stmt(&j->msgs, s);
+        mp_sqlite__msgvec_push(&j->msgs, s);
         const mp_msg_row_t *m = &j->msgs.v[j->msgs.n - 1];
         raw += mp_chat_msg_raw_bytes(m);
         last = m->version;
@@ -1375,7 +1429,7 @@ static void sync_drop_above(sync_job_t *j)
     j->raw = 0;
     for (size_t i = 0; i < j->msgs.n; i++) {
         if (j->msgs.v[i].version > j->ceiling) {
-            msg_row_free(&j->msgs.v[i]);
+            mp_sqlite__msg_free(&j->msgs.v[i]);
             continue;
         }
         j->raw += mp_chat_msg_raw_bytes(&j->msgs.v[i]);
@@ -1436,7 +1490,7 @@ static void sync_cut(sync_job_t *j, int64_t head)
     if (j->msgs.n > 1)
         qsort(j->msgs.v, j->msgs.n, sizeof *j->msgs.v, cmp_msg_version);
     while (j->msgs.n > 0 && j->msgs.v[j->msgs.n - 1].version > cut)
-        msg_row_free(&j->msgs.v[--j->msgs.n]);
+        mp_sqlite__msg_free(&j->msgs.v[--j->msgs.n]);
     if (j->n_rcpts > 1)
         qsort(j->rcpts, j->n_rcpts, sizeof *j->rcpts, cmp_rcpt_version);
     while (j->n_rcpts > 0 && j->rcpts[j->n_rcpts - 1].version > cut)
@@ -1463,7 +1517,7 @@ static mp_err_t sync_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     sync_job_t *j = (sync_job_t *)job;
     int64_t head;
-    mp_err_t rc = head_version(db, &head);
+    mp_err_t rc = mp_sqlite__head_version(db, &head);
     if (rc == MP_OK)
         rc = sync_load_convs(db, j);
     for (size_t i = 0; rc == MP_OK && i < j->n_convs; i++) {
@@ -1494,7 +1548,7 @@ static void sync_done(mp_sql_job_t *job, mp_err_t rc)
     j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
     mp_free(j->convs);
     mp_free(j->rcpts);
-    msgvec_free(&j->msgs);
+    mp_sqlite__msgvec_free(&j->msgs);
     mp_free(j);
 }
 

@@ -1,0 +1,72 @@
+/* Internal to src/store: what the SQLite files of the messaging store
+ * (sqlite_chat.c: send, history, sync, list; sqlite_msgs.c: edit, delete,
+ * forward; sqlite_reactions.c, sqlite_convset.c, sqlite_search.c) share:
+ * the message row reader and the access check. */
+#ifndef MP_STORE_SQLITE_CHAT_INT_H
+#define MP_STORE_SQLITE_CHAT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/chat.h"
+#include "store/sql.h"
+
+/* Every message SELECT returns these columns in this order (MSG_NCOLS of
+ * them); reads add the sender's guest mark as column MSG_NCOLS. */
+#define MP_SQLITE_MSG_COLS                                                                         \
+    "id, conversation_id, seq, sender_id, client_msg_id, kind, body, created_at, version,"         \
+    " content, search_extra, edited_at, deleted_at, reply_to, quote_sender, quote_kind,"           \
+    " quote_text, quote_deleted, fwd_sender, fwd_at, mentions, mention_all, pinned_at,"            \
+    " pinned_by, n_reactions"
+#define MP_SQLITE_MSG_NCOLS 25
+/* A sender without a user row was a guest: only the guest sweep deletes
+ * users, and its messages stay. */
+#define MP_SQLITE_MSG_READ_COLS                                                                    \
+    MP_SQLITE_MSG_COLS ", (SELECT guest FROM users WHERE users.id = messages.sender_id)"
+/* The same columns of a table aliased `m` (for joins). */
+#define MP_SQLITE_MSG_COLS_M                                                                       \
+    "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.kind, m.body,"                \
+    " m.created_at, m.version, m.content, m.search_extra, m.edited_at, m.deleted_at,"              \
+    " m.reply_to, m.quote_sender, m.quote_kind, m.quote_text, m.quote_deleted, m.fwd_sender,"      \
+    " m.fwd_at, m.mentions, m.mention_all, m.pinned_at, m.pinned_by, m.n_reactions,"               \
+    " (SELECT guest FROM users WHERE users.id = m.sender_id)"
+
+/* A growable array of message rows whose strings (and reaction sums) the
+ * array owns. */
+typedef struct mp_sqlite_msgvec {
+    mp_msg_row_t *v;
+    size_t n, cap;
+} mp_sqlite_msgvec_t;
+
+/* Appends the row s is on (columns as above). After the push, n_reactions
+ * holds the STORED number of reaction rows and reactions is NULL:
+ * mp_sqlite__msgs_reactions() turns that into the per-emoji sums as a
+ * reader sees them; paths that never show reactions leave it. */
+void mp_sqlite__msgvec_push(mp_sqlite_msgvec_t *mv, mp_sql_stmt_t *s);
+/* Frees one row's strings and reactions (not the row). */
+void mp_sqlite__msg_free(mp_msg_row_t *m);
+void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv);
+/* A deep copy of m into dst (strings and reactions owned by dst). */
+void mp_sqlite__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
+
+/* "direct" / "group" / "world" → kind (anything else: direct). */
+mp_conv_kind_t mp_sqlite__conv_kind(const char *s);
+
+/* The head of the global change version (read). */
+mp_err_t mp_sqlite__head_version(mp_sql_conn_t *db, int64_t *out)
+    __attribute__((warn_unused_result));
+
+/* MP_OK when user may read conversation conv (a member, or the world room);
+ * MP_ERR_NOT_MEMBER also when conv does not exist, so that nobody learns
+ * which ids exist. *kind (may be NULL) gets its kind. */
+mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
+                                mp_conv_kind_t *kind) __attribute__((warn_unused_result));
+
+/* For each row of msgs[0..n) with stored reactions, loads the per-emoji
+ * sums as reader sees them (count, and whether reader is among them),
+ * ordered by each emoji's first reaction. Defined in sqlite_reactions.c. */
+mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n,
+                                   uint64_t reader) __attribute__((warn_unused_result));
+
+#endif
