@@ -66,7 +66,7 @@ mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 /* For each row of msgs[0..n) with stored reactions, loads the per-emoji
  * sums as reader sees them (count, and whether reader is among them),
  * ordered by each emoji's first reaction. Defined in sqlite_reactions.c. */
-mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n,
-                                   uint64_t reader) __attribute__((warn_unused_result));
+mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n, uint64_t reader)
+    __attribute__((warn_unused_result));
 
 #endif
