@@ -96,6 +96,18 @@ mp_err_t mp_group_rule(mp_group_rule_op_t op, const mp_group_facts_t *f)
         return f->target_member ? MP_OK : MP_ERR_NOT_FOUND;
     case MP_GRULE_DISSOLVE:
         return owner_only(f);
+    case MP_GRULE_PIN:
+        return admins_if(f->settings.pin_admins, f);
+    case MP_GRULE_DELETE_ANY:
+        /* target_* describe the message's sender; one who left counts as a
+         * member. Admins are not bound by the recall window, on their own
+         * messages either. */
+        if (!is_admin(f->role))
+            return MP_ERR_NOT_ALLOWED;
+        if (f->self ||
+            mp_group_rule_outranks(f->role, f->target_member ? f->target_role : MP_GROUP_MEMBER))
+            return MP_OK;
+        return MP_ERR_NOT_ALLOWED;
     }
     return MP_ERR_INTERNAL;
 }

@@ -26,6 +26,7 @@ typedef enum {
 /* Each setting: false = "all", true = "admins" (owner or admin). */
 typedef struct mp_group_settings {
     bool post_admins, invite_admins, edit_admins;
+    bool pin_admins; /* who_can_pin */
 } mp_group_settings_t;
 
 /* What the actor wants to do. */
@@ -47,6 +48,8 @@ typedef enum {
     MP_GRULE_ROLE,          /* make a member admin or member (owner) */
     MP_GRULE_TRANSFER,      /* hand the group over (owner) */
     MP_GRULE_DISSOLVE,      /* (owner) */
+    MP_GRULE_PIN,           /* pin or unpin a message (who_can_pin) */
+    MP_GRULE_DELETE_ANY,    /* delete another member's message for everyone (admins, hierarchy) */
 } mp_group_rule_op_t;
 
 /* The facts a rule looks at. Fields an op does not use are ignored. */

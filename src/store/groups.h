@@ -47,6 +47,7 @@ enum {
     MP_GROUP_SET_POST = 1 << 0,
     MP_GROUP_SET_INVITE = 1 << 1,
     MP_GROUP_SET_EDIT = 1 << 2,
+    MP_GROUP_SET_PIN = 1 << 3,
 };
 
 /* One group as seen by one user (the caller). Strings borrowed. */

@@ -32,11 +32,13 @@
 #define MP_CHAT_SEARCH_MAX 50        /* results per page */
 #define MP_CHAT_SEARCH_SCAN 20000    /* candidates examined per search request */
 
-/* What the caller is in the world room: moderators may delete and pin
- * there. Computed by the caller (src/chat) from the world_moderators key. */
+/* Who acts. world_moderators is the comma-separated usernames of the
+ * world_moderators key (case-insensitive; borrowed: it must outlive the
+ * op, the config does); the store compares the actor's username with it
+ * in the write, only when a world moderation right is needed. */
 typedef struct mp_msg_actor {
     uint64_t user_id;
-    bool world_moderator;
+    const char *world_moderators;
 } mp_msg_actor_t;
 
 /* ---- edit ------------------------------------------------------------------- */

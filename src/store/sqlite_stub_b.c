@@ -45,8 +45,7 @@ mp_err_t mp_store_conv_settings(mp_store_t *st, uint64_t user_id, uint64_t conve
     return MP_ERR_UNAVAILABLE;
 }
 
-mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n,
-                                   uint64_t reader)
+mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n, uint64_t reader)
 {
     (void)db, (void)reader;
     for (size_t i = 0; i < n; i++)
