@@ -94,17 +94,76 @@ void mp_chat__with_conv(mp_chat_t *chat, uint64_t conv_id, mp_chat_conv_cont con
 
 /* ---- JSON shapes and fan-out (events.c) ----------------------------------- */
 
-/* {"message_id","conversation","seq","sender"[,"sender_guest":true],"kind",
- * "text"[,"system"],"created_at"[,"client_msg_id" when with_cmid]}: the one
- * shape of a message in live events, history and sync. */
+/* The one shape of a message in live events, history, sync, search and
+ * pins (docs/protocol.md "The message object"): {"message_id",
+ * "conversation","seq","sender"[,"sender_guest":true],"kind","text"
+ * [,"content"][,"system"],"created_at"[,"client_msg_id" when with_cmid]
+ * [,"reply_to"][,"forwarded_from"][,"mentions"][,"mention_all"]
+ * [,"edited_at"][,"reactions"][,"pinned_at","pinned_by"]}; a message deleted
+ * for everyone is a tombstone: "text":"", "deleted":true, "deleted_at", and
+ * none of the optional parts. "reactions" only when m->reactions is set (the
+ * read paths load them; write paths leave it NULL). */
 json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid);
+
+/* The ids of a stored comma-separated mention list (mp_msg_row_t.mentions;
+ * NULL = none), at most max of them, in stored order; malformed entries are
+ * skipped. Returns how many were written to out. */
+size_t mp_chat__mentions_parse(const char *list, uint64_t *out, size_t max);
+
+/* A deep copy of m into dst (every string and the reaction sums); release
+ * it with mp_chat__msg_release, which also zeroes the row. For rows that
+ * must outlive the store callback that lent them. */
+void mp_chat__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
+void mp_chat__msg_release(mp_msg_row_t *m);
+
+/* The frames of one {"event":"message"}, each encoded on first use and then
+ * shared by all its sessions: plain (other members), mention (the same with
+ * "mention":true, for the users m mentions, or everyone but the sender on
+ * mention_all) and own (with client_msg_id, for the sender's other
+ * sessions). guest: the sender is a guest (world posts are marked). m is
+ * borrowed until mp_chat__frames_free. */
+typedef struct mp_chat_frames {
+    const mp_msg_row_t *m;
+    json_t *ev, *msg;
+    mp_frame_t *plain, *mention, *own;
+    bool mention_all;
+    uint64_t mentions[MP_CHAT_MENTIONS_MAX]; /* ascending, no duplicates */
+    size_t n_mentions;
+} mp_chat_frames_t;
+
+void mp_chat__frames_init(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest);
+/* Whether user gets the mention frame (never the sender). */
+bool mp_chat__frames_mentioned(const mp_chat_frames_t *fr, uint64_t user);
+mp_frame_t *mp_chat__frames_plain(mp_chat_frames_t *fr);
+mp_frame_t *mp_chat__frames_mention(mp_chat_frames_t *fr);
+mp_frame_t *mp_chat__frames_own(mp_chat_frames_t *fr);
+void mp_chat__frames_free(mp_chat_frames_t *fr);
+
+/* Delivers NEW stored messages of one conversation (n >= 1, in seq order)
+ * as "message" events: the other members' sessions (mentioned ones with
+ * "mention":true), the sender's sessions other than `except` (which has the
+ * ack) with client_msg_id; the world room to every session. peer_id: for a
+ * send with `to`, the other member (fills the cache); else 0. Rows are
+ * copied when the member list must be loaded first. */
+void mp_chat__fan_out_new(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, mp_sid_t except,
+                          bool guest, uint64_t peer_id);
+/* Whether user has a session besides `except`. */
+bool mp_chat__has_other_session(mp_chat_t *chat, uint64_t user, mp_sid_t except);
+/* Sends f to every online session of conv's members (world: every session)
+ * except the session `except` of the acting user `actor`: the events of
+ * changes (edits, deletes), which the acting session learns from its reply. */
+void mp_chat__push_conv_except(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t actor,
+                               mp_sid_t except, mp_frame_t *f);
 
 /* The read paths (history, sync) build pages of at most this many bytes of
  * encoded JSON: a page ends early, with has_more, before the message that
  * would pass it, and always carries at least one message (or one version of
- * a sync). One message is under 25 KiB encoded (4,096 control characters
- * that escape to 6 bytes each, a 64-byte client_msg_id of characters that
- * escape to 2, and the fixed fields), so one always fits. The budget also
+ * a sync). One message is under 32 KiB encoded with the default
+ * max_reaction_kinds (a text of 4,096 characters that escape to 6 bytes
+ * each, a 64-byte client_msg_id of characters that escape to 2, a content
+ * object of about 1 KiB, a 100-character reply snapshot, 50 mentions, 20
+ * reactions of at most 32-byte emoji, and the fixed fields; about 60 bytes
+ * more per allowed reaction kind), so one always fits. The budget also
  * bounds the encoding work one request puts on the loop. */
 #define MP_CHAT_REPLY_BYTES (256 * 1024)
 /* MP_CHAT_REPLY_BYTES, or a quarter of ws_max_queue when that is smaller, so
@@ -119,6 +178,14 @@ json_t *mp_chat__id_json(uint64_t id);
  * (0 = none). */
 void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t skip_user,
                            mp_frame_t *f);
+
+/* ---- send, edit, delete, forward (send.c, edit.c, forward.c) -------------- */
+
+/* Takes cost tokens (one per message written: a forward of n takes n, at
+ * most the burst) from the caller's send bucket (send_rate / send_burst),
+ * shared by send, edit and forward. False when it has answered
+ * rate_limited with "retry_after_ms". */
+bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost);
 
 /* ---- presence (presence.c) ------------------------------------------------- */
 

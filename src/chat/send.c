@@ -8,22 +8,35 @@
  * members' sessions get it without. A duplicate (retried send) is acked with
  * the original and NOT fanned out again: the original was delivered when it
  * was stored, and if the server died between commit and fan-out every device
- * reconnects and syncs anyway. */
+ * reconnects and syncs anyway.
+ *
+ * Kinds other than text carry a typed `content` (proto/content.h checks it
+ * field by field); `reply_to` quotes a message of the same conversation,
+ * `mentions` / `mention_all` flag the event of the users they name. The
+ * store checks what needs its data (the quoted message, the members, the
+ * role for mention_all) in the write, and names the field when it refuses. */
 #include <stdio.h>
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "proto/content.h"
+#include "util/assert.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
 
 const mp_field_t mp_chat_send_fields[] = {
     {"client_msg_id", MP_F_ASCII, true, 1, MP_CHAT_CMID_MAX},
-    {"text", MP_F_TEXT, true, 1, MP_CHAT_TEXT_MAX_CHARS},
+    /* Required for kind text, a caption for media, refused for location and
+     * contact: mp_content_check decides with the kind. */
+    {"text", MP_F_TEXT, false, 0, MP_CHAT_TEXT_MAX_CHARS},
     {"conversation", MP_F_ID, false, 0, 0},
     {"to", MP_F_ID, false, 0, 0},
     {"kind", MP_F_ASCII, false, 1, 16},
+    {"content", MP_F_OBJECT, false, 0, 0},
     {"reply_to", MP_F_ID, false, 0, 0},
+    {"mentions", MP_F_ARRAY, false, 0, MP_CHAT_MENTIONS_MAX},
+    {"mention_all", MP_F_BOOL, false, 0, 0},
     {NULL, 0, false, 0, 0},
 };
 
@@ -33,19 +46,41 @@ typedef struct send_ctx {
     int64_t req_id;
     json_t *frame; /* a reference: the strings below point into it */
     mp_chat_send_in_t in;
+    mp_content_t content; /* owned: in.content and in.search_extra point into it */
+    uint64_t mentions[MP_CHAT_MENTIONS_MAX];
     bool guest; /* the sender is a guest (world posts are marked) */
     uint64_t device_id;
 } send_ctx_t;
 
 static void ctx_free(send_ctx_t *c)
 {
+    mp_content_free(&c->content);
     json_decref(c->frame);
     mp_free(c);
 }
 
-/* A message naming the cause where the table's default would not. */
-static const char *fail_message(const send_ctx_t *c, mp_err_t rc)
+/* The store's refusal of an input field, in words. */
+static const char *field_message(const send_ctx_t *c, mp_err_t rc, const char *field)
 {
+    if (strcmp(field, "reply_to") == 0)
+        return "field 'reply_to' names no message of this conversation (or a deleted one)";
+    if (strcmp(field, "mentions") == 0)
+        return mp_chat__world_is(c->chat, c->in.conversation_id)
+                   ? "field 'mentions' names a user who does not exist"
+                   : "field 'mentions' names a user who is not a member of this conversation";
+    if (strcmp(field, "mention_all") == 0)
+        return rc == MP_ERR_NOT_ALLOWED ? "field 'mention_all' is for group owners and admins"
+                                        : "field 'mention_all' is only for groups";
+    if (strcmp(field, "content") == 0)
+        return "field 'content.user_id' names no user";
+    return NULL;
+}
+
+/* A message naming the cause where the table's default would not. */
+static const char *fail_message(const send_ctx_t *c, mp_err_t rc, const char *field)
+{
+    if (field != NULL)
+        return field_message(c, rc, field);
     if (rc == MP_ERR_GUEST_FORBIDDEN)
         return c->in.to_user_id != 0
                    ? "field 'to' names a guest: guests can only use the world room"
@@ -53,10 +88,15 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc)
     return NULL;
 }
 
+static void fail_field(send_ctx_t *c, mp_err_t rc, const char *field)
+{
+    mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, rc, fail_message(c, rc, field), NULL);
+    ctx_free(c);
+}
+
 static void fail(send_ctx_t *c, mp_err_t rc)
 {
-    mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, rc, fail_message(c, rc), NULL);
-    ctx_free(c);
+    fail_field(c, rc, NULL);
 }
 
 /* muted, with the time the mute ends (from the cache or from the store). */
@@ -81,90 +121,6 @@ static void reply(send_ctx_t *c, const mp_chat_send_out_t *o)
     mp_gw_reply(c->chat->ctx->srv, c->sid, c->req_id, f);
 }
 
-typedef struct others {
-    mp_sid_t except;
-    bool any;
-} others_t;
-
-static void count_other(mp_sid_t sid, uint64_t device_id, void *ud)
-{
-    (void)device_id;
-    others_t *o = ud;
-    if (sid != o->except)
-        o->any = true;
-}
-
-/* Whether user has a session besides `except` (the sending one, which gets
- * the ack instead; it may also have closed meanwhile). */
-static bool has_other_session(mp_hub_t *hub, uint64_t user, mp_sid_t except)
-{
-    others_t o = {except, false};
-    if (mp_hub_sessions(hub, user) == 0)
-        return false;
-    mp_hub_each(hub, user, count_other, &o);
-    return o.any;
-}
-
-/* Two frames at most, each encoded once and shared by all its sessions. */
-static void fan_out(mp_chat_t *chat, const mp_chat_conv_t *conv, const mp_msg_row_t *m,
-                    mp_sid_t except)
-{
-    mp_hub_t *hub = chat->ctx->hub;
-    json_t *ev = json_object();
-    json_t *msg = mp_chat__msg_json(m, false);
-    json_object_set_new(ev, "event", json_string("message"));
-    json_object_set(ev, "message", msg);
-    mp_frame_t *plain = NULL;
-    for (uint32_t i = 0; i < conv->n; i++) {
-        uint64_t u = conv->members[i];
-        if (u == m->sender_id || !mp_hub_online(hub, u))
-            continue;
-        if (plain == NULL)
-            plain = mp_frame_new_json(ev);
-        mp_hub_push_user(hub, u, plain, 0);
-    }
-    if (has_other_session(hub, m->sender_id, except)) {
-        json_object_set_new(msg, "client_msg_id", json_string(m->client_msg_id));
-        mp_frame_t *own = mp_frame_new_json(ev);
-        mp_hub_push_user(hub, m->sender_id, own, except);
-        mp_frame_unref(own);
-    }
-    if (plain != NULL)
-        mp_frame_unref(plain);
-    json_decref(msg);
-    json_decref(ev);
-}
-
-/* A message whose conversation is not cached (rare: the cache was just
- * dropped) waits for the member list; it owns a copy of the row. */
-typedef struct late_fan {
-    mp_sid_t except;
-    mp_msg_row_t m;
-    char *cmid, *kind, *text;
-} late_fan_t;
-
-static void on_late_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
-{
-    late_fan_t *l = ud;
-    if (rc == MP_OK)
-        fan_out(chat, conv, &l->m, l->except);
-    mp_free(l->cmid);
-    mp_free(l->kind);
-    mp_free(l->text);
-    mp_free(l);
-}
-
-static void fan_out_later(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t except)
-{
-    late_fan_t *l = mp_calloc(1, sizeof *l);
-    l->except = except;
-    l->m = *m;
-    l->m.client_msg_id = l->cmid = mp_strdup(m->client_msg_id);
-    l->m.kind = l->kind = mp_strdup(m->kind);
-    l->m.text = l->text = mp_strdup(m->text);
-    mp_chat__with_conv(chat, m->conversation_id, on_late_conv, l);
-}
-
 static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
 {
     send_ctx_t *c = ud;
@@ -174,25 +130,14 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
         return;
     }
     if (rc != MP_OK) {
-        fail(c, rc);
+        fail_field(c, rc, o != NULL ? o->bad_field : NULL);
         return;
     }
     reply(c, o);
-    if (!o->duplicate && mp_chat__world_is(chat, o->msg.conversation_id)) {
-        mp_chat__world_fan_out(chat, &o->msg, c->sid, c->guest);
-        mp_chat__world_posted(chat, c->device_id, c->guest);
-    } else if (!o->duplicate) {
-        const mp_chat_conv_t *conv = mp_chat__cache_get(chat->cache, o->msg.conversation_id);
-        if (conv == NULL && o->peer_id != 0) {
-            /* `to`: a direct conversation, whose members we know. */
-            uint64_t members[2] = {o->msg.sender_id, o->peer_id};
-            conv =
-                mp_chat__cache_put(chat->cache, o->msg.conversation_id, MP_CONV_DIRECT, members, 2);
-        }
-        if (conv != NULL)
-            fan_out(chat, conv, &o->msg, c->sid);
-        else
-            fan_out_later(chat, &o->msg, c->sid);
+    if (!o->duplicate) {
+        mp_chat__fan_out_new(chat, &o->msg, 1, c->sid, c->guest, o->peer_id);
+        if (mp_chat__world_is(chat, o->msg.conversation_id))
+            mp_chat__world_posted(chat, c->device_id, c->guest);
     }
     ctx_free(c);
 }
@@ -228,6 +173,10 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
     int64_t retry_ms = 0;
     if (rc == MP_OK && !mp_chat__conv_has(conv, c->in.sender_id))
         rc = MP_ERR_NOT_MEMBER;
+    if (rc == MP_OK && c->in.mention_all && conv->kind != MP_CONV_GROUP) {
+        fail_field(c, MP_ERR_BAD_REQUEST, "mention_all");
+        return;
+    }
     if (rc == MP_OK && conv->kind == MP_CONV_GROUP && !group_may_post(c, conv))
         return;
     if (rc == MP_OK && conv->kind == MP_CONV_WORLD &&
@@ -252,25 +201,73 @@ static uint64_t frame_id(json_t *frame, const char *name)
 }
 
 /* Checks the rules the field table cannot express. NULL when fine. */
-static const char *check_shape(json_t *frame, uint64_t conv, uint64_t to, uint64_t me)
+static const char *check_shape(uint64_t conv, uint64_t to, uint64_t me, bool mention_all)
 {
     if ((conv != 0) == (to != 0))
         return "exactly one of 'conversation' and 'to' is required";
     if (to == me)
         return "field 'to' cannot be yourself: a direct message needs another user";
-    const char *kind = json_string_value(json_object_get(frame, "kind"));
-    if (kind != NULL && strcmp(kind, "text") != 0)
-        return "field 'kind' must be \"text\"";
-    if (json_object_get(frame, "reply_to") != NULL &&
-        !json_is_null(json_object_get(frame, "reply_to")))
-        return "field 'reply_to' is reserved and not supported yet";
+    if (to != 0 && mention_all)
+        return "field 'mention_all' is only for groups";
     return NULL;
 }
 
-static bool rate_ok(mp_chat_t *chat, mp_cmd_t *cmd)
+/* "mentions": user id strings, each once (repeats are dropped). NULL when
+ * fine. */
+static const char *parse_mentions(json_t *arr, uint64_t *out, size_t *n_out)
+{
+    size_t i, n = 0;
+    json_t *v;
+    *n_out = 0;
+    if (arr == NULL || json_is_null(arr))
+        return NULL;
+    json_array_foreach(arr, i, v)
+    {
+        uint64_t id = 0;
+        if (!json_is_string(v) || !mp_id_parse(json_string_value(v), &id) || id == 0)
+            return "field 'mentions' must be an array of user ids";
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = out[k] == id;
+        if (!seen) {
+            MP_ASSERT(n < MP_CHAT_MENTIONS_MAX); /* the field table bounds the array */
+            out[n++] = id;
+        }
+    }
+    *n_out = n;
+    return NULL;
+}
+
+/* Kind, content and text together (proto/content.h). False when it has
+ * answered. */
+static bool check_content(mp_chat_t *chat, mp_cmd_t *cmd, mp_content_t *out)
+{
+    char msg[256] = "";
+    json_t *f = cmd->frame;
+    json_t *content = json_object_get(f, "content");
+    json_t *text = json_object_get(f, "text");
+    if (json_is_null(content))
+        content = NULL;
+    mp_err_t rc = mp_content_check(json_string_value(json_object_get(f, "kind")), content, text,
+                                   out, msg, sizeof msg);
+    /* Kind text needs its text (the field table allows "" for captions). */
+    if (rc == MP_OK && out->kind == MP_KIND_TEXT &&
+        (!json_is_string(text) || json_string_length(text) == 0)) {
+        mp_content_free(out);
+        rc = MP_ERR_BAD_REQUEST;
+        snprintf(msg, sizeof msg, "field 'text' must be 1 to %d characters",
+                 MP_CHAT_TEXT_MAX_CHARS);
+    }
+    if (rc == MP_OK)
+        return true;
+    mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, rc, msg[0] ? msg : NULL, NULL);
+    return false;
+}
+
+bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost)
 {
     int64_t retry = 0;
-    if (mp_ratelimit_take(chat->send_rl, cmd->who.user_id, mp_mono_ms(), &retry))
+    if (mp_ratelimit_take_n(chat->send_rl, cmd->who.user_id, cost, mp_mono_ms(), &retry))
         return true;
     mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_RATE_LIMITED, NULL,
                 json_pack("{s:I}", "retry_after_ms", (json_int_t)retry));
@@ -282,13 +279,23 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
     uint64_t conv = frame_id(cmd->frame, "conversation");
     uint64_t to = frame_id(cmd->frame, "to");
-    const char *bad = check_shape(cmd->frame, conv, to, cmd->who.user_id);
+    bool mention_all = json_is_true(json_object_get(cmd->frame, "mention_all"));
+    uint64_t mentions[MP_CHAT_MENTIONS_MAX];
+    size_t n_mentions = 0;
+    const char *bad = check_shape(conv, to, cmd->who.user_id, mention_all);
+    if (bad == NULL)
+        bad = parse_mentions(json_object_get(cmd->frame, "mentions"), mentions, &n_mentions);
     if (bad != NULL) {
         mp_gw_error(chat->ctx->srv, cmd->sid, cmd->req_id, MP_ERR_BAD_REQUEST, bad, NULL);
         return;
     }
-    if (!rate_ok(chat, cmd))
+    mp_content_t content;
+    if (!check_content(chat, cmd, &content))
         return;
+    if (!mp_chat__send_rate_ok(chat, cmd, 1)) {
+        mp_content_free(&content);
+        return;
+    }
     json_t *text = json_object_get(cmd->frame, "text");
     send_ctx_t *c = mp_calloc(1, sizeof *c);
     c->chat = chat;
@@ -297,15 +304,24 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     c->frame = json_incref(cmd->frame);
     c->guest = cmd->who.guest;
     c->device_id = cmd->who.device_id;
+    c->content = content;
+    memcpy(c->mentions, mentions, n_mentions * sizeof *mentions);
     c->in = (mp_chat_send_in_t){
         .sender_id = cmd->who.user_id,
         .sender_device = cmd->who.device_id,
         .conversation_id = conv,
         .to_user_id = to,
         .client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id")),
-        .text = json_string_value(text),
-        .text_len = json_string_length(text),
-        .kind = "text",
+        .text = json_is_string(text) ? json_string_value(text) : "",
+        .text_len = json_is_string(text) ? json_string_length(text) : 0,
+        .kind = mp_kind_name(content.kind),
+        .content = c->content.json,
+        .search_extra = c->content.search_extra,
+        .contact_user = c->content.contact_user,
+        .reply_to = frame_id(cmd->frame, "reply_to"),
+        .mentions = n_mentions > 0 ? c->mentions : NULL,
+        .n_mentions = n_mentions,
+        .mention_all = mention_all,
     };
     if (conv != 0)
         mp_chat__with_conv(chat, conv, on_conv, c);

@@ -81,40 +81,36 @@ void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest)
     (void)queued;
 }
 
-/* {"event":"message","message":{...}} with the guest mark in the message (as
- * history shows it) and at the top of the event (both say the same thing). */
-static json_t *message_event(const mp_msg_row_t *m, bool guest, json_t **msg_out)
-{
-    json_t *ev = json_object();
-    mp_msg_row_t row = *m;
-    row.sender_guest = guest;
-    json_t *msg = mp_chat__msg_json(&row, false);
-    json_object_set_new(ev, "event", json_string("message"));
-    if (guest)
-        json_object_set_new(ev, "sender_guest", json_true());
-    json_object_set(ev, "message", msg);
-    *msg_out = msg;
-    return ev;
-}
-
+/* Every online session but the sender's gets the plain frame, except the
+ * mentioned users, who get the mention frame instead: one pass over the
+ * hub's table plus one lookup per mentioned user. */
 void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t except, bool guest)
 {
     mp_hub_t *hub = chat->ctx->hub;
-    json_t *msg;
-    json_t *ev = message_event(m, guest, &msg);
-    mp_frame_t *plain = mp_frame_new_json(ev);
-    mp_hub_push_all(hub, plain, m->sender_id);
-    mp_frame_unref(plain);
+    mp_chat_frames_t fr;
+    mp_chat__frames_init(&fr, m, guest);
+    uint64_t skip[MP_CHAT_MENTIONS_MAX + 1];
+    size_t n_skip = 0;
+    bool sender_put = false;
+    for (size_t i = 0; i < fr.n_mentions; i++) { /* both ascending: a merge */
+        if (!sender_put && m->sender_id <= fr.mentions[i]) {
+            skip[n_skip++] = m->sender_id;
+            sender_put = true;
+        }
+        if (fr.mentions[i] != m->sender_id)
+            skip[n_skip++] = fr.mentions[i];
+    }
+    if (!sender_put)
+        skip[n_skip++] = m->sender_id;
+    mp_hub_push_all_except(hub, mp_chat__frames_plain(&fr), skip, n_skip);
+    for (size_t i = 0; i < fr.n_mentions; i++)
+        if (fr.mentions[i] != m->sender_id && mp_hub_online(hub, fr.mentions[i]))
+            mp_hub_push_user(hub, fr.mentions[i], mp_chat__frames_mention(&fr), 0);
     /* The sender's other sessions get client_msg_id to match their outbox;
      * the sending session has the ack. */
-    if (mp_hub_sessions(hub, m->sender_id) > 0) {
-        json_object_set_new(msg, "client_msg_id", json_string(m->client_msg_id));
-        mp_frame_t *own = mp_frame_new_json(ev);
-        mp_hub_push_user(hub, m->sender_id, own, except);
-        mp_frame_unref(own);
-    }
-    json_decref(msg);
-    json_decref(ev);
+    if (mp_chat__has_other_session(chat, m->sender_id, except))
+        mp_hub_push_user(hub, m->sender_id, mp_chat__frames_own(&fr), except);
+    mp_chat__frames_free(&fr);
 }
 
 /* GET /v1/world: where the world room is and its rules. */

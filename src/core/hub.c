@@ -159,9 +159,25 @@ void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t e
     snapshot_release(&snap);
 }
 
-/* Every session id except skip_user's, copied out first: a send may
- * disconnect a slow reader, whose close hook changes the table under us. */
-static mp_sid_t *all_sids(const mp_hub_t *hub, uint64_t skip_user, size_t *n_out)
+static bool skipped(uint64_t user_id, const uint64_t *skip, size_t n_skip)
+{
+    size_t lo = 0, hi = n_skip;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (skip[mid] == user_id)
+            return true;
+        if (skip[mid] < user_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Every session id except those of the skipped users, copied out first: a
+ * send may disconnect a slow reader, whose close hook changes the table
+ * under us. */
+static mp_sid_t *all_sids(const mp_hub_t *hub, const uint64_t *skip, size_t n_skip, size_t *n_out)
 {
     size_t n = 0;
     mp_sid_t *sids = mp_malloc((hub->sessions + 1) * sizeof *sids);
@@ -171,7 +187,7 @@ static mp_sid_t *all_sids(const mp_hub_t *hub, uint64_t skip_user, size_t *n_out
     mp_map_iter_init(&hub->users, &it);
     while (mp_map_iter_next(&hub->users, &it, &user_id, &val)) {
         const hub_user_t *u = val;
-        if (user_id == skip_user)
+        if (skipped(user_id, skip, n_skip))
             continue;
         for (uint32_t k = 0; k < u->n; k++)
             sids[n++] = u->v[k].sid;
@@ -180,15 +196,22 @@ static mp_sid_t *all_sids(const mp_hub_t *hub, uint64_t skip_user, size_t *n_out
     return sids;
 }
 
-void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user)
+void mp_hub_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip, size_t n_skip)
 {
     if (hub->srv == NULL)
         return;
+    for (size_t i = 1; i < n_skip; i++)
+        MP_ASSERT(skip[i - 1] < skip[i]);
     size_t n;
-    mp_sid_t *sids = all_sids(hub, skip_user, &n);
+    mp_sid_t *sids = all_sids(hub, skip, n_skip, &n);
     for (size_t i = 0; i < n; i++)
         mp_gw_send(hub->srv, sids[i], f);
     mp_free(sids);
+}
+
+void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user)
+{
+    mp_hub_push_all_except(hub, f, &skip_user, skip_user != 0 ? 1 : 0);
 }
 
 size_t mp_hub_total_sessions(const mp_hub_t *hub)

@@ -29,6 +29,10 @@ void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t e
  * world room's fan-out. Cost: one pass over the table plus one queued write
  * per session. */
 void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user);
+/* The same, skipping every user of skip[0..n_skip) (ascending, no
+ * duplicates): the world room's fan-out when some users get another frame
+ * (the mentioned ones). */
+void mp_hub_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip, size_t n_skip);
 /* Number of sessions in the table. */
 size_t mp_hub_total_sessions(const mp_hub_t *hub);
 /* Closes every session of a device (revocation): close 1008 "device revoked". */

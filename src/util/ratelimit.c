@@ -139,6 +139,12 @@ static void mp_rl_make_room(mp_ratelimit_t *rl, int64_t now_ms)
 
 bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t *retry_after_ms)
 {
+    return mp_ratelimit_take_n(rl, key, 1, now_ms, retry_after_ms);
+}
+
+bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms,
+                         int64_t *retry_after_ms)
+{
     mp_rl_bucket_t *b = mp_map_get(&rl->buckets, key);
 
     if (!b) {
@@ -150,12 +156,16 @@ bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t
         mp_map_put(&rl->buckets, key, b);
     }
     mp_rl_refill(rl, b, now_ms);
-    if (b->tokens >= 1.0 - 1e-9) { /* tolerate rounding of the refill */
-        b->tokens -= 1.0;
+    /* More than a full bucket could never be had: a full bucket will do. */
+    double cost = n == 0 ? 1.0 : (double)n;
+    if (cost > rl->capacity)
+        cost = rl->capacity;
+    if (b->tokens >= cost - 1e-9) { /* tolerate rounding of the refill */
+        b->tokens -= cost;
         return true;
     }
     if (retry_after_ms) {
-        double wait = ceil((1.0 - b->tokens) / rl->rate_per_ms);
+        double wait = ceil((cost - b->tokens) / rl->rate_per_ms);
         *retry_after_ms = wait < 1.0 ? 1 : (wait > 9e15 ? (int64_t)9e15 : (int64_t)wait);
     }
     return false;

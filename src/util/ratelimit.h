@@ -29,6 +29,13 @@ void mp_ratelimit_free(mp_ratelimit_t *rl);
  * available again (>= 1). Every key is allowed, 0 included. */
 bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t *retry_after_ms);
 
+/* The same for a request that costs n tokens (one per message of a
+ * forward): all of them or none. A cost above the capacity is taken as the
+ * capacity, so that the largest request is possible on a full bucket. n 0
+ * counts as 1. */
+bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms,
+                         int64_t *retry_after_ms);
+
 /* Forgets key (its next take starts from a full bucket). */
 void mp_ratelimit_reset(mp_ratelimit_t *rl, uint64_t key);
 

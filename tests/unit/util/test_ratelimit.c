@@ -11,6 +11,7 @@
 #include "util/ratelimit.h"
 
 #define ALICE 7u
+#define BOB 8u
 
 static void test_eleventh_take_fails_then_refills(void **state)
 {
@@ -37,6 +38,28 @@ static void test_eleventh_take_fails_then_refills(void **state)
     for (int i = 0; i < 10; i++)
         assert_true(mp_ratelimit_take(rl, ALICE, t1, NULL));
     assert_false(mp_ratelimit_take(rl, ALICE, t1, NULL));
+    mp_ratelimit_free(rl);
+}
+
+/* A request costing n tokens takes all or none; more than the burst costs
+ * the burst, so the largest request still passes on a full bucket. */
+static void test_take_n(void **state)
+{
+    (void)state;
+    mp_ratelimit_t *rl = mp_ratelimit_new(10, 1.0, 100); /* one token per second */
+    int64_t t0 = 1000000, retry = -1;
+    assert_true(mp_ratelimit_take_n(rl, ALICE, 7, t0, &retry));
+    /* 3 left: 4 is refused and takes nothing; the wait is for the missing one. */
+    assert_false(mp_ratelimit_take_n(rl, ALICE, 4, t0, &retry));
+    assert_in_range(retry, 999, 1000);
+    assert_true(mp_ratelimit_take_n(rl, ALICE, 3, t0, NULL));
+    assert_false(mp_ratelimit_take(rl, ALICE, t0, NULL));
+    /* 100 on a full bucket costs the whole bucket (10), then nothing is left. */
+    assert_true(mp_ratelimit_take_n(rl, BOB, 100, t0, NULL));
+    assert_false(mp_ratelimit_take_n(rl, BOB, 1, t0, &retry));
+    assert_false(mp_ratelimit_take_n(rl, BOB, 100, t0 + 9000, &retry));
+    assert_in_range(retry, 999, 1000);
+    assert_true(mp_ratelimit_take_n(rl, BOB, 100, t0 + 10000, NULL));
     mp_ratelimit_free(rl);
 }
 
@@ -138,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eleventh_take_fails_then_refills),
+        cmocka_unit_test(test_take_n),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_fast_rate_with_burst),
         cmocka_unit_test(test_bounded_keys_evict_full_buckets_first),
