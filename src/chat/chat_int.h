@@ -149,11 +149,6 @@ void mp_chat__fan_out_new(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, m
                           bool guest, uint64_t peer_id);
 /* Whether user has a session besides `except`. */
 bool mp_chat__has_other_session(mp_chat_t *chat, uint64_t user, mp_sid_t except);
-/* Sends f to every online session of conv's members (world: every session)
- * except the session `except` of the acting user `actor`: the events of
- * changes (edits, deletes), which the acting session learns from its reply. */
-void mp_chat__push_conv_except(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t actor,
-                               mp_sid_t except, mp_frame_t *f);
 
 /* The read paths (history, sync) build pages of at most this many bytes of
  * encoded JSON: a page ends early, with has_more, before the message that
@@ -186,6 +181,16 @@ void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t
  * shared by send, edit and forward. False when it has answered
  * rate_limited with "retry_after_ms". */
 bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost);
+/* Answers muted ("you are muted in this group until ...") with
+ * "muted_until". */
+void mp_chat__muted_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t until);
+/* Sends the event of a change of a message in conv_id: `others` to every
+ * online session of the other members (world: every session), `own` to the
+ * actor's sessions but `except` (the one that gets the reply). own may be
+ * others. Takes its own references; waits for the member list when it is
+ * not cached. */
+void mp_chat__push_change(mp_chat_t *chat, uint64_t conv_id, uint64_t actor, mp_sid_t except,
+                          mp_frame_t *others, mp_frame_t *own);
 
 /* ---- presence (presence.c) ------------------------------------------------- */
 

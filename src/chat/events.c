@@ -415,9 +415,42 @@ void mp_chat__fan_out_new(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, m
 
 /* ---- change events ------------------------------------------------------------ */
 
-void mp_chat__push_conv_except(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t actor,
-                               mp_sid_t except, mp_frame_t *f)
+typedef struct change_push {
+    uint64_t actor;
+    mp_sid_t except;
+    mp_frame_t *others, *own;
+} change_push_t;
+
+static void push_change_now(mp_chat_t *chat, const mp_chat_conv_t *conv, const change_push_t *p)
 {
-    mp_chat__push_members(chat, conv, actor, f);
-    mp_hub_push_user(chat->ctx->hub, actor, f, except);
+    mp_chat__push_members(chat, conv, p->actor, p->others);
+    mp_hub_push_user(chat->ctx->hub, p->actor, p->own, p->except);
+}
+
+static void on_change_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
+{
+    change_push_t *p = ud;
+    if (rc == MP_OK)
+        push_change_now(chat, conv, p);
+    else /* the actor's own devices still learn what they did */
+        mp_hub_push_user(chat->ctx->hub, p->actor, p->own, p->except);
+    mp_frame_unref(p->others);
+    mp_frame_unref(p->own);
+    mp_free(p);
+}
+
+void mp_chat__push_change(mp_chat_t *chat, uint64_t conv_id, uint64_t actor, mp_sid_t except,
+                          mp_frame_t *others, mp_frame_t *own)
+{
+    change_push_t now = {actor, except, others, own};
+    const mp_chat_conv_t *conv = mp_chat__cache_get(chat->cache, conv_id);
+    if (conv != NULL) {
+        push_change_now(chat, conv, &now);
+        return;
+    }
+    change_push_t *p = mp_malloc(sizeof *p);
+    *p = now;
+    p->others = mp_frame_ref(others);
+    p->own = mp_frame_ref(own);
+    mp_chat__with_conv(chat, conv_id, on_change_conv, p);
 }

@@ -100,13 +100,18 @@ static void fail(send_ctx_t *c, mp_err_t rc)
 }
 
 /* muted, with the time the mute ends (from the cache or from the store). */
-static void fail_muted(send_ctx_t *c, int64_t until)
+void mp_chat__muted_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t until)
 {
     char when[25], msg[96];
     mp_time_format(until, when);
     snprintf(msg, sizeof msg, "you are muted in this group until %s", when);
-    mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, MP_ERR_MUTED, msg,
+    mp_gw_error(chat->ctx->srv, sid, req_id, MP_ERR_MUTED, msg,
                 json_pack("{s:I}", "muted_until", (json_int_t)until));
+}
+
+static void fail_muted(send_ctx_t *c, int64_t until)
+{
+    mp_chat__muted_error(c->chat, c->sid, c->req_id, until);
     ctx_free(c);
 }
 

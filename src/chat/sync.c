@@ -24,8 +24,22 @@ typedef struct sync_ctx {
 } sync_ctx_t;
 
 /* Bytes kept for the reply's envelope: {"id":..,"ok":true,"cursor":"..",
- * "has_more":false,"conversations":[],"messages":[],"receipts":[]}. */
+ * "has_more":false,"conversations":[],"messages":[],"receipts":[],
+ * "hidden":[]}. */
 #define SYNC_ENVELOPE 512
+
+/* The caller's own settings of a conversation (docs/protocol.md, "The
+ * settings object"). */
+static json_t *settings_json(const mp_conv_settings_t *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "muted_until", json_integer(s->muted_until));
+    json_object_set_new(o, "pinned", json_boolean(s->pinned_at != 0));
+    json_object_set_new(o, "archived", json_boolean(s->archived));
+    json_object_set_new(o, "cleared_seq", json_integer(s->cleared_seq));
+    json_object_set_new(o, "deleted", json_boolean(s->deleted));
+    return o;
+}
 
 static json_t *conv_json(const mp_chat_sync_conv_t *c)
 {
@@ -36,8 +50,19 @@ static json_t *conv_json(const mp_chat_sync_conv_t *c)
     json_object_set_new(o, "read_seq", json_integer(c->read_seq));
     json_object_set_new(o, "delivered_seq", json_integer(c->delivered_seq));
     json_object_set_new(o, "unread", json_integer(c->last_seq - c->read_seq));
+    json_object_set_new(o, "unread_mentions", json_integer(c->unread_mentions));
     if (c->peer_id != 0)
         json_object_set_new(o, "peer", mp_chat__id_json(c->peer_id));
+    json_object_set_new(o, "settings", settings_json(&c->settings));
+    return o;
+}
+
+/* A message deleted for the caller: their devices drop it. */
+static json_t *hidden_json(const mp_chat_self_row_t *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "conversation", mp_chat__id_json(r->conversation_id));
+    json_object_set_new(o, "message_id", mp_chat__id_json(r->message_id));
     return o;
 }
 
@@ -69,10 +94,10 @@ typedef struct page {
     const mp_chat_sync_out_t *o;
     conv_ref_t *refs; /* o->convs sorted by id */
     bool *conv_in;    /* by index of o->convs: its entry is in the reply */
-    json_t *convs, *msgs, *rcpts;
+    json_t *convs, *msgs, *rcpts, *hidden;
     size_t used;
     /* the version being staged */
-    json_t *s_convs, *s_msgs, *s_rcpts;
+    json_t *s_convs, *s_msgs, *s_rcpts, *s_hidden;
     size_t s_size;
     size_t *s_marked; /* conv_in entries set by the stage */
     size_t s_n, s_cap;
@@ -107,6 +132,7 @@ static void stage_end(page_t *p, bool keep)
         json_array_extend(p->convs, p->s_convs);
         json_array_extend(p->msgs, p->s_msgs);
         json_array_extend(p->rcpts, p->s_rcpts);
+        json_array_extend(p->hidden, p->s_hidden);
         p->used += p->s_size;
     } else {
         for (size_t i = 0; i < p->s_n; i++)
@@ -115,6 +141,7 @@ static void stage_end(page_t *p, bool keep)
     json_array_clear(p->s_convs);
     json_array_clear(p->s_msgs);
     json_array_clear(p->s_rcpts);
+    json_array_clear(p->s_hidden);
     p->s_size = 0;
     p->s_n = 0;
 }
@@ -136,17 +163,21 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
     p.convs = json_array();
     p.msgs = json_array();
     p.rcpts = json_array();
+    p.hidden = json_array();
     p.s_convs = json_array();
     p.s_msgs = json_array();
     p.s_rcpts = json_array();
+    p.s_hidden = json_array();
 
     int64_t cursor = o->cursor;
     bool more = o->has_more, any = false;
-    size_t im = 0, ir = 0;
-    while (im < o->n_msgs || ir < o->n_receipts) {
+    size_t im = 0, ir = 0, is = 0;
+    while (im < o->n_msgs || ir < o->n_receipts || is < o->n_selfs) {
         int64_t v = im < o->n_msgs ? o->msgs[im].version : INT64_MAX;
         if (ir < o->n_receipts && o->receipts[ir].version < v)
             v = o->receipts[ir].version;
+        if (is < o->n_selfs && o->selfs[is].version < v)
+            v = o->selfs[is].version;
         for (; im < o->n_msgs && o->msgs[im].version == v; im++) {
             const mp_msg_row_t *m = &o->msgs[im];
             stage_conv(&p, m->conversation_id);
@@ -155,6 +186,13 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
         for (; ir < o->n_receipts && o->receipts[ir].version == v; ir++) {
             stage_conv(&p, o->receipts[ir].conversation_id);
             stage_add(&p, p.s_rcpts, receipt_json(&o->receipts[ir]));
+        }
+        /* The caller's own changes: a hidden message, or new settings (the
+         * conversation entry, which carries them, is the item). */
+        for (; is < o->n_selfs && o->selfs[is].version == v; is++) {
+            stage_conv(&p, o->selfs[is].conversation_id);
+            if (o->selfs[is].message_id != 0)
+                stage_add(&p, p.s_hidden, hidden_json(&o->selfs[is]));
         }
         if (any && p.used + p.s_size > c->budget) {
             stage_end(&p, false);
@@ -181,9 +219,11 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
     json_object_set_new(f, "conversations", p.convs);
     json_object_set_new(f, "messages", p.msgs);
     json_object_set_new(f, "receipts", p.rcpts);
+    json_object_set_new(f, "hidden", p.hidden);
     json_decref(p.s_convs);
     json_decref(p.s_msgs);
     json_decref(p.s_rcpts);
+    json_decref(p.s_hidden);
     mp_free(p.s_marked);
     mp_free(p.refs);
     mp_free(p.conv_in);
