@@ -16,19 +16,19 @@
 #include "util/alloc.h"
 #include "util/id.h"
 
-#define TEXT_MAX 4096     /* characters of a text or a caption */
+#define TEXT_MAX 4096      /* characters of a text or a caption */
 #define NAME_MAX_CHARS 255 /* a file name */
-#define TITLE_MAX 256     /* a location title */
-#define MIME_MAX 127      /* bytes of "type/subtype" */
-#define FILE_ID_DIGITS 19 /* until the media issue: an opaque id of 1..19 digits */
-#define DIM_MAX 65535     /* width, height */
+#define TITLE_MAX 256      /* a location title */
+#define MIME_MAX 127       /* bytes of "type/subtype" */
+#define FILE_ID_DIGITS 19  /* until the media issue: an opaque id of 1..19 digits */
+#define DIM_MAX 65535      /* width, height */
 #define DURATION_MAX 3600000
 #define SIZE_MAX_BYTES 9007199254740992LL /* 2^53: exact in a JavaScript number */
 
 static const char *const kind_names[MP__KIND_COUNT] = {
-    [MP_KIND_TEXT] = "text",         [MP_KIND_IMAGE] = "image", [MP_KIND_FILE] = "file",
-    [MP_KIND_VOICE] = "voice",       [MP_KIND_VIDEO] = "video", [MP_KIND_LOCATION] = "location",
-    [MP_KIND_CONTACT] = "contact",   [MP_KIND_SYSTEM] = "system",
+    [MP_KIND_TEXT] = "text",       [MP_KIND_IMAGE] = "image",   [MP_KIND_FILE] = "file",
+    [MP_KIND_VOICE] = "voice",     [MP_KIND_VIDEO] = "video",   [MP_KIND_LOCATION] = "location",
+    [MP_KIND_CONTACT] = "contact", [MP_KIND_SYSTEM] = "system",
 };
 
 const char *mp_kind_name(mp_msg_kind_t kind)
@@ -218,8 +218,7 @@ static mp_err_t check_field(const cfield_t *f, const json_t *v, json_t **val, ui
         *val = json_string(json_string_value(v));
         return MP_OK;
     case CF_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < f->min ||
-            json_integer_value(v) > f->max)
+        if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
             return fail(msg, msglen, "field 'content.%s' must be an integer from %lld to %lld",
                         f->name, f->min, f->max);
         *val = json_integer(json_integer_value(v));

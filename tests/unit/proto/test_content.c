@@ -129,8 +129,9 @@ static void test_image(void **state)
     /* Canonical: the fixed order, whatever the client's. */
     assert_string_equal(run("image", "{\"height\":2,\"width\":1,\"file_id\":\"42\"}", "\"cap\""),
                         "ok {\"file_id\":\"42\",\"width\":1,\"height\":2}|-|0");
-    assert_string_equal(run("image", "{\"file_id\":\"42\",\"width\":65535,\"height\":null}", "\"\""),
-                        "ok {\"file_id\":\"42\",\"width\":65535}|-|0");
+    assert_string_equal(
+        run("image", "{\"file_id\":\"42\",\"width\":65535,\"height\":null}", "\"\""),
+        "ok {\"file_id\":\"42\",\"width\":65535}|-|0");
     assert_string_equal(run("image", NULL, NULL), "field 'content' is required for kind image");
     assert_string_equal(run("image", "null", "\"x\""),
                         "field 'content' is required for kind image");
@@ -151,8 +152,9 @@ static void test_image(void **state)
 static void test_file_id(void **state)
 {
     (void)state;
-    const char *bad[] = {"\"0\"", "\"01\"", "\"\"", "\"-1\"", "\"1a\"", "42",
-                         "\"12345678901234567890\"", "\"1\\u00002\""};
+    const char *bad[] = {
+        "\"0\"",        "\"01\"", "\"\"", "\"-1\"", "\"1a\"", "42", "\"12345678901234567890\"",
+        "\"1\\u00002\""};
     char content[128];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(content, sizeof content, "{\"file_id\":%s}", bad[i]);
@@ -167,15 +169,16 @@ static void test_file(void **state)
 {
     (void)state;
     assert_string_equal(
-        run("file", "{\"mime\":\"application/pdf\",\"size\":0,\"name\":\"a.pdf\",\"file_id\":\"7\"}",
-            NULL),
-        "ok {\"file_id\":\"7\",\"name\":\"a.pdf\",\"size\":0,\"mime\":\"application/pdf\"}|a.pdf|0");
-    assert_string_equal(run("file", "{\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740992}",
-                            "\"caption\""),
-                        "ok {\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740992}|x|0");
-    assert_string_equal(run("file", "{\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740993}",
-                            NULL),
-                        "field 'content.size' must be an integer from 0 to 9007199254740992");
+        run("file",
+            "{\"mime\":\"application/pdf\",\"size\":0,\"name\":\"a.pdf\",\"file_id\":\"7\"}", NULL),
+        "ok "
+        "{\"file_id\":\"7\",\"name\":\"a.pdf\",\"size\":0,\"mime\":\"application/pdf\"}|a.pdf|0");
+    assert_string_equal(
+        run("file", "{\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740992}", "\"caption\""),
+        "ok {\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740992}|x|0");
+    assert_string_equal(
+        run("file", "{\"file_id\":\"7\",\"name\":\"x\",\"size\":9007199254740993}", NULL),
+        "field 'content.size' must be an integer from 0 to 9007199254740992");
     assert_string_equal(run("file", "{\"file_id\":\"7\",\"name\":\"x\",\"size\":-1}", NULL),
                         "field 'content.size' must be an integer from 0 to 9007199254740992");
     assert_string_equal(run("file", "{\"file_id\":\"7\"}", NULL),
@@ -183,9 +186,9 @@ static void test_file(void **state)
 
     const char *name_msg = "field 'content.name' must be a file name of 1 to 255 characters, "
                            "without control or direction characters, '/' or '\\'";
-    const char *bad_names[] = {"\"\"",           "\"a/b\"",     "\"a\\\\b\"",  "\".\"",
-                               "\"..\"",         "\"a\\tb\"",   "\"a\\nb\"",   "\"a\\u202eb\"",
-                               "\"a\\u200bb\"",  "\"a\\u0000\"", "\"a\\u0085\"", "7"};
+    const char *bad_names[] = {"\"\"",          "\"a/b\"",      "\"a\\\\b\"",   "\".\"",
+                               "\"..\"",        "\"a\\tb\"",    "\"a\\nb\"",    "\"a\\u202eb\"",
+                               "\"a\\u200bb\"", "\"a\\u0000\"", "\"a\\u0085\"", "7"};
     char content[128];
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         snprintf(content, sizeof content, "{\"file_id\":\"7\",\"name\":%s}", bad_names[i]);
@@ -206,8 +209,8 @@ static void test_mime(void **state)
     (void)state;
     const char *good[] = {"text/plain", "image/svg+xml", "application/vnd.ms-excel", "A/B",
                           "x/y.z"};
-    const char *bad[] = {"text",  "text/",     "/plain", "text/plain/x", "text/ plain",
-                         ".a/b",  "text/pl;a", "ä/b",    "",             "text/plain\\u0000"};
+    const char *bad[] = {"text",      "text/", "/plain", "text/plain/x",     "text/ plain", ".a/b",
+                         "text/pl;a", "ä/b",   "",       "text/plain\\u0000"};
     char content[256];
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         snprintf(content, sizeof content, "{\"file_id\":\"7\",\"name\":\"n\",\"mime\":\"%s\"}",
@@ -359,18 +362,12 @@ static void test_unknown_key_quoted_safely(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kind_names),
-        cmocka_unit_test(test_kind),
-        cmocka_unit_test(test_text_kind),
-        cmocka_unit_test(test_image),
-        cmocka_unit_test(test_file_id),
-        cmocka_unit_test(test_file),
-        cmocka_unit_test(test_mime),
-        cmocka_unit_test(test_voice_video),
-        cmocka_unit_test(test_location),
-        cmocka_unit_test(test_contact),
-        cmocka_unit_test(test_caption),
-        cmocka_unit_test(test_unknown_key_quoted_safely),
+        cmocka_unit_test(test_kind_names), cmocka_unit_test(test_kind),
+        cmocka_unit_test(test_text_kind),  cmocka_unit_test(test_image),
+        cmocka_unit_test(test_file_id),    cmocka_unit_test(test_file),
+        cmocka_unit_test(test_mime),       cmocka_unit_test(test_voice_video),
+        cmocka_unit_test(test_location),   cmocka_unit_test(test_contact),
+        cmocka_unit_test(test_caption),    cmocka_unit_test(test_unknown_key_quoted_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,17 +16,18 @@ static void test_accepted(void **state)
 {
     (void)state;
     const char *good[] = {
-        "\xF0\x9F\x91\x8D",                         /* 👍 */
-        "\xE2\x9D\xA4\xEF\xB8\x8F",                 /* ❤️ red heart with VS16 */
-        "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",         /* 🇫🇷 flag */
-        "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", /* 👩‍👩‍👧 */
-        "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",         /* 👍🏽 skin tone */
-        "1\xEF\xB8\x8F\xE2\x83\xA3",                /* 1️⃣ keycap */
-        "#\xEF\xB8\x8F\xE2\x83\xA3",                /* #️⃣ keycap */
-        "\xF0\x9F\x98\x80",                         /* 😀 */
-        "\xE2\x9C\x85",                             /* ✅ Emoji_Presentation, BMP */
-        "\xF0\x9F\x91\x8D\xEF\xB8\x8F",             /* 👍 + redundant VS16 */
-        "\xE2\x98\xBA\xEF\xB8\x8F",                 /* ☺️ */
+        "\xF0\x9F\x91\x8D",                 /* 👍 */
+        "\xE2\x9D\xA4\xEF\xB8\x8F",         /* ❤️ red heart with VS16 */
+        "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7", /* 🇫🇷 flag */
+        "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", /* 👩‍👩‍👧
+                                                                                     */
+        "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", /* 👍🏽 skin tone */
+        "1\xEF\xB8\x8F\xE2\x83\xA3",        /* 1️⃣ keycap */
+        "#\xEF\xB8\x8F\xE2\x83\xA3",        /* #️⃣ keycap */
+        "\xF0\x9F\x98\x80",                 /* 😀 */
+        "\xE2\x9C\x85",                     /* ✅ Emoji_Presentation, BMP */
+        "\xF0\x9F\x91\x8D\xEF\xB8\x8F",     /* 👍 + redundant VS16 */
+        "\xE2\x98\xBA\xEF\xB8\x8F",         /* ☺️ */
         /* 🏴󠁧󠁢󠁳󠁣󠁴󠁿 Scotland: a tag sequence of 28 bytes */
         "\xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81\xB3\xF3\xA0\x81\xA3"
         "\xF3\xA0\x81\xB4\xF3\xA0\x81\xBF",
@@ -49,21 +50,22 @@ static void test_refused(void **state)
         "a",
         "1", /* Emoji=Yes in Unicode (for keycaps), but no picture */
         "#",
-        "1\xEF\xB8\x8F",                            /* 1 + VS16 without the keycap */
-        "\xF0\x9F\x91\x8D\xF0\x9F\x91\x8D",         /* 👍👍 */
-        ("\xF0\x9F\x91\x8D" "a"),                   /* 👍a */
-        "a\xF0\x9F\x91\x8D",                        /* a👍 */
-        "\xF0\x9F\x91\x8D ",                        /* trailing space */
-        "\xE2\x80\x8D",                             /* a lone ZWJ */
-        "\xEF\xB8\x8F",                             /* a lone VS16 */
-        "\xF0\x9F\x87\xAB",                         /* half a flag */
-        "\xF0\x9F\x87\xAB\xEF\xB8\x8F",             /* half a flag + VS16 */
-        "\xF0\x9F\x8F\xBD\xEF\xB8\x8F",             /* modifier + VS16 */
-        "\xE2\x9D\xA4",                             /* ❤ without VS16: text style */
-        "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F",     /* two VS16 */
-        "\xC3\xA9",                                 /* é */
-        "\xE4\xB8\xAD",                             /* 中 */
-        "\xF0\x9F\x91\xA9\xE2\x80\x8D",             /* 👩 + dangling ZWJ */
+        "1\xEF\xB8\x8F",                    /* 1 + VS16 without the keycap */
+        "\xF0\x9F\x91\x8D\xF0\x9F\x91\x8D", /* 👍👍 */
+        ("\xF0\x9F\x91\x8D"
+         "a"),                                              /* 👍a */
+        "a\xF0\x9F\x91\x8D",                                /* a👍 */
+        "\xF0\x9F\x91\x8D ",                                /* trailing space */
+        "\xE2\x80\x8D",                                     /* a lone ZWJ */
+        "\xEF\xB8\x8F",                                     /* a lone VS16 */
+        "\xF0\x9F\x87\xAB",                                 /* half a flag */
+        "\xF0\x9F\x87\xAB\xEF\xB8\x8F",                     /* half a flag + VS16 */
+        "\xF0\x9F\x8F\xBD\xEF\xB8\x8F",                     /* modifier + VS16 */
+        "\xE2\x9D\xA4",                                     /* ❤ without VS16: text style */
+        "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F",             /* two VS16 */
+        "\xC3\xA9",                                         /* é */
+        "\xE4\xB8\xAD",                                     /* 中 */
+        "\xF0\x9F\x91\xA9\xE2\x80\x8D",                     /* 👩 + dangling ZWJ */
         "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD\xF0\x9F\x8F\xBD", /* two modifiers */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -79,7 +81,9 @@ static void test_bytes(void **state)
     assert_false(mp_emoji_valid(NULL, 0));
     /* The length counts, not a NUL: 👍 followed by NUL is two characters. */
     assert_false(mp_emoji_valid("\xF0\x9F\x91\x8D\0", 5));
-    assert_true(mp_emoji_valid("\xF0\x9F\x91\x8D" "zz", 4));
+    assert_true(mp_emoji_valid("\xF0\x9F\x91\x8D"
+                               "zz",
+                               4));
     /* Invalid UTF-8: truncated, a stray continuation, a surrogate, overlong. */
     assert_false(mp_emoji_valid("\xF0\x9F\x91", 3));
     assert_false(mp_emoji_valid("\x8D", 1));
