@@ -391,8 +391,9 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
  * command of an external-content table needs the values that were indexed. */
 static const char SQL_FTS_ADD[] =
     "INSERT INTO messages_fts(rowid, body, search_extra) VALUES(?1, ?2, ?3)";
-static const char SQL_FTS_DEL[] = "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra)"
-                                  " VALUES('delete', ?1, ?2, ?3)";
+static const char SQL_FTS_DEL[] =
+    "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra)"
+    " VALUES('delete', ?1, ?2, ?3)";
 static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
 static const char SQL_MEMBER_EXISTS[] =
     "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2";

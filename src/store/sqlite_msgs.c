@@ -345,8 +345,8 @@ static mp_err_t erase_right(mp_sql_conn_t *db, const msg_job_t *j, const conv_fa
             if (src != MP_SQL_ROW && src != MP_SQL_DONE)
                 return mp_sql_err(db, src);
             gf.target_member = src == MP_SQL_ROW;
-            gf.target_role = gf.target_member ? mp_sqlite__group_role(mp_sql_col_text(s, 0))
-                                              : MP_GROUP_MEMBER;
+            gf.target_role =
+                gf.target_member ? mp_sqlite__group_role(mp_sql_col_text(s, 0)) : MP_GROUP_MEMBER;
             mp_sql_reset(s);
         }
         if (mp_group_rule(MP_GRULE_DELETE_ANY, &gf) == MP_OK)

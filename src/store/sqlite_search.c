@@ -26,7 +26,7 @@ typedef struct search_job {
     mp_search_in_t in; /* query and kind point into this allocation */
     bool fts_kept;
     size_t query_len;
-    mp_map_t access;    /* conversation id -> int64_t * cleared_seq (-1: may not read) */
+    mp_map_t access;     /* conversation id -> int64_t * cleared_seq (-1: may not read) */
     int64_t one_cleared; /* in.conversation_id != 0: the user's cleared_seq there */
     mp_sqlite_msgvec_t hits;
     char **marked; /* per hit */
@@ -127,8 +127,8 @@ static mp_err_t candidate_ok(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *
     if (mp_sql_col_i64(s, 12) != 0 || kind == NULL || strcmp(kind, "system") == 0)
         return MP_OK;
     if ((in->sender_id != 0 && col_u64(s, 3) != in->sender_id) ||
-        (in->kind != NULL && strcmp(kind, in->kind) != 0) || (in->from_ms != 0 && at < in->from_ms) ||
-        (in->to_ms != 0 && at >= in->to_ms))
+        (in->kind != NULL && strcmp(kind, in->kind) != 0) ||
+        (in->from_ms != 0 && at < in->from_ms) || (in->to_ms != 0 && at >= in->to_ms))
         return MP_OK;
     bool readable = false, hidden = false;
     int64_t cleared = 0;
@@ -271,10 +271,9 @@ static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, m
     mp_err_t e = candidate_ok(db, j, s, &ok);
     if (e == MP_OK && ok) {
         const char *body = mp_sql_col_text(f, 1), *extra = mp_sql_col_text(f, 2);
-        const char *marked =
-            body != NULL && strchr(body, MP_SEARCH_MARK_ON) != NULL ? body
-            : extra != NULL && strchr(extra, MP_SEARCH_MARK_ON) != NULL ? extra
-                                                                       : body;
+        const char *marked = body != NULL && strchr(body, MP_SEARCH_MARK_ON) != NULL     ? body
+                             : extra != NULL && strchr(extra, MP_SEARCH_MARK_ON) != NULL ? extra
+                                                                                         : body;
         hit_push(j, s, mp_strdup(marked ? marked : ""));
     }
     mp_sql_reset(s);
@@ -321,8 +320,7 @@ static const char SQL_SCAN_CONV[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages
                                     " ORDER BY seq DESC";
 static const char SQL_SCAN_ALL[] =
     "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id < ?1 ORDER BY id DESC";
-static const char SQL_SEQ_OF[] =
-    "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2";
+static const char SQL_SEQ_OF[] = "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2";
 
 /* The seq bound of the per-conversation scan: the cursor message's seq. */
 static mp_err_t scan_seq_bound(mp_sql_conn_t *db, const search_job_t *j, int64_t *seq)
