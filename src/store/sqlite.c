@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/sqlite_chat_int.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sql_sqlite.h"
