@@ -74,9 +74,11 @@ static inline void on_send(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
     }
 }
 
-/* Sends text from `from` to conv (or, conv 0, to user `to`); asserts MP_OK. */
-static inline send_res_t send_msg(fx_t *f, uint64_t from, uint64_t conv, uint64_t to,
-                                  const char *text)
+/* Sends text from `from` to conv (or, conv 0, to user `to`) mentioning
+ * mentions[0..n) (and everyone when all); asserts MP_OK. */
+static inline send_res_t send_mention(fx_t *f, uint64_t from, uint64_t conv, uint64_t to,
+                                      const char *text, const uint64_t *mentions, size_t n_mentions,
+                                      bool all)
 {
     static int n;
     char cmid[32];
@@ -88,12 +90,39 @@ static inline send_res_t send_msg(fx_t *f, uint64_t from, uint64_t conv, uint64_
                             .client_msg_id = cmid,
                             .text = text,
                             .text_len = strlen(text),
-                            .now_ms = ++f->now};
+                            .now_ms = ++f->now,
+                            .mentions = mentions,
+                            .n_mentions = n_mentions,
+                            .mention_all = all};
     send_res_t r = {0};
     assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, &r), MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     assert_int_equal(r.rc, MP_OK);
     return r;
+}
+
+static inline send_res_t send_msg(fx_t *f, uint64_t from, uint64_t conv, uint64_t to,
+                                  const char *text)
+{
+    return send_mention(f, from, conv, to, text, NULL, 0, false);
+}
+
+static inline void on_hide(mp_err_t rc, const mp_msg_row_t *m, void *ud)
+{
+    (void)m;
+    int *done = ud;
+    assert_int_equal(rc, MP_OK);
+    ++*done;
+}
+
+/* Deletes message mid of conv for `user` only (delete for me). */
+static inline void hide_msg(fx_t *f, uint64_t user, uint64_t conv, uint64_t mid)
+{
+    int done = 0;
+    mp_msg_actor_t a = {.user_id = user};
+    assert_int_equal(
+        mp_store_msg_delete(f->s.st, &a, conv, mid, false, 0, ++f->now, on_hide, &done), MP_OK);
+    MPU_WAIT(&f->s.loop, &done, 1);
 }
 
 /* ---- history --------------------------------------------------------------------- */

@@ -112,8 +112,8 @@ static void test_mute_pin_archive(void **state)
 {
     fx_t *f = *state;
     send_res_t m = send_msg(f, ALICE, 0, BOB, "hi");
-    set_res_t r = convset(f, ALICE, m.conv,
-                          (mp_convset_in_t){.what = MP_CONVSET_MUTE, .muted_until = -1});
+    set_res_t r =
+        convset(f, ALICE, m.conv, (mp_convset_in_t){.what = MP_CONVSET_MUTE, .muted_until = -1});
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.set.muted_until, -1);
     assert_true(r.version > 0);
@@ -259,15 +259,7 @@ static void test_sync_settings_and_hidden(void **state)
 
     set_res_t r = set_pin(f, ALICE, m1.conv, true);
     assert_int_equal(r.rc, MP_OK);
-    /* A message hidden for alice (the delete-for-me row, made here by hand
-     * with the next version). */
-    char sql[320];
-    snprintf(sql, sizeof sql,
-             "UPDATE chat_state SET version = version + 1 WHERE id = 1;"
-             " INSERT INTO hidden_messages(user_id, message_id, conversation_id, version)"
-             " SELECT 1001, %llu, %llu, version FROM chat_state WHERE id = 1",
-             (unsigned long long)m1.id, (unsigned long long)m1.conv);
-    exec_sql(f, sql);
+    hide_msg(f, ALICE, m1.conv, m1.id);
 
     sync_res_t s = sync_all(f, ALICE, since);
     assert_int_equal(s.rc, MP_OK);
@@ -333,19 +325,18 @@ static void test_unread_mentions(void **state)
     exec_sql(f, "INSERT INTO members(conversation_id, user_id, role, joined_at, version)"
                 " VALUES(9001, 1001, 'owner', 1, 1), (9001, 1002, 'member', 1, 1),"
                 " (9001, 1003, 'member', 1, 1)");
-    send_msg(f, ALICE, 9001, 0, "@bob"); /* seq 1 */
-    send_msg(f, ALICE, 9001, 0, "@all"); /* seq 2 */
-    send_msg(f, CAROL, 9001, 0, "@bob"); /* seq 3 */
-    /* The send side writes these marks; made here by hand. */
-    exec_sql(f, "INSERT INTO mention_marks(conversation_id, user_id, seq, sender_id)"
-                " VALUES(9001, 1002, 1, 1001), (9001, 0, 2, 1001), (9001, 1002, 3, 1003)");
+    const uint64_t bob[] = {BOB};
+    send_mention(f, ALICE, 9001, 0, "@bob", bob, 1, false); /* seq 1 */
+    send_mention(f, ALICE, 9001, 0, "@all", NULL, 0, true); /* seq 2 */
+    send_mention(f, CAROL, 9001, 0, "@bob", bob, 1, false); /* seq 3 */
+    send_msg(f, CAROL, 9001, 0, "no mention");              /* seq 4 */
     list_res_t l = list_all(f, BOB, false);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.unread_mentions[0], 3);
     l = list_all(f, ALICE, false);
     assert_int_equal(l.unread_mentions[0], 0); /* her own @all does not count */
     l = list_all(f, CAROL, false);
-    assert_int_equal(l.unread_mentions[0], 0); /* she read up to 3 by sending */
+    assert_int_equal(l.unread_mentions[0], 0); /* she read up to 4 by sending */
 
     sync_res_t s = sync_all(f, BOB, 0);
     const mp_chat_sync_conv_t *c = sync_conv(&s, 9001);

@@ -45,9 +45,9 @@ static react_res_t react_n(fx_t *f, uint64_t user, uint64_t conv, uint64_t msg, 
 {
     react_res_t r = {0};
     mp_msg_actor_t a = {.user_id = user};
-    assert_int_equal(mp_store_msg_react(f->s.st, &a, conv, msg, emoji, add, max_kinds, ++f->now,
-                                        on_react, &r),
-                     MP_OK);
+    assert_int_equal(
+        mp_store_msg_react(f->s.st, &a, conv, msg, emoji, add, max_kinds, ++f->now, on_react, &r),
+        MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
