@@ -2,7 +2,10 @@
  * The algorithm (store/chat.h, docs/protocol.md "sync"): every change gets a
  * global version; the reply lists what has a version above `since`, at most
  * ~500 items and the reply budget of encoded bytes per call, and the cursor
- * to continue from. */
+ * to continue from. Items are messages (new, or changed: edited, deleted,
+ * reacted to, pinned — in their current state), receipts, and the caller's
+ * own changes: messages hidden for them ("hidden") and settings changes,
+ * whose item is the conversation entry that carries the settings. */
 #include <stdio.h>
 #include <stdlib.h>
 
