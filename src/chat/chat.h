@@ -36,11 +36,19 @@ void mp_chat_presence(void *chat, uint64_t user_id, bool online);
 extern const mp_route_t mp_chat_routes[];
 
 /* WebSocket verbs, ended by a zeroed entry (the module state of the table is
- * the mp_chat_t): send, history, sync, read, delivered, typing, edit,
- * delete, forward. Handlers
+ * the mp_chat_t): send, history, sync, read, delivered, typing. Handlers
  * answer exactly once with mp_gw_reply / mp_gw_error. See docs/protocol.md,
  * "Messaging". */
 extern const mp_verb_t mp_chat_verbs[];
+
+/* The verbs of mp_chat_verbs that change stored messages: edit, delete (edit.c) and forward
+ * (forward.c). */
+extern const mp_field_t mp_chat_edit_fields[];
+extern const mp_field_t mp_chat_delete_fields[];
+extern const mp_field_t mp_chat_forward_fields[];
+void mp_chat_verb_edit(mp_cmd_t *cmd);
+void mp_chat_verb_delete(mp_cmd_t *cmd);
+void mp_chat_verb_forward(mp_cmd_t *cmd);
 
 /* The fields and handlers of mp_chat_verbs. */
 extern const mp_field_t mp_chat_send_fields[];
@@ -55,14 +63,6 @@ void mp_chat_verb_sync(mp_cmd_t *cmd);
 void mp_chat_verb_read(mp_cmd_t *cmd);
 void mp_chat_verb_delivered(mp_cmd_t *cmd);
 void mp_chat_verb_typing(mp_cmd_t *cmd);
-
-/* edit, delete (edit.c) and forward (forward.c). */
-extern const mp_field_t mp_chat_edit_fields[];
-extern const mp_field_t mp_chat_delete_fields[];
-extern const mp_field_t mp_chat_forward_fields[];
-void mp_chat_verb_edit(mp_cmd_t *cmd);
-void mp_chat_verb_delete(mp_cmd_t *cmd);
-void mp_chat_verb_forward(mp_cmd_t *cmd);
 
 /* ---- hooks for the groups module (deliver.c) -------------------------------- */
 

@@ -15,6 +15,11 @@
 /* One line per verb: {type, fields (NULL = none), handler, flags}. */
 const mp_verb_t mp_chat_verbs[] = {
     {"send", mp_chat_send_fields, mp_chat_verb_send, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    /* Changes of stored messages: guests edit and delete their world posts;
+     * forwarding reads another conversation, which guests have none of. */
+    {"edit", mp_chat_edit_fields, mp_chat_verb_edit, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"delete", mp_chat_delete_fields, mp_chat_verb_delete, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"forward", mp_chat_forward_fields, mp_chat_verb_forward, 0},
     {"history", mp_chat_history_fields, mp_chat_verb_history, GUEST_WORLD},
     /* A guest has no member rows and the world is not in sync: an empty result. */
     {"sync", mp_chat_sync_fields, mp_chat_verb_sync, MP_VERB_GUEST_OK},
@@ -22,11 +27,6 @@ const mp_verb_t mp_chat_verbs[] = {
     /* Guests keep a delivered cursor in the world like any user (world_reads). */
     {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, GUEST_WORLD},
     {"typing", mp_chat_typing_fields, mp_chat_verb_typing, GUEST_WORLD | MP_VERB_GUEST_WRITE},
-    /* Changes of stored messages: guests edit and delete their world posts;
-     * forwarding reads another conversation, which guests have none of. */
-    {"edit", mp_chat_edit_fields, mp_chat_verb_edit, GUEST_WORLD | MP_VERB_GUEST_WRITE},
-    {"delete", mp_chat_delete_fields, mp_chat_verb_delete, GUEST_WORLD | MP_VERB_GUEST_WRITE},
-    {"forward", mp_chat_forward_fields, mp_chat_verb_forward, 0},
     {NULL, NULL, NULL, 0},
 };
 

@@ -22,8 +22,8 @@ static mpt_server_t *srv1; /* edit_window and recall_window of 1 ms */
 static int setup(void **state)
 {
     (void)state;
-    const char *flags[] = {CHAT_FLAGS, "--world_slow_mode", "0", "--world_moderators", MODERATOR,
-                           NULL};
+    const char *flags[] = {CHAT_FLAGS,           "--world_slow_mode", "0",
+                           "--world_moderators", MODERATOR,           NULL};
     srv = mpt_server_start(flags);
     const char *flags1[] = {CHAT_FLAGS, "--edit_window", "1", "--recall_window", "1", NULL};
     srv1 = srv ? mpt_server_start(flags1) : NULL;
@@ -395,22 +395,22 @@ static void test_kinds(void **state)
 
     /* Bad content is refused with the field named, and nothing is stored. */
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b1", NULL,
-                           json_pack("{s:s,s:{s:i,s:i}}", "kind", "location", "content",
-                                     "latitude", 91, "longitude", 0)),
+                           json_pack("{s:s,s:{s:i,s:i}}", "kind", "location", "content", "latitude",
+                                     91, "longitude", 0)),
                    "bad_request", "content.latitude");
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b2", "hi",
-                           json_pack("{s:s,s:{s:f,s:f}}", "kind", "location", "content",
-                                     "latitude", 1.0, "longitude", 1.0)),
+                           json_pack("{s:s,s:{s:f,s:f}}", "kind", "location", "content", "latitude",
+                                     1.0, "longitude", 1.0)),
                    "bad_request", "text");
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b3", "x",
                            json_pack("{s:s,s:{s:i}}", "kind", "image", "content", "width", 5)),
                    "bad_request", "content.file_id");
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b4", "x", json_pack("{s:s}", "kind", "image")),
                    "bad_request", "content");
-    assert_err_msg(send_ex(c.a1.ws, c.ab, "b5", NULL,
-                           json_pack("{s:s,s:{s:s}}", "kind", "contact", "content", "user_id",
-                                     "123456789")),
-                   "not_found", "content");
+    assert_err_msg(
+        send_ex(c.a1.ws, c.ab, "b5", NULL,
+                json_pack("{s:s,s:{s:s}}", "kind", "contact", "content", "user_id", "123456789")),
+        "not_found", "content");
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b6", "x", json_pack("{s:s}", "kind", "sticker")),
                    "bad_request", "kind");
     assert_err_msg(send_ex(c.a1.ws, c.ab, "b7", "x", json_pack("{s:s}", "kind", "system")),
@@ -468,8 +468,9 @@ static void test_edit(void **state)
     assert_err_msg(edit(c.a1.ws, c.ab, id, ""), "bad_request", "text");
     assert_err_msg(edit(c.a1.ws, c.ab, "12345", "x"), "not_found", "message_id");
     assert_err(edit(c.c1.ws, c.ab, id, "x"), "not_member");
-    assert_err(call(c.a1.ws, "edit", json_pack("{s:s,s:s}", "conversation", c.ab, "message_id", id)),
-               "bad_request");
+    assert_err(
+        call(c.a1.ws, "edit", json_pack("{s:s,s:s}", "conversation", c.ab, "message_id", id)),
+        "bad_request");
     send_ok(c.a1.ws, c.ab, "e2", NULL,
             json_pack("{s:s,s:{s:f,s:f}}", "kind", "location", "content", "latitude", 1.5,
                       "longitude", 2.5),
@@ -604,9 +605,8 @@ static void test_delete_for_everyone(void **state)
     assert_non_null(m);
     assert_true(json_is_true(json_object_get(m, "deleted")));
     assert_string_equal(jstr(m, "text"), "");
-    assert_true(json_is_true(
-        json_object_get(json_object_get(by_id(json_object_get(all, "messages"), reply), "reply_to"),
-                        "deleted")));
+    assert_true(json_is_true(json_object_get(
+        json_object_get(by_id(json_object_get(all, "messages"), reply), "reply_to"), "deleted")));
     json_decref(all);
     /* Nor is it anywhere in the database. */
     assert_int_equal(db_count(srv, "SELECT count(*) FROM messages WHERE body LIKE '%secret-7f3a%'"
@@ -671,7 +671,8 @@ static void test_delete_for_me(void **state)
     cast_free(&c);
 }
 
-/* ---- forward ---------------------------------------------------------------------------------- */
+/* ---- forward ----------------------------------------------------------------------------------
+ */
 
 static json_t *forward(mpc_ws_t *ws, const char *from, json_t *ids, const char *conv,
                        const char *cmid)
@@ -746,9 +747,9 @@ static void test_forward(void **state)
              jstr(json_array_get(json_object_get(r, "messages"), 0), "message_id"));
     json_decref(r);
     ev = next_event_for(c.b1.ws, "message", again);
-    assert_string_equal(jstr(json_object_get(json_object_get(ev, "message"), "forwarded_from"),
-                             "sender"),
-                        c.b1.s.user_id);
+    assert_string_equal(
+        jstr(json_object_get(json_object_get(ev, "message"), "forwarded_from"), "sender"),
+        c.b1.s.user_id);
     json_decref(ev);
 
     /* Refusals. */
@@ -793,8 +794,7 @@ static void test_world(void **state)
 
     /* A mention there reaches Bob flagged, Carol plain. */
     char id[24];
-    send_ok(c.a1.ws, world, "wm1", "@bob hi", json_pack("{s:[s]}", "mentions", c.b1.s.user_id),
-            id);
+    send_ok(c.a1.ws, world, "wm1", "@bob hi", json_pack("{s:[s]}", "mentions", c.b1.s.user_id), id);
     json_t *ev = next_event_for(c.b1.ws, "message", id);
     assert_true(mentioned(ev));
     json_decref(ev);

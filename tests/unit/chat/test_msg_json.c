@@ -111,12 +111,13 @@ static void test_full_object(void **state)
 static void test_plain_text_has_no_optional_parts(void **state)
 {
     (void)state;
-    mp_msg_row_t m = {.id = 1, .conversation_id = 2, .sender_id = 3, .seq = 1, .kind = "text",
-                      .text = "hi"};
+    mp_msg_row_t m = {
+        .id = 1, .conversation_id = 2, .sender_id = 3, .seq = 1, .kind = "text", .text = "hi"};
     json_t *o = mp_chat__msg_json(&m, true);
-    const char *absent[] = {"content", "reply_to", "forwarded_from", "mentions", "mention_all",
-                            "edited_at", "deleted", "deleted_at", "reactions", "pinned_at",
-                            "pinned_by", "sender_guest", "client_msg_id", "system"};
+    const char *absent[] = {"content",       "reply_to",  "forwarded_from", "mentions",
+                            "mention_all",   "edited_at", "deleted",        "deleted_at",
+                            "reactions",     "pinned_at", "pinned_by",      "sender_guest",
+                            "client_msg_id", "system"};
     for (size_t k = 0; k < sizeof absent / sizeof absent[0]; k++)
         if (json_object_get(o, absent[k]) != NULL)
             fail_msg("unexpected member %s", absent[k]);
@@ -133,7 +134,7 @@ static void test_tombstone(void **state)
     assert_true(json_is_true(json_object_get(o, "deleted")));
     assert_int_equal(i(o, "deleted_at"), 4000);
     assert_string_equal(s(o, "text"), "");
-    const char *absent[] = {"content",   "reply_to",  "forwarded_from", "mentions",
+    const char *absent[] = {"content",     "reply_to",  "forwarded_from", "mentions",
                             "mention_all", "edited_at", "reactions",      "pinned_at"};
     for (size_t k = 0; k < sizeof absent / sizeof absent[0]; k++)
         if (json_object_get(o, absent[k]) != NULL)
