@@ -141,7 +141,7 @@ void mp_chat_verb_edit(mp_cmd_t *cmd)
 
 /* ---- delete ------------------------------------------------------------------- */
 
-static const char *delete_message(const change_ctx_t *c, mp_err_t rc)
+static const char *delete_message(mp_err_t rc)
 {
     switch (rc) {
     case MP_ERR_NOT_FOUND:
@@ -155,7 +155,6 @@ static const char *delete_message(const change_ctx_t *c, mp_err_t rc)
         return "the recall window has passed: the message can only be deleted for you "
                "(\"for\":\"me\")";
     default:
-        (void)c;
         return NULL;
     }
 }
@@ -179,7 +178,7 @@ static void on_deleted(mp_err_t rc, const mp_msg_row_t *m, void *ud)
     change_ctx_t *c = ud;
     mp_server_t *srv = c->chat->ctx->srv;
     if (rc != MP_OK) {
-        mp_gw_error(srv, c->sid, c->req_id, rc, delete_message(c, rc), NULL);
+        mp_gw_error(srv, c->sid, c->req_id, rc, delete_message(rc), NULL);
         mp_free(c);
         return;
     }
