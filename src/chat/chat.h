@@ -55,6 +55,24 @@ void mp_chat_verb_read(mp_cmd_t *cmd);
 void mp_chat_verb_delivered(mp_cmd_t *cmd);
 void mp_chat_verb_typing(mp_cmd_t *cmd);
 
+/* Reactions, pins, the user's own conversation settings and search. */
+extern const mp_field_t mp_chat_react_fields[]; /* react, unreact */
+extern const mp_field_t mp_chat_reactions_fields[];
+extern const mp_field_t mp_chat_pin_fields[]; /* pin, unpin */
+extern const mp_field_t mp_chat_convset_fields[];
+extern const mp_field_t mp_chat_conv_fields[]; /* conversation_clear, conversation_delete */
+extern const mp_field_t mp_chat_search_fields[];
+
+void mp_chat_verb_react(mp_cmd_t *cmd);
+void mp_chat_verb_unreact(mp_cmd_t *cmd);
+void mp_chat_verb_reactions(mp_cmd_t *cmd);
+void mp_chat_verb_pin(mp_cmd_t *cmd);
+void mp_chat_verb_unpin(mp_cmd_t *cmd);
+void mp_chat_verb_conv_update(mp_cmd_t *cmd);
+void mp_chat_verb_conv_clear(mp_cmd_t *cmd);
+void mp_chat_verb_conv_delete(mp_cmd_t *cmd);
+void mp_chat_verb_search(mp_cmd_t *cmd);
+
 /* ---- hooks for the groups module (deliver.c) -------------------------------- */
 
 /* Delivers stored messages of ONE conversation (n >= 1, in seq order) as
