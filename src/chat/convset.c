@@ -36,8 +36,8 @@ const mp_field_t mp_chat_conv_fields[] = {
 
 json_t *mp_chat__conv_settings_json(const mp_conv_settings_t *s)
 {
-    return json_pack("{s:I,s:b,s:b,s:I,s:b}", "muted_until", (json_int_t)s->muted_until,
-                     "pinned", s->pinned_at != 0, "archived", s->archived, "cleared_seq",
+    return json_pack("{s:I,s:b,s:b,s:I,s:b}", "muted_until", (json_int_t)s->muted_until, "pinned",
+                     s->pinned_at != 0, "archived", s->archived, "cleared_seq",
                      (json_int_t)s->cleared_seq, "deleted", s->deleted);
 }
 

@@ -28,10 +28,10 @@ static void pin_push(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, v
     (void)chat;
     pin_ctx_t *c = ud;
     if (rc == MP_OK) {
-        json_t *ev = json_pack("{s:s,s:o,s:o,s:b,s:o,s:I}", "event", "pinned", "conversation",
-                               mp_chat__id_json(c->conv), "message_id", mp_chat__id_json(c->msg),
-                               "pinned", c->pin, "by", mp_chat__id_json(c->rq.user), "at",
-                               (json_int_t)c->at);
+        json_t *ev =
+            json_pack("{s:s,s:o,s:o,s:b,s:o,s:I}", "event", "pinned", "conversation",
+                      mp_chat__id_json(c->conv), "message_id", mp_chat__id_json(c->msg), "pinned",
+                      c->pin, "by", mp_chat__id_json(c->rq.user), "at", (json_int_t)c->at);
         mp_chat__push_conv_rq(&c->rq, conv, ev);
         json_decref(ev);
     }
@@ -48,8 +48,7 @@ static const char *pin_error(mp_err_t rc, char *buf, size_t len)
     case MP_ERR_FORBIDDEN:
         return "only world moderators may pin in the world room";
     case MP_ERR_LIMIT_REACHED:
-        snprintf(buf, len, "a conversation can have at most %d pinned messages",
-                 MP_CHAT_PINS_MAX);
+        snprintf(buf, len, "a conversation can have at most %d pinned messages", MP_CHAT_PINS_MAX);
         return buf;
     default:
         return NULL;
@@ -68,9 +67,9 @@ static void on_pin(mp_err_t rc, const mp_msg_row_t *m, void *ud)
     /* Pinning an already pinned message keeps its first pin time. */
     if (c->pin && m->pinned_at != 0)
         c->at = m->pinned_at;
-    mp_chat__rq_ok(&c->rq, json_pack("{s:o,s:b,s:I}", "message_id", mp_chat__id_json(c->msg),
-                                     "pinned", c->pin, "pinned_at",
-                                     (json_int_t)(c->pin ? c->at : 0)));
+    mp_chat__rq_ok(&c->rq,
+                   json_pack("{s:o,s:b,s:I}", "message_id", mp_chat__id_json(c->msg), "pinned",
+                             c->pin, "pinned_at", (json_int_t)(c->pin ? c->at : 0)));
     mp_chat__with_conv(c->rq.chat, c->conv, pin_push, c);
 }
 

@@ -57,11 +57,10 @@ static void react_push(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv,
     (void)chat;
     react_ctx_t *c = ud;
     if (rc == MP_OK) {
-        json_t *ev = json_pack("{s:s,s:o,s:o,s:s,s:o,s:b,s:I}", "event", "reaction",
-                               "conversation", mp_chat__id_json(c->conv), "message_id",
-                               mp_chat__id_json(c->msg), "emoji", c->emoji, "user_id",
-                               mp_chat__id_json(c->rq.user), "added", c->add, "count",
-                               (json_int_t)c->count);
+        json_t *ev = json_pack("{s:s,s:o,s:o,s:s,s:o,s:b,s:I}", "event", "reaction", "conversation",
+                               mp_chat__id_json(c->conv), "message_id", mp_chat__id_json(c->msg),
+                               "emoji", c->emoji, "user_id", mp_chat__id_json(c->rq.user), "added",
+                               c->add, "count", (json_int_t)c->count);
         mp_chat__push_conv_rq(&c->rq, conv, ev);
         json_decref(ev);
     }
@@ -156,9 +155,9 @@ static void on_reactors(mp_err_t rc, const mp_msg_reactor_t *rows, size_t n, boo
     }
     json_t *users = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(users, json_pack("{s:o,s:I}", "user_id",
-                                               mp_chat__id_json(rows[i].user_id), "reacted_at",
-                                               (json_int_t)rows[i].reacted_at));
+        json_array_append_new(users,
+                              json_pack("{s:o,s:I}", "user_id", mp_chat__id_json(rows[i].user_id),
+                                        "reacted_at", (json_int_t)rows[i].reacted_at));
     json_t *body = json_pack("{s:o,s:b}", "users", users, "has_more", more && n > 0);
     if (more && n > 0)
         json_object_set_new(body, "next_cursor", mp_chat__id_json(rows[n - 1].user_id));
@@ -174,8 +173,8 @@ static void reactors_start(reactors_ctx_t *c, uint64_t conv, uint64_t msg, const
         mp_free(c);
         return;
     }
-    mp_err_t rc = mp_store_msg_reactors(c->rq.chat->ctx->store, c->rq.user, conv, msg, emoji,
-                                        after, limit, on_reactors, c);
+    mp_err_t rc = mp_store_msg_reactors(c->rq.chat->ctx->store, c->rq.user, conv, msg, emoji, after,
+                                        limit, on_reactors, c);
     if (rc != MP_OK)
         on_reactors(rc, NULL, 0, false, c);
 }

@@ -45,10 +45,11 @@ static json_t *hit_json(const mp_search_hit_t *h, uint64_t me)
     char *snippet = mp_chat__snippet(h->marked, SNIPPET_CHARS, hl, HIGHLIGHTS_MAX, &n_hl);
     json_t *arr = json_array();
     for (size_t i = 0; i < n_hl; i++)
-        json_array_append_new(arr, json_pack("[I,I]", (json_int_t)hl[i].start,
-                                             (json_int_t)hl[i].len));
-    json_t *o = json_pack("{s:o,s:s,s:o}", "message", mp_chat__msg_json(&h->msg, h->msg.sender_id == me),
-                          "snippet", snippet, "highlights", arr);
+        json_array_append_new(arr,
+                              json_pack("[I,I]", (json_int_t)hl[i].start, (json_int_t)hl[i].len));
+    json_t *o =
+        json_pack("{s:o,s:s,s:o}", "message", mp_chat__msg_json(&h->msg, h->msg.sender_id == me),
+                  "snippet", snippet, "highlights", arr);
     mp_free(snippet);
     return o;
 }
@@ -164,8 +165,8 @@ void mp_chat__route_search(mp_http_req_t *req)
         bad = "field 'to' must be a time in ms";
     else if (!query_int(req, "limit", 1, MP_CHAT_SEARCH_MAX, &limit))
         bad = "field 'limit' must be an integer from 1 to 50";
-    if (c->rq.guest && (bad != NULL || !mp_chat__world_guest_reads(c->rq.chat,
-                                                                   c->in.conversation_id))) {
+    if (c->rq.guest &&
+        (bad != NULL || !mp_chat__world_guest_reads(c->rq.chat, c->in.conversation_id))) {
         mp_chat__rq_err(&c->rq, MP_ERR_GUEST_FORBIDDEN, "guests may only search the world room");
         mp_free(c);
         return;

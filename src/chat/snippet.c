@@ -11,7 +11,8 @@
 #include "util/alloc.h"
 
 /* Characters of context shown before the first match when the text is
- * longer than the window: enough to read the words that lead to it. */
+ * longer than the window: enough to read the words that lead to it (a
+ * third of a smaller window, so that the match stays in it). */
 #define SNIPPET_LEAD 20
 
 static const char ELLIPSIS[] = "\xe2\x80\xa6"; /* U+2026 */
@@ -71,7 +72,8 @@ char *mp_chat__snippet(const char *marked, size_t window, mp_chat_hl_t *hl, size
     size_t first = c.n_ranges > 0 ? c.ranges[0].start : 0;
     size_t start = 0, end = c.n;
     if (c.n > window) {
-        start = first > SNIPPET_LEAD ? first - SNIPPET_LEAD : 0;
+        size_t lead = window / 3 < SNIPPET_LEAD ? window / 3 : SNIPPET_LEAD;
+        start = first > lead ? first - lead : 0;
         end = start + window < c.n ? start + window : c.n;
         start = end - window; /* near the end: show a full window */
     }
