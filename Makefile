@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench clean format format-check
+.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search clean format format-check
 
 all: build
 
@@ -66,6 +66,9 @@ soak: deps $(TEST_BUILD)/CMakeCache.txt
 
 bench: deps
 	@scripts/bench.sh
+
+bench-search: deps
+	@scripts/bench-search.sh
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

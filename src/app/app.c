@@ -18,6 +18,7 @@
 #include "chat/chat.h"
 #include "core/verbs.h"
 #include "groups/groups.h"
+#include "store/messages.h"
 #include "store/world.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -372,6 +373,10 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         snprintf(err, errlen, "cannot find or create the world conversation");
         return -1;
     }
+    /* Before the first write: the writer must know whether to keep the
+     * search index, and an index that was off is rebuilt here. */
+    if (mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
+        return -1;
     app->hub = mp_hub_new(app->srv);
     s->mctx = (mp_module_ctx_t){
         .loop = app->loop,

@@ -33,6 +33,9 @@ static void usage(FILE *out)
             "            device each, spread over --procs); the owner sends to it at --rate\n"
             "            for --duration; per message the time until the last online device\n"
             "            has it (send->last device), sent/acked/delivered = acked x online\n"
+            "  search    one user stores --seed messages in one group and --per-conv in each\n"
+            "            of --convs more, then runs each search query --queries times in the\n"
+            "            big group and across all; p50/p99/max latency per query\n"
             "\n"
             "Options:\n"
             "  --url URL            server (default http://127.0.0.1:8080)\n"
@@ -59,6 +62,9 @@ static void usage(FILE *out)
             "  --size B             message text bytes (default 32)\n"
             "  --seed N             history: messages stored per pair first (default 50)\n"
             "  --limit N            history: page size (default 50)\n"
+            "  --convs C            search: conversations besides the big one (default 10)\n"
+            "  --per-conv M         search: messages in each of them (default 100)\n"
+            "  --queries Q          search: runs of each query (default 100)\n"
             "  --drain S            longest wait for outstanding replies (default 10)\n"
             "  --server-pid PID     sample the server's RSS from /proc/PID/status\n"
             "  --json FILE          also write the result as JSON\n"
@@ -101,6 +107,9 @@ enum {
     O_MEMBERS,
     O_ONLINE,
     O_ACCOUNTS,
+    O_CONVS,
+    O_PER_CONV,
+    O_QUERIES,
     O_HELP
 };
 
@@ -129,6 +138,9 @@ static const struct option longopts[] = {
     {"members", required_argument, NULL, O_MEMBERS},
     {"online", required_argument, NULL, O_ONLINE},
     {"accounts", required_argument, NULL, O_ACCOUNTS},
+    {"convs", required_argument, NULL, O_CONVS},
+    {"per-conv", required_argument, NULL, O_PER_CONV},
+    {"queries", required_argument, NULL, O_QUERIES},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -192,7 +204,10 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
                            .limit = 50,
                            .drain_s = 10,
                            .progress = true,
-                           .members = 100};
+                           .members = 100,
+                           .convs = 10,
+                           .per_conv = 100,
+                           .queries = 100};
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -276,6 +291,15 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
         case O_ACCOUNTS:
             o->accounts_path = optarg;
             break;
+        case O_CONVS:
+            rc = unum("convs", optarg, 0, 100000, &o->convs);
+            break;
+        case O_PER_CONV:
+            rc = unum("per-conv", optarg, 0, 1000000, &o->per_conv);
+            break;
+        case O_QUERIES:
+            rc = unum("queries", optarg, 1, 1000000, &o->queries);
+            break;
         case 'h':
         case O_HELP:
             usage(stdout);
@@ -289,13 +313,15 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
         return 2;
     if (optind != argc - 1) {
         fprintf(stderr, "magpie bench: expected exactly one scenario (connect, direct, "
-                        "history, group); see magpie bench --help\n");
+                        "history, group, search); see magpie bench --help\n");
         return 2;
     }
     o->scenario = argv[optind];
     if (strcmp(o->scenario, "connect") != 0 && strcmp(o->scenario, "direct") != 0 &&
-        strcmp(o->scenario, "history") != 0 && strcmp(o->scenario, "group") != 0) {
-        fprintf(stderr, "magpie bench: unknown scenario '%s' (connect, direct, history, group)\n",
+        strcmp(o->scenario, "history") != 0 && strcmp(o->scenario, "group") != 0 &&
+        strcmp(o->scenario, "search") != 0) {
+        fprintf(stderr,
+                "magpie bench: unknown scenario '%s' (connect, direct, history, group, search)\n",
                 o->scenario);
         return 2;
     }
@@ -387,8 +413,9 @@ static int setup(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx)
     char err[512];
     bool conn = strcmp(o->scenario, "connect") == 0;
     bool group = strcmp(o->scenario, "group") == 0;
+    bool search = strcmp(o->scenario, "search") == 0;
     ctx->o = o;
-    ctx->n_acc = conn ? o->users : group ? o->members : 2 * o->pairs;
+    ctx->n_acc = conn ? o->users : group ? o->members : search ? 1 : 2 * o->pairs;
     ctx->acc = mp_calloc(ctx->n_acc, sizeof(*ctx->acc));
     /* Group members that stay offline need an id, not a session. */
     for (unsigned i = group ? 1 + o->online : ctx->n_acc; i < ctx->n_acc; i++)
@@ -406,7 +433,7 @@ static int setup(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx)
         if (mp_bench__setup_group(o, ctx, err, sizeof(err)) != 0 ||
             mp_bench__group_prepare(ctx, err, sizeof(err)) != 0)
             goto fail;
-    } else if (!conn) {
+    } else if (!conn && !search) {
         ctx->n_pairs = o->pairs;
         ctx->conv = mp_calloc(o->pairs, sizeof(*ctx->conv));
         if (mp_bench__setup_pairs(o, ctx, err, sizeof(err)) != 0)
@@ -447,6 +474,10 @@ int mp_bench_main(int argc, char **argv)
     rc = 1;
     if (setup(&o, &ctx) != 0)
         goto done;
+    if (strcmp(o.scenario, "search") == 0) {
+        rc = mp_bench__search_main(&ctx) == 0 ? 0 : 1;
+        goto done;
+    }
 
     ticker_t t = {.o = &o, .t0 = mp_mono_ms(), .tty = isatty(2)};
     t.mem.rss_base_kb = o.server_pid > 0 ? mp_bench__rss_kb(o.server_pid) : -1;

@@ -44,6 +44,9 @@ typedef struct mp_bench_opts {
     unsigned members;          /* group: members, the sender (owner) included */
     unsigned online;           /* group: receiving devices online (members other than the sender) */
     const char *accounts_path; /* --accounts: cache of user ids and refresh tokens, or NULL */
+    unsigned convs;            /* search: conversations besides the big one */
+    unsigned per_conv;         /* search: messages in each of them */
+    unsigned queries;          /* search: times each query is run */
 } mp_bench_opts_t;
 
 typedef struct mp_bench_account {
@@ -154,6 +157,9 @@ int mp_bench__group_prepare(mp_bench_ctx_t *ctx, char *err, size_t errlen);
 void mp_bench__group_collect(const mp_bench_ctx_t *ctx, mp_bench_stats_t *st,
                              mp_bench_group_result_t *res);
 void mp_bench__group_release(mp_bench_ctx_t *ctx);
+
+/* ---- scenario_search.c: runs in the parent, after setup (acc[0]) ---- */
+int mp_bench__search_main(const mp_bench_ctx_t *ctx);
 
 /* ---- pairs.c: the engine behind direct and history ---- */
 typedef enum { MP_BENCH_PAIRS_DIRECT, MP_BENCH_PAIRS_HISTORY } mp_bench_pairs_mode_t;

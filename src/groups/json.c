@@ -42,9 +42,10 @@ json_t *mp_groups__group_json(const mp_group_row_t *g)
     json_object_set_new(o, "member_count", json_integer(g->member_count));
     json_object_set_new(o, "my_role", json_string(mp_group_role_name(g->my_role)));
     json_object_set_new(o, "settings",
-                        json_pack("{s:s,s:s,s:s}", "who_can_post", who(g->settings.post_admins),
+                        json_pack("{s:s,s:s,s:s,s:s}", "who_can_post", who(g->settings.post_admins),
                                   "who_can_invite", who(g->settings.invite_admins),
-                                  "who_can_edit_info", who(g->settings.edit_admins)));
+                                  "who_can_edit_info", who(g->settings.edit_admins), "who_can_pin",
+                                  who(g->settings.pin_admins)));
     json_object_set_new(o, "announcement", mp_groups__announcement_json(g));
     json_object_set_new(o, "dissolved", json_boolean(g->dissolved_at != 0));
     json_object_set_new(o, "owner_id", mp_groups__id_json(g->owner_id));
@@ -78,6 +79,7 @@ bool mp_groups__settings_parse(const json_t *obj, unsigned *mask, mp_group_setti
         {"who_can_post", MP_GROUP_SET_POST, offsetof(mp_group_settings_t, post_admins)},
         {"who_can_invite", MP_GROUP_SET_INVITE, offsetof(mp_group_settings_t, invite_admins)},
         {"who_can_edit_info", MP_GROUP_SET_EDIT, offsetof(mp_group_settings_t, edit_admins)},
+        {"who_can_pin", MP_GROUP_SET_PIN, offsetof(mp_group_settings_t, pin_admins)},
     };
     *mask = 0;
     memset(out, 0, sizeof *out);

@@ -41,11 +41,11 @@ static json_t *system_json(const mp_group_fact_t *f)
     if (f->description != NULL)
         json_object_set_new(o, "description", json_string(f->description));
     if (f->settings != NULL)
-        json_object_set_new(o, "settings",
-                            json_pack("{s:s,s:s,s:s}", "who_can_post",
-                                      who(f->settings->post_admins), "who_can_invite",
-                                      who(f->settings->invite_admins), "who_can_edit_info",
-                                      who(f->settings->edit_admins)));
+        json_object_set_new(
+            o, "settings",
+            json_pack("{s:s,s:s,s:s,s:s}", "who_can_post", who(f->settings->post_admins),
+                      "who_can_invite", who(f->settings->invite_admins), "who_can_edit_info",
+                      who(f->settings->edit_admins), "who_can_pin", who(f->settings->pin_admins)));
     if (f->text != NULL)
         json_object_set_new(o, "text", json_string(f->text));
     return o;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/sqlite_chat_int.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sql_sqlite.h"
@@ -66,6 +67,7 @@ struct mp_store {
     atomic_bool writer_alive;
     atomic_bool healthy; /* false after a failed batch, true after a good one */
     atomic_bool closing;
+    atomic_bool fts_kept; /* the writer keeps the search index (mp_store_search_index) */
     atomic_uint_fast64_t batches, jobs;
     /* Writer only, logged at close: where a batch's time goes. */
     uint64_t run_ns, commit_ns, max_batch;
@@ -492,6 +494,7 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     atomic_init(&st->healthy, true);
     atomic_init(&st->closing, false);
     atomic_init(&st->writer_alive, false);
+    atomic_init(&st->fts_kept, true);
     atomic_init(&st->batches, 0);
     atomic_init(&st->jobs, 0);
 
@@ -613,6 +616,16 @@ void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads)
     uv_mutex_lock(&st->rq.mu);
     st->rq.max = max_reads;
     uv_mutex_unlock(&st->rq.mu);
+}
+
+bool mp_sqlite__fts_kept(mp_store_t *st)
+{
+    return atomic_load(&st->fts_kept);
+}
+
+void mp_sqlite__fts_keep(mp_store_t *st, bool on)
+{
+    atomic_store(&st->fts_kept, on);
 }
 
 mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)

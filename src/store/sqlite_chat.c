@@ -9,16 +9,19 @@
  * the consecutive sends of ONE batch and write them once before COMMIT
  * (mp_sql_defer); nothing is cached across batches, so a batch that fails
  * to commit leaves no stale counter behind. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/group_rules.h"
 #include "store/chat.h"
+#include "store/messages.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/map.h"
 #include "util/id.h"
 
@@ -338,8 +341,13 @@ static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int
 
 typedef struct send_job {
     mp_sql_job_t base;
-    mp_chat_send_in_t in;     /* strings point to the copies below */
+    mp_chat_send_in_t in;     /* strings and mentions point to the copies below */
     char *cmid, *text, *kind; /* inside this allocation, after the struct */
+    char *content, *extra;    /* likewise (NULL when not given) */
+    bool fts;                 /* keep the search index (read when queued) */
+    /* Replies and mentions only (the plain send allocates nothing more):
+     * the quoted message's snapshot and the mentions as stored. */
+    char *quote_kind, *quote_text, *mentions;
     mp_chat_send_out_t out;
     mp_sqlite_msgvec_t orig; /* the original message on a duplicate */
     mp_chat_send_fn cb;
@@ -352,7 +360,9 @@ static const char SQL_DEDUP[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHE
                                 " AND sender_device = ?3 AND client_msg_id = ?2";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
-    " created_at, version, sender_device) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    " created_at, version, sender_device, content, search_extra, reply_to, quote_sender,"
+    " quote_kind, quote_text, mentions, mention_all)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 {
@@ -364,11 +374,221 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
     bind_u64(s, 3, j->in.sender_device);
     int rc = mp_sql_step(s);
     *found = rc == MP_SQL_ROW;
-    if (rc == MP_SQL_ROW)
+    if (rc == MP_SQL_ROW) {
         mp_sqlite__msgvec_push(&j->orig, s);
-    else if (rc != MP_SQL_DONE)
+        /* The answer to a send carries no reactions (they are a read
+         * path's, per reader): drop the stored count the row came with. */
+        j->orig.v[0].n_reactions = 0;
+        mp_sql_reset(s);
+    } else if (rc != MP_SQL_DONE)
         return mp_sql_err(db, rc);
     return MP_OK;
+}
+
+/* ---- send: the search index, replies and mentions ------------------------------ */
+
+/* SQLite-only: FTS5 (PostgreSQL would index messages itself). The 'delete'
+ * command of an external-content table needs the values that were indexed. */
+static const char SQL_FTS_ADD[] =
+    "INSERT INTO messages_fts(rowid, body, search_extra) VALUES(?1, ?2, ?3)";
+static const char SQL_FTS_DEL[] =
+    "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra)"
+    " VALUES('delete', ?1, ?2, ?3)";
+static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
+static const char SQL_MEMBER_EXISTS[] =
+    "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_QUOTED[] =
+    "SELECT conversation_id, sender_id, kind, body, deleted_at FROM messages WHERE id = ?1";
+static const char SQL_KIND_ROLE[] =
+    "SELECT c.kind, m.role FROM conversations c LEFT JOIN members m"
+    " ON m.conversation_id = c.id AND m.user_id = ?1 WHERE c.id = ?2";
+static const char SQL_MARK_INSERT[] =
+    "INSERT INTO mention_marks(conversation_id, user_id, seq, sender_id) VALUES(?1, ?2, ?3, ?4)"
+    " ON CONFLICT DO NOTHING";
+
+mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char *body,
+                            const char *extra)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, add ? SQL_FTS_ADD : SQL_FTS_DEL);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, id);
+    mp_sql_bind_text(s, 2, body ? body : "", -1);
+    if (extra != NULL)
+        mp_sql_bind_text(s, 3, extra, -1);
+    else
+        mp_sql_bind_null(s, 3);
+    return step_done(db, s);
+}
+
+/* Whether the statement (one id bound as ?1, another as ?2 when b != 0)
+ * finds a row. */
+static mp_err_t row_exists(mp_sql_conn_t *db, const char *sql, uint64_t a, uint64_t b, bool *yes)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, a);
+    if (b != 0)
+        bind_u64(s, 2, b);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    *yes = rc == MP_SQL_ROW;
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+/* Bytes of the first max_chars characters of the UTF-8 string s: a cut
+ * never splits a character. */
+static size_t utf8_prefix(const char *s, size_t max_chars)
+{
+    size_t i = 0, n = 0;
+    for (; s[i] != '\0'; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (n == max_chars)
+                break;
+            n++;
+        }
+    }
+    return i;
+}
+
+/* reply_to: a live message of the same conversation; its snapshot is taken
+ * now, so that the reply still shows what it answered later. */
+static mp_err_t send_quote_load(mp_sql_conn_t *db, send_job_t *j, uint64_t conv)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_QUOTED);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->in.reply_to);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    if (rc == MP_SQL_DONE || col_u64(s, 0) != conv || mp_sql_col_i64(s, 4) != 0) {
+        mp_sql_reset(s);
+        return MP_ERR_NOT_FOUND;
+    }
+    mp_msg_row_t *m = &j->out.msg;
+    m->reply_to = j->in.reply_to;
+    m->quote_sender = col_u64(s, 1);
+    j->quote_kind = col_dup(s, 2);
+    const char *body = mp_sql_col_text(s, 3);
+    body = body ? body : "";
+    size_t n = utf8_prefix(body, MP_CHAT_QUOTE_CHARS);
+    j->quote_text = mp_malloc(n + 1);
+    memcpy(j->quote_text, body, n);
+    j->quote_text[n] = '\0';
+    mp_sql_reset(s);
+    m->quote_kind = j->quote_kind;
+    m->quote_text = j->quote_text;
+    return MP_OK;
+}
+
+/* mentions: each a member of conv (world: any user), stored once each as a
+ * comma list; mention_all: groups only, by their owner or admins. */
+static mp_err_t send_mentions_check(mp_sql_conn_t *db, send_job_t *j, uint64_t conv)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_KIND_ROLE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->in.sender_id);
+    bind_u64(s, 2, conv);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_NOT_MEMBER : mp_sql_err(db, rc);
+    mp_conv_kind_t kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
+    mp_group_role_t role = mp_sqlite__group_role(mp_sql_col_text(s, 1));
+    mp_sql_reset(s);
+
+    if (j->in.mention_all) {
+        j->out.bad_field = "mention_all";
+        if (kind != MP_CONV_GROUP)
+            return MP_ERR_BAD_REQUEST;
+        if (role < MP_GROUP_ADMIN)
+            return MP_ERR_NOT_ALLOWED;
+        j->out.bad_field = NULL;
+    }
+    if (j->in.n_mentions == 0)
+        return MP_OK;
+    j->out.bad_field = "mentions";
+    /* At most MP_CHAT_MENTIONS_MAX ids of at most 20 digits and a comma. */
+    j->mentions = mp_malloc(j->in.n_mentions * 21 + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < j->in.n_mentions; i++) {
+        uint64_t u = j->in.mentions[i];
+        bool seen = false, ok = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = j->in.mentions[k] == u;
+        if (seen)
+            continue;
+        mp_err_t e = kind == MP_CONV_WORLD ? row_exists(db, SQL_USER_EXISTS, u, 0, &ok)
+                                           : row_exists(db, SQL_MEMBER_EXISTS, conv, u, &ok);
+        if (e != MP_OK)
+            return e;
+        if (!ok || u == 0)
+            return MP_ERR_BAD_REQUEST;
+        char id[MP_ID_STRLEN];
+        len += (size_t)sprintf(j->mentions + len, "%s%s", len ? "," : "", mp_id_format(u, id));
+    }
+    j->out.bad_field = NULL;
+    j->out.msg.mentions = j->mentions;
+    return MP_OK;
+}
+
+/* Everything a send reads besides the posting rules, only for the fields it
+ * was given: the plain text send reads nothing here (the hot path). */
+static mp_err_t send_extras_check(mp_sql_conn_t *db, send_job_t *j, uint64_t conv)
+{
+    const mp_chat_send_in_t *in = &j->in;
+    mp_err_t rc = MP_OK;
+    if (in->contact_user != 0) {
+        bool ok = false;
+        if ((rc = row_exists(db, SQL_USER_EXISTS, in->contact_user, 0, &ok)) != MP_OK)
+            return rc;
+        if (!ok) {
+            j->out.bad_field = "content";
+            return MP_ERR_NOT_FOUND;
+        }
+    }
+    if (in->reply_to != 0 && (rc = send_quote_load(db, j, conv)) != MP_OK) {
+        if (rc == MP_ERR_NOT_FOUND)
+            j->out.bad_field = "reply_to";
+        return rc;
+    }
+    if (in->n_mentions != 0 || in->mention_all)
+        rc = send_mentions_check(db, j, conv);
+    return rc;
+}
+
+/* What the new message adds besides its row: the mention marks (unread
+ * mentions are counted from them; the sender never mentions themself) and
+ * the index entry. */
+static mp_err_t send_extras_write(mp_sql_conn_t *db, send_job_t *j, const mp_msg_row_t *m)
+{
+    mp_err_t rc = MP_OK;
+    for (size_t i = 0; i <= j->in.n_mentions && rc == MP_OK; i++) {
+        uint64_t u;
+        if (i < j->in.n_mentions)
+            u = j->in.mentions[i];
+        else if (j->in.mention_all)
+            u = 0; /* @all */
+        else
+            break;
+        if (u == m->sender_id && i < j->in.n_mentions)
+            continue;
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MARK_INSERT);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, m->conversation_id);
+        bind_u64(s, 2, u);
+        mp_sql_bind_i64(s, 3, m->seq);
+        bind_u64(s, 4, m->sender_id);
+        rc = step_done(db, s);
+    }
+    if (rc == MP_OK && j->fts && strcmp(m->kind, "system") != 0)
+        rc = mp_sqlite__fts_row(db, true, m->id, m->text, m->search_extra);
+    return rc;
 }
 
 /* ---- send: counters in the writer's memory for one batch ----------------------- */
@@ -648,8 +868,9 @@ static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user,
     return MP_OK;
 }
 
-/* Inserts the message with the next seq of conv and version ++*vnext; the
- * counters in ss change only once the insert has succeeded. */
+/* Inserts the message with the next seq of conv and version ++*vnext, with
+ * its mention marks and index entry; the counters in ss change only once
+ * all of it has succeeded. */
 static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, uint64_t conv,
                             int64_t vnext)
 {
@@ -667,6 +888,9 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     m->client_msg_id = j->cmid;
     m->kind = j->kind;
     m->text = j->text;
+    m->content = j->content;
+    m->search_extra = j->extra;
+    m->mention_all = j->in.mention_all;
 
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_INSERT);
     if (s == NULL)
@@ -681,7 +905,21 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     mp_sql_bind_i64(s, 8, m->created_at);
     mp_sql_bind_i64(s, 9, m->version);
     bind_u64(s, 10, j->in.sender_device);
-    if ((rc = step_done(db, s)) != MP_OK)
+    /* Unbound parameters are NULL: a plain text send binds none of these. */
+    if (m->content != NULL)
+        mp_sql_bind_text(s, 11, m->content, -1);
+    if (m->search_extra != NULL)
+        mp_sql_bind_text(s, 12, m->search_extra, -1);
+    if (m->reply_to != 0) {
+        bind_u64(s, 13, m->reply_to);
+        bind_u64(s, 14, m->quote_sender);
+        mp_sql_bind_text(s, 15, m->quote_kind, -1);
+        mp_sql_bind_text(s, 16, m->quote_text, -1);
+    }
+    if (m->mentions != NULL)
+        mp_sql_bind_text(s, 17, m->mentions, -1);
+    mp_sql_bind_i64(s, 18, m->mention_all);
+    if ((rc = step_done(db, s)) != MP_OK || (rc = send_extras_write(db, j, m)) != MP_OK)
         return rc;
 
     ce->seq = m->seq;
@@ -723,6 +961,8 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     }
     if (rc == MP_OK)
         rc = state_access(db, ss, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until);
+    if (rc == MP_OK)
+        rc = send_extras_check(db, j, conv);
     if (rc != MP_OK)
         return rc;
     return send_insert(db, j, ss, conv, vnext);
@@ -731,35 +971,92 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 static void send_done(mp_sql_job_t *job, mp_err_t rc)
 {
     send_job_t *j = (send_job_t *)job;
-    j->cb(rc, rc == MP_OK || rc == MP_ERR_MUTED ? &j->out : NULL, j->ud);
+    bool out = rc == MP_OK || rc == MP_ERR_MUTED ||
+               (j->out.bad_field != NULL &&
+                (rc == MP_ERR_NOT_FOUND || rc == MP_ERR_BAD_REQUEST || rc == MP_ERR_NOT_ALLOWED));
+    j->cb(rc, out ? &j->out : NULL, j->ud);
     mp_sqlite__msgvec_free(&j->orig);
+    mp_free(j->quote_kind);
+    mp_free(j->quote_text);
+    mp_free(j->mentions);
     mp_free(j);
+}
+
+/* Copies s (len bytes, NUL added) to *at and advances it. */
+static char *take_copy(char **at, const char *s, size_t len)
+{
+    char *d = *at;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    *at += len + 1;
+    return d;
 }
 
 mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
                             void *ud)
 {
-    /* One allocation for the job and its three strings: this is per message. */
+    /* One allocation for the job, its mentions and its strings: this is per
+     * message. The mentions go first, where the struct's alignment holds. */
+    MP_ASSERT(in->n_mentions <= MP_CHAT_MENTIONS_MAX);
     const char *kind = in->kind ? in->kind : "text";
-    size_t ncmid = strlen(in->client_msg_id) + 1, nkind = strlen(kind) + 1;
-    send_job_t *j = mp_malloc(sizeof *j + ncmid + nkind + in->text_len + 1);
+    size_t ncmid = strlen(in->client_msg_id), nkind = strlen(kind);
+    size_t ncontent = in->content ? strlen(in->content) + 1 : 0;
+    size_t nextra = in->search_extra ? strlen(in->search_extra) + 1 : 0;
+    size_t nment = in->n_mentions * sizeof *in->mentions;
+    send_job_t *j =
+        mp_malloc(sizeof *j + nment + ncmid + 1 + nkind + 1 + in->text_len + 1 + ncontent + nextra);
     memset(j, 0, sizeof *j);
     j->base.run = send_run;
     j->base.done = send_done;
     j->in = *in;
-    j->cmid = (char *)(j + 1);
-    j->kind = j->cmid + ncmid;
-    j->text = j->kind + nkind;
-    memcpy(j->cmid, in->client_msg_id, ncmid);
-    memcpy(j->kind, kind, nkind);
-    memcpy(j->text, in->text, in->text_len);
-    j->text[in->text_len] = '\0';
+    j->fts = mp_sqlite__fts_kept(st);
+    char *at = (char *)(j + 1);
+    if (nment != 0) {
+        memcpy(at, in->mentions, nment);
+        j->in.mentions = (const uint64_t *)(void *)at;
+        at += nment;
+    } else {
+        j->in.mentions = NULL;
+    }
+    j->cmid = take_copy(&at, in->client_msg_id, ncmid);
+    j->kind = take_copy(&at, kind, nkind);
+    j->text = take_copy(&at, in->text, in->text_len);
+    if (in->content != NULL)
+        j->content = take_copy(&at, in->content, ncontent - 1);
+    if (in->search_extra != NULL)
+        j->extra = take_copy(&at, in->search_extra, nextra - 1);
     j->in.client_msg_id = j->cmid;
     j->in.text = j->text;
     j->in.kind = j->kind;
+    j->in.content = j->content;
+    j->in.search_extra = j->extra;
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__write_or_free(st, &j->base);
+}
+
+/* ---- send: the pieces forward reuses (sqlite_chat_int.h) ----------------------- */
+
+mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t now_ms,
+                                int64_t *muted_until)
+{
+    sent_t e = {0};
+    mp_err_t rc = send_access_load(db, user, conv, &e);
+    if (rc != MP_OK)
+        return rc;
+    if (e.deny != MP_OK)
+        return e.deny;
+    if (e.muted_until > now_ms) {
+        *muted_until = e.muted_until;
+        return MP_ERR_MUTED;
+    }
+    return MP_OK;
+}
+
+mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
+                               uint64_t *conv, bool *created)
+{
+    return direct_get(db, user, other, now_ms, conv, created, NULL);
 }
 
 /* ---- direct (writer) ------------------------------------------------------------- */

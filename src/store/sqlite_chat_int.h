@@ -63,6 +63,31 @@ mp_err_t mp_sqlite__head_version(mp_sql_conn_t *db, int64_t *out)
 mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
                                 mp_conv_kind_t *kind) __attribute__((warn_unused_result));
 
+/* Whether the writer keeps the search index (messages_fts): on unless
+ * mp_store_search_index turned it off at start-up. Jobs read it when queued
+ * (loop thread) and carry it, since run() sees only the connection.
+ * Defined in sqlite.c. */
+bool mp_sqlite__fts_kept(mp_store_t *st);
+void mp_sqlite__fts_keep(mp_store_t *st, bool on);
+
+/* The index entry of a message (kept for every non-system message not
+ * deleted for everyone): add puts (body, extra) in, !add takes exactly those
+ * values out (external-content FTS5 must be told the OLD indexed values).
+ * Writer only. Defined in sqlite_chat.c (send section). */
+mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char *body,
+                            const char *extra) __attribute__((warn_unused_result));
+
+/* Send-path pieces other writes reuse (defined in sqlite_chat.c, send
+ * section). post_access: whether user may post in conv at now_ms, read in
+ * the write transaction (MP_ERR_NOT_MEMBER, MP_ERR_DISSOLVED,
+ * MP_ERR_NOT_ALLOWED, MP_ERR_GUEST_FORBIDDEN, MP_ERR_MUTED with
+ * *muted_until). direct_get: finds or creates the direct conversation of
+ * (user, other), taking versions from chat_state. */
+mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t now_ms,
+                                int64_t *muted_until) __attribute__((warn_unused_result));
+mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
+                               uint64_t *conv, bool *created) __attribute__((warn_unused_result));
+
 /* For each row of msgs[0..n) with stored reactions, loads the per-emoji
  * sums as reader sees them (count, and whether reader is among them),
  * ordered by each emoji's first reaction. Defined in sqlite_reactions.c. */

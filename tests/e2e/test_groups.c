@@ -47,8 +47,9 @@ static void check_group(json_t *g, const char *id, const char *title, long long 
     assert_string_equal(jstr(g, "my_role"), my_role);
     json_t *s = json_object_get(g, "settings");
     assert_true(json_is_object(s));
-    const char *keys[] = {"who_can_post", "who_can_invite", "who_can_edit_info"};
-    for (int i = 0; i < 3; i++) {
+    const char *keys[] = {"who_can_post", "who_can_invite", "who_can_edit_info", "who_can_pin"};
+    assert_int_equal(json_object_size(s), 4);
+    for (int i = 0; i < 4; i++) {
         const char *v = jstr(s, keys[i]);
         assert_non_null(v);
         assert_true(strcmp(v, "all") == 0 || strcmp(v, "admins") == 0);
@@ -113,6 +114,7 @@ static void test_create_get_patch(void **state)
     /* Settings not given take the documented default, "all". */
     assert_string_equal(jstr(json_object_get(g, "settings"), "who_can_invite"), "all");
     assert_string_equal(jstr(json_object_get(g, "settings"), "who_can_edit_info"), "all");
+    assert_string_equal(jstr(json_object_get(g, "settings"), "who_can_pin"), "all");
     assert_true(json_is_null(json_object_get(g, "announcement")));
     char id[24];
     snprintf(id, sizeof id, "%s", jstr(g, "conversation_id"));
@@ -159,6 +161,8 @@ static void test_create_get_patch(void **state)
            id);
     EXPECT(400, "bad_request", srv, "PATCH", ot,
            json_pack("{s:{s:s}}", "settings", "who_can_post", "x"), "/v1/groups/%s", id);
+    EXPECT(400, "bad_request", srv, "PATCH", ot,
+           json_pack("{s:{s:s}}", "settings", "who_can_pin", "members"), "/v1/groups/%s", id);
 
     /* The group is in the members' conversation list, kind "group". */
     json_t *list = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/conversations");

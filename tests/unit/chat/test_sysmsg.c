@@ -145,7 +145,15 @@ static void test_every_action(void **state)
     expect_fact(
         &f,
         "{\"action\":\"settings_changed\",\"actor_id\":\"1\",\"settings\":{\"who_can_post\":"
-        "\"admins\",\"who_can_invite\":\"all\",\"who_can_edit_info\":\"all\"}}",
+        "\"admins\",\"who_can_invite\":\"all\",\"who_can_edit_info\":\"all\","
+        "\"who_can_pin\":\"all\"}}",
+        "Alice changed the group settings");
+    st = (mp_group_settings_t){.pin_admins = true};
+    expect_fact(
+        &f,
+        "{\"action\":\"settings_changed\",\"actor_id\":\"1\",\"settings\":{\"who_can_post\":"
+        "\"all\",\"who_can_invite\":\"all\",\"who_can_edit_info\":\"all\","
+        "\"who_can_pin\":\"admins\"}}",
         "Alice changed the group settings");
     FACT("announcement_set");
     f.text = "Tuesday";

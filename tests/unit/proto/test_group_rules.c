@@ -22,11 +22,12 @@ enum {
     INV_ADMINS = 1 << 1,  /* who_can_invite: admins */
     EDIT_ADMINS = 1 << 2, /* who_can_edit_info: admins */
     DISSOLVED = 1 << 3,
-    MUTED = 1 << 4,     /* the actor's mute has not passed */
-    GUEST = 1 << 5,     /* the target is a guest */
-    NO_USER = 1 << 6,   /* the target is no known user */
-    ASK_OWNER = 1 << 7, /* ROLE: the role asked for is owner */
-    ASK_ADMIN = 1 << 8, /* ROLE: the role asked for is admin */
+    MUTED = 1 << 4,      /* the actor's mute has not passed */
+    GUEST = 1 << 5,      /* the target is a guest */
+    NO_USER = 1 << 6,    /* the target is no known user */
+    ASK_OWNER = 1 << 7,  /* ROLE: the role asked for is owner */
+    ASK_ADMIN = 1 << 8,  /* ROLE: the role asked for is admin */
+    PIN_ADMINS = 1 << 9, /* who_can_pin: admins */
 };
 
 typedef struct row {
@@ -161,6 +162,36 @@ static const row_t rows[] = {
     R(MP_GRULE_DISSOLVE, O, NT, 0, MP_OK),
     R(MP_GRULE_DISSOLVE, O, NT, DISSOLVED, MP_ERR_DISSOLVED),
 
+    /* pin / unpin: who_can_pin ("all" by default); not in a dissolved group. */
+    R(MP_GRULE_PIN, M, NT, 0, MP_OK),
+    R(MP_GRULE_PIN, A, NT, 0, MP_OK),
+    R(MP_GRULE_PIN, M, NT, PIN_ADMINS, MP_ERR_NOT_ALLOWED),
+    R(MP_GRULE_PIN, A, NT, PIN_ADMINS, MP_OK),
+    R(MP_GRULE_PIN, O, NT, PIN_ADMINS, MP_OK),
+    R(MP_GRULE_PIN, M, NT, POST_ADMINS | INV_ADMINS | EDIT_ADMINS, MP_OK), /* other settings */
+    R(MP_GRULE_PIN, M, NT, MUTED, MP_OK), /* a mute stops posting only */
+    R(MP_GRULE_PIN, O, NT, DISSOLVED, MP_ERR_DISSOLVED),
+    R(MP_GRULE_PIN, M, NT, DISSOLVED | PIN_ADMINS, MP_ERR_DISSOLVED), /* dissolution first */
+    R(MP_GRULE_PIN, NON, NT, 0, MP_ERR_NOT_MEMBER),
+
+    /* delete for everyone another's message: admins by the hierarchy (the
+     * owner: anyone's; an admin: members' and its own). The target is the
+     * sender; one who has left counts as a member. */
+    R(MP_GRULE_DELETE_ANY, O, A, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, O, M, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, O, NON, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, O, SELF, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, A, M, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, A, NON, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, A, SELF, 0, MP_OK),
+    R(MP_GRULE_DELETE_ANY, A, A, 0, MP_ERR_NOT_ALLOWED),
+    R(MP_GRULE_DELETE_ANY, A, O, 0, MP_ERR_NOT_ALLOWED),
+    R(MP_GRULE_DELETE_ANY, M, M, 0, MP_ERR_NOT_ALLOWED),
+    R(MP_GRULE_DELETE_ANY, M, SELF, 0, MP_ERR_NOT_ALLOWED), /* own: the recall window */
+    R(MP_GRULE_DELETE_ANY, M, NON, 0, MP_ERR_NOT_ALLOWED),
+    R(MP_GRULE_DELETE_ANY, A, M, DISSOLVED, MP_ERR_DISSOLVED),
+    R(MP_GRULE_DELETE_ANY, NON, M, 0, MP_ERR_NOT_MEMBER),
+
     /* Any other write: a member of a live group. */
     R(MP_GRULE_WRITE, M, NT, 0, MP_OK),
     R(MP_GRULE_WRITE, M, NT, DISSOLVED, MP_ERR_DISSOLVED),
@@ -175,7 +206,8 @@ static mp_group_facts_t facts(const row_t *r)
         .role = r->actor == NON ? MP_GROUP_MEMBER : (mp_group_role_t)r->actor,
         .settings = {.post_admins = (r->flags & POST_ADMINS) != 0,
                      .invite_admins = (r->flags & INV_ADMINS) != 0,
-                     .edit_admins = (r->flags & EDIT_ADMINS) != 0},
+                     .edit_admins = (r->flags & EDIT_ADMINS) != 0,
+                     .pin_admins = (r->flags & PIN_ADMINS) != 0},
         .muted = (r->flags & MUTED) != 0,
         .self = r->target == SELF,
         .target_exists = (r->flags & NO_USER) == 0,

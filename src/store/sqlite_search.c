@@ -1,0 +1,552 @@
+/* SQLite implementation of search (store/messages.h): mp_store_search and
+ * mp_store_search_index.
+ *
+ * Candidates come newest first, either from the FTS5 trigram index
+ * (messages_fts, queries of 3+ characters while the index is kept and
+ * complete) or from the messages themselves; each one is checked against
+ * what the user may read, in C, with the conversation's access cached for
+ * the request. A request examines at most MP_CHAT_SEARCH_SCAN candidates,
+ * so its cost is bounded whatever the query, and the cursor (a message id)
+ * lets the next request go on from there. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/messages.h"
+#include "store/sqlite_chat_int.h"
+#include "store/sqlite_job.h"
+#include "store/sqlite_util.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+#include "util/log.h"
+#include "util/map.h"
+
+typedef struct search_job {
+    mp_sql_job_t base;
+    mp_search_in_t in; /* query and kind point into this allocation */
+    bool fts_kept;
+    size_t query_len;
+    mp_map_t access;     /* conversation id -> int64_t * cleared_seq (-1: may not read) */
+    int64_t one_cleared; /* in.conversation_id != 0: the user's cleared_seq there */
+    mp_sqlite_msgvec_t hits;
+    char **marked; /* per hit */
+    size_t cap_marked;
+    mp_search_hit_t *out;
+    bool has_more;
+    uint64_t next_before;
+    mp_search_fn cb;
+    void *ud;
+} search_job_t;
+
+/* ---- who may read what ---------------------------------------------------------- */
+
+static const char SQL_ONE_CONV[] =
+    "SELECT c.kind, m.cleared_seq, m.user_id FROM conversations c LEFT JOIN members m"
+    " ON m.conversation_id = c.id AND m.user_id = ?1 WHERE c.id = ?2";
+static const char SQL_MEMBER_CLEARED[] =
+    "SELECT cleared_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+static const char SQL_HIDDEN[] =
+    "SELECT 1 FROM hidden_messages WHERE user_id = ?1 AND message_id = ?2";
+static const char SQL_FTS_COMPLETE[] = "SELECT fts_complete FROM chat_state WHERE id = 1";
+
+/* The named conversation: a member's (with their cleared_seq), or the world
+ * room, which has no member rows and nothing cleared. */
+static mp_err_t one_conv_load(mp_sql_conn_t *db, search_job_t *j)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ONE_CONV);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->in.user_id);
+    bind_u64(s, 2, j->in.conversation_id);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_NOT_MEMBER : mp_sql_err(db, rc);
+    bool member = !mp_sql_col_is_null(s, 2);
+    bool world = mp_sqlite__conv_kind(mp_sql_col_text(s, 0)) == MP_CONV_WORLD;
+    j->one_cleared = member ? mp_sql_col_i64(s, 1) : 0;
+    mp_sql_reset(s);
+    return member || world ? MP_OK : MP_ERR_NOT_MEMBER;
+}
+
+/* Whether the user may read conversation conv in this search, and up to
+ * which seq they cleared it. Without a named conversation: the direct and
+ * group conversations they are a member of (the world room has no member
+ * row, so it is left out, as documented). */
+static mp_err_t conv_readable(mp_sql_conn_t *db, search_job_t *j, uint64_t conv, bool *ok,
+                              int64_t *cleared)
+{
+    if (j->in.conversation_id != 0) {
+        *ok = conv == j->in.conversation_id;
+        *cleared = j->one_cleared;
+        return MP_OK;
+    }
+    int64_t *known = mp_map_get(&j->access, conv);
+    if (known == NULL) {
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MEMBER_CLEARED);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, conv);
+        bind_u64(s, 2, j->in.user_id);
+        int rc = mp_sql_step(s);
+        if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+            return mp_sql_err(db, rc);
+        known = mp_malloc(sizeof *known);
+        *known = rc == MP_SQL_ROW ? mp_sql_col_i64(s, 0) : -1;
+        mp_sql_reset(s);
+        mp_map_put(&j->access, conv, known);
+    }
+    *ok = *known >= 0;
+    *cleared = *known;
+    return MP_OK;
+}
+
+static mp_err_t hidden_for(mp_sql_conn_t *db, uint64_t user, uint64_t mid, bool *hidden)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HIDDEN);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    bind_u64(s, 2, mid);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    *hidden = rc == MP_SQL_ROW;
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+/* Whether the candidate row s is on (MP_SQLITE_MSG_COLS) may be shown:
+ * readable conversation, above the cleared history, live, not system, the
+ * filters, and (last, it costs a lookup) not hidden for the user. */
+static mp_err_t candidate_ok(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *s, bool *ok)
+{
+    const mp_search_in_t *in = &j->in;
+    const char *kind = mp_sql_col_text(s, 5);
+    int64_t at = mp_sql_col_i64(s, 7);
+    *ok = false;
+    if (mp_sql_col_i64(s, 12) != 0 || kind == NULL || strcmp(kind, "system") == 0)
+        return MP_OK;
+    if ((in->sender_id != 0 && col_u64(s, 3) != in->sender_id) ||
+        (in->kind != NULL && strcmp(kind, in->kind) != 0) ||
+        (in->from_ms != 0 && at < in->from_ms) || (in->to_ms != 0 && at >= in->to_ms))
+        return MP_OK;
+    bool readable = false, hidden = false;
+    int64_t cleared = 0;
+    mp_err_t rc = conv_readable(db, j, col_u64(s, 1), &readable, &cleared);
+    if (rc != MP_OK || !readable || mp_sql_col_i64(s, 2) <= cleared)
+        return rc;
+    if ((rc = hidden_for(db, in->user_id, col_u64(s, 0), &hidden)) != MP_OK)
+        return rc;
+    *ok = !hidden;
+    return MP_OK;
+}
+
+/* ---- matching and marking (the scan path) ------------------------------------------ */
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* The first occurrence of needle (n bytes) in hay, ASCII letters compared
+ * without case. Both are UTF-8, so a byte match is a character match. */
+static const char *find_ci(const char *hay, const char *needle, size_t n)
+{
+    for (const char *p = hay; *p != '\0'; p++) {
+        size_t k = 0;
+        while (k < n && p[k] != '\0' &&
+               ascii_lower((unsigned char)p[k]) == ascii_lower((unsigned char)needle[k]))
+            k++;
+        if (k == n)
+            return p;
+    }
+    return NULL;
+}
+
+/* text with every (non-overlapping) match of the query wrapped in the marks;
+ * NULL when there is none. */
+static char *mark_matches(const char *text, const char *q, size_t qlen)
+{
+    if (text == NULL || qlen == 0 || find_ci(text, q, qlen) == NULL)
+        return NULL;
+    size_t len = strlen(text);
+    /* At most one pair of marks per qlen bytes of text. */
+    char *out = mp_malloc(len + 2 * (len / qlen + 1) + 1), *o = out;
+    const char *p = text, *hit;
+    while ((hit = find_ci(p, q, qlen)) != NULL) {
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        *o++ = MP_SEARCH_MARK_ON;
+        memcpy(o, hit, qlen);
+        o += qlen;
+        *o++ = MP_SEARCH_MARK_OFF;
+        p = hit + qlen;
+    }
+    strcpy(o, p);
+    return out;
+}
+
+/* ---- the hits ---------------------------------------------------------------------- */
+
+static void hit_push(search_job_t *j, mp_sql_stmt_t *s, char *marked)
+{
+    mp_sqlite__msgvec_push(&j->hits, s);
+    if (j->hits.n > j->cap_marked) {
+        j->cap_marked = j->hits.cap;
+        j->marked = mp_realloc(j->marked, j->cap_marked * sizeof *j->marked);
+    }
+    j->marked[j->hits.n - 1] = marked;
+}
+
+static const char SQL_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+
+/* What read paths show with each message: the sender's guest mark (a swept
+ * guest has no row) and the reactions as the user sees them. */
+static mp_err_t hits_finish(mp_sql_conn_t *db, search_job_t *j)
+{
+    for (size_t i = 0; i < j->hits.n; i++) {
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_GUEST);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, j->hits.v[i].sender_id);
+        int rc = mp_sql_step(s);
+        if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+            return mp_sql_err(db, rc);
+        j->hits.v[i].sender_guest = rc == MP_SQL_DONE || mp_sql_col_int(s, 0) != 0;
+        mp_sql_reset(s);
+    }
+    return mp_sqlite__msgs_reactions(db, j->hits.v, j->hits.n, j->in.user_id);
+}
+
+/* One step of the candidate loop, shared by both paths: before fetching
+ * another candidate, stop once limit hits were found or the budget is spent;
+ * has_more then says whether a candidate is left. */
+static bool budget_left(search_job_t *j, size_t examined)
+{
+    return j->hits.n < j->in.limit && examined < MP_CHAT_SEARCH_SCAN;
+}
+
+/* ---- the index path ------------------------------------------------------------------ */
+
+/* SQLite-only: FTS5 MATCH and highlight(). char(2) and char(3) are
+ * MP_SEARCH_MARK_ON and MP_SEARCH_MARK_OFF. */
+static const char SQL_FTS_FIND[] =
+    "SELECT rowid, highlight(messages_fts, 0, char(2), char(3)),"
+    " highlight(messages_fts, 1, char(2), char(3)) FROM messages_fts"
+    " WHERE messages_fts MATCH ?1 AND rowid < ?2 ORDER BY rowid DESC";
+static const char SQL_MSG_BY_ID[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id = ?1";
+
+/* The query as one FTS5 string: in double quotes, inner quotes doubled, so
+ * no character of it is FTS5 syntax. */
+static char *fts_phrase(const char *q)
+{
+    size_t n = strlen(q), quotes = 0;
+    for (size_t i = 0; i < n; i++)
+        quotes += q[i] == '"';
+    char *out = mp_malloc(n + quotes + 3), *o = out;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"')
+            *o++ = '"';
+        *o++ = q[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* The candidate the index found (id, with the highlighted columns of f). */
+static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, mp_sql_stmt_t *f)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, id);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_DONE)
+        return MP_OK; /* not expected: the writer keeps the index in step */
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    bool ok = false;
+    mp_err_t e = candidate_ok(db, j, s, &ok);
+    if (e == MP_OK && ok) {
+        const char *body = mp_sql_col_text(f, 1), *extra = mp_sql_col_text(f, 2);
+        const char *marked = body != NULL && strchr(body, MP_SEARCH_MARK_ON) != NULL     ? body
+                             : extra != NULL && strchr(extra, MP_SEARCH_MARK_ON) != NULL ? extra
+                                                                                         : body;
+        hit_push(j, s, mp_strdup(marked ? marked : ""));
+    }
+    mp_sql_reset(s);
+    return e;
+}
+
+static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j)
+{
+    mp_sql_stmt_t *f = mp_sql_prepare(db, SQL_FTS_FIND);
+    if (f == NULL)
+        return MP_ERR_INTERNAL;
+    char *phrase = fts_phrase(j->in.query);
+    mp_sql_bind_text(f, 1, phrase, -1);
+    mp_sql_bind_i64(f, 2, j->in.before_id ? (int64_t)j->in.before_id : INT64_MAX);
+    size_t examined = 0;
+    uint64_t last = 0;
+    mp_err_t e = MP_OK;
+    int rc;
+    while ((rc = mp_sql_step(f)) == MP_SQL_ROW) {
+        if (!budget_left(j, examined)) {
+            j->has_more = true;
+            j->next_before = last;
+            break;
+        }
+        examined++;
+        last = col_u64(f, 0);
+        if ((e = fts_candidate(db, j, last, f)) != MP_OK)
+            break;
+    }
+    mp_sql_reset(f);
+    mp_free(phrase);
+    if (e != MP_OK)
+        return e;
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+/* ---- the scan path ------------------------------------------------------------------- */
+
+/* Newest first by id: message ids grow with time and, within one
+ * conversation, with seq, so the per-conversation scan walks the
+ * (conversation_id, seq) index and the other walks the table itself. */
+static const char SQL_SCAN_CONV[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages"
+                                    " WHERE conversation_id = ?1 AND seq < ?2 AND id < ?3"
+                                    " ORDER BY seq DESC";
+static const char SQL_SCAN_ALL[] =
+    "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id < ?1 ORDER BY id DESC";
+static const char SQL_SEQ_OF[] = "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2";
+
+/* The seq bound of the per-conversation scan: the cursor message's seq. */
+static mp_err_t scan_seq_bound(mp_sql_conn_t *db, const search_job_t *j, int64_t *seq)
+{
+    *seq = INT64_MAX;
+    if (j->in.before_id == 0)
+        return MP_OK;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEQ_OF);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->in.before_id);
+    bind_u64(s, 2, j->in.conversation_id);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW)
+        *seq = mp_sql_col_i64(s, 0);
+    else if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t scan_candidate(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *s)
+{
+    char *marked = mark_matches(mp_sql_col_text(s, 6), j->in.query, j->query_len);
+    if (marked == NULL)
+        marked = mark_matches(mp_sql_col_text(s, 10), j->in.query, j->query_len);
+    if (marked == NULL)
+        return MP_OK;
+    bool ok = false;
+    mp_err_t rc = candidate_ok(db, j, s, &ok);
+    if (rc == MP_OK && ok)
+        hit_push(j, s, marked);
+    else
+        mp_free(marked);
+    return rc;
+}
+
+static mp_err_t scan_search(mp_sql_conn_t *db, search_job_t *j)
+{
+    mp_sql_stmt_t *s;
+    int64_t before = j->in.before_id ? (int64_t)j->in.before_id : INT64_MAX;
+    if (j->in.conversation_id != 0) {
+        int64_t seq;
+        mp_err_t e = scan_seq_bound(db, j, &seq);
+        if (e != MP_OK)
+            return e;
+        if ((s = mp_sql_prepare(db, SQL_SCAN_CONV)) == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, j->in.conversation_id);
+        mp_sql_bind_i64(s, 2, seq);
+        mp_sql_bind_i64(s, 3, before);
+    } else {
+        if ((s = mp_sql_prepare(db, SQL_SCAN_ALL)) == NULL)
+            return MP_ERR_INTERNAL;
+        mp_sql_bind_i64(s, 1, before);
+    }
+    size_t examined = 0;
+    uint64_t last = 0;
+    mp_err_t e = MP_OK;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (!budget_left(j, examined)) {
+            j->has_more = true;
+            j->next_before = last;
+            break;
+        }
+        examined++;
+        last = col_u64(s, 0);
+        if ((e = scan_candidate(db, j, s)) != MP_OK)
+            break;
+    }
+    mp_sql_reset(s);
+    if (e != MP_OK)
+        return e;
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+/* ---- the op ------------------------------------------------------------------------------ */
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The index answers only when it is kept and holds every message, and only
+ * for queries it can match (trigrams: 3+ characters). */
+static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes)
+{
+    *yes = false;
+    if (!j->fts_kept || utf8_chars(j->in.query) < 3)
+        return MP_OK;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_COMPLETE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
+    *yes = mp_sql_col_int(s, 0) != 0;
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t search_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    search_job_t *j = (search_job_t *)job;
+    bool fts = false;
+    mp_err_t rc = MP_OK;
+    if (j->in.conversation_id != 0)
+        rc = one_conv_load(db, j);
+    if (rc == MP_OK)
+        rc = use_index(db, j, &fts);
+    if (rc == MP_OK)
+        rc = fts ? fts_search(db, j) : scan_search(db, j);
+    if (rc == MP_OK)
+        rc = hits_finish(db, j);
+    return rc;
+}
+
+static void search_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    search_job_t *j = (search_job_t *)job;
+    size_t n = rc == MP_OK ? j->hits.n : 0;
+    if (n != 0) {
+        j->out = mp_malloc(n * sizeof *j->out);
+        for (size_t i = 0; i < n; i++)
+            j->out[i] = (mp_search_hit_t){.msg = j->hits.v[i], .marked = j->marked[i]};
+    }
+    j->cb(rc, j->out, n, rc == MP_OK && j->has_more, rc == MP_OK ? j->next_before : 0, j->ud);
+    for (size_t i = 0; i < j->hits.n; i++)
+        mp_free(j->marked[i]);
+    mp_free(j->marked);
+    mp_free(j->out);
+    mp_sqlite__msgvec_free(&j->hits);
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(&j->access, &it);
+    while (mp_map_iter_next(&j->access, &it, NULL, &v))
+        mp_free(v);
+    mp_map_free(&j->access);
+    mp_free(j);
+}
+
+mp_err_t mp_store_search(mp_store_t *st, const mp_search_in_t *in, mp_search_fn cb, void *ud)
+{
+    MP_ASSERT(in->query != NULL && in->limit >= 1 && in->limit <= MP_CHAT_SEARCH_MAX);
+    size_t nq = strlen(in->query) + 1, nk = in->kind ? strlen(in->kind) + 1 : 0;
+    search_job_t *j = mp_calloc(1, sizeof *j + nq + nk);
+    j->base.run = search_run;
+    j->base.done = search_done;
+    j->in = *in;
+    j->fts_kept = mp_sqlite__fts_kept(st);
+    char *q = (char *)(j + 1);
+    memcpy(q, in->query, nq);
+    j->in.query = q;
+    j->query_len = nq - 1;
+    if (in->kind != NULL) {
+        memcpy(q + nq, in->kind, nk);
+        j->in.kind = q + nq;
+    }
+    j->cb = cb;
+    j->ud = ud;
+    return mp_sqlite__read_or_free(st, &j->base);
+}
+
+/* ---- keeping the index --------------------------------------------------------------------- */
+
+/* SQLite-only: FTS5 commands. The rebuild indexes what search may find:
+ * no system messages, no tombstones. */
+static const char SQL_FTS_CLEAR[] = "INSERT INTO messages_fts(messages_fts) VALUES('delete-all')";
+static const char SQL_FTS_FILL[] =
+    "INSERT INTO messages_fts(rowid, body, search_extra) SELECT id, body, search_extra"
+    " FROM messages WHERE kind <> 'system' AND coalesce(deleted_at, 0) = 0";
+
+static mp_err_t index_set(mp_sql_conn_t *db, bool on)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_COMPLETE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
+    bool complete = mp_sql_col_int(s, 0) != 0;
+    mp_sql_reset(s);
+    if (on == complete)
+        return MP_OK;
+    /* Off: the index is emptied, so that content deleted while it is not
+     * kept does not linger in it. On after off: rebuilt from the rows. */
+    mp_err_t e = mp_sql_exec(db, SQL_FTS_CLEAR);
+    if (e == MP_OK && on) {
+        mp_log_info("store: rebuilding the search index");
+        e = mp_sql_exec(db, SQL_FTS_FILL);
+    }
+    if (e == MP_OK)
+        e = mp_sql_exec(db, on ? "UPDATE chat_state SET fts_complete = 1 WHERE id = 1"
+                               : "UPDATE chat_state SET fts_complete = 0 WHERE id = 1");
+    return e;
+}
+
+mp_err_t mp_store_search_index(mp_store_t *st, bool on, char *err, size_t errlen)
+{
+    /* Off takes effect before the change commits, so that no write can
+     * index a message into an index marked incomplete; on only after the
+     * rebuild (at start-up nothing else writes meanwhile). */
+    if (!on)
+        mp_sqlite__fts_keep(st, false);
+    mp_sql_conn_t *db = mp_sqlite__conn_open(st, false);
+    if (db == NULL) {
+        snprintf(err, errlen, "cannot open the database to set up the search index");
+        return MP_ERR_INTERNAL;
+    }
+    mp_err_t rc = MP_ERR_INTERNAL;
+    if (mp_sql_begin(db, true)) {
+        rc = index_set(db, on);
+        if (rc == MP_OK && !mp_sql_commit(db))
+            rc = MP_ERR_INTERNAL;
+        if (rc != MP_OK)
+            mp_sql_rollback(db);
+    }
+    if (rc != MP_OK)
+        snprintf(err, errlen, "cannot %s the search index: %s", on ? "build" : "clear",
+                 mp_sql_errmsg(db));
+    mp_sql_close(db);
+    if (rc == MP_OK && on)
+        mp_sqlite__fts_keep(st, true);
+    return rc;
+}

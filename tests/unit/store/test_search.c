@@ -1,0 +1,454 @@
+/* Search (mp_store_search, mp_store_search_index) against a real SQLite store
+ * in a temporary directory: words and CJK substrings through the trigram
+ * index, short queries through the scan, what is never returned
+ * (conversations of others, deleted, hidden, cleared, system messages), the
+ * filters, the paging cursor and the scan budget, and the index turned off
+ * and rebuilt. Every wait runs the loop until the callback has fired. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "fixture.h"
+#include "store/chat.h"
+#include "store/groups.h"
+#include "store/messages.h"
+#include "store/world.h"
+#include "util/id.h"
+
+enum { OWNER = 5001, MEMBER = 5002, OTHER = 5003, OUT = 5004 };
+
+typedef struct {
+    mpu_store_t s;
+    int64_t now;
+    sqlite3 *peek;
+    uint64_t world, g, d, d_out;
+} fx_t;
+
+static void exec_sql(fx_t *f, const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    char *msg = NULL;
+    if (sqlite3_exec(f->peek, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+static int64_t peek_int(fx_t *f, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(f->peek, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(f->peek));
+    if (sqlite3_step(s) != SQLITE_ROW)
+        fail_msg("no row: %s", sql);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    uint64_t id, conv;
+    int64_t seq;
+} send_res_t;
+
+static void on_send(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
+{
+    send_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    if (rc == MP_OK) {
+        r->id = o->msg.id;
+        r->conv = o->msg.conversation_id;
+        r->seq = o->msg.seq;
+    }
+}
+
+static int cmid_n;
+
+static send_res_t send_in(fx_t *f, mp_chat_send_in_t in)
+{
+    char cmid[32];
+    snprintf(cmid, sizeof cmid, "s%d", ++cmid_n);
+    in.client_msg_id = cmid;
+    in.sender_device = in.sender_id;
+    in.text_len = strlen(in.text);
+    in.now_ms = in.now_ms ? in.now_ms : ++f->now;
+    send_res_t r = {0};
+    assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    return r;
+}
+
+static uint64_t say(fx_t *f, uint64_t from, uint64_t conv, const char *text)
+{
+    return send_in(f, (mp_chat_send_in_t){.sender_id = from, .conversation_id = conv, .text = text})
+        .id;
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    uint64_t conv;
+} op_res_t;
+
+static void on_op(mp_err_t rc, const mp_group_op_out_t *o, void *ud)
+{
+    op_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    if (rc == MP_OK)
+        r->conv = o->conversation_id;
+}
+
+static uint64_t direct_of(fx_t *f, uint64_t a, uint64_t b)
+{
+    return send_in(f, (mp_chat_send_in_t){.sender_id = a, .to_user_id = b, .text = "hello"}).conv;
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    if (mpu_store_open(&f->s) != 0)
+        return -1;
+    mp_id_init(5);
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &f->peek), SQLITE_OK);
+    sqlite3_busy_timeout(f->peek, 5000);
+    mpu_user_add(&f->s, OWNER, "olga", "Olga", false);
+    mpu_user_add(&f->s, MEMBER, "mia", "Mia", false);
+    mpu_user_add(&f->s, OTHER, "otto", "Otto", false);
+    mpu_user_add(&f->s, OUT, "fay", "Fay", false);
+    f->now = 1700000000000LL;
+    assert_int_equal(mp_store_world_ensure(f->s.st, f->now, &f->world), MP_OK);
+    uint64_t users[] = {MEMBER, OTHER};
+    mp_group_op_in_t in = {.op = MP_GOP_CREATE,
+                           .actor_id = OWNER,
+                           .title = "quick group",
+                           .user_ids = users,
+                           .n_users = 2,
+                           .max_members = 100,
+                           .now_ms = ++f->now};
+    op_res_t r = {0};
+    assert_int_equal(mp_store_group_op(f->s.st, &in, on_op, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    f->g = r.conv;
+    f->d = direct_of(f, MEMBER, OTHER);
+    f->d_out = direct_of(f, OWNER, OUT);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    sqlite3_close(f->peek);
+    mpu_store_close(&f->s);
+    free(f);
+    return 0;
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+} msg_res_t;
+
+static void on_msg(mp_err_t rc, const mp_msg_row_t *m, void *ud)
+{
+    (void)m;
+    msg_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+}
+
+/* ---- searching ------------------------------------------------------------------ */
+
+#define HITS_MAX MP_CHAT_SEARCH_MAX
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    size_t n;
+    uint64_t ids[HITS_MAX];
+    char marked[HITS_MAX][160];
+    bool has_more;
+    uint64_t next_before;
+} search_res_t;
+
+static void on_search(mp_err_t rc, const mp_search_hit_t *hits, size_t n, bool has_more,
+                      uint64_t next_before, void *ud)
+{
+    search_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    r->n = n;
+    r->has_more = has_more;
+    r->next_before = next_before;
+    for (size_t i = 0; i < n && i < HITS_MAX; i++) {
+        r->ids[i] = hits[i].msg.id;
+        assert_true(hits[i].msg.deleted_at == 0);
+        snprintf(r->marked[i], sizeof r->marked[i], "%s", hits[i].marked);
+    }
+}
+
+static search_res_t *search(fx_t *f, mp_search_in_t in)
+{
+    static search_res_t r;
+    memset(&r, 0, sizeof r);
+    if (in.limit == 0)
+        in.limit = 20;
+    assert_int_equal(mp_store_search(f->s.st, &in, on_search, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    return &r;
+}
+
+static search_res_t *find(fx_t *f, uint64_t user, const char *q)
+{
+    return search(f, (mp_search_in_t){.user_id = user, .query = q});
+}
+
+/* Whether id is among the hits. */
+static bool has(const search_res_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->ids[i] == id)
+            return true;
+    return false;
+}
+
+static int64_t fts_count(fx_t *f, const char *phrase)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"%s\"'",
+             phrase);
+    return peek_int(f, sql);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void test_words_and_cjk(void **state)
+{
+    fx_t *f = *state;
+    uint64_t en = say(f, OTHER, f->g, "The Quick brown fox; quick!");
+    uint64_t ja = say(f, OTHER, f->d, "東京タワーに行きました");
+    uint64_t file = send_in(f, (mp_chat_send_in_t){.sender_id = OTHER,
+                                                   .conversation_id = f->d,
+                                                   .kind = "file",
+                                                   .text = "",
+                                                   .content = "{}",
+                                                   .search_extra = "annual-report.pdf"})
+                        .id;
+
+    search_res_t *r = find(f, MEMBER, "quick");
+    assert_int_equal(r->rc, MP_OK);
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == en);
+    assert_string_equal(r->marked[0], "The \x02Quick\x03 brown fox; \x02quick\x03!");
+    assert_false(r->has_more);
+
+    r = find(f, MEMBER, "タワー"); /* 3 characters: the index */
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == ja);
+    assert_string_equal(r->marked[0], "東京\x02タワー\x03に行きました");
+
+    r = find(f, MEMBER, "東京"); /* 2 characters: the scan */
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == ja);
+    assert_string_equal(r->marked[0], "\x02東京\x03タワーに行きました");
+
+    r = find(f, MEMBER, "report");
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == file);
+    assert_string_equal(r->marked[0], "annual-\x02report\x03.pdf");
+    r = find(f, MEMBER, "ep"); /* the scan looks at the file name too */
+    assert_int_equal(r->n, 1);
+
+    /* A query with FTS5 syntax in it is only text. */
+    r = find(f, MEMBER, "fox\" OR \"x");
+    assert_int_equal(r->rc, MP_OK);
+    assert_int_equal(r->n, 0);
+}
+
+static void test_never_returned(void **state)
+{
+    fx_t *f = *state;
+    uint64_t mine = say(f, OTHER, f->g, "zebra in the group");
+    uint64_t others = say(f, OWNER, f->d_out, "zebra between others");
+    uint64_t world = say(f, OUT, f->world, "zebra in the world");
+    uint64_t gone = say(f, OTHER, f->d, "zebra deleted");
+    uint64_t hid = say(f, OTHER, f->d, "zebra hidden");
+    int64_t cleared_seq = send_in(f, (mp_chat_send_in_t){.sender_id = OTHER,
+                                                         .conversation_id = f->g,
+                                                         .text = "zebra before a clear"})
+                              .seq;
+    /* A system message (the writer never indexes them; put one in the index
+     * by hand to prove search filters them anyway). */
+    exec_sql(f,
+             "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+             " created_at, version) VALUES(77, %llu, 9999, %d, 'sys', 'system', 'zebra system',"
+             " 1, 1); INSERT INTO messages_fts(rowid, body) VALUES(77, 'zebra system')",
+             (unsigned long long)f->g, OWNER);
+
+    msg_res_t d = {0};
+    mp_msg_actor_t other = {.user_id = OTHER}, member = {.user_id = MEMBER};
+    assert_int_equal(mp_store_msg_delete(f->s.st, &other, f->d, gone, true, 0, ++f->now, on_msg, &d),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &d.done, 1);
+    assert_int_equal(d.rc, MP_OK);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mp_store_msg_delete(f->s.st, &member, f->d, hid, false, 0, ++f->now, on_msg, &d),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &d.done, 1);
+    assert_int_equal(d.rc, MP_OK);
+    exec_sql(f, "UPDATE members SET cleared_seq = %lld WHERE conversation_id = %llu AND user_id = %d",
+             (long long)cleared_seq, (unsigned long long)f->g, MEMBER);
+
+    const char *queries[] = {"zebra", "ze"}; /* the index and the scan */
+    for (size_t q = 0; q < 2; q++) {
+        search_res_t *r = find(f, MEMBER, queries[q]);
+        assert_int_equal(r->rc, MP_OK);
+        assert_int_equal(r->n, 0);
+        /* OTHER cleared nothing and hid nothing: the group message, the
+         * hidden one, and the one before the clear. */
+        r = find(f, OTHER, queries[q]);
+        assert_int_equal(r->n, 3);
+        assert_true(has(r, hid) && has(r, mine));
+        assert_false(has(r, others) || has(r, gone) || has(r, 77) || has(r, world));
+        /* The world only when asked for. */
+        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q],
+                                       .conversation_id = f->world});
+        assert_int_equal(r->n, 1);
+        assert_true(r->ids[0] == world);
+        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q],
+                                       .conversation_id = f->d_out});
+        assert_int_equal(r->rc, MP_ERR_NOT_MEMBER);
+    }
+    (void)mine;
+}
+
+static void test_filters_and_paging(void **state)
+{
+    fx_t *f = *state;
+    uint64_t ids[30];
+    int64_t at[30];
+    for (int i = 0; i < 30; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "item number %d", i);
+        ids[i] = say(f, i % 2 ? OTHER : MEMBER, i < 20 ? f->g : f->d, t);
+        at[i] = f->now;
+    }
+    /* Pages of 8, newest first, through the cursor. */
+    const char *queries[] = {"item", "it"};
+    for (size_t q = 0; q < 2; q++) {
+        uint64_t before = 0;
+        int seen = 29;
+        for (int page = 0; page < 4; page++) {
+            search_res_t *r = search(
+                f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q], .before_id = before,
+                                    .limit = 8});
+            assert_int_equal(r->rc, MP_OK);
+            for (size_t i = 0; i < r->n; i++)
+                assert_true(r->ids[i] == ids[seen--]);
+            assert_int_equal(r->has_more, page < 3);
+            before = r->next_before;
+        }
+        assert_int_equal(seen, -1);
+    }
+    search_res_t *r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item",
+                                                  .sender_id = OTHER, .limit = 50});
+    assert_int_equal(r->n, 15);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .conversation_id = f->d,
+                                   .limit = 50});
+    assert_int_equal(r->n, 10);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "it", .conversation_id = f->g,
+                                   .sender_id = MEMBER, .limit = 50});
+    assert_int_equal(r->n, 10);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .from_ms = at[5],
+                                   .to_ms = at[9], .limit = 50});
+    assert_int_equal(r->n, 4);
+    assert_true(r->ids[0] == ids[8] && r->ids[3] == ids[5]);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .kind = "image"});
+    assert_int_equal(r->n, 0);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .kind = "text"});
+    assert_int_equal(r->n, 20);
+}
+
+/* The scan stops after MP_CHAT_SEARCH_SCAN candidates and says where to go
+ * on; the next request finds what lies beyond. */
+static void test_scan_budget(void **state)
+{
+    fx_t *f = *state;
+    exec_sql(f,
+             "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+             " created_at, version) VALUES(1000, %llu, 100000, %d, 'old', 'text', 'qz needle', 1, 1)",
+             (unsigned long long)f->g, OTHER);
+    exec_sql(f,
+             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+             " created_at, version) SELECT 2000 + i, %llu, 200000 + i, %d, 'f' || i, 'text',"
+             " 'filler', 1, 1 FROM n",
+             MP_CHAT_SEARCH_SCAN, (unsigned long long)f->g, OTHER);
+    search_res_t *r = find(f, MEMBER, "qz");
+    assert_int_equal(r->rc, MP_OK);
+    assert_int_equal(r->n, 0);
+    assert_true(r->has_more);
+    assert_true(r->next_before > 1000);
+    uint64_t before = r->next_before;
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "qz", .before_id = before});
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == 1000);
+    assert_false(r->has_more);
+}
+
+static void test_index_off_then_on(void **state)
+{
+    fx_t *f = *state;
+    uint64_t a = say(f, OTHER, f->g, "kept in the index");
+    char err[256];
+    assert_int_equal(mp_store_search_index(f->s.st, false, err, sizeof err), MP_OK);
+    assert_int_equal(peek_int(f, "SELECT fts_complete FROM chat_state"), 0);
+    assert_int_equal(fts_count(f, "index"), 0);
+    uint64_t b = say(f, OTHER, f->g, "written while the index is off");
+    assert_int_equal(fts_count(f, "written"), 0);
+    /* Search still answers, by scanning. */
+    search_res_t *r = find(f, MEMBER, "index");
+    assert_int_equal(r->n, 2);
+    assert_true(r->ids[0] == b && r->ids[1] == a);
+
+    assert_int_equal(mp_store_search_index(f->s.st, true, err, sizeof err), MP_OK);
+    assert_int_equal(peek_int(f, "SELECT fts_complete FROM chat_state"), 1);
+    assert_int_equal(fts_count(f, "index"), 2);
+    assert_int_equal(fts_count(f, "written"), 1);
+    assert_int_equal(fts_count(f, "quick group"), 0); /* system messages stay out */
+    uint64_t c = say(f, OTHER, f->g, "after the rebuild, index again");
+    assert_int_equal(fts_count(f, "index"), 3);
+    r = find(f, MEMBER, "index");
+    assert_int_equal(r->n, 3);
+    assert_true(r->ids[0] == c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_words_and_cjk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_returned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filters_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_off_then_on, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
