@@ -27,7 +27,7 @@
 #define MID_EVERY 100    /* "kettle" */
 #define CJK_EVERY 10     /* one of the CJK sentences */
 
-static const char *const SYLL[] = {"ka", "ri", "mo", "te", "su", "na", "lo", "pe", "vi",
+static const char *const SYLL[] = {"ka", "ri", "mo", "te",  "su", "na", "lo", "pe", "vi",
                                    "ra", "zu", "do", "shi", "an", "el", "or", "ti", "bu"};
 static const char *const CJK[] = {"東京タワーに行きました", "我们明天在北京见面",
                                   "今日はいい天気ですね", "这个周末去上海玩"};
@@ -223,7 +223,7 @@ int mp_bench__search_main(const mp_bench_ctx_t *ctx)
     const char *token = ctx->acc[0].token;
     char err[512], big[24];
     unsigned nconv = o->convs;
-    char (*convs)[24] = mp_calloc(nconv ? nconv : 1, sizeof *convs);
+    char(*convs)[24] = mp_calloc(nconv ? nconv : 1, sizeof *convs);
     int64_t *lat = mp_calloc(o->queries, sizeof *lat);
     seeder_t sd = {.o = o, .rng = 0x9e3779b97f4a7c15ULL};
     snprintf(sd.nonce, sizeof sd.nonce, "%s", ctx->nonce);
@@ -249,8 +249,7 @@ int mp_bench__search_main(const mp_bench_ctx_t *ctx)
     printf("search: seeded %" PRIu64 " messages (1 conversation of %u, %u of %u) in %.1f s, "
            "%.0f messages/s\n",
            sd.n, o->seed, nconv, o->per_conv, seed_s, seed_s > 0 ? (double)sd.n / seed_s : 0.0);
-    printf("%-30s %-6s %9s %9s %9s %6s\n", "query", "scope", "p50 ms", "p99 ms", "max ms",
-           "hits");
+    printf("%-30s %-6s %9s %9s %9s %6s\n", "query", "scope", "p50 ms", "p99 ms", "max ms", "hits");
     for (size_t q = 0; q < NQUERIES; q++) {
         size_t hits = 0;
         if (run_query(sd.ws, &QUERIES[q], big, o->queries, lat, &hits, err, sizeof err) != 0)

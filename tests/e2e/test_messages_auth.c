@@ -76,8 +76,9 @@ static void conv_refused(chat_dev_t *d, const char *conv, const char *code)
                code);
     assert_err(call(d->ws, "conversation_clear", json_pack("{s:s}", "conversation", conv)), code);
     assert_err(call(d->ws, "conversation_delete", json_pack("{s:s}", "conversation", conv)), code);
-    assert_err(call(d->ws, "search", json_pack("{s:s,s:s}", "query", "secret", "conversation", conv)),
-               code);
+    assert_err(
+        call(d->ws, "search", json_pack("{s:s,s:s}", "query", "secret", "conversation", conv)),
+        code);
     EXPECT(st, code, srv, "GET", d->s.access, NULL, "/v1/conversations/%s/pins", conv);
     EXPECT(st, code, srv, "PATCH", d->s.access, json_pack("{s:b}", "pinned", 1),
            "/v1/conversations/%s", conv);
@@ -153,13 +154,13 @@ static void test_kicked_member(void **state)
     dev_new_user(srv, "mkick", &o);
     dev_new_user(srv, "mkick", &k);
     char g[24], mid[24];
-    assert_int_equal(group_create(srv, o.s.access, "team", ids_json(k.s.user_id, NULL), NULL, g,
-                                  NULL),
-                     201);
+    assert_int_equal(
+        group_create(srv, o.s.access, "team", ids_json(k.s.user_id, NULL), NULL, g, NULL), 201);
     send_text(&o, g, "g1", "before the kick", mid);
     /* While a member, the reads work. */
-    json_t *r = call(k.ws, "reactions",
-                     json_pack("{s:s,s:s,s:s}", "conversation", g, "message_id", mid, "emoji", "👍"));
+    json_t *r =
+        call(k.ws, "reactions",
+             json_pack("{s:s,s:s,s:s}", "conversation", g, "message_id", mid, "emoji", "👍"));
     assert_true(is_ok(r));
     json_decref(r);
     EXPECT(204, NULL, srv, "DELETE", o.s.access, NULL, "/v1/groups/%s/members/%s", g, k.s.user_id);
@@ -191,12 +192,13 @@ static void test_guest(void **state)
     snprintf(world, sizeof world, "%s", jstr(w, "conversation_id"));
     json_decref(w);
     send_text(&a, world, "w1", "world news", wmid);
-    json_t *r = call(gd.ws, "react", json_pack("{s:s,s:s,s:s}", "conversation", world,
-                                               "message_id", wmid, "emoji", "🎉"));
+    json_t *r =
+        call(gd.ws, "react",
+             json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", wmid, "emoji", "🎉"));
     assert_true(is_ok(r));
     json_decref(r);
-    r = call(gd.ws, "reactions", json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id",
-                                           wmid, "emoji", "🎉"));
+    r = call(gd.ws, "reactions",
+             json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", wmid, "emoji", "🎉"));
     assert_true(is_ok(r));
     json_decref(r);
     r = call(gd.ws, "search", json_pack("{s:s,s:s}", "query", "world news", "conversation", world));
@@ -204,8 +206,9 @@ static void test_guest(void **state)
     json_decref(r);
     json_decref(EXPECT_BODY(200, NULL, srv, "GET", gd.s.access, NULL,
                             "/v1/search?q=news&conversation=%s", world));
-    assert_err(call(gd.ws, "pin", json_pack("{s:s,s:s}", "conversation", world, "message_id", wmid)),
-               "guest_forbidden");
+    assert_err(
+        call(gd.ws, "pin", json_pack("{s:s,s:s}", "conversation", world, "message_id", wmid)),
+        "guest_forbidden");
     assert_err(call(gd.ws, "conversation_update",
                     json_pack("{s:s,s:i}", "conversation", world, "muted_until", -1)),
                "guest_forbidden");

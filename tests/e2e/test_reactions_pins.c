@@ -45,8 +45,9 @@ static void send_text(chat_dev_t *d, const char *conv, const char *cmid, const c
 static json_t *react(chat_dev_t *d, const char *verb, const char *conv, const char *mid,
                      const char *emoji)
 {
-    return call(d->ws, verb,
-                json_pack("{s:s,s:s,s:s}", "conversation", conv, "message_id", mid, "emoji", emoji));
+    return call(
+        d->ws, verb,
+        json_pack("{s:s,s:s,s:s}", "conversation", conv, "message_id", mid, "emoji", emoji));
 }
 
 static void react_ok(chat_dev_t *d, const char *verb, const char *conv, const char *mid,
@@ -61,8 +62,8 @@ static void react_ok(chat_dev_t *d, const char *verb, const char *conv, const ch
     json_decref(r);
 }
 
-static void check_reaction_event(mpc_ws_t *ws, const char *conv, const char *mid,
-                                 const char *emoji, const char *user, bool added, long long count)
+static void check_reaction_event(mpc_ws_t *ws, const char *conv, const char *mid, const char *emoji,
+                                 const char *user, bool added, long long count)
 {
     json_t *ev = next_event(ws, "reaction");
     assert_string_equal(jstr(ev, "conversation"), conv);
@@ -175,8 +176,9 @@ static void test_reactions_three_devices_and_offline(void **state)
     json_decref(hist);
 
     /* Reactors, paged by user id. */
-    r = call(a1.ws, "reactions", json_pack("{s:s,s:s,s:s,s:i}", "conversation", ab, "message_id",
-                                           m1, "emoji", "👍", "limit", 1));
+    r = call(a1.ws, "reactions",
+             json_pack("{s:s,s:s,s:s,s:i}", "conversation", ab, "message_id", m1, "emoji", "👍",
+                       "limit", 1));
     assert_true(is_ok(r));
     json_t *users = json_object_get(r, "users");
     assert_int_equal(json_array_size(users), 1);
@@ -258,8 +260,9 @@ static void test_reactions_three_devices_and_offline(void **state)
     dev_close(&b1);
 }
 
-static const char *const EMOJI[] = {"😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋",
-                                    "😎", "😍", "😘", "🥰", "😗", "😙", "😚", "🙂", "🤗", "🤩"};
+static const char *const EMOJI[] = {"😀",    "😁", "😂", "🤣", "😃",    "😄",    "😅",
+                                    "😆",    "😉", "😊", "😋",    "😎",    "😍",    "😘",
+                                    "🥰", "😗", "😙", "😚",    "🙂", "🤗", "🤩"};
 
 /* max_reaction_kinds = 20 by default: the 21st distinct emoji is refused,
  * one already there is still accepted. Three users share the work so that
@@ -310,6 +313,33 @@ static void test_reaction_kinds_flag(void **state)
     assert_int_equal(mpt_server_stop(s2), 0);
 }
 
+/* Reactions are limited per user: a burst of 20, then 5 a second. 60 quick
+ * calls cannot all pass unless they took over 8 seconds. */
+static void test_reaction_rate_limit(void **state)
+{
+    (void)state;
+    chat_dev_t a, b;
+    dev_new_user(srv, "rrl", &a);
+    dev_new_user(srv, "rrl", &b);
+    char ab[24], mid[24];
+    assert_int_equal(direct_conv(srv, &a, b.s.user_id, ab), 201);
+    send_text(&a, ab, "x1", "tap tap", mid);
+    int limited = 0;
+    for (int i = 0; i < 60 && limited == 0; i++) {
+        json_t *r = react(&b, i % 2 ? "unreact" : "react", ab, mid, "👍");
+        if (!is_ok(r)) {
+            assert_string_equal(mpt_error_code(r), "rate_limited");
+            json_t *err = json_object_get(r, "error");
+            assert_true(json_integer_value(json_object_get(err, "retry_after_ms")) > 0);
+            limited++;
+        }
+        json_decref(r);
+    }
+    assert_int_equal(limited, 1);
+    dev_close(&a);
+    dev_close(&b);
+}
+
 static void test_pins_group_rules(void **state)
 {
     (void)state;
@@ -339,8 +369,8 @@ static void test_pins_group_rules(void **state)
     assert_true(is_ok(r));
     json_decref(r);
     /* The list: most recently pinned first, with who pinned. */
-    json_t *pins = EXPECT_BODY(200, NULL, srv, "GET", m.s.access, NULL,
-                               "/v1/conversations/%s/pins", g);
+    json_t *pins =
+        EXPECT_BODY(200, NULL, srv, "GET", m.s.access, NULL, "/v1/conversations/%s/pins", g);
     json_t *arr = json_object_get(pins, "messages");
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(jstr(json_array_get(arr, 0), "message_id"), mid2);
@@ -352,7 +382,8 @@ static void test_pins_group_rules(void **state)
     assert_false(json_is_true(json_object_get(r, "pinned")));
     json_decref(r);
     ev = next_event(m.ws, "pinned");
-    while (strcmp(jstr(ev, "message_id"), mid) != 0 || json_is_true(json_object_get(ev, "pinned"))) {
+    while (strcmp(jstr(ev, "message_id"), mid) != 0 ||
+           json_is_true(json_object_get(ev, "pinned"))) {
         json_decref(ev);
         ev = next_event(m.ws, "pinned");
     }
@@ -367,8 +398,8 @@ static void test_pins_group_rules(void **state)
 /* GET /v1/conversations (archived filter) as a list of ids, in order. */
 static json_t *list_ids(const chat_dev_t *d, const char *query)
 {
-    json_t *body = EXPECT_BODY(200, NULL, srv, "GET", d->s.access, NULL, "/v1/conversations%s",
-                               query);
+    json_t *body =
+        EXPECT_BODY(200, NULL, srv, "GET", d->s.access, NULL, "/v1/conversations%s", query);
     json_t *ids = json_array();
     size_t i;
     json_t *c;
@@ -434,8 +465,8 @@ static void test_settings(void **state)
     assert_string_equal(json_string_value(json_array_get(ids, 2)), ac);
     json_decref(ids);
     /* Over HTTP too; Bob's list is his own. */
-    json_decref(EXPECT_BODY(200, NULL, srv, "PATCH", a1.s.access,
-                            json_pack("{s:b}", "archived", 1), "/v1/conversations/%s", ac));
+    json_decref(EXPECT_BODY(200, NULL, srv, "PATCH", a1.s.access, json_pack("{s:b}", "archived", 1),
+                            "/v1/conversations/%s", ac));
     EXPECT(400, "bad_request", srv, "PATCH", a1.s.access, json_pack("{s:i}", "muted_until", 5),
            "/v1/conversations/%s", ac);
     ids = list_ids(&a1, "?archived=false");
@@ -447,7 +478,8 @@ static void test_settings(void **state)
     json_decref(ids);
     EXPECT(400, "bad_request", srv, "GET", a1.s.access, NULL, "/v1/conversations?archived=maybe");
     json_t *bl = EXPECT_BODY(200, NULL, srv, "GET", b.s.access, NULL, "/v1/conversations");
-    json_t *bs = json_object_get(json_array_get(json_object_get(bl, "conversations"), 0), "settings");
+    json_t *bs =
+        json_object_get(json_array_get(json_object_get(bl, "conversations"), 0), "settings");
     assert_int_equal(jint(bs, "muted_until"), 0);
     assert_false(json_is_true(json_object_get(bs, "pinned")));
     json_decref(bl);
@@ -475,7 +507,8 @@ static void test_settings(void **state)
     json_decref(hist);
 
     /* Delete the direct conversation: gone from the list until a new message. */
-    json_t *d = EXPECT_BODY(200, NULL, srv, "DELETE", a1.s.access, NULL, "/v1/conversations/%s", ab);
+    json_t *d =
+        EXPECT_BODY(200, NULL, srv, "DELETE", a1.s.access, NULL, "/v1/conversations/%s", ab);
     assert_true(json_is_true(json_object_get(json_object_get(d, "settings"), "deleted")));
     json_decref(d);
     ids = list_ids(&a1, "");
@@ -519,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_reactions_three_devices_and_offline),
         cmocka_unit_test(test_reaction_kinds_default),
         cmocka_unit_test(test_reaction_kinds_flag),
+        cmocka_unit_test(test_reaction_rate_limit),
         cmocka_unit_test(test_pins_group_rules),
         cmocka_unit_test(test_settings),
     };

@@ -132,8 +132,10 @@ static void on_send(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
         r->version = o->msg.version;
         r->dup = o->duplicate;
         r->quote_sender = o->msg.quote_sender;
-        snprintf(r->quote_kind, sizeof r->quote_kind, "%s", o->msg.quote_kind ? o->msg.quote_kind : "");
-        snprintf(r->quote_text, sizeof r->quote_text, "%s", o->msg.quote_text ? o->msg.quote_text : "");
+        snprintf(r->quote_kind, sizeof r->quote_kind, "%s",
+                 o->msg.quote_kind ? o->msg.quote_kind : "");
+        snprintf(r->quote_text, sizeof r->quote_text, "%s",
+                 o->msg.quote_text ? o->msg.quote_text : "");
         snprintf(r->mentions, sizeof r->mentions, "%s", o->msg.mentions ? o->msg.mentions : "");
     }
 }
@@ -160,10 +162,9 @@ static send_res_t send_in(fx_t *f, mp_chat_send_in_t in)
 
 static send_res_t say(fx_t *f, uint64_t from, uint64_t conv, const char *text)
 {
-    send_res_t r = send_in(f, (mp_chat_send_in_t){.sender_id = from,
-                                                  .sender_device = from,
-                                                  .conversation_id = conv,
-                                                  .text = text});
+    send_res_t r = send_in(
+        f, (mp_chat_send_in_t){
+               .sender_id = from, .sender_device = from, .conversation_id = conv, .text = text});
     assert_int_equal(r.rc, MP_OK);
     return r;
 }
@@ -429,8 +430,8 @@ static void test_mentions(void **state)
                                        .n_mentions = 1});
     assert_int_equal(r.rc, MP_ERR_BAD_REQUEST);
     /* Refused sends left nothing behind. */
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE body IN ('all?', 'hey ghost')"),
-                     0);
+    assert_int_equal(
+        peek_int(f, "SELECT count(*) FROM messages WHERE body IN ('all?', 'hey ghost')"), 0);
 }
 
 /* ---- tests: edit --------------------------------------------------------------------------- */
@@ -447,12 +448,12 @@ static void test_edit(void **state)
     assert_string_equal(e.text, "final wording");
     assert_true(e.version > m.version);
     assert_int_equal(e.edited_at, f->now);
-    assert_int_equal(peek_int(f, "SELECT version FROM messages WHERE id = %llu",
-                              (unsigned long long)m.id),
-                     e.version);
-    assert_int_equal(peek_int(f, "SELECT version FROM conversations WHERE id = %llu",
-                              (unsigned long long)g),
-                     e.version);
+    assert_int_equal(
+        peek_int(f, "SELECT version FROM messages WHERE id = %llu", (unsigned long long)m.id),
+        e.version);
+    assert_int_equal(
+        peek_int(f, "SELECT version FROM conversations WHERE id = %llu", (unsigned long long)g),
+        e.version);
     /* The index follows the text. */
     assert_int_equal(fts_count(f, "draft"), 0);
     assert_int_equal(fts_count(f, "wording"), 1);
@@ -493,15 +494,16 @@ static void test_delete_erases(void **state)
     fx_t *f = *state;
     uint64_t g = group_new(f);
     uint64_t ment[] = {OTHER};
-    send_res_t m = send_in(f, (mp_chat_send_in_t){.sender_id = MEMBER,
-                                                  .sender_device = MEMBER,
-                                                  .conversation_id = g,
-                                                  .kind = "file",
-                                                  .text = "secret plans",
-                                                  .content = "{\"file_id\":\"5\",\"name\":\"x.pdf\"}",
-                                                  .search_extra = "hidden-name.pdf",
-                                                  .mentions = ment,
-                                                  .n_mentions = 1});
+    send_res_t m =
+        send_in(f, (mp_chat_send_in_t){.sender_id = MEMBER,
+                                       .sender_device = MEMBER,
+                                       .conversation_id = g,
+                                       .kind = "file",
+                                       .text = "secret plans",
+                                       .content = "{\"file_id\":\"5\",\"name\":\"x.pdf\"}",
+                                       .search_extra = "hidden-name.pdf",
+                                       .mentions = ment,
+                                       .n_mentions = 1});
     assert_int_equal(m.rc, MP_OK);
     send_res_t reply = send_in(f, (mp_chat_send_in_t){.sender_id = OTHER,
                                                       .sender_device = OTHER,
@@ -535,8 +537,8 @@ static void test_delete_erases(void **state)
               id);
     assert_string_equal(t, "");
     assert_int_equal(peek_int(f, "SELECT deleted_at FROM messages WHERE id = %llu", id), f->now);
-    assert_int_equal(peek_int(f, "SELECT n_reactions + pinned_at FROM messages WHERE id = %llu", id),
-                     0);
+    assert_int_equal(
+        peek_int(f, "SELECT n_reactions + pinned_at FROM messages WHERE id = %llu", id), 0);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM reactions WHERE message_id = %llu", id), 0);
     assert_int_equal(peek_int(f,
                               "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
@@ -703,9 +705,9 @@ static void test_forward(void **state)
     assert_true(r.fwd_sender0 == OTHER);
     assert_int_equal(r.fwd_at0, a_at);
     assert_string_equal(r.cmid_last, "fw1/1");
-    assert_int_equal(peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu",
-                              (unsigned long long)g),
-                     r.seq_last);
+    assert_int_equal(
+        peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu", (unsigned long long)g),
+        r.seq_last);
     assert_int_equal(peek_int(f,
                               "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
                               " user_id = %d",

@@ -305,16 +305,17 @@ static void test_never_returned(void **state)
 
     msg_res_t d = {0};
     mp_msg_actor_t other = {.user_id = OTHER}, member = {.user_id = MEMBER};
-    assert_int_equal(mp_store_msg_delete(f->s.st, &other, f->d, gone, true, 0, ++f->now, on_msg, &d),
-                     MP_OK);
+    assert_int_equal(
+        mp_store_msg_delete(f->s.st, &other, f->d, gone, true, 0, ++f->now, on_msg, &d), MP_OK);
     MPU_WAIT(&f->s.loop, &d.done, 1);
     assert_int_equal(d.rc, MP_OK);
     memset(&d, 0, sizeof d);
-    assert_int_equal(mp_store_msg_delete(f->s.st, &member, f->d, hid, false, 0, ++f->now, on_msg, &d),
-                     MP_OK);
+    assert_int_equal(
+        mp_store_msg_delete(f->s.st, &member, f->d, hid, false, 0, ++f->now, on_msg, &d), MP_OK);
     MPU_WAIT(&f->s.loop, &d.done, 1);
     assert_int_equal(d.rc, MP_OK);
-    exec_sql(f, "UPDATE members SET cleared_seq = %lld WHERE conversation_id = %llu AND user_id = %d",
+    exec_sql(f,
+             "UPDATE members SET cleared_seq = %lld WHERE conversation_id = %llu AND user_id = %d",
              (long long)cleared_seq, (unsigned long long)f->g, MEMBER);
 
     const char *queries[] = {"zebra", "ze"}; /* the index and the scan */
@@ -329,12 +330,12 @@ static void test_never_returned(void **state)
         assert_true(has(r, hid) && has(r, mine));
         assert_false(has(r, others) || has(r, gone) || has(r, 77) || has(r, world));
         /* The world only when asked for. */
-        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q],
-                                       .conversation_id = f->world});
+        r = search(f, (mp_search_in_t){
+                          .user_id = MEMBER, .query = queries[q], .conversation_id = f->world});
         assert_int_equal(r->n, 1);
         assert_true(r->ids[0] == world);
-        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q],
-                                       .conversation_id = f->d_out});
+        r = search(f, (mp_search_in_t){
+                          .user_id = MEMBER, .query = queries[q], .conversation_id = f->d_out});
         assert_int_equal(r->rc, MP_ERR_NOT_MEMBER);
     }
     (void)mine;
@@ -358,8 +359,8 @@ static void test_filters_and_paging(void **state)
         int seen = 29;
         for (int page = 0; page < 4; page++) {
             search_res_t *r = search(
-                f, (mp_search_in_t){.user_id = MEMBER, .query = queries[q], .before_id = before,
-                                    .limit = 8});
+                f, (mp_search_in_t){
+                       .user_id = MEMBER, .query = queries[q], .before_id = before, .limit = 8});
             assert_int_equal(r->rc, MP_OK);
             for (size_t i = 0; i < r->n; i++)
                 assert_true(r->ids[i] == ids[seen--]);
@@ -368,17 +369,21 @@ static void test_filters_and_paging(void **state)
         }
         assert_int_equal(seen, -1);
     }
-    search_res_t *r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item",
-                                                  .sender_id = OTHER, .limit = 50});
+    search_res_t *r = search(
+        f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .sender_id = OTHER, .limit = 50});
     assert_int_equal(r->n, 15);
-    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .conversation_id = f->d,
+    r = search(f, (mp_search_in_t){
+                      .user_id = MEMBER, .query = "item", .conversation_id = f->d, .limit = 50});
+    assert_int_equal(r->n, 10);
+    r = search(f, (mp_search_in_t){.user_id = MEMBER,
+                                   .query = "it",
+                                   .conversation_id = f->g,
+                                   .sender_id = MEMBER,
                                    .limit = 50});
     assert_int_equal(r->n, 10);
-    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "it", .conversation_id = f->g,
-                                   .sender_id = MEMBER, .limit = 50});
-    assert_int_equal(r->n, 10);
-    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .from_ms = at[5],
-                                   .to_ms = at[9], .limit = 50});
+    r = search(
+        f, (mp_search_in_t){
+               .user_id = MEMBER, .query = "item", .from_ms = at[5], .to_ms = at[9], .limit = 50});
     assert_int_equal(r->n, 4);
     assert_true(r->ids[0] == ids[8] && r->ids[3] == ids[5]);
     r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "item", .kind = "image"});
@@ -392,10 +397,11 @@ static void test_filters_and_paging(void **state)
 static void test_scan_budget(void **state)
 {
     fx_t *f = *state;
-    exec_sql(f,
-             "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
-             " created_at, version) VALUES(1000, %llu, 100000, %d, 'old', 'text', 'qz needle', 1, 1)",
-             (unsigned long long)f->g, OTHER);
+    exec_sql(
+        f,
+        "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+        " created_at, version) VALUES(1000, %llu, 100000, %d, 'old', 'text', 'qz needle', 1, 1)",
+        (unsigned long long)f->g, OTHER);
     exec_sql(f,
              "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
              " INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
