@@ -1230,14 +1230,36 @@ typedef struct history_job {
     void *ud;
 } history_job_t;
 
+/* What the user cleared (seq at or below ?4) or deleted for themselves
+ * (hidden_messages) never comes back. */
 static const char SQL_HISTORY[] =
     "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
-    " AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+    " AND seq < ?2 AND seq > ?4 AND NOT EXISTS(SELECT 1 FROM hidden_messages h"
+    " WHERE h.user_id = ?5 AND h.message_id = messages.id) ORDER BY seq DESC LIMIT ?3";
+static const char SQL_CLEARED_SEQ[] =
+    "SELECT cleared_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2";
+
+/* The user's cleared_seq of conv (0 without a member row: the world room). */
+static mp_err_t cleared_seq(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t *out)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CLEARED_SEQ);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    int rc = mp_sql_step(s);
+    *out = rc == MP_SQL_ROW ? mp_sql_col_i64(s, 0) : 0;
+    mp_sql_reset(s);
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
 
 static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     history_job_t *j = (history_job_t *)job;
+    int64_t cleared = 0;
     mp_err_t err = mp_sqlite__chat_access(db, j->user, j->conv, NULL);
+    if (err == MP_OK)
+        err = cleared_seq(db, j->user, j->conv, &cleared);
     if (err != MP_OK)
         return err;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_HISTORY);
@@ -1246,6 +1268,8 @@ static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     bind_u64(s, 1, j->conv);
     mp_sql_bind_i64(s, 2, j->before);
     mp_sql_bind_i64(s, 3, (int64_t)j->limit + 1);
+    mp_sql_bind_i64(s, 4, cleared);
+    bind_u64(s, 5, j->user);
     /* Stops at limit rows or once the rows read pass max_bytes, so a page of
      * large messages reads about max_bytes, not limit rows; the row that
      * would come next only says that older ones exist. */
@@ -1269,7 +1293,7 @@ static mp_err_t history_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         j->msgs.v[a] = j->msgs.v[b - 1];
         j->msgs.v[b - 1] = t;
     }
-    return MP_OK;
+    return mp_sqlite__msgs_reactions(db, j->msgs.v, j->msgs.n, j->user);
 }
 
 static void history_done(mp_sql_job_t *job, mp_err_t rc)
@@ -1404,24 +1428,72 @@ typedef struct list_job {
     uint64_t user, after_id;
     int64_t after_active;
     unsigned limit;
+    bool archived;
     mp_chat_list_row_t *rows;
-    size_t n;
+    size_t n, n_pinned;
     mp_sqlite_msgvec_t last; /* owns the strings of rows[i].last */
     bool has_more;
     mp_chat_list_fn cb;
     void *ud;
 } list_job_t;
 
+/* The columns of one list entry; a direct conversation deleted for the user
+ * stays out until a message newer than what they cleared arrives. */
+#define LIST_COLS                                                                                  \
+    "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq, c.title, m.notify_until,"           \
+    " m.pinned_at, m.archived, m.cleared_seq, m.hidden FROM members m"                             \
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND m.archived = ?5"   \
+    " AND (m.hidden = 0 OR c.last_seq > m.cleared_seq)"
+/* The pinned ones come all together on the first page, so the pages by
+ * activity leave them out. */
 static const char SQL_LIST[] =
-    "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq, c.title FROM members m"
-    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1"
-    " AND (c.active_at < ?2 OR (c.active_at = ?2 AND c.id < ?3))"
-    " ORDER BY c.active_at DESC, c.id DESC LIMIT ?4";
+    LIST_COLS " AND m.pinned_at = 0"
+              " AND (c.active_at < ?2 OR (c.active_at = ?2 AND c.id < ?3))"
+              " ORDER BY c.active_at DESC, c.id DESC LIMIT ?4";
+static const char SQL_LIST_PINNED[] =
+    LIST_COLS " AND m.pinned_at > 0 ORDER BY m.pinned_at DESC, c.id DESC LIMIT ?4";
 static const char SQL_PEER_USER[] =
     "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id"
     " WHERE m.conversation_id = ?1 AND m.user_id <> ?2 LIMIT 1";
-static const char SQL_MSG_AT[] =
-    "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
+/* The newest message the user may see: above cleared_seq, not hidden. */
+static const char SQL_MSG_LAST[] =
+    "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1 AND seq > ?2"
+    " AND NOT EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3"
+    " AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1";
+/* Mentions of the user or of everyone (user_id 0) not yet read; one's own
+ * @all does not count. */
+static const char SQL_UNREAD_MENTIONS[] =
+    "SELECT count(*) FROM mention_marks WHERE conversation_id = ?1 AND user_id IN (?2, 0)"
+    " AND seq > ?3 AND sender_id <> ?2";
+
+static mp_err_t unread_mentions(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t read_seq,
+                                int64_t *out)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UNREAD_MENTIONS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    bind_u64(s, 2, user);
+    mp_sql_bind_i64(s, 3, read_seq);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    *out = mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+/* The settings from columns first.. of s (notify_until, pinned_at,
+ * archived, cleared_seq, hidden), given the conversation's last_seq. */
+static void settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq, mp_conv_settings_t *out)
+{
+    out->muted_until = mp_sql_col_i64(s, first);
+    out->pinned_at = mp_sql_col_i64(s, first + 1);
+    out->archived = mp_sql_col_int(s, first + 2) != 0;
+    out->cleared_seq = mp_sql_col_i64(s, first + 3);
+    /* deleted lasts until a message newer than the clear arrives */
+    out->deleted = mp_sql_col_int(s, first + 4) != 0 && last_seq <= out->cleared_seq;
+}
 
 static mp_err_t list_peer(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
 {
@@ -1444,13 +1516,14 @@ static mp_err_t list_peer(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *
 
 static mp_err_t list_last(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
 {
-    if (r->last_seq == 0)
+    if (r->last_seq <= r->settings.cleared_seq)
         return MP_OK;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_AT);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_LAST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, r->id);
-    mp_sql_bind_i64(s, 2, r->last_seq);
+    mp_sql_bind_i64(s, 2, r->settings.cleared_seq);
+    bind_u64(s, 3, j->user);
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_ROW) {
         mp_sqlite__msgvec_push(&j->last, s);
@@ -1462,17 +1535,17 @@ static mp_err_t list_last(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *
     return MP_OK;
 }
 
-static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+/* Appends the rows of sql (at most max) to j->rows. */
+static mp_err_t list_query(mp_sql_conn_t *db, list_job_t *j, const char *sql, size_t max)
 {
-    list_job_t *j = (list_job_t *)job;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_LIST);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
     mp_sql_bind_i64(s, 2, j->after_active);
     bind_u64(s, 3, j->after_id);
-    mp_sql_bind_i64(s, 4, (int64_t)j->limit + 1);
-    j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
+    mp_sql_bind_i64(s, 4, (int64_t)max);
+    mp_sql_bind_i64(s, 5, j->archived);
     int rc;
     while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_chat_list_row_t *r = &j->rows[j->n++];
@@ -1483,23 +1556,39 @@ static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         r->read_seq = mp_sql_col_i64(s, 4);
         if (r->kind != MP_CONV_DIRECT)
             r->title = col_dup(s, 5);
+        settings_read(s, 6, r->last_seq, &r->settings);
     }
-    if (rc != MP_SQL_DONE)
-        return mp_sql_err(db, rc);
-    if (j->n > j->limit) {
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    list_job_t *j = (list_job_t *)job;
+    j->rows = mp_calloc(j->limit + 1 + MP_CHAT_PINNED_CONVS_MAX, sizeof *j->rows);
+    mp_err_t err = MP_OK;
+    if (j->after_active == INT64_MAX)
+        err = list_query(db, j, SQL_LIST_PINNED, MP_CHAT_PINNED_CONVS_MAX);
+    j->n_pinned = j->n;
+    if (err == MP_OK)
+        err = list_query(db, j, SQL_LIST, (size_t)j->limit + 1);
+    if (err != MP_OK)
+        return err;
+    if (j->n - j->n_pinned > j->limit) {
         j->has_more = true;
         mp_free((void *)j->rows[--j->n].title);
     }
     for (size_t i = 0; i < j->n; i++) {
-        mp_err_t err = MP_OK;
-        if (j->rows[i].kind == MP_CONV_DIRECT)
-            err = list_peer(db, j, &j->rows[i]);
+        mp_chat_list_row_t *r = &j->rows[i];
+        if (r->kind == MP_CONV_DIRECT)
+            err = list_peer(db, j, r);
         if (err == MP_OK)
-            err = list_last(db, j, &j->rows[i]);
+            err = list_last(db, j, r);
+        if (err == MP_OK)
+            err = unread_mentions(db, j->user, r->id, r->read_seq, &r->unread_mentions);
         if (err != MP_OK)
             return err;
     }
-    return MP_OK;
+    return mp_sqlite__msgs_reactions(db, j->last.v, j->last.n, j->user);
 }
 
 static void list_done(mp_sql_job_t *job, mp_err_t rc)
@@ -1527,7 +1616,6 @@ mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_acti
                             uint64_t after_id, unsigned limit, bool archived, mp_chat_list_fn cb,
                             void *ud)
 {
-    (void)archived; /* TODO(issue 10): filter */
     list_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = list_run;
     j->base.done = list_done;
@@ -1535,6 +1623,7 @@ mp_err_t mp_store_chat_list(mp_store_t *st, uint64_t user_id, int64_t after_acti
     j->after_active = after_active;
     j->after_id = after_id;
     j->limit = limit < 1 ? 1 : limit > MP_CHAT_HISTORY_MAX ? MP_CHAT_HISTORY_MAX : limit;
+    j->archived = archived;
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__read_or_free(st, &j->base);
@@ -1559,17 +1648,32 @@ typedef struct sync_job {
     mp_sqlite_msgvec_t msgs;
     mp_chat_receipt_row_t *rcpts;
     size_t n_rcpts, cap_rcpts;
+    mp_chat_self_row_t *selfs; /* the user's own changes: paged like receipts */
+    size_t n_selfs, cap_selfs;
     mp_chat_sync_out_t out;
     mp_chat_sync_fn cb;
     void *ud;
 } sync_job_t;
 
+/* A conversation changed for the user when it changed for everyone
+ * (c.version), or only for them: their settings (self_version) or a
+ * message they deleted for themselves (hidden_messages_sync). */
 static const char SQL_SYNC_CONVS[] =
-    "SELECT c.id, c.kind, c.last_seq, c.version, m.read_seq, m.delivered_seq FROM members m"
-    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.version > ?2";
+    "SELECT c.id, c.kind, c.last_seq, c.version, m.read_seq, m.delivered_seq, m.notify_until,"
+    " m.pinned_at, m.archived, m.cleared_seq, m.hidden, m.self_version FROM members m"
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND (c.version > ?2"
+    " OR m.self_version > ?2 OR EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?1"
+    " AND h.conversation_id = c.id AND h.version > ?2))";
+/* Never what the user cleared (seq at or below ?4) or hid: those are
+ * invisible for good, so leaving them out of the version order skips
+ * nothing a later page would need. */
 static const char SQL_SYNC_MSGS[] =
     "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
-    " AND version > ?2 ORDER BY version LIMIT ?3";
+    " AND version > ?2 AND seq > ?4 AND NOT EXISTS(SELECT 1 FROM hidden_messages h"
+    " WHERE h.user_id = ?5 AND h.message_id = messages.id) ORDER BY version LIMIT ?3";
+static const char SQL_SYNC_HIDDEN[] =
+    "SELECT message_id, version FROM hidden_messages WHERE user_id = ?1 AND conversation_id = ?2"
+    " AND version > ?3";
 static const char SQL_SYNC_RCPTS[] = "SELECT user_id, read_seq, delivered_seq, version FROM members"
                                      " WHERE conversation_id = ?1 AND version > ?2";
 static const char SQL_PEER_ID[] =
@@ -1596,6 +1700,8 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
         c->version = mp_sql_col_i64(s, 3);
         c->read_seq = mp_sql_col_i64(s, 4);
         c->delivered_seq = mp_sql_col_i64(s, 5);
+        settings_read(s, 6, c->last_seq, &c->settings);
+        c->self_version = mp_sql_col_i64(s, 11);
     }
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
@@ -1605,14 +1711,16 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
  * about max_bytes. Stopping before the end lowers the ceiling to the last
  * version read, so nothing of this conversation is skipped: the rest comes
  * in a later page. */
-static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)
+static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_sync_conv_t *c)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_MSGS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    bind_u64(s, 1, conv);
+    bind_u64(s, 1, c->id);
     mp_sql_bind_i64(s, 2, j->since);
     mp_sql_bind_i64(s, 3, (int64_t)j->max + 1);
+    mp_sql_bind_i64(s, 4, c->settings.cleared_seq);
+    bind_u64(s, 5, j->user);
     int rc;
     size_t n = 0, raw = 0;
     int64_t last = j->since;
@@ -1657,6 +1765,34 @@ static mp_err_t sync_conv_rcpts(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
+static void sync_self_push(sync_job_t *j, uint64_t conv, uint64_t msg, int64_t version)
+{
+    if (j->n_selfs == j->cap_selfs) {
+        j->cap_selfs = j->cap_selfs ? j->cap_selfs * 2 : 8;
+        j->selfs = mp_realloc(j->selfs, j->cap_selfs * sizeof *j->selfs);
+    }
+    j->selfs[j->n_selfs++] =
+        (mp_chat_self_row_t){.conversation_id = conv, .message_id = msg, .version = version};
+}
+
+/* The user's own changes of conversation c above `since`: messages hidden
+ * for them and (message_id 0) their settings. Read whole, like receipts. */
+static mp_err_t sync_conv_selfs(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_sync_conv_t *c)
+{
+    if (c->self_version > j->since)
+        sync_self_push(j, c->id, 0, c->self_version);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_HIDDEN);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    bind_u64(s, 2, c->id);
+    mp_sql_bind_i64(s, 3, j->since);
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
+        sync_self_push(j, c->id, col_u64(s, 0), mp_sql_col_i64(s, 1));
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
 static mp_err_t sync_peer(mp_sql_conn_t *db, sync_job_t *j, mp_chat_sync_conv_t *c)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEER_ID);
@@ -1688,6 +1824,12 @@ static int cmp_msg_version(const void *a, const void *b)
 static int cmp_rcpt_version(const void *a, const void *b)
 {
     const mp_chat_receipt_row_t *x = a, *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+static int cmp_self_version(const void *a, const void *b)
+{
+    const mp_chat_self_row_t *x = a, *y = b;
     return (x->version > y->version) - (x->version < y->version);
 }
 
@@ -1769,12 +1911,19 @@ static void sync_cut(sync_job_t *j, int64_t head)
         if (j->rcpts[i].version <= j->ceiling)
             j->rcpts[k++] = j->rcpts[i];
     j->n_rcpts = k;
-    size_t n = j->msgs.n + j->n_rcpts;
+    k = 0;
+    for (size_t i = 0; i < j->n_selfs; i++)
+        if (j->selfs[i].version <= j->ceiling)
+            j->selfs[k++] = j->selfs[i];
+    j->n_selfs = k;
+    size_t n = j->msgs.n + j->n_rcpts + j->n_selfs;
     int64_t *vs = mp_malloc((n ? n : 1) * sizeof *vs);
     for (size_t i = 0; i < j->msgs.n; i++)
         vs[i] = j->msgs.v[i].version;
     for (size_t i = 0; i < j->n_rcpts; i++)
         vs[j->msgs.n + i] = j->rcpts[i].version;
+    for (size_t i = 0; i < j->n_selfs; i++)
+        vs[j->msgs.n + j->n_rcpts + i] = j->selfs[i].version;
     if (n > 1)
         qsort(vs, n, sizeof *vs, cmp_i64);
     size_t keep = mp_chat_sync_cut(vs, n, j->max);
@@ -1792,6 +1941,10 @@ static void sync_cut(sync_job_t *j, int64_t head)
         qsort(j->rcpts, j->n_rcpts, sizeof *j->rcpts, cmp_rcpt_version);
     while (j->n_rcpts > 0 && j->rcpts[j->n_rcpts - 1].version > cut)
         j->n_rcpts--;
+    if (j->n_selfs > 1)
+        qsort(j->selfs, j->n_selfs, sizeof *j->selfs, cmp_self_version);
+    while (j->n_selfs > 0 && j->selfs[j->n_selfs - 1].version > cut)
+        j->n_selfs--;
 }
 
 /* Keeps only the conversations that have an item in the page. */
@@ -1804,6 +1957,8 @@ static void sync_prune_convs(sync_job_t *j)
             used = j->msgs.v[m].conversation_id == j->convs[i].id;
         for (size_t r = 0; r < j->n_rcpts && !used; r++)
             used = j->rcpts[r].conversation_id == j->convs[i].id;
+        for (size_t r = 0; r < j->n_selfs && !used; r++)
+            used = j->selfs[r].conversation_id == j->convs[i].id;
         if (used)
             j->convs[k++] = j->convs[i];
     }
@@ -1818,10 +1973,12 @@ static mp_err_t sync_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     if (rc == MP_OK)
         rc = sync_load_convs(db, j);
     for (size_t i = 0; rc == MP_OK && i < j->n_convs; i++) {
-        rc = sync_conv_msgs(db, j, j->convs[i].id);
+        rc = sync_conv_msgs(db, j, &j->convs[i]);
         sync_trim(j);
         if (rc == MP_OK)
             rc = sync_conv_rcpts(db, j, j->convs[i].id);
+        if (rc == MP_OK)
+            rc = sync_conv_selfs(db, j, &j->convs[i]);
         if (rc == MP_OK && j->convs[i].kind == MP_CONV_DIRECT)
             rc = sync_peer(db, j, &j->convs[i]);
     }
@@ -1830,7 +1987,12 @@ static mp_err_t sync_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     sync_cut(j, head);
     if (j->out.has_more)
         sync_prune_convs(j);
-    return MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < j->n_convs; i++)
+        rc = unread_mentions(db, j->user, j->convs[i].id, j->convs[i].read_seq,
+                             &j->convs[i].unread_mentions);
+    if (rc == MP_OK)
+        rc = mp_sqlite__msgs_reactions(db, j->msgs.v, j->msgs.n, j->user);
+    return rc;
 }
 
 static void sync_done(mp_sql_job_t *job, mp_err_t rc)
@@ -1842,9 +2004,12 @@ static void sync_done(mp_sql_job_t *job, mp_err_t rc)
     j->out.n_msgs = j->msgs.n;
     j->out.receipts = j->rcpts;
     j->out.n_receipts = j->n_rcpts;
+    j->out.selfs = j->selfs;
+    j->out.n_selfs = j->n_selfs;
     j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
     mp_free(j->convs);
     mp_free(j->rcpts);
+    mp_free(j->selfs);
     mp_sqlite__msgvec_free(&j->msgs);
     mp_free(j);
 }

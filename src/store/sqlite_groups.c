@@ -80,8 +80,8 @@ static const char SQL_GROUP[] =
     "SELECT c.kind, c.title, c.description, c.owner_id, c.who_can_post, c.who_can_invite,"
     " c.who_can_edit_info, c.created_at, c.dissolved_at, c.announcement, c.announcement_by,"
     " c.announcement_at, (SELECT count(*) FROM members m WHERE m.conversation_id = c.id),"
-    " (SELECT role FROM members m WHERE m.conversation_id = c.id AND m.user_id = ?2)"
-    " FROM conversations c WHERE c.id = ?1";
+    " (SELECT role FROM members m WHERE m.conversation_id = c.id AND m.user_id = ?2),"
+    " c.who_can_pin FROM conversations c WHERE c.id = ?1";
 
 /* Loads group conv as user sees it. MP_ERR_NOT_MEMBER when it is no group,
  * or (need_member) user is not a member. */
@@ -113,6 +113,7 @@ mp_err_t mp_sqlite__group_load(mp_sql_conn_t *db, uint64_t conv, uint64_t user, 
     r->settings.post_admins = mp_sql_col_int(s, 4) != 0;
     r->settings.invite_admins = mp_sql_col_int(s, 5) != 0;
     r->settings.edit_admins = mp_sql_col_int(s, 6) != 0;
+    r->settings.pin_admins = mp_sql_col_int(s, 14) != 0;
     r->created_at = mp_sql_col_i64(s, 7);
     r->dissolved_at = mp_sql_col_i64(s, 8);
     r->announcement = g->ann = col_dup(s, 9);
@@ -458,8 +459,8 @@ static mp_err_t exec3(mp_sql_conn_t *db, const char *sql, uint64_t conv, int64_t
 
 static const char SQL_GROUP_INSERT[] =
     "INSERT INTO conversations(id, kind, title, description, creator_id, owner_id, who_can_post,"
-    " who_can_invite, who_can_edit_info, version, created_at, active_at)"
-    " VALUES(?1, 'group', ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+    " who_can_invite, who_can_edit_info, version, created_at, active_at, who_can_pin)"
+    " VALUES(?1, 'group', ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
 
 static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
 {
@@ -490,6 +491,7 @@ static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
     mp_sql_bind_i64(s, 7, (m & MP_GROUP_SET_EDIT) && st->edit_admins);
     mp_sql_bind_i64(s, 8, v);
     mp_sql_bind_i64(s, 9, j->in.now_ms);
+    mp_sql_bind_i64(s, 10, (m & MP_GROUP_SET_PIN) && st->pin_admins);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     if ((rc = member_insert(db, j, j->in.actor_id, MP_GROUP_OWNER, v)) != MP_OK)
@@ -508,8 +510,8 @@ static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
 static const char SQL_SET_INFO[] =
     "UPDATE conversations SET title = ?2, description = ?3 WHERE id = ?1";
 static const char SQL_SET_SETTINGS[] =
-    "UPDATE conversations SET who_can_post = ?2, who_can_invite = ?3, who_can_edit_info = ?4"
-    " WHERE id = ?1";
+    "UPDATE conversations SET who_can_post = ?2, who_can_invite = ?3, who_can_edit_info = ?4,"
+    " who_can_pin = ?5 WHERE id = ?1";
 
 static mp_err_t patch_info(mp_sql_conn_t *db, op_job_t *j)
 {
@@ -543,6 +545,8 @@ static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
         now.invite_admins = in->invite_admins;
     if (m & MP_GROUP_SET_EDIT)
         now.edit_admins = in->edit_admins;
+    if (m & MP_GROUP_SET_PIN)
+        now.pin_admins = in->pin_admins;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_SETTINGS);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -550,6 +554,7 @@ static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
     mp_sql_bind_i64(s, 2, now.post_admins);
     mp_sql_bind_i64(s, 3, now.invite_admins);
     mp_sql_bind_i64(s, 4, now.edit_admins);
+    mp_sql_bind_i64(s, 5, now.pin_admins);
     mp_err_t rc = step_done(db, s);
     if (rc != MP_OK)
         return rc;

@@ -61,8 +61,8 @@ typedef struct conv_job {
 } conv_job_t;
 
 static const char SQL_CONV_STATE[] =
-    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at"
-    " FROM conversations WHERE id = ?1";
+    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at,"
+    " who_can_pin FROM conversations WHERE id = ?1";
 static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
                                        " WHERE conversation_id = ?1 ORDER BY user_id";
 
@@ -110,6 +110,7 @@ static mp_err_t conv_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     o->settings.post_admins = mp_sql_col_int(s, 2) != 0;
     o->settings.invite_admins = mp_sql_col_int(s, 3) != 0;
     o->settings.edit_admins = mp_sql_col_int(s, 4) != 0;
+    o->settings.pin_admins = mp_sql_col_int(s, 6) != 0;
     o->dissolved = mp_sql_col_i64(s, 5) != 0;
     mp_sql_reset(s);
     if (o->kind == MP_CONV_WORLD)

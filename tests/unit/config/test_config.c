@@ -148,6 +148,19 @@ static void test_sizes_and_durations(void **state)
     expect_set_ok(&c, "idle_timeout", "1500");
     assert_int_equal(c.idle_timeout_ms, 1500);
 
+    {
+        mp_config_t c;
+        mp_config_defaults(&c);
+        assert_int_equal(c.edit_window_ms, 48u * 3600000u);
+        assert_int_equal(c.recall_window_ms, 120000);
+        assert_true(c.search_index);
+        expect_set_ok(&c, "edit_window", "2h");
+        assert_int_equal(c.edit_window_ms, 7200000);
+        expect_set_ok(&c, "search_index", "off");
+        assert_false(c.search_index);
+        expect_set_ok(&c, "search_index", "true");
+        assert_true(c.search_index);
+    }
     expect_set_fail("max_body", "abc", "expected a size in bytes");
     expect_set_fail("max_body", "", "bad value \"\" for max_body");
     expect_set_fail("max_body", "-1", "bad value");
@@ -157,7 +170,10 @@ static void test_sizes_and_durations(void **state)
     expect_set_fail("max_body", "0", "bad value");                    /* below the minimum */
     expect_set_fail("max_body", "99999999999999999999", "bad value"); /* overflows 64 bits */
     expect_set_fail("max_body", "17179869184g", "bad value");         /* overflows when scaled */
-    expect_set_fail("header_timeout", "5h", "expected a duration");
+    expect_set_fail("header_timeout", "5d", "expected a duration");
+    expect_set_fail("header_timeout", "25h", "bad value"); /* above the 24 h maximum */
+    expect_set_fail("search_index", "maybe", "on or off");
+    expect_set_fail("edit_window", "31d", "expected a duration");
     expect_set_fail("node_id", "1024", "from 0 to 1023");
     expect_set_fail("node_id", " 1", "bad value");
     expect_set_fail("send_rate", "1k", "bad value");
