@@ -24,8 +24,7 @@ static const char SQL_REACTION_SUMS[] =
     "SELECT emoji, count(*), max(user_id = ?2), min(created_at) AS first FROM reactions"
     " WHERE message_id = ?1 GROUP BY emoji ORDER BY first, emoji";
 
-static mp_err_t msg_reactions(mp_sql_conn_t *db, mp_sql_stmt_t *s, mp_msg_row_t *m,
-                              uint64_t reader)
+static mp_err_t msg_reactions(mp_sql_conn_t *db, mp_sql_stmt_t *s, mp_msg_row_t *m, uint64_t reader)
 {
     bind_u64(s, 1, m->id);
     bind_u64(s, 2, reader);

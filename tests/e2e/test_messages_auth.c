@@ -90,10 +90,10 @@ static void conv_refused(chat_dev_t *d, const char *conv, const char *code)
 /* Everything of (conv, mid) refused with `code`, over WebSocket and HTTP. */
 static void all_refused(chat_dev_t *d, const char *conv, const char *mid, const char *code)
 {
-    verbs_refused(d, conv, mid, code);
     conv_refused(d, conv, code);
     EXPECT(status_of(code), code, srv, "GET", d->s.access, NULL,
            "/v1/conversations/%s/messages/%s/reactions?emoji=%%F0%%9F%%91%%8D", conv, mid);
+    verbs_refused(d, conv, mid, code);
     /* Forwarding out of it: the source is refused. */
     json_t *f = json_pack("{s:s,s:[s],s:s,s:s}", "from", conv, "message_ids", mid, "to",
                           d->s.user_id, "client_msg_id", "fw-intruder");

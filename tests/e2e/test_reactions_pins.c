@@ -236,6 +236,7 @@ static void test_reactions_three_devices_and_offline(void **state)
     assert_true(json_is_true(json_object_get(thumbs, "me")));
     json_t *sm2 = last_by_id(msgs, m2);
     assert_int_equal(jint(sm2, "pinned_at"), pinned_at);
+    assert_non_null(jstr(sm2, "pinned_by"));
     assert_string_equal(jstr(sm2, "pinned_by"), b1.s.user_id);
     assert_null(last_by_id(msgs, m3)); /* hidden for Alice */
     json_t *settings = json_object_get(conv_by_id(convs, ab), "settings");
@@ -374,6 +375,7 @@ static void test_pins_group_rules(void **state)
     json_t *arr = json_object_get(pins, "messages");
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(jstr(json_array_get(arr, 0), "message_id"), mid2);
+    assert_non_null(jstr(json_array_get(arr, 0), "pinned_by"));
     assert_string_equal(jstr(json_array_get(arr, 0), "pinned_by"), o.s.user_id);
     assert_string_equal(jstr(json_array_get(arr, 1), "message_id"), mid);
     json_decref(pins);
