@@ -361,9 +361,11 @@ static mp_err_t check_text(mp_msg_kind_t kind, const json_t *text, char *msg, si
     if (!present)
         return kind == MP_KIND_TEXT ? fail(msg, msglen, "field 'text' is required") : MP_OK;
     size_t min = kind == MP_KIND_TEXT ? 1 : 0;
-    if (!plain_string(text))
+    if (!json_is_string(text))
         return fail(msg, msglen, "field 'text' must be a string of %zu to %d characters", min,
                     TEXT_MAX);
+    if (!plain_string(text))
+        return fail(msg, msglen, "field 'text' must be valid UTF-8 text without NUL");
     const char *s = json_string_value(text);
     size_t len = json_string_length(text);
     if (kind == MP_KIND_LOCATION || kind == MP_KIND_CONTACT)

@@ -149,17 +149,17 @@ static void test_sizes_and_durations(void **state)
     assert_int_equal(c.idle_timeout_ms, 1500);
 
     {
-        mp_config_t c;
-        mp_config_defaults(&c);
-        assert_int_equal(c.edit_window_ms, 48u * 3600000u);
-        assert_int_equal(c.recall_window_ms, 120000);
-        assert_true(c.search_index);
-        expect_set_ok(&c, "edit_window", "2h");
-        assert_int_equal(c.edit_window_ms, 7200000);
-        expect_set_ok(&c, "search_index", "off");
-        assert_false(c.search_index);
-        expect_set_ok(&c, "search_index", "true");
-        assert_true(c.search_index);
+        mp_config_t w;
+        mp_config_defaults(&w);
+        assert_int_equal(w.edit_window_ms, 48u * 3600000u);
+        assert_int_equal(w.recall_window_ms, 120000);
+        assert_true(w.search_index);
+        expect_set_ok(&w, "edit_window", "2h");
+        assert_int_equal(w.edit_window_ms, 7200000);
+        expect_set_ok(&w, "search_index", "off");
+        assert_false(w.search_index);
+        expect_set_ok(&w, "search_index", "true");
+        assert_true(w.search_index);
     }
     expect_set_fail("max_body", "abc", "expected a size in bytes");
     expect_set_fail("max_body", "", "bad value \"\" for max_body");

@@ -111,7 +111,9 @@ static void test_text_kind(void **state)
     assert_string_equal(run("text", NULL, jrepeat("a", 4097)),
                         "field 'text' must be a string of 1 to 4096 characters");
     assert_string_equal(run("text", NULL, "\"a\\u0000b\""),
-                        "field 'text' must be a string of 1 to 4096 characters");
+                        "field 'text' must be valid UTF-8 text without NUL");
+    assert_string_equal(run("image", "{\"file_id\":\"1\"}", "\"\\u0000\""),
+                        "field 'text' must be valid UTF-8 text without NUL");
     assert_string_equal(run("text", NULL, "\"a\\u001bb\""),
                         "field 'text' must not contain control characters (tab and newline are "
                         "allowed)");
