@@ -32,11 +32,16 @@ void mp_chat_presence(void *chat, uint64_t user_id, bool online);
 
 /* HTTP routes, ended by a zeroed entry:
  * POST /v1/conversations/direct, GET /v1/conversations,
- * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence. */
+ * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence,
+ * GET /v1/conversations/{id}/messages/{mid}/reactions,
+ * GET /v1/conversations/{id}/pins, PATCH and DELETE /v1/conversations/{id},
+ * POST /v1/conversations/{id}/clear, GET /v1/search. */
 extern const mp_route_t mp_chat_routes[];
 
 /* WebSocket verbs, ended by a zeroed entry (the module state of the table is
- * the mp_chat_t): send, history, sync, read, delivered, typing. Handlers
+ * the mp_chat_t): send, history, sync, read, delivered, typing, react,
+ * unreact, reactions, pin, unpin, conversation_update, conversation_clear,
+ * conversation_delete, search. Handlers
  * answer exactly once with mp_gw_reply / mp_gw_error. See docs/protocol.md,
  * "Messaging". */
 extern const mp_verb_t mp_chat_verbs[];

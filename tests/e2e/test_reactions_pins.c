@@ -548,6 +548,51 @@ static void test_settings(void **state)
     dev_close(&e);
 }
 
+/* At most 10 pinned conversations per user and 50 pinned messages per
+ * conversation: one more is limit_reached, and unpinning makes room. */
+static void test_pin_limits(void **state)
+{
+    (void)state;
+    chat_dev_t a, peer[11];
+    dev_new_user(srv, "plim", &a);
+    char conv[11][24], mid[24];
+    for (int i = 0; i < 11; i++) {
+        assert_int_equal(mpt_user_new(srv, "plim", &peer[i].s), 0);
+        assert_int_equal(direct_conv(srv, &a, peer[i].s.user_id, conv[i]), 201);
+        json_t *r = convset(&a, json_pack("{s:s,s:b}", "conversation", conv[i], "pinned", 1));
+        if (i < 10) {
+            assert_true(is_ok(r));
+            json_decref(r);
+        } else {
+            assert_err(r, "limit_reached");
+        }
+    }
+    json_t *r = convset(&a, json_pack("{s:s,s:b}", "conversation", conv[0], "pinned", 0));
+    assert_true(is_ok(r));
+    json_decref(r);
+    r = convset(&a, json_pack("{s:s,s:b}", "conversation", conv[10], "pinned", 1));
+    assert_true(is_ok(r));
+    json_decref(r);
+
+    for (int i = 0; i <= 50; i++) {
+        char cmid[16];
+        snprintf(cmid, sizeof cmid, "pl%d", i);
+        send_text(&a, conv[0], cmid, cmid, mid);
+        r = call(a.ws, "pin", json_pack("{s:s,s:s}", "conversation", conv[0], "message_id", mid));
+        if (i < 50) {
+            assert_true(is_ok(r));
+            json_decref(r);
+        } else {
+            assert_err(r, "limit_reached");
+        }
+    }
+    json_t *pins =
+        EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/conversations/%s/pins", conv[0]);
+    assert_int_equal(json_array_size(json_object_get(pins, "messages")), 50);
+    json_decref(pins);
+    dev_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_reaction_rate_limit),
         cmocka_unit_test(test_pins_group_rules),
         cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_pin_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
