@@ -88,6 +88,9 @@ static void conv_refused(chat_dev_t *d, const char *conv, const char *code)
 }
 
 /* Everything of (conv, mid) refused with `code`, over WebSocket and HTTP. */
+/* Someone to forward to (not the caller). */
+static char forward_to[24];
+
 static void all_refused(chat_dev_t *d, const char *conv, const char *mid, const char *code)
 {
     conv_refused(d, conv, code);
@@ -95,8 +98,8 @@ static void all_refused(chat_dev_t *d, const char *conv, const char *mid, const 
            "/v1/conversations/%s/messages/%s/reactions?emoji=%%F0%%9F%%91%%8D", conv, mid);
     verbs_refused(d, conv, mid, code);
     /* Forwarding out of it: the source is refused. */
-    json_t *f = json_pack("{s:s,s:[s],s:s,s:s}", "from", conv, "message_ids", mid, "to",
-                          d->s.user_id, "client_msg_id", "fw-intruder");
+    json_t *f = json_pack("{s:s,s:[s],s:s,s:s}", "from", conv, "message_ids", mid, "to", forward_to,
+                          "client_msg_id", "fw-intruder");
     json_t *r = call(d->ws, "forward", f);
     if (strcmp(code, "guest_forbidden") == 0)
         assert_err(r, code);
@@ -126,6 +129,7 @@ static void test_non_member_and_unknown(void **state)
     assert_int_equal(direct_conv(srv, &a, c.s.user_id, ac), 201);
     send_text(&a, ab, "s1", "secret for bob", mid);
     send_text(&a, ac, "s2", "hello carol", other);
+    snprintf(forward_to, sizeof forward_to, "%s", a.s.user_id);
 
     /* Carol is not a member of ab; an unknown conversation id is the same. */
     all_refused(&c, ab, mid, "not_member");
@@ -157,6 +161,7 @@ static void test_kicked_member(void **state)
     assert_int_equal(
         group_create(srv, o.s.access, "team", ids_json(k.s.user_id, NULL), NULL, g, NULL), 201);
     send_text(&o, g, "g1", "before the kick", mid);
+    snprintf(forward_to, sizeof forward_to, "%s", o.s.user_id);
     /* While a member, the reads work. */
     json_t *r =
         call(k.ws, "reactions",
@@ -178,6 +183,7 @@ static void test_guest(void **state)
     char ab[24], mid[24];
     assert_int_equal(direct_conv(srv, &a, b.s.user_id, ab), 201);
     send_text(&a, ab, "s1", "not for guests", mid);
+    snprintf(forward_to, sizeof forward_to, "%s", a.s.user_id);
     assert_int_equal(guest_new(srv, "Visitor", &gd.s), 200);
     dev_open(srv, &gd);
     all_refused(&gd, ab, mid, "guest_forbidden");
