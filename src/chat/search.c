@@ -91,7 +91,7 @@ static void search_start(search_ctx_t *c, const char *query, const char *kind)
 {
     const char *bad = NULL;
     mp_msg_kind_t k;
-    if (query == NULL || query[0] == '\0' ||
+    if (query == NULL || query[0] == '\0' || !mp_utf8_valid(query, strlen(query)) ||
         mp_utf8_chars(query, strlen(query)) > MP_CHAT_SEARCH_QUERY_MAX)
         bad = BAD_QUERY;
     else if (kind != NULL && (strlen(kind) >= sizeof c->kind || !mp_kind_parse(kind, &k)))
@@ -165,8 +165,8 @@ void mp_chat__route_search(mp_http_req_t *req)
         bad = "field 'to' must be a time in ms";
     else if (!query_int(req, "limit", 1, MP_CHAT_SEARCH_MAX, &limit))
         bad = "field 'limit' must be an integer from 1 to 50";
-    if (c->rq.guest &&
-        (bad != NULL || !mp_chat__world_guest_reads(c->rq.chat, c->in.conversation_id))) {
+    /* A guest names the world (a malformed id is no world either). */
+    if (c->rq.guest && !mp_chat__world_guest_reads(c->rq.chat, c->in.conversation_id)) {
         mp_chat__rq_err(&c->rq, MP_ERR_GUEST_FORBIDDEN, "guests may only search the world room");
         mp_free(c);
         return;
