@@ -874,7 +874,7 @@ static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user,
 static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, uint64_t conv,
                             int64_t vnext)
 {
-    sent_t *ce;
+    sent_t *ce = NULL;
     mp_err_t rc = state_conv(db, ss, conv, &ce);
     if (rc != MP_OK)
         return rc;

@@ -766,6 +766,64 @@ static void test_forward(void **state)
                      MP_CHAT_FORWARD_MAX);
 }
 
+/* Sends refused for a field, a reply to a message of the same batch, and a
+ * delete between sends, all in ONE group-commit batch: the batch's counters
+ * (seq, last_seq, the sender's cursor) count only what was stored. */
+static void test_send_batch_with_refusals(void **state)
+{
+    fx_t *f = *state;
+    uint64_t g = group_new(f);
+    send_res_t first = say(f, MEMBER, g, "before the batch");
+    uint64_t out[] = {OUT};
+    mp_chat_send_in_t base = {.sender_id = MEMBER, .sender_device = MEMBER, .conversation_id = g};
+    mp_chat_send_in_t in[5] = {base, base, base, base, base};
+    const char *cmids[5] = {"bx0", "bx1", "bx2", "bx3", "bx4"};
+    in[1].mentions = out; /* refused: not a member */
+    in[1].n_mentions = 1;
+    in[3].reply_to = first.id; /* refused: deleted by the job queued before it */
+    send_res_t r[5] = {{0}};
+    msg_res_t del = {0};
+    mp_msg_actor_t a = {.user_id = MEMBER};
+    mpu_gate_t gate;
+    mpu_gate_close(&f->s, &gate);
+    for (int i = 0; i < 5; i++) {
+        in[i].client_msg_id = cmids[i];
+        in[i].text = cmids[i];
+        in[i].text_len = 3;
+        in[i].now_ms = ++f->now;
+        if (i == 3)
+            assert_int_equal(
+                mp_store_msg_delete(f->s.st, &a, g, first.id, true, 0, f->now, on_msg, &del),
+                MP_OK);
+        assert_int_equal(mp_store_chat_send(f->s.st, &in[i], on_send, &r[i]), MP_OK);
+    }
+    mpu_gate_open(&f->s, &gate);
+    for (int i = 0; i < 5; i++)
+        MPU_WAIT(&f->s.loop, &r[i].done, 1);
+    MPU_WAIT(&f->s.loop, &del.done, 1);
+    assert_int_equal(del.rc, MP_OK);
+    assert_int_equal(r[1].rc, MP_ERR_BAD_REQUEST);
+    assert_int_equal(r[3].rc, MP_ERR_NOT_FOUND);
+    assert_string_equal(r[3].bad_field, "reply_to");
+    assert_int_equal(r[0].seq, first.seq + 1);
+    assert_int_equal(r[2].seq, first.seq + 2);
+    assert_int_equal(r[4].seq, first.seq + 3);
+    assert_true(r[4].version > del.version && del.version > r[2].version);
+    unsigned long long conv = (unsigned long long)g;
+    assert_int_equal(peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu", conv),
+                     r[4].seq);
+    assert_int_equal(peek_int(f, "SELECT version FROM chat_state"), r[4].version);
+    assert_int_equal(peek_int(f,
+                              "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
+                              " user_id = %d",
+                              conv, MEMBER),
+                     r[4].seq);
+    /* Refused sends left no index entry either. */
+    assert_int_equal(fts_count(f, "bx1"), 0);
+    assert_int_equal(fts_count(f, "bx2"), 1);
+    fts_intact(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +834,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_rights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_for_me, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_batch_with_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
