@@ -64,12 +64,18 @@ static void on_pin(mp_err_t rc, const mp_msg_row_t *m, void *ud)
         mp_free(c);
         return;
     }
-    /* Pinning an already pinned message keeps its first pin time. */
-    if (c->pin && m->pinned_at != 0)
+    /* Pinning an already pinned message keeps its first pin time and tells
+     * nobody: the store takes the time passed only when it pins. */
+    bool again = c->pin && m->pinned_at != c->at;
+    if (c->pin)
         c->at = m->pinned_at;
     mp_chat__rq_ok(&c->rq,
                    json_pack("{s:o,s:b,s:I}", "message_id", mp_chat__id_json(c->msg), "pinned",
                              c->pin, "pinned_at", (json_int_t)(c->pin ? c->at : 0)));
+    if (again) {
+        mp_free(c);
+        return;
+    }
     mp_chat__with_conv(c->rq.chat, c->conv, pin_push, c);
 }
 

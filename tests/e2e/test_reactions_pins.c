@@ -368,7 +368,14 @@ static void test_pins_group_rules(void **state)
                "not_allowed");
     r = call(o.ws, "pin", json_pack("{s:s,s:s}", "conversation", g, "message_id", mid2));
     assert_true(is_ok(r));
+    long long at = jint(r, "pinned_at");
     json_decref(r);
+    /* Again: the first pin time, and no second event. */
+    r = call(o.ws, "pin", json_pack("{s:s,s:s}", "conversation", g, "message_id", mid2));
+    assert_true(is_ok(r));
+    assert_int_equal(jint(r, "pinned_at"), at);
+    json_decref(r);
+    assert_int_equal(drain_events(m.ws, "pinned"), 1);
     /* The list: most recently pinned first, with who pinned. */
     json_t *pins =
         EXPECT_BODY(200, NULL, srv, "GET", m.s.access, NULL, "/v1/conversations/%s/pins", g);
