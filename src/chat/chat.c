@@ -11,6 +11,9 @@
 #define MP_CHAT_RL_KEYS 100000
 #define MP_CHAT_TYPING_BURST 5
 #define MP_CHAT_TYPING_RATE 3.0
+/* Reactions: a burst of 20, then 5 a second per user (docs/protocol.md). */
+#define MP_CHAT_REACT_BURST 20
+#define MP_CHAT_REACT_RATE 5.0
 
 mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx)
 {
@@ -22,6 +25,7 @@ mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx)
     double rate = cfg->send_rate ? (double)cfg->send_rate : 1.0;
     chat->send_rl = mp_ratelimit_new(burst, rate, MP_CHAT_RL_KEYS);
     chat->typing_rl = mp_ratelimit_new(MP_CHAT_TYPING_BURST, MP_CHAT_TYPING_RATE, MP_CHAT_RL_KEYS);
+    chat->react_rl = mp_ratelimit_new(MP_CHAT_REACT_BURST, MP_CHAT_REACT_RATE, MP_CHAT_RL_KEYS);
     chat->presence = mp_chat__presence_new(MP_CHAT_PRESENCE_MAX);
     chat->world = mp_chat__world_new(cfg);
     return chat;
@@ -36,6 +40,7 @@ void mp_chat_free(mp_chat_t *chat)
     mp_chat__cache_free(chat->cache);
     mp_ratelimit_free(chat->send_rl);
     mp_ratelimit_free(chat->typing_rl);
+    mp_ratelimit_free(chat->react_rl);
     mp_chat__presence_free(chat->presence);
     mp_chat__world_free(chat->world);
     mp_free(chat);

@@ -32,11 +32,16 @@ void mp_chat_presence(void *chat, uint64_t user_id, bool online);
 
 /* HTTP routes, ended by a zeroed entry:
  * POST /v1/conversations/direct, GET /v1/conversations,
- * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence. */
+ * GET /v1/conversations/{id}/messages, GET /v1/users/{id}/presence,
+ * GET /v1/conversations/{id}/messages/{mid}/reactions,
+ * GET /v1/conversations/{id}/pins, PATCH and DELETE /v1/conversations/{id},
+ * POST /v1/conversations/{id}/clear, GET /v1/search. */
 extern const mp_route_t mp_chat_routes[];
 
 /* WebSocket verbs, ended by a zeroed entry (the module state of the table is
- * the mp_chat_t): send, history, sync, read, delivered, typing. Handlers
+ * the mp_chat_t): send, history, sync, read, delivered, typing, react,
+ * unreact, reactions, pin, unpin, conversation_update, conversation_clear,
+ * conversation_delete, search. Handlers
  * answer exactly once with mp_gw_reply / mp_gw_error. See docs/protocol.md,
  * "Messaging". */
 extern const mp_verb_t mp_chat_verbs[];
@@ -63,6 +68,24 @@ void mp_chat_verb_sync(mp_cmd_t *cmd);
 void mp_chat_verb_read(mp_cmd_t *cmd);
 void mp_chat_verb_delivered(mp_cmd_t *cmd);
 void mp_chat_verb_typing(mp_cmd_t *cmd);
+
+/* Reactions, pins, the user's own conversation settings and search. */
+extern const mp_field_t mp_chat_react_fields[]; /* react, unreact */
+extern const mp_field_t mp_chat_reactions_fields[];
+extern const mp_field_t mp_chat_pin_fields[]; /* pin, unpin */
+extern const mp_field_t mp_chat_convset_fields[];
+extern const mp_field_t mp_chat_conv_fields[]; /* conversation_clear, conversation_delete */
+extern const mp_field_t mp_chat_search_fields[];
+
+void mp_chat_verb_react(mp_cmd_t *cmd);
+void mp_chat_verb_unreact(mp_cmd_t *cmd);
+void mp_chat_verb_reactions(mp_cmd_t *cmd);
+void mp_chat_verb_pin(mp_cmd_t *cmd);
+void mp_chat_verb_unpin(mp_cmd_t *cmd);
+void mp_chat_verb_conv_update(mp_cmd_t *cmd);
+void mp_chat_verb_conv_clear(mp_cmd_t *cmd);
+void mp_chat_verb_conv_delete(mp_cmd_t *cmd);
+void mp_chat_verb_search(mp_cmd_t *cmd);
 
 /* ---- hooks for the groups module (deliver.c) -------------------------------- */
 

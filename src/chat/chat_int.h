@@ -74,6 +74,7 @@ struct mp_chat {
     mp_chat_cache_t *cache;
     mp_ratelimit_t *send_rl;      /* cfg send_rate / send_burst per user */
     mp_ratelimit_t *typing_rl;    /* a few typing events per second per user */
+    mp_ratelimit_t *react_rl;     /* reactions added or removed per user (react.c) */
     mp_chat_presence_t *presence; /* user -> last_seen_at (presence.c) */
     mp_chat_world_t *world;       /* slow mode and guest activity (world.c) */
     struct mp_chat_load *loading; /* member-list reads in flight (chat.c) */
@@ -239,6 +240,57 @@ void mp_chat__world_fan_out(mp_chat_t *chat, const mp_msg_row_t *m, mp_sid_t exc
 void mp_chat__world_posted(mp_chat_t *chat, uint64_t device_id, bool guest);
 /* GET /v1/world. */
 void mp_chat__route_world(mp_http_req_t *req);
+
+/* ---- reactions, pins, the user's settings, search (rq.c, react.c, pins.c,
+ * convset.c, search.c, snippet.c) ------------------------------------------ */
+
+/* Who asked and how to answer: a WebSocket request (sid + req_id) or an HTTP
+ * request (req). */
+typedef struct mp_chat_rq {
+    mp_chat_t *chat;
+    uint64_t user;
+    bool guest;
+    mp_sid_t sid;
+    int64_t req_id;
+    mp_http_req_t *req; /* NULL for WebSocket */
+} mp_chat_rq_t;
+
+void mp_chat__rq_of_cmd(mp_chat_rq_t *rq, const mp_cmd_t *cmd);
+void mp_chat__rq_of_req(mp_chat_rq_t *rq, mp_http_req_t *req);
+/* Answers once: 200 with body (owned) / ok reply with its fields. */
+void mp_chat__rq_ok(const mp_chat_rq_t *rq, json_t *body);
+/* Answers once with the error (msg NULL = the code's default message). */
+void mp_chat__rq_err(const mp_chat_rq_t *rq, mp_err_t rc, const char *msg);
+void mp_chat__rq_rate_limited(const mp_chat_rq_t *rq, int64_t retry_ms);
+/* f to the caller's other sessions (all of them for an HTTP caller). */
+void mp_chat__push_own(const mp_chat_rq_t *rq, mp_frame_t *f);
+/* ev to every member session of conv but the caller's asking one. */
+void mp_chat__push_conv_rq(const mp_chat_rq_t *rq, const mp_chat_conv_t *conv, json_t *ev);
+/* A decimal id string member of obj; false (and *out 0) when absent or not an id. */
+bool mp_chat__obj_id(const json_t *obj, const char *key, uint64_t *out);
+
+/* {"muted_until","pinned","archived","cleared_seq","deleted"}. */
+json_t *mp_chat__conv_settings_json(const mp_conv_settings_t *s);
+
+/* A highlight of a search snippet: [start, start + len) in characters. */
+typedef struct mp_chat_hl {
+    size_t start, len;
+} mp_chat_hl_t;
+/* The snippet of a search hit: about `window` (> 0) characters of the
+ * marked text (store/messages.h: matches between MP_SEARCH_MARK_ON and
+ * MP_SEARCH_MARK_OFF) around its first match, whole characters, "…" where
+ * the text was cut, marks removed. Fills at most max_hl highlights (in
+ * characters of the snippet, the "…" counted) and *n_hl. Returns the
+ * snippet (owned: mp_free). */
+char *mp_chat__snippet(const char *marked, size_t window, mp_chat_hl_t *hl, size_t max_hl,
+                       size_t *n_hl);
+
+void mp_chat__route_reactions(mp_http_req_t *req);
+void mp_chat__route_pins(mp_http_req_t *req);
+void mp_chat__route_conv_patch(mp_http_req_t *req);
+void mp_chat__route_conv_clear(mp_http_req_t *req);
+void mp_chat__route_conv_delete(mp_http_req_t *req);
+void mp_chat__route_search(mp_http_req_t *req);
 
 /* ---- parsers (parse.c) ------------------------------------------------------ */
 

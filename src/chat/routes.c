@@ -27,6 +27,17 @@ const mp_verb_t mp_chat_verbs[] = {
     /* Guests keep a delivered cursor in the world like any user (world_reads). */
     {"delivered", mp_chat_cursor_fields, mp_chat_verb_delivered, GUEST_WORLD},
     {"typing", mp_chat_typing_fields, mp_chat_verb_typing, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    /* Reactions and search: guests in the world room only (a guest's search
+     * must name the world); pins and the user's settings: members only. */
+    {"react", mp_chat_react_fields, mp_chat_verb_react, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"unreact", mp_chat_react_fields, mp_chat_verb_unreact, GUEST_WORLD | MP_VERB_GUEST_WRITE},
+    {"reactions", mp_chat_reactions_fields, mp_chat_verb_reactions, GUEST_WORLD},
+    {"pin", mp_chat_pin_fields, mp_chat_verb_pin, 0},
+    {"unpin", mp_chat_pin_fields, mp_chat_verb_unpin, 0},
+    {"conversation_update", mp_chat_convset_fields, mp_chat_verb_conv_update, 0},
+    {"conversation_clear", mp_chat_conv_fields, mp_chat_verb_conv_clear, 0},
+    {"conversation_delete", mp_chat_conv_fields, mp_chat_verb_conv_delete, 0},
+    {"search", mp_chat_search_fields, mp_chat_verb_search, GUEST_WORLD},
     {NULL, NULL, NULL, 0},
 };
 
@@ -38,6 +49,14 @@ const mp_route_t mp_chat_routes[] = {
      mp_chat__route_history},
     {"GET", "/v1/users/{id}/presence", MP_ROUTE_AUTH, mp_chat__route_presence},
     {"GET", "/v1/world", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK, mp_chat__route_world},
+    /* Reactions and search: guests in the world room only (checked by the handlers). */
+    {"GET", "/v1/conversations/{id}/messages/{mid}/reactions", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK,
+     mp_chat__route_reactions},
+    {"GET", "/v1/conversations/{id}/pins", MP_ROUTE_AUTH, mp_chat__route_pins},
+    {"PATCH", "/v1/conversations/{id}", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_conv_patch},
+    {"POST", "/v1/conversations/{id}/clear", MP_ROUTE_AUTH, mp_chat__route_conv_clear},
+    {"DELETE", "/v1/conversations/{id}", MP_ROUTE_AUTH, mp_chat__route_conv_delete},
+    {"GET", "/v1/search", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK, mp_chat__route_search},
     {NULL, NULL, 0, NULL},
 };
 
@@ -98,7 +117,8 @@ void mp_chat__route_direct(mp_http_req_t *req)
         on_direct(rc, 0, false, c);
 }
 
-/* ---- GET /v1/conversations?limit=&cursor= ------------------------------------ */
+/* ---- GET /v1/conversations?limit=&cursor=&archived= -------------------------
+ * The store puts the pinned conversations first on the first page. */
 
 typedef struct list_ctx {
     mp_http_req_t *req;
@@ -124,6 +144,8 @@ static json_t *row_json(const mp_chat_list_row_t *r, uint64_t me)
     json_object_set_new(o, "read_seq", json_integer(r->read_seq));
     json_object_set_new(o, "unread", json_integer(r->last_seq - r->read_seq));
     json_object_set_new(o, "active_at", json_integer(r->active_at));
+    json_object_set_new(o, "unread_mentions", json_integer(r->unread_mentions));
+    json_object_set_new(o, "settings", mp_chat__conv_settings_json(&r->settings));
     return o;
 }
 
@@ -172,6 +194,12 @@ void mp_chat__route_list(mp_http_req_t *req)
     uint64_t after_id = 0;
     const char *ql = mp_http_req_query(req, "limit");
     const char *qc = mp_http_req_query(req, "cursor");
+    const char *qa = mp_http_req_query(req, "archived");
+    bool archived = qa != NULL && strcmp(qa, "true") == 0;
+    if (qa != NULL && !archived && strcmp(qa, "false") != 0) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "archived must be true or false");
+        return;
+    }
     if (ql != NULL &&
         (!mp_chat__parse_i64(ql, &limit) || limit < 1 || limit > MP_CHAT_HISTORY_MAX)) {
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "limit must be an integer from 1 to 200");
@@ -185,7 +213,7 @@ void mp_chat__route_list(mp_http_req_t *req)
     c->req = req;
     mp_err_t rc =
         mp_store_chat_list(mp_chat__of_req(req)->ctx->store, mp_http_req_principal(req)->user_id,
-                           after_active, after_id, (unsigned)limit, false, on_list, c);
+                           after_active, after_id, (unsigned)limit, archived, on_list, c);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, c);
 }
