@@ -32,10 +32,16 @@
  *   search_extra) with the trigram tokenizer: it matches any substring of 3+
  *   characters, so Chinese and Japanese text (no spaces between words) is
  *   found as well as space-separated languages, at the price of a larger
- *   index than unicode61 (measured in docs/performance.md). The writer keeps
- *   it (no triggers: the send path controls the cost, and search_index = off
- *   skips it); chat_state.fts_complete says whether it holds every message.
- *   Filled here from the messages already stored. */
+ *   index than unicode61 (measured in docs/performance.md). No triggers:
+ *   an index entry costs ~20 us, which would halve the send rate, so sends
+ *   and forwards leave the index alone and an indexer job on the writer
+ *   catches up behind them, in id order (sqlite_chat_int.h says why ids
+ *   allow that). chat_state.fts_upto is its watermark: every message that
+ *   search may find (not system, not deleted for everyone) with id <=
+ *   fts_upto is in the index and nothing above it is; search scans the
+ *   messages above it. chat_state.fts_complete says whether the index is
+ *   kept at all (search_index = off empties it). Filled here from the
+ *   messages already stored, so the watermark starts at the last one. */
 #define MP_MIGRATION_MESSAGES                                                                      \
     "ALTER TABLE messages ADD COLUMN content TEXT;"                                                \
     "ALTER TABLE messages ADD COLUMN search_extra TEXT;"                                           \
@@ -79,9 +85,11 @@
     "ALTER TABLE members ADD COLUMN self_version INTEGER NOT NULL DEFAULT 0;"                      \
     "ALTER TABLE conversations ADD COLUMN who_can_pin INTEGER NOT NULL DEFAULT 0;"                 \
     "ALTER TABLE chat_state ADD COLUMN fts_complete INTEGER NOT NULL DEFAULT 1;"                   \
+    "ALTER TABLE chat_state ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;"                       \
     "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, content='messages',"         \
     " content_rowid='id', tokenize='trigram');"                                                    \
     "INSERT INTO messages_fts(rowid, body) SELECT id, body FROM messages"                          \
-    " WHERE kind <> 'system' AND deleted_at IS NULL;"
+    " WHERE kind <> 'system' AND deleted_at IS NULL;"                                              \
+    "UPDATE chat_state SET fts_upto = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1;"
 
 #endif

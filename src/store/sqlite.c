@@ -7,12 +7,19 @@
  * batch goes onto the completed list and a uv_async_t wakes the loop, which
  * calls done() for each job in submission order.
  *
- * Shutdown (mp_store_close): queues stop accepting, the threads finish what is
- * queued and are joined, connections close, and the async handle is closed.
- * Completions not yet delivered are delivered from the handle's close
- * callback, which also frees the store; so the caller must run the loop after
- * mp_store_close until its handles are closed (it must anyway to close the
- * loop). */
+ * The search indexer (see sqlite_chat_int.h, the watermark): the writer
+ * records the largest message id it committed; a timer on the loop queues an
+ * indexer job when that is above the watermark and none is in flight, and a
+ * full chunk queues the next one at once while the write queue is short.
+ * So the index catches up right after a burst, sends go first during one,
+ * and an idle store commits nothing.
+ *
+ * Shutdown (mp_store_close): the indexer's timer is closed, queues stop
+ * accepting, the threads finish what is queued and are joined, connections
+ * close, and the async handle is closed. Completions not yet delivered are
+ * delivered from the handle's close callback; the store is freed once both
+ * handles are closed, so the caller must run the loop after mp_store_close
+ * until its handles are closed (it must anyway to close the loop). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,12 +34,19 @@
 #include "store/sql_sqlite.h"
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/id.h"
 #include "util/log.h"
 
 #define MP_SQLITE_READERS 2
 #define MP_SQLITE_WRITE_MAX 65536
 #define MP_SQLITE_READ_MAX 16384
 #define MP_SQLITE_BUSY_MS 5000
+/* The indexer: rows per job (~20 us each with the trigram tokenizer, so a
+ * chunk adds a few ms to its batch), the timer's period, and the write
+ * queue length up to which a full chunk is followed at once. */
+#define MP_SQLITE_INDEX_CHUNK 256
+#define MP_SQLITE_INDEX_PERIOD_MS 100
+#define MP_SQLITE_INDEX_QUEUE_SHORT 32
 
 typedef struct job_queue {
     uv_mutex_t mu;
@@ -61,6 +75,12 @@ struct mp_store {
     bool probing; /* a probe write is queued (loop thread only) */
 
     uv_async_t async;
+    uv_timer_t index_timer; /* the indexer's schedule (loop thread) */
+    int handles;            /* of the two above still open */
+    /* Loop thread only: the watermark as last known (the indexer's result),
+     * an indexer job queued and not completed, and the test hold. */
+    uint64_t fts_upto;
+    bool indexing, index_held;
     uv_mutex_t done_mu;
     mp_sql_job_t *done_head, *done_tail;
 
@@ -68,6 +88,9 @@ struct mp_store {
     atomic_bool healthy; /* false after a failed batch, true after a good one */
     atomic_bool closing;
     atomic_bool fts_kept; /* the writer keeps the search index (mp_store_search_index) */
+    /* The largest message id committed (set by the writer after each
+     * commit, read by the indexer's timer). */
+    atomic_uint_fast64_t msg_high;
     atomic_uint_fast64_t batches, jobs;
     /* Writer only, logged at close: where a batch's time goes. */
     uint64_t run_ns, commit_ns, max_batch;
@@ -221,6 +244,20 @@ static mp_err_t run_in_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
     return rc;
 }
 
+/* The largest message id in the writer's transaction: one seek to the end
+ * of the table (id is its rowid). */
+static bool msg_high_read(mp_sql_conn_t *db, uint64_t *high)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, "SELECT coalesce(max(id), 0) FROM messages");
+    if (s == NULL)
+        return false;
+    bool ok = mp_sql_step(s) == MP_SQL_ROW;
+    if (ok)
+        *high = (uint64_t)mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
+    return ok;
+}
+
 /* One group-commit batch. If the transaction cannot commit, nothing of it is
  * durable, so every job of the batch fails with MP_ERR_INTERNAL. */
 static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
@@ -246,9 +283,16 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
     if (ok)
         ok = deferred_flush(db);
     deferred_drop(db);
+    /* Read before COMMIT, published after it: the indexer's timer must see
+     * only what is durable (a failed read just leaves the old value; the
+     * next batch corrects it). */
+    uint64_t high = 0;
+    bool have_high = ok && atomic_load(&st->fts_kept) && msg_high_read(db, &high);
     uint64_t t1 = uv_hrtime();
     if (ok)
         ok = mp_sql_commit(db);
+    if (ok && have_high)
+        atomic_store(&st->msg_high, high);
     st->run_ns += t1 - t0;
     st->commit_ns += uv_hrtime() - t1;
     if (n > st->max_batch)
@@ -467,13 +511,117 @@ static void stop_threads(mp_store_t *st)
     st->wdb = NULL;
 }
 
-/* Last step of a store's life: the async handle is closed, so no thread can
- * complete anything any more; deliver what is left and free. */
+static void handle_closed(mp_store_t *st)
+{
+    MP_ASSERT(st->handles > 0);
+    if (--st->handles == 0)
+        free_store(st);
+}
+
+/* Last steps of a store's life: the async handle is closed, so no thread can
+ * complete anything any more; deliver what is left. The store is freed once
+ * the timer is closed too. */
 static void on_async_closed(uv_handle_t *h)
 {
     mp_store_t *st = h->data;
     deliver(st);
-    free_store(st);
+    handle_closed(st);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    handle_closed(h->data);
+}
+
+/* ---- the search indexer (loop thread) ------------------------------------------ */
+
+typedef struct index_job {
+    mp_sql_job_t base;
+    mp_store_t *st;
+    uint64_t upto;
+    bool full;
+} index_job_t;
+
+static mp_err_t index_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    index_job_t *j = (index_job_t *)job;
+    return mp_sqlite__fts_index_chunk(db, MP_SQLITE_INDEX_CHUNK, &j->upto, &j->full);
+}
+
+static size_t write_queue_len(mp_store_t *st)
+{
+    uv_mutex_lock(&st->wq.mu);
+    size_t n = st->wq.n;
+    uv_mutex_unlock(&st->wq.mu);
+    return n;
+}
+
+static bool index_queue(mp_store_t *st);
+
+static void index_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    index_job_t *j = (index_job_t *)job;
+    mp_store_t *st = j->st;
+    bool more = rc == MP_OK && j->full;
+    if (rc == MP_OK)
+        st->fts_upto = j->upto;
+    else
+        mp_log_error("store: indexing messages for search failed: %s", mp_err_code(rc));
+    mp_free(j);
+    st->indexing = false;
+    /* Behind: go on at once unless sends are waiting (then the timer
+     * resumes once the queue is short again). Never after close. */
+    if (more && !st->index_held && write_queue_len(st) <= MP_SQLITE_INDEX_QUEUE_SHORT)
+        (void)index_queue(st);
+}
+
+/* Queues an indexer job unless one is in flight, the index is not kept or
+ * the store is closing. */
+static bool index_queue(mp_store_t *st)
+{
+    MP_ASSERT_THREAD(st->loop_thread);
+    if (st->indexing || atomic_load(&st->closing) || !atomic_load(&st->fts_kept))
+        return false;
+    index_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = index_run;
+    j->base.done = index_done;
+    j->st = st;
+    if (mp_sqlite__write_or_free(st, &j->base) != MP_OK)
+        return false;
+    st->indexing = true;
+    return true;
+}
+
+/* Only when something committed lies above the watermark: an idle store
+ * must not commit (and fsync) empty indexer batches. */
+static void on_index_timer(uv_timer_t *t)
+{
+    mp_store_t *st = t->data;
+    if (!st->index_held && atomic_load(&st->msg_high) > st->fts_upto)
+        (void)index_queue(st);
+}
+
+/* The watermark and the largest message id as stored, read at open (the
+ * indexer may have been behind when the server stopped) and the id
+ * generator moved past the latter (see sqlite_chat_int.h). */
+static int index_state_load(mp_store_t *st, char *err, size_t errlen)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(
+        st->wdb, "SELECT fts_upto, (SELECT coalesce(max(id), 0) FROM messages) FROM chat_state"
+                 " WHERE id = 1");
+    int rc = s != NULL ? mp_sql_step(s) : MP_SQL_DONE;
+    if (rc != MP_SQL_ROW) {
+        snprintf(err, errlen, "cannot read the search index state: %s", mp_sql_errmsg(st->wdb));
+        if (s != NULL)
+            mp_sql_reset(s);
+        return -1;
+    }
+    st->fts_upto = (uint64_t)mp_sql_col_i64(s, 0);
+    uint64_t high = (uint64_t)mp_sql_col_i64(s, 1);
+    mp_sql_reset(s);
+    atomic_store(&st->msg_high, high);
+    mp_id_after(high);
+    return 0;
 }
 
 mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err, size_t errlen)
@@ -495,19 +643,21 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     atomic_init(&st->closing, false);
     atomic_init(&st->writer_alive, false);
     atomic_init(&st->fts_kept, true);
+    atomic_init(&st->msg_high, 0);
     atomic_init(&st->batches, 0);
     atomic_init(&st->jobs, 0);
 
     st->wdb = conn_open(st->path, false, err, errlen);
     if (st->wdb == NULL || check_wal(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
         mp_sqlite__migrate(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
-        open_readers(st, err, errlen) != 0)
+        index_state_load(st, err, errlen) != 0 || open_readers(st, err, errlen) != 0)
         goto fail;
     if (uv_async_init(loop, &st->async, on_async) != 0) {
         snprintf(err, errlen, "cannot create the store's async handle");
         goto fail;
     }
     st->async.data = st;
+    st->handles = 1;
     if (start_threads(st, err, errlen) != 0) {
         /* Nothing was queued, so nothing is pending; the handle's close
          * callback frees the store when the loop next runs. */
@@ -516,6 +666,13 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
         uv_close((uv_handle_t *)&st->async, on_async_closed);
         return MP_ERR_INTERNAL;
     }
+    /* Background work: the timer alone does not keep the loop alive. */
+    uv_timer_init(loop, &st->index_timer);
+    st->index_timer.data = st;
+    st->handles = 2;
+    uv_timer_start(&st->index_timer, on_index_timer, MP_SQLITE_INDEX_PERIOD_MS,
+                   MP_SQLITE_INDEX_PERIOD_MS);
+    uv_unref((uv_handle_t *)&st->index_timer);
     mp_log_info("store: %s open (schema version %d)", st->path, mp_store_schema_version());
     *out = st;
     return MP_OK;
@@ -530,6 +687,9 @@ void mp_store_close(mp_store_t *st)
 {
     if (st == NULL || atomic_exchange(&st->closing, true))
         return;
+    /* No indexer job is queued from here on (index_queue checks closing);
+     * one in flight is finished by the writer like any other job. */
+    uv_close((uv_handle_t *)&st->index_timer, on_timer_closed);
     stop_threads(st);
     uv_close((uv_handle_t *)&st->async, on_async_closed);
 }
@@ -626,6 +786,23 @@ bool mp_sqlite__fts_kept(mp_store_t *st)
 void mp_sqlite__fts_keep(mp_store_t *st, bool on)
 {
     atomic_store(&st->fts_kept, on);
+}
+
+void mp_sqlite__fts_upto_known(mp_store_t *st, uint64_t upto)
+{
+    MP_ASSERT_THREAD(st->loop_thread);
+    st->fts_upto = upto;
+}
+
+void mp_sqlite__index_hold(mp_store_t *st, bool hold)
+{
+    MP_ASSERT_THREAD(st->loop_thread);
+    st->index_held = hold;
+}
+
+bool mp_sqlite__index_now(mp_store_t *st)
+{
+    return index_queue(st);
 }
 
 mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)

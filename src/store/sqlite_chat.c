@@ -344,7 +344,6 @@ typedef struct send_job {
     mp_chat_send_in_t in;     /* strings and mentions point to the copies below */
     char *cmid, *text, *kind; /* inside this allocation, after the struct */
     char *content, *extra;    /* likewise (NULL when not given) */
-    bool fts;                 /* keep the search index (read when queued) */
     /* Replies and mentions only (the plain send allocates nothing more):
      * the quoted message's snapshot and the mentions as stored. */
     char *quote_kind, *quote_text, *mentions;
@@ -562,8 +561,7 @@ static mp_err_t send_extras_check(mp_sql_conn_t *db, send_job_t *j, uint64_t con
 }
 
 /* What the new message adds besides its row: the mention marks (unread
- * mentions are counted from them; the sender never mentions themself) and
- * the index entry. */
+ * mentions are counted from them; the sender never mentions themself). */
 static mp_err_t send_extras_write(mp_sql_conn_t *db, send_job_t *j, const mp_msg_row_t *m)
 {
     mp_err_t rc = MP_OK;
@@ -586,8 +584,8 @@ static mp_err_t send_extras_write(mp_sql_conn_t *db, send_job_t *j, const mp_msg
         bind_u64(s, 4, m->sender_id);
         rc = step_done(db, s);
     }
-    if (rc == MP_OK && j->fts && strcmp(m->kind, "system") != 0)
-        rc = mp_sqlite__fts_row(db, true, m->id, m->text, m->search_extra);
+    /* No index entry here: the indexer adds it later (see
+     * sqlite_chat_int.h, "The search index"). */
     return rc;
 }
 
@@ -869,7 +867,7 @@ static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user,
 }
 
 /* Inserts the message with the next seq of conv and version ++*vnext, with
- * its mention marks and index entry; the counters in ss change only once
+ * its mention marks; the counters in ss change only once
  * all of it has succeeded. */
 static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, uint64_t conv,
                             int64_t vnext)
@@ -1009,7 +1007,6 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
     j->base.run = send_run;
     j->base.done = send_done;
     j->in = *in;
-    j->fts = mp_sqlite__fts_kept(st);
     char *at = (char *)(j + 1);
     if (nment != 0) {
         memcpy(at, in->mentions, nment);

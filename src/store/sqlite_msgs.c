@@ -189,6 +189,22 @@ static void msg_done(mp_sql_job_t *job, mp_err_t rc)
     mp_free(j);
 }
 
+/* Whether m (live, as read in this job) has an entry in the search index:
+ * only below the indexer's watermark. Above it the indexer has not reached
+ * m yet and will index the text m has then (none once deleted), so an edit
+ * or a delete leaves the index alone. */
+static mp_err_t msg_indexed(mp_sql_conn_t *db, const msg_job_t *j, const mp_msg_row_t *m,
+                            bool *indexed)
+{
+    *indexed = false;
+    if (!j->fts || strcmp(m->kind, "system") == 0)
+        return MP_OK;
+    uint64_t upto = 0;
+    mp_err_t rc = mp_sqlite__fts_upto(db, &upto);
+    *indexed = rc == MP_OK && m->id <= upto;
+    return rc;
+}
+
 static msg_job_t *msg_job_new(mp_store_t *st, const mp_msg_actor_t *actor, uint64_t conv,
                               uint64_t mid, size_t extra, mp_msg_fn cb, void *ud)
 {
@@ -251,8 +267,12 @@ static mp_err_t edit_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     int64_t v;
     if ((rc = mp_sqlite__next_version(db, &v)) != MP_OK)
         return rc;
-    if (j->fts && ((rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK ||
-                   (rc = mp_sqlite__fts_row(db, true, m->id, j->text, m->search_extra)) != MP_OK))
+    bool indexed = false;
+    if ((rc = msg_indexed(db, j, m, &indexed)) != MP_OK)
+        return rc;
+    if (indexed &&
+        ((rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK ||
+         (rc = mp_sqlite__fts_row(db, true, m->id, j->text, m->search_extra)) != MP_OK))
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_EDIT);
     if (s == NULL)
@@ -381,8 +401,10 @@ static mp_err_t erase_run(mp_sql_conn_t *db, msg_job_t *j, mp_msg_row_t *m)
     mp_err_t rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
-    if (j->fts && strcmp(m->kind, "system") != 0 &&
-        (rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK)
+    bool indexed = false;
+    if ((rc = msg_indexed(db, j, m, &indexed)) != MP_OK)
+        return rc;
+    if (indexed && (rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK)
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ERASE);
     if (s == NULL)
@@ -451,7 +473,6 @@ mp_err_t mp_store_msg_delete(mp_store_t *st, const mp_msg_actor_t *actor, uint64
 typedef struct fwd_job {
     mp_sql_job_t base;
     mp_msg_forward_in_t in; /* ids and client_msg_id point into this allocation */
-    bool fts;
     mp_sqlite_msgvec_t src, copies;
     mp_msg_forward_out_t out;
     mp_msg_forward_fn cb;
@@ -588,11 +609,8 @@ static mp_err_t fwd_copy(mp_sql_conn_t *db, fwd_job_t *j, uint64_t conv, size_t 
         mp_sql_bind_text(s, 12, c.search_extra, -1);
     bind_u64(s, 13, c.fwd_sender);
     mp_sql_bind_i64(s, 14, c.fwd_at);
-    if ((rc = step_done(db, s)) != MP_OK)
-        return rc;
-    if (j->fts)
-        rc = mp_sqlite__fts_row(db, true, c.id, c.text, c.search_extra);
-    return rc;
+    /* The copy is indexed later by the indexer, like a send. */
+    return step_done(db, s);
 }
 
 static mp_err_t fwd_run(mp_sql_conn_t *db, mp_sql_job_t *job)
@@ -650,7 +668,6 @@ mp_err_t mp_store_msg_forward(mp_store_t *st, const mp_msg_forward_in_t *in, mp_
     j->base.run = fwd_run;
     j->base.done = fwd_done;
     j->in = *in;
-    j->fts = mp_sqlite__fts_kept(st);
     uint64_t *ids = (uint64_t *)(void *)(j + 1);
     memcpy(ids, in->message_ids, nids);
     char *cmid = (char *)(ids + in->n);

@@ -1,9 +1,11 @@
 /* SQLite implementation of search (store/messages.h): mp_store_search and
  * mp_store_search_index.
  *
- * Candidates come newest first, either from the FTS5 trigram index
- * (messages_fts, queries of 3+ characters while the index is kept and
- * complete) or from the messages themselves; each one is checked against
+ * Candidates come newest first, either from the messages themselves (the
+ * scan) or, for queries of 3+ characters while the index is kept, from the
+ * scan of the messages above the indexer's watermark (chat_state.fts_upto,
+ * which the index has not reached yet) followed by the FTS5 trigram index
+ * (messages_fts) below it; each one is checked against
  * what the user may read, in C, with the conversation's access cached for
  * the request. A request examines at most MP_CHAT_SEARCH_SCAN candidates,
  * so its cost is bounded whatever the query, and the cursor (a message id)
@@ -25,6 +27,8 @@ typedef struct search_job {
     mp_sql_job_t base;
     mp_search_in_t in; /* query and kind point into this allocation */
     bool fts_kept;
+    size_t examined; /* candidates so far, of both parts */
+    uint64_t last;   /* the last candidate's id */
     size_t query_len;
     mp_map_t access;     /* conversation id -> int64_t * cleared_seq (-1: may not read) */
     int64_t one_cleared; /* in.conversation_id != 0: the user's cleared_seq there */
@@ -47,7 +51,7 @@ static const char SQL_MEMBER_CLEARED[] =
     "SELECT cleared_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_HIDDEN[] =
     "SELECT 1 FROM hidden_messages WHERE user_id = ?1 AND message_id = ?2";
-static const char SQL_FTS_COMPLETE[] = "SELECT fts_complete FROM chat_state WHERE id = 1";
+static const char SQL_FTS_STATE[] = "SELECT fts_complete, fts_upto FROM chat_state WHERE id = 1";
 
 /* The named conversation: a member's (with their cleared_seq), or the world
  * room, which has no member rows and nothing cleared. */
@@ -218,12 +222,21 @@ static mp_err_t hits_finish(mp_sql_conn_t *db, search_job_t *j)
     return mp_sqlite__msgs_reactions(db, j->hits.v, j->hits.n, j->in.user_id);
 }
 
-/* One step of the candidate loop, shared by both paths: before fetching
- * another candidate, stop once limit hits were found or the budget is spent;
- * has_more then says whether a candidate is left. */
-static bool budget_left(search_job_t *j, size_t examined)
+/* One step of the candidate loop, shared by both paths (and both parts of
+ * the index path, which share the budget and the cursor): before taking
+ * another candidate, stop once limit hits were found or the budget is
+ * spent; has_more then says that a candidate is left, next_before where the
+ * next request goes on. */
+static bool budget_take(search_job_t *j, uint64_t id)
 {
-    return j->hits.n < j->in.limit && examined < MP_CHAT_SEARCH_SCAN;
+    if (j->hits.n >= j->in.limit || j->examined >= MP_CHAT_SEARCH_SCAN) {
+        j->has_more = true;
+        j->next_before = j->last;
+        return false;
+    }
+    j->examined++;
+    j->last = id;
+    return true;
 }
 
 /* ---- the index path ------------------------------------------------------------------ */
@@ -280,27 +293,25 @@ static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, m
     return e;
 }
 
-static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j)
+/* The index part: messages at or below the watermark upto (the caller's
+ * cursor applies as well). */
+static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
 {
+    uint64_t before = j->in.before_id && j->in.before_id <= upto ? j->in.before_id : upto + 1;
+    if (before > (uint64_t)INT64_MAX)
+        before = (uint64_t)INT64_MAX;
     mp_sql_stmt_t *f = mp_sql_prepare(db, SQL_FTS_FIND);
     if (f == NULL)
         return MP_ERR_INTERNAL;
     char *phrase = fts_phrase(j->in.query);
     mp_sql_bind_text(f, 1, phrase, -1);
-    mp_sql_bind_i64(f, 2, j->in.before_id ? (int64_t)j->in.before_id : INT64_MAX);
-    size_t examined = 0;
-    uint64_t last = 0;
+    mp_sql_bind_i64(f, 2, (int64_t)before);
     mp_err_t e = MP_OK;
     int rc;
     while ((rc = mp_sql_step(f)) == MP_SQL_ROW) {
-        if (!budget_left(j, examined)) {
-            j->has_more = true;
-            j->next_before = last;
+        if (!budget_take(j, col_u64(f, 0)))
             break;
-        }
-        examined++;
-        last = col_u64(f, 0);
-        if ((e = fts_candidate(db, j, last, f)) != MP_OK)
+        if ((e = fts_candidate(db, j, j->last, f)) != MP_OK)
             break;
     }
     mp_sql_reset(f);
@@ -319,7 +330,7 @@ static const char SQL_SCAN_CONV[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages
                                     " WHERE conversation_id = ?1 AND seq < ?2 AND id < ?3"
                                     " ORDER BY seq DESC";
 static const char SQL_SCAN_ALL[] =
-    "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id < ?1 ORDER BY id DESC";
+    "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id < ?1 AND id > ?2 ORDER BY id DESC";
 static const char SQL_SEQ_OF[] = "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2";
 
 /* The seq bound of the per-conversation scan: the cursor message's seq. */
@@ -358,7 +369,12 @@ static mp_err_t scan_candidate(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t
     return rc;
 }
 
-static mp_err_t scan_search(mp_sql_conn_t *db, search_job_t *j)
+/* The scan: every message below the cursor newest first, down to (not
+ * including) floor: 0 for a whole scan, the watermark for the part of the
+ * index path the index has not reached. The walk stops at the first message
+ * at or below floor (ids grow with seq within a conversation), before it
+ * counts against the budget. */
+static mp_err_t scan_search(mp_sql_conn_t *db, search_job_t *j, uint64_t floor)
 {
     mp_sql_stmt_t *s;
     int64_t before = j->in.before_id ? (int64_t)j->in.before_id : INT64_MAX;
@@ -376,19 +392,18 @@ static mp_err_t scan_search(mp_sql_conn_t *db, search_job_t *j)
         if ((s = mp_sql_prepare(db, SQL_SCAN_ALL)) == NULL)
             return MP_ERR_INTERNAL;
         mp_sql_bind_i64(s, 1, before);
+        bind_u64(s, 2, floor);
     }
-    size_t examined = 0;
-    uint64_t last = 0;
     mp_err_t e = MP_OK;
     int rc;
     while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
-        if (!budget_left(j, examined)) {
-            j->has_more = true;
-            j->next_before = last;
+        uint64_t id = col_u64(s, 0);
+        if (id <= floor) {
+            rc = MP_SQL_DONE;
             break;
         }
-        examined++;
-        last = col_u64(s, 0);
+        if (!budget_take(j, id))
+            break;
         if ((e = scan_candidate(db, j, s)) != MP_OK)
             break;
     }
@@ -408,35 +423,44 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The index answers only when it is kept and holds every message, and only
- * for queries it can match (trigrams: 3+ characters). */
-static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes)
+/* The index answers only when it is kept (and so complete up to its
+ * watermark, *upto), and only for queries it can match (trigrams: 3+
+ * characters). */
+static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes, uint64_t *upto)
 {
     *yes = false;
+    *upto = 0;
     if (!j->fts_kept || utf8_chars(j->in.query) < 3)
         return MP_OK;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_COMPLETE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     int rc = mp_sql_step(s);
     if (rc != MP_SQL_ROW)
         return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
     *yes = mp_sql_col_int(s, 0) != 0;
+    *upto = col_u64(s, 1);
     mp_sql_reset(s);
     return MP_OK;
 }
 
+/* Both parts read one snapshot (a read job is one read transaction), so
+ * the watermark, the messages and the index agree: the scan covers the ids
+ * above the watermark, the index those at or below it, newest first. */
 static mp_err_t search_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     search_job_t *j = (search_job_t *)job;
     bool fts = false;
+    uint64_t upto = 0;
     mp_err_t rc = MP_OK;
     if (j->in.conversation_id != 0)
         rc = one_conv_load(db, j);
     if (rc == MP_OK)
-        rc = use_index(db, j, &fts);
+        rc = use_index(db, j, &fts, &upto);
     if (rc == MP_OK)
-        rc = fts ? fts_search(db, j) : scan_search(db, j);
+        rc = scan_search(db, j, fts ? upto : 0);
+    if (rc == MP_OK && fts && !j->has_more)
+        rc = fts_search(db, j, upto);
     if (rc == MP_OK)
         rc = hits_finish(db, j);
     return rc;
@@ -497,9 +521,80 @@ static const char SQL_FTS_FILL[] =
     "INSERT INTO messages_fts(rowid, body, search_extra) SELECT id, body, search_extra"
     " FROM messages WHERE kind <> 'system' AND coalesce(deleted_at, 0) = 0";
 
+static const char SQL_UPTO_GET[] = "SELECT fts_upto FROM chat_state WHERE id = 1";
+static const char SQL_UPTO_SET[] = "UPDATE chat_state SET fts_upto = ?1 WHERE id = 1";
+static const char SQL_TO_INDEX[] =
+    "SELECT id, kind, body, search_extra, coalesce(deleted_at, 0) FROM messages WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
+
+mp_err_t mp_sqlite__fts_upto(mp_sql_conn_t *db, uint64_t *upto)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UPTO_GET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
+    *upto = col_u64(s, 0);
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+static mp_err_t upto_set(mp_sql_conn_t *db, uint64_t upto)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UPTO_SET);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, upto);
+    int rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+/* Every message above the watermark is committed and stays where it is
+ * (sqlite_chat_int.h), so the chunk is simply the next ids in order; what
+ * it indexes is the message as it is now (edits and deletes above the
+ * watermark left the index alone). */
+mp_err_t mp_sqlite__fts_index_chunk(mp_sql_conn_t *db, size_t max, uint64_t *upto, bool *full)
+{
+    *full = false;
+    mp_err_t e = mp_sqlite__fts_upto(db, upto);
+    if (e != MP_OK)
+        return e;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TO_INDEX);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, *upto);
+    mp_sql_bind_i64(s, 2, (int64_t)max);
+    uint64_t last = *upto;
+    size_t n = 0;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        n++;
+        last = col_u64(s, 0);
+        const char *kind = mp_sql_col_text(s, 1);
+        if (kind == NULL || strcmp(kind, "system") == 0 || mp_sql_col_i64(s, 4) != 0)
+            continue;
+        if ((e = mp_sqlite__fts_row(db, true, last, mp_sql_col_text(s, 2),
+                                    mp_sql_col_text(s, 3))) != MP_OK)
+            break;
+    }
+    mp_sql_reset(s);
+    if (e != MP_OK)
+        return e;
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    *full = n == max;
+    if (last == *upto)
+        return MP_OK; /* nothing new: no write */
+    if ((e = upto_set(db, last)) == MP_OK)
+        *upto = last;
+    return e;
+}
+
 static mp_err_t index_set(mp_sql_conn_t *db, bool on)
 {
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_COMPLETE);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     int rc = mp_sql_step(s);
@@ -510,12 +605,17 @@ static mp_err_t index_set(mp_sql_conn_t *db, bool on)
     if (on == complete)
         return MP_OK;
     /* Off: the index is emptied, so that content deleted while it is not
-     * kept does not linger in it. On after off: rebuilt from the rows. */
+     * kept does not linger in it. On after off: rebuilt from the rows, up
+     * to the last message (nothing else writes meanwhile). */
     mp_err_t e = mp_sql_exec(db, SQL_FTS_CLEAR);
     if (e == MP_OK && on) {
         mp_log_info("store: rebuilding the search index");
         e = mp_sql_exec(db, SQL_FTS_FILL);
     }
+    if (e == MP_OK)
+        e = mp_sql_exec(db, on ? "UPDATE chat_state SET fts_upto = (SELECT coalesce(max(id), 0)"
+                                 " FROM messages) WHERE id = 1"
+                               : "UPDATE chat_state SET fts_upto = 0 WHERE id = 1");
     if (e == MP_OK)
         e = mp_sql_exec(db, on ? "UPDATE chat_state SET fts_complete = 1 WHERE id = 1"
                                : "UPDATE chat_state SET fts_complete = 0 WHERE id = 1");
@@ -535,8 +635,11 @@ mp_err_t mp_store_search_index(mp_store_t *st, bool on, char *err, size_t errlen
         return MP_ERR_INTERNAL;
     }
     mp_err_t rc = MP_ERR_INTERNAL;
+    uint64_t upto = 0;
     if (mp_sql_begin(db, true)) {
         rc = index_set(db, on);
+        if (rc == MP_OK)
+            rc = mp_sqlite__fts_upto(db, &upto);
         if (rc == MP_OK && !mp_sql_commit(db))
             rc = MP_ERR_INTERNAL;
         if (rc != MP_OK)
@@ -546,6 +649,8 @@ mp_err_t mp_store_search_index(mp_store_t *st, bool on, char *err, size_t errlen
         snprintf(err, errlen, "cannot %s the search index: %s", on ? "build" : "clear",
                  mp_sql_errmsg(db));
     mp_sql_close(db);
+    if (rc == MP_OK)
+        mp_sqlite__fts_upto_known(st, upto);
     if (rc == MP_OK && on)
         mp_sqlite__fts_keep(st, true);
     return rc;

@@ -37,6 +37,20 @@ uint64_t mp_id_next(void)
     return id;
 }
 
+void mp_id_after(uint64_t id)
+{
+    int64_t ms = (int64_t)(id >> 22);
+    unsigned c = (unsigned)(id & 0xfff);
+    pthread_mutex_lock(&lock);
+    /* mp_id_next then goes on from (ms, c): the same millisecond with a
+     * larger counter, or a later millisecond. */
+    if (ms > last_ms || (ms == last_ms && c > counter)) {
+        last_ms = ms;
+        counter = c;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 int64_t mp_id_time_ms(uint64_t id)
 {
     return (int64_t)(id >> 22) + MP_ID_EPOCH_MS;

@@ -17,6 +17,9 @@
 void mp_id_init(unsigned node);
 /* Next id; thread-safe. */
 uint64_t mp_id_next(void);
+/* Makes every later mp_id_next() larger than id (an id stored before a
+ * restart), even when the clock now reads earlier than id's time. */
+void mp_id_after(uint64_t id);
 /* Milliseconds since the Unix epoch encoded in an id. */
 int64_t mp_id_time_ms(uint64_t id);
 /* Writes the decimal form; returns out. */

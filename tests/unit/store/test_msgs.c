@@ -284,6 +284,25 @@ static void fts_intact(fx_t *f)
     exec_sql(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 0)");
 }
 
+/* The indexer's watermark (messages above it are not in the index yet). */
+static uint64_t fts_upto(fx_t *f)
+{
+    return (uint64_t)peek_int(f, "SELECT fts_upto FROM chat_state");
+}
+
+static bool caught_up(void *ud)
+{
+    fx_t *f = ud;
+    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages");
+}
+
+/* Lets the indexer run (its timer) until it has reached the last message. */
+static void fts_catch_up(fx_t *f)
+{
+    mp_sqlite__index_hold(f->s.st, false);
+    MPU_WAIT_UNTIL(&f->s.loop, caught_up, f);
+}
+
 /* ---- tests: send ------------------------------------------------------------------------ */
 
 static void test_reply_snapshot(void **state)
@@ -440,9 +459,19 @@ static void test_edit(void **state)
 {
     fx_t *f = *state;
     uint64_t g = group_new(f);
+    /* Edited before the indexer reached it: the index is left alone, and
+     * the indexer takes the text as it is then. */
+    mp_sqlite__index_hold(f->s.st, true);
     send_res_t m = say(f, MEMBER, g, "first draft");
-    assert_int_equal(fts_count(f, "draft"), 1);
+    assert_true(fts_upto(f) < m.id);
+    assert_int_equal(edit_at(f, MEMBER, g, m.id, "early text", 0).rc, MP_OK);
+    assert_int_equal(fts_count(f, "draft") + fts_count(f, "early"), 0);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "draft"), 0);
+    assert_int_equal(fts_count(f, "early"), 1);
+    fts_intact(f);
 
+    /* Edited below the watermark: the entry is replaced at once. */
     msg_res_t e = edit_at(f, MEMBER, g, m.id, "final wording", 0);
     assert_int_equal(e.rc, MP_OK);
     assert_string_equal(e.text, "final wording");
@@ -455,7 +484,7 @@ static void test_edit(void **state)
         peek_int(f, "SELECT version FROM conversations WHERE id = %llu", (unsigned long long)g),
         e.version);
     /* The index follows the text. */
-    assert_int_equal(fts_count(f, "draft"), 0);
+    assert_int_equal(fts_count(f, "early"), 0);
     assert_int_equal(fts_count(f, "wording"), 1);
     fts_intact(f);
 
@@ -518,6 +547,7 @@ static void test_delete_erases(void **state)
              "UPDATE messages SET n_reactions = 1, pinned_at = 5, pinned_by = %d WHERE id = %llu",
              (unsigned long long)m.id, OWNER, OWNER, (unsigned long long)m.id);
     exec_sql(f, sql);
+    fts_catch_up(f);
     assert_int_equal(fts_count(f, "secret"), 1);
     assert_int_equal(fts_count(f, "hidden-name"), 1);
 
@@ -564,6 +594,41 @@ static void test_delete_erases(void **state)
     msg_res_t again = delete_as(f, MEMBER, NULL, g, m.id, true, 0);
     assert_int_equal(again.rc, MP_OK);
     assert_int_equal(again.version, d.version);
+}
+
+/* Deleted before the indexer reached it: the index never gets the text,
+ * and the watermark still moves past it. */
+static void test_delete_before_indexed(void **state)
+{
+    fx_t *f = *state;
+    uint64_t g = group_new(f);
+    mp_sqlite__index_hold(f->s.st, true);
+    send_res_t m = send_in(f, (mp_chat_send_in_t){.sender_id = MEMBER,
+                                                  .sender_device = MEMBER,
+                                                  .conversation_id = g,
+                                                  .kind = "file",
+                                                  .text = "classified memo",
+                                                  .content = "{\"file_id\":\"5\",\"name\":\"x\"}",
+                                                  .search_extra = "covert-name.pdf"});
+    assert_int_equal(m.rc, MP_OK);
+    send_res_t kept = say(f, MEMBER, g, "a memo that stays");
+    assert_true(fts_upto(f) < m.id);
+    assert_int_equal(delete_as(f, MEMBER, NULL, g, m.id, true, 0).rc, MP_OK);
+    assert_int_equal(fts_count(f, "memo"), 0);
+    fts_catch_up(f);
+    assert_true(fts_upto(f) >= kept.id);
+    assert_int_equal(fts_count(f, "classified"), 0);
+    assert_int_equal(fts_count(f, "covert"), 0);
+    assert_int_equal(fts_count(f, "memo"), 1);
+    /* The index's own table of entries (a rowid lookup in messages_fts
+     * would read the content table, messages). */
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_docsize WHERE id = %llu",
+                              (unsigned long long)m.id),
+                     0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_docsize WHERE id = %llu",
+                              (unsigned long long)kept.id),
+                     1);
+    fts_intact(f);
 }
 
 static void test_delete_rights(void **state)
@@ -713,7 +778,9 @@ static void test_forward(void **state)
                               " user_id = %d",
                               (unsigned long long)g, MEMBER),
                      r.seq_last);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts WHERE rowid = %llu",
+    /* Copies are indexed like sends: by the indexer, after the ack. */
+    fts_catch_up(f);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_docsize WHERE id = %llu",
                               (unsigned long long)r.ids[0]),
                      1);
 
@@ -819,6 +886,7 @@ static void test_send_batch_with_refusals(void **state)
                               conv, MEMBER),
                      r[4].seq);
     /* Refused sends left no index entry either. */
+    fts_catch_up(f);
     assert_int_equal(fts_count(f, "bx1"), 0);
     assert_int_equal(fts_count(f, "bx2"), 1);
     fts_intact(f);
@@ -831,6 +899,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mentions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_erases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_before_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_rights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_for_me, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),

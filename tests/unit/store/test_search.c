@@ -238,6 +238,46 @@ static int64_t fts_count(fx_t *f, const char *phrase)
     return peek_int(f, sql);
 }
 
+/* ---- the indexer --------------------------------------------------------------------- */
+
+static uint64_t fts_upto(fx_t *f)
+{
+    return (uint64_t)peek_int(f, "SELECT fts_upto FROM chat_state");
+}
+
+static bool caught_up(void *ud)
+{
+    fx_t *f = ud;
+    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages");
+}
+
+/* Lets the indexer run (its timer) until it has reached the last message. */
+static void fts_catch_up(fx_t *f)
+{
+    mp_sqlite__index_hold(f->s.st, false);
+    MPU_WAIT_UNTIL(&f->s.loop, caught_up, f);
+}
+
+typedef struct {
+    uv_loop_t *loop;
+    uint64_t until;
+} clock_wait_t;
+
+static bool time_passed(void *ud)
+{
+    clock_wait_t *c = ud;
+    uv_update_time(c->loop);
+    return uv_now(c->loop) >= c->until;
+}
+
+/* Runs the loop for ms: only to show that something does NOT happen. */
+static void run_for(fx_t *f, uint64_t ms)
+{
+    uv_update_time(&f->s.loop);
+    clock_wait_t c = {&f->s.loop, uv_now(&f->s.loop) + ms};
+    MPU_WAIT_UNTIL(&f->s.loop, time_passed, &c);
+}
+
 /* ---- tests ------------------------------------------------------------------------- */
 
 static void test_words_and_cjk(void **state)
@@ -440,11 +480,136 @@ static void test_index_off_then_on(void **state)
     assert_int_equal(fts_count(f, "index"), 2);
     assert_int_equal(fts_count(f, "written"), 1);
     assert_int_equal(fts_count(f, "quick group"), 0); /* system messages stay out */
+    assert_true(fts_upto(f) >= b);                    /* the rebuild set the watermark */
     uint64_t c = say(f, OTHER, f->g, "after the rebuild, index again");
-    assert_int_equal(fts_count(f, "index"), 3);
     r = find(f, MEMBER, "index");
     assert_int_equal(r->n, 3);
     assert_true(r->ids[0] == c);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "index"), 3);
+}
+
+/* A message is found as soon as its send is acked, before the indexer has
+ * reached it (the scan above the watermark), and after; the two parts page
+ * as one list with one cursor. */
+static void test_found_before_indexed(void **state)
+{
+    fx_t *f = *state;
+    uint64_t ids[6];
+    char t[32];
+    for (int i = 0; i < 6; i++) {
+        if (i == 3) {
+            fts_catch_up(f);
+            mp_sqlite__index_hold(f->s.st, true);
+        }
+        snprintf(t, sizeof t, "pelican number %d", i);
+        ids[i] = say(f, i % 2 ? OTHER : MEMBER, f->g, t);
+    }
+    assert_true(fts_upto(f) >= ids[2] && fts_upto(f) < ids[3]);
+    assert_int_equal(fts_count(f, "pelican"), 3);
+
+    for (int pass = 0; pass < 2; pass++) {
+        search_res_t *r = find(f, MEMBER, "number 5");
+        assert_int_equal(r->n, 1);
+        assert_true(r->ids[0] == ids[5]);
+        assert_string_equal(r->marked[0], "pelican \x02number 5\x03");
+        /* Pages of 2, newest first; the second crosses the watermark. */
+        uint64_t before = 0;
+        int seen = 5;
+        for (int page = 0; page < 3; page++) {
+            r = search(f,
+                       (mp_search_in_t){
+                           .user_id = MEMBER, .query = "pelican", .before_id = before, .limit = 2});
+            assert_int_equal(r->rc, MP_OK);
+            assert_int_equal(r->n, 2);
+            for (size_t i = 0; i < r->n; i++)
+                assert_true(r->ids[i] == ids[seen--]);
+            assert_int_equal(r->has_more, page < 2);
+            before = r->next_before;
+        }
+        /* The same within one conversation. */
+        r = search(
+            f, (mp_search_in_t){
+                   .user_id = MEMBER, .query = "pelican", .conversation_id = f->g, .limit = 50});
+        assert_int_equal(r->n, 6);
+        assert_true(r->ids[0] == ids[5] && r->ids[5] == ids[0]);
+        r = search(f, (mp_search_in_t){.user_id = MEMBER,
+                                       .query = "pelican",
+                                       .conversation_id = f->g,
+                                       .before_id = ids[4],
+                                       .limit = 50});
+        assert_int_equal(r->n, 4);
+        assert_true(r->ids[0] == ids[3]);
+        fts_catch_up(f); /* the second pass: all of it through the index */
+        assert_int_equal(fts_count(f, "pelican"), 6);
+    }
+}
+
+/* The watermark passes messages the index must not hold: system messages
+ * (a group's creation) and messages deleted for everyone. */
+static void test_watermark_skips(void **state)
+{
+    fx_t *f = *state;
+    mp_sqlite__index_hold(f->s.st, true);
+    uint64_t gone = say(f, OTHER, f->d, "walrus gone");
+    msg_res_t d = {0};
+    mp_msg_actor_t other = {.user_id = OTHER};
+    assert_int_equal(
+        mp_store_msg_delete(f->s.st, &other, f->d, gone, true, 0, ++f->now, on_msg, &d), MP_OK);
+    MPU_WAIT(&f->s.loop, &d.done, 1);
+    assert_int_equal(d.rc, MP_OK);
+    uint64_t users[] = {MEMBER};
+    op_res_t r = {0};
+    mp_group_op_in_t in = {.op = MP_GOP_CREATE,
+                           .actor_id = OWNER,
+                           .title = "walrus club",
+                           .user_ids = users,
+                           .n_users = 1,
+                           .max_members = 100,
+                           .now_ms = ++f->now};
+    assert_int_equal(mp_store_group_op(f->s.st, &in, on_op, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    uint64_t sys = (uint64_t)peek_int(f, "SELECT max(id) FROM messages");
+    assert_true(sys > gone && fts_upto(f) < gone);
+    fts_catch_up(f);
+    assert_true(fts_upto(f) == sys);
+    assert_int_equal(fts_count(f, "walrus"), 0);
+    assert_int_equal(find(f, MEMBER, "walrus")->n, 0);
+}
+
+/* Once the index has caught up, an idle store commits nothing: the
+ * indexer's timer queues no job (no empty fsync'd batches). */
+static void test_idle_store_writes_nothing(void **state)
+{
+    fx_t *f = *state;
+    say(f, OTHER, f->g, "one more");
+    fts_catch_up(f);
+    run_for(f, 50); /* the indexer's completion is delivered */
+    uint64_t before = 0, after = 0;
+    mp_store_stats(f->s.st, &before, NULL);
+    run_for(f, 350); /* a few timer periods */
+    mp_store_stats(f->s.st, &after, NULL);
+    assert_int_equal(after, before);
+}
+
+/* Closing with an indexer job queued: the writer finishes it (the chunk is
+ * committed), its completion queues nothing more, and every handle closes. */
+static void test_close_while_indexing(void **state)
+{
+    fx_t *f = *state;
+    mp_sqlite__index_hold(f->s.st, true);
+    uint64_t last = 0;
+    for (int i = 0; i < 5; i++)
+        last = say(f, OTHER, f->g, "closing time");
+    assert_true(fts_upto(f) < last);
+    assert_true(mp_sqlite__index_now(f->s.st));
+    assert_false(mp_sqlite__index_now(f->s.st)); /* one at a time */
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
+    assert_true(fts_upto(f) == last);
+    assert_int_equal(fts_count(f, "closing"), 5);
 }
 
 int main(void)
@@ -455,6 +620,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filters_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_off_then_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_found_before_indexed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watermark_skips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_store_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_while_indexing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
