@@ -558,17 +558,28 @@ static mp_err_t upto_set(mp_sql_conn_t *db, uint64_t upto)
 mp_err_t mp_sqlite__fts_index_chunk(mp_sql_conn_t *db, size_t max, uint64_t *upto, bool *full)
 {
     *full = false;
-    mp_err_t e = mp_sqlite__fts_upto(db, upto);
-    if (e != MP_OK)
-        return e;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_TO_INDEX);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
+    bool kept = mp_sql_col_int(s, 0) != 0;
+    *upto = col_u64(s, 1);
+    mp_sql_reset(s);
+    /* A job queued before mp_store_search_index turned the index off must
+     * not put anything back into it. */
+    if (!kept)
+        return MP_OK;
+    mp_err_t e = MP_OK;
+    if ((s = mp_sql_prepare(db, SQL_TO_INDEX)) == NULL)
+        return MP_ERR_INTERNAL;
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, *upto);
     mp_sql_bind_i64(s, 2, (int64_t)max);
     uint64_t last = *upto;
     size_t n = 0;
-    int rc;
     while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         n++;
         last = col_u64(s, 0);

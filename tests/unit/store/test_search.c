@@ -20,6 +20,7 @@
 #include "store/chat.h"
 #include "store/groups.h"
 #include "store/messages.h"
+#include "store/sqlite_chat_int.h"
 #include "store/world.h"
 #include "util/id.h"
 
@@ -467,6 +468,18 @@ static void test_index_off_then_on(void **state)
     char err[256];
     assert_int_equal(mp_store_search_index(f->s.st, false, err, sizeof err), MP_OK);
     assert_int_equal(peek_int(f, "SELECT fts_complete FROM chat_state"), 0);
+    assert_int_equal(fts_count(f, "index"), 0);
+    /* An indexer chunk that runs after that (a job queued before) puts
+     * nothing back into the index. */
+    mp_sql_conn_t *db = mp_sqlite__conn_open(f->s.st, false);
+    assert_non_null(db);
+    assert_true(mp_sql_begin(db, true));
+    uint64_t upto = 1;
+    bool full = true;
+    assert_int_equal(mp_sqlite__fts_index_chunk(db, 256, &upto, &full), MP_OK);
+    assert_true(mp_sql_commit(db));
+    mp_sql_close(db);
+    assert_true(upto == 0 && !full);
     assert_int_equal(fts_count(f, "index"), 0);
     uint64_t b = say(f, OTHER, f->g, "written while the index is off");
     assert_int_equal(fts_count(f, "written"), 0);
