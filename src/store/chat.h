@@ -172,6 +172,8 @@ typedef struct mp_chat_list_row {
     mp_msg_row_t last; /* the newest message the user may see, when has_last */
     int64_t unread_mentions;
     mp_conv_settings_t settings; /* the user's own settings */
+    const uint64_t *pinned_ids;  /* pinned messages the user may see, most recently pinned first */
+    size_t n_pinned_ids;
 } mp_chat_list_row_t;
 
 /* The caller's conversations: on the first page (after_active == INT64_MAX)
