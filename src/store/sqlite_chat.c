@@ -150,6 +150,19 @@ void mp_sqlite__msg_free(mp_msg_row_t *m)
     }
 }
 
+void mp_msg_row_copy(mp_msg_row_t *dst, const mp_msg_row_t *m)
+{
+    mp_sqlite__msg_copy(dst, m);
+}
+
+void mp_msg_row_release(mp_msg_row_t *m)
+{
+    if (m == NULL)
+        return;
+    mp_sqlite__msg_free(m);
+    memset(m, 0, sizeof *m);
+}
+
 void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv)
 {
     for (size_t i = 0; i < mv->n; i++)
