@@ -122,7 +122,7 @@ static int seed_conv(seeder_t *sd, const char *conv, unsigned n, char *err, size
             int len = snprintf(frame, sizeof frame,
                                "{\"id\":%" PRIu64 ",\"type\":\"send\",\"conversation\":\"%s\","
                                "\"client_msg_id\":\"%s-%" PRIu64 "\",\"text\":\"%s\"}",
-                               sd->n, conv, sd->nonce, sd->n, text);
+                               sd->n + 1, conv, sd->nonce, sd->n, text);
             if (len <= 0 || (size_t)len >= sizeof frame ||
                 mpc_ws_send_text(sd->ws, frame, TIMEOUT_MS) != MPC_OK) {
                 snprintf(err, errlen, "seed: cannot send");

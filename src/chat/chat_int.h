@@ -111,12 +111,6 @@ json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid);
  * skipped. Returns how many were written to out. */
 size_t mp_chat__mentions_parse(const char *list, uint64_t *out, size_t max);
 
-/* A deep copy of m into dst (every string and the reaction sums); release
- * it with mp_chat__msg_release, which also zeroes the row. For rows that
- * must outlive the store callback that lent them. */
-void mp_chat__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
-void mp_chat__msg_release(mp_msg_row_t *m);
-
 /* The frames of one {"event":"message"}, each encoded on first use and then
  * shared by all its sessions: plain (other members), mention (the same with
  * "mention":true, for the users m mentions, or everyone but the sender on

@@ -35,7 +35,7 @@ static void on_deliver_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *
     deliver_ctx_t *d = ud;
     for (size_t i = 0; i < d->n; i++) {
         push_msg(chat, rc == MP_OK ? conv : NULL, d, &d->msgs[i]);
-        mp_chat__msg_release(&d->msgs[i]);
+        mp_msg_row_release(&d->msgs[i]);
     }
     mp_free(d->msgs);
     mp_free(d->extra);
@@ -51,7 +51,7 @@ void mp_chat_deliver(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, const 
     d->msgs = mp_calloc(n, sizeof *d->msgs);
     d->n = n;
     for (size_t i = 0; i < n; i++)
-        mp_chat__msg_copy(&d->msgs[i], &msgs[i]);
+        mp_msg_row_copy(&d->msgs[i], &msgs[i]);
     if (n_extra > 0) {
         d->extra = mp_malloc(n_extra * sizeof *extra);
         memcpy(d->extra, extra, n_extra * sizeof *extra);

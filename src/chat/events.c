@@ -174,54 +174,6 @@ json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
     return o;
 }
 
-/* ---- deep copies ------------------------------------------------------------ */
-
-static const char *dup_opt(const char *s)
-{
-    return s != NULL ? mp_strdup(s) : NULL;
-}
-
-void mp_chat__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m)
-{
-    *dst = *m;
-    dst->client_msg_id = dup_opt(m->client_msg_id);
-    dst->kind = dup_opt(m->kind);
-    dst->text = dup_opt(m->text);
-    dst->content = dup_opt(m->content);
-    dst->search_extra = dup_opt(m->search_extra);
-    dst->quote_kind = dup_opt(m->quote_kind);
-    dst->quote_text = dup_opt(m->quote_text);
-    dst->mentions = dup_opt(m->mentions);
-    dst->reactions = NULL;
-    if (m->reactions != NULL && m->n_reactions > 0) {
-        mp_reaction_sum_t *r = mp_calloc(m->n_reactions, sizeof *r);
-        for (size_t i = 0; i < m->n_reactions; i++) {
-            r[i] = m->reactions[i];
-            r[i].emoji = dup_opt(m->reactions[i].emoji);
-        }
-        dst->reactions = r;
-    }
-}
-
-void mp_chat__msg_release(mp_msg_row_t *m)
-{
-    if (m == NULL)
-        return;
-    mp_free((void *)m->client_msg_id);
-    mp_free((void *)m->kind);
-    mp_free((void *)m->text);
-    mp_free((void *)m->content);
-    mp_free((void *)m->search_extra);
-    mp_free((void *)m->quote_kind);
-    mp_free((void *)m->quote_text);
-    mp_free((void *)m->mentions);
-    if (m->reactions != NULL)
-        for (size_t i = 0; i < m->n_reactions; i++)
-            mp_free((void *)m->reactions[i].emoji);
-    mp_free((void *)m->reactions);
-    memset(m, 0, sizeof *m);
-}
-
 void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t skip_user,
                            mp_frame_t *f)
 {
@@ -376,7 +328,7 @@ static void on_late_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *con
     for (size_t i = 0; i < l->n; i++) {
         if (rc == MP_OK)
             fan_out_members(chat, conv, &l->msgs[i], l->except);
-        mp_chat__msg_release(&l->msgs[i]);
+        mp_msg_row_release(&l->msgs[i]);
     }
     mp_free(l->msgs);
     mp_free(l);
@@ -409,7 +361,7 @@ void mp_chat__fan_out_new(mp_chat_t *chat, const mp_msg_row_t *msgs, size_t n, m
     l->n = n;
     l->msgs = mp_calloc(n, sizeof *l->msgs);
     for (size_t i = 0; i < n; i++)
-        mp_chat__msg_copy(&l->msgs[i], &msgs[i]);
+        mp_msg_row_copy(&l->msgs[i], &msgs[i]);
     mp_chat__with_conv(chat, conv_id, on_late_conv, l);
 }
 

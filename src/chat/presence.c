@@ -121,6 +121,12 @@ static void on_peers(mp_err_t rc, const uint64_t *users, size_t n, void *ud)
     presence_ctx_t *c = ud;
     mp_hub_t *hub = c->chat->ctx->hub;
     mp_frame_t *f = NULL;
+    /* Reads run on a pool and may complete out of order: a user who came
+     * and went quickly could otherwise be announced online after the
+     * offline notice. A notice the user's state has moved past is dropped;
+     * the later transition has its own notice in flight. */
+    if (mp_hub_online(hub, c->user) != c->online)
+        rc = MP_ERR_CONFLICT;
     for (size_t i = 0; rc == MP_OK && i < n; i++) {
         if (!mp_hub_online(hub, users[i]))
             continue;

@@ -146,6 +146,10 @@ static json_t *row_json(const mp_chat_list_row_t *r, uint64_t me)
     json_object_set_new(o, "active_at", json_integer(r->active_at));
     json_object_set_new(o, "unread_mentions", json_integer(r->unread_mentions));
     json_object_set_new(o, "settings", mp_chat__conv_settings_json(&r->settings));
+    json_t *pins = json_array();
+    for (size_t i = 0; i < r->n_pinned_ids; i++)
+        json_array_append_new(pins, mp_chat__id_json(r->pinned_ids[i]));
+    json_object_set_new(o, "pinned_messages", pins);
     return o;
 }
 

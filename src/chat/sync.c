@@ -31,19 +31,6 @@ typedef struct sync_ctx {
  * "hidden":[]}. */
 #define SYNC_ENVELOPE 512
 
-/* The caller's own settings of a conversation (docs/protocol.md, "The
- * settings object"). */
-static json_t *settings_json(const mp_conv_settings_t *s)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "muted_until", json_integer(s->muted_until));
-    json_object_set_new(o, "pinned", json_boolean(s->pinned_at != 0));
-    json_object_set_new(o, "archived", json_boolean(s->archived));
-    json_object_set_new(o, "cleared_seq", json_integer(s->cleared_seq));
-    json_object_set_new(o, "deleted", json_boolean(s->deleted));
-    return o;
-}
-
 static json_t *conv_json(const mp_chat_sync_conv_t *c)
 {
     json_t *o = json_object();
@@ -56,7 +43,7 @@ static json_t *conv_json(const mp_chat_sync_conv_t *c)
     json_object_set_new(o, "unread_mentions", json_integer(c->unread_mentions));
     if (c->peer_id != 0)
         json_object_set_new(o, "peer", mp_chat__id_json(c->peer_id));
-    json_object_set_new(o, "settings", settings_json(&c->settings));
+    json_object_set_new(o, "settings", mp_chat__conv_settings_json(&c->settings));
     return o;
 }
 

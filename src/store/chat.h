@@ -68,6 +68,12 @@ typedef struct mp_msg_row {
     size_t n_reactions;
 } mp_msg_row_t;
 
+/* A deep copy of m into dst: dst owns its strings and reactions, to be
+ * freed with mp_msg_row_release (for rows kept past a callback). */
+void mp_msg_row_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
+/* Frees what a copy owns and zeroes the row. NULL is ignored. */
+void mp_msg_row_release(mp_msg_row_t *m);
+
 /* ---- send --------------------------------------------------------------- */
 
 /* Exactly one of conversation_id / to_user_id is non-zero. Strings are copied
@@ -172,6 +178,8 @@ typedef struct mp_chat_list_row {
     mp_msg_row_t last; /* the newest message the user may see, when has_last */
     int64_t unread_mentions;
     mp_conv_settings_t settings; /* the user's own settings */
+    const uint64_t *pinned_ids;  /* pinned messages the user may see, most recently pinned first */
+    size_t n_pinned_ids;
 } mp_chat_list_row_t;
 
 /* The caller's conversations: on the first page (after_active == INT64_MAX)

@@ -150,6 +150,19 @@ void mp_sqlite__msg_free(mp_msg_row_t *m)
     }
 }
 
+void mp_msg_row_copy(mp_msg_row_t *dst, const mp_msg_row_t *m)
+{
+    mp_sqlite__msg_copy(dst, m);
+}
+
+void mp_msg_row_release(mp_msg_row_t *m)
+{
+    if (m == NULL)
+        return;
+    mp_sqlite__msg_free(m);
+    memset(m, 0, sizeof *m);
+}
+
 void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv)
 {
     for (size_t i = 0; i < mv->n; i++)
@@ -1457,6 +1470,13 @@ static const char SQL_MSG_LAST[] =
     "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1 AND seq > ?2"
     " AND NOT EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3"
     " AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1";
+/* The conversation's pinned messages as the user sees them (the pins list's
+ * filter: above cleared_seq, not hidden), by the partial index
+ * messages_pinned. */
+static const char SQL_LIST_PINS[] =
+    "SELECT id FROM messages WHERE conversation_id = ?1 AND pinned_at > 0 AND seq > ?2"
+    " AND NOT EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3"
+    " AND h.message_id = messages.id) ORDER BY pinned_at DESC, id DESC LIMIT ?4";
 /* Mentions of the user or of everyone (user_id 0) not yet read; one's own
  * @all does not count. */
 static const char SQL_UNREAD_MENTIONS[] =
@@ -1532,6 +1552,29 @@ static mp_err_t list_last(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *
     return MP_OK;
 }
 
+static mp_err_t list_pins(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *r)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_LIST_PINS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, r->id);
+    mp_sql_bind_i64(s, 2, r->settings.cleared_seq);
+    bind_u64(s, 3, j->user);
+    mp_sql_bind_i64(s, 4, MP_CHAT_PINS_MAX);
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (ids == NULL)
+            ids = mp_malloc(MP_CHAT_PINS_MAX * sizeof *ids);
+        if (n < MP_CHAT_PINS_MAX)
+            ids[n++] = col_u64(s, 0);
+    }
+    r->pinned_ids = ids;
+    r->n_pinned_ids = n;
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
 /* Appends the rows of sql (at most max) to j->rows. */
 static mp_err_t list_query(mp_sql_conn_t *db, list_job_t *j, const char *sql, size_t max)
 {
@@ -1582,6 +1625,8 @@ static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
             err = list_last(db, j, r);
         if (err == MP_OK)
             err = unread_mentions(db, j->user, r->id, r->read_seq, &r->unread_mentions);
+        if (err == MP_OK)
+            err = list_pins(db, j, r);
         if (err != MP_OK)
             return err;
     }
@@ -1603,6 +1648,7 @@ static void list_done(mp_sql_job_t *job, mp_err_t rc)
         mp_free((void *)j->rows[i].peer_username);
         mp_free((void *)j->rows[i].peer_display_name);
         mp_free((void *)j->rows[i].title);
+        mp_free((void *)j->rows[i].pinned_ids);
     }
     mp_free(j->rows);
     mp_sqlite__msgvec_free(&j->last);

@@ -171,6 +171,19 @@ static void test_history(void **state)
     json_decref(r.json);
 }
 
+/* The search scenario seeds through the server and fails (exit 1) when any
+ * search reply is not a result page. */
+static void test_search(void **state)
+{
+    (void)state;
+    run_t r;
+    bench(srv, &r, "search", "--setup", "--users-prefix", prefix(), "--seed", "300", "--convs", "2",
+          "--per-conv", "50", "--queries", "3", "--window", "8", NULL);
+    if (r.status != 0)
+        fail_msg("bench search exited %d: %s", r.status, r.err);
+    json_decref(r.json);
+}
+
 static void test_connect_with_sources_and_rss(void **state)
 {
     (void)state;
@@ -296,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_direct_fixed_rate),
         cmocka_unit_test(test_direct_max_two_procs),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_search),
         cmocka_unit_test(test_connect_with_sources_and_rss),
         cmocka_unit_test(test_errors_are_not_hidden),
         cmocka_unit_test(test_group_fanout),

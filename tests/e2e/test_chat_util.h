@@ -82,6 +82,18 @@ static inline json_t *send_msg(mpc_ws_t *ws, const char *conv, const char *to, c
     return call(ws, "send", f);
 }
 
+/* Sends text into conv from device d, asserts it was stored, and copies the
+ * new message id into out (when not NULL). */
+static inline void send_text(chat_dev_t *d, const char *conv, const char *cmid, const char *text,
+                             char out[24])
+{
+    json_t *r = send_msg(d->ws, conv, NULL, cmid, text);
+    assert_true(is_ok(r));
+    if (out)
+        snprintf(out, 24, "%s", jstr(r, "message_id"));
+    json_decref(r);
+}
+
 /* Asserts the reply is an error with this code. */
 static inline void assert_err(json_t *reply, const char *code)
 {

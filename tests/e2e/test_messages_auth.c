@@ -107,16 +107,6 @@ static void all_refused(chat_dev_t *d, const char *conv, const char *mid, const 
         assert_err(r, "not_member");
 }
 
-static char *send_text(chat_dev_t *d, const char *conv, const char *cmid, const char *text,
-                       char out[24])
-{
-    json_t *r = send_msg(d->ws, conv, NULL, cmid, text);
-    assert_true(is_ok(r));
-    snprintf(out, 24, "%s", jstr(r, "message_id"));
-    json_decref(r);
-    return out;
-}
-
 static void test_non_member_and_unknown(void **state)
 {
     (void)state;

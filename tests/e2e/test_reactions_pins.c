@@ -33,15 +33,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-static void send_text(chat_dev_t *d, const char *conv, const char *cmid, const char *text,
-                      char out[24])
-{
-    json_t *r = send_msg(d->ws, conv, NULL, cmid, text);
-    assert_true(is_ok(r));
-    snprintf(out, 24, "%s", jstr(r, "message_id"));
-    json_decref(r);
-}
-
 static json_t *react(chat_dev_t *d, const char *verb, const char *conv, const char *mid,
                      const char *emoji)
 {
@@ -386,6 +377,20 @@ static void test_pins_group_rules(void **state)
     assert_string_equal(jstr(json_array_get(arr, 0), "pinned_by"), o.s.user_id);
     assert_string_equal(jstr(json_array_get(arr, 1), "message_id"), mid);
     json_decref(pins);
+    /* The conversation list carries the same ids, in the same order. */
+    json_t *list = EXPECT_BODY(200, NULL, srv, "GET", m.s.access, NULL, "/v1/conversations");
+    json_t *entry = NULL;
+    for (size_t i = 0; i < json_array_size(json_object_get(list, "conversations")); i++) {
+        json_t *e = json_array_get(json_object_get(list, "conversations"), i);
+        if (strcmp(jstr(e, "conversation_id"), g) == 0)
+            entry = e;
+    }
+    assert_non_null(entry);
+    json_t *ids = json_object_get(entry, "pinned_messages");
+    assert_int_equal(json_array_size(ids), 2);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), mid2);
+    assert_string_equal(json_string_value(json_array_get(ids, 1)), mid);
+    json_decref(list);
     r = call(o.ws, "unpin", json_pack("{s:s,s:s}", "conversation", g, "message_id", mid));
     assert_true(is_ok(r));
     assert_false(json_is_true(json_object_get(r, "pinned")));

@@ -32,16 +32,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-static void send_text(chat_dev_t *d, const char *conv, const char *cmid, const char *text,
-                      char out[24])
-{
-    json_t *r = send_msg(d->ws, conv, NULL, cmid, text);
-    assert_true(is_ok(r));
-    if (out)
-        snprintf(out, 24, "%s", jstr(r, "message_id"));
-    json_decref(r);
-}
-
 /* The search reply (ok asserted); fields is stolen. */
 static json_t *search(chat_dev_t *d, json_t *fields)
 {

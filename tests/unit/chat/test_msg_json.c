@@ -192,19 +192,19 @@ static void test_copy_release(void **state)
 {
     (void)state;
     mp_msg_row_t m = full_row(), copy;
-    mp_chat__msg_copy(&copy, &m);
+    mp_msg_row_copy(&copy, &m);
     assert_ptr_not_equal(copy.text, m.text);
     assert_ptr_not_equal(copy.reactions, m.reactions);
     json_t *a = mp_chat__msg_json(&m, true), *b = mp_chat__msg_json(&copy, true);
     assert_true(json_equal(a, b));
     json_decref(a);
     json_decref(b);
-    mp_chat__msg_release(&copy);
+    mp_msg_row_release(&copy);
     assert_null(copy.text);
     mp_msg_row_t bare = {.id = 1}; /* NULL strings copy as NULL */
-    mp_chat__msg_copy(&copy, &bare);
+    mp_msg_row_copy(&copy, &bare);
     assert_null(copy.kind);
-    mp_chat__msg_release(&copy);
+    mp_msg_row_release(&copy);
 }
 
 static json_t *frame_json(const mp_frame_t *f)
