@@ -54,6 +54,21 @@ static void test_roundtrip(void **state)
     assert_string_equal(mp_id_format(UINT64_MAX, buf), "18446744073709551615");
 }
 
+/* An id stored before a restart, from a clock that has since gone back
+ * (here: an hour ahead of now), still bounds every new id from below. */
+static void test_after(void **state)
+{
+    (void)state;
+    uint64_t now = mp_id_next();
+    uint64_t stored = now + ((uint64_t)3600 * 1000 << 22) + 5;
+    mp_id_after(stored);
+    uint64_t a = mp_id_next(), b = mp_id_next();
+    assert_true(a > stored);
+    assert_true(b > a);
+    mp_id_after(now); /* an older id changes nothing */
+    assert_true(mp_id_next() > b);
+}
+
 static void test_parse_rejects(void **state)
 {
     (void)state;
@@ -86,9 +101,8 @@ static void test_parse_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_monotonic),
-        cmocka_unit_test(test_nodes_differ),
-        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_monotonic),     cmocka_unit_test(test_nodes_differ),
+        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_after),
         cmocka_unit_test(test_parse_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
