@@ -40,10 +40,13 @@ stop() {
         for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
-    [[ -n $pid ]] && wait "$pid" 2>/dev/null || true
+    if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
     pid=
 }
-cleanup() { stop; [[ -n $data ]] && rm -rf "$data"; }
+cleanup() {
+    stop
+    if [[ -n $data ]]; then rm -rf "$data"; fi
+}
 trap cleanup EXIT INT TERM
 
 start() { # search_index
@@ -85,7 +88,8 @@ for idx in on off; do
     echo "\$ magpie bench search --seed $SEED --convs $CONVS --per-conv $PER_CONV" \
          "--queries $QUERIES --window $WINDOW   (search_index = $idx)" | tee -a "$summary"
     "$bin" bench search --url "$url" --setup --users-prefix s_ --seed "$SEED" --convs "$CONVS" \
-        --per-conv "$PER_CONV" --queries "$QUERIES" --window "$WINDOW" --no-progress \
+        --per-conv "$PER_CONV" --queries "$QUERIES" --window "$WINDOW" --server-pid "$pid" \
+        --no-progress \
         | tee -a "$summary"
     finish "search_index = $idx"
     echo | tee -a "$summary"
