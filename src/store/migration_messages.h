@@ -86,9 +86,12 @@
     "ALTER TABLE conversations ADD COLUMN who_can_pin INTEGER NOT NULL DEFAULT 0;"                 \
     "ALTER TABLE chat_state ADD COLUMN fts_complete INTEGER NOT NULL DEFAULT 1;"                   \
     "ALTER TABLE chat_state ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0;"                       \
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, content='messages',"         \
-    " content_rowid='id', tokenize='trigram');"                                                    \
-    "INSERT INTO messages_fts(rowid, body) SELECT id, body FROM messages"                          \
+    "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (char("                     \
+    " 983040 + ((conversation_id >> 48) & 65535), 983040 + ((conversation_id >> 32) & 65535),"     \
+    " 983040 + ((conversation_id >> 16) & 65535), 983040 + (conversation_id & 65535))) VIRTUAL;"   \
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, conv_key,"                   \
+    " content='messages', content_rowid='id', tokenize='trigram');"                                \
+    "INSERT INTO messages_fts(rowid, body, conv_key) SELECT id, body, conv_key FROM messages"      \
     " WHERE kind <> 'system' AND deleted_at IS NULL;"                                              \
     "UPDATE chat_state SET fts_upto = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1;"
 

@@ -401,11 +401,15 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 
 /* SQLite-only: FTS5 (PostgreSQL would index messages itself). The 'delete'
  * command of an external-content table needs the values that were indexed. */
+/* conv_key is read from the row (a generated column: see
+ * migration_messages.h); the row exists whenever its index entry changes. */
 static const char SQL_FTS_ADD[] =
-    "INSERT INTO messages_fts(rowid, body, search_extra) VALUES(?1, ?2, ?3)";
+    "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
+    " VALUES(?1, ?2, ?3, (SELECT conv_key FROM messages WHERE id = ?1))";
 static const char SQL_FTS_DEL[] =
-    "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra)"
-    " VALUES('delete', ?1, ?2, ?3)";
+    "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra, conv_key)"
+    " VALUES('delete', ?1, ?2, ?3, (SELECT conv_key FROM messages WHERE id = ?1))";
+
 static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
 static const char SQL_MEMBER_EXISTS[] =
     "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2";

@@ -249,15 +249,34 @@ static const char SQL_FTS_FIND[] =
     " WHERE messages_fts MATCH ?1 AND rowid < ?2 ORDER BY rowid DESC";
 static const char SQL_MSG_BY_ID[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id = ?1";
 
-/* The query as one FTS5 string: in double quotes, inner quotes doubled, so
- * no character of it is FTS5 syntax. */
-static char *fts_phrase(const char *q)
+/* Appends the code point c (U+F0000..U+FFFFF: four bytes) as UTF-8. */
+static char *put_pua(char *o, uint32_t c)
+{
+    *o++ = (char)(0xF0 | (c >> 18));
+    *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+    *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+    *o++ = (char)(0x80 | (c & 0x3F));
+    return o;
+}
+
+/* The FTS5 query: the text as one string (in double quotes, inner quotes
+ * doubled, so no character of it is FTS5 syntax) matched in the text
+ * columns only, and, within one conversation, its conv_key (the same four
+ * characters as the generated column of migration_messages.h), so the index
+ * itself keeps to that conversation. */
+static char *fts_query(const char *q, uint64_t conv)
 {
     size_t n = strlen(q), quotes = 0;
     for (size_t i = 0; i < n; i++)
         quotes += q[i] == '"';
-    char *out = mp_malloc(n + quotes + 3), *o = out;
-    *o++ = '"';
+    char *out = mp_malloc(n + quotes + 64), *o = out;
+    if (conv != 0) {
+        o += sprintf(o, "conv_key : \"");
+        for (int shift = 48; shift >= 0; shift -= 16)
+            o = put_pua(o, 0xF0000u + (uint32_t)((conv >> shift) & 0xFFFF));
+        o += sprintf(o, "\" AND ");
+    }
+    o += sprintf(o, "{body search_extra} : \"");
     for (size_t i = 0; i < n; i++) {
         if (q[i] == '"')
             *o++ = '"';
@@ -303,7 +322,7 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
     mp_sql_stmt_t *f = mp_sql_prepare(db, SQL_FTS_FIND);
     if (f == NULL)
         return MP_ERR_INTERNAL;
-    char *phrase = fts_phrase(j->in.query);
+    char *phrase = fts_query(j->in.query, j->in.conversation_id);
     mp_sql_bind_text(f, 1, phrase, -1);
     mp_sql_bind_i64(f, 2, (int64_t)before);
     mp_err_t e = MP_OK;
@@ -518,7 +537,8 @@ mp_err_t mp_store_search(mp_store_t *st, const mp_search_in_t *in, mp_search_fn 
  * no system messages, no tombstones. */
 static const char SQL_FTS_CLEAR[] = "INSERT INTO messages_fts(messages_fts) VALUES('delete-all')";
 static const char SQL_FTS_FILL[] =
-    "INSERT INTO messages_fts(rowid, body, search_extra) SELECT id, body, search_extra"
+    "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
+    " SELECT id, body, search_extra, conv_key"
     " FROM messages WHERE kind <> 'system' AND coalesce(deleted_at, 0) = 0";
 
 static const char SQL_UPTO_GET[] = "SELECT fts_upto FROM chat_state WHERE id = 1";

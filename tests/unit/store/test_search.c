@@ -461,6 +461,39 @@ static void test_scan_budget(void **state)
     assert_false(r->has_more);
 }
 
+/* Within one conversation the index itself keeps to it (conv_key): an old
+ * match there is found at once although more than a whole scan budget of
+ * newer matches sit in another conversation of the same user. */
+static void test_conversation_scope_in_index(void **state)
+{
+    fx_t *f = *state;
+    exec_sql(f,
+             "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+             " created_at, version) VALUES(1000, %llu, 100000, %d, 'old', 'text', 'a needle here', "
+             "1, 1)",
+             (unsigned long long)f->g, OTHER);
+    exec_sql(f,
+             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
+             " created_at, version) SELECT 2000 + i, %llu, 200000 + i, %d, 'f' || i, 'text',"
+             " 'needle ' || i, 1, 1 FROM n",
+             MP_CHAT_SEARCH_SCAN + 10, (unsigned long long)f->d, OTHER);
+    /* Below the watermark: indexed by hand, as the indexer would have. */
+    exec_sql(f, "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
+                " SELECT id, body, search_extra, conv_key FROM messages WHERE id < 1000000");
+    search_res_t *r =
+        search(f, (mp_search_in_t){.user_id = MEMBER, .query = "needle", .conversation_id = f->g});
+    assert_int_equal(r->rc, MP_OK);
+    assert_int_equal(r->n, 1);
+    assert_true(r->ids[0] == 1000);
+    assert_false(r->has_more);
+    /* Across conversations the newest come first. */
+    r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "needle", .limit = 5});
+    assert_int_equal(r->n, 5);
+    assert_true(r->ids[0] == 2000 + MP_CHAT_SEARCH_SCAN + 10);
+    assert_true(r->has_more);
+}
+
 static void test_index_off_then_on(void **state)
 {
     fx_t *f = *state;
@@ -632,6 +665,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_never_returned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conversation_scope_in_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_off_then_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_found_before_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watermark_skips, setup, teardown),
