@@ -842,6 +842,32 @@ static void test_world(void **state)
     ev = next_event_for(c.a2.ws, "message_deleted", mid);
     assert_string_equal(jstr(ev, "for"), "everyone");
     json_decref(ev);
+
+    /* Pins in the world: moderators only; everyone online sees them. */
+    char pid[24];
+    send_ok(c.a1.ws, world, "wm4", "house rules", NULL, pid);
+    assert_err(
+        call(c.a1.ws, "pin", json_pack("{s:s,s:s}", "conversation", world, "message_id", pid)),
+        "forbidden");
+    r = call(mod.ws, "pin", json_pack("{s:s,s:s}", "conversation", world, "message_id", pid));
+    assert_true(is_ok(r));
+    json_decref(r);
+    ev = next_event_for(c.c1.ws, "pinned", pid);
+    assert_true(json_is_true(json_object_get(ev, "pinned")));
+    assert_string_equal(jstr(ev, "by"), mod_id);
+    json_decref(ev);
+
+    /* Reactions in the world reach every online session, a guest's too. */
+    r = call(guest.ws, "react",
+             json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", pid, "emoji", "👍"));
+    assert_true(is_ok(r));
+    assert_int_equal(jint(r, "count"), 1);
+    json_decref(r);
+    ev = next_event_for(c.b1.ws, "reaction", pid);
+    assert_string_equal(jstr(ev, "emoji"), "👍");
+    assert_string_equal(jstr(ev, "user_id"), gs.user_id);
+    assert_true(json_is_true(json_object_get(ev, "added")));
+    json_decref(ev);
     dev_close(&mod);
     dev_close(&guest);
     cast_free(&c);
