@@ -55,9 +55,10 @@ void mp_chat__push_own(const mp_chat_rq_t *rq, mp_frame_t *f)
 
 void mp_chat__push_conv_rq(const mp_chat_rq_t *rq, const mp_chat_conv_t *conv, json_t *ev)
 {
+    /* The same fan-out as edits and deletes: one frame for the members and
+     * the actor's other sessions (all of them for an HTTP caller). */
     mp_frame_t *f = mp_frame_new_json(ev);
-    mp_chat__push_members(rq->chat, conv, rq->user, f);
-    mp_chat__push_own(rq, f);
+    mp_chat__push_change(rq->chat, conv->id, rq->user, rq->req != NULL ? 0 : rq->sid, f, f);
     mp_frame_unref(f);
 }
 
