@@ -260,8 +260,9 @@ void mp_chat__rq_rate_limited(const mp_chat_rq_t *rq, int64_t retry_ms);
 void mp_chat__push_own(const mp_chat_rq_t *rq, mp_frame_t *f);
 /* ev to every member session of conv but the caller's asking one. */
 void mp_chat__push_conv_rq(const mp_chat_rq_t *rq, const mp_chat_conv_t *conv, json_t *ev);
-/* A decimal id string member of obj; false (and *out 0) when absent or not an id. */
-bool mp_chat__obj_id(const json_t *obj, const char *key, uint64_t *out);
+/* A decimal id string member of obj (a frame or body); 0 when it is absent
+ * or not an id (the field tables have already refused a malformed one). */
+uint64_t mp_chat__obj_id(const json_t *obj, const char *key);
 
 /* {"muted_until","pinned","archived","cleared_seq","deleted"}. */
 json_t *mp_chat__conv_settings_json(const mp_conv_settings_t *s);

@@ -136,7 +136,7 @@ static convset_ctx_t *of_cmd(mp_cmd_t *cmd, unsigned what)
 {
     convset_ctx_t *c = mp_calloc(1, sizeof *c);
     mp_chat__rq_of_cmd(&c->rq, cmd);
-    (void)mp_chat__obj_id(cmd->frame, "conversation", &c->conv);
+    c->conv = mp_chat__obj_id(cmd->frame, "conversation");
     c->in.what = what;
     return c;
 }

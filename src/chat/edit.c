@@ -48,14 +48,6 @@ static change_ctx_t *ctx_new(mp_cmd_t *cmd)
     return c;
 }
 
-static uint64_t frame_id(const mp_cmd_t *cmd, const char *name)
-{
-    uint64_t id = 0;
-    if (!mp_id_parse(json_string_value(json_object_get(cmd->frame, name)), &id))
-        id = 0;
-    return id;
-}
-
 static mp_msg_actor_t actor_of(const mp_cmd_t *cmd)
 {
     const mp_chat_t *chat = mp_chat__of_cmd(cmd);
@@ -131,10 +123,10 @@ void mp_chat_verb_edit(mp_cmd_t *cmd)
     change_ctx_t *c = ctx_new(cmd);
     c->empty_text = json_string_length(text) == 0;
     mp_msg_actor_t actor = actor_of(cmd);
-    mp_err_t rc = mp_store_msg_edit(chat->ctx->store, &actor, frame_id(cmd, "conversation"),
-                                    frame_id(cmd, "message_id"), json_string_value(text),
-                                    json_string_length(text), chat->ctx->cfg->edit_window_ms,
-                                    mp_now_ms(), on_edited, c);
+    mp_err_t rc = mp_store_msg_edit(
+        chat->ctx->store, &actor, mp_chat__obj_id(cmd->frame, "conversation"),
+        mp_chat__obj_id(cmd->frame, "message_id"), json_string_value(text),
+        json_string_length(text), chat->ctx->cfg->edit_window_ms, mp_now_ms(), on_edited, c);
     if (rc != MP_OK)
         on_edited(rc, NULL, c);
 }
@@ -208,9 +200,10 @@ void mp_chat_verb_delete(mp_cmd_t *cmd)
     change_ctx_t *c = ctx_new(cmd);
     c->for_everyone = everyone;
     mp_msg_actor_t actor = actor_of(cmd);
-    mp_err_t rc = mp_store_msg_delete(chat->ctx->store, &actor, frame_id(cmd, "conversation"),
-                                      frame_id(cmd, "message_id"), everyone,
-                                      chat->ctx->cfg->recall_window_ms, mp_now_ms(), on_deleted, c);
+    mp_err_t rc =
+        mp_store_msg_delete(chat->ctx->store, &actor, mp_chat__obj_id(cmd->frame, "conversation"),
+                            mp_chat__obj_id(cmd->frame, "message_id"), everyone,
+                            chat->ctx->cfg->recall_window_ms, mp_now_ms(), on_deleted, c);
     if (rc != MP_OK)
         on_deleted(rc, NULL, c);
 }

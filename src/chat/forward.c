@@ -141,15 +141,6 @@ static void on_target(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, 
         store_forward(c);
 }
 
-static uint64_t frame_id(json_t *frame, const char *name)
-{
-    uint64_t id = 0;
-    const char *s = json_string_value(json_object_get(frame, name));
-    if (s != NULL && !mp_id_parse(s, &id))
-        id = 0;
-    return id;
-}
-
 /* The ids of message_ids, each once. NULL when fine. */
 static const char *parse_ids(json_t *arr, uint64_t *out, size_t *n_out)
 {
@@ -189,10 +180,10 @@ void mp_chat_verb_forward(mp_cmd_t *cmd)
     c->in = (mp_msg_forward_in_t){
         .sender_id = cmd->who.user_id,
         .sender_device = cmd->who.device_id,
-        .from_conversation = frame_id(cmd->frame, "from"),
+        .from_conversation = mp_chat__obj_id(cmd->frame, "from"),
         .message_ids = c->ids,
-        .conversation_id = frame_id(cmd->frame, "conversation"),
-        .to_user_id = frame_id(cmd->frame, "to"),
+        .conversation_id = mp_chat__obj_id(cmd->frame, "conversation"),
+        .to_user_id = mp_chat__obj_id(cmd->frame, "to"),
         .client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id")),
     };
     const char *bad = check_shape(c->in.conversation_id, c->in.to_user_id, cmd->who.user_id);

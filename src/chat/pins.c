@@ -83,8 +83,8 @@ static void pin(mp_cmd_t *cmd, bool on)
 {
     pin_ctx_t *c = mp_calloc(1, sizeof *c);
     mp_chat__rq_of_cmd(&c->rq, cmd);
-    (void)mp_chat__obj_id(cmd->frame, "conversation", &c->conv);
-    (void)mp_chat__obj_id(cmd->frame, "message_id", &c->msg);
+    c->conv = mp_chat__obj_id(cmd->frame, "conversation");
+    c->msg = mp_chat__obj_id(cmd->frame, "message_id");
     c->pin = on;
     c->at = mp_now_ms();
     const mp_config_t *cfg = c->rq.chat->ctx->cfg;

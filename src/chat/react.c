@@ -117,8 +117,8 @@ static void react(mp_cmd_t *cmd, bool add)
         mp_free(c);
         return;
     }
-    (void)mp_chat__obj_id(cmd->frame, "conversation", &c->conv);
-    (void)mp_chat__obj_id(cmd->frame, "message_id", &c->msg);
+    c->conv = mp_chat__obj_id(cmd->frame, "conversation");
+    c->msg = mp_chat__obj_id(cmd->frame, "message_id");
     c->add = add;
     snprintf(c->emoji, sizeof c->emoji, "%s", emoji);
     const mp_config_t *cfg = chat->ctx->cfg;
@@ -183,10 +183,9 @@ void mp_chat_verb_reactions(mp_cmd_t *cmd)
 {
     reactors_ctx_t *c = mp_calloc(1, sizeof *c);
     mp_chat__rq_of_cmd(&c->rq, cmd);
-    uint64_t conv, msg, after;
-    (void)mp_chat__obj_id(cmd->frame, "conversation", &conv);
-    (void)mp_chat__obj_id(cmd->frame, "message_id", &msg);
-    (void)mp_chat__obj_id(cmd->frame, "after", &after);
+    uint64_t conv = mp_chat__obj_id(cmd->frame, "conversation");
+    uint64_t msg = mp_chat__obj_id(cmd->frame, "message_id");
+    uint64_t after = mp_chat__obj_id(cmd->frame, "after");
     json_t *l = json_object_get(cmd->frame, "limit");
     unsigned limit = json_is_integer(l) ? (unsigned)json_integer_value(l) : REACTORS_DEFAULT;
     reactors_start(c, conv, msg, json_string_value(json_object_get(cmd->frame, "emoji")), after,

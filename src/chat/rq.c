@@ -62,9 +62,10 @@ void mp_chat__push_conv_rq(const mp_chat_rq_t *rq, const mp_chat_conv_t *conv, j
     mp_frame_unref(f);
 }
 
-bool mp_chat__obj_id(const json_t *obj, const char *key, uint64_t *out)
+uint64_t mp_chat__obj_id(const json_t *obj, const char *key)
 {
-    const char *s = json_string_value(json_object_get(obj, key));
-    *out = 0;
-    return s != NULL && mp_id_parse(s, out);
+    uint64_t id = 0;
+    if (!mp_id_parse(json_string_value(json_object_get(obj, key)), &id))
+        id = 0;
+    return id;
 }

@@ -121,9 +121,9 @@ void mp_chat_verb_search(mp_cmd_t *cmd)
     search_ctx_t *c = mp_calloc(1, sizeof *c);
     mp_chat__rq_of_cmd(&c->rq, cmd);
     const json_t *f = cmd->frame;
-    (void)mp_chat__obj_id(f, "conversation", &c->in.conversation_id);
-    (void)mp_chat__obj_id(f, "sender", &c->in.sender_id);
-    (void)mp_chat__obj_id(f, "before", &c->in.before_id);
+    c->in.conversation_id = mp_chat__obj_id(f, "conversation");
+    c->in.sender_id = mp_chat__obj_id(f, "sender");
+    c->in.before_id = mp_chat__obj_id(f, "before");
     json_t *from = json_object_get(f, "from"), *to = json_object_get(f, "to");
     json_t *l = json_object_get(f, "limit");
     c->in.from_ms = json_is_integer(from) ? (int64_t)json_integer_value(from) : 0;

@@ -196,15 +196,6 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
         store_send(c);
 }
 
-static uint64_t frame_id(json_t *frame, const char *name)
-{
-    uint64_t id = 0;
-    const char *s = json_string_value(json_object_get(frame, name));
-    if (s != NULL && !mp_id_parse(s, &id))
-        id = 0;
-    return id;
-}
-
 /* Checks the rules the field table cannot express. NULL when fine. */
 static const char *check_shape(uint64_t conv, uint64_t to, uint64_t me, bool mention_all)
 {
@@ -282,8 +273,8 @@ bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost)
 void mp_chat_verb_send(mp_cmd_t *cmd)
 {
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
-    uint64_t conv = frame_id(cmd->frame, "conversation");
-    uint64_t to = frame_id(cmd->frame, "to");
+    uint64_t conv = mp_chat__obj_id(cmd->frame, "conversation");
+    uint64_t to = mp_chat__obj_id(cmd->frame, "to");
     bool mention_all = json_is_true(json_object_get(cmd->frame, "mention_all"));
     uint64_t mentions[MP_CHAT_MENTIONS_MAX];
     size_t n_mentions = 0;
@@ -323,7 +314,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         .content = c->content.json,
         .search_extra = c->content.search_extra,
         .contact_user = c->content.contact_user,
-        .reply_to = frame_id(cmd->frame, "reply_to"),
+        .reply_to = mp_chat__obj_id(cmd->frame, "reply_to"),
         .mentions = n_mentions > 0 ? c->mentions : NULL,
         .n_mentions = n_mentions,
         .mention_all = mention_all,
