@@ -1504,9 +1504,8 @@ static mp_err_t unread_mentions(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
     return MP_OK;
 }
 
-/* The settings from columns first.. of s (notify_until, pinned_at,
- * archived, cleared_seq, hidden), given the conversation's last_seq. */
-static void settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq, mp_conv_settings_t *out)
+void mp_sqlite__settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq,
+                              mp_conv_settings_t *out)
 {
     out->muted_until = mp_sql_col_i64(s, first);
     out->pinned_at = mp_sql_col_i64(s, first + 1);
@@ -1600,7 +1599,7 @@ static mp_err_t list_query(mp_sql_conn_t *db, list_job_t *j, const char *sql, si
         r->read_seq = mp_sql_col_i64(s, 4);
         if (r->kind != MP_CONV_DIRECT)
             r->title = col_dup(s, 5);
-        settings_read(s, 6, r->last_seq, &r->settings);
+        mp_sqlite__settings_read(s, 6, r->last_seq, &r->settings);
     }
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
@@ -1747,7 +1746,7 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
         c->version = mp_sql_col_i64(s, 3);
         c->read_seq = mp_sql_col_i64(s, 4);
         c->delivered_seq = mp_sql_col_i64(s, 5);
-        settings_read(s, 6, c->last_seq, &c->settings);
+        mp_sqlite__settings_read(s, 6, c->last_seq, &c->settings);
         c->self_version = mp_sql_col_i64(s, 11);
     }
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);

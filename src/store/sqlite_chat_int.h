@@ -123,6 +123,13 @@ mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
                                uint64_t *conv, bool *created) __attribute__((warn_unused_result));
 
+/* The user's settings from columns first.. of s (members.notify_until,
+ * pinned_at, archived, cleared_seq, hidden, in this order), given the
+ * conversation's last_seq: a deleted conversation counts as deleted only
+ * until a message newer than what was cleared arrives. */
+void mp_sqlite__settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq,
+                              mp_conv_settings_t *out);
+
 /* For each row of msgs[0..n) with stored reactions, loads the per-emoji
  * sums as reader sees them (count, and whether reader is among them),
  * ordered by each emoji's first reaction. Defined in sqlite_reactions.c. */

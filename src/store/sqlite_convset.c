@@ -50,18 +50,11 @@ static mp_err_t convset_load(mp_sql_conn_t *db, convset_job_t *j)
         return MP_ERR_NOT_MEMBER;
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
-    j->set.muted_until = mp_sql_col_i64(s, 0);
-    j->set.pinned_at = mp_sql_col_i64(s, 1);
-    j->set.archived = mp_sql_col_int(s, 2) != 0;
-    j->set.cleared_seq = mp_sql_col_i64(s, 3);
-    j->set.deleted = mp_sql_col_int(s, 4) != 0;
     j->read_seq = mp_sql_col_i64(s, 5);
     j->delivered_seq = mp_sql_col_i64(s, 6);
     j->last_seq = mp_sql_col_i64(s, 7);
+    mp_sqlite__settings_read(s, 0, j->last_seq, &j->set);
     mp_sql_reset(s);
-    /* A deleted conversation comes back with the first newer message. */
-    if (j->last_seq > j->set.cleared_seq)
-        j->set.deleted = false;
     return MP_OK;
 }
 
