@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that includes between the folders of src/ point one way, down the
 # layers of docs/architecture.md:
-#   util <- config, proto <- store | net <- core <- auth, chat, groups <- app
+#   util <- config, proto <- store | net | mail <- core <- auth, chat, groups, people
+#   <- admin <- app
 #   util <- client <- bench <- cli (which may also start the server: app)
 # An include of a folder not in the including folder's allowed list fails,
 # unless the exact line is listed in scripts/layers-exceptions.txt (known
@@ -24,11 +25,14 @@ BEGIN {
     allow["proto"] = "util"
     allow["store"] = "util proto"
     allow["net"] = "util config proto"
-    allow["core"] = "util config proto store net"
-    allow["auth"] = "util config proto store net core"
+    allow["core"] = "util config proto store net mail"
+    allow["auth"] = "util config proto store net mail core"
     allow["chat"] = "util config proto store net core"
     allow["groups"] = "util config proto store net core chat"
-    allow["app"] = "util config proto store net core auth chat groups"
+    allow["people"] = "util config proto store net core"
+    allow["mail"] = "util config proto"
+    allow["admin"] = "util config proto store net core mail auth chat"
+    allow["app"] = "util config proto store net core mail auth chat groups people admin"
     allow["client"] = "util proto"
     allow["bench"] = "util proto client"
     allow["cli"] = "util config proto client bench app"

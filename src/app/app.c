@@ -13,11 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "auth/auth.h"
 #include "auth/sweep.h"
 #include "chat/chat.h"
 #include "core/verbs.h"
 #include "groups/groups.h"
+#include "people/people.h"
 #include "store/messages.h"
 #include "store/world.h"
 #include "util/alloc.h"
@@ -32,10 +34,9 @@ static const struct {
     const mp_route_t *routes;
     size_t mod_offset; /* of the module's handle in mp_app_t */
 } route_tables[] = {
-    {mp_auth_routes, offsetof(mp_app_t, auth)},
-    {mp_chat_routes, offsetof(mp_app_t, chat)},
-    {mp_groups_routes, offsetof(mp_app_t, groups)},
-    {NULL, 0},
+    {mp_auth_routes, offsetof(mp_app_t, auth)},     {mp_chat_routes, offsetof(mp_app_t, chat)},
+    {mp_groups_routes, offsetof(mp_app_t, groups)}, {mp_people_routes, offsetof(mp_app_t, people)},
+    {mp_admin_routes, offsetof(mp_app_t, admin)},   {NULL, 0},
 };
 
 typedef struct {
@@ -228,7 +229,9 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
  *   1. auth  (mp_auth_new)
  *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
  *   3. groups (mp_groups_new: needs chat)
- *   4. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
+ *   4. people (mp_people_new)
+ *   5. admin (mp_admin_new: needs auth and chat; opens the control socket)
+ *   6. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
  *      and tells chat about groups that lost their owner)
  * Each module gets the shared services (s->mctx) and the handles of the
  * modules it uses, never the app. */
@@ -241,6 +244,10 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     app->chat = mp_chat_new(&s->mctx);
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
     app->groups = mp_groups_new(&s->mctx, app->chat);
+    app->people = mp_people_new(&s->mctx);
+    app->admin = mp_admin_new(&s->mctx, app->auth, app->chat, err, errlen);
+    if (app->admin == NULL)
+        return -1;
     s->route_mods = route_mods(app);
     mp_server_set_route_mods(app->srv, s->route_mods);
     /* Verb tables of every module, concatenated (one line per module). */
@@ -261,6 +268,10 @@ static void modules_free(app_state_t *s)
     s->verbs = NULL;
     mp_sweep_free(app->sweep);
     app->sweep = NULL;
+    mp_admin_free(app->admin);
+    app->admin = NULL;
+    mp_people_free(app->people);
+    app->people = NULL;
     mp_groups_free(app->groups);
     app->groups = NULL;
     mp_chat_free(app->chat);
@@ -316,6 +327,8 @@ static void teardown(app_state_t *s)
     modules_free(s);
     mp_hub_free(app->hub);
     app->hub = NULL;
+    mp_userflags_free(app->flags);
+    app->flags = NULL;
     /* Remaining handles (signals, module timers) belong to no one any more. */
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -378,12 +391,18 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     if (mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
         return -1;
     app->hub = mp_hub_new(app->srv);
+    app->flags = mp_userflags_new();
+    if (mp_userflags_load(app->flags, app->store) != MP_OK) {
+        snprintf(err, errlen, "cannot read the user flags (admins, disabled accounts)");
+        return -1;
+    }
     s->mctx = (mp_module_ctx_t){
         .loop = app->loop,
         .cfg = app->cfg,
         .store = app->store,
         .srv = app->srv,
         .hub = app->hub,
+        .flags = app->flags,
         .world_id = app->world_id,
     };
     if (modules_init(s, err, errlen) != 0)

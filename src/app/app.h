@@ -9,12 +9,15 @@
 
 #include "config/config.h"
 #include "core/hub.h"
+#include "core/userflags.h"
 #include "net/server.h"
 #include "store/store.h"
 
 struct mp_auth;
 struct mp_chat;
 struct mp_groups;
+struct mp_people;
+struct mp_admin;
 struct mp_sweep;
 
 typedef struct mp_app {
@@ -23,9 +26,12 @@ typedef struct mp_app {
     mp_store_t *store;
     mp_server_t *srv;
     mp_hub_t *hub;
+    mp_userflags_t *flags;
     struct mp_auth *auth;
     struct mp_chat *chat;
     struct mp_groups *groups;
+    struct mp_people *people;
+    struct mp_admin *admin;
     struct mp_sweep *sweep; /* the guest sweep timer (auth/sweep.h) */
     uint64_t world_id;      /* the world conversation, found or created at start */
 } mp_app_t;

@@ -33,6 +33,38 @@ void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id);
 /* Issues an access token for (user, device); returns a heap string (mp_free). */
 char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest);
 
+/* ---- account operations shared with the admin module ------------------- */
+
+typedef void (*mp_auth_done_fn)(mp_err_t rc, void *ud);
+/* rc MP_OK with the new user's id, or the error (MP_ERR_USERNAME_TAKEN,
+ * MP_ERR_BAD_USERNAME, MP_ERR_WEAK_PASSWORD, MP_ERR_BAD_REQUEST for a bad
+ * display name, MP_ERR_UNAVAILABLE, MP_ERR_INTERNAL). */
+typedef void (*mp_auth_user_fn)(mp_err_t rc, uint64_t user_id, void *ud);
+
+/* Creates an account whatever the registration mode (an admin's act):
+ * checks the fields like registration, hashes the password off the loop,
+ * stores the user (admin flag as given, the in-memory flag set too). Returns
+ * MP_OK when queued (cb runs later), else the error (cb not called). */
+mp_err_t mp_auth_create_user(mp_auth_t *auth, const char *username, const char *password,
+                             size_t password_len, const char *display_name, bool admin,
+                             mp_auth_user_fn cb, void *ud) __attribute__((warn_unused_result));
+/* Sets a user's password (checked like registration, hashed off the loop)
+ * and revokes every device of the user but keep_device (0 = revoke them
+ * all), in the store and in memory (their sessions close). MP_ERR_NOT_FOUND
+ * for an unknown or deleted user. Returns like mp_auth_create_user. */
+mp_err_t mp_auth_set_password(mp_auth_t *auth, uint64_t user_id, const char *password,
+                              size_t password_len, uint64_t keep_device, mp_auth_done_fn cb,
+                              void *ud) __attribute__((warn_unused_result));
+/* Deletes an account (docs/protocol.md "Deleting an account"): devices
+ * revoked and sessions closed, profile, e-mail, contacts and blocks erased,
+ * groups left; messages stay. MP_ERR_NOT_FOUND for an unknown or already
+ * deleted user. Returns like mp_auth_create_user. */
+mp_err_t mp_auth_delete_account(mp_auth_t *auth, uint64_t user_id, mp_auth_done_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+/* Revokes every active device of user_id in memory and closes its sessions
+ * (the store's rows are the caller's business): a disabled account. */
+void mp_auth_close_user(mp_auth_t *auth, uint64_t user_id);
+
 /* Password jobs (login, register) running on the thread pool or waiting for
  * it; shutdown runs the loop until there are none, so that their callbacks
  * run while the modules they use still exist. */

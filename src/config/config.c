@@ -73,7 +73,9 @@ static const cfg_key_t keys[] = {
     {"ws_max_queue", K_SIZE, FIELD(ws_max_queue), 1, 16 * GIB, "1m",
      "bytes queued to one slow reader before it is disconnected", false},
     {"registration", K_REGISTRATION, FIELD(registration), 0, 0, "open",
-     "who may register: open (anyone) or closed", false},
+     "who may register: open (anyone), invite (with an invite code), email (with a verified e-mail "
+     "address) or closed (only admins create accounts)",
+     false},
     {"login_rate", K_UINT, FIELD(login_rate_per_min), 1, 1000000, "10",
      "login attempts allowed per minute per username and per IP address", false},
     {"access_token_ttl", K_UINT, FIELD(access_token_ttl_s), 10, 30 * 86400, "900",
@@ -365,6 +367,10 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
     case K_REGISTRATION:
         if (strcmp(value, "open") == 0)
             cfg->registration = MP_REG_OPEN;
+        else if (strcmp(value, "invite") == 0)
+            cfg->registration = MP_REG_INVITE;
+        else if (strcmp(value, "email") == 0)
+            cfg->registration = MP_REG_EMAIL;
         else if (strcmp(value, "closed") == 0)
             cfg->registration = MP_REG_CLOSED;
         else
@@ -576,6 +582,7 @@ int mp_config_load(mp_config_t *cfg, const char *path, int argc, char **argv, ch
 static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, size_t len)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", "off"};
+    static const char *const regs[] = {"open", "invite", "email", "closed"};
     switch (k->kind) {
     case K_STRING:
         snprintf(buf, len, "%s", (const char *)field_cptr(cfg, k));
@@ -595,7 +602,7 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
                                                                      : "?");
         break;
     case K_REGISTRATION:
-        snprintf(buf, len, "%s", cfg->registration == MP_REG_CLOSED ? "closed" : "open");
+        snprintf(buf, len, "%s", regs[cfg->registration]);
         break;
     case K_GUESTS:
         snprintf(buf, len, "%s",

@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { MP_REG_OPEN = 0, MP_REG_CLOSED } mp_registration_t;
+/* Who may create an account (registration = open | invite | email | closed):
+ * anyone; holders of an invite code; anyone with an e-mail address they
+ * verify; nobody but an admin. */
+typedef enum { MP_REG_OPEN = 0, MP_REG_INVITE, MP_REG_EMAIL, MP_REG_CLOSED } mp_registration_t;
 /* What guests may do in the world room (guests = off | read | write). */
 typedef enum { MP_GUESTS_OFF = 0, MP_GUESTS_READ, MP_GUESTS_WRITE } mp_guests_t;
 
@@ -37,7 +40,7 @@ typedef struct mp_config {
     size_t ws_max_queue;          /* ws_max_queue = 1048576 bytes queued to one slow reader */
 
     /* Accounts */
-    mp_registration_t registration; /* registration = open | closed */
+    mp_registration_t registration; /* registration = open | invite | email | closed */
     unsigned login_rate_per_min;    /* login_rate = 10 per minute per username and per IP */
     unsigned access_token_ttl_s;    /* access_token_ttl = 900 seconds */
 

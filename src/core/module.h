@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/hub.h"
+#include "core/userflags.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -19,7 +20,8 @@ typedef struct mp_module_ctx {
     mp_store_t *store;
     mp_server_t *srv;
     mp_hub_t *hub;
-    uint64_t world_id; /* the world conversation, found or created at start */
+    mp_userflags_t *flags; /* admin, disabled, no read receipts: see userflags.h */
+    uint64_t world_id;     /* the world conversation, found or created at start */
 } mp_module_ctx_t;
 
 #endif

@@ -31,7 +31,7 @@ static const struct {
         {"unavailable", 503,
          "the server cannot take this now (overloaded, or out of disk space); retry later"},
     [MP_ERR_TIMEOUT] = {"timeout", 408, "the request took too long"},
-    [MP_ERR_BLOCKED] = {"blocked", 403, "blocked"},
+    [MP_ERR_PRIVACY] = {"privacy_restricted", 403, "this user's privacy settings do not allow it"},
     [MP_ERR_NOT_ALLOWED] = {"not_allowed", 403, "your role does not permit this"},
     [MP_ERR_MUTED] = {"muted", 403, "you are muted in this group"},
     [MP_ERR_BANNED] = {"banned", 403, "banned from this group"},
@@ -45,6 +45,15 @@ static const struct {
     [MP_ERR_SLOW_MODE] = {"slow_mode", 429, "slow mode: wait before posting again"},
     [MP_ERR_TOO_LATE] = {"too_late", 403, "the edit or recall window has passed"},
     [MP_ERR_LIMIT_REACHED] = {"limit_reached", 409, "a limit was reached"},
+    [MP_ERR_ACCOUNT_DISABLED] = {"account_disabled", 403, "this account is disabled"},
+    [MP_ERR_EMAIL_UNVERIFIED] = {"email_unverified", 403,
+                                 "verify the e-mail address of this account first"},
+    [MP_ERR_INVITE_REQUIRED] = {"invite_required", 403, "registration needs an invite code"},
+    [MP_ERR_INVALID_INVITE] = {"invalid_invite", 403,
+                               "this invite code is unknown, expired, revoked or used up"},
+    [MP_ERR_INVALID_CODE] = {"invalid_code", 400, "the code is wrong, expired or already used"},
+    [MP_ERR_EMAIL_TAKEN] = {"email_taken", 409, "another account uses this e-mail address"},
+    [MP_ERR_BAD_EMAIL] = {"bad_email", 400, "field 'email' must be an e-mail address"},
 };
 
 static mp_err_t clamp(mp_err_t err)

@@ -28,7 +28,8 @@ typedef enum {
     MP_ERR_INTERNAL,            /* 500 internal */
     MP_ERR_UNAVAILABLE,         /* 503 unavailable: overloaded or store not ready */
     MP_ERR_TIMEOUT,             /* 408 timeout: the request took too long to arrive */
-    MP_ERR_BLOCKED,             /* 403 blocked: reserved for the privacy settings */
+    MP_ERR_PRIVACY,             /* 403 privacy_restricted: the other user's privacy settings
+                                   (or a block, told apart from them on purpose) refuse it */
     MP_ERR_NOT_ALLOWED,         /* 403 not_allowed: your role in this group does not permit it */
     MP_ERR_MUTED,               /* 403 muted: you are muted in this group */
     MP_ERR_BANNED,              /* 403 banned: the user is banned from this group */
@@ -42,6 +43,13 @@ typedef enum {
     MP_ERR_SLOW_MODE,           /* 429 slow_mode: wait before posting again */
     MP_ERR_TOO_LATE,            /* 403 too_late: the edit or recall window has passed */
     MP_ERR_LIMIT_REACHED,       /* 409 limit_reached: reactions per message, pins */
+    MP_ERR_ACCOUNT_DISABLED,    /* 403 account_disabled: an admin disabled this account */
+    MP_ERR_EMAIL_UNVERIFIED,    /* 403 email_unverified: verify the e-mail address first */
+    MP_ERR_INVITE_REQUIRED,     /* 403 invite_required: registration needs an invite code */
+    MP_ERR_INVALID_INVITE,      /* 403 invalid_invite: unknown, expired, revoked or used up */
+    MP_ERR_INVALID_CODE,        /* 400 invalid_code: wrong, expired or used verification code */
+    MP_ERR_EMAIL_TAKEN,         /* 409 email_taken: another account has this e-mail address */
+    MP_ERR_BAD_EMAIL,           /* 400 bad_email: not an e-mail address */
     MP__ERR_COUNT
 } mp_err_t;
 

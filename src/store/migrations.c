@@ -6,6 +6,7 @@
 #include "store/migration_dedup.h"
 #include "store/migration_groups.h"
 #include "store/migration_messages.h"
+#include "store/migration_people.h"
 #include "store/migration_world.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
@@ -41,13 +42,9 @@
     " created_at INTEGER NOT NULL) WITHOUT ROWID;"                                                 \
     "CREATE INDEX refresh_tokens_device ON refresh_tokens(device_id);"
 
-const char *const mp_sqlite__migrations[] = {MIGRATION_1,
-                                             MP_MIGRATION_CHAT,
-                                             MP_MIGRATION_GROUPS,
-                                             MP_MIGRATION_WORLD,
-                                             MP_MIGRATION_DEDUP,
-                                             MP_MIGRATION_MESSAGES,
-                                             NULL};
+const char *const mp_sqlite__migrations[] = {
+    MIGRATION_1,        MP_MIGRATION_CHAT,     MP_MIGRATION_GROUPS, MP_MIGRATION_WORLD,
+    MP_MIGRATION_DEDUP, MP_MIGRATION_MESSAGES, MP_MIGRATION_PEOPLE, NULL};
 
 int mp_store_schema_version(void)
 {

@@ -552,3 +552,29 @@ mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
     mp_sql_close(db);
     return err;
 }
+
+mp_err_t mp_store_userflags_load(mp_store_t *st,
+                                 void (*fn)(uint64_t user_id, bool admin, bool disabled,
+                                            bool no_receipts, void *ud),
+                                 void *ud)
+{
+    /* The condition is the one of the partial index users_flags. */
+    static const char sql[] = "SELECT id, admin, disabled_at > 0, priv_receipts FROM users"
+                              " WHERE admin = 1 OR disabled_at > 0 OR priv_receipts = 1";
+    mp_sql_conn_t *db = mp_sqlite__conn_open(st, true);
+    if (db == NULL)
+        return MP_ERR_INTERNAL;
+    mp_err_t err = MP_ERR_INTERNAL;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
+    if (s != NULL) {
+        int rc;
+        while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
+            fn(col_u64(s, 0), mp_sql_col_i64(s, 1) != 0, mp_sql_col_i64(s, 2) != 0,
+               mp_sql_col_i64(s, 3) != 0, ud);
+        err = rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    }
+    if (err != MP_OK)
+        mp_log_error("store: reading user flags failed");
+    mp_sql_close(db);
+    return err;
+}

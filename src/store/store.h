@@ -114,4 +114,12 @@ mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
                                 void (*fn)(uint64_t device_id, void *ud), void *ud)
     __attribute__((warn_unused_result));
 
+/* Synchronous, for start-up only: calls fn for every user with a flag that
+ * the loop keeps in memory (core/userflags.h): admin, disabled, or read
+ * receipts turned off. */
+mp_err_t mp_store_userflags_load(mp_store_t *st,
+                                 void (*fn)(uint64_t user_id, bool admin, bool disabled,
+                                            bool no_receipts, void *ud),
+                                 void *ud) __attribute__((warn_unused_result));
+
 #endif

@@ -1,0 +1,27 @@
+/* Module life of people, and its route table. */
+#include "people/people_int.h"
+#include "util/alloc.h"
+
+mp_people_t *mp_people_new(const mp_module_ctx_t *ctx)
+{
+    mp_people_t *people = mp_calloc(1, sizeof *people);
+    people->ctx = ctx;
+    return people;
+}
+
+void mp_people_free(mp_people_t *people)
+{
+    if (people == NULL)
+        return;
+    mp_ratelimit_free(people->search_limit);
+    mp_free(people);
+}
+
+mp_people_t *mp_people__of(mp_http_req_t *req)
+{
+    return mp_http_req_mod(req);
+}
+
+const mp_route_t mp_people_routes[] = {
+    {0},
+};
