@@ -20,12 +20,6 @@ mp_err_t mp_auth_set_password(mp_auth_t *auth, uint64_t user_id, const char *pas
     return MP_ERR_INTERNAL;
 }
 
-mp_err_t mp_auth_delete_account(mp_auth_t *auth, uint64_t user_id, mp_auth_done_fn cb, void *ud)
-{
-    (void)auth, (void)user_id, (void)cb, (void)ud;
-    return MP_ERR_INTERNAL;
-}
-
 void mp_auth_close_user(mp_auth_t *auth, uint64_t user_id)
 {
     (void)auth, (void)user_id;

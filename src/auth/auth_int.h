@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "auth/token.h"
 #include "net/http.h"
+#include "store/deletion.h"
 #include "store/store.h"
 #include "util/map.h"
 #include "util/ratelimit.h"
@@ -90,6 +91,11 @@ struct mp_auth {
     /* One token per device per minute: when to record last_seen_at. */
     mp_ratelimit_t *touch;
     mp_auth_pwpool_t *pw;
+    /* Account deletion (delete.c): what other modules are told. */
+    void (*on_deleted)(void *ud, const mp_account_delete_out_t *out);
+    void *on_deleted_ud;
+    /* Data exports running (export.c): user id -> its export, one at a time. */
+    mp_map_t exports;
 };
 
 /* Builds the state around a known secret without touching disk or store
@@ -120,6 +126,12 @@ void mp_auth__h_logout(mp_http_req_t *req);
 void mp_auth__h_me(mp_http_req_t *req);
 void mp_auth__h_devices(mp_http_req_t *req);
 void mp_auth__h_device_delete(mp_http_req_t *req);
+/* DELETE /v1/me (delete.c). */
+void mp_auth__h_delete_me(mp_http_req_t *req);
+/* GET /v1/me/export (export.c). */
+void mp_auth__h_export(mp_http_req_t *req);
+/* Ends every export still running (module teardown). */
+void mp_auth__exports_free(mp_auth_t *auth);
 /* POST /v1/auth/guest (guest.c). */
 void mp_auth__h_guest(mp_http_req_t *req);
 

@@ -77,6 +77,9 @@ typedef struct mp_config {
     unsigned max_reaction_kinds; /* max_reaction_kinds = 20 distinct emoji per message */
     bool search_index;           /* search_index = on: keep the full-text index */
     char world_moderators[1024]; /* world_moderators = "" comma-separated usernames */
+    /* Accounts (deletion): a deleted account's username stays reserved this
+     * long, then the grace sweep frees it. size_t: more than 49 days of ms. */
+    size_t account_delete_grace_ms; /* account_delete_grace = 30d */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */
