@@ -23,7 +23,8 @@
 #define MP_EXPORT_HIGH (128 * 1024)
 #define MP_EXPORT_LOW (32 * 1024)
 
-typedef struct export {
+typedef struct export
+{
     mp_http_req_t *req;
     mp_auth_t *auth;
     uint64_t user;
@@ -31,14 +32,13 @@ typedef struct export {
     mp_export_cursor_t cursor;
     bool any;    /* a row of the current list was written (commas from then on) */
     size_t rows; /* written so far, all lists */
-} export_t;
+}
+export_t;
 
 /* The JSON key of each list, in the order they are written. */
 static const char *const LIST_KEY[] = {
-    [MP_EXPORT_DEVICES] = "devices",
-    [MP_EXPORT_CONTACTS] = "contacts",
-    [MP_EXPORT_BLOCKS] = "blocks",
-    [MP_EXPORT_CONVERSATIONS] = "conversations",
+    [MP_EXPORT_DEVICES] = "devices",   [MP_EXPORT_CONTACTS] = "contacts",
+    [MP_EXPORT_BLOCKS] = "blocks",     [MP_EXPORT_CONVERSATIONS] = "conversations",
     [MP_EXPORT_MESSAGES] = "messages",
 };
 #define MP_EXPORT_LAST MP_EXPORT_MESSAGES
@@ -82,18 +82,17 @@ static const char *privacy_name(int v)
 
 static json_t *profile_json(const mp_export_profile_t *p)
 {
-    json_t *priv = json_pack("{s:s,s:s,s:s,s:s,s:b}", "message", privacy_name(p->priv_message),
-                             "presence", privacy_name(p->priv_presence), "search",
-                             privacy_name(p->priv_search), "groups", privacy_name(p->priv_groups),
-                             "read_receipts", !p->no_receipts);
-    json_t *o = json_pack("{s:o,s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:b,s:I,s:o}", "user_id", id_json(p->id),
-                          "username", p->username, "display_name", p->display_name, "bio", p->bio,
-                          "avatar_file_id", p->avatar_file_id ? id_json(p->avatar_file_id)
-                                                              : json_null(),
-                          "email", p->email ? json_string(p->email) : json_null(),
-                          "email_verified", p->email != NULL && !p->email_pending, "guest",
-                          p->guest, "admin", p->admin, "created_at", (json_int_t)p->created_at,
-                          "privacy", priv);
+    json_t *priv =
+        json_pack("{s:s,s:s,s:s,s:s,s:b}", "message", privacy_name(p->priv_message), "presence",
+                  privacy_name(p->priv_presence), "search", privacy_name(p->priv_search), "groups",
+                  privacy_name(p->priv_groups), "read_receipts", !p->no_receipts);
+    json_t *o =
+        json_pack("{s:o,s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:b,s:I,s:o}", "user_id", id_json(p->id),
+                  "username", p->username, "display_name", p->display_name, "bio", p->bio,
+                  "avatar_file_id", p->avatar_file_id ? id_json(p->avatar_file_id) : json_null(),
+                  "email", p->email ? json_string(p->email) : json_null(), "email_verified",
+                  p->email != NULL && !p->email_pending, "guest", p->guest, "admin", p->admin,
+                  "created_at", (json_int_t)p->created_at, "privacy", priv);
     return o;
 }
 
@@ -134,9 +133,8 @@ static json_t *row_json(mp_export_list_t list, const mp_export_row_t *r)
         o = json_pack("{s:o,s:s,s:s,s:I}", "conversation_id", id_json(r->id), "kind", name, "role",
                       r->extra ? r->extra : "member", "joined_at", (json_int_t)r->at);
         if (r->ref != 0)
-            json_object_set_new(o, "peer",
-                                json_pack("{s:o,s:s}", "user_id", id_json(r->ref), "username",
-                                          text));
+            json_object_set_new(
+                o, "peer", json_pack("{s:o,s:s}", "user_id", id_json(r->ref), "username", text));
         else
             json_object_set_new(o, "title", json_string(text));
         break;
@@ -156,8 +154,7 @@ static json_t *row_json(mp_export_list_t list, const mp_export_row_t *r)
 
 /* Appends the rows as JSON to *buf (comma-separated, a leading comma unless
  * they are the list's first). */
-static void rows_encode(export_t *e, const mp_export_row_t *rows, size_t n, char **buf,
-                        size_t *len)
+static void rows_encode(export_t *e, const mp_export_row_t *rows, size_t n, char **buf, size_t *len)
 {
     for (size_t i = 0; i < n; i++) {
         json_t *o = row_json(e->list, &rows[i]);
@@ -267,7 +264,8 @@ static void on_profile(mp_err_t rc, const mp_export_profile_t *p, void *ud)
         mp_free(e);
         return;
     }
-    mp_http_add_header(e->req, "Content-Disposition", "attachment; filename=\"magpie-export.json\"");
+    mp_http_add_header(e->req, "Content-Disposition",
+                       "attachment; filename=\"magpie-export.json\"");
     mp_http_add_header(e->req, "Cache-Control", "no-store");
     bool ok = mp_http_stream_begin(e->req, 200, "application/json");
     json_t *user = profile_json(p);

@@ -49,18 +49,18 @@ bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_ty
         req->close_after = true;
     bool ka = req->keep_alive && !req->close_after;
     const char *origin = mp_http_req_header(req, "Origin");
-    bool cors = origin != NULL && safe(origin) &&
-                mp_http__origin_listed(c->srv->cfg->cors_origins, origin);
+    bool cors =
+        origin != NULL && safe(origin) && mp_http__origin_listed(c->srv->cfg->cors_origins, origin);
     if (!safe(content_type))
         content_type = "application/octet-stream";
     size_t cap = 256 + strlen(content_type) + req->rhdrs_len + (cors ? strlen(origin) : 0);
     char *out = mp_malloc(cap);
-    size_t len = (size_t)snprintf(out, cap,
-                                  "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\nContent-Type: %s\r\n"
-                                  "%sConnection: %s\r\n",
-                                  status, http_status_str((enum http_status)status), req->rid,
-                                  content_type, req->chunked ? "Transfer-Encoding: chunked\r\n" : "",
-                                  ka ? "keep-alive" : "close");
+    size_t len = (size_t)snprintf(
+        out, cap,
+        "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\nContent-Type: %s\r\n"
+        "%sConnection: %s\r\n",
+        status, http_status_str((enum http_status)status), req->rid, content_type,
+        req->chunked ? "Transfer-Encoding: chunked\r\n" : "", ka ? "keep-alive" : "close");
     if (cors)
         len += (size_t)snprintf(out + len, cap - len,
                                 "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);

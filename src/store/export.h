@@ -24,7 +24,8 @@ typedef struct mp_export_profile {
     bool email_pending, guest, admin;
     uint64_t avatar_file_id; /* 0 = none */
     int64_t created_at, deleted_at;
-    int priv_message, priv_presence, priv_search, priv_groups; /* 0 everyone, 1 contacts, 2 nobody */
+    int priv_message, priv_presence, priv_search,
+        priv_groups; /* 0 everyone, 1 contacts, 2 nobody */
     bool no_receipts;
 } mp_export_profile_t;
 
@@ -44,14 +45,14 @@ typedef enum mp_export_list {
 } mp_export_list_t;
 
 /* One row of a list; what each field holds depends on the list:
- *            id            ref           at          at2           at3       name       text      extra
- * DEVICES    device        -             created_at  last_seen_at  revoked_at device name -         -
+ *            id            ref           at          at2           at3       name       text extra
+ * DEVICES    device        -             created_at  last_seen_at  revoked_at device name - -
  * CONTACTS   peer          -             created_at  updated_at    state     username   message   -
  * BLOCKS     blocked user  -             created_at  -             -         username   -         -
- * CONVERS.   conversation  direct peer   joined_at   -             -         kind       title     role
- * MESSAGES   message       conversation  created_at  edited_at     seq       kind       text      content
- * (direct peer: 0 unless kind is "direct"; text of a direct conversation: the
- * peer's username; content: JSON text or NULL; ref2: messages' reply_to.) */
+ * CONVERS.   conversation  direct peer   joined_at   -             -         kind       title role
+ * MESSAGES   message       conversation  created_at  edited_at     seq       kind       text
+ * content (direct peer: 0 unless kind is "direct"; text of a direct conversation: the peer's
+ * username; content: JSON text or NULL; ref2: messages' reply_to.) */
 typedef struct mp_export_row {
     uint64_t id, ref, ref2;
     int64_t at, at2, at3;

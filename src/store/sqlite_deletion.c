@@ -57,7 +57,8 @@ typedef struct delete_job {
 
 static const char SQL_DEL_USER[] =
     "SELECT display_name FROM users WHERE id = ?1 AND deleted_at = 0 AND guest = 0";
-static const char SQL_DEL_DEVICES[] = "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at = 0";
+static const char SQL_DEL_DEVICES[] =
+    "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at = 0";
 static const char SQL_DEL_REVOKE[] =
     "UPDATE devices SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0";
 static const char SQL_DEL_TOKENS[] =

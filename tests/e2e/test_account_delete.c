@@ -45,7 +45,8 @@ static void db_exec(const mpt_server_t *s, const char *sql)
     sqlite3_close(db);
 }
 
-static long long q1(const mpt_server_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long q1(const mpt_server_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static long long q1(const mpt_server_t *s, const char *fmt, ...)
 {
     char sql[1024];
@@ -98,9 +99,8 @@ static void test_delete_account(void **state)
 
     /* A group a owns (b and c are members) and one b owns with a in it. */
     char owned[24], other[24];
-    assert_int_equal(group_create(srv, a.s.access, "A's group", ids_json(b.s.user_id, c.s.user_id,
-                                                                         NULL),
-                                  NULL, owned, NULL),
+    assert_int_equal(group_create(srv, a.s.access, "A's group",
+                                  ids_json(b.s.user_id, c.s.user_id, NULL), NULL, owned, NULL),
                      201);
     send_text(&a, owned, "del-g1", "in my group", NULL);
     assert_int_equal(
@@ -136,16 +136,16 @@ static void test_delete_account(void **state)
     dev_close(&a2);
     EXPECT(401, "unauthorized", srv, "GET", a.s.access, NULL, "/v1/me");
     EXPECT(401, "unauthorized", srv, "GET", a2.s.access, NULL, "/v1/me");
-    EXPECT(401, "unauthorized", srv, "POST", NULL,
-           json_pack("{s:s}", "refresh_token", a.s.refresh), "/v1/auth/refresh");
+    EXPECT(401, "unauthorized", srv, "POST", NULL, json_pack("{s:s}", "refresh_token", a.s.refresh),
+           "/v1/auth/refresh");
     EXPECT(401, "bad_credentials", srv, "POST", NULL,
            json_pack("{s:s,s:s}", "username", a.s.username, "password", a.s.password),
            "/v1/auth/login");
     EXPECT(401, "unauthorized", srv, "DELETE", a.s.access,
            json_pack("{s:s}", "password", a.s.password), "/v1/me");
-    assert_int_equal(q1(srv, "SELECT count(*) FROM devices WHERE user_id = %s AND revoked_at = 0",
-                        a.s.user_id),
-                     0);
+    assert_int_equal(
+        q1(srv, "SELECT count(*) FROM devices WHERE user_id = %s AND revoked_at = 0", a.s.user_id),
+        0);
     assert_int_equal(q1(srv,
                         "SELECT count(*) FROM refresh_tokens WHERE device_id IN"
                         " (SELECT id FROM devices WHERE user_id = %s)",
@@ -199,8 +199,9 @@ static void test_delete_account(void **state)
         json_decref(one);
         json_decref(ev);
     }
-    assert_int_equal(q1(srv, "SELECT count(*) FROM members WHERE user_id = %s AND conversation_id"
-                             " IN (SELECT id FROM conversations WHERE kind = 'group')",
+    assert_int_equal(q1(srv,
+                        "SELECT count(*) FROM members WHERE user_id = %s AND conversation_id"
+                        " IN (SELECT id FROM conversations WHERE kind = 'group')",
                         a.s.user_id),
                      0);
 

@@ -58,8 +58,9 @@ static int raw_connect(const mpt_server_t *s, int rcvbuf)
 static void raw_get(int fd, const mpt_server_t *s, const char *path, const char *token, bool http10)
 {
     char req[2048];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.%d\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-                     path, http10 ? 0 : 1, s->hostport, token);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.%d\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path,
+                     http10 ? 0 : 1, s->hostport, token);
     assert_int_equal(write(fd, req, (size_t)n), n);
 }
 
@@ -67,7 +68,7 @@ typedef struct resp {
     int status;
     bool chunked, close;
     long length; /* Content-Length, or -1 (chunked or close-delimited) */
-    char *body; /* decoded */
+    char *body;  /* decoded */
     size_t len;
     bool complete; /* last chunk seen (chunked) or EOF (close-delimited) */
 } resp_t;
@@ -239,9 +240,9 @@ static void test_export_document(void **state)
     dev_new_user(srv, "exc", &c);
     char dm[24], grp[24], world[24];
     assert_int_equal(direct_conv(srv, &a, b.s.user_id, dm), 201);
-    assert_int_equal(group_create(srv, a.s.access, "Export club", ids_json(b.s.user_id, NULL),
-                                  NULL, grp, NULL),
-                     201);
+    assert_int_equal(
+        group_create(srv, a.s.access, "Export club", ids_json(b.s.user_id, NULL), NULL, grp, NULL),
+        201);
     json_t *w = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/world");
     snprintf(world, sizeof world, "%s", jstr(w, "conversation_id"));
     json_decref(w);
@@ -256,8 +257,9 @@ static void test_export_document(void **state)
     /* One deleted for everyone: it is not exported. */
     char gone_id[24];
     send_text(&a, dm, "a-gone", "a-gone", gone_id);
-    json_t *r = call(a.ws, "delete", json_pack("{s:s,s:s,s:s}", "conversation", dm, "message_id",
-                                              gone_id, "for", "everyone"));
+    json_t *r = call(
+        a.ws, "delete",
+        json_pack("{s:s,s:s,s:s}", "conversation", dm, "message_id", gone_id, "for", "everyone"));
     assert_true(is_ok(r));
     json_decref(r);
     const int own = 1200 + 1000 + 800;
@@ -437,8 +439,10 @@ static void test_export_large_slow_reader(void **state)
     long long took = mono_ms() - t0;
     assert_int_equal(r.status, 200);
     assert_true(r.complete);
-    fprintf(stderr, "export of %d messages: %zu bytes in %lld ms; server RSS %ld KiB before, %ld KiB at most\n",
-            n, r.len, took, before, s.max_kib);
+    fprintf(
+        stderr,
+        "export of %d messages: %zu bytes in %lld ms; server RSS %ld KiB before, %ld KiB at most\n",
+        n, r.len, took, before, s.max_kib);
     /* The export is several MiB; the server holds a page and a window. */
     assert_true(r.len > 2 * 1024 * 1024);
     assert_true(s.max_kib - before < 16 * 1024);
