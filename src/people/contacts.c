@@ -88,9 +88,9 @@ static void change(mp_http_req_t *req, mp_contact_op_t op, uint64_t peer, const 
 {
     change_ctx_t *c = mp_calloc(1, sizeof *c);
     *c = (change_ctx_t){.req = req, .people = mp_people__of(req), .op = op};
-    mp_err_t rc = mp_store_contact_change(c->people->ctx->store, op,
-                                          mp_http_req_principal(req)->user_id, peer, username,
-                                          message, mp_now_ms(), on_change, c);
+    mp_err_t rc =
+        mp_store_contact_change(c->people->ctx->store, op, mp_http_req_principal(req)->user_id,
+                                peer, username, message, mp_now_ms(), on_change, c);
     if (rc != MP_OK)
         on_change(rc, NULL, c);
 }
@@ -244,9 +244,9 @@ static void list(mp_http_req_t *req, mp_contact_state_t state)
                               "query 'cursor' is not a cursor from this list");
         return;
     }
-    mp_err_t rc = mp_store_contact_list(mp_people__of(req)->ctx->store,
-                                        mp_http_req_principal(req)->user_id, state, after_updated,
-                                        after_peer, (unsigned)limit, on_list, req);
+    mp_err_t rc =
+        mp_store_contact_list(mp_people__of(req)->ctx->store, mp_http_req_principal(req)->user_id,
+                              state, after_updated, after_peer, (unsigned)limit, on_list, req);
     if (rc != MP_OK)
         on_list(rc, NULL, req);
 }

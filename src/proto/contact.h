@@ -25,8 +25,8 @@ typedef enum {
 
 #define MP_CONTACT_MESSAGE_MAX 256 /* characters of a request's message */
 #define MP_CONTACT_MESSAGE_BYTES (MP_CONTACT_MESSAGE_MAX * 4)
-#define MP_CONTACT_USERNAME_BYTES 32  /* = MP_USERNAME_MAX (store.h) */
-#define MP_CONTACT_NAME_BYTES 256     /* = MP_DISPLAY_NAME_MAX (store.h) */
+#define MP_CONTACT_USERNAME_BYTES 32 /* = MP_USERNAME_MAX (store.h) */
+#define MP_CONTACT_NAME_BYTES 256    /* = MP_DISPLAY_NAME_MAX (store.h) */
 
 /* One side: user_id's relation with peer_id, with the peer's names. */
 typedef struct mp_contact {

@@ -24,7 +24,7 @@ static void copy_text(char *dst, size_t cap, const char *src)
 /* Entry columns: the row and the peer's names. A peer without a user row
  * cannot occur (the rows cascade), but reads stay total. */
 #define ENTRY_COLS                                                                                 \
-    "c.user_id, c.peer_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''), c.state,"      \
+    "c.user_id, c.peer_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''), c.state,"       \
     " c.message, c.created_at, c.updated_at, c.version"
 
 static void entry_read(mp_sql_stmt_t *s, mp_contact_t *c)
@@ -36,7 +36,7 @@ static void entry_read(mp_sql_stmt_t *s, mp_contact_t *c)
     copy_text(c->display_name, sizeof c->display_name, mp_sql_col_text(s, 3));
     int st = mp_sql_col_int(s, 4);
     c->state = st >= MP_CONTACT_NONE && st <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)st
-                                                                  : MP_CONTACT_NONE;
+                                                                 : MP_CONTACT_NONE;
     copy_text(c->message, sizeof c->message, mp_sql_col_text(s, 5));
     c->created_at = mp_sql_col_i64(s, 6);
     c->updated_at = mp_sql_col_i64(s, 7);
@@ -114,7 +114,7 @@ static mp_err_t side_load(mp_sql_conn_t *db, uint64_t user, uint64_t peer, side_
     out->exists = true;
     int st = mp_sql_col_int(s, 0);
     out->state = st >= MP_CONTACT_NONE && st <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)st
-                                                                    : MP_CONTACT_NONE;
+                                                                   : MP_CONTACT_NONE;
     mp_sql_reset(s);
     return MP_OK;
 }
@@ -295,9 +295,8 @@ static mp_err_t change_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         if (p.mine != KEEP &&
             (rc = side_set(db, j->user, peer.id, p.mine, j->message, with_msg, j->now, v)) != MP_OK)
             return rc;
-        if (p.theirs != KEEP &&
-            (rc = side_set(db, peer.id, j->user, p.theirs, j->message, with_msg, j->now, v)) !=
-                MP_OK)
+        if (p.theirs != KEEP && (rc = side_set(db, peer.id, j->user, p.theirs, j->message, with_msg,
+                                               j->now, v)) != MP_OK)
             return rc;
     }
     j->out.changed = p.mine != KEEP;
