@@ -151,8 +151,7 @@ void mp_admin__with_user(mp_admin_call_t *call, mp_admin_user_fn fn)
     with_user_t *w = mp_calloc(1, sizeof *w);
     w->call = call;
     w->fn = fn;
-    mp_err_t rc =
-        mp_store_admin_user_get(call->admin->ctx->store, id, name, with_user_done, w);
+    mp_err_t rc = mp_store_admin_user_get(call->admin->ctx->store, id, name, with_user_done, w);
     if (rc != MP_OK) {
         mp_free(w);
         mp_admin__reply(call, rc, NULL, NULL);

@@ -306,9 +306,9 @@ static int clear_stale(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot inspect %s: %s", path,
-                                               strerror(errno)),
-                                      -1);
+        return errno == ENOENT
+                   ? 0
+                   : (snprintf(err, errlen, "cannot inspect %s: %s", path, strerror(errno)), -1);
     if (!S_ISSOCK(st.st_mode)) {
         snprintf(err, errlen, "%s exists and is not a socket; remove it", path);
         return -1;

@@ -295,8 +295,7 @@ static void admin_set(mp_err_t rc, bool changed, void *ud)
         mp_admin__reply(call, MP_OK, NULL, flag_result(&f->user, "admin", f->on, changed));
     } else if (rc == MP_ERR_CONFLICT) {
         mp_admin__reply(call, rc,
-                        "this is the last active administrator; promote another user first",
-                        NULL);
+                        "this is the last active administrator; promote another user first", NULL);
     } else if (rc == MP_ERR_BAD_REQUEST) {
         mp_admin__reply(call, rc, "guests cannot be administrators", NULL);
     } else {
@@ -388,9 +387,8 @@ static void stats_done(mp_err_t rc, const mp_admin_stats_t *t, void *ud)
         (json_int_t)t->users, "guests", (json_int_t)t->guests, "admins", (json_int_t)t->admins,
         "disabled", (json_int_t)t->disabled, "pending", (json_int_t)t->pending, "deleted",
         (json_int_t)t->deleted, "conversations", (json_int_t)t->conversations, "direct",
-        (json_int_t)t->direct, "groups", (json_int_t)t->groups, "messages",
-        (json_int_t)t->messages, "online_sessions",
-        (json_int_t)mp_hub_total_sessions(admin->ctx->hub), "uptime_s",
+        (json_int_t)t->direct, "groups", (json_int_t)t->groups, "messages", (json_int_t)t->messages,
+        "online_sessions", (json_int_t)mp_hub_total_sessions(admin->ctx->hub), "uptime_s",
         (json_int_t)(up > 0 ? up : 0), "version", MAGPIE_VERSION);
     mp_admin__reply(call, MP_OK, NULL, o);
 }
@@ -404,8 +402,7 @@ void mp_admin__op_stats(mp_admin_call_t *call)
 
 /* ---- audit.list ------------------------------------------------------------------------- */
 
-static void audit_done(mp_err_t rc, const mp_audit_row_t *rows, size_t n, bool has_more,
-                       void *ud)
+static void audit_done(mp_err_t rc, const mp_audit_row_t *rows, size_t n, bool has_more, void *ud)
 {
     mp_admin_call_t *call = ud;
     if (rc != MP_OK) {

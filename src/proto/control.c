@@ -23,7 +23,8 @@ json_t *mp_ctl_parse(const char *line, size_t len, char cmd[MP_CTL_CMD_MAX + 1],
     *id = json_incref(json_object_get(req, "id"));
     json_t *c = json_object_get(req, "cmd");
     if (!json_is_string(c) || json_string_length(c) == 0 ||
-        json_string_length(c) > MP_CTL_CMD_MAX || strlen(json_string_value(c)) != json_string_length(c)) {
+        json_string_length(c) > MP_CTL_CMD_MAX ||
+        strlen(json_string_value(c)) != json_string_length(c)) {
         snprintf(msg, msglen, "field 'cmd' must be a command name (a string of 1 to %d bytes)",
                  MP_CTL_CMD_MAX);
         json_decref(req);

@@ -74,15 +74,15 @@ mp_err_t mp_store_admin_set_disabled(mp_store_t *st, uint64_t user_id, bool disa
 typedef struct mp_audit_row {
     uint64_t id; /* grows with time: the page cursor */
     int64_t at;
-    uint64_t actor_id; /* 0 = the operator on the control socket */
+    uint64_t actor_id;                    /* 0 = the operator on the control socket */
     char actor_name[MP_USERNAME_MAX + 1]; /* the actor's username now, "" for 0 */
     char action[MP_AUDIT_ACTION_MAX + 1];
     uint64_t target_id; /* 0 = none */
     char *detail;       /* JSON text, "" = none */
 } mp_audit_row_t;
 
-typedef void (*mp_store_audit_fn)(mp_err_t rc, const mp_audit_row_t *rows, size_t n,
-                                  bool has_more, void *ud);
+typedef void (*mp_store_audit_fn)(mp_err_t rc, const mp_audit_row_t *rows, size_t n, bool has_more,
+                                  void *ud);
 
 /* Appends a row (detail: JSON text or NULL, at most MP_AUDIT_DETAIL_MAX
  * bytes). cb may be NULL. A writer job. */
@@ -98,12 +98,12 @@ mp_err_t mp_store_audit_page(mp_store_t *st, uint64_t before, size_t limit, mp_s
 /* ---- counts ----------------------------------------------------------------- */
 
 typedef struct mp_admin_stats {
-    uint64_t users;    /* registered accounts, not deleted (disabled and pending included) */
-    uint64_t guests;   /* guest accounts */
-    uint64_t admins;   /* administrators */
-    uint64_t disabled; /* disabled accounts */
-    uint64_t pending;  /* accounts waiting for e-mail verification */
-    uint64_t deleted;  /* deleted accounts whose row remains */
+    uint64_t users;         /* registered accounts, not deleted (disabled and pending included) */
+    uint64_t guests;        /* guest accounts */
+    uint64_t admins;        /* administrators */
+    uint64_t disabled;      /* disabled accounts */
+    uint64_t pending;       /* accounts waiting for e-mail verification */
+    uint64_t deleted;       /* deleted accounts whose row remains */
     uint64_t conversations; /* every conversation: direct, group and the world room */
     uint64_t direct;
     uint64_t groups;

@@ -112,16 +112,15 @@ typedef struct {
 /* The filters are parameters (-1 = either) so that one statement serves
  * every combination; an administrator's listing is rare enough for the
  * scan that the substring match costs. */
-static const char SQL_USER_LIST[] =
-    "SELECT " ADMIN_USER_COLS " FROM users u WHERE u.username > ?1"
-    " AND (?2 < 0 OR u.admin = ?2)"
-    " AND (?3 < 0 OR (u.disabled_at > 0) = (?3 > 0))"
-    " AND (?4 < 0 OR u.guest = ?4)"
-    " AND (?5 > 0 OR u.deleted_at = 0)"
-    " AND (?6 IS NULL OR lower(u.username) LIKE ?6 ESCAPE '\\'"
-    "      OR lower(u.display_name) LIKE ?6 ESCAPE '\\'"
-    "      OR lower(COALESCE(u.email, '')) LIKE ?6 ESCAPE '\\')"
-    " ORDER BY u.username LIMIT ?7";
+static const char SQL_USER_LIST[] = "SELECT " ADMIN_USER_COLS " FROM users u WHERE u.username > ?1"
+                                    " AND (?2 < 0 OR u.admin = ?2)"
+                                    " AND (?3 < 0 OR (u.disabled_at > 0) = (?3 > 0))"
+                                    " AND (?4 < 0 OR u.guest = ?4)"
+                                    " AND (?5 > 0 OR u.deleted_at = 0)"
+                                    " AND (?6 IS NULL OR lower(u.username) LIKE ?6 ESCAPE '\\'"
+                                    "      OR lower(u.display_name) LIKE ?6 ESCAPE '\\'"
+                                    "      OR lower(COALESCE(u.email, '')) LIKE ?6 ESCAPE '\\')"
+                                    " ORDER BY u.username LIMIT ?7";
 
 static mp_err_t user_list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
@@ -510,8 +509,8 @@ static mp_err_t one_row(mp_sql_conn_t *db, const char *sql, uint64_t *const *out
 static mp_err_t stats_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     mp_admin_stats_t *t = &((stats_job_t *)job)->stats;
-    uint64_t *const users[] = {&t->users, &t->guests, &t->admins, &t->disabled, &t->pending,
-                               &t->deleted};
+    uint64_t *const users[] = {&t->users,    &t->guests,  &t->admins,
+                               &t->disabled, &t->pending, &t->deleted};
     uint64_t *const convs[] = {&t->conversations, &t->direct, &t->groups};
     uint64_t *const msgs[] = {&t->messages};
     mp_err_t rc = one_row(db, SQL_STATS_USERS, users, 6);
