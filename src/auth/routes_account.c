@@ -402,10 +402,9 @@ static json_t *mp_auth__me_json(const mp_user_row_t *user)
 {
     char uid[MP_ID_STRLEN], fid[MP_ID_STRLEN];
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:b}", "user_id",
-                          mp_id_format(user->id, uid), "username", user->username,
-                          "display_name", user->display_name, "created_at",
-                          (json_int_t)user->created_at, "guest", (int)user->guest, "bio",
-                          user->bio, "admin", (int)user->admin);
+                          mp_id_format(user->id, uid), "username", user->username, "display_name",
+                          user->display_name, "created_at", (json_int_t)user->created_at, "guest",
+                          (int)user->guest, "bio", user->bio, "admin", (int)user->admin);
     json_object_set_new(o, "avatar_file_id",
                         user->avatar_file_id ? json_string(mp_id_format(user->avatar_file_id, fid))
                                              : json_null());

@@ -49,7 +49,7 @@ typedef struct send_ctx {
     mp_chat_send_in_t in;
     mp_content_t content; /* owned: in.content and in.search_extra point into it */
     uint64_t mentions[MP_CHAT_MENTIONS_MAX];
-    bool guest; /* the sender is a guest (world posts are marked) */
+    bool guest;           /* the sender is a guest (world posts are marked) */
     const char *to_field; /* "to" or "to_username": what named the peer */
     uint64_t device_id;
 } send_ctx_t;
@@ -91,8 +91,7 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc, const char *fi
                    : "field 'to_username' names a guest: guests can only use the world room";
     if (rc == MP_ERR_NOT_FOUND && c->to_field != NULL && strcmp(c->to_field, "to_username") == 0)
         return "field 'to_username' names no user";
-    if (rc == MP_ERR_BAD_REQUEST && c->to_field != NULL &&
-        strcmp(c->to_field, "to_username") == 0)
+    if (rc == MP_ERR_BAD_REQUEST && c->to_field != NULL && strcmp(c->to_field, "to_username") == 0)
         return "field 'to_username' cannot be yourself: a direct message needs another user";
     return NULL;
 }

@@ -44,7 +44,8 @@ static json_t *profile_public_json(const mp_profile_row_t *p)
     json_t *o = json_object();
     json_object_set_new(o, "user_id", id_json(p->id));
     json_object_set_new(o, "username", json_string(p->username));
-    json_object_set_new(o, "display_name", json_string(p->deleted ? DELETED_NAME : p->display_name));
+    json_object_set_new(o, "display_name",
+                        json_string(p->deleted ? DELETED_NAME : p->display_name));
     json_object_set_new(o, "bio", json_string(p->deleted ? "" : p->bio));
     json_object_set_new(o, "avatar_file_id",
                         p->deleted || p->avatar_file_id == 0 ? json_null()
@@ -84,8 +85,8 @@ void mp_people__route_user(mp_http_req_t *req)
         return;
     }
     mp_people_t *people = mp_people__of(req);
-    mp_err_t rc = mp_store_people_by_id(people->ctx->store, mp_http_req_principal(req)->user_id,
-                                        id, on_profile, req);
+    mp_err_t rc = mp_store_people_by_id(people->ctx->store, mp_http_req_principal(req)->user_id, id,
+                                        on_profile, req);
     if (rc != MP_OK)
         mp_http_respond_error(req, rc, NULL);
 }
@@ -124,8 +125,7 @@ typedef struct me_ctx {
 
 /* profile_updated to every session of the user (their other devices) and of
  * everyone in the audience who is online: encoded once. */
-static void tell(mp_people_t *people, const mp_profile_row_t *p, const uint64_t *audience,
-                 size_t n)
+static void tell(mp_people_t *people, const mp_profile_row_t *p, const uint64_t *audience, size_t n)
 {
     json_t *ev = json_pack("{s:s,s:o}", "event", "profile_updated", "user", profile_public_json(p));
     mp_frame_t *f = mp_frame_new_json(ev);
@@ -170,8 +170,7 @@ static bool avatar_field(mp_http_req_t *req, json_t *body, mp_people_update_t *u
         return false;
     }
     /* Files are uploaded nowhere yet, so no id names one of the caller's. */
-    mp_http_respond_error(req, MP_ERR_NOT_FOUND,
-                          "field 'avatar_file_id' names no uploaded file");
+    mp_http_respond_error(req, MP_ERR_NOT_FOUND, "field 'avatar_file_id' names no uploaded file");
     return false;
 }
 
@@ -194,8 +193,7 @@ void mp_people__route_me_patch(mp_http_req_t *req)
     if (json_is_string(name)) {
         if (!mp_name_label_clean(json_string_value(name), json_string_length(name), c->name,
                                  sizeof c->name)) {
-            snprintf(msg, sizeof msg, MP_NAME_LABEL_RULE, "display_name",
-                     MP_NAME_LABEL_MAX_CHARS);
+            snprintf(msg, sizeof msg, MP_NAME_LABEL_RULE, "display_name", MP_NAME_LABEL_MAX_CHARS);
             mp_http_respond_error(req, MP_ERR_BAD_REQUEST, msg);
             mp_free(c);
             return;

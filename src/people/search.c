@@ -51,8 +51,7 @@ static const char *parse_q(const char *q, char *out, size_t outlen)
         q++;
         len--;
     }
-    if (len == 0 || len >= outlen || !mp_utf8_valid(q, len) ||
-        mp_utf8_chars(q, len) > Q_MAX_CHARS)
+    if (len == 0 || len >= outlen || !mp_utf8_valid(q, len) || mp_utf8_chars(q, len) > Q_MAX_CHARS)
         return rule;
     if (!mp_text_check(q, len, MP_TEXT_NAME))
         return "field 'q' must not contain control or invisible characters";

@@ -77,8 +77,8 @@ mp_err_t mp_store_people_audience(mp_store_t *st, uint64_t user_id, mp_people_id
 
 /* ---- search ------------------------------------------------------------- */
 
-#define MP_PEOPLE_SEARCH_Q_MAX 256      /* bytes of q (64 characters) */
-#define MP_PEOPLE_SEARCH_CURSOR_MAX 48  /* bytes of a cursor */
+#define MP_PEOPLE_SEARCH_Q_MAX 256     /* bytes of q (64 characters) */
+#define MP_PEOPLE_SEARCH_CURSOR_MAX 48 /* bytes of a cursor */
 
 typedef struct mp_people_search_in {
     uint64_t viewer;

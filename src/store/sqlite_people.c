@@ -28,7 +28,7 @@
  * (0 everyone, 1 friends, 2 nobody). */
 #define SEARCHABLE                                                                                 \
     " u.guest = 0 AND u.deleted_at = 0 AND u.disabled_at = 0 AND u.pending = 0"                    \
-    " AND (u.id = ?1 OR u.priv_search = 0 OR (u.priv_search = 1 AND EXISTS (SELECT 1"             \
+    " AND (u.id = ?1 OR u.priv_search = 0 OR (u.priv_search = 1 AND EXISTS (SELECT 1"              \
     " FROM contacts k WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3)))"
 
 static void copy_text(char *dst, size_t cap, const char *src)
@@ -47,8 +47,8 @@ static void profile_read(mp_sql_stmt_t *s, mp_profile_row_t *p)
     p->guest = mp_sql_col_int(s, 6) != 0;
     p->deleted = mp_sql_col_i64(s, 7) > 0;
     int c = mp_sql_col_int(s, 8);
-    p->contact = c >= MP_CONTACT_NONE && c <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)c
-                                                                 : MP_CONTACT_NONE;
+    p->contact =
+        c >= MP_CONTACT_NONE && c <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)c : MP_CONTACT_NONE;
     p->blocked = mp_sql_col_int(s, 9) != 0;
 }
 
@@ -431,9 +431,9 @@ static mp_err_t search_collect(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t
 
 static const char SQL_SEARCH_EXACT[] =
     "SELECT " PROFILE_COLS " FROM users u WHERE u.username = ?2 AND" SEARCHABLE;
-static const char SQL_SEARCH_PREFIX[] = "SELECT " PROFILE_COLS " FROM users u"
-                                        " WHERE u.username > ?2 AND u.username < ?3 AND" SEARCHABLE
-                                        " ORDER BY u.username LIMIT ?4";
+static const char SQL_SEARCH_PREFIX[] =
+    "SELECT " PROFILE_COLS " FROM users u"
+    " WHERE u.username > ?2 AND u.username < ?3 AND" SEARCHABLE " ORDER BY u.username LIMIT ?4";
 /* SQLite-only: FTS5 (PostgreSQL would use a tsvector index). Users the
  * username part found ([?4, ?5)) are left out: each user once. */
 static const char SQL_SEARCH_NAME[] =
@@ -459,10 +459,9 @@ static mp_err_t search_usernames(mp_sql_conn_t *db, search_job_t *j)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->viewer);
     /* After the cursor's name, or after q itself (the exact match). */
-    mp_sql_bind_text(s, 2,
-                     j->part == PART_PREFIX && strcmp(j->after_name, j->lo) > 0 ? j->after_name
-                                                                                : j->lo,
-                     -1);
+    mp_sql_bind_text(
+        s, 2, j->part == PART_PREFIX && strcmp(j->after_name, j->lo) > 0 ? j->after_name : j->lo,
+        -1);
     mp_sql_bind_text(s, 3, j->hi, -1);
     mp_sql_bind_i64(s, 4, (int64_t)(j->limit + 1 - j->n));
     return search_collect(db, j, s, PART_PREFIX);

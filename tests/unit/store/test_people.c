@@ -222,8 +222,10 @@ static void test_update(void **state)
     assert_string_equal(r.p.bio, "line one\nline two");
     assert_string_equal(r.p.display_name, "Bob"); /* untouched */
 
-    u = (mp_people_update_t){.set_display_name = true, .display_name = "Robert Quux",
-                             .set_avatar = true, .avatar_file_id = 77};
+    u = (mp_people_update_t){.set_display_name = true,
+                             .display_name = "Robert Quux",
+                             .set_avatar = true,
+                             .avatar_file_id = 77};
     r = update(f, BOB, &u);
     assert_int_equal(r.rc, MP_OK);
     assert_string_equal(r.p.display_name, "Robert Quux");
