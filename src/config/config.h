@@ -77,6 +77,9 @@ typedef struct mp_config {
     unsigned max_reaction_kinds; /* max_reaction_kinds = 20 distinct emoji per message */
     bool search_index;           /* search_index = on: keep the full-text index */
     char world_moderators[1024]; /* world_moderators = "" comma-separated usernames */
+    /* People */
+    unsigned user_search_rate;  /* user_search_rate = 1 search per second per user */
+    unsigned user_search_burst; /* user_search_burst = 30 */
     /* Accounts (deletion): a deleted account's username stays reserved this
      * long, then the grace sweep frees it. size_t: more than 49 days of ms. */
     size_t account_delete_grace_ms; /* account_delete_grace = 30d */
