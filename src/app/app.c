@@ -226,10 +226,13 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
 }
 
 /* The account deletion's hook: the groups the account left or owned changed
- * (members, owner), exactly as for a swept guest. */
+ * (members, owner), exactly as for a swept guest, and its contacts are told
+ * their entry with it is gone. */
 static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
 {
-    on_guests_swept(ud, &out->base);
+    mp_app_t *app = ud;
+    on_guests_swept(app->chat, &out->base);
+    mp_people_account_deleted(app->people, out);
 }
 
 /* Modules that need the store, server and hub. Add new modules here, in
@@ -268,7 +271,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     s->verbs = mp_verbs_new(&s->mctx, verb_tables);
     app->sweep =
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
-    mp_auth_on_deleted(app->auth, on_account_deleted, app->chat);
+    mp_auth_on_deleted(app->auth, on_account_deleted, app);
     s->grace = mp_grace_start(app->loop, app->cfg, app->store);
     return 0;
 }

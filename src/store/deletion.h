@@ -18,17 +18,26 @@
 /* What a deleted profile shows (docs/protocol.md "Deleting an account"). */
 #define MP_DELETED_DISPLAY_NAME "Deleted account"
 
+/* A user whose contact entry with the deleted account went to state none
+ * (their side was not none before), and when that relation began. */
+typedef struct mp_account_peer {
+    uint64_t user_id;
+    int64_t created_at;
+} mp_account_peer_t;
+
 /* What a deletion changed. out->base has the shape of a guest sweep's result
  * (so the same hook serves both): users = the deleted account, devices = its
  * devices that were active (the caller revokes them in memory), msgs = the
  * system messages of the groups it left or that passed to another member.
- * peers = the users whose contact row with the account went to state 0 (at
- * version `version`). */
+ * peers: whose contact entries with the account went to none, at `version`
+ * and time `at` (their devices are told; username is the account's). */
 typedef struct mp_account_delete_out {
     mp_guest_sweep_out_t base;
-    const uint64_t *peers;
+    const char *username;
+    const mp_account_peer_t *peers;
     size_t n_peers;
     int64_t version; /* of the contact changes; 0 when there were none */
+    int64_t at;
 } mp_account_delete_out_t;
 
 typedef void (*mp_account_delete_fn)(mp_err_t rc, const mp_account_delete_out_t *out, void *ud);

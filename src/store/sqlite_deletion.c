@@ -48,7 +48,10 @@ typedef struct delete_job {
     mp_sql_job_t base;
     uint64_t user;
     int64_t now;
-    idvec_t devices, peers;
+    char username[MP_USERNAME_MAX + 1];
+    idvec_t devices;
+    mp_account_peer_t *peers;
+    size_t n_peers;
     int64_t version;
     mp_sqlite_msgs_t msgs;
     mp_account_delete_fn cb;
@@ -56,7 +59,7 @@ typedef struct delete_job {
 } delete_job_t;
 
 static const char SQL_DEL_USER[] =
-    "SELECT display_name FROM users WHERE id = ?1 AND deleted_at = 0 AND guest = 0";
+    "SELECT display_name, username FROM users WHERE id = ?1 AND deleted_at = 0 AND guest = 0";
 static const char SQL_DEL_DEVICES[] =
     "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at = 0";
 static const char SQL_DEL_REVOKE[] =
@@ -68,21 +71,23 @@ static const char SQL_DEL_PROFILE[] =
     " email = NULL, pending = 0, admin = 0, password_hash = '', priv_message = 0,"
     " priv_presence = 0, priv_search = 0, priv_groups = 0, priv_receipts = 0, deleted_at = ?2"
     " WHERE id = ?1";
-/* Both sides of each live relation: the peer's row (state != 0) names the
- * peer as user_id, and that is who must learn of the change. */
+/* The peers' sides that are live: those peers must learn of the change (a
+ * live side of the account alone, a request to someone who blocked it, was
+ * never seen by the peer). */
 static const char SQL_DEL_PEERS[] =
-    "SELECT user_id FROM contacts WHERE peer_id = ?1 AND state <> 0"
-    " UNION SELECT peer_id FROM contacts WHERE user_id = ?1 AND state <> 0";
+    "SELECT user_id, created_at FROM contacts WHERE peer_id = ?1 AND state <> 0";
+static const char SQL_DEL_OWN[] = "SELECT count(*) FROM contacts WHERE user_id = ?1 AND state <> 0";
 static const char SQL_DEL_CONTACTS[] =
     "UPDATE contacts SET state = 0, message = '', updated_at = ?3, version = ?2"
     " WHERE (user_id = ?1 OR peer_id = ?1) AND state <> 0";
 static const char SQL_DEL_BLOCKS[] = "DELETE FROM blocks WHERE user_id = ?1 OR blocked_id = ?1";
 static const char SQL_DEL_CODES[] = "DELETE FROM email_codes WHERE user_id = ?1";
 
-/* The account's display name (for the groups' system lines), or
- * MP_ERR_NOT_FOUND. */
-static mp_err_t delete_load(mp_sql_conn_t *db, uint64_t user, char *name, size_t cap)
+/* The account's display name (for the groups' system lines) and username,
+ * or MP_ERR_NOT_FOUND. */
+static mp_err_t delete_load(mp_sql_conn_t *db, delete_job_t *j, char *name, size_t cap)
 {
+    uint64_t user = j->user;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEL_USER);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -94,6 +99,8 @@ static mp_err_t delete_load(mp_sql_conn_t *db, uint64_t user, char *name, size_t
         return mp_sql_err(db, rc);
     const char *t = mp_sql_col_text(s, 0);
     snprintf(name, cap, "%s", t ? t : "");
+    t = mp_sql_col_text(s, 1);
+    snprintf(j->username, sizeof j->username, "%s", t ? t : "");
     mp_sql_reset(s);
     return MP_OK;
 }
@@ -118,12 +125,28 @@ static mp_err_t delete_contacts(mp_sql_conn_t *db, delete_job_t *j)
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
-    mp_err_t rc = collect(db, s, &j->peers);
-    if (rc != MP_OK || j->peers.n == 0)
-        return rc;
-    /* One version for every row: peers' devices learn of it through sync. */
-    if ((rc = mp_sqlite__next_version(db, &j->version)) != MP_OK)
-        return rc;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        j->peers = mp_realloc(j->peers, (j->n_peers + 1) * sizeof *j->peers);
+        j->peers[j->n_peers++] = (mp_account_peer_t){col_u64(s, 0), mp_sql_col_i64(s, 1)};
+    }
+    mp_sql_reset(s);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    if ((s = mp_sql_prepare(db, SQL_DEL_OWN)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    if ((rc = mp_sql_step(s)) != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    int64_t own = mp_sql_col_i64(s, 0);
+    mp_sql_reset(s);
+    if (own == 0 && j->n_peers == 0)
+        return MP_OK;
+    /* One version for every row: the peers' other devices learn of it
+     * through sync. */
+    mp_err_t err = mp_sqlite__next_version(db, &j->version);
+    if (err != MP_OK)
+        return err;
     if ((s = mp_sql_prepare(db, SQL_DEL_CONTACTS)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
@@ -136,7 +159,7 @@ static mp_err_t delete_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     delete_job_t *j = (delete_job_t *)job;
     char name[256];
-    mp_err_t rc = delete_load(db, j->user, name, sizeof name);
+    mp_err_t rc = delete_load(db, j, name, sizeof name);
     if (rc != MP_OK)
         return rc;
     /* Groups first, while the profile still names who left. */
@@ -155,16 +178,18 @@ static void delete_done(mp_sql_job_t *job, mp_err_t rc)
     if (rc == MP_OK) {
         mp_account_delete_out_t out = {
             .base = {&j->user, 1, j->devices.v, j->devices.n, j->msgs.v, j->msgs.n},
-            .peers = j->peers.v,
-            .n_peers = j->peers.n,
+            .username = j->username,
+            .peers = j->peers,
+            .n_peers = j->n_peers,
             .version = j->version,
+            .at = j->now,
         };
         j->cb(rc, &out, j->ud);
     } else {
         j->cb(rc, NULL, j->ud);
     }
     mp_free(j->devices.v);
-    mp_free(j->peers.v);
+    mp_free(j->peers);
     mp_sqlite__msgs_free(&j->msgs);
     mp_free(j);
 }

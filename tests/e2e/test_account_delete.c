@@ -107,21 +107,26 @@ static void test_delete_account(void **state)
         group_create(srv, b.s.access, "B's group", ids_json(a.s.user_id, NULL), NULL, other, NULL),
         201);
 
-    /* Contacts, blocks and an e-mail code, as their routes would store them. */
+    /* Contacts through their routes: a and b friends, c asked a. */
+    EXPECT(200, NULL, srv, "POST", a.s.access, json_pack("{s:s}", "user_id", b.s.user_id),
+           "/v1/contacts/requests");
+    EXPECT(200, NULL, srv, "POST", b.s.access, NULL, "/v1/contacts/requests/%s/accept",
+           a.s.user_id);
+    EXPECT(200, NULL, srv, "POST", c.s.access, json_pack("{s:s}", "user_id", a.s.user_id),
+           "/v1/contacts/requests");
+    /* Blocks and an e-mail code, as their routes would store them. */
     char sql[2048];
     snprintf(sql, sizeof sql,
              "UPDATE users SET email = 'a%s@example.org', bio = 'my bio', admin = 1 WHERE id = %s;"
-             "INSERT INTO contacts(user_id, peer_id, state, created_at, updated_at, version)"
-             " VALUES(%s, %s, 3, 1, 1, 1), (%s, %s, 3, 1, 1, 1), (%s, %s, 1, 1, 1, 1),"
-             " (%s, %s, 2, 1, 1, 1);"
              "INSERT INTO blocks(user_id, blocked_id, created_at) VALUES(%s, %s, 1), (%s, %s, 1);"
              "INSERT INTO email_codes(user_id, purpose, code_hash, expires_at, sent_at)"
              " VALUES(%s, 'verify', x'00', 1, 1);",
-             a.s.user_id, a.s.user_id, a.s.user_id, b.s.user_id, b.s.user_id, a.s.user_id,
-             a.s.user_id, c.s.user_id, c.s.user_id, a.s.user_id, c.s.user_id, a.s.user_id,
-             a.s.user_id, b.s.user_id, a.s.user_id);
+             a.s.user_id, a.s.user_id, c.s.user_id, a.s.user_id, a.s.user_id, b.s.user_id,
+             a.s.user_id);
     db_exec(srv, sql);
     long long v0 = q1(srv, "SELECT max(version) FROM contacts");
+    drop_events(b.ws);
+    drop_events(c.ws);
 
     EXPECT(204, NULL, srv, "DELETE", a.s.access, json_pack("{s:s}", "password", a.s.password),
            "/v1/me");
@@ -164,7 +169,8 @@ static void test_delete_account(void **state)
            json_pack("{s:s,s:s}", "username", a.s.username, "password", "another password"),
            "/v1/auth/register");
 
-    /* Contacts: both sides at state 0 with a new version; blocks and codes gone. */
+    /* Contacts: both sides at state 0 with a new version, the peers told
+     * (events, lists); blocks and codes gone. */
     assert_int_equal(q1(srv,
                         "SELECT count(*) FROM contacts WHERE (user_id = %s OR peer_id = %s)"
                         " AND state <> 0",
@@ -175,6 +181,29 @@ static void test_delete_account(void **state)
                         " AND state = 0 AND version > %lld",
                         a.s.user_id, a.s.user_id, v0),
                      4);
+    chat_dev_t *peers[] = {&b, &c};
+    for (int i = 0; i < 2; i++) {
+        json_t *ev = next_event(peers[i]->ws, "contact");
+        json_t *ct = json_object_get(ev, "contact");
+        assert_string_equal(jstr(ct, "state"), "none");
+        assert_string_equal(jstr(json_object_get(ct, "user"), "user_id"), a.s.user_id);
+        assert_string_equal(jstr(json_object_get(ct, "user"), "display_name"), "Deleted account");
+        json_decref(ev);
+    }
+    json_t *list = EXPECT_BODY(200, NULL, srv, "GET", b.s.access, NULL, "/v1/contacts");
+    assert_int_equal(json_array_size(json_object_get(list, "contacts")), 0);
+    json_decref(list);
+    list = EXPECT_BODY(200, NULL, srv, "GET", c.s.access, NULL,
+                       "/v1/contacts/requests?direction=outgoing");
+    assert_int_equal(json_array_size(json_object_get(list, "contacts")), 0);
+    json_decref(list);
+    /* The profile shows the deleted account. */
+    json_t *prof =
+        EXPECT_BODY(200, NULL, srv, "GET", b.s.access, NULL, "/v1/users/%s", a.s.user_id);
+    assert_true(json_is_true(json_object_get(prof, "deleted")));
+    assert_string_equal(jstr(prof, "display_name"), "Deleted account");
+    assert_string_equal(jstr(prof, "bio"), "");
+    json_decref(prof);
     assert_int_equal(q1(srv, "SELECT count(*) FROM blocks WHERE user_id = %s OR blocked_id = %s",
                         a.s.user_id, a.s.user_id),
                      0);
