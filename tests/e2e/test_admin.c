@@ -195,9 +195,9 @@ static void test_non_admins_refused(void **state)
         json_t *body = strcmp(m, "POST") == 0 ? json_object() : NULL;
         EXPECT(401, "unauthorized", srv, m, NULL, json_incref(body), "%s", p);
         json_t *r = EXPECT_BODY(403, "forbidden", srv, m, u.access, json_incref(body), "%s", p);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"),
-                                                              "message")),
-                            "administrators only");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(r, "error"), "message")),
+            "administrators only");
         json_decref(r);
         EXPECT(403, "forbidden", srv, m, guest, json_incref(body), "%s", p);
         /* The administrator reaches the operation: whatever it answers, it
@@ -363,8 +363,8 @@ static void test_users_socket(void **state)
     {
         if (strcmp(jstr(v, "username"), name) == 0)
             continue;
-        ctl_expect_ok(srv,
-                      json_pack("{s:s, s:s}", "cmd", "user.demote", "username", jstr(v, "username")));
+        ctl_expect_ok(
+            srv, json_pack("{s:s, s:s}", "cmd", "user.demote", "username", jstr(v, "username")));
     }
     json_decref(admins);
     ans = ctl(srv, json_pack("{s:s, s:s}", "cmd", "user.demote", "username", name));
@@ -434,8 +434,8 @@ static void test_disable(void **state)
            json_pack("{s:s}", "refresh_token", d2.s.refresh), "/v1/auth/refresh");
 
     /* The admin's view, and a repeat that changes nothing. */
-    json_t *r = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/users/%s",
-                            d1.s.user_id);
+    json_t *r =
+        EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/users/%s", d1.s.user_id);
     assert_true(json_is_true(json_object_get(json_object_get(r, "user"), "disabled")));
     json_decref(r);
     r = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/users?disabled=true");
@@ -513,9 +513,8 @@ static void test_audit_and_stats(void **state)
     char cursor[64];
     json_t *p1 = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/audit?limit=2");
     snprintf(cursor, sizeof cursor, "%s", jstr(p1, "next_cursor"));
-    json_t *p2 =
-        EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/audit?limit=2&cursor=%s",
-                    cursor);
+    json_t *p2 = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL,
+                             "/v1/admin/audit?limit=2&cursor=%s", cursor);
     json_t *e1 = json_object_get(p1, "entries"), *e2 = json_object_get(p2, "entries");
     assert_string_equal(jstr(json_array_get(e1, 0), "id"), jstr(json_array_get(e, 0), "id"));
     assert_string_equal(jstr(json_array_get(e1, 1), "id"), jstr(json_array_get(e, 1), "id"));
@@ -530,9 +529,9 @@ static void test_audit_and_stats(void **state)
     chat_dev_t d;
     dev_new_user(srv, "online", &d);
     r = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/stats");
-    const char *fields[] = {"users",    "guests", "admins",   "disabled",        "pending",
-                            "deleted",  "conversations", "direct", "groups", "messages",
-                            "online_sessions", "uptime_s"};
+    const char *fields[] = {"users",   "guests",   "admins",          "disabled",
+                            "pending", "deleted",  "conversations",   "direct",
+                            "groups",  "messages", "online_sessions", "uptime_s"};
     for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
         if (!json_is_integer(json_object_get(r, fields[k])))
             fail_msg("stats: no integer %s", fields[k]);
@@ -767,9 +766,9 @@ static void test_cli(void **state)
     snprintf(dir, sizeof dir, "%s", srv->data_dir);
 
     /* Usage errors: 2, whether a server runs or not. */
-    assert_int_equal(run_magpie(NULL, out, sizeof out, err, sizeof err, "admin", "--data", dir,
-                                "user", NULL),
-                     2);
+    assert_int_equal(
+        run_magpie(NULL, out, sizeof out, err, sizeof err, "admin", "--data", dir, "user", NULL),
+        2);
     assert_int_equal(run_magpie(NULL, out, sizeof out, err, sizeof err, "admin", "--data", dir,
                                 "frobnicate", NULL),
                      2);
@@ -785,9 +784,9 @@ static void test_cli(void **state)
     /* No server: 3 and the message that says so. */
     char empty[] = "/tmp/magpie-admin-XXXXXX";
     assert_non_null(mkdtemp(empty));
-    assert_int_equal(run_magpie(NULL, out, sizeof out, err, sizeof err, "admin", "--data", empty,
-                                "stats", NULL),
-                     3);
+    assert_int_equal(
+        run_magpie(NULL, out, sizeof out, err, sizeof err, "admin", "--data", empty, "stats", NULL),
+        3);
     char want[1024];
     snprintf(want, sizeof want,
              "magpie admin: no server is running with data directory %s (cannot connect to "
