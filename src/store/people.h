@@ -9,15 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/contact.h" /* mp_contact_state_t: contacts.state */
 #include "store/store.h"
-
-/* contacts.state of the viewer's row about the user (0 when none). */
-typedef enum {
-    MP_CONTACT_NONE = 0,
-    MP_CONTACT_OUTGOING = 1,
-    MP_CONTACT_INCOMING = 2,
-    MP_CONTACT_FRIENDS = 3,
-} mp_contact_state_t;
 
 /* One user as the viewer sees them. */
 typedef struct mp_profile_row {

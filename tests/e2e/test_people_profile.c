@@ -81,7 +81,7 @@ static const char *err_msg(const json_t *body)
     do {                                                                                           \
         json_t *b_ = EXPECT_BODY(st, code, __VA_ARGS__);                                           \
         if (strstr(err_msg(b_), "'" field "'") == NULL)                                            \
-            fail_msg("line %d: message \"%s\" does not name '%s'", __LINE__, err_msg(b_), field); \
+            fail_msg("line %d: message \"%s\" does not name '%s'", __LINE__, err_msg(b_), field);  \
         json_decref(b_);                                                                           \
     } while (0)
 
@@ -128,10 +128,10 @@ static void test_me_and_profiles(void **state)
     assert_true(json_is_false(json_object_get(me, "admin")));
     json_decref(me);
 
-    json_t *p = EXPECT_BODY(200, NULL, srv, "PATCH", al.access,
-                            json_pack("{s:s,s:s}", "display_name", "  Alma Mater ", "bio",
-                                      "first line\nsecond line"),
-                            "/v1/me");
+    json_t *p = EXPECT_BODY(
+        200, NULL, srv, "PATCH", al.access,
+        json_pack("{s:s,s:s}", "display_name", "  Alma Mater ", "bio", "first line\nsecond line"),
+        "/v1/me");
     assert_string_equal(jstr(p, "user_id"), al.user_id);
     assert_string_equal(jstr(p, "display_name"), "Alma Mater"); /* trimmed */
     assert_string_equal(jstr(p, "bio"), "first line\nsecond line");
@@ -189,7 +189,10 @@ static void test_patch_validation(void **state)
     EXPECT_FIELD(400, "bad_request", "display_name", srv, "PATCH", u.access,
                  json_pack("{s:s}", "display_name", name), "/v1/me");
     EXPECT_FIELD(400, "bad_request", "display_name", srv, "PATCH", u.access,
-                 json_pack("{s:s}", "display_name", "a\xe2\x80\xae" "b"), "/v1/me");
+                 json_pack("{s:s}", "display_name",
+                           "a\xe2\x80\xae"
+                           "b"),
+                 "/v1/me");
 
     /* bio: 0..256 characters (not bytes), newlines allowed, no controls. */
     char bio[258 * 2];
@@ -199,8 +202,8 @@ static void test_patch_validation(void **state)
     EXPECT_FIELD(400, "bad_request", "bio", srv, "PATCH", u.access, json_pack("{s:s}", "bio", bio),
                  "/v1/me");
     bio[2 * 256] = '\0';
-    json_t *p = EXPECT_BODY(200, NULL, srv, "PATCH", u.access, json_pack("{s:s}", "bio", bio),
-                            "/v1/me");
+    json_t *p =
+        EXPECT_BODY(200, NULL, srv, "PATCH", u.access, json_pack("{s:s}", "bio", bio), "/v1/me");
     assert_string_equal(jstr(p, "bio"), bio);
     json_decref(p);
     EXPECT_FIELD(400, "bad_request", "bio", srv, "PATCH", u.access,
@@ -438,15 +441,15 @@ static void test_direct_by_username(void **state)
                  "/v1/conversations/direct");
 
     /* send with to_username: the same pair's conversation, or a new one. */
-    json_t *r = call(a.ws, "send",
-                     json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-1", "text", "hi",
-                               "to_username", "DMITRI"));
+    json_t *r = call(
+        a.ws, "send",
+        json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-1", "text", "hi", "to_username", "DMITRI"));
     assert_true(is_ok(r));
     assert_string_equal(jstr(r, "conversation"), conv);
     json_decref(r);
-    r = call(a.ws, "send",
-             json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-2", "text", "hi", "to_username",
-                       "@dolly"));
+    r = call(
+        a.ws, "send",
+        json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-2", "text", "hi", "to_username", "@dolly"));
     assert_true(is_ok(r));
     assert_string_not_equal(jstr(r, "conversation"), conv);
     json_decref(r);
@@ -455,14 +458,14 @@ static void test_direct_by_username(void **state)
                        "nobody_here"));
     assert_non_null(strstr(err_msg(r), "'to_username'"));
     assert_err(r, "not_found");
-    r = call(a.ws, "send",
-             json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-4", "text", "hi", "to_username",
-                       "dora"));
+    r = call(
+        a.ws, "send",
+        json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-4", "text", "hi", "to_username", "dora"));
     assert_non_null(strstr(err_msg(r), "'to_username'"));
     assert_err(r, "bad_request");
-    r = call(a.ws, "send",
-             json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-5", "text", "hi", "to_username",
-                       gname));
+    r = call(
+        a.ws, "send",
+        json_pack("{s:s,s:s,s:s}", "client_msg_id", "tu-5", "text", "hi", "to_username", gname));
     assert_non_null(strstr(err_msg(r), "'to_username'"));
     assert_err(r, "guest_forbidden");
     r = call(a.ws, "send",
@@ -480,12 +483,9 @@ static void test_direct_by_username(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_me_and_profiles),
-        cmocka_unit_test(test_patch_validation),
-        cmocka_unit_test(test_profile_updated_audience),
-        cmocka_unit_test(test_search),
-        cmocka_unit_test(test_search_rate_limit),
-        cmocka_unit_test(test_guests_refused),
+        cmocka_unit_test(test_me_and_profiles),          cmocka_unit_test(test_patch_validation),
+        cmocka_unit_test(test_profile_updated_audience), cmocka_unit_test(test_search),
+        cmocka_unit_test(test_search_rate_limit),        cmocka_unit_test(test_guests_refused),
         cmocka_unit_test(test_direct_by_username),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
