@@ -45,6 +45,13 @@ void mp_admin__audit(mp_admin_call_t *call, const char *action, uint64_t target_
 }
 
 const mp_admin_op_t mp_admin__ops[] = {
+    {"invite.create", mp_admin__op_invite_create},
+    {"invite.list", mp_admin__op_invite_list},
+    {"invite.revoke", mp_admin__op_invite_revoke},
+    {"world.delete_message", mp_admin__op_world_delete_message},
+    {"world.ban", mp_admin__op_world_ban},
+    {"world.unban", mp_admin__op_world_unban},
+    {"world.bans", mp_admin__op_world_bans},
     {0},
 };
 

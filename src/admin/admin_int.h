@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "admin/admin.h"
+#include "proto/validate.h"
 
 typedef struct mp_admin_call mp_admin_call_t;
 
@@ -56,6 +57,27 @@ struct mp_admin {
     mp_chat_t *chat;
     void *ctl; /* the control socket server (control.c) */
 };
+
+/* ---- invites and world moderation (invites.c, world.c) ---------------------- */
+
+/* Operations of the table (docs/protocol.md "Invites and world moderation"). */
+void mp_admin__op_invite_create(mp_admin_call_t *call);
+void mp_admin__op_invite_list(mp_admin_call_t *call);
+void mp_admin__op_invite_revoke(mp_admin_call_t *call);
+void mp_admin__op_world_delete_message(mp_admin_call_t *call);
+void mp_admin__op_world_ban(mp_admin_call_t *call);
+void mp_admin__op_world_unban(mp_admin_call_t *call);
+void mp_admin__op_world_bans(mp_admin_call_t *call);
+
+/* Argument helpers of those operations (invites.c). args_valid: checks
+ * call->args against fields (proto/validate.h); answers 400 naming the field
+ * and returns false when they do not fit. args_limit: the optional "limit"
+ * (an integer, or its decimal string from a query string; default 50) into
+ * *out, 1..max, else answers 400 and returns false. json_id_or_null: an id
+ * as its decimal string, 0 (the operator) as null. */
+bool mp_admin__args_valid(mp_admin_call_t *call, const mp_field_t *fields);
+bool mp_admin__args_limit(mp_admin_call_t *call, unsigned max, unsigned *out);
+json_t *mp_admin__json_id_or_null(uint64_t id);
 
 /* The mp_admin_t of the request's route. */
 mp_admin_t *mp_admin__of(mp_http_req_t *req);

@@ -133,8 +133,7 @@ static void on_done(mp_err_t rc, void *ud)
     r->rc = rc;
 }
 
-static void queue_register(fx_t *f, uint64_t id, const char *name, const char *code,
-                           done_res_t *r)
+static void queue_register(fx_t *f, uint64_t id, const char *name, const char *code, done_res_t *r)
 {
     mp_user_row_t u = {.id = id, .created_at = ++f->now};
     snprintf(u.username, sizeof u.username, "%s", name);
@@ -287,8 +286,7 @@ static void on_ban(mp_err_t rc, const mp_world_ban_row_t *row, bool created, voi
 static ban_res_t ban(fx_t *f, uint64_t user, const char *reason)
 {
     ban_res_t r = {0};
-    assert_int_equal(mp_store_world_ban(f->s.st, user, ADMIN, reason, ++f->now, on_ban, &r),
-                     MP_OK);
+    assert_int_equal(mp_store_world_ban(f->s.st, user, ADMIN, reason, ++f->now, on_ban, &r), MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     return r;
 }
@@ -397,8 +395,8 @@ static void on_del(mp_err_t rc, const mp_msg_row_t *m, void *ud)
 static mp_err_t try_delete(fx_t *f, mp_msg_actor_t a, uint64_t msg)
 {
     done_res_t r = {0};
-    assert_int_equal(
-        mp_store_msg_delete(f->s.st, &a, WORLD, msg, true, 0, ++f->now, on_del, &r), MP_OK);
+    assert_int_equal(mp_store_msg_delete(f->s.st, &a, WORLD, msg, true, 0, ++f->now, on_del, &r),
+                     MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     return r.rc;
 }
