@@ -50,12 +50,12 @@ json_t *mp_admin__json_id_or_null(uint64_t id)
 /* The wire form of an invite (docs/protocol.md "Invite codes"). */
 static json_t *invite_json(const mp_invite_row_t *r, int64_t now_ms)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:o, s:I, s:s}", "code", r->code, "max_uses",
-                     (json_int_t)r->max_uses, "uses", (json_int_t)r->uses, "expires_at",
-                     (json_int_t)r->expires_at, "note", r->note, "created_at",
-                     (json_int_t)r->created_at, "created_by", mp_admin__json_id_or_null(r->created_by),
-                     "revoked_at", (json_int_t)r->revoked_at, "state",
-                     mp_invite_state_name(mp_invite_state(r, now_ms)));
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:s, s:I, s:o, s:I, s:s}", "code", r->code, "max_uses",
+        (json_int_t)r->max_uses, "uses", (json_int_t)r->uses, "expires_at",
+        (json_int_t)r->expires_at, "note", r->note, "created_at", (json_int_t)r->created_at,
+        "created_by", mp_admin__json_id_or_null(r->created_by), "revoked_at",
+        (json_int_t)r->revoked_at, "state", mp_invite_state_name(mp_invite_state(r, now_ms)));
 }
 
 /* ---- invite.create ----------------------------------------------------------------- */
@@ -93,8 +93,7 @@ static void create_submit(create_ctx_t *c)
 {
     c->tries++;
     draw_code(c->row.code);
-    mp_err_t rc =
-        mp_store_invite_create(c->call->admin->ctx->store, &c->row, on_created, c);
+    mp_err_t rc = mp_store_invite_create(c->call->admin->ctx->store, &c->row, on_created, c);
     if (rc != MP_OK) {
         mp_admin__reply(c->call, rc, NULL, NULL);
         mp_free(c);
@@ -198,7 +197,8 @@ static void on_listed(mp_err_t rc, const mp_invite_row_t *rows, size_t n, bool m
         next = json_string(cur);
     }
     call->http_ok = 200;
-    mp_admin__reply(call, MP_OK, NULL, json_pack("{s:o, s:o}", "invites", arr, "next_cursor", next));
+    mp_admin__reply(call, MP_OK, NULL,
+                    json_pack("{s:o, s:o}", "invites", arr, "next_cursor", next));
 }
 
 void mp_admin__op_invite_list(mp_admin_call_t *call)
@@ -217,8 +217,8 @@ void mp_admin__op_invite_list(mp_admin_call_t *call)
                         "field 'cursor' must be the next_cursor of a previous page", NULL);
         return;
     }
-    mp_err_t rc = mp_store_invite_list(call->admin->ctx->store, (int64_t)at, code, limit,
-                                       on_listed, call);
+    mp_err_t rc =
+        mp_store_invite_list(call->admin->ctx->store, (int64_t)at, code, limit, on_listed, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
 }

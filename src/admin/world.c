@@ -86,8 +86,7 @@ static void on_banned(mp_err_t rc, const mp_world_ban_row_t *row, bool created, 
         return;
     }
     if (created)
-        mp_admin__audit(call, "world.ban", row->user_id,
-                        json_pack("{s:s}", "reason", row->reason));
+        mp_admin__audit(call, "world.ban", row->user_id, json_pack("{s:s}", "reason", row->reason));
     call->http_ok = created ? 201 : 200;
     mp_admin__reply(call, MP_OK, NULL, ban_json(row));
 }
@@ -102,10 +101,9 @@ void mp_admin__op_world_ban(mp_admin_call_t *call)
     if (!mp_admin__args_valid(call, fields))
         return;
     json_t *reason = json_object_get(call->args, "reason");
-    mp_err_t rc = mp_store_world_ban(call->admin->ctx->store, id_arg(call, "user_id"),
-                                     call->actor_id,
-                                     json_is_string(reason) ? json_string_value(reason) : "",
-                                     mp_now_ms(), on_banned, call);
+    mp_err_t rc = mp_store_world_ban(
+        call->admin->ctx->store, id_arg(call, "user_id"), call->actor_id,
+        json_is_string(reason) ? json_string_value(reason) : "", mp_now_ms(), on_banned, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
 }
