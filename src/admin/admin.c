@@ -55,6 +55,16 @@ const mp_admin_op_t mp_admin__ops[] = {
     {0},
 };
 
+#define ADMIN_ROUTE (MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK)
+#define ADMIN_BODY (ADMIN_ROUTE | MP_ROUTE_JSON | MP_ROUTE_JSON_EMPTY_OK)
+
 const mp_route_t mp_admin_routes[] = {
+    {"POST", "/v1/admin/invites", ADMIN_BODY, mp_admin__h_invite_create},
+    {"GET", "/v1/admin/invites", ADMIN_ROUTE, mp_admin__h_invite_list},
+    {"DELETE", "/v1/admin/invites/{code}", ADMIN_ROUTE, mp_admin__h_invite_revoke},
+    {"DELETE", "/v1/admin/world/messages/{mid}", ADMIN_ROUTE, mp_admin__h_world_delete},
+    {"POST", "/v1/admin/world/bans", ADMIN_BODY, mp_admin__h_world_ban},
+    {"GET", "/v1/admin/world/bans", ADMIN_ROUTE, mp_admin__h_world_bans},
+    {"DELETE", "/v1/admin/world/bans/{user_id}", ADMIN_ROUTE, mp_admin__h_world_unban},
     {0},
 };

@@ -79,6 +79,15 @@ bool mp_admin__args_valid(mp_admin_call_t *call, const mp_field_t *fields);
 bool mp_admin__args_limit(mp_admin_call_t *call, unsigned max, unsigned *out);
 json_t *mp_admin__json_id_or_null(uint64_t id);
 
+/* Their HTTP routes (routes_moderation.c). */
+void mp_admin__h_invite_create(mp_http_req_t *req);
+void mp_admin__h_invite_list(mp_http_req_t *req);
+void mp_admin__h_invite_revoke(mp_http_req_t *req);
+void mp_admin__h_world_delete(mp_http_req_t *req);
+void mp_admin__h_world_ban(mp_http_req_t *req);
+void mp_admin__h_world_bans(mp_http_req_t *req);
+void mp_admin__h_world_unban(mp_http_req_t *req);
+
 /* The mp_admin_t of the request's route. */
 mp_admin_t *mp_admin__of(mp_http_req_t *req);
 

@@ -112,9 +112,9 @@ static void test_admin_deletes_any_world_message(void **state)
            "/v1/admin/world/messages/notanid");
 
     /* Admins are world moderators for the verb as well. */
-    json_t *r = call(adm.ws, "delete",
-                     json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", m2, "for",
-                               "everyone"));
+    json_t *r = call(
+        adm.ws, "delete",
+        json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", m2, "for", "everyone"));
     assert_true(is_ok(r));
     json_decref(r);
     expect_deleted(a1.ws, m2);
@@ -142,6 +142,7 @@ static void test_ban_and_unban(void **state)
     send_text(&a, world, "wb-1", "a post to react to", wm);
     assert_int_equal(direct_conv(srv, &b, a.s.user_id, conv), 201);
     send_text(&b, conv, "wb-dm", "to forward", dm);
+    drain_events(a.ws, NULL);
 
     json_t *ban = EXPECT_BODY(201, NULL, srv, "POST", admin.access,
                               json_pack("{s:s,s:s}", "user_id", b.s.user_id, "reason", "spam"),
@@ -165,10 +166,10 @@ static void test_ban_and_unban(void **state)
     assert_string_equal(jstr(json_object_get(r, "error"), "message"),
                         "you are banned from the world room");
     assert_err(r, "banned");
-    assert_err(call(b.ws, "react",
-                    json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", wm, "emoji",
-                              THUMBS)),
-               "banned");
+    assert_err(
+        call(b.ws, "react",
+             json_pack("{s:s,s:s,s:s}", "conversation", world, "message_id", wm, "emoji", THUMBS)),
+        "banned");
     assert_err(call(b.ws, "forward",
                     json_pack("{s:s,s:s,s:[s],s:s}", "conversation", world, "from", conv,
                               "message_ids", dm, "client_msg_id", "wb-fwd")),
@@ -201,8 +202,8 @@ static void test_ban_and_unban(void **state)
 static void test_ban_args_and_paging(void **state)
 {
     (void)state;
-    EXPECT(404, "not_found", srv, "POST", admin.access,
-           json_pack("{s:s}", "user_id", "12345"), "/v1/admin/world/bans");
+    EXPECT(404, "not_found", srv, "POST", admin.access, json_pack("{s:s}", "user_id", "12345"),
+           "/v1/admin/world/bans");
     EXPECT(400, "bad_request", srv, "POST", admin.access, json_object(), "/v1/admin/world/bans");
     EXPECT(400, "bad_request", srv, "POST", admin.access, json_pack("{s:i}", "user_id", 5),
            "/v1/admin/world/bans");
@@ -259,7 +260,7 @@ static void test_non_admins_refused(void **state)
         json_t *body = json_pack("{s:s}", "user_id", u.user_id);
         EXPECT(403, "forbidden", srv, routes[i][0], u.access, body, "%s", routes[i][1]);
         body = json_pack("{s:s}", "user_id", u.user_id);
-        EXPECT(403, "forbidden", srv, routes[i][0], g.access, body, "%s", routes[i][1]);
+        EXPECT(403, NULL, srv, routes[i][0], g.access, body, "%s", routes[i][1]);
         EXPECT(401, "unauthorized", srv, routes[i][0], NULL, NULL, "%s", routes[i][1]);
     }
     /* The user was not banned by any of it. */
