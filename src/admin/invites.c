@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "admin/admin_int.h"
-#include "proto/validate.h"
 #include "store/invites.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -22,7 +21,7 @@ static const char CODE_ALPHABET[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 #define CODE_LEN 12
 #define CODE_TRIES 3 /* draws before a (practically impossible) collision is an error */
 #define MAX_USES_MAX 1000000
-#define EXPIRES_IN_MAX (10LL * 365 * 86400) /* seconds */
+#define EXPIRES_IN_MAX (100LL * 365 * 86400) /* seconds, as `magpie admin --expires` */
 #define LIST_DEFAULT 50
 
 static void draw_code(char out[CODE_LEN + 1])
@@ -32,16 +31,7 @@ static void draw_code(char out[CODE_LEN + 1])
     out[CODE_LEN] = '\0';
 }
 
-bool mp_admin__args_valid(mp_admin_call_t *call, const mp_field_t *fields)
-{
-    char msg[200] = "";
-    if (mp_validate(call->args, fields, msg, sizeof msg) == MP_OK)
-        return true;
-    mp_admin__reply(call, MP_ERR_BAD_REQUEST, msg[0] ? msg : NULL, NULL);
-    return false;
-}
-
-json_t *mp_admin__json_id_or_null(uint64_t id)
+static json_t *id_or_null(uint64_t id)
 {
     char buf[MP_ID_STRLEN];
     return id != 0 ? json_string(mp_id_format(id, buf)) : json_null();
@@ -50,12 +40,12 @@ json_t *mp_admin__json_id_or_null(uint64_t id)
 /* The wire form of an invite (docs/protocol.md "Invite codes"). */
 static json_t *invite_json(const mp_invite_row_t *r, int64_t now_ms)
 {
-    return json_pack(
-        "{s:s, s:I, s:I, s:I, s:s, s:I, s:o, s:I, s:s}", "code", r->code, "max_uses",
-        (json_int_t)r->max_uses, "uses", (json_int_t)r->uses, "expires_at",
-        (json_int_t)r->expires_at, "note", r->note, "created_at", (json_int_t)r->created_at,
-        "created_by", mp_admin__json_id_or_null(r->created_by), "revoked_at",
-        (json_int_t)r->revoked_at, "state", mp_invite_state_name(mp_invite_state(r, now_ms)));
+    return json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:o, s:I, s:s}", "code", r->code, "max_uses",
+                     (json_int_t)r->max_uses, "uses", (json_int_t)r->uses, "expires_at",
+                     (json_int_t)r->expires_at, "note", r->note, "created_at",
+                     (json_int_t)r->created_at, "created_by", id_or_null(r->created_by),
+                     "revoked_at", (json_int_t)r->revoked_at, "state",
+                     mp_invite_state_name(mp_invite_state(r, now_ms)));
 }
 
 /* ---- invite.create ----------------------------------------------------------------- */
@@ -100,84 +90,38 @@ static void create_submit(create_ctx_t *c)
     }
 }
 
-/* expires_at (ms since the epoch, 0 = never) or expires_in (seconds from
- * now) into *out; answers 400 and returns false when unusable. */
-static bool expiry_arg(mp_admin_call_t *call, int64_t now, int64_t *out)
-{
-    json_t *at = json_object_get(call->args, "expires_at");
-    json_t *in = json_object_get(call->args, "expires_in");
-    *out = 0;
-    if (at != NULL && in != NULL && !json_is_null(at) && !json_is_null(in)) {
-        mp_admin__reply(call, MP_ERR_BAD_REQUEST,
-                        "give at most one of fields 'expires_at' and 'expires_in'", NULL);
-        return false;
-    }
-    if (json_is_integer(in)) {
-        *out = now + json_integer_value(in) * 1000;
-        return true;
-    }
-    if (json_is_integer(at) && json_integer_value(at) != 0) {
-        if (json_integer_value(at) <= now) {
-            mp_admin__reply(call, MP_ERR_BAD_REQUEST,
-                            "field 'expires_at' must be in the future (ms since the epoch), or "
-                            "0 for a code that never expires",
-                            NULL);
-            return false;
-        }
-        *out = json_integer_value(at);
-    }
-    return true;
-}
-
 void mp_admin__op_invite_create(mp_admin_call_t *call)
 {
-    static const mp_field_t fields[] = {
-        {"max_uses", MP_F_INT, false, 0, MAX_USES_MAX},
-        {"expires_at", MP_F_INT, false, 0, INT64_MAX},
-        {"expires_in", MP_F_INT, false, 1, EXPIRES_IN_MAX},
-        {"note", MP_F_TEXT, false, 0, 256},
-        {0},
-    };
-    if (!mp_admin__args_valid(call, fields))
+    int64_t now = mp_now_ms(), uses = 1, at = 0, in = 0;
+    const char *note = "";
+    if (!mp_admin__arg_int(call, "max_uses", 0, MAX_USES_MAX, 1, &uses) ||
+        !mp_admin__arg_int(call, "expires_at", 0, INT64_MAX / 2, 0, &at) ||
+        !mp_admin__arg_int(call, "expires_in", 1, EXPIRES_IN_MAX, 0, &in) ||
+        !mp_admin__arg_text(call, "note", 256, &note))
         return;
-    int64_t now = mp_now_ms(), expires = 0;
-    if (!expiry_arg(call, now, &expires))
+    if (at != 0 && in != 0) {
+        mp_admin__reply(call, MP_ERR_BAD_REQUEST,
+                        "give at most one of fields 'expires_at' and 'expires_in'", NULL);
         return;
-    json_t *uses = json_object_get(call->args, "max_uses");
-    json_t *note = json_object_get(call->args, "note");
+    }
+    if (at != 0 && at <= now) {
+        mp_admin__reply(call, MP_ERR_BAD_REQUEST,
+                        "field 'expires_at' must be in the future (ms since the epoch), or 0 for "
+                        "a code that never expires",
+                        NULL);
+        return;
+    }
     create_ctx_t *c = mp_calloc(1, sizeof *c);
     c->call = call;
     c->row.created_by = call->actor_id;
     c->row.created_at = now;
-    c->row.expires_at = expires;
-    c->row.max_uses = json_is_integer(uses) ? json_integer_value(uses) : 1;
-    snprintf(c->row.note, sizeof c->row.note, "%s",
-             json_is_string(note) ? json_string_value(note) : "");
+    c->row.expires_at = in != 0 ? now + in * 1000 : at;
+    c->row.max_uses = uses;
+    snprintf(c->row.note, sizeof c->row.note, "%s", note);
     create_submit(c);
 }
 
 /* ---- invite.list -------------------------------------------------------------------- */
-
-bool mp_admin__args_limit(mp_admin_call_t *call, unsigned max, unsigned *out)
-{
-    json_t *v = json_object_get(call->args, "limit");
-    long long n = LIST_DEFAULT;
-    char extra;
-    if (v == NULL || json_is_null(v))
-        n = LIST_DEFAULT;
-    else if (json_is_integer(v))
-        n = json_integer_value(v);
-    else if (!json_is_string(v) || sscanf(json_string_value(v), "%lld%c", &n, &extra) != 1)
-        n = -1;
-    if (n < 1 || n > (long long)max) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "field 'limit' must be an integer from 1 to %u", max);
-        mp_admin__reply(call, MP_ERR_BAD_REQUEST, msg, NULL);
-        return false;
-    }
-    *out = (unsigned)n;
-    return true;
-}
 
 static void on_listed(mp_err_t rc, const mp_invite_row_t *rows, size_t n, bool more, void *ud)
 {
@@ -203,22 +147,21 @@ static void on_listed(mp_err_t rc, const mp_invite_row_t *rows, size_t n, bool m
 
 void mp_admin__op_invite_list(mp_admin_call_t *call)
 {
-    unsigned limit = 0;
-    if (!mp_admin__args_limit(call, MP_INVITE_LIST_MAX, &limit))
+    int64_t limit = 0;
+    const char *cs = NULL;
+    if (!mp_admin__arg_int(call, "limit", 1, MP_INVITE_LIST_MAX, LIST_DEFAULT, &limit) ||
+        !mp_admin__arg_str(call, "cursor", false, 0, &cs))
         return;
     /* The cursor is "<created_at>.<code>" of the last row of the page before. */
-    json_t *cv = json_object_get(call->args, "cursor");
-    const char *cs = json_is_string(cv) ? json_string_value(cv) : NULL;
     long long at = 0;
     char code[MP_INVITE_CODE_MAX + 1] = "";
-    bool first = cv == NULL || json_is_null(cv) || (cs != NULL && cs[0] == '\0');
-    if (!first && (cs == NULL || sscanf(cs, "%lld.%32[0-9A-Za-z]", &at, code) != 2 || at <= 0)) {
+    if (cs != NULL && (sscanf(cs, "%lld.%32[0-9A-Za-z]", &at, code) != 2 || at <= 0)) {
         mp_admin__reply(call, MP_ERR_BAD_REQUEST,
                         "field 'cursor' must be the next_cursor of a previous page", NULL);
         return;
     }
-    mp_err_t rc =
-        mp_store_invite_list(call->admin->ctx->store, (int64_t)at, code, limit, on_listed, call);
+    mp_err_t rc = mp_store_invite_list(call->admin->ctx->store, (int64_t)at, code, (unsigned)limit,
+                                       on_listed, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
 }
@@ -240,15 +183,11 @@ static void on_revoked(mp_err_t rc, const mp_invite_row_t *row, void *ud)
 
 void mp_admin__op_invite_revoke(mp_admin_call_t *call)
 {
-    static const mp_field_t fields[] = {
-        {"code", MP_F_ASCII, true, 1, MP_INVITE_CODE_MAX},
-        {0},
-    };
-    if (!mp_admin__args_valid(call, fields))
+    const char *code = NULL;
+    if (!mp_admin__arg_str(call, "code", true, MP_INVITE_CODE_MAX, &code))
         return;
-    mp_err_t rc = mp_store_invite_revoke(call->admin->ctx->store,
-                                         json_string_value(json_object_get(call->args, "code")),
-                                         mp_now_ms(), on_revoked, call);
+    mp_err_t rc =
+        mp_store_invite_revoke(call->admin->ctx->store, code, mp_now_ms(), on_revoked, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
 }

@@ -13,20 +13,17 @@
 #include "util/clock.h"
 #include "util/id.h"
 
-/* An id argument already checked by mp_admin__args_valid (MP_F_ID). */
-static uint64_t id_arg(const mp_admin_call_t *call, const char *name)
+static json_t *id_or_null(uint64_t id)
 {
-    uint64_t id = 0;
-    (void)mp_id_parse(json_string_value(json_object_get(call->args, name)), &id);
-    return id;
+    char buf[MP_ID_STRLEN];
+    return id != 0 ? json_string(mp_id_format(id, buf)) : json_null();
 }
 
 static json_t *ban_json(const mp_world_ban_row_t *r)
 {
-    return json_pack("{s:o, s:s, s:s, s:o, s:I}", "user_id", mp_admin__json_id_or_null(r->user_id),
-                     "username", r->username, "reason", r->reason, "banned_by",
-                     mp_admin__json_id_or_null(r->banned_by), "created_at",
-                     (json_int_t)r->created_at);
+    return json_pack("{s:o, s:s, s:s, s:o, s:I}", "user_id", id_or_null(r->user_id), "username",
+                     r->username, "reason", r->reason, "banned_by", id_or_null(r->banned_by),
+                     "created_at", (json_int_t)r->created_at);
 }
 
 /* ---- world.delete_message --------------------------------------------------------- */
@@ -51,24 +48,20 @@ static void on_deleted(mp_err_t rc, uint64_t sender_id, void *ud)
         return;
     }
     mp_admin__audit(call, "world.delete_message", mid,
-                    json_pack("{s:o}", "sender_id", mp_admin__json_id_or_null(sender_id)));
+                    json_pack("{s:o}", "sender_id", id_or_null(sender_id)));
     call->http_ok = 204;
     mp_admin__reply(call, MP_OK, NULL, NULL);
 }
 
 void mp_admin__op_world_delete_message(mp_admin_call_t *call)
 {
-    static const mp_field_t fields[] = {
-        {"message_id", MP_F_ID, true, 0, 0},
-        {0},
-    };
-    if (!mp_admin__args_valid(call, fields))
+    uint64_t mid = 0;
+    if (!mp_admin__arg_id(call, "message_id", true, &mid))
         return;
     del_ctx_t *d = mp_calloc(1, sizeof *d);
     d->call = call;
-    d->message_id = id_arg(call, "message_id");
-    mp_err_t rc =
-        mp_chat_world_delete(call->admin->chat, d->message_id, call->actor_id, on_deleted, d);
+    d->message_id = mid;
+    mp_err_t rc = mp_chat_world_delete(call->admin->chat, mid, call->actor_id, on_deleted, d);
     if (rc != MP_OK) {
         mp_free(d);
         mp_admin__reply(call, rc, NULL, NULL);
@@ -91,21 +84,21 @@ static void on_banned(mp_err_t rc, const mp_world_ban_row_t *row, bool created, 
     mp_admin__reply(call, MP_OK, NULL, ban_json(row));
 }
 
-void mp_admin__op_world_ban(mp_admin_call_t *call)
+static void ban_user(mp_admin_call_t *call, const mp_admin_user_row_t *user)
 {
-    static const mp_field_t fields[] = {
-        {"user_id", MP_F_ID, true, 0, 0},
-        {"reason", MP_F_TEXT, false, 0, 256},
-        {0},
-    };
-    if (!mp_admin__args_valid(call, fields))
+    const char *reason = "";
+    if (!mp_admin__arg_text(call, "reason", 256, &reason))
         return;
-    json_t *reason = json_object_get(call->args, "reason");
-    mp_err_t rc = mp_store_world_ban(
-        call->admin->ctx->store, id_arg(call, "user_id"), call->actor_id,
-        json_is_string(reason) ? json_string_value(reason) : "", mp_now_ms(), on_banned, call);
+    mp_err_t rc = mp_store_world_ban(call->admin->ctx->store, user->u.id, call->actor_id, reason,
+                                     mp_now_ms(), on_banned, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
+}
+
+/* The user is named by "user_id" or (on the control socket) "username". */
+void mp_admin__op_world_ban(mp_admin_call_t *call)
+{
+    mp_admin__with_user(call, ban_user);
 }
 
 typedef struct unban_ctx {
@@ -132,22 +125,21 @@ static void on_unbanned(mp_err_t rc, void *ud)
     mp_admin__reply(call, MP_OK, NULL, NULL);
 }
 
-void mp_admin__op_world_unban(mp_admin_call_t *call)
+static void unban_user(mp_admin_call_t *call, const mp_admin_user_row_t *user)
 {
-    static const mp_field_t fields[] = {
-        {"user_id", MP_F_ID, true, 0, 0},
-        {0},
-    };
-    if (!mp_admin__args_valid(call, fields))
-        return;
     unban_ctx_t *u = mp_calloc(1, sizeof *u);
     u->call = call;
-    u->user_id = id_arg(call, "user_id");
+    u->user_id = user->u.id;
     mp_err_t rc = mp_store_world_unban(call->admin->ctx->store, u->user_id, on_unbanned, u);
     if (rc != MP_OK) {
         mp_free(u);
         mp_admin__reply(call, rc, NULL, NULL);
     }
+}
+
+void mp_admin__op_world_unban(mp_admin_call_t *call)
+{
+    mp_admin__with_user(call, unban_user);
 }
 
 /* ---- world.bans --------------------------------------------------------------------------- */
@@ -175,22 +167,21 @@ static void on_bans(mp_err_t rc, const mp_world_ban_row_t *rows, size_t n, bool 
 
 void mp_admin__op_world_bans(mp_admin_call_t *call)
 {
-    unsigned limit = 0;
-    if (!mp_admin__args_limit(call, MP_WORLD_BANS_MAX, &limit))
+    int64_t limit = 0;
+    const char *cs = NULL;
+    if (!mp_admin__arg_int(call, "limit", 1, MP_WORLD_BANS_MAX, 50, &limit) ||
+        !mp_admin__arg_str(call, "cursor", false, 0, &cs))
         return;
     /* The cursor is "<created_at>.<user_id>" of the last row of the page before. */
-    json_t *cv = json_object_get(call->args, "cursor");
-    const char *cs = json_is_string(cv) ? json_string_value(cv) : NULL;
     long long at = 0;
     unsigned long long user = 0;
-    bool first = cv == NULL || json_is_null(cv) || (cs != NULL && cs[0] == '\0');
-    if (!first && (cs == NULL || sscanf(cs, "%lld.%llu", &at, &user) != 2 || at <= 0)) {
+    if (cs != NULL && (sscanf(cs, "%lld.%llu", &at, &user) != 2 || at <= 0)) {
         mp_admin__reply(call, MP_ERR_BAD_REQUEST,
                         "field 'cursor' must be the next_cursor of a previous page", NULL);
         return;
     }
-    mp_err_t rc = mp_store_world_bans(call->admin->ctx->store, (int64_t)at, (uint64_t)user, limit,
-                                      on_bans, call);
+    mp_err_t rc = mp_store_world_bans(call->admin->ctx->store, (int64_t)at, (uint64_t)user,
+                                      (unsigned)limit, on_bans, call);
     if (rc != MP_OK)
         mp_admin__reply(call, rc, NULL, NULL);
 }

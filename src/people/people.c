@@ -22,6 +22,16 @@ mp_people_t *mp_people__of(mp_http_req_t *req)
     return mp_http_req_mod(req);
 }
 
+#define AUTH MP_ROUTE_AUTH
+#define JSON (MP_ROUTE_AUTH | MP_ROUTE_JSON)
+
 const mp_route_t mp_people_routes[] = {
+    {"POST", "/v1/contacts/requests", JSON, mp_people__route_contact_request},
+    {"GET", "/v1/contacts/requests", AUTH, mp_people__route_contact_requests},
+    {"POST", "/v1/contacts/requests/{user_id}/accept", AUTH, mp_people__route_contact_accept},
+    {"POST", "/v1/contacts/requests/{user_id}/decline", AUTH, mp_people__route_contact_decline},
+    {"DELETE", "/v1/contacts/requests/{user_id}", AUTH, mp_people__route_contact_cancel},
+    {"GET", "/v1/contacts", AUTH, mp_people__route_contacts},
+    {"DELETE", "/v1/contacts/{user_id}", AUTH, mp_people__route_contact_remove},
     {0},
 };

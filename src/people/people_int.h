@@ -14,4 +14,13 @@ struct mp_people {
 /* The mp_people_t of the request's route. */
 mp_people_t *mp_people__of(mp_http_req_t *req);
 
+/* Contacts (contacts.c). */
+void mp_people__route_contact_request(mp_http_req_t *req);
+void mp_people__route_contact_requests(mp_http_req_t *req);
+void mp_people__route_contact_accept(mp_http_req_t *req);
+void mp_people__route_contact_decline(mp_http_req_t *req);
+void mp_people__route_contact_cancel(mp_http_req_t *req);
+void mp_people__route_contacts(mp_http_req_t *req);
+void mp_people__route_contact_remove(mp_http_req_t *req);
+
 #endif

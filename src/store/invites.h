@@ -21,7 +21,7 @@
 
 #define MP_INVITE_CODE_MAX 32   /* bytes of a code (the server makes 12) */
 #define MP_INVITE_NOTE_MAX 1024 /* bytes of a note (256 characters of up to 4 bytes) */
-#define MP_INVITE_LIST_MAX 100  /* rows per page */
+#define MP_INVITE_LIST_MAX 200  /* rows per page */
 
 typedef enum {
     MP_INVITE_ACTIVE = 0,

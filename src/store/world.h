@@ -71,7 +71,7 @@ mp_err_t mp_store_world_cursor(mp_store_t *st, uint64_t user_id, uint64_t conver
 /* ---- world bans (admins moderate the world room) ------------------------------ */
 
 #define MP_WORLD_BAN_REASON_MAX 1024 /* bytes (256 characters of up to 4 bytes) */
-#define MP_WORLD_BANS_MAX 100        /* rows per page */
+#define MP_WORLD_BANS_MAX 200        /* rows per page */
 
 typedef struct mp_world_ban_row {
     uint64_t user_id;

@@ -205,7 +205,13 @@ static void test_ban_args_and_paging(void **state)
     EXPECT(404, "not_found", srv, "POST", admin.access, json_pack("{s:s}", "user_id", "12345"),
            "/v1/admin/world/bans");
     EXPECT(400, "bad_request", srv, "POST", admin.access, json_object(), "/v1/admin/world/bans");
-    EXPECT(400, "bad_request", srv, "POST", admin.access, json_pack("{s:i}", "user_id", 5),
+    EXPECT(400, "bad_request", srv, "POST", admin.access, json_pack("{s:s}", "user_id", "x5"),
+           "/v1/admin/world/bans");
+    char long_reason[300];
+    memset(long_reason, 'r', 257);
+    long_reason[257] = '\0';
+    EXPECT(400, "bad_request", srv, "POST", admin.access,
+           json_pack("{s:s,s:s}", "user_id", admin.user_id, "reason", long_reason),
            "/v1/admin/world/bans");
     /* Guests post in the world: they can be banned too. */
     mpt_session_t g;
