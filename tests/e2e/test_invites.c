@@ -131,6 +131,9 @@ static void test_single_use(void **state)
     assert_string_equal(jstr(inv, "created_by"), admin.user_id);
     assert_true(jint(inv, "created_at") > 0);
     assert_string_equal(jstr(inv, "state"), "active");
+    json_t *e = audit_newest(srv, admin.access, "invite.create", NULL);
+    assert_string_equal(jstr(json_object_get(e, "detail"), "code"), code);
+    json_decref(e);
 
     /* Codes are case-insensitive; the new account logs in. */
     char lc[16], name[33];
@@ -237,6 +240,9 @@ static void test_revoke(void **state)
     json_decref(inv);
     EXPECT_REGISTER(code, 201, NULL);
     EXPECT(204, NULL, srv, "DELETE", admin.access, NULL, "/v1/admin/invites/%s", lc);
+    json_t *e = audit_newest(srv, admin.access, "invite.revoke", NULL);
+    assert_string_equal(jstr(json_object_get(e, "detail"), "code"), code);
+    json_decref(e);
     EXPECT(204, NULL, srv, "DELETE", admin.access, NULL, "/v1/admin/invites/%s", code);
     EXPECT(404, "not_found", srv, "DELETE", admin.access, NULL, "/v1/admin/invites/NOSUCHCODE22");
     EXPECT_REGISTER(code, 403, "invalid_invite");

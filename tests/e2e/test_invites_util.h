@@ -45,4 +45,19 @@ static inline void restart_with(mpt_server_t *srv, const char *const *flags)
     assert_int_equal(mpt_server_restart(srv), 0);
 }
 
+/* The newest entry of the audit log (GET /v1/admin/audit as admin token),
+ * which must be of action and target_id (NULL: not checked). Caller decrefs. */
+static inline json_t *audit_newest(const mpt_server_t *srv, const char *token, const char *action,
+                                   const char *target_id)
+{
+    json_t *l = EXPECT_BODY(200, NULL, srv, "GET", token, NULL, "/v1/admin/audit?limit=1");
+    json_t *e = json_incref(json_array_get(json_object_get(l, "entries"), 0));
+    json_decref(l);
+    assert_non_null(e);
+    assert_string_equal(jstr(e, "action"), action);
+    if (target_id != NULL)
+        assert_string_equal(jstr(e, "target_id"), target_id);
+    return e;
+}
+
 #endif

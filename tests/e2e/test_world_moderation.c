@@ -97,6 +97,10 @@ static void test_admin_deletes_any_world_message(void **state)
 
     /* The admin route: every online session hears of it, the author's too. */
     EXPECT(204, NULL, srv, "DELETE", admin.access, NULL, "/v1/admin/world/messages/%s", m1);
+    json_t *e = audit_newest(srv, admin.access, "world.delete_message", m1);
+    assert_string_equal(jstr(e, "actor_id"), admin.user_id);
+    assert_string_equal(jstr(json_object_get(e, "detail"), "sender_id"), a1.s.user_id);
+    json_decref(e);
     expect_deleted(a1.ws, m1);
     expect_deleted(a2.ws, m1);
     expect_deleted(b.ws, m1);
@@ -153,6 +157,9 @@ static void test_ban_and_unban(void **state)
     assert_string_equal(jstr(ban, "banned_by"), admin.user_id);
     long long at = jint(ban, "created_at");
     json_decref(ban);
+    json_t *e = audit_newest(srv, admin.access, "world.ban", b.s.user_id);
+    assert_string_equal(jstr(json_object_get(e, "detail"), "reason"), "spam");
+    json_decref(e);
     /* Again: the standing ban, unchanged. */
     ban = EXPECT_BODY(200, NULL, srv, "POST", admin.access,
                       json_pack("{s:s,s:s}", "user_id", b.s.user_id, "reason", "other"),
@@ -188,6 +195,7 @@ static void test_ban_and_unban(void **state)
     json_decref(list);
 
     EXPECT(204, NULL, srv, "DELETE", admin.access, NULL, "/v1/admin/world/bans/%s", b.s.user_id);
+    json_decref(audit_newest(srv, admin.access, "world.unban", b.s.user_id));
     EXPECT(404, "not_found", srv, "DELETE", admin.access, NULL, "/v1/admin/world/bans/%s",
            b.s.user_id);
     send_text(&b, world, "wb-3", "back again", NULL);
