@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -297,6 +298,52 @@ static void test_admin_only(void **state)
     }
 }
 
+/* Runs `magpie admin --data DIR <args>` and returns its exit status, with
+ * its first output line in out (cap bytes; "" when none). */
+static int admin_cli(const char *args, char *out, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' admin --data '%s' %s 2>&1", getenv("MAGPIE_BIN"), srv->data_dir,
+             args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    out[0] = '\0';
+    if (fgets(out, (int)cap, p) != NULL)
+        out[strcspn(out, "\n")] = '\0';
+    char rest[256];
+    while (fgets(rest, sizeof rest, p) != NULL)
+        ;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The same operations on the control socket, through `magpie admin`. */
+static void test_cli(void **state)
+{
+    (void)state;
+    char code[128], line[256];
+    assert_int_equal(
+        admin_cli("invite create --uses 2 --expires 7d --note 'from the shell'", code, sizeof code),
+        0);
+    assert_int_equal(strlen(code), 12);
+    json_t *l = invite_find(code);
+    assert_non_null(l);
+    assert_int_equal(jint(l, "max_uses"), 2);
+    assert_string_equal(jstr(l, "note"), "from the shell");
+    assert_true(json_is_null(json_object_get(l, "created_by"))); /* the operator */
+    long long left = jint(l, "expires_at") - now_ms();
+    assert_true(left > 7 * 86400000LL - 60000 && left <= 7 * 86400000LL);
+    json_decref(l);
+    EXPECT_REGISTER(code, 201, NULL);
+    char args[64];
+    snprintf(args, sizeof args, "invite revoke %s", code);
+    assert_int_equal(admin_cli(args, line, sizeof line), 0);
+    EXPECT_REGISTER(code, 403, "invalid_invite");
+    assert_int_equal(admin_cli("invite revoke NOSUCHCODE22", line, sizeof line), 1);
+    assert_int_equal(admin_cli("invite create --uses -1", line, sizeof line), 2);
+    json_decref(audit_newest(srv, admin.access, "invite.revoke", NULL));
+}
+
 /* Last: restarts the server in other modes. */
 static void test_other_modes(void **state)
 {
@@ -321,10 +368,15 @@ static void test_other_modes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code_required),     cmocka_unit_test(test_single_use),
-        cmocka_unit_test(test_multi_use_counted), cmocka_unit_test(test_bad_create_args),
-        cmocka_unit_test(test_expired),           cmocka_unit_test(test_revoke),
-        cmocka_unit_test(test_list_paging),       cmocka_unit_test(test_admin_only),
+        cmocka_unit_test(test_code_required),
+        cmocka_unit_test(test_single_use),
+        cmocka_unit_test(test_multi_use_counted),
+        cmocka_unit_test(test_bad_create_args),
+        cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_list_paging),
+        cmocka_unit_test(test_admin_only),
+        cmocka_unit_test(test_cli),
         cmocka_unit_test(test_other_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
