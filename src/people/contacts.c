@@ -21,9 +21,7 @@
 
 /* ---- events and answers ------------------------------------------------------------- */
 
-/* The `contact` event with the entry as user c->user_id sees it, to every
- * session of that user. */
-static void push_entry(const mp_module_ctx_t *ctx, const mp_contact_t *c)
+void mp_people__contact_push(const mp_module_ctx_t *ctx, const mp_contact_t *c)
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "event", json_string("contact"));
@@ -76,9 +74,9 @@ static void on_change(mp_err_t rc, const mp_contact_change_t *out, void *ud)
     }
     const mp_module_ctx_t *ctx = c->people->ctx;
     if (out->changed)
-        push_entry(ctx, &out->mine);
+        mp_people__contact_push(ctx, &out->mine);
     if (out->delivered)
-        push_entry(ctx, &out->theirs);
+        mp_people__contact_push(ctx, &out->theirs);
     json_t *body = json_object();
     json_object_set_new(body, "contact", mp_contact_json(&out->mine));
     json_object_set_new(body, "changed", json_boolean(out->changed));

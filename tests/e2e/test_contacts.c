@@ -128,10 +128,10 @@ static void test_request_accept_remove_events(void **state)
     const char *A = a1.s.user_id, *B = b1.s.user_id;
 
     /* by username, with a message */
-    json_t *body = EXPECT_BODY(200, NULL, srv, "POST", a1.s.access,
-                               json_pack("{s:s,s:s}", "username", b1.s.username, "message",
-                                         "hi, it's A\nfrom the meetup"),
-                               "/v1/contacts/requests");
+    json_t *body = EXPECT_BODY(
+        200, NULL, srv, "POST", a1.s.access,
+        json_pack("{s:s,s:s}", "username", b1.s.username, "message", "hi, it's A\nfrom the meetup"),
+        "/v1/contacts/requests");
     assert_entry(json_object_get(body, "contact"), B, "outgoing", "hi, it's A\nfrom the meetup");
     assert_string_equal(jstr(json_object_get(json_object_get(body, "contact"), "user"), "username"),
                         b1.s.username);
@@ -164,13 +164,13 @@ static void test_request_accept_remove_events(void **state)
     assert_entry(json_array_get(arr, 0), B, "friends", NULL);
     assert_true(json_is_null(json_object_get(lb, "next_cursor")));
     json_decref(lb);
-    assert_answer(EXPECT_BODY(200, NULL, srv, "DELETE", a2.s.access, NULL, "/v1/contacts/%s", B),
-                  B, "none", true);
+    assert_answer(EXPECT_BODY(200, NULL, srv, "DELETE", a2.s.access, NULL, "/v1/contacts/%s", B), B,
+                  "none", true);
     expect_contact_event(&a1, B, "none");
     expect_contact_event(&a2, B, "none");
     expect_contact_event(&b1, A, "none");
-    assert_answer(EXPECT_BODY(200, NULL, srv, "DELETE", a2.s.access, NULL, "/v1/contacts/%s", B),
-                  B, "none", false);
+    assert_answer(EXPECT_BODY(200, NULL, srv, "DELETE", a2.s.access, NULL, "/v1/contacts/%s", B), B,
+                  "none", false);
     assert_int_equal(list_len(&a1, "/v1/contacts"), 0);
     assert_int_equal(list_len(&b1, "/v1/contacts"), 0);
     /* nothing else was sent */
@@ -467,11 +467,12 @@ static void test_validation_and_guests(void **state)
     /* guests: neither asking nor asked */
     mpt_session_t g;
     assert_int_equal(guest_new(srv, "Visitor", &g), 200);
-    EXPECT(403, "guest_forbidden", srv, "POST", tok, json_pack("{s:s}", "user_id", g.user_id),
-           "%s", path);
+    EXPECT(403, "guest_forbidden", srv, "POST", tok, json_pack("{s:s}", "user_id", g.user_id), "%s",
+           path);
     const char *ga = g.access;
     EXPECT(403, "guest_forbidden", srv, "POST", ga, json_pack("{s:s}", "user_id", B), "%s", path);
-    EXPECT(403, "guest_forbidden", srv, "GET", ga, NULL, "/v1/contacts/requests?direction=incoming");
+    EXPECT(403, "guest_forbidden", srv, "GET", ga, NULL,
+           "/v1/contacts/requests?direction=incoming");
     EXPECT(403, "guest_forbidden", srv, "POST", ga, NULL, "/v1/contacts/requests/%s/accept", B);
     EXPECT(403, "guest_forbidden", srv, "POST", ga, NULL, "/v1/contacts/requests/%s/decline", B);
     EXPECT(403, "guest_forbidden", srv, "DELETE", ga, NULL, "/v1/contacts/requests/%s", B);
