@@ -37,7 +37,10 @@ static void entry_read(mp_sql_stmt_t *s, mp_contact_t *c)
     int st = mp_sql_col_int(s, 4);
     c->state = st >= MP_CONTACT_NONE && st <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)st
                                                                  : MP_CONTACT_NONE;
-    copy_text(c->message, sizeof c->message, mp_sql_col_text(s, 5));
+    /* An ended relation shows no message, whoever ended it (a block's job
+     * may leave the text on the row). */
+    if (c->state != MP_CONTACT_NONE)
+        copy_text(c->message, sizeof c->message, mp_sql_col_text(s, 5));
     c->created_at = mp_sql_col_i64(s, 6);
     c->updated_at = mp_sql_col_i64(s, 7);
     c->version = mp_sql_col_i64(s, 8);
