@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "people/people.h"
+#include "proto/contact.h"
 #include "store/people.h"
 #include "util/ratelimit.h"
 
@@ -18,6 +19,9 @@ struct mp_people {
 mp_people_t *mp_people__of(mp_http_req_t *req);
 
 /* Contacts (contacts.c). */
+/* The `contact` event with entry c as user c->user_id sees it, to every
+ * session of that user (for every change of a side: also a block's). */
+void mp_people__contact_push(const mp_module_ctx_t *ctx, const mp_contact_t *c);
 void mp_people__route_contact_request(mp_http_req_t *req);
 void mp_people__route_contact_requests(mp_http_req_t *req);
 void mp_people__route_contact_accept(mp_http_req_t *req);
