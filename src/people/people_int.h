@@ -28,4 +28,13 @@ void mp_people__route_by_username(mp_http_req_t *req);
 /* Route (search.c). */
 void mp_people__route_search(mp_http_req_t *req);
 
+/* Contacts (contacts.c). */
+void mp_people__route_contact_request(mp_http_req_t *req);
+void mp_people__route_contact_requests(mp_http_req_t *req);
+void mp_people__route_contact_accept(mp_http_req_t *req);
+void mp_people__route_contact_decline(mp_http_req_t *req);
+void mp_people__route_contact_cancel(mp_http_req_t *req);
+void mp_people__route_contacts(mp_http_req_t *req);
+void mp_people__route_contact_remove(mp_http_req_t *req);
+
 #endif

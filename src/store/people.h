@@ -9,15 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/contact.h"
 #include "store/store.h"
-
-/* contacts.state of the viewer's row about the user (0 when none). */
-typedef enum {
-    MP_CONTACT_NONE = 0,
-    MP_CONTACT_OUTGOING = 1,
-    MP_CONTACT_INCOMING = 2,
-    MP_CONTACT_FRIENDS = 3,
-} mp_contact_state_t;
 
 /* One user as the viewer sees them. */
 typedef struct mp_profile_row {
@@ -29,7 +22,7 @@ typedef struct mp_profile_row {
     int64_t created_at;
     bool guest;
     bool deleted;               /* deleted_at > 0 */
-    mp_contact_state_t contact; /* the viewer's side of the relation */
+    mp_contact_state_t contact; /* the viewer's side of the relation (contacts.state) */
     bool blocked;               /* the VIEWER blocked this user (never the reverse) */
 } mp_profile_row_t;
 

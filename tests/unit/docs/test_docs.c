@@ -45,7 +45,7 @@ static char *slurp(const char *path)
 }
 
 static const mp_route_t *const tables[] = {mp_auth_routes, mp_chat_routes, mp_groups_routes,
-                                            mp_people_routes};
+                                           mp_people_routes};
 
 /* Routes the gateway serves itself, outside the modules' tables. */
 static const char *const builtin[][2] = {
