@@ -23,5 +23,10 @@ mp_people_t *mp_people__of(mp_http_req_t *req)
 }
 
 const mp_route_t mp_people_routes[] = {
+    {"POST", "/v1/blocks", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_people__route_block},
+    {"DELETE", "/v1/blocks/{user_id}", MP_ROUTE_AUTH, mp_people__route_unblock},
+    {"GET", "/v1/blocks", MP_ROUTE_AUTH, mp_people__route_blocks},
+    {"GET", "/v1/me/privacy", MP_ROUTE_AUTH, mp_people__route_privacy_get},
+    {"PATCH", "/v1/me/privacy", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_people__route_privacy_patch},
     {0},
 };
