@@ -154,9 +154,9 @@ void mp_people__route_blocks(mp_http_req_t *req)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "cursor is not a cursor from this list");
         return;
     }
-    mp_err_t rc = mp_store_block_list(mp_people__of(req)->ctx->store,
-                                      mp_http_req_principal(req)->user_id, after_at, after_id,
-                                      limit, on_list, req);
+    mp_err_t rc =
+        mp_store_block_list(mp_people__of(req)->ctx->store, mp_http_req_principal(req)->user_id,
+                            after_at, after_id, limit, on_list, req);
     if (rc != MP_OK)
         on_list(rc, NULL, 0, false, req);
 }

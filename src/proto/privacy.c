@@ -25,7 +25,7 @@ const char *mp_privacy_name(mp_privacy_t p)
 
 mp_privacy_t mp_privacy_from_int(long long v)
 {
-    return v == MP_PRIV_EVERYONE ? MP_PRIV_EVERYONE
+    return v == MP_PRIV_EVERYONE   ? MP_PRIV_EVERYONE
            : v == MP_PRIV_CONTACTS ? MP_PRIV_CONTACTS
                                    : MP_PRIV_NOBODY;
 }

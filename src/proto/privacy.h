@@ -51,8 +51,8 @@ typedef struct mp_privacy_facts {
 
 typedef enum {
     MP_PRIVACY_ALLOWED = 0,
-    MP_PRIVACY_REFUSED,      /* the target's block or setting: the same answer for both */
-    MP_PRIVACY_YOU_BLOCKED,  /* MESSAGE only: the actor blocked the target and may be told */
+    MP_PRIVACY_REFUSED,     /* the target's block or setting: the same answer for both */
+    MP_PRIVACY_YOU_BLOCKED, /* MESSAGE only: the actor blocked the target and may be told */
 } mp_privacy_verdict_t;
 
 /* The rule of op for the facts:

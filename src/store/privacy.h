@@ -52,8 +52,8 @@ typedef struct mp_block_row {
     int64_t blocked_at;
 } mp_block_row_t;
 
-typedef void (*mp_store_blocks_fn)(mp_err_t rc, const mp_block_row_t *rows, size_t n,
-                                   bool has_more, void *ud);
+typedef void (*mp_store_blocks_fn)(mp_err_t rc, const mp_block_row_t *rows, size_t n, bool has_more,
+                                   void *ud);
 /* The users user_id blocked, newest block first, after the position
  * (after_at, after_id) of the previous page's last row (after_at < 0: the
  * first page); limit 1..MP_BLOCKS_PAGE_MAX. */

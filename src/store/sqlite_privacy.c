@@ -170,9 +170,9 @@ static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
 static const char SQL_BLOCK_INSERT[] =
     "INSERT OR IGNORE INTO blocks(user_id, blocked_id, created_at) VALUES(?1, ?2, ?3)";
 static const char SQL_BLOCK_DELETE[] = "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2";
-static const char SQL_PAIR_LIVE[] =
-    "SELECT 1 FROM contacts WHERE ((user_id = ?1 AND peer_id = ?2) OR (user_id = ?2 AND peer_id = ?1))"
-    " AND state <> 0";
+static const char SQL_PAIR_LIVE[] = "SELECT 1 FROM contacts WHERE ((user_id = ?1 AND peer_id = ?2) "
+                                    "OR (user_id = ?2 AND peer_id = ?1))"
+                                    " AND state <> 0";
 static const char SQL_PAIR_RESET[] =
     "UPDATE contacts SET state = 0, updated_at = ?3, version = ?4"
     " WHERE ((user_id = ?1 AND peer_id = ?2) OR (user_id = ?2 AND peer_id = ?1)) AND state <> 0";

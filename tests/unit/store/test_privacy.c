@@ -160,9 +160,9 @@ static void test_block_idempotent(void **state)
 static void test_block_ends_contacts(void **state)
 {
     fx_t *f = *state;
-    contacts_set(f, ANA, BEN, 3, 3, 5);      /* friends */
-    contacts_set(f, ANA, CAT, 2, 1, 6);      /* Cat asked Ana */
-    contacts_set(f, BEN, CAT, 3, 3, 7);      /* not Ana's business */
+    contacts_set(f, ANA, BEN, 3, 3, 5); /* friends */
+    contacts_set(f, ANA, CAT, 2, 1, 6); /* Cat asked Ana */
+    contacts_set(f, BEN, CAT, 3, 3, 7); /* not Ana's business */
     int64_t head = peek_int(f, "SELECT version FROM chat_state WHERE id = 1");
     block_res_t r = block_now(f, ANA, BEN, true);
     assert_int_equal(r.rc, MP_OK);
@@ -178,21 +178,20 @@ static void test_block_ends_contacts(void **state)
     r = block_now(f, ANA, CAT, true);
     assert_true(r.out.contacts_reset);
     assert_int_equal(
-        peek_int(f, "SELECT count(*) FROM contacts WHERE state <> 0 AND (user_id = %d OR peer_id"
-                    " = %d)",
+        peek_int(f,
+                 "SELECT count(*) FROM contacts WHERE state <> 0 AND (user_id = %d OR peer_id"
+                 " = %d)",
                  ANA, ANA),
         0);
-    assert_int_equal(peek_int(f, "SELECT state FROM contacts WHERE user_id = %d AND peer_id = %d",
-                              BEN, CAT),
-                     3);
+    assert_int_equal(
+        peek_int(f, "SELECT state FROM contacts WHERE user_id = %d AND peer_id = %d", BEN, CAT), 3);
     /* A repeated block touches nothing, not even a row made since. */
     contacts_set(f, BEN, ANA, 1, 0, 99);
     r = block_now(f, ANA, BEN, true);
     assert_false(r.out.changed);
     assert_false(r.out.contacts_reset);
-    assert_int_equal(peek_int(f, "SELECT state FROM contacts WHERE user_id = %d AND peer_id = %d",
-                              BEN, ANA),
-                     1);
+    assert_int_equal(
+        peek_int(f, "SELECT state FROM contacts WHERE user_id = %d AND peer_id = %d", BEN, ANA), 1);
 }
 
 typedef struct {
@@ -309,9 +308,8 @@ static void test_settings(void **state)
 
     /* Only the named fields change; the answer is what is stored. */
     r = priv_set(f, ANA, MP_PRIVSET_MESSAGE | MP_PRIVSET_RECEIPTS,
-                 (mp_privacy_settings_t){.message = MP_PRIV_CONTACTS,
-                                         .presence = MP_PRIV_NOBODY,
-                                         .receipts = false});
+                 (mp_privacy_settings_t){
+                     .message = MP_PRIV_CONTACTS, .presence = MP_PRIV_NOBODY, .receipts = false});
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.s.message, MP_PRIV_CONTACTS);
     assert_int_equal(r.s.presence, MP_PRIV_EVERYONE);
@@ -447,10 +445,10 @@ static void test_send_message_setting(void **state)
 {
     fx_t *f = *state;
     direct_res_t d = direct_now(f, ANA, BEN);
-    assert_int_equal(priv_set(f, BEN, MP_PRIVSET_MESSAGE,
-                              (mp_privacy_settings_t){.message = MP_PRIV_CONTACTS})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, BEN, MP_PRIVSET_MESSAGE, (mp_privacy_settings_t){.message = MP_PRIV_CONTACTS})
+            .rc,
+        MP_OK);
     send_res_t r = send_now(f, ANA, d.conv, 0);
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     assert_false(r.you_blocked);
@@ -461,19 +459,18 @@ static void test_send_message_setting(void **state)
     assert_int_equal(send_now(f, ANA, d.conv, 0).rc, MP_ERR_PRIVACY);
     contacts_set(f, ANA, BEN, 3, 3, 2);
     assert_int_equal(send_now(f, ANA, d.conv, 0).rc, MP_OK);
-    assert_int_equal(priv_set(f, BEN, MP_PRIVSET_MESSAGE,
-                              (mp_privacy_settings_t){.message = MP_PRIV_NOBODY})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, BEN, MP_PRIVSET_MESSAGE, (mp_privacy_settings_t){.message = MP_PRIV_NOBODY}).rc,
+        MP_OK);
     assert_int_equal(send_now(f, ANA, d.conv, 0).rc, MP_ERR_PRIVACY);
     assert_int_equal(direct_now(f, CAT, BEN).rc, MP_ERR_PRIVACY);
     assert_int_equal(send_now(f, CAT, 0, BEN).rc, MP_ERR_PRIVACY);
     /* Someone with "nobody" writes to others freely. */
     assert_int_equal(send_now(f, BEN, 0, CAT).rc, MP_OK);
-    assert_int_equal(priv_set(f, BEN, MP_PRIVSET_MESSAGE,
-                              (mp_privacy_settings_t){.message = MP_PRIV_EVERYONE})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, BEN, MP_PRIVSET_MESSAGE, (mp_privacy_settings_t){.message = MP_PRIV_EVERYONE})
+            .rc,
+        MP_OK);
     assert_int_equal(send_now(f, ANA, d.conv, 0).rc, MP_OK);
 }
 
@@ -570,10 +567,9 @@ static void test_forward_refused(void **state)
     r = forward_now(f, ANA, ac.conv, m.id, 0, BEN);
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     /* To Dan (no conversation yet), whose setting is nobody: not created. */
-    assert_int_equal(priv_set(f, DAN, MP_PRIVSET_MESSAGE,
-                              (mp_privacy_settings_t){.message = MP_PRIV_NOBODY})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, DAN, MP_PRIVSET_MESSAGE, (mp_privacy_settings_t){.message = MP_PRIV_NOBODY}).rc,
+        MP_OK);
     assert_int_equal(forward_now(f, ANA, ac.conv, m.id, 0, DAN).rc, MP_ERR_PRIVACY);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM direct_pairs"), 2);
     /* Ana blocked Cat: forwarding into their conversation is her own block. */
@@ -624,52 +620,56 @@ static void test_group_adds(void **state)
     /* Cat blocked Ana; Dan lets only friends add him. */
     assert_int_equal(block_now(f, CAT, ANA, true).rc, MP_OK);
     assert_int_equal(
-        priv_set(f, DAN, MP_PRIVSET_GROUPS, (mp_privacy_settings_t){.groups = MP_PRIV_CONTACTS})
-            .rc,
+        priv_set(f, DAN, MP_PRIVSET_GROUPS, (mp_privacy_settings_t){.groups = MP_PRIV_CONTACTS}).rc,
         MP_OK);
     uint64_t bc[] = {BEN, CAT};
-    op_res_t r = op_now(f, (mp_group_op_in_t){
-                               .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bc, .n_users = 2});
+    op_res_t r = op_now(
+        f, (mp_group_op_in_t){.op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bc, .n_users = 2});
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     assert_true(r.refused == CAT);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM conversations WHERE kind = 'group'"), 0);
     uint64_t bd[] = {BEN, DAN};
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bd, .n_users = 2});
+    r = op_now(
+        f, (mp_group_op_in_t){.op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bd, .n_users = 2});
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     assert_true(r.refused == DAN);
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bd, .n_users = 1});
+    r = op_now(
+        f, (mp_group_op_in_t){.op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = bd, .n_users = 1});
     assert_int_equal(r.rc, MP_OK);
     uint64_t g = r.conv;
 
     /* Adding: the same rules, all or nothing. */
     uint64_t c[] = {CAT};
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = c,
-                      .n_users = 1});
+    r = op_now(
+        f,
+        (mp_group_op_in_t){
+            .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = c, .n_users = 1});
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     assert_true(r.refused == CAT);
     uint64_t d[] = {DAN};
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = d,
-                      .n_users = 1});
+    r = op_now(
+        f,
+        (mp_group_op_in_t){
+            .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = d, .n_users = 1});
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
     /* Ben, not blocked by Cat, may add Cat; friends of Dan may add Dan. */
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_ADD, .actor_id = BEN, .conversation_id = g, .user_ids = c,
-                      .n_users = 1});
+    r = op_now(
+        f,
+        (mp_group_op_in_t){
+            .op = MP_GOP_ADD, .actor_id = BEN, .conversation_id = g, .user_ids = c, .n_users = 1});
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.n_added, 1);
     contacts_set(f, ANA, DAN, 3, 3, 1);
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = d,
-                      .n_users = 1});
+    r = op_now(
+        f,
+        (mp_group_op_in_t){
+            .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = d, .n_users = 1});
     assert_int_equal(r.rc, MP_OK);
     /* Naming Cat, now a member, changes nothing and refuses nothing. */
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = c,
-                      .n_users = 1});
+    r = op_now(
+        f,
+        (mp_group_op_in_t){
+            .op = MP_GOP_ADD, .actor_id = ANA, .conversation_id = g, .user_ids = c, .n_users = 1});
     assert_int_equal(r.rc, MP_OK);
     assert_int_equal(r.n_added, 0);
     /* Cat and Ana still share the group: posting there is not a DM. */
@@ -678,15 +678,15 @@ static void test_group_adds(void **state)
     /* The adder's own block is no bar. */
     assert_int_equal(block_now(f, ANA, BEN, true).rc, MP_OK);
     uint64_t b[] = {BEN};
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = b, .n_users = 1});
+    r = op_now(
+        f, (mp_group_op_in_t){.op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = b, .n_users = 1});
     assert_int_equal(r.rc, MP_OK);
     /* nobody: not even friends. */
     assert_int_equal(
         priv_set(f, DAN, MP_PRIVSET_GROUPS, (mp_privacy_settings_t){.groups = MP_PRIV_NOBODY}).rc,
         MP_OK);
-    r = op_now(f, (mp_group_op_in_t){
-                      .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = d, .n_users = 1});
+    r = op_now(
+        f, (mp_group_op_in_t){.op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = d, .n_users = 1});
     assert_int_equal(r.rc, MP_ERR_PRIVACY);
 }
 
@@ -754,9 +754,9 @@ static void test_presence(void **state)
     fx_t *f = *state;
     assert_int_equal(direct_now(f, ANA, BEN).rc, MP_OK);
     uint64_t cd[] = {CAT, DAN};
-    assert_int_equal(op_now(f, (mp_group_op_in_t){
-                                   .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = cd,
-                                   .n_users = 2})
+    assert_int_equal(op_now(f,
+                            (mp_group_op_in_t){
+                                .op = MP_GOP_CREATE, .actor_id = ANA, .user_ids = cd, .n_users = 2})
                          .rc,
                      MP_OK);
     ids_res_t r = audience(f, ANA);
@@ -771,17 +771,17 @@ static void test_presence(void **state)
     /* contacts: friends only. */
     contacts_set(f, ANA, CAT, 3, 3, 1);
     contacts_set(f, ANA, DAN, 1, 2, 1);
-    assert_int_equal(priv_set(f, ANA, MP_PRIVSET_PRESENCE,
-                              (mp_privacy_settings_t){.presence = MP_PRIV_CONTACTS})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, ANA, MP_PRIVSET_PRESENCE, (mp_privacy_settings_t){.presence = MP_PRIV_CONTACTS})
+            .rc,
+        MP_OK);
     r = audience(f, ANA);
     assert_int_equal(r.n, 1);
     assert_true(r.ids[0] == CAT);
-    assert_int_equal(priv_set(f, ANA, MP_PRIVSET_PRESENCE,
-                              (mp_privacy_settings_t){.presence = MP_PRIV_NOBODY})
-                         .rc,
-                     MP_OK);
+    assert_int_equal(
+        priv_set(f, ANA, MP_PRIVSET_PRESENCE, (mp_privacy_settings_t){.presence = MP_PRIV_NOBODY})
+            .rc,
+        MP_OK);
     assert_int_equal(audience(f, ANA).n, 0);
     assert_int_equal(audience(f, 999).n, 0);
 
