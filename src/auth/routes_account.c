@@ -214,6 +214,11 @@ static void mp_auth__login_verified(mp_err_t rc, bool match, void *ud)
         mp_auth__login_finish(ctx, rc != MP_OK ? rc : MP_ERR_BAD_CREDENTIALS);
         return;
     }
+    /* Only now: a disabled account is not revealed to a wrong password. */
+    if (mp_auth__disabled(ctx->auth, ctx->user_id)) {
+        mp_auth__login_finish(ctx, MP_ERR_ACCOUNT_DISABLED);
+        return;
+    }
     int64_t now = mp_now_ms();
     ctx->dev.id = mp_id_next();
     ctx->dev.user_id = ctx->user_id;
@@ -316,7 +321,9 @@ static void mp_auth__refresh_user(mp_err_t rc, const mp_user_row_t *user, void *
 {
     mp_auth_login_t *ctx = ud;
 
-    if (rc == MP_OK && user)
+    if (rc == MP_OK && user && mp_auth__disabled(ctx->auth, user->id))
+        rc = MP_ERR_ACCOUNT_DISABLED; /* the rotated token is not handed out */
+    else if (rc == MP_OK && user)
         ctx->guest = user->guest;
     else if (rc == MP_OK || rc == MP_ERR_NOT_FOUND)
         rc = MP_ERR_UNAUTHORIZED;

@@ -3,8 +3,10 @@
  * between the two in the same transaction); what a block stops is checked by
  * the write jobs of those actions (store/privacy.h, proto/privacy.h). The
  * blocker's sessions hear of every change of their list
- * ({"event":"block","user_id","blocked"}); the blocked user is told nothing,
- * ever (docs/protocol.md "Blocking"). */
+ * ({"event":"block","user_id","blocked"}); the blocked user is told nothing
+ * of the block (docs/protocol.md "Blocking"). A friendship or request the
+ * block ends reaches both users' devices as a `contact` event with state
+ * none, which reads like a removal or a declined request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,10 @@ static void on_block(mp_err_t rc, const mp_block_out_t *o, void *ud)
     mp_http_respond(c->req, 204, NULL);
     if (o->changed)
         block_event(c);
+    /* The friendship or request the block ended: both sides' devices, as
+     * after a removal (which is all the blocked user can tell it from). */
+    for (size_t i = 0; o->contacts_reset && i < o->n_sides; i++)
+        mp_people__push_contact(c->ctx, &o->sides[i]);
     mp_free(c);
 }
 

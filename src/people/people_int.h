@@ -4,6 +4,7 @@
 #define MP_PEOPLE_PEOPLE_INT_H
 
 #include "people/people.h"
+#include "proto/contact.h"
 #include "util/ratelimit.h"
 
 struct mp_people {
@@ -13,6 +14,19 @@ struct mp_people {
 
 /* The mp_people_t of the request's route. */
 mp_people_t *mp_people__of(mp_http_req_t *req);
+
+/* Contacts (contacts.c). */
+void mp_people__route_contact_request(mp_http_req_t *req);
+void mp_people__route_contact_requests(mp_http_req_t *req);
+void mp_people__route_contact_accept(mp_http_req_t *req);
+void mp_people__route_contact_decline(mp_http_req_t *req);
+void mp_people__route_contact_cancel(mp_http_req_t *req);
+void mp_people__route_contacts(mp_http_req_t *req);
+void mp_people__route_contact_remove(mp_http_req_t *req);
+/* The `contact` event with the entry as user c->user_id sees it, to every
+ * session of that user (contacts.c; blocks.c sends it when a block ends a
+ * friendship or request). */
+void mp_people__push_contact(const mp_module_ctx_t *ctx, const mp_contact_t *c);
 
 /* ---- blocking and privacy (blocks.c, privacy.c) ---------------------------- */
 

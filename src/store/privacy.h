@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/contact.h"
 #include "proto/privacy.h"
 #include "store/store.h"
 
@@ -25,9 +26,11 @@
 /* ---- blocks ----------------------------------------------------------------- */
 
 typedef struct mp_block_out {
-    bool changed;        /* false: the block existed already (nothing written) */
-    bool contacts_reset; /* contact rows of the pair went to state 0 (a friendship or request) */
-    int64_t version;     /* their global change version (contacts_reset) */
+    bool changed;          /* false: the block existed already (nothing written) */
+    bool contacts_reset;   /* contact rows of the pair went to state 0 (a friendship or request) */
+    int64_t version;       /* their global change version (contacts_reset) */
+    mp_contact_t sides[2]; /* contacts_reset: the rows that changed, as stored now (state none) */
+    size_t n_sides;        /* 1 or 2: a request the blocker never saw has one side only */
 } mp_block_out_t;
 
 typedef void (*mp_store_block_fn)(mp_err_t rc, const mp_block_out_t *out, void *ud);

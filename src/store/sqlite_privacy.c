@@ -137,23 +137,6 @@ mp_err_t mp_sqlite__direct_privacy(mp_sql_conn_t *db, uint64_t sender, uint64_t 
     return MP_OK;
 }
 
-static const char SQL_IS_BLOCKED[] = "SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2";
-
-mp_err_t mp_sqlite__is_blocked(mp_sql_conn_t *db, uint64_t blocker, uint64_t blocked, bool *yes)
-{
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_IS_BLOCKED);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, blocker);
-    bind_u64(s, 2, blocked);
-    int rc = mp_sql_step(s);
-    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
-        return mp_sql_err(db, rc);
-    *yes = rc == MP_SQL_ROW;
-    mp_sql_reset(s);
-    return MP_OK;
-}
-
 /* ---- block / unblock (writer) ---------------------------------------------------- */
 
 typedef struct block_job {
@@ -173,9 +156,40 @@ static const char SQL_BLOCK_DELETE[] = "DELETE FROM blocks WHERE user_id = ?1 AN
 static const char SQL_PAIR_LIVE[] = "SELECT 1 FROM contacts WHERE ((user_id = ?1 AND peer_id = ?2) "
                                     "OR (user_id = ?2 AND peer_id = ?1))"
                                     " AND state <> 0";
+/* A tombstone keeps no request message (as the contacts ops leave it). */
 static const char SQL_PAIR_RESET[] =
-    "UPDATE contacts SET state = 0, updated_at = ?3, version = ?4"
+    "UPDATE contacts SET state = 0, message = '', updated_at = ?3, version = ?4"
     " WHERE ((user_id = ?1 AND peer_id = ?2) OR (user_id = ?2 AND peer_id = ?1)) AND state <> 0";
+static const char SQL_PAIR_CHANGED[] =
+    "SELECT c.user_id, c.peer_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''),"
+    " c.created_at, c.updated_at FROM contacts c LEFT JOIN users u ON u.id = c.peer_id"
+    " WHERE ((c.user_id = ?1 AND c.peer_id = ?2) OR (c.user_id = ?2 AND c.peer_id = ?1))"
+    " AND c.version = ?3";
+
+/* The rows the reset changed, for the contact events of both users. */
+static mp_err_t contacts_changed(mp_sql_conn_t *db, block_job_t *j)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PAIR_CHANGED);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->user);
+    bind_u64(s, 2, j->other);
+    mp_sql_bind_i64(s, 3, j->out.version);
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW && j->out.n_sides < 2) {
+        mp_contact_t *c = &j->out.sides[j->out.n_sides++];
+        c->user_id = col_u64(s, 0);
+        c->peer_id = col_u64(s, 1);
+        copy_text(c->username, sizeof c->username, mp_sql_col_text(s, 2));
+        copy_text(c->display_name, sizeof c->display_name, mp_sql_col_text(s, 3));
+        c->state = MP_CONTACT_NONE;
+        c->created_at = mp_sql_col_i64(s, 4);
+        c->updated_at = mp_sql_col_i64(s, 5);
+        c->version = j->out.version;
+    }
+    mp_sql_reset(s);
+    return rc == MP_SQL_DONE || rc == MP_SQL_ROW ? MP_OK : mp_sql_err(db, rc);
+}
 
 /* The friendship or pending request of the pair ends with the block: both
  * rows become tombstones with one new version, so sync tells both users'
@@ -205,7 +219,7 @@ static mp_err_t contacts_reset(mp_sql_conn_t *db, block_job_t *j)
     if ((err = step_done(db, s)) != MP_OK)
         return err;
     j->out.contacts_reset = true;
-    return MP_OK;
+    return contacts_changed(db, j);
 }
 
 static mp_err_t block_run(mp_sql_conn_t *db, mp_sql_job_t *job)

@@ -33,9 +33,4 @@ mp_err_t mp_sqlite__direct_privacy(mp_sql_conn_t *db, uint64_t sender, uint64_t 
                                    mp_err_t *deny, bool *you_blocked)
     __attribute__((warn_unused_result));
 
-/* Whether blocker has blocked blocked (for the contacts requests: a request
- * to someone who blocked the sender is stored for the sender only). */
-mp_err_t mp_sqlite__is_blocked(mp_sql_conn_t *db, uint64_t blocker, uint64_t blocked, bool *yes)
-    __attribute__((warn_unused_result));
-
 #endif
