@@ -12,8 +12,9 @@
  *   and reactions on existing messages and shared groups keep working;
  * - each setting on the routes and events it governs: message, groups,
  *   presence (GET and events), read_receipts (receipt events, sync).
- *   The "contacts" option is covered by the store's unit tests
- *   (tests/unit/store/test_privacy.c), which write friendships directly. */
+ * - "contacts" = friends (made through the contacts routes) for each
+ *   setting; a block ends a friendship, and a blocked user's contact
+ *   request never reaches the blocker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +128,30 @@ static json_t *forward_msg(mpc_ws_t *ws, const char *from, const char *msg_id, c
     if (to)
         json_object_set_new(f, "to", json_string(to));
     return call(ws, "forward", f);
+}
+
+/* a asks b to be contacts, b accepts: friends. */
+static void befriend(const chat_dev_t *a, const chat_dev_t *b)
+{
+    EXPECT(200, NULL, srv, "POST", a->s.access, json_pack("{s:s}", "user_id", b->s.user_id),
+           "/v1/contacts/requests");
+    EXPECT(200, NULL, srv, "POST", b->s.access, NULL, "/v1/contacts/requests/%s/accept",
+           a->s.user_id);
+}
+
+/* Waits for a contact event about peer in this state (earlier ones are
+ * skipped); fails after MPT_TIMEOUT. */
+static void expect_contact_event(mpc_ws_t *ws, const char *peer, const char *state)
+{
+    for (;;) {
+        json_t *ev = next_event(ws, "contact");
+        json_t *c = json_object_get(ev, "contact");
+        bool hit = strcmp(jstr(json_object_get(c, "user"), "user_id"), peer) == 0 &&
+                   strcmp(jstr(c, "state"), state) == 0;
+        json_decref(ev);
+        if (hit)
+            return;
+    }
 }
 
 /* ---- the routes ------------------------------------------------------------------------ */
@@ -665,13 +690,108 @@ static void test_read_receipts_setting(void **state)
     dev_close(&b2);
 }
 
+/* "contacts" means friends: each setting lets a friend in and keeps
+ * everyone else (a pending request included) out. */
+static void test_contacts_option(void **state)
+{
+    (void)state;
+    chat_dev_t a, friend_, asker, stranger;
+    dev_new_user(srv, "cop", &a);
+    dev_new_user(srv, "cop", &friend_);
+    dev_new_user(srv, "cop", &asker);
+    dev_new_user(srv, "cop", &stranger);
+    befriend(&friend_, &a);
+    EXPECT(200, NULL, srv, "POST", asker.s.access, json_pack("{s:s}", "user_id", a.s.user_id),
+           "/v1/contacts/requests");
+    char fa[24], sa[24], qa[24];
+    assert_int_equal(direct_conv(srv, &friend_, a.s.user_id, fa), 201);
+    assert_int_equal(direct_conv(srv, &stranger, a.s.user_id, sa), 201);
+    assert_int_equal(direct_conv(srv, &asker, a.s.user_id, qa), 201);
+    privacy_patch(&a, json_pack("{s:s,s:s,s:s}", "message", "contacts", "presence", "contacts",
+                                "groups", "contacts"));
+    char m[256];
+    /* message */
+    send_text(&friend_, fa, "1", "hi", NULL);
+    ws_refused(send_msg(stranger.ws, sa, NULL, "2", "hi"), m);
+    ws_refused(send_msg(asker.ws, qa, NULL, "3", "hi"), m);
+    /* presence */
+    bool online;
+    long long seen;
+    presence_of(&friend_, a.s.user_id, &online, &seen);
+    assert_true(online);
+    presence_of(&stranger, a.s.user_id, &online, &seen);
+    assert_false(online);
+    assert_int_equal(seen, -1);
+    dev_close(&a);
+    json_t *ev = next_presence(friend_.ws, a.s.user_id);
+    assert_false(json_is_true(json_object_get(ev, "online")));
+    json_decref(ev);
+    assert_int_equal(presence_events_about(stranger.ws, a.s.user_id), 0);
+    assert_int_equal(presence_events_about(asker.ws, a.s.user_id), 0);
+    dev_open(srv, &a);
+    /* groups */
+    assert_int_equal(
+        group_create(srv, friend_.s.access, "f", ids_json(a.s.user_id, NULL), NULL, NULL, NULL),
+        201);
+    EXPECT(403, "privacy_restricted", srv, "POST", stranger.s.access,
+           json_pack("{s:s,s:[s]}", "title", "s", "member_ids", a.s.user_id), "/v1/groups");
+    /* The friendship ends: so does what it allowed. */
+    EXPECT(200, NULL, srv, "DELETE", a.s.access, NULL, "/v1/contacts/%s", friend_.s.user_id);
+    ws_refused(send_msg(friend_.ws, fa, NULL, "4", "hi"), m);
+    presence_of(&friend_, a.s.user_id, &online, &seen);
+    assert_false(online);
+    dev_close(&a);
+    dev_close(&friend_);
+    dev_close(&asker);
+    dev_close(&stranger);
+}
+
+/* Contacts and blocks: a block ends a friendship on both sides (each told
+ * as after a removal); a request from a blocked user looks sent to them and
+ * never reaches the blocker. */
+static void test_block_and_contacts(void **state)
+{
+    (void)state;
+    chat_dev_t a, b;
+    dev_new_user(srv, "bc", &a);
+    dev_new_user(srv, "bc", &b);
+    befriend(&a, &b);
+    expect_contact_event(a.ws, b.s.user_id, "friends");
+    expect_contact_event(b.ws, a.s.user_id, "friends");
+    block(&a, &b);
+    expect_contact_event(a.ws, b.s.user_id, "none");
+    expect_contact_event(b.ws, a.s.user_id, "none");
+    json_t *l = EXPECT_BODY(200, NULL, srv, "GET", b.s.access, NULL, "/v1/contacts");
+    assert_int_equal(json_array_size(json_object_get(l, "contacts")), 0);
+    json_decref(l);
+
+    /* Bob asks again: answered as sent; Ann hears nothing and has nothing. */
+    json_t *r = EXPECT_BODY(200, NULL, srv, "POST", b.s.access,
+                            json_pack("{s:s}", "user_id", a.s.user_id), "/v1/contacts/requests");
+    assert_string_equal(jstr(json_object_get(r, "contact"), "state"), "outgoing");
+    json_decref(r);
+    assert_int_equal(drain_events(a.ws, "contact"), 0);
+    l = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL,
+                    "/v1/contacts/requests?direction=incoming");
+    assert_int_equal(json_array_size(json_object_get(l, "contacts")), 0);
+    json_decref(l);
+    /* Unblocking restores nothing. */
+    EXPECT(204, NULL, srv, "DELETE", a.s.access, NULL, "/v1/blocks/%s", b.s.user_id);
+    l = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/contacts");
+    assert_int_equal(json_array_size(json_object_get(l, "contacts")), 0);
+    json_decref(l);
+    dev_close(&a);
+    dev_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_routes),          cmocka_unit_test(test_privacy_routes),
         cmocka_unit_test(test_blocked_everywhere),    cmocka_unit_test(test_message_setting),
         cmocka_unit_test(test_groups_setting),        cmocka_unit_test(test_presence_setting),
-        cmocka_unit_test(test_read_receipts_setting),
+        cmocka_unit_test(test_read_receipts_setting), cmocka_unit_test(test_contacts_option),
+        cmocka_unit_test(test_block_and_contacts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
