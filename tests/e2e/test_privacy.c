@@ -380,6 +380,12 @@ static void test_blocked_everywhere(void **state)
     ws_refused(forward_msg(bob.ws, src, note, NULL, dee.s.user_id, "f3"), m1);
     ws_refused(forward_msg(bob.ws, src, note, NULL, eve.s.user_id, "f4"), m2);
     assert_string_equal(m1, m2);
+    /* typing in the direct conversation: refused, nothing reaches Ann */
+    ws_refused(call(bob.ws, "typing", json_pack("{s:s}", "conversation", ab)), m1);
+    ws_refused(call(bob.ws, "typing", json_pack("{s:s}", "conversation", cb)), m2);
+    assert_string_equal(m1, m2);
+    assert_int_equal(drain_events(ann.ws, "typing"), 0);
+    assert_int_equal(drain_events(cy.ws, "typing"), 0);
     /* group create with member_ids: the message names the user, else the same */
     char want[256];
     http_refused("POST", "/v1/groups", bob.s.access,
