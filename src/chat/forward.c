@@ -96,6 +96,12 @@ static void on_forwarded(mp_err_t rc, const mp_msg_forward_out_t *o, void *ud)
         ctx_free(c);
         return;
     }
+    if (rc == MP_ERR_PRIVACY) {
+        mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, rc,
+                    mp_chat__privacy_message(o != NULL && o->you_blocked), NULL);
+        ctx_free(c);
+        return;
+    }
     if (rc != MP_OK) {
         fail(c, rc, o != NULL ? o->bad_field : NULL);
         return;

@@ -109,6 +109,11 @@ static void fail(send_ctx_t *c, mp_err_t rc)
     fail_field(c, rc, NULL);
 }
 
+const char *mp_chat__privacy_message(bool you_blocked)
+{
+    return you_blocked ? "you blocked this user; unblock them to write" : NULL;
+}
+
 /* muted, with the time the mute ends (from the cache or from the store). */
 void mp_chat__muted_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t until)
 {
@@ -142,6 +147,12 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
     mp_chat_t *chat = c->chat;
     if (rc == MP_ERR_MUTED && o != NULL) {
         fail_muted(c, o->muted_until);
+        return;
+    }
+    if (rc == MP_ERR_PRIVACY) {
+        mp_gw_error(chat->ctx->srv, c->sid, c->req_id, rc,
+                    mp_chat__privacy_message(o != NULL && o->you_blocked), NULL);
+        ctx_free(c);
         return;
     }
     if (rc != MP_OK) {

@@ -46,5 +46,10 @@ const mp_route_t mp_people_routes[] = {
     {"DELETE", "/v1/contacts/requests/{user_id}", AUTH, mp_people__route_contact_cancel},
     {"GET", "/v1/contacts", AUTH, mp_people__route_contacts},
     {"DELETE", "/v1/contacts/{user_id}", AUTH, mp_people__route_contact_remove},
+    {"POST", "/v1/blocks", JSON, mp_people__route_block},
+    {"DELETE", "/v1/blocks/{user_id}", AUTH, mp_people__route_unblock},
+    {"GET", "/v1/blocks", AUTH, mp_people__route_blocks},
+    {"GET", "/v1/me/privacy", AUTH, mp_people__route_privacy_get},
+    {"PATCH", "/v1/me/privacy", JSON, mp_people__route_privacy_patch},
     {0},
 };

@@ -40,4 +40,18 @@ void mp_people__route_by_username(mp_http_req_t *req);
 /* Route (search.c). */
 void mp_people__route_search(mp_http_req_t *req);
 
+/* ---- blocking and privacy (blocks.c, privacy.c) ---------------------------- */
+
+void mp_people__route_block(mp_http_req_t *req);
+void mp_people__route_unblock(mp_http_req_t *req);
+void mp_people__route_blocks(mp_http_req_t *req);
+void mp_people__route_privacy_get(mp_http_req_t *req);
+void mp_people__route_privacy_patch(mp_http_req_t *req);
+
+/* Paging of lists (blocks.c): limit "1".."max" in decimal; a cursor is
+ * "<at>.<id>", the position of the last row of the previous page. */
+bool mp_people__limit_parse(const char *s, unsigned max, unsigned *out);
+void mp_people__cursor_format(int64_t at, uint64_t id, char *out, size_t len);
+bool mp_people__cursor_parse(const char *s, int64_t *at, uint64_t *id);
+
 #endif

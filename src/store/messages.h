@@ -98,6 +98,7 @@ typedef struct mp_msg_forward_out {
     uint64_t peer_id;      /* `to`: the other member */
     int64_t muted_until;   /* MP_ERR_MUTED */
     const char *bad_field; /* "from" / "message_ids" when the error is about the source */
+    bool you_blocked;      /* MP_ERR_PRIVACY: the sender blocked the direct peer */
 } mp_msg_forward_out_t;
 
 /* Copies the messages (in the order given) into the target as new messages

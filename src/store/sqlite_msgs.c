@@ -628,11 +628,12 @@ static mp_err_t fwd_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     if (j->in.to_user_id != 0) {
         j->out.peer_id = j->in.to_user_id;
         if ((rc = mp_sqlite__direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                                        &j->out.created_conversation)) != MP_OK)
+                                        &j->out.created_conversation, &j->out.you_blocked)) !=
+            MP_OK)
             return rc;
     }
-    if ((rc = mp_sqlite__post_access(db, j->in.sender_id, conv, j->in.now_ms,
-                                     &j->out.muted_until)) != MP_OK)
+    if ((rc = mp_sqlite__post_access(db, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until,
+                                     &j->out.you_blocked)) != MP_OK)
         return rc;
     for (size_t i = 0; i < j->src.n; i++)
         if ((rc = fwd_copy(db, j, conv, i, &j->src.v[i])) != MP_OK)
@@ -654,7 +655,8 @@ static void fwd_done(mp_sql_job_t *job, mp_err_t rc)
     fwd_job_t *j = (fwd_job_t *)job;
     j->out.msgs = j->copies.v;
     j->out.n = rc == MP_OK ? j->copies.n : 0;
-    bool out = rc == MP_OK || rc == MP_ERR_MUTED || j->out.bad_field != NULL;
+    bool out =
+        rc == MP_OK || rc == MP_ERR_MUTED || rc == MP_ERR_PRIVACY || j->out.bad_field != NULL;
     j->cb(rc, out ? &j->out : NULL, j->ud);
     mp_sqlite__msgvec_free(&j->src);
     mp_sqlite__msgvec_free(&j->copies);
