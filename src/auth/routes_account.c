@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/validate.h"
+#include "store/invites.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -79,6 +80,7 @@ static bool mp_auth__label(mp_http_req_t *req, const char *field, const char *df
 typedef struct mp_auth_reg {
     mp_http_req_t *req;
     mp_user_row_t user;
+    char invite[MP_INVITE_CODE_MAX + 1]; /* registration = invite: the code ("" otherwise) */
 } mp_auth_reg_t;
 
 static void mp_auth__reg_created(mp_err_t rc, void *ud)
@@ -98,6 +100,42 @@ static void mp_auth__reg_created(mp_err_t rc, void *ud)
     mp_free(ctx);
 }
 
+/* registration = invite: the body's invite_code, checked here only for
+ * presence and size (no hash is spent on a request that cannot succeed);
+ * whether the code is usable is decided in the write that stores the user,
+ * which counts the use (mp_store_user_create_invited). Other modes ignore
+ * the field. Answers and returns false when refused. */
+static bool mp_auth__reg_invite(mp_http_req_t *req, mp_auth_reg_t *ctx)
+{
+    size_t len = 0;
+
+    if (mp_auth__cfg(req)->registration != MP_REG_INVITE)
+        return true;
+    const char *code = mp_auth__str(req, "invite_code", &len);
+    if (code == NULL || len == 0) {
+        mp_http_respond_error(req, MP_ERR_INVITE_REQUIRED,
+                              "registration on this server needs an invite code: field "
+                              "'invite_code' is required");
+        return false;
+    }
+    if (len > MP_INVITE_CODE_MAX || strlen(code) != len) { /* no code is that long */
+        mp_http_respond_error(req, MP_ERR_INVALID_INVITE, NULL);
+        return false;
+    }
+    memcpy(ctx->invite, code, len + 1);
+    return true;
+}
+
+/* Stores the user, with the invite's use counted in the same write. */
+static mp_err_t mp_auth__reg_store(mp_auth_reg_t *ctx)
+{
+    mp_store_t *st = mp_auth__store(ctx->req);
+    if (ctx->invite[0] != '\0')
+        return mp_store_user_create_invited(st, &ctx->user, ctx->invite, mp_now_ms(),
+                                            mp_auth__reg_created, ctx);
+    return mp_store_user_create(st, &ctx->user, mp_auth__reg_created, ctx);
+}
+
 static void mp_auth__reg_hashed(mp_err_t rc, const char *hash, void *ud)
 {
     mp_auth_reg_t *ctx = ud;
@@ -106,7 +144,7 @@ static void mp_auth__reg_hashed(mp_err_t rc, const char *hash, void *ud)
         rc = MP_ERR_INTERNAL;
     if (rc == MP_OK) {
         memcpy(ctx->user.password_hash, hash, strlen(hash) + 1);
-        rc = mp_store_user_create(mp_auth__store(ctx->req), &ctx->user, mp_auth__reg_created, ctx);
+        rc = mp_auth__reg_store(ctx);
         if (rc == MP_OK)
             return;
     }
@@ -119,6 +157,7 @@ void mp_auth__h_register(mp_http_req_t *req)
         {"username", MP_F_STRING, true, 0, 0},
         {"password", MP_F_STRING, true, 0, 0},
         {"display_name", MP_F_STRING, false, 0, 0},
+        {"invite_code", MP_F_STRING, false, 0, 0},
         {0},
     };
     size_t ulen = 0, plen = 0;
@@ -142,7 +181,8 @@ void mp_auth__h_register(mp_http_req_t *req)
         return;
     }
     if (!mp_auth__label(req, "display_name", ctx->user.username, ctx->user.display_name,
-                        sizeof(ctx->user.display_name))) {
+                        sizeof(ctx->user.display_name)) ||
+        !mp_auth__reg_invite(req, ctx)) {
         mp_free(ctx);
         return;
     }

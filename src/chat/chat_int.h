@@ -156,6 +156,10 @@ bool mp_chat__has_other_session(mp_chat_t *chat, uint64_t user, mp_sid_t except)
  * more per allowed reaction kind), so one always fits. The budget also
  * bounds the encoding work one request puts on the loop. */
 #define MP_CHAT_REPLY_BYTES (256 * 1024)
+
+/* What a user banned from the world room (store/world.h) is told when they
+ * post or react there (MP_ERR_BANNED). */
+#define MP_CHAT_WORLD_BANNED "you are banned from the world room"
 /* MP_CHAT_REPLY_BYTES, or a quarter of ws_max_queue when that is smaller, so
  * that a reply never trips the slow-reader limit. */
 size_t mp_chat__reply_budget(const mp_chat_t *chat);
@@ -176,6 +180,12 @@ void mp_chat__push_members(mp_chat_t *chat, const mp_chat_conv_t *conv, uint64_t
  * shared by send, edit and forward. False when it has answered
  * rate_limited with "retry_after_ms". */
 bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost);
+/* The message of privacy_restricted for a direct conversation: the table's
+ * default ("this user's privacy settings do not allow it") whether the peer
+ * blocked the caller or their setting excludes them — the two must read the
+ * same (docs/protocol.md "Blocking") — and, to the blocker alone, that their
+ * own block stands in the way. */
+const char *mp_chat__privacy_message(bool you_blocked);
 /* Answers muted ("you are muted in this group until ...") with
  * "muted_until". */
 void mp_chat__muted_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t until);
@@ -186,6 +196,13 @@ void mp_chat__muted_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t
  * not cached. */
 void mp_chat__push_change(mp_chat_t *chat, uint64_t conv_id, uint64_t actor, mp_sid_t except,
                           mp_frame_t *others, mp_frame_t *own);
+
+/* ---- read receipts (cursor.c) ---------------------------------------------- */
+
+/* Whether viewer may see the read_seq of user: their own always, another's
+ * only when both have read receipts on (MP_UF_NO_RECEIPTS clear for both:
+ * docs/protocol.md "Privacy settings"). delivered_seq is always shown. */
+bool mp_chat__read_visible(const mp_chat_t *chat, uint64_t user, uint64_t viewer);
 
 /* ---- presence (presence.c) ------------------------------------------------- */
 

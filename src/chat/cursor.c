@@ -7,7 +7,9 @@
  *              other members (the senders) get {"event":"receipt",...}.
  * A receipt carries both cursors: {"event":"receipt","conversation",
  * "user_id","read_seq","delivered_seq"}. Nothing is sent when the cursor did
- * not move. */
+ * not move. read_seq is left out of the receipt for a member who may not
+ * see it: unless both the reader and that member have read receipts on
+ * (docs/protocol.md "Privacy settings"), they get delivered_seq alone. */
 #include "chat/chat_int.h"
 #include "store/world.h"
 #include "util/alloc.h"
@@ -28,13 +30,23 @@ typedef struct cursor_ctx {
     mp_chat_cursor_out_t out;
 } cursor_ctx_t;
 
-static mp_frame_t *receipt_frame(const cursor_ctx_t *c)
+bool mp_chat__read_visible(const mp_chat_t *chat, uint64_t user, uint64_t viewer)
+{
+    if (user == viewer)
+        return true;
+    const mp_userflags_t *uf = chat->ctx->flags;
+    return !mp_userflags_has(uf, user, MP_UF_NO_RECEIPTS) &&
+           !mp_userflags_has(uf, viewer, MP_UF_NO_RECEIPTS);
+}
+
+static mp_frame_t *receipt_frame(const cursor_ctx_t *c, bool with_read)
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "event", json_string("receipt"));
     json_object_set_new(ev, "conversation", mp_chat__id_json(c->conv));
     json_object_set_new(ev, "user_id", mp_chat__id_json(c->user));
-    json_object_set_new(ev, "read_seq", json_integer(c->out.read_seq));
+    if (with_read)
+        json_object_set_new(ev, "read_seq", json_integer(c->out.read_seq));
     json_object_set_new(ev, "delivered_seq", json_integer(c->out.delivered_seq));
     mp_frame_t *f = mp_frame_new_json(ev);
     json_decref(ev);
@@ -53,14 +65,26 @@ static mp_frame_t *read_frame(const cursor_ctx_t *c)
     return f;
 }
 
+/* Each member gets the receipt with or without read_seq (each frame encoded
+ * once, on first use). The world room never gets here. */
 static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
 {
     cursor_ctx_t *c = ud;
-    if (rc == MP_OK) {
-        mp_frame_t *f = receipt_frame(c);
-        mp_chat__push_members(chat, conv, c->user, f);
-        mp_frame_unref(f);
+    mp_frame_t *full = NULL, *bare = NULL;
+    for (uint32_t i = 0; rc == MP_OK && conv->kind != MP_CONV_WORLD && i < conv->n; i++) {
+        uint64_t m = conv->members[i];
+        if (m == c->user || !mp_hub_online(chat->ctx->hub, m))
+            continue;
+        bool with_read = mp_chat__read_visible(chat, c->user, m);
+        mp_frame_t **f = with_read ? &full : &bare;
+        if (*f == NULL)
+            *f = receipt_frame(c, with_read);
+        mp_hub_push_user(chat->ctx->hub, m, *f, 0);
     }
+    if (full != NULL)
+        mp_frame_unref(full);
+    if (bare != NULL)
+        mp_frame_unref(bare);
     mp_free(c);
 }
 

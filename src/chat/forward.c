@@ -54,6 +54,8 @@ static const char *fail_message(const fwd_ctx_t *c, mp_err_t rc, const char *fie
         return "field 'to' names no user";
     case MP_ERR_BAD_REQUEST:
         return c->in.to_user_id != 0 ? "field 'to' cannot be yourself" : NULL;
+    case MP_ERR_BANNED:
+        return MP_CHAT_WORLD_BANNED;
     case MP_ERR_GUEST_FORBIDDEN:
         return c->in.to_user_id != 0
                    ? "field 'to' names a guest: guests can only use the world room"
@@ -91,6 +93,12 @@ static void on_forwarded(mp_err_t rc, const mp_msg_forward_out_t *o, void *ud)
     fwd_ctx_t *c = ud;
     if (rc == MP_ERR_MUTED && o != NULL) {
         mp_chat__muted_error(c->chat, c->sid, c->req_id, o->muted_until);
+        ctx_free(c);
+        return;
+    }
+    if (rc == MP_ERR_PRIVACY) {
+        mp_gw_error(c->chat->ctx->srv, c->sid, c->req_id, rc,
+                    mp_chat__privacy_message(o != NULL && o->you_blocked), NULL);
         ctx_free(c);
         return;
     }

@@ -4,11 +4,17 @@
  * GET /v1/users/{id}/presence answers {"user_id","online","last_seen_at"}.
  * last_seen_at is kept in memory (user -> ms, bounded: see below), so after a
  * restart it is null until the user is seen again. Any authenticated user may
- * ask. */
+ * ask.
+ *
+ * Both follow the user's presence setting and blocks (proto/privacy.h): a
+ * viewer the setting excludes, or whom the user blocked, gets no events and
+ * reads online:false, last_seen_at:null — what a user never seen reads, so a
+ * block looks like the setting "nobody" and both like a user who is away. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "store/privacy.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -153,23 +159,37 @@ void mp_chat_presence(void *ud, uint64_t user_id, bool online)
     else
         (void)mp_chat__presence_seen(chat->presence, user_id, c->at);
     /* A full queue (or shutdown) only costs this notification. */
-    if (mp_store_chat_peers(chat->ctx->store, user_id, on_peers, c) != MP_OK)
+    if (mp_store_presence_audience(chat->ctx->store, user_id, on_peers, c) != MP_OK)
         mp_free(c);
 }
 
 /* ---- GET /v1/users/{id}/presence ---------------------------------------------- */
 
-static void on_user(mp_err_t rc, const mp_user_row_t *user, void *ud)
+typedef struct presence_req {
+    mp_http_req_t *req;
+    uint64_t user;
+} presence_req_t;
+
+static void on_pair(mp_err_t rc, const mp_privacy_pair_t *p, void *ud)
 {
-    mp_http_req_t *req = ud;
+    presence_req_t *r = ud;
+    mp_http_req_t *req = r->req;
+    uint64_t user = r->user;
+    mp_free(r);
     if (rc != MP_OK) {
         mp_http_respond_error(req, rc, NULL);
         return;
     }
     mp_chat_t *chat = mp_chat__of_req(req);
-    bool online = mp_hub_online(chat->ctx->hub, user->id);
-    int64_t at = online ? mp_now_ms() : mp_chat__presence_seen(chat->presence, user->id, -1);
-    mp_http_respond(req, 200, presence_json(user->id, online, at));
+    bool self = user == mp_http_req_principal(req)->user_id;
+    mp_privacy_facts_t f = mp_privacy_pair_facts(p, MP_PRIVACY_PRESENCE);
+    if (!self && mp_privacy_rule(MP_PRIVACY_PRESENCE, &f) != MP_PRIVACY_ALLOWED) {
+        mp_http_respond(req, 200, presence_json(user, false, 0));
+        return;
+    }
+    bool online = mp_hub_online(chat->ctx->hub, user);
+    int64_t at = online ? mp_now_ms() : mp_chat__presence_seen(chat->presence, user, -1);
+    mp_http_respond(req, 200, presence_json(user, online, at));
 }
 
 void mp_chat__route_presence(mp_http_req_t *req)
@@ -180,7 +200,13 @@ void mp_chat__route_presence(mp_http_req_t *req)
         return;
     }
     mp_chat_t *chat = mp_chat__of_req(req);
-    mp_err_t rc = mp_store_user_by_id(chat->ctx->store, id, on_user, req);
-    if (rc != MP_OK)
+    presence_req_t *r = mp_malloc(sizeof *r);
+    *r = (presence_req_t){req, id};
+    /* The target's setting and blocks, with whether the two are friends. */
+    mp_err_t rc = mp_store_privacy_pair(chat->ctx->store, mp_http_req_principal(req)->user_id, id,
+                                        on_pair, r);
+    if (rc != MP_OK) {
+        mp_free(r);
         mp_http_respond_error(req, rc, NULL);
+    }
 }

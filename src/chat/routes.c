@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "store/privacy.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -75,9 +76,22 @@ typedef struct direct_ctx {
     const char *field; /* the field that named the other user */
 } direct_ctx_t;
 
+/* Whose block refused it decides the words, and only the blocker learns of
+ * their own: read after the refusal, for the message alone. */
+static void on_direct_pair(mp_err_t rc, const mp_privacy_pair_t *p, void *ud)
+{
+    direct_ctx_t *c = ud;
+    mp_http_respond_error(c->req, MP_ERR_PRIVACY,
+                          mp_chat__privacy_message(rc == MP_OK && p->actor_blocked_target));
+    mp_free(c);
+}
+
 static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
 {
     direct_ctx_t *c = ud;
+    if (rc == MP_ERR_PRIVACY &&
+        mp_store_privacy_pair(c->chat->ctx->store, c->user, c->other, on_direct_pair, c) == MP_OK)
+        return;
     if (rc != MP_OK) {
         char msg[160];
         const char *m = NULL;

@@ -83,6 +83,8 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc, const char *fi
 {
     if (field != NULL)
         return field_message(c, rc, field);
+    if (rc == MP_ERR_BANNED) /* group bans keep users out; only the world bans posters */
+        return MP_CHAT_WORLD_BANNED;
     if (rc == MP_ERR_GUEST_FORBIDDEN)
         return c->in.to_user_id == 0 ? "the other member is a guest: guests can only use the "
                                        "world room"
@@ -105,6 +107,11 @@ static void fail_field(send_ctx_t *c, mp_err_t rc, const char *field)
 static void fail(send_ctx_t *c, mp_err_t rc)
 {
     fail_field(c, rc, NULL);
+}
+
+const char *mp_chat__privacy_message(bool you_blocked)
+{
+    return you_blocked ? "you blocked this user; unblock them to write" : NULL;
 }
 
 /* muted, with the time the mute ends (from the cache or from the store). */
@@ -140,6 +147,12 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
     mp_chat_t *chat = c->chat;
     if (rc == MP_ERR_MUTED && o != NULL) {
         fail_muted(c, o->muted_until);
+        return;
+    }
+    if (rc == MP_ERR_PRIVACY) {
+        mp_gw_error(chat->ctx->srv, c->sid, c->req_id, rc,
+                    mp_chat__privacy_message(o != NULL && o->you_blocked), NULL);
+        ctx_free(c);
         return;
     }
     if (rc != MP_OK) {

@@ -59,12 +59,14 @@ static json_t *hidden_json(const mp_chat_self_row_t *r)
     return o;
 }
 
-static json_t *receipt_json(const mp_chat_receipt_row_t *r)
+/* Another member's read_seq only when both have read receipts on. */
+static json_t *receipt_json(const sync_ctx_t *c, const mp_chat_receipt_row_t *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "conversation", mp_chat__id_json(r->conversation_id));
     json_object_set_new(o, "user_id", mp_chat__id_json(r->user_id));
-    json_object_set_new(o, "read_seq", json_integer(r->read_seq));
+    if (mp_chat__read_visible(c->chat, r->user_id, c->user))
+        json_object_set_new(o, "read_seq", json_integer(r->read_seq));
     json_object_set_new(o, "delivered_seq", json_integer(r->delivered_seq));
     return o;
 }
@@ -184,7 +186,7 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
         }
         for (; ir < o->n_receipts && o->receipts[ir].version == v; ir++) {
             stage_conv(&p, o->receipts[ir].conversation_id);
-            stage_add(&p, p.s_rcpts, receipt_json(&o->receipts[ir]));
+            stage_add(&p, p.s_rcpts, receipt_json(c, &o->receipts[ir]));
         }
         /* The caller's own changes: a hidden message, or new settings (the
          * conversation entry, which carries them, is the item). */

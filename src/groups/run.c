@@ -125,9 +125,28 @@ static void announce(mp_groups_t *groups, const mp_group_op_out_t *o)
     mp_frame_unref(f);
 }
 
+/* privacy_restricted names the user who may not be added, in the words a
+ * "nobody" setting gets: a block reads the same (docs/protocol.md
+ * "Blocking"). */
+static void privacy_error(run_ctx_t *c, const mp_group_op_out_t *o)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "field '%s' names user %llu, whose privacy settings do not allow you to add them to "
+             "a group: send them an invite link instead",
+             c->op == MP_GOP_CREATE ? "member_ids" : "user_ids",
+             (unsigned long long)(o != NULL ? o->refused_id : 0));
+    mp_http_respond_error(c->req, MP_ERR_PRIVACY, msg);
+}
+
 static void on_op(mp_err_t rc, const mp_group_op_out_t *o, void *ud)
 {
     run_ctx_t *c = ud;
+    if (rc == MP_ERR_PRIVACY && o != NULL) {
+        privacy_error(c, o);
+        mp_free(c);
+        return;
+    }
     if (rc != MP_OK) {
         mp_http_respond_error(c->req, rc, error_message(c->op, rc));
         mp_free(c);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "people/people.h"
+#include "proto/contact.h"
 #include "store/people.h"
 #include "util/ratelimit.h"
 
@@ -18,6 +19,9 @@ struct mp_people {
 mp_people_t *mp_people__of(mp_http_req_t *req);
 
 /* Contacts (contacts.c). */
+/* The `contact` event with entry c as user c->user_id sees it, to every
+ * session of that user (for every change of a side: also a block's). */
+void mp_people__contact_push(const mp_module_ctx_t *ctx, const mp_contact_t *c);
 void mp_people__route_contact_request(mp_http_req_t *req);
 void mp_people__route_contact_requests(mp_http_req_t *req);
 void mp_people__route_contact_accept(mp_http_req_t *req);
@@ -35,5 +39,19 @@ void mp_people__route_user(mp_http_req_t *req);
 void mp_people__route_by_username(mp_http_req_t *req);
 /* Route (search.c). */
 void mp_people__route_search(mp_http_req_t *req);
+
+/* ---- blocking and privacy (blocks.c, privacy.c) ---------------------------- */
+
+void mp_people__route_block(mp_http_req_t *req);
+void mp_people__route_unblock(mp_http_req_t *req);
+void mp_people__route_blocks(mp_http_req_t *req);
+void mp_people__route_privacy_get(mp_http_req_t *req);
+void mp_people__route_privacy_patch(mp_http_req_t *req);
+
+/* Paging of lists (blocks.c): limit "1".."max" in decimal; a cursor is
+ * "<at>.<id>", the position of the last row of the previous page. */
+bool mp_people__limit_parse(const char *s, unsigned max, unsigned *out);
+void mp_people__cursor_format(int64_t at, uint64_t id, char *out, size_t len);
+bool mp_people__cursor_parse(const char *s, int64_t *at, uint64_t *id);
 
 #endif

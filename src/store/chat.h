@@ -112,6 +112,8 @@ typedef struct mp_chat_send_out {
     const char *bad_field;     /* on MP_ERR_NOT_FOUND / MP_ERR_BAD_REQUEST / MP_ERR_NOT_ALLOWED
                                 * about an input field: "reply_to", "mentions", "mention_all",
                                 * "content"; NULL otherwise */
+    bool you_blocked; /* MP_ERR_PRIVACY: the sender blocked the peer (else the peer's block or
+                         message setting refused it, which the sender is not told apart) */
 } mp_chat_send_out_t;
 
 typedef void (*mp_chat_send_fn)(mp_err_t rc, const mp_chat_send_out_t *out, void *ud);
@@ -127,7 +129,10 @@ typedef void (*mp_chat_send_fn)(mp_err_t rc, const mp_chat_send_out_t *out, void
  * admins and the sender is a member), MP_ERR_MUTED (the callback gets out
  * with muted_until), MP_ERR_GUEST_FORBIDDEN (the direct peer is a guest),
  * MP_ERR_NOT_FOUND (`to` names no user), MP_ERR_BAD_REQUEST (`to` is the
- * sender), MP_ERR_INTERNAL. */
+ * sender), MP_ERR_PRIVACY (direct: the peer blocked the sender, the sender
+ * blocked the peer, or the peer's message setting excludes the sender — in a
+ * conversation that exists as when starting one; the callback gets out with
+ * you_blocked), MP_ERR_INTERNAL. */
 mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat_send_fn cb,
                             void *ud) __attribute__((warn_unused_result));
 
@@ -135,7 +140,9 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
 
 /* The direct conversation of (user_id, other_id), created when missing.
  * Errors: MP_ERR_NOT_FOUND (other is no user), MP_ERR_BAD_REQUEST (other ==
- * user), MP_ERR_GUEST_FORBIDDEN (other is a guest). */
+ * user), MP_ERR_GUEST_FORBIDDEN (other is a guest), MP_ERR_PRIVACY (creating
+ * it: other blocked user, user blocked other, or other's message setting
+ * excludes user; an existing one is answered as it is). */
 typedef void (*mp_chat_direct_fn)(mp_err_t rc, uint64_t conversation_id, bool created, void *ud);
 mp_err_t mp_store_chat_direct(mp_store_t *st, uint64_t user_id, uint64_t other_id, int64_t now_ms,
                               mp_chat_direct_fn cb, void *ud) __attribute__((warn_unused_result));

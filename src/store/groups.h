@@ -147,6 +147,8 @@ typedef struct mp_group_op_out {
     uint64_t removed_id;          /* REMOVE / BAN: a user who lost membership (0 = none) */
     mp_group_invite_row_t invite; /* INVITE */
     bool already_member;          /* JOIN: nothing was written */
+    uint64_t refused_id; /* MP_ERR_PRIVACY (CREATE/ADD): the user who may not be added (the only
+                            field set then) */
 } mp_group_op_out_t;
 
 /* Runs one group change as ONE write job. Errors, in the order checked:
@@ -162,6 +164,10 @@ typedef struct mp_group_op_out {
  * - MP_ERR_GUEST_FORBIDDEN: CREATE/ADD naming a guest, JOIN by a guest,
  *   TRANSFER to a guest (guests may only use the world room);
  * - MP_ERR_BANNED: ADD/JOIN of a banned user;
+ * - MP_ERR_PRIVACY: CREATE/ADD naming a user (not yet a member) who blocked
+ *   the actor or whose groups setting excludes the actor (proto/privacy.h);
+ *   the callback gets out with refused_id, the first such user; nothing is
+ *   written (all or nothing, as for the errors above);
  * - MP_ERR_GROUP_FULL: max_members would be exceeded;
  * - MP_ERR_INVITE_REVOKED / _EXPIRED / _EXHAUSTED: JOIN;
  * - MP_ERR_INTERNAL. */

@@ -20,6 +20,7 @@
 #include "store/sqlite_contacts_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_privacy_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -334,9 +335,12 @@ static mp_err_t direct_create(mp_sql_conn_t *db, uint64_t user, uint64_t other, 
 }
 
 /* Finds or creates the direct conversation of (user, other); vnext as for
- * direct_create. */
+ * direct_create. Creating one is writing to other for the first time: the
+ * privacy rule of messages decides (MP_ERR_PRIVACY, *you_blocked when the
+ * refusal is user's own block; you_blocked may be NULL). An existing one is
+ * found whatever the rule says: each send in it is checked on its own. */
 static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
-                           uint64_t *conv, bool *created, int64_t *vnext)
+                           uint64_t *conv, bool *created, int64_t *vnext, bool *you_blocked)
 {
     if (user == other)
         return MP_ERR_BAD_REQUEST;
@@ -345,6 +349,8 @@ static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int
     if (rc != MP_ERR_NOT_FOUND)
         return rc;
     if ((rc = peer_check(db, other)) != MP_OK)
+        return rc;
+    if ((rc = mp_sqlite__privacy_check(db, user, other, MP_PRIVACY_MESSAGE, you_blocked)) != MP_OK)
         return rc;
     rc = direct_create(db, user, other, now, conv, vnext);
     *created = rc == MP_OK;
@@ -620,6 +626,7 @@ typedef struct sent {
     int64_t seq, version, at;
     int64_t muted_until; /* cursors: the sender's mute in a group (0 = none) */
     mp_err_t deny;       /* cursors: why the sender may not post (MP_OK: may) */
+    bool you_blocked;    /* cursors: deny is MP_ERR_PRIVACY for the sender's own block */
     bool access_known;   /* cursors: deny and muted_until are loaded */
     bool dirty;          /* to be written by send_flush */
 } sent_t;
@@ -821,7 +828,9 @@ static const char SQL_SEND_ACCESS[] =
 
 /* Loads into e why user may not post in conv (MP_OK: may), in the order the
  * cached pre-check answers: membership, dissolution, who_can_post, a guest
- * peer; the mute's end goes to e->muted_until, compared per send. */
+ * peer, then (direct only, the cache knows nothing of it) the privacy rule
+ * of messages: blocks both ways and the peer's message setting; the mute's
+ * end goes to e->muted_until, compared per send. */
 static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv, sent_t *e)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEND_ACCESS);
@@ -840,9 +849,14 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
         return mp_sql_err(db, rc);
     mp_conv_kind_t kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
     bool member = !mp_sql_col_is_null(s, 3);
-    if (kind == MP_CONV_WORLD)
-        e->deny = MP_OK;
-    else if (!member)
+    if (kind == MP_CONV_WORLD) {
+        mp_sql_reset(s);
+        bool banned = false;
+        mp_err_t err = mp_sqlite__world_banned(db, user, &banned);
+        if (err != MP_OK)
+            return err;
+        e->deny = banned ? MP_ERR_BANNED : MP_OK;
+    } else if (!member)
         e->deny = MP_ERR_NOT_MEMBER;
     else if (kind == MP_CONV_GROUP) /* the mute is compared per send, below */
         e->deny = mp_group_rule(
@@ -857,6 +871,12 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
     if (kind == MP_CONV_GROUP && member)
         e->muted_until = mp_sql_col_i64(s, 4);
     mp_sql_reset(s);
+    e->you_blocked = false;
+    if (kind == MP_CONV_DIRECT && e->deny == MP_OK) {
+        mp_err_t err = mp_sqlite__direct_privacy(db, user, conv, &e->deny, &e->you_blocked);
+        if (err != MP_OK)
+            return err;
+    }
     e->access_known = true;
     return MP_OK;
 }
@@ -865,7 +885,7 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
  * (they do not change during a run of sends: every other job ends the run).
  * On MP_ERR_MUTED, *muted_until says until when. */
 static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user, uint64_t conv,
-                             int64_t now_ms, int64_t *muted_until)
+                             int64_t now_ms, int64_t *muted_until, bool *you_blocked)
 {
     sent_t *e = stab_find(&ss->cursors, conv, user);
     if (e == NULL)
@@ -875,6 +895,7 @@ static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user,
         if (rc != MP_OK)
             return rc;
     }
+    *you_blocked = e->you_blocked;
     if (e->deny != MP_OK)
         return e->deny;
     if (e->muted_until > now_ms) {
@@ -972,11 +993,12 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     uint64_t conv = j->in.conversation_id;
     if (j->in.to_user_id != 0) {
         rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                        &j->out.created_conversation, &vnext);
+                        &j->out.created_conversation, &vnext, &j->out.you_blocked);
         j->out.peer_id = j->in.to_user_id;
     }
     if (rc == MP_OK)
-        rc = state_access(db, ss, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until);
+        rc = state_access(db, ss, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until,
+                          &j->out.you_blocked);
     if (rc == MP_OK)
         rc = send_extras_check(db, j, conv);
     if (rc != MP_OK)
@@ -987,7 +1009,7 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 static void send_done(mp_sql_job_t *job, mp_err_t rc)
 {
     send_job_t *j = (send_job_t *)job;
-    bool out = rc == MP_OK || rc == MP_ERR_MUTED ||
+    bool out = rc == MP_OK || rc == MP_ERR_MUTED || rc == MP_ERR_PRIVACY ||
                (j->out.bad_field != NULL &&
                 (rc == MP_ERR_NOT_FOUND || rc == MP_ERR_BAD_REQUEST || rc == MP_ERR_NOT_ALLOWED));
     j->cb(rc, out ? &j->out : NULL, j->ud);
@@ -1053,12 +1075,14 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
 /* ---- send: the pieces forward reuses (sqlite_chat_int.h) ----------------------- */
 
 mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t now_ms,
-                                int64_t *muted_until)
+                                int64_t *muted_until, bool *you_blocked)
 {
     sent_t e = {0};
     mp_err_t rc = send_access_load(db, user, conv, &e);
     if (rc != MP_OK)
         return rc;
+    if (you_blocked != NULL)
+        *you_blocked = e.you_blocked;
     if (e.deny != MP_OK)
         return e.deny;
     if (e.muted_until > now_ms) {
@@ -1069,9 +1093,9 @@ mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 }
 
 mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
-                               uint64_t *conv, bool *created)
+                               uint64_t *conv, bool *created, bool *you_blocked)
 {
-    return direct_get(db, user, other, now_ms, conv, created, NULL);
+    return direct_get(db, user, other, now_ms, conv, created, NULL, you_blocked);
 }
 
 /* ---- direct (writer) ------------------------------------------------------------- */
@@ -1092,7 +1116,7 @@ static mp_err_t direct_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = j->user == j->other ? MP_OK : peer_check(db, j->other);
     if (rc != MP_OK)
         return rc;
-    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL);
+    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL, NULL);
 }
 
 static void direct_done(mp_sql_job_t *job, mp_err_t rc)

@@ -130,12 +130,16 @@ mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char
  * section). post_access: whether user may post in conv at now_ms, read in
  * the write transaction (MP_ERR_NOT_MEMBER, MP_ERR_DISSOLVED,
  * MP_ERR_NOT_ALLOWED, MP_ERR_GUEST_FORBIDDEN, MP_ERR_MUTED with
- * *muted_until). direct_get: finds or creates the direct conversation of
- * (user, other), taking versions from chat_state. */
+ * *muted_until, MP_ERR_PRIVACY in a direct conversation). direct_get: finds
+ * or creates the direct conversation of (user, other), taking versions from
+ * chat_state (creating one: MP_ERR_PRIVACY as for a send). On
+ * MP_ERR_PRIVACY, *you_blocked (may be NULL) says it is user's own block. */
 mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv, int64_t now_ms,
-                                int64_t *muted_until) __attribute__((warn_unused_result));
+                                int64_t *muted_until, bool *you_blocked)
+    __attribute__((warn_unused_result));
 mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
-                               uint64_t *conv, bool *created) __attribute__((warn_unused_result));
+                               uint64_t *conv, bool *created, bool *you_blocked)
+    __attribute__((warn_unused_result));
 
 /* The user's settings from columns first.. of s (members.notify_until,
  * pinned_at, archived, cleared_seq, hidden, in this order), given the
@@ -148,6 +152,12 @@ void mp_sqlite__settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq,
  * sums as reader sees them (count, and whether reader is among them),
  * ordered by each emoji's first reaction. Defined in sqlite_reactions.c. */
 mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n, uint64_t reader)
+    __attribute__((warn_unused_result));
+
+/* Whether user is banned from the world room (world_bans), read in the
+ * caller's transaction: the send, forward and reaction jobs refuse a banned
+ * user's post with MP_ERR_BANNED. Defined in sqlite_world_bans.c. */
+mp_err_t mp_sqlite__world_banned(mp_sql_conn_t *db, uint64_t user, bool *banned)
     __attribute__((warn_unused_result));
 
 #endif

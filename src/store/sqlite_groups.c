@@ -11,6 +11,7 @@
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_privacy_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/id.h"
@@ -395,6 +396,17 @@ static void added_push(op_job_t *j, uint64_t user)
     j->added[j->n_added++] = user;
 }
 
+/* Whether the actor may add user to a group (proto/privacy.h, the target's
+ * block and groups setting); the refused user is remembered for the
+ * answer, which names them. */
+static mp_err_t add_allowed(mp_sql_conn_t *db, op_job_t *j, uint64_t user)
+{
+    mp_err_t rc = mp_sqlite__privacy_check(db, j->in.actor_id, user, MP_PRIVACY_GROUP, NULL);
+    if (rc == MP_ERR_PRIVACY)
+        j->out.refused_id = user;
+    return rc;
+}
+
 static const char SQL_MEMBER_INSERT[] =
     "INSERT INTO members(conversation_id, user_id, role, joined_at, version)"
     " VALUES(?1, ?2, ?3, ?4, ?5)";
@@ -470,6 +482,9 @@ static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
         return rc;
     for (size_t i = 0; i < j->in.n_users; i++)
         if ((rc = member_allowed(db, j->users[i])) != MP_OK)
+            return rc;
+    for (size_t i = 0; i < j->in.n_users; i++)
+        if ((rc = add_allowed(db, j, j->users[i])) != MP_OK)
             return rc;
     if (1 + j->in.n_users > j->in.max_members)
         return MP_ERR_GROUP_FULL;
@@ -600,6 +615,10 @@ static mp_err_t op_add(mp_sql_conn_t *db, op_job_t *j)
         else if (rc != MP_OK)
             return rc;
     }
+    /* Only those who would become members: naming a member changes nothing. */
+    for (size_t i = 0; i < fresh; i++)
+        if ((rc = add_allowed(db, j, j->users[i])) != MP_OK)
+            return rc;
     if (fresh == 0)
         return MP_OK;
     if ((uint64_t)j->g.row.member_count + fresh > j->in.max_members)
@@ -1193,6 +1212,8 @@ static void op_done(mp_sql_job_t *job, mp_err_t rc)
         o->added = j->added;
         o->n_added = j->n_added;
         j->cb(rc, o, j->ud);
+    } else if (rc == MP_ERR_PRIVACY) {
+        j->cb(rc, &j->out, j->ud); /* refused_id only */
     } else {
         j->cb(rc, NULL, j->ud);
     }

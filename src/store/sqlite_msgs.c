@@ -39,7 +39,7 @@ static const char SQL_HIDDEN_GET[] =
     "SELECT version FROM hidden_messages WHERE user_id = ?1 AND message_id = ?2";
 static const char SQL_ROLE_GET[] =
     "SELECT role FROM members WHERE conversation_id = ?1 AND user_id = ?2";
-static const char SQL_USERNAME[] = "SELECT username FROM users WHERE id = ?1";
+static const char SQL_USERNAME[] = "SELECT username, admin FROM users WHERE id = ?1";
 static const char SQL_CONV_TOUCH[] = "UPDATE conversations SET version = ?2 WHERE id = ?1";
 
 /* The conversation as user sees it: MP_ERR_NOT_MEMBER when it does not
@@ -135,11 +135,12 @@ static bool name_listed(const char *list, const char *name)
     return false;
 }
 
-/* Whether user moderates the world room (world_moderators names them). */
+/* Whether user moderates the world room: vouched for by the caller, a
+ * server admin, or named by world_moderators. */
 static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *a, bool *yes)
 {
-    *yes = false;
-    if (a->world_moderators == NULL || a->world_moderators[0] == '\0')
+    *yes = a->moderator;
+    if (*yes)
         return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USERNAME);
     if (s == NULL)
@@ -148,7 +149,8 @@ static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *a, bool
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_ROW) {
         const char *name = mp_sql_col_text(s, 0);
-        *yes = name != NULL && name_listed(a->world_moderators, name);
+        *yes = mp_sql_col_int(s, 1) != 0 || (name != NULL && a->world_moderators != NULL &&
+                                             name_listed(a->world_moderators, name));
         mp_sql_reset(s);
         return MP_OK;
     }
@@ -626,11 +628,12 @@ static mp_err_t fwd_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     if (j->in.to_user_id != 0) {
         j->out.peer_id = j->in.to_user_id;
         if ((rc = mp_sqlite__direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                                        &j->out.created_conversation)) != MP_OK)
+                                        &j->out.created_conversation, &j->out.you_blocked)) !=
+            MP_OK)
             return rc;
     }
-    if ((rc = mp_sqlite__post_access(db, j->in.sender_id, conv, j->in.now_ms,
-                                     &j->out.muted_until)) != MP_OK)
+    if ((rc = mp_sqlite__post_access(db, j->in.sender_id, conv, j->in.now_ms, &j->out.muted_until,
+                                     &j->out.you_blocked)) != MP_OK)
         return rc;
     for (size_t i = 0; i < j->src.n; i++)
         if ((rc = fwd_copy(db, j, conv, i, &j->src.v[i])) != MP_OK)
@@ -652,7 +655,8 @@ static void fwd_done(mp_sql_job_t *job, mp_err_t rc)
     fwd_job_t *j = (fwd_job_t *)job;
     j->out.msgs = j->copies.v;
     j->out.n = rc == MP_OK ? j->copies.n : 0;
-    bool out = rc == MP_OK || rc == MP_ERR_MUTED || j->out.bad_field != NULL;
+    bool out =
+        rc == MP_OK || rc == MP_ERR_MUTED || rc == MP_ERR_PRIVACY || j->out.bad_field != NULL;
     j->cb(rc, out ? &j->out : NULL, j->ud);
     mp_sqlite__msgvec_free(&j->src);
     mp_sqlite__msgvec_free(&j->copies);
