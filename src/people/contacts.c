@@ -287,6 +287,6 @@ void mp_people_account_deleted(mp_people_t *people, const mp_account_delete_out_
     for (size_t i = 0; i < out->n_peers; i++) {
         c.user_id = out->peers[i].user_id;
         c.created_at = out->peers[i].created_at;
-        push_entry(people->ctx, &c);
+        mp_people__contact_push(people->ctx, &c);
     }
 }
