@@ -38,8 +38,7 @@ void mp_admin__reply(mp_admin_call_t *call, mp_err_t rc, const char *message, js
     call->answer(call, rc, message, result);
 }
 
-void mp_admin__audit(mp_admin_call_t *call, const char *action, uint64_t target_id,
-                     json_t *detail)
+void mp_admin__audit(mp_admin_call_t *call, const char *action, uint64_t target_id, json_t *detail)
 {
     (void)call, (void)action, (void)target_id;
     json_decref(detail);

@@ -27,8 +27,8 @@ struct mp_admin_call {
     uint64_t actor_id; /* the admin user, 0 = the operator on the control socket */
     json_t *args;      /* owned by the call, an object */
     mp_admin_answer_fn answer;
-    void *front;    /* the front-end's state (the HTTP request, the socket client) */
-    int http_ok;    /* HTTP status on success (200, 201, 204), set by the op */
+    void *front; /* the front-end's state (the HTTP request, the socket client) */
+    int http_ok; /* HTTP status on success (200, 201, 204), set by the op */
 };
 
 typedef void (*mp_admin_op_fn)(mp_admin_call_t *call);
@@ -48,8 +48,7 @@ void mp_admin__reply(mp_admin_call_t *call, mp_err_t rc, const char *message, js
  * after the action's write succeeded, so it lands in the same or the next
  * group commit). detail may be NULL; it is stolen. Best effort: a failure
  * is logged. */
-void mp_admin__audit(mp_admin_call_t *call, const char *action, uint64_t target_id,
-                     json_t *detail);
+void mp_admin__audit(mp_admin_call_t *call, const char *action, uint64_t target_id, json_t *detail);
 
 struct mp_admin {
     const mp_module_ctx_t *ctx;

@@ -77,6 +77,14 @@ typedef struct mp_config {
     unsigned max_reaction_kinds; /* max_reaction_kinds = 20 distinct emoji per message */
     bool search_index;           /* search_index = on: keep the full-text index */
     char world_moderators[1024]; /* world_moderators = "" comma-separated usernames */
+    /* E-mail (SMTP through libcurl) and e-mail codes */
+    char smtp_url[512];           /* smtp_url = "" smtp://host:port or smtps://...; "" = no mail */
+    char smtp_user[256];          /* smtp_user = "" (no authentication) */
+    char smtp_password[256];      /* smtp_password = "" (secret) */
+    char smtp_from[256];          /* smtp_from = "magpie@localhost" sender address */
+    unsigned smtp_timeout_ms;     /* smtp_timeout = 10000 ms to connect, and for a whole send */
+    unsigned email_code_ttl_s;    /* email_code_ttl = 900 s a mailed code stays valid */
+    unsigned email_pending_ttl_s; /* email_pending_ttl = 86400 s an unverified account waits */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -59,6 +59,7 @@ typedef struct mp_user_row {
     char password_hash[MP_PWHASH_MAX + 1]; /* argon2id string; empty for guests */
     int64_t created_at;                    /* ms since epoch */
     bool guest;
+    bool pending; /* waits for e-mail verification: cannot log in (read only) */
 } mp_user_row_t;
 
 typedef struct mp_device_row {
