@@ -116,10 +116,8 @@ json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id
 
 /* ---- e-mail codes and passwords (email.c, password_set.c) ------------------- */
 
-#define MP_AUTH_CODE_LEN 6        /* digits of a mailed code */
-#define MP_AUTH_CODE_ATTEMPTS 5   /* wrong tries that kill a code */
-#define MP_AUTH_MAIL_GAP_MS 60000 /* at least this long between two mails to one account */
-#define MP_AUTH_PENDING_SWEEP 500 /* unverified accounts deleted per sweep job */
+#define MP_AUTH_CODE_LEN 6      /* digits of a mailed code */
+#define MP_AUTH_CODE_ATTEMPTS 5 /* wrong tries that kill a code */
 
 /* A fresh random code of MP_AUTH_CODE_LEN digits. */
 void mp_auth__code_new(char code[MP_AUTH_CODE_LEN + 1]);

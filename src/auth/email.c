@@ -175,14 +175,14 @@ static void code_stored(mp_err_t rc, uint64_t user_id, void *ud)
     code_mail_t *m = ud;
     (void)user_id;
     /* The same answer whatever happened: whether an account has this
-     * address, or got a mail a minute ago, is nobody's business here. */
+     * address, or got a mail recently, is nobody's business here. */
     if (rc == MP_OK || rc == MP_ERR_NOT_FOUND || rc == MP_ERR_RATE_LIMITED)
         mp_http_respond(m->req, 202, NULL);
     else
         mp_http_respond_error(m->req, rc, NULL);
     m->req = NULL;
-    if (rc == MP_OK && mp_auth__mail_code(m->auth, m->email, m->purpose, m->code, code_mailed,
-                                          m) == MP_OK)
+    if (rc == MP_OK &&
+        mp_auth__mail_code(m->auth, m->email, m->purpose, m->code, code_mailed, m) == MP_OK)
         return;
     if (rc == MP_OK)
         mp_log_warn("auth: the mail queue is full; a code was not sent");
@@ -203,7 +203,7 @@ static void code_request(mp_http_req_t *req, mp_code_purpose_t purpose)
         return;
     /* Each request may cost a mail: a flood from one address must not turn
      * the server into a mail cannon (per account, the store allows one mail
-     * a minute). */
+     * per email_resend_interval). */
     unsigned wait_s = mp_auth__register_limit(auth, mp_http_req_peer_key(req));
     if (wait_s > 0) {
         mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many requests from this address",
@@ -218,9 +218,10 @@ static void code_request(mp_http_req_t *req, mp_code_purpose_t purpose)
     mp_auth__code_new(m->code);
     mp_auth__code_hash(auth, m->code, MP_AUTH_CODE_LEN, hash);
     int64_t now = mp_now_ms();
-    mp_err_t rc = mp_store_email_code_new(auth->ctx->store, email, purpose, hash, now,
-                                          now + (int64_t)auth->ctx->cfg->email_code_ttl_s * 1000,
-                                          MP_AUTH_MAIL_GAP_MS, code_stored, m);
+    mp_err_t rc =
+        mp_store_email_code_new(auth->ctx->store, email, purpose, hash, now,
+                                now + (int64_t)auth->ctx->cfg->email_code_ttl_s * 1000,
+                                (int64_t)auth->ctx->cfg->email_resend_interval_ms, code_stored, m);
     if (rc != MP_OK) {
         mp_http_respond_error(req, rc, NULL);
         code_mail_free(m);

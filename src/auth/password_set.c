@@ -42,8 +42,8 @@ static void set_pw_hashed(mp_err_t rc, const char *hash, void *ud)
 {
     set_pw_t *p = ud;
     if (rc == MP_OK)
-        rc = mp_store_user_set_password(p->auth->ctx->store, p->user_id, hash, p->keep,
-                                        mp_now_ms(), set_pw_stored, p);
+        rc = mp_store_user_set_password(p->auth->ctx->store, p->user_id, hash, p->keep, mp_now_ms(),
+                                        set_pw_stored, p);
     if (rc != MP_OK)
         set_pw_stored(rc, p->user_id, NULL, 0, p);
 }
@@ -182,10 +182,10 @@ void mp_auth__h_password_change(mp_http_req_t *req)
     c->next = dup_len(next, nlen);
     c->next_len = nlen;
     /* The device that asked stays signed in; the others go unless kept. */
-    c->keep = json_is_true(keep) ? MP_STORE_KEEP_ALL_DEVICES
-                                 : mp_http_req_principal(req)->device_id;
-    rc = mp_store_user_by_id(auth->ctx->store, mp_http_req_principal(req)->user_id,
-                             pw_change_user, c);
+    c->keep =
+        json_is_true(keep) ? MP_STORE_KEEP_ALL_DEVICES : mp_http_req_principal(req)->device_id;
+    rc = mp_store_user_by_id(auth->ctx->store, mp_http_req_principal(req)->user_id, pw_change_user,
+                             c);
     if (rc != MP_OK)
         pw_change_finish(c, rc);
 }

@@ -137,6 +137,8 @@ static const cfg_key_t keys[] = {
      "seconds a mailed verification or password-reset code stays valid", false},
     {"email_pending_ttl", K_UINT, FIELD(email_pending_ttl_s), 1, 365 * 86400, "86400",
      "seconds an account waits for its e-mail verification before it is deleted", false},
+    {"email_resend_interval", K_DURATION, FIELD(email_resend_interval_ms), 0, 24 * HOUR_MS, "60s",
+     "least time between two code mails to one account (resend, password reset)", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

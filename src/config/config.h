@@ -85,6 +85,7 @@ typedef struct mp_config {
     unsigned smtp_timeout_ms;     /* smtp_timeout = 10000 ms to connect, and for a whole send */
     unsigned email_code_ttl_s;    /* email_code_ttl = 900 s a mailed code stays valid */
     unsigned email_pending_ttl_s; /* email_pending_ttl = 86400 s an unverified account waits */
+    unsigned email_resend_interval_ms; /* email_resend_interval = 60s between mails to an account */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

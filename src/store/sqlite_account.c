@@ -283,8 +283,7 @@ static const char SQL_LAST_SENT[] =
 
 /* The live (not deleted, not guest) account with this address: MP_OK with
  * its id and pending flag, or MP_ERR_NOT_FOUND. */
-static mp_err_t account_by_email(mp_sql_conn_t *db, const char *email, uint64_t *id,
-                                 bool *pending)
+static mp_err_t account_by_email(mp_sql_conn_t *db, const char *email, uint64_t *id, bool *pending)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ACCOUNT_BY_EMAIL);
     if (s == NULL)
@@ -365,8 +364,7 @@ static const char SQL_CODE_GET[] =
     "SELECT code_hash, expires_at, attempts FROM email_codes WHERE user_id = ?1 AND purpose = ?2";
 static const char SQL_CODE_MISS[] =
     "UPDATE email_codes SET attempts = attempts + 1 WHERE user_id = ?1 AND purpose = ?2";
-static const char SQL_CODE_DELETE[] =
-    "DELETE FROM email_codes WHERE user_id = ?1 AND purpose = ?2";
+static const char SQL_CODE_DELETE[] = "DELETE FROM email_codes WHERE user_id = ?1 AND purpose = ?2";
 static const char SQL_USER_VERIFIED[] = "UPDATE users SET pending = 0 WHERE id = ?1";
 static const char SQL_USER_PASSWORD[] =
     "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND deleted_at = 0 AND guest = 0";
