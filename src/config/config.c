@@ -650,10 +650,11 @@ void mp_config_print(const mp_config_t *cfg, FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++) {
         char value[1100];
-        if (keys[i].secret)
+        format_value(cfg, &keys[i], value, sizeof value);
+        /* An unset secret shows as unset: nothing to hide, and the output
+         * stays a config file that gives the same configuration. */
+        if (keys[i].secret && value[0] != '\0')
             strcpy(value, "********");
-        else
-            format_value(cfg, &keys[i], value, sizeof value);
         fprintf(out, "%s = %s\n", keys[i].name, value);
     }
 }

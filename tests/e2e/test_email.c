@@ -59,7 +59,8 @@ static int free_port(void)
 static bool port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0)
@@ -212,8 +213,8 @@ static void wait_code(const char *to, int nth, char code[7], char **msg)
 
 /* ---- servers ---------------------------------------------------------------------- */
 
-static mpt_server_t *srv;   /* registration = email */
-static mpt_server_t *quick; /* email: unverified accounts live 2 s, no resend gap */
+static mpt_server_t *srv;      /* registration = email */
+static mpt_server_t *quick;    /* email: unverified accounts live 2 s, no resend gap */
 static mpt_server_t *open_srv; /* registration = open, with mail, no resend gap */
 static char smtp_url[64];
 
@@ -224,18 +225,9 @@ static int setup(void **state)
         return -1;
     snprintf(smtp_url, sizeof smtp_url, "smtp://127.0.0.1:%d", sink.port);
     const char *f1[] = {CHAT_FLAGS, "--registration", "email", "--smtp_url", smtp_url, NULL};
-    const char *f2[] = {CHAT_FLAGS,
-                        "--registration",
-                        "email",
-                        "--smtp_url",
-                        smtp_url,
-                        "--email_pending_ttl",
-                        "2",
-                        "--guest_sweep_interval",
-                        "50",
-                        "--email_resend_interval",
-                        "0",
-                        NULL};
+    const char *f2[] = {CHAT_FLAGS, "--registration",          "email", "--smtp_url",
+                        smtp_url,   "--email_pending_ttl",     "2",     "--guest_sweep_interval",
+                        "50",       "--email_resend_interval", "0",     NULL};
     const char *f3[] = {CHAT_FLAGS, "--smtp_url", smtp_url, "--email_resend_interval", "0", NULL};
     srv = mpt_server_start(f1);
     quick = mpt_server_start(f2);
@@ -417,8 +409,9 @@ static void test_email_rules(void **state)
     assert_int_equal(reg(srv, name, NULL, &out), 400);
     assert_string_equal(mpt_error_code(out), "bad_email");
     json_decref(out);
-    const char *bad[] = {"", "plain", "a@b", "a b@c.org", "a@b..org", "@c.org",
-                         "a@.c.org", "a@c.org.", "a@@c.org", "<a@c.org>", "a@c.org\nBcc: x@y.z"};
+    const char *bad[] = {
+        "",         "plain",    "a@b",      "a b@c.org", "a@b..org",           "@c.org",
+        "a@.c.org", "a@c.org.", "a@@c.org", "<a@c.org>", "a@c.org\nBcc: x@y.z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(reg(srv, name, bad[i], &out), 400);
         assert_string_equal(mpt_error_code(out), "bad_email");
@@ -457,8 +450,8 @@ static void test_code_expires(void **state)
     char name[33], email[80], code[7];
     const char *err = NULL;
 
-    const char *flags[] = {CHAT_FLAGS,    "--registration",   "email", "--smtp_url",
-                           smtp_url,      "--email_code_ttl", "1",     NULL};
+    const char *flags[] = {CHAT_FLAGS, "--registration",   "email", "--smtp_url",
+                           smtp_url,   "--email_code_ttl", "1",     NULL};
     mpt_server_t *s = mpt_server_start(flags);
     assert_non_null(s);
     mpt_username(name, "ex");
@@ -512,8 +505,8 @@ static void test_smtp_down(void **state)
     const char *err = NULL;
     int closed = free_port();
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", closed);
-    const char *flags[] = {CHAT_FLAGS, "--registration", "email", "--smtp_url", url,
-                           "--smtp_timeout", "2s", NULL};
+    const char *flags[] = {CHAT_FLAGS, "--registration", "email", "--smtp_url",
+                           url,        "--smtp_timeout", "2s",    NULL};
     mpt_server_t *down = mpt_server_start(flags);
     assert_non_null(down);
 
@@ -629,10 +622,10 @@ static void test_password_reset(void **state)
     mpt_session_t d3;
     assert_int_equal(login(open_srv, name, "another horse 2", &d3, NULL), 200);
     /* The code was single use. */
-    EXPECT(400, "invalid_code", open_srv, "POST", NULL,
-           json_pack("{s:s, s:s, s:s}", "email", email, "code", code, "new_password",
-                     "third horse 3"),
-           "/v1/auth/password-reset/confirm");
+    EXPECT(
+        400, "invalid_code", open_srv, "POST", NULL,
+        json_pack("{s:s, s:s, s:s}", "email", email, "code", code, "new_password", "third horse 3"),
+        "/v1/auth/password-reset/confirm");
 }
 
 static void test_password_change(void **state)
@@ -654,13 +647,13 @@ static void test_password_change(void **state)
     EXPECT(400, "bad_request", open_srv, "POST", a.access,
            json_pack("{s:s}", "current_password", a.password), "/v1/me/password");
     EXPECT(401, "unauthorized", open_srv, "POST", NULL,
-           json_pack("{s:s, s:s}", "current_password", a.password, "new_password",
-                     "new horse 22"),
+           json_pack("{s:s, s:s}", "current_password", a.password, "new_password", "new horse 22"),
            "/v1/me/password");
     /* Guests have no password to change. */
     json_t *g = NULL;
     assert_int_equal(http_json(open_srv, "POST", "/v1/auth/guest", NULL,
-                               json_pack("{s:s}", "display_name", "Guest"), &g), 200);
+                               json_pack("{s:s}", "display_name", "Guest"), &g),
+                     200);
     EXPECT(403, "guest_forbidden", open_srv, "POST", jstr(g, "access_token"),
            json_pack("{s:s, s:s}", "current_password", "x", "new_password", "new horse 22"),
            "/v1/me/password");
@@ -668,8 +661,7 @@ static void test_password_change(void **state)
 
     /* Default: the other devices are signed out, this one stays. */
     EXPECT(204, NULL, open_srv, "POST", a.access,
-           json_pack("{s:s, s:s}", "current_password", a.password, "new_password",
-                     "new horse 22"),
+           json_pack("{s:s, s:s}", "current_password", a.password, "new_password", "new horse 22"),
            "/v1/me/password");
     int close_code = 0;
     char *reason = NULL;
