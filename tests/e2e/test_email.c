@@ -351,6 +351,28 @@ static void test_wrong_codes_kill_the_code(void **state)
     verify(srv, email, code, 400, "invalid_code");
     assert_int_equal(login(srv, name, PASSWORD, NULL, &err), 403);
     assert_string_equal(err, "email_unverified");
+
+    /* A pending account is nobody yet: no conversation or group with it. */
+    json_t *out = NULL;
+    char pending_id[24];
+    char other[33], other_email[80];
+    mpt_username(other, "ew");
+    address(other_email, other);
+    assert_int_equal(reg(srv, other, other_email, &out), 201);
+    json_decref(out);
+    wait_code(other_email, 1, code, NULL);
+    verify(srv, other_email, code, 204, NULL);
+    mpt_session_t v;
+    assert_int_equal(login(srv, other, PASSWORD, &v, NULL), 200);
+    mpt_username(name, "ew");
+    address(email, name);
+    assert_int_equal(reg(srv, name, email, &out), 201);
+    snprintf(pending_id, sizeof pending_id, "%s", jstr(out, "user_id"));
+    json_decref(out);
+    EXPECT(404, "not_found", srv, "POST", v.access, json_pack("{s:s}", "user_id", pending_id),
+           "/v1/conversations/direct");
+    EXPECT(404, "not_found", srv, "POST", v.access,
+           json_pack("{s:s, s:[s]}", "title", "Club", "member_ids", pending_id), "/v1/groups");
 }
 
 static void test_resend(void **state)

@@ -42,13 +42,32 @@ static void test_addr_normalised(void **state)
 static void test_addr_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"",          "   ",         "plain",        "@example.org",
-                         "alice@",    "alice@org",   "alice@.org",   "alice@org.",
-                         "a@b..org",  "a@@b.org",    "a@b@c.org",    "a b@c.org",
-                         "a\tb@c.org", "<a@c.org>",  "a@c.org>",     "a,b@c.org",
-                         "a;b@c.org", "\"a\"@c.org", "a(b)@c.org",   "a:b@c.org",
-                         "a@[1.2.3.4]", ".a@c.org",  "a.@c.org",     "a@c.org\r\nBcc: x@y.org",
-                         "a\x7f@c.org", "a\x01@c.org"};
+    const char *bad[] = {"",
+                         "   ",
+                         "plain",
+                         "@example.org",
+                         "alice@",
+                         "alice@org",
+                         "alice@.org",
+                         "alice@org.",
+                         "a@b..org",
+                         "a@@b.org",
+                         "a@b@c.org",
+                         "a b@c.org",
+                         "a\tb@c.org",
+                         "<a@c.org>",
+                         "a@c.org>",
+                         "a,b@c.org",
+                         "a;b@c.org",
+                         "\"a\"@c.org",
+                         "a(b)@c.org",
+                         "a:b@c.org",
+                         "a@[1.2.3.4]",
+                         ".a@c.org",
+                         "a.@c.org",
+                         "a@c.org\r\nBcc: x@y.org",
+                         "a\x7f@c.org",
+                         "a\x01@c.org"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_bad(bad[i], strlen(bad[i]));
     /* An embedded NUL is not part of an address. */
@@ -131,12 +150,11 @@ static void test_config_keys(void **state)
     assert_int_equal(cfg.email_code_ttl_s, 900);
     assert_int_equal(cfg.email_pending_ttl_s, 86400);
     assert_int_equal(cfg.email_resend_interval_ms, 60000);
-    assert_int_equal(mp_config_set(&cfg, "smtp_url", "smtps://mail.example.org:465", "flag", err,
-                                   sizeof err),
-                     0);
-    assert_int_equal(mp_config_set(&cfg, "smtp_url", "smtp://localhost:25", "flag", err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        mp_config_set(&cfg, "smtp_url", "smtps://mail.example.org:465", "flag", err, sizeof err),
+        0);
+    assert_int_equal(
+        mp_config_set(&cfg, "smtp_url", "smtp://localhost:25", "flag", err, sizeof err), 0);
     assert_int_equal(mp_config_set(&cfg, "smtp_url", "", "flag", err, sizeof err), 0);
     assert_int_equal(
         mp_config_set(&cfg, "smtp_url", "http://mail.example.org", "flag", err, sizeof err), -1);
@@ -157,8 +175,8 @@ static void test_config_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addr_normalised),  cmocka_unit_test(test_addr_refused),
-        cmocka_unit_test(test_format),           cmocka_unit_test(test_disabled_and_injection),
+        cmocka_unit_test(test_addr_normalised), cmocka_unit_test(test_addr_refused),
+        cmocka_unit_test(test_format),          cmocka_unit_test(test_disabled_and_injection),
         cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
