@@ -2,22 +2,8 @@
  * layer links. Each one moves to its own file when it is written. */
 #include "auth/auth_int.h"
 
-mp_err_t mp_auth_create_user(mp_auth_t *auth, const char *username, const char *password,
-                             size_t password_len, const char *display_name, bool admin,
-                             mp_auth_user_fn cb, void *ud)
-{
-    (void)auth, (void)username, (void)password, (void)password_len, (void)display_name;
-    (void)admin, (void)cb, (void)ud;
-    return MP_ERR_INTERNAL;
-}
-
 mp_err_t mp_auth_delete_account(mp_auth_t *auth, uint64_t user_id, mp_auth_done_fn cb, void *ud)
 {
     (void)auth, (void)user_id, (void)cb, (void)ud;
     return MP_ERR_INTERNAL;
-}
-
-void mp_auth_close_user(mp_auth_t *auth, uint64_t user_id)
-{
-    (void)auth, (void)user_id;
 }

@@ -58,6 +58,17 @@ void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id)
         mp_hub_close_device(auth->ctx->hub, device_id);
 }
 
+bool mp_auth__disabled(const mp_auth_t *auth, uint64_t user_id)
+{
+    return auth->ctx != NULL && mp_userflags_has(auth->ctx->flags, user_id, MP_UF_DISABLED);
+}
+
+void mp_auth_close_user(mp_auth_t *auth, uint64_t user_id)
+{
+    if (auth->ctx != NULL && auth->ctx->hub != NULL)
+        mp_hub_close_user(auth->ctx->hub, user_id, 1008, "account disabled");
+}
+
 void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id)
 {
     mp_auth__revoke(auth, device_id);
@@ -170,6 +181,8 @@ mp_err_t mp_auth_authenticate(mp_auth_t *auth, const char *token, mp_principal_t
         return MP_ERR_UNAUTHORIZED;
     if (mp_auth__is_revoked(auth, p.device_id))
         return MP_ERR_UNAUTHORIZED;
+    if (mp_auth__disabled(auth, p.user_id))
+        return MP_ERR_ACCOUNT_DISABLED;
     mp_auth__touch(auth, p.device_id);
     *who = p;
     return MP_OK;

@@ -61,8 +61,10 @@ mp_err_t mp_auth_set_password(mp_auth_t *auth, uint64_t user_id, const char *pas
  * deleted user. Returns like mp_auth_create_user. */
 mp_err_t mp_auth_delete_account(mp_auth_t *auth, uint64_t user_id, mp_auth_done_fn cb, void *ud)
     __attribute__((warn_unused_result));
-/* Revokes every active device of user_id in memory and closes its sessions
- * (the store's rows are the caller's business): a disabled account. */
+/* Closes every WebSocket session of user_id within this loop turn (close
+ * 1008 "account disabled"). Its tokens are refused while the in-memory flag
+ * MP_UF_DISABLED is set (so they work again once it is cleared: devices are
+ * not revoked); the store's rows are the caller's business. */
 void mp_auth_close_user(mp_auth_t *auth, uint64_t user_id);
 
 /* Password jobs (login, register) running on the thread pool or waiting for

@@ -102,6 +102,9 @@ mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_A
  * its WebSocket sessions through the hub, if there is one. */
 void mp_auth__revoke(mp_auth_t *auth, uint64_t device_id);
 bool mp_auth__is_revoked(const mp_auth_t *auth, uint64_t device_id);
+/* True when an administrator disabled the user's account (the in-memory
+ * flag; false without a module context). */
+bool mp_auth__disabled(const mp_auth_t *auth, uint64_t user_id);
 /* Checks both login limiters, counting the attempt in each. Returns 0 when
  * allowed, else the seconds to wait (>= 1). */
 unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t peer_key);

@@ -16,8 +16,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-_Static_assert(MP_EMAIL_MAX == MP_STORE_EMAIL_MAX, "the store holds what mail accepts");
-
 void mp_auth__code_new(char code[MP_AUTH_CODE_LEN + 1])
 {
     snprintf(code, MP_AUTH_CODE_LEN + 1, "%06u", (unsigned)randombytes_uniform(1000000));

@@ -5,11 +5,14 @@
  * to continue from. Items are messages (new, or changed: edited, deleted,
  * reacted to, pinned — in their current state), receipts, and the caller's
  * own changes: messages hidden for them ("hidden") and settings changes,
- * whose item is the conversation entry that carries the settings. */
+ * whose item is the conversation entry that carries the settings, and the
+ * caller's contact entries that changed ("contacts", tombstones of state
+ * none included). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "chat/chat_int.h"
+#include "proto/contact.h"
 #include "util/alloc.h"
 
 const mp_field_t mp_chat_sync_fields[] = {
@@ -28,7 +31,7 @@ typedef struct sync_ctx {
 
 /* Bytes kept for the reply's envelope: {"id":..,"ok":true,"cursor":"..",
  * "has_more":false,"conversations":[],"messages":[],"receipts":[],
- * "hidden":[]}. */
+ * "hidden":[],"contacts":[]}. */
 #define SYNC_ENVELOPE 512
 
 static json_t *conv_json(const mp_chat_sync_conv_t *c)
@@ -84,10 +87,10 @@ typedef struct page {
     const mp_chat_sync_out_t *o;
     conv_ref_t *refs; /* o->convs sorted by id */
     bool *conv_in;    /* by index of o->convs: its entry is in the reply */
-    json_t *convs, *msgs, *rcpts, *hidden;
+    json_t *convs, *msgs, *rcpts, *hidden, *contacts;
     size_t used;
     /* the version being staged */
-    json_t *s_convs, *s_msgs, *s_rcpts, *s_hidden;
+    json_t *s_convs, *s_msgs, *s_rcpts, *s_hidden, *s_contacts;
     size_t s_size;
     size_t *s_marked; /* conv_in entries set by the stage */
     size_t s_n, s_cap;
@@ -123,6 +126,7 @@ static void stage_end(page_t *p, bool keep)
         json_array_extend(p->msgs, p->s_msgs);
         json_array_extend(p->rcpts, p->s_rcpts);
         json_array_extend(p->hidden, p->s_hidden);
+        json_array_extend(p->contacts, p->s_contacts);
         p->used += p->s_size;
     } else {
         for (size_t i = 0; i < p->s_n; i++)
@@ -132,6 +136,7 @@ static void stage_end(page_t *p, bool keep)
     json_array_clear(p->s_msgs);
     json_array_clear(p->s_rcpts);
     json_array_clear(p->s_hidden);
+    json_array_clear(p->s_contacts);
     p->s_size = 0;
     p->s_n = 0;
 }
@@ -154,20 +159,24 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
     p.msgs = json_array();
     p.rcpts = json_array();
     p.hidden = json_array();
+    p.contacts = json_array();
     p.s_convs = json_array();
     p.s_msgs = json_array();
     p.s_rcpts = json_array();
     p.s_hidden = json_array();
+    p.s_contacts = json_array();
 
     int64_t cursor = o->cursor;
     bool more = o->has_more, any = false;
-    size_t im = 0, ir = 0, is = 0;
-    while (im < o->n_msgs || ir < o->n_receipts || is < o->n_selfs) {
+    size_t im = 0, ir = 0, is = 0, ic = 0;
+    while (im < o->n_msgs || ir < o->n_receipts || is < o->n_selfs || ic < o->n_contacts) {
         int64_t v = im < o->n_msgs ? o->msgs[im].version : INT64_MAX;
         if (ir < o->n_receipts && o->receipts[ir].version < v)
             v = o->receipts[ir].version;
         if (is < o->n_selfs && o->selfs[is].version < v)
             v = o->selfs[is].version;
+        if (ic < o->n_contacts && o->contacts[ic].version < v)
+            v = o->contacts[ic].version;
         for (; im < o->n_msgs && o->msgs[im].version == v; im++) {
             const mp_msg_row_t *m = &o->msgs[im];
             stage_conv(&p, m->conversation_id);
@@ -184,6 +193,8 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
             if (o->selfs[is].message_id != 0)
                 stage_add(&p, p.s_hidden, hidden_json(&o->selfs[is]));
         }
+        for (; ic < o->n_contacts && o->contacts[ic].version == v; ic++)
+            stage_add(&p, p.s_contacts, mp_contact_json(&o->contacts[ic]));
         if (any && p.used + p.s_size > c->budget) {
             stage_end(&p, false);
             more = true;
@@ -210,10 +221,12 @@ static json_t *sync_json(const sync_ctx_t *c, const mp_chat_sync_out_t *o)
     json_object_set_new(f, "messages", p.msgs);
     json_object_set_new(f, "receipts", p.rcpts);
     json_object_set_new(f, "hidden", p.hidden);
+    json_object_set_new(f, "contacts", p.contacts);
     json_decref(p.s_convs);
     json_decref(p.s_msgs);
     json_decref(p.s_rcpts);
     json_decref(p.s_hidden);
+    json_decref(p.s_contacts);
     mp_free(p.s_marked);
     mp_free(p.refs);
     mp_free(p.conv_in);

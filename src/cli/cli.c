@@ -12,6 +12,7 @@ static int cmd_help(int argc, char **argv);
 static const mp_cli_cmd_t cmds[] = {
     {"serve", "run the server", mp_cli_serve},
     {"version", "print the version", mp_cli_version},
+    {"admin", "administer the running server: users, invites, stats", mp_cli_admin},
     {"bench", "load generator: connect, direct, history, group", mp_bench_main},
     {"help", "show this help", cmd_help},
     {NULL, NULL, NULL},

@@ -22,5 +22,6 @@ int mp_cli_wants_help(int argc, char **argv);
 /* Subcommands. */
 int mp_cli_serve(int argc, char **argv);
 int mp_cli_version(int argc, char **argv);
+int mp_cli_admin(int argc, char **argv); /* cmd_admin.c */
 
 #endif

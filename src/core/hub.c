@@ -243,6 +243,18 @@ void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id)
     mp_free(sids);
 }
 
+void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *reason)
+{
+    if (hub->srv == NULL)
+        return;
+    /* A snapshot: each close removes its session from the table. */
+    snapshot_t snap;
+    snapshot_take(hub, user_id, &snap);
+    for (uint32_t i = 0; i < snap.n; i++)
+        mp_gw_close(hub->srv, snap.v[i].sid, code, reason);
+    snapshot_release(&snap);
+}
+
 bool mp_hub_online(const mp_hub_t *hub, uint64_t user_id)
 {
     return find_user(hub, user_id) != NULL;

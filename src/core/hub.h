@@ -37,6 +37,9 @@ void mp_hub_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip, 
 size_t mp_hub_total_sessions(const mp_hub_t *hub);
 /* Closes every session of a device (revocation): close 1008 "device revoked". */
 void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id);
+/* Closes every session of a user (an account disabled or deleted) with the
+ * given WebSocket close code and reason, within this loop turn. */
+void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *reason);
 /* True while the user has at least one session. */
 bool mp_hub_online(const mp_hub_t *hub, uint64_t user_id);
 /* Number of sessions of user_id (0 if offline). */

@@ -12,7 +12,8 @@
 #include "config/config.h"
 #include "proto/error.h"
 
-/* Longest address accepted (RFC 5321's path limit, less the angle brackets). */
+/* Longest address accepted (RFC 5321's path limit, less the angle brackets);
+ * the same value as store.h's, which mail may not include. */
 #define MP_EMAIL_MAX 254
 
 typedef struct mp_mail mp_mail_t;

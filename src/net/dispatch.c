@@ -121,7 +121,9 @@ static bool authenticate(mp_http_req_t *req, bool required)
     if (err != MP_OK)
         memset(&req->who, 0, sizeof(req->who));
     if (err != MP_OK && required) {
-        mp_http_respond_error(req, MP_ERR_UNAUTHORIZED, NULL);
+        /* A disabled account is told so (403); every other refusal is 401. */
+        mp_http_respond_error(req, err == MP_ERR_ACCOUNT_DISABLED ? err : MP_ERR_UNAUTHORIZED,
+                              NULL);
         return false;
     }
     return true;

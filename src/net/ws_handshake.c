@@ -109,11 +109,13 @@ static mp_err_t check(mp_http_req_t *req, const char **msg)
     mp_http__bearer(req);
     if (req->token == NULL)
         return MP_OK;
-    if (srv->hooks.authenticate &&
-        srv->hooks.authenticate(srv->ctx, req->token, &req->who) == MP_OK)
+    mp_err_t err = srv->hooks.authenticate
+                       ? srv->hooks.authenticate(srv->ctx, req->token, &req->who)
+                       : MP_ERR_UNAUTHORIZED;
+    if (err == MP_OK)
         return MP_OK;
     memset(&req->who, 0, sizeof(req->who));
-    return MP_ERR_UNAUTHORIZED;
+    return err == MP_ERR_ACCOUNT_DISABLED ? err : MP_ERR_UNAUTHORIZED;
 }
 
 static void written(mp_conn_t *c, void *arg)

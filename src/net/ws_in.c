@@ -111,7 +111,8 @@ static void on_auth(mp_conn_t *c, json_t *idv, json_t *o)
     if (srv->hooks.authenticate)
         err = srv->hooks.authenticate(srv->ctx, json_string_value(tok), &who);
     if (err != MP_OK) {
-        mp_ws__error(c, idv, MP_ERR_UNAUTHORIZED, NULL, NULL);
+        mp_ws__error(c, idv, err == MP_ERR_ACCOUNT_DISABLED ? err : MP_ERR_UNAUTHORIZED, NULL,
+                     NULL);
         return;
     }
     if (!mp_caps__ws_room(srv, who.user_id)) {

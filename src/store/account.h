@@ -13,7 +13,6 @@
 
 #include "store/store.h"
 
-#define MP_STORE_EMAIL_MAX 254    /* normalised address, bytes */
 #define MP_STORE_CODE_HASH_LEN 32 /* keyed BLAKE2b of a mailed code */
 /* keep_device value of mp_store_user_set_password that revokes no device. */
 #define MP_STORE_KEEP_ALL_DEVICES UINT64_MAX

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/contact.h"
 #include "store/store.h"
 
 #define MP_CHAT_CMID_MAX 64         /* client_msg_id bytes (printable ASCII) */
@@ -265,12 +266,16 @@ typedef struct mp_chat_sync_out {
     size_t n_receipts;
     const mp_chat_self_row_t *selfs; /* the user's own changes, by version */
     size_t n_selfs;
+    const mp_contact_t *contacts; /* the user's contact entries that changed, by version */
+    size_t n_contacts;
     bool has_more;  /* call again with `cursor` */
     int64_t cursor; /* the version to pass as `since` next time */
 } mp_chat_sync_out_t;
 
-/* Everything of user_id's conversations with a version above `since`, at
- * most about max_items items (messages + receipts; never cutting between
+/* Everything of user_id's conversations, and their contact entries
+ * (store/contacts.h), with a version above `since`, at
+ * most about max_items items (messages + receipts + own changes + contact
+ * entries; never cutting between
  * items of one version), in one read transaction. The page also ends early
  * once the raw bytes (mp_chat_msg_raw_bytes) of its messages pass about
  * max_bytes (at least one version is always included), so a page of large

@@ -147,7 +147,7 @@ static mp_err_t revoke_all(mp_sql_conn_t *db, revoked_job_t *j, uint64_t user_id
 typedef struct free_job {
     done_job_t base;
     char username[MP_USERNAME_MAX + 1];
-    char email[MP_STORE_EMAIL_MAX + 1];
+    char email[MP_EMAIL_MAX + 1];
 } free_job_t;
 
 static mp_err_t free_run(mp_sql_conn_t *db, mp_sql_job_t *job)
@@ -174,7 +174,7 @@ mp_err_t mp_store_account_free(mp_store_t *st, const char *username, const char 
 typedef struct create_job {
     done_job_t base;
     mp_user_row_t u;
-    char email[MP_STORE_EMAIL_MAX + 1];
+    char email[MP_EMAIL_MAX + 1];
     bool pending, has_code;
     uint8_t code_hash[MP_STORE_CODE_HASH_LEN];
     int64_t code_expires_at;
@@ -269,7 +269,7 @@ typedef struct code_new_job {
     mp_sql_job_t job;
     mp_store_id_fn cb;
     void *ud;
-    char email[MP_STORE_EMAIL_MAX + 1];
+    char email[MP_EMAIL_MAX + 1];
     mp_code_purpose_t purpose;
     uint8_t hash[MP_STORE_CODE_HASH_LEN];
     int64_t now, expires_at, min_interval;
@@ -352,7 +352,7 @@ mp_err_t mp_store_email_code_new(mp_store_t *st, const char *email, mp_code_purp
 
 typedef struct code_use_job {
     revoked_job_t base;
-    char email[MP_STORE_EMAIL_MAX + 1];
+    char email[MP_EMAIL_MAX + 1];
     mp_code_purpose_t purpose;
     uint8_t hash[MP_STORE_CODE_HASH_LEN];
     int64_t now;

@@ -17,6 +17,7 @@
 #include "store/chat.h"
 #include "store/messages.h"
 #include "store/sqlite_chat_int.h"
+#include "store/sqlite_contacts_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
@@ -1131,16 +1132,6 @@ typedef struct ids_job {
 
 static const char SQL_CONV_KIND[] = "SELECT kind FROM conversations WHERE id = ?1";
 static const char SQL_CONV_MEMBERS[] = "SELECT user_id FROM members WHERE conversation_id = ?1";
-/* A group is small enough when it has no member at offset ?2: a bounded
- * probe of the (conversation_id, user_id) primary key, not a count. */
-static const char SQL_PEERS[] = "SELECT DISTINCT m2.user_id FROM members m1"
-                                " JOIN conversations c ON c.id = m1.conversation_id"
-                                " JOIN members m2 ON m2.conversation_id = m1.conversation_id"
-                                " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"
-                                " AND (c.kind = 'direct' OR (SELECT m3.user_id FROM members m3"
-                                " WHERE m3.conversation_id = m1.conversation_id"
-                                " ORDER BY m3.user_id LIMIT 1 OFFSET ?2) IS NULL)";
-
 static void ids_push(ids_job_t *j, uint64_t id)
 {
     if (j->n == j->cap) {
@@ -1184,7 +1175,7 @@ static mp_err_t members_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 static mp_err_t peers_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     ids_job_t *j = (ids_job_t *)job;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEERS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, MP_SQLITE_PEERS_SQL);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);
@@ -1697,6 +1688,8 @@ typedef struct sync_job {
     size_t n_rcpts, cap_rcpts;
     mp_chat_self_row_t *selfs; /* the user's own changes: paged like receipts */
     size_t n_selfs, cap_selfs;
+    mp_contact_t *contacts; /* the user's contact entries (sqlite_contacts.c) */
+    size_t n_contacts;
     mp_chat_sync_out_t out;
     mp_chat_sync_fn cb;
     void *ud;
@@ -1880,6 +1873,12 @@ static int cmp_self_version(const void *a, const void *b)
     return (x->version > y->version) - (x->version < y->version);
 }
 
+static int cmp_contact_version(const void *a, const void *b)
+{
+    const mp_contact_t *x = a, *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
 bool mp_chat_cursor_advance(mp_chat_cursor_t which, int64_t seq, int64_t last_seq,
                             int64_t *read_seq, int64_t *delivered_seq)
 {
@@ -1963,14 +1962,22 @@ static void sync_cut(sync_job_t *j, int64_t head)
         if (j->selfs[i].version <= j->ceiling)
             j->selfs[k++] = j->selfs[i];
     j->n_selfs = k;
-    size_t n = j->msgs.n + j->n_rcpts + j->n_selfs;
+    k = 0;
+    for (size_t i = 0; i < j->n_contacts; i++)
+        if (j->contacts[i].version <= j->ceiling)
+            j->contacts[k++] = j->contacts[i];
+    j->n_contacts = k;
+    size_t n = j->msgs.n + j->n_rcpts + j->n_selfs + j->n_contacts;
     int64_t *vs = mp_malloc((n ? n : 1) * sizeof *vs);
+    size_t at = 0;
     for (size_t i = 0; i < j->msgs.n; i++)
-        vs[i] = j->msgs.v[i].version;
+        vs[at++] = j->msgs.v[i].version;
     for (size_t i = 0; i < j->n_rcpts; i++)
-        vs[j->msgs.n + i] = j->rcpts[i].version;
+        vs[at++] = j->rcpts[i].version;
     for (size_t i = 0; i < j->n_selfs; i++)
-        vs[j->msgs.n + j->n_rcpts + i] = j->selfs[i].version;
+        vs[at++] = j->selfs[i].version;
+    for (size_t i = 0; i < j->n_contacts; i++)
+        vs[at++] = j->contacts[i].version;
     if (n > 1)
         qsort(vs, n, sizeof *vs, cmp_i64);
     size_t keep = mp_chat_sync_cut(vs, n, j->max);
@@ -1992,6 +1999,10 @@ static void sync_cut(sync_job_t *j, int64_t head)
         qsort(j->selfs, j->n_selfs, sizeof *j->selfs, cmp_self_version);
     while (j->n_selfs > 0 && j->selfs[j->n_selfs - 1].version > cut)
         j->n_selfs--;
+    if (j->n_contacts > 1)
+        qsort(j->contacts, j->n_contacts, sizeof *j->contacts, cmp_contact_version);
+    while (j->n_contacts > 0 && j->contacts[j->n_contacts - 1].version > cut)
+        j->n_contacts--;
 }
 
 /* Keeps only the conversations that have an item in the page. */
@@ -2029,6 +2040,12 @@ static mp_err_t sync_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         if (rc == MP_OK && j->convs[i].kind == MP_CONV_DIRECT)
             rc = sync_peer(db, j, &j->convs[i]);
     }
+    /* Contact entries are not of a conversation: read after the
+     * conversations, under the ceiling they left, and lowering it when the
+     * user has more of them than a page holds. */
+    if (rc == MP_OK)
+        rc = mp_sqlite__contacts_since(db, j->user, j->since, j->max, &j->contacts, &j->n_contacts,
+                                       &j->ceiling);
     if (rc != MP_OK)
         return rc;
     sync_cut(j, head);
@@ -2053,7 +2070,10 @@ static void sync_done(mp_sql_job_t *job, mp_err_t rc)
     j->out.n_receipts = j->n_rcpts;
     j->out.selfs = j->selfs;
     j->out.n_selfs = j->n_selfs;
+    j->out.contacts = j->contacts;
+    j->out.n_contacts = j->n_contacts;
     j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
+    mp_free(j->contacts);
     mp_free(j->convs);
     mp_free(j->rcpts);
     mp_free(j->selfs);

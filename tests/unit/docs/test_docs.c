@@ -15,6 +15,7 @@
 #include "chat/chat.h"
 #include "config/config.h"
 #include "groups/groups.h"
+#include "people/people.h"
 
 /* The repository root, from this file's own path (CMake passes absolute
  * source paths to the compiler). */
@@ -43,7 +44,8 @@ static char *slurp(const char *path)
     return s;
 }
 
-static const mp_route_t *const tables[] = {mp_auth_routes, mp_chat_routes, mp_groups_routes};
+static const mp_route_t *const tables[] = {mp_auth_routes, mp_chat_routes, mp_groups_routes,
+                                           mp_people_routes};
 
 /* Routes the gateway serves itself, outside the modules' tables. */
 static const char *const builtin[][2] = {
