@@ -72,9 +72,8 @@ static mp_err_t create(uint64_t id, const char *name, const char *email, bool pe
     snprintf(u.display_name, sizeof u.display_name, "%s", name);
     snprintf(u.password_hash, sizeof u.password_hash, "$hash-of-%s", name);
     res_t r = {0};
-    assert_int_equal(mp_store_account_create(F.st, &u, email, pending, code, now + 1000, on_done,
-                                             &r),
-                     MP_OK);
+    assert_int_equal(
+        mp_store_account_create(F.st, &u, email, pending, code, now + 1000, on_done, &r), MP_OK);
     MPU_WAIT(&F.loop, &r.done, 1);
     return r.rc;
 }
@@ -101,8 +100,8 @@ static res_t code_new(const char *email, mp_code_purpose_t p, const uint8_t *cod
                       int64_t gap)
 {
     res_t r = {0};
-    assert_int_equal(
-        mp_store_email_code_new(F.st, email, p, code, now, now + 1000, gap, on_id, &r), MP_OK);
+    assert_int_equal(mp_store_email_code_new(F.st, email, p, code, now, now + 1000, gap, on_id, &r),
+                     MP_OK);
     MPU_WAIT(&F.loop, &r.done, 1);
     return r;
 }
@@ -248,8 +247,7 @@ static void test_reset_and_set_password(void **state)
     /* A password change kills a live reset code. */
     assert_int_equal(code_new("p@x.org", MP_CODE_RESET, code, 7000, 0).rc, MP_OK);
     memset(&r, 0, sizeof r);
-    assert_int_equal(mp_store_user_set_password(F.st, 301, "$h5", 0, 7001, on_revoked, &r),
-                     MP_OK);
+    assert_int_equal(mp_store_user_set_password(F.st, 301, "$h5", 0, 7001, on_revoked, &r), MP_OK);
     MPU_WAIT(&F.loop, &r.done, 1);
     assert_int_equal(use("p@x.org", MP_CODE_RESET, code, 7002, "$h6").rc, MP_ERR_INVALID_CODE);
 
