@@ -324,11 +324,13 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-/* Lets work already handed to the thread pool (password hashing) finish, so
- * that its completion callbacks run while their modules still exist. */
-static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth)
+/* Lets work already handed to the thread pool (password hashing, e-mail
+ * sends) finish, so that its completion callbacks run while their modules
+ * still exist. A send that completes may start a password job, and the
+ * reverse, hence one loop over both. */
+static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth, const mp_mail_t *mail)
 {
-    while (mp_auth_pending_jobs(auth) > 0)
+    while (mp_auth_pending_jobs(auth) > 0 || mp_mail_pending(mail) > 0)
         uv_run(loop, UV_RUN_ONCE);
 }
 
@@ -336,12 +338,14 @@ static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth)
 static void teardown(app_state_t *s)
 {
     mp_app_t *app = &s->app;
-    drain_requests(&s->loop, app->auth);
+    drain_requests(&s->loop, app->auth, app->mail);
     if (app->store != NULL) {
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);
     }
     modules_free(s);
+    mp_mail_free(app->mail);
+    app->mail = NULL;
     mp_hub_free(app->hub);
     app->hub = NULL;
     mp_userflags_free(app->flags);
@@ -413,6 +417,7 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         snprintf(err, errlen, "cannot read the user flags (admins, disabled accounts)");
         return -1;
     }
+    app->mail = mp_mail_new(app->loop, cfg);
     s->mctx = (mp_module_ctx_t){
         .loop = app->loop,
         .cfg = app->cfg,
@@ -420,6 +425,7 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         .srv = app->srv,
         .hub = app->hub,
         .flags = app->flags,
+        .mail = app->mail,
         .world_id = app->world_id,
     };
     if (modules_init(s, err, errlen) != 0)
@@ -455,6 +461,13 @@ int mp_app_serve(const mp_config_t *cfg)
     /* Past a file-size limit, a write must fail with EFBIG (answered as
      * "unavailable", like a full disk) instead of killing the server. */
     signal(SIGXFSZ, SIG_IGN);
+    /* Before any thread exists that could use libcurl. */
+    if (!mp_mail_global_init()) {
+        fprintf(stderr, "magpie: cannot initialise libcurl\n");
+        uv_loop_close(&s->loop);
+        mp_free(s);
+        return 1;
+    }
 
     if (start(s, cfg, err, sizeof err) != 0) {
         fprintf(stderr, "magpie: %s\n", err);

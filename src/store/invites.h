@@ -71,13 +71,5 @@ mp_err_t mp_store_invite_list(mp_store_t *st, int64_t after_at, const char *afte
 mp_err_t mp_store_invite_revoke(mp_store_t *st, const char *code, int64_t now_ms, mp_invite_fn cb,
                                 void *ud) __attribute__((warn_unused_result));
 
-/* Registration with an invite: like mp_store_user_create, and in the same
- * write job (so two registrations can never both take the last use) checks
- * that code is usable at now_ms — known, not revoked, not expired, uses below
- * max_uses — and counts one use. MP_ERR_INVALID_INVITE otherwise (nothing
- * stored); MP_ERR_USERNAME_TAKEN leaves the code's uses unchanged. */
-mp_err_t mp_store_user_create_invited(mp_store_t *st, const mp_user_row_t *u, const char *code,
-                                      int64_t now_ms, mp_store_done_fn cb, void *ud)
-    __attribute__((warn_unused_result));
 
 #endif

@@ -237,7 +237,8 @@ mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 
 static const char SQL_PAIR_GET[] =
     "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2";
-static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+/* A pending account (e-mail not verified) is nobody yet: not found. */
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1 AND pending = 0";
 static const char SQL_CONV_INSERT[] =
     "INSERT INTO conversations(id, kind, creator_id, version, created_at, active_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?5)";

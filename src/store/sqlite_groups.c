@@ -168,7 +168,8 @@ static mp_err_t user_name(mp_sql_conn_t *db, uint64_t user, char **name)
     return MP_OK;
 }
 
-static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+/* A pending account (e-mail not verified) is nobody yet: not found. */
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1 AND pending = 0";
 
 /* MP_OK when user exists and may belong to a group: guests may only use the
  * world room (MP_ERR_GUEST_FORBIDDEN); MP_ERR_NOT_FOUND for an unknown id. */

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/invites.h"
-#include "store/sqlite_invites_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -153,37 +151,6 @@ mp_err_t mp_store_user_create(mp_store_t *st, const mp_user_row_t *u, mp_store_d
     j->u = *u;
     lower_copy(j->u.username, sizeof j->u.username, u->username);
     return submit(st, &j->base.job, true);
-}
-
-/* Registration with an invite code (store/invites.h): the code's use is
- * counted first, then the user row is inserted exactly as above; a taken
- * name fails the job, and its savepoint takes the use back. */
-typedef struct user_invited_job {
-    user_create_job_t create; /* first: the plain create job's run() reads it */
-    char code[MP_INVITE_CODE_MAX + 1];
-    int64_t now;
-} user_invited_job_t;
-
-static mp_err_t user_invited_run(mp_sql_conn_t *db, mp_sql_job_t *job)
-{
-    user_invited_job_t *j = (user_invited_job_t *)job;
-    mp_err_t rc = mp_sqlite__invite_use(db, j->code, j->now);
-    return rc != MP_OK ? rc : user_create_run(db, job);
-}
-
-mp_err_t mp_store_user_create_invited(mp_store_t *st, const mp_user_row_t *u, const char *code,
-                                      int64_t now_ms, mp_store_done_fn cb, void *ud)
-{
-    user_invited_job_t *j = mp_calloc(1, sizeof *j);
-    j->create.base.job.run = user_invited_run;
-    j->create.base.job.done = done_job_done;
-    j->create.base.cb = cb;
-    j->create.base.ud = ud;
-    j->create.u = *u;
-    lower_copy(j->create.u.username, sizeof j->create.u.username, u->username);
-    mp_sqlite__invite_code_norm(j->code, sizeof j->code, code);
-    j->now = now_ms;
-    return submit(st, &j->create.base.job, true);
 }
 
 typedef struct user_get_job {

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "msg_util.h"
+#include "store/account.h"
 #include "store/invites.h"
 #include "store/world.h"
 
@@ -139,7 +140,8 @@ static void queue_register(fx_t *f, uint64_t id, const char *name, const char *c
     snprintf(u.username, sizeof u.username, "%s", name);
     snprintf(u.display_name, sizeof u.display_name, "%s", name);
     snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$fake");
-    assert_int_equal(mp_store_user_create_invited(f->s.st, &u, code, f->now, on_done, r), MP_OK);
+    assert_int_equal(
+        mp_store_account_create(f->s.st, &u, NULL, false, NULL, 0, code, on_done, r), MP_OK);
 }
 
 static mp_err_t register_with(fx_t *f, uint64_t id, const char *name, const char *code)
