@@ -382,6 +382,49 @@ static void test_users_socket(void **state)
     json_decref(ans);
 }
 
+/* user.passwd signs every device out; user.delete deletes the account. */
+static void test_passwd_and_delete(void **state)
+{
+    (void)state;
+    mpt_session_t a;
+    new_admin(srv, &a);
+    chat_dev_t d;
+    dev_new_user(srv, "pw", &d);
+
+    /* Over the socket, by name: the old password and the open socket go. */
+    ctl_expect_ok(srv, json_pack("{s:s, s:s, s:s}", "cmd", "user.passwd", "username", d.s.username,
+                                 "password", "a brand new one"));
+    int code = 0;
+    assert_int_equal(mpc_ws_wait_close(d.ws, MPT_TIMEOUT, &code, NULL), MPC_OK);
+    dev_close(&d);
+    mpt_session_t s;
+    assert_int_equal(mpt_login(srv, d.s.username, d.s.password, NULL, &s), 401);
+    assert_int_equal(mpt_login(srv, d.s.username, "a brand new one", NULL, &s), 200);
+    /* Over HTTP, by id. */
+    EXPECT(400, "weak_password", srv, "POST", a.access, json_pack("{s:s}", "password", "short"),
+           "/v1/admin/users/%s/password", d.s.user_id);
+    EXPECT(204, NULL, srv, "POST", a.access, json_pack("{s:s}", "password", "third password"),
+           "/v1/admin/users/%s/password", d.s.user_id);
+    EXPECT(401, "unauthorized", srv, "GET", s.access, NULL, "/v1/me");
+    assert_int_equal(mpt_login(srv, d.s.username, "third password", NULL, &s), 200);
+
+    /* Deleted: no login, shown as deleted, a second delete is 404. */
+    EXPECT(204, NULL, srv, "DELETE", a.access, NULL, "/v1/admin/users/%s", d.s.user_id);
+    assert_int_not_equal(mpt_login(srv, d.s.username, "third password", NULL, &s), 200);
+    json_t *r =
+        EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/users/%s", d.s.user_id);
+    assert_true(json_is_true(json_object_get(json_object_get(r, "user"), "deleted")));
+    json_decref(r);
+    EXPECT(404, "not_found", srv, "DELETE", a.access, NULL, "/v1/admin/users/%s", d.s.user_id);
+    r = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/audit?limit=3");
+    json_t *e = json_object_get(r, "entries");
+    assert_string_equal(jstr(json_array_get(e, 0), "action"), "user.delete");
+    assert_string_equal(jstr(json_array_get(e, 1), "action"), "user.passwd");
+    assert_string_equal(jstr(json_array_get(e, 2), "action"), "user.passwd");
+    assert_true(json_is_null(json_object_get(json_array_get(e, 2), "actor_id")));
+    json_decref(r);
+}
+
 /* ---- disabled accounts ---------------------------------------------------------------- */
 
 static void test_disable(void **state)
@@ -879,10 +922,15 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_non_admins_refused), cmocka_unit_test(test_users_http),
-        cmocka_unit_test(test_users_socket),       cmocka_unit_test(test_disable),
-        cmocka_unit_test(test_audit_and_stats),    cmocka_unit_test(test_socket_protocol),
-        cmocka_unit_test(test_start_and_stop),     cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_non_admins_refused),
+        cmocka_unit_test(test_users_http),
+        cmocka_unit_test(test_users_socket),
+        cmocka_unit_test(test_passwd_and_delete),
+        cmocka_unit_test(test_disable),
+        cmocka_unit_test(test_audit_and_stats),
+        cmocka_unit_test(test_socket_protocol),
+        cmocka_unit_test(test_start_and_stop),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
