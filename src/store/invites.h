@@ -71,5 +71,4 @@ mp_err_t mp_store_invite_list(mp_store_t *st, int64_t after_at, const char *afte
 mp_err_t mp_store_invite_revoke(mp_store_t *st, const char *code, int64_t now_ms, mp_invite_fn cb,
                                 void *ud) __attribute__((warn_unused_result));
 
-
 #endif

@@ -73,7 +73,8 @@ static mp_err_t create(uint64_t id, const char *name, const char *email, bool pe
     snprintf(u.password_hash, sizeof u.password_hash, "$hash-of-%s", name);
     res_t r = {0};
     assert_int_equal(
-        mp_store_account_create(F.st, &u, email, pending, code, now + 1000, on_done, &r), MP_OK);
+        mp_store_account_create(F.st, &u, email, pending, code, now + 1000, NULL, on_done, &r),
+        MP_OK);
     MPU_WAIT(&F.loop, &r.done, 1);
     return r.rc;
 }

@@ -140,8 +140,8 @@ static void queue_register(fx_t *f, uint64_t id, const char *name, const char *c
     snprintf(u.username, sizeof u.username, "%s", name);
     snprintf(u.display_name, sizeof u.display_name, "%s", name);
     snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$fake");
-    assert_int_equal(
-        mp_store_account_create(f->s.st, &u, NULL, false, NULL, 0, code, on_done, r), MP_OK);
+    assert_int_equal(mp_store_account_create(f->s.st, &u, NULL, false, NULL, 0, code, on_done, r),
+                     MP_OK);
 }
 
 static mp_err_t register_with(fx_t *f, uint64_t id, const char *name, const char *code)
