@@ -15,6 +15,7 @@
 
 #include "admin/admin.h"
 #include "auth/auth.h"
+#include "auth/deletion.h"
 #include "auth/sweep.h"
 #include "chat/chat.h"
 #include "core/verbs.h"
@@ -47,6 +48,7 @@ typedef struct {
     uv_signal_t sigint, sigterm;
     mp_route_t *routes;
     void **route_mods; /* the module state of each of routes */
+    mp_grace_t *grace; /* frees deleted accounts' usernames (auth/deletion.h) */
     int lock_fd;       /* holds the data directory's flock for the server's lifetime */
     bool stopping;
 } app_state_t;
@@ -223,6 +225,16 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
         mp_chat_deliver(chat, out->msgs, out->n_msgs, NULL, 0);
 }
 
+/* The account deletion's hook: the groups the account left or owned changed
+ * (members, owner), exactly as for a swept guest, and its contacts are told
+ * their entry with it is gone. */
+static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
+{
+    mp_app_t *app = ud;
+    on_guests_swept(app->chat, &out->base);
+    mp_people_account_deleted(app->people, out);
+}
+
 /* Modules that need the store, server and hub. Add new modules here, in
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
@@ -232,7 +244,8 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
  *   4. people (mp_people_new)
  *   5. admin (mp_admin_new: needs auth and chat; opens the control socket)
  *   6. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
- *      and tells chat about groups that lost their owner)
+ *      and tells chat about groups that lost their owner); the account
+ *      deletion hook (same for deleted accounts) and the grace sweep timer
  * Each module gets the shared services (s->mctx) and the handles of the
  * modules it uses, never the app. */
 static int modules_init(app_state_t *s, char *err, size_t errlen)
@@ -258,6 +271,8 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     s->verbs = mp_verbs_new(&s->mctx, verb_tables);
     app->sweep =
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
+    mp_auth_on_deleted(app->auth, on_account_deleted, app);
+    s->grace = mp_grace_start(app->loop, app->cfg, app->store);
     return 0;
 }
 
@@ -268,6 +283,8 @@ static void modules_free(app_state_t *s)
     s->verbs = NULL;
     mp_sweep_free(app->sweep);
     app->sweep = NULL;
+    mp_grace_free(s->grace);
+    s->grace = NULL;
     mp_admin_free(app->admin);
     app->admin = NULL;
     mp_people_free(app->people);

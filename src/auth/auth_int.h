@@ -14,6 +14,7 @@
 #include "proto/validate.h"
 #include "net/http.h"
 #include "store/account.h"
+#include "store/deletion.h"
 #include "store/store.h"
 #include "util/map.h"
 #include "util/ratelimit.h"
@@ -93,6 +94,11 @@ struct mp_auth {
     /* One token per device per minute: when to record last_seen_at. */
     mp_ratelimit_t *touch;
     mp_auth_pwpool_t *pw;
+    /* Account deletion (delete.c): what other modules are told. */
+    void (*on_deleted)(void *ud, const mp_account_delete_out_t *out);
+    void *on_deleted_ud;
+    /* Data exports running (export.c): user id -> its export, one at a time. */
+    mp_map_t exports;
 };
 
 /* Builds the state around a known secret without touching disk or store
@@ -162,6 +168,12 @@ void mp_auth__h_password_reset(mp_http_req_t *req);
 void mp_auth__h_password_reset_confirm(mp_http_req_t *req);
 /* POST /v1/me/password (password_set.c). */
 void mp_auth__h_password_change(mp_http_req_t *req);
+/* DELETE /v1/me (delete.c). */
+void mp_auth__h_delete_me(mp_http_req_t *req);
+/* GET /v1/me/export (export.c). */
+void mp_auth__h_export(mp_http_req_t *req);
+/* Ends every export still running (module teardown). */
+void mp_auth__exports_free(mp_auth_t *auth);
 /* POST /v1/auth/guest (guest.c). */
 void mp_auth__h_guest(mp_http_req_t *req);
 

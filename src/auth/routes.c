@@ -20,6 +20,8 @@ const mp_route_t mp_auth_routes[] = {
     {"POST", "/v1/auth/logout", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK, mp_auth__h_logout},
     {"GET", "/v1/me", MP_ROUTE_AUTH | MP_ROUTE_GUEST_OK, mp_auth__h_me},
     {"POST", "/v1/me/password", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_auth__h_password_change},
+    {"DELETE", "/v1/me", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_auth__h_delete_me},
+    {"GET", "/v1/me/export", MP_ROUTE_AUTH, mp_auth__h_export},
     {"GET", "/v1/devices", MP_ROUTE_AUTH, mp_auth__h_devices},
     {"DELETE", "/v1/devices/{id}", MP_ROUTE_AUTH, mp_auth__h_device_delete},
     {0},

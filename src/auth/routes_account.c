@@ -84,8 +84,8 @@ typedef struct mp_auth_reg {
     mp_http_req_t *req;
     mp_user_row_t user;
     char invite[MP_INVITE_CODE_MAX + 1]; /* registration = invite: the code ("" otherwise) */
-    char email[MP_EMAIL_MAX + 1]; /* "" = none given */
-    bool verify;                  /* registration = email: pending until the code comes back */
+    char email[MP_EMAIL_MAX + 1];        /* "" = none given */
+    bool verify; /* registration = email: pending until the code comes back */
     char code[MP_AUTH_CODE_LEN + 1];
     uint8_t code_hash[MP_STORE_CODE_HASH_LEN];
 } mp_auth_reg_t;
@@ -118,10 +118,10 @@ static void mp_auth__reg_store(mp_auth_reg_t *ctx)
 {
     const mp_config_t *cfg = mp_auth__cfg(ctx->req);
     int64_t expires = ctx->user.created_at + (int64_t)cfg->email_code_ttl_s * 1000;
-    mp_err_t rc = mp_store_account_create(
-        mp_auth__store(ctx->req), &ctx->user, ctx->email, ctx->verify,
-        ctx->verify ? ctx->code_hash : NULL, expires, ctx->invite[0] ? ctx->invite : NULL,
-        mp_auth__reg_created, ctx);
+    mp_err_t rc =
+        mp_store_account_create(mp_auth__store(ctx->req), &ctx->user, ctx->email, ctx->verify,
+                                ctx->verify ? ctx->code_hash : NULL, expires,
+                                ctx->invite[0] ? ctx->invite : NULL, mp_auth__reg_created, ctx);
     if (rc != MP_OK)
         mp_auth__reg_created(rc, ctx);
 }
@@ -232,12 +232,9 @@ static bool mp_auth__reg_email(mp_http_req_t *req, mp_auth_reg_t *ctx)
 void mp_auth__h_register(mp_http_req_t *req)
 {
     static const mp_field_t fields[] = {
-        {"username", MP_F_STRING, true, 0, 0},
-        {"password", MP_F_STRING, true, 0, 0},
-        {"display_name", MP_F_STRING, false, 0, 0},
-        {"invite_code", MP_F_STRING, false, 0, 0},
-        {"email", MP_F_STRING, false, 0, 0},
-        {0},
+        {"username", MP_F_STRING, true, 0, 0},      {"password", MP_F_STRING, true, 0, 0},
+        {"display_name", MP_F_STRING, false, 0, 0}, {"invite_code", MP_F_STRING, false, 0, 0},
+        {"email", MP_F_STRING, false, 0, 0},        {0},
     };
     size_t ulen = 0, plen = 0;
     mp_err_t rc;

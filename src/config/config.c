@@ -19,7 +19,7 @@ typedef enum {
     K_LISTEN,   /* HOST:PORT into listen_host + listen_port */
     K_UINT,     /* unsigned field, plain decimal */
     K_SIZE,     /* size_t field, bytes with optional k/m/g suffix */
-    K_DURATION, /* unsigned field, milliseconds with optional ms/s/m suffix */
+    K_DURATION, /* unsigned or size_t field, milliseconds with optional ms/s/m/h/d suffix */
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
     K_GUESTS,
@@ -143,6 +143,9 @@ static const cfg_key_t keys[] = {
      "seconds an account waits for its e-mail verification before it is deleted", false},
     {"email_resend_interval", K_DURATION, FIELD(email_resend_interval_ms), 0, 24 * HOUR_MS, "60s",
      "least time between two code mails to one account (resend, password reset)", false},
+    {"account_delete_grace", K_DURATION, FIELD(account_delete_grace_ms), 1, 365 * 24 * HOUR_MS,
+     "30d", "how long a deleted account's username stays reserved before anyone may take it",
+     false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -267,6 +270,8 @@ static int parse_duration(const char *s, uint64_t *out)
         mult = 60000;
     else if (strcmp(s, "h") == 0)
         mult = 3600000;
+    else if (strcmp(s, "d") == 0)
+        mult = 86400000;
     else
         return -1;
     return mul_check(v, mult, out);
@@ -340,7 +345,7 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_DURATION:
-        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s, m or h allowed)",
+        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s, m, h or d allowed)",
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_LOGLEVEL:

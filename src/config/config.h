@@ -89,6 +89,9 @@ typedef struct mp_config {
     unsigned email_code_ttl_s;    /* email_code_ttl = 900 s a mailed code stays valid */
     unsigned email_pending_ttl_s; /* email_pending_ttl = 86400 s an unverified account waits */
     unsigned email_resend_interval_ms; /* email_resend_interval = 60s between mails to an account */
+    /* Accounts (deletion): a deleted account's username stays reserved this
+     * long, then the grace sweep frees it. size_t: more than 49 days of ms. */
+    size_t account_delete_grace_ms; /* account_delete_grace = 30d */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -269,3 +269,24 @@ void mp_people__route_contacts(mp_http_req_t *req)
 {
     list(req, MP_CONTACT_FRIENDS);
 }
+
+/* ---- a deleted account ----------------------------------------------------------------- */
+
+void mp_people_account_deleted(mp_people_t *people, const mp_account_delete_out_t *out)
+{
+    if (out->base.n_users == 0)
+        return;
+    mp_contact_t c = {
+        .peer_id = out->base.users[0],
+        .state = MP_CONTACT_NONE,
+        .updated_at = out->at,
+        .version = out->version,
+    };
+    snprintf(c.username, sizeof c.username, "%s", out->username ? out->username : "");
+    snprintf(c.display_name, sizeof c.display_name, "%s", MP_DELETED_DISPLAY_NAME);
+    for (size_t i = 0; i < out->n_peers; i++) {
+        c.user_id = out->peers[i].user_id;
+        c.created_at = out->peers[i].created_at;
+        mp_people__contact_push(people->ctx, &c);
+    }
+}

@@ -218,7 +218,8 @@ static mp_err_t create_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         return err;
     /* After the name checks, so that a taken name uses no invite; the job's
      * savepoint undoes the use if the insert fails. */
-    if (j->invite[0] != '\0' && (err = mp_sqlite__invite_use(db, j->invite, j->u.created_at)) != MP_OK)
+    if (j->invite[0] != '\0' &&
+        (err = mp_sqlite__invite_use(db, j->invite, j->u.created_at)) != MP_OK)
         return err;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ACCOUNT_INSERT);
     if (s == NULL)

@@ -18,9 +18,8 @@ static void test_request(void **state)
     (void)state;
     char cmd[MP_CTL_CMD_MAX + 1], msg[200];
     json_t *id = NULL;
-    json_t *args =
-        parse("{\"cmd\":\"user.add\",\"id\":7,\"username\":\"alice\",\"admin\":true}", cmd, &id,
-              msg);
+    json_t *args = parse("{\"cmd\":\"user.add\",\"id\":7,\"username\":\"alice\",\"admin\":true}",
+                         cmd, &id, msg);
     assert_non_null(args);
     assert_string_equal(cmd, "user.add");
     assert_int_equal(json_integer_value(id), 7);
