@@ -36,8 +36,8 @@ mp_err_t mp_store_account_free(mp_store_t *st, const char *username, const char 
  * "" = none) and the pending flag (waiting for verification: cannot log in);
  * code_hash non-NULL also stores a live 'verify' code expiring at
  * code_expires_at (sent at u->created_at); invite_code non-NULL must be a
- * usable invite code, whose use is counted in the same write (as
- * mp_store_user_create_invited does). MP_ERR_USERNAME_TAKEN,
+ * usable invite code, whose use is counted in the same write
+ * (mp_sqlite__invite_use, store/invites.h). MP_ERR_USERNAME_TAKEN,
  * MP_ERR_EMAIL_TAKEN, MP_ERR_INVALID_INVITE, checked in the same transaction
  * as the insert. */
 mp_err_t mp_store_account_create(mp_store_t *st, const mp_user_row_t *u, const char *email,

@@ -1,7 +1,7 @@
 /* SQLite implementation of store/invites.h: registration invite codes
  * (create and revoke on the writer, list on a reader) and the use counted
  * by a registration (mp_sqlite__invite_use, run inside the user-create job
- * of sqlite_users.c). */
+ * of sqlite_account.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Internal to src/store: the part of the invite codes (sqlite_invites.c)
- * that the registration job in sqlite_users.c runs in its own transaction. */
+ * that the registration job in sqlite_account.c runs in its own transaction. */
 #ifndef MP_STORE_SQLITE_INVITES_INT_H
 #define MP_STORE_SQLITE_INVITES_INT_H
 
