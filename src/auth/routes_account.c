@@ -403,17 +403,28 @@ void mp_auth__h_logout(mp_http_req_t *req)
 
 /* ---- GET /v1/me ----------------------------------------------------------------------- */
 
+/* The caller's own account: the public profile plus what only they see
+ * (their e-mail address, whether they administer the server). */
+static json_t *mp_auth__me_json(const mp_user_row_t *user)
+{
+    char uid[MP_ID_STRLEN], fid[MP_ID_STRLEN];
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:b}", "user_id",
+                          mp_id_format(user->id, uid), "username", user->username, "display_name",
+                          user->display_name, "created_at", (json_int_t)user->created_at, "guest",
+                          (int)user->guest, "bio", user->bio, "admin", (int)user->admin);
+    json_object_set_new(o, "avatar_file_id",
+                        user->avatar_file_id ? json_string(mp_id_format(user->avatar_file_id, fid))
+                                             : json_null());
+    json_object_set_new(o, "email", user->email[0] ? json_string(user->email) : json_null());
+    return o;
+}
+
 static void mp_auth__me_user(mp_err_t rc, const mp_user_row_t *user, void *ud)
 {
     mp_http_req_t *req = ud;
-    char uid[MP_ID_STRLEN];
 
     if (rc == MP_OK && user) {
-        mp_http_respond(req, 200,
-                        json_pack("{s:s, s:s, s:s, s:I, s:b}", "user_id",
-                                  mp_id_format(user->id, uid), "username", user->username,
-                                  "display_name", user->display_name, "created_at",
-                                  (json_int_t)user->created_at, "guest", (int)user->guest));
+        mp_http_respond(req, 200, mp_auth__me_json(user));
         return;
     }
     /* A valid token for a user who no longer exists identifies nobody. */

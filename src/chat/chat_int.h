@@ -277,6 +277,15 @@ void mp_chat__push_conv_rq(const mp_chat_rq_t *rq, const mp_chat_conv_t *conv, j
  * or not an id (the field tables have already refused a malformed one). */
 uint64_t mp_chat__obj_id(const json_t *obj, const char *key);
 
+/* A username (any case, one leading '@' allowed) resolved to the id of a
+ * live account by a store read (parse.c). Returns MP_OK when queued (cb runs
+ * later with MP_OK, or MP_ERR_NOT_FOUND for a name nobody has, a deleted
+ * account or one still pending); else the error, at once, without cb:
+ * MP_ERR_NOT_FOUND for a name that cannot be a username, or the store's. */
+typedef void (*mp_chat_user_id_fn)(mp_err_t rc, uint64_t user_id, void *ud);
+mp_err_t mp_chat__user_by_name(mp_chat_t *chat, const char *name, mp_chat_user_id_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
 /* {"muted_until","pinned","archived","cleared_seq","deleted"}. */
 json_t *mp_chat__conv_settings_json(const mp_conv_settings_t *s);
 

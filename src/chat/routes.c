@@ -61,10 +61,11 @@ const mp_route_t mp_chat_routes[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* ---- POST /v1/conversations/direct {"user_id"} ------------------------------ */
+/* ---- POST /v1/conversations/direct {"user_id"} or {"username"} ------------- */
 
 static const mp_field_t direct_fields[] = {
-    {"user_id", MP_F_ID, true, 0, 0},
+    {"user_id", MP_F_ID, false, 0, 0},
+    {"username", MP_F_STRING, false, 0, 0},
     {NULL, 0, false, 0, 0},
 };
 
@@ -72,6 +73,7 @@ typedef struct direct_ctx {
     mp_http_req_t *req;
     mp_chat_t *chat;
     uint64_t user, other;
+    const char *field; /* the field that named the other user */
 } direct_ctx_t;
 
 /* Whose block refused it decides the words, and only the blocker learns of
@@ -91,12 +93,17 @@ static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
         mp_store_privacy_pair(c->chat->ctx->store, c->user, c->other, on_direct_pair, c) == MP_OK)
         return;
     if (rc != MP_OK) {
-        const char *msg = NULL;
+        char msg[160];
+        const char *m = NULL;
         if (rc == MP_ERR_BAD_REQUEST)
-            msg = "field 'user_id' cannot be yourself: a direct conversation needs another user";
+            m = "field '%s' cannot be yourself: a direct conversation needs another user";
         else if (rc == MP_ERR_GUEST_FORBIDDEN)
-            msg = "field 'user_id' names a guest: guests can only use the world room";
-        mp_http_respond_error(c->req, rc, msg);
+            m = "field '%s' names a guest: guests can only use the world room";
+        else if (rc == MP_ERR_NOT_FOUND)
+            m = "field '%s' names no user";
+        if (m != NULL)
+            snprintf(msg, sizeof msg, m, c->field);
+        mp_http_respond_error(c->req, rc, m != NULL ? msg : NULL);
         mp_free(c);
         return;
     }
@@ -112,6 +119,25 @@ static void on_direct(mp_err_t rc, uint64_t conv, bool created, void *ud)
     mp_free(c);
 }
 
+static void direct_open(direct_ctx_t *c)
+{
+    mp_err_t rc =
+        mp_store_chat_direct(c->chat->ctx->store, c->user, c->other, mp_now_ms(), on_direct, c);
+    if (rc != MP_OK)
+        on_direct(rc, 0, false, c);
+}
+
+static void on_direct_user(mp_err_t rc, uint64_t user_id, void *ud)
+{
+    direct_ctx_t *c = ud;
+    if (rc != MP_OK) {
+        on_direct(rc, 0, false, c);
+        return;
+    }
+    c->other = user_id;
+    direct_open(c);
+}
+
 void mp_chat__route_direct(mp_http_req_t *req)
 {
     char msg[256];
@@ -121,12 +147,25 @@ void mp_chat__route_direct(mp_http_req_t *req)
         mp_http_respond_error(req, rc, msg);
         return;
     }
+    json_t *id = json_object_get(body, "user_id");
+    json_t *name = json_object_get(body, "username");
+    if (json_is_string(id) == json_is_string(name)) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST,
+                              "exactly one of 'user_id' and 'username' is required");
+        return;
+    }
     direct_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
     c->chat = mp_chat__of_req(req);
     c->user = mp_http_req_principal(req)->user_id;
-    (void)mp_id_parse(json_string_value(json_object_get(body, "user_id")), &c->other);
-    rc = mp_store_chat_direct(c->chat->ctx->store, c->user, c->other, mp_now_ms(), on_direct, c);
+    if (json_is_string(id)) {
+        c->field = "user_id";
+        (void)mp_id_parse(json_string_value(id), &c->other);
+        direct_open(c);
+        return;
+    }
+    c->field = "username";
+    rc = mp_chat__user_by_name(c->chat, json_string_value(name), on_direct_user, c);
     if (rc != MP_OK)
         on_direct(rc, 0, false, c);
 }

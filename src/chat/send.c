@@ -32,6 +32,7 @@ const mp_field_t mp_chat_send_fields[] = {
     {"text", MP_F_TEXT, false, 0, MP_CHAT_TEXT_MAX_CHARS},
     {"conversation", MP_F_ID, false, 0, 0},
     {"to", MP_F_ID, false, 0, 0},
+    {"to_username", MP_F_STRING, false, 0, 0},
     {"kind", MP_F_ASCII, false, 1, 16},
     {"content", MP_F_OBJECT, false, 0, 0},
     {"reply_to", MP_F_ID, false, 0, 0},
@@ -48,7 +49,8 @@ typedef struct send_ctx {
     mp_chat_send_in_t in;
     mp_content_t content; /* owned: in.content and in.search_extra point into it */
     uint64_t mentions[MP_CHAT_MENTIONS_MAX];
-    bool guest; /* the sender is a guest (world posts are marked) */
+    bool guest;           /* the sender is a guest (world posts are marked) */
+    const char *to_field; /* "to" or "to_username": what named the peer */
     uint64_t device_id;
 } send_ctx_t;
 
@@ -82,9 +84,15 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc, const char *fi
     if (field != NULL)
         return field_message(c, rc, field);
     if (rc == MP_ERR_GUEST_FORBIDDEN)
-        return c->in.to_user_id != 0
+        return c->in.to_user_id == 0 ? "the other member is a guest: guests can only use the "
+                                       "world room"
+               : strcmp(c->to_field, "to") == 0
                    ? "field 'to' names a guest: guests can only use the world room"
-                   : "the other member is a guest: guests can only use the world room";
+                   : "field 'to_username' names a guest: guests can only use the world room";
+    if (rc == MP_ERR_NOT_FOUND && c->to_field != NULL && strcmp(c->to_field, "to_username") == 0)
+        return "field 'to_username' names no user";
+    if (rc == MP_ERR_BAD_REQUEST && c->to_field != NULL && strcmp(c->to_field, "to_username") == 0)
+        return "field 'to_username' cannot be yourself: a direct message needs another user";
     return NULL;
 }
 
@@ -208,15 +216,30 @@ static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, vo
 }
 
 /* Checks the rules the field table cannot express. NULL when fine. */
-static const char *check_shape(uint64_t conv, uint64_t to, uint64_t me, bool mention_all)
+static const char *check_shape(uint64_t conv, uint64_t to, const char *to_name, uint64_t me,
+                               bool mention_all)
 {
-    if ((conv != 0) == (to != 0))
-        return "exactly one of 'conversation' and 'to' is required";
+    if ((conv != 0) + (to != 0) + (to_name != NULL) != 1)
+        return "exactly one of 'conversation', 'to' and 'to_username' is required";
     if (to == me)
         return "field 'to' cannot be yourself: a direct message needs another user";
-    if (to != 0 && mention_all)
+    if ((to != 0 || to_name != NULL) && mention_all)
         return "field 'mention_all' is only for groups";
     return NULL;
+}
+
+/* to_username resolved: on as with `to`. */
+static void on_to_user(mp_err_t rc, uint64_t user_id, void *ud)
+{
+    send_ctx_t *c = ud;
+    if (rc == MP_OK && user_id == c->in.sender_id)
+        rc = MP_ERR_BAD_REQUEST;
+    if (rc != MP_OK) {
+        fail(c, rc);
+        return;
+    }
+    c->in.to_user_id = user_id;
+    store_send(c);
 }
 
 /* "mentions": user id strings, each once (repeats are dropped). NULL when
@@ -286,10 +309,11 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     mp_chat_t *chat = mp_chat__of_cmd(cmd);
     uint64_t conv = mp_chat__obj_id(cmd->frame, "conversation");
     uint64_t to = mp_chat__obj_id(cmd->frame, "to");
+    const char *to_name = json_string_value(json_object_get(cmd->frame, "to_username"));
     bool mention_all = json_is_true(json_object_get(cmd->frame, "mention_all"));
     uint64_t mentions[MP_CHAT_MENTIONS_MAX];
     size_t n_mentions = 0;
-    const char *bad = check_shape(conv, to, cmd->who.user_id, mention_all);
+    const char *bad = check_shape(conv, to, to_name, cmd->who.user_id, mention_all);
     if (bad == NULL)
         bad = parse_mentions(json_object_get(cmd->frame, "mentions"), mentions, &n_mentions);
     if (bad != NULL) {
@@ -311,6 +335,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     c->frame = json_incref(cmd->frame);
     c->guest = cmd->who.guest;
     c->device_id = cmd->who.device_id;
+    c->to_field = to_name != NULL ? "to_username" : "to";
     c->content = content;
     memcpy(c->mentions, mentions, n_mentions * sizeof *mentions);
     c->in = (mp_chat_send_in_t){
@@ -330,8 +355,14 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         .n_mentions = n_mentions,
         .mention_all = mention_all,
     };
-    if (conv != 0)
+    if (conv != 0) {
         mp_chat__with_conv(chat, conv, on_conv, c);
-    else
+    } else if (to_name != NULL) {
+        /* to_name points into c->frame, which c holds. */
+        mp_err_t rc = mp_chat__user_by_name(chat, to_name, on_to_user, c);
+        if (rc != MP_OK)
+            fail(c, rc);
+    } else {
         store_send(c);
+    }
 }

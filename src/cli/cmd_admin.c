@@ -87,8 +87,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         const char *name;
         size_t off;
     } flags[] = {
-        {"--json", offsetof(opts_t, json)},         {"--admin", offsetof(opts_t, admin)},
-        {"--admins", offsetof(opts_t, admins)},     {"--disabled", offsetof(opts_t, disabled)},
+        {"--json", offsetof(opts_t, json)},     {"--admin", offsetof(opts_t, admin)},
+        {"--admins", offsetof(opts_t, admins)}, {"--disabled", offsetof(opts_t, disabled)},
         {"--guests", offsetof(opts_t, guests)},
     };
     for (int i = 1; i < argc; i++) {
@@ -390,8 +390,8 @@ static void print_user_line(const json_t *u)
         flags[fl - 1] = '\0';
     char created[32];
     format_time(json_integer_value(json_object_get(u, "created_at")), created, sizeof created);
-    printf("%-32s %-20s %-16s %-16s %s\n", str(u, "username"), str(u, "user_id"),
-           fl ? flags : "-", created, str(u, "display_name"));
+    printf("%-32s %-20s %-16s %-16s %s\n", str(u, "username"), str(u, "user_id"), fl ? flags : "-",
+           created, str(u, "display_name"));
 }
 
 static void print_user(const json_t *u)
@@ -401,8 +401,8 @@ static void print_user(const json_t *u)
     format_time(json_integer_value(json_object_get(u, "last_seen_at")), seen, sizeof seen);
     printf("username:     %s\nuser id:      %s\ndisplay name: %s\n", str(u, "username"),
            str(u, "user_id"), str(u, "display_name"));
-    printf("email:        %s\n", json_is_string(json_object_get(u, "email")) ? str(u, "email")
-                                                                             : "-");
+    printf("email:        %s\n",
+           json_is_string(json_object_get(u, "email")) ? str(u, "email") : "-");
     printf("admin:        %s\ndisabled:     %s\nguest:        %s\n",
            json_is_true(json_object_get(u, "admin")) ? "yes" : "no",
            json_is_true(json_object_get(u, "disabled")) ? "yes" : "no",
@@ -431,8 +431,8 @@ static int simple(conn_t *c, const opts_t *o, json_t *req, const char *fmt, cons
     return code;
 }
 
-static int flag_cmd(conn_t *c, const opts_t *o, const char *cmd, const char *name,
-                    const char *now, const char *already)
+static int flag_cmd(conn_t *c, const opts_t *o, const char *cmd, const char *name, const char *now,
+                    const char *already)
 {
     json_t *ans = conn_call(c, json_pack("{s:s, s:s}", "cmd", cmd, "username", name));
     if (ans == NULL)
@@ -455,8 +455,8 @@ static int user_add(conn_t *c, const opts_t *o, const char *name)
     int code = get_password(o, name, pw, sizeof pw);
     if (code != 0)
         return code;
-    json_t *req = json_pack("{s:s, s:s, s:s, s:b}", "cmd", "user.add", "username", name,
-                            "password", pw, "admin", o->admin);
+    json_t *req = json_pack("{s:s, s:s, s:s, s:b}", "cmd", "user.add", "username", name, "password",
+                            pw, "admin", o->admin);
     memset(pw, 0, sizeof pw);
     if (o->display_name != NULL)
         json_object_set_new(req, "display_name", json_string(o->display_name));
@@ -495,8 +495,8 @@ static int user_list(conn_t *c, const opts_t *o)
     json_t *cursor = json_null();
     int code = MP_CLI_OK;
     for (;;) {
-        json_t *req = json_pack("{s:s, s:i, s:o}", "cmd", "user.list", "limit", PAGE, "cursor",
-                                cursor);
+        json_t *req =
+            json_pack("{s:s, s:i, s:o}", "cmd", "user.list", "limit", PAGE, "cursor", cursor);
         if (o->query != NULL)
             json_object_set_new(req, "q", json_string(o->query));
         if (o->admins)
@@ -568,11 +568,10 @@ static int cmd_user(conn_t *c, const opts_t *o)
     if (strcmp(verb, "show") == 0)
         return user_show(c, o, name);
     if (strcmp(verb, "disable") == 0)
-        return flag_cmd(c, o, "user.disable", name,
-                        "%s is disabled; its open sessions were closed", "%s was already disabled");
+        return flag_cmd(c, o, "user.disable", name, "%s is disabled; its open sessions were closed",
+                        "%s was already disabled");
     if (strcmp(verb, "enable") == 0)
-        return flag_cmd(c, o, "user.enable", name, "%s is enabled again",
-                        "%s was not disabled");
+        return flag_cmd(c, o, "user.enable", name, "%s is enabled again", "%s was not disabled");
     if (strcmp(verb, "promote") == 0)
         return flag_cmd(c, o, "user.promote", name, "%s is now an administrator",
                         "%s was already an administrator");
@@ -652,8 +651,8 @@ static int invite_list(conn_t *c, const opts_t *o)
     json_t *cursor = json_null();
     int code = MP_CLI_OK;
     for (;;) {
-        json_t *ans = conn_call(c, json_pack("{s:s, s:i, s:o}", "cmd", "invite.list", "limit",
-                                             PAGE, "cursor", cursor));
+        json_t *ans = conn_call(
+            c, json_pack("{s:s, s:i, s:o}", "cmd", "invite.list", "limit", PAGE, "cursor", cursor));
         if (ans == NULL) {
             code = MP_CLI_FAIL;
             break;
@@ -689,10 +688,9 @@ static int invite_list(conn_t *c, const opts_t *o)
                     snprintf(uses, sizeof uses, "%lld/%lld", (long long)used, (long long)max);
                 else
                     snprintf(uses, sizeof uses, "%lld", (long long)used);
-                format_time(json_integer_value(json_object_get(v, "expires_at")), exp,
-                            sizeof exp);
-                printf("%-24s %-10s %-10s %-16s %s\n", str(v, "code"), str(v, "state"), uses,
-                       exp, str(v, "note"));
+                format_time(json_integer_value(json_object_get(v, "expires_at")), exp, sizeof exp);
+                printf("%-24s %-10s %-10s %-16s %s\n", str(v, "code"), str(v, "state"), uses, exp,
+                       str(v, "note"));
             }
         }
     }
@@ -726,7 +724,7 @@ static int cmd_stats(conn_t *c, const opts_t *o)
             print_json(ans);
         } else {
             static const char *const keys[] = {
-                "users", "guests",   "admins",   "disabled",        "pending",  "deleted",
+                "users",         "guests", "admins", "disabled", "pending",         "deleted",
                 "conversations", "direct", "groups", "messages", "online_sessions", "uptime_s",
             };
             for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
@@ -760,15 +758,14 @@ static int cmd_audit(conn_t *c, const opts_t *o)
             {
                 char at[32];
                 format_time(json_integer_value(json_object_get(e, "at")), at, sizeof at);
-                const char *actor = json_is_string(json_object_get(e, "actor_username"))
-                                        ? str(e, "actor_username")
-                                        : (json_is_null(json_object_get(e, "actor_id"))
-                                               ? "(control socket)"
-                                               : str(e, "actor_id"));
+                const char *actor =
+                    json_is_string(json_object_get(e, "actor_username"))
+                        ? str(e, "actor_username")
+                        : (json_is_null(json_object_get(e, "actor_id")) ? "(control socket)"
+                                                                        : str(e, "actor_id"));
                 char *detail = json_dumps(json_object_get(e, "detail"), JSON_COMPACT);
                 printf("%s  %-20s %-22s %-20s %s\n", at, actor, str(e, "action"),
-                       json_is_string(json_object_get(e, "target_id")) ? str(e, "target_id")
-                                                                       : "-",
+                       json_is_string(json_object_get(e, "target_id")) ? str(e, "target_id") : "-",
                        detail != NULL ? detail : "");
                 free(detail);
             }
@@ -786,11 +783,11 @@ static bool usage_ok(const opts_t *o)
         const char *area, *verb;
         int npos;
     } forms[] = {
-        {"user", "add", 3},     {"user", "passwd", 3},  {"user", "show", 3},
-        {"user", "disable", 3}, {"user", "enable", 3},  {"user", "delete", 3},
-        {"user", "promote", 3}, {"user", "demote", 3},  {"user", "list", 2},
+        {"user", "add", 3},      {"user", "passwd", 3}, {"user", "show", 3},
+        {"user", "disable", 3},  {"user", "enable", 3}, {"user", "delete", 3},
+        {"user", "promote", 3},  {"user", "demote", 3}, {"user", "list", 2},
         {"invite", "create", 2}, {"invite", "list", 2}, {"invite", "revoke", 3},
-        {"stats", NULL, 1},     {"audit", NULL, 1},
+        {"stats", NULL, 1},      {"audit", NULL, 1},
     };
     for (size_t i = 0; i < sizeof forms / sizeof *forms; i++)
         if (strcmp(o->pos[0], forms[i].area) == 0 && o->npos == forms[i].npos &&

@@ -120,6 +120,10 @@ static const cfg_key_t keys[] = {
      "keep the full-text search index (off: search still works by scanning, more slowly)", false},
     {"world_moderators", K_STRING, FIELD(world_moderators), 0, 0, "",
      "comma-separated usernames who may delete any message and pin in the world room", false},
+    {"user_search_rate", K_UINT, FIELD(user_search_rate), 1, 1000000, "1",
+     "user searches one user may make per second (sustained)", false},
+    {"user_search_burst", K_UINT, FIELD(user_search_burst), 1, 1000000, "30",
+     "user searches one user may make in a burst above user_search_rate", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -77,6 +77,9 @@ typedef struct mp_config {
     unsigned max_reaction_kinds; /* max_reaction_kinds = 20 distinct emoji per message */
     bool search_index;           /* search_index = on: keep the full-text index */
     char world_moderators[1024]; /* world_moderators = "" comma-separated usernames */
+    /* People */
+    unsigned user_search_rate;  /* user_search_rate = 1 search per second per user */
+    unsigned user_search_burst; /* user_search_burst = 30 */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -117,12 +117,33 @@ static void allow_add(char *allow, size_t len, const char *method)
     strcat(allow, method);
 }
 
+/* True when pattern a is more specific than b (both matched one path, so they
+ * have as many segments): at the first segment where one has a literal and
+ * the other a {parameter}, a has the literal. "/v1/users/by-username/{name}"
+ * thus wins over "/v1/users/{id}/presence" for ".../by-username/presence",
+ * whatever the order of the table. */
+static bool more_specific(const char *a, const char *b)
+{
+    while (*a == '/' && *b == '/') {
+        a++;
+        b++;
+        size_t al = strcspn(a, "/"), bl = strcspn(b, "/");
+        bool ap = al >= 2 && a[0] == '{', bp = bl >= 2 && b[0] == '{';
+        if (ap != bp)
+            return bp;
+        a += al;
+        b += bl;
+    }
+    return false;
+}
+
 const mp_route_t *mp_router__match(const mp_route_t *routes, const char *method, const char *path,
                                    mp_kv_t *params, size_t *nparams, char *allow, size_t allowlen,
                                    int *status)
 {
     mp_kv_t tmp[MP_HTTP_MAX_PARAMS];
     size_t nt;
+    const mp_route_t *best = NULL;
     if (allowlen)
         allow[0] = '\0';
     *nparams = 0;
@@ -131,13 +152,23 @@ const mp_route_t *mp_router__match(const mp_route_t *routes, const char *method,
         if (!match(r->pattern, path, tmp, &nt))
             continue;
         if (strcmp(r->method, method) == 0) {
-            memcpy(params, tmp, nt * sizeof(*tmp));
-            *nparams = nt;
-            return r;
+            if (best == NULL || more_specific(r->pattern, best->pattern)) {
+                free_params(params, *nparams);
+                memcpy(params, tmp, nt * sizeof(*tmp));
+                *nparams = nt;
+                best = r;
+            } else {
+                free_params(tmp, nt);
+            }
+            continue;
         }
         free_params(tmp, nt);
-        *status = 405;
-        allow_add(allow, allowlen, r->method);
+        if (best == NULL) {
+            *status = 405;
+            allow_add(allow, allowlen, r->method);
+        }
     }
-    return NULL;
+    if (best != NULL && allowlen)
+        allow[0] = '\0';
+    return best;
 }

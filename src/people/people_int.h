@@ -1,15 +1,18 @@
-/* Internals shared by the files of the people module: its state and the
- * route handlers. */
+/* Internals shared by the files of the people module: its state, the route
+ * handlers and the public profile object. */
 #ifndef MP_PEOPLE_PEOPLE_INT_H
 #define MP_PEOPLE_PEOPLE_INT_H
 
+#include <jansson.h>
+
 #include "people/people.h"
 #include "proto/contact.h"
+#include "store/people.h"
 #include "util/ratelimit.h"
 
 struct mp_people {
     const mp_module_ctx_t *ctx;
-    mp_ratelimit_t *search_limit; /* user search, per user (profile.c) */
+    mp_ratelimit_t *search_limit; /* user search, per user (search.c) */
 };
 
 /* The mp_people_t of the request's route. */
@@ -41,5 +44,16 @@ void mp_people__route_privacy_patch(mp_http_req_t *req);
 bool mp_people__limit_parse(const char *s, unsigned max, unsigned *out);
 void mp_people__cursor_format(int64_t at, uint64_t id, char *out, size_t len);
 bool mp_people__cursor_parse(const char *s, int64_t *at, uint64_t *id);
+
+/* The public profile object (docs/protocol.md, "Profiles"): a deleted
+ * account shows as "Deleted account" without bio or avatar. New reference. */
+json_t *mp_people__profile_json(const mp_profile_row_t *p);
+
+/* Routes (profile.c). */
+void mp_people__route_me_patch(mp_http_req_t *req);
+void mp_people__route_user(mp_http_req_t *req);
+void mp_people__route_by_username(mp_http_req_t *req);
+/* Route (search.c). */
+void mp_people__route_search(mp_http_req_t *req);
 
 #endif

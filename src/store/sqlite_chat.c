@@ -1150,16 +1150,6 @@ typedef struct ids_job {
 
 static const char SQL_CONV_KIND[] = "SELECT kind FROM conversations WHERE id = ?1";
 static const char SQL_CONV_MEMBERS[] = "SELECT user_id FROM members WHERE conversation_id = ?1";
-/* A group is small enough when it has no member at offset ?2: a bounded
- * probe of the (conversation_id, user_id) primary key, not a count. */
-static const char SQL_PEERS[] = "SELECT DISTINCT m2.user_id FROM members m1"
-                                " JOIN conversations c ON c.id = m1.conversation_id"
-                                " JOIN members m2 ON m2.conversation_id = m1.conversation_id"
-                                " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"
-                                " AND (c.kind = 'direct' OR (SELECT m3.user_id FROM members m3"
-                                " WHERE m3.conversation_id = m1.conversation_id"
-                                " ORDER BY m3.user_id LIMIT 1 OFFSET ?2) IS NULL)";
-
 static void ids_push(ids_job_t *j, uint64_t id)
 {
     if (j->n == j->cap) {
@@ -1203,7 +1193,7 @@ static mp_err_t members_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 static mp_err_t peers_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     ids_job_t *j = (ids_job_t *)job;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PEERS);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, MP_SQLITE_PEERS_SQL);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->key);

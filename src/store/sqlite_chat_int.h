@@ -32,6 +32,20 @@
     " m.fwd_at, m.mentions, m.mention_all, m.pinned_at, m.pinned_by, m.n_reactions,"               \
     " (SELECT guest FROM users WHERE users.id = m.sender_id)"
 
+/* The presence audience of user ?1 (mp_store_chat_peers): every user who
+ * shares a direct conversation, or a group without a member at offset ?2
+ * (MP_CHAT_PRESENCE_GROUP_MAX), with them — a bounded probe of the
+ * (conversation_id, user_id) primary key, not a count. Also the core of the
+ * audience of a profile change (sqlite_people.c). */
+#define MP_SQLITE_PEERS_SQL                                                                        \
+    "SELECT DISTINCT m2.user_id FROM members m1"                                                   \
+    " JOIN conversations c ON c.id = m1.conversation_id"                                           \
+    " JOIN members m2 ON m2.conversation_id = m1.conversation_id"                                  \
+    " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"                                                  \
+    " AND (c.kind = 'direct' OR (SELECT m3.user_id FROM members m3"                                \
+    " WHERE m3.conversation_id = m1.conversation_id"                                               \
+    " ORDER BY m3.user_id LIMIT 1 OFFSET ?2) IS NULL)"
+
 /* A growable array of message rows whose strings (and reaction sums) the
  * array owns. */
 typedef struct mp_sqlite_msgvec {

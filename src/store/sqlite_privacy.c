@@ -6,6 +6,7 @@
 #include "store/privacy.h"
 #include "store/chat.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_people_int.h"
 #include "store/sqlite_privacy_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -316,7 +317,7 @@ typedef struct blist_job {
 /* A user blocks few others: the sort over their rows of the primary key is
  * cheap, and the page position is (created_at, blocked_id) descending. */
 static const char SQL_BLOCK_LIST[] =
-    "SELECT b.blocked_id, u.username, u.display_name, u.guest, b.created_at"
+    "SELECT " MP_SQLITE_PROFILE_COLS ", b.created_at"
     " FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?1"
     " AND (?2 < 0 OR b.created_at < ?2 OR (b.created_at = ?2 AND b.blocked_id < ?3))"
     " ORDER BY b.created_at DESC, b.blocked_id DESC LIMIT ?4";
@@ -340,11 +341,8 @@ static mp_err_t blist_run(mp_sql_conn_t *db, mp_sql_job_t *job)
             return MP_OK;
         }
         mp_block_row_t *r = &j->rows[j->n++];
-        r->user_id = col_u64(s, 0);
-        copy_text(r->username, sizeof r->username, mp_sql_col_text(s, 1));
-        copy_text(r->display_name, sizeof r->display_name, mp_sql_col_text(s, 2));
-        r->guest = mp_sql_col_int(s, 3) != 0;
-        r->blocked_at = mp_sql_col_i64(s, 4);
+        mp_sqlite__profile_read(s, &r->user);
+        r->blocked_at = mp_sql_col_i64(s, MP_SQLITE_PROFILE_NCOLS);
     }
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }

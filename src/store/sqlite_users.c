@@ -36,7 +36,9 @@ static mp_err_t submit(mp_store_t *st, mp_sql_job_t *job, bool write)
     return rc;
 }
 
-#define USER_COLS "id, username, display_name, password_hash, created_at, guest"
+#define USER_COLS                                                                                  \
+    "id, username, display_name, password_hash, created_at, guest, bio, avatar_file_id,"           \
+    " email, admin, pending, disabled_at, deleted_at"
 
 static void user_row_read(mp_sql_stmt_t *s, mp_user_row_t *u)
 {
@@ -46,6 +48,13 @@ static void user_row_read(mp_sql_stmt_t *s, mp_user_row_t *u)
     copy_text(u->password_hash, sizeof u->password_hash, mp_sql_col_text(s, 3));
     u->created_at = mp_sql_col_i64(s, 4);
     u->guest = mp_sql_col_int(s, 5) != 0;
+    copy_text(u->bio, sizeof u->bio, mp_sql_col_text(s, 6));
+    u->avatar_file_id = (uint64_t)mp_sql_col_i64(s, 7);
+    copy_text(u->email, sizeof u->email, mp_sql_col_text(s, 8));
+    u->admin = mp_sql_col_int(s, 9) != 0;
+    u->pending = mp_sql_col_int(s, 10) != 0;
+    u->disabled_at = mp_sql_col_i64(s, 11);
+    u->deleted_at = mp_sql_col_i64(s, 12);
 }
 
 #define DEVICE_COLS "id, user_id, name, created_at, last_seen_at, revoked_at"

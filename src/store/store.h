@@ -51,6 +51,8 @@ void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs);
 #define MP_PWHASH_MAX 128
 #define MP_DEVICE_NAME_MAX 256
 #define MP_TOKEN_HASH_LEN 32 /* SHA-256 / BLAKE2b-256 of a refresh token */
+#define MP_BIO_MAX 1024      /* bytes (256 characters of up to 4 bytes) */
+#define MP_EMAIL_MAX 254     /* bytes */
 
 typedef struct mp_user_row {
     uint64_t id;
@@ -59,6 +61,12 @@ typedef struct mp_user_row {
     char password_hash[MP_PWHASH_MAX + 1]; /* argon2id string; empty for guests */
     int64_t created_at;                    /* ms since epoch */
     bool guest;
+    /* Read by the lookups; mp_store_user_create ignores them (defaults). */
+    char bio[MP_BIO_MAX + 1];
+    uint64_t avatar_file_id;         /* 0 = none */
+    char email[MP_EMAIL_MAX + 1];    /* "" = none */
+    bool admin, pending;             /* pending: e-mail not verified yet */
+    int64_t disabled_at, deleted_at; /* 0 = active / alive */
 } mp_user_row_t;
 
 typedef struct mp_device_row {

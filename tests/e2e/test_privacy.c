@@ -201,14 +201,19 @@ static void test_block_routes(void **state)
     json_array_extend(all, json_object_get(p2, "blocks"));
     assert_int_equal(json_array_size(all), 3);
     assert_true(json_is_null(json_object_get(p2, "next_cursor")));
-    /* Bob was blocked first (a round trip before the others): last. */
-    assert_string_equal(jstr(json_array_get(all, 2), "user_id"), b.s.user_id);
-    assert_string_equal(jstr(json_array_get(all, 2), "username"), b.s.username);
+    /* Bob was blocked first (a round trip before the others): last. Each
+     * row is the public profile, as on every route that returns a user. */
+    json_t *bu = json_object_get(json_array_get(all, 2), "user");
+    assert_string_equal(jstr(bu, "user_id"), b.s.user_id);
+    assert_string_equal(jstr(bu, "username"), b.s.username);
+    assert_true(json_is_true(json_object_get(bu, "blocked")));
+    assert_string_equal(jstr(bu, "contact"), "none");
     bool seen_c = false, seen_d = false;
     for (size_t i = 0; i < 3; i++) {
         json_t *row = json_array_get(all, i);
-        seen_c |= strcmp(jstr(row, "user_id"), c.s.user_id) == 0;
-        seen_d |= strcmp(jstr(row, "user_id"), d.s.user_id) == 0;
+        const char *uid = jstr(json_object_get(row, "user"), "user_id");
+        seen_c |= strcmp(uid, c.s.user_id) == 0;
+        seen_d |= strcmp(uid, d.s.user_id) == 0;
         if (i > 0)
             assert_true(jint(row, "blocked_at") <= jint(json_array_get(all, i - 1), "blocked_at"));
     }

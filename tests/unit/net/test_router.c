@@ -63,6 +63,47 @@ static void test_literal_and_params(void **state)
     free_params(p, n);
 }
 
+/* A literal segment wins over a parameter, whatever the order of the table:
+ * a user named "presence" is found by name, and fixed segments such as
+ * "search" are never taken for an id. */
+static void test_literal_beats_param(void **state)
+{
+    (void)state;
+    static const mp_route_t t[] = {
+        {"GET", "/v1/users/{id}/presence", MP_ROUTE_AUTH, h},
+        {"GET", "/v1/users/{id}", MP_ROUTE_AUTH, h},
+        {"GET", "/v1/users/search", MP_ROUTE_AUTH, h},
+        {"GET", "/v1/users/by-username/{name}", MP_ROUTE_AUTH, h},
+        {0},
+    };
+    mp_kv_t p[MP_HTTP_MAX_PARAMS];
+    size_t n;
+    char allow[128];
+    int status;
+    assert_ptr_equal(mp_router__match(t, "GET", "/v1/users/by-username/presence", p, &n, allow,
+                                      sizeof allow, &status),
+                     &t[3]);
+    assert_int_equal(n, 1);
+    assert_string_equal(p[0].name, "name");
+    assert_string_equal(p[0].value, "presence");
+    free_params(p, n);
+    assert_ptr_equal(
+        mp_router__match(t, "GET", "/v1/users/search", p, &n, allow, sizeof allow, &status), &t[2]);
+    assert_int_equal(n, 0);
+    assert_ptr_equal(
+        mp_router__match(t, "GET", "/v1/users/42", p, &n, allow, sizeof allow, &status), &t[1]);
+    free_params(p, n);
+    assert_ptr_equal(
+        mp_router__match(t, "GET", "/v1/users/42/presence", p, &n, allow, sizeof allow, &status),
+        &t[0]);
+    free_params(p, n);
+    /* Another method on the literal path: 405 listing it. */
+    assert_null(
+        mp_router__match(t, "POST", "/v1/users/search", p, &n, allow, sizeof allow, &status));
+    assert_int_equal(status, 405);
+    assert_string_equal(allow, "GET");
+}
+
 static void test_param_decoding(void **state)
 {
     (void)state;
@@ -153,6 +194,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_and_params),
+        cmocka_unit_test(test_literal_beats_param),
         cmocka_unit_test(test_param_decoding),
         cmocka_unit_test(test_404_vs_405),
         cmocka_unit_test(test_decode),

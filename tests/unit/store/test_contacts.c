@@ -101,9 +101,9 @@ static list_res_t list(fx_t *f, uint64_t user, mp_contact_state_t state, int64_t
                        uint64_t after_peer, unsigned limit)
 {
     list_res_t *r = calloc(1, sizeof *r);
-    assert_int_equal(mp_store_contact_list(f->s.st, user, state, after_updated, after_peer, limit,
-                                           on_list, r),
-                     MP_OK);
+    assert_int_equal(
+        mp_store_contact_list(f->s.st, user, state, after_updated, after_peer, limit, on_list, r),
+        MP_OK);
     MPU_WAIT(&f->s.loop, &r->done, 1);
     assert_int_equal(r->rc, MP_OK);
     list_res_t out = *r;

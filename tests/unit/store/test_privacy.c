@@ -212,11 +212,12 @@ static void on_list(mp_err_t rc, const mp_block_row_t *rows, size_t n, bool more
     r->n = n;
     r->more = more;
     for (size_t i = 0; i < n && i < 8; i++) {
-        r->ids[i] = rows[i].user_id;
+        r->ids[i] = rows[i].user.id;
         r->at[i] = rows[i].blocked_at;
     }
     if (n > 0)
-        snprintf(r->name0, sizeof r->name0, "%s/%s", rows[0].username, rows[0].display_name);
+        snprintf(r->name0, sizeof r->name0, "%s/%s/%d", rows[0].user.username,
+                 rows[0].user.display_name, rows[0].user.blocked);
 }
 
 static list_res_t list_now(fx_t *f, uint64_t who, int64_t after_at, uint64_t after_id,
@@ -243,7 +244,7 @@ static void test_block_list_paged(void **state)
     assert_true(p1.more);
     assert_true(p1.ids[0] == GUEST); /* newest first */
     assert_true(p1.ids[1] == CAT);
-    assert_string_equal(p1.name0, "guest_4009/Gus");
+    assert_string_equal(p1.name0, "guest_4009/Gus/1");
     list_res_t p2 = list_now(f, ANA, p1.at[1], p1.ids[1], 2);
     assert_int_equal(p2.n, 1);
     assert_false(p2.more);

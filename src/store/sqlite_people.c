@@ -1,0 +1,541 @@
+/* People operations of store/people.h on the SQLite job machinery: profile
+ * reads with the viewer's relation, the profile update (a write job that
+ * also reads the audience, so the event names who could see the change when
+ * it committed), user search and the audience of a profile change. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/people.h"
+#include "store/sqlite_chat_int.h"
+#include "store/sqlite_job.h"
+#include "store/sqlite_people_int.h"
+#include "store/sqlite_util.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+
+/* ---- profile rows --------------------------------------------------------------- */
+
+#define PROFILE_COLS MP_SQLITE_PROFILE_COLS
+
+/* Who may be found by viewer ?1 in search: no guests, deleted, disabled or
+ * pending accounts, and only users whose priv_search lets the viewer in
+ * (0 everyone, 1 friends, 2 nobody). */
+#define SEARCHABLE                                                                                 \
+    " u.guest = 0 AND u.deleted_at = 0 AND u.disabled_at = 0 AND u.pending = 0"                    \
+    " AND (u.id = ?1 OR u.priv_search = 0 OR (u.priv_search = 1 AND EXISTS (SELECT 1"              \
+    " FROM contacts k WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3)))"
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void mp_sqlite__profile_read(mp_sql_stmt_t *s, mp_profile_row_t *p)
+{
+    p->id = col_u64(s, 0);
+    copy_text(p->username, sizeof p->username, mp_sql_col_text(s, 1));
+    copy_text(p->display_name, sizeof p->display_name, mp_sql_col_text(s, 2));
+    copy_text(p->bio, sizeof p->bio, mp_sql_col_text(s, 3));
+    p->avatar_file_id = col_u64(s, 4);
+    p->created_at = mp_sql_col_i64(s, 5);
+    p->guest = mp_sql_col_int(s, 6) != 0;
+    p->deleted = mp_sql_col_i64(s, 7) > 0;
+    int c = mp_sql_col_int(s, 8);
+    p->contact =
+        c >= MP_CONTACT_NONE && c <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)c : MP_CONTACT_NONE;
+    p->blocked = mp_sql_col_int(s, 9) != 0;
+}
+
+static const char SQL_PROFILE_BY_ID[] =
+    "SELECT " PROFILE_COLS " FROM users u WHERE u.id = ?2 AND u.pending = 0";
+static const char SQL_PROFILE_BY_NAME[] = "SELECT " PROFILE_COLS " FROM users u"
+                                          " WHERE u.username = ?2 AND u.pending = 0"
+                                          " AND u.deleted_at = 0";
+
+/* Loads one profile: by id when id != 0, else by (lower-case) name. */
+static mp_err_t profile_load(mp_sql_conn_t *db, uint64_t viewer, uint64_t id, const char *name,
+                             mp_profile_row_t *out)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, id ? SQL_PROFILE_BY_ID : SQL_PROFILE_BY_NAME);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, viewer);
+    if (id)
+        bind_u64(s, 2, id);
+    else
+        mp_sql_bind_text(s, 2, name, -1);
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW) {
+        mp_sqlite__profile_read(s, out);
+        mp_sql_reset(s);
+        return MP_OK;
+    }
+    return rc == MP_SQL_DONE ? MP_ERR_NOT_FOUND : mp_sql_err(db, rc);
+}
+
+typedef struct profile_job {
+    mp_sql_job_t base;
+    uint64_t viewer, id;
+    char name[MP_USERNAME_MAX + 1];
+    mp_profile_row_t row;
+    mp_people_profile_fn cb;
+    void *ud;
+} profile_job_t;
+
+static mp_err_t profile_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    profile_job_t *j = (profile_job_t *)job;
+    if (j->id == 0 && j->name[0] == '\0')
+        return MP_ERR_NOT_FOUND;
+    return profile_load(db, j->viewer, j->id, j->name, &j->row);
+}
+
+static void profile_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    profile_job_t *j = (profile_job_t *)job;
+    j->cb(rc, rc == MP_OK ? &j->row : NULL, j->ud);
+    mp_free(j);
+}
+
+static mp_err_t profile_queue(mp_store_t *st, uint64_t viewer, uint64_t id, const char *name,
+                              mp_people_profile_fn cb, void *ud)
+{
+    profile_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = profile_run;
+    j->base.done = profile_done;
+    j->viewer = viewer;
+    j->id = id;
+    /* A name longer than any username matches nobody: leave it empty. */
+    if (name != NULL && strlen(name) <= MP_USERNAME_MAX)
+        for (size_t i = 0; name[i] != '\0'; i++)
+            j->name[i] = (char)tolower((unsigned char)name[i]);
+    j->cb = cb;
+    j->ud = ud;
+    return mp_sqlite__read_or_free(st, &j->base);
+}
+
+mp_err_t mp_store_people_by_id(mp_store_t *st, uint64_t viewer, uint64_t id,
+                               mp_people_profile_fn cb, void *ud)
+{
+    /* id 0 never exists; profile_run answers not found for it. */
+    return profile_queue(st, viewer, id, NULL, cb, ud);
+}
+
+mp_err_t mp_store_people_by_username(mp_store_t *st, uint64_t viewer, const char *username,
+                                     mp_people_profile_fn cb, void *ud)
+{
+    MP_ASSERT(username != NULL);
+    return profile_queue(st, viewer, 0, username, cb, ud);
+}
+
+/* ---- audience ------------------------------------------------------------------- */
+
+typedef struct idvec {
+    uint64_t *v;
+    size_t n, cap;
+} idvec_t;
+
+static void idvec_push(idvec_t *iv, uint64_t id)
+{
+    if (iv->n == iv->cap) {
+        iv->cap = iv->cap ? iv->cap * 2 : 16;
+        iv->v = mp_realloc(iv->v, iv->cap * sizeof *iv->v);
+    }
+    iv->v[iv->n++] = id;
+}
+
+/* The presence peers plus every contact row that is not a tombstone; UNION
+ * makes each user appear once. */
+static const char SQL_AUDIENCE[] = MP_SQLITE_PEERS_SQL " UNION SELECT peer_id FROM contacts"
+                                                       " WHERE user_id = ?1 AND state <> 0";
+
+static mp_err_t audience_load(mp_sql_conn_t *db, uint64_t user, idvec_t *out)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_AUDIENCE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    mp_sql_bind_i64(s, 2, MP_CHAT_PRESENCE_GROUP_MAX);
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW)
+        if (col_u64(s, 0) != user)
+            idvec_push(out, col_u64(s, 0));
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+typedef struct audience_job {
+    mp_sql_job_t base;
+    uint64_t user;
+    idvec_t ids;
+    mp_people_ids_fn cb;
+    void *ud;
+} audience_job_t;
+
+static mp_err_t audience_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    audience_job_t *j = (audience_job_t *)job;
+    return audience_load(db, j->user, &j->ids);
+}
+
+static void audience_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    audience_job_t *j = (audience_job_t *)job;
+    j->cb(rc, j->ids.v, rc == MP_OK ? j->ids.n : 0, j->ud);
+    mp_free(j->ids.v);
+    mp_free(j);
+}
+
+mp_err_t mp_store_people_audience(mp_store_t *st, uint64_t user_id, mp_people_ids_fn cb, void *ud)
+{
+    audience_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = audience_run;
+    j->base.done = audience_done;
+    j->user = user_id;
+    j->cb = cb;
+    j->ud = ud;
+    return mp_sqlite__read_or_free(st, &j->base);
+}
+
+/* ---- update --------------------------------------------------------------------- */
+
+typedef struct update_job {
+    mp_sql_job_t base;
+    uint64_t user;
+    bool set_name, set_bio, set_avatar;
+    char name[MP_DISPLAY_NAME_MAX + 1];
+    char bio[MP_BIO_MAX + 1];
+    uint64_t avatar;
+    mp_profile_row_t row;
+    idvec_t audience;
+    mp_people_updated_fn cb;
+    void *ud;
+} update_job_t;
+
+/* One statement per column: the display-name index trigger fires only on an
+ * UPDATE that names display_name, so a bio change leaves the index alone. */
+static const char SQL_SET_NAME[] =
+    "UPDATE users SET display_name = ?2 WHERE id = ?1 AND deleted_at = 0";
+static const char SQL_SET_BIO[] = "UPDATE users SET bio = ?2 WHERE id = ?1 AND deleted_at = 0";
+static const char SQL_SET_AVATAR[] =
+    "UPDATE users SET avatar_file_id = ?2 WHERE id = ?1 AND deleted_at = 0";
+
+static mp_err_t set_text(mp_sql_conn_t *db, const char *sql, uint64_t user, const char *v)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    mp_sql_bind_text(s, 2, v, -1);
+    return step_done(db, s);
+}
+
+static mp_err_t update_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    update_job_t *j = (update_job_t *)job;
+    /* The profile first: it answers not found for a missing or deleted user
+     * before anything is written. */
+    mp_err_t rc = profile_load(db, j->user, j->user, NULL, &j->row);
+    if (rc == MP_OK && j->row.deleted)
+        rc = MP_ERR_NOT_FOUND;
+    if (rc == MP_OK && j->set_name)
+        rc = set_text(db, SQL_SET_NAME, j->user, j->name);
+    if (rc == MP_OK && j->set_bio)
+        rc = set_text(db, SQL_SET_BIO, j->user, j->bio);
+    if (rc == MP_OK && j->set_avatar) {
+        mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_AVATAR);
+        if (s == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, j->user);
+        bind_u64(s, 2, j->avatar);
+        rc = step_done(db, s);
+    }
+    if (rc == MP_OK)
+        rc = profile_load(db, j->user, j->user, NULL, &j->row);
+    if (rc == MP_OK)
+        rc = audience_load(db, j->user, &j->audience);
+    return rc;
+}
+
+static void update_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    update_job_t *j = (update_job_t *)job;
+    if (rc == MP_OK)
+        j->cb(rc, &j->row, j->audience.v, j->audience.n, j->ud);
+    else
+        j->cb(rc, NULL, NULL, 0, j->ud);
+    mp_free(j->audience.v);
+    mp_free(j);
+}
+
+mp_err_t mp_store_people_update(mp_store_t *st, uint64_t user_id, const mp_people_update_t *u,
+                                mp_people_updated_fn cb, void *ud)
+{
+    update_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = update_run;
+    j->base.done = update_done;
+    j->user = user_id;
+    j->set_name = u->set_display_name && u->display_name != NULL;
+    j->set_bio = u->set_bio && u->bio != NULL;
+    j->set_avatar = u->set_avatar;
+    if (j->set_name)
+        copy_text(j->name, sizeof j->name, u->display_name);
+    if (j->set_bio)
+        copy_text(j->bio, sizeof j->bio, u->bio);
+    j->avatar = u->avatar_file_id;
+    j->cb = cb;
+    j->ud = ud;
+    return mp_sqlite__write_or_free(st, &j->base);
+}
+
+/* ---- search --------------------------------------------------------------------- */
+
+#define SEARCH_LIMIT_MAX 50
+
+/* Where a page starts: the three parts in order, and the key within one. */
+enum { PART_EXACT, PART_PREFIX, PART_NAME };
+
+typedef struct search_job {
+    mp_sql_job_t base;
+    uint64_t viewer;
+    unsigned limit;
+    /* The username part: lower-case q, and the first string after every
+     * name it prefixes (q with its last byte raised); both "" when q cannot
+     * start a username. */
+    char lo[MP_USERNAME_MAX + 1], hi[MP_USERNAME_MAX + 1];
+    char *match; /* the FTS5 query of the name part (NULL: no word) */
+    int part;    /* where the cursor resumes */
+    char after_name[MP_USERNAME_MAX + 1];
+    uint64_t after_id;
+    mp_profile_row_t *rows; /* limit + 1 */
+    int *row_part;
+    size_t n;
+    char next[MP_PEOPLE_SEARCH_CURSOR_MAX + 1];
+    mp_people_search_fn cb;
+    void *ud;
+} search_job_t;
+
+static bool username_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+/* Fills lo/hi from q when q could start a username. Characters are compared
+ * as bytes (BINARY collation), so [lo, hi) holds exactly the names that
+ * start with lo: no LIKE, whose '_' would be a wildcard. */
+static void search_username_range(search_job_t *j, const char *q)
+{
+    size_t len = strlen(q);
+    if (len == 0 || len > MP_USERNAME_MAX)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        char c = (char)tolower((unsigned char)q[i]);
+        if (!username_char(c)) {
+            j->lo[0] = '\0';
+            return;
+        }
+        j->lo[i] = c;
+    }
+    j->lo[len] = '\0';
+    memcpy(j->hi, j->lo, len + 1);
+    j->hi[len - 1] = (char)(j->hi[len - 1] + 1);
+}
+
+/* The FTS5 query for q: every word a quoted prefix ("word"*), all of them
+ * required. Quotes are doubled so that the query syntax cannot be injected.
+ * NULL when q has no word. */
+static char *search_fts_query(const char *q)
+{
+    size_t len = strlen(q);
+    char *out = mp_malloc(len * 2 + 4 * (len + 1) + 1);
+    size_t o = 0;
+    for (const char *p = q; *p != '\0';) {
+        while (*p != '\0' && isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            break;
+        if (o > 0)
+            out[o++] = ' ';
+        out[o++] = '"';
+        for (; *p != '\0' && !isspace((unsigned char)*p); p++) {
+            if (*p == '"')
+                out[o++] = '"';
+            out[o++] = *p;
+        }
+        out[o++] = '"';
+        out[o++] = '*';
+    }
+    out[o] = '\0';
+    if (o == 0) {
+        mp_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* "u<username>": resume after that username (the exact match is past);
+ * "n<id>": resume in the name part after that user id. */
+static bool search_cursor_parse(search_job_t *j, const char *c)
+{
+    if (c == NULL || c[0] == '\0') {
+        j->part = PART_EXACT;
+        return true;
+    }
+    size_t len = strlen(c);
+    if (c[0] == 'u' && len >= 2 && len - 1 <= MP_USERNAME_MAX) {
+        for (size_t i = 1; i < len; i++)
+            if (!username_char(c[i]))
+                return false;
+        j->part = PART_PREFIX;
+        memcpy(j->after_name, c + 1, len);
+        return true;
+    }
+    if (c[0] == 'n' && len >= 2 && len <= 21) {
+        char *end = NULL;
+        for (size_t i = 1; i < len; i++)
+            if (c[i] < '0' || c[i] > '9')
+                return false;
+        unsigned long long v = strtoull(c + 1, &end, 10);
+        j->part = PART_NAME;
+        j->after_id = (uint64_t)v;
+        return v != 0;
+    }
+    return false;
+}
+
+static void search_push(search_job_t *j, mp_sql_stmt_t *s, int part)
+{
+    MP_ASSERT(j->n <= j->limit);
+    mp_sqlite__profile_read(s, &j->rows[j->n]);
+    j->row_part[j->n] = part;
+    j->n++;
+}
+
+/* Steps s, pushing every row while there is room for limit + 1. */
+static mp_err_t search_collect(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *s, int part)
+{
+    int rc;
+    while (j->n <= j->limit && (rc = mp_sql_step(s)) == MP_SQL_ROW)
+        search_push(j, s, part);
+    if (j->n > j->limit) {
+        mp_sql_reset(s);
+        return MP_OK;
+    }
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+static const char SQL_SEARCH_EXACT[] =
+    "SELECT " PROFILE_COLS " FROM users u WHERE u.username = ?2 AND" SEARCHABLE;
+static const char SQL_SEARCH_PREFIX[] =
+    "SELECT " PROFILE_COLS " FROM users u"
+    " WHERE u.username > ?2 AND u.username < ?3 AND" SEARCHABLE " ORDER BY u.username LIMIT ?4";
+/* SQLite-only: FTS5 (PostgreSQL would use a tsvector index). Users the
+ * username part found ([?4, ?5)) are left out: each user once. */
+static const char SQL_SEARCH_NAME[] =
+    "SELECT " PROFILE_COLS " FROM users_fts JOIN users u ON u.id = users_fts.rowid"
+    " WHERE users_fts MATCH ?2 AND users_fts.rowid > ?3"
+    " AND NOT (u.username >= ?4 AND u.username < ?5) AND" SEARCHABLE
+    " ORDER BY users_fts.rowid LIMIT ?6";
+
+static mp_err_t search_usernames(mp_sql_conn_t *db, search_job_t *j)
+{
+    mp_sql_stmt_t *s;
+    mp_err_t rc = MP_OK;
+    if (j->part == PART_EXACT) {
+        if ((s = mp_sql_prepare(db, SQL_SEARCH_EXACT)) == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(s, 1, j->viewer);
+        mp_sql_bind_text(s, 2, j->lo, -1);
+        rc = search_collect(db, j, s, PART_EXACT);
+    }
+    if (rc != MP_OK || j->n > j->limit)
+        return rc;
+    if ((s = mp_sql_prepare(db, SQL_SEARCH_PREFIX)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->viewer);
+    /* After the cursor's name, or after q itself (the exact match). */
+    mp_sql_bind_text(
+        s, 2, j->part == PART_PREFIX && strcmp(j->after_name, j->lo) > 0 ? j->after_name : j->lo,
+        -1);
+    mp_sql_bind_text(s, 3, j->hi, -1);
+    mp_sql_bind_i64(s, 4, (int64_t)(j->limit + 1 - j->n));
+    return search_collect(db, j, s, PART_PREFIX);
+}
+
+static mp_err_t search_names(mp_sql_conn_t *db, search_job_t *j)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEARCH_NAME);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->viewer);
+    mp_sql_bind_text(s, 2, j->match, -1);
+    bind_u64(s, 3, j->part == PART_NAME ? j->after_id : 0);
+    mp_sql_bind_text(s, 4, j->lo, -1);
+    mp_sql_bind_text(s, 5, j->hi, -1);
+    mp_sql_bind_i64(s, 6, (int64_t)(j->limit + 1 - j->n));
+    return search_collect(db, j, s, PART_NAME);
+}
+
+static mp_err_t search_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    search_job_t *j = (search_job_t *)job;
+    mp_err_t rc = MP_OK;
+    if (j->lo[0] != '\0' && j->part != PART_NAME)
+        rc = search_usernames(db, j);
+    if (rc == MP_OK && j->n <= j->limit && j->match != NULL)
+        rc = search_names(db, j);
+    if (rc != MP_OK || j->n <= j->limit)
+        return rc;
+    /* One row more than the page: there is a next page, after the last row
+     * shown. */
+    j->n = j->limit;
+    const mp_profile_row_t *last = &j->rows[j->n - 1];
+    if (j->row_part[j->n - 1] == PART_NAME)
+        snprintf(j->next, sizeof j->next, "n%llu", (unsigned long long)last->id);
+    else
+        snprintf(j->next, sizeof j->next, "u%s", last->username);
+    return MP_OK;
+}
+
+static void search_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    search_job_t *j = (search_job_t *)job;
+    if (rc == MP_OK)
+        j->cb(rc, j->rows, j->n, j->next[0] ? j->next : NULL, j->ud);
+    else
+        j->cb(rc, NULL, 0, NULL, j->ud);
+    mp_free(j->match);
+    mp_free(j->rows);
+    mp_free(j->row_part);
+    mp_free(j);
+}
+
+mp_err_t mp_store_people_search(mp_store_t *st, const mp_people_search_in_t *in,
+                                mp_people_search_fn cb, void *ud)
+{
+    MP_ASSERT(in->q != NULL);
+    search_job_t *j = mp_calloc(1, sizeof *j);
+    if (!search_cursor_parse(j, in->cursor)) {
+        mp_free(j);
+        return MP_ERR_BAD_REQUEST;
+    }
+    j->base.run = search_run;
+    j->base.done = search_done;
+    j->viewer = in->viewer;
+    j->limit = in->limit < 1 ? 1 : in->limit > SEARCH_LIMIT_MAX ? SEARCH_LIMIT_MAX : in->limit;
+    search_username_range(j, in->q);
+    j->match = search_fts_query(in->q);
+    j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
+    j->row_part = mp_calloc(j->limit + 1, sizeof *j->row_part);
+    j->cb = cb;
+    j->ud = ud;
+    mp_err_t rc = mp_sqlite__read(st, &j->base);
+    if (rc != MP_OK) {
+        mp_free(j->match);
+        mp_free(j->rows);
+        mp_free(j->row_part);
+        mp_free(j);
+    }
+    return rc;
+}
