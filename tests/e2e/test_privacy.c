@@ -14,7 +14,8 @@
  *   presence (GET and events), read_receipts (receipt events, sync).
  * - "contacts" = friends (made through the contacts routes) for each
  *   setting; a block ends a friendship, and a blocked user's contact
- *   request never reaches the blocker. */
+ *   request never reaches the blocker;
+ * - search: who finds whom in user search (the exact lookup stays open). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -795,6 +796,52 @@ static void test_block_and_contacts(void **state)
     dev_close(&b);
 }
 
+/* Whether GET /v1/users/search?q=q as d lists user. */
+static bool search_finds(const chat_dev_t *d, const char *q, const char *user)
+{
+    json_t *b = EXPECT_BODY(200, NULL, srv, "GET", d->s.access, NULL, "/v1/users/search?q=%s", q);
+    json_t *users = json_object_get(b, "users");
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(users); i++)
+        found |= strcmp(jstr(json_array_get(users, i), "user_id"), user) == 0;
+    json_decref(b);
+    return found;
+}
+
+/* search: who finds me in user search; the exact username lookup stays
+ * open to everyone, and a block does not hide the blocker (Telegram). */
+static void test_search_setting(void **state)
+{
+    (void)state;
+    chat_dev_t a, friend_, stranger;
+    dev_new_user(srv, "srch", &a);
+    dev_new_user(srv, "srch", &friend_);
+    dev_new_user(srv, "srch", &stranger);
+    befriend(&friend_, &a);
+    assert_true(search_finds(&stranger, a.s.username, a.s.user_id));
+    privacy_patch(&a, json_pack("{s:s}", "search", "contacts"));
+    assert_true(search_finds(&friend_, a.s.username, a.s.user_id));
+    assert_false(search_finds(&stranger, a.s.username, a.s.user_id));
+    privacy_patch(&a, json_pack("{s:s}", "search", "nobody"));
+    assert_false(search_finds(&friend_, a.s.username, a.s.user_id));
+    EXPECT(200, NULL, srv, "GET", stranger.s.access, NULL, "/v1/users/by-username/%s",
+           a.s.username);
+    privacy_patch(&a, json_pack("{s:s}", "search", "everyone"));
+    block(&a, &stranger);
+    assert_true(search_finds(&stranger, a.s.username, a.s.user_id));
+    json_t *p =
+        EXPECT_BODY(200, NULL, srv, "GET", stranger.s.access, NULL, "/v1/users/%s", a.s.user_id);
+    /* "blocked" is the caller's own block, never the other's. */
+    assert_false(json_is_true(json_object_get(p, "blocked")));
+    json_decref(p);
+    p = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/users/%s", stranger.s.user_id);
+    assert_true(json_is_true(json_object_get(p, "blocked")));
+    json_decref(p);
+    dev_close(&a);
+    dev_close(&friend_);
+    dev_close(&stranger);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,7 +849,7 @@ int main(void)
         cmocka_unit_test(test_blocked_everywhere),    cmocka_unit_test(test_message_setting),
         cmocka_unit_test(test_groups_setting),        cmocka_unit_test(test_presence_setting),
         cmocka_unit_test(test_read_receipts_setting), cmocka_unit_test(test_contacts_option),
-        cmocka_unit_test(test_block_and_contacts),
+        cmocka_unit_test(test_block_and_contacts),    cmocka_unit_test(test_search_setting),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
