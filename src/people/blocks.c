@@ -62,8 +62,10 @@ static void on_block(mp_err_t rc, const mp_block_out_t *o, void *ud)
         return;
     }
     mp_http_respond(c->req, 204, NULL);
-    if (o->changed)
+    if (o->changed) {
         block_event(c);
+        mp_people__presence_refresh(c->ctx, c->user);
+    }
     /* The friendship or request the block ended: both sides' devices, as
      * after a removal (which is all the blocked user can tell it from). */
     for (size_t i = 0; o->contacts_reset && i < o->n_sides; i++)

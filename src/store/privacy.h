@@ -117,5 +117,11 @@ mp_privacy_facts_t mp_privacy_pair_facts(const mp_privacy_pair_t *p, mp_privacy_
 typedef void (*mp_store_ids_fn)(mp_err_t rc, const uint64_t *users, size_t n, void *ud);
 mp_err_t mp_store_presence_audience(mp_store_t *st, uint64_t user_id, mp_store_ids_fn cb, void *ud)
     __attribute__((warn_unused_result));
+/* The same peers, all of them, the n_allowed the rules let in first and then
+ * those they exclude: for telling both sides after a change of the rules. */
+typedef void (*mp_store_split_fn)(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed,
+                                  void *ud);
+mp_err_t mp_store_presence_split(mp_store_t *st, uint64_t user_id, mp_store_split_fn cb, void *ud)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -119,6 +119,21 @@ static json_t *next_presence(mpc_ws_t *ws, const char *user)
     }
 }
 
+/* The next presence event about user is "offline, never seen" (hidden) or
+ * "online" (shown): what a change of the rules sends to an online user's
+ * peers. */
+static void expect_presence(mpc_ws_t *ws, const char *user, bool shown)
+{
+    json_t *ev = next_presence(ws, user);
+    if (shown) {
+        assert_true(json_is_true(json_object_get(ev, "online")));
+    } else {
+        assert_false(json_is_true(json_object_get(ev, "online")));
+        assert_true(json_is_null(json_object_get(ev, "last_seen_at")));
+    }
+    json_decref(ev);
+}
+
 static json_t *forward_msg(mpc_ws_t *ws, const char *from, const char *msg_id, const char *conv,
                            const char *to, const char *cmid)
 {
@@ -357,6 +372,11 @@ static void test_blocked_everywhere(void **state)
         json_pack("{s:s,s:s,s:s}", "message", "nobody", "presence", "nobody", "groups", "nobody");
     privacy_patch(&cy, json_deep_copy(nobody));
     privacy_patch(&eve, nobody);
+    /* Bob had seen Ann and Cy online: now both read as away, the same way;
+     * Fay, who may still see Ann, is told she is online. */
+    expect_presence(bob.ws, ann.s.user_id, false);
+    expect_presence(bob.ws, cy.s.user_id, false);
+    expect_presence(fay.ws, ann.s.user_id, true);
 
     char m1[256], m2[256];
     /* send in the existing direct conversation */
@@ -594,6 +614,7 @@ static void test_presence_setting(void **state)
     char ab[24];
     assert_int_equal(direct_conv(srv, &a, b.s.user_id, ab), 201);
     privacy_patch(&b, json_pack("{s:s}", "presence", "nobody"));
+    expect_presence(a.ws, b.s.user_id, false);
     bool online;
     long long seen;
     presence_of(&a, b.s.user_id, &online, &seen);
@@ -608,14 +629,17 @@ static void test_presence_setting(void **state)
     assert_int_equal(presence_events_about(a.ws, b.s.user_id), 0);
     /* "contacts" without a friendship hides it too; "everyone" shows it. */
     privacy_patch(&b, json_pack("{s:s}", "presence", "contacts"));
+    expect_presence(a.ws, b.s.user_id, false);
     presence_of(&a, b.s.user_id, &online, &seen);
     assert_false(online);
     privacy_patch(&b, json_pack("{s:s}", "presence", "everyone"));
+    expect_presence(a.ws, b.s.user_id, true);
     presence_of(&a, b.s.user_id, &online, &seen);
     assert_true(online);
     dev_close(&b);
     json_t *ev = next_presence(a.ws, b.s.user_id);
     assert_false(json_is_true(json_object_get(ev, "online")));
+    assert_true(json_is_integer(json_object_get(ev, "last_seen_at")));
     json_decref(ev);
     dev_close(&a);
     dev_close(&stranger);
@@ -721,6 +745,9 @@ static void test_contacts_option(void **state)
     assert_int_equal(direct_conv(srv, &asker, a.s.user_id, qa), 201);
     privacy_patch(&a, json_pack("{s:s,s:s,s:s}", "message", "contacts", "presence", "contacts",
                                 "groups", "contacts"));
+    expect_presence(friend_.ws, a.s.user_id, true);
+    expect_presence(stranger.ws, a.s.user_id, false);
+    expect_presence(asker.ws, a.s.user_id, false);
     char m[256];
     /* message */
     send_text(&friend_, fa, "1", "hi", NULL);

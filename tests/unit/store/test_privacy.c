@@ -696,7 +696,7 @@ static void test_group_adds(void **state)
 typedef struct {
     int done;
     mp_err_t rc;
-    size_t n;
+    size_t n, n_allowed;
     uint64_t ids[8];
 } ids_res_t;
 
@@ -708,6 +708,13 @@ static void on_ids(mp_err_t rc, const uint64_t *users, size_t n, void *ud)
     r->n = n;
     for (size_t i = 0; i < n && i < 8; i++)
         r->ids[i] = users[i];
+}
+
+static void on_split(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed, void *ud)
+{
+    ids_res_t *r = ud;
+    on_ids(rc, users, n, ud);
+    r->n_allowed = n_allowed;
 }
 
 static bool has(const ids_res_t *r, uint64_t id)
@@ -779,6 +786,14 @@ static void test_presence(void **state)
     r = audience(f, ANA);
     assert_int_equal(r.n, 1);
     assert_true(r.ids[0] == CAT);
+    /* Split: every peer, the allowed first. */
+    ids_res_t sp = {0};
+    assert_int_equal(mp_store_presence_split(f->s.st, ANA, on_split, &sp), MP_OK);
+    MPU_WAIT(&f->s.loop, &sp.done, 1);
+    assert_int_equal(sp.n, 3);
+    assert_int_equal(sp.n_allowed, 1);
+    assert_true(sp.ids[0] == CAT);
+    assert_true(has(&sp, BEN) && has(&sp, DAN));
     assert_int_equal(
         priv_set(f, ANA, MP_PRIVSET_PRESENCE, (mp_privacy_settings_t){.presence = MP_PRIV_NOBODY})
             .rc,
