@@ -123,6 +123,11 @@ bool mp_admin__arg_id(mp_admin_call_t *call, const char *name, bool required, ui
 /* An integer in [min, max] (JSON integer or its decimal text); dflt when absent. */
 bool mp_admin__arg_int(mp_admin_call_t *call, const char *name, int64_t min, int64_t max,
                        int64_t dflt, int64_t *out);
+/* Optional text shown to people (an invite's note, a ban's reason): 0..
+ * max_chars characters, no control characters but tab and newline; *out ""
+ * when absent. */
+bool mp_admin__arg_text(mp_admin_call_t *call, const char *name, size_t max_chars,
+                        const char **out);
 /* A boolean (JSON true/false or "true"/"false"/"1"/"0"); *out -1 when absent. */
 bool mp_admin__arg_bool(mp_admin_call_t *call, const char *name, int *out);
 

@@ -93,6 +93,28 @@ bool mp_admin__arg_int(mp_admin_call_t *call, const char *name, int64_t min, int
     return true;
 }
 
+bool mp_admin__arg_text(mp_admin_call_t *call, const char *name, size_t max_chars, const char **out)
+{
+    json_t *v = json_object_get(call->args, name);
+    *out = "";
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return refuse(call, "field '%s' must be a string", name);
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (mp_utf8_chars(s, len) > max_chars || !mp_text_check(s, len, MP_TEXT_MESSAGE)) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "field '%s' must be at most %zu characters, without control characters", name,
+                 max_chars);
+        mp_admin__reply(call, MP_ERR_BAD_REQUEST, msg, NULL);
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
 bool mp_admin__arg_bool(mp_admin_call_t *call, const char *name, int *out)
 {
     json_t *v = json_object_get(call->args, name);

@@ -7,11 +7,11 @@
  * {"cmd":"user.add", "id":any?, ...arguments}; the answer is
  * {"ok":true, ...result} or {"ok":false, "error":{"code","message"}}, with
  * the request's "id" copied when it had one. A client's requests run one
- * at a time, in order: the next line is read once the answer is queued, so
- * a client that pipelines gets its answers in order and cannot pile work
- * up. A line longer than MP_CTL_LINE_MAX is answered with an error and the
- * connection closed. A client that goes away while its request runs does
- * not stop it: the operation completes and its answer is dropped. */
+ * at a time, in order: the next line runs once the answer is queued, so a
+ * client that pipelines gets its answers in order and cannot pile work up
+ * (what it sends meanwhile waits in a bounded buffer). A line longer than
+ * MP_CTL_LINE_MAX is answered with an error and the connection closed. A client that goes away
+ * while its request runs does not stop it: the operation completes and its answer is dropped. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,11 +37,12 @@ struct ctl_client {
     ctl_client_t *prev, *next;
     char *buf; /* bytes read and not yet consumed, at most MP_CTL_LINE_MAX + 1 */
     size_t len;
-    bool busy;    /* a request is running: reading waits */
-    bool pumping; /* client_pump is on the stack: answers do not re-enter it */
-    bool closing; /* uv_close called (the pipe is gone once closed) */
-    bool closed;  /* the close callback ran */
-    json_t *id;   /* the running request's "id", or NULL */
+    bool busy;     /* a request is running: reading waits */
+    bool pumping;  /* client_pump is on the stack: answers do not re-enter it */
+    bool flushing; /* closing once the queued answers are written */
+    bool closing;  /* uv_close called (the pipe is gone once closed) */
+    bool closed;   /* the close callback ran */
+    json_t *id;    /* the running request's "id", or NULL */
 };
 
 struct ctl {
@@ -105,6 +106,31 @@ static void client_close(ctl_client_t *c)
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    ctl_client_t *c = req->data;
+    mp_free(req);
+    client_close(c); /* a no-op when it is closing already */
+}
+
+/* Closes once what is queued has been written (uv_close would drop it): the
+ * answer that explains why the server hangs up reaches the client. */
+static void client_close_flushed(ctl_client_t *c)
+{
+    if (c->closing || c->flushing)
+        return;
+    uv_shutdown_t *req = mp_calloc(1, sizeof *req);
+    req->data = c;
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    if (uv_shutdown(req, (uv_stream_t *)&c->pipe, on_shutdown) != 0) {
+        mp_free(req);
+        client_close(c);
+        return;
+    }
+    c->flushing = true; /* nothing more is read or sent */
+}
+
 /* ---- writing answers ---------------------------------------------------------- */
 
 typedef struct {
@@ -125,7 +151,7 @@ static void client_send(ctl_client_t *c, json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text == NULL || c->closing) {
+    if (text == NULL || c->closing || c->flushing) {
         free(text);
         return;
     }
@@ -168,7 +194,7 @@ static void ctl_answer(mp_admin_call_t *call, mp_err_t rc, const char *message, 
     c->busy = false;
     json_decref(c->id);
     c->id = NULL;
-    if (c->closing) {
+    if (c->closing || c->flushing) {
         json_decref(out); /* the client went away: the answer is dropped */
         client_maybe_free(c);
         return;
@@ -210,7 +236,6 @@ static void client_request(ctl_client_t *c, const char *line, size_t len)
     call->front = c;
     c->busy = true;
     c->id = id;
-    uv_read_stop((uv_stream_t *)&c->pipe);
     op->fn(call); /* may answer at once, re-entering client_pump */
 }
 
@@ -233,6 +258,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)n;
+    /* While a request runs, reading goes on (so that a client that leaves
+     * is seen at once) until the buffer is full. */
+    if (c->busy && c->len > MP_CTL_LINE_MAX)
+        uv_read_stop(s);
     client_pump(c);
 }
 
@@ -241,14 +270,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void client_pump(ctl_client_t *c)
 {
     c->pumping = true;
-    while (!c->busy && !c->closing) {
+    while (!c->busy && !c->closing && !c->flushing) {
         char *nl = memchr(c->buf, '\n', c->len);
         if (nl == NULL) {
             if (c->len > MP_CTL_LINE_MAX) {
                 char msg[80];
                 snprintf(msg, sizeof msg, "a line may be at most %d bytes", MP_CTL_LINE_MAX);
                 client_send(c, error_obj(MP_ERR_TOO_LARGE, msg));
-                client_close(c);
+                client_close_flushed(c);
                 break;
             }
             uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -292,7 +321,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     if (ctl->n_clients > MP_CTL_MAX_CLIENTS) {
         client_send(c, error_obj(MP_ERR_UNAVAILABLE, "too many control connections"));
-        client_close(c);
+        client_close_flushed(c);
         return;
     }
     client_pump(c);

@@ -15,6 +15,7 @@
 
 #include "admin/admin.h"
 #include "auth/auth.h"
+#include "auth/deletion.h"
 #include "auth/sweep.h"
 #include "chat/chat.h"
 #include "core/verbs.h"
@@ -47,6 +48,7 @@ typedef struct {
     uv_signal_t sigint, sigterm;
     mp_route_t *routes;
     void **route_mods; /* the module state of each of routes */
+    mp_grace_t *grace; /* frees deleted accounts' usernames (auth/deletion.h) */
     int lock_fd;       /* holds the data directory's flock for the server's lifetime */
     bool stopping;
 } app_state_t;
@@ -223,6 +225,16 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
         mp_chat_deliver(chat, out->msgs, out->n_msgs, NULL, 0);
 }
 
+/* The account deletion's hook: the groups the account left or owned changed
+ * (members, owner), exactly as for a swept guest, and its contacts are told
+ * their entry with it is gone. */
+static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
+{
+    mp_app_t *app = ud;
+    on_guests_swept(app->chat, &out->base);
+    mp_people_account_deleted(app->people, out);
+}
+
 /* Modules that need the store, server and hub. Add new modules here, in
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
@@ -232,7 +244,8 @@ static void on_guests_swept(void *ud, const mp_guest_sweep_out_t *out)
  *   4. people (mp_people_new)
  *   5. admin (mp_admin_new: needs auth and chat; opens the control socket)
  *   6. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
- *      and tells chat about groups that lost their owner)
+ *      and tells chat about groups that lost their owner); the account
+ *      deletion hook (same for deleted accounts) and the grace sweep timer
  * Each module gets the shared services (s->mctx) and the handles of the
  * modules it uses, never the app. */
 static int modules_init(app_state_t *s, char *err, size_t errlen)
@@ -258,6 +271,8 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     s->verbs = mp_verbs_new(&s->mctx, verb_tables);
     app->sweep =
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
+    mp_auth_on_deleted(app->auth, on_account_deleted, app);
+    s->grace = mp_grace_start(app->loop, app->cfg, app->store);
     return 0;
 }
 
@@ -268,6 +283,8 @@ static void modules_free(app_state_t *s)
     s->verbs = NULL;
     mp_sweep_free(app->sweep);
     app->sweep = NULL;
+    mp_grace_free(s->grace);
+    s->grace = NULL;
     mp_admin_free(app->admin);
     app->admin = NULL;
     mp_people_free(app->people);
@@ -307,11 +324,13 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-/* Lets work already handed to the thread pool (password hashing) finish, so
- * that its completion callbacks run while their modules still exist. */
-static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth)
+/* Lets work already handed to the thread pool (password hashing, e-mail
+ * sends) finish, so that its completion callbacks run while their modules
+ * still exist. A send that completes may start a password job, and the
+ * reverse, hence one loop over both. */
+static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth, const mp_mail_t *mail)
 {
-    while (mp_auth_pending_jobs(auth) > 0)
+    while (mp_auth_pending_jobs(auth) > 0 || mp_mail_pending(mail) > 0)
         uv_run(loop, UV_RUN_ONCE);
 }
 
@@ -319,12 +338,14 @@ static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth)
 static void teardown(app_state_t *s)
 {
     mp_app_t *app = &s->app;
-    drain_requests(&s->loop, app->auth);
+    drain_requests(&s->loop, app->auth, app->mail);
     if (app->store != NULL) {
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);
     }
     modules_free(s);
+    mp_mail_free(app->mail);
+    app->mail = NULL;
     mp_hub_free(app->hub);
     app->hub = NULL;
     mp_userflags_free(app->flags);
@@ -396,6 +417,7 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         snprintf(err, errlen, "cannot read the user flags (admins, disabled accounts)");
         return -1;
     }
+    app->mail = mp_mail_new(app->loop, cfg);
     s->mctx = (mp_module_ctx_t){
         .loop = app->loop,
         .cfg = app->cfg,
@@ -403,6 +425,7 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         .srv = app->srv,
         .hub = app->hub,
         .flags = app->flags,
+        .mail = app->mail,
         .world_id = app->world_id,
     };
     if (modules_init(s, err, errlen) != 0)
@@ -438,6 +461,13 @@ int mp_app_serve(const mp_config_t *cfg)
     /* Past a file-size limit, a write must fail with EFBIG (answered as
      * "unavailable", like a full disk) instead of killing the server. */
     signal(SIGXFSZ, SIG_IGN);
+    /* Before any thread exists that could use libcurl. */
+    if (!mp_mail_global_init()) {
+        fprintf(stderr, "magpie: cannot initialise libcurl\n");
+        uv_loop_close(&s->loop);
+        mp_free(s);
+        return 1;
+    }
 
     if (start(s, cfg, err, sizeof err) != 0) {
         fprintf(stderr, "magpie: %s\n", err);

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/hub.h"
 #include "core/userflags.h"
+#include "mail/mail.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ typedef struct mp_app {
     mp_server_t *srv;
     mp_hub_t *hub;
     mp_userflags_t *flags;
+    mp_mail_t *mail; /* outgoing e-mail, shared by the modules through their ctx */
     struct mp_auth *auth;
     struct mp_chat *chat;
     struct mp_groups *groups;

@@ -92,6 +92,7 @@ mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_A
     memcpy(auth->secret, secret, MP_AUTH_SECRET_LEN);
     auth->ttl_s = cfg ? cfg->access_token_ttl_s : 900;
     mp_map_init(&auth->revoked);
+    mp_map_init(&auth->exports);
     auth->revoked_prune_at = 64;
     if (rate > 0) {
         auth->login_by_user = mp_ratelimit_new(rate, rate / 60.0, MP_AUTH_LIMIT_KEYS);
@@ -135,6 +136,8 @@ void mp_auth_free(mp_auth_t *auth)
 {
     if (!auth)
         return;
+    mp_auth__exports_free(auth);
+    mp_map_free(&auth->exports);
     mp_auth__pwpool_free(auth->pw);
     mp_ratelimit_free(auth->login_by_user);
     mp_ratelimit_free(auth->login_by_ip);

@@ -10,7 +10,11 @@
 
 #include "auth/auth.h"
 #include "auth/token.h"
+#include "mail/mail.h"
+#include "proto/validate.h"
 #include "net/http.h"
+#include "store/account.h"
+#include "store/deletion.h"
 #include "store/store.h"
 #include "util/map.h"
 #include "util/ratelimit.h"
@@ -90,6 +94,11 @@ struct mp_auth {
     /* One token per device per minute: when to record last_seen_at. */
     mp_ratelimit_t *touch;
     mp_auth_pwpool_t *pw;
+    /* Account deletion (delete.c): what other modules are told. */
+    void (*on_deleted)(void *ud, const mp_account_delete_out_t *out);
+    void *on_deleted_ud;
+    /* Data exports running (export.c): user id -> its export, one at a time. */
+    mp_map_t exports;
 };
 
 /* Builds the state around a known secret without touching disk or store
@@ -114,6 +123,34 @@ mp_auth_t *mp_auth__of(mp_http_req_t *req);
 json_t *mp_auth__pair_json(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest,
                            const char *refresh_token);
 
+/* ---- e-mail codes and passwords (email.c, password_set.c) ------------------- */
+
+#define MP_AUTH_CODE_LEN 6      /* digits of a mailed code */
+#define MP_AUTH_CODE_ATTEMPTS 5 /* wrong tries that kill a code */
+
+/* A fresh random code of MP_AUTH_CODE_LEN digits. */
+void mp_auth__code_new(char code[MP_AUTH_CODE_LEN + 1]);
+/* What the store keeps of a code: BLAKE2b keyed with the server secret, so
+ * that a copy of the database does not give the codes away by brute force
+ * of their million values. */
+void mp_auth__code_hash(const mp_auth_t *auth, const char *code, size_t len,
+                        uint8_t out[MP_STORE_CODE_HASH_LEN]);
+/* Mails code to `to` for purpose. Returns like mp_mail_send. */
+mp_err_t mp_auth__mail_code(mp_auth_t *auth, const char *to, mp_code_purpose_t purpose,
+                            const char *code, mp_mail_done_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+/* mp_auth_set_password, with keep_device MP_STORE_KEEP_ALL_DEVICES allowed
+ * (no device revoked). */
+mp_err_t mp_auth__set_password(mp_auth_t *auth, uint64_t user_id, const char *password,
+                               size_t password_len, uint64_t keep_device, mp_auth_done_fn cb,
+                               void *ud) __attribute__((warn_unused_result));
+/* Revokes devs in memory (their tokens stop working, sessions close). */
+void mp_auth__revoke_list(mp_auth_t *auth, const uint64_t *devs, size_t n);
+/* Validates the request body against fields (answers 400 and returns false
+ * if it does not fit) and reads a string member (NULL if absent). */
+bool mp_auth__body_ok(mp_http_req_t *req, const mp_field_t *fields);
+const char *mp_auth__str(mp_http_req_t *req, const char *name, size_t *len);
+
 /* ---- route handlers ------------------------------------------------------ */
 
 void mp_auth__h_register(mp_http_req_t *req);
@@ -123,6 +160,20 @@ void mp_auth__h_logout(mp_http_req_t *req);
 void mp_auth__h_me(mp_http_req_t *req);
 void mp_auth__h_devices(mp_http_req_t *req);
 void mp_auth__h_device_delete(mp_http_req_t *req);
+/* POST /v1/auth/verify-email, /v1/auth/resend-code, /v1/auth/password-reset,
+ * /v1/auth/password-reset/confirm (email.c). */
+void mp_auth__h_verify_email(mp_http_req_t *req);
+void mp_auth__h_resend_code(mp_http_req_t *req);
+void mp_auth__h_password_reset(mp_http_req_t *req);
+void mp_auth__h_password_reset_confirm(mp_http_req_t *req);
+/* POST /v1/me/password (password_set.c). */
+void mp_auth__h_password_change(mp_http_req_t *req);
+/* DELETE /v1/me (delete.c). */
+void mp_auth__h_delete_me(mp_http_req_t *req);
+/* GET /v1/me/export (export.c). */
+void mp_auth__h_export(mp_http_req_t *req);
+/* Ends every export still running (module teardown). */
+void mp_auth__exports_free(mp_auth_t *auth);
 /* POST /v1/auth/guest (guest.c). */
 void mp_auth__h_guest(mp_http_req_t *req);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/validate.h"
+#include "store/invites.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -27,7 +28,7 @@ static mp_store_t *mp_auth__store(mp_http_req_t *req)
 }
 
 /* Validates the body against fields; on failure answers 400 and returns false. */
-static bool mp_auth__body_ok(mp_http_req_t *req, const mp_field_t *fields)
+bool mp_auth__body_ok(mp_http_req_t *req, const mp_field_t *fields)
 {
     char msg[200];
     json_t *body = mp_http_req_json(req);
@@ -45,7 +46,7 @@ static bool mp_auth__body_ok(mp_http_req_t *req, const mp_field_t *fields)
 }
 
 /* A string member of the (validated) body, with its byte length; NULL if absent. */
-static const char *mp_auth__str(mp_http_req_t *req, const char *name, size_t *len)
+const char *mp_auth__str(mp_http_req_t *req, const char *name, size_t *len)
 {
     json_t *v = json_object_get(mp_http_req_json(req), name);
     if (!json_is_string(v))
@@ -76,10 +77,24 @@ static bool mp_auth__label(mp_http_req_t *req, const char *field, const char *df
 
 /* ---- POST /v1/auth/register ------------------------------------------------ */
 
+/* With registration = email the code is mailed BEFORE anything is stored:
+ * an address that cannot be reached creates nothing (503), and the insert
+ * that follows still checks name and address in its own transaction. */
 typedef struct mp_auth_reg {
     mp_http_req_t *req;
     mp_user_row_t user;
+    char invite[MP_INVITE_CODE_MAX + 1]; /* registration = invite: the code ("" otherwise) */
+    char email[MP_EMAIL_MAX + 1];        /* "" = none given */
+    bool verify; /* registration = email: pending until the code comes back */
+    char code[MP_AUTH_CODE_LEN + 1];
+    uint8_t code_hash[MP_STORE_CODE_HASH_LEN];
 } mp_auth_reg_t;
+
+static void mp_auth__reg_free(mp_auth_reg_t *ctx)
+{
+    sodium_memzero(ctx, sizeof(*ctx));
+    mp_free(ctx);
+}
 
 static void mp_auth__reg_created(mp_err_t rc, void *ud)
 {
@@ -89,13 +104,65 @@ static void mp_auth__reg_created(mp_err_t rc, void *ud)
     if (rc != MP_OK) {
         mp_http_respond_error(ctx->req, rc, NULL);
     } else {
-        mp_http_respond(ctx->req, 201,
-                        json_pack("{s:s, s:s, s:s}", "user_id", mp_id_format(ctx->user.id, uid),
-                                  "username", ctx->user.username, "display_name",
-                                  ctx->user.display_name));
+        json_t *out =
+            json_pack("{s:s, s:s, s:s}", "user_id", mp_id_format(ctx->user.id, uid), "username",
+                      ctx->user.username, "display_name", ctx->user.display_name);
+        if (ctx->verify)
+            json_object_set_new(out, "verification", json_string("email_sent"));
+        mp_http_respond(ctx->req, 201, out);
     }
-    sodium_memzero(&ctx->user, sizeof(ctx->user));
-    mp_free(ctx);
+    mp_auth__reg_free(ctx);
+}
+
+static void mp_auth__reg_store(mp_auth_reg_t *ctx)
+{
+    const mp_config_t *cfg = mp_auth__cfg(ctx->req);
+    int64_t expires = ctx->user.created_at + (int64_t)cfg->email_code_ttl_s * 1000;
+    mp_err_t rc =
+        mp_store_account_create(mp_auth__store(ctx->req), &ctx->user, ctx->email, ctx->verify,
+                                ctx->verify ? ctx->code_hash : NULL, expires,
+                                ctx->invite[0] ? ctx->invite : NULL, mp_auth__reg_created, ctx);
+    if (rc != MP_OK)
+        mp_auth__reg_created(rc, ctx);
+}
+
+static void mp_auth__reg_mailed(mp_err_t rc, void *ud)
+{
+    mp_auth_reg_t *ctx = ud;
+
+    if (rc != MP_OK) {
+        mp_http_respond_error(ctx->req, MP_ERR_UNAVAILABLE,
+                              "cannot send e-mail now; nothing was created");
+        mp_auth__reg_free(ctx);
+        return;
+    }
+    mp_auth__reg_store(ctx);
+}
+
+/* registration = invite: the body's invite_code, checked here only for
+ * presence and size (no hash is spent on a request that cannot succeed);
+ * whether the code is usable is decided in the write that stores the user,
+ * which counts the use (mp_store_account_create). Other modes ignore
+ * the field. Answers and returns false when refused. */
+static bool mp_auth__reg_invite(mp_http_req_t *req, mp_auth_reg_t *ctx)
+{
+    size_t len = 0;
+
+    if (mp_auth__cfg(req)->registration != MP_REG_INVITE)
+        return true;
+    const char *code = mp_auth__str(req, "invite_code", &len);
+    if (code == NULL || len == 0) {
+        mp_http_respond_error(req, MP_ERR_INVITE_REQUIRED,
+                              "registration on this server needs an invite code: field "
+                              "'invite_code' is required");
+        return false;
+    }
+    if (len > MP_INVITE_CODE_MAX || strlen(code) != len) { /* no code is that long */
+        mp_http_respond_error(req, MP_ERR_INVALID_INVITE, NULL);
+        return false;
+    }
+    memcpy(ctx->invite, code, len + 1);
+    return true;
 }
 
 static void mp_auth__reg_hashed(mp_err_t rc, const char *hash, void *ud)
@@ -104,22 +171,70 @@ static void mp_auth__reg_hashed(mp_err_t rc, const char *hash, void *ud)
 
     if (rc == MP_OK && strlen(hash) > MP_PWHASH_MAX)
         rc = MP_ERR_INTERNAL;
+    if (rc != MP_OK) {
+        mp_auth__reg_created(rc, ctx);
+        return;
+    }
+    memcpy(ctx->user.password_hash, hash, strlen(hash) + 1);
+    if (!ctx->verify) {
+        mp_auth__reg_store(ctx);
+        return;
+    }
+    mp_auth__code_new(ctx->code);
+    mp_auth__code_hash(mp_auth__of(ctx->req), ctx->code, MP_AUTH_CODE_LEN, ctx->code_hash);
+    rc = mp_auth__mail_code(mp_auth__of(ctx->req), ctx->email, MP_CODE_VERIFY, ctx->code,
+                            mp_auth__reg_mailed, ctx);
+    if (rc != MP_OK)
+        mp_auth__reg_mailed(rc, ctx);
+}
+
+/* Name and address are free (as far as a read can tell): hash the password. */
+static void mp_auth__reg_free_checked(mp_err_t rc, void *ud)
+{
+    mp_auth_reg_t *ctx = ud;
+    mp_http_req_t *req = ctx->req;
+
     if (rc == MP_OK) {
-        memcpy(ctx->user.password_hash, hash, strlen(hash) + 1);
-        rc = mp_store_user_create(mp_auth__store(ctx->req), &ctx->user, mp_auth__reg_created, ctx);
+        size_t plen = 0;
+        const char *password = mp_auth__str(req, "password", &plen);
+        rc = mp_auth__pw_hash(mp_auth__of(req)->pw, password, plen, mp_auth__reg_hashed, ctx);
         if (rc == MP_OK)
             return;
     }
     mp_auth__reg_created(rc, ctx);
 }
 
+/* The optional (required when registration = email) "email" member into
+ * ctx->email; answers 400 and returns false when it does not fit. */
+static bool mp_auth__reg_email(mp_http_req_t *req, mp_auth_reg_t *ctx)
+{
+    size_t len = 0;
+    const char *email = mp_auth__str(req, "email", &len);
+
+    if (email == NULL) {
+        if (!ctx->verify)
+            return true;
+        mp_http_respond_error(req, MP_ERR_BAD_EMAIL,
+                              "field 'email' is required: this server verifies e-mail addresses");
+        return false;
+    }
+    if (strlen(email) != len || mp_mail_addr_norm(email, len, ctx->email) != MP_OK) {
+        mp_http_respond_error(req, MP_ERR_BAD_EMAIL, "field 'email' must be an e-mail address");
+        return false;
+    }
+    if (ctx->verify && !mp_mail_enabled(mp_auth__of(req)->ctx->mail)) {
+        mp_http_respond_error(req, MP_ERR_UNAVAILABLE, "this server sends no e-mail (no smtp_url)");
+        return false;
+    }
+    return true;
+}
+
 void mp_auth__h_register(mp_http_req_t *req)
 {
     static const mp_field_t fields[] = {
-        {"username", MP_F_STRING, true, 0, 0},
-        {"password", MP_F_STRING, true, 0, 0},
-        {"display_name", MP_F_STRING, false, 0, 0},
-        {0},
+        {"username", MP_F_STRING, true, 0, 0},      {"password", MP_F_STRING, true, 0, 0},
+        {"display_name", MP_F_STRING, false, 0, 0}, {"invite_code", MP_F_STRING, false, 0, 0},
+        {"email", MP_F_STRING, false, 0, 0},        {0},
     };
     size_t ulen = 0, plen = 0;
     mp_err_t rc;
@@ -131,10 +246,11 @@ void mp_auth__h_register(mp_http_req_t *req)
     if (!mp_auth__body_ok(req, fields))
         return;
     const char *username = mp_auth__str(req, "username", &ulen);
-    const char *password = mp_auth__str(req, "password", &plen);
+    (void)mp_auth__str(req, "password", &plen);
 
     mp_auth_reg_t *ctx = mp_calloc(1, sizeof(*ctx));
     ctx->req = req;
+    ctx->verify = mp_auth__cfg(req)->registration == MP_REG_EMAIL;
     if ((rc = mp_auth__username_norm(username, ulen, ctx->user.username)) != MP_OK ||
         (rc = mp_auth__password_check(plen)) != MP_OK) {
         mp_http_respond_error(req, rc, NULL);
@@ -142,13 +258,14 @@ void mp_auth__h_register(mp_http_req_t *req)
         return;
     }
     if (!mp_auth__label(req, "display_name", ctx->user.username, ctx->user.display_name,
-                        sizeof(ctx->user.display_name))) {
+                        sizeof(ctx->user.display_name)) ||
+        !mp_auth__reg_invite(req, ctx) || !mp_auth__reg_email(req, ctx)) {
         mp_free(ctx);
         return;
     }
-    /* Charged only for requests that would cost a hash: a flood from one
-     * address must not fill the hashing capacity (logins have their own
-     * share of it, see password.c). */
+    /* Charged only for requests that would cost a hash (or a mail): a flood
+     * from one address must not fill the hashing capacity (logins have their
+     * own share of it, see password.c). */
     unsigned wait_s = mp_auth__register_limit(mp_auth__of(req), mp_http_req_peer_key(req));
     if (wait_s > 0) {
         mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many registrations from this address",
@@ -158,7 +275,8 @@ void mp_auth__h_register(mp_http_req_t *req)
     }
     ctx->user.id = mp_id_next();
     ctx->user.created_at = mp_now_ms();
-    rc = mp_auth__pw_hash(mp_auth__of(req)->pw, password, plen, mp_auth__reg_hashed, ctx);
+    rc = mp_store_account_free(mp_auth__store(req), ctx->user.username, ctx->email,
+                               mp_auth__reg_free_checked, ctx);
     if (rc != MP_OK) {
         mp_http_respond_error(req, rc, NULL);
         mp_free(ctx);
@@ -174,6 +292,7 @@ typedef struct mp_auth_login {
     size_t password_len;
     uint64_t user_id;
     bool guest;
+    bool pending; /* the account waits for its e-mail verification */
     mp_device_row_t dev;
     char refresh[MP_AUTH_REFRESH_LEN + 1];
     uint8_t refresh_hash[MP_TOKEN_HASH_LEN];
@@ -219,6 +338,11 @@ static void mp_auth__login_verified(mp_err_t rc, bool match, void *ud)
         mp_auth__login_finish(ctx, MP_ERR_ACCOUNT_DISABLED);
         return;
     }
+    /* Told only to whoever knows the password: it reveals nothing else. */
+    if (ctx->pending) {
+        mp_auth__login_finish(ctx, MP_ERR_EMAIL_UNVERIFIED);
+        return;
+    }
     int64_t now = mp_now_ms();
     ctx->dev.id = mp_id_next();
     ctx->dev.user_id = ctx->user_id;
@@ -247,6 +371,7 @@ static void mp_auth__login_user(mp_err_t rc, const mp_user_row_t *user, void *ud
     if (rc == MP_OK && user) {
         ctx->user_id = user->id;
         ctx->guest = user->guest;
+        ctx->pending = user->pending;
         /* Guests have no password: they verify against the dummy and fail. */
         mp_auth__login_verify(ctx, user->guest ? NULL : user->password_hash);
     } else if (rc == MP_ERR_NOT_FOUND || rc == MP_OK) {

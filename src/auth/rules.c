@@ -7,7 +7,16 @@
 
 mp_err_t mp_auth__username_norm(const char *in, size_t len, char out[MP_USERNAME_MAX + 1])
 {
-    return mp_name_username_norm(in, len, out);
+    mp_err_t rc = mp_name_username_norm(in, len, out);
+    if (rc != MP_OK)
+        return rc;
+    /* "deleted_<digits>" is what a deleted account's username becomes once
+     * its grace period ends (store/deletion.h): nobody may take it first. */
+    static const char freed[] = "deleted_";
+    if (len > sizeof freed - 1 && memcmp(out, freed, sizeof freed - 1) == 0 &&
+        strspn(out + sizeof freed - 1, "0123456789") == len - (sizeof freed - 1))
+        return MP_ERR_BAD_USERNAME;
+    return MP_OK;
 }
 
 mp_err_t mp_auth__password_check(size_t len)

@@ -1,7 +1,10 @@
-/* The guest sweep timer. One sweep at a time: a tick while a sweep is still
- * in the store is skipped; a sweep that hit its batch limit is followed at
- * once by another, so a backlog drains without waiting for the next tick. */
+/* The guest sweep timer, which also deletes accounts whose e-mail address
+ * was never verified (email_pending_ttl). One sweep of each kind at a time: a tick while a sweep is
+ * still in the store is skipped; a sweep that hit its batch limit is followed at once by another,
+ * so a backlog drains without waiting for the next tick. */
 #include "auth/sweep.h"
+
+#include "store/account.h"
 
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -19,6 +22,7 @@ struct mp_sweep {
     void *hook_ud;
     uv_timer_t timer;
     bool pending;       /* a sweep job is in the store */
+    bool unverified;    /* a sweep job of unverified accounts is in the store */
     bool stopping;      /* mp_sweep_free was called */
     bool handle_closed; /* the timer's close callback ran */
     uint64_t deleted;
@@ -33,7 +37,7 @@ uint64_t mp_sweep_interval_ms(unsigned guest_ttl_s, unsigned sweep_interval_ms)
 
 static void maybe_release(mp_sweep_t *sw)
 {
-    if (sw->stopping && sw->handle_closed && !sw->pending)
+    if (sw->stopping && sw->handle_closed && !sw->pending && !sw->unverified)
         mp_free(sw);
 }
 
@@ -72,9 +76,40 @@ void mp_sweep_run(mp_sweep_t *sw)
     sw->pending = rc == MP_OK;
 }
 
+static void run_unverified(mp_sweep_t *sw);
+
+static void on_unverified_swept(mp_err_t rc, size_t n, void *ud)
+{
+    mp_sweep_t *sw = ud;
+    sw->unverified = false;
+    if (sw->stopping) {
+        maybe_release(sw);
+        return;
+    }
+    if (rc != MP_OK) {
+        mp_log_warn("unverified account sweep failed: %s", mp_err_code(rc));
+        return;
+    }
+    if (n > 0)
+        mp_log_info("sweep: deleted %zu account(s) never verified", n);
+    if (n >= MP_SWEEP_BATCH)
+        run_unverified(sw);
+}
+
+static void run_unverified(mp_sweep_t *sw)
+{
+    if (sw->unverified || sw->stopping)
+        return;
+    int64_t cutoff = mp_now_ms() - (int64_t)sw->cfg->email_pending_ttl_s * 1000;
+    mp_err_t rc =
+        mp_store_pending_sweep(sw->store, cutoff, MP_SWEEP_BATCH, on_unverified_swept, sw);
+    sw->unverified = rc == MP_OK;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     mp_sweep_run(t->data);
+    run_unverified(t->data);
 }
 
 mp_sweep_t *mp_sweep_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store,

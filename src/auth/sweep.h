@@ -2,7 +2,8 @@
  * guest_ttl seconds (store op mp_store_guest_sweep) and revokes their devices
  * in memory, which closes their WebSocket sessions. What other modules must
  * do about the deleted guests (groups that changed hands) goes through a hook
- * that the composition root wires. */
+ * that the composition root wires. The same timer deletes accounts that
+ * never verified their e-mail address within email_pending_ttl seconds. */
 #ifndef MP_AUTH_SWEEP_H
 #define MP_AUTH_SWEEP_H
 

@@ -87,6 +87,20 @@ void mp_chat_verb_conv_clear(mp_cmd_t *cmd);
 void mp_chat_verb_conv_delete(mp_cmd_t *cmd);
 void mp_chat_verb_search(mp_cmd_t *cmd);
 
+/* ---- world moderation (the admin module) -------------------------------------- */
+
+/* rc MP_OK with the deleted message's sender, or the store's error
+ * (MP_ERR_NOT_FOUND: no such message in the world room). */
+typedef void (*mp_chat_deleted_fn)(mp_err_t rc, uint64_t sender_id, void *ud);
+/* Deletes message_id of the world room for everyone with a moderator's right
+ * (the caller has checked that actor_id, 0 = the operator, may), exactly like
+ * the `delete` verb: the content is erased in the same write and every online
+ * session gets {"event":"message_deleted",...,"for":"everyone"}. Deleting a
+ * deleted message again is MP_OK. Returns MP_OK when queued (cb runs later),
+ * else the error (cb not called). */
+mp_err_t mp_chat_world_delete(mp_chat_t *chat, uint64_t message_id, uint64_t actor_id,
+                              mp_chat_deleted_fn cb, void *ud) __attribute__((warn_unused_result));
+
 /* ---- hooks for the groups module (deliver.c) -------------------------------- */
 
 /* Delivers stored messages of ONE conversation (n >= 1, in seq order) as

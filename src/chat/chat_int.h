@@ -156,6 +156,10 @@ bool mp_chat__has_other_session(mp_chat_t *chat, uint64_t user, mp_sid_t except)
  * more per allowed reaction kind), so one always fits. The budget also
  * bounds the encoding work one request puts on the loop. */
 #define MP_CHAT_REPLY_BYTES (256 * 1024)
+
+/* What a user banned from the world room (store/world.h) is told when they
+ * post or react there (MP_ERR_BANNED). */
+#define MP_CHAT_WORLD_BANNED "you are banned from the world room"
 /* MP_CHAT_REPLY_BYTES, or a quarter of ws_max_queue when that is smaller, so
  * that a reply never trips the slow-reader limit. */
 size_t mp_chat__reply_budget(const mp_chat_t *chat);

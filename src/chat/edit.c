@@ -207,3 +207,43 @@ void mp_chat_verb_delete(mp_cmd_t *cmd)
     if (rc != MP_OK)
         on_deleted(rc, NULL, c);
 }
+
+/* ---- deletion by a world moderator (the admin module) ----------------------------- */
+
+typedef struct mod_delete {
+    mp_chat_t *chat;
+    uint64_t actor;
+    mp_chat_deleted_fn cb;
+    void *ud;
+} mod_delete_t;
+
+static void on_mod_deleted(mp_err_t rc, const mp_msg_row_t *m, void *ud)
+{
+    mod_delete_t *d = ud;
+    if (rc == MP_OK) {
+        /* The same event as a delete for everyone by a member: every online
+         * session of the world room drops the content. */
+        mp_frame_t *f = deleted_frame(m, true);
+        mp_chat__push_change(d->chat, m->conversation_id, d->actor, 0, f, f);
+        mp_frame_unref(f);
+    }
+    d->cb(rc, rc == MP_OK ? m->sender_id : 0, d->ud);
+    mp_free(d);
+}
+
+mp_err_t mp_chat_world_delete(mp_chat_t *chat, uint64_t message_id, uint64_t actor_id,
+                              mp_chat_deleted_fn cb, void *ud)
+{
+    mod_delete_t *d = mp_calloc(1, sizeof *d);
+    *d = (mod_delete_t){chat, actor_id, cb, ud};
+    mp_msg_actor_t actor = {
+        .user_id = actor_id,
+        .world_moderators = chat->ctx->cfg->world_moderators,
+        .moderator = true,
+    };
+    mp_err_t rc = mp_store_msg_delete(chat->ctx->store, &actor, chat->ctx->world_id, message_id,
+                                      true, 0, mp_now_ms(), on_mod_deleted, d);
+    if (rc != MP_OK)
+        mp_free(d);
+    return rc;
+}

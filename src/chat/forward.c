@@ -54,6 +54,8 @@ static const char *fail_message(const fwd_ctx_t *c, mp_err_t rc, const char *fie
         return "field 'to' names no user";
     case MP_ERR_BAD_REQUEST:
         return c->in.to_user_id != 0 ? "field 'to' cannot be yourself" : NULL;
+    case MP_ERR_BANNED:
+        return MP_CHAT_WORLD_BANNED;
     case MP_ERR_GUEST_FORBIDDEN:
         return c->in.to_user_id != 0
                    ? "field 'to' names a guest: guests can only use the world room"

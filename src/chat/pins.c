@@ -88,7 +88,7 @@ static void pin(mp_cmd_t *cmd, bool on)
     c->pin = on;
     c->at = mp_now_ms();
     const mp_config_t *cfg = c->rq.chat->ctx->cfg;
-    mp_msg_actor_t actor = {c->rq.user, cfg->world_moderators};
+    mp_msg_actor_t actor = {.user_id = c->rq.user, .world_moderators = cfg->world_moderators};
     mp_err_t rc =
         mp_store_msg_pin(c->rq.chat->ctx->store, &actor, c->conv, c->msg, on, c->at, on_pin, c);
     if (rc != MP_OK)

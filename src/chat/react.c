@@ -72,6 +72,8 @@ static const char *react_error(const react_ctx_t *c, mp_err_t rc, char *buf, siz
     switch (rc) {
     case MP_ERR_NOT_FOUND:
         return NO_MESSAGE;
+    case MP_ERR_BANNED:
+        return MP_CHAT_WORLD_BANNED;
     case MP_ERR_LIMIT_REACHED:
         snprintf(buf, len, "a message can carry at most %u different emoji",
                  c->rq.chat->ctx->cfg->max_reaction_kinds);
@@ -122,7 +124,7 @@ static void react(mp_cmd_t *cmd, bool add)
     c->add = add;
     snprintf(c->emoji, sizeof c->emoji, "%s", emoji);
     const mp_config_t *cfg = chat->ctx->cfg;
-    mp_msg_actor_t actor = {c->rq.user, cfg->world_moderators};
+    mp_msg_actor_t actor = {.user_id = c->rq.user, .world_moderators = cfg->world_moderators};
     mp_err_t rc = mp_store_msg_react(chat->ctx->store, &actor, c->conv, c->msg, c->emoji, add,
                                      cfg->max_reaction_kinds, mp_now_ms(), on_react, c);
     if (rc != MP_OK)

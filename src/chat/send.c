@@ -83,6 +83,8 @@ static const char *fail_message(const send_ctx_t *c, mp_err_t rc, const char *fi
 {
     if (field != NULL)
         return field_message(c, rc, field);
+    if (rc == MP_ERR_BANNED) /* group bans keep users out; only the world bans posters */
+        return MP_CHAT_WORLD_BANNED;
     if (rc == MP_ERR_GUEST_FORBIDDEN)
         return c->in.to_user_id == 0 ? "the other member is a guest: guests can only use the "
                                        "world room"

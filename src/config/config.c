@@ -19,11 +19,12 @@ typedef enum {
     K_LISTEN,   /* HOST:PORT into listen_host + listen_port */
     K_UINT,     /* unsigned field, plain decimal */
     K_SIZE,     /* size_t field, bytes with optional k/m/g suffix */
-    K_DURATION, /* unsigned field, milliseconds with optional ms/s/m suffix */
+    K_DURATION, /* unsigned or size_t field, milliseconds with optional ms/s/m/h/d suffix */
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
     K_GUESTS,
-    K_BOOL, /* bool field: on|off|true|false|yes|no|1|0 */
+    K_BOOL,     /* bool field: on|off|true|false|yes|no|1|0 */
+    K_SMTP_URL, /* char[] field: empty, smtp://... or smtps://... */
 } kind_t;
 
 typedef struct {
@@ -124,6 +125,27 @@ static const cfg_key_t keys[] = {
      "user searches one user may make per second (sustained)", false},
     {"user_search_burst", K_UINT, FIELD(user_search_burst), 1, 1000000, "30",
      "user searches one user may make in a burst above user_search_rate", false},
+    {"smtp_url", K_SMTP_URL, FIELD(smtp_url), 0, 0, "",
+     "SMTP server for e-mail: smtp://HOST:PORT (STARTTLS when offered; required with smtp_user) "
+     "or smtps://HOST:PORT; empty = send no e-mail",
+     false},
+    {"smtp_user", K_STRING, FIELD(smtp_user), 0, 0, "",
+     "user name for SMTP authentication (empty = none)", false},
+    {"smtp_password", K_STRING, FIELD(smtp_password), 0, 0, "", "password for SMTP authentication",
+     true},
+    {"smtp_from", K_STRING, FIELD(smtp_from), 0, 0, "magpie@localhost",
+     "sender address of the e-mails the server sends", false},
+    {"smtp_timeout", K_DURATION, FIELD(smtp_timeout_ms), 100, HOUR_MS, "10s",
+     "time allowed to connect to the SMTP server, and for a whole send", false},
+    {"email_code_ttl", K_UINT, FIELD(email_code_ttl_s), 1, 7 * 86400, "900",
+     "seconds a mailed verification or password-reset code stays valid", false},
+    {"email_pending_ttl", K_UINT, FIELD(email_pending_ttl_s), 1, 365 * 86400, "86400",
+     "seconds an account waits for its e-mail verification before it is deleted", false},
+    {"email_resend_interval", K_DURATION, FIELD(email_resend_interval_ms), 0, 24 * HOUR_MS, "60s",
+     "least time between two code mails to one account (resend, password reset)", false},
+    {"account_delete_grace", K_DURATION, FIELD(account_delete_grace_ms), 1, 365 * 24 * HOUR_MS,
+     "30d", "how long a deleted account's username stays reserved before anyone may take it",
+     false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -248,6 +270,8 @@ static int parse_duration(const char *s, uint64_t *out)
         mult = 60000;
     else if (strcmp(s, "h") == 0)
         mult = 3600000;
+    else if (strcmp(s, "d") == 0)
+        mult = 86400000;
     else
         return -1;
     return mul_check(v, mult, out);
@@ -321,7 +345,7 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_DURATION:
-        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s, m or h allowed)",
+        snprintf(buf, len, "a duration in ms from %llu to %llu (suffix ms, s, m, h or d allowed)",
                  (unsigned long long)k->min, (unsigned long long)k->max);
         break;
     case K_LOGLEVEL:
@@ -336,6 +360,11 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
     case K_BOOL:
         snprintf(buf, len, "on or off");
         break;
+    case K_SMTP_URL:
+        snprintf(buf, len,
+                 "empty, or smtp://HOST[:PORT] or smtps://HOST[:PORT] (at most %zu bytes)",
+                 k->size - 1);
+        break;
     }
     return buf;
 }
@@ -345,6 +374,11 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
     uint64_t v = 0;
     int lvl;
     switch (k->kind) {
+    case K_SMTP_URL:
+        if (value[0] != '\0' && strncmp(value, "smtp://", 7) != 0 &&
+            strncmp(value, "smtps://", 8) != 0)
+            return -1;
+        /* fall through */
     case K_STRING:
         if (strlen(value) >= k->size)
             return -1;
@@ -589,6 +623,7 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
     static const char *const regs[] = {"open", "invite", "email", "closed"};
     switch (k->kind) {
     case K_STRING:
+    case K_SMTP_URL:
         snprintf(buf, len, "%s", (const char *)field_cptr(cfg, k));
         break;
     case K_LISTEN:
@@ -624,10 +659,11 @@ void mp_config_print(const mp_config_t *cfg, FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++) {
         char value[1100];
-        if (keys[i].secret)
+        format_value(cfg, &keys[i], value, sizeof value);
+        /* An unset secret shows as unset: nothing to hide, and the output
+         * stays a config file that gives the same configuration. */
+        if (keys[i].secret && value[0] != '\0')
             strcpy(value, "********");
-        else
-            format_value(cfg, &keys[i], value, sizeof value);
         fprintf(out, "%s = %s\n", keys[i].name, value);
     }
 }

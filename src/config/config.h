@@ -80,6 +80,18 @@ typedef struct mp_config {
     /* People */
     unsigned user_search_rate;  /* user_search_rate = 1 search per second per user */
     unsigned user_search_burst; /* user_search_burst = 30 */
+    /* E-mail (SMTP through libcurl) and e-mail codes */
+    char smtp_url[512];           /* smtp_url = "" smtp://host:port or smtps://...; "" = no mail */
+    char smtp_user[256];          /* smtp_user = "" (no authentication) */
+    char smtp_password[256];      /* smtp_password = "" (secret) */
+    char smtp_from[256];          /* smtp_from = "magpie@localhost" sender address */
+    unsigned smtp_timeout_ms;     /* smtp_timeout = 10000 ms to connect, and for a whole send */
+    unsigned email_code_ttl_s;    /* email_code_ttl = 900 s a mailed code stays valid */
+    unsigned email_pending_ttl_s; /* email_pending_ttl = 86400 s an unverified account waits */
+    unsigned email_resend_interval_ms; /* email_resend_interval = 60s between mails to an account */
+    /* Accounts (deletion): a deleted account's username stays reserved this
+     * long, then the grace sweep frees it. size_t: more than 49 days of ms. */
+    size_t account_delete_grace_ms; /* account_delete_grace = 30d */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/hub.h"
 #include "core/userflags.h"
+#include "mail/mail.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -21,6 +22,7 @@ typedef struct mp_module_ctx {
     mp_server_t *srv;
     mp_hub_t *hub;
     mp_userflags_t *flags; /* admin, disabled, no read receipts: see userflags.h */
+    mp_mail_t *mail;       /* outgoing e-mail (disabled when smtp_url is empty) */
     uint64_t world_id;     /* the world conversation, found or created at start */
 } mp_module_ctx_t;
 

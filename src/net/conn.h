@@ -96,6 +96,14 @@ struct mp_http_req {
     char rid[17];
     char peer[48];
     size_t body_resv; /* bytes of srv->body_total held for this body */
+    bool http10;      /* the request said HTTP/1.0 (no chunked encoding) */
+    /* Streamed response (mp_http_stream_begin): the head is written, the
+     * body goes out as it is produced; done stays false until the end. */
+    bool streaming;
+    bool chunked;
+    mp_http_stream_fn wait_fn; /* a producer waiting for output to drain */
+    void *wait_ud;
+    size_t wait_mark;
 };
 
 /* The HTTP-only state of a connection, allocated with it and freed once it is
@@ -266,6 +274,9 @@ void mp_http__req_free(mp_http_req_t *req);
 void mp_http__req_add_header(mp_http_req_t *req, const char *name, const char *value);
 /* Responds with a JSON error and an explicit HTTP status (0 = status of err). */
 void mp_http__respond_err_status(mp_http_req_t *req, int status, mp_err_t err, const char *msg);
+/* Runs the wait callback of the streamed response at the head of c's FIFO
+ * when its output has drained to the mark (after a write completed). */
+void mp_http__stream_drained(mp_conn_t *c);
 /* Writes the access-log line of a finished request. */
 void mp_http__access_log(const mp_http_req_t *req);
 

@@ -62,6 +62,41 @@ void mp_http_respond_error(mp_http_req_t *req, mp_err_t err, const char *msg);
 void mp_http_respond_retry(mp_http_req_t *req, mp_err_t err, const char *msg,
                            unsigned retry_after_s);
 
+/* ---- streamed responses ---------------------------------------------------
+ *
+ * For a body too large to build in memory (a data export): the handler
+ * begins the response instead of answering, writes the body piece by piece
+ * and ends it. HTTP/1.1 clients get chunked transfer encoding; HTTP/1.0
+ * clients get a body that ends when the connection closes. The producer
+ * keeps memory bounded by writing only while the connection's queued output
+ * is low (mp_http_stream_queued) and otherwise waiting for it to drain
+ * (mp_http_stream_wait). A client that goes away ends nothing by itself: the
+ * producer learns it (a write returns false, or its wait callback runs with
+ * gone = true) and must still call mp_http_stream_end, which frees req. A
+ * client that stops reading for idle_timeout is closed (gone). */
+
+/* gone: the client went away (nothing more can be sent). */
+typedef void (*mp_http_stream_fn)(mp_http_req_t *req, bool gone, void *ud);
+
+/* Sends the status line and headers (content_type, plus those added with
+ * mp_http_add_header). Instead of mp_http_respond: req is then answered only
+ * by mp_http_stream_end. Returns false when the client is gone already. */
+bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_type);
+/* Queues len bytes of body (copied; len 0 does nothing). Returns false when
+ * the client is gone. Not while a wait is pending. */
+bool mp_http_stream_write(mp_http_req_t *req, const void *data, size_t len);
+/* Output bytes the connection holds that the client has not taken yet. */
+size_t mp_http_stream_queued(const mp_http_req_t *req);
+/* Calls fn once: when the queued output falls to low_mark or below (at once,
+ * from this call, if it is there already), or when the client goes away.
+ * One wait at a time. */
+void mp_http_stream_wait(mp_http_req_t *req, size_t low_mark, mp_http_stream_fn fn, void *ud);
+/* Ends the response and frees req. complete: the body is whole (the last
+ * chunk is sent, the connection may serve the next request); false: the
+ * producer failed midway, so the connection is closed without ending the
+ * body, which the client sees as a truncated response. */
+void mp_http_stream_end(mp_http_req_t *req, bool complete);
+
 /* Route flags. */
 enum {
     MP_ROUTE_PUBLIC = 0,    /* no token needed (a valid one is still parsed if sent) */

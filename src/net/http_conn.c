@@ -155,6 +155,7 @@ static int on_headers_complete(http_parser *p)
         return 0;
     r->method = (uint8_t)p->method;
     r->keep_alive = http_should_keep_alive(p) != 0;
+    r->http10 = p->http_major < 1 || (p->http_major == 1 && p->http_minor == 0);
     r->upgrade = p->upgrade;
     /* Refuse a declared oversize body before reading any of it; a declared
      * length is reserved in the server-wide budget up front. */
@@ -403,14 +404,17 @@ void mp_http__conn_release(mp_conn_t *c)
 {
     if (c->http == NULL)
         return;
-    mp_http_req_t *r = c->http->head;
+    mp_http_req_t *r = c->http->head, *waiting = NULL;
     while (r) {
         mp_http_req_t *next = r->next;
         r->next = NULL;
-        if (r->done)
+        if (r->done) {
             mp_http__req_free(r);
-        else
+        } else {
             r->conn = NULL; /* the handler still owns it */
+            if (r->streaming && r->wait_fn)
+                waiting = r;
+        }
         r = next;
     }
     c->http->head = c->http->tail = NULL;
@@ -418,5 +422,11 @@ void mp_http__conn_release(mp_conn_t *c)
     if (c->http->cur) {
         mp_http__req_free(c->http->cur);
         c->http->cur = NULL;
+    }
+    /* Last: the producer may end (free) its request from the callback. */
+    if (waiting) {
+        mp_http_stream_fn fn = waiting->wait_fn;
+        waiting->wait_fn = NULL;
+        fn(waiting, true, waiting->wait_ud);
     }
 }

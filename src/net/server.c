@@ -231,10 +231,14 @@ void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, 
     /* The peer is reading: that is activity, and may end back-pressure. */
     if (c->tkind == MP_T_IDLE)
         mp_deadline__set(c, MP_T_IDLE);
-    if (c->ws)
+    if (c->ws) {
         ws_input(c);
-    else
+    } else {
+        mp_http__stream_drained(c);
+        if (c->flags & MP_C_CLOSED)
+            return;
         mp_http__resume(c);
+    }
     mp_conn__maybe_finish(c);
 }
 

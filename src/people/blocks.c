@@ -69,7 +69,7 @@ static void on_block(mp_err_t rc, const mp_block_out_t *o, void *ud)
     /* The friendship or request the block ended: both sides' devices, as
      * after a removal (which is all the blocked user can tell it from). */
     for (size_t i = 0; o->contacts_reset && i < o->n_sides; i++)
-        mp_people__push_contact(c->ctx, &o->sides[i]);
+        mp_people__contact_push(c->ctx, &o->sides[i]);
     mp_free(c);
 }
 

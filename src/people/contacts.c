@@ -21,7 +21,7 @@
 
 /* ---- events and answers ------------------------------------------------------------- */
 
-void mp_people__push_contact(const mp_module_ctx_t *ctx, const mp_contact_t *c)
+void mp_people__contact_push(const mp_module_ctx_t *ctx, const mp_contact_t *c)
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "event", json_string("contact"));
@@ -36,13 +36,16 @@ typedef struct change_ctx {
     mp_http_req_t *req;
     mp_people_t *people;
     mp_contact_op_t op;
+    bool by_name; /* the peer was named by "username" */
 } change_ctx_t;
 
 /* What a refusal means for this op, in words. */
-static const char *error_message(mp_contact_op_t op, mp_err_t rc)
+static const char *error_message(const change_ctx_t *c, mp_err_t rc)
 {
+    mp_contact_op_t op = c->op;
     if (rc == MP_ERR_BAD_REQUEST)
-        return "you cannot be your own contact";
+        return c->by_name ? "field 'username' names yourself: you cannot be your own contact"
+                          : "you cannot be your own contact";
     if (rc == MP_ERR_GUEST_FORBIDDEN)
         return "guests cannot be contacts";
     if (rc != MP_ERR_NOT_FOUND)
@@ -65,15 +68,15 @@ static void on_change(mp_err_t rc, const mp_contact_change_t *out, void *ud)
 {
     change_ctx_t *c = ud;
     if (rc != MP_OK) {
-        mp_http_respond_error(c->req, rc, error_message(c->op, rc));
+        mp_http_respond_error(c->req, rc, error_message(c, rc));
         mp_free(c);
         return;
     }
     const mp_module_ctx_t *ctx = c->people->ctx;
     if (out->changed)
-        mp_people__push_contact(ctx, &out->mine);
+        mp_people__contact_push(ctx, &out->mine);
     if (out->delivered)
-        mp_people__push_contact(ctx, &out->theirs);
+        mp_people__contact_push(ctx, &out->theirs);
     json_t *body = json_object();
     json_object_set_new(body, "contact", mp_contact_json(&out->mine));
     json_object_set_new(body, "changed", json_boolean(out->changed));
@@ -85,7 +88,8 @@ static void change(mp_http_req_t *req, mp_contact_op_t op, uint64_t peer, const 
                    const char *message)
 {
     change_ctx_t *c = mp_calloc(1, sizeof *c);
-    *c = (change_ctx_t){.req = req, .people = mp_people__of(req), .op = op};
+    *c = (change_ctx_t){
+        .req = req, .people = mp_people__of(req), .op = op, .by_name = username != NULL};
     mp_err_t rc =
         mp_store_contact_change(c->people->ctx->store, op, mp_http_req_principal(req)->user_id,
                                 peer, username, message, mp_now_ms(), on_change, c);
@@ -264,4 +268,25 @@ void mp_people__route_contact_requests(mp_http_req_t *req)
 void mp_people__route_contacts(mp_http_req_t *req)
 {
     list(req, MP_CONTACT_FRIENDS);
+}
+
+/* ---- a deleted account ----------------------------------------------------------------- */
+
+void mp_people_account_deleted(mp_people_t *people, const mp_account_delete_out_t *out)
+{
+    if (out->base.n_users == 0)
+        return;
+    mp_contact_t c = {
+        .peer_id = out->base.users[0],
+        .state = MP_CONTACT_NONE,
+        .updated_at = out->at,
+        .version = out->version,
+    };
+    snprintf(c.username, sizeof c.username, "%s", out->username ? out->username : "");
+    snprintf(c.display_name, sizeof c.display_name, "%s", MP_DELETED_DISPLAY_NAME);
+    for (size_t i = 0; i < out->n_peers; i++) {
+        c.user_id = out->peers[i].user_id;
+        c.created_at = out->peers[i].created_at;
+        mp_people__contact_push(people->ctx, &c);
+    }
 }

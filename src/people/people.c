@@ -32,7 +32,13 @@ mp_people_t *mp_people__of(mp_http_req_t *req)
 #define AUTH MP_ROUTE_AUTH
 #define JSON (MP_ROUTE_AUTH | MP_ROUTE_JSON)
 
+/* The router prefers literal segments to parameters (net/router.c), so
+ * "search" and "by-username" are never taken for an {id}. */
 const mp_route_t mp_people_routes[] = {
+    {"PATCH", "/v1/me", JSON, mp_people__route_me_patch},
+    {"GET", "/v1/users/search", AUTH, mp_people__route_search},
+    {"GET", "/v1/users/by-username/{name}", AUTH, mp_people__route_by_username},
+    {"GET", "/v1/users/{id}", AUTH, mp_people__route_user},
     {"POST", "/v1/contacts/requests", JSON, mp_people__route_contact_request},
     {"GET", "/v1/contacts/requests", AUTH, mp_people__route_contact_requests},
     {"POST", "/v1/contacts/requests/{user_id}/accept", AUTH, mp_people__route_contact_accept},
@@ -40,12 +46,6 @@ const mp_route_t mp_people_routes[] = {
     {"DELETE", "/v1/contacts/requests/{user_id}", AUTH, mp_people__route_contact_cancel},
     {"GET", "/v1/contacts", AUTH, mp_people__route_contacts},
     {"DELETE", "/v1/contacts/{user_id}", AUTH, mp_people__route_contact_remove},
-    /* The router prefers literal segments to parameters (net/router.c), so
-     * "search" and "by-username" are never taken for an {id}. */
-    {"PATCH", "/v1/me", JSON, mp_people__route_me_patch},
-    {"GET", "/v1/users/search", AUTH, mp_people__route_search},
-    {"GET", "/v1/users/by-username/{name}", AUTH, mp_people__route_by_username},
-    {"GET", "/v1/users/{id}", AUTH, mp_people__route_user},
     {"POST", "/v1/blocks", JSON, mp_people__route_block},
     {"DELETE", "/v1/blocks/{user_id}", AUTH, mp_people__route_unblock},
     {"GET", "/v1/blocks", AUTH, mp_people__route_blocks},

@@ -19,6 +19,9 @@ struct mp_people {
 mp_people_t *mp_people__of(mp_http_req_t *req);
 
 /* Contacts (contacts.c). */
+/* The `contact` event with entry c as user c->user_id sees it, to every
+ * session of that user (for every change of a side: also a block's). */
+void mp_people__contact_push(const mp_module_ctx_t *ctx, const mp_contact_t *c);
 void mp_people__route_contact_request(mp_http_req_t *req);
 void mp_people__route_contact_requests(mp_http_req_t *req);
 void mp_people__route_contact_accept(mp_http_req_t *req);
@@ -26,10 +29,16 @@ void mp_people__route_contact_decline(mp_http_req_t *req);
 void mp_people__route_contact_cancel(mp_http_req_t *req);
 void mp_people__route_contacts(mp_http_req_t *req);
 void mp_people__route_contact_remove(mp_http_req_t *req);
-/* The `contact` event with the entry as user c->user_id sees it, to every
- * session of that user (contacts.c; blocks.c sends it when a block ends a
- * friendship or request). */
-void mp_people__push_contact(const mp_module_ctx_t *ctx, const mp_contact_t *c);
+/* The public profile object (docs/protocol.md, "Profiles"): a deleted
+ * account shows as "Deleted account" without bio or avatar. New reference. */
+json_t *mp_people__profile_json(const mp_profile_row_t *p);
+
+/* Routes (profile.c). */
+void mp_people__route_me_patch(mp_http_req_t *req);
+void mp_people__route_user(mp_http_req_t *req);
+void mp_people__route_by_username(mp_http_req_t *req);
+/* Route (search.c). */
+void mp_people__route_search(mp_http_req_t *req);
 
 /* ---- blocking and privacy (blocks.c, privacy.c) ---------------------------- */
 
@@ -50,16 +59,5 @@ void mp_people__presence_refresh(const mp_module_ctx_t *ctx, uint64_t user);
 bool mp_people__limit_parse(const char *s, unsigned max, unsigned *out);
 void mp_people__cursor_format(int64_t at, uint64_t id, char *out, size_t len);
 bool mp_people__cursor_parse(const char *s, int64_t *at, uint64_t *id);
-
-/* The public profile object (docs/protocol.md, "Profiles"): a deleted
- * account shows as "Deleted account" without bio or avatar. New reference. */
-json_t *mp_people__profile_json(const mp_profile_row_t *p);
-
-/* Routes (profile.c). */
-void mp_people__route_me_patch(mp_http_req_t *req);
-void mp_people__route_user(mp_http_req_t *req);
-void mp_people__route_by_username(mp_http_req_t *req);
-/* Route (search.c). */
-void mp_people__route_search(mp_http_req_t *req);
 
 #endif

@@ -16,21 +16,6 @@
  * sender, but the person is gone. */
 #define DELETED_NAME "Deleted account"
 
-static const char *contact_name(mp_contact_state_t c)
-{
-    switch (c) {
-    case MP_CONTACT_OUTGOING:
-        return "outgoing";
-    case MP_CONTACT_INCOMING:
-        return "incoming";
-    case MP_CONTACT_FRIENDS:
-        return "friends";
-    case MP_CONTACT_NONE:
-        break;
-    }
-    return "none";
-}
-
 static json_t *id_json(uint64_t id)
 {
     char buf[MP_ID_STRLEN];
@@ -59,7 +44,7 @@ static json_t *profile_public_json(const mp_profile_row_t *p)
 json_t *mp_people__profile_json(const mp_profile_row_t *p)
 {
     json_t *o = profile_public_json(p);
-    json_object_set_new(o, "contact", json_string(contact_name(p->contact)));
+    json_object_set_new(o, "contact", json_string(mp_contact_state_name(p->contact)));
     json_object_set_new(o, "blocked", json_boolean(p->blocked));
     return o;
 }

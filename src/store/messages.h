@@ -35,10 +35,15 @@
 /* Who acts. world_moderators is the comma-separated usernames of the
  * world_moderators key (case-insensitive; borrowed: it must outlive the
  * op, the config does); the store compares the actor's username with it
- * in the write, only when a world moderation right is needed. */
+ * in the write, only when a world moderation right is needed. Server
+ * admins (users.admin, read in the same write) moderate the world room
+ * too. moderator: the caller has already established the right (an admin
+ * operation, possibly by the operator with user_id 0): the actor moderates
+ * the world room whoever they are. */
 typedef struct mp_msg_actor {
     uint64_t user_id;
     const char *world_moderators;
+    bool moderator;
 } mp_msg_actor_t;
 
 /* ---- edit ------------------------------------------------------------------- */

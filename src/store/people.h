@@ -22,7 +22,7 @@ typedef struct mp_profile_row {
     int64_t created_at;
     bool guest;
     bool deleted;               /* deleted_at > 0 */
-    mp_contact_state_t contact; /* the viewer's side of the relation */
+    mp_contact_state_t contact; /* the viewer's side of the relation (contacts.state) */
     bool blocked;               /* the VIEWER blocked this user (never the reverse) */
 } mp_profile_row_t;
 

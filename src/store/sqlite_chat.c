@@ -237,7 +237,8 @@ mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 
 static const char SQL_PAIR_GET[] =
     "SELECT conversation_id FROM direct_pairs WHERE user_lo = ?1 AND user_hi = ?2";
-static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+/* A pending account (e-mail not verified) is nobody yet: not found. */
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1 AND pending = 0";
 static const char SQL_CONV_INSERT[] =
     "INSERT INTO conversations(id, kind, creator_id, version, created_at, active_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?5)";
@@ -849,9 +850,14 @@ static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv
         return mp_sql_err(db, rc);
     mp_conv_kind_t kind = mp_sqlite__conv_kind(mp_sql_col_text(s, 0));
     bool member = !mp_sql_col_is_null(s, 3);
-    if (kind == MP_CONV_WORLD)
-        e->deny = MP_OK;
-    else if (!member)
+    if (kind == MP_CONV_WORLD) {
+        mp_sql_reset(s);
+        bool banned = false;
+        mp_err_t err = mp_sqlite__world_banned(db, user, &banned);
+        if (err != MP_OK)
+            return err;
+        e->deny = banned ? MP_ERR_BANNED : MP_OK;
+    } else if (!member)
         e->deny = MP_ERR_NOT_MEMBER;
     else if (kind == MP_CONV_GROUP) /* the mute is compared per send, below */
         e->deny = mp_group_rule(

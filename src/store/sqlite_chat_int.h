@@ -154,4 +154,10 @@ void mp_sqlite__settings_read(mp_sql_stmt_t *s, int first, int64_t last_seq,
 mp_err_t mp_sqlite__msgs_reactions(mp_sql_conn_t *db, mp_msg_row_t *msgs, size_t n, uint64_t reader)
     __attribute__((warn_unused_result));
 
+/* Whether user is banned from the world room (world_bans), read in the
+ * caller's transaction: the send, forward and reaction jobs refuse a banned
+ * user's post with MP_ERR_BANNED. Defined in sqlite_world_bans.c. */
+mp_err_t mp_sqlite__world_banned(mp_sql_conn_t *db, uint64_t user, bool *banned)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -37,7 +37,10 @@ static void entry_read(mp_sql_stmt_t *s, mp_contact_t *c)
     int st = mp_sql_col_int(s, 4);
     c->state = st >= MP_CONTACT_NONE && st <= MP_CONTACT_FRIENDS ? (mp_contact_state_t)st
                                                                  : MP_CONTACT_NONE;
-    copy_text(c->message, sizeof c->message, mp_sql_col_text(s, 5));
+    /* An ended relation shows no message, whoever ended it (a block's job
+     * may leave the text on the row). */
+    if (c->state != MP_CONTACT_NONE)
+        copy_text(c->message, sizeof c->message, mp_sql_col_text(s, 5));
     c->created_at = mp_sql_col_i64(s, 6);
     c->updated_at = mp_sql_col_i64(s, 7);
     c->version = mp_sql_col_i64(s, 8);
@@ -304,6 +307,34 @@ static mp_err_t change_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     if ((rc = entry_load(db, j->user, &peer, &j->out.mine)) != MP_OK)
         return rc;
     return entry_load(db, peer.id, &me, &j->out.theirs);
+}
+
+mp_err_t mp_sqlite__contacts_end(mp_sql_conn_t *db, uint64_t a, uint64_t b, int64_t now, int64_t *v,
+                                 mp_contact_t *side_a, bool *changed_a, mp_contact_t *side_b,
+                                 bool *changed_b)
+{
+    side_t sa, sb;
+    mp_err_t rc = side_load(db, a, b, &sa);
+    if (rc == MP_OK)
+        rc = side_load(db, b, a, &sb);
+    if (rc != MP_OK)
+        return rc;
+    *changed_a = sa.state != MP_CONTACT_NONE;
+    *changed_b = sb.state != MP_CONTACT_NONE;
+    if ((*changed_a || *changed_b) && *v == 0 && (rc = mp_sqlite__next_version(db, v)) != MP_OK)
+        return rc;
+    if (*changed_a && (rc = side_set(db, a, b, MP_CONTACT_NONE, "", false, now, *v)) != MP_OK)
+        return rc;
+    if (*changed_b && (rc = side_set(db, b, a, MP_CONTACT_NONE, "", false, now, *v)) != MP_OK)
+        return rc;
+    person_t pa = {0}, pb = {0};
+    if (side_b != NULL && (rc = person_load(db, a, NULL, &pa)) != MP_OK)
+        return rc;
+    if (side_a != NULL && (rc = person_load(db, b, NULL, &pb)) != MP_OK)
+        return rc;
+    if (side_a != NULL && (rc = entry_load(db, a, &pb, side_a)) != MP_OK)
+        return rc;
+    return side_b != NULL ? entry_load(db, b, &pa, side_b) : MP_OK;
 }
 
 static void change_done(mp_sql_job_t *job, mp_err_t rc)

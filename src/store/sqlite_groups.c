@@ -168,7 +168,8 @@ static mp_err_t user_name(mp_sql_conn_t *db, uint64_t user, char **name)
     return MP_OK;
 }
 
-static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1";
+/* A pending account (e-mail not verified) is nobody yet: not found. */
+static const char SQL_USER_GUEST[] = "SELECT guest FROM users WHERE id = ?1 AND pending = 0";
 
 /* MP_OK when user exists and may belong to a group: guests may only use the
  * world room (MP_ERR_GUEST_FORBIDDEN); MP_ERR_NOT_FOUND for an unknown id. */
@@ -1056,6 +1057,70 @@ mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const ch
     }
     mp_free(convs);
     return err;
+}
+
+/* ---- a deleted account ------------------------------------------------------------ */
+
+/* Every group the user is a member of, live or dissolved. */
+static const char SQL_USER_GROUPS[] =
+    "SELECT c.id, c.dissolved_at, c.owner_id FROM members m JOIN conversations c"
+    " ON c.id = m.conversation_id WHERE m.user_id = ?1 AND c.kind = 'group'";
+
+/* One group membership of a deleted account ends: a live group the user does
+ * not own gets the "left" line a member's own leave writes; membership of a
+ * dissolved group just goes. */
+static mp_err_t user_gone_one(mp_sql_conn_t *db, op_job_t *j, bool live, bool owner)
+{
+    mp_err_t rc = member_delete(db, j, j->in.actor_id);
+    if (rc != MP_OK || !live || owner)
+        return rc;
+    return sys_self(db, j, "member_left");
+}
+
+static void msgs_move(op_job_t *j, mp_sqlite_msgs_t *out)
+{
+    if (j->msgs.n > 0)
+        out->v = mp_realloc(out->v, (out->n + j->msgs.n) * sizeof *out->v);
+    for (size_t k = 0; k < j->msgs.n; k++)
+        out->v[out->n++] = j->msgs.v[k]; /* the strings move with the rows */
+    j->msgs.n = 0;
+}
+
+mp_err_t mp_sqlite__groups_user_gone(mp_sql_conn_t *db, uint64_t user, const char *name,
+                                     int64_t now_ms, mp_sqlite_msgs_t *out)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER_GROUPS);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, user);
+    struct {
+        uint64_t conv;
+        bool live, owner;
+    } *gs = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        gs = mp_realloc(gs, (n + 1) * sizeof *gs);
+        gs[n].conv = col_u64(s, 0);
+        gs[n].live = mp_sql_col_i64(s, 1) == 0;
+        gs[n].owner = col_u64(s, 2) == user;
+        n++;
+    }
+    mp_sql_reset(s);
+    mp_err_t err = rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    for (size_t i = 0; err == MP_OK && i < n; i++) {
+        op_job_t j;
+        memset(&j, 0, sizeof j);
+        j.in.actor_id = user;
+        j.in.now_ms = now_ms;
+        j.conv = gs[i].conv;
+        err = user_gone_one(db, &j, gs[i].live, gs[i].owner);
+        msgs_move(&j, out);
+    }
+    mp_free(gs);
+    /* The groups it owned pass on exactly as when an owner's account is
+     * removed by the guest sweep. */
+    return err == MP_OK ? mp_sqlite__groups_owner_gone(db, user, name, now_ms, out) : err;
 }
 
 /* ---- the job ------------------------------------------------------------------ */

@@ -47,4 +47,14 @@ mp_err_t mp_sqlite__groups_owner_gone(mp_sql_conn_t *db, uint64_t user, const ch
                                       int64_t now_ms, mp_sqlite_msgs_t *out)
     __attribute__((warn_unused_result));
 
+/* Called in the write transaction that deletes user's account (its row
+ * stays, see store/deletion.h): user leaves every group. A live group it
+ * does not own gets the "member_left" system message of a member's own
+ * leave; a group it owns passes on as in mp_sqlite__groups_owner_gone (named
+ * `name`); a dissolved group's membership just goes. The system messages are
+ * appended to *out. */
+mp_err_t mp_sqlite__groups_user_gone(mp_sql_conn_t *db, uint64_t user, const char *name,
+                                     int64_t now_ms, mp_sqlite_msgs_t *out)
+    __attribute__((warn_unused_result));
+
 #endif

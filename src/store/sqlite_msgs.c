@@ -39,7 +39,7 @@ static const char SQL_HIDDEN_GET[] =
     "SELECT version FROM hidden_messages WHERE user_id = ?1 AND message_id = ?2";
 static const char SQL_ROLE_GET[] =
     "SELECT role FROM members WHERE conversation_id = ?1 AND user_id = ?2";
-static const char SQL_USERNAME[] = "SELECT username FROM users WHERE id = ?1";
+static const char SQL_USERNAME[] = "SELECT username, admin FROM users WHERE id = ?1";
 static const char SQL_CONV_TOUCH[] = "UPDATE conversations SET version = ?2 WHERE id = ?1";
 
 /* The conversation as user sees it: MP_ERR_NOT_MEMBER when it does not
@@ -135,11 +135,12 @@ static bool name_listed(const char *list, const char *name)
     return false;
 }
 
-/* Whether user moderates the world room (world_moderators names them). */
+/* Whether user moderates the world room: vouched for by the caller, a
+ * server admin, or named by world_moderators. */
 static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *a, bool *yes)
 {
-    *yes = false;
-    if (a->world_moderators == NULL || a->world_moderators[0] == '\0')
+    *yes = a->moderator;
+    if (*yes)
         return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USERNAME);
     if (s == NULL)
@@ -148,7 +149,8 @@ static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *a, bool
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_ROW) {
         const char *name = mp_sql_col_text(s, 0);
-        *yes = name != NULL && name_listed(a->world_moderators, name);
+        *yes = mp_sql_col_int(s, 1) != 0 || (name != NULL && a->world_moderators != NULL &&
+                                             name_listed(a->world_moderators, name));
         mp_sql_reset(s);
         return MP_OK;
     }

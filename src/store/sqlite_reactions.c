@@ -159,13 +159,14 @@ static bool name_listed(const char *list, const char *name)
     return false;
 }
 
-static const char SQL_USERNAME[] = "SELECT username FROM users WHERE id = ?1";
+static const char SQL_USERNAME[] = "SELECT username, admin FROM users WHERE id = ?1";
 
-/* MP_OK when the actor is a world moderator, else MP_ERR_FORBIDDEN. */
+/* MP_OK when the actor is a world moderator (vouched for by the caller, a
+ * server admin, or named by world_moderators), else MP_ERR_FORBIDDEN. */
 static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *actor)
 {
-    if (actor->world_moderators == NULL || actor->world_moderators[0] == '\0')
-        return MP_ERR_FORBIDDEN;
+    if (actor->moderator)
+        return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USERNAME);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -176,7 +177,8 @@ static mp_err_t world_moderator(mp_sql_conn_t *db, const mp_msg_actor_t *actor)
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
     const char *name = mp_sql_col_text(s, 0);
-    bool ok = name != NULL && name_listed(actor->world_moderators, name);
+    bool ok = mp_sql_col_int(s, 1) != 0 || (name != NULL && actor->world_moderators != NULL &&
+                                            name_listed(actor->world_moderators, name));
     mp_sql_reset(s);
     return ok ? MP_OK : MP_ERR_FORBIDDEN;
 }
@@ -288,6 +290,11 @@ static mp_err_t react_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = msg_access(db, j->actor.user_id, j->conv, j->msg, &kind, &ms);
     if (rc == MP_OK && kind == MP_CONV_GROUP)
         rc = group_check(db, j->actor.user_id, j->conv, MP_GRULE_WRITE);
+    if (rc == MP_OK && kind == MP_CONV_WORLD) {
+        bool banned = false;
+        if ((rc = mp_sqlite__world_banned(db, j->actor.user_id, &banned)) == MP_OK && banned)
+            rc = MP_ERR_BANNED;
+    }
     bool changed = false;
     if (rc == MP_OK)
         rc = react_apply(db, j, &changed);

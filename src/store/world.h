@@ -9,6 +9,7 @@
 #ifndef MP_STORE_WORLD_H
 #define MP_STORE_WORLD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,5 +67,40 @@ mp_err_t mp_store_guest_sweep(mp_store_t *st, int64_t cutoff_ms, unsigned max, m
 mp_err_t mp_store_world_cursor(mp_store_t *st, uint64_t user_id, uint64_t conversation_id,
                                mp_chat_cursor_t which, int64_t seq, mp_chat_cursor_fn cb, void *ud)
     __attribute__((warn_unused_result));
+
+/* ---- world bans (admins moderate the world room) ------------------------------ */
+
+#define MP_WORLD_BAN_REASON_MAX 1024 /* bytes (256 characters of up to 4 bytes) */
+#define MP_WORLD_BANS_MAX 200        /* rows per page */
+
+typedef struct mp_world_ban_row {
+    uint64_t user_id;
+    char username[MP_USERNAME_MAX + 1];
+    uint64_t banned_by; /* the admin; 0 = the operator (control socket) */
+    char reason[MP_WORLD_BAN_REASON_MAX + 1];
+    int64_t created_at;
+} mp_world_ban_row_t;
+
+/* created: false when the user was banned already (row is the standing ban,
+ * unchanged). */
+typedef void (*mp_world_ban_fn)(mp_err_t rc, const mp_world_ban_row_t *row, bool created, void *ud);
+typedef void (*mp_world_bans_fn)(mp_err_t rc, const mp_world_ban_row_t *rows, size_t n,
+                                 bool has_more, void *ud);
+
+/* Bans user_id from posting (send, forward, react) in the world room; the
+ * send and reaction jobs read the ban in their own transaction, so nothing
+ * the user sends after this commits gets in. MP_ERR_NOT_FOUND for an unknown
+ * user. reason may be NULL (""). */
+mp_err_t mp_store_world_ban(mp_store_t *st, uint64_t user_id, uint64_t banned_by,
+                            const char *reason, int64_t now_ms, mp_world_ban_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+/* Lifts the ban; MP_ERR_NOT_FOUND when user_id is not banned. */
+mp_err_t mp_store_world_unban(mp_store_t *st, uint64_t user_id, mp_store_done_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+/* The bans newest first (by created_at, then user id), at most limit
+ * (1..MP_WORLD_BANS_MAX), after the cursor (after_at, after_user): the last
+ * row's created_at and user_id, or (0, 0) for the first page. Read. */
+mp_err_t mp_store_world_bans(mp_store_t *st, int64_t after_at, uint64_t after_user, unsigned limit,
+                             mp_world_bans_fn cb, void *ud) __attribute__((warn_unused_result));
 
 #endif

@@ -1,7 +1,7 @@
 /* End-to-end tests of profiles and discovery: GET and PATCH /v1/me, GET
- * /v1/users/{id} and /v1/users/by-username/{name}, the profile_updated event
- * and who gets it, user search (order, words, exclusions, privacy, paging,
- * rate limit), guests refused, and direct conversations by username (POST
+ * /v1/users/{id} and /v1/users/by-username/{name} with the caller's relation,
+ * the profile_updated event and who gets it, user search (order, words, exclusions, privacy,
+ * paging, rate limit), guests refused, and direct conversations by username (POST
  * /v1/conversations/direct and `send` with to_username). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,15 +58,12 @@ static void db_exec(const char *sql)
     sqlite3_close(db);
 }
 
-/* Both rows of a friendship between two users. */
-static void make_friends(const char *a, const char *b)
+/* a asks b to be friends and b accepts (the contact routes). */
+static void make_friends(const mpt_session_t *a, const mpt_session_t *b)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO contacts(user_id, peer_id, state, created_at, updated_at, version)"
-             " VALUES (%s, %s, 3, 1, 1, 1), (%s, %s, 3, 1, 1, 1)",
-             a, b, b, a);
-    db_exec(sql);
+    EXPECT(200, NULL, srv, "POST", a->access, json_pack("{s:s}", "user_id", b->user_id),
+           "/v1/contacts/requests");
+    EXPECT(200, NULL, srv, "POST", b->access, NULL, "/v1/contacts/requests/%s/accept", a->user_id);
 }
 
 /* The error message of a body, "" when none. */
@@ -234,7 +231,7 @@ static void test_patch_validation(void **state)
 static void test_profile_updated_audience(void **state)
 {
     (void)state;
-    chat_dev_t a, a2, peer, friend, stranger;
+    chat_dev_t a, a2, peer, friend, asker, stranger;
     user_named("evan", NULL, &a.s);
     dev_open(srv, &a);
     dev_new_device(srv, &a, &a2);
@@ -242,11 +239,27 @@ static void test_profile_updated_audience(void **state)
     dev_open(srv, &peer);
     user_named("evfriend", NULL, &friend.s);
     dev_open(srv, &friend);
+    user_named("evasker", NULL, &asker.s);
+    dev_open(srv, &asker);
     user_named("evstranger", NULL, &stranger.s);
     dev_open(srv, &stranger);
     EXPECT(201, NULL, srv, "POST", a.s.access, json_pack("{s:s}", "user_id", peer.s.user_id),
            "/v1/conversations/direct");
-    make_friends(a.s.user_id, friend.s.user_id);
+    make_friends(&a.s, &friend.s);
+    EXPECT(200, NULL, srv, "POST", asker.s.access, json_pack("{s:s}", "username", "evan"),
+           "/v1/contacts/requests");
+    /* The relation as each caller sees it. */
+    json_t *p =
+        EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/users/%s", friend.s.user_id);
+    assert_string_equal(jstr(p, "contact"), "friends");
+    json_decref(p);
+    p = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/users/%s", asker.s.user_id);
+    assert_string_equal(jstr(p, "contact"), "incoming");
+    json_decref(p);
+    p = EXPECT_BODY(200, NULL, srv, "GET", asker.s.access, NULL, "/v1/users/by-username/evan");
+    assert_string_equal(jstr(p, "contact"), "outgoing");
+    json_decref(p);
+    drop_events(asker.ws);
     drop_events(a.ws);
     drop_events(a2.ws);
     drop_events(peer.ws);
@@ -255,7 +268,7 @@ static void test_profile_updated_audience(void **state)
 
     EXPECT(200, NULL, srv, "PATCH", a.s.access,
            json_pack("{s:s,s:s}", "display_name", "Evan Evans", "bio", "hello"), "/v1/me");
-    chat_dev_t *told[] = {&a, &a2, &peer, &friend};
+    chat_dev_t *told[] = {&a, &a2, &peer, &friend, &asker};
     for (size_t i = 0; i < sizeof told / sizeof told[0]; i++) {
         json_t *ev = next_event(told[i]->ws, "profile_updated");
         json_t *user = json_object_get(ev, "user");
@@ -272,6 +285,7 @@ static void test_profile_updated_audience(void **state)
     dev_close(&a2);
     dev_close(&peer);
     dev_close(&friend);
+    dev_close(&asker);
     dev_close(&stranger);
 }
 
@@ -311,8 +325,8 @@ static void test_search(void **state)
     assert_string_equal(got, "pat_x,pat,patty,zed1");
 
     /* "contacts": friends find them; "nobody": not even friends. */
-    make_friends(me.user_id, pfriend.user_id);
-    make_friends(me.user_id, hide.user_id);
+    make_friends(&me, &pfriend);
+    make_friends(&me, &hide);
     search_names(me.access, "q=pat", got, sizeof got, next);
     assert_string_equal(got, "pat,pat_x,patfriend,patty,zed1");
     search_names(pat.access, "q=patf", got, sizeof got, next);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "auth/auth.h"
 #include "chat/chat.h"
 #include "config/config.h"
@@ -45,7 +46,7 @@ static char *slurp(const char *path)
 }
 
 static const mp_route_t *const tables[] = {mp_auth_routes, mp_chat_routes, mp_groups_routes,
-                                           mp_people_routes};
+                                           mp_people_routes, mp_admin_routes};
 
 /* Routes the gateway serves itself, outside the modules' tables. */
 static const char *const builtin[][2] = {

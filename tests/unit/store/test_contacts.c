@@ -17,6 +17,7 @@
 
 #include "msg_util.h"
 #include "store/contacts.h"
+#include "store/sqlite_contacts_int.h"
 
 enum { GUEST = 1009, DAVE = 1004 };
 
@@ -345,6 +346,78 @@ static void test_blocked_requester_never_reaches(void **state)
     assert_true(o.delivered);
 }
 
+/* mp_sqlite__contacts_end inside a write job of its own, as a block's job
+ * would call it. */
+typedef struct {
+    mp_sql_job_t base;
+    uint64_t a, b;
+    int64_t v;
+    mp_contact_t sa, sb;
+    bool ca, cb;
+    int done;
+    mp_err_t rc;
+} end_job_t;
+
+static mp_err_t end_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    end_job_t *j = (end_job_t *)job;
+    return mp_sqlite__contacts_end(db, j->a, j->b, 1, &j->v, &j->sa, &j->ca, &j->sb, &j->cb);
+}
+
+static void end_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    end_job_t *j = (end_job_t *)job;
+    j->rc = rc;
+    j->done++;
+}
+
+static end_job_t end_pair(fx_t *f, uint64_t a, uint64_t b)
+{
+    end_job_t *j = calloc(1, sizeof *j);
+    j->base.run = end_run;
+    j->base.done = end_done;
+    j->a = a;
+    j->b = b;
+    assert_int_equal(mp_sqlite__write(f->s.st, &j->base), MP_OK);
+    MPU_WAIT(&f->s.loop, &j->done, 1);
+    assert_int_equal(j->rc, MP_OK);
+    end_job_t out = *j;
+    free(j);
+    return out;
+}
+
+static void test_end_relation_from_another_job(void **state)
+{
+    fx_t *f = *state;
+    op_ok(f, MP_CONTACT_OP_REQUEST, ALICE, BOB);
+    op_ok(f, MP_CONTACT_OP_ACCEPT, BOB, ALICE);
+    int64_t since = csync(f, BOB, 0, 500).cursor;
+    end_job_t e = end_pair(f, BOB, ALICE);
+    assert_true(e.ca && e.cb);
+    assert_true(e.v > since);
+    assert_int_equal(e.sa.state, MP_CONTACT_NONE);
+    assert_int_equal(e.sa.peer_id, ALICE);
+    assert_string_equal(e.sa.username, "alice");
+    assert_int_equal(e.sb.state, MP_CONTACT_NONE);
+    assert_int_equal(e.sb.version, e.v);
+    assert_string_equal(e.sb.username, "bob");
+    assert_int_equal(listed(f, ALICE, BOB), MP_CONTACT_NONE);
+    csync_res_t r = csync(f, BOB, since, 500);
+    assert_int_equal(r.n_c, 1);
+    assert_int_equal(r.c[0].state, MP_CONTACT_NONE);
+    /* nothing left to end: nothing changes, no version taken */
+    e = end_pair(f, BOB, ALICE);
+    assert_false(e.ca || e.cb);
+    assert_int_equal(e.v, 0);
+    /* an undelivered request (the blocked side only) ends on its side */
+    exec_sql(f, "INSERT INTO blocks(user_id, blocked_id, created_at) VALUES(1003, 1001, 1)");
+    op_ok(f, MP_CONTACT_OP_REQUEST, ALICE, CAROL);
+    e = end_pair(f, CAROL, ALICE);
+    assert_false(e.ca);
+    assert_true(e.cb);
+    assert_int_equal(listed(f, ALICE, CAROL), MP_CONTACT_NONE);
+}
+
 /* ---- lists ------------------------------------------------------------------------------ */
 
 static void test_lists_page_newest_first(void **state)
@@ -480,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decline_cancel_remove, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blocked_requester_never_reaches, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_end_relation_from_another_job, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_lists_page_newest_first, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_carries_changes_once, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_pages_merge_with_messages, setup, fx_teardown),

@@ -1,0 +1,168 @@
+/* Streamed HTTP responses (net/http.h): the head goes out at once, the body
+ * as the producer makes it, in chunks (HTTP/1.1) or until the connection
+ * closes (HTTP/1.0). The bytes are written straight to the socket: a
+ * streamed request is always the head of its connection's FIFO (only one
+ * request runs at a time per connection, MP_NET_INFLIGHT, and every answered
+ * one before it was written when it was answered). */
+#include <stdio.h>
+#include <string.h>
+
+#include "net/conn.h"
+#include "util/alloc.h"
+
+static void written(mp_conn_t *c, void *arg)
+{
+    (void)c;
+    mp_free(arg);
+}
+
+static bool gone(const mp_http_req_t *req)
+{
+    return req->conn == NULL || (req->conn->flags & MP_C_CLOSED);
+}
+
+/* Hands buf (mp_malloc'd, len bytes) to the socket. */
+static void send_buf(mp_http_req_t *req, char *buf, size_t len)
+{
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    mp_conn__write(req->conn, &b, 1, written, buf);
+}
+
+static bool safe(const char *s)
+{
+    return strpbrk(s, "\r\n") == NULL;
+}
+
+bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_type)
+{
+    MP_ASSERT(!req->done && !req->streaming);
+    req->streaming = true;
+    req->status = status;
+    if (gone(req))
+        return false;
+    mp_conn_t *c = req->conn;
+    MP_NET_ASSERT_LOOP(c->srv);
+    MP_ASSERT(c->http != NULL && c->http->head == req);
+    /* HTTP/1.0 knows no chunked encoding: its body ends with the connection. */
+    req->chunked = !req->http10;
+    if (!req->chunked)
+        req->close_after = true;
+    bool ka = req->keep_alive && !req->close_after;
+    const char *origin = mp_http_req_header(req, "Origin");
+    bool cors =
+        origin != NULL && safe(origin) && mp_http__origin_listed(c->srv->cfg->cors_origins, origin);
+    if (!safe(content_type))
+        content_type = "application/octet-stream";
+    size_t cap = 256 + strlen(content_type) + req->rhdrs_len + (cors ? strlen(origin) : 0);
+    char *out = mp_malloc(cap);
+    size_t len = (size_t)snprintf(
+        out, cap,
+        "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\nContent-Type: %s\r\n"
+        "%sConnection: %s\r\n",
+        status, http_status_str((enum http_status)status), req->rid, content_type,
+        req->chunked ? "Transfer-Encoding: chunked\r\n" : "", ka ? "keep-alive" : "close");
+    if (cors)
+        len += (size_t)snprintf(out + len, cap - len,
+                                "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+    if (req->rhdrs_len) {
+        memcpy(out + len, req->rhdrs, req->rhdrs_len);
+        len += req->rhdrs_len;
+    }
+    memcpy(out + len, "\r\n", 2);
+    len += 2;
+    req->out_len = len;
+    send_buf(req, out, len);
+    /* A client that stops reading is closed after idle_timeout: each write
+     * it takes pushes the deadline back (mp_conn__wrote). */
+    if (!gone(req))
+        mp_deadline__set(c, MP_T_IDLE);
+    return !gone(req);
+}
+
+bool mp_http_stream_write(mp_http_req_t *req, const void *data, size_t len)
+{
+    MP_ASSERT(req->streaming && req->wait_fn == NULL);
+    if (gone(req))
+        return false;
+    if (len == 0) /* an empty chunk would end the body */
+        return true;
+    char head[24];
+    size_t hl = req->chunked ? (size_t)snprintf(head, sizeof head, "%zx\r\n", len) : 0;
+    size_t tl = req->chunked ? 2 : 0;
+    char *buf = mp_malloc(hl + len + tl);
+    memcpy(buf, head, hl);
+    memcpy(buf + hl, data, len);
+    memcpy(buf + hl + len, "\r\n", tl);
+    req->out_len += hl + len + tl;
+    req->body_out += len;
+    send_buf(req, buf, hl + len + tl);
+    return !gone(req);
+}
+
+size_t mp_http_stream_queued(const mp_http_req_t *req)
+{
+    return gone(req) ? 0 : req->conn->obytes;
+}
+
+void mp_http_stream_wait(mp_http_req_t *req, size_t low_mark, mp_http_stream_fn fn, void *ud)
+{
+    MP_ASSERT(req->streaming && req->wait_fn == NULL && fn != NULL);
+    if (gone(req) || req->conn->obytes <= low_mark) {
+        fn(req, gone(req), ud);
+        return;
+    }
+    req->wait_fn = fn;
+    req->wait_ud = ud;
+    req->wait_mark = low_mark;
+}
+
+void mp_http__stream_drained(mp_conn_t *c)
+{
+    mp_http_req_t *r = c->http ? c->http->head : NULL;
+    if (r == NULL || !r->streaming || r->wait_fn == NULL || c->obytes > r->wait_mark)
+        return;
+    mp_http_stream_fn fn = r->wait_fn;
+    r->wait_fn = NULL;
+    fn(r, false, r->wait_ud);
+}
+
+/* Takes req off the head of its connection's FIFO. */
+static void unlink_head(mp_conn_t *c, mp_http_req_t *req)
+{
+    MP_ASSERT(c->http->head == req);
+    c->http->head = req->next;
+    if (c->http->head == NULL)
+        c->http->tail = NULL;
+    c->http->nreqs--;
+    req->next = NULL;
+}
+
+void mp_http_stream_end(mp_http_req_t *req, bool complete)
+{
+    MP_ASSERT(req->streaming && !req->done && req->wait_fn == NULL);
+    /* A closed connection detaches its unanswered requests (conn = NULL):
+     * then req is ours to free. */
+    if (req->conn != NULL && complete && req->chunked) {
+        static const char last[] = "0\r\n\r\n";
+        req->out_len += sizeof last - 1;
+        send_buf(req, mp_strdup(last), sizeof last - 1); /* may close the connection */
+    }
+    mp_conn_t *c = req->conn;
+    if (c == NULL) {
+        mp_http__req_free(req);
+        return;
+    }
+    MP_ASSERT(!(c->flags & MP_C_CLOSED));
+    req->done = true;
+    unlink_head(c, req);
+    mp_http__access_log(req);
+    bool close = req->close_after;
+    mp_http__req_free(req);
+    if (!complete) {
+        mp_conn__close(c);
+        return;
+    }
+    if (close)
+        c->flags |= MP_C_DRAIN;
+    mp_http__flush(c); /* the next request, a graceful close, or the idle deadline */
+}
