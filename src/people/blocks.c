@@ -62,8 +62,10 @@ static void on_block(mp_err_t rc, const mp_block_out_t *o, void *ud)
         return;
     }
     mp_http_respond(c->req, 204, NULL);
-    if (o->changed)
+    if (o->changed) {
         block_event(c);
+        mp_people__presence_refresh(c->ctx, c->user);
+    }
     /* The friendship or request the block ended: both sides' devices, as
      * after a removal (which is all the blocked user can tell it from). */
     for (size_t i = 0; o->contacts_reset && i < o->n_sides; i++)
@@ -116,12 +118,12 @@ void mp_people__route_unblock(mp_http_req_t *req)
 
 /* ---- GET /v1/blocks?limit=&cursor= ---------------------------------------------- */
 
+/* {"user":{profile},"blocked_at"}: the public profile as on every route
+ * that returns a user ("blocked" is true, of course). */
 static json_t *block_json(const mp_block_row_t *r)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "user_id", id_json(r->user_id));
-    json_object_set_new(o, "username", json_string(r->username));
-    json_object_set_new(o, "display_name", json_string(r->display_name));
+    json_object_set_new(o, "user", mp_people__profile_json(&r->user));
     json_object_set_new(o, "blocked_at", json_integer(r->blocked_at));
     return o;
 }
@@ -139,7 +141,7 @@ static void on_list(mp_err_t rc, const mp_block_row_t *rows, size_t n, bool more
     json_t *next = json_null();
     if (more && n > 0) {
         char cur[48];
-        mp_people__cursor_format(rows[n - 1].blocked_at, rows[n - 1].user_id, cur, sizeof cur);
+        mp_people__cursor_format(rows[n - 1].blocked_at, rows[n - 1].user.id, cur, sizeof cur);
         next = json_string(cur);
     }
     mp_http_respond(req, 200, json_pack("{s:o,s:o}", "blocks", arr, "next_cursor", next));

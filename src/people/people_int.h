@@ -47,6 +47,12 @@ void mp_people__route_unblock(mp_http_req_t *req);
 void mp_people__route_blocks(mp_http_req_t *req);
 void mp_people__route_privacy_get(mp_http_req_t *req);
 void mp_people__route_privacy_patch(mp_http_req_t *req);
+/* After a change of who may see user's presence (their presence setting, a
+ * block or an unblock by them) while they are online: each online peer
+ * gets the presence they may see now — online, or offline with no
+ * last_seen_at — so nobody keeps showing an "online" they may no longer
+ * see, and nobody newly let in waits for the next change (privacy.c). */
+void mp_people__presence_refresh(const mp_module_ctx_t *ctx, uint64_t user);
 
 /* Paging of lists (blocks.c): limit "1".."max" in decimal; a cursor is
  * "<at>.<id>", the position of the last row of the previous page. */

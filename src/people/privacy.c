@@ -11,6 +11,7 @@
 #include "people/people_int.h"
 #include "store/privacy.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 static json_t *settings_json(const mp_privacy_settings_t *s)
 {
@@ -44,7 +45,67 @@ typedef struct patch_ctx {
     mp_http_req_t *req;
     const mp_module_ctx_t *ctx;
     uint64_t user;
+    bool presence; /* the presence setting was given */
 } patch_ctx_t;
+
+/* ---- presence after a change of its rules ------------------------------------------- */
+
+typedef struct refresh_ctx {
+    const mp_module_ctx_t *ctx;
+    uint64_t user;
+} refresh_ctx_t;
+
+/* The presence event of chat's presence.c: at is 0 for null. */
+static mp_frame_t *presence_frame(uint64_t user, bool online, int64_t at)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)user);
+    json_t *ev = json_object();
+    json_object_set_new(ev, "event", json_string("presence"));
+    json_object_set_new(ev, "user_id", json_string(id));
+    json_object_set_new(ev, "online", json_boolean(online));
+    json_object_set_new(ev, "last_seen_at", at > 0 ? json_integer(at) : json_null());
+    mp_frame_t *f = mp_frame_new_json(ev);
+    json_decref(ev);
+    return f;
+}
+
+static void on_split(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed, void *ud)
+{
+    refresh_ctx_t *c = ud;
+    mp_hub_t *hub = c->ctx->hub;
+    /* Gone offline meanwhile: the offline notice followed the new rules. */
+    if (rc == MP_OK && mp_hub_online(hub, c->user)) {
+        mp_frame_t *on = NULL, *off = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (!mp_hub_online(hub, users[i]))
+                continue;
+            bool allowed = i < n_allowed;
+            mp_frame_t **f = allowed ? &on : &off;
+            if (*f == NULL)
+                *f = presence_frame(c->user, allowed, allowed ? mp_now_ms() : 0);
+            mp_hub_push_user(hub, users[i], *f, 0);
+        }
+        if (on != NULL)
+            mp_frame_unref(on);
+        if (off != NULL)
+            mp_frame_unref(off);
+    }
+    mp_free(c);
+}
+
+void mp_people__presence_refresh(const mp_module_ctx_t *ctx, uint64_t user)
+{
+    if (!mp_hub_online(ctx->hub, user))
+        return; /* the last notice was "offline", which says nothing more */
+    refresh_ctx_t *c = mp_malloc(sizeof *c);
+    *c = (refresh_ctx_t){ctx, user};
+    /* A full queue only costs this refresh. */
+    if (mp_store_presence_split(ctx->store, user, on_split, c) != MP_OK)
+        mp_free(c);
+}
+
+/* ---- PATCH ----------------------------------------------------------------------------- */
 
 static void on_set(mp_err_t rc, const mp_privacy_settings_t *s, void *ud)
 {
@@ -64,6 +125,8 @@ static void on_set(mp_err_t rc, const mp_privacy_settings_t *s, void *ud)
     json_decref(ev);
     mp_hub_push_user(c->ctx->hub, c->user, f, 0);
     mp_frame_unref(f);
+    if (c->presence)
+        mp_people__presence_refresh(c->ctx, c->user);
     mp_free(c);
 }
 
@@ -146,6 +209,7 @@ void mp_people__route_privacy_patch(mp_http_req_t *req)
     c->req = req;
     c->ctx = mp_people__of(req)->ctx;
     c->user = mp_http_req_principal(req)->user_id;
+    c->presence = (mask & MP_PRIVSET_PRESENCE) != 0;
     mp_err_t rc = mp_store_privacy_set(c->ctx->store, c->user, mask, &set, on_set, c);
     if (rc != MP_OK)
         on_set(rc, NULL, c);

@@ -19,6 +19,7 @@
 
 #include "proto/contact.h"
 #include "proto/privacy.h"
+#include "store/people.h"
 #include "store/store.h"
 
 #define MP_BLOCKS_PAGE_MAX 200 /* rows per page of the block list */
@@ -48,10 +49,7 @@ mp_err_t mp_store_unblock(mp_store_t *st, uint64_t user_id, uint64_t blocked_id,
                           mp_store_block_fn cb, void *ud) __attribute__((warn_unused_result));
 
 typedef struct mp_block_row {
-    uint64_t user_id; /* the blocked user */
-    char username[MP_USERNAME_MAX + 1];
-    char display_name[MP_DISPLAY_NAME_MAX + 1];
-    bool guest;
+    mp_profile_row_t user; /* the blocked user, as the blocker sees them (store/people.h) */
     int64_t blocked_at;
 } mp_block_row_t;
 
@@ -118,6 +116,12 @@ mp_privacy_facts_t mp_privacy_pair_facts(const mp_privacy_pair_t *p, mp_privacy_
  * in and whom user_id has not blocked. */
 typedef void (*mp_store_ids_fn)(mp_err_t rc, const uint64_t *users, size_t n, void *ud);
 mp_err_t mp_store_presence_audience(mp_store_t *st, uint64_t user_id, mp_store_ids_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+/* The same peers, all of them, the n_allowed the rules let in first and then
+ * those they exclude: for telling both sides after a change of the rules. */
+typedef void (*mp_store_split_fn)(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed,
+                                  void *ud);
+mp_err_t mp_store_presence_split(mp_store_t *st, uint64_t user_id, mp_store_split_fn cb, void *ud)
     __attribute__((warn_unused_result));
 
 #endif

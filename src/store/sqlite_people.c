@@ -10,18 +10,14 @@
 #include "store/people.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_people_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/assert.h"
 
 /* ---- profile rows --------------------------------------------------------------- */
 
-/* The profile columns of users `u` as viewer ?1 sees them (PROFILE_NCOLS). */
-#define PROFILE_COLS                                                                               \
-    "u.id, u.username, u.display_name, u.bio, u.avatar_file_id, u.created_at, u.guest,"            \
-    " u.deleted_at, COALESCE((SELECT state FROM contacts"                                          \
-    " WHERE user_id = ?1 AND peer_id = u.id), 0),"                                                 \
-    " EXISTS (SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = u.id)"
+#define PROFILE_COLS MP_SQLITE_PROFILE_COLS
 
 /* Who may be found by viewer ?1 in search: no guests, deleted, disabled or
  * pending accounts, and only users whose priv_search lets the viewer in
@@ -36,7 +32,7 @@ static void copy_text(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static void profile_read(mp_sql_stmt_t *s, mp_profile_row_t *p)
+void mp_sqlite__profile_read(mp_sql_stmt_t *s, mp_profile_row_t *p)
 {
     p->id = col_u64(s, 0);
     copy_text(p->username, sizeof p->username, mp_sql_col_text(s, 1));
@@ -72,7 +68,7 @@ static mp_err_t profile_load(mp_sql_conn_t *db, uint64_t viewer, uint64_t id, co
         mp_sql_bind_text(s, 2, name, -1);
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_ROW) {
-        profile_read(s, out);
+        mp_sqlite__profile_read(s, out);
         mp_sql_reset(s);
         return MP_OK;
     }
@@ -411,7 +407,7 @@ static bool search_cursor_parse(search_job_t *j, const char *c)
 static void search_push(search_job_t *j, mp_sql_stmt_t *s, int part)
 {
     MP_ASSERT(j->n <= j->limit);
-    profile_read(s, &j->rows[j->n]);
+    mp_sqlite__profile_read(s, &j->rows[j->n]);
     j->row_part[j->n] = part;
     j->n++;
 }

@@ -6,6 +6,7 @@
 #include "store/privacy.h"
 #include "store/chat.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_people_int.h"
 #include "store/sqlite_privacy_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -316,7 +317,7 @@ typedef struct blist_job {
 /* A user blocks few others: the sort over their rows of the primary key is
  * cheap, and the page position is (created_at, blocked_id) descending. */
 static const char SQL_BLOCK_LIST[] =
-    "SELECT b.blocked_id, u.username, u.display_name, u.guest, b.created_at"
+    "SELECT " MP_SQLITE_PROFILE_COLS ", b.created_at"
     " FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?1"
     " AND (?2 < 0 OR b.created_at < ?2 OR (b.created_at = ?2 AND b.blocked_id < ?3))"
     " ORDER BY b.created_at DESC, b.blocked_id DESC LIMIT ?4";
@@ -340,11 +341,8 @@ static mp_err_t blist_run(mp_sql_conn_t *db, mp_sql_job_t *job)
             return MP_OK;
         }
         mp_block_row_t *r = &j->rows[j->n++];
-        r->user_id = col_u64(s, 0);
-        copy_text(r->username, sizeof r->username, mp_sql_col_text(s, 1));
-        copy_text(r->display_name, sizeof r->display_name, mp_sql_col_text(s, 2));
-        r->guest = mp_sql_col_int(s, 3) != 0;
-        r->blocked_at = mp_sql_col_i64(s, 4);
+        mp_sqlite__profile_read(s, &r->user);
+        r->blocked_at = mp_sql_col_i64(s, MP_SQLITE_PROFILE_NCOLS);
     }
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
@@ -519,11 +517,23 @@ mp_err_t mp_store_privacy_pair(mp_store_t *st, uint64_t actor_id, uint64_t targe
 typedef struct aud_job {
     mp_sql_job_t base;
     uint64_t user;
-    uint64_t *ids;
-    size_t n, cap;
+    uint64_t *ids, *out; /* allowed; excluded (split only) */
+    size_t n, cap, n_out, cap_out;
+    size_t n_allowed; /* split: the first n_allowed of ids */
+    bool split;
     mp_store_ids_fn cb;
+    mp_store_split_fn split_cb;
     void *ud;
 } aud_job_t;
+
+static void ids_add(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *v = mp_realloc(*v, *cap * sizeof **v);
+    }
+    (*v)[(*n)++] = id;
+}
 
 static const char SQL_PRESENCE_SETTING[] = "SELECT priv_presence FROM users WHERE id = ?1";
 /* The peers of store/chat.h (mp_store_chat_peers), each with whether ?1
@@ -555,7 +565,7 @@ static mp_err_t aud_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         return mp_sql_err(db, rc);
     mp_privacy_t setting = mp_privacy_from_int(mp_sql_col_i64(s, 0));
     mp_sql_reset(s);
-    if (setting == MP_PRIV_NOBODY)
+    if (setting == MP_PRIV_NOBODY && !j->split)
         return MP_OK;
     if ((s = mp_sql_prepare(db, SQL_AUDIENCE)) == NULL)
         return MP_ERR_INTERNAL;
@@ -567,23 +577,42 @@ static mp_err_t aud_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         mp_privacy_facts_t f = {.target_blocked_actor = mp_sql_col_int(s, 1) != 0,
                                 .setting = setting,
                                 .friends = mp_sql_col_int(s, 2) != 0};
-        if (mp_privacy_rule(MP_PRIVACY_PRESENCE, &f) != MP_PRIVACY_ALLOWED)
-            continue;
-        if (j->n == j->cap) {
-            j->cap = j->cap ? j->cap * 2 : 8;
-            j->ids = mp_realloc(j->ids, j->cap * sizeof *j->ids);
-        }
-        j->ids[j->n++] = col_u64(s, 0);
+        if (mp_privacy_rule(MP_PRIVACY_PRESENCE, &f) == MP_PRIVACY_ALLOWED)
+            ids_add(&j->ids, &j->n, &j->cap, col_u64(s, 0));
+        else if (j->split)
+            ids_add(&j->out, &j->n_out, &j->cap_out, col_u64(s, 0));
     }
-    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    size_t n_allowed = j->n;
+    for (size_t i = 0; i < j->n_out; i++)
+        ids_add(&j->ids, &j->n, &j->cap, j->out[i]);
+    j->n_allowed = n_allowed;
+    return MP_OK;
 }
 
 static void aud_done(mp_sql_job_t *job, mp_err_t rc)
 {
     aud_job_t *j = (aud_job_t *)job;
-    j->cb(rc, j->ids, rc == MP_OK ? j->n : 0, j->ud);
+    if (j->split)
+        j->split_cb(rc, j->ids, rc == MP_OK ? j->n : 0, rc == MP_OK ? j->n_allowed : 0, j->ud);
+    else
+        j->cb(rc, j->ids, rc == MP_OK ? j->n : 0, j->ud);
     mp_free(j->ids);
+    mp_free(j->out);
     mp_free(j);
+}
+
+mp_err_t mp_store_presence_split(mp_store_t *st, uint64_t user_id, mp_store_split_fn cb, void *ud)
+{
+    aud_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = aud_run;
+    j->base.done = aud_done;
+    j->user = user_id;
+    j->split = true;
+    j->split_cb = cb;
+    j->ud = ud;
+    return mp_sqlite__read_or_free(st, &j->base);
 }
 
 mp_err_t mp_store_presence_audience(mp_store_t *st, uint64_t user_id, mp_store_ids_fn cb, void *ud)

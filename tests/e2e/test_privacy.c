@@ -14,7 +14,8 @@
  *   presence (GET and events), read_receipts (receipt events, sync).
  * - "contacts" = friends (made through the contacts routes) for each
  *   setting; a block ends a friendship, and a blocked user's contact
- *   request never reaches the blocker. */
+ *   request never reaches the blocker;
+ * - search: who finds whom in user search (the exact lookup stays open). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +119,21 @@ static json_t *next_presence(mpc_ws_t *ws, const char *user)
     }
 }
 
+/* The next presence event about user is "offline, never seen" (hidden) or
+ * "online" (shown): what a change of the rules sends to an online user's
+ * peers. */
+static void expect_presence(mpc_ws_t *ws, const char *user, bool shown)
+{
+    json_t *ev = next_presence(ws, user);
+    if (shown) {
+        assert_true(json_is_true(json_object_get(ev, "online")));
+    } else {
+        assert_false(json_is_true(json_object_get(ev, "online")));
+        assert_true(json_is_null(json_object_get(ev, "last_seen_at")));
+    }
+    json_decref(ev);
+}
+
 static json_t *forward_msg(mpc_ws_t *ws, const char *from, const char *msg_id, const char *conv,
                            const char *to, const char *cmid)
 {
@@ -201,14 +217,19 @@ static void test_block_routes(void **state)
     json_array_extend(all, json_object_get(p2, "blocks"));
     assert_int_equal(json_array_size(all), 3);
     assert_true(json_is_null(json_object_get(p2, "next_cursor")));
-    /* Bob was blocked first (a round trip before the others): last. */
-    assert_string_equal(jstr(json_array_get(all, 2), "user_id"), b.s.user_id);
-    assert_string_equal(jstr(json_array_get(all, 2), "username"), b.s.username);
+    /* Bob was blocked first (a round trip before the others): last. Each
+     * row is the public profile, as on every route that returns a user. */
+    json_t *bu = json_object_get(json_array_get(all, 2), "user");
+    assert_string_equal(jstr(bu, "user_id"), b.s.user_id);
+    assert_string_equal(jstr(bu, "username"), b.s.username);
+    assert_true(json_is_true(json_object_get(bu, "blocked")));
+    assert_string_equal(jstr(bu, "contact"), "none");
     bool seen_c = false, seen_d = false;
     for (size_t i = 0; i < 3; i++) {
         json_t *row = json_array_get(all, i);
-        seen_c |= strcmp(jstr(row, "user_id"), c.s.user_id) == 0;
-        seen_d |= strcmp(jstr(row, "user_id"), d.s.user_id) == 0;
+        const char *uid = jstr(json_object_get(row, "user"), "user_id");
+        seen_c |= strcmp(uid, c.s.user_id) == 0;
+        seen_d |= strcmp(uid, d.s.user_id) == 0;
         if (i > 0)
             assert_true(jint(row, "blocked_at") <= jint(json_array_get(all, i - 1), "blocked_at"));
     }
@@ -351,6 +372,11 @@ static void test_blocked_everywhere(void **state)
         json_pack("{s:s,s:s,s:s}", "message", "nobody", "presence", "nobody", "groups", "nobody");
     privacy_patch(&cy, json_deep_copy(nobody));
     privacy_patch(&eve, nobody);
+    /* Bob had seen Ann and Cy online: now both read as away, the same way;
+     * Fay, who may still see Ann, is told she is online. */
+    expect_presence(bob.ws, ann.s.user_id, false);
+    expect_presence(bob.ws, cy.s.user_id, false);
+    expect_presence(fay.ws, ann.s.user_id, true);
 
     char m1[256], m2[256];
     /* send in the existing direct conversation */
@@ -588,6 +614,7 @@ static void test_presence_setting(void **state)
     char ab[24];
     assert_int_equal(direct_conv(srv, &a, b.s.user_id, ab), 201);
     privacy_patch(&b, json_pack("{s:s}", "presence", "nobody"));
+    expect_presence(a.ws, b.s.user_id, false);
     bool online;
     long long seen;
     presence_of(&a, b.s.user_id, &online, &seen);
@@ -602,14 +629,17 @@ static void test_presence_setting(void **state)
     assert_int_equal(presence_events_about(a.ws, b.s.user_id), 0);
     /* "contacts" without a friendship hides it too; "everyone" shows it. */
     privacy_patch(&b, json_pack("{s:s}", "presence", "contacts"));
+    expect_presence(a.ws, b.s.user_id, false);
     presence_of(&a, b.s.user_id, &online, &seen);
     assert_false(online);
     privacy_patch(&b, json_pack("{s:s}", "presence", "everyone"));
+    expect_presence(a.ws, b.s.user_id, true);
     presence_of(&a, b.s.user_id, &online, &seen);
     assert_true(online);
     dev_close(&b);
     json_t *ev = next_presence(a.ws, b.s.user_id);
     assert_false(json_is_true(json_object_get(ev, "online")));
+    assert_true(json_is_integer(json_object_get(ev, "last_seen_at")));
     json_decref(ev);
     dev_close(&a);
     dev_close(&stranger);
@@ -715,6 +745,9 @@ static void test_contacts_option(void **state)
     assert_int_equal(direct_conv(srv, &asker, a.s.user_id, qa), 201);
     privacy_patch(&a, json_pack("{s:s,s:s,s:s}", "message", "contacts", "presence", "contacts",
                                 "groups", "contacts"));
+    expect_presence(friend_.ws, a.s.user_id, true);
+    expect_presence(stranger.ws, a.s.user_id, false);
+    expect_presence(asker.ws, a.s.user_id, false);
     char m[256];
     /* message */
     send_text(&friend_, fa, "1", "hi", NULL);
@@ -790,6 +823,52 @@ static void test_block_and_contacts(void **state)
     dev_close(&b);
 }
 
+/* Whether GET /v1/users/search?q=q as d lists user. */
+static bool search_finds(const chat_dev_t *d, const char *q, const char *user)
+{
+    json_t *b = EXPECT_BODY(200, NULL, srv, "GET", d->s.access, NULL, "/v1/users/search?q=%s", q);
+    json_t *users = json_object_get(b, "users");
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(users); i++)
+        found |= strcmp(jstr(json_array_get(users, i), "user_id"), user) == 0;
+    json_decref(b);
+    return found;
+}
+
+/* search: who finds me in user search; the exact username lookup stays
+ * open to everyone, and a block does not hide the blocker (Telegram). */
+static void test_search_setting(void **state)
+{
+    (void)state;
+    chat_dev_t a, friend_, stranger;
+    dev_new_user(srv, "srch", &a);
+    dev_new_user(srv, "srch", &friend_);
+    dev_new_user(srv, "srch", &stranger);
+    befriend(&friend_, &a);
+    assert_true(search_finds(&stranger, a.s.username, a.s.user_id));
+    privacy_patch(&a, json_pack("{s:s}", "search", "contacts"));
+    assert_true(search_finds(&friend_, a.s.username, a.s.user_id));
+    assert_false(search_finds(&stranger, a.s.username, a.s.user_id));
+    privacy_patch(&a, json_pack("{s:s}", "search", "nobody"));
+    assert_false(search_finds(&friend_, a.s.username, a.s.user_id));
+    EXPECT(200, NULL, srv, "GET", stranger.s.access, NULL, "/v1/users/by-username/%s",
+           a.s.username);
+    privacy_patch(&a, json_pack("{s:s}", "search", "everyone"));
+    block(&a, &stranger);
+    assert_true(search_finds(&stranger, a.s.username, a.s.user_id));
+    json_t *p =
+        EXPECT_BODY(200, NULL, srv, "GET", stranger.s.access, NULL, "/v1/users/%s", a.s.user_id);
+    /* "blocked" is the caller's own block, never the other's. */
+    assert_false(json_is_true(json_object_get(p, "blocked")));
+    json_decref(p);
+    p = EXPECT_BODY(200, NULL, srv, "GET", a.s.access, NULL, "/v1/users/%s", stranger.s.user_id);
+    assert_true(json_is_true(json_object_get(p, "blocked")));
+    json_decref(p);
+    dev_close(&a);
+    dev_close(&friend_);
+    dev_close(&stranger);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,7 +876,7 @@ int main(void)
         cmocka_unit_test(test_blocked_everywhere),    cmocka_unit_test(test_message_setting),
         cmocka_unit_test(test_groups_setting),        cmocka_unit_test(test_presence_setting),
         cmocka_unit_test(test_read_receipts_setting), cmocka_unit_test(test_contacts_option),
-        cmocka_unit_test(test_block_and_contacts),
+        cmocka_unit_test(test_block_and_contacts),    cmocka_unit_test(test_search_setting),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

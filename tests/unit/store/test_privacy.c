@@ -212,11 +212,12 @@ static void on_list(mp_err_t rc, const mp_block_row_t *rows, size_t n, bool more
     r->n = n;
     r->more = more;
     for (size_t i = 0; i < n && i < 8; i++) {
-        r->ids[i] = rows[i].user_id;
+        r->ids[i] = rows[i].user.id;
         r->at[i] = rows[i].blocked_at;
     }
     if (n > 0)
-        snprintf(r->name0, sizeof r->name0, "%s/%s", rows[0].username, rows[0].display_name);
+        snprintf(r->name0, sizeof r->name0, "%s/%s/%d", rows[0].user.username,
+                 rows[0].user.display_name, rows[0].user.blocked);
 }
 
 static list_res_t list_now(fx_t *f, uint64_t who, int64_t after_at, uint64_t after_id,
@@ -243,7 +244,7 @@ static void test_block_list_paged(void **state)
     assert_true(p1.more);
     assert_true(p1.ids[0] == GUEST); /* newest first */
     assert_true(p1.ids[1] == CAT);
-    assert_string_equal(p1.name0, "guest_4009/Gus");
+    assert_string_equal(p1.name0, "guest_4009/Gus/1");
     list_res_t p2 = list_now(f, ANA, p1.at[1], p1.ids[1], 2);
     assert_int_equal(p2.n, 1);
     assert_false(p2.more);
@@ -695,7 +696,7 @@ static void test_group_adds(void **state)
 typedef struct {
     int done;
     mp_err_t rc;
-    size_t n;
+    size_t n, n_allowed;
     uint64_t ids[8];
 } ids_res_t;
 
@@ -707,6 +708,13 @@ static void on_ids(mp_err_t rc, const uint64_t *users, size_t n, void *ud)
     r->n = n;
     for (size_t i = 0; i < n && i < 8; i++)
         r->ids[i] = users[i];
+}
+
+static void on_split(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed, void *ud)
+{
+    ids_res_t *r = ud;
+    on_ids(rc, users, n, ud);
+    r->n_allowed = n_allowed;
 }
 
 static bool has(const ids_res_t *r, uint64_t id)
@@ -778,6 +786,14 @@ static void test_presence(void **state)
     r = audience(f, ANA);
     assert_int_equal(r.n, 1);
     assert_true(r.ids[0] == CAT);
+    /* Split: every peer, the allowed first. */
+    ids_res_t sp = {0};
+    assert_int_equal(mp_store_presence_split(f->s.st, ANA, on_split, &sp), MP_OK);
+    MPU_WAIT(&f->s.loop, &sp.done, 1);
+    assert_int_equal(sp.n, 3);
+    assert_int_equal(sp.n_allowed, 1);
+    assert_true(sp.ids[0] == CAT);
+    assert_true(has(&sp, BEN) && has(&sp, DAN));
     assert_int_equal(
         priv_set(f, ANA, MP_PRIVSET_PRESENCE, (mp_privacy_settings_t){.presence = MP_PRIV_NOBODY})
             .rc,
