@@ -353,6 +353,14 @@ static void teardown(app_state_t *s)
     /* Remaining handles (signals, module timers) belong to no one any more. */
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    /* With its watchers closed, libuv gives SIGTERM and SIGINT back their
+     * default action, and a repeated signal (from a supervisor, or a second
+     * Ctrl-C) would kill a shutdown that has only memory left to release.
+     * As while the loop ran, a repeat changes nothing. */
+    if (s->stopping) {
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+    }
     if (app->srv != NULL)
         mp_server_free(app->srv);
     app->srv = NULL;
