@@ -26,8 +26,14 @@ typedef struct row {
         __LINE__, op, setting, flags, want                                                         \
     }
 
-enum { E = MP_PRIV_EVERYONE, C = MP_PRIV_CONTACTS, N = MP_PRIV_NOBODY };
-enum { OK = MP_PRIVACY_ALLOWED, NO = MP_PRIVACY_REFUSED, YB = MP_PRIVACY_YOU_BLOCKED };
+/* Short names for the table (macros, not enumerators: the rows keep the
+ * enum types the functions take). */
+#define E MP_PRIV_EVERYONE
+#define C MP_PRIV_CONTACTS
+#define N MP_PRIV_NOBODY
+#define OK MP_PRIVACY_ALLOWED
+#define NO MP_PRIVACY_REFUSED
+#define YB MP_PRIVACY_YOU_BLOCKED
 
 static const row_t rows[] = {
     /* message: the setting, then blocks both ways (the blocker is told). */

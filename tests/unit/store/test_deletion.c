@@ -150,11 +150,10 @@ static void test_delete(void **state)
                      0);
     assert_int_equal(q(f, "SELECT revoked_at FROM devices WHERE id = 12"), 5);
     assert_int_equal(q(f, "SELECT count(*) FROM refresh_tokens"), 1); /* bob's */
-    assert_int_equal(q(f,
-                       "SELECT count(*) FROM users WHERE id = 1001 AND deleted_at > 0"
-                       " AND display_name = 'Deleted account' AND bio = '' AND email IS NULL"
-                       " AND admin = 0 AND password_hash = '' AND priv_message = 0"
-                       " AND priv_receipts = 0 AND username = 'alice'"),
+    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE id = 1001 AND deleted_at > 0"
+                          " AND display_name = 'Deleted account' AND bio = '' AND email IS NULL"
+                          " AND admin = 0 AND password_hash = '' AND priv_message = 0"
+                          " AND priv_receipts = 0 AND username = 'alice'"),
                      1);
     assert_int_equal(q(f,
                        "SELECT count(*) FROM contacts WHERE (user_id = 1001 OR peer_id = 1001)"
@@ -200,8 +199,8 @@ static void test_release_names(void **state)
     rel_res_t x = release(f, 0, at_c + 1, 1);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.last, at_a);
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE id = 1001 AND username = 'deleted_1001'"),
-                     1);
+    assert_int_equal(
+        q(f, "SELECT count(*) FROM users WHERE id = 1001 AND username = 'deleted_1001'"), 1);
     assert_int_equal(q(f, "SELECT count(*) FROM users WHERE username = 'bob'"), 1);
     x = release(f, x.last, at_c + 1, 1);
     assert_int_equal(x.n, 1);
