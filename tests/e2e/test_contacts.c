@@ -4,7 +4,8 @@
  * later change's event arriving first); a request to someone who asked
  * first is an accept; decline, cancel and remove; the lists and their
  * paging; `sync` bringing the changes to a device that was offline, once; a
- * request to someone who blocked the requester never reaching them; the
+ * request to someone who blocked the requester never reaching them, a
+ * block ending a friendship; the
  * validation errors naming their field, and guests refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -367,23 +368,11 @@ static void test_sync_brings_changes_to_offline_device(void **state)
     dev_close(&c);
 }
 
-/* Writes the block as the blocking routes would (a row of `blocks`): the
- * contacts' side of a block is what is under test here. */
-static void db_block(const char *blocker, const char *blocked)
+/* blocker blocks blocked through POST /v1/blocks. */
+static void block(const chat_dev_t *blocker, const char *blocked)
 {
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(srv, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
-    sqlite3_busy_timeout(db, 5000);
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO blocks(user_id, blocked_id, created_at) VALUES(%s, %s, 1)", blocker,
-             blocked);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
+    EXPECT(204, NULL, srv, "POST", blocker->s.access, json_pack("{s:s}", "user_id", blocked),
+           "/v1/blocks");
 }
 
 static void test_blocked_requester_never_reaches_blocker(void **state)
@@ -393,7 +382,7 @@ static void test_blocked_requester_never_reaches_blocker(void **state)
     dev_new_user(srv, "cv", &a);
     dev_new_user(srv, "cw", &b);
     const char *A = a.s.user_id, *B = b.s.user_id;
-    db_block(B, A);
+    block(&b, A);
     char bc[32] = "0";
     json_t *got = json_array();
     sync_contacts(&b, bc, got);
@@ -422,6 +411,35 @@ static void test_blocked_requester_never_reaches_blocker(void **state)
     dev_close(&a);
     dev_close(&b);
     dev_close(&c);
+}
+
+/* A block ends a friendship: both sides none, told to both users' devices
+ * like a removal. */
+static void test_block_ends_friendship(void **state)
+{
+    (void)state;
+    chat_dev_t a, b;
+    dev_new_user(srv, "ck", &a);
+    dev_new_user(srv, "cj", &b);
+    const char *A = a.s.user_id, *B = b.s.user_id;
+    json_decref(request(&a, B, 200));
+    EXPECT(200, NULL, srv, "POST", b.s.access, NULL, "/v1/contacts/requests/%s/accept", A);
+    expect_contact_event(&a, B, "outgoing");
+    expect_contact_event(&a, B, "friends");
+    expect_contact_event(&b, A, "incoming");
+    expect_contact_event(&b, A, "friends");
+    block(&a, B);
+    expect_contact_event(&a, B, "none");
+    expect_contact_event(&b, A, "none");
+    assert_int_equal(list_len(&a, "/v1/contacts"), 0);
+    assert_int_equal(list_len(&b, "/v1/contacts"), 0);
+    /* b's request now stays on b's side */
+    assert_answer(request(&b, A, 200), A, "outgoing", true);
+    expect_contact_event(&b, A, "outgoing");
+    assert_int_equal(list_len(&a, "/v1/contacts/requests?direction=incoming"), 0);
+    assert_int_equal(drain_events(a.ws, "contact"), 0);
+    dev_close(&a);
+    dev_close(&b);
 }
 
 static void test_validation_and_guests(void **state)
@@ -492,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_lists_and_paging),
         cmocka_unit_test(test_sync_brings_changes_to_offline_device),
         cmocka_unit_test(test_blocked_requester_never_reaches_blocker),
+        cmocka_unit_test(test_block_ends_friendship),
         cmocka_unit_test(test_validation_and_guests),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
