@@ -488,24 +488,17 @@ static int user_passwd(conn_t *c, const opts_t *o, const char *name)
     return simple(c, o, req, "password of %s changed; every device of it was signed out", name);
 }
 
-/* Every page of user.list. */
-static int user_list(conn_t *c, const opts_t *o)
+/* Asks for every page of a list command: req (stolen) is sent again with
+ * "limit" and each "cursor" until next_cursor is null; the items under key
+ * are appended to all. Returns the exit code. */
+static int fetch_all(conn_t *c, json_t *req, const char *key, json_t *all)
 {
-    json_t *all = json_array();
     json_t *cursor = json_null();
     int code = MP_CLI_OK;
+    json_object_set_new(req, "limit", json_integer(PAGE));
     for (;;) {
-        json_t *req =
-            json_pack("{s:s, s:i, s:o}", "cmd", "user.list", "limit", PAGE, "cursor", cursor);
-        if (o->query != NULL)
-            json_object_set_new(req, "q", json_string(o->query));
-        if (o->admins)
-            json_object_set_new(req, "admin", json_true());
-        if (o->disabled)
-            json_object_set_new(req, "disabled", json_true());
-        if (o->guests)
-            json_object_set_new(req, "guest", json_true());
-        json_t *ans = conn_call(c, req);
+        json_object_set_new(req, "cursor", cursor);
+        json_t *ans = conn_call(c, json_deep_copy(req));
         if (ans == NULL) {
             code = MP_CLI_FAIL;
             break;
@@ -514,7 +507,7 @@ static int user_list(conn_t *c, const opts_t *o)
             json_decref(ans);
             break;
         }
-        json_array_extend(all, json_object_get(ans, "users"));
+        json_array_extend(all, json_object_get(ans, key));
         cursor = json_incref(json_object_get(ans, "next_cursor"));
         json_decref(ans);
         if (!json_is_string(cursor)) {
@@ -522,6 +515,24 @@ static int user_list(conn_t *c, const opts_t *o)
             break;
         }
     }
+    json_decref(req);
+    return code;
+}
+
+/* Every page of user.list. */
+static int user_list(conn_t *c, const opts_t *o)
+{
+    json_t *all = json_array();
+    json_t *req = json_pack("{s:s}", "cmd", "user.list");
+    if (o->query != NULL)
+        json_object_set_new(req, "q", json_string(o->query));
+    if (o->admins)
+        json_object_set_new(req, "admin", json_true());
+    if (o->disabled)
+        json_object_set_new(req, "disabled", json_true());
+    if (o->guests)
+        json_object_set_new(req, "guest", json_true());
+    int code = fetch_all(c, req, "users", all);
     if (code == MP_CLI_OK) {
         if (o->json) {
             json_t *out = json_pack("{s:O}", "users", all);
@@ -648,27 +659,7 @@ static int invite_create(conn_t *c, const opts_t *o)
 static int invite_list(conn_t *c, const opts_t *o)
 {
     json_t *all = json_array();
-    json_t *cursor = json_null();
-    int code = MP_CLI_OK;
-    for (;;) {
-        json_t *ans = conn_call(
-            c, json_pack("{s:s, s:i, s:o}", "cmd", "invite.list", "limit", PAGE, "cursor", cursor));
-        if (ans == NULL) {
-            code = MP_CLI_FAIL;
-            break;
-        }
-        if ((code = answer_code(ans)) != MP_CLI_OK) {
-            json_decref(ans);
-            break;
-        }
-        json_array_extend(all, json_object_get(ans, "invites"));
-        cursor = json_incref(json_object_get(ans, "next_cursor"));
-        json_decref(ans);
-        if (!json_is_string(cursor)) {
-            json_decref(cursor);
-            break;
-        }
-    }
+    int code = fetch_all(c, json_pack("{s:s}", "cmd", "invite.list"), "invites", all);
     if (code == MP_CLI_OK) {
         if (o->json) {
             json_t *out = json_pack("{s:O}", "invites", all);
