@@ -109,7 +109,8 @@ static const char SQL_DIRECT_PRIV[] =
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = u.id AND b.blocked_id = ?1),"
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.blocked_id = u.id),"
     " CASE WHEN u.priv_message = 1 THEN EXISTS(SELECT 1 FROM contacts k"
-    " WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3) ELSE 0 END"
+    " WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3) ELSE 0 END,"
+    " u.deleted_at > 0"
     " FROM members p JOIN users u ON u.id = p.user_id"
     " WHERE p.conversation_id = ?2 AND p.user_id <> ?1";
 
@@ -129,7 +130,10 @@ mp_err_t mp_sqlite__direct_privacy(mp_sql_conn_t *db, uint64_t sender, uint64_t 
         return MP_OK;
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
-    mp_privacy_facts_t f = {.setting = mp_privacy_from_int(mp_sql_col_i64(s, 0)),
+    /* A deleted account takes no new messages: it reads as "nobody". */
+    bool deleted = mp_sql_col_int(s, 4) != 0;
+    mp_privacy_facts_t f = {.setting = deleted ? MP_PRIV_NOBODY
+                                               : mp_privacy_from_int(mp_sql_col_i64(s, 0)),
                             .target_blocked_actor = mp_sql_col_int(s, 1) != 0,
                             .actor_blocked_target = mp_sql_col_int(s, 2) != 0,
                             .friends = mp_sql_col_int(s, 3) != 0};

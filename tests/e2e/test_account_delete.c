@@ -246,8 +246,11 @@ static void test_delete_account(void **state)
     assert_non_null(find_msg(all, owned, "in my group", NULL));
     json_decref(all);
     /* The direct conversation stays for the peer, who can no longer reach a
-     * (a's devices are gone), but whose own account is untouched. */
+     * (a's devices are gone), but whose own account is untouched. A deleted
+     * account takes no new messages: the answer of a "nobody" setting. */
     EXPECT(200, NULL, srv, "GET", b.s.access, NULL, "/v1/me");
+    json_t *r = send_msg(b.ws, dm, NULL, "del-4", "are you there?");
+    assert_err(r, "privacy_restricted");
     dev_close(&b);
     dev_close(&c);
 }
