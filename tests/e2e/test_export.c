@@ -21,7 +21,6 @@
 
 #include "test_groups_util.h"
 
-
 /* How much the server's RSS may grow while it streams a 20,000-message
  * export to a slow reader: a few MiB of pages and output window, far below
  * the document's size. ThreadSanitizer shadows every byte the program
