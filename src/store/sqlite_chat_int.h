@@ -37,8 +37,11 @@
  * (MP_CHAT_PRESENCE_GROUP_MAX), with them — a bounded probe of the
  * (conversation_id, user_id) primary key, not a count. Also the core of the
  * audience of a profile change (sqlite_people.c). */
-#define MP_SQLITE_PEERS_SQL                                                                        \
-    "SELECT DISTINCT m2.user_id FROM members m1"                                                   \
+#define MP_SQLITE_PEERS_SQL "SELECT DISTINCT m2.user_id" MP_SQLITE_PEERS_FROM
+/* The FROM and WHERE of MP_SQLITE_PEERS_SQL, for queries that read more of
+ * each peer (m2.user_id) than the id (the privacy audience of presence). */
+#define MP_SQLITE_PEERS_FROM                                                                       \
+    " FROM members m1"                                                                             \
     " JOIN conversations c ON c.id = m1.conversation_id"                                           \
     " JOIN members m2 ON m2.conversation_id = m1.conversation_id"                                  \
     " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"                                                  \

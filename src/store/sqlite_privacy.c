@@ -5,6 +5,7 @@
 
 #include "store/privacy.h"
 #include "store/chat.h"
+#include "store/sqlite_chat_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_people_int.h"
 #include "store/sqlite_privacy_int.h"
@@ -547,13 +548,7 @@ static const char SQL_AUDIENCE[] =
     "SELECT DISTINCT m2.user_id,"
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.blocked_id = m2.user_id),"
     " CASE WHEN ?3 = 1 THEN EXISTS(SELECT 1 FROM contacts k WHERE k.user_id = ?1"
-    " AND k.peer_id = m2.user_id AND k.state = 3) ELSE 0 END"
-    " FROM members m1 JOIN conversations c ON c.id = m1.conversation_id"
-    " JOIN members m2 ON m2.conversation_id = m1.conversation_id"
-    " WHERE m1.user_id = ?1 AND m2.user_id <> ?1"
-    " AND (c.kind = 'direct' OR (SELECT m3.user_id FROM members m3"
-    " WHERE m3.conversation_id = m1.conversation_id"
-    " ORDER BY m3.user_id LIMIT 1 OFFSET ?2) IS NULL)";
+    " AND k.peer_id = m2.user_id AND k.state = 3) ELSE 0 END" MP_SQLITE_PEERS_FROM;
 
 static mp_err_t aud_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
