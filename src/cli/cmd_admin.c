@@ -441,9 +441,10 @@ static int flag_cmd(conn_t *c, const opts_t *o, const char *cmd, const char *nam
     if (code == MP_CLI_OK) {
         if (o->json)
             print_json(ans);
-        else
-            printf(json_is_true(json_object_get(ans, "changed")) ? now : already, name),
-                printf("\n");
+        else {
+            printf(json_is_true(json_object_get(ans, "changed")) ? now : already, name);
+            printf("\n");
+        }
     }
     json_decref(ans);
     return code;
