@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks that includes between the folders of src/ point one way, down the
 # layers of docs/architecture.md:
-#   util <- config, proto <- store | net | mail <- core <- auth, chat, groups, people
-#   <- admin <- app
+#   util <- config, proto <- store | net | mail | blobs | media <- core
+#   <- auth, chat, groups, people, files <- admin <- app
 #   util <- client <- bench <- cli (which may also start the server: app)
 # An include of a folder not in the including folder's allowed list fails,
 # unless the exact line is listed in scripts/layers-exceptions.txt (known
@@ -31,8 +31,11 @@ BEGIN {
     allow["groups"] = "util config proto store net core chat"
     allow["people"] = "util config proto store net core"
     allow["mail"] = "util config proto"
+    allow["blobs"] = "util"
+    allow["media"] = "util"
+    allow["files"] = "util config proto store net core blobs media"
     allow["admin"] = "util config proto store net core mail auth chat"
-    allow["app"] = "util config proto store net core mail auth chat groups people admin"
+    allow["app"] = "util config proto store net core mail blobs media auth chat groups people files admin"
     allow["client"] = "util proto"
     allow["bench"] = "util proto client"
     allow["cli"] = "util config proto client bench app"

@@ -7,6 +7,8 @@ PKGS=(
   libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libjansson-dev
   libsqlite3-dev libsodium-dev libjwt-dev libinih-dev libcmocka-dev
   libicu-dev libcurl4-openssl-dev python3-aiosmtpd
+  libvips-dev libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libvips-tools ffmpeg libimage-exiftool-perl
 )
 missing=()
 for p in "${PKGS[@]}"; do

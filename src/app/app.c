@@ -19,7 +19,9 @@
 #include "auth/sweep.h"
 #include "chat/chat.h"
 #include "core/verbs.h"
+#include "files/files.h"
 #include "groups/groups.h"
+#include "media/media.h"
 #include "people/people.h"
 #include "store/messages.h"
 #include "store/world.h"
@@ -35,9 +37,13 @@ static const struct {
     const mp_route_t *routes;
     size_t mod_offset; /* of the module's handle in mp_app_t */
 } route_tables[] = {
-    {mp_auth_routes, offsetof(mp_app_t, auth)},     {mp_chat_routes, offsetof(mp_app_t, chat)},
-    {mp_groups_routes, offsetof(mp_app_t, groups)}, {mp_people_routes, offsetof(mp_app_t, people)},
-    {mp_admin_routes, offsetof(mp_app_t, admin)},   {NULL, 0},
+    {mp_auth_routes, offsetof(mp_app_t, auth)},
+    {mp_chat_routes, offsetof(mp_app_t, chat)},
+    {mp_groups_routes, offsetof(mp_app_t, groups)},
+    {mp_people_routes, offsetof(mp_app_t, people)},
+    {mp_files_routes, offsetof(mp_app_t, files)},
+    {mp_admin_routes, offsetof(mp_app_t, admin)},
+    {NULL, 0},
 };
 
 typedef struct {
@@ -242,6 +248,7 @@ static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
  *   2. chat  (mp_chat_new + mp_hub_on_presence(app->hub, <chat presence hook>, chat))
  *   3. groups (mp_groups_new: needs chat)
  *   4. people (mp_people_new)
+ *   4b. files (mp_files_new: opens the file storage, starts the file sweep)
  *   5. admin (mp_admin_new: needs auth and chat; opens the control socket)
  *   6. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
  *      and tells chat about groups that lost their owner); the account
@@ -258,6 +265,9 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     mp_hub_on_presence(app->hub, mp_chat_presence, app->chat);
     app->groups = mp_groups_new(&s->mctx, app->chat);
     app->people = mp_people_new(&s->mctx);
+    app->files = mp_files_new(&s->mctx, err, errlen);
+    if (app->files == NULL)
+        return -1;
     app->admin = mp_admin_new(&s->mctx, app->auth, app->chat, err, errlen);
     if (app->admin == NULL)
         return -1;
@@ -287,6 +297,8 @@ static void modules_free(app_state_t *s)
     s->grace = NULL;
     mp_admin_free(app->admin);
     app->admin = NULL;
+    mp_files_free(app->files);
+    app->files = NULL;
     mp_people_free(app->people);
     app->people = NULL;
     mp_groups_free(app->groups);
@@ -325,12 +337,13 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 }
 
 /* Lets work already handed to the thread pool (password hashing, e-mail
- * sends) finish, so that its completion callbacks run while their modules
- * still exist. A send that completes may start a password job, and the
- * reverse, hence one loop over both. */
-static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth, const mp_mail_t *mail)
+ * sends, file writes and media processing) finish, so that its completion
+ * callbacks run while their modules still exist. A send that completes may
+ * start a password job, and the reverse, hence one loop over all. */
+static void drain_requests(uv_loop_t *loop, const mp_app_t *app)
 {
-    while (mp_auth_pending_jobs(auth) > 0 || mp_mail_pending(mail) > 0)
+    while (mp_auth_pending_jobs(app->auth) > 0 || mp_mail_pending(app->mail) > 0 ||
+           mp_files_pending(app->files) > 0)
         uv_run(loop, UV_RUN_ONCE);
 }
 
@@ -338,7 +351,7 @@ static void drain_requests(uv_loop_t *loop, const mp_auth_t *auth, const mp_mail
 static void teardown(app_state_t *s)
 {
     mp_app_t *app = &s->app;
-    drain_requests(&s->loop, app->auth, app->mail);
+    drain_requests(&s->loop, app);
     if (app->store != NULL) {
         mp_store_close(app->store); /* its last completions run in the loop below */
         uv_run(&s->loop, UV_RUN_NOWAIT);
@@ -472,6 +485,19 @@ int mp_app_serve(const mp_config_t *cfg)
     /* Before any thread exists that could use libcurl. */
     if (!mp_mail_global_init()) {
         fprintf(stderr, "magpie: cannot initialise libcurl\n");
+        uv_loop_close(&s->loop);
+        mp_free(s);
+        return 1;
+    }
+    /* libuv's pool is shared by password hashing, e-mail, file I/O and media
+     * processing, each bounded on its own; four threads (libuv's default)
+     * would let two thumbnails and two hashes stall every download's disk
+     * reads. Read by libuv at its first use of the pool; an operator's own
+     * setting wins. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
+    mp_media_limits_t lim = {cfg->max_image_pixels, cfg->media_timeout_ms, cfg->media_memory};
+    if (mp_media_init(&lim, err, sizeof err) != 0) {
+        fprintf(stderr, "magpie: %s\n", err);
         uv_loop_close(&s->loop);
         mp_free(s);
         return 1;

@@ -18,6 +18,7 @@ struct mp_auth;
 struct mp_chat;
 struct mp_groups;
 struct mp_people;
+struct mp_files;
 struct mp_admin;
 struct mp_sweep;
 
@@ -33,6 +34,7 @@ typedef struct mp_app {
     struct mp_chat *chat;
     struct mp_groups *groups;
     struct mp_people *people;
+    struct mp_files *files;
     struct mp_admin *admin;
     struct mp_sweep *sweep; /* the guest sweep timer (auth/sweep.h) */
     uint64_t world_id;      /* the world conversation, found or created at start */

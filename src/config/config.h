@@ -92,6 +92,20 @@ typedef struct mp_config {
     /* Accounts (deletion): a deleted account's username stays reserved this
      * long, then the grace sweep frees it. size_t: more than 49 days of ms. */
     size_t account_delete_grace_ms; /* account_delete_grace = 30d */
+    /* Files and media (docs/media.md). */
+    char files_dir[1024];          /* files_dir = "" means DATA/files */
+    size_t max_upload;             /* max_upload = 100m bytes per file */
+    size_t upload_quota;           /* upload_quota = 1g bytes per user; 0 = none */
+    unsigned upload_rate;          /* upload_rate = 30 uploads a minute per user */
+    unsigned upload_burst;         /* upload_burst = 10 */
+    size_t upload_expiry_ms;       /* upload_expiry = 24h a resumable upload may take */
+    size_t file_grace_ms;          /* file_grace = 24h before an unreferenced file is swept */
+    size_t file_sweep_interval_ms; /* file_sweep_interval = 10m */
+    unsigned max_image_pixels;     /* max_image_pixels = 50000000 */
+    unsigned media_timeout_ms;     /* media_timeout = 30s per file processed */
+    size_t media_memory;           /* media_memory = 512m for image processing */
+    unsigned media_workers;        /* media_workers = 2 files processed at once */
+    unsigned signed_url_ttl_ms;    /* signed_url_ttl = 10m */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto/error.h"
 #include "proto/principal.h"
@@ -97,6 +98,60 @@ void mp_http_stream_wait(mp_http_req_t *req, size_t low_mark, mp_http_stream_fn 
  * body, which the client sees as a truncated response. */
 void mp_http_stream_end(mp_http_req_t *req, bool complete);
 
+/* A fixed-length streamed response: like mp_http_stream_begin, but the body
+ * is exactly length bytes, announced in Content-Length and never chunked
+ * (downloads, so that clients show progress and Range replies are exact).
+ * The producer writes exactly length bytes, then mp_http_stream_end(req,
+ * true). For a HEAD request only the head is sent: writes are accepted and
+ * dropped, so a producer may simply end at once (check
+ * mp_http_req_is_head). */
+bool mp_http_stream_begin_length(mp_http_req_t *req, int status, const char *content_type,
+                                 uint64_t length);
+/* Like mp_http_stream_write but takes ownership of data (allocated with
+ * mp_malloc), so that a buffer filled from disk goes to the socket without
+ * another copy. data is freed in every case. */
+bool mp_http_stream_write_owned(mp_http_req_t *req, void *data, size_t len);
+/* True for a HEAD request (routed to the GET route of its path unless a HEAD
+ * route exists; the response head is sent without a body). */
+bool mp_http_req_is_head(const mp_http_req_t *req);
+
+/* ---- streamed request bodies (routes with MP_ROUTE_BODY_STREAM) -----------
+ *
+ * For uploads larger than memory. The handler runs as soon as the request
+ * head is in and authenticated, before any of the body is read, so it can
+ * refuse at once (too large, over quota, rate limited): it answers with
+ * mp_http_respond* as usual and the connection is then closed after the
+ * answer, the unread body never read. To take the body it calls
+ * mp_http_body_start once: the net layer sends "100 Continue" if the client
+ * asked for it, then calls fn with the body piece by piece as it arrives.
+ * The consumer pauses reading while it cannot take more (its write to disk
+ * is in flight) and resumes later, so memory stays bounded by one socket
+ * read per connection. Time between two pieces is bounded by idle_timeout
+ * (the connection is closed and fn gets MP_BODY_ABORT).
+ *
+ * Routes with this flag are never MP_ROUTE_JSON; max_body does not apply
+ * (the handler checks mp_http_req_content_length against its own limit);
+ * a chunked body is refused with 411 length_required before the handler
+ * runs, so content_length is always known there. */
+typedef enum {
+    MP_BODY_DATA,  /* data/len: the next piece (valid during the call only) */
+    MP_BODY_END,   /* the whole body arrived (len 0) */
+    MP_BODY_ABORT, /* the client went away, timed out or the body was cut short */
+} mp_body_ev_t;
+typedef void (*mp_http_body_fn)(mp_http_req_t *req, mp_body_ev_t ev, const char *data, size_t len,
+                                void *ud);
+/* The declared Content-Length, or -1 when there is none. */
+int64_t mp_http_req_content_length(const mp_http_req_t *req);
+/* Starts delivering the body to fn (once per request). With a
+ * Content-Length of 0 fn gets MP_BODY_END at once (from this call). After
+ * MP_BODY_END or MP_BODY_ABORT fn is not called again; the handler must
+ * still answer (after ABORT the answer is discarded, but it frees req). */
+void mp_http_body_start(mp_http_req_t *req, mp_http_body_fn fn, void *ud);
+/* paused = true: no more MP_BODY_DATA until called with false (ABORT may
+ * still come: the client can go away while paused). Cheap; may be called
+ * from inside fn. */
+void mp_http_body_pause(mp_http_req_t *req, bool paused);
+
 /* Route flags. */
 enum {
     MP_ROUTE_PUBLIC = 0,    /* no token needed (a valid one is still parsed if sent) */
@@ -108,10 +163,13 @@ enum {
     /* With MP_ROUTE_JSON: an empty body (with or without a Content-Type)
      * counts as {}, for routes whose every field is optional. */
     MP_ROUTE_JSON_EMPTY_OK = 1 << 3,
+    /* The body is streamed to the handler (see mp_http_body_start), which
+     * runs when the head is in. */
+    MP_ROUTE_BODY_STREAM = 1 << 4,
 };
 
 typedef struct mp_route {
-    const char *method;  /* "GET", "POST", "PATCH", "DELETE", "PUT" */
+    const char *method;  /* "GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS" */
     const char *pattern; /* "/v1/devices/{id}"; {name} matches one non-empty segment */
     unsigned flags;
     mp_http_handler_fn fn;

@@ -54,6 +54,13 @@ static const struct {
     [MP_ERR_INVALID_CODE] = {"invalid_code", 400, "the code is wrong, expired or already used"},
     [MP_ERR_EMAIL_TAKEN] = {"email_taken", 409, "another account uses this e-mail address"},
     [MP_ERR_BAD_EMAIL] = {"bad_email", 400, "field 'email' must be an e-mail address"},
+    [MP_ERR_QUOTA_EXCEEDED] = {"quota_exceeded", 413, "your storage quota is used up"},
+    [MP_ERR_LENGTH_REQUIRED] = {"length_required", 411, "an upload needs a Content-Length"},
+    [MP_ERR_RANGE] = {"range_not_satisfiable", 416, "the range is outside the file"},
+    [MP_ERR_PRECONDITION] = {"precondition_failed", 412, "unsupported protocol version"},
+    [MP_ERR_OFFSET_MISMATCH] = {"offset_mismatch", 409,
+                                "Upload-Offset is not the number of bytes received"},
+    [MP_ERR_BAD_MEDIA] = {"bad_media", 422, "the file cannot be decoded as its type"},
 };
 
 static mp_err_t clamp(mp_err_t err)

@@ -50,6 +50,12 @@ typedef enum {
     MP_ERR_INVALID_CODE,        /* 400 invalid_code: wrong, expired or used verification code */
     MP_ERR_EMAIL_TAKEN,         /* 409 email_taken: another account has this e-mail address */
     MP_ERR_BAD_EMAIL,           /* 400 bad_email: not an e-mail address */
+    MP_ERR_QUOTA_EXCEEDED,      /* 413 quota_exceeded: the user's storage quota is used up */
+    MP_ERR_LENGTH_REQUIRED,     /* 411 length_required: an upload without Content-Length */
+    MP_ERR_RANGE,               /* 416 range_not_satisfiable: a Range outside the file */
+    MP_ERR_PRECONDITION,        /* 412 precondition_failed: unsupported Tus-Resumable version */
+    MP_ERR_OFFSET_MISMATCH,     /* 409 offset_mismatch: Upload-Offset is not the bytes received */
+    MP_ERR_BAD_MEDIA,           /* 422 bad_media: the file cannot be decoded as its type */
     MP__ERR_COUNT
 } mp_err_t;
 

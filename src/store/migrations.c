@@ -5,6 +5,7 @@
 #include "store/migration_chat.h"
 #include "store/migration_dedup.h"
 #include "store/migration_groups.h"
+#include "store/migration_media.h"
 #include "store/migration_messages.h"
 #include "store/migration_people.h"
 #include "store/migration_world.h"
@@ -43,8 +44,9 @@
     "CREATE INDEX refresh_tokens_device ON refresh_tokens(device_id);"
 
 const char *const mp_sqlite__migrations[] = {
-    MIGRATION_1,        MP_MIGRATION_CHAT,     MP_MIGRATION_GROUPS, MP_MIGRATION_WORLD,
-    MP_MIGRATION_DEDUP, MP_MIGRATION_MESSAGES, MP_MIGRATION_PEOPLE, NULL};
+    MIGRATION_1,         MP_MIGRATION_CHAT,  MP_MIGRATION_GROUPS,
+    MP_MIGRATION_WORLD,  MP_MIGRATION_DEDUP, MP_MIGRATION_MESSAGES,
+    MP_MIGRATION_PEOPLE, MP_MIGRATION_MEDIA, NULL};
 
 int mp_store_schema_version(void)
 {

@@ -15,6 +15,7 @@
 #include "auth/auth.h"
 #include "chat/chat.h"
 #include "config/config.h"
+#include "files/files.h"
 #include "groups/groups.h"
 #include "people/people.h"
 
@@ -45,8 +46,8 @@ static char *slurp(const char *path)
     return s;
 }
 
-static const mp_route_t *const tables[] = {mp_auth_routes, mp_chat_routes, mp_groups_routes,
-                                           mp_people_routes, mp_admin_routes};
+static const mp_route_t *const tables[] = {mp_auth_routes,   mp_chat_routes,  mp_groups_routes,
+                                           mp_people_routes, mp_admin_routes, mp_files_routes};
 
 /* Routes the gateway serves itself, outside the modules' tables. */
 static const char *const builtin[][2] = {

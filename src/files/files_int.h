@@ -1,0 +1,94 @@
+/* Internals shared by the files of the files module: its state, the route
+ * handlers, the bounded work queue and the file object of the wire. */
+#ifndef MP_FILES_FILES_INT_H
+#define MP_FILES_FILES_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "blobs/blobs.h"
+#include "files/files.h"
+#include "media/media.h"
+#include "store/files.h"
+#include "util/ratelimit.h"
+
+#define MP_FILES_URL_KEY_LEN 32
+
+struct mp_files {
+    const mp_module_ctx_t *ctx;
+    mp_blobs_t *blobs;
+    mp_media_limits_t limits;
+    mp_ratelimit_t *upload_limit;                /* uploads started, per user (upload.c, tus.c) */
+    unsigned char url_key[MP_FILES_URL_KEY_LEN]; /* HMAC key of signed URLs (urls.c) */
+    bool url_key_ready;
+    size_t pending;                              /* work on the pool not yet done */
+    /* Processing queue (work.c): at most cfg->media_workers run at once. */
+    struct mp_files_work *queue_head, *queue_tail;
+    unsigned running;
+    uv_timer_t sweep_timer; /* sweep.c */
+    bool sweeping;
+};
+
+/* The mp_files_t of the request's route. */
+mp_files_t *mp_files__of(mp_http_req_t *req);
+
+/* ---- the thread pool (work.c) -------------------------------------------- */
+
+/* Runs fn(ud) on a thread of the pool, then done(ud) on the loop. heavy:
+ * media processing, queued so that at most cfg->media_workers run at once;
+ * otherwise (disk I/O: writes, hashing, reads, deletes) handed to the pool
+ * at once. Counted in files->pending until done has run. */
+void mp_files__work(mp_files_t *files, bool heavy, void (*fn)(void *ud), void (*done)(void *ud),
+                    void *ud);
+
+/* ---- finishing an upload (finalize.c) ------------------------------------- */
+
+typedef void (*mp_files_final_fn)(mp_err_t rc, const char *msg, const mp_file_row_t *f, void *ud);
+/* The complete bytes of an upload are in the local file at path: hashes it,
+ * reuses a blob of the same content or processes it (media) and stores the
+ * results (blobs), creates the file record (quota checked again), deletes
+ * path and whatever became garbage, then calls cb on the loop with the file
+ * (or an error: quota_exceeded, bad_media with msg, unavailable). */
+void mp_files__finalize(mp_files_t *files, const char *path, uint64_t owner_id, const char *name,
+                        uint64_t upload_id, mp_files_final_fn cb, void *ud);
+
+/* ---- the wire (json.c) ------------------------------------------------------ */
+
+/* The file object (docs/protocol.md, "Files"). New reference. */
+json_t *mp_files__json(const mp_file_row_t *f);
+/* A client's file name made safe to store and to show: the last path
+ * component only, control and direction characters and quotes removed,
+ * cut at MP_FILE_NAME_MAX bytes on a character boundary; "." and ".." become
+ * "". out has room for MP_FILE_NAME_MAX + 1 bytes. */
+void mp_files__sanitize_name(const char *in, char *out);
+
+/* ---- routes ----------------------------------------------------------------- */
+
+/* upload.c */
+void mp_files__route_upload(mp_http_req_t *req);
+/* tus.c */
+void mp_files__route_tus_options(mp_http_req_t *req);
+void mp_files__route_tus_create(mp_http_req_t *req);
+void mp_files__route_tus_get(mp_http_req_t *req);
+void mp_files__route_tus_patch(mp_http_req_t *req);
+void mp_files__route_tus_delete(mp_http_req_t *req);
+/* download.c */
+void mp_files__route_download(mp_http_req_t *req);
+void mp_files__route_thumbnail(mp_http_req_t *req);
+void mp_files__route_info(mp_http_req_t *req);
+void mp_files__route_list(mp_http_req_t *req);
+/* urls.c */
+void mp_files__route_sign(mp_http_req_t *req);
+/* Checks a signed request's sig, exp and u query parameters for path at now
+ * (ms): true with *user_id when the signature is valid and not expired. */
+bool mp_files__signed_ok(const mp_files_t *files, const char *path, const char *exp,
+                         const char *user, const char *sig, int64_t now, uint64_t *user_id);
+
+/* ---- the sweep (sweep.c) ------------------------------------------------------ */
+
+void mp_files__sweep_start(mp_files_t *files);
+void mp_files__sweep_stop(mp_files_t *files);
+
+#endif
