@@ -31,8 +31,8 @@ mp_files_t *mp_files_new(const mp_module_ctx_t *ctx, char *err, size_t errlen)
         .timeout_ms = cfg->media_timeout_ms,
         .memory = cfg->media_memory,
     };
-    files->upload_limit = mp_ratelimit_new(cfg->upload_burst, cfg->upload_rate / 60.0,
-                                           UPLOAD_LIMIT_KEYS);
+    files->upload_limit =
+        mp_ratelimit_new(cfg->upload_burst, cfg->upload_rate / 60.0, UPLOAD_LIMIT_KEYS);
     mp_files__sweep_start(files);
     return files;
 }

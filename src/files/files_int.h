@@ -23,7 +23,7 @@ struct mp_files {
     mp_ratelimit_t *upload_limit;                /* uploads started, per user (upload.c, tus.c) */
     unsigned char url_key[MP_FILES_URL_KEY_LEN]; /* HMAC key of signed URLs (urls.c) */
     bool url_key_ready;
-    size_t pending;                              /* work on the pool not yet done */
+    size_t pending; /* work on the pool not yet done */
     /* Processing queue (work.c): at most cfg->media_workers run at once. */
     struct mp_files_work *queue_head, *queue_tail;
     unsigned running;

@@ -13,11 +13,11 @@
 
 #include "store/store.h"
 
-#define MP_FILE_NAME_MAX 255   /* bytes of a sanitised file name */
-#define MP_FILE_MIME_MAX 127   /* bytes of a MIME type */
-#define MP_FILE_KEY_MAX 100    /* bytes of a storage key */
-#define MP_FILE_SHA_HEX 64     /* hex digits of a SHA-256 */
-#define MP_FILE_RENDITIONS 4   /* renditions one blob may have */
+#define MP_FILE_NAME_MAX 255 /* bytes of a sanitised file name */
+#define MP_FILE_MIME_MAX 127 /* bytes of a MIME type */
+#define MP_FILE_KEY_MAX 100  /* bytes of a storage key */
+#define MP_FILE_SHA_HEX 64   /* hex digits of a SHA-256 */
+#define MP_FILE_RENDITIONS 4 /* renditions one blob may have */
 #define MP_FILE_REND_NAME_MAX 7
 
 typedef enum {
@@ -103,9 +103,8 @@ typedef void (*mp_file_created_fn)(mp_err_t rc, const mp_file_row_t *f, bool dup
  * MP_ERR_QUOTA_EXCEEDED), the blob lookup by sha256 (reused when present,
  * else inserted with its renditions when given), the file row, and, with an
  * upload_id, the session's file_id. The strings are copied. */
-mp_err_t mp_store_file_create(mp_store_t *st, const mp_file_create_in_t *in,
-                              mp_file_created_fn cb, void *ud)
-    __attribute__((warn_unused_result));
+mp_err_t mp_store_file_create(mp_store_t *st, const mp_file_create_in_t *in, mp_file_created_fn cb,
+                              void *ud) __attribute__((warn_unused_result));
 
 /* A blob that already has this content (read), so that an upload of known
  * content skips processing: MP_ERR_NOT_FOUND when none. The row has only the

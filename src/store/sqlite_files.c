@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "store/files.h"
+#include "store/sqlite_files_int.h"
 #include "store/sqlite_job.h"
 
 static const char *const class_names[] = {"file", "image", "audio", "video"};
@@ -29,8 +30,8 @@ const mp_file_rendition_t *mp_file_rendition(const mp_file_row_t *f, const char 
     return NULL;
 }
 
-mp_err_t mp_store_file_create(mp_store_t *st, const mp_file_create_in_t *in,
-                              mp_file_created_fn cb, void *ud)
+mp_err_t mp_store_file_create(mp_store_t *st, const mp_file_create_in_t *in, mp_file_created_fn cb,
+                              void *ud)
 {
     (void)st, (void)in, (void)cb, (void)ud;
     return MP_ERR_UNAVAILABLE;
@@ -94,4 +95,24 @@ mp_err_t mp_store_secret(mp_store_t *st, const char *name, size_t len, mp_secret
 {
     (void)st, (void)name, (void)len, (void)cb, (void)ud;
     return MP_ERR_UNAVAILABLE;
+}
+
+mp_err_t mp_sqlite__file_access(mp_sql_conn_t *db, uint64_t file_id, uint64_t user_id, bool guest,
+                                uint64_t world_id, mp_file_row_t *out)
+{
+    (void)db, (void)file_id, (void)user_id, (void)guest, (void)world_id, (void)out;
+    return MP_ERR_NOT_FOUND;
+}
+
+mp_err_t mp_sqlite__file_ref_add(mp_sql_conn_t *db, uint64_t file_id, uint64_t message_id,
+                                 uint64_t conversation_id)
+{
+    (void)db, (void)file_id, (void)message_id, (void)conversation_id;
+    return MP_ERR_INTERNAL;
+}
+
+mp_err_t mp_sqlite__file_refs_drop(mp_sql_conn_t *db, uint64_t message_id)
+{
+    (void)db, (void)message_id;
+    return MP_OK;
 }
