@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <vips/vips.h>
 
@@ -409,16 +410,64 @@ static void test_memory_cap(void **state)
     mp_media_result_free(&r);
 }
 
+typedef struct worker {
+    pthread_t t;
+    const char *path;
+    char prefix[32];
+    mp_media_rc_t rc;
+    mp_media_result_t r;
+} worker_t;
+
+static void *work(void *arg)
+{
+    worker_t *w = arg;
+    w->rc = mp_media_process(w->path, fx_join(dir, w->prefix).s, &lim, &w->r);
+    return NULL;
+}
+
+/* The server runs media_workers files at once on the pool: libmagic's
+ * cookie, libvips and libav must give each the same answer as alone. */
+static void test_concurrent(void **state)
+{
+    (void)state;
+    fx_path_t in[3] = {fx_image(dir, "c.jpg", "jpg", 800, 600), fx_voice(dir, "c.ogg", "ogg", 1),
+                       fx_video(dir, "c.mp4", "mp4", 1, 160, 120)};
+    const mp_media_class_t cls[3] = {MP_MEDIA_IMAGE, MP_MEDIA_AUDIO, MP_MEDIA_VIDEO};
+    worker_t w[6];
+    for (int i = 0; i < 6; i++) {
+        w[i].path = in[i % 3].s;
+        snprintf(w[i].prefix, sizeof w[i].prefix, "conc%d", i);
+        assert_int_equal(pthread_create(&w[i].t, NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(pthread_join(w[i].t, NULL), 0);
+        assert_int_equal(w[i].rc, MP_MEDIA_OK);
+        assert_int_equal(w[i].r.cls, cls[i % 3]);
+        assert_int_equal(w[i].r.nrend, i % 3 == 1 ? 0 : 3);
+        mp_media_result_free(&w[i].r);
+    }
+}
+
 static void test_inline_ok(void **state)
 {
     (void)state;
-    const char *yes[] = {"image/jpeg", "image/png",  "image/webp", "image/gif",
-                         "audio/ogg",  "audio/webm", "video/mp4",  "video/webm",
-                         "IMAGE/PNG",  "image/png; charset=binary"};
-    const char *no[] = {"image/svg+xml", "text/html", "application/xhtml+xml", "text/xml",
-                        "application/xml", "application/javascript", "text/javascript",
-                        "application/pdf", "text/plain", "application/octet-stream",
-                        "image/heic", "", "video/vnd.html", NULL};
+    const char *yes[] = {
+        "image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg",
+        "audio/webm", "video/mp4", "video/webm", "IMAGE/PNG", "image/png; charset=binary"};
+    const char *no[] = {"image/svg+xml",
+                        "text/html",
+                        "application/xhtml+xml",
+                        "text/xml",
+                        "application/xml",
+                        "application/javascript",
+                        "text/javascript",
+                        "application/pdf",
+                        "text/plain",
+                        "application/octet-stream",
+                        "image/heic",
+                        "",
+                        "video/vnd.html",
+                        NULL};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         if (!mp_media_inline_ok(yes[i]))
             fail_msg("%s should be shown inline", yes[i]);
@@ -442,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_video_rotated),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_memory_cap),
+        cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_inline_ok),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
