@@ -512,9 +512,10 @@ static void test_create_refuses_bad_input(void **state)
     char longkey[MP_FILE_KEY_MAX + 2];
     memset(longkey, 'k', sizeof longkey - 1);
     longkey[sizeof longkey - 1] = '\0';
-    mp_file_create_in_t in = {.owner_id = ALICE,
-                              .name = "x",
-                              .blob = {.sha256 = "ab", .skey = longkey, .mime = "a", .serve_mime = "a"}};
+    mp_file_create_in_t in = {
+        .owner_id = ALICE,
+        .name = "x",
+        .blob = {.sha256 = "ab", .skey = longkey, .mime = "a", .serve_mime = "a"}};
     assert_int_equal(mp_store_file_create(f->s.st, &in, on_created, NULL), MP_ERR_BAD_REQUEST);
     in.blob.skey = "";
     assert_int_equal(mp_store_file_create(f->s.st, &in, on_created, NULL), MP_ERR_BAD_REQUEST);
@@ -611,8 +612,10 @@ static void test_access_owner_and_messages(void **state)
     /* Removed from the group: access ends with the membership. */
     exec_sql(f, "DELETE FROM members WHERE conversation_id = %d AND user_id = %d", GROUP, BOB);
     assert_false(can_read(f, a, BOB, false));
-    exec_sql(f, "INSERT INTO members(conversation_id, user_id, joined_at, version)"
-                " VALUES(%d, %d, 0, 0)", GROUP, BOB);
+    exec_sql(f,
+             "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+             " VALUES(%d, %d, 0, 0)",
+             GROUP, BOB);
     assert_true(can_read(f, a, BOB, false));
     /* Deleted for everyone: the reference goes, and access with it. */
     UNREF(f, 50001);
@@ -624,8 +627,10 @@ static void test_access_owner_and_messages(void **state)
     uint64_t g = create_new(f, ALICE, 'g');
     REF(f, g, 50002, DIRECT);
     assert_false(can_read(f, g, GUEST, true));
-    exec_sql(f, "INSERT INTO members(conversation_id, user_id, joined_at, version)"
-                " VALUES(%d, %d, 0, 0)", DIRECT, CAROL);
+    exec_sql(f,
+             "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+             " VALUES(%d, %d, 0, 0)",
+             DIRECT, CAROL);
     assert_true(can_read(f, g, CAROL, false));
     /* A guest's own upload is theirs. */
     uint64_t mine = create_new(f, GUEST, 'm');
@@ -651,8 +656,8 @@ static void test_access_avatars(void **state)
     fx_t *f = *state;
     uint64_t bob_av = create_new(f, BOB, 'b');
     assert_false(can_read(f, bob_av, CAROL, false));
-    exec_sql(f, "UPDATE users SET avatar_file_id = %llu WHERE id = %d",
-             (unsigned long long)bob_av, BOB);
+    exec_sql(f, "UPDATE users SET avatar_file_id = %llu WHERE id = %d", (unsigned long long)bob_av,
+             BOB);
     assert_true(can_read(f, bob_av, CAROL, false));
     assert_true(can_read(f, bob_av, GUEST, true));
 
@@ -671,8 +676,10 @@ static void test_access_avatars(void **state)
     assert_false(can_read(f, grp_av, CAROL, false));
     assert_false(can_read(f, grp_av, GUEST, true));
     /* Even a guest with a members row (which no path makes) is kept out. */
-    exec_sql(f, "INSERT INTO members(conversation_id, user_id, joined_at, version)"
-                " VALUES(%d, %d, 0, 0)", GROUP, GUEST);
+    exec_sql(f,
+             "INSERT INTO members(conversation_id, user_id, joined_at, version)"
+             " VALUES(%d, %d, 0, 0)",
+             GROUP, GUEST);
     assert_false(can_read(f, grp_av, GUEST, true));
 }
 
@@ -683,8 +690,9 @@ static void test_access_plan(void **state)
     (void)create_new(f, ALICE, 'a');
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
-    static const char sql[] = "EXPLAIN QUERY PLAN SELECT f.id FROM files f JOIN blobs b"
-                              " ON b.id = f.blob_id WHERE f.id = ?1 AND " MP_SQLITE_FILE_ACCESS_RULE;
+    static const char sql[] =
+        "EXPLAIN QUERY PLAN SELECT f.id FROM files f JOIN blobs b"
+        " ON b.id = f.blob_id WHERE f.id = ?1 AND " MP_SQLITE_FILE_ACCESS_RULE;
     sqlite3_stmt *s = NULL;
     char bad[256] = "";
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -740,8 +748,8 @@ static void test_sweep_rule(void **state)
     uint64_t user_av = create_new(f, BOB, 'u');
     uint64_t grp_av = create_new(f, ALICE, 'g');
     REF(f, refd, 60001, DIRECT);
-    exec_sql(f, "UPDATE users SET avatar_file_id = %llu WHERE id = %d",
-             (unsigned long long)user_av, BOB);
+    exec_sql(f, "UPDATE users SET avatar_file_id = %llu WHERE id = %d", (unsigned long long)user_av,
+             BOB);
     exec_sql(f, "UPDATE conversations SET avatar_file_id = %llu WHERE id = %d",
              (unsigned long long)grp_av, GROUP);
     /* A session completed by a file: the file stays while the session lives. */
@@ -787,8 +795,10 @@ static void test_sweep_rule(void **state)
 
     /* Released holds: the message deleted, the avatars changed. */
     UNREF(f, 60001);
-    exec_sql(f, "UPDATE users SET avatar_file_id = 0 WHERE id = %d;"
-                "UPDATE conversations SET avatar_file_id = 0 WHERE id = %d", BOB, GROUP);
+    exec_sql(f,
+             "UPDATE users SET avatar_file_id = 0 WHERE id = %d;"
+             "UPDATE conversations SET avatar_file_id = 0 WHERE id = %d",
+             BOB, GROUP);
     r = sweep(f, past, now, 100);
     assert_int_equal(r.files, 3);
     assert_int_equal(r.nkeys, 9);
