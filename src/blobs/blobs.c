@@ -20,8 +20,8 @@ bool mp_blobs_key_ok(const char *key)
     size_t n = 0;
     for (const char *p = key; *p != '\0'; p++, n++) {
         char c = *p;
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' ||
-                  c == '-';
+        bool ok =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-';
         if (!ok || n >= MP_BLOBS_KEY_MAX)
             return false;
     }

@@ -27,8 +27,8 @@ typedef struct mp_blobs_ops {
 
 struct mp_blobs {
     const mp_blobs_ops_t *ops;
-    void *impl;          /* the backend's state, immutable after open */
-    char dir[PATH_MAX];  /* the local directory of tmp/ and uploads/ */
+    void *impl;         /* the backend's state, immutable after open */
+    char dir[PATH_MAX]; /* the local directory of tmp/ and uploads/ */
 };
 
 /* The head of every backend's reader. */

@@ -198,8 +198,8 @@ static void test_keys(void **state)
     assert_true(mp_blobs_key_ok("a_b-c.d"));
     assert_true(mp_blobs_key_ok("a.."));
     assert_true(mp_blobs_key_ok(k100));
-    static const char *const bad[] = {"", ".", "..", ".x", "../x", "a/b", "/a", "a\\b", "A",
-                                      "a b", "a\n", "\xc3\xa9", "a:b", "a%2f"};
+    static const char *const bad[] = {"",     ".", "..",  ".x",  "../x",     "a/b", "/a",
+                                      "a\\b", "A", "a b", "a\n", "\xc3\xa9", "a:b", "a%2f"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (mp_blobs_key_ok(bad[i]))
             fail_msg("key \"%s\" accepted", bad[i]);
