@@ -190,12 +190,14 @@ typedef struct mp_file_sweep_out {
 } mp_file_sweep_out_t;
 typedef void (*mp_file_sweep_fn)(mp_err_t rc, const mp_file_sweep_out_t *out, void *ud);
 
-/* One batch of the sweep (write job), at most limit rows of each kind:
+/* One batch of the sweep (a read job finds the candidates, then one write
+ * job checks each again and deletes it), at most limit rows of each kind:
  * deletes the files created before older_than that no message (file_refs),
  * user avatar or group avatar references and that complete no live upload
  * session; then the blobs no file uses any more, with their renditions; and
  * the upload sessions that expired before now. out->nskeys + files +
- * nuploads == 0 means nothing is left to sweep. */
+ * nuploads == 0 means nothing is left to sweep (or all that was found gained
+ * a reference meanwhile: the next run goes on). */
 mp_err_t mp_store_file_sweep(mp_store_t *st, int64_t older_than, int64_t now, size_t limit,
                              mp_file_sweep_fn cb, void *ud) __attribute__((warn_unused_result));
 

@@ -50,4 +50,11 @@ mp_err_t mp_sqlite__file_refs_drop(mp_sql_conn_t *db, uint64_t message_id);
 mp_err_t mp_sqlite__file_read(mp_sql_conn_t *db, uint64_t file_id, mp_file_row_t *out);
 mp_err_t mp_sqlite__blob_by_sha(mp_sql_conn_t *db, const char *sha256, mp_file_row_t *out);
 
+/* The sweep's rule for one file (sqlite_files_sweep.c), checked again on the
+ * writer before the delete: *yes when file_id was created before older_than
+ * and nothing holds it at now (message, avatar, live session it completed);
+ * *blob_id its blob then. */
+mp_err_t mp_sqlite__file_sweepable(mp_sql_conn_t *db, uint64_t file_id, int64_t older_than,
+                                   int64_t now, bool *yes, uint64_t *blob_id);
+
 #endif

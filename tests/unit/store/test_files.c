@@ -849,6 +849,77 @@ static void test_sweep_shared_blob_and_batches(void **state)
     assert_int_equal(calls, 4);
 }
 
+/* The writer's check before each delete: a file the scan found but that
+ * gained a hold before the write job ran is kept. */
+typedef struct {
+    mp_sql_job_t base;
+    uint64_t file;
+    int64_t older_than, now;
+    bool yes;
+    uint64_t blob;
+    int done;
+    mp_err_t rc;
+} sweepable_job_t;
+
+static mp_err_t sweepable_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    sweepable_job_t *j = (sweepable_job_t *)job;
+    return mp_sqlite__file_sweepable(db, j->file, j->older_than, j->now, &j->yes, &j->blob);
+}
+
+static void sweepable_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    sweepable_job_t *j = (sweepable_job_t *)job;
+    j->rc = rc;
+    j->done++;
+}
+
+static bool sweepable(fx_t *f, uint64_t file, int64_t older_than, int64_t now, uint64_t *blob)
+{
+    sweepable_job_t j = {.base = {.run = sweepable_run, .done = sweepable_done},
+                         .file = file,
+                         .older_than = older_than,
+                         .now = now};
+    assert_int_equal(mp_sqlite__write(f->s.st, &j.base), MP_OK);
+    MPU_WAIT(&f->s.loop, &j.done, 1);
+    assert_int_equal(j.rc, MP_OK);
+    if (blob != NULL)
+        *blob = j.blob;
+    return j.yes;
+}
+
+static void test_sweep_check_again(void **state)
+{
+    fx_t *f = *state;
+    int64_t now = mp_now_ms();
+    create_res_t a = create_q(f, ALICE, 'a', "aa-1", 10, 0, 0);
+    assert_int_equal(a.rc, MP_OK);
+    uint64_t id = a.row.f.id, blob = 0;
+    int64_t past = mp_now_ms() + 1;
+    assert_true(sweepable(f, id, past, now, &blob));
+    assert_int_equal(blob, a.row.f.blob_id);
+    assert_false(sweepable(f, id, a.row.f.created_at, now, NULL)); /* within the grace */
+    assert_false(sweepable(f, id + 1, past, now, NULL));           /* no such file */
+    REF(f, id, 70001, GROUP);
+    assert_false(sweepable(f, id, past, now, NULL));
+    UNREF(f, 70001);
+    exec_sql(f, "UPDATE users SET avatar_file_id = %llu WHERE id = %d", (unsigned long long)id,
+             CAROL);
+    assert_false(sweepable(f, id, past, now, NULL));
+    exec_sql(f,
+             "UPDATE users SET avatar_file_id = 0 WHERE id = %d;"
+             "UPDATE conversations SET avatar_file_id = %llu WHERE id = %d",
+             CAROL, (unsigned long long)id, GROUP);
+    assert_false(sweepable(f, id, past, now, NULL));
+    exec_sql(f,
+             "UPDATE conversations SET avatar_file_id = 0 WHERE id = %d;"
+             "INSERT INTO uploads(id, owner_id, length, file_id, created_at, expires_at)"
+             " VALUES(900, %d, 10, %llu, 0, %lld)",
+             GROUP, ALICE, (unsigned long long)id, (long long)now + 10);
+    assert_false(sweepable(f, id, past, now, NULL));
+    assert_true(sweepable(f, id, past, now + 11, NULL)); /* the session expired */
+}
+
 /* ---- secrets --------------------------------------------------------------------------- */
 
 typedef struct {
@@ -916,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_shared_blob_and_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_check_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_stable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
