@@ -88,8 +88,7 @@ static void test_range_overflow(void **state)
     check("bytes=18446744073709551617-", 1000, MP_RANGE_UNSAT, 0, 0);
     check("bytes=5-18446744073709551617", 1000, MP_RANGE_ONE, 5, 999);
     check("bytes=18446744073709551615-18446744073709551615", UINT64_MAX, MP_RANGE_UNSAT, 0, 0);
-    check("bytes=18446744073709551614-", UINT64_MAX, MP_RANGE_ONE, UINT64_MAX - 1,
-          UINT64_MAX - 1);
+    check("bytes=18446744073709551614-", UINT64_MAX, MP_RANGE_ONE, UINT64_MAX - 1, UINT64_MAX - 1);
     /* Both beyond 64 bits, last before first: invalid, not unsatisfiable. */
     check("bytes=99999999999999999999999-99999999999999999999998", 1000, MP_RANGE_NONE, 0, 0);
     check("bytes=99999999999999999999998-99999999999999999999999", 1000, MP_RANGE_UNSAT, 0, 0);
@@ -166,9 +165,9 @@ static void test_disposition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_range_one),      cmocka_unit_test(test_range_unsatisfiable),
-        cmocka_unit_test(test_range_ignored),  cmocka_unit_test(test_range_overflow),
-        cmocka_unit_test(test_if_range),       cmocka_unit_test(test_if_none_match),
+        cmocka_unit_test(test_range_one),     cmocka_unit_test(test_range_unsatisfiable),
+        cmocka_unit_test(test_range_ignored), cmocka_unit_test(test_range_overflow),
+        cmocka_unit_test(test_if_range),      cmocka_unit_test(test_if_none_match),
         cmocka_unit_test(test_disposition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
