@@ -456,20 +456,6 @@ uint64_t mp_content_file_id(mp_msg_kind_t kind, const char *content)
     return id;
 }
 
-const char *mp_content_class_noun(mp_msg_kind_t kind)
-{
-    switch (kind) {
-    case MP_KIND_IMAGE:
-        return "an image";
-    case MP_KIND_VOICE:
-        return "a sound";
-    case MP_KIND_VIDEO:
-        return "a video";
-    default:
-        return NULL;
-    }
-}
-
 /* The file class kind needs; NULL when any will do. */
 static const char *kind_class(mp_msg_kind_t kind)
 {
@@ -487,11 +473,11 @@ static const char *kind_class(mp_msg_kind_t kind)
 
 /* Where a filled field comes from. */
 typedef enum {
-    FF_CLIENT,  /* the client's checked value (file_id, name) */
-    FF_META,    /* the file's metadata, else the client's value */
-    FF_MIME,    /* the served type */
-    FF_SIZE,    /* the served size */
-    FF_SERVER,  /* the metadata only (a client never sends it) */
+    FF_CLIENT, /* the client's checked value (file_id, name) */
+    FF_META,   /* the file's metadata, else the client's value */
+    FF_MIME,   /* the served type */
+    FF_SIZE,   /* the served size */
+    FF_SERVER, /* the metadata only (a client never sends it) */
 } ffield_src_t;
 
 typedef struct ffield {
@@ -500,8 +486,12 @@ typedef struct ffield {
 } ffield_t;
 
 static const ffield_t image_fill[] = {
-    {"file_id", FF_CLIENT}, {"width", FF_META}, {"height", FF_META},
-    {"mime", FF_MIME},      {"size", FF_SIZE},  {"preview", FF_SERVER},
+    {"file_id", FF_CLIENT},
+    {"width", FF_META},
+    {"height", FF_META},
+    {"mime", FF_MIME},
+    {"size", FF_SIZE},
+    {"preview", FF_SERVER},
     {0},
 };
 static const ffield_t file_fill[] = {
@@ -512,7 +502,7 @@ static const ffield_t voice_fill[] = {
     {"mime", FF_MIME},      {"size", FF_SIZE},        {0},
 };
 static const ffield_t video_fill[] = {
-    {"file_id", FF_CLIENT}, {"duration_ms", FF_META}, {"width", FF_META},      {"height", FF_META},
+    {"file_id", FF_CLIENT}, {"duration_ms", FF_META}, {"width", FF_META},     {"height", FF_META},
     {"mime", FF_MIME},      {"size", FF_SIZE},        {"preview", FF_SERVER}, {0},
 };
 

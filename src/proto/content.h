@@ -79,10 +79,6 @@ typedef struct mp_content_file {
                          duration_ms, waveform, preview (NULL = none) */
 } mp_content_file_t;
 
-/* "an image", "a sound", "a video": what kind needs the file to be (the
- * error names it); NULL for kind file (any class) and kinds without files. */
-const char *mp_content_class_noun(mp_msg_kind_t kind);
-
 /* The content to store for a message of kind (image/file/voice/video) whose
  * checked content (canonical JSON text, see mp_content_check) names the file
  * f: MP_ERR_BAD_REQUEST when f's class does not suit kind (image -> image,
