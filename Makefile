@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search clean format format-check
+.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files clean format format-check
 
 all: build
 
@@ -69,6 +69,9 @@ bench: deps
 
 bench-search: deps
 	@scripts/bench-search.sh
+
+bench-files: deps
+	@scripts/bench-files.sh
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
