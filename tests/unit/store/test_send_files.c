@@ -130,8 +130,9 @@ static void test_send_fills_and_refs(void **state)
     assert_string_equal(r.content,
                         "{\"file_id\":\"11\",\"width\":40,\"height\":30,\"mime\":\"image/jpeg\","
                         "\"size\":90,\"preview\":\"data:image/webp;base64,AA\"}");
-    assert_int_equal(peek(f, "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
-                             " AND conversation_id = %llu",
+    assert_int_equal(peek(f,
+                          "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
+                          " AND conversation_id = %llu",
                           (unsigned long long)r.id, (unsigned long long)r.conv),
                      1);
     /* What every reader gets is what was stored. */
@@ -148,8 +149,8 @@ static void test_send_fills_and_refs(void **state)
     /* Kind file takes any class, with the client's name. */
     fsend_t d = fsend(f, ALICE, BOB, "file", "{\"file_id\":\"12\",\"name\":\"n.ogg\",\"size\":1}");
     assert_int_equal(d.rc, MP_OK);
-    assert_string_equal(d.content,
-                        "{\"file_id\":\"12\",\"name\":\"n.ogg\",\"size\":200,\"mime\":\"audio/ogg\"}");
+    assert_string_equal(
+        d.content, "{\"file_id\":\"12\",\"name\":\"n.ogg\",\"size\":200,\"mime\":\"audio/ogg\"}");
     assert_int_equal(peek(f, "SELECT count(*) FROM file_refs WHERE file_id = 12"), 2);
 }
 
@@ -215,12 +216,14 @@ static void test_forward_and_delete(void **state)
     ffwd_t c = ffwd(f, BOB, r.conv, r.id, CAROL);
     assert_int_equal(c.rc, MP_OK);
     assert_true(c.conv != r.conv);
-    assert_int_equal(peek(f, "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
-                             " AND conversation_id = %llu",
+    assert_int_equal(peek(f,
+                          "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
+                          " AND conversation_id = %llu",
                           (unsigned long long)c.id, (unsigned long long)c.conv),
                      1);
-    assert_int_equal(peek(f, "SELECT content = (SELECT content FROM messages WHERE id = %llu)"
-                             " FROM messages WHERE id = %llu",
+    assert_int_equal(peek(f,
+                          "SELECT content = (SELECT content FROM messages WHERE id = %llu)"
+                          " FROM messages WHERE id = %llu",
                           (unsigned long long)r.id, (unsigned long long)c.id),
                      1);
 
