@@ -21,4 +21,11 @@ mp_err_t mp_sqlite__file_ref_add(mp_sql_conn_t *db, uint64_t file_id, uint64_t m
 /* Drops the references of message_id (deleted for everyone). */
 mp_err_t mp_sqlite__file_refs_drop(mp_sql_conn_t *db, uint64_t message_id);
 
+/* Between the two halves of the files code (sqlite_files.c reads,
+ * sqlite_files_write.c writes): the file by id without any access check, and
+ * the blob by content (the file's fields 0 / ""), with renditions; out->meta
+ * mp_malloc'd on MP_OK only. MP_ERR_NOT_FOUND when there is none. */
+mp_err_t mp_sqlite__file_read(mp_sql_conn_t *db, uint64_t file_id, mp_file_row_t *out);
+mp_err_t mp_sqlite__blob_by_sha(mp_sql_conn_t *db, const char *sha256, mp_file_row_t *out);
+
 #endif
