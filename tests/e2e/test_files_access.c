@@ -31,18 +31,9 @@ static int setup(void **state)
     (void)state;
     if (mkdtemp(dir) == NULL)
         return -1;
-    const char *flags[] = {CHAT_FLAGS,
-                           "--world_slow_mode",
-                           "0",
-                           "--upload_rate",
-                           "100000",
-                           "--upload_burst",
-                           "100000",
-                           "--file_grace",
-                           "4s",
-                           "--file_sweep_interval",
-                           "200",
-                           NULL};
+    const char *flags[] = {CHAT_FLAGS, "--world_slow_mode",     "0",      "--upload_rate",
+                           "100000",   "--upload_burst",        "100000", "--file_grace",
+                           "4s",       "--file_sweep_interval", "200",    NULL};
     srv = mpt_server_start(flags);
     return srv ? 0 : -1;
 }
@@ -316,27 +307,26 @@ static void test_direct_and_kinds(void **state)
     send_file_ok(alice.ws, conv, NULL, "v2", "voice",
                  json_pack("{s:s,s:i}", "file_id", vid, "duration_ms", 99999), vmid, NULL);
     ev = message_event(carol.ws, vmid);
-    assert_int_equal(jint(json_object_get(json_object_get(ev, "message"), "content"),
-                          "duration_ms"),
-                     dur);
+    assert_int_equal(
+        jint(json_object_get(json_object_get(ev, "message"), "content"), "duration_ms"), dur);
     json_decref(ev);
 
     /* The class must suit the kind. */
-    assert_err_msg(send_file(alice.ws, conv, NULL, "k1", "image",
-                             json_pack("{s:s}", "file_id", vid)),
-                   "bad_request", "field 'content.file_id' names a file that is not an image");
-    assert_err_msg(send_file(alice.ws, conv, NULL, "k2", "video",
-                             json_pack("{s:s}", "file_id", fid)),
-                   "bad_request", "not a video");
+    assert_err_msg(
+        send_file(alice.ws, conv, NULL, "k1", "image", json_pack("{s:s}", "file_id", vid)),
+        "bad_request", "field 'content.file_id' names a file that is not an image");
+    assert_err_msg(
+        send_file(alice.ws, conv, NULL, "k2", "video", json_pack("{s:s}", "file_id", fid)),
+        "bad_request", "not a video");
     /* Someone else's upload that no message shares, or no file at all. */
     char bid[24];
     upload(bob.s.access, &photo2, "bob.png", bid);
-    assert_err_msg(send_file(alice.ws, conv, NULL, "k3", "image",
-                             json_pack("{s:s}", "file_id", bid)),
-                   "not_found", "field 'content.file_id' names no file you can send");
-    assert_err_msg(send_file(alice.ws, conv, NULL, "k4", "image",
-                             json_pack("{s:s}", "file_id", "12345")),
-                   "not_found", "content.file_id");
+    assert_err_msg(
+        send_file(alice.ws, conv, NULL, "k3", "image", json_pack("{s:s}", "file_id", bid)),
+        "not_found", "field 'content.file_id' names no file you can send");
+    assert_err_msg(
+        send_file(alice.ws, conv, NULL, "k4", "image", json_pack("{s:s}", "file_id", "12345")),
+        "not_found", "content.file_id");
 
     dev_close(&alice), dev_close(&bob), dev_close(&carol);
 }
@@ -358,8 +348,8 @@ static void test_avatars(void **state)
     upload(bob.s.access, &photo2, "bob.png", bid);
     EXPECT(400, "bad_request", srv, "PATCH", alice.s.access,
            json_pack("{s:s}", "avatar_file_id", pid), "/v1/me");
-    EXPECT(404, "not_found", srv, "PATCH", alice.s.access, json_pack("{s:s}", "avatar_file_id", bid),
-           "/v1/me");
+    EXPECT(404, "not_found", srv, "PATCH", alice.s.access,
+           json_pack("{s:s}", "avatar_file_id", bid), "/v1/me");
     json_t *p = EXPECT_BODY(200, NULL, srv, "PATCH", alice.s.access,
                             json_pack("{s:s}", "avatar_file_id", aid), "/v1/me");
     assert_string_equal(jstr(p, "avatar_file_id"), aid);
@@ -385,8 +375,8 @@ static void test_avatars(void **state)
     upload(alice.s.access, &photo, "group.jpg", gid);
     EXPECT(400, "bad_request", srv, "PATCH", alice.s.access,
            json_pack("{s:s}", "avatar_file_id", pid), "/v1/groups/%s", g);
-    EXPECT(404, "not_found", srv, "PATCH", alice.s.access, json_pack("{s:s}", "avatar_file_id", bid),
-           "/v1/groups/%s", g);
+    EXPECT(404, "not_found", srv, "PATCH", alice.s.access,
+           json_pack("{s:s}", "avatar_file_id", bid), "/v1/groups/%s", g);
     EXPECT(400, "bad_request", srv, "PATCH", alice.s.access,
            json_pack("{s:i}", "avatar_file_id", 5), "/v1/groups/%s", g);
     json_t *grp = EXPECT_BODY(200, NULL, srv, "PATCH", alice.s.access,
@@ -425,9 +415,9 @@ static void test_delete_sweeps(void **state)
     send_file_ok(alice.ws, NULL, bob.s.user_id, "x1", "image", json_pack("{s:s}", "file_id", fid),
                  mid, conv);
     assert_int_equal(get_status(bob.s.access, NULL, "/v1/files/%s", fid), 200);
-    json_t *r = call(alice.ws, "delete",
-                     json_pack("{s:s,s:s,s:s}", "conversation", conv, "message_id", mid, "for",
-                               "everyone"));
+    json_t *r = call(
+        alice.ws, "delete",
+        json_pack("{s:s,s:s,s:s}", "conversation", conv, "message_id", mid, "for", "everyone"));
     assert_true(is_ok(r));
     json_decref(r);
     /* The reference went with the message. */
