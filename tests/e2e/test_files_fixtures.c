@@ -57,7 +57,7 @@ static void test_images(void **state)
 {
     (void)state;
     const char *fmt[] = {"jpg", "png", "webp", "gif", "heic", "avif"};
-    const char *mime[] = {"image/jpeg", "image/png", "image/webp",
+    const char *mime[] = {"image/jpeg", "image/png",  "image/webp",
                           "image/gif",  "image/heic", "image/avif"};
     for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
         char name[32];
@@ -186,9 +186,8 @@ static void test_http(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_images), cmocka_unit_test(test_exif),
-        cmocka_unit_test(test_voice),  cmocka_unit_test(test_video),
-        cmocka_unit_test(test_bomb),   cmocka_unit_test(test_other),
+        cmocka_unit_test(test_images), cmocka_unit_test(test_exif), cmocka_unit_test(test_voice),
+        cmocka_unit_test(test_video),  cmocka_unit_test(test_bomb), cmocka_unit_test(test_other),
         cmocka_unit_test(test_http),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

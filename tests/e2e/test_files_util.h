@@ -182,8 +182,8 @@ static FX_UNUSED fx_path_t fx_video(const char *dir, const char *name, const cha
                                     double seconds, int w, int h)
 {
     fx_path_t out = fx_join(dir, name);
-    const char *codec = strcmp(fmt, "mp4") == 0 ? "-c:v libx264 -pix_fmt yuv420p"
-                                                 : "-c:v libvpx -b:v 500k";
+    const char *codec =
+        strcmp(fmt, "mp4") == 0 ? "-c:v libx264 -pix_fmt yuv420p" : "-c:v libvpx -b:v 500k";
     fx_run(dir,
            "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=duration=%.3f:size=%dx%d:rate=25 "
            "%s -f %s \"%s\"",
@@ -501,8 +501,8 @@ static FX_UNUSED int fx_request(int port, const char *method, const char *token,
     memset(out, 0, sizeof *out);
     mpc_conn_t *c = mpc_connect("127.0.0.1", port, 5000);
     assert_non_null(c);
-    mpc_http_req_t req = {.method = method, .path = path, .token = token,
-                          .extra_headers = extra, .close = true};
+    mpc_http_req_t req = {
+        .method = method, .path = path, .token = token, .extra_headers = extra, .close = true};
     size_t len;
     char *raw = mpc_http_build(&req, &len);
     int rc = mpc_send_raw(c, raw, len, FX_TIMEOUT);
