@@ -61,19 +61,32 @@ static void test_controls_and_quotes(void **state)
 {
     (void)state;
     expect_name("a\tb\nc\rd", "abcd");
-    expect_name("nul\x7f""del", "nuldel");
-    expect_name("c1\xc2\x85here", "c1here");          /* U+0085 NEL */
+    expect_name("nul\x7f"
+                "del",
+                "nuldel");
+    expect_name("c1\xc2\x85here", "c1here"); /* U+0085 NEL */
     expect_name("say \"hi\".txt", "say hi.txt");
-    expect_name("x\xe2\x80\xae" "fdp.exe", "xfdp.exe"); /* U+202E right-to-left override */
-    expect_name("a\xe2\x80\x8e" "b\xe2\x80\x8f" "c", "abc"); /* U+200E, U+200F */
-    expect_name("\xe2\x81\xa6" "iso\xe2\x81\xa9", "iso");    /* U+2066 .. U+2069 */
-    expect_name("\xe2\x80\xaa" "e\xe2\x80\xac", "e");        /* U+202A, U+202C */
+    expect_name("x\xe2\x80\xae"
+                "fdp.exe",
+                "xfdp.exe"); /* U+202E right-to-left override */
+    expect_name("a\xe2\x80\x8e"
+                "b\xe2\x80\x8f"
+                "c",
+                "abc"); /* U+200E, U+200F */
+    expect_name("\xe2\x81\xa6"
+                "iso\xe2\x81\xa9",
+                "iso"); /* U+2066 .. U+2069 */
+    expect_name("\xe2\x80\xaa"
+                "e\xe2\x80\xac",
+                "e"); /* U+202A, U+202C */
 }
 
 static void test_invalid_utf8_dropped(void **state)
 {
     (void)state;
-    expect_name("bad\xff" "byte", "badbyte");
+    expect_name("bad\xff"
+                "byte",
+                "badbyte");
     expect_name("over\xc0\xaflong", "overlong");
     expect_name("cut\xe2\x82", "cut");
     expect_name("sur\xed\xa0\x80rogate", "surrogate");
