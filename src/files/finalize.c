@@ -46,7 +46,9 @@ typedef struct fin {
     char prefix[MP_MEDIA_PATH_MAX - 16];
     mp_media_result_t media;
     mp_media_rc_t mrc;
-    char key[MP_FILE_KEY_MAX + 1]; /* of the served bytes; renditions add ".<name>" */
+    /* Of the served bytes (sha256 "-" id: 85 characters); renditions add
+     * "." and their name, and must still fit MP_FILE_KEY_MAX. */
+    char key[MP_FILE_KEY_MAX - MP_FILE_REND_NAME_MAX];
     mp_file_rendition_t rend[MP_FILE_RENDITIONS];
     size_t nrend;
     char stored[1 + MP_FILE_RENDITIONS][MP_FILE_KEY_MAX + 1]; /* keys put so far */
@@ -177,8 +179,11 @@ static void media_run(void *ud)
 static int put(fin_t *f, const char *path, const char *key)
 {
     int rc = mp_blobs_put(f->files->blobs, path, key);
-    if (rc == 0)
-        snprintf(f->stored[f->nstored++], sizeof f->stored[0], "%s", key);
+    if (rc == 0) {
+        size_t n = strlen(key);
+        MP_ASSERT(n < sizeof f->stored[0] && f->nstored < 1 + MP_FILE_RENDITIONS);
+        memcpy(f->stored[f->nstored++], key, n + 1);
+    }
     return rc;
 }
 
