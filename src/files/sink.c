@@ -141,6 +141,9 @@ static void write_buf(mp_files_sink_t *s)
 
 static void take(mp_files_sink_t *s, const char *data, size_t len)
 {
+    /* Reading is paused while a write is in flight: the buffer the pool is
+     * writing from must not move. */
+    MP_ASSERT(!s->writing);
     if (s->nbuf + len > s->cap) { /* a socket read larger than the slack */
         s->cap = s->nbuf + len;
         s->buf = mp_realloc(s->buf, s->cap);

@@ -299,7 +299,7 @@ static void on_get_stat(uint64_t size, int err, void *ud)
         mp_free(g);
         return;
     }
-    get_respond(g, size, NULL);
+    get_respond(g, size < g->row.length ? size : g->row.length, NULL);
 }
 
 static void on_get_session(mp_err_t rc, const mp_upload_row_t *u, void *ud)
@@ -455,6 +455,11 @@ static void on_patch_stat(uint64_t size, int err, void *ud)
         return;
     }
     p->offset = size;
+    if (size > p->row.length) { /* never written by us: refuse to touch it */
+        mp_log_error("upload %s: %" PRIu64 " bytes, more than its length", p->path, size);
+        patch_error(p, MP_ERR_INTERNAL, NULL);
+        return;
+    }
     if (p->claimed != size) {
         snprintf(msg, sizeof msg,
                  "header 'Upload-Offset' is %" PRIu64 " but the upload has %" PRIu64 " bytes",
