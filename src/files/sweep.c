@@ -91,10 +91,12 @@ static void on_swept(mp_err_t rc, const mp_file_sweep_out_t *out, void *ud)
     }
     sw->nskeys = out->nskeys;
     sw->skeys = mp_malloc((out->nskeys ? out->nskeys : 1) * sizeof *sw->skeys);
-    memcpy(sw->skeys, out->skeys, out->nskeys * sizeof *sw->skeys);
+    if (out->nskeys > 0) /* skeys may be NULL when there are none */
+        memcpy(sw->skeys, out->skeys, out->nskeys * sizeof *sw->skeys);
     sw->nuploads = out->nuploads;
     sw->uploads = mp_malloc((out->nuploads ? out->nuploads : 1) * sizeof *sw->uploads);
-    memcpy(sw->uploads, out->uploads, out->nuploads * sizeof *sw->uploads);
+    if (out->nuploads > 0)
+        memcpy(sw->uploads, out->uploads, out->nuploads * sizeof *sw->uploads);
     sw->files_deleted = out->files;
     mp_files__work(sw->files, false, delete_run, delete_done, sw);
 }
