@@ -388,27 +388,62 @@ static void test_rate(void **state)
 
 /* ---- a cut upload -------------------------------------------------------------------- */
 
+/* Polls until count_files(path) == want, for up to 10 s. */
+static void wait_files(const char *path, int want)
+{
+    int64_t until = now_ms() + 10000;
+    while (count_files(path, "") != want && now_ms() < until) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(count_files(path, ""), want);
+}
+
 static void test_cut_upload(void **state)
 {
     (void)state;
     mpt_session_t u;
     user(srv, &u);
     fx_path_t p = fx_bytes(dir, "cut.bin", 3 * 1024 * 1024);
-    fx_upload_cut(srv->port, u.access, p.s, 1024 * 1024 + 12345);
-    /* The server learns of the cut when the connection closes: wait for
-     * the temporary file to go (bounded). */
     fx_path_t tmp = files_dir(srv, "tmp");
-    int64_t until = now_ms() + 10000;
-    while (count_files(tmp.s, "") > 0 && now_ms() < until) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(count_files(tmp.s, ""), 0);
+    /* A third of the body, and the connection stays open: the server is
+     * receiving into a temporary file. */
+    mpc_conn_t *c = mpc_connect("127.0.0.1", srv->port, 5000);
+    assert_non_null(c);
+    assert_int_equal(fx_upload_head(c, u.access, "cut.bin", fx_size(p.s)), MPC_OK);
+    assert_int_equal(fx_send_file(c, p.s, 1024 * 1024 + 12345), MPC_OK);
+    wait_files(tmp.s, 1);
+    /* The cut: the temporary file goes and nothing is stored. */
+    mpc_conn_free(c);
+    wait_files(tmp.s, 0);
     assert_int_equal(listed(srv, &u), 0);
     /* And the server is fine: the same file uploads whole. */
     json_t *f = upload_ok(&u, p.s, "whole.bin");
     assert_int_equal(jint(f, "size"), 3 * 1024 * 1024);
     json_decref(f);
+}
+
+/* A server stopped while an upload is in progress exits cleanly (no leak,
+ * no work left on the pool) and leaves nothing in tmp/ at the next start. */
+static void test_stop_mid_upload(void **state)
+{
+    (void)state;
+    const char *flags[] = {FILE_FLAGS, NULL};
+    mpt_server_t *s = mpt_server_start(flags);
+    assert_non_null(s);
+    mpt_session_t u;
+    user(s, &u);
+    fx_path_t p = fx_bytes(dir, "stop.bin", 2 * 1024 * 1024);
+    mpc_conn_t *c = mpc_connect("127.0.0.1", s->port, 5000);
+    assert_non_null(c);
+    assert_int_equal(fx_upload_head(c, u.access, "stop.bin", fx_size(p.s)), MPC_OK);
+    assert_int_equal(fx_send_file(c, p.s, 512 * 1024), MPC_OK);
+    wait_files(files_dir(s, "tmp").s, 1);
+    assert_int_equal(mpt_server_terminate(s), 0);
+    mpc_conn_free(c);
+    assert_int_equal(mpt_server_restart(s), 0);
+    assert_int_equal(count_files(files_dir(s, "tmp").s, ""), 0);
+    assert_int_equal(mpt_server_stop(s), 0);
 }
 
 /* ---- memory ---------------------------------------------------------------------------- */
@@ -509,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_quota),
         cmocka_unit_test(test_rate),
         cmocka_unit_test(test_cut_upload),
+        cmocka_unit_test(test_stop_mid_upload),
         cmocka_unit_test(test_big_upload_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
