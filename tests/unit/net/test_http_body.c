@@ -23,7 +23,7 @@ static mp_server_t *srv;
 /* What the upload handler does at the head. */
 enum { M_START, M_REFUSE, M_HOLD };
 static int mode;
-static bool pause_each;   /* the consumer pauses after every piece */
+static bool pause_each; /* the consumer pauses after every piece */
 static bool answer_at_end = true;
 static mp_http_req_t *held; /* M_HOLD, or the request being consumed */
 static size_t got, max_piece, pieces;
