@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search clean format format-check
+.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files clean format format-check
 
 all: build
 
@@ -48,6 +48,7 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  if [ $$n = fuzz_media ]; then scripts/fuzz-media-seeds.sh $(FUZZ_BUILD)/corpus/$$n || exit 1; fi; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
@@ -69,6 +70,9 @@ bench: deps
 
 bench-search: deps
 	@scripts/bench-search.sh
+
+bench-files: deps
+	@scripts/bench-files.sh
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

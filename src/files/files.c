@@ -33,6 +33,7 @@ mp_files_t *mp_files_new(const mp_module_ctx_t *ctx, char *err, size_t errlen)
     };
     files->upload_limit =
         mp_ratelimit_new(cfg->upload_burst, cfg->upload_rate / 60.0, UPLOAD_LIMIT_KEYS);
+    mp_files__url_key_load(files);
     mp_files__sweep_start(files);
     return files;
 }
@@ -48,6 +49,7 @@ void mp_files_free(mp_files_t *files)
         return;
     assert(files->pending == 0);
     mp_files__sweep_stop(files);
+    mp_map_free(&files->tus_active);
     mp_ratelimit_free(files->upload_limit);
     mp_blobs_close(files->blobs);
     mp_free(files);
