@@ -157,7 +157,7 @@ static void test_whole(void **state)
          * connection starts right after it). */
         mpc_conn_t *c = mpc_connect("127.0.0.1", srv->port, 5000);
         assert_non_null(c);
-        char raw[512];
+        char raw[2048];
         int n =
             snprintf(raw, sizeof raw,
                      "HEAD %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n"
