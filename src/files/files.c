@@ -33,6 +33,7 @@ mp_files_t *mp_files_new(const mp_module_ctx_t *ctx, char *err, size_t errlen)
     };
     files->upload_limit =
         mp_ratelimit_new(cfg->upload_burst, cfg->upload_rate / 60.0, UPLOAD_LIMIT_KEYS);
+    mp_files__url_key_load(files);
     mp_files__sweep_start(files);
     return files;
 }

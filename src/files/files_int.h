@@ -79,12 +79,50 @@ void mp_files__route_download(mp_http_req_t *req);
 void mp_files__route_thumbnail(mp_http_req_t *req);
 void mp_files__route_info(mp_http_req_t *req);
 void mp_files__route_list(mp_http_req_t *req);
+/* The parts of a download that are pure functions of headers (download.c),
+ * apart for their unit tests. */
+typedef enum {
+    MP_RANGE_NONE,  /* no usable Range: serve the whole body (200) */
+    MP_RANGE_ONE,   /* one satisfiable range: bytes first..last (206) */
+    MP_RANGE_UNSAT, /* unsatisfiable: 416 with Content-Range: bytes * /size */
+} mp_range_t;
+/* Parses a Range header (NULL: none) against a body of size bytes (RFC 9110
+ * 14.2): bytes=a-b, a- and -n. Anything invalid, another unit, or several
+ * ranges give MP_RANGE_NONE (a server may ignore Range); a first position at
+ * or past the end, or a suffix of 0, MP_RANGE_UNSAT. *first and *last
+ * (inclusive, last < size) are set for MP_RANGE_ONE. Numbers of any length
+ * are handled without overflow. */
+mp_range_t mp_files__range_parse(const char *range, uint64_t size, uint64_t *first, uint64_t *last);
+/* Whether a Range may be honoured under If-Range (NULL: no If-Range): only
+ * when it names exactly our (strong) etag; a date or another tag means the
+ * client's copy is not ours, so it gets the whole body. */
+bool mp_files__if_range_ok(const char *if_range, const char *etag);
+/* Whether an If-None-Match header (NULL: none) matches etag: "*" or any
+ * entity tag of its list, compared weakly (W/ ignored). */
+bool mp_files__etag_match(const char *if_none_match, const char *etag);
+/* Content-Disposition for a file called name ("" = none): inline or
+ * attachment; filename="..." an ASCII fallback (no quotes, backslashes,
+ * slashes or control characters) and filename*=UTF-8''... the name
+ * percent-encoded (RFC 6266, RFC 8187). out has MP_FILES_DISPOSITION_MAX
+ * bytes. */
+#define MP_FILES_DISPOSITION_MAX (64 + 4 * MP_FILE_NAME_MAX)
+void mp_files__disposition(const char *name, bool attachment, char *out);
+
 /* urls.c */
 void mp_files__route_sign(mp_http_req_t *req);
+/* Reads the URL-signing key from the store (mp_store_secret) into
+ * files->url_key; until it is there (url_key_ready) every signature fails
+ * and no URL is signed. Called once by mp_files_new. */
+void mp_files__url_key_load(mp_files_t *files);
 /* Checks a signed request's sig, exp and u query parameters for path at now
  * (ms): true with *user_id when the signature is valid and not expired. */
 bool mp_files__signed_ok(const mp_files_t *files, const char *path, const char *exp,
                          const char *user, const char *sig, int64_t now, uint64_t *user_id);
+/* The same, also telling whether the URL was made for a guest (*guest), whose
+ * access follows the guest rule. */
+bool mp_files__signed_check(const mp_files_t *files, const char *path, const char *exp,
+                            const char *user, const char *sig, int64_t now, uint64_t *user_id,
+                            bool *guest);
 
 /* ---- the sweep (sweep.c) ------------------------------------------------------ */
 

@@ -128,8 +128,8 @@ static const char SQL_BLOB_INSERT[] =
 static const char SQL_REND_INSERT[] =
     "INSERT INTO renditions(blob_id, name, skey, mime, size, width, height)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char SQL_FILE_INSERT[] =
-    "INSERT INTO files(id, owner_id, blob_id, name, size, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_FILE_INSERT[] = "INSERT INTO files(id, owner_id, blob_id, name, size, "
+                                      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_UPLOAD_DONE[] =
     "UPDATE uploads SET file_id = ?2 WHERE id = ?1 AND owner_id = ?3 AND file_id = 0";
 
