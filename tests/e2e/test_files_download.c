@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_chat_util.h"
 #include "test_files_util.h"
+#include "test_groups_util.h"
 
 #define FILE_FLAGS                                                                                 \
-    CHAT_FLAGS, "--upload_rate", "100000", "--upload_burst", "100000", "--max_connections_per_ip", \
-        "100000"
+    CHAT_FLAGS, "--guest_rate", "100000", "--upload_rate", "100000", "--upload_burst", "100000",   \
+        "--max_connections_per_ip", "100000"
 
 static mpt_server_t *srv;
 static char dir[256]; /* fixtures and downloads */
@@ -662,6 +662,89 @@ static void test_signed_expiry(void **state)
     assert_int_equal(mpt_server_stop(s1), 0);
 }
 
+/* A member reads a file through a group message; removed from the group,
+ * neither the token nor a URL signed before works any more. */
+static void test_kicked_member(void **state)
+{
+    (void)state;
+    chat_dev_t a, b;
+    dev_new_user(srv, "ka", &a);
+    dev_new_user(srv, "kb", &b);
+    char group[24];
+    assert_int_equal(
+        group_create(srv, a.s.access, "photos", ids_json(b.s.user_id, NULL), NULL, group, NULL),
+        201);
+    fx_path_t jpg = fx_image(dir, "group.jpg", "jpg", 300, 200);
+    json_t *f = upload(&a.s, jpg.s, "group.jpg");
+    char path[96];
+    file_path(f, "", path, sizeof path);
+    mpc_response_t r;
+    /* Before the message: B may not. */
+    assert_int_equal(get("GET", b.s.access, path, NULL, &r), 404);
+    mpc_response_free(&r);
+    json_t *rep =
+        call(a.ws, "send",
+             json_pack("{s:s,s:s,s:s,s:{s:s}}", "conversation", group, "client_msg_id", "img1",
+                       "kind", "image", "content", "file_id", jstr(f, "file_id")));
+    if (!is_ok(rep)) {
+        char *d = json_dumps(rep, JSON_COMPACT);
+        fail_msg("send image: %s", d);
+    }
+    json_decref(rep);
+    assert_int_equal(get("GET", b.s.access, path, NULL, &r), 200);
+    mpc_response_free(&r);
+    json_t *u = sign(&b.s, f);
+    assert_int_equal(get("GET", NULL, jstr(u, "url"), NULL, &r), 200);
+    mpc_response_free(&r);
+    assert_int_equal(get("GET", NULL, jstr(u, "thumbnail_url"), NULL, &r), 200);
+    mpc_response_free(&r);
+
+    char kick[128];
+    snprintf(kick, sizeof kick, "/v1/groups/%s/members/%s", group, b.s.user_id);
+    assert_int_equal(mpt_http(srv, "DELETE", kick, a.s.access, NULL, &r), 204);
+    mpc_response_free(&r);
+    assert_int_equal(get("GET", b.s.access, path, NULL, &r), 404);
+    mpc_response_free(&r);
+    assert_int_equal(get("GET", NULL, jstr(u, "url"), NULL, &r), 404);
+    mpc_response_free(&r);
+    assert_int_equal(get("GET", NULL, jstr(u, "thumbnail_url"), NULL, &r), 404);
+    mpc_response_free(&r);
+    /* The uploader still may. */
+    assert_int_equal(get("GET", a.s.access, path, NULL, &r), 200);
+    mpc_response_free(&r);
+    json_decref(u);
+    json_decref(f);
+    dev_close(&a);
+    dev_close(&b);
+}
+
+/* Guests download their own uploads, also through signed URLs, and nobody
+ * else's private files. */
+static void test_guest(void **state)
+{
+    (void)state;
+    mpt_session_t a, g;
+    assert_int_equal(mpt_user_new(srv, "gu", &a), 0);
+    assert_int_equal(guest_new(srv, "Visitor", &g), 200);
+    fx_path_t pdf = fx_pdf_named_jpg(dir, "guest.pdf");
+    json_t *mine = upload(&g, pdf.s, "guest.pdf");
+    json_t *theirs = upload(&a, pdf.s, "user.pdf");
+    char path[96];
+    mpc_response_t r;
+    file_path(mine, "", path, sizeof path);
+    assert_int_equal(get("GET", g.access, path, NULL, &r), 200);
+    mpc_response_free(&r);
+    json_t *u = sign(&g, mine);
+    assert_int_equal(get("GET", NULL, jstr(u, "url"), NULL, &r), 200);
+    mpc_response_free(&r);
+    file_path(theirs, "", path, sizeof path);
+    assert_int_equal(get("GET", g.access, path, NULL, &r), 404);
+    mpc_response_free(&r);
+    json_decref(u);
+    json_decref(mine);
+    json_decref(theirs);
+}
+
 /* ---- the list and the record --------------------------------------------------------- */
 
 static void test_list_info(void **state)
@@ -886,6 +969,8 @@ int main(void)
         cmocka_unit_test(test_access),
         cmocka_unit_test(test_signed),
         cmocka_unit_test(test_signed_expiry),
+        cmocka_unit_test(test_kicked_member),
+        cmocka_unit_test(test_guest),
         cmocka_unit_test(test_list_info),
         cmocka_unit_test(test_parallel_downloads),
     };
