@@ -47,6 +47,8 @@ static const char *fail_message(const fwd_ctx_t *c, mp_err_t rc, const char *fie
     if (field != NULL && strcmp(field, "message_ids") == 0)
         return "field 'message_ids' names a message that cannot be forwarded: unknown, of "
                "another conversation, deleted, hidden for you, or a system message";
+    if (field != NULL && strcmp(field, "file") == 0)
+        return "field 'message_ids' names a message whose file no longer exists";
     switch (rc) {
     case MP_ERR_NOT_MEMBER:
         return "field 'conversation' names a conversation you are not a member of";
@@ -193,6 +195,8 @@ void mp_chat_verb_forward(mp_cmd_t *cmd)
         .conversation_id = mp_chat__obj_id(cmd->frame, "conversation"),
         .to_user_id = mp_chat__obj_id(cmd->frame, "to"),
         .client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id")),
+        .sender_guest = cmd->who.guest,
+        .world_id = chat->ctx->world_id,
     };
     const char *bad = check_shape(c->in.conversation_id, c->in.to_user_id, cmd->who.user_id);
     if (bad == NULL)

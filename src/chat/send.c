@@ -61,6 +61,25 @@ static void ctx_free(send_ctx_t *c)
     mp_free(c);
 }
 
+/* The store's refusal of content.file_id: no file the sender may read (the
+ * same words whether it does not exist or is someone else's), or one of the
+ * wrong class for the kind. */
+static const char *file_message(mp_msg_kind_t kind, mp_err_t rc)
+{
+    if (rc != MP_ERR_BAD_REQUEST)
+        return "field 'content.file_id' names no file you can send";
+    switch (kind) {
+    case MP_KIND_IMAGE:
+        return "field 'content.file_id' names a file that is not an image";
+    case MP_KIND_VOICE:
+        return "field 'content.file_id' names a file that is not a sound";
+    case MP_KIND_VIDEO:
+        return "field 'content.file_id' names a file that is not a video";
+    default:
+        return NULL;
+    }
+}
+
 /* The store's refusal of an input field, in words. */
 static const char *field_message(const send_ctx_t *c, mp_err_t rc, const char *field)
 {
@@ -75,6 +94,8 @@ static const char *field_message(const send_ctx_t *c, mp_err_t rc, const char *f
                                         : "field 'mention_all' is only for groups";
     if (strcmp(field, "content") == 0)
         return "field 'content.user_id' names no user";
+    if (strcmp(field, "content.file_id") == 0)
+        return file_message(c->content.kind, rc);
     return NULL;
 }
 
@@ -356,6 +377,8 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         .mentions = n_mentions > 0 ? c->mentions : NULL,
         .n_mentions = n_mentions,
         .mention_all = mention_all,
+        .sender_guest = cmd->who.guest,
+        .world_id = chat->ctx->world_id,
     };
     if (conv != 0) {
         mp_chat__with_conv(chat, conv, on_conv, c);

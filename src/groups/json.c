@@ -38,7 +38,9 @@ json_t *mp_groups__group_json(const mp_group_row_t *g)
     json_object_set_new(o, "kind", json_string("group"));
     json_object_set_new(o, "title", json_string(g->title ? g->title : ""));
     json_object_set_new(o, "description", json_string(g->description ? g->description : ""));
-    json_object_set_new(o, "avatar", json_null());
+    json_object_set_new(o, "avatar_file_id",
+                        g->avatar_file_id != 0 ? mp_groups__id_json(g->avatar_file_id)
+                                               : json_null());
     json_object_set_new(o, "member_count", json_integer(g->member_count));
     json_object_set_new(o, "my_role", json_string(mp_group_role_name(g->my_role)));
     json_object_set_new(o, "settings",

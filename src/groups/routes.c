@@ -2,6 +2,7 @@
  * edit, dissolve, and the pinned announcement. */
 #include "groups/groups_int.h"
 #include "util/alloc.h"
+#include "util/id.h"
 
 #define AUTH MP_ROUTE_AUTH
 #define JSON (MP_ROUTE_AUTH | MP_ROUTE_JSON)
@@ -96,6 +97,26 @@ static const mp_field_t patch_fields[] = {
     {NULL, 0, false, 0, 0},
 };
 
+/* avatar_file_id: absent (unchanged), null (cleared) or a file id, which the
+ * store checks in the write (the actor's own upload, an image). False when
+ * it has answered. */
+static bool avatar_field(mp_http_req_t *req, json_t *body, mp_group_op_in_t *in)
+{
+    json_t *v = json_object_get(body, "avatar_file_id");
+    if (v == NULL)
+        return true;
+    in->set_avatar = true;
+    if (json_is_null(v))
+        return true;
+    if (!json_is_string(v) || !mp_id_parse(json_string_value(v), &in->avatar_file_id) ||
+        in->avatar_file_id == 0) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST,
+                              "field 'avatar_file_id' must be a file id (a string) or null");
+        return false;
+    }
+    return true;
+}
+
 void mp_groups__route_patch(mp_http_req_t *req)
 {
     mp_group_op_in_t in = {.op = MP_GOP_PATCH};
@@ -110,6 +131,8 @@ void mp_groups__route_patch(mp_http_req_t *req)
     }
     in.title = json_string_value(json_object_get(body, "title"));
     in.description = json_string_value(json_object_get(body, "description"));
+    if (!avatar_field(req, body, &in))
+        return;
     mp_groups__run(req, &in, MP_GROUPS_ANS_GROUP);
 }
 

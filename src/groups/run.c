@@ -65,8 +65,12 @@ static const char *error_message(mp_group_op_t op, mp_err_t rc)
             return "this user is not banned";
         if (op == MP_GOP_CREATE || op == MP_GOP_ADD || op == MP_GOP_BAN)
             return "no such user";
+        if (op == MP_GOP_PATCH)
+            return "field 'avatar_file_id' names no uploaded file";
         return "this user is not a member of the group";
     case MP_ERR_BAD_REQUEST:
+        if (op == MP_GOP_PATCH)
+            return "field 'avatar_file_id' must name an image";
         return op == MP_GOP_MUTE ? "field 'until' must be a time in the future" : NULL;
     case MP_ERR_GUEST_FORBIDDEN:
         if (op == MP_GOP_CREATE)

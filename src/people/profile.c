@@ -106,6 +106,7 @@ typedef struct me_ctx {
     mp_http_req_t *req;
     mp_people_t *people;
     char name[MP_DISPLAY_NAME_MAX + 1];
+    bool avatar; /* an avatar_file_id was given (not null) */
 } me_ctx_t;
 
 /* profile_updated to every session of the user (their other devices) and of
@@ -127,7 +128,14 @@ static void on_updated(mp_err_t rc, const mp_profile_row_t *p, const uint64_t *a
                        void *ud)
 {
     me_ctx_t *c = ud;
-    if (rc != MP_OK) {
+    if (rc != MP_OK && c->avatar && (rc == MP_ERR_NOT_FOUND || rc == MP_ERR_BAD_REQUEST)) {
+        /* The only not found / bad request of an update that passed the
+         * route's checks by an active user: the avatar's file. */
+        mp_http_respond_error(c->req, rc,
+                              rc == MP_ERR_NOT_FOUND
+                                  ? "field 'avatar_file_id' names no uploaded file"
+                                  : "field 'avatar_file_id' must name an image");
+    } else if (rc != MP_OK) {
         mp_http_respond_error(c->req, rc, NULL);
     } else {
         mp_http_respond(c->req, 200, mp_people__profile_json(p));
@@ -154,9 +162,12 @@ static bool avatar_field(mp_http_req_t *req, json_t *body, mp_people_update_t *u
                               "field 'avatar_file_id' must be a file id (a string) or null");
         return false;
     }
-    /* Files are uploaded nowhere yet, so no id names one of the caller's. */
-    mp_http_respond_error(req, MP_ERR_NOT_FOUND, "field 'avatar_file_id' names no uploaded file");
-    return false;
+    /* Whose file it is and its class are checked in the write that sets it
+     * (mp_store_people_update), so a file swept or replaced meanwhile cannot
+     * slip through. */
+    u->set_avatar = true;
+    u->avatar_file_id = id;
+    return true;
 }
 
 void mp_people__route_me_patch(mp_http_req_t *req)
@@ -175,6 +186,7 @@ void mp_people__route_me_patch(mp_http_req_t *req)
     me_ctx_t *c = mp_calloc(1, sizeof *c);
     c->req = req;
     c->people = mp_people__of(req);
+    c->avatar = u.set_avatar && u.avatar_file_id != 0;
     if (json_is_string(name)) {
         if (!mp_name_label_clean(json_string_value(name), json_string_length(name), c->name,
                                  sizeof c->name)) {

@@ -83,9 +83,11 @@ static const cfield_t file_fields[] = {
     {"mime", CF_MIME, false, 0, 0},
     {0},
 };
+/* duration_ms is optional: the server computes it from the audio and
+ * replaces the client's (mp_content_fill). */
 static const cfield_t voice_fields[] = {
     {"file_id", CF_FILE_ID, true, 0, 0},
-    {"duration_ms", CF_INT, true, 1, DURATION_MAX},
+    {"duration_ms", CF_INT, false, 1, DURATION_MAX},
     {0},
 };
 static const cfield_t video_fields[] = {
@@ -206,15 +208,16 @@ static bool file_id_ok(const json_t *v)
 }
 
 /* Checks one present field; on success returns the value to store (a new
- * reference) and, for a contact, the user id. */
+ * reference) and, for a contact, the user id, for a file id the file. */
 static mp_err_t check_field(const cfield_t *f, const json_t *v, json_t **val, uint64_t *user,
-                            char *msg, size_t msglen)
+                            uint64_t *file, char *msg, size_t msglen)
 {
     switch (f->type) {
     case CF_FILE_ID:
         if (!file_id_ok(v))
             return fail(msg, msglen, "field 'content.%s' must be a file id (a decimal string)",
                         f->name);
+        (void)mp_id_parse(json_string_value(v), file); /* file_id_ok parsed it */
         *val = json_string(json_string_value(v));
         return MP_OK;
     case CF_INT:
@@ -317,7 +320,7 @@ static mp_err_t check_fields(const cfield_t *fields, const json_t *content, json
             continue;
         }
         json_t *val = NULL;
-        mp_err_t rc = check_field(f, v, &val, &c->contact_user, msg, msglen);
+        mp_err_t rc = check_field(f, v, &val, &c->contact_user, &c->file_id, msg, msglen);
         if (rc != MP_OK)
             return rc;
         if (val == NULL || json_object_set_new(out, f->name, val) != 0)
@@ -430,4 +433,164 @@ void mp_content_free(mp_content_t *c)
     mp_free(c->search_extra);
     c->json = NULL;
     c->search_extra = NULL;
+}
+
+/* ---- the file of a media message ---------------------------------------- */
+
+bool mp_kind_has_file(mp_msg_kind_t kind)
+{
+    return kind == MP_KIND_IMAGE || kind == MP_KIND_FILE || kind == MP_KIND_VOICE ||
+           kind == MP_KIND_VIDEO;
+}
+
+uint64_t mp_content_file_id(mp_msg_kind_t kind, const char *content)
+{
+    if (!mp_kind_has_file(kind) || content == NULL)
+        return 0;
+    json_t *o = json_loads(content, JSON_REJECT_DUPLICATES, NULL);
+    uint64_t id = 0;
+    const json_t *v = json_object_get(o, "file_id");
+    if (!file_id_ok(v) || !mp_id_parse(json_string_value(v), &id))
+        id = 0;
+    json_decref(o);
+    return id;
+}
+
+/* The file class kind needs; NULL when any will do. */
+static const char *kind_class(mp_msg_kind_t kind)
+{
+    switch (kind) {
+    case MP_KIND_IMAGE:
+        return "image";
+    case MP_KIND_VOICE:
+        return "audio";
+    case MP_KIND_VIDEO:
+        return "video";
+    default:
+        return NULL;
+    }
+}
+
+/* Where a filled field comes from. */
+typedef enum {
+    FF_CLIENT, /* the client's checked value (file_id, name) */
+    FF_META,   /* the file's metadata, else the client's value */
+    FF_MIME,   /* the served type */
+    FF_SIZE,   /* the served size */
+    FF_SERVER, /* the metadata only (a client never sends it) */
+} ffield_src_t;
+
+typedef struct ffield {
+    const char *name;
+    ffield_src_t src;
+} ffield_t;
+
+static const ffield_t image_fill[] = {
+    {"file_id", FF_CLIENT},
+    {"width", FF_META},
+    {"height", FF_META},
+    {"mime", FF_MIME},
+    {"size", FF_SIZE},
+    {"preview", FF_SERVER},
+    {0},
+};
+static const ffield_t file_fill[] = {
+    {"file_id", FF_CLIENT}, {"name", FF_CLIENT}, {"size", FF_SIZE}, {"mime", FF_MIME}, {0},
+};
+static const ffield_t voice_fill[] = {
+    {"file_id", FF_CLIENT}, {"duration_ms", FF_META}, {"waveform", FF_SERVER},
+    {"mime", FF_MIME},      {"size", FF_SIZE},        {0},
+};
+static const ffield_t video_fill[] = {
+    {"file_id", FF_CLIENT}, {"duration_ms", FF_META}, {"width", FF_META},     {"height", FF_META},
+    {"mime", FF_MIME},      {"size", FF_SIZE},        {"preview", FF_SERVER}, {0},
+};
+
+static const ffield_t *kind_fill(mp_msg_kind_t kind)
+{
+    switch (kind) {
+    case MP_KIND_IMAGE:
+        return image_fill;
+    case MP_KIND_FILE:
+        return file_fill;
+    case MP_KIND_VOICE:
+        return voice_fill;
+    case MP_KIND_VIDEO:
+        return video_fill;
+    default:
+        return NULL;
+    }
+}
+
+/* A metadata value of the type its field has, or NULL: the metadata was
+ * written by our own processing, but a value of the wrong type must not
+ * reach clients that trust the shapes in docs/protocol.md. */
+static json_t *meta_value(const json_t *meta, const char *name)
+{
+    json_t *v = json_object_get(meta, name);
+    if (strcmp(name, "preview") == 0)
+        return json_is_string(v) ? v : NULL;
+    if (strcmp(name, "waveform") == 0)
+        return json_is_array(v) ? v : NULL;
+    return json_is_integer(v) && json_integer_value(v) > 0 ? v : NULL;
+}
+
+static json_t *fill_value(const ffield_t *ff, const json_t *client, const json_t *meta,
+                          const mp_content_file_t *f)
+{
+    json_t *v = NULL;
+    switch (ff->src) {
+    case FF_CLIENT:
+        v = json_object_get(client, ff->name);
+        return v != NULL ? json_incref(v) : NULL;
+    case FF_META:
+        v = meta_value(meta, ff->name);
+        if (v == NULL)
+            v = json_object_get(client, ff->name);
+        return v != NULL ? json_incref(v) : NULL;
+    case FF_SERVER:
+        v = meta_value(meta, ff->name);
+        return v != NULL ? json_incref(v) : NULL;
+    case FF_MIME:
+        return f->mime != NULL && f->mime[0] != '\0' ? json_string(f->mime) : NULL;
+    case FF_SIZE:
+        return json_integer((json_int_t)f->size);
+    }
+    return NULL;
+}
+
+mp_err_t mp_content_fill(mp_msg_kind_t kind, const char *content, const mp_content_file_t *f,
+                         char **out)
+{
+    *out = NULL;
+    const ffield_t *fields = kind_fill(kind);
+    if (fields == NULL || content == NULL)
+        return MP_ERR_INTERNAL;
+    const char *need = kind_class(kind);
+    if (need != NULL && (f->cls == NULL || strcmp(f->cls, need) != 0))
+        return MP_ERR_BAD_REQUEST;
+    json_t *client = json_loads(content, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(client)) {
+        json_decref(client);
+        return MP_ERR_INTERNAL;
+    }
+    json_t *meta = f->meta != NULL ? json_loads(f->meta, 0, NULL) : NULL;
+    json_t *o = json_object();
+    mp_err_t rc = o != NULL ? MP_OK : MP_ERR_INTERNAL;
+    for (const ffield_t *ff = fields; ff->name != NULL && rc == MP_OK; ff++) {
+        json_t *v = fill_value(ff, client, json_is_object(meta) ? meta : NULL, f);
+        if (v != NULL && json_object_set_new(o, ff->name, v) != 0)
+            rc = MP_ERR_INTERNAL;
+    }
+    if (rc == MP_OK) {
+        char *dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        *out = dump != NULL ? mp_strdup(dump) : NULL;
+        free(dump); /* jansson's allocator is the C library's */
+        if (*out == NULL)
+            rc = MP_ERR_INTERNAL;
+    }
+    json_decref(o);
+    json_decref(meta);
+    json_decref(client);
+    return rc;
 }

@@ -40,6 +40,9 @@ static json_t *system_json(const mp_group_fact_t *f)
         json_object_set_new(o, "title", json_string(f->title));
     if (f->description != NULL)
         json_object_set_new(o, "description", json_string(f->description));
+    if (f->has_avatar)
+        json_object_set_new(o, "avatar_file_id",
+                            f->avatar_file_id != 0 ? id_json(f->avatar_file_id) : json_null());
     if (f->settings != NULL)
         json_object_set_new(
             o, "settings",

@@ -38,6 +38,8 @@ typedef struct mp_group_fact {
     const mp_group_settings_t *settings; /* settings_changed, or NULL */
     const char *text;                    /* announcement_set: the announcement, or NULL */
     bool renamed;                        /* info_changed: the title changed */
+    bool has_avatar;                     /* info_changed: "avatar_file_id" is present */
+    uint64_t avatar_file_id;             /* the group's avatar after the change (0: null) */
     /* Display names when it happened: [0] the actor, then one per user id
      * the line names; a NULL entry is a user that no longer exists. */
     const char *names[MP_GROUP_FACT_NAMES];

@@ -99,6 +99,15 @@ typedef struct mp_chat_send_in {
     const uint64_t *mentions; /* members of the conversation (world: existing users) */
     size_t n_mentions;        /* <= MP_CHAT_MENTIONS_MAX */
     bool mention_all; /* groups only, owner/admin (MP_ERR_NOT_ALLOWED); else MP_ERR_BAD_REQUEST */
+    /* Issue 12: kinds image/file/voice/video name a file in content.file_id
+     * that the sender must be able to read (store/files.h, the rule of
+     * mp_store_file_get, for which these two say who the sender is) — else
+     * MP_ERR_NOT_FOUND, bad_field "content.file_id" — and whose class suits
+     * the kind — else MP_ERR_BAD_REQUEST, same bad_field. The stored content
+     * is then rewritten from the file (proto/content.h mp_content_fill) and a
+     * file_refs row added, in the same transaction. */
+    bool sender_guest;
+    uint64_t world_id; /* the world conversation (0 = none) */
 } mp_chat_send_in_t;
 
 #define MP_CHAT_MENTIONS_MAX 50
@@ -111,7 +120,8 @@ typedef struct mp_chat_send_out {
     int64_t muted_until;       /* MP_ERR_MUTED: when the mute ends (the only field set) */
     const char *bad_field;     /* on MP_ERR_NOT_FOUND / MP_ERR_BAD_REQUEST / MP_ERR_NOT_ALLOWED
                                 * about an input field: "reply_to", "mentions", "mention_all",
-                                * "content"; NULL otherwise */
+                                * "content" (the contact's user), "content.file_id"; NULL
+                                * otherwise */
     bool you_blocked; /* MP_ERR_PRIVACY: the sender blocked the peer (else the peer's block or
                          message setting refused it, which the sender is not told apart) */
 } mp_chat_send_out_t;

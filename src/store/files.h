@@ -99,10 +99,14 @@ typedef struct mp_file_create_in {
 typedef void (*mp_file_created_fn)(mp_err_t rc, const mp_file_row_t *f, bool dup, void *ud);
 
 /* Creates a file (write job). In one transaction: the quota check (the sum of
- * the owner's files' sizes plus in->blob.size must not pass in->quota:
- * MP_ERR_QUOTA_EXCEEDED), the blob lookup by sha256 (reused when present,
- * else inserted with its renditions when given), the file row, and, with an
- * upload_id, the session's file_id. The strings are copied. */
+ * the owner's files' sizes, plus the declared lengths of their other
+ * unfinished sessions that have not expired, plus in->blob.size must not pass
+ * in->quota: MP_ERR_QUOTA_EXCEEDED), the blob lookup by sha256 (reused when
+ * present, else inserted with its renditions when given), the file row
+ * (created_at: now), and, with an upload_id, the session's file_id
+ * (MP_ERR_NOT_FOUND, and nothing stored, when that is not an unfinished
+ * session of the owner). The strings are copied; MP_ERR_BAD_REQUEST (no job)
+ * when one does not fit its MP_FILE_*_MAX or there are too many renditions. */
 mp_err_t mp_store_file_create(mp_store_t *st, const mp_file_create_in_t *in, mp_file_created_fn cb,
                               void *ud) __attribute__((warn_unused_result));
 
@@ -113,7 +117,8 @@ mp_err_t mp_store_blob_by_sha(mp_store_t *st, const char *sha256, mp_file_fn cb,
     __attribute__((warn_unused_result));
 
 /* Bytes of uploads user_id keeps (read): the sum of their files' sizes plus
- * the declared lengths of their unfinished resumable uploads. */
+ * the declared lengths of their unfinished resumable uploads that have not
+ * expired; files: how many files they keep. */
 typedef void (*mp_file_usage_fn)(mp_err_t rc, uint64_t used, uint64_t files, void *ud);
 mp_err_t mp_store_file_usage(mp_store_t *st, uint64_t user_id, mp_file_usage_fn cb, void *ud)
     __attribute__((warn_unused_result));
@@ -185,12 +190,14 @@ typedef struct mp_file_sweep_out {
 } mp_file_sweep_out_t;
 typedef void (*mp_file_sweep_fn)(mp_err_t rc, const mp_file_sweep_out_t *out, void *ud);
 
-/* One batch of the sweep (write job), at most limit rows of each kind:
+/* One batch of the sweep (a read job finds the candidates, then one write
+ * job checks each again and deletes it), at most limit rows of each kind:
  * deletes the files created before older_than that no message (file_refs),
  * user avatar or group avatar references and that complete no live upload
  * session; then the blobs no file uses any more, with their renditions; and
  * the upload sessions that expired before now. out->nskeys + files +
- * nuploads == 0 means nothing is left to sweep. */
+ * nuploads == 0 means nothing is left to sweep (or all that was found gained
+ * a reference meanwhile: the next run goes on). */
 mp_err_t mp_store_file_sweep(mp_store_t *st, int64_t older_than, int64_t now, size_t limit,
                              mp_file_sweep_fn cb, void *ud) __attribute__((warn_unused_result));
 

@@ -62,6 +62,7 @@ typedef struct mp_group_row {
     int64_t announcement_at;  /* 0 = no announcement */
     const char *announcement; /* "" when none */
     uint64_t announcement_by;
+    uint64_t avatar_file_id; /* 0 = none */
 } mp_group_row_t;
 
 /* One invite link. */
@@ -101,7 +102,8 @@ mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t n
 
 typedef enum {
     MP_GOP_CREATE,     /* title, description?, settings?, user_ids (initial members) */
-    MP_GOP_PATCH,      /* title?, description?, settings? (each part given = one message) */
+    MP_GOP_PATCH,      /* title?, description?, avatar?, settings? (info = title, description
+                          and avatar: one message; settings: another) */
     MP_GOP_ADD,        /* user_ids */
     MP_GOP_REMOVE,     /* target (== actor: leave) */
     MP_GOP_ROLE,       /* target, role */
@@ -128,7 +130,9 @@ typedef struct mp_group_op_in {
     const uint64_t *user_ids;
     size_t n_users;
     const char *title, *description, *text, *token;
-    unsigned settings_mask; /* MP_GROUP_SET_* given in settings */
+    bool set_avatar;         /* PATCH: avatar_file_id is given */
+    uint64_t avatar_file_id; /* 0 clears; else the actor's own upload of an image */
+    unsigned settings_mask;  /* MP_GROUP_SET_* given in settings */
     mp_group_settings_t settings;
     mp_group_role_t role;
     int64_t until;
@@ -156,7 +160,9 @@ typedef struct mp_group_op_out {
  *   not a member (JOIN: never);
  * - MP_ERR_NOT_FOUND: JOIN/REVOKE: unknown token; targets: the target is not
  *   a member (UNBAN: not banned; BAN: no such user); ADD/CREATE: an unknown
- *   user id;
+ *   user id; PATCH: avatar_file_id names no file the actor uploaded;
+ * - MP_ERR_BAD_REQUEST: PATCH: avatar_file_id names a file that is not an
+ *   image (MUTE: an end in the past);
  * - MP_ERR_DISSOLVED: the group was dissolved (every op);
  * - MP_ERR_NOT_ALLOWED: the actor's role does not permit it;
  * - MP_ERR_CONFLICT: the owner leaves, the owner's role is changed,

@@ -69,7 +69,8 @@ mp_err_t mp_store_msg_edit(mp_store_t *st, const mp_msg_actor_t *actor, uint64_t
  * moderator; else MP_ERR_FORBIDDEN. Erases the content for good (text,
  * content, search_extra, quote, mentions, reactions, pin, index entry;
  * replies quoting it get quote_deleted and lose their snapshot, with a new
- * version each). Deleting a deleted message again is MP_OK (nothing
+ * version each; the message's file_refs rows go, so its file is readable
+ * through it no more and can be swept). Deleting a deleted message again is MP_OK (nothing
  * changes). The callback gets the tombstone (or, for me, the row as it was
  * with version = the hidden row's version). */
 mp_err_t mp_store_msg_delete(mp_store_t *st, const mp_msg_actor_t *actor, uint64_t conversation_id,
@@ -88,6 +89,12 @@ typedef struct mp_msg_forward_in {
     uint64_t to_user_id;
     const char *client_msg_id; /* copy i gets "<client_msg_id>/<i>" */
     int64_t now_ms;
+    /* Who the sender is for the access rule of the files the messages name
+     * (store/files.h): a copy of a message with a file needs the sender to be
+     * able to read it — they can, through the source's file_refs row — and
+     * gets a file_refs row of its own. */
+    bool sender_guest;
+    uint64_t world_id; /* the world conversation (0 = none) */
 } mp_msg_forward_in_t;
 
 typedef struct mp_msg_forward_out {
@@ -97,7 +104,9 @@ typedef struct mp_msg_forward_out {
     bool created_conversation;
     uint64_t peer_id;      /* `to`: the other member */
     int64_t muted_until;   /* MP_ERR_MUTED */
-    const char *bad_field; /* "from" / "message_ids" when the error is about the source */
+    const char *bad_field; /* "from" / "message_ids" when the error is about the source;
+                              "file" (MP_ERR_NOT_FOUND): a message names a file the sender
+                              cannot read (one that no longer exists) */
     bool you_blocked;      /* MP_ERR_PRIVACY: the sender blocked the direct peer */
 } mp_msg_forward_out_t;
 

@@ -46,7 +46,7 @@ typedef struct mp_people_update {
     bool set_display_name, set_bio, set_avatar;
     const char *display_name; /* 1..MP_DISPLAY_NAME_MAX bytes, checked by the caller */
     const char *bio;          /* 0..MP_BIO_MAX bytes, checked by the caller */
-    uint64_t avatar_file_id;  /* 0 clears */
+    uint64_t avatar_file_id;  /* 0 clears; else the user's own upload of an image */
 } mp_people_update_t;
 
 /* The profile after the change and its audience (see mp_store_people_audience). */
@@ -55,7 +55,9 @@ typedef void (*mp_people_updated_fn)(mp_err_t rc, const mp_profile_row_t *p,
 /* Writes the fields of u to user_id's row (write job; the display-name index
  * follows through the users_fts triggers) and reads back the profile and its
  * audience in the same transaction. The strings are copied. MP_ERR_NOT_FOUND
- * when the user does not exist or is deleted. */
+ * when the user does not exist or is deleted, or when a non-zero
+ * avatar_file_id names no file user_id uploaded; MP_ERR_BAD_REQUEST when it
+ * names one that is not an image (blob class). */
 mp_err_t mp_store_people_update(mp_store_t *st, uint64_t user_id, const mp_people_update_t *u,
                                 mp_people_updated_fn cb, void *ud)
     __attribute__((warn_unused_result));

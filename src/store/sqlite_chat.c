@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/content.h"
 #include "proto/group_rules.h"
 #include "store/chat.h"
 #include "store/messages.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_contacts_int.h"
+#include "store/sqlite_files_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_privacy_int.h"
@@ -368,6 +370,9 @@ typedef struct send_job {
     /* Replies and mentions only (the plain send allocates nothing more):
      * the quoted message's snapshot and the mentions as stored. */
     char *quote_kind, *quote_text, *mentions;
+    /* Media kinds only: the file named and the content filled from it. */
+    uint64_t file_id;
+    char *filled;
     mp_chat_send_out_t out;
     mp_sqlite_msgvec_t orig; /* the original message on a duplicate */
     mp_chat_send_fn cb;
@@ -560,12 +565,50 @@ static mp_err_t send_mentions_check(mp_sql_conn_t *db, send_job_t *j, uint64_t c
     return MP_OK;
 }
 
+/* The file of a media kind: the sender may read it (the access rule of
+ * store/files.h, on this connection, so that a kick or a delete that commits
+ * first is seen), its class suits the kind, and the content to store is
+ * rewritten from it. The rewrite is a pure function of proto/ over the facts
+ * read here (the store builds no JSON of its own): the stored content is
+ * what every later reader — event, history, sync, search — shows. */
+static mp_err_t send_file_check(mp_sql_conn_t *db, send_job_t *j, mp_msg_kind_t kind)
+{
+    const mp_chat_send_in_t *in = &j->in;
+    j->out.bad_field = "content.file_id";
+    uint64_t fid = mp_content_file_id(kind, j->content);
+    if (fid == 0)
+        return MP_ERR_NOT_FOUND;
+    mp_file_row_t f;
+    memset(&f, 0, sizeof f);
+    mp_err_t rc =
+        mp_sqlite__file_access(db, fid, in->sender_id, in->sender_guest, in->world_id, &f);
+    if (rc == MP_OK) {
+        mp_content_file_t cf = {.cls = mp_file_class_name(f.cls),
+                                .mime = f.serve_mime,
+                                .size = f.serve_size,
+                                .meta = f.meta};
+        rc = mp_content_fill(kind, j->content, &cf, &j->filled);
+    }
+    mp_free(f.meta);
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND && rc != MP_ERR_BAD_REQUEST)
+        j->out.bad_field = NULL;
+    if (rc != MP_OK)
+        return rc;
+    j->out.bad_field = NULL;
+    j->file_id = fid;
+    return MP_OK;
+}
+
 /* Everything a send reads besides the posting rules, only for the fields it
  * was given: the plain text send reads nothing here (the hot path). */
 static mp_err_t send_extras_check(mp_sql_conn_t *db, send_job_t *j, uint64_t conv)
 {
     const mp_chat_send_in_t *in = &j->in;
     mp_err_t rc = MP_OK;
+    mp_msg_kind_t kind = MP_KIND_TEXT;
+    if (mp_kind_parse(in->kind, &kind) && mp_kind_has_file(kind) &&
+        (rc = send_file_check(db, j, kind)) != MP_OK)
+        return rc;
     if (in->contact_user != 0) {
         bool ok = false;
         if ((rc = row_exists(db, SQL_USER_EXISTS, in->contact_user, 0, &ok)) != MP_OK)
@@ -585,11 +628,17 @@ static mp_err_t send_extras_check(mp_sql_conn_t *db, send_job_t *j, uint64_t con
     return rc;
 }
 
-/* What the new message adds besides its row: the mention marks (unread
- * mentions are counted from them; the sender never mentions themself). */
+/* What the new message adds besides its row: its file reference and the
+ * mention marks (unread mentions are counted from them; the sender never
+ * mentions themself). */
 static mp_err_t send_extras_write(mp_sql_conn_t *db, send_job_t *j, const mp_msg_row_t *m)
 {
     mp_err_t rc = MP_OK;
+    /* The message's reference to its file: what lets the members read it,
+     * and what keeps the sweep away from it. */
+    if (j->file_id != 0 &&
+        (rc = mp_sqlite__file_ref_add(db, j->file_id, m->id, m->conversation_id)) != MP_OK)
+        return rc;
     for (size_t i = 0; i <= j->in.n_mentions && rc == MP_OK; i++) {
         uint64_t u;
         if (i < j->in.n_mentions)
@@ -926,7 +975,7 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     m->client_msg_id = j->cmid;
     m->kind = j->kind;
     m->text = j->text;
-    m->content = j->content;
+    m->content = j->filled != NULL ? j->filled : j->content;
     m->search_extra = j->extra;
     m->mention_all = j->in.mention_all;
 
@@ -1018,6 +1067,7 @@ static void send_done(mp_sql_job_t *job, mp_err_t rc)
     mp_free(j->quote_kind);
     mp_free(j->quote_text);
     mp_free(j->mentions);
+    mp_free(j->filled);
     mp_free(j);
 }
 

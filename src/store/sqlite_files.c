@@ -127,25 +127,9 @@ mp_err_t mp_sqlite__file_read(mp_sql_conn_t *db, uint64_t file_id, mp_file_row_t
 
 /* ---- access ------------------------------------------------------------------------ */
 
-/* The rule of mp_store_file_get in one statement (?1 file, ?2 user, ?3 1 for
- * a guest, ?4 the world room). Every branch is an index lookup: file_refs by
- * its primary key (file_id, message_id), then members by (conversation_id,
- * user_id) for each conversation that references the file; the avatars
- * through the partial indexes users_avatar and conversations_avatar (the
- * literal "avatar_file_id > 0" terms let the planner use them). Guests are
- * in no group (migration 7) and may not read direct conversations' files, so
- * the member branches are closed to them. */
 static const char SQL_FILE_ACCESS[] =
-    "SELECT " FILE_COLS " FROM files f JOIN blobs b ON b.id = f.blob_id WHERE f.id = ?1 AND ("
-    " f.owner_id = ?2"
-    " OR EXISTS(SELECT 1 FROM file_refs r WHERE r.file_id = f.id AND ((?4 <> 0 AND"
-    " r.conversation_id = ?4) OR (?3 = 0 AND EXISTS(SELECT 1 FROM members m"
-    " WHERE m.conversation_id = r.conversation_id AND m.user_id = ?2))))"
-    " OR EXISTS(SELECT 1 FROM users u WHERE u.avatar_file_id = f.id AND u.avatar_file_id > 0"
-    " AND u.deleted_at = 0)"
-    " OR (?3 = 0 AND EXISTS(SELECT 1 FROM conversations c JOIN members m"
-    " ON m.conversation_id = c.id AND m.user_id = ?2"
-    " WHERE c.avatar_file_id = f.id AND c.avatar_file_id > 0)))";
+    "SELECT " FILE_COLS " FROM files f JOIN blobs b ON b.id = f.blob_id"
+    " WHERE f.id = ?1 AND " MP_SQLITE_FILE_ACCESS_RULE;
 
 mp_err_t mp_sqlite__file_access(mp_sql_conn_t *db, uint64_t file_id, uint64_t user_id, bool guest,
                                 uint64_t world_id, mp_file_row_t *out)

@@ -11,6 +11,7 @@
 #include "store/groups.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_people_int.h"
 #include "store/sqlite_privacy_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
@@ -82,7 +83,7 @@ static const char SQL_GROUP[] =
     " c.who_can_edit_info, c.created_at, c.dissolved_at, c.announcement, c.announcement_by,"
     " c.announcement_at, (SELECT count(*) FROM members m WHERE m.conversation_id = c.id),"
     " (SELECT role FROM members m WHERE m.conversation_id = c.id AND m.user_id = ?2),"
-    " c.who_can_pin FROM conversations c WHERE c.id = ?1";
+    " c.who_can_pin, c.avatar_file_id FROM conversations c WHERE c.id = ?1";
 
 /* Loads group conv as user sees it. MP_ERR_NOT_MEMBER when it is no group,
  * or (need_member) user is not a member. */
@@ -122,6 +123,7 @@ mp_err_t mp_sqlite__group_load(mp_sql_conn_t *db, uint64_t conv, uint64_t user, 
     r->announcement_at = mp_sql_col_i64(s, 11);
     r->member_count = mp_sql_col_i64(s, 12);
     r->my_role = member ? mp_sqlite__group_role(mp_sql_col_text(s, 13)) : MP_GROUP_MEMBER;
+    r->avatar_file_id = col_u64(s, 15);
     mp_sql_reset(s);
     return MP_OK;
 }
@@ -524,7 +526,7 @@ static mp_err_t op_create(mp_sql_conn_t *db, op_job_t *j)
 }
 
 static const char SQL_SET_INFO[] =
-    "UPDATE conversations SET title = ?2, description = ?3 WHERE id = ?1";
+    "UPDATE conversations SET title = ?2, description = ?3, avatar_file_id = ?4 WHERE id = ?1";
 static const char SQL_SET_SETTINGS[] =
     "UPDATE conversations SET who_can_post = ?2, who_can_invite = ?3, who_can_edit_info = ?4,"
     " who_can_pin = ?5 WHERE id = ?1";
@@ -534,19 +536,27 @@ static mp_err_t patch_info(mp_sql_conn_t *db, op_job_t *j)
     const mp_group_row_t *g = &j->g.row;
     const char *title = j->title ? j->title : g->title;
     const char *desc = j->desc ? j->desc : g->description;
+    uint64_t avatar = j->in.set_avatar ? j->in.avatar_file_id : g->avatar_file_id;
+    mp_err_t rc;
+    /* A new avatar: the actor's own image, checked here in the write. */
+    if (j->in.set_avatar && avatar != 0 && avatar != g->avatar_file_id &&
+        (rc = mp_sqlite__avatar_check(db, avatar, j->in.actor_id)) != MP_OK)
+        return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SET_INFO);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->conv);
     mp_sql_bind_text_copy(s, 2, title, -1);
     mp_sql_bind_text_copy(s, 3, desc, -1);
-    mp_err_t rc = step_done(db, s);
-    if (rc != MP_OK)
+    bind_u64(s, 4, avatar);
+    if ((rc = step_done(db, s)) != MP_OK)
         return rc;
     mp_group_fact_t f = fact(j, "info_changed");
     f.title = title;
     f.description = desc;
     f.renamed = strcmp(title, g->title) != 0;
+    f.has_avatar = true;
+    f.avatar_file_id = avatar;
     return sys_insert(db, j, &f, false);
 }
 
@@ -581,7 +591,7 @@ static mp_err_t patch_settings(mp_sql_conn_t *db, op_job_t *j)
 
 static mp_err_t op_patch(mp_sql_conn_t *db, op_job_t *j)
 {
-    bool info = j->title != NULL || j->desc != NULL;
+    bool info = j->title != NULL || j->desc != NULL || j->in.set_avatar;
     mp_err_t rc;
     if (info && (rc = rule(db, j, MP_GRULE_EDIT_INFO, false)) != MP_OK)
         return rc;

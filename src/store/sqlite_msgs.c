@@ -11,9 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/content.h"
 #include "proto/group_rules.h"
 #include "store/messages.h"
 #include "store/sqlite_chat_int.h"
+#include "store/sqlite_files_int.h"
 #include "store/sqlite_groups_int.h"
 #include "store/sqlite_job.h"
 #include "store/sqlite_util.h"
@@ -418,6 +420,7 @@ static mp_err_t erase_run(mp_sql_conn_t *db, msg_job_t *j, mp_msg_row_t *m)
         (rc = exec_id_i64(db, SQL_ERASE_REACTIONS, m->id, 0)) != MP_OK ||
         (rc = exec_id_i64(db, SQL_ERASE_MARKS, j->conv, m->seq)) != MP_OK ||
         (rc = exec_id_i64(db, SQL_ERASE_QUOTES, m->id, v)) != MP_OK ||
+        (rc = mp_sqlite__file_refs_drop(db, m->id)) != MP_OK ||
         (rc = conv_touch(db, j->conv, v)) != MP_OK)
         return rc;
     set_str(&m->text, "");
@@ -549,12 +552,39 @@ static mp_err_t fwd_sources(mp_sql_conn_t *db, fwd_job_t *j)
     return MP_OK;
 }
 
+/* The file source m names (0 = none), which the sender must be able to
+ * read: they can read m, so m's own file_refs row grants it; what fails here
+ * is a message whose file is gone (stored before files were checked). The
+ * content is copied as it is stored: the server filled it at the send. */
+static mp_err_t fwd_file(mp_sql_conn_t *db, fwd_job_t *j, const mp_msg_row_t *m, uint64_t *fid)
+{
+    mp_msg_kind_t kind;
+    *fid = 0;
+    if (!mp_kind_parse(m->kind, &kind) || !mp_kind_has_file(kind))
+        return MP_OK;
+    uint64_t id = mp_content_file_id(kind, m->content);
+    mp_file_row_t f;
+    memset(&f, 0, sizeof f);
+    mp_err_t rc = id != 0 ? mp_sqlite__file_access(db, id, j->in.sender_id, j->in.sender_guest,
+                                                   j->in.world_id, &f)
+                          : MP_ERR_NOT_FOUND;
+    mp_free(f.meta);
+    if (rc == MP_ERR_NOT_FOUND)
+        j->out.bad_field = "file";
+    if (rc == MP_OK)
+        *fid = id;
+    return rc;
+}
+
 /* Stores copy i of source m in conv; its row in memory goes to j->copies. */
 static mp_err_t fwd_copy(mp_sql_conn_t *db, fwd_job_t *j, uint64_t conv, size_t i,
                          const mp_msg_row_t *m)
 {
     int64_t v, seq;
-    mp_err_t rc = mp_sqlite__next_version(db, &v);
+    uint64_t fid;
+    mp_err_t rc = fwd_file(db, j, m, &fid);
+    if (rc == MP_OK)
+        rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FWD_NEXT_SEQ);
@@ -612,7 +642,9 @@ static mp_err_t fwd_copy(mp_sql_conn_t *db, fwd_job_t *j, uint64_t conv, size_t 
     bind_u64(s, 13, c.fwd_sender);
     mp_sql_bind_i64(s, 14, c.fwd_at);
     /* The copy is indexed later by the indexer, like a send. */
-    return step_done(db, s);
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    return fid != 0 ? mp_sqlite__file_ref_add(db, fid, c.id, conv) : MP_OK;
 }
 
 static mp_err_t fwd_run(mp_sql_conn_t *db, mp_sql_job_t *job)

@@ -231,6 +231,26 @@ static mp_err_t set_text(mp_sql_conn_t *db, const char *sql, uint64_t user, cons
     return step_done(db, s);
 }
 
+static const char SQL_AVATAR_CHECK[] =
+    "SELECT b.class FROM files f JOIN blobs b ON b.id = f.blob_id"
+    " WHERE f.id = ?1 AND f.owner_id = ?2";
+
+mp_err_t mp_sqlite__avatar_check(mp_sql_conn_t *db, uint64_t file_id, uint64_t owner_id)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_AVATAR_CHECK);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, file_id);
+    bind_u64(s, 2, owner_id);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_NOT_FOUND : mp_sql_err(db, rc);
+    const char *cls = mp_sql_col_text(s, 0);
+    bool image = cls != NULL && strcmp(cls, "image") == 0;
+    mp_sql_reset(s);
+    return image ? MP_OK : MP_ERR_BAD_REQUEST;
+}
+
 static mp_err_t update_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     update_job_t *j = (update_job_t *)job;
@@ -239,6 +259,8 @@ static mp_err_t update_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = profile_load(db, j->user, j->user, NULL, &j->row);
     if (rc == MP_OK && j->row.deleted)
         rc = MP_ERR_NOT_FOUND;
+    if (rc == MP_OK && j->set_avatar && j->avatar != 0)
+        rc = mp_sqlite__avatar_check(db, j->avatar, j->user);
     if (rc == MP_OK && j->set_name)
         rc = set_text(db, SQL_SET_NAME, j->user, j->name);
     if (rc == MP_OK && j->set_bio)

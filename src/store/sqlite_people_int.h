@@ -19,4 +19,11 @@
 /* Reads columns 0..9 of s (MP_SQLITE_PROFILE_COLS) into p. */
 void mp_sqlite__profile_read(mp_sql_stmt_t *s, mp_profile_row_t *p);
 
+/* An avatar (of a user: sqlite_people.c; of a group: sqlite_groups.c) must
+ * be an upload of the one who sets it, of class image: MP_OK, else
+ * MP_ERR_NOT_FOUND (no such file, or someone else's), MP_ERR_BAD_REQUEST
+ * (not an image), MP_ERR_INTERNAL. On the writer's connection inside the job
+ * that sets it, so nothing changes between the check and the write. */
+mp_err_t mp_sqlite__avatar_check(mp_sql_conn_t *db, uint64_t file_id, uint64_t owner_id);
+
 #endif

@@ -42,7 +42,8 @@ static void check_group(json_t *g, const char *id, const char *title, long long 
     assert_string_equal(jstr(g, "kind"), "group");
     assert_string_equal(jstr(g, "title"), title);
     assert_true(json_is_string(json_object_get(g, "description")));
-    assert_true(json_is_null(json_object_get(g, "avatar")));
+    assert_true(json_is_null(json_object_get(g, "avatar_file_id")));
+    assert_null(json_object_get(g, "avatar"));
     assert_int_equal(jint(g, "member_count"), member_count);
     assert_string_equal(jstr(g, "my_role"), my_role);
     json_t *s = json_object_get(g, "settings");

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
 
 #include "test_groups_util.h"
 
@@ -18,6 +20,32 @@
 
 static mpt_server_t *srv;  /* default windows */
 static mpt_server_t *srv1; /* edit_window and recall_window of 1 ms */
+
+/* An upload of owner's, as its rows: this test is about messages, not
+ * uploads (tests/e2e/test_files_access.c sends real ones). id: a number of
+ * this test's own; an image of 1280x960 served as JPEG (1000 bytes). */
+static void seed_image(const mpt_server_t *s, const char *id, const char *owner)
+{
+    sqlite3 *db = NULL;
+    const char *path = mpt_server_path(s, "magpie.db");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        fail_msg("open %s", path);
+    sqlite3_busy_timeout(db, 5000);
+    char sql[640];
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO blobs(sha256, skey, size, serve_size, mime, serve_mime, class, meta,"
+        " created_at) VALUES('seed%s', 'seed%s-%s', 1000, 1000, 'image/jpeg', 'image/jpeg',"
+        " 'image', '{\"width\":1280,\"height\":960,\"preview\":\"data:image/webp;base64,AA\"}',"
+        " 1);"
+        "INSERT INTO files(id, owner_id, blob_id, name, size, created_at)"
+        " VALUES(%s, %s, last_insert_rowid(), 'p.jpg', 1000, 1)",
+        id, id, id, id, owner);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err ? err : "?");
+    sqlite3_close(db);
+}
 
 static int setup(void **state)
 {
@@ -357,9 +385,12 @@ static void test_kinds(void **state)
     cast_t c;
     cast_new(srv, &c);
     char img[24], loc[24], card[24], bare[24];
+    seed_image(srv, "383209000000000123", c.a1.s.user_id);
+    seed_image(srv, "77", c.a1.s.user_id);
+    /* The server's width wins over the client's. */
     send_ok(c.a1.ws, c.ab, "k1", "the view",
             json_pack("{s:s,s:{s:s,s:i,s:i}}", "kind", "image", "content", "file_id",
-                      "383209000000000123", "width", 1280, "height", 960),
+                      "383209000000000123", "width", 1, "height", 960),
             img);
     json_t *ev = next_event_for(c.b1.ws, "message", img);
     json_t *m = json_object_get(ev, "message");
@@ -369,6 +400,8 @@ static void test_kinds(void **state)
     assert_true(json_is_object(ct));
     assert_string_equal(jstr(ct, "file_id"), "383209000000000123");
     assert_int_equal(jint(ct, "width"), 1280);
+    assert_string_equal(jstr(ct, "mime"), "image/jpeg");
+    assert_int_equal(jint(ct, "size"), 1000);
     json_decref(ev);
 
     send_ok(c.a1.ws, c.ab, "k2", NULL,
@@ -477,6 +510,7 @@ static void test_edit(void **state)
             loc);
     assert_err(edit(c.a1.ws, c.ab, loc, "a title?"), "bad_request");
     /* A caption may become empty. */
+    seed_image(srv, "99", c.a1.s.user_id);
     send_ok(c.a1.ws, c.ab, "e3", "caption",
             json_pack("{s:s,s:{s:s}}", "kind", "image", "content", "file_id", "99"), img);
     r = edit(c.a1.ws, c.ab, img, "");
@@ -690,6 +724,7 @@ static void test_forward(void **state)
     char g[24], t1[24], t2[24], bc[24];
     group_new(srv, &c, g);
     send_ok(c.a1.ws, c.ab, "o1", "forward me", NULL, t1);
+    seed_image(srv, "4242", c.b1.s.user_id);
     send_ok(c.b1.ws, c.ab, "o2", "a picture",
             json_pack("{s:s,s:{s:s}}", "kind", "image", "content", "file_id", "4242"), t2);
     drop_events(c.c1.ws);

@@ -209,7 +209,8 @@ static void test_patch_validation(void **state)
     assert_string_equal(jstr(p, "bio"), "");
     json_decref(p);
 
-    /* avatar_file_id: no file exists yet, so any id names none; null clears. */
+    /* avatar_file_id: an id that names no upload of the caller's is not found (see
+     * test_files_access.c for real ones); null clears. */
     EXPECT_FIELD(404, "not_found", "avatar_file_id", srv, "PATCH", u.access,
                  json_pack("{s:s}", "avatar_file_id", "383208533019066368"), "/v1/me");
     EXPECT_FIELD(400, "bad_request", "avatar_file_id", srv, "PATCH", u.access,

@@ -4,7 +4,11 @@
  * Properties: every refusal says why in valid UTF-8; accepted content is
  * canonical (checking its own JSON again gives the same JSON, search text and
  * contact); nothing leaks; an accepted emoji is short valid UTF-8 and two of
- * it are never one. */
+ * it are never one. Accepted content of a kind with a file names the file id
+ * the store reads back from it (mp_content_file_id), and the content filled
+ * from a file (mp_content_fill, with the input's "meta" text as the file's
+ * metadata) is a JSON object naming the same file, or a refusal of the
+ * class. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +62,28 @@ static void check_canonical(const char *kind, const json_t *text, const mp_conte
     json_decref(again);
 }
 
+/* The fill of accepted content c of a kind with a file, with meta as the
+ * file's metadata (any text: it is parsed, never trusted). */
+static void check_fill(const mp_content_t *c, const char *meta)
+{
+    if (!mp_kind_has_file(c->kind))
+        return;
+    uint64_t id = mp_content_file_id(c->kind, c->json);
+    if (id == 0 || id != c->file_id)
+        abort();
+    static const char *const classes[] = {"image", "audio", "video", "file"};
+    for (size_t i = 0; i < 4; i++) {
+        mp_content_file_t f = {.cls = classes[i], .mime = "image/png", .size = 7, .meta = meta};
+        char *out = NULL;
+        mp_err_t rc = mp_content_fill(c->kind, c->json, &f, &out);
+        if (rc == MP_ERR_BAD_REQUEST && out == NULL && c->kind != MP_KIND_FILE)
+            continue;
+        if (rc != MP_OK || out == NULL || mp_content_file_id(c->kind, out) != id)
+            abort();
+        mp_free(out);
+    }
+}
+
 static void check_send(const json_t *obj)
 {
     const json_t *k = json_object_get(obj, "kind");
@@ -70,6 +96,8 @@ static void check_send(const json_t *obj)
     mp_err_t rc = mp_content_check(kind, content, text, &c, msg, sizeof msg);
     if (rc == MP_OK) {
         check_canonical(kind, text, &c);
+        const json_t *meta = json_object_get(obj, "meta");
+        check_fill(&c, json_is_string(meta) ? json_string_value(meta) : NULL);
         if (c.search_extra != NULL && !mp_utf8_valid(c.search_extra, strlen(c.search_extra)))
             abort();
     } else {

@@ -559,11 +559,74 @@ static void test_members_page_and_sync(void **state)
     assert_int_equal(s.last_seq, 2);
 }
 
+/* A group's avatar: the actor's own image, checked in the write, with the
+ * info_changed message; null clears it. */
+static void test_avatar(void **state)
+{
+    fx_t *f = *state;
+    uint64_t g = make_group(f);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    /* 41: ADMIN's image, 42: ADMIN's PDF, 43: OTHER's image. */
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime,"
+                     " class, created_at) VALUES(1, 'i', 'i-41', 9, 9, 'image/png', 'image/png',"
+                     " 'image', 1), (2, 'p', 'p-42', 9, 9, 'application/pdf', 'application/pdf',"
+                     " 'file', 1);"
+                     "INSERT INTO files(id, owner_id, blob_id, size, created_at) VALUES"
+                     " (41, 2002, 1, 9, 1), (42, 2002, 2, 9, 1), (43, 2004, 1, 9, 1)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    mp_group_op_in_t in = {.op = MP_GOP_PATCH,
+                           .actor_id = ADMIN,
+                           .conversation_id = g,
+                           .set_avatar = true,
+                           .avatar_file_id = 42};
+    assert_int_equal(run(f, in).rc, MP_ERR_BAD_REQUEST);
+    in.avatar_file_id = 43;
+    assert_int_equal(run(f, in).rc, MP_ERR_NOT_FOUND);
+    in.avatar_file_id = 99;
+    assert_int_equal(run(f, in).rc, MP_ERR_NOT_FOUND);
+    in.avatar_file_id = 41;
+    op_res_t r = run(f, in);
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.g.avatar_file_id, 41);
+    assert_string_equal(r.action, "info_changed");
+    assert_string_equal(r.text, "Adam changed the group info");
+    /* A member may not when who_can_edit_info is admins. */
+    assert_int_equal(run(f, (mp_group_op_in_t){.op = MP_GOP_PATCH,
+                                               .actor_id = OWNER,
+                                               .conversation_id = g,
+                                               .settings_mask = MP_GROUP_SET_EDIT,
+                                               .settings = {.edit_admins = true}})
+                         .rc,
+                     MP_OK);
+    in.actor_id = MEMBER;
+    in.avatar_file_id = 0;
+    assert_int_equal(run(f, in).rc, MP_ERR_NOT_ALLOWED);
+    /* A title change keeps it; the owner clears it, and may not set the
+     * admin's upload (it is not theirs). */
+    r = run(f, (mp_group_op_in_t){
+                   .op = MP_GOP_PATCH, .actor_id = OWNER, .conversation_id = g, .title = "Owls"});
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.g.avatar_file_id, 41);
+    in.actor_id = OWNER;
+    r = run(f, in);
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.g.avatar_file_id, 0);
+    in.avatar_file_id = 41;
+    assert_int_equal(run(f, in).rc, MP_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_avatar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transfer_leave_dissolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_ban_mute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conv_view, setup, teardown),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "proto/content.h"
+#include "util/alloc.h"
 
 /* The outcome of one check: "ok <json>|<search_extra>|<contact>" or the
  * error message. */
@@ -36,6 +37,7 @@ static const char *run(const char *kind, const char *content, const char *text)
         assert_null(out.json);
         assert_null(out.search_extra);
         assert_int_equal(out.contact_user, 0);
+        assert_int_equal(out.file_id, 0);
         snprintf(result, sizeof result, "%s", msg);
     }
     mp_content_free(&out);
@@ -248,8 +250,8 @@ static void test_voice_video(void **state)
                         "ok {\"file_id\":\"3\",\"duration_ms\":1}|-|0");
     assert_string_equal(run("voice", "{\"file_id\":\"3\",\"duration_ms\":3600000}", NULL),
                         "ok {\"file_id\":\"3\",\"duration_ms\":3600000}|-|0");
-    assert_string_equal(run("voice", "{\"file_id\":\"3\"}", NULL),
-                        "field 'content.duration_ms' is required");
+    /* duration_ms is optional: the server computes it (mp_content_fill). */
+    assert_string_equal(run("voice", "{\"file_id\":\"3\"}", NULL), "ok {\"file_id\":\"3\"}|-|0");
     assert_string_equal(run("voice", "{\"file_id\":\"3\",\"duration_ms\":0}", NULL),
                         "field 'content.duration_ms' must be an integer from 1 to 3600000");
     assert_string_equal(run("voice", "{\"file_id\":\"3\",\"duration_ms\":3600001}", NULL),
@@ -361,15 +363,99 @@ static void test_unknown_key_quoted_safely(void **state)
     json_decref(s);
 }
 
+/* ---- the file of a media message --------------------------------------------- */
+
+static void test_content_file_id(void **state)
+{
+    (void)state;
+    mp_content_t out;
+    char msg[128] = "";
+    json_t *c = json_loads("{\"file_id\":\"383209000000000123\"}", 0, NULL);
+    assert_int_equal(mp_content_check("image", c, NULL, &out, msg, sizeof msg), MP_OK);
+    assert_int_equal(out.file_id, 383209000000000123ULL);
+    mp_content_free(&out);
+    json_decref(c);
+
+    assert_int_equal(mp_content_file_id(MP_KIND_VOICE, "{\"file_id\":\"42\"}"), 42);
+    assert_int_equal(mp_content_file_id(MP_KIND_LOCATION, "{\"file_id\":\"42\"}"), 0);
+    assert_int_equal(mp_content_file_id(MP_KIND_IMAGE, "{\"file_id\":42}"), 0);
+    assert_int_equal(mp_content_file_id(MP_KIND_IMAGE, "{\"file_id\":\"x\"}"), 0);
+    assert_int_equal(mp_content_file_id(MP_KIND_IMAGE, "not json"), 0);
+    assert_int_equal(mp_content_file_id(MP_KIND_FILE, NULL), 0);
+    assert_true(mp_kind_has_file(MP_KIND_VIDEO));
+    assert_false(mp_kind_has_file(MP_KIND_CONTACT));
+}
+
+/* mp_content_fill's result as "rc json" for a short assert. */
+static const char *fill(mp_msg_kind_t kind, const char *content, const char *cls, const char *meta)
+{
+    static char result[1024];
+    mp_content_file_t f = {.cls = cls, .mime = "image/webp", .size = 1234, .meta = meta};
+    char *out = (char *)"unset";
+    mp_err_t rc = mp_content_fill(kind, content, &f, &out);
+    snprintf(result, sizeof result, "%s %s", (rc == MP_OK ? "ok" : mp_err_code(rc)),
+             out != NULL ? out : "-");
+    if (rc == MP_OK)
+        mp_free(out);
+    else
+        assert_null(out);
+    return result;
+}
+
+static void test_fill(void **state)
+{
+    (void)state;
+    /* The server's values win; the client's stay only where the file says
+     * nothing; the order is fixed. */
+    assert_string_equal(
+        fill(MP_KIND_IMAGE, "{\"file_id\":\"7\",\"width\":5000,\"height\":1}", "image",
+             "{\"preview\":\"data:image/webp;base64,AA\",\"height\":30,\"width\":40}"),
+        "ok {\"file_id\":\"7\",\"width\":40,\"height\":30,\"mime\":\"image/webp\",\"size\":1234,"
+        "\"preview\":\"data:image/webp;base64,AA\"}");
+    assert_string_equal(fill(MP_KIND_IMAGE, "{\"file_id\":\"7\"}", "audio", "{}"), "bad_request -");
+    assert_string_equal(fill(MP_KIND_VOICE, "{\"file_id\":\"7\"}", "image", "{}"), "bad_request -");
+    assert_string_equal(fill(MP_KIND_VIDEO, "{\"file_id\":\"7\"}", "audio", "{}"), "bad_request -");
+    assert_string_equal(
+        fill(MP_KIND_VOICE, "{\"file_id\":\"7\",\"duration_ms\":99999}", "audio",
+             "{\"waveform\":[0,50,100],\"duration_ms\":2500}"),
+        "ok {\"file_id\":\"7\",\"duration_ms\":2500,\"waveform\":[0,50,100],\"mime\":\"image/"
+        "webp\",\"size\":1234}");
+    /* A client's size and mime of a file are replaced; any class will do. */
+    assert_string_equal(fill(MP_KIND_FILE,
+                             "{\"file_id\":\"7\",\"name\":\"a.pdf\",\"size\":1,\"mime\":\"x/y\"}",
+                             "image", "{\"width\":3}"),
+                        "ok {\"file_id\":\"7\",\"name\":\"a.pdf\",\"size\":1234,\"mime\":\"image/"
+                        "webp\"}");
+    /* A video whose dimensions could not be read keeps the client's; metadata
+     * of the wrong type is ignored. */
+    assert_string_equal(
+        fill(MP_KIND_VIDEO, "{\"file_id\":\"7\",\"width\":640,\"height\":480}", "video",
+             "{\"duration_ms\":1000,\"preview\":5}"),
+        "ok {\"file_id\":\"7\",\"duration_ms\":1000,\"width\":640,\"height\":480,\"mime\":"
+        "\"image/webp\",\"size\":1234}");
+    assert_string_equal(fill(MP_KIND_VIDEO, "{\"file_id\":\"7\"}", "video", NULL),
+                        "ok {\"file_id\":\"7\",\"mime\":\"image/webp\",\"size\":1234}");
+    assert_string_equal(fill(MP_KIND_IMAGE, "[1]", "image", NULL), "internal -");
+    assert_string_equal(fill(MP_KIND_TEXT, "{}", "image", NULL), "internal -");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kind_names), cmocka_unit_test(test_kind),
-        cmocka_unit_test(test_text_kind),  cmocka_unit_test(test_image),
-        cmocka_unit_test(test_file_id),    cmocka_unit_test(test_file),
-        cmocka_unit_test(test_mime),       cmocka_unit_test(test_voice_video),
-        cmocka_unit_test(test_location),   cmocka_unit_test(test_contact),
-        cmocka_unit_test(test_caption),    cmocka_unit_test(test_unknown_key_quoted_safely),
+        cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_kind),
+        cmocka_unit_test(test_text_kind),
+        cmocka_unit_test(test_image),
+        cmocka_unit_test(test_file_id),
+        cmocka_unit_test(test_file),
+        cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_voice_video),
+        cmocka_unit_test(test_content_file_id),
+        cmocka_unit_test(test_fill),
+        cmocka_unit_test(test_location),
+        cmocka_unit_test(test_contact),
+        cmocka_unit_test(test_caption),
+        cmocka_unit_test(test_unknown_key_quoted_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

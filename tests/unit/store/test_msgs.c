@@ -78,6 +78,15 @@ static void exec_sql(fx_t *f, const char *sql)
         fail_msg("%s: %s", sql, msg ? msg : "?");
 }
 
+/* File 5: an upload of MEMBER that the file messages below name (the send
+ * checks it exists and that the sender may read it). */
+#define SEED_FILE                                                                                  \
+    "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime, class, meta,"         \
+    " created_at) VALUES(1, 'f5', 'f5-5', 9, 9, 'application/pdf', 'application/pdf', 'file',"     \
+    " '{}', 1);"                                                                                   \
+    "INSERT INTO files(id, owner_id, blob_id, name, size, created_at) VALUES(5, 4003, 1, 'x', 9, " \
+    "1)"
+
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
@@ -522,6 +531,7 @@ static void test_delete_erases(void **state)
 {
     fx_t *f = *state;
     uint64_t g = group_new(f);
+    exec_sql(f, SEED_FILE);
     uint64_t ment[] = {OTHER};
     send_res_t m =
         send_in(f, (mp_chat_send_in_t){.sender_id = MEMBER,
@@ -547,6 +557,9 @@ static void test_delete_erases(void **state)
              "UPDATE messages SET n_reactions = 1, pinned_at = 5, pinned_by = %d WHERE id = %llu",
              (unsigned long long)m.id, OWNER, OWNER, (unsigned long long)m.id);
     exec_sql(f, sql);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM file_refs WHERE message_id = %llu",
+                              (unsigned long long)m.id),
+                     1);
     fts_catch_up(f);
     assert_int_equal(fts_count(f, "secret"), 1);
     assert_int_equal(fts_count(f, "hidden-name"), 1);
@@ -570,6 +583,7 @@ static void test_delete_erases(void **state)
     assert_int_equal(
         peek_int(f, "SELECT n_reactions + pinned_at FROM messages WHERE id = %llu", id), 0);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM reactions WHERE message_id = %llu", id), 0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM file_refs WHERE message_id = %llu", id), 0);
     assert_int_equal(peek_int(f,
                               "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
                               " AND seq = %lld",
@@ -602,6 +616,7 @@ static void test_delete_before_indexed(void **state)
 {
     fx_t *f = *state;
     uint64_t g = group_new(f);
+    exec_sql(f, SEED_FILE);
     mp_sqlite__index_hold(f->s.st, true);
     send_res_t m = send_in(f, (mp_chat_send_in_t){.sender_id = MEMBER,
                                                   .sender_device = MEMBER,

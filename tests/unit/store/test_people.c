@@ -222,6 +222,22 @@ static void test_update(void **state)
     assert_string_equal(r.p.bio, "line one\nline two");
     assert_string_equal(r.p.display_name, "Bob"); /* untouched */
 
+    /* Uploads: 77 Bob's image, 78 Bob's PDF, 79 Alice's image. */
+    exec_sql(f, "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime, class,"
+                " created_at) VALUES(1, 'i', 'i-77', 9, 9, 'image/png', 'image/png', 'image', 1),"
+                " (2, 'p', 'p-78', 9, 9, 'application/pdf', 'application/pdf', 'file', 1);"
+                "INSERT INTO files(id, owner_id, blob_id, size, created_at) VALUES"
+                " (77, 1002, 1, 9, 1), (78, 1002, 2, 9, 1), (79, 1001, 1, 9, 1)");
+    /* An avatar is one's own image, else nothing is written. */
+    u = (mp_people_update_t){
+        .set_bio = true, .bio = "no", .set_avatar = true, .avatar_file_id = 78};
+    assert_int_equal(update(f, BOB, &u).rc, MP_ERR_BAD_REQUEST);
+    u.avatar_file_id = 79;
+    assert_int_equal(update(f, BOB, &u).rc, MP_ERR_NOT_FOUND);
+    u.avatar_file_id = 80;
+    assert_int_equal(update(f, BOB, &u).rc, MP_ERR_NOT_FOUND);
+    assert_string_equal(by_id(f, ALICE, BOB).p.bio, "line one\nline two");
+
     u = (mp_people_update_t){.set_display_name = true,
                              .display_name = "Robert Quux",
                              .set_avatar = true,

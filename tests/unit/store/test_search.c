@@ -286,11 +286,18 @@ static void test_words_and_cjk(void **state)
     fx_t *f = *state;
     uint64_t en = say(f, OTHER, f->g, "The Quick brown fox; quick!");
     uint64_t ja = say(f, OTHER, f->d, "東京タワーに行きました");
+    /* The file the message names: an upload of OTHER's. */
+    exec_sql(f,
+             "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime, class,"
+             " created_at) VALUES(1, 'r', 'r-5', 9, 9, 'application/pdf', 'application/pdf',"
+             " 'file', 1); INSERT INTO files(id, owner_id, blob_id, size, created_at)"
+             " VALUES(5, %d, 1, 9, 1)",
+             OTHER);
     uint64_t file = send_in(f, (mp_chat_send_in_t){.sender_id = OTHER,
                                                    .conversation_id = f->d,
                                                    .kind = "file",
                                                    .text = "",
-                                                   .content = "{}",
+                                                   .content = "{\"file_id\":\"5\",\"name\":\"r\"}",
                                                    .search_extra = "annual-report.pdf"})
                         .id;
 
