@@ -19,7 +19,7 @@
 /* A short grace and a quick sweep: a file that nothing references any more
  * disappears within a second or so after its grace. The grace is long
  * enough for an upload to be sent in the lines that follow it. */
-#define GRACE_MS 4000
+#define GRACE_MS 10000
 #define SWEEP_WAIT_MS 30000
 
 static mpt_server_t *srv;
@@ -373,6 +373,7 @@ static void test_avatars(void **state)
     assert_int_equal(
         group_create(srv, alice.s.access, "g", ids_json(bob.s.user_id, NULL), NULL, g, NULL), 201);
     upload(alice.s.access, &photo, "group.jpg", gid);
+    upload(alice.s.access, &pdf, "paper2.pdf", pid); /* fresh: well within the grace */
     EXPECT(400, "bad_request", srv, "PATCH", alice.s.access,
            json_pack("{s:s}", "avatar_file_id", pid), "/v1/groups/%s", g);
     EXPECT(404, "not_found", srv, "PATCH", alice.s.access,
