@@ -214,6 +214,21 @@ static void test_group_file(void **state)
     }
     assert_true(seen);
     json_decref(hist);
+    /* So does sync. */
+    char cursor[32] = "0";
+    json_t *msgs = json_array();
+    assert_true(sync_until_done(bob.ws, cursor, msgs, NULL));
+    seen = false;
+    json_array_foreach(msgs, i, m)
+    {
+        if (strcmp(jstr(m, "message_id"), mid) == 0) {
+            seen = true;
+            assert_int_equal(jint(json_object_get(m, "content"), "height"), 200);
+            assert_string_equal(jstr(json_object_get(m, "content"), "mime"), "image/jpeg");
+        }
+    }
+    assert_true(seen);
+    json_decref(msgs);
 
     /* A member downloads it: the bytes the content describes. */
     fx_path_t got = fx_join(dir, "got.jpg");
