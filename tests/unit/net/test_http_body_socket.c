@@ -240,7 +240,8 @@ static void test_big_body_paused(void **state)
     assert_int_equal(aborts, 0);
     /* Straight from the socket reads: no piece beyond one read, and the
      * server never held more than a few reads' worth at once. */
-    print_message("%zu pieces, largest %zu, peak +%zu bytes\n", pieces, max_piece, peak_mem - base_mem);
+    print_message("%zu pieces, largest %zu, peak +%zu bytes\n", pieces, max_piece,
+                  peak_mem - base_mem);
     assert_true(max_piece <= RBUF);
     assert_true(pieces >= BIG / RBUF);
 #ifdef MP_ALLOC_STATS
