@@ -49,6 +49,7 @@ void mp_files_free(mp_files_t *files)
         return;
     assert(files->pending == 0);
     mp_files__sweep_stop(files);
+    mp_map_free(&files->tus_active);
     mp_ratelimit_free(files->upload_limit);
     mp_blobs_close(files->blobs);
     mp_free(files);

@@ -12,6 +12,8 @@
 #include "files/files.h"
 #include "media/media.h"
 #include "store/files.h"
+#include "util/assert.h"
+#include "util/map.h"
 #include "util/ratelimit.h"
 
 #define MP_FILES_URL_KEY_LEN 32
@@ -23,12 +25,19 @@ struct mp_files {
     mp_ratelimit_t *upload_limit;                /* uploads started, per user (upload.c, tus.c) */
     unsigned char url_key[MP_FILES_URL_KEY_LEN]; /* HMAC key of signed URLs (urls.c) */
     bool url_key_ready;
-    size_t pending; /* work on the pool not yet done */
-    /* Processing queue (work.c): at most cfg->media_workers run at once. */
+    /* Work whose completion calls back into the module and is not done yet:
+     * jobs on the pool, file system requests, store jobs (mp_files__hold). */
+    size_t pending;
+    /* Processing queue (work.c): at most cfg->media_workers run at once, at
+     * most MP_FILES_QUEUE_MAX wait. */
     struct mp_files_work *queue_head, *queue_tail;
     unsigned running;
-    uv_timer_t sweep_timer; /* sweep.c */
-    bool sweeping;
+    size_t queued;
+    /* The sweep (sweep.c): its own allocation, as its timer handle outlives
+     * the module until the loop has closed it. */
+    struct mp_files_sweep *sweep;
+    /* Resumable uploads a PATCH or DELETE is working on (tus.c): id -> 1. */
+    mp_map_t tus_active;
 };
 
 /* The mp_files_t of the request's route. */
@@ -36,12 +45,81 @@ mp_files_t *mp_files__of(mp_http_req_t *req);
 
 /* ---- the thread pool (work.c) -------------------------------------------- */
 
+/* Heavy work waiting for a worker beyond which processing is refused
+ * (unavailable) rather than queued without bound. */
+#define MP_FILES_QUEUE_MAX 64
+
+/* Counts work in files->pending from the moment it is handed out (pool, file
+ * system, store) until its completion has run: the app drains it before
+ * freeing the module, so no completion ever finds the module gone. */
+static inline void mp_files__hold(mp_files_t *files)
+{
+    files->pending++;
+}
+static inline void mp_files__release(mp_files_t *files)
+{
+    MP_ASSERT(files->pending > 0);
+    files->pending--;
+}
+
 /* Runs fn(ud) on a thread of the pool, then done(ud) on the loop. heavy:
  * media processing, queued so that at most cfg->media_workers run at once;
  * otherwise (disk I/O: writes, hashing, reads, deletes) handed to the pool
  * at once. Counted in files->pending until done has run. */
 void mp_files__work(mp_files_t *files, bool heavy, void (*fn)(void *ud), void (*done)(void *ud),
                     void *ud);
+/* True when MP_FILES_QUEUE_MAX heavy jobs wait already: new processing is
+ * then refused with MP_ERR_UNAVAILABLE instead of queued. */
+bool mp_files__busy(const mp_files_t *files);
+
+/* ---- streamed bodies to disk (sink.c) ------------------------------------ */
+
+/* Bytes of body gathered before they are written to disk (reading is paused
+ * while a write is in flight, so an upload holds at most this plus one socket
+ * read). */
+#define MP_FILES_SINK_BUF (256 * 1024)
+
+typedef struct mp_files_sink mp_files_sink_t;
+/* opened: err 0 or -errno. done (after the file is closed): ev MP_BODY_END
+ * with the whole body on disk, or MP_BODY_ABORT when the client went away
+ * (with keep_partial, what arrived before is on disk too); err -errno of a
+ * failed write (the body is then not read further). */
+typedef void (*mp_files_sink_open_fn)(mp_files_sink_t *s, int err);
+typedef void (*mp_files_sink_done_fn)(mp_files_sink_t *s, mp_body_ev_t ev, int err);
+
+struct mp_files_sink {
+    mp_files_t *files;
+    mp_http_req_t *req;
+    void *ud;          /* the owner's */
+    bool keep_partial; /* on ABORT, write what was received (tus) */
+    uint64_t received; /* body bytes received */
+    /* private */
+    uv_fs_t fs;
+    uv_file fd; /* -1 when not open */
+    char *buf;
+    size_t nbuf, cap, sent; /* sent: bytes of buf already written */
+    bool writing, ended, aborted, closing;
+    int err;
+    mp_files_sink_open_fn opened;
+    mp_files_sink_done_fn done;
+};
+
+/* Opens path (flags and mode of open(2)) on the pool, then opened(s, err).
+ * s is the caller's (embedded in its state) and set up here. */
+void mp_files__sink_open(mp_files_sink_t *s, mp_files_t *files, mp_http_req_t *req,
+                         const char *path, int flags, mp_files_sink_open_fn opened, void *ud);
+/* Takes the request's body (mp_http_body_start) into the open file. */
+void mp_files__sink_start(mp_files_sink_t *s, mp_files_sink_done_fn done);
+/* Closes the file without taking the body (after a refusal), then done(s,
+ * MP_BODY_ABORT, 0). */
+void mp_files__sink_close(mp_files_sink_t *s, mp_files_sink_done_fn done);
+
+/* Deletes the file at path on the pool; nothing waits for it (a missing file
+ * is no error). */
+void mp_files__unlink(mp_files_t *files, const char *path);
+/* Size of the file at path, on the pool: cb(size, 0) or (0, -errno). */
+typedef void (*mp_files_stat_fn)(uint64_t size, int err, void *ud);
+void mp_files__stat(mp_files_t *files, const char *path, mp_files_stat_fn cb, void *ud);
 
 /* ---- finishing an upload (finalize.c) ------------------------------------- */
 
@@ -68,6 +146,16 @@ void mp_files__sanitize_name(const char *in, char *out);
 
 /* upload.c */
 void mp_files__route_upload(mp_http_req_t *req);
+/* Checks shared by both kinds of upload, each answering the refusal itself:
+ * one upload started by user (upload_rate, upload_burst; 429 with
+ * Retry-After), and a length of 1..max_upload bytes (what names it in the
+ * 413 message). */
+bool mp_files__rate_ok(mp_files_t *files, mp_http_req_t *req, uint64_t user);
+bool mp_files__length_ok(mp_files_t *files, mp_http_req_t *req, uint64_t length, const char *what);
+/* True when length more bytes fit in upload_quota beside used. */
+bool mp_files__quota_ok(const mp_files_t *files, uint64_t used, uint64_t length);
+/* prefix + 32 random hex digits: a name in tmp/ nobody can guess. */
+void mp_files__random_name(const char *prefix, char *out, size_t outlen);
 /* tus.c */
 void mp_files__route_tus_options(mp_http_req_t *req);
 void mp_files__route_tus_create(mp_http_req_t *req);

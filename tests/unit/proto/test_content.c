@@ -389,17 +389,17 @@ static void test_content_file_id(void **state)
 /* mp_content_fill's result as "rc json" for a short assert. */
 static const char *fill(mp_msg_kind_t kind, const char *content, const char *cls, const char *meta)
 {
-    static char result[1024];
+    static char filled[1024];
     mp_content_file_t f = {.cls = cls, .mime = "image/webp", .size = 1234, .meta = meta};
     char *out = (char *)"unset";
     mp_err_t rc = mp_content_fill(kind, content, &f, &out);
-    snprintf(result, sizeof result, "%s %s", (rc == MP_OK ? "ok" : mp_err_code(rc)),
+    snprintf(filled, sizeof filled, "%s %s", (rc == MP_OK ? "ok" : mp_err_code(rc)),
              out != NULL ? out : "-");
     if (rc == MP_OK)
         mp_free(out);
     else
         assert_null(out);
-    return result;
+    return filled;
 }
 
 static void test_fill(void **state)
