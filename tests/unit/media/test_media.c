@@ -245,7 +245,7 @@ static void test_truncated(void **state)
     for (int i = 0; i < 3; i++) {
         char name[16];
         snprintf(name, sizeof name, "cut.%s", fmt[i]);
-        fx_path_t p = fx_image(dir, name, fmt[i], 640, 480);
+        fx_path_t p = fx_image(dir, name, fmt[i], 320, 240);
         fx_truncate(p.s, fx_size(p.s) / 2);
         mp_media_result_t r;
         process(p.s, "cut", &lim, MP_MEDIA_BAD, &r);
@@ -373,7 +373,7 @@ static void test_video_rotated(void **state)
 static void test_timeout(void **state)
 {
     (void)state;
-    fx_path_t p = fx_image(dir, "big.jpg", "jpg", 6000, 4000);
+    fx_path_t p = fx_image(dir, "big.jpg", "jpg", 4000, 3000);
     mp_media_result_t r;
     int64_t t0 = mp_mono_ms();
     process(p.s, "big", &lim, MP_MEDIA_OK, &r);
@@ -401,9 +401,9 @@ static void test_timeout(void **state)
 static void test_memory_cap(void **state)
 {
     (void)state;
-    fx_path_t p = fx_image(dir, "mem.png", "png", 3000, 2000); /* 18 MB decoded */
+    fx_path_t p = fx_image(dir, "mem.png", "png", 1500, 1000); /* 4.5 MB decoded */
     mp_media_limits_t small = lim;
-    small.memory = 16u << 20;
+    small.memory = 4u << 20;
     mp_media_result_t r;
     process(p.s, "mem", &small, MP_MEDIA_BAD, &r);
     assert_non_null(strstr(r.error, "media_memory"));
