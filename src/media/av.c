@@ -24,9 +24,9 @@
 #include "media/media_int.h"
 #include "util/alloc.h"
 
-#define WAVE_BLOCKS 4096      /* peaks kept while decoding, whatever the length */
+#define WAVE_BLOCKS 4096       /* peaks kept while decoding, whatever the length */
 #define MAX_SECONDS (6 * 3600) /* of sound decoded: longer is refused */
-#define POSTER_PACKETS 1000   /* read without a frame: the poster is given up */
+#define POSTER_PACKETS 1000    /* read without a frame: the poster is given up */
 #define TIMEOUT_MSG "processing took longer than media_timeout"
 
 void mp_media__av_init(void)
@@ -44,12 +44,20 @@ static int interrupt_cb(void *opaque)
 static const char *demuxer_for(const char *mime)
 {
     static const char *const map[][2] = {
-        {"audio/ogg", "ogg"},         {"audio/opus", "ogg"},          {"audio/webm", "matroska"},
-        {"video/webm", "matroska"},   {"video/x-matroska", "matroska"},
+        {"audio/ogg", "ogg"},
+        {"audio/opus", "ogg"},
+        {"audio/webm", "matroska"},
+        {"video/webm", "matroska"},
+        {"video/x-matroska", "matroska"},
         {"audio/x-matroska", "matroska"},
-        {"audio/mpeg", "mp3"},        {"audio/flac", "flac"},         {"audio/x-flac", "flac"},
-        {"audio/x-wav", "wav"},       {"audio/wav", "wav"},           {"audio/vnd.wave", "wav"},
-        {"audio/aac", "aac"},         {"audio/x-hx-aac-adts", "aac"},
+        {"audio/mpeg", "mp3"},
+        {"audio/flac", "flac"},
+        {"audio/x-flac", "flac"},
+        {"audio/x-wav", "wav"},
+        {"audio/wav", "wav"},
+        {"audio/vnd.wave", "wav"},
+        {"audio/aac", "aac"},
+        {"audio/x-hx-aac-adts", "aac"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(mime, map[i][0]) == 0)
@@ -76,7 +84,7 @@ static mp_media_rc_t open_input(mp_media_job_t *job, AVFormatContext **out)
     AVDictionary *opts = NULL;
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
     char url[MP_MEDIA_PATH_MAX + 8];
-    snprintf(url, sizeof url, "file:%s", job->path); /* a ':' in a path is not a protocol */
+    snprintf(url, sizeof url, "file:%s", job->path);     /* a ':' in a path is not a protocol */
     int e = avformat_open_input(&fmt, url, ifmt, &opts); /* frees fmt on failure */
     av_dict_free(&opts);
     if (e < 0)
@@ -312,8 +320,8 @@ static uint8_t *to_rgb(const AVFrame *f)
     uint8_t *rgb = mp_malloc((size_t)f->width * f->height * 3);
     uint8_t *dst[4] = {rgb, NULL, NULL, NULL};
     int stride[4] = {f->width * 3, 0, 0, 0};
-    int rows = sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-                         stride);
+    int rows =
+        sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
     sws_freeContext(sws);
     if (rows != f->height) {
         mp_free(rgb);
@@ -370,7 +378,8 @@ static int64_t duration_ms(mp_media_job_t *job, AVFormatContext *fmt)
     while (!mp_media__expired(job) && av_read_frame(fmt, pkt) >= 0) {
         const AVStream *st = fmt->streams[pkt->stream_index];
         if (pkt->pts != AV_NOPTS_VALUE && pkt->pts >= 0) {
-            int64_t t = av_rescale_q(pkt->pts + pkt->duration, st->time_base, (AVRational){1, 1000});
+            int64_t t =
+                av_rescale_q(pkt->pts + pkt->duration, st->time_base, (AVRational){1, 1000});
             end = t > end ? t : end;
         }
         av_packet_unref(pkt);

@@ -61,9 +61,9 @@ static const char *const image_types[] = {"image/jpeg", "image/png",  "image/web
  * FFmpeg; any other audio type (MIDI, tracker modules, playlists) is a plain file
  * rather than a refused upload. */
 static const char *const audio_types[] = {
-    "audio/ogg",  "audio/opus",   "audio/webm",    "audio/mpeg",           "audio/mp4",
-    "audio/x-m4a", "audio/aac",   "audio/x-hx-aac-adts", "audio/flac",     "audio/x-flac",
-    "audio/x-wav", "audio/wav",   "audio/vnd.wave", "audio/x-matroska",    NULL};
+    "audio/ogg",   "audio/opus", "audio/webm",          "audio/mpeg",       "audio/mp4",
+    "audio/x-m4a", "audio/aac",  "audio/x-hx-aac-adts", "audio/flac",       "audio/x-flac",
+    "audio/x-wav", "audio/wav",  "audio/vnd.wave",      "audio/x-matroska", NULL};
 static const char *const video_types[] = {"video/mp4", "video/webm", "video/quicktime",
                                           "video/x-matroska", NULL};
 

@@ -23,8 +23,7 @@
 #define AVATAR_PX 256
 #define SMALL_PX 64
 
-static void on_glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
-                        gpointer ud);
+static void on_glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer ud);
 
 int mp_media__vips_init(const mp_media_limits_t *lim, char *err, size_t errlen)
 {
@@ -166,8 +165,9 @@ static mp_media_rc_t decode(mp_media_job_t *job, guard_t *g, VipsImage **out)
 
 static bool is_metadata(const char *field)
 {
-    static const char *const prefixes[] = {"exif-", "xmp-", "iptc-", "icc-", "photoshop-",
-                                           "orientation"};
+    static const char *const prefixes[] = {"exif-",       "xmp-",        "iptc-",
+                                           "icc-",        "photoshop-",  "orientation",
+                                           "png-comment", "gif-comment", "heif-"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(field, prefixes[i], strlen(prefixes[i])) == 0)
             return true;
@@ -178,15 +178,14 @@ static bool is_metadata(const char *field)
  * and the "exif-ifd*" fields libvips parsed from them (GPS position
  * included). libvips 8.14 rebuilds an EXIF block from those fields on save,
  * even with strip set (and its WebP saver ignores strip): what is not in the
- * header cannot reach a derived file. Takes over `in`. */
+ * header cannot reach a derived file. Takes over `in`; NULL on failure. */
 static VipsImage *bare(VipsImage *in)
 {
     VipsImage *out = NULL;
-    if (vips_copy(in, &out, NULL) != 0) {
-        vips_error_clear();
-        return in;
-    }
+    int rc = vips_copy(in, &out, NULL);
     g_object_unref(in);
+    if (rc != 0)
+        return NULL; /* never the image with its metadata */
     char **fields = vips_image_get_fields(out);
     for (char **f = fields; *f; f++)
         if (is_metadata(*f))
@@ -197,7 +196,8 @@ static VipsImage *bare(VipsImage *in)
 
 /* The picture as shown: orientation applied (single images only: EXIF
  * rotation of an animation is not a thing browsers do), converted to sRGB
- * from its ICC profile (the profile is stripped on save). Lazy. */
+ * from its ICC profile (the profile is stripped on save). Lazy; NULL on
+ * failure. */
 static VipsImage *upright(VipsImage *mem)
 {
     VipsImage *rot = NULL, *srgb = NULL;
@@ -350,6 +350,9 @@ mp_media_rc_t mp_media__image(mp_media_job_t *job)
         return rc;
     guard_attach(mem, &g); /* the steps below read the decoded copy */
     VipsImage *up = upright(mem);
+    g_object_unref(mem); /* up holds it */
+    if (up == NULL)
+        return failed(&g, NULL);
     VipsImage *pic = first_frame(up);
     char *prev = NULL;
     rc = serve_copy(job, &g, up);
@@ -360,7 +363,6 @@ mp_media_rc_t mp_media__image(mp_media_job_t *job)
     mp_free(prev);
     g_object_unref(pic);
     g_object_unref(up);
-    g_object_unref(mem);
     return rc;
 }
 
@@ -369,8 +371,8 @@ mp_media_rc_t mp_media__poster(mp_media_job_t *job, const uint8_t *rgb, int w, i
                                char **prev)
 {
     guard_t g = {.job = job};
-    VipsImage *frame = vips_image_new_from_memory_copy(rgb, (size_t)w * h * 3, w, h, 3,
-                                                       VIPS_FORMAT_UCHAR);
+    VipsImage *frame =
+        vips_image_new_from_memory_copy(rgb, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
     if (frame == NULL)
         return failed(&g, NULL);
     guard_attach(frame, &g);

@@ -104,7 +104,34 @@ struct mp_http_req {
     mp_http_stream_fn wait_fn; /* a producer waiting for output to drain */
     void *wait_ud;
     size_t wait_mark;
+    /* Fixed-length streamed response (mp_http_stream_begin_length): body
+     * bytes still owed; head_only: a HEAD request, body writes are dropped. */
+    bool fixed;
+    bool head_only;
+    uint64_t left;
+    /* Streamed request body (MP_ROUTE_BODY_STREAM): see http_body.c. */
+    uint8_t bstate;   /* MP_B_* */
+    bool bpaused;     /* the consumer paused reading */
+    int64_t clen;     /* declared Content-Length, -1 when none */
+    uint64_t body_in; /* body bytes delivered so far */
+    mp_http_body_fn body_fn;
+    void *body_ud;
 };
+
+/* States of a streamed request body. */
+enum {
+    MP_B_NONE = 0, /* not a streamed-body request */
+    MP_B_WAIT,     /* dispatched at the head; mp_http_body_start not called yet */
+    MP_B_RECV,     /* delivering pieces to body_fn */
+    MP_B_ENDED,    /* MP_BODY_END delivered (or the body was empty) */
+    MP_B_OFF,      /* aborted, or answered before the end: body_fn is done */
+};
+
+/* CORS: the response headers a browser script may read (uploads, ranges). */
+#define MP_CORS_EXPOSE                                                                             \
+    "Access-Control-Expose-Headers: Upload-Offset, Upload-Length, Location, Tus-Resumable, "       \
+    "Tus-Version, Tus-Max-Size, Tus-Extension, Magpie-File-Id, Content-Range, ETag, "              \
+    "Retry-After\r\n"
 
 /* The HTTP-only state of a connection, allocated with it and freed once it is
  * upgraded to WebSocket, so that an idle session does not carry it. */
@@ -116,7 +143,11 @@ typedef struct mp_http_conn {
     size_t stash_len;
     uint32_t hdr_bytes; /* request line + headers of the request being parsed */
     uint16_t nreqs;     /* requests in the FIFO */
-    bool parsing;       /* inside http_parser_execute: the parser must stay */
+    /* The streamed-body request (MP_ROUTE_BODY_STREAM) of this connection:
+     * in the FIFO, alone in flight, its body still being parsed; cleared
+     * when it is freed. */
+    mp_http_req_t *sreq;
+    bool parsing; /* inside http_parser_execute: the parser must stay */
 } mp_http_conn_t;
 
 struct mp_conn {
@@ -155,6 +186,7 @@ struct mp_server {
     bool listener_init;
     bool shutting_down;
     bool timers_closed; /* timer and flusher closed (shutdown, last socket gone) */
+    bool stream_routes; /* some route has MP_ROUTE_BODY_STREAM */
     int64_t timer_due;  /* loop time the timer fires at, or -1 when stopped */
     struct mp_tlist tl[MP_T__COUNT];
     mp_conn_t *conns;
@@ -256,6 +288,11 @@ void mp_http__reject(mp_conn_t *c, mp_err_t err, int status);
 bool mp_http__backlogged(const mp_conn_t *c);
 /* Restarts reading (and parses the stash) once the backlog is gone. */
 void mp_http__resume(mp_conn_t *c);
+/* Sends "100 Continue" when r asked for it (Expect: 100-continue). */
+void mp_http__continue(mp_conn_t *c, mp_http_req_t *r);
+/* Restarts reading for the streamed body of c->http->sreq (feeds the stash
+ * first) unless its consumer paused it. */
+void mp_http__body_resume(mp_conn_t *c);
 /* Writes every finished response at the head of the FIFO. */
 void mp_http__flush(mp_conn_t *c);
 /* Detaches or frees every request of a closing connection. */
@@ -277,6 +314,10 @@ void mp_http__respond_err_status(mp_http_req_t *req, int status, mp_err_t err, c
 /* Runs the wait callback of the streamed response at the head of c's FIFO
  * when its output has drained to the mark (after a write completed). */
 void mp_http__stream_drained(mp_conn_t *c);
+/* A request is being answered: for a streamed-body request whose body is
+ * not all in, the rest is never read (the connection closes after the
+ * answer, what still arrives is discarded). Before the head is built. */
+void mp_http__body_answered(mp_http_req_t *req);
 /* Writes the access-log line of a finished request. */
 void mp_http__access_log(const mp_http_req_t *req);
 
@@ -284,6 +325,8 @@ void mp_http__access_log(const mp_http_req_t *req);
 
 /* Runs the middleware chain and the route handler for a complete request. */
 void mp_http__dispatch(mp_http_req_t *req);
+/* True when req (head parsed) goes to an MP_ROUTE_BODY_STREAM route. */
+bool mp_http__stream_route(const mp_http_req_t *req);
 /* Extracts "Authorization: Bearer <token>" into req->token (if any). */
 void mp_http__bearer(mp_http_req_t *req);
 /* True when origin is allowed by a comma list ("*" = any). */

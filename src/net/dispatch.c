@@ -9,7 +9,12 @@
 #include "net/router.h"
 #include "util/alloc.h"
 
-#define CORS_METHODS "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+#define CORS_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+/* What browser scripts may send: the API's own headers and those of
+ * resumable uploads (tus) and downloads (ranges, revalidation). */
+#define CORS_HEADERS                                                                               \
+    "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Offset, "                   \
+    "Upload-Metadata, Range, If-Range, If-None-Match"
 
 static size_t trim(const char **s, size_t n)
 {
@@ -51,9 +56,30 @@ static void preflight(mp_http_req_t *req)
         return;
     }
     mp_http__req_add_header(req, "Access-Control-Allow-Methods", CORS_METHODS);
-    mp_http__req_add_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    mp_http__req_add_header(req, "Access-Control-Allow-Headers", CORS_HEADERS);
     mp_http__req_add_header(req, "Access-Control-Max-Age", "600");
     mp_http_respond(req, 204, NULL);
+}
+
+/* True when an OPTIONS request goes to a route of its own (the tus
+ * discovery request, OPTIONS /v1/uploads) rather than the CORS preflight
+ * answer: a preflight (Origin and Access-Control-Request-Method) always
+ * gets the latter. */
+static bool explicit_options(const mp_http_req_t *req, const char *raw)
+{
+    if (mp_http_req_header(req, "Origin") &&
+        mp_http_req_header(req, "Access-Control-Request-Method"))
+        return false;
+    mp_kv_t params[MP_HTTP_MAX_PARAMS];
+    size_t n = 0;
+    int status;
+    const mp_route_t *r =
+        mp_router__match(req->srv->routes, "OPTIONS", raw, params, &n, NULL, 0, &status);
+    for (size_t i = 0; i < n; i++) {
+        mp_free(params[i].name);
+        mp_free(params[i].value);
+    }
+    return r != NULL;
 }
 
 static void method_not_allowed(mp_http_req_t *req, const char *allow)
@@ -66,17 +92,17 @@ static void method_not_allowed(mp_http_req_t *req, const char *allow)
 static bool builtin(mp_http_req_t *req, const char *path)
 {
     mp_server_t *srv = req->srv;
-    bool get = req->method == HTTP_GET;
+    bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
     if (strcmp(path, "/healthz") == 0) {
         if (!get)
-            method_not_allowed(req, "GET");
+            method_not_allowed(req, "GET, HEAD");
         else
             mp_http_respond(req, 200, json_pack("{s:s}", "status", "ok"));
         return true;
     }
     if (strcmp(path, "/readyz") == 0) {
         if (!get)
-            method_not_allowed(req, "GET");
+            method_not_allowed(req, "GET, HEAD");
         else if (srv->hooks.ready && !srv->hooks.ready(srv->ctx))
             mp_http_respond_error(req, MP_ERR_UNAVAILABLE, "the store is not ready");
         else
@@ -84,7 +110,7 @@ static bool builtin(mp_http_req_t *req, const char *path)
         return true;
     }
     if (strcmp(path, "/v1/ws") == 0) {
-        if (!get)
+        if (req->method != HTTP_GET)
             method_not_allowed(req, "GET");
         else if (!req->upgrade)
             mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "a WebSocket upgrade is required");
@@ -167,6 +193,23 @@ static bool json_body(mp_http_req_t *req, bool empty_ok)
     return true;
 }
 
+bool mp_http__stream_route(const mp_http_req_t *req)
+{
+    const char *url = req->url ? req->url : "";
+    char *raw = mp_strndup(url, strcspn(url, "?#"));
+    mp_kv_t params[MP_HTTP_MAX_PARAMS];
+    size_t n = 0;
+    int status;
+    const mp_route_t *r = mp_router__match(req->srv->routes, mp_http_req_method(req), raw, params,
+                                           &n, NULL, 0, &status);
+    for (size_t i = 0; i < n; i++) {
+        mp_free(params[i].name);
+        mp_free(params[i].value);
+    }
+    mp_free(raw);
+    return r != NULL && (r->flags & MP_ROUTE_BODY_STREAM);
+}
+
 static void route(mp_http_req_t *req, const char *raw)
 {
     char allow[128];
@@ -191,6 +234,19 @@ static void route(mp_http_req_t *req, const char *raw)
     }
     if ((r->flags & MP_ROUTE_JSON) && !json_body(req, (r->flags & MP_ROUTE_JSON_EMPTY_OK) != 0))
         return;
+    if (r->flags & MP_ROUTE_BODY_STREAM) {
+        /* Streamed bodies are dispatched at the head (http_conn.c); one that
+         * was not (an upgrade, HEAD on a GET stream route) cannot be read. */
+        if (req->bstate != MP_B_WAIT) {
+            mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "this request cannot carry an upload");
+            return;
+        }
+        if (req->clen < 0) {
+            mp_http_respond_error(req, MP_ERR_LENGTH_REQUIRED,
+                                  "an upload needs a Content-Length (chunked bodies are refused)");
+            return;
+        }
+    }
     r->fn(req); /* req belongs to the handler from here on */
 }
 
@@ -207,7 +263,7 @@ void mp_http__dispatch(mp_http_req_t *req)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "the request target must be a path");
     else if (!health && !mp_http__host_allowed(req->srv->cfg, mp_http_req_header(req, "Host")))
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "Host not allowed");
-    else if (req->method == HTTP_OPTIONS)
+    else if (req->method == HTTP_OPTIONS && !explicit_options(req, raw))
         preflight(req);
     else if (!builtin(req, raw))
         route(req, raw);

@@ -137,14 +137,43 @@ static void written(mp_conn_t *c, void *arg);
 /* curl and others wait for "100 Continue" before sending a larger body. Only
  * when no earlier response is pending, so that the interim reply cannot
  * overtake one. */
-static void maybe_continue(mp_conn_t *c, mp_http_req_t *r)
+void mp_http__continue(mp_conn_t *c, mp_http_req_t *r)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     const char *e = mp_http_req_header(r, "Expect");
-    if (e == NULL || strcasecmp(e, "100-continue") != 0 || c->http->head != NULL)
+    if (e == NULL || strcasecmp(e, "100-continue") != 0 || (c->flags & (MP_C_CLOSED | MP_C_SHUT)))
+        return;
+    if (c->http->head != NULL && c->http->head != r)
         return;
     uv_buf_t buf = uv_buf_init(mp_strdup(cont), sizeof(cont) - 1);
     mp_conn__write(c, &buf, 1, written, buf.base);
+}
+
+static void enqueue(mp_conn_t *c, mp_http_req_t *r);
+
+/* A request for an MP_ROUTE_BODY_STREAM route: dispatched now, its body
+ * delivered to the handler's consumer as it is parsed (body_piece) instead
+ * of being buffered, so max_body and the body budget do not apply. */
+static void stream_dispatch(http_parser *p, mp_conn_t *c, mp_http_req_t *r)
+{
+    mp_http_conn_t *h = c->http;
+    /* One request in flight per connection: everything before it has been
+     * answered and written (MP_NET_INFLIGHT). */
+    MP_ASSERT(h->head == NULL && h->sreq == NULL);
+    h->cur = NULL;
+    h->sreq = r;
+    r->bstate = MP_B_WAIT;
+    /* The handler's time is not bounded; the body's pace is, from
+     * mp_http_body_start on (idle_timeout between pieces). */
+    mp_deadline__set(c, MP_T_NONE);
+    enqueue(c, r);
+    if (!r->keep_alive)
+        r->close_after = true; /* not MP_C_DRAIN: the body is still to be parsed */
+    mp_http__dispatch(r);
+    /* The handler may have answered (r freed), started the body (parsing
+     * goes on) or not yet: then nothing more is parsed until it does. */
+    if (h->sreq != r || r->bstate != MP_B_RECV || r->bpaused)
+        http_parser_pause(p, 1);
 }
 
 static int on_headers_complete(http_parser *p)
@@ -157,6 +186,11 @@ static int on_headers_complete(http_parser *p)
     r->keep_alive = http_should_keep_alive(p) != 0;
     r->http10 = p->http_major < 1 || (p->http_major == 1 && p->http_minor == 0);
     r->upgrade = p->upgrade;
+    r->clen = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
+    if (!r->upgrade && c->srv->stream_routes && mp_http__stream_route(r)) {
+        stream_dispatch(p, c, r);
+        return 0;
+    }
     /* Refuse a declared oversize body before reading any of it; a declared
      * length is reserved in the server-wide budget up front. */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg->max_body)
@@ -164,16 +198,45 @@ static int on_headers_complete(http_parser *p)
     else if ((p->flags & F_CONTENTLENGTH) && !mp_caps__body_reserve(r, p->content_length))
         mp_http__reject(c, MP_ERR_UNAVAILABLE, 0);
     else
-        maybe_continue(c, r);
+        mp_http__continue(c, r);
     return 0;
+}
+
+/* A piece of a streamed body, straight from the read buffer (or the stash):
+ * nothing is copied or kept. */
+static void body_piece(http_parser *p, mp_conn_t *c, const char *at, size_t n)
+{
+    mp_http_req_t *s = c->http->sreq;
+    if (s == NULL || s->bstate != MP_B_RECV)
+        return; /* answered before its end: the rest is discarded */
+    mp_deadline__set(c, MP_T_IDLE);
+    s->body_in += n;
+    s->body_fn(s, MP_BODY_DATA, at, n, s->body_ud);
+    /* s may be freed now (answered from the callback). */
+    if (c->http->sreq != s || s->bstate != MP_B_RECV || s->bpaused)
+        http_parser_pause(p, 1);
+}
+
+/* The streamed body is complete. */
+static void body_end(http_parser *p, mp_conn_t *c)
+{
+    mp_http_req_t *s = c->http->sreq;
+    if (s == NULL || s->bstate != MP_B_RECV)
+        return;
+    s->bstate = MP_B_ENDED;
+    mp_deadline__set(c, MP_T_NONE);
+    http_parser_pause(p, 1); /* the next request waits for the answer */
+    s->body_fn(s, MP_BODY_END, NULL, 0, s->body_ud);
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     mp_conn_t *c = p->data;
     mp_http_req_t *r = c->http->cur;
-    if (r == NULL)
+    if (r == NULL) {
+        body_piece(p, c, at, n);
         return 0;
+    }
     /* Chunked bodies have no declared length: check while streaming. */
     if (n > c->srv->cfg->max_body - r->body_len) {
         mp_http__reject(c, MP_ERR_TOO_LARGE, 0);
@@ -217,8 +280,10 @@ static int on_message_complete(http_parser *p)
 {
     mp_conn_t *c = p->data;
     mp_http_req_t *r = c->http->cur;
-    if (r == NULL)
+    if (r == NULL) {
+        body_end(p, c);
         return 0;
+    }
     c->http->cur = NULL;
     mp_deadline__set(c, MP_T_NONE);
     http_parser_pause(p, 1); /* one request at a time: see mp_http__feed */
@@ -330,6 +395,27 @@ void mp_http__resume(mp_conn_t *c)
     }
 }
 
+void mp_http__body_resume(mp_conn_t *c)
+{
+    mp_http_conn_t *h = c->http;
+    if ((c->flags & (MP_C_CLOSED | MP_C_DRAIN)) || c->ws || h == NULL || h->parsing)
+        return;
+    mp_http_req_t *s = h->sreq;
+    if (s == NULL || s->bstate != MP_B_RECV || s->bpaused)
+        return;
+    mp_deadline__set(c, MP_T_IDLE); /* a fresh idle_timeout for the next piece */
+    char *st = h->stash;
+    size_t len = h->stash_len;
+    h->stash = NULL;
+    h->stash_len = 0;
+    c->flags &= (uint16_t)~MP_C_STASHED;
+    mp_conn__pause(c, false);
+    if (st) {
+        mp_http__feed(c, st, len); /* may pause (and stash) again */
+        mp_free(st);
+    }
+}
+
 static void written(mp_conn_t *c, void *arg)
 {
     (void)c;
@@ -405,6 +491,10 @@ void mp_http__conn_release(mp_conn_t *c)
     if (c->http == NULL)
         return;
     mp_http_req_t *r = c->http->head, *waiting = NULL;
+    mp_http_req_t *body = c->http->sreq;
+    c->http->sreq = NULL;
+    if (body && body->bstate != MP_B_RECV)
+        body = NULL; /* not started (mp_http_body_start will see it gone) or over */
     while (r) {
         mp_http_req_t *next = r->next;
         r->next = NULL;
@@ -423,7 +513,13 @@ void mp_http__conn_release(mp_conn_t *c)
         mp_http__req_free(c->http->cur);
         c->http->cur = NULL;
     }
-    /* Last: the producer may end (free) its request from the callback. */
+    /* Last: the producer may end (free) its request from the callback, and
+     * a body consumer may answer (free) its own. They are never the same
+     * request: a streamed response ends the body's deliveries. */
+    if (body) {
+        body->bstate = MP_B_OFF;
+        body->body_fn(body, MP_BODY_ABORT, NULL, 0, body->body_ud);
+    }
     if (waiting) {
         mp_http_stream_fn fn = waiting->wait_fn;
         waiting->wait_fn = NULL;

@@ -15,6 +15,7 @@ mp_http_req_t *mp_http__req_new(mp_conn_t *c)
 {
     mp_http_req_t *r = mp_calloc(1, sizeof(*r));
     mp_server_t *srv = c->srv;
+    r->clen = -1;
     r->conn = c;
     r->srv = srv;
     r->method = HTTP_GET;
@@ -37,6 +38,8 @@ void mp_http__req_free(mp_http_req_t *r)
 {
     if (r == NULL)
         return;
+    if (r->conn && r->conn->http && r->conn->http->sreq == r)
+        r->conn->http->sreq = NULL;
     mp_free(r->url);
     mp_free(r->path);
     free_kvs(r->hdrs, r->nhdrs);
@@ -175,13 +178,15 @@ static bool cors_allowed(const mp_http_req_t *req, const char **origin)
 
 /* Serializes status line, headers and body (blen bytes once encoded) into
  * req->out. The body is encoded in place: a large reply is one allocation
- * and no copy, which is most of what it costs the loop. */
+ * and no copy, which is most of what it costs the loop. A HEAD request gets
+ * the same head (Content-Length of the body it would have had) alone. */
 static void build(mp_http_req_t *req, int status, const json_t *body, size_t blen)
 {
     const char *origin;
     bool cors = cors_allowed(req, &origin);
     bool ka = req->keep_alive && !req->close_after;
-    size_t cap = 256 + req->rhdrs_len + blen + (cors ? strlen(origin) : 0);
+    bool head = req->method == HTTP_HEAD;
+    size_t cap = 256 + sizeof(MP_CORS_EXPOSE) + req->rhdrs_len + blen + (cors ? strlen(origin) : 0);
     char *out = mp_malloc(cap);
     int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n%sContent-Length: %zu\r\n"
@@ -191,15 +196,18 @@ static void build(mp_http_req_t *req, int status, const json_t *body, size_t ble
                      ka ? "keep-alive" : "close");
     size_t len = (size_t)n;
     if (cors)
-        len += (size_t)snprintf(out + len, cap - len,
-                                "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+        len += (size_t)snprintf(
+            out + len, cap - len,
+            "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n" MP_CORS_EXPOSE, origin);
     if (req->rhdrs_len) {
         memcpy(out + len, req->rhdrs, req->rhdrs_len);
         len += req->rhdrs_len;
     }
     memcpy(out + len, "\r\n", 2);
     len += 2;
-    if (blen)
+    if (head)
+        blen = 0;
+    else if (blen)
         blen = json_dumpb(body, out + len, blen, JSON_COMPACT);
     req->out = out;
     req->out_len = len + blen;
@@ -220,6 +228,7 @@ void mp_http_respond(mp_http_req_t *req, int status, json_t *body)
         mp_http__req_free(req);
         return;
     }
+    mp_http__body_answered(req);
     size_t blen = body ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
     build(req, status, body, blen);
     if (body)

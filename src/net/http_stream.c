@@ -4,11 +4,13 @@
  * streamed request is always the head of its connection's FIFO (only one
  * request runs at a time per connection, MP_NET_INFLIGHT, and every answered
  * one before it was written when it was answered). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "net/conn.h"
 #include "util/alloc.h"
+#include "util/log.h"
 
 static void written(mp_conn_t *c, void *arg)
 {
@@ -33,19 +35,26 @@ static bool safe(const char *s)
     return strpbrk(s, "\r\n") == NULL;
 }
 
-bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_type)
+/* Sends the head of a streamed response: chunked (length < 0; HTTP/1.0:
+ * close-delimited) or fixed-length. */
+static bool begin(mp_http_req_t *req, int status, const char *content_type, int64_t length)
 {
     MP_ASSERT(!req->done && !req->streaming);
+    mp_http__body_answered(req);
     req->streaming = true;
     req->status = status;
+    req->head_only = req->method == HTTP_HEAD;
+    req->fixed = length >= 0;
+    req->left = length >= 0 ? (uint64_t)length : 0;
     if (gone(req))
         return false;
     mp_conn_t *c = req->conn;
     MP_NET_ASSERT_LOOP(c->srv);
     MP_ASSERT(c->http != NULL && c->http->head == req);
-    /* HTTP/1.0 knows no chunked encoding: its body ends with the connection. */
-    req->chunked = !req->http10;
-    if (!req->chunked)
+    /* HTTP/1.0 knows no chunked encoding: its body ends with the connection
+     * (a HEAD response has none to end). */
+    req->chunked = !req->fixed && !req->http10;
+    if (!req->fixed && !req->chunked && !req->head_only)
         req->close_after = true;
     bool ka = req->keep_alive && !req->close_after;
     const char *origin = mp_http_req_header(req, "Origin");
@@ -53,17 +62,24 @@ bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_ty
         origin != NULL && safe(origin) && mp_http__origin_listed(c->srv->cfg->cors_origins, origin);
     if (!safe(content_type))
         content_type = "application/octet-stream";
-    size_t cap = 256 + strlen(content_type) + req->rhdrs_len + (cors ? strlen(origin) : 0);
+    size_t cap = 256 + sizeof(MP_CORS_EXPOSE) + strlen(content_type) + req->rhdrs_len +
+                 (cors ? strlen(origin) : 0);
     char *out = mp_malloc(cap);
-    size_t len = (size_t)snprintf(
-        out, cap,
-        "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\nContent-Type: %s\r\n"
-        "%sConnection: %s\r\n",
-        status, http_status_str((enum http_status)status), req->rid, content_type,
-        req->chunked ? "Transfer-Encoding: chunked\r\n" : "", ka ? "keep-alive" : "close");
+    char framing[64];
+    if (req->fixed)
+        snprintf(framing, sizeof framing, "Content-Length: %" PRIu64 "\r\n", req->left);
+    else
+        snprintf(framing, sizeof framing, "%s",
+                 req->chunked ? "Transfer-Encoding: chunked\r\n" : "");
+    size_t len = (size_t)snprintf(out, cap,
+                                  "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\nContent-Type: %s\r\n"
+                                  "%sConnection: %s\r\n",
+                                  status, http_status_str((enum http_status)status), req->rid,
+                                  content_type, framing, ka ? "keep-alive" : "close");
     if (cors)
-        len += (size_t)snprintf(out + len, cap - len,
-                                "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+        len += (size_t)snprintf(
+            out + len, cap - len,
+            "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n" MP_CORS_EXPOSE, origin);
     if (req->rhdrs_len) {
         memcpy(out + len, req->rhdrs, req->rhdrs_len);
         len += req->rhdrs_len;
@@ -79,13 +95,91 @@ bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_ty
     return !gone(req);
 }
 
+bool mp_http_stream_begin(mp_http_req_t *req, int status, const char *content_type)
+{
+    return begin(req, status, content_type, -1);
+}
+
+bool mp_http_stream_begin_length(mp_http_req_t *req, int status, const char *content_type,
+                                 uint64_t length)
+{
+    MP_ASSERT(length <= INT64_MAX);
+    return begin(req, status, content_type, (int64_t)length);
+}
+
+/* Checks a write of len body bytes against what is left of a fixed length.
+ * A producer writing more is a bug the client must not see as a valid body:
+ * the connection is closed (false). */
+static bool within(mp_http_req_t *req, size_t len)
+{
+    if (!req->fixed)
+        return true;
+    if (len <= req->left) {
+        req->left -= len;
+        return true;
+    }
+    mp_log_error("http: %s %s wrote more than its Content-Length (%s): connection closed",
+                 mp_http_req_method(req), mp_http_req_path(req), req->rid);
+    req->left = 0;
+    mp_conn__close(req->conn);
+    return false;
+}
+
+/* The chunk framing around an owned buffer: the three pieces go out in one
+ * write and are freed together. */
+typedef struct owned_chunk {
+    char *data;
+    char head[24];
+} owned_chunk_t;
+
+static void owned_written(mp_conn_t *c, void *arg)
+{
+    (void)c;
+    owned_chunk_t *oc = arg;
+    mp_free(oc->data);
+    mp_free(oc);
+}
+
+bool mp_http_stream_write_owned(mp_http_req_t *req, void *data, size_t len)
+{
+    MP_ASSERT(req->streaming && req->wait_fn == NULL);
+    if (gone(req)) {
+        mp_free(data);
+        return false;
+    }
+    if (len == 0 || req->head_only) { /* an empty chunk would end the body */
+        mp_free(data);
+        return true;
+    }
+    if (!within(req, len)) {
+        mp_free(data);
+        return false;
+    }
+    req->body_out += len;
+    if (!req->chunked) {
+        req->out_len += len;
+        send_buf(req, data, len);
+        return !gone(req);
+    }
+    owned_chunk_t *oc = mp_malloc(sizeof(*oc));
+    oc->data = data;
+    size_t hl = (size_t)snprintf(oc->head, sizeof oc->head, "%zx\r\n", len);
+    uv_buf_t b[3] = {uv_buf_init(oc->head, (unsigned)hl), uv_buf_init(data, (unsigned)len),
+                     uv_buf_init((char *)"\r\n", 2)};
+    req->out_len += hl + len + 2;
+    mp_conn__write(req->conn, b, 3, owned_written, oc);
+    return !gone(req);
+}
+
 bool mp_http_stream_write(mp_http_req_t *req, const void *data, size_t len)
 {
     MP_ASSERT(req->streaming && req->wait_fn == NULL);
     if (gone(req))
         return false;
-    if (len == 0) /* an empty chunk would end the body */
+    if (len == 0 || req->head_only) /* an empty chunk would end the body */
         return true;
+    if (!within(req, len))
+        return false;
     char head[24];
     size_t hl = req->chunked ? (size_t)snprintf(head, sizeof head, "%zx\r\n", len) : 0;
     size_t tl = req->chunked ? 2 : 0;
@@ -140,9 +234,16 @@ static void unlink_head(mp_conn_t *c, mp_http_req_t *req)
 void mp_http_stream_end(mp_http_req_t *req, bool complete)
 {
     MP_ASSERT(req->streaming && !req->done && req->wait_fn == NULL);
+    if (complete && req->fixed && !req->head_only && req->left > 0 && req->conn != NULL) {
+        /* Fewer bytes than announced: the client must not take the body
+         * for whole, and only a close tells it so. */
+        mp_log_error("http: %s %s ended %" PRIu64 " bytes short of its Content-Length (%s)",
+                     mp_http_req_method(req), mp_http_req_path(req), req->left, req->rid);
+        complete = false;
+    }
     /* A closed connection detaches its unanswered requests (conn = NULL):
      * then req is ours to free. */
-    if (req->conn != NULL && complete && req->chunked) {
+    if (req->conn != NULL && complete && req->chunked && !req->head_only) {
         static const char last[] = "0\r\n\r\n";
         req->out_len += sizeof last - 1;
         send_buf(req, mp_strdup(last), sizeof last - 1); /* may close the connection */

@@ -137,9 +137,10 @@ static bool more_specific(const char *a, const char *b)
     return false;
 }
 
-const mp_route_t *mp_router__match(const mp_route_t *routes, const char *method, const char *path,
-                                   mp_kv_t *params, size_t *nparams, char *allow, size_t allowlen,
-                                   int *status)
+/* One method's match (see mp_router__match). */
+static const mp_route_t *match_method(const mp_route_t *routes, const char *method,
+                                      const char *path, mp_kv_t *params, size_t *nparams,
+                                      char *allow, size_t allowlen, int *status)
 {
     mp_kv_t tmp[MP_HTTP_MAX_PARAMS];
     size_t nt;
@@ -165,10 +166,27 @@ const mp_route_t *mp_router__match(const mp_route_t *routes, const char *method,
         free_params(tmp, nt);
         if (best == NULL) {
             *status = 405;
-            allow_add(allow, allowlen, r->method);
+            if (allowlen) {
+                allow_add(allow, allowlen, r->method);
+                /* Every GET route answers HEAD too. */
+                if (strcmp(r->method, "GET") == 0)
+                    allow_add(allow, allowlen, "HEAD");
+            }
         }
     }
     if (best != NULL && allowlen)
         allow[0] = '\0';
     return best;
+}
+
+const mp_route_t *mp_router__match(const mp_route_t *routes, const char *method, const char *path,
+                                   mp_kv_t *params, size_t *nparams, char *allow, size_t allowlen,
+                                   int *status)
+{
+    const mp_route_t *r =
+        match_method(routes, method, path, params, nparams, allow, allowlen, status);
+    /* HEAD is GET without the body, unless a route of its own exists. */
+    if (r == NULL && strcmp(method, "HEAD") == 0)
+        r = match_method(routes, "GET", path, params, nparams, allow, allowlen, status);
+    return r;
 }

@@ -86,6 +86,8 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     srv->loop_thread = uv_thread_self();
     srv->cfg = cfg;
     srv->routes = routes;
+    for (const mp_route_t *r = routes; r && r->method; r++)
+        srv->stream_routes |= (r->flags & MP_ROUTE_BODY_STREAM) != 0;
     if (hooks)
         srv->hooks = *hooks;
     srv->ctx = ctx;
@@ -329,6 +331,12 @@ static void on_eof(mp_conn_t *c)
 {
     c->flags |= MP_C_EOF;
     uv_read_stop((uv_stream_t *)&c->tcp);
+    /* A streamed body cut short: its consumer is told (MP_BODY_ABORT). */
+    mp_http_req_t *s = c->http ? c->http->sreq : NULL;
+    if (s && (s->bstate == MP_B_WAIT || s->bstate == MP_B_RECV)) {
+        mp_conn__close(c);
+        return;
+    }
     /* A client may half-close after its last request: answer it first. */
     if (!c->ws && c->http->head && !(c->flags & MP_C_SHUT)) {
         mp_conn__drain(c);

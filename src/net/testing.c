@@ -203,7 +203,42 @@ static void h_slow(mp_http_req_t *req)
         mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, NULL, 3);
 }
 
+/* A streamed upload: refused at the head when over 64 bytes, else consumed
+ * with a pause after every other piece (resumed at once from outside the
+ * parser only when the next input comes: see f_up_resume). */
+static mp_http_req_t *uploading;
+static unsigned up_pieces;
+
+static void f_up_body(mp_http_req_t *req, mp_body_ev_t ev, const char *data, size_t len, void *ud)
+{
+    (void)data, (void)len, (void)ud;
+    if (ev == MP_BODY_DATA) {
+        if (++up_pieces % 2 == 0)
+            mp_http_body_pause(req, true);
+        return;
+    }
+    uploading = NULL;
+    mp_http_respond(req, ev == MP_BODY_END ? 201 : 500, NULL);
+}
+
+static void h_upload(mp_http_req_t *req)
+{
+    if (mp_http_req_content_length(req) > 64) {
+        mp_http_respond_error(req, MP_ERR_TOO_LARGE, NULL);
+        return;
+    }
+    uploading = req;
+    mp_http_body_start(req, f_up_body, NULL);
+}
+
+static void f_up_resume(void)
+{
+    if (uploading)
+        mp_http_body_pause(uploading, false);
+}
+
 static const mp_route_t fuzz_routes[] = {
+    {"POST", "/v1/up", MP_ROUTE_BODY_STREAM, h_upload},
     {"GET", "/v1/items/{id}", MP_ROUTE_PUBLIC, h_item},
     {"POST", "/v1/items", MP_ROUTE_AUTH | MP_ROUTE_JSON, h_create},
     {"DELETE", "/v1/items/{id}", MP_ROUTE_AUTH, h_item},
@@ -325,7 +360,9 @@ static void run(mp_conn_t *c, size_t base, const uint8_t *data, size_t size)
     mp_net__fake_feed(c, data, split);
     if (ctl & 0x80)
         mp_net__fake_expire(c);
+    f_up_resume();
     mp_net__fake_feed(c, data + split, size - split);
+    f_up_resume();
     if (ctl & 0x40)
         answer_deferred();
     if (ctl & 0x80)

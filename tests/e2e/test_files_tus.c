@@ -84,7 +84,7 @@ static int tus_req(mpt_server_t *s, const char *method, const char *token, const
     assert_non_null(c);
     mpc_http_req_t req = {.method = method, .path = path, .host = mpc_conn_hostport(c),
                           .token = token, .extra_headers = extra, .close = true,
-                          .content_type = ctype, .body = body, .body_len = len};
+                          .content_type = ctype, .body = body ? body : "", .body_len = len};
     size_t n;
     char *raw = mpc_http_build(&req, &n);
     int rc = mpc_send_raw(c, raw, n, FX_TIMEOUT);

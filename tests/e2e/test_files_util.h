@@ -455,6 +455,9 @@ static FX_UNUSED void fx_sink_put(fx_sink_t *s, const char *data, size_t n)
         s->len += n;
         return;
     }
+    /* A bound gcc can see: a body piece is never near SIZE_MAX. */
+    if (n > ((size_t)1 << 40))
+        fail_msg("a body piece of %zu bytes", n);
     if (s->len + n + 1 > s->cap) {
         s->cap = (s->len + n + 1) * 2;
         s->mem = realloc(s->mem, s->cap);

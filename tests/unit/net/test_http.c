@@ -169,7 +169,7 @@ static void test_not_found_and_method(void **state)
     mp_net__fake_clear(c);
     out = feed(c, "PUT /v1/items/3 HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 405 Method Not Allowed\r\n"));
-    assert_non_null(strstr(out, "Allow: GET, DELETE\r\n"));
+    assert_non_null(strstr(out, "Allow: GET, HEAD, DELETE\r\n"));
     assert_non_null(strstr(out, "\"code\":\"method_not_allowed\""));
     assert_false(mp_net__fake_closing(c));
     mp_net__fake_free(c);
@@ -490,7 +490,8 @@ static void test_cors(void **state)
                               "Access-Control-Request-Method: POST\r\n\r\n");
     assert_non_null(strstr(out, "HTTP/1.1 204 No Content\r\n"));
     assert_non_null(strstr(out, "Access-Control-Allow-Origin: https://app.example\r\n"));
-    assert_non_null(strstr(out, "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"));
+    assert_non_null(
+        strstr(out, "Access-Control-Allow-Headers: Authorization, Content-Type, Tus-Resumable, "));
     assert_non_null(strstr(out, "Access-Control-Allow-Methods: "));
     assert_non_null(strstr(out, "Access-Control-Max-Age: "));
     mp_net__fake_clear(c);

@@ -101,7 +101,7 @@ static void test_literal_beats_param(void **state)
     assert_null(
         mp_router__match(t, "POST", "/v1/users/search", p, &n, allow, sizeof allow, &status));
     assert_int_equal(status, 405);
-    assert_string_equal(allow, "GET");
+    assert_string_equal(allow, "GET, HEAD");
 }
 
 static void test_param_decoding(void **state)
@@ -136,7 +136,13 @@ static void test_404_vs_405(void **state)
     assert_int_equal(n, 0);
     assert_null(match("POST", "/v1/me", p, &n, allow, &status));
     assert_int_equal(status, 405);
-    assert_string_equal(allow, "GET");
+    assert_string_equal(allow, "GET, HEAD"); /* every GET route answers HEAD */
+    /* HEAD takes the GET route when its path has no HEAD route. */
+    assert_non_null(match("HEAD", "/v1/me", p, &n, allow, &status));
+    free_params(p, n);
+    assert_null(match("HEAD", "/v1/devices/3", p, &n, allow, &status));
+    assert_int_equal(status, 405);
+    assert_string_equal(allow, "DELETE, PATCH");
 }
 
 static void test_decode(void **state)
