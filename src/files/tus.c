@@ -362,6 +362,8 @@ typedef struct patch {
     uint64_t offset;   /* bytes on disk before this request */
     mp_upload_row_t row;
     char path[MP_MEDIA_PATH_MAX];
+    mp_err_t final_rc; /* a refusal at completion, answered once the session is gone */
+    char final_msg[256];
 } patch_t;
 
 static void patch_end(patch_t *p)
@@ -390,8 +392,10 @@ static void patch_ok(patch_t *p, uint64_t offset, uint64_t file_id)
 
 static void on_session_dropped(mp_err_t rc, void *ud)
 {
-    (void)rc;
-    mp_files__release(ud);
+    (void)rc; /* NOT_FOUND: deleted or expired meanwhile, gone all the same */
+    patch_t *p = ud;
+    mp_files__release(p->files);
+    patch_error(p, p->final_rc, p->final_msg[0] ? p->final_msg : NULL);
 }
 
 static void on_final(mp_err_t rc, const char *msg, const mp_file_row_t *f, void *ud)
@@ -402,12 +406,16 @@ static void on_final(mp_err_t rc, const char *msg, const mp_file_row_t *f, void 
         return;
     }
     /* The bytes are gone with the refusal (finalize deletes them): the
-     * session goes too, so that its length stops counting in the quota. */
+     * session goes too, before the answer, so that a client that asks next
+     * finds it gone and its length stops counting in the quota. */
+    p->final_rc = rc;
+    snprintf(p->final_msg, sizeof p->final_msg, "%s", msg ? msg : "");
     mp_files__hold(p->files);
-    if (mp_store_upload_delete(p->files->ctx->store, p->id, p->owner, on_session_dropped,
-                               p->files) != MP_OK)
-        mp_files__release(p->files); /* expires and is swept instead */
-    patch_error(p, rc, msg);
+    if (mp_store_upload_delete(p->files->ctx->store, p->id, p->owner, on_session_dropped, p) !=
+        MP_OK) {
+        mp_files__release(p->files); /* it expires and is swept instead */
+        patch_error(p, rc, msg);
+    }
 }
 
 static void complete(patch_t *p)

@@ -19,7 +19,7 @@
 /* A short grace and a quick sweep: a file that nothing references any more
  * disappears within a second or so after its grace. The grace is long
  * enough for an upload to be sent in the lines that follow it. */
-#define GRACE_MS 4000
+#define GRACE_MS 10000
 #define SWEEP_WAIT_MS 30000
 
 static mpt_server_t *srv;
@@ -214,6 +214,21 @@ static void test_group_file(void **state)
     }
     assert_true(seen);
     json_decref(hist);
+    /* So does sync. */
+    char cursor[32] = "0";
+    json_t *msgs = json_array();
+    assert_true(sync_until_done(bob.ws, cursor, msgs, NULL));
+    seen = false;
+    json_array_foreach(msgs, i, m)
+    {
+        if (strcmp(jstr(m, "message_id"), mid) == 0) {
+            seen = true;
+            assert_int_equal(jint(json_object_get(m, "content"), "height"), 200);
+            assert_string_equal(jstr(json_object_get(m, "content"), "mime"), "image/jpeg");
+        }
+    }
+    assert_true(seen);
+    json_decref(msgs);
 
     /* A member downloads it: the bytes the content describes. */
     fx_path_t got = fx_join(dir, "got.jpg");
@@ -373,6 +388,7 @@ static void test_avatars(void **state)
     assert_int_equal(
         group_create(srv, alice.s.access, "g", ids_json(bob.s.user_id, NULL), NULL, g, NULL), 201);
     upload(alice.s.access, &photo, "group.jpg", gid);
+    upload(alice.s.access, &pdf, "paper2.pdf", pid); /* fresh: well within the grace */
     EXPECT(400, "bad_request", srv, "PATCH", alice.s.access,
            json_pack("{s:s}", "avatar_file_id", pid), "/v1/groups/%s", g);
     EXPECT(404, "not_found", srv, "PATCH", alice.s.access,

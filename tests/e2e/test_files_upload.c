@@ -246,7 +246,9 @@ static void test_path_in_name(void **state)
     json_t *f = upload_ok(&u, p.s, "../../etc/passwd");
     assert_string_equal(jstr(f, "name"), "passwd");
     json_decref(f);
-    f = upload_ok(&u, p.s, "..\\..\\evil\"\xe2\x80\xae" "gpj.exe");
+    f = upload_ok(&u, p.s,
+                  "..\\..\\evil\"\xe2\x80\xae"
+                  "gpj.exe");
     assert_string_equal(jstr(f, "name"), "evilgpj.exe");
     json_decref(f);
 }
@@ -268,8 +270,8 @@ static void test_hostile_images(void **state)
         body = NULL;
         st = upload_to(srv, &u, bomb.s, bombs[i], &body);
         expect_error(st, body, 422, "bad_media");
-        const char *msg = json_string_value(
-            json_object_get(json_object_get(body, "error"), "message"));
+        const char *msg =
+            json_string_value(json_object_get(json_object_get(body, "error"), "message"));
         assert_non_null(msg);
         assert_non_null(strstr(msg, "30000"));
         json_decref(body);
