@@ -3,14 +3,17 @@
  * If-None-Match, the security headers, EXIF stripped and orientation
  * applied in what is served, thumbnail sizes, active content only as an
  * attachment, safe file names, who may download (token, another user,
- * signed URLs, their expiry and tampering), the file list and record, and
- * 100 parallel downloads of a 4 MiB file while two users exchange messages. */
+ * signed URLs, their expiry and tampering, a kicked member, guests), the
+ * file list and record, clients that go away and a blob cut under a
+ * download, and 100 parallel downloads of a 4 MiB file while two users
+ * exchange messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -748,6 +751,98 @@ static void test_guest(void **state)
     json_decref(theirs);
 }
 
+/* ---- cut downloads ------------------------------------------------------------------ */
+
+/* Open descriptors of the server process. */
+static int fd_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* GET path on a new connection; reads the head only. */
+static mpc_conn_t *start_download(const char *token, const char *path, mpc_response_t *head)
+{
+    mpc_conn_t *c = mpc_connect("127.0.0.1", srv->port, 5000);
+    assert_non_null(c);
+    mpc_http_req_t req = {.method = "GET", .path = path, .token = token};
+    size_t len;
+    char *raw = mpc_http_build(&req, &len);
+    assert_int_equal(mpc_send_raw(c, raw, len, 5000), MPC_OK);
+    free(raw);
+    char rest[FX_PIECE];
+    size_t nrest;
+    assert_int_equal(fx_read_head(c, head, rest, &nrest), MPC_OK);
+    assert_int_equal(head->status, 200);
+    return c;
+}
+
+/* Clients that go away mid-download: the server stops reading for them and
+ * closes every blob it had open; a blob cut on disk under a download ends
+ * that download early (the connection closes before Content-Length). */
+static void test_cut_downloads(void **state)
+{
+    (void)state;
+    mpt_session_t a;
+    assert_int_equal(mpt_user_new(srv, "cut", &a), 0);
+    enum { CUT_SIZE = 32 * 1024 * 1024, CLIENTS = 20 };
+    fx_path_t big = fx_bytes(dir, "cut.bin", CUT_SIZE);
+    json_t *f = upload(&a, big.s, "cut.bin");
+    const char *url = jstr(f, "url");
+    int fds0 = fd_count(srv->pid);
+
+    mpc_conn_t *c[CLIENTS];
+    mpc_response_t head;
+    for (int i = 0; i < CLIENTS; i++) {
+        c[i] = start_download(a.access, url, &head);
+        mpc_response_free(&head);
+    }
+    for (int i = 0; i < CLIENTS; i++)
+        mpc_conn_free(c[i]);
+    /* Poll (bounded) until the server holds no more descriptors than
+     * before: the sockets and the readers are closed. */
+    int fds = 0;
+    for (int i = 0; i < 100; i++) {
+        fds = fd_count(srv->pid);
+        if (fds <= fds0)
+            break;
+        usleep(100 * 1000);
+    }
+    if (fds > fds0)
+        fail_msg("the server holds %d descriptors, %d before the downloads", fds, fds0);
+
+    /* A blob cut under a download. */
+    mpc_conn_t *d = start_download(a.access, url, &head);
+    char etag[160];
+    snprintf(etag, sizeof etag, "%s", fx_header(&head, "ETag"));
+    mpc_response_free(&head);
+    char key[160], rel[200];
+    snprintf(key, sizeof key, "%.*s", (int)strlen(etag) - 2, etag + 1);
+    snprintf(rel, sizeof rel, "files/blobs/%.2s/%s", key, key);
+    const char *blob = mpt_server_path(srv, rel);
+    assert_int_equal(fx_size(blob), CUT_SIZE);
+    assert_int_equal(truncate(blob, 1024 * 1024), 0);
+    fx_sink_t sink = {0};
+    FILE *null = fopen("/dev/null", "wb");
+    assert_non_null(null);
+    sink.f = null;
+    int rc = fx_read_body(d, &sink, CUT_SIZE);
+    fclose(null);
+    mpc_conn_free(d);
+    if (rc == MPC_OK || sink.len >= CUT_SIZE)
+        fail_msg("the cut download ended normally (%zu bytes, %s)", sink.len, mpc_strerror(rc));
+    fprintf(stderr, "cut download: %zu of %d bytes, then %s\n", sink.len, CUT_SIZE,
+            mpc_strerror(rc));
+    json_decref(f);
+}
+
 /* ---- the list and the record --------------------------------------------------------- */
 
 static void test_list_info(void **state)
@@ -1060,19 +1155,13 @@ static void test_parallel_downloads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whole),
-        cmocka_unit_test(test_ranges),
-        cmocka_unit_test(test_exif_stripped),
-        cmocka_unit_test(test_thumbnails),
-        cmocka_unit_test(test_active_content),
-        cmocka_unit_test(test_file_names),
-        cmocka_unit_test(test_access),
-        cmocka_unit_test(test_signed),
-        cmocka_unit_test(test_signed_expiry),
-        cmocka_unit_test(test_kicked_member),
-        cmocka_unit_test(test_guest),
-        cmocka_unit_test(test_list_info),
-        cmocka_unit_test(test_parallel_downloads),
+        cmocka_unit_test(test_whole),          cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_exif_stripped),  cmocka_unit_test(test_thumbnails),
+        cmocka_unit_test(test_active_content), cmocka_unit_test(test_file_names),
+        cmocka_unit_test(test_access),         cmocka_unit_test(test_signed),
+        cmocka_unit_test(test_signed_expiry),  cmocka_unit_test(test_kicked_member),
+        cmocka_unit_test(test_guest),          cmocka_unit_test(test_list_info),
+        cmocka_unit_test(test_cut_downloads),  cmocka_unit_test(test_parallel_downloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
