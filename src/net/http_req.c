@@ -188,11 +188,16 @@ static void build(mp_http_req_t *req, int status, const json_t *body, size_t ble
     bool head = req->method == HTTP_HEAD;
     size_t cap = 256 + sizeof(MP_CORS_EXPOSE) + req->rhdrs_len + blen + (cors ? strlen(origin) : 0);
     char *out = mp_malloc(cap);
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n%sContent-Length: %zu\r\n"
-                     "Connection: %s\r\n",
+    /* RFC 9110: a 204 never carries Content-Length, and a 304's would have
+     * to be the length of the 200 it stands for, which only the handler
+     * knows (it adds the header itself if it wants one). */
+    bool bodiless = status == 204 || status == 304;
+    char clen[40] = "";
+    if (!bodiless)
+        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", blen);
+    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n%s%sConnection: %s\r\n",
                      status, http_status_str((enum http_status)status), req->rid,
-                     blen ? "Content-Type: application/json\r\n" : "", blen,
+                     blen ? "Content-Type: application/json\r\n" : "", clen,
                      ka ? "keep-alive" : "close");
     size_t len = (size_t)n;
     if (cors)
