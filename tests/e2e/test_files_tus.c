@@ -82,9 +82,15 @@ static int tus_req(mpt_server_t *s, const char *method, const char *token, const
 {
     mpc_conn_t *c = mpc_connect("127.0.0.1", s->port, 5000);
     assert_non_null(c);
-    mpc_http_req_t req = {.method = method, .path = path, .host = mpc_conn_hostport(c),
-                          .token = token, .extra_headers = extra, .close = true,
-                          .content_type = ctype, .body = body, .body_len = len};
+    mpc_http_req_t req = {.method = method,
+                          .path = path,
+                          .host = mpc_conn_hostport(c),
+                          .token = token,
+                          .extra_headers = extra,
+                          .close = true,
+                          .content_type = ctype,
+                          .body = body,
+                          .body_len = len};
     /* An empty PATCH still says Content-Length: 0 (a PATCH without it is
      * refused 411). */
     if (req.body == NULL)
