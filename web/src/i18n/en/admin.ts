@@ -1,0 +1,3 @@
+// English strings of the admin screens. Keys are "admin.<name>"; {x} is a parameter.
+export default {
+} as Record<string, string>;

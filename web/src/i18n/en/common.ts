@@ -1,0 +1,23 @@
+// English strings shared by every screen. Keys are "common.<name>"; {x} is a parameter.
+export default {
+  'common.app': 'Magpie',
+  'common.loading': 'Loading…',
+  'common.offline': 'Offline — reconnecting…',
+  'common.connecting': 'Connecting…',
+  'common.retry': 'Retry',
+  'common.cancel': 'Cancel',
+  'common.save': 'Save',
+  'common.close': 'Close',
+  'common.delete': 'Delete',
+  'common.confirm': 'Are you sure?',
+  'common.error': 'Something went wrong: {message}',
+  'common.nav.chats': 'Chats',
+  'common.nav.world': 'World',
+  'common.nav.people': 'People',
+  'common.nav.groups': 'Groups',
+  'common.nav.settings': 'Settings',
+  'common.nav.admin': 'Admin',
+  'common.nav.main': 'Main navigation',
+  'common.notFound': 'This page does not exist.',
+  'common.skip': 'Skip to content',
+} as Record<string, string>;

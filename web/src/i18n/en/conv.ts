@@ -1,0 +1,3 @@
+// English strings of the conversation view. Keys are "conv.<name>"; {x} is a parameter.
+export default {
+} as Record<string, string>;

@@ -1,0 +1,3 @@
+// English strings of the people screens. Keys are "people.<name>"; {x} is a parameter.
+export default {
+} as Record<string, string>;

@@ -1,0 +1,23 @@
+// 简体中文: strings shared by every screen. Same keys as ../en/common.ts (a unit test checks).
+export default {
+  'common.app': 'Magpie',
+  'common.loading': '加载中…',
+  'common.offline': '离线 — 正在重新连接…',
+  'common.connecting': '正在连接…',
+  'common.retry': '重试',
+  'common.cancel': '取消',
+  'common.save': '保存',
+  'common.close': '关闭',
+  'common.delete': '删除',
+  'common.confirm': '确定吗？',
+  'common.error': '出错了：{message}',
+  'common.nav.chats': '聊天',
+  'common.nav.world': '世界',
+  'common.nav.people': '联系人',
+  'common.nav.groups': '群组',
+  'common.nav.settings': '设置',
+  'common.nav.admin': '管理',
+  'common.nav.main': '主导航',
+  'common.notFound': '页面不存在。',
+  'common.skip': '跳到内容',
+} as Record<string, string>;

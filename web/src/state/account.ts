@@ -1,0 +1,44 @@
+// Signing up, in and out: the calls behind the auth screens.
+import { post, get } from '../lib/http';
+import { setSession, fromTokens, me, session } from '../lib/session';
+import type { Me, Tokens } from '../lib/types';
+
+function deviceName(): string {
+  const ua = globalThis.navigator?.userAgent ?? '';
+  const browser = /Firefox/.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chrom/.test(ua) ? 'Chrome' : /Safari/.test(ua) ? 'Safari' : 'Browser';
+  return browser + ' (web)';
+}
+
+export async function loadMe(): Promise<Me> {
+  const m = await get<Me>('/v1/me');
+  me.value = m;
+  return m;
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const t = await post<Tokens>('/v1/auth/login', { username, password, device_name: deviceName() }, { anonymous: true });
+  setSession(fromTokens(t));
+  await loadMe();
+}
+
+export async function register(username: string, password: string, extra: Record<string, string> = {}): Promise<void> {
+  await post('/v1/auth/register', { username, password, ...extra }, { anonymous: true });
+  await login(username, password);
+}
+
+export async function enterAsGuest(display_name: string): Promise<void> {
+  const t = await post<Tokens>('/v1/auth/guest', { display_name }, { anonymous: true });
+  setSession(fromTokens({ ...t, guest: true }));
+  await loadMe();
+}
+
+export async function logout(): Promise<void> {
+  if (session.value) {
+    try {
+      await post('/v1/auth/logout');
+    } catch {
+      /* signed out here whatever the server says */
+    }
+  }
+  setSession(null);
+}
