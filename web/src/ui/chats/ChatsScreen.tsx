@@ -11,6 +11,7 @@ import { ConversationView } from './ConversationView';
 import { ConversationList } from './ConversationList';
 import { SearchPanel } from './SearchPanel';
 import { NewChatDialog } from './NewChatDialog';
+import { PlusIcon, SearchIcon } from './icons';
 import './chats.css';
 
 /** GET /v1/conversations lists archived conversations only when asked
@@ -51,10 +52,10 @@ export function ChatsScreen(p: { convId?: string }) {
             aria-pressed={searching}
             onClick={() => setSearching(!searching)}
           >
-            <span aria-hidden="true">🔍</span>
+            <SearchIcon />
           </button>
           <button type="button" class="icon" data-testid="new-chat" aria-label={t('chat.new')} onClick={() => setNewChat(true)}>
-            <span aria-hidden="true">✚</span>
+            <PlusIcon />
           </button>
         </header>
         {searching ? (

@@ -15,6 +15,7 @@ import type { ConversationEntry, Id } from '../../lib/types';
 import { users, typing, presence, updateSettings } from '../../state/chat';
 import { t } from '../../i18n';
 import { Avatar } from '../media/Avatar';
+import { MoreIcon, MutedIcon, PinIcon } from './icons';
 import { Modal } from '../common/Modal';
 import { ErrorText } from '../common/ErrorText';
 import {
@@ -103,6 +104,9 @@ export function ConversationList(p: { list: ConversationEntry[]; selected?: Id; 
 
   if (p.list.length === 0) return <p class="conv-empty muted">{p.emptyText}</p>;
   const items = v.getVirtualItems();
+  // Tab must always reach the list: when the remembered row has scrolled out
+  // of the DOM, the first row in view takes its place.
+  const tabbable = items.some((it) => it.index === tabIdx) ? tabIdx : (v.range?.startIndex ?? items[0]?.index ?? 0);
   return (
     <div class="conv-scroll" ref={scrollRef} data-testid="conv-list" onKeyDown={onKeyDown}>
       <ul class="conv-rows" role="list" aria-label={t('chat.list')} style={{ height: v.getTotalSize() + 'px' }}>
@@ -116,7 +120,7 @@ export function ConversationList(p: { list: ConversationEntry[]; selected?: Id; 
               size={p.list.length}
               top={it.start}
               selected={c.conversation_id === p.selected}
-              tabbable={it.index === tabIdx}
+              tabbable={it.index === tabbable}
               onFocus={() => setFocusIdx(it.index)}
               onMenu={() => setMenuFor(c)}
             />
@@ -183,13 +187,13 @@ function ConvRow(p: {
             {online && <span class="visually-hidden">{t('chat.online')}</span>}
             {pinned && (
               <span class="conv-icon" title={t('chat.pinned')}>
-                <span aria-hidden="true">📌</span>
+                <PinIcon />
                 <span class="visually-hidden">{t('chat.pinned')}</span>
               </span>
             )}
             {muted && (
               <span class="conv-icon" title={t('chat.muted')}>
-                <span aria-hidden="true">🔕</span>
+                <MutedIcon />
                 <span class="visually-hidden">{t('chat.muted')}</span>
               </span>
             )}
@@ -217,7 +221,7 @@ function ConvRow(p: {
         aria-haspopup="dialog"
         onClick={p.onMenu}
       >
-        ⋯
+        <MoreIcon />
       </button>
     </li>
   );

@@ -1,7 +1,7 @@
 // The pure parts of the conversation list, the search and the forward picker:
 // names, previews, time labels, filtering and highlight splitting. Kept apart
 // from the components so that the unit tests run them without a DOM.
-import { t, lang, fmtTime } from '../../i18n';
+import { t, lang } from '../../i18n';
 import type { ConversationEntry, ConvSettings, Id, Message, Profile } from '../../lib/types';
 
 /** The name a conversation is listed under. */
@@ -61,8 +61,24 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-function locale(): string {
-  return lang.value === 'zh' ? 'zh-CN' : 'en';
+/** Intl.DateTimeFormat objects are costly to build (about a millisecond
+ * each): a list that builds one per row and per render stutters while it
+ * scrolls. One per language and style, kept. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+function fmt(style: 'time' | 'weekday' | 'day' | 'date', ms: number): string {
+  const loc = lang.value === 'zh' ? 'zh-CN' : 'en';
+  const key = loc + style;
+  let f = formats.get(key);
+  if (!f) {
+    const opts: Record<typeof style, Intl.DateTimeFormatOptions> = {
+      time: { hour: '2-digit', minute: '2-digit' },
+      weekday: { weekday: 'short' },
+      day: { month: 'short', day: 'numeric' },
+      date: { year: 'numeric', month: 'short', day: 'numeric' },
+    };
+    formats.set(key, (f = new Intl.DateTimeFormat(loc, opts[style])));
+  }
+  return f.format(ms);
 }
 
 function dayStart(ms: number): number {
@@ -76,16 +92,12 @@ function dayStart(ms: number): number {
 export function timeLabel(ms: number, now = Date.now()): string {
   if (!ms) return '';
   const today = dayStart(now);
-  if (ms >= today) return fmtTime(ms);
+  if (ms >= today) return fmt('time', ms);
   // Six days back: a weekday name is never ambiguous with today's.
   const weekAgo = new Date(today);
   weekAgo.setDate(weekAgo.getDate() - 6);
-  if (ms >= weekAgo.getTime()) return new Intl.DateTimeFormat(locale(), { weekday: 'short' }).format(ms);
-  const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
-  return new Intl.DateTimeFormat(
-    locale(),
-    sameYear ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' },
-  ).format(ms);
+  if (ms >= weekAgo.getTime()) return fmt('weekday', ms);
+  return fmt(new Date(ms).getFullYear() === new Date(now).getFullYear() ? 'day' : 'date', ms);
 }
 
 /** Whether notifications of a conversation are off now. */
