@@ -67,7 +67,10 @@ export function ConversationList(p: { list: ConversationEntry[]; selected?: Id; 
   // The row reached with Tab is the open conversation, else the one last focused.
   const tabIdx = Math.min(focusIdx, Math.max(0, p.list.length - 1));
   useEffect(() => {
-    if (selIdx >= 0) setFocusIdx(selIdx);
+    if (selIdx < 0) return;
+    setFocusIdx(selIdx);
+    // Opened from elsewhere (a link, a search result): bring its row into view.
+    v.scrollToIndex(selIdx, { align: 'auto' });
   }, [selIdx]);
 
   useLayoutEffect(() => {
