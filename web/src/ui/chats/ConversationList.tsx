@@ -148,8 +148,10 @@ function ConvRow(p: {
   const { c } = p;
   const meId = session.value?.userId;
   const name = convName(c);
-  const who = typingNames(typing.value.get(c.conversation_id), meId, users.value);
+  const typers = typing.value.get(c.conversation_id);
+  const who = typingNames(typers, meId, users.value);
   const typingLine = typingLabel(c.kind, who);
+  useExpiry(typingLine ? typers : undefined);
   const online = c.kind === 'direct' && c.peer ? presence.value.get(c.peer.user_id)?.online === true : undefined;
   const muted = isMuted(c.settings);
   const pinned = c.settings?.pinned === true;
@@ -228,6 +230,20 @@ function ConvRow(p: {
       </button>
     </li>
   );
+}
+
+/** Renders again when the soonest typing indicator runs out, so that
+ * "typing…" gives way to the preview even when no event follows. */
+function useExpiry(until: Map<Id, number> | undefined) {
+  const [, tick] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    if (!until) return;
+    const now = Date.now();
+    const next = Math.min(...[...until.values()].filter((u) => u > now));
+    if (!Number.isFinite(next)) return;
+    const timer = setTimeout(tick, next - now + 50);
+    return () => clearTimeout(timer);
+  }, [until]);
 }
 
 function Badge(p: { unread: number; mentions: number; muted: boolean }) {

@@ -76,8 +76,8 @@ export function SearchPanel(p: { convId?: string; onClose: () => void }) {
   useEffect(() => () => ctl.current?.abort(), []);
 
   return (
-    <div class="search-panel" role="search">
-      <div class="search-bar">
+    <div class="search-panel">
+      <div class="search-bar" role="search">
         <label class="visually-hidden" for="search-input">
           {t('chat.search.label')}
         </label>
