@@ -164,12 +164,18 @@ export async function transferOwnership(id: Id, user_id: Id): Promise<void> {
   await refresh(id);
 }
 
+/** Drops a group I am no longer in. The server stops listing it, but a
+ * reload of the list only adds entries, so it is taken out here too. */
 function forget(id: Id): void {
   const m = new Map(groups.value);
   m.delete(id);
   groups.value = m;
   memberCache.delete(id);
-  void loadConversations().catch(() => {});
+  if (conversations.value.has(id)) {
+    const c = new Map(conversations.value);
+    c.delete(id);
+    conversations.value = c;
+  }
 }
 
 // ---------------------------------------------------------------- members
@@ -401,6 +407,9 @@ ws.on('message', (ev) => {
   if (!m || m.kind !== 'system' || !m.system) return;
   const action = String(m.system.action);
   const id = m.conversation;
+  const mine = session.value?.userId;
+  const ids: Id[] = Array.isArray(m.system.user_ids) ? m.system.user_ids : [];
+  if ((action === 'member_removed' || action === 'banned') && mine && ids.includes(mine)) return forget(id);
   if (MEMBER_ACTIONS.has(action) && memberCache.has(id)) void loadMembers(id, true).catch(() => {});
   if ((MEMBER_ACTIONS.has(action) || INFO_ACTIONS.has(action)) && groups.value.has(id))
     void loadGroup(id).catch(() => {});

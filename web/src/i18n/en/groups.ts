@@ -3,6 +3,7 @@ export default {
   'groups.heading': 'Groups',
   'groups.empty': 'You are in no group yet.',
   'groups.unread': '{n} unread',
+  'groups.infoFor': 'About {title}',
   'groups.memberCount': '{n} members',
   'groups.dissolved': 'This group was dissolved: it can be read but not changed.',
   'groups.create.open': 'New group',

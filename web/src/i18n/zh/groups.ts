@@ -3,6 +3,7 @@ export default {
   'groups.heading': '群组',
   'groups.empty': '你还没有加入任何群组。',
   'groups.unread': '{n} 条未读',
+  'groups.infoFor': '{title} 的群资料',
   'groups.memberCount': '{n} 名成员',
   'groups.dissolved': '该群组已解散：只能查看，不能再更改。',
   'groups.create.open': '新建群组',

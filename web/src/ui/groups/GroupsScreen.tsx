@@ -1,5 +1,5 @@
 // /groups: the groups I am in (they are conversations of kind "group"), each
-// opening its conversation, and the "New group" dialog.
+// opening its conversation or its panel, and the "New group" dialog.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { navigate } from '../../router';
@@ -7,10 +7,12 @@ import { conversationsLoaded } from '../../state/chat';
 import { groupList } from '../../state/groups';
 import { Avatar } from '../media/Avatar';
 import { CreateGroupDialog } from './CreateGroupDialog';
+import { GroupPanel } from './GroupPanel';
 import './groups.css';
 
 export function GroupsScreen(_p: {}) {
   const [creating, setCreating] = useState(false);
+  const [open, setOpen] = useState<string | null>(null);
   const list = groupList.value;
   return (
     <section class="g-screen" aria-labelledby="groups-h">
@@ -44,11 +46,21 @@ export function GroupsScreen(_p: {}) {
                   </span>
                 )}
               </a>
+              <button
+                type="button"
+                class="icon"
+                data-testid="group-info"
+                aria-label={t('groups.infoFor', { title: c.title ?? '' })}
+                onClick={() => setOpen(c.conversation_id)}
+              >
+                ⓘ
+              </button>
             </li>
           ))}
         </ul>
       )}
       {creating && <CreateGroupDialog onClose={() => setCreating(false)} />}
+      {open && <GroupPanel convId={open} onClose={() => setOpen(null)} />}
     </section>
   );
 }
