@@ -426,3 +426,23 @@ session.subscribe((s) => {
   memberCache.clear();
   slowUntil.value = new Map();
 });
+
+// ---------------------------------------------------------------- world moderation (server admins)
+
+export interface WorldBan {
+  user_id: Id;
+  username: string;
+  reason: string;
+  banned_by: Id | null;
+  created_at: number;
+}
+
+export async function listWorldBans(cursor?: string | null): Promise<{ bans: WorldBan[]; next_cursor: string | null }> {
+  return get('/v1/admin/world/bans' + query({ limit: 50, cursor }));
+}
+export async function worldBan(user_id: Id, reason?: string): Promise<WorldBan> {
+  return post<WorldBan>('/v1/admin/world/bans', { user_id, ...(reason ? { reason } : {}) });
+}
+export async function worldUnban(user_id: Id): Promise<void> {
+  await del(`/v1/admin/world/bans/${enc(user_id)}`);
+}

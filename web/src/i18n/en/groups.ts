@@ -105,4 +105,10 @@ export default {
   'groups.world.slow': 'Slow mode: one post every {n} s',
   'groups.world.slowOff': 'Slow mode off',
   'groups.slow.wait': 'You can post again in {n} s',
+  'groups.world.mod.open': 'Moderation',
+  'groups.world.mod.title': 'World room bans',
+  'groups.world.mod.reason': 'Reason (optional)',
+  'groups.world.mod.ban': 'Ban from posting',
+  'groups.world.mod.banned': 'Banned from posting',
+  'groups.world.mod.more': 'Show more',
 } as Record<string, string>;

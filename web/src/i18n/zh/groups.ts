@@ -105,4 +105,10 @@ export default {
   'groups.world.slow': '慢速模式：每 {n} 秒可发一条',
   'groups.world.slowOff': '慢速模式已关闭',
   'groups.slow.wait': '{n} 秒后可再次发言',
+  'groups.world.mod.open': '管理',
+  'groups.world.mod.title': '世界频道封禁',
+  'groups.world.mod.reason': '原因（可选）',
+  'groups.world.mod.ban': '禁止发言',
+  'groups.world.mod.banned': '被禁止发言的用户',
+  'groups.world.mod.more': '显示更多',
 } as Record<string, string>;

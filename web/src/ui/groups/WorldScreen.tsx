@@ -1,14 +1,18 @@
 // /world: the public room everyone (guests too) can read, with a strip that
-// says its topic, whether guests may post, and its slow mode.
+// says its topic, whether guests may post, and its slow mode; the server's
+// admins also find the room's bans there.
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { world, worldId, loadWorld, type WorldInfo } from '../../state/groups';
 import { ConversationView } from '../chats/ConversationView';
+import { me } from '../../lib/session';
+import { WorldModeration } from './WorldModeration';
 import { ErrorText } from '../common/ErrorText';
 import './groups.css';
 
 export function WorldScreen(_p: {}) {
   const [error, setError] = useState<unknown>(null);
+  const [moderating, setModerating] = useState(false);
   useEffect(() => {
     loadWorld().catch(setError);
   }, []);
@@ -19,7 +23,13 @@ export function WorldScreen(_p: {}) {
       <header class="g-world-head">
         <h1 id="world-h">{w?.title || t('groups.world.title')}</h1>
         {w && <WorldFacts w={w} />}
+        {me.value?.admin && (
+          <button type="button" class="g-mod-open" data-testid="world-moderation" onClick={() => setModerating(true)}>
+            {t('groups.world.mod.open')}
+          </button>
+        )}
       </header>
+      {moderating && <WorldModeration onClose={() => setModerating(false)} />}
       <ErrorText error={error} />
       {id && (
         <div class="g-world-view" data-testid="world-view">
