@@ -300,7 +300,11 @@ export async function searchMembers(conv: Id, prefix: string): Promise<Profile[]
   if (c?.kind === 'direct') return c.peer && matchesPrefix(c.peer, prefix) ? [c.peer] : [];
   if (c && c.kind !== 'group') return [];
   let page = membersOf(conv).value;
-  for (let i = 0; i < 5 && !page.done; i++) page = await loadMembers(conv, false, 200);
+  try {
+    for (let i = 0; i < 5 && !page.done; i++) page = await loadMembers(conv, false, 200);
+  } catch {
+    // Not a group of mine (or offline): suggest from what is loaded.
+  }
   const mine = session.value?.userId;
   return page.members
     .filter((m) => m.user_id !== mine && matchesPrefix(m, prefix))
@@ -410,10 +414,25 @@ ws.on('message', (ev) => {
   const mine = session.value?.userId;
   const ids: Id[] = Array.isArray(m.system.user_ids) ? m.system.user_ids : [];
   if ((action === 'member_removed' || action === 'banned') && mine && ids.includes(mine)) return forget(id);
-  if (MEMBER_ACTIONS.has(action) && memberCache.has(id)) void loadMembers(id, true).catch(() => {});
+  if (MEMBER_ACTIONS.has(action) && memberCache.has(id)) reloadMembersSoon(id);
   if ((MEMBER_ACTIONS.has(action) || INFO_ACTIONS.has(action)) && groups.value.has(id))
     void loadGroup(id).catch(() => {});
 });
+
+const reloads = new Map<Id, ReturnType<typeof setTimeout>>();
+/** Reloads the loaded member pages once a burst of membership changes is over
+ * (adding 100 people is one system message, but kicks come one by one). */
+function reloadMembersSoon(id: Id): void {
+  clearTimeout(reloads.get(id));
+  reloads.set(
+    id,
+    setTimeout(() => {
+      reloads.delete(id);
+      const had = membersOf(id).value.members.length;
+      void loadMembers(id, true, Math.min(200, Math.max(50, had))).catch(() => {});
+    }, 300),
+  );
+}
 
 ws.on('announcement', (ev) => updateGroup(ev.conversation, { announcement: ev.announcement ?? null }));
 
