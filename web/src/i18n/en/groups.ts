@@ -42,6 +42,7 @@ export default {
   'groups.members.promote': 'Make admin',
   'groups.members.demote': 'Remove admin',
   'groups.members.transfer': 'Make owner',
+  'groups.members.transferConfirm': 'Yes, make {name} the owner',
   'groups.members.remove': 'Remove from group',
   'groups.members.ban': 'Ban',
   'groups.members.mute': 'Mute',

@@ -42,6 +42,7 @@ export default {
   'groups.members.promote': '设为管理员',
   'groups.members.demote': '取消管理员',
   'groups.members.transfer': '转让群主',
+  'groups.members.transferConfirm': '确定将群主转让给 {name}',
   'groups.members.remove': '移出群组',
   'groups.members.ban': '封禁',
   'groups.members.mute': '禁言',

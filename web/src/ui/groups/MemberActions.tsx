@@ -21,6 +21,7 @@ export function MemberActions(p: { group: Group; member: Member; muted: boolean 
   const m = p.member;
   const [dur, setDur] = useState(DURATIONS[0].ms);
   const [error, setError] = useState<unknown>(null);
+  const [sure, setSure] = useState(false);
   const run = (fn: () => Promise<unknown>) => () => {
     setError(null);
     fn().catch(setError);
@@ -38,11 +39,17 @@ export function MemberActions(p: { group: Group; member: Member; muted: boolean 
           {t('groups.members.demote')}
         </button>
       )}
-      {owner && (
-        <button type="button" data-testid="member-transfer" onClick={run(() => transferOwnership(id, m.user_id))}>
-          {t('groups.members.transfer')}
-        </button>
-      )}
+      {owner &&
+        (sure ? (
+          // Handing over ownership cannot be taken back by the one who does it: ask once more.
+          <button type="button" class="danger" data-testid="member-transfer-confirm" onClick={run(() => transferOwnership(id, m.user_id))}>
+            {t('groups.members.transferConfirm', { name: m.display_name })}
+          </button>
+        ) : (
+          <button type="button" data-testid="member-transfer" onClick={() => setSure(true)}>
+            {t('groups.members.transfer')}
+          </button>
+        ))}
       <button type="button" class="danger" data-testid="member-remove" onClick={run(() => kickMember(id, m.user_id))}>
         {t('groups.members.remove')}
       </button>
