@@ -1,5 +1,6 @@
 // English strings of the groups screens. Keys are "groups.<name>"; {x} is a parameter.
 export default {
+  'groups.guest': 'Guests can use only the world room: register an account to create or join groups.',
   'groups.heading': 'Groups',
   'groups.empty': 'You are in no group yet.',
   'groups.unread': '{n} unread',

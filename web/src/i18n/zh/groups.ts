@@ -1,5 +1,6 @@
 // 群组界面的简体中文文本。键为 "groups.<name>"；{x} 为参数。
 export default {
+  'groups.guest': '访客只能使用世界频道：注册账号后即可创建或加入群组。',
   'groups.heading': '群组',
   'groups.empty': '你还没有加入任何群组。',
   'groups.unread': '{n} 条未读',

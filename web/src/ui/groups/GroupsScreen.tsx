@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { navigate } from '../../router';
+import { session } from '../../lib/session';
 import { conversationsLoaded } from '../../state/chat';
 import { groupList } from '../../state/groups';
 import { Avatar } from '../media/Avatar';
@@ -14,6 +15,13 @@ export function GroupsScreen(_p: {}) {
   const [creating, setCreating] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
   const list = groupList.value;
+  if (session.value?.guest)
+    return (
+      <section class="g-screen" aria-labelledby="groups-h">
+        <h1 id="groups-h">{t('groups.heading')}</h1>
+        <p class="muted">{t('groups.guest')}</p>
+      </section>
+    );
   return (
     <section class="g-screen" aria-labelledby="groups-h">
       <header class="g-head">
