@@ -103,6 +103,7 @@ export default {
   'admin.invites.createdAt': 'Created',
   'admin.invites.none': 'No invite code yet.',
   'admin.invites.copyFor': 'Copy {code}',
+  'admin.invites.copiedFor': 'Copied {code}',
   'admin.invites.revoke': 'Revoke',
   'admin.invites.revokeFor': 'Revoke {code}',
   'admin.invites.revokeTitle': 'Revoke the code {code}?',

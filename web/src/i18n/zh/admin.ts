@@ -103,6 +103,7 @@ export default {
   'admin.invites.createdAt': '创建时间',
   'admin.invites.none': '还没有邀请码。',
   'admin.invites.copyFor': '复制 {code}',
+  'admin.invites.copiedFor': '已复制 {code}',
   'admin.invites.revoke': '撤销',
   'admin.invites.revokeFor': '撤销 {code}',
   'admin.invites.revokeTitle': '撤销邀请码 {code}？',

@@ -73,7 +73,7 @@ export function Audit() {
           <tbody>
             {shown.map((e) => (
               <tr key={e.id} data-testid="admin-audit-row" data-action={e.action}>
-                <th scope="row">{fmtDate(e.at)}</th>
+                <th scope="row" class="admin-nowrap">{fmtDate(e.at)}</th>
                 <td>{e.actor_id === null ? t('admin.audit.console') : (e.actor_username ?? e.actor_id)}</td>
                 <td class="admin-mono">{e.action}</td>
                 <td class="admin-mono">{e.target_id ?? '—'}</td>

@@ -71,14 +71,14 @@ function InviteRow(p: { inv: Invite; fresh: boolean; onRevoke: (i: Invite) => vo
         <span class={i.state === 'active' ? 'admin-badge ok' : 'admin-badge'}>{t('admin.invites.state.' + i.state)}</span>
       </td>
       <td>{i.max_uses ? t('admin.invites.usesOf', { uses: i.uses, max: i.max_uses }) : t('admin.invites.usesUnlimited', { uses: i.uses })}</td>
-      <td>{i.expires_at ? fmtDate(i.expires_at) : t('admin.invites.expiry.never')}</td>
+      <td class="admin-nowrap">{i.expires_at ? fmtDate(i.expires_at) : t('admin.invites.expiry.never')}</td>
       <td>{i.note}</td>
-      <td>{fmtDate(i.created_at)}</td>
+      <td class="admin-nowrap">{fmtDate(i.created_at)}</td>
       <td class="admin-row-actions">
         <button
           type="button"
           data-testid="admin-invite-copy"
-          aria-label={t('admin.invites.copyFor', { code: i.code })}
+          aria-label={t(copied ? 'admin.invites.copiedFor' : 'admin.invites.copyFor', { code: i.code })}
           onClick={async () => setCopied(await copyText(i.code))}
         >
           {copied ? t('admin.copied') : t('admin.copy')}

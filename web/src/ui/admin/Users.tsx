@@ -49,8 +49,8 @@ function UserRow(p: { u: AdminUser; onAction: (a: UserAction, u: AdminUser) => v
         {self && <span class="muted"> {t('admin.users.you')}</span>}
       </th>
       <td>{u.display_name}</td>
-      <td>{fmtDate(u.created_at)}</td>
-      <td>{fmtDate(u.last_seen_at)}</td>
+      <td class="admin-nowrap">{fmtDate(u.created_at)}</td>
+      <td class="admin-nowrap">{fmtDate(u.last_seen_at)}</td>
       <td>
         <span class="admin-flags">
           {u.admin && <span class="admin-badge">{t('admin.users.admin')}</span>}
@@ -60,10 +60,12 @@ function UserRow(p: { u: AdminUser; onAction: (a: UserAction, u: AdminUser) => v
         </span>
       </td>
       <td class="admin-row-actions">
-        {u.disabled ? act('enable', t('admin.users.enable')) : act('disable', t('admin.users.disable'), 'danger')}
+        {/* Disabling or deleting oneself would end this session mid-action;
+            the control socket or another administrator can do it. */}
+        {u.disabled ? act('enable', t('admin.users.enable')) : !self && act('disable', t('admin.users.disable'), 'danger')}
         {!u.guest && (u.admin ? act('demote', t('admin.users.demote')) : act('promote', t('admin.users.promote')))}
         {!u.guest && act('password', t('admin.users.resetPassword'))}
-        {act('delete', t('admin.users.delete'), 'danger')}
+        {!self && act('delete', t('admin.users.delete'), 'danger')}
       </td>
     </tr>
   );

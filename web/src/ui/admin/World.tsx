@@ -136,7 +136,7 @@ export function World() {
               <tr key={b.user_id} data-testid="admin-ban-row" data-user-id={b.user_id}>
                 <th scope="row">{b.username}</th>
                 <td>{b.reason}</td>
-                <td>{fmtDate(b.created_at)}</td>
+                <td class="admin-nowrap">{fmtDate(b.created_at)}</td>
                 <td class="admin-row-actions">
                   <button
                     type="button"
