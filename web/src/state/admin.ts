@@ -200,6 +200,16 @@ export function splitDuration(totalS: number): Array<[number, DurationUnit]> {
   return all.slice(first, first + 2).filter(([q]) => q > 0);
 }
 
+/** How long ago `at` was, in the largest whole unit, for
+ * Intl.RelativeTimeFormat (value is negative: the past). */
+export function agoParts(at: number, now: number): { value: number; unit: 'second' | 'minute' | 'hour' | 'day' } {
+  const s = Math.max(0, Math.floor((now - at) / 1000));
+  if (s < 60) return { value: 0 - s, unit: 'second' }; // 0 - 0 is 0, not -0
+  if (s < 3600) return { value: -Math.floor(s / 60), unit: 'minute' };
+  if (s < 86400) return { value: -Math.floor(s / 3600), unit: 'hour' };
+  return { value: -Math.floor(s / 86400), unit: 'day' };
+}
+
 /** Appends a page to what is shown, dropping items already there (a row
  * that moved between two page loads would otherwise show twice). */
 export function mergePage<T>(shown: T[], page: T[], key: (x: T) => string): T[] {

@@ -12,6 +12,7 @@ import {
   tempPassword,
   expiresIn,
   auditDetail,
+  agoParts,
 } from '../../src/state/admin';
 
 const s = (at: number, messages: number, sessions = 0) => ({ at, messages, sessions });
@@ -102,5 +103,16 @@ describe('audit detail', () => {
   it('lists the members', () => {
     expect(auditDetail({ username: 'bob', changed: false })).toBe('username: bob, changed: false');
     expect(auditDetail(null)).toBe('');
+  });
+});
+
+describe('last seen', () => {
+  it('is told in the largest whole unit', () => {
+    const now = 10_000_000_000;
+    expect(agoParts(now - 5_000, now)).toEqual({ value: -5, unit: 'second' });
+    expect(agoParts(now - 125_000, now)).toEqual({ value: -2, unit: 'minute' });
+    expect(agoParts(now - 3 * 3600_000, now)).toEqual({ value: -3, unit: 'hour' });
+    expect(agoParts(now - 49 * 3600_000, now)).toEqual({ value: -2, unit: 'day' });
+    expect(agoParts(now + 1000, now)).toEqual({ value: 0, unit: 'second' });
   });
 });

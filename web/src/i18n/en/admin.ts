@@ -45,6 +45,7 @@ export default {
   'admin.users.created': 'Created',
   'admin.users.lastSeen': 'Last seen',
   'admin.users.flags': 'Status',
+  'admin.users.online': 'Online ({n})',
   'admin.users.admin': 'Admin',
   'admin.users.guest': 'Guest',
   'admin.users.pending': 'Unverified',

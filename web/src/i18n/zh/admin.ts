@@ -45,6 +45,7 @@ export default {
   'admin.users.created': '创建时间',
   'admin.users.lastSeen': '最近在线',
   'admin.users.flags': '状态',
+  'admin.users.online': '在线（{n}）',
   'admin.users.admin': '管理员',
   'admin.users.guest': '访客',
   'admin.users.pending': '未验证',

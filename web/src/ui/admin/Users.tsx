@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { session } from '../../lib/session';
 import { listUsers, type AdminUser, type UserFilter } from '../../state/admin';
-import { TableFrame, PageFooter, usePaged, fmtDate } from './common';
+import { Ago, TableFrame, PageFooter, usePaged, fmtDate } from './common';
 import { UserDialog, type UserAction } from './UserDialogs';
 import { AddUser } from './AddUser';
 
@@ -50,9 +50,12 @@ function UserRow(p: { u: AdminUser; onAction: (a: UserAction, u: AdminUser) => v
       </th>
       <td>{u.display_name}</td>
       <td class="admin-nowrap">{fmtDate(u.created_at)}</td>
-      <td class="admin-nowrap">{fmtDate(u.last_seen_at)}</td>
+      <td class="admin-nowrap">
+        <Ago at={u.last_seen_at} />
+      </td>
       <td>
         <span class="admin-flags">
+          {u.sessions > 0 && <span class="admin-badge ok">{t('admin.users.online', { n: u.sessions })}</span>}
           {u.admin && <span class="admin-badge">{t('admin.users.admin')}</span>}
           {u.guest && <span class="admin-badge">{t('admin.users.guest')}</span>}
           {u.pending && <span class="admin-badge">{t('admin.users.pending')}</span>}
@@ -60,11 +63,11 @@ function UserRow(p: { u: AdminUser; onAction: (a: UserAction, u: AdminUser) => v
         </span>
       </td>
       <td class="admin-row-actions">
-        {/* Disabling or deleting oneself would end this session mid-action;
+        {/* Disabling, resetting or deleting oneself would end this session mid-action;
             the control socket or another administrator can do it. */}
         {u.disabled ? act('enable', t('admin.users.enable')) : !self && act('disable', t('admin.users.disable'), 'danger')}
         {!u.guest && (u.admin ? act('demote', t('admin.users.demote')) : act('promote', t('admin.users.promote')))}
-        {!u.guest && act('password', t('admin.users.resetPassword'))}
+        {!u.guest && !self && act('password', t('admin.users.resetPassword'))}
         {!self && act('delete', t('admin.users.delete'), 'danger')}
       </td>
     </tr>

@@ -6,11 +6,24 @@ import type { ComponentChildren } from 'preact';
 import { Modal } from '../common/Modal';
 import { ErrorText } from '../common/ErrorText';
 import { isApiError } from '../../lib/errors';
-import { t, fmtDay, fmtTime } from '../../i18n';
-import { mergePage, type Page } from '../../state/admin';
+import { t, fmtDay, fmtTime, lang } from '../../i18n';
+import { agoParts, mergePage, type Page } from '../../state/admin';
 
 export function fmtDate(ms: number | null | undefined): string {
   return ms ? fmtDay(ms) + ' ' + fmtTime(ms) : '—';
+}
+
+/** "5 minutes ago" in the current language, the full date as its tooltip
+ * and machine-readable value. */
+export function Ago(p: { at: number | null }) {
+  if (!p.at) return <>—</>;
+  const { value, unit } = agoParts(p.at, Date.now());
+  const text = new Intl.RelativeTimeFormat(lang.value === 'zh' ? 'zh-CN' : 'en', { numeric: 'auto' }).format(value, unit);
+  return (
+    <time dateTime={new Date(p.at).toISOString()} title={fmtDate(p.at)}>
+      {text}
+    </time>
+  );
 }
 
 /** The server's message, or "administrators only" for a 403 forbidden
