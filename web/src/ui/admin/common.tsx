@@ -174,7 +174,7 @@ export function ConfirmDialog(p: {
           <button type="button" onClick={p.onClose}>
             {t('common.cancel')}
           </button>
-          <button type="submit" class="primary danger-fill" disabled={!ok || busy} data-testid="admin-confirm">
+          <button type="submit" class="primary admin-danger-button" disabled={!ok || busy} data-testid="admin-confirm">
             {p.confirm}
           </button>
         </div>
