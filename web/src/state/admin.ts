@@ -112,7 +112,6 @@ export const setAdmin = (id: Id, admin: boolean) =>
   post<{ admin: boolean; changed: boolean }>(userPath(id) + (admin ? '/promote' : '/demote'));
 export const setPassword = (id: Id, password: string) => post<void>(userPath(id) + '/password', { password });
 export const deleteUser = (id: Id) => del<void>(userPath(id));
-export const getUser = (id: Id) => get<{ user: AdminUser }>(userPath(id)).then((r) => r.user);
 
 export async function listInvites(cursor?: string | null): Promise<Page<Invite>> {
   const r = await get<{ invites: Invite[]; next_cursor: string | null }>('/v1/admin/invites' + query({ limit: PAGE, cursor }));

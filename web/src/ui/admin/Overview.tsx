@@ -11,7 +11,7 @@ import { Sparkline } from './Sparkline';
 const EVERY_MS = 5000;
 const WINDOW_MS = 10 * 60_000;
 
-export function fmtDuration(s: number): string {
+function fmtDuration(s: number): string {
   return splitDuration(s)
     .map(([n, u]) => t('admin.unit.' + u, { n }))
     .join(' ');

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { session } from '../../lib/session';
-import { listUsers, type AdminUser, type UserFilter } from '../../state/admin';
+import { listUsers, replaceItem, type AdminUser, type UserFilter } from '../../state/admin';
 import { Ago, TableFrame, PageFooter, usePaged, fmtDate } from './common';
 import { UserDialog, type UserAction } from './UserDialogs';
 import { AddUser } from './AddUser';
@@ -83,7 +83,7 @@ export function Users() {
   const list = usePaged((c) => listUsers({ q, ...FILTERS[filter] }, c), (u) => u.user_id, [q, filter]);
 
   const changed = (u: AdminUser | null, id: string) =>
-    list.setItems((items) => (u ? items.map((x) => (x.user_id === id ? u : x)) : items.filter((x) => x.user_id !== id)));
+    list.setItems((items) => (u ? replaceItem(items, u, (x) => x.user_id) : items.filter((x) => x.user_id !== id)));
 
   return (
     <section class="admin-section" data-testid="admin-users" aria-labelledby="admin-users-h">
