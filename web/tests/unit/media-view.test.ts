@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { hueOf, initialsOf } from '../../src/ui/media/Avatar';
 import { fitBox } from '../../src/ui/media/ImageContent';
 import { barsOf } from '../../src/ui/media/VoicePlayer';
-import { mimeIcon } from '../../src/ui/media/MessageContent';
+import { mimeLabel } from '../../src/ui/media/MessageContent';
 
 describe('avatar', () => {
   it('takes initials of two Latin words, else the first character', () => {
@@ -40,9 +40,11 @@ describe('barsOf', () => {
   });
 });
 
-describe('mimeIcon', () => {
-  it('has a symbol per family', () => {
-    expect(mimeIcon('image/png')).not.toBe(mimeIcon('application/octet-stream'));
-    expect(mimeIcon('application/zip')).toBe(mimeIcon('application/x-7z-compressed'));
+describe('mimeLabel', () => {
+  it('shows the extension, else the type family', () => {
+    expect(mimeLabel('application/pdf', 'report.pdf')).toBe('PDF');
+    expect(mimeLabel('application/zip', 'noext')).toBe('ZIP');
+    expect(mimeLabel('text/plain', '')).toBe('TXT');
+    expect(mimeLabel('application/octet-stream', 'a.verylongext')).toBe('FILE');
   });
 });

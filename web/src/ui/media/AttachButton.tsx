@@ -4,6 +4,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { t } from '../../i18n';
 import { cancel, dismiss, sendFile, uploads } from './uploads';
+import { ClipIcon } from './icons';
 import './media.css';
 
 export function AttachButton(p: { convId: string; replyTo?: string }) {
@@ -79,7 +80,7 @@ export function AttachButton(p: { convId: string; replyTo?: string }) {
         </ul>
       )}
       <button type="button" class="icon media-clip" aria-label={t('media.attach')} title={t('media.attach')} onClick={() => input.current?.click()}>
-        <span aria-hidden="true">📎</span>
+        <ClipIcon />
       </button>
       <input
         ref={input}

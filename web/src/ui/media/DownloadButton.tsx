@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { downloadFile } from '../../lib/files';
+import { DownloadIcon } from './icons';
 
 export function DownloadButton(p: { fileId: string; name: string; label?: string }) {
   const [progress, setProgress] = useState<number | null>(null);
@@ -26,7 +27,7 @@ export function DownloadButton(p: { fileId: string; name: string; label?: string
         aria-label={t('media.downloadName', { name: p.name })}
         onClick={start}
       >
-        <span aria-hidden="true">⬇</span> {p.label ?? t('media.download')}
+        <DownloadIcon /> {p.label ?? t('media.download')}
       </button>
       {progress !== null && (
         <progress data-testid="download-progress" max={1} value={progress} aria-label={t('media.downloading', { name: p.name })} />

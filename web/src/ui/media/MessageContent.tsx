@@ -10,6 +10,7 @@ import type { Profile } from '../../lib/types';
 import { ImageContent, fitBox } from './ImageContent';
 import { VoicePlayer } from './VoicePlayer';
 import { DownloadButton } from './DownloadButton';
+import { FileIcon, PersonIcon, PinIcon, PlayIcon } from './icons';
 import './media.css';
 
 export function MessageContent(p: { message: LocalMessage }) {
@@ -37,22 +38,21 @@ export function MessageContent(p: { message: LocalMessage }) {
   }
 }
 
-/** A symbol for a file's type, shown beside its name. */
-export function mimeIcon(mime = ''): string {
-  if (mime.startsWith('image/')) return '🖼';
-  if (mime.startsWith('audio/')) return '🎵';
-  if (mime.startsWith('video/')) return '🎬';
-  if (mime === 'application/pdf') return '📕';
-  if (/zip|tar|gzip|compressed|7z|rar/.test(mime)) return '🗜';
-  if (mime.startsWith('text/')) return '📝';
-  return '📄';
+/** The short label on a file's icon: its extension, else its type's family. */
+export function mimeLabel(mime = '', name = ''): string {
+  const ext = /\.([a-z0-9]{1,4})$/i.exec(name)?.[1];
+  if (ext) return ext.toUpperCase();
+  if (mime === 'application/pdf') return 'PDF';
+  if (/zip|tar|gzip|compressed|7z|rar/.test(mime)) return 'ZIP';
+  const family = mime.split('/')[0];
+  return ({ image: 'IMG', audio: 'AUD', video: 'VID', text: 'TXT' } as Record<string, string>)[family] ?? 'FILE';
 }
 
 function FileContent(p: { c: Record<string, any> }) {
   const name: string = p.c.name || t('media.file');
   return (
     <div class="media-file">
-      <span class="media-file-icon" aria-hidden="true">{mimeIcon(p.c.mime)}</span>
+      <FileIcon label={mimeLabel(p.c.mime, name)} />
       <span class="media-file-meta">
         <span class="media-file-name">{name}</span>
         {typeof p.c.size === 'number' && <span class="muted">{formatSize(p.c.size)}</span>}
@@ -85,7 +85,7 @@ function VideoContent(p: { c: Record<string, any> }) {
     <div class="media-video-wrap">
       <button type="button" class="media-image media-video-poster" style={style} aria-label={t('media.playVideo')} onClick={load} aria-busy={busy}>
         {p.c.preview && <img src={p.c.preview} alt="" class="media-blur" width={box.width} height={box.height} />}
-        <span class="media-play-big" aria-hidden="true">▶</span>
+        <span class="media-play-big" aria-hidden="true"><PlayIcon /></span>
       </button>
       {error && <p class="error" role="alert">{t('media.loadFailed', { message: error })}</p>}
     </div>
@@ -98,7 +98,7 @@ function LocationContent(p: { c: Record<string, any> }) {
   const href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`;
   return (
     <div class="media-location">
-      <span aria-hidden="true">📍</span>
+      <PinIcon />
       <span class="media-file-meta">
         <span class="media-file-name">{p.c.title || t('media.location')}</span>
         <span class="muted">{lat.toFixed(5)}, {lon.toFixed(5)}</span>
@@ -116,7 +116,7 @@ function ContactContent(p: { userId: string }) {
   const name = known ? known.display_name || known.username : t('media.unknownUser');
   return (
     <div class="media-contact">
-      <span aria-hidden="true">👤</span>
+      <PersonIcon />
       <span class="media-file-meta">
         <span class="media-file-name">{name}</span>
         {known?.username && <span class="muted">@{known.username}</span>}

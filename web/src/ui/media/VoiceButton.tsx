@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { formatDuration } from '../../lib/files';
 import { sendFile } from './uploads';
+import { MicIcon, StopIcon } from './icons';
 import './media.css';
 
 /** Longest voice message: recording stops and sends by itself then. */
@@ -104,7 +105,7 @@ export function VoiceButton(p: { convId: string }) {
           ✕
         </button>
         <button type="button" class="primary" data-testid="voice-stop" aria-label={t('media.stop')} title={t('media.stop')} onClick={() => finish(true)}>
-          <span aria-hidden="true">■</span>
+          <StopIcon />
         </button>
       </span>
     );
@@ -121,7 +122,7 @@ export function VoiceButton(p: { convId: string }) {
       title={problem ?? t('media.record')}
       onClick={start}
     >
-      <span aria-hidden="true">🎤</span>
+      <MicIcon />
       {problem && <span id={'media-mic-why-' + p.convId} class="visually-hidden">{problem}</span>}
     </button>
   );

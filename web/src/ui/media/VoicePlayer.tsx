@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { fetchBlobUrl, formatDuration } from '../../lib/files';
+import { PauseIcon, PlayIcon } from './icons';
 
 /** Only one voice message plays at a time. */
 let playing: HTMLAudioElement | null = null;
@@ -48,7 +49,7 @@ export function VoicePlayer(p: { c: Record<string, any> }) {
   return (
     <div class="media-voice" data-testid="voice-player">
       <button type="button" class="media-play" aria-label={on ? t('media.pause') : t('media.play')} onClick={toggle}>
-        <span aria-hidden="true">{on ? '❚❚' : '▶'}</span>
+        {on ? <PauseIcon /> : <PlayIcon />}
       </button>
       <span class="media-wave" aria-hidden="true">
         {bars.map((h, i) => (
