@@ -52,9 +52,11 @@ export function messageFor(f: FileInfo, recorded = false): { kind: 'image' | 'vi
   };
 }
 
-/** Files this tab uploaded, by id: a pending message shows its preview and
- * waveform from here before the server's stored content comes back. */
+/** Files this tab uploaded lately, by id: a pending message shows its
+ * preview and waveform from here before the server's stored content comes
+ * back. Only the last few are kept: older messages have their content. */
 export const uploaded = new Map<Id, FileInfo>();
+const UPLOADED_KEPT = 50;
 
 // ---------------------------------------------------------------- transport
 
@@ -78,7 +80,7 @@ export interface XhrRequest {
  * Resolves with any HTTP answer; rejects with ApiError('network') when no
  * answer came and with an AbortError when the signal fired. Replaceable in
  * tests. */
-export let send = (r: XhrRequest): Promise<XhrAnswer> =>
+export let transport = (r: XhrRequest): Promise<XhrAnswer> =>
   new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open(r.method, r.url);
@@ -95,8 +97,8 @@ export let send = (r: XhrRequest): Promise<XhrAnswer> =>
   });
 
 /** For tests: replaces the transport. */
-export function setTransport(fn: typeof send): void {
-  send = fn;
+export function setTransport(fn: typeof transport): void {
+  transport = fn;
 }
 
 function errorOf(a: XhrAnswer): ApiError {
@@ -115,11 +117,11 @@ function errorOf(a: XhrAnswer): ApiError {
   return new ApiError(code, message, a.status, Number.isFinite(ra) ? ra : 0);
 }
 
-/** send() with the bearer token, refreshing it once on a 401. */
+/** transport() with the bearer token, refreshing it once on a 401. */
 async function authed(r: XhrRequest): Promise<XhrAnswer> {
   for (let attempt = 0; ; attempt++) {
     const tok = await accessToken();
-    const a = await send({ ...r, headers: { ...r.headers, ...(tok ? { Authorization: 'Bearer ' + tok } : {}) } });
+    const a = await transport({ ...r, headers: { ...r.headers, ...(tok ? { Authorization: 'Bearer ' + tok } : {}) } });
     if (a.status === 401 && attempt === 0 && (await refreshTokens())) continue;
     return a;
   }
@@ -152,6 +154,7 @@ export async function uploadFile(file: Named, onProgress?: (f: number) => void, 
     ? await uploadResumable(file, onProgress, signal)
     : await uploadPlain(file, onProgress, signal);
   uploaded.set(info.file_id, info);
+  if (uploaded.size > UPLOADED_KEPT) uploaded.delete(uploaded.keys().next().value!);
   return info;
 }
 
@@ -292,20 +295,24 @@ export class BlobCache {
   }
 }
 
-const blobs = new BlobCache(200);
+// Thumbnails and avatars are small and many; whole files (a full-size
+// photo, a voice note, a video of up to max_upload) are kept only a few.
+const small = new BlobCache(300);
+const whole = new BlobCache(6);
+const cacheOf = (url: string) => (url.includes('/thumbnail') ? small : whole);
 const inflight = new Map<string, Promise<string>>();
 
 /** GETs an API URL with the token and returns a blob: URL of the body,
  * cached by URL; concurrent callers of one URL share one request. */
 export function fetchBlobUrl(url: string): Promise<string> {
-  const hit = blobs.get(url);
+  const hit = cacheOf(url).get(url);
   if (hit) return Promise.resolve(hit);
   let p = inflight.get(url);
   if (!p) {
     p = fetchBlob(url)
       .then((b) => {
         const u = URL.createObjectURL(b);
-        blobs.set(url, u);
+        cacheOf(url).set(url, u);
         return u;
       })
       .finally(() => inflight.delete(url));

@@ -20,6 +20,10 @@ export function MessageContent(p: { message: LocalMessage }) {
   // upload answered (preview, waveform, size) fills the rest meanwhile.
   const info = raw.file_id ? uploaded.get(raw.file_id) : undefined;
   const c: Record<string, any> = info ? { ...info, ...raw } : raw;
+  // Deleted for everyone: the bubble says so; a file kind without its file
+  // (never sent by the server, but a client could) has nothing to show.
+  if (m.deleted) return null;
+  if (['image', 'file', 'voice', 'video'].includes(m.kind) && !c.file_id) return <p class="muted">{t('media.unsupported')}</p>;
   switch (m.kind) {
     case 'image':
       return <ImageContent c={c} />;
