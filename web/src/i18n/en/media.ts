@@ -20,6 +20,7 @@ export default {
   'media.voice': 'Voice message',
   'media.play': 'Play the voice message',
   'media.pause': 'Pause the voice message',
+  'media.seek': 'Position in the voice message',
   'media.voiceTime': '{position} of {duration}',
   'media.playVideo': 'Play the video',
   'media.video': 'Video',

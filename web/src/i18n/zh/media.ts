@@ -20,6 +20,7 @@ export default {
   'media.voice': '语音消息',
   'media.play': '播放语音消息',
   'media.pause': '暂停语音消息',
+  'media.seek': '语音消息播放位置',
   'media.voiceTime': '{position} / {duration}',
   'media.playVideo': '播放视频',
   'media.video': '视频',

@@ -55,7 +55,10 @@ export function AttachButton(p: { convId: string; replyTo?: string }) {
           {mine.map((u) => (
             <li key={u.id} class="media-tray-item">
               {u.error ? (
-                <p class="error" role="alert">{t('media.uploadFailed', { name: u.name, message: u.error })}</p>
+                <>
+                  <p class="error" role="alert">{t('media.uploadFailed', { name: u.name, message: u.error })}</p>
+                  <button type="button" onClick={u.retry}>{t('common.retry')}</button>
+                </>
               ) : (
                 <>
                   <span class="media-tray-name">{u.name}</span>

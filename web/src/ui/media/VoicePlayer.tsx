@@ -27,15 +27,30 @@ export function VoicePlayer(p: { c: Record<string, any> }) {
 
   useEffect(() => () => audio.current?.pause(), []);
 
-  const toggle = async () => {
+  /** The <audio> with its sound loaded (fetched on first use). */
+  const loaded = async () => {
     const a = audio.current!;
-    if (on) return a.pause();
+    if (!src) {
+      const u = await fetchBlobUrl('/v1/files/' + p.c.file_id);
+      a.src = u;
+      setSrc(u);
+    }
+    return a;
+  };
+
+  const seek = async (ms: number) => {
+    setPos(ms);
     try {
-      if (!src) {
-        const u = await fetchBlobUrl('/v1/files/' + p.c.file_id);
-        a.src = u;
-        setSrc(u);
-      }
+      (await loaded()).currentTime = ms / 1000;
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const toggle = async () => {
+    if (on) return audio.current!.pause();
+    try {
+      const a = await loaded();
       if (playing && playing !== a) playing.pause();
       playing = a;
       await a.play();
@@ -51,10 +66,23 @@ export function VoicePlayer(p: { c: Record<string, any> }) {
       <button type="button" class="media-play" aria-label={on ? t('media.pause') : t('media.play')} onClick={toggle}>
         {on ? <PauseIcon /> : <PlayIcon />}
       </button>
-      <span class="media-wave" aria-hidden="true">
+      <span class="media-wave">
         {bars.map((h, i) => (
-          <span key={i} class={i / bars.length < done ? 'played' : ''} style={{ height: h + '%' }} />
+          <span key={i} aria-hidden="true" class={i / bars.length < done ? 'played' : ''} style={{ height: h + '%' }} />
         ))}
+        {/* The bars are the slider: a transparent range input over them seeks
+            by pointer and by keyboard. */}
+        <input
+          type="range"
+          class="media-seek"
+          min={0}
+          max={Math.max(1, Math.round(duration))}
+          step={1000}
+          value={Math.round(pos)}
+          aria-label={t('media.seek')}
+          aria-valuetext={formatDuration(pos)}
+          onInput={(e) => void seek(Number(e.currentTarget.value))}
+        />
       </span>
       <span class="media-time">
         {on || pos ? t('media.voiceTime', { position: formatDuration(pos), duration: formatDuration(duration) }) : formatDuration(duration)}

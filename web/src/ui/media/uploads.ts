@@ -15,6 +15,8 @@ export interface Upload {
   progress: number; // 0..1
   error?: string;
   abort: AbortController;
+  /** What to upload again on retry. */
+  retry: () => void;
 }
 
 export const uploads = signal<Upload[]>([]);
@@ -43,7 +45,17 @@ function reason(e: unknown): string {
 /** Uploads a file, shows it in the tray, then sends it as a message of the
  * kind its class suits (`recorded`: a voice note from the microphone). */
 export async function sendFile(conv: Id, file: Blob & { name?: string }, opts: { replyTo?: Id; recorded?: boolean } = {}): Promise<void> {
-  const u: Upload = { id: next++, conv, name: file.name || t('media.file'), progress: 0, abort: new AbortController() };
+  const u: Upload = {
+    id: next++,
+    conv,
+    name: file.name || t('media.file'),
+    progress: 0,
+    abort: new AbortController(),
+    retry: () => {
+      dismiss(u.id);
+      void sendFile(conv, file, opts);
+    },
+  };
   uploads.value = [...uploads.value, u];
   try {
     const info = await uploadFile(file, (f) => update(u.id, { progress: f }), u.abort.signal);
