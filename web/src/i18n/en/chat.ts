@@ -7,7 +7,6 @@ export default {
   'chat.untitledGroup': 'Untitled group',
   'chat.unknownConv': 'A conversation',
   'chat.you': 'You',
-  'chat.online': 'online',
   'chat.pinned': 'Pinned',
   'chat.muted': 'Muted',
   'chat.unread': '{count} unread',

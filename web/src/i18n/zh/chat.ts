@@ -7,7 +7,6 @@ export default {
   'chat.untitledGroup': '未命名群组',
   'chat.unknownConv': '某个会话',
   'chat.you': '我',
-  'chat.online': '在线',
   'chat.pinned': '已置顶',
   'chat.muted': '已静音',
   'chat.unread': '{count} 条未读',

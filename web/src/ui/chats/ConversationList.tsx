@@ -189,7 +189,6 @@ function ConvRow(p: {
             <span class="conv-name" data-testid="conv-name">
               {name}
             </span>
-            {online && <span class="visually-hidden">{t('chat.online')}</span>}
             {pinned && (
               <span class="conv-icon" title={t('chat.pinned')}>
                 <PinIcon />
