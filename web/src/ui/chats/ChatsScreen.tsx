@@ -11,6 +11,7 @@ import { ConversationView } from './ConversationView';
 import { ConversationList } from './ConversationList';
 import { SearchPanel } from './SearchPanel';
 import { NewChatDialog } from './NewChatDialog';
+import { ErrorText } from '../common/ErrorText';
 import { PlusIcon, SearchIcon } from './icons';
 import './chats.css';
 
@@ -33,11 +34,20 @@ export function ChatsScreen(p: { convId?: string }) {
   const [archived, setArchived] = useState(false);
   const [searching, setSearching] = useState(false);
   const [newChat, setNewChat] = useState(false);
+  // null: not asked yet or loading; then true, or the error.
+  const [archiveState, setArchiveState] = useState<true | Error | null>(null);
   useEffect(() => {
-    if (archived) void loadArchived().catch(() => {});
+    if (!archived) return;
+    setArchiveState(null);
+    loadArchived().then(
+      () => setArchiveState(true),
+      (e: Error) => setArchiveState(e),
+    );
   }, [archived]);
 
   const list = archived ? archivedList.value : conversationList.value;
+  // The archive shows what is known at once; "loading" only while empty.
+  const ready = archived ? archiveState !== null || list.length > 0 : conversationsLoaded.value;
   const none = conversationsLoaded.value && conversationList.value.length === 0 && archivedList.value.length === 0;
   return (
     <div class={p.convId ? 'chats has-conv' : 'chats'}>
@@ -71,7 +81,8 @@ export function ChatsScreen(p: { convId?: string }) {
             >
               {archived ? t('chat.archivedHide') : t('chat.archivedShow')}
             </button>
-            {conversationsLoaded.value || archived ? (
+            {archived && archiveState instanceof Error && <ErrorText error={archiveState} />}
+            {ready ? (
               <ConversationList
                 list={list}
                 selected={p.convId}
