@@ -67,11 +67,13 @@ export function ConversationList(p: { list: ConversationEntry[]; selected?: Id; 
   // The row reached with Tab is the open conversation, else the one last focused.
   const tabIdx = Math.min(focusIdx, Math.max(0, p.list.length - 1));
   useEffect(() => {
-    if (selIdx < 0) return;
-    setFocusIdx(selIdx);
-    // Opened from elsewhere (a link, a search result): bring its row into view.
-    v.scrollToIndex(selIdx, { align: 'auto' });
+    if (selIdx >= 0) setFocusIdx(selIdx);
   }, [selIdx]);
+  // Opened from elsewhere (a link, a search result): bring its row into view,
+  // once; a new message moving it to the top must not scroll the list.
+  useEffect(() => {
+    if (selIdx >= 0) v.scrollToIndex(selIdx, { align: 'auto' });
+  }, [p.selected, selIdx < 0]);
 
   useLayoutEffect(() => {
     const i = pendingFocus.current;
