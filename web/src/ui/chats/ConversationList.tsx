@@ -12,7 +12,7 @@ import {
 import { navigate } from '../../router';
 import { session } from '../../lib/session';
 import type { ConversationEntry, Id } from '../../lib/types';
-import { users, typing, presence, updateSettings } from '../../state/chat';
+import { conversations, users, typing, presence, updateSettings } from '../../state/chat';
 import { t } from '../../i18n';
 import { Avatar } from '../media/Avatar';
 import { MoreIcon, MutedIcon, PinIcon } from './icons';
@@ -270,7 +270,8 @@ function Badge(p: { unread: number; mentions: number; muted: boolean }) {
 function RowMenu(p: { c: ConversationEntry; onClose: () => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const s = p.c.settings;
+  // The latest settings: another device may change them while this is open.
+  const s = (conversations.value.get(p.c.conversation_id) ?? p.c).settings;
   const world = p.c.kind === 'world';
   async function apply(change: Parameters<typeof updateSettings>[1]) {
     setBusy(true);
