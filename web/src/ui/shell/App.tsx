@@ -3,7 +3,8 @@
 import { useEffect } from 'preact/hooks';
 import { path, match, navigate } from '../../router';
 import { session, me } from '../../lib/session';
-import { wsStatus } from '../../lib/ws';
+import { wsStatus, wsLost } from '../../lib/ws';
+import { keepTokensFresh } from '../../lib/http';
 import { loadMe } from '../../state/account';
 import { startChat, stopChat } from '../../state/chat';
 import { t } from '../../i18n';
@@ -21,6 +22,11 @@ const loadAdmin = () => import('../admin/AdminScreen').then((m) => m.AdminScreen
 /** Paths a signed-out visitor may see. */
 const PUBLIC = ['/login', '/register', '/guest'];
 
+/** Guests have the world room and their settings, nothing else. */
+function guestPath(p: string): string {
+  return p === '/world' || p === '/settings' || p.startsWith('/settings/') ? p : '/world';
+}
+
 function screen(p: string) {
   let m: Record<string, string> | null;
   if (p === '/' || p === '/chats') return <ChatsScreen />;
@@ -32,6 +38,7 @@ function screen(p: string) {
   if ((m = match('/people/:id', p))) return <PeopleScreen userId={m.id} />;
   if (p === '/settings') return <SettingsScreen />;
   if ((m = match('/settings/:section', p))) return <SettingsScreen section={m.section} />;
+  if (p.startsWith('/admin') && !me.value?.admin) return <p class="muted">{t('common.notFound')}</p>;
   if (p === '/admin') return <Lazy load={loadAdmin} props={{ section: undefined }} />;
   if ((m = match('/admin/:section', p))) return <Lazy load={loadAdmin} props={{ section: m.section }} />;
   return <p class="muted">{t('common.notFound')}</p>;
@@ -60,8 +67,12 @@ export function App() {
   useEffect(() => {
     if (!s) return;
     void loadMe().catch(() => {});
+    const stopTokens = keepTokensFresh();
     startChat();
-    return () => stopChat();
+    return () => {
+      stopTokens();
+      stopChat();
+    };
   }, [s?.deviceId]);
 
   if (!s) {
@@ -91,11 +102,11 @@ export function App() {
       </nav>
       {wsStatus.value !== 'online' && (
         <div class="banner" role="status" data-testid="offline-banner">
-          {wsStatus.value === 'connecting' ? t('common.connecting') : t('common.offline')}
+          {wsStatus.value === 'connecting' && !wsLost.value ? t('common.connecting') : t('common.offline')}
         </div>
       )}
       <main id="main" class="main">
-        {screen(guest && (p === '/' || p === '/chats') ? '/world' : p)}
+        {screen(guest ? guestPath(p) : p)}
       </main>
     </div>
   );
