@@ -437,7 +437,7 @@ const reading = new Set<Id>();
 /** Reads the open conversation when it is (or becomes) visible. */
 export function readIfSeen(conv: Id): void {
   const c = conversations.peek().get(conv);
-  if (!c || !isSeen(conv) || !c.unread || reading.has(conv)) return;
+  if (!c || !isSeen(conv) || (!c.unread && c.read_seq >= c.last_seq) || reading.has(conv)) return;
   reading.add(conv);
   void markRead(conv, c.last_seq)
     .catch(() => {})
