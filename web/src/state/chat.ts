@@ -209,12 +209,18 @@ async function loadAllPages(): Promise<void> {
   }
 }
 
-let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+let refreshSoon: Promise<void> | null = null;
 
 /** Reloads the list soon (a burst of unknown conversations costs one load). */
-export function refreshConversationsSoon(): void {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => void loadConversations().catch(() => {}), 300);
+export function refreshConversationsSoon(): Promise<void> {
+  if (!refreshSoon)
+    refreshSoon = new Promise((r) => setTimeout(r, 300))
+      .then(() => {
+        refreshSoon = null;
+        return loadConversations();
+      })
+      .catch(() => {});
+  return refreshSoon;
 }
 
 // ---- messages -----------------------------------------------------------------------

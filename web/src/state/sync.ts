@@ -202,10 +202,19 @@ function onMessage(ev: EventFrame): void {
     if (m.sender !== me) clearTyping(conv, m.sender);
     if (m.kind === 'system') onSystem(m);
   });
-  if (!c && !isLoaded(conv) && conversationsLoaded.value) refreshConversationsSoon();
   noteReceived(conv, [m]);
   readIfSeen(conv);
-  if (m.sender !== me) notifyMessage(m, c, ev.mention === true);
+  if (m.sender === me) return;
+  if (c || ev.mention === true) notifyMessage(m, c, ev.mention === true);
+  else if (!isLoaded(conv) && conversationsLoaded.value) {
+    // A conversation new to us: its entry (title, settings) comes with the
+    // list, and the notification after it. The world room never enters the
+    // list, so its messages notify only on a mention.
+    void refreshConversationsSoon().then(() => {
+      const known = conversations.value.get(conv);
+      if (known) notifyMessage(m, known, false);
+    });
+  }
 }
 
 /** Group events that change the list entry. */
