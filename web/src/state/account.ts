@@ -1,6 +1,6 @@
 // Signing up, in and out: the calls behind the auth screens.
 import { post, get } from '../lib/http';
-import { setSession, fromTokens, me, session } from '../lib/session';
+import { setSession, fromTokens, me, session, deviceKey } from '../lib/session';
 import type { Me, Tokens } from '../lib/types';
 
 function deviceName(): string {
@@ -33,6 +33,12 @@ export async function enterAsGuest(display_name: string): Promise<void> {
 }
 
 export async function logout(): Promise<void> {
+  // The device ends here: its sync cursor and unsent messages can never be
+  // used again (a new login is a new device).
+  for (const name of ['sync', 'outbox']) {
+    const k = deviceKey(name);
+    if (k) globalThis.localStorage?.removeItem(k);
+  }
   if (session.value) {
     try {
       await post('/v1/auth/logout');

@@ -210,14 +210,30 @@ async function loadAllPages(): Promise<void> {
 }
 
 let refreshSoon: Promise<void> | null = null;
+/** Conversations that a list reload did not bring (the world room, which is
+ * never listed): their messages do not reload the list again. */
+const unlisted = new Set<Id>();
+const pendingLook = new Set<Id>();
 
-/** Reloads the list soon (a burst of unknown conversations costs one load). */
-export function refreshConversationsSoon(): Promise<void> {
+/** Whether a message of conv should reload the list (an unknown
+ * conversation, not the world room, not already looked for). */
+export function shouldLookFor(conv: Id): boolean {
+  return !conversations.peek().has(conv) && !loaded.has(conv) && conv !== worldId.peek() && !unlisted.has(conv) && conversationsLoaded.peek();
+}
+
+/** Reloads the list soon (a burst of unknown conversations costs one load);
+ * `lookingFor` are the ids that made it necessary. */
+export function refreshConversationsSoon(lookingFor?: Id): Promise<void> {
+  if (lookingFor) pendingLook.add(lookingFor);
   if (!refreshSoon)
     refreshSoon = new Promise((r) => setTimeout(r, 300))
       .then(() => {
         refreshSoon = null;
-        return loadConversations();
+        const looked = [...pendingLook];
+        pendingLook.clear();
+        return loadConversations().then(() => {
+          for (const id of looked) if (!conversations.peek().has(id)) unlisted.add(id);
+        });
       })
       .catch(() => {});
   return refreshSoon;
@@ -595,6 +611,8 @@ export function resetChat(): void {
   msgs.clear();
   more.clear();
   loaded.clear();
+  unlisted.clear();
+  pendingLook.clear();
   peerCursors.clear();
   deliveredDue.clear();
   typingSent.clear();

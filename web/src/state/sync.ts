@@ -21,7 +21,7 @@ import {
   conversations, users, typing, presence, contacts, peerCursors, putConvs, rememberUsers,
   mergeMessages, mapMessages, applyPeerCursor, applyDelete, applyReaction, applyPin, applySettings,
   entryAfter, isLoaded, isSeen, myId, noteReceived, readIfSeen, readState, loadConversations,
-  refreshConversationsSoon, resetChat, conversationsLoaded, type LocalMessage,
+  refreshConversationsSoon, resetChat, conversationsLoaded, shouldLookFor, type LocalMessage,
 } from './chat';
 import { flushOutbox, restoreOutbox, ackedElsewhere, resetOutbox } from './outbox';
 import { notifyMessage, watchAttention } from '../lib/notify';
@@ -177,6 +177,9 @@ async function doCatchUp(): Promise<void> {
       } else {
         cursor = await headCursor();
         save(cursor);
+        // A list load that began before the cursor was taken may miss what
+        // happened in between: load it again, once, after.
+        await listLoad;
         await loadConversations();
       }
     }
@@ -206,11 +209,11 @@ function onMessage(ev: EventFrame): void {
   readIfSeen(conv);
   if (m.sender === me) return;
   if (c || ev.mention === true) notifyMessage(m, c, ev.mention === true);
-  else if (!isLoaded(conv) && conversationsLoaded.value) {
+  else if (shouldLookFor(conv)) {
     // A conversation new to us: its entry (title, settings) comes with the
     // list, and the notification after it. The world room never enters the
     // list, so its messages notify only on a mention.
-    void refreshConversationsSoon().then(() => {
+    void refreshConversationsSoon(conv).then(() => {
       const known = conversations.value.get(conv);
       if (known) notifyMessage(m, known, false);
     });

@@ -130,6 +130,20 @@ describe('live events', () => {
     }
   });
 
+  it('a conversation the list does not have (the world room) reloads it once only', async () => {
+    vi.useFakeTimers();
+    try {
+      const before = http.lists;
+      fakeWs.emit({ event: 'message', message: msg('999', 1, 'zed') });
+      await vi.advanceTimersByTimeAsync(400);
+      fakeWs.emit({ event: 'message', message: msg('999', 2, 'zed') });
+      await vi.advanceTimersByTimeAsync(400);
+      expect(http.lists).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('sends typing at most every 3 s', async () => {
     vi.useFakeTimers();
     try {

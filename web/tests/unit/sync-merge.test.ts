@@ -5,12 +5,13 @@ import { storage, fakeWs, wsStatus, flush, entry, msg } from './core-fakes';
 import { describe, it, expect, vi, beforeEach } from 'vitest';
 
 vi.mock('../../src/lib/ws', async () => (await import('./core-fakes')).wsModule());
-const http = vi.hoisted(() => ({ pages: [] as any[] }));
+const http = vi.hoisted(() => ({ pages: [] as any[], lists: 0 }));
 vi.mock('../../src/lib/http', async (orig) => ({
   ...(await orig<typeof import('../../src/lib/http')>()),
   get: async (path: string) => {
     if (path.includes('archived=true')) return { conversations: [], next_cursor: null };
-    return http.pages.shift() ?? { conversations: [], next_cursor: null };
+    http.lists++;
+    return http.pages.length > 1 ? http.pages.shift() : http.pages[0] ?? { conversations: [], next_cursor: null };
   },
 }));
 
@@ -151,12 +152,15 @@ describe('catching up', () => {
     resetChat();
     rememberUser({ user_id: 'x', username: 'x', display_name: 'x' });
     http.pages = [{ conversations: [entry('200', 'carol')], next_cursor: null }];
+    http.lists = 0;
     fakeWs.handler = (t, f) => (t === 'sync' ? reply({ cursor: f.since === HEAD ? '77' : '78' }) : {});
     startChat();
     fakeWs.open();
     await catchUp();
     expect(fakeWs.of('sync').map((s) => s.fields.since)).toEqual([HEAD, '77']);
     expect([...conversations.value.keys()]).toEqual(['200']);
+    // Once at start, once after the cursor was taken.
+    expect(http.lists).toBe(2);
     expect(JSON.parse(storage.getItem('magpie.sync.me.d1')!).cursor).toBe('78');
   });
 
