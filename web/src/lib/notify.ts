@@ -12,15 +12,20 @@ const KEY = 'magpie.notifications';
 /** Whether the person turned desktop notifications on (persisted). */
 export const notificationsEnabled = signal<boolean>(globalThis.localStorage?.getItem(KEY) === 'on');
 
-/** Turns notifications on or off; on asks the browser's permission first. */
-export async function setNotificationsEnabled(on: boolean): Promise<boolean> {
-  if (on && (await askNotificationPermission()) !== 'granted') on = false;
-  notificationsEnabled.value = on;
+// Kept across reloads however it is set.
+notificationsEnabled.subscribe((on) => {
   try {
     globalThis.localStorage?.setItem(KEY, on ? 'on' : 'off');
   } catch {
     /* memory only */
   }
+});
+
+/** Turns notifications on or off; on asks the browser's permission first
+ * (call it from a click). Returns whether they are on. */
+export async function setNotificationsEnabled(on: boolean): Promise<boolean> {
+  if (on && (await askNotificationPermission()) !== 'granted') on = false;
+  notificationsEnabled.value = on;
   return on;
 }
 

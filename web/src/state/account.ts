@@ -2,6 +2,7 @@
 import { post, get } from '../lib/http';
 import { setSession, fromTokens, me, session, deviceKey } from '../lib/session';
 import type { Me, Tokens } from '../lib/types';
+import { rememberUser } from './chat';
 
 function deviceName(): string {
   const ua = globalThis.navigator?.userAgent ?? '';
@@ -12,6 +13,8 @@ function deviceName(): string {
 export async function loadMe(): Promise<Me> {
   const m = await get<Me>('/v1/me');
   me.value = m;
+  // One's own name and avatar, for one's own messages and mentions.
+  rememberUser({ user_id: m.user_id, username: m.username, display_name: m.display_name, avatar_file_id: m.avatar_file_id, guest: m.guest });
   return m;
 }
 

@@ -110,6 +110,23 @@ export const peerCursors = new Map<Id, { delivered: number; read: number }>();
 
 export const myId = (): Id | undefined => session.value?.userId;
 
+const presenceAsked = new Set<Id>();
+
+/** Fetches the presence of users not known yet (e.g. the peers of the rows
+ * on screen): events only tell changes. A few at a time; once per user. */
+export async function loadPresence(ids: Id[]): Promise<void> {
+  const todo = ids.filter((id) => !presenceAsked.has(id) && !presence.peek().has(id));
+  for (const id of todo) presenceAsked.add(id);
+  for (let i = 0; i < todo.length; i += 8) {
+    const got = await Promise.all(
+      todo.slice(i, i + 8).map((id) => get(`/v1/users/${id}/presence`).catch(() => null)),
+    );
+    const m = new Map(presence.peek());
+    for (const p of got) if (p?.user_id && !m.has(p.user_id)) m.set(p.user_id, { online: !!p.online, last_seen_at: p.last_seen_at ?? null });
+    presence.value = m;
+  }
+}
+
 /** A display name for a user id (display name, else @username, else the id). */
 export function userName(id: Id): string {
   const u = users.value.get(id);
@@ -611,6 +628,7 @@ export function resetChat(): void {
   msgs.clear();
   more.clear();
   loaded.clear();
+  presenceAsked.clear();
   unlisted.clear();
   pendingLook.clear();
   peerCursors.clear();

@@ -22,4 +22,5 @@ export default {
   'common.skip': 'Skip to content',
   'common.notify.inGroup': '{name} in {title}',
   'common.notify.attachment': 'Sent an attachment',
+  'common.unread': '{count} unread',
 } as Record<string, string>;

@@ -22,4 +22,5 @@ export default {
   'common.skip': '跳到内容',
   'common.notify.inGroup': '{name}（{title}）',
   'common.notify.attachment': '发送了一个附件',
+  'common.unread': '{count} 条未读',
 } as Record<string, string>;

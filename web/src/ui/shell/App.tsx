@@ -6,7 +6,8 @@ import { session, me } from '../../lib/session';
 import { wsStatus, wsLost } from '../../lib/ws';
 import { keepTokensFresh } from '../../lib/http';
 import { loadMe } from '../../state/account';
-import { startChat, stopChat } from '../../state/chat';
+import { startChat, stopChat, totalUnread } from '../../state/chat';
+import './shell.css';
 import { t } from '../../i18n';
 import { AuthScreen } from '../auth/AuthScreen';
 import { ChatsScreen } from '../chats/ChatsScreen';
@@ -44,7 +45,7 @@ function screen(p: string) {
   return <p class="muted">{t('common.notFound')}</p>;
 }
 
-function NavLink(p: { to: string; label: string; testid: string }) {
+function NavLink(p: { to: string; label: string; testid: string; count?: number }) {
   const cur = path.value === p.to || path.value.startsWith(p.to + '/');
   return (
     <a
@@ -57,6 +58,14 @@ function NavLink(p: { to: string; label: string; testid: string }) {
       }}
     >
       {p.label}
+      {!!p.count && (
+        <>
+          <span class="nav-badge" aria-hidden="true">
+            {p.count > 99 ? '99+' : p.count}
+          </span>
+          <span class="visually-hidden">{t('common.unread', { count: p.count })}</span>
+        </>
+      )}
     </a>
   );
 }
@@ -93,7 +102,7 @@ export function App() {
         {t('common.skip')}
       </a>
       <nav class="nav" aria-label={t('common.nav.main')}>
-        {!guest && <NavLink to="/chats" label={t('common.nav.chats')} testid="nav-chats" />}
+        {!guest && <NavLink to="/chats" label={t('common.nav.chats')} testid="nav-chats" count={totalUnread.value} />}
         <NavLink to="/world" label={t('common.nav.world')} testid="nav-world" />
         {!guest && <NavLink to="/groups" label={t('common.nav.groups')} testid="nav-groups" />}
         {!guest && <NavLink to="/people" label={t('common.nav.people')} testid="nav-people" />}
