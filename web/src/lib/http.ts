@@ -3,7 +3,7 @@
 //
 // OWNER: core.
 import { ApiError } from './errors';
-import { session, setSession, fromTokens, reloadSession, refreshMargin } from './session';
+import { session, setSession, fromTokens, latestSession, sessionStored, refreshMargin } from './session';
 import type { Tokens } from './types';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -49,13 +49,16 @@ export function refreshTokens(rejected = false): Promise<boolean> {
  * double refreshes. */
 function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  if (!locks?.request) return fn();
+  // No Web Locks (a page over plain http from another host is not a secure
+  // context): a random pause makes two tabs waking together unlikely to
+  // refresh at the same moment; the second then finds the new pair.
+  if (!locks?.request) return new Promise((r) => setTimeout(r, Math.random() * 1_000)).then(fn);
   return locks.request('magpie-refresh', fn) as Promise<T>;
 }
 
 async function doRefresh(seen: string | null, rejected: boolean): Promise<boolean> {
   // Inside the lock: another tab may have rotated the pair while we waited.
-  const cur = reloadSession();
+  const cur = await latestSession();
   if (!cur) return false;
   if (seen !== null && cur.refreshToken !== seen) return true;
   if (!rejected && cur.expiresAt - Date.now() > refreshMargin(cur)) return true;
@@ -75,8 +78,10 @@ async function doRefresh(seen: string | null, rejected: boolean): Promise<boolea
     if (res.status === 401 || res.status === 403) setSession(null);
     return false;
   }
-  // Store the new pair before anything else: the old refresh token is dead.
+  // Store the new pair before anything else (and before the lock goes to
+  // another tab): the old refresh token is dead.
   setSession(fromTokens((await res.json()) as Tokens));
+  await sessionStored();
   return true;
 }
 

@@ -49,7 +49,7 @@ export function fromTokens(t: Tokens, now = Date.now()): Session {
   };
 }
 
-/** Stores s (or clears with null) in memory and localStorage. */
+/** Stores s (or clears with null) in memory, localStorage and IndexedDB. */
 export function setSession(s: Session | null): void {
   try {
     if (s) globalThis.localStorage?.setItem(SESSION_KEY, JSON.stringify(s));
@@ -57,7 +57,83 @@ export function setSession(s: Session | null): void {
   } catch {
     /* private mode: memory only */
   }
+  lastShared = writeShared(s);
   adopt(s);
+}
+
+// ---- the copy in IndexedDB --------------------------------------------------------
+//
+// localStorage is not consistent across a browser's processes: a tab may read
+// the old refresh token for a while after another tab wrote the new one, even
+// after taking the refresh lock that the writer released — and presenting the
+// old token revokes the device. IndexedDB commits through one place, so a
+// tab that takes the lock after the writer's transaction completed reads the
+// new pair. lib/http.ts reads it inside the lock and awaits the write before
+// releasing it.
+
+let dbp: Promise<IDBDatabase | null> | null = null;
+let lastShared: Promise<void> = Promise.resolve();
+
+function db(): Promise<IDBDatabase | null> {
+  const idb = globalThis.indexedDB;
+  if (!idb) return Promise.resolve(null);
+  return (dbp ??= new Promise((resolve) => {
+    try {
+      const r = idb.open('magpie', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('kv');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = r.onblocked = () => resolve(null);
+    } catch {
+      resolve(null);
+    }
+  }));
+}
+
+async function writeShared(s: Session | null): Promise<void> {
+  const d = await db();
+  if (!d) return;
+  await new Promise<void>((resolve) => {
+    try {
+      const tx = d.transaction('kv', 'readwrite');
+      if (s) tx.objectStore('kv').put(s, SESSION_KEY);
+      else tx.objectStore('kv').delete(SESSION_KEY);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Resolves once the last setSession is committed to IndexedDB. */
+export function sessionStored(): Promise<void> {
+  return lastShared;
+}
+
+/** The session as IndexedDB has it (undefined without IndexedDB). */
+export async function readSharedSession(): Promise<Session | null | undefined> {
+  const d = await db();
+  if (!d) return undefined;
+  return new Promise((resolve) => {
+    try {
+      const r = d.transaction('kv', 'readonly').objectStore('kv').get(SESSION_KEY);
+      r.onsuccess = () => resolve((r.result as Session | undefined) ?? null);
+      r.onerror = () => resolve(undefined);
+    } catch {
+      resolve(undefined);
+    }
+  });
+}
+
+/** The freshest session any tab stored: IndexedDB's copy when it is of the
+ * same device and newer than localStorage's, else localStorage's. */
+export async function latestSession(): Promise<Session | null> {
+  const shared = await readSharedSession();
+  const local = reloadSession();
+  if (shared && local && shared.deviceId === local.deviceId && (shared.issuedAt ?? 0) > (local.issuedAt ?? 0)) {
+    setSession(shared);
+    return shared;
+  }
+  return local;
 }
 
 /** Reads the session another tab may have written since. */
