@@ -3,7 +3,7 @@
 //
 // OWNER: core.
 import { ApiError } from './errors';
-import { session, setSession, fromTokens, reloadSession } from './session';
+import { session, setSession, fromTokens, latestSession, sessionStored, refreshMargin } from './session';
 import type { Tokens } from './types';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -27,41 +27,95 @@ async function toError(res: Response): Promise<ApiError> {
 let refreshing: Promise<boolean> | null = null;
 
 /** Trades the refresh token for a new pair. Returns false when the session
- * is gone (signed out). Concurrent callers in this tab share one request. */
-export function refreshTokens(): Promise<boolean> {
+ * is gone (signed out) or the server cannot be reached. Concurrent callers in
+ * this tab share one request; other tabs are serialised by a Web Lock.
+ *
+ * `rejected`: the server refused the current access token (a 401) although
+ * it has not expired, so a refresh is needed whatever its expiry says. */
+export function refreshTokens(rejected = false): Promise<boolean> {
   if (!refreshing) {
-    refreshing = doRefresh().finally(() => {
+    const seen = session.value?.refreshToken ?? null;
+    refreshing = withRefreshLock(() => doRefresh(seen, rejected)).finally(() => {
       refreshing = null;
     });
   }
   return refreshing;
 }
 
-async function doRefresh(): Promise<boolean> {
-  const before = reloadSession();
-  if (!before) return false;
-  const res = await fetch('/v1/auth/refresh', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ refresh_token: before.refreshToken }),
-  });
+/** Runs fn holding the origin-wide lock 'magpie-refresh' (Web Locks API), so
+ * that two tabs never present the same refresh token: the server takes a used
+ * refresh token for a stolen one and revokes the device. Without the API (old
+ * browsers, node) fn runs at once: the re-read in doRefresh still spares most
+ * double refreshes. */
+function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  // No Web Locks (a page over plain http from another host is not a secure
+  // context): a random pause makes two tabs waking together unlikely to
+  // refresh at the same moment; the second then finds the new pair.
+  if (!locks?.request) return new Promise((r) => setTimeout(r, Math.random() * 1_000)).then(fn);
+  return locks.request('magpie-refresh', fn) as Promise<T>;
+}
+
+async function doRefresh(seen: string | null, rejected: boolean): Promise<boolean> {
+  // Inside the lock: another tab may have rotated the pair while we waited.
+  const cur = await latestSession();
+  if (!cur) return false;
+  if (seen !== null && cur.refreshToken !== seen) return true;
+  if (!rejected && cur.expiresAt - Date.now() > refreshMargin(cur)) return true;
+  let res: Response;
+  try {
+    res = await fetch('/v1/auth/refresh', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: cur.refreshToken }),
+    });
+  } catch {
+    return false; // offline: keep the session, try again later
+  }
   if (!res.ok) {
-    if (res.status === 401) setSession(null);
+    // 401: the token is dead (revoked device, signed out elsewhere): the
+    // login screen. Others (503...) leave the session for a later try.
+    if (res.status === 401 || res.status === 403) setSession(null);
     return false;
   }
+  // Store the new pair before anything else (and before the lock goes to
+  // another tab): the old refresh token is dead.
   setSession(fromTokens((await res.json()) as Tokens));
+  await sessionStored();
   return true;
 }
 
-/** A valid access token (refreshed first when it expires within 30 s). */
+/** A valid access token (refreshed first when it is about to expire). */
 export async function accessToken(): Promise<string | null> {
   let s = session.value;
   if (!s) return null;
-  if (s.expiresAt - Date.now() < 30_000) {
+  if (s.expiresAt - Date.now() < refreshMargin(s)) {
     await refreshTokens();
     s = session.value;
   }
   return s?.accessToken ?? null;
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Keeps the access token fresh while signed in: a refresh shortly before
+ * each expiry (so a WebSocket reconnect or a call never waits for one). Every
+ * tab runs it; the lock and the re-read make the first one do the work. */
+export function keepTokensFresh(): () => void {
+  const arm = () => {
+    clearTimeout(refreshTimer);
+    const s = session.value;
+    if (!s) return;
+    // A little jitter so the tabs do not all wake at the same millisecond.
+    const margin = refreshMargin(s);
+    const wait = Math.max(5_000, s.expiresAt - Date.now() - margin + Math.random() * (margin / 4));
+    refreshTimer = setTimeout(() => void refreshTokens().finally(arm), wait);
+  };
+  const stop = session.subscribe(arm);
+  return () => {
+    stop();
+    clearTimeout(refreshTimer);
+  };
 }
 
 export interface CallOptions {
@@ -97,7 +151,7 @@ export async function api<T = any>(
       if ((e as Error)?.name === 'AbortError') throw e;
       throw new ApiError('network', 'the server cannot be reached', 0);
     }
-    if (res.status === 401 && !opts.anonymous && attempt === 0 && (await refreshTokens()))
+    if (res.status === 401 && !opts.anonymous && attempt === 0 && (await refreshTokens(true)))
       continue;
     if (!res.ok) throw await toError(res);
     if (res.status === 204) return undefined as T;

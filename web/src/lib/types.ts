@@ -155,3 +155,23 @@ export interface FileInfo {
 export type Reply = Record<string, any>;
 /** A WebSocket event frame: {"event": name, ...}. */
 export type EventFrame = { event: string } & Record<string, any>;
+
+/** One side of a contact relation (docs/protocol.md, Contacts). */
+export interface ContactEntry {
+  user: Profile;
+  state: ContactState;
+  message: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A reply of the `sync` verb. */
+export interface SyncReply {
+  cursor: string;
+  has_more: boolean;
+  conversations: (Omit<Partial<ConversationEntry>, 'peer'> & { conversation_id: Id; peer?: Id })[];
+  messages: Message[];
+  receipts: { conversation: Id; user_id: Id; read_seq?: number; delivered_seq?: number }[];
+  hidden: { conversation: Id; message_id: Id }[];
+  contacts: ContactEntry[];
+}

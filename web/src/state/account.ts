@@ -1,7 +1,8 @@
 // Signing up, in and out: the calls behind the auth screens.
 import { post, get } from '../lib/http';
-import { setSession, fromTokens, me, session } from '../lib/session';
+import { setSession, fromTokens, me, session, deviceKey } from '../lib/session';
 import type { Me, Tokens } from '../lib/types';
+import { rememberUser } from './chat';
 
 function deviceName(): string {
   const ua = globalThis.navigator?.userAgent ?? '';
@@ -12,6 +13,8 @@ function deviceName(): string {
 export async function loadMe(): Promise<Me> {
   const m = await get<Me>('/v1/me');
   me.value = m;
+  // One's own name and avatar, for one's own messages and mentions.
+  rememberUser({ user_id: m.user_id, username: m.username, display_name: m.display_name, avatar_file_id: m.avatar_file_id, guest: m.guest });
   return m;
 }
 
@@ -33,6 +36,12 @@ export async function enterAsGuest(display_name: string): Promise<void> {
 }
 
 export async function logout(): Promise<void> {
+  // The device ends here: its sync cursor and unsent messages can never be
+  // used again (a new login is a new device).
+  for (const name of ['sync', 'outbox']) {
+    const k = deviceKey(name);
+    if (k) globalThis.localStorage?.removeItem(k);
+  }
   if (session.value) {
     try {
       await post('/v1/auth/logout');

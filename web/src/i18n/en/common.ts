@@ -20,4 +20,7 @@ export default {
   'common.nav.main': 'Main navigation',
   'common.notFound': 'This page does not exist.',
   'common.skip': 'Skip to content',
+  'common.notify.inGroup': '{name} in {title}',
+  'common.notify.attachment': 'Sent an attachment',
+  'common.unread': '{count} unread',
 } as Record<string, string>;

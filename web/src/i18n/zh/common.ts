@@ -20,4 +20,7 @@ export default {
   'common.nav.main': '主导航',
   'common.notFound': '页面不存在。',
   'common.skip': '跳到内容',
+  'common.notify.inGroup': '{name}（{title}）',
+  'common.notify.attachment': '发送了一个附件',
+  'common.unread': '{count} 条未读',
 } as Record<string, string>;

@@ -3,9 +3,11 @@
 import { useEffect } from 'preact/hooks';
 import { path, match, navigate } from '../../router';
 import { session, me } from '../../lib/session';
-import { wsStatus } from '../../lib/ws';
+import { wsStatus, wsLost } from '../../lib/ws';
+import { keepTokensFresh } from '../../lib/http';
 import { loadMe } from '../../state/account';
-import { startChat, stopChat } from '../../state/chat';
+import { startChat, stopChat, totalUnread } from '../../state/chat';
+import './shell.css';
 import { t } from '../../i18n';
 import { AuthScreen } from '../auth/AuthScreen';
 import { ChatsScreen } from '../chats/ChatsScreen';
@@ -21,6 +23,11 @@ const loadAdmin = () => import('../admin/AdminScreen').then((m) => m.AdminScreen
 /** Paths a signed-out visitor may see. */
 const PUBLIC = ['/login', '/register', '/guest'];
 
+/** Guests have the world room and their settings, nothing else. */
+function guestPath(p: string): string {
+  return p === '/world' || p === '/settings' || p.startsWith('/settings/') ? p : '/world';
+}
+
 function screen(p: string) {
   let m: Record<string, string> | null;
   if (p === '/' || p === '/chats') return <ChatsScreen />;
@@ -32,12 +39,13 @@ function screen(p: string) {
   if ((m = match('/people/:id', p))) return <PeopleScreen userId={m.id} />;
   if (p === '/settings') return <SettingsScreen />;
   if ((m = match('/settings/:section', p))) return <SettingsScreen section={m.section} />;
+  if (p.startsWith('/admin') && !me.value?.admin) return <p class="muted">{t('common.notFound')}</p>;
   if (p === '/admin') return <Lazy load={loadAdmin} props={{ section: undefined }} />;
   if ((m = match('/admin/:section', p))) return <Lazy load={loadAdmin} props={{ section: m.section }} />;
   return <p class="muted">{t('common.notFound')}</p>;
 }
 
-function NavLink(p: { to: string; label: string; testid: string }) {
+function NavLink(p: { to: string; label: string; testid: string; count?: number }) {
   const cur = path.value === p.to || path.value.startsWith(p.to + '/');
   return (
     <a
@@ -50,6 +58,14 @@ function NavLink(p: { to: string; label: string; testid: string }) {
       }}
     >
       {p.label}
+      {!!p.count && (
+        <>
+          <span class="nav-badge" aria-hidden="true">
+            {p.count > 99 ? '99+' : p.count}
+          </span>
+          <span class="visually-hidden">{t('common.unread', { count: p.count })}</span>
+        </>
+      )}
     </a>
   );
 }
@@ -60,8 +76,12 @@ export function App() {
   useEffect(() => {
     if (!s) return;
     void loadMe().catch(() => {});
+    const stopTokens = keepTokensFresh();
     startChat();
-    return () => stopChat();
+    return () => {
+      stopTokens();
+      stopChat();
+    };
   }, [s?.deviceId]);
 
   if (!s) {
@@ -82,7 +102,7 @@ export function App() {
         {t('common.skip')}
       </a>
       <nav class="nav" aria-label={t('common.nav.main')}>
-        {!guest && <NavLink to="/chats" label={t('common.nav.chats')} testid="nav-chats" />}
+        {!guest && <NavLink to="/chats" label={t('common.nav.chats')} testid="nav-chats" count={totalUnread.value} />}
         <NavLink to="/world" label={t('common.nav.world')} testid="nav-world" />
         {!guest && <NavLink to="/groups" label={t('common.nav.groups')} testid="nav-groups" />}
         {!guest && <NavLink to="/people" label={t('common.nav.people')} testid="nav-people" />}
@@ -91,11 +111,11 @@ export function App() {
       </nav>
       {wsStatus.value !== 'online' && (
         <div class="banner" role="status" data-testid="offline-banner">
-          {wsStatus.value === 'connecting' ? t('common.connecting') : t('common.offline')}
+          {wsStatus.value === 'connecting' && !wsLost.value ? t('common.connecting') : t('common.offline')}
         </div>
       )}
       <main id="main" class="main">
-        {screen(guest && (p === '/' || p === '/chats') ? '/world' : p)}
+        {screen(guest ? guestPath(p) : p)}
       </main>
     </div>
   );
