@@ -1,0 +1,169 @@
+// The messages of a conversation, virtualised: only the rows in view are in
+// the DOM. Older pages load as the top comes near, without moving what the
+// reader looks at; new messages keep the view at the bottom when it was
+// there, else a "new messages" button appears. Read receipts follow what is
+// actually seen (the newest visible message, while the window has focus).
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Id } from '../../lib/types';
+import { useVirtualizer } from '../../lib/virtual';
+import { hasOlder, loadOlder, markRead, messagesOf, openConversation } from '../../state/chat';
+import { fmtDay, t } from '../../i18n';
+import { buildRows, newestSeq, type Row } from './convLogic';
+import { MessageBubble, type BubbleActions } from './MessageBubble';
+import './conv.css';
+
+/** How near the top (in rows) the next page of history is asked for. */
+const PRELOAD_ROWS = 10;
+/** Within this many pixels of the bottom counts as "at the bottom". */
+const END_SLACK = 48;
+
+export function MessageList(p: { convId: Id; kind: string; actions: BubbleActions; scrollToEndSignal: number }) {
+  const messages = messagesOf(p.convId).value;
+  const older = hasOlder(p.convId).value;
+  const rows = useMemo(() => buildRows(messages), [messages]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const v = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: (i) => (rows[i]?.type === 'day' ? 36 : 64),
+    getItemKey: (i) => rows[i]?.key ?? i,
+    overscan: 8,
+    anchorTo: 'end',
+    followOnAppend: true,
+    scrollEndThreshold: END_SLACK,
+  });
+  const items = v.getVirtualItems();
+  const atEnd = v.isAtEnd(END_SLACK);
+
+  // First page, then the bottom of it; history pages are asked for only once
+  // the view has settled there (the list is keyed by conversation).
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    openConversation(p.convId).catch(setError);
+  }, []);
+  useEffect(() => {
+    if (rows.length === 0 || ready) return;
+    v.scrollToEnd();
+    const id = requestAnimationFrame(() => requestAnimationFrame(() => setReady(true)));
+    return () => cancelAnimationFrame(id);
+  }, [rows.length > 0]);
+  // The composer sent something: show it.
+  useEffect(() => {
+    if (p.scrollToEndSignal) v.scrollToEnd();
+  }, [p.scrollToEndSignal]);
+
+  // The next page of history when the top comes near.
+  const first = items[0]?.index ?? 0;
+  useEffect(() => {
+    if (loading || !older || !ready || first > PRELOAD_ROWS) return;
+    setLoading(true);
+    loadOlder(p.convId)
+      .catch(setError)
+      .finally(() => setLoading(false));
+  }, [first, older, loading, ready]);
+
+  // "New messages" appear when the newest message changes while the reader
+  // is up in the history; they go once the bottom is reached.
+  const lastKey = rows.length ? rows[rows.length - 1].key : '';
+  const [unseen, setUnseen] = useState(false);
+  const prevLast = useRef(lastKey);
+  useEffect(() => {
+    if (lastKey !== prevLast.current && prevLast.current && !atEnd) setUnseen(true);
+    prevLast.current = lastKey;
+  }, [lastKey]);
+  useEffect(() => {
+    if (atEnd) setUnseen(false);
+  }, [atEnd]);
+
+  useMarkRead(p.convId, rows, v);
+
+  return (
+    <div class="msg-list-wrap">
+      <div
+        ref={scroller}
+        class="msg-scroll"
+        data-testid="message-list"
+        role="log"
+        aria-live="polite"
+        aria-busy={loading || v.isScrolling}
+        aria-label={t('conv.messages')}
+        tabIndex={0}
+      >
+        {loading && <p class="conv-loading muted">{t('conv.loadingOlder')}</p>}
+        {!older && messages.length === 0 && !loading && <p class="conv-empty muted">{t('conv.empty')}</p>}
+        <div class="msg-sizer" style={{ height: v.getTotalSize() + 'px' }}>
+          {items.map((it) => (
+            <div
+              key={it.key}
+              data-index={it.index}
+              ref={v.measureElement}
+              class="msg-row"
+              style={{ top: it.start + 'px' }}
+            >
+              <RowView row={rows[it.index]} kind={p.kind} actions={p.actions} />
+            </div>
+          ))}
+        </div>
+      </div>
+      {error ? (
+        <p class="error conv-list-error" role="alert">
+          {t('conv.loadFailed', { message: (error as Error).message ?? String(error) })}
+        </p>
+      ) : null}
+      {unseen && !atEnd && (
+        <button type="button" class="new-below primary" data-testid="new-messages" onClick={() => v.scrollToEnd({ behavior: 'smooth' })}>
+          {t('conv.newBelow')}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function RowView(p: { row: Row | undefined; kind: string; actions: BubbleActions }) {
+  const r = p.row;
+  if (!r) return null;
+  if (r.type === 'day')
+    return (
+      <div class="day-separator" data-testid="day-separator" role="separator">
+        <span>{fmtDay(r.day)}</span>
+      </div>
+    );
+  return <MessageBubble m={r.m} first={r.first} kind={p.kind} actions={p.actions} />;
+}
+
+/** Marks read up to the newest message fully in view, whenever it changes
+ * and the page is visible and focused (a background tab reads nothing). */
+function useMarkRead(conv: Id, rows: Row[], v: ReturnType<typeof useVirtualizer>) {
+  const [focused, setFocused] = useState(() => typeof document !== 'undefined' && document.hasFocus());
+  useEffect(() => {
+    const on = () => setFocused(document.visibilityState === 'visible' && document.hasFocus());
+    window.addEventListener('focus', on);
+    window.addEventListener('blur', on);
+    document.addEventListener('visibilitychange', on);
+    return () => {
+      window.removeEventListener('focus', on);
+      window.removeEventListener('blur', on);
+      document.removeEventListener('visibilitychange', on);
+    };
+  }, []);
+  const offset = v.scrollOffset ?? 0;
+  const height = v.scrollRect?.height ?? 0;
+  let firstVisible = -1;
+  let lastVisible = -1;
+  for (const it of v.getVirtualItems()) {
+    if (it.end <= offset || it.end > offset + height + 1) continue;
+    if (firstVisible < 0) firstVisible = it.index;
+    lastVisible = it.index;
+  }
+  const seq = firstVisible < 0 ? 0 : newestSeq(rows, firstVisible, lastVisible);
+  useEffect(() => {
+    if (!focused || seq <= 0) return;
+    // A short pause so that scrolling fast through history does not send a
+    // read for every row that flies by.
+    const timer = setTimeout(() => void markRead(conv, seq).catch(() => {}), 300);
+    return () => clearTimeout(timer);
+  }, [conv, seq, focused]);
+}
