@@ -10,6 +10,7 @@ import { session } from '../../lib/session';
 import { editMessage, messagesOf, sendMessage, sendTyping, type LocalMessage } from '../../state/chat';
 import { searchMembers } from '../../state/groups';
 import { t } from '../../i18n';
+import { Icon } from './icons';
 import { AttachButton } from '../media/AttachButton';
 import { VoiceButton } from '../media/VoiceButton';
 import { SlowModeNotice } from '../groups/SlowModeNotice';
@@ -236,7 +237,7 @@ export function Composer(p: ComposerProps) {
             </span>
           </div>
           <button type="button" class="icon" aria-label={t('conv.cancelReply')} onClick={p.onCancelReply}>
-            ✕
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -244,7 +245,7 @@ export function Composer(p: ComposerProps) {
         <div class="reply-preview editing" data-testid="edit-preview">
           <strong>{t('conv.editing')}</strong>
           <button type="button" class="icon" aria-label={t('conv.cancelEdit')} onClick={cancelEdit}>
-            ✕
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -282,7 +283,7 @@ export function Composer(p: ComposerProps) {
           aria-label={p.editing ? t('conv.saveEdit') : t('conv.send')}
           onClick={() => void submit()}
         >
-          {p.editing ? '✓' : '➤'}
+          <Icon name={p.editing ? 'check' : 'send'} />
         </button>
       </div>
     </div>

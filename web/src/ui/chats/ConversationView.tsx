@@ -1,7 +1,7 @@
 // One conversation: its header (who, presence or typing, info), its messages
 // and the composer. Reply and edit are chosen on a message and carried out by
 // the composer, so they live here, between the two.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Id, Profile } from '../../lib/types';
 import { get } from '../../lib/http';
 import { session } from '../../lib/session';
@@ -17,6 +17,7 @@ import { Composer } from './Composer';
 import { senderName, type BubbleActions } from './MessageBubble';
 import { relativeParts } from './convLogic';
 import './conv.css';
+import { Icon } from './icons';
 
 export function ConversationView(p: { convId: string; onBack?: () => void }) {
   const entry = conversations.value.get(p.convId);
@@ -33,19 +34,23 @@ export function ConversationView(p: { convId: string; onBack?: () => void }) {
     setEditing(null);
   }, [p.convId]);
 
-  const actions: BubbleActions = {
-    convId: p.convId,
-    reply: (m) => {
-      setEditing(null);
-      setReply(m);
-    },
-    edit: (m) => {
-      setReply(null);
-      setEditing(m);
-    },
-    forward: (m) => setForwarding([m.message_id]),
-    profile: (id) => !session.value?.guest && setProfile(id),
-  };
+  // Stable, so that the rows (which compare their props) do not re-render.
+  const actions = useMemo<BubbleActions>(
+    () => ({
+      convId: p.convId,
+      reply: (m) => {
+        setEditing(null);
+        setReply(m);
+      },
+      edit: (m) => {
+        setReply(null);
+        setEditing(m);
+      },
+      forward: (m) => setForwarding([m.message_id]),
+      profile: (id) => !session.value?.guest && setProfile(id),
+    }),
+    [p.convId],
+  );
 
   const title =
     kind === 'world' ? t('conv.world') : kind === 'direct' ? entry?.peer?.display_name ?? '' : entry?.title ?? '';
@@ -55,7 +60,7 @@ export function ConversationView(p: { convId: string; onBack?: () => void }) {
       <header class="conv-head">
         {p.onBack && (
           <button type="button" class="icon conv-back" aria-label={t('conv.back')} onClick={p.onBack}>
-            ←
+            <Icon name="back" />
           </button>
         )}
         <Avatar name={title || '?'} fileId={entry?.peer?.avatar_file_id ?? entry?.avatar_file_id} size={36} />
@@ -71,7 +76,7 @@ export function ConversationView(p: { convId: string; onBack?: () => void }) {
             aria-label={t('conv.info')}
             onClick={() => (kind === 'direct' && entry?.peer ? setProfile(entry.peer.user_id) : setPanel(true))}
           >
-            ⓘ
+            <Icon name="info" />
           </button>
         )}
       </header>

@@ -12,6 +12,7 @@ import { MessageContent } from '../media/MessageContent';
 import { Avatar } from '../media/Avatar';
 import { richText, stateIcon, stateLabelKey } from './convLogic';
 import { Reactions, EmojiPicker } from './Reactions';
+import { Icon } from './icons';
 
 /** What a bubble asks of the conversation view. */
 export interface BubbleActions {
@@ -137,7 +138,7 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
             setMenu(menu ? null : { x: r.left, y: r.bottom });
           }}
         >
-          ⋯
+          <Icon name="more" />
         </button>
       )}
       {menu && (

@@ -3,9 +3,11 @@
 // reader looks at; new messages keep the view at the bottom when it was
 // there, else a "new messages" button appears. Read receipts follow what is
 // actually seen (the newest visible message, while the window has focus).
+import { Component } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id } from '../../lib/types';
 import { useVirtualizer } from '../../lib/virtual';
+import { wsStatus } from '../../lib/ws';
 import { hasOlder, loadOlder, markRead, messagesOf, openConversation } from '../../state/chat';
 import { fmtDay, t } from '../../i18n';
 import { buildRows, newestSeq, type Row } from './convLogic';
@@ -41,9 +43,12 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
   // First page, then the bottom of it; history pages are asked for only once
   // the view has settled there (the list is keyed by conversation).
   const [ready, setReady] = useState(false);
+  const online = wsStatus.value === 'online';
   useEffect(() => {
+    if (!online) return;
+    setError(null);
     openConversation(p.convId).catch(setError);
-  }, []);
+  }, [online]);
   useEffect(() => {
     if (rows.length === 0 || ready) return;
     v.scrollToEnd();
@@ -92,8 +97,6 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
         aria-label={t('conv.messages')}
         tabIndex={0}
       >
-        {loading && <p class="conv-loading muted">{t('conv.loadingOlder')}</p>}
-        {!older && messages.length === 0 && !loading && <p class="conv-empty muted">{t('conv.empty')}</p>}
         <div class="msg-sizer" style={{ height: v.getTotalSize() + 'px' }}>
           {items.map((it) => (
             <div
@@ -108,6 +111,12 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
           ))}
         </div>
       </div>
+      {loading && (
+        <p class="conv-loading muted">
+          <span>{t('conv.loadingOlder')}</span>
+        </p>
+      )}
+      {!older && messages.length === 0 && !loading && <p class="conv-empty muted">{t('conv.empty')}</p>}
       {error ? (
         <p class="error conv-list-error" role="alert">
           {t('conv.loadFailed', { message: (error as Error).message ?? String(error) })}
@@ -122,7 +131,21 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
   );
 }
 
-function RowView(p: { row: Row | undefined; kind: string; actions: BubbleActions }) {
+type RowProps = { row: Row | undefined; kind: string; actions: BubbleActions };
+
+/** A row re-renders only when its own props change, not on every scroll
+ * frame of the list (the list re-renders as the range moves). Messages are
+ * replaced, never mutated, so comparing references is enough. */
+class RowView extends Component<RowProps> {
+  shouldComponentUpdate(next: RowProps) {
+    return next.row !== this.props.row || next.kind !== this.props.kind || next.actions !== this.props.actions;
+  }
+  render() {
+    return <RowBody {...this.props} />;
+  }
+}
+
+function RowBody(p: RowProps) {
   const r = p.row;
   if (!r) return null;
   if (r.type === 'day')

@@ -4,6 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { Id } from '../../lib/types';
 import { react, unreact, type LocalMessage } from '../../state/chat';
 import { t } from '../../i18n';
+import { Icon } from './icons';
 
 /** The emoji offered by the picker: the ones people reach for most. */
 export const COMMON_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];
@@ -70,7 +71,7 @@ export function EmojiPicker(p: { convId: Id; m: LocalMessage; onError: (e: strin
         </button>
       ))}
       <button type="button" class="icon" aria-label={t('common.close')} onClick={p.onClose}>
-        ✕
+        <Icon name="close" />
       </button>
     </div>
   );
