@@ -202,6 +202,8 @@ function Quote(p: { q: NonNullable<LocalMessage['reply_to']> }) {
 function Footer(p: { m: LocalMessage; mine: boolean }) {
   const m = p.m;
   const st = m.state ?? 'sent';
+  // The server's reason for a refused message (dissolved, privacy_restricted...).
+  const failure = (m as LocalMessage & { error?: string }).error;
   return (
     <div class="msg-meta">
       {m.pinned_at ? <span title={t('conv.pinned')} aria-label={t('conv.pinned')}>📌</span> : null}
@@ -212,6 +214,11 @@ function Footer(p: { m: LocalMessage; mine: boolean }) {
       {p.mine && (
         <span class={'msg-state ' + st} data-state={st} role="img" aria-label={t(stateLabelKey(st))} title={t(stateLabelKey(st))}>
           {stateIcon(st)}
+        </span>
+      )}
+      {p.mine && st === 'failed' && failure && (
+        <span class="error msg-failure" role="alert">
+          {failure}
         </span>
       )}
       {p.mine && st === 'failed' && (
