@@ -150,7 +150,7 @@ function RowBody(p: RowProps) {
   if (!r) return null;
   if (r.type === 'day')
     return (
-      <div class="day-separator" data-testid="day-separator" role="separator">
+      <div class="day-separator" data-testid="day-separator">
         <span>{fmtDay(r.day)}</span>
       </div>
     );
