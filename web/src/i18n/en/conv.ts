@@ -60,4 +60,5 @@ export default {
   'conv.mentionAll': 'Everyone',
   'conv.readOnlyGuest': 'Guests can read the world room but not post in it.',
   'conv.dissolved': 'This group was dissolved: nobody can post in it any more.',
+  'conv.adminsOnly': 'Only the admins of this group can post.',
 } as Record<string, string>;

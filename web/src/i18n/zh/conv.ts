@@ -60,4 +60,5 @@ export default {
   'conv.mentionAll': '所有人',
   'conv.readOnlyGuest': '访客可以阅读世界频道，但不能发言。',
   'conv.dissolved': '该群组已解散，任何人都不能再发言。',
+  'conv.adminsOnly': '只有本群管理员可以发言。',
 } as Record<string, string>;

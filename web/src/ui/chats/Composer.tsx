@@ -5,10 +5,9 @@
 // conversation cannot take our messages.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Id, Profile } from '../../lib/types';
-import { get } from '../../lib/http';
 import { session } from '../../lib/session';
 import { editMessage, messagesOf, sendMessage, sendTyping, type LocalMessage } from '../../state/chat';
-import { searchMembers } from '../../state/groups';
+import { can, groups, loadGroup, searchMembers, slowModeRemaining, world } from '../../state/groups';
 import { t } from '../../i18n';
 import { Icon } from './icons';
 import { AttachButton } from '../media/AttachButton';
@@ -35,25 +34,23 @@ export interface ComposerProps {
   onSent: () => void;
 }
 
-let worldGuests: Promise<string> | null = null;
-/** Whether guests may post in the world room (GET /v1/world says). */
-function useGuestReadOnly(kind: string): boolean {
-  const [ro, setRo] = useState(false);
-  useEffect(() => {
-    if (kind !== 'world' || !session.value?.guest) return;
-    worldGuests ??= get('/v1/world').then((w) => String(w.guests), () => 'write');
-    void worldGuests.then((g) => setRo(g !== 'write'));
-  }, [kind]);
-  return ro;
-}
-
-/** Why we cannot post here, or null. */
+/** Why we cannot post here, or null: a guest in a read-only world room, a
+ * dissolved group, a group where only admins post. Anything else the server
+ * refuses shows on the message itself. */
 function useBlocked(convId: Id, kind: string): string | null {
-  const ro = useGuestReadOnly(kind);
-  if (ro) return t('conv.readOnlyGuest');
+  useEffect(() => {
+    if (kind === 'group' && !groups.value.has(convId)) void loadGroup(convId).catch(() => {});
+  }, [convId, kind]);
+  if (kind === 'world') {
+    const w = world.value;
+    return session.value?.guest && w && w.guests !== 'write' ? t('conv.readOnlyGuest') : null;
+  }
+  if (kind !== 'group') return null;
+  const g = groups.value.get(convId);
   const msgs = messagesOf(convId).value;
-  if (kind === 'group' && msgs.some((m) => m.kind === 'system' && m.system?.action === 'dissolved'))
+  if (g?.dissolved || msgs.some((m) => m.kind === 'system' && m.system?.action === 'dissolved'))
     return t('conv.dissolved');
+  if (g && !can(g, 'post')) return t('conv.adminsOnly');
   return null;
 }
 
@@ -66,6 +63,8 @@ export function Composer(p: ComposerProps) {
   const [busy, setBusy] = useState(false);
   const [mention, setMention] = useState<{ start: number; options: MentionOption[]; active: number } | null>(null);
   const blocked = useBlocked(p.convId, p.kind);
+  // The world room's slow mode: typing goes on, sending waits for the countdown.
+  const slow = p.kind === 'world' && slowModeRemaining(p.convId).value > 0;
 
   // Keep the draft (the composer is keyed by conversation, so this runs for
   // the one being left).
@@ -216,7 +215,7 @@ export function Composer(p: ComposerProps) {
   }
 
   // A caption may be edited away; a text message may not.
-  const canSubmit = p.editing ? p.editing.kind !== 'text' || !!text.trim() : !!text.trim();
+  const canSubmit = p.editing ? p.editing.kind !== 'text' || !!text.trim() : !!text.trim() && !slow;
 
   if (blocked)
     return (
