@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildRows,
+  estimateRowHeight,
   collectMentions,
   dayKey,
   hasMention,
@@ -129,5 +130,19 @@ describe('relative time', () => {
     expect(relativeParts(now - 3 * 60_000, now)).toEqual([-3, 'minute']);
     expect(relativeParts(now - 5 * 3600_000, now)).toEqual([-5, 'hour']);
     expect(relativeParts(now - 2 * 86400_000, now)).toEqual([-2, 'day']);
+  });
+});
+
+describe('row height estimate', () => {
+  it('grows with the text and the parts a bubble shows', () => {
+    const d = new Date(2026, 0, 1, 9);
+    const [day, row] = buildRows([msg(1, d)]);
+    const short = estimateRowHeight(row);
+    expect(estimateRowHeight(day)).toBeLessThan(short);
+    const long = buildRows([msg(1, d, 'a', { text: 'word '.repeat(200) })])[1];
+    expect(estimateRowHeight(long)).toBeGreaterThan(short + 100);
+    const photo = buildRows([msg(1, d, 'a', { kind: 'image', text: '' })])[1];
+    expect(estimateRowHeight(photo)).toBeGreaterThan(200);
+    expect(estimateRowHeight(undefined)).toBeGreaterThan(0);
   });
 });

@@ -94,7 +94,7 @@ export function Composer(p: ComposerProps) {
 
   async function lookForMention(value: string, caret: number) {
     const at = mentionAt(value, caret);
-    if (!at || p.kind === 'world') return setMention(null);
+    if (!at || (p.kind !== 'direct' && p.kind !== 'group')) return setMention(null);
     let people: MentionOption[] = [];
     if (p.kind === 'direct') {
       if (p.peer) people = [toOption(p.peer)];

@@ -21,7 +21,9 @@ import { Icon } from './icons';
 
 export function ConversationView(p: { convId: string; onBack?: () => void }) {
   const entry = conversations.value.get(p.convId);
-  const kind = entry?.kind ?? (worldId.value === p.convId ? 'world' : 'group');
+  // Until the conversation list has it, a conversation's kind is unknown: it
+  // is shown like a direct one (no sender names) and nothing group-only runs.
+  const kind = entry?.kind ?? (worldId.value === p.convId ? 'world' : 'unknown');
   const [reply, setReply] = useState<LocalMessage | null>(null);
   const [editing, setEditing] = useState<LocalMessage | null>(null);
   const [profile, setProfile] = useState<Id | null>(null);
@@ -68,7 +70,7 @@ export function ConversationView(p: { convId: string; onBack?: () => void }) {
           <h2 data-testid="conv-title">{title}</h2>
           <Subtitle convId={p.convId} kind={kind} peer={entry?.peer} />
         </div>
-        {kind !== 'world' && !session.value?.guest && (
+        {(kind === 'direct' || kind === 'group') && !session.value?.guest && (
           <button
             type="button"
             class="icon"

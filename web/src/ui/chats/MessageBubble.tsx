@@ -59,7 +59,8 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
       </div>
     );
 
-  const showSender = p.kind !== 'direct' && !mine && p.first;
+  const many = p.kind === 'group' || p.kind === 'world';
+  const showSender = many && !mine && p.first;
   const name = sender?.display_name || sender?.username || t('conv.someone');
   const openMenu = (x: number, y: number) => !m.deleted && m.seq > 0 && setMenu({ x, y });
   const onContext = (e: MouseEvent) => {
@@ -86,7 +87,7 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
       onTouchEnd={cancelLong}
       onTouchMove={cancelLong}
     >
-      {p.kind !== 'direct' && !mine && (
+      {many && !mine && (
         <div class="msg-avatar">
           {p.first && (
             <button type="button" class="icon" aria-label={t('conv.profileOf', { name })} onClick={() => p.actions.profile(m.sender)}>

@@ -10,7 +10,7 @@ import { useVirtualizer } from '../../lib/virtual';
 import { wsStatus } from '../../lib/ws';
 import { hasOlder, loadOlder, markRead, messagesOf, openConversation } from '../../state/chat';
 import { fmtDay, t } from '../../i18n';
-import { buildRows, newestSeq, type Row } from './convLogic';
+import { buildRows, estimateRowHeight, newestSeq, type Row } from './convLogic';
 import { MessageBubble, type BubbleActions } from './MessageBubble';
 import './conv.css';
 
@@ -30,7 +30,7 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
   const v = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (i) => (rows[i]?.type === 'day' ? 36 : 64),
+    estimateSize: (i) => estimateRowHeight(rows[i], scroller.current?.clientWidth),
     getItemKey: (i) => rows[i]?.key ?? i,
     overscan: 8,
     anchorTo: 'end',

@@ -186,3 +186,21 @@ export function relativeParts(ms: number, now: number): [number, Intl.RelativeTi
   }
   return [Math.round(v), 'year'];
 }
+
+/** A guess at a row's height before it is measured: close guesses keep the
+ * scrollbar steady and the first measurement from moving rows around. */
+export function estimateRowHeight(r: Row | undefined, width = 600): number {
+  if (!r) return 60;
+  if (r.type === 'day') return 40;
+  const m = r.m;
+  if (m.kind === 'system') return 32;
+  let h = 36 + (r.first ? 22 : 0);
+  if (m.kind === 'image' || m.kind === 'video') h += 220;
+  else if (m.kind !== 'text') h += 56;
+  if (m.reply_to) h += 44;
+  if (m.reactions?.length) h += 30;
+  const perLine = Math.max(20, Math.floor((width * 0.7) / 8.5));
+  let lines = 0;
+  for (const part of (m.text ?? '').split('\n')) lines += Math.max(1, Math.ceil(part.length / perLine));
+  return h + (m.text ? lines * 21 : 0);
+}
