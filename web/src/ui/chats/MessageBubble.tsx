@@ -24,12 +24,12 @@ export interface BubbleActions {
 }
 
 const asked = new Set<Id>();
-/** A sender's profile, asked of the server once when not known yet (guests
- * may not ask: they see the id-less fallback). */
-export function useUser(id: Id) {
-  const u = users.value.get(id);
+/** A user's profile, asked of the server once when not known yet (guests
+ * may not ask: they see the fallback name). */
+export function useUser(id: Id | undefined) {
+  const u = id ? users.value.get(id) : undefined;
   useEffect(() => {
-    if (u || asked.has(id) || session.value?.guest) return;
+    if (!id || u || asked.has(id) || session.value?.guest) return;
     asked.add(id);
     get('/v1/users/' + id).then(rememberUser, () => {});
   }, [id, !!u]);
@@ -160,6 +160,8 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
 
 function Body(p: { m: LocalMessage }) {
   const m = p.m;
+  useUser(m.forwarded_from?.sender);
+  useUser(m.reply_to?.sender);
   const highlight = !!(m.mentions?.length || m.mention_all);
   return (
     <>
