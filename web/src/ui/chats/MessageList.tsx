@@ -40,6 +40,22 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
   const items = v.getVirtualItems();
   const atEnd = v.isAtEnd(END_SLACK);
 
+  // The list shrinks when the composer grows (or a phone's keyboard opens):
+  // a reader at the bottom stays there.
+  const atEndRef = useRef(atEnd);
+  atEndRef.current = atEnd;
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    let height = el.clientHeight;
+    const ro = new ResizeObserver(() => {
+      if (el.clientHeight !== height && atEndRef.current) v.scrollToEnd();
+      height = el.clientHeight;
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
   // First page, then the bottom of it; history pages are asked for only once
   // the view has settled there (the list is keyed by conversation).
   const [ready, setReady] = useState(false);
@@ -52,7 +68,13 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
   useEffect(() => {
     if (rows.length === 0 || ready) return;
     v.scrollToEnd();
-    const id = requestAnimationFrame(() => requestAnimationFrame(() => setReady(true)));
+    // Once more when the rows in view have been measured.
+    const id = requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        v.scrollToEnd();
+        setReady(true);
+      }),
+    );
     return () => cancelAnimationFrame(id);
   }, [rows.length > 0]);
   // The composer sent something: show it.
