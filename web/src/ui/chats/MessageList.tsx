@@ -82,15 +82,16 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
     if (p.scrollToEndSignal) v.scrollToEnd();
   }, [p.scrollToEndSignal]);
 
-  // The next page of history when the top comes near.
+  // The next page of history when the top comes near (not again after a
+  // failure until the connection comes back: no loop while offline).
   const first = items[0]?.index ?? 0;
   useEffect(() => {
-    if (loading || !older || !ready || first > PRELOAD_ROWS) return;
+    if (loading || error || !older || !ready || first > PRELOAD_ROWS) return;
     setLoading(true);
     loadOlder(p.convId)
       .catch(setError)
       .finally(() => setLoading(false));
-  }, [first, older, loading, ready]);
+  }, [first, older, loading, ready, error]);
 
   // "New messages" appear when the newest message changes while the reader
   // is up in the history; they go once the bottom is reached.
