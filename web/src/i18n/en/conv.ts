@@ -46,7 +46,7 @@ export default {
   'conv.deleteForMe': 'Delete for me',
   'conv.deleteForEveryone': 'Delete for everyone',
   'conv.reactions': 'Reactions',
-  'conv.reactionLabel': '{emoji} {count}',
+  'conv.reactionLabel': '{emoji}: {count}, press to add or remove yours',
   'conv.pickEmoji': 'Pick a reaction',
   'conv.reactWith': 'React with {emoji}',
   'conv.placeholder': 'Write a message',

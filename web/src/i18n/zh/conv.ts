@@ -46,7 +46,7 @@ export default {
   'conv.deleteForMe': '仅为我删除',
   'conv.deleteForEveryone': '为所有人删除',
   'conv.reactions': '表情回应',
-  'conv.reactionLabel': '{emoji} {count}',
+  'conv.reactionLabel': '{emoji}：{count} 个，按下可添加或撤回你的回应',
   'conv.pickEmoji': '选择表情回应',
   'conv.reactWith': '用 {emoji} 回应',
   'conv.placeholder': '输入消息',

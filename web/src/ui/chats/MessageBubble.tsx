@@ -216,7 +216,7 @@ function Footer(p: { m: LocalMessage; mine: boolean }) {
       </time>
       {p.mine && (
         <span class={'msg-state ' + st} data-state={st} role="img" aria-label={t(stateLabelKey(st))} title={t(stateLabelKey(st))}>
-          {stateIcon(st)}
+          <Icon name={stateIcon(st)} />
         </span>
       )}
       {p.mine && st === 'failed' && failure && (

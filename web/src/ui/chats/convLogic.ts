@@ -143,17 +143,17 @@ export function collectMentions(text: string, chosen: Map<string, Id>, group: bo
 export function stateLabelKey(s: DeliveryState): string {
   return 'conv.state.' + s;
 }
-export function stateIcon(s: DeliveryState): string {
+export function stateIcon(s: DeliveryState): 'clock' | 'check' | 'checks' | 'alert' {
   switch (s) {
     case 'pending':
-      return '🕓';
+      return 'clock';
     case 'sent':
-      return '✓';
+      return 'check';
     case 'delivered':
     case 'read':
-      return '✓✓';
+      return 'checks';
     case 'failed':
-      return '!';
+      return 'alert';
   }
 }
 

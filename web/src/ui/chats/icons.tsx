@@ -8,9 +8,14 @@ const ICONS = {
   check: 'M20 6 9 17l-5-5',
   more: 'M5 12h.01M12 12h.01M19 12h.01',
   close: 'M18 6 6 18M6 6l12 12',
+  clock: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 6v6l4 2',
+  checks: 'M2 12l5 5L18 6M12 16l1 1L24 6',
+  alert: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 8v4M12 16h.01',
 };
 
-export function Icon(p: { name: keyof typeof ICONS }) {
+export type IconName = keyof typeof ICONS;
+
+export function Icon(p: { name: IconName }) {
   return (
     <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
       <path d={ICONS[p.name]} />
