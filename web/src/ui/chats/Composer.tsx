@@ -9,7 +9,7 @@ import { session } from '../../lib/session';
 import { editMessage, messagesOf, sendMessage, sendTyping, type LocalMessage } from '../../state/chat';
 import { can, groups, loadGroup, searchMembers, slowModeRemaining, world } from '../../state/groups';
 import { t } from '../../i18n';
-import { Icon } from './icons';
+import { Icon } from './convIcons';
 import { AttachButton } from '../media/AttachButton';
 import { VoiceButton } from '../media/VoiceButton';
 import { SlowModeNotice } from '../groups/SlowModeNotice';

@@ -17,7 +17,7 @@ import { Composer } from './Composer';
 import { senderName, type BubbleActions } from './MessageBubble';
 import { relativeParts } from './convLogic';
 import './conv.css';
-import { Icon } from './icons';
+import { Icon } from './convIcons';
 
 export function ConversationView(p: { convId: string; onBack?: () => void }) {
   const entry = conversations.value.get(p.convId);

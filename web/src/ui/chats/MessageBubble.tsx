@@ -12,7 +12,7 @@ import { MessageContent } from '../media/MessageContent';
 import { Avatar } from '../media/Avatar';
 import { richText, stateIcon, stateLabelKey } from './convLogic';
 import { Reactions, EmojiPicker } from './Reactions';
-import { Icon } from './icons';
+import { Icon } from './convIcons';
 
 /** What a bubble asks of the conversation view. */
 export interface BubbleActions {

@@ -4,7 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { Id } from '../../lib/types';
 import { react, unreact, type LocalMessage } from '../../state/chat';
 import { t } from '../../i18n';
-import { Icon } from './icons';
+import { Icon } from './convIcons';
 
 /** The emoji offered by the picker: the ones people reach for most. */
 export const COMMON_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];

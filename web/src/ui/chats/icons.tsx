@@ -1,24 +1,43 @@
-// The few line icons of the conversation view, as inline SVG (no icon font:
-// glyphs like ⓘ are missing from many system fonts). Decorative: the buttons
-// that hold them carry the name.
-const ICONS = {
-  info: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 16v-4M12 8h.01',
-  back: 'M19 12H5M12 19l-7-7 7-7',
-  send: 'M22 2 11 13M22 2l-7 20-4-9-9-4 20-7z',
-  check: 'M20 6 9 17l-5-5',
-  more: 'M5 12h.01M12 12h.01M19 12h.01',
-  close: 'M18 6 6 18M6 6l12 12',
-  clock: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 6v6l4 2',
-  checks: 'M2 12l5 5L18 6M12 16l1 1L24 6',
-  alert: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 8v4M12 16h.01',
+// The chats screen's icons as inline SVG (no icon font, no emoji font
+// needed); decorative: the buttons around them carry the names.
+const base = {
+  width: 20,
+  height: 20,
+  viewBox: '0 0 24 24',
+  fill: 'none',
+  stroke: 'currentColor',
+  'stroke-width': 2,
+  'stroke-linecap': 'round' as const,
+  'stroke-linejoin': 'round' as const,
+  'aria-hidden': true,
+  focusable: 'false',
 };
 
-export type IconName = keyof typeof ICONS;
-
-export function Icon(p: { name: IconName }) {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-      <path d={ICONS[p.name]} />
-    </svg>
-  );
-}
+export const SearchIcon = () => (
+  <svg {...base}>
+    <circle cx="11" cy="11" r="7" />
+    <path d="m20 20-3.5-3.5" />
+  </svg>
+);
+export const PlusIcon = () => (
+  <svg {...base}>
+    <path d="M12 5v14M5 12h14" />
+  </svg>
+);
+export const MoreIcon = () => (
+  <svg {...base}>
+    <circle cx="5" cy="12" r="1" />
+    <circle cx="12" cy="12" r="1" />
+    <circle cx="19" cy="12" r="1" />
+  </svg>
+);
+export const PinIcon = () => (
+  <svg {...base} width={14} height={14}>
+    <path d="M12 17v5M9 3h6l-1 7 4 4H6l4-4z" />
+  </svg>
+);
+export const MutedIcon = () => (
+  <svg {...base} width={14} height={14}>
+    <path d="M6 8a6 6 0 0 1 10.4-4M18 8c0 7 3 9 3 9H7M13.7 21a2 2 0 0 1-3.4 0M2 2l20 20" />
+  </svg>
+);
