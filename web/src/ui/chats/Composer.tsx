@@ -118,9 +118,12 @@ export function Composer(p: ComposerProps) {
     if (!mention) return;
     const r = insertMention(el.value, mention.start, el.selectionStart ?? el.value.length, o.username);
     if (o.user_id) chosen.current.set(o.username, o.user_id);
+    // Written to the element at once, caret included, so that keys typed
+    // before the next render land after the name.
+    el.value = r.text;
+    el.setSelectionRange(r.caret, r.caret);
     setText(r.text);
     setMention(null);
-    requestAnimationFrame(() => el.setSelectionRange(r.caret, r.caret));
   }
 
   function onInput(e: Event) {
