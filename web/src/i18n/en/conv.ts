@@ -61,4 +61,5 @@ export default {
   'conv.readOnlyGuest': 'Guests can read the world room but not post in it.',
   'conv.dissolved': 'This group was dissolved: nobody can post in it any more.',
   'conv.adminsOnly': 'Only the admins of this group can post.',
+  'conv.showQuoted': 'Show the quoted message',
 } as Record<string, string>;

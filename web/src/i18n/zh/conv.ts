@@ -61,4 +61,5 @@ export default {
   'conv.readOnlyGuest': '访客可以阅读世界频道，但不能发言。',
   'conv.dissolved': '该群组已解散，任何人都不能再发言。',
   'conv.adminsOnly': '只有本群管理员可以发言。',
+  'conv.showQuoted': '查看被引用的消息',
 } as Record<string, string>;

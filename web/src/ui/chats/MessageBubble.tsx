@@ -21,6 +21,8 @@ export interface BubbleActions {
   edit: (m: LocalMessage) => void;
   forward: (m: LocalMessage) => void;
   profile: (userId: Id) => void;
+  /** Brings a loaded message into view (the list fills it in). */
+  jump?: (messageId: Id) => void;
 }
 
 const asked = new Set<Id>();
@@ -108,7 +110,7 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
             {t('conv.deleted')}
           </p>
         ) : (
-          <Body m={m} />
+          <Body m={m} jump={p.actions.jump} />
         )}
         <Footer m={m} mine={mine} />
         {!m.deleted && m.reactions?.length ? <Reactions convId={p.actions.convId} m={m} onError={setError} /> : null}
@@ -158,7 +160,7 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
   );
 }
 
-function Body(p: { m: LocalMessage }) {
+function Body(p: { m: LocalMessage; jump?: (id: Id) => void }) {
   const m = p.m;
   useUser(m.forwarded_from?.sender);
   useUser(m.reply_to?.sender);
@@ -168,7 +170,7 @@ function Body(p: { m: LocalMessage }) {
       {m.forwarded_from && (
         <p class="msg-forwarded muted">{t('conv.forwardedFrom', { name: senderName(m.forwarded_from.sender) })}</p>
       )}
-      {m.reply_to && <Quote q={m.reply_to} />}
+      {m.reply_to && <Quote q={m.reply_to} jump={p.jump} />}
       {m.kind !== 'text' && <MessageContent message={m} />}
       {m.text && (
         <p class="msg-text" data-testid="message-text" dir="auto">
@@ -191,14 +193,14 @@ function Body(p: { m: LocalMessage }) {
   );
 }
 
-function Quote(p: { q: NonNullable<LocalMessage['reply_to']> }) {
+function Quote(p: { q: NonNullable<LocalMessage['reply_to']>; jump?: (id: Id) => void }) {
   if (p.q.deleted) return <blockquote class="msg-quote muted">{t('conv.quoteDeleted')}</blockquote>;
   const text = p.q.text || (p.q.kind && p.q.kind !== 'text' ? t('conv.kind.' + p.q.kind) : '');
   return (
-    <blockquote class="msg-quote">
+    <button type="button" class="msg-quote" title={t('conv.showQuoted')} onClick={() => p.jump?.(p.q.message_id)}>
       <strong>{p.q.sender ? senderName(p.q.sender) : ''}</strong>
       <span dir="auto">{text}</span>
-    </blockquote>
+    </button>
   );
 }
 

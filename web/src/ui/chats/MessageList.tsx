@@ -108,6 +108,20 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
 
   useMarkRead(p.convId, rows, v);
 
+  // A click on a quote brings the quoted message into view when it is loaded.
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  const actions = useMemo<BubbleActions>(
+    () => ({
+      ...p.actions,
+      jump: (id: Id) => {
+        const i = rowsRef.current.findIndex((r) => r.type === 'msg' && r.m.message_id === id);
+        if (i >= 0) v.scrollToIndex(i, { align: 'center' });
+      },
+    }),
+    [p.actions],
+  );
+
   return (
     <div class="msg-list-wrap">
       <div
@@ -129,7 +143,7 @@ export function MessageList(p: { convId: Id; kind: string; actions: BubbleAction
               class="msg-row"
               style={{ top: it.start + 'px' }}
             >
-              <RowView row={rows[it.index]} kind={p.kind} actions={p.actions} />
+              <RowView row={rows[it.index]} kind={p.kind} actions={actions} />
             </div>
           ))}
         </div>
