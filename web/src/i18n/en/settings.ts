@@ -25,7 +25,7 @@ export default {
   'settings.privacy.message.contacts': 'My friends',
   'settings.privacy.message.nobody': 'Nobody',
   'settings.privacy.presence': 'Who can see when I am online',
-  'settings.privacy.presence.help': 'Others see you as "last seen a long time ago".',
+  'settings.privacy.presence.help': 'Those you exclude see you as "last seen a long time ago" and never online.',
   'settings.privacy.presence.everyone': 'Everyone',
   'settings.privacy.presence.contacts': 'My friends',
   'settings.privacy.presence.nobody': 'Nobody',

@@ -25,7 +25,7 @@ export default {
   'settings.privacy.message.contacts': '我的好友',
   'settings.privacy.message.nobody': '没有人',
   'settings.privacy.presence': '谁可以看到我是否在线',
-  'settings.privacy.presence.help': '其他人会看到你“很久之前上线过”。',
+  'settings.privacy.presence.help': '被排除的人只会看到你“很久之前上线过”，永远不会看到你在线。',
   'settings.privacy.presence.everyone': '所有人',
   'settings.privacy.presence.contacts': '我的好友',
   'settings.privacy.presence.nobody': '没有人',

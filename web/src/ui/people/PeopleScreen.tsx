@@ -25,6 +25,8 @@ export function PeopleScreen(p: { userId?: string }) {
       </div>
       {p.userId ? (
         <div class="people-detail">
+          {/* The list and its heading are hidden on a phone while a profile shows. */}
+          <h1 class="phone-title">{t('people.title')}</h1>
           <a
             class="back"
             href="/people"
