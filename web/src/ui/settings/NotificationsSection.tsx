@@ -1,7 +1,7 @@
 // Desktop notifications: the browser asks its permission only from a click,
 // so the toggle is where that question is asked.
 import { useState } from 'preact/hooks';
-import { askNotificationPermission, notificationsEnabled } from '../../lib/notify';
+import { setNotificationsEnabled, notificationsEnabled } from '../../lib/notify';
 import { t } from '../../i18n';
 
 function permission(): NotificationPermission | 'unsupported' {
@@ -12,13 +12,11 @@ export function NotificationsSection() {
   const [perm, setPerm] = useState(permission());
   const [busy, setBusy] = useState(false);
   const toggle = async (on: boolean) => {
-    if (!on) {
-      notificationsEnabled.value = false;
-      return;
-    }
     setBusy(true);
     try {
-      await askNotificationPermission();
+      // Turning on asks the browser's permission; this click is the gesture
+      // browsers require before they show their prompt.
+      await setNotificationsEnabled(on);
     } finally {
       setPerm(permission());
       setBusy(false);
