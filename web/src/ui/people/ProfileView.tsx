@@ -115,6 +115,7 @@ function ProfileActions(p: { user: Profile; actions: ProfileAction[]; onLeave?: 
   const [confirmBlock, setConfirmBlock] = useState(false);
   const id = p.user.user_id;
   const has = (a: ProfileAction) => p.actions.includes(a);
+  const request = contacts.value.get(id);
 
   const run = async (fn: () => Promise<unknown>) => {
     setBusy(true);
@@ -139,6 +140,9 @@ function ProfileActions(p: { user: Profile; actions: ProfileAction[]; onLeave?: 
   return (
     <section class="profile-actions" aria-label={t('people.actions')}>
       {state !== 'none' && <p class="muted" data-testid="contact-state">{t('people.state.' + state)}</p>}
+      {state === 'incoming' && request?.message && (
+        <blockquote class="request-note" data-testid="request-note">{request.message}</blockquote>
+      )}
       {has('request') && (
         <label class="field">
           <span>{t('people.requestMessage')}</span>
