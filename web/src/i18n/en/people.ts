@@ -27,7 +27,7 @@ export default {
   'people.ago.minutes': '{n} min ago',
   'people.ago.hours': '{n} h ago',
   'people.ago.days': '{n} d ago',
-  'people.ago.date': 'a while ago',
+  'people.ago.date': 'on {date}',
   'people.state.outgoing': 'You asked to be friends; waiting for an answer.',
   'people.state.incoming': 'Wants to be your friend.',
   'people.state.friends': 'You are friends.',

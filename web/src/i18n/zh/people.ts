@@ -27,7 +27,7 @@ export default {
   'people.ago.minutes': '{n} 分钟前',
   'people.ago.hours': '{n} 小时前',
   'people.ago.days': '{n} 天前',
-  'people.ago.date': '一段时间以前',
+  'people.ago.date': '于 {date}',
   'people.state.outgoing': '你已发送好友请求，等待对方回应。',
   'people.state.incoming': '想加你为好友。',
   'people.state.friends': '你们是好友。',

@@ -12,7 +12,7 @@ export function Ago(p: { at: number }) {
   }, []);
   const r = ago(p.at, now);
   const exact = fmtDay(p.at) + ' ' + fmtTime(p.at);
-  const text = r.key === 'people.ago.date' ? fmtDay(p.at) : t(r.key, r.params);
+  const text = t(r.key, { ...r.params, date: fmtDay(p.at) });
   return (
     <time dateTime={new Date(p.at).toISOString()} title={exact}>
       {text}

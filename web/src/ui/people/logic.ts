@@ -39,7 +39,7 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
 /** How long ago `at` was, rounded the way a person says it; older than a
- * week gives the date (key people.ago.date with {date} left to the caller). */
+ * week gives the date (people.ago.date, whose {date} the caller formats). */
 export function ago(at: number, now: number): RelTime {
   const d = Math.max(0, now - at);
   if (d < MIN) return { key: 'people.ago.now' };
