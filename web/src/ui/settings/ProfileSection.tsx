@@ -72,7 +72,8 @@ export function ProfileSection() {
     const change: { display_name?: string; bio?: string } = {};
     if (name.trim() !== m.display_name) change.display_name = name.trim();
     if (bio !== (m.bio ?? '')) change.bio = bio;
-    if (Object.keys(change).length) void act.run(() => updateMe(change));
+    // Nothing changed still answers "Saved": the form shows what is stored.
+    void act.run(async () => Object.keys(change).length > 0 && updateMe(change));
   };
   return (
     <>
