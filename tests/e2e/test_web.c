@@ -89,8 +89,8 @@ static void test_page(void **state)
 static void test_client_routes(void **state)
 {
     (void)state;
-    const char *routes[] = {"/chats", "/chats/383209117054926848", "/join/abcDEF123", "/admin/users",
-                            "/settings/devices"};
+    const char *routes[] = {"/chats", "/chats/383209117054926848", "/join/abcDEF123",
+                            "/admin/users", "/settings/devices"};
     mpc_response_t page, r;
     assert_int_equal(get(srv, "GET", "/index.html", NULL, &page), 200);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -251,7 +251,7 @@ static void test_web_root(void **state)
     mpc_response_free(&r);
     /* Nothing outside the root, no dotfiles, no directories. */
     const char *bad[] = {"/../secret.txt", "/%2e%2e/secret.txt", "/sub/../../secret.txt", "/.env",
-                         "/sub", "/missing.js"};
+                         "/sub",           "/missing.js"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(get(dev, "GET", bad[i], NULL, &r), 404);
         assert_null(strstr(r.body ? r.body : "", "outside the root"));
@@ -267,10 +267,10 @@ static void test_web_root(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_page),          cmocka_unit_test(test_client_routes),
+        cmocka_unit_test(test_page),           cmocka_unit_test(test_client_routes),
         cmocka_unit_test(test_api_stays_json), cmocka_unit_test(test_assets_immutable),
-        cmocka_unit_test(test_encodings),     cmocka_unit_test(test_etag_and_head),
-        cmocka_unit_test(test_web_off),       cmocka_unit_test(test_web_root),
+        cmocka_unit_test(test_encodings),      cmocka_unit_test(test_etag_and_head),
+        cmocka_unit_test(test_web_off),        cmocka_unit_test(test_web_root),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,6 +35,10 @@ export interface AdminStats {
   online_sessions: number;
   uptime_s: number;
   version: string;
+  connections: number;
+  db_bytes: number;
+  files: number;
+  file_bytes: number;
 }
 
 export type InviteState = 'active' | 'expired' | 'revoked' | 'used_up';

@@ -28,6 +28,9 @@ export default {
   'admin.stats.conversations': 'Conversations',
   'admin.stats.convSub': '{direct} direct, {groups} groups',
   'admin.stats.uptime': 'Uptime',
+  'admin.stats.connections': 'Open connections (HTTP and WebSocket)',
+  'admin.stats.storage': 'Storage',
+  'admin.stats.storageSub': 'database {db}; {files} files, {bytes}',
   'admin.stats.version': 'Server version',
   'admin.stats.note': 'Read every {s} seconds while this page is visible; the lines show the last 10 minutes.',
 

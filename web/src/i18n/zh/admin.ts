@@ -28,6 +28,9 @@ export default {
   'admin.stats.conversations': '会话',
   'admin.stats.convSub': '私聊 {direct} 个，群组 {groups} 个',
   'admin.stats.uptime': '运行时间',
+  'admin.stats.connections': '打开的连接（HTTP 和 WebSocket）',
+  'admin.stats.storage': '存储',
+  'admin.stats.storageSub': '数据库 {db}；{files} 个文件，{bytes}',
   'admin.stats.version': '服务器版本',
   'admin.stats.note': '页面可见时每 {s} 秒刷新一次；曲线显示最近 10 分钟。',
 

@@ -1,3 +1,4 @@
+import { formatSize } from '../../lib/files';
 // Live figures of the server (GET /v1/admin/stats), read every few seconds
 // while the page is visible. The API gives totals, so the message rate is
 // computed from two successive readings; the last minutes of readings feed
@@ -110,6 +111,13 @@ export function Overview() {
               label={t('admin.stats.conversations')}
               value={num(stats.conversations)}
               sub={t('admin.stats.convSub', { direct: stats.direct, groups: stats.groups })}
+            />
+            <Figure label={t('admin.stats.connections')} value={num(stats.connections)} testid="admin-stat-connections" />
+            <Figure
+              label={t('admin.stats.storage')}
+              value={formatSize(stats.db_bytes + stats.file_bytes)}
+              sub={t('admin.stats.storageSub', { db: formatSize(stats.db_bytes), files: num(stats.files), bytes: formatSize(stats.file_bytes) })}
+              testid="admin-stat-storage"
             />
             <Figure label={t('admin.stats.uptime')} value={fmtDuration(stats.uptime_s)} testid="admin-stat-uptime" />
             <Figure label={t('admin.stats.version')} value={stats.version} />
