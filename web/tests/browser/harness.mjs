@@ -268,8 +268,13 @@ export class Server {
   async user(username, { displayName, admin = false } = {}) {
     if (admin) this.admin(['user', 'add', username, '--admin', '--display-name', displayName ?? cap(username)], PASSWORD);
     else await this.call('POST', '/v1/auth/register', { username, password: PASSWORD, display_name: displayName ?? cap(username) });
-    const t = await this.call('POST', '/v1/auth/login', { username, password: PASSWORD, device_name: 'test' });
-    return { username, password: PASSWORD, id: t.user_id, token: t.access_token };
+    return this.login({ username, password: PASSWORD });
+  }
+
+  /** Logs in over the API (a new device): the user with a fresh token. */
+  async login(user) {
+    const t = await this.call('POST', '/v1/auth/login', { username: user.username, password: user.password, device_name: 'test' });
+    return { ...user, id: t.user_id, token: t.access_token };
   }
 
   /** The direct conversation of a and b (created when missing). */
@@ -340,11 +345,29 @@ export function browserTest(name, fn, { flags = [], timeout = 120_000 } = {}) {
     try {
       await server.start();
       await fn({ server, browser, t });
+    } catch (e) {
+      await keepFailure(browser, name);
+      throw e;
     } finally {
       await browser.close().catch(() => {});
       await server.stop();
     }
   });
+}
+
+/** Saves a screenshot of every open page of a failed test, to see why. */
+async function keepFailure(browser, name) {
+  const dir = join(process.env.MAGPIE_TEST_ARTIFACTS ?? join(tmpdir(), 'magpie-browser-failures'));
+  mkdirSync(dir, { recursive: true });
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+  let i = 0;
+  for (const context of browser.contexts()) {
+    for (const page of context.pages()) {
+      const path = join(dir, `${slug}-${++i}.png`);
+      if (await page.screenshot({ path, timeout: 5000 }).then(() => true, () => false))
+        process.stderr.write(`failure screenshot: ${path} (${page.url()})\n`);
+    }
+  }
 }
 
 // ---- the client, as a person uses it ----
@@ -386,6 +409,73 @@ export async function expectCount(locator, n, message) {
 export async function expectAttr(locator, name, values, message) {
   const want = Array.isArray(values) ? values : [values];
   await eventually(async () => assert.ok(want.includes(await locator.getAttribute(name, { timeout: 1000 })), `${name} = ${await locator.getAttribute(name, { timeout: 1000 })}, want ${want.join('|')}`), { message });
+}
+
+// ---- seeding over the WebSocket ----
+
+/**
+ * Sends text messages as user over the WebSocket (messages have no HTTP
+ * route). Node 20 has no WebSocket, so a throwaway page of the server's own
+ * origin (the WebSocket's Origin rule) opens it.
+ */
+export async function wsSend(env, user, convId, texts) {
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(env.server.api + '/readyz');
+    const err = await page.evaluate(
+      async ({ token, convId, texts }) => {
+        const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/v1/ws');
+        let id = 0;
+        const pending = new Map();
+        ws.onmessage = (e) => {
+          const f = JSON.parse(e.data);
+          if (f.id != null && pending.has(f.id)) pending.get(f.id)(f);
+        };
+        await new Promise((res, rej) => {
+          ws.onopen = res;
+          ws.onerror = () => rej(new Error('websocket error'));
+        });
+        const req = (fields) =>
+          new Promise((res) => {
+            const n = ++id;
+            pending.set(n, res);
+            ws.send(JSON.stringify({ id: n, ...fields }));
+          });
+        const a = await req({ type: 'auth', token });
+        if (a.error) return a.error.message;
+        for (const text of texts) {
+          const r = await req({ type: 'send', conversation: convId, client_msg_id: crypto.randomUUID(), text });
+          if (r.error) return r.error.message;
+        }
+        ws.close();
+        return null;
+      },
+      { token: user.token, convId, texts },
+    );
+    if (err) throw new Error('wsSend: ' + err);
+  } finally {
+    await context.close();
+  }
+}
+
+/** A small world for screenshots and scans: alice (an admin), bob and carol,
+ * a conversation of alice and bob, a group, posts in the world room. */
+export async function seedDemo(env) {
+  const { server } = env;
+  const alice = await server.user('alice', { displayName: 'Alice Martin', admin: true });
+  const bob = await server.user('bob', { displayName: 'Bob Chen' });
+  const carol = await server.user('carol', { displayName: 'Carol Diaz' });
+  const direct = await server.direct(alice, bob);
+  const group = await server.call('POST', '/v1/groups', { title: 'Climbing club', description: 'Tuesday evenings at the wall', member_ids: [bob.id, carol.id] }, alice.token);
+  const world = await server.call('GET', '/v1/world', undefined, alice.token);
+  await wsSend(env, bob, direct, ['Hi Alice! Are we still on for Saturday?']);
+  await wsSend(env, alice, direct, ['Yes! Meet at the station at 9?']);
+  await wsSend(env, bob, direct, ['Perfect, I will bring the ropes 🧗']);
+  await wsSend(env, carol, group.conversation_id, ['Who is coming on Tuesday?']);
+  await wsSend(env, bob, group.conversation_id, ['Me, and I found new shoes']);
+  await wsSend(env, carol, world.conversation_id, ['Hello world, nice to meet you all']);
+  return { alice, bob, carol, direct, group: group.conversation_id, world: world.conversation_id };
 }
 
 // ---- axe-core ----
