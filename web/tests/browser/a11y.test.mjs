@@ -1,6 +1,6 @@
 // (i) An accessibility scan (axe-core) of each main screen: no serious or
 // critical violation, in the light theme and (for a few) the dark one.
-import { browserTest, newPage, signIn, byId, seedDemo, checkA11y } from './harness.mjs';
+import { browserTest, newPage, signIn, byId, seedDemo, visit, checkA11y } from './harness.mjs';
 
 /** [name, path, a test id that shows the screen is drawn] */
 const SIGNED_OUT = [
@@ -36,7 +36,7 @@ browserTest('no serious or critical accessibility violation on the main screens'
     for (const [name, path, ready] of SIGNED_IN) {
       if (colorScheme === 'dark' && !['chats list', 'conversation'].includes(name)) continue;
       await t.test(`${name} (${colorScheme})`, async () => {
-        await page.goto(path);
+        await visit(page, path);
         await byId(page, ready).first().waitFor();
         await checkA11y(page, name);
       });
@@ -44,4 +44,4 @@ browserTest('no serious or critical accessibility violation on the main screens'
     await page.context().close();
     await out.context().close();
   }
-});
+}, { timeout: 400_000 });

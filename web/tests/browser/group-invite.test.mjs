@@ -33,8 +33,9 @@ browserTest('a group created and joined by invite link', async ({ server, browse
   await byId(pb, 'login-username').fill(bob.username);
   await byId(pb, 'login-password').fill(bob.password);
   await byId(pb, 'login-submit').click();
-  await byId(pb, 'join-title').getByText('Climbing').waitFor();
+  await byId(pb, 'join-title').waitFor();
   await byId(pb, 'join-submit').click();
+  await byId(pb, 'conv-title').getByText('Climbing').waitFor();
   await byId(pb, 'composer-input').waitFor();
   await send(pb, 'Hi all, thanks for the invite');
   await expectCount(messagesWithText(pa, 'Hi all, thanks for the invite'), 1, 'alice sees bob in the group');

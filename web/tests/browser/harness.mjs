@@ -383,10 +383,21 @@ export async function signIn(page, user) {
   await byId(page, 'nav-settings').waitFor();
 }
 
-/** Opens the conversation with this id (the client's own route). */
+/** Opens the conversation with this id from the list, as a person does.
+ * (Loading /chats/ID directly is what the reload tests exercise.) */
 export async function openConversation(page, convId) {
-  await page.goto(`/chats/${convId}`);
+  if (!new URL(page.url()).pathname.startsWith('/chats')) await byId(page, 'nav-chats').click();
+  await page.locator(`[data-testid="conv-item"][data-conv-id="${convId}"]`).click();
   await byId(page, 'composer-input').waitFor();
+}
+
+/** Goes to a client route without reloading the page, as an in-app link
+ * does (the client's router follows popstate). */
+export async function visit(page, path) {
+  await page.evaluate((p) => {
+    history.pushState(null, '', p);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, path);
 }
 
 /** Types text in the composer and sends it with the send button. */

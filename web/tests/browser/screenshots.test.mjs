@@ -1,7 +1,7 @@
 // (j) A screenshot of each main screen, for the README, written to
 // $MAGPIE_SCREENSHOTS (e.g. ../docs/screenshots) when it is set:
 // desktop size (1280×800), plus a phone-sized conversation and the dark theme.
-import { browserTest, newPage, signIn, byId, seedDemo, screenshot, PHONE } from './harness.mjs';
+import { browserTest, newPage, signIn, byId, seedDemo, visit, screenshot, PHONE } from './harness.mjs';
 
 const enabled = !!process.env.MAGPIE_SCREENSHOTS;
 
@@ -35,7 +35,7 @@ browserTest('screenshots of the main screens', async ({ server, browser, t }) =>
   ];
   for (const [name, path, ready] of shots) {
     await t.test(name, async () => {
-      await page.goto(path);
+      await visit(page, path);
       await byId(page, ready).first().waitFor();
       await screenshot(page, name);
     });
@@ -44,15 +44,15 @@ browserTest('screenshots of the main screens', async ({ server, browser, t }) =>
   await t.test('phone', async () => {
     const phone = await newPage(env, { viewport: PHONE });
     await signIn(phone, demo.bob);
-    await phone.goto(`/chats/${demo.direct}`);
+    await visit(phone, `/chats/${demo.direct}`);
     await byId(phone, 'message-text').first().waitFor();
     await screenshot(phone, 'phone');
   });
   await t.test('dark', async () => {
     const dark = await newPage(env, { colorScheme: 'dark' });
     await signIn(dark, demo.bob);
-    await dark.goto(`/chats/${demo.direct}`);
+    await visit(dark, `/chats/${demo.direct}`);
     await byId(dark, 'message-text').first().waitFor();
     await screenshot(dark, 'dark');
   });
-});
+}, { timeout: 400_000 });

@@ -27,7 +27,8 @@ browserTest(
 
     // Both tabs work through several token lifetimes, reloading on the way.
     await openConversation(tab1, conv);
-    await openConversation(tab2, conv);
+    await tab2.goto(`/chats/${conv}`); // a conversation opened by its address
+    await byId(tab2, 'composer-input').waitFor();
     for (let round = 0; round < 3; round++) {
       const before = (await session()).refreshToken;
       await eventually(async () => assert.notEqual((await session()).refreshToken, before, 'rotated'), { timeout: TTL * 1000 });
