@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { browserTest, newPage, byId, PASSWORD } from './harness.mjs';
 
-browserTest('register, sign out by clearing, sign in; wrong password shows the server message', async ({ server, browser }) => {
+browserTest('register, then sign in from another browser; a taken name and a wrong password show the server message', async ({ server, browser }) => {
   const page = await newPage({ server, browser });
   await page.goto('/');
   await byId(page, 'login-username').waitFor();

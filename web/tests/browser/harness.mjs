@@ -7,7 +7,6 @@
 // (an assertion retried until it holds or its deadline passes).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,18 +74,6 @@ async function stopChild(child, signal = 'SIGTERM') {
   }
 }
 
-/** A loopback port nobody listens on now (for processes that need one up front). */
-export function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 /** Calls fn until it stops throwing or timeout ms pass; returns its result.
  * For conditions no event announces (a value over the API, a count). */
 export async function eventually(fn, { timeout = TIMEOUT, interval = 100, message } = {}) {
@@ -117,20 +104,13 @@ async function servesClient(base) {
   }
 }
 
-function ensureBuilt() {
-  if (existsSync(join(WEB, 'dist/index.html'))) return;
-  const r = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('vite build failed');
-}
-
 export class Server {
   constructor(flags = []) {
     this.flags = flags;
     this.dataDir = mkdtempSync(join(tmpdir(), 'magpie-web-'));
     this.port = 0;
     this.child = null;
-    this.preview = null;
-    /** The origin the browser opens: the server itself, or vite preview in front of it. */
+    /** The origin the browser opens (the server serves the client itself). */
     this.url = '';
     this.api = '';
   }
@@ -187,28 +167,9 @@ export class Server {
     if (WEB_ROOT && !existsSync(join(WEB_ROOT, 'index.html'))) throw new Error(`no index.html in ${WEB_ROOT} (run vite build)`);
     if (!existsSync(MAGPIE_BIN)) throw new Error(`no magpie binary at ${MAGPIE_BIN} (set MAGPIE_BIN)`);
     if (!(await this.launch(0))) throw new Error('magpie serve did not start (see its output above)');
-    if (await servesClient(this.api)) {
-      this.url = this.api;
-    } else {
-      // A binary without the client embedded: vite preview serves the built
-      // client and passes /v1 (and the WebSocket) through to the server.
-      ensureBuilt();
-      const port = await freePort();
-      const child = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], {
-        cwd: WEB,
-        env: { ...process.env, MAGPIE_API: this.api },
-        stdio: 'ignore',
-        detached: true, // its own process group: npx and vite stop together
-      });
-      live.add(child);
-      child.once('exit', () => live.delete(child));
-      this.preview = child;
-      this.url = `http://127.0.0.1:${port}`;
-      await eventually(
-        async () => assert.ok(await servesClient(this.url)),
-        { timeout: START_TIMEOUT, message: 'vite preview did not start' },
-      );
-    }
+    if (!(await servesClient(this.api)))
+      throw new Error(`${MAGPIE_BIN} does not serve the web client at / (built without it? set MAGPIE_WEB_ROOT=dist)`);
+    this.url = this.api;
     return this;
   }
 
@@ -230,14 +191,6 @@ export class Server {
 
   async stop() {
     await this.halt();
-    if (this.preview) {
-      try {
-        process.kill(-this.preview.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      await within(exited(this.preview), STOP_TIMEOUT);
-    }
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 

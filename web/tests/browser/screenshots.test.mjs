@@ -30,7 +30,7 @@ browserTest('screenshots of the main screens', async ({ server, browser, t }) =>
     ['world', '/world', 'message-text'],
     ['groups', '/groups', 'group-item'],
     ['people', '/people', 'people-search-input'],
-    ['settings', '/settings', 'theme-select'],
+    ['settings', '/settings', 'logout'],
     ['admin', '/admin', 'admin-stats'],
   ];
   for (const [name, path, ready] of shots) {
