@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files clean format format-check
+.PHONY: all build web deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files clean format format-check
 
 all: build
 
@@ -19,6 +19,10 @@ deps:
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) --target magpie
+
+# The web client alone, into web/dist (the builds above embed their own copy).
+web: deps
+	@cd web && npm run --silent build
 
 run: deps build
 	$(BUILD)/magpie serve --listen $(LISTEN) --data $(DATA)
@@ -44,7 +48,7 @@ tsan: deps $(TSAN_BUILD)/CMakeCache.txt
 	  ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
 fuzz: deps
-	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAGPIE_FUZZ=ON >/dev/null
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAGPIE_FUZZ=ON -DMAGPIE_WEB=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \

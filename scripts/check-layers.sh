@@ -2,7 +2,7 @@
 # Checks that includes between the folders of src/ point one way, down the
 # layers of docs/architecture.md:
 #   util <- config, proto <- store | net | mail | blobs | media <- core
-#   <- auth, chat, groups, people, files <- admin <- app
+#   <- auth, chat, groups, people, files, web <- admin <- app
 #   util <- client <- bench <- cli (which may also start the server: app)
 # An include of a folder not in the including folder's allowed list fails,
 # unless the exact line is listed in scripts/layers-exceptions.txt (known
@@ -34,8 +34,9 @@ BEGIN {
     allow["blobs"] = "util"
     allow["media"] = "util"
     allow["files"] = "util config proto store net core blobs media"
+    allow["web"] = "util config proto net"
     allow["admin"] = "util config proto store net core mail auth chat"
-    allow["app"] = "util config proto store net core mail blobs media auth chat groups people files admin"
+    allow["app"] = "util config proto store net core mail blobs media auth chat groups people files web admin"
     allow["client"] = "util proto"
     allow["bench"] = "util proto client"
     allow["cli"] = "util config proto client bench app"

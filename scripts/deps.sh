@@ -9,6 +9,7 @@ PKGS=(
   libicu-dev libcurl4-openssl-dev python3-aiosmtpd
   libvips-dev libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvips-tools ffmpeg libimage-exiftool-perl
+  nodejs chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -16,10 +17,22 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm: Debian's package, unless the installed nodejs brings its own.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The web client's packages, exactly as the lockfile says, whenever the
+# lockfile changed since the last install.
+web="$(dirname "$0")/../web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "deps: npm ci in web/" >&2
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -383,13 +383,16 @@ static void stats_done(mp_err_t rc, const mp_admin_stats_t *t, void *ud)
     mp_admin_t *admin = call->admin;
     int64_t up = (mp_now_ms() - admin->started_at) / 1000;
     json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "users",
-        (json_int_t)t->users, "guests", (json_int_t)t->guests, "admins", (json_int_t)t->admins,
-        "disabled", (json_int_t)t->disabled, "pending", (json_int_t)t->pending, "deleted",
-        (json_int_t)t->deleted, "conversations", (json_int_t)t->conversations, "direct",
-        (json_int_t)t->direct, "groups", (json_int_t)t->groups, "messages", (json_int_t)t->messages,
-        "online_sessions", (json_int_t)mp_hub_total_sessions(admin->ctx->hub), "uptime_s",
-        (json_int_t)(up > 0 ? up : 0), "version", MAGPIE_VERSION);
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I}",
+        "users", (json_int_t)t->users, "guests", (json_int_t)t->guests, "admins",
+        (json_int_t)t->admins, "disabled", (json_int_t)t->disabled, "pending",
+        (json_int_t)t->pending, "deleted", (json_int_t)t->deleted, "conversations",
+        (json_int_t)t->conversations, "direct", (json_int_t)t->direct, "groups",
+        (json_int_t)t->groups, "messages", (json_int_t)t->messages, "online_sessions",
+        (json_int_t)mp_hub_total_sessions(admin->ctx->hub), "uptime_s",
+        (json_int_t)(up > 0 ? up : 0), "version", MAGPIE_VERSION, "connections",
+        (json_int_t)mp_server_connections(admin->ctx->srv), "db_bytes", (json_int_t)t->db_bytes,
+        "files", (json_int_t)t->files, "file_bytes", (json_int_t)t->file_bytes);
     mp_admin__reply(call, MP_OK, NULL, o);
 }
 

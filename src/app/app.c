@@ -29,6 +29,7 @@
 #include "util/clock.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "web/web.h"
 
 /* Route tables of every module, concatenated at start (one line per module),
  * with where the module's state is: its handlers find it in
@@ -241,6 +242,22 @@ static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
     mp_people_account_deleted(app->people, out);
 }
 
+static void web_init(mp_app_t *app)
+{
+    app->web = mp_web_new(app->loop, app->cfg);
+    if (app->web == NULL) {
+        mp_log_info("web client: off (web = off)");
+        return;
+    }
+    mp_server_set_fallback(app->srv, mp_web_handle, app->web);
+    if (app->cfg->web_root[0])
+        mp_log_info("web client: serving %s (web_root)", app->cfg->web_root);
+    else if (mp_web_embedded_count() == 0)
+        mp_log_warn("web client: this binary was built without it (MAGPIE_WEB=OFF)");
+    else
+        mp_log_info("web client: %zu files built in", mp_web_embedded_count());
+}
+
 /* Modules that need the store, server and hub. Add new modules here, in
  * dependency order, and the matching free in modules_free (reverse order).
  * module init list:
@@ -249,6 +266,7 @@ static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
  *   3. groups (mp_groups_new: needs chat)
  *   4. people (mp_people_new)
  *   4b. files (mp_files_new: opens the file storage, starts the file sweep)
+ *   4c. web (mp_web_new: the web client's files, for every path no route takes)
  *   5. admin (mp_admin_new: needs auth and chat; opens the control socket)
  *   6. sweep (mp_sweep_start: the guest sweep timer; needs store and auth,
  *      and tells chat about groups that lost their owner); the account
@@ -268,6 +286,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     app->files = mp_files_new(&s->mctx, err, errlen);
     if (app->files == NULL)
         return -1;
+    web_init(app);
     app->admin = mp_admin_new(&s->mctx, app->auth, app->chat, err, errlen);
     if (app->admin == NULL)
         return -1;
@@ -297,6 +316,8 @@ static void modules_free(app_state_t *s)
     s->grace = NULL;
     mp_admin_free(app->admin);
     app->admin = NULL;
+    mp_web_free(app->web);
+    app->web = NULL;
     mp_files_free(app->files);
     app->files = NULL;
     mp_people_free(app->people);

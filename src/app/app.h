@@ -19,6 +19,7 @@ struct mp_chat;
 struct mp_groups;
 struct mp_people;
 struct mp_files;
+struct mp_web;
 struct mp_admin;
 struct mp_sweep;
 
@@ -35,6 +36,7 @@ typedef struct mp_app {
     struct mp_groups *groups;
     struct mp_people *people;
     struct mp_files *files;
+    struct mp_web *web; /* NULL when web = off */
     struct mp_admin *admin;
     struct mp_sweep *sweep; /* the guest sweep timer (auth/sweep.h) */
     uint64_t world_id;      /* the world conversation, found or created at start */

@@ -172,6 +172,10 @@ static const cfg_key_t keys[] = {
      "files processed at once (each on a thread of the pool)", false},
     {"signed_url_ttl", K_DURATION, FIELD(signed_url_ttl_ms), 1000, 24 * HOUR_MS, "10m",
      "how long a signed download URL stays valid", false},
+    {"web", K_BOOL, FIELD(web), 0, 0, "on", "serve the web client at / (off: the API alone)",
+     false},
+    {"web_root", K_STRING, FIELD(web_root), 0, 0, "",
+     "serve the web client from this directory instead of the copy built into the binary", false},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

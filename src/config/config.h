@@ -106,6 +106,9 @@ typedef struct mp_config {
     size_t media_memory;           /* media_memory = 512m for image processing */
     unsigned media_workers;        /* media_workers = 2 files processed at once */
     unsigned signed_url_ttl_ms;    /* signed_url_ttl = 10m */
+    /* The web client (docs/web.md). */
+    bool web;            /* web = on: serve the client at / */
+    char web_root[1024]; /* web_root = "": the client built into the binary */
 } mp_config_t;
 
 /* Fills cfg with the defaults. */

@@ -65,6 +65,7 @@ struct mp_http_req {
     mp_conn_t *conn;     /* NULL once the connection is gone */
     mp_server_t *srv;
     const mp_route_t *route;
+    bool fallback;  /* handed to srv->fallback (no route) */
     uint8_t method; /* enum http_method */
     bool keep_alive;
     bool upgrade;
@@ -175,7 +176,9 @@ struct mp_server {
     uv_thread_t loop_thread; /* the only thread that may touch the server */
     const mp_config_t *cfg;
     const mp_route_t *routes;
-    void *const *route_mods; /* parallel to routes, or NULL */
+    void *const *route_mods;     /* parallel to routes, or NULL */
+    mp_http_handler_fn fallback; /* GET/HEAD outside /v1/ that no route took */
+    void *fallback_mod;
     mp_server_hooks_t hooks;
     void *ctx;
     uv_tcp_t listener;

@@ -210,6 +210,19 @@ bool mp_http__stream_route(const mp_http_req_t *req)
     return r != NULL && (r->flags & MP_ROUTE_BODY_STREAM);
 }
 
+/* A path of the web client rather than of the API: everything outside /v1/
+ * (the API's 404s stay JSON errors that clients can parse). */
+static bool fallback(mp_http_req_t *req, const char *raw)
+{
+    mp_server_t *srv = req->srv;
+    bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (srv->fallback == NULL || !get || strncmp(raw, "/v1/", 4) == 0 || strcmp(raw, "/v1") == 0)
+        return false;
+    req->fallback = true;
+    srv->fallback(req);
+    return true;
+}
+
 static void route(mp_http_req_t *req, const char *raw)
 {
     char allow[128];
@@ -220,6 +233,8 @@ static void route(mp_http_req_t *req, const char *raw)
     if (r == NULL) {
         if (status == 405)
             method_not_allowed(req, allow);
+        else if (fallback(req, raw))
+            return;
         else
             mp_http_respond_error(req, MP_ERR_NOT_FOUND, NULL);
         return;

@@ -128,6 +128,8 @@ uint64_t mp_http_req_peer_key(const mp_http_req_t *req)
 void *mp_http_req_mod(const mp_http_req_t *req)
 {
     const mp_server_t *srv = req->srv;
+    if (req->fallback)
+        return srv->fallback_mod;
     if (req->route == NULL || srv->route_mods == NULL)
         return NULL;
     return srv->route_mods[req->route - srv->routes];

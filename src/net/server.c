@@ -512,6 +512,12 @@ void mp_conn__peer(mp_conn_t *c, char *out, size_t len)
         uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
 }
 
+void mp_server_set_fallback(mp_server_t *srv, mp_http_handler_fn fn, void *mod)
+{
+    srv->fallback = fn;
+    srv->fallback_mod = mod;
+}
+
 void mp_server_set_route_mods(mp_server_t *srv, void *const *mods)
 {
     srv->route_mods = mods;

@@ -45,6 +45,12 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
  * server. */
 void mp_server_set_route_mods(mp_server_t *srv, void *const *mods);
 
+/* Hands every GET or HEAD request that no route takes, outside /v1/ and
+ * the health routes, to fn (with mod as mp_http_req_mod) instead of
+ * answering 404: the web client's files and its client-side routes. The
+ * request has no principal (nothing of the client needs one). */
+void mp_server_set_fallback(mp_server_t *srv, mp_http_handler_fn fn, void *mod);
+
 /* Binds and listens on cfg->listen_host:listen_port. On success the bound port
  * (useful with port 0) is in *port_out. Returns 0 or a negative libuv error. */
 int mp_server_listen(mp_server_t *srv, int *port_out);

@@ -107,7 +107,10 @@ typedef struct mp_admin_stats {
     uint64_t conversations; /* every conversation: direct, group and the world room */
     uint64_t direct;
     uint64_t groups;
-    uint64_t messages; /* stored messages, deleted ones included */
+    uint64_t messages;   /* stored messages, deleted ones included */
+    uint64_t db_bytes;   /* the database file (pages in use and free), without its WAL */
+    uint64_t files;      /* distinct stored contents (identical uploads share one) */
+    uint64_t file_bytes; /* their bytes on disk, renditions (thumbnails, posters) included */
 } mp_admin_stats_t;
 
 typedef void (*mp_store_admin_stats_fn)(mp_err_t rc, const mp_admin_stats_t *stats, void *ud);

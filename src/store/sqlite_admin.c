@@ -490,6 +490,11 @@ static const char SQL_STATS_CONVS[] =
     "SELECT count(*), COALESCE(sum(kind = 'direct'), 0), COALESCE(sum(kind = 'group'), 0)"
     " FROM conversations";
 static const char SQL_STATS_MSGS[] = "SELECT count(*) FROM messages";
+static const char SQL_STATS_DB[] =
+    "SELECT p.page_count * s.page_size FROM pragma_page_count() p, pragma_page_size() s";
+static const char SQL_STATS_FILES[] =
+    "SELECT count(*), coalesce(sum(serve_size), 0)"
+    " + (SELECT coalesce(sum(size), 0) FROM renditions) FROM blobs";
 
 /* Runs a one-row statement and reads its first n columns into out. */
 static mp_err_t one_row(mp_sql_conn_t *db, const char *sql, uint64_t *const *out, int n)
@@ -513,11 +518,17 @@ static mp_err_t stats_run(mp_sql_conn_t *db, mp_sql_job_t *job)
                                &t->disabled, &t->pending, &t->deleted};
     uint64_t *const convs[] = {&t->conversations, &t->direct, &t->groups};
     uint64_t *const msgs[] = {&t->messages};
+    uint64_t *const dbsize[] = {&t->db_bytes};
+    uint64_t *const files[] = {&t->files, &t->file_bytes};
     mp_err_t rc = one_row(db, SQL_STATS_USERS, users, 6);
     if (rc == MP_OK)
         rc = one_row(db, SQL_STATS_CONVS, convs, 3);
     if (rc == MP_OK)
         rc = one_row(db, SQL_STATS_MSGS, msgs, 1);
+    if (rc == MP_OK)
+        rc = one_row(db, SQL_STATS_DB, dbsize, 1);
+    if (rc == MP_OK)
+        rc = one_row(db, SQL_STATS_FILES, files, 2);
     return rc;
 }
 

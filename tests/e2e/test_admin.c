@@ -572,9 +572,10 @@ static void test_audit_and_stats(void **state)
     chat_dev_t d;
     dev_new_user(srv, "online", &d);
     r = EXPECT_BODY(200, NULL, srv, "GET", a.access, NULL, "/v1/admin/stats");
-    const char *fields[] = {"users",   "guests",   "admins",          "disabled",
-                            "pending", "deleted",  "conversations",   "direct",
-                            "groups",  "messages", "online_sessions", "uptime_s"};
+    const char *fields[] = {"users",       "guests",   "admins",          "disabled",
+                            "pending",     "deleted",  "conversations",   "direct",
+                            "groups",      "messages", "online_sessions", "uptime_s",
+                            "connections", "db_bytes", "files",           "file_bytes"};
     for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
         if (!json_is_integer(json_object_get(r, fields[k])))
             fail_msg("stats: no integer %s", fields[k]);
@@ -582,6 +583,10 @@ static void test_audit_and_stats(void **state)
     assert_true(jint(r, "admins") >= 1);
     assert_true(jint(r, "conversations") >= 1); /* the world room */
     assert_true(jint(r, "online_sessions") >= 1);
+    /* This request's connection and d's WebSocket at least. */
+    assert_true(jint(r, "connections") >= 2);
+    assert_true(jint(r, "db_bytes") >= 4096);
+    assert_true(jint(r, "file_bytes") >= 0 && jint(r, "files") >= 0);
     assert_non_null(jstr(r, "version"));
     json_decref(r);
     dev_close(&d);
