@@ -40,6 +40,7 @@ export function Field(p: {
 /** Attributes of a username input: no capitals or corrections forced on it. */
 export const usernameInput: InputProps = {
   type: 'text',
+  name: 'username',
   autocomplete: 'username',
   autocapitalize: 'none',
   autocorrect: 'off',

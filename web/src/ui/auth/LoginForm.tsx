@@ -45,7 +45,7 @@ export function LoginForm(p: { onUnverified: (v: Pending) => void }) {
         onInput={setPassword}
         invalid={bad}
         testid="login-password"
-        input={{ type: 'password', autocomplete: 'current-password', required: true }}
+        input={{ type: 'password', name: 'password', autocomplete: 'current-password', required: true }}
       />
       <AuthError s={s} />
       <SubmitButton s={s} testid="login-submit" label={t('auth.login.submit')} />

@@ -2,7 +2,7 @@
 // signing in, so the form asks for what every mode accepts (the e-mail
 // address is optional unless the server requires it) and shows the invite
 // code field when the server asks for one (or when the link carries one).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { register } from '../../state/account';
 import { isApiError } from '../../lib/errors';
 import { t } from '../../i18n';
@@ -35,7 +35,11 @@ export function RegisterForm(p: { onUnverified: (v: Pending) => void }) {
   const [needInvite, setNeedInvite] = useState(invite !== '');
   const [needEmail, setNeedEmail] = useState(false);
   const s = useSubmit();
-  const field = FIELD_OF[s.code] ?? (needEmail && s.code === 'bad_request' ? 'register-email' : '');
+  const field = FIELD_OF[s.code] ?? '';
+  // Take the person to the field the server refused.
+  useEffect(() => {
+    if (field) document.getElementById(field)?.focus();
+  }, [s.code, field]);
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -50,14 +54,9 @@ export function RegisterForm(p: { onUnverified: (v: Pending) => void }) {
       } catch (err) {
         if (isApiError(err, 'email_unverified')) return p.onUnverified({ username: name, password, email: email.trim() });
         if (isApiError(err, 'invite_required') || isApiError(err, 'invalid_invite')) setNeedInvite(true);
-        // registration = email without an address: the server names the field.
-        if (isApiError(err) && /e-?mail/i.test(err.message) && !email.trim()) setNeedEmail(true);
+        // registration = email refuses a missing address with bad_email.
+        if (isApiError(err, 'bad_email') && !email.trim()) setNeedEmail(true);
         throw err;
-      } finally {
-        queueMicrotask(() => {
-          const el = document.querySelector<HTMLElement>('.auth-form [aria-invalid="true"]');
-          el?.focus();
-        });
       }
     });
   };
@@ -91,7 +90,7 @@ export function RegisterForm(p: { onUnverified: (v: Pending) => void }) {
         onInput={setPassword}
         invalid={field === 'register-password'}
         testid="register-password"
-        input={{ type: 'password', autocomplete: 'new-password', required: true, minLength: 8 }}
+        input={{ type: 'password', name: 'password', autocomplete: 'new-password', required: true, minLength: 8 }}
       />
       <Field
         id="register-email"
@@ -101,7 +100,7 @@ export function RegisterForm(p: { onUnverified: (v: Pending) => void }) {
         onInput={setEmail}
         invalid={field === 'register-email'}
         testid="register-email"
-        input={{ type: 'email', autocomplete: 'email', required: needEmail }}
+        input={{ type: 'email', name: 'email', autocomplete: 'email', required: needEmail }}
       />
       {needInvite && (
         <Field

@@ -44,7 +44,7 @@ export function VerifyForm(p: { pending: Pending }) {
           value={email}
           onInput={setEmail}
           testid="verify-email"
-        input={{ type: 'email', autocomplete: 'email', required: true, autoFocus: true }}
+        input={{ type: 'email', name: 'email', autocomplete: 'email', required: true, autoFocus: true }}
         />
       )}
       <Field
