@@ -20,7 +20,7 @@ browserTest('no serious or critical accessibility violation on the main screens'
     ['groups', '/groups', 'group-item'],
     ['people', '/people', 'people-search-input'],
     ['settings', '/settings', 'logout'],
-    ['admin', '/admin', 'admin-stats'],
+    ['admin', '/admin', 'admin-stat-users'],
   ];
   for (const colorScheme of ['light', 'dark']) {
     const out = await newPage(env, { colorScheme });

@@ -435,7 +435,7 @@ export async function seedDemo(env) {
   const world = await server.call('GET', '/v1/world', undefined, alice.token);
   await wsSend(env, bob, direct, ['Hi Alice! Are we still on for Saturday?']);
   await wsSend(env, alice, direct, ['Yes! Meet at the station at 9?']);
-  await wsSend(env, bob, direct, ['Perfect, I will bring the ropes 🧗']);
+  await wsSend(env, bob, direct, ['Perfect, I will bring the ropes']);
   await wsSend(env, carol, group.conversation_id, ['Who is coming on Tuesday?']);
   await wsSend(env, bob, group.conversation_id, ['Me, and I found new shoes']);
   await wsSend(env, carol, world.conversation_id, ['Hello world, nice to meet you all']);

@@ -31,7 +31,7 @@ browserTest('screenshots of the main screens', async ({ server, browser, t }) =>
     ['groups', '/groups', 'group-item'],
     ['people', '/people', 'people-search-input'],
     ['settings', '/settings', 'logout'],
-    ['admin', '/admin', 'admin-stats'],
+    ['admin', '/admin', 'admin-stat-users'],
   ];
   for (const [name, path, ready] of shots) {
     await t.test(name, async () => {
