@@ -51,10 +51,25 @@ export function t(key: string, params?: Record<string, string | number>): string
   return s;
 }
 
-/** Number formatting and relative times in the current language. */
-export function fmtTime(ms: number): string {
-  return new Intl.DateTimeFormat(lang.value === 'zh' ? 'zh-CN' : 'en', { hour: '2-digit', minute: '2-digit' }).format(ms);
+// Building an Intl formatter costs far more than using one: a long list
+// formats hundreds of times per scroll, so each is made once per language.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(kind: 'time' | 'day'): Intl.DateTimeFormat {
+  const key = lang.value + kind;
+  let f = formatters.get(key);
+  if (!f) {
+    const locale = lang.value === 'zh' ? 'zh-CN' : 'en';
+    f = new Intl.DateTimeFormat(locale, kind === 'time' ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'medium' });
+    formatters.set(key, f);
+  }
+  return f;
 }
+
+/** A time of day ("14:05") in the current language. */
+export function fmtTime(ms: number): string {
+  return formatter('time').format(ms);
+}
+/** A date ("Nov 26, 2026") in the current language. */
 export function fmtDay(ms: number): string {
-  return new Intl.DateTimeFormat(lang.value === 'zh' ? 'zh-CN' : 'en', { dateStyle: 'medium' }).format(ms);
+  return formatter('day').format(ms);
 }
