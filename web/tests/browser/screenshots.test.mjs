@@ -1,15 +1,13 @@
 // (j) A screenshot of each main screen, for the README, written to
 // $MAGPIE_SCREENSHOTS (e.g. ../docs/screenshots) when it is set:
 // desktop size (1280×800), plus a phone-sized conversation and the dark theme.
+import { test } from 'node:test';
 import { browserTest, newPage, signIn, byId, seedDemo, visit, screenshot, PHONE } from './harness.mjs';
 
 const enabled = !!process.env.MAGPIE_SCREENSHOTS;
 
-browserTest('screenshots of the main screens', async ({ server, browser, t }) => {
-  if (!enabled) {
-    t.skip('MAGPIE_SCREENSHOTS is not set: no screenshots taken');
-    return;
-  }
+if (!enabled) test('screenshots of the main screens', (t) => t.skip('MAGPIE_SCREENSHOTS is not set: no screenshots taken'));
+else browserTest('screenshots of the main screens', async ({ server, browser, t }) => {
   const env = { server, browser };
   const demo = await seedDemo(env);
   // The images show settled screens: each waits for what it shows.
