@@ -1,24 +1,20 @@
 // People: profiles, user search, contacts (friends and requests), blocks,
-// privacy, devices and the account's own settings. Contacts and blocks are
-// signals kept current by the `contact` and `block` events (and by sync, which
-// hands its `contacts` entries to applyContact); everything else is asked for
-// when a screen needs it.
+// privacy, devices and the account's own settings. The contact entries are
+// core's `contacts` signal (state/chat.ts), which sync and the `contact` events
+// keep current; this module fills it over HTTP when the people screen opens
+// (a device's saved sync cursor does not bring back entries from before it)
+// and after each of our own changes. Blocks follow the `block` events.
 import { signal, computed } from '@preact/signals';
 import { api, get, post, patch, del, query, accessToken } from '../lib/http';
 import { ws } from '../lib/ws';
 import { me, session } from '../lib/session';
-import { rememberUser } from './chat';
+import { rememberUser, contacts } from './chat';
 import { ApiError } from '../lib/errors';
-import type { ContactState, Device, Id, Me, Profile } from '../lib/types';
+import type { ContactEntry, ContactState, Device, Id, Me, Profile } from '../lib/types';
 
-/** One side of a contact relation, as its owner sees it. */
-export interface ContactEntry {
-  user: Profile;
-  state: ContactState;
-  message: string;
-  created_at: number;
-  updated_at: number;
-}
+export { contacts };
+export type { ContactEntry };
+
 export interface BlockEntry {
   user: Profile;
   blocked_at: number;
@@ -36,8 +32,6 @@ export interface Page<T> {
   next: string | null;
 }
 
-/** Our contact entries (friends, incoming, outgoing) by the other user's id. */
-export const contacts = signal<Map<Id, ContactEntry>>(new Map());
 /** Users we block, by id (newest first once loaded). */
 export const blocks = signal<Map<Id, BlockEntry>>(new Map());
 /** Our privacy settings, once loaded. */
@@ -52,7 +46,7 @@ export const friends = inState('friends');
 export const incoming = inState('incoming');
 export const outgoing = inState('outgoing');
 
-/** Upserts one entry (from an event, a reply or sync); `none` drops it. */
+/** Upserts one entry (from a reply to our own change); `none` drops it. */
 export function applyContact(e: ContactEntry): void {
   const m = new Map(contacts.value);
   if (e.state === 'none') m.delete(e.user.user_id);
@@ -96,12 +90,12 @@ export async function loadPeople(): Promise<void> {
 }
 
 let listening = false;
-/** Follows the contact, block and privacy events; reloads after each
- * reconnect, as changes made meanwhile arrive only through sync. Idempotent. */
+/** Follows the block, privacy and own-profile events (contacts are core's);
+ * reloads the lists after each reconnect, as blocks made meanwhile arrive
+ * through no event. Idempotent. */
 export function startPeople(): void {
   if (!listening) {
     listening = true;
-    ws.on('contact', (ev) => applyContact(ev.contact));
     ws.on('block', (ev) => {
       if (!ev.blocked) {
         const m = new Map(blocks.value);
@@ -128,7 +122,6 @@ export function startPeople(): void {
 }
 
 function resetPeople(): void {
-  contacts.value = new Map();
   blocks.value = new Map();
   privacy.value = null;
   peopleLoaded.value = false;
