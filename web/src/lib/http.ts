@@ -151,9 +151,15 @@ export async function api<T = any>(
       if ((e as Error)?.name === 'AbortError') throw e;
       throw new ApiError('network', 'the server cannot be reached', 0);
     }
-    if (res.status === 401 && !opts.anonymous && attempt === 0 && (await refreshTokens(true)))
-      continue;
-    if (!res.ok) throw await toError(res);
+    if (!res.ok) {
+      const err = await toError(res);
+      // Only a refused token is worth a refresh and a retry: a wrong password
+      // (401 bad_credentials) sent again would cost the server a second hash
+      // and count twice against the caller's login limit.
+      if (err.status === 401 && err.code === 'unauthorized' && !opts.anonymous && attempt === 0 && (await refreshTokens(true)))
+        continue;
+      throw err;
+    }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;
