@@ -31,7 +31,7 @@ export function Avatar(p: { name: string; fileId?: string | null; size?: number;
       <span
         class="media-avatar-face"
         aria-hidden="true"
-        style={{ background: `hsl(${hueOf(p.name || '?')} 55% 32%)`, fontSize: Math.round(size * 0.4) + 'px' }}
+        style={{ background: `hsl(${hueOf(p.name || '?')} 55% 26%)`, fontSize: Math.round(size * 0.4) + 'px' }}
       >
         {src ? <img src={src} alt="" width={size} height={size} /> : initialsOf(p.name || '?')}
       </span>
