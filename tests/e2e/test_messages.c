@@ -459,6 +459,34 @@ static void test_kinds(void **state)
 
 /* ---- edit ---------------------------------------------------------------------------- */
 
+/* A device that wants only what happens from now on (a browser signing in
+ * on a big account) takes its cursor from a sync "from the future": no
+ * items, the current cursor; a sync from that cursor then brings exactly
+ * what came after. */
+static void test_sync_from_now(void **state)
+{
+    (void)state;
+    cast_t c;
+    cast_new(srv, &c);
+    char old[24], fresh[24], cur[32];
+    send_ok(c.a1.ws, c.ab, "n1", "before", NULL, old);
+    json_t *r = call(c.b1.ws, "sync", json_pack("{s:s}", "since", "9223372036854775807"));
+    assert_true(is_ok(r));
+    assert_int_equal(json_array_size(json_object_get(r, "messages")), 0);
+    assert_int_equal(json_array_size(json_object_get(r, "conversations")), 0);
+    assert_false(json_is_true(json_object_get(r, "has_more")));
+    snprintf(cur, sizeof cur, "%s", jstr(r, "cursor"));
+    assert_true(strtoll(cur, NULL, 10) > 0 && strcmp(cur, "9223372036854775807") != 0);
+    json_decref(r);
+    send_ok(c.a1.ws, c.ab, "n2", "after", NULL, fresh);
+    json_t *all = sync_all(c.b1.ws, cur, NULL);
+    json_t *msgs = json_object_get(all, "messages");
+    assert_non_null(by_id(msgs, fresh));
+    assert_null(by_id(msgs, old));
+    json_decref(all);
+    cast_free(&c);
+}
+
 static void test_edit(void **state)
 {
     (void)state;
@@ -914,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_replies),
         cmocka_unit_test(test_mentions),
         cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_sync_from_now),
         cmocka_unit_test(test_edit),
         cmocka_unit_test(test_windows_and_roles),
         cmocka_unit_test(test_delete_for_everyone),
