@@ -124,6 +124,7 @@ export class Server {
     live.add(child);
     child.once('exit', () => live.delete(child));
     this.child = child;
+    this.lastLines = [];
     const got = await new Promise((res) => {
       let buf = '';
       const timer = setTimeout(() => res(0), START_TIMEOUT);
@@ -139,12 +140,16 @@ export class Server {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (process.env.MAGPIE_TEST_VERBOSE) process.stderr.write(`[magpie] ${line}\n`);
+          this.lastLines = [...this.lastLines.slice(-19), line];
           const m = /magpie: listening on .*:(\d+)\s*$/.exec(line);
           if (m) done(Number(m[1]));
           else if (/error|fatal|cannot/i.test(line)) process.stderr.write(`[magpie] ${line}\n`);
         }
       });
-      child.once('error', () => done(0));
+      child.once('error', (e) => {
+        this.lastLines.push(`cannot run ${MAGPIE_BIN}: ${e.message}`);
+        done(0);
+      });
       child.once('exit', () => done(0));
     });
     if (!got) {
@@ -166,7 +171,7 @@ export class Server {
   async start() {
     if (WEB_ROOT && !existsSync(join(WEB_ROOT, 'index.html'))) throw new Error(`no index.html in ${WEB_ROOT} (run vite build)`);
     if (!existsSync(MAGPIE_BIN)) throw new Error(`no magpie binary at ${MAGPIE_BIN} (set MAGPIE_BIN)`);
-    if (!(await this.launch(0))) throw new Error('magpie serve did not start (see its output above)');
+    if (!(await this.launch(0))) throw new Error(`magpie serve did not start:\n${this.lastLines.join('\n')}`);
     if (!(await servesClient(this.api)))
       throw new Error(`${MAGPIE_BIN} does not serve the web client at / (built without it? set MAGPIE_WEB_ROOT=dist)`);
     this.url = this.api;
