@@ -18,7 +18,8 @@ function fmtDuration(s: number): string {
     .join(' ');
 }
 
-const num = (n: number) => n.toLocaleString();
+// A figure an older server does not send shows as 0 rather than breaking the screen.
+const num = (n: number | undefined) => (n ?? 0).toLocaleString();
 const rate = (r: number | undefined) => (r === undefined ? '—' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
 /** Polls fn every ms while the document is visible; calls it at once when
@@ -115,8 +116,8 @@ export function Overview() {
             <Figure label={t('admin.stats.connections')} value={num(stats.connections)} testid="admin-stat-connections" />
             <Figure
               label={t('admin.stats.storage')}
-              value={formatSize(stats.db_bytes + stats.file_bytes)}
-              sub={t('admin.stats.storageSub', { db: formatSize(stats.db_bytes), files: num(stats.files), bytes: formatSize(stats.file_bytes) })}
+              value={formatSize((stats.db_bytes ?? 0) + (stats.file_bytes ?? 0))}
+              sub={t('admin.stats.storageSub', { db: formatSize(stats.db_bytes ?? 0), files: num(stats.files), bytes: formatSize(stats.file_bytes ?? 0) })}
               testid="admin-stat-storage"
             />
             <Figure label={t('admin.stats.uptime')} value={fmtDuration(stats.uptime_s)} testid="admin-stat-uptime" />
