@@ -427,11 +427,13 @@ let deliveredTimer: ReturnType<typeof setTimeout> | undefined;
  * receipts go out batched, one per conversation, a moment later. */
 export function noteReceived(conv: Id, list: Message[]): void {
   const me = myId();
+  if (conv === worldId.peek()) return; // the world room: no receipts there
+  // A conversation new to this device (its first message) is not listed yet;
+  // its sender still waits for the receipt.
   const c = conversations.value.get(conv);
-  if (!c) return; // the world room: no receipts there
   let top = 0;
   for (const m of list) if (m.sender !== me && m.seq > top) top = m.seq;
-  if (top <= (c.delivered_seq ?? 0) || top <= (deliveredDue.get(conv) ?? 0)) return;
+  if (top <= (c?.delivered_seq ?? 0) || top <= (deliveredDue.get(conv) ?? 0)) return;
   deliveredDue.set(conv, top);
   if (!deliveredTimer) deliveredTimer = setTimeout(flushDelivered, 1_000);
 }
