@@ -62,4 +62,7 @@ export default {
   'conv.dissolved': 'This group was dissolved: nobody can post in it any more.',
   'conv.adminsOnly': 'Only the admins of this group can post.',
   'conv.showQuoted': 'Show the quoted message',
+  'conv.pin': 'Pin',
+  'conv.unpin': 'Unpin',
+  'conv.discard': 'Discard',
 } as Record<string, string>;

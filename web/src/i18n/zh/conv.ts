@@ -62,4 +62,7 @@ export default {
   'conv.dissolved': '该群组已解散，任何人都不能再发言。',
   'conv.adminsOnly': '只有本群管理员可以发言。',
   'conv.showQuoted': '查看被引用的消息',
+  'conv.pin': '置顶',
+  'conv.unpin': '取消置顶',
+  'conv.discard': '放弃',
 } as Record<string, string>;
