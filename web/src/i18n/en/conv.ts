@@ -18,7 +18,6 @@ export default {
   'conv.you': 'you',
   'conv.guest': 'guest',
   'conv.messageFrom': 'Message from {name} at {time}',
-  'conv.profileOf': 'Profile of {name}',
   'conv.deleted': 'This message was deleted',
   'conv.quoteDeleted': 'The quoted message was deleted',
   'conv.forwardedFrom': 'Forwarded from {name}',

@@ -18,7 +18,6 @@ export default {
   'conv.you': '你',
   'conv.guest': '访客',
   'conv.messageFrom': '{name} 于 {time} 发送的消息',
-  'conv.profileOf': '{name} 的资料',
   'conv.deleted': '此消息已被删除',
   'conv.quoteDeleted': '引用的消息已被删除',
   'conv.forwardedFrom': '转发自 {name}',

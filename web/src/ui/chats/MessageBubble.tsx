@@ -91,10 +91,12 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
     >
       {many && !mine && (
         <div class="msg-avatar">
+          {/* A pointer shortcut only: the sender's name beside it is the
+              button that keyboards and screen readers use. */}
           {p.first && (
-            <button type="button" class="icon" aria-label={t('conv.profileOf', { name })} onClick={() => p.actions.profile(m.sender)}>
+            <div class="msg-avatar-click" aria-hidden="true" onClick={() => p.actions.profile(m.sender)}>
               <Avatar name={name} fileId={sender?.avatar_file_id} size={32} />
-            </button>
+            </div>
           )}
         </div>
       )}
