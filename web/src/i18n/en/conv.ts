@@ -18,7 +18,6 @@ export default {
   'conv.you': 'you',
   'conv.guest': 'guest',
   'conv.messageFrom': 'Message from {name} at {time}',
-  'conv.profileOf': 'Profile of {name}',
   'conv.deleted': 'This message was deleted',
   'conv.quoteDeleted': 'The quoted message was deleted',
   'conv.forwardedFrom': 'Forwarded from {name}',
@@ -62,4 +61,7 @@ export default {
   'conv.dissolved': 'This group was dissolved: nobody can post in it any more.',
   'conv.adminsOnly': 'Only the admins of this group can post.',
   'conv.showQuoted': 'Show the quoted message',
+  'conv.pin': 'Pin',
+  'conv.unpin': 'Unpin',
+  'conv.discard': 'Discard',
 } as Record<string, string>;

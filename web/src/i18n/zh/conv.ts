@@ -18,7 +18,6 @@ export default {
   'conv.you': '你',
   'conv.guest': '访客',
   'conv.messageFrom': '{name} 于 {time} 发送的消息',
-  'conv.profileOf': '{name} 的资料',
   'conv.deleted': '此消息已被删除',
   'conv.quoteDeleted': '引用的消息已被删除',
   'conv.forwardedFrom': '转发自 {name}',
@@ -62,4 +61,7 @@ export default {
   'conv.dissolved': '该群组已解散，任何人都不能再发言。',
   'conv.adminsOnly': '只有本群管理员可以发言。',
   'conv.showQuoted': '查看被引用的消息',
+  'conv.pin': '置顶',
+  'conv.unpin': '取消置顶',
+  'conv.discard': '放弃',
 } as Record<string, string>;

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Id } from '../../lib/types';
 import { get } from '../../lib/http';
 import { me, session } from '../../lib/session';
-import { deleteMessage, rememberUser, retryMessage, users, type LocalMessage } from '../../state/chat';
+import { deleteMessage, discardMessage, pin, rememberUser, retryMessage, unpin, users, type LocalMessage } from '../../state/chat';
 import { fmtTime, t } from '../../i18n';
 import { MessageContent } from '../media/MessageContent';
 import { Avatar } from '../media/Avatar';
@@ -91,10 +91,12 @@ export function MessageBubble(p: { m: LocalMessage; first: boolean; kind: string
     >
       {many && !mine && (
         <div class="msg-avatar">
+          {/* A pointer shortcut only: the sender's name beside it is the
+              button that keyboards and screen readers use. */}
           {p.first && (
-            <button type="button" class="icon" aria-label={t('conv.profileOf', { name })} onClick={() => p.actions.profile(m.sender)}>
+            <div class="msg-avatar-click" aria-hidden="true" onClick={() => p.actions.profile(m.sender)}>
               <Avatar name={name} fileId={sender?.avatar_file_id} size={32} />
-            </button>
+            </div>
           )}
         </div>
       )}
@@ -208,7 +210,7 @@ function Footer(p: { m: LocalMessage; mine: boolean }) {
   const m = p.m;
   const st = m.state ?? 'sent';
   // The server's reason for a refused message (dissolved, privacy_restricted...).
-  const failure = (m as LocalMessage & { error?: string }).error;
+  const failure = m.error;
   return (
     <div class="msg-meta">
       {m.pinned_at ? <span title={t('conv.pinned')} aria-label={t('conv.pinned')}>📌</span> : null}
@@ -229,6 +231,11 @@ function Footer(p: { m: LocalMessage; mine: boolean }) {
       {p.mine && st === 'failed' && (
         <button type="button" class="msg-retry" data-testid="msg-retry" onClick={() => retryMessage(m.conversation, m.message_id)}>
           {t('common.retry')}
+        </button>
+      )}
+      {p.mine && st === 'failed' && (
+        <button type="button" class="msg-retry" data-testid="msg-discard" onClick={() => discardMessage(m.conversation, m.message_id)}>
+          {t('conv.discard')}
         </button>
       )}
     </div>
@@ -291,6 +298,9 @@ function ActionsMenu(p: {
   // Moderators may remove anything in the world room; in a group the server
   // decides (owner and admins), and its answer is shown.
   const canRecall = p.mine || p.kind === 'group' || (p.kind === 'world' && !!me.value?.admin);
+  // Pins: both members of a direct chat, a group's members as its settings
+  // allow (the server answers), the world's moderators; never guests.
+  const canPin = !session.value?.guest && (p.kind === 'direct' || p.kind === 'group' || (p.kind === 'world' && !!me.value?.admin));
   const item = (testid: string, label: string, fn: () => void | Promise<void>) => (
     <button type="button" role="menuitem" data-testid={testid} onClick={run(fn)}>
       {label}
@@ -303,6 +313,10 @@ function ActionsMenu(p: {
       {canEdit && item('msg-edit', t('conv.edit'), () => p.actions.edit(m))}
       {m.text && item('msg-copy', t('conv.copy'), () => navigator.clipboard?.writeText(m.text))}
       {!session.value?.guest && item('msg-forward', t('conv.forward'), () => p.actions.forward(m))}
+      {canPin &&
+        (m.pinned_at
+          ? item('msg-unpin', t('conv.unpin'), () => unpin(m.conversation, m.message_id))
+          : item('msg-pin', t('conv.pin'), () => pin(m.conversation, m.message_id)))}
       {item('msg-delete', t('conv.deleteForMe'), () => deleteMessage(m.conversation, m.message_id, 'me'))}
       {canRecall && item('msg-delete-everyone', t('conv.deleteForEveryone'), () => deleteMessage(m.conversation, m.message_id, 'everyone'))}
     </div>
