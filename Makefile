@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files clean format format-check
+.PHONY: all build web deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-web clean format format-check
 
 all: build
 
@@ -77,6 +77,11 @@ bench-search: deps
 
 bench-files: deps
 	@scripts/bench-files.sh
+
+# The web client's budgets in chromium against a Release server: initial JS,
+# the list's first paint with 1,000 conversations, scrolling 10,000 messages.
+bench-web: deps build
+	@cd web && MAGPIE_BIN=../$(BUILD)/magpie node tests/perf/bench-web.mjs
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
