@@ -79,7 +79,7 @@ async function main() {
   if (!existsSync(MAGPIE_BIN)) throw new Error(`no server binary at ${MAGPIE_BIN}`);
   const { browser, error } = await launchBrowser();
   if (!browser) throw new Error('chromium cannot start: ' + error);
-  const server = new Server(['--log_level', 'warn', '--max_ws_per_user', '1000']);
+  const server = new Server(['--log_level', 'warn', '--send_rate', '1000000', '--send_burst', '1000000']);
   await server.start();
   const env = { server, browser };
   try {
