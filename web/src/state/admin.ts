@@ -3,6 +3,7 @@
 // Every /v1/admin route answers 403 forbidden to a non-administrator; the
 // screens show that as "administrators only".
 import { get, post, del, query } from '../lib/http';
+import { listWorldBans, worldBan, worldUnban, type WorldBan } from './groups';
 import type { Id } from '../lib/types';
 
 export interface AdminUser {
@@ -64,13 +65,9 @@ export interface AuditEntry {
   detail: Record<string, unknown> | null;
 }
 
-export interface WorldBan {
-  user_id: Id;
-  username: string;
-  reason: string;
-  banned_by: Id | null;
-  created_at: number;
-}
+// The world room's bans are the same calls the room's own moderation dialog
+// makes (state/groups.ts).
+export type { WorldBan } from './groups';
 
 export interface Page<T> {
   items: T[];
@@ -126,11 +123,11 @@ export const createInvite = (b: { max_uses: number; expires_in?: number; note?: 
 export const revokeInvite = (code: string) => del<void>('/v1/admin/invites/' + encodeURIComponent(code));
 
 export async function listBans(cursor?: string | null): Promise<Page<WorldBan>> {
-  const r = await get<{ bans: WorldBan[]; next_cursor: string | null }>('/v1/admin/world/bans' + query({ limit: PAGE, cursor }));
+  const r = await listWorldBans(cursor);
   return { items: r.bans, next: r.next_cursor };
 }
-export const banUser = (user_id: Id, reason: string) => post<WorldBan>('/v1/admin/world/bans', { user_id, reason });
-export const unbanUser = (user_id: Id) => del<void>('/v1/admin/world/bans/' + encodeURIComponent(user_id));
+export const banUser = (user_id: Id, reason: string) => worldBan(user_id, reason);
+export const unbanUser = (user_id: Id) => worldUnban(user_id);
 export const deleteWorldMessage = (id: Id) => del<void>('/v1/admin/world/messages/' + encodeURIComponent(id));
 export const getWorld = () =>
   get<{ conversation_id: Id; title: string; slow_mode_ms: number; guests: string }>('/v1/world');
