@@ -59,29 +59,32 @@ export function ConversationView(p: { convId: string; onBack?: () => void }) {
 
   return (
     <section class="conv" aria-label={title || t('conv.conversation')}>
-      <header class="conv-head">
-        {p.onBack && (
-          <button type="button" class="icon conv-back" aria-label={t('conv.back')} onClick={p.onBack}>
-            <Icon name="back" />
-          </button>
-        )}
-        <Avatar name={title || '?'} fileId={entry?.peer?.avatar_file_id ?? entry?.avatar_file_id} size={36} />
-        <div class="conv-head-text">
-          <h2 data-testid="conv-title">{title}</h2>
-          <Subtitle convId={p.convId} kind={kind} peer={entry?.peer} />
-        </div>
-        {(kind === 'direct' || kind === 'group') && !session.value?.guest && (
-          <button
-            type="button"
-            class="icon"
-            data-testid="conv-info"
-            aria-label={t('conv.info')}
-            onClick={() => (kind === 'direct' && entry?.peer ? setProfile(entry.peer.user_id) : setPanel(true))}
-          >
-            <Icon name="info" />
-          </button>
-        )}
-      </header>
+      {/* The world room's screen has a header of its own (topic, guests, slow mode). */}
+      {kind !== 'world' && (
+        <header class="conv-head">
+          {p.onBack && (
+            <button type="button" class="icon conv-back" aria-label={t('conv.back')} onClick={p.onBack}>
+              <Icon name="back" />
+            </button>
+          )}
+          <Avatar name={title || '?'} fileId={entry?.peer?.avatar_file_id ?? entry?.avatar_file_id} size={36} />
+          <div class="conv-head-text">
+            <h2 data-testid="conv-title">{title}</h2>
+            <Subtitle convId={p.convId} kind={kind} peer={entry?.peer} />
+          </div>
+          {(kind === 'direct' || kind === 'group') && !session.value?.guest && (
+            <button
+              type="button"
+              class="icon"
+              data-testid="conv-info"
+              aria-label={t('conv.info')}
+              onClick={() => (kind === 'direct' && entry?.peer ? setProfile(entry.peer.user_id) : setPanel(true))}
+            >
+              <Icon name="info" />
+            </button>
+          )}
+        </header>
+      )}
       <MessageList key={p.convId} convId={p.convId} kind={kind} actions={actions} scrollToEndSignal={sent} />
       <Composer
         key={p.convId}
