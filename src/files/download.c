@@ -27,7 +27,7 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 100
 
-/* ---- pure parts: Range, If-Range, If-None-Match, Content-Disposition ---- */
+/* ---- pure parts: Range, If-Range, Content-Disposition ---- */
 
 static bool is_digit(char c)
 {
@@ -133,43 +133,6 @@ bool mp_files__if_range_ok(const char *if_range, const char *etag)
     while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
     return n == strlen(etag) && memcmp(p, etag, n) == 0;
-}
-
-bool mp_files__etag_match(const char *if_none_match, const char *etag)
-{
-    if (if_none_match == NULL)
-        return false;
-    size_t elen = strlen(etag);
-    const char *p = if_none_match;
-    for (;;) {
-        p = skip_ows(p);
-        while (*p == ',')
-            p = skip_ows(p + 1);
-        if (*p == '\0')
-            return false;
-        if (*p == '*') {
-            const char *q = skip_ows(p + 1);
-            if (*q == '\0' || *q == ',')
-                return true;
-        }
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        const char *end;
-        if (*p == '"') {
-            end = strchr(p + 1, '"');
-            if (end == NULL)
-                return false;
-            end++;
-        } else { /* not an entity tag: skip to the next element */
-            end = p + strcspn(p, ",");
-        }
-        if ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0)
-            return true;
-        p = end;
-        p = skip_ows(p);
-        if (*p != ',' && *p != '\0')
-            p += strcspn(p, ",");
-    }
 }
 
 /* RFC 8187 attr-char: sent as is in filename*; everything else is %XX. */
@@ -449,7 +412,7 @@ static void on_file(mp_err_t rc, const mp_file_row_t *f, void *ud)
         snprintf(d->name, sizeof d->name, "%s", f->name);
     }
     snprintf(d->etag, sizeof d->etag, "\"%s\"", d->skey);
-    if (mp_files__etag_match(mp_http_req_header(d->req, "If-None-Match"), d->etag)) {
+    if (mp_http_etag_match(mp_http_req_header(d->req, "If-None-Match"), d->etag)) {
         add_common_headers(d->req, d->etag);
         mp_http_respond(d->req, 304, NULL);
         d->req = NULL;

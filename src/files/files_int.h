@@ -185,9 +185,6 @@ mp_range_t mp_files__range_parse(const char *range, uint64_t size, uint64_t *fir
  * when it names exactly our (strong) etag; a date or another tag means the
  * client's copy is not ours, so it gets the whole body. */
 bool mp_files__if_range_ok(const char *if_range, const char *etag);
-/* Whether an If-None-Match header (NULL: none) matches etag: "*" or any
- * entity tag of its list, compared weakly (W/ ignored). */
-bool mp_files__etag_match(const char *if_none_match, const char *etag);
 /* Content-Disposition for a file called name ("" = none): inline or
  * attachment; filename="..." an ASCII fallback (no quotes, backslashes,
  * slashes or control characters) and filename*=UTF-8''... the name

@@ -30,6 +30,10 @@ const char *mp_http_req_param(const mp_http_req_t *req, const char *name);
 const char *mp_http_req_query(const mp_http_req_t *req, const char *name);
 /* Request header (case-insensitive name), or NULL. */
 const char *mp_http_req_header(const mp_http_req_t *req, const char *name);
+/* Whether an If-None-Match header value (NULL: none) matches etag (with its
+ * quotes): "*" or any entity tag of its list, compared weakly (W/ ignored),
+ * so that the handler answers 304. */
+bool mp_http_etag_match(const char *if_none_match, const char *etag);
 /* Parsed JSON body (borrowed; NULL when the route has no body). Routes
  * registered with MP_ROUTE_JSON get an object here or never reach the handler
  * (bad_json / unsupported_media_type / too_large are answered for them). */

@@ -125,6 +125,50 @@ uint64_t mp_http_req_peer_key(const mp_http_req_t *req)
     return req->conn ? mp_conn__peer_key(req->conn) : 0;
 }
 
+static const char *skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+bool mp_http_etag_match(const char *if_none_match, const char *etag)
+{
+    if (if_none_match == NULL)
+        return false;
+    size_t elen = strlen(etag);
+    const char *p = if_none_match;
+    for (;;) {
+        p = skip_ows(p);
+        while (*p == ',')
+            p = skip_ows(p + 1);
+        if (*p == '\0')
+            return false;
+        if (*p == '*') {
+            const char *q = skip_ows(p + 1);
+            if (*q == '\0' || *q == ',')
+                return true;
+        }
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        const char *end;
+        if (*p == '"') {
+            end = strchr(p + 1, '"');
+            if (end == NULL)
+                return false;
+            end++;
+        } else { /* not an entity tag: skip to the next element */
+            end = p + strcspn(p, ",");
+        }
+        if ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0)
+            return true;
+        p = end;
+        p = skip_ows(p);
+        if (*p != ',' && *p != '\0')
+            p += strcspn(p, ",");
+    }
+}
+
 void *mp_http_req_mod(const mp_http_req_t *req)
 {
     const mp_server_t *srv = req->srv;

@@ -133,18 +133,6 @@ static bool accepts(const char *ae, const char *coding)
     return false;
 }
 
-/* If-None-Match holds etag (or "*"): the client's copy is current. */
-static bool not_modified(mp_http_req_t *req, const char *etag)
-{
-    const char *inm = mp_http_req_header(req, "If-None-Match");
-    if (inm == NULL)
-        return false;
-    if (strcmp(inm, "*") == 0)
-        return true;
-    const char *hit = strstr(inm, etag);
-    return hit != NULL;
-}
-
 static void serve_asset(mp_http_req_t *req, const mp_web_asset_t *a)
 {
     const char *ae = mp_http_req_header(req, "Accept-Encoding");
@@ -163,7 +151,7 @@ static void serve_asset(mp_http_req_t *req, const mp_web_asset_t *a)
     mp_http_add_header(req, "ETag", etag);
     if (a->gz || a->br)
         mp_http_add_header(req, "Vary", "Accept-Encoding");
-    if (not_modified(req, etag)) {
+    if (mp_http_etag_match(mp_http_req_header(req, "If-None-Match"), etag)) {
         mp_http_respond(req, 304, NULL);
         return;
     }

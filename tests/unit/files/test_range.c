@@ -112,22 +112,22 @@ static void test_if_none_match(void **state)
 {
     (void)state;
     const char *etag = "\"abc-1\"";
-    assert_false(mp_files__etag_match(NULL, etag));
-    assert_false(mp_files__etag_match("", etag));
-    assert_true(mp_files__etag_match("\"abc-1\"", etag));
-    assert_true(mp_files__etag_match("W/\"abc-1\"", etag)); /* weak comparison */
-    assert_true(mp_files__etag_match("*", etag));
-    assert_true(mp_files__etag_match(" * ", etag));
-    assert_true(mp_files__etag_match("\"x\", \"abc-1\"", etag));
-    assert_true(mp_files__etag_match("\"x\",W/\"abc-1\" ,\"y\"", etag));
-    assert_true(mp_files__etag_match(",, \"abc-1\"", etag));
-    assert_false(mp_files__etag_match("\"abc-2\"", etag));
-    assert_false(mp_files__etag_match("\"abc-1", etag));
-    assert_false(mp_files__etag_match("abc-1", etag));
-    assert_false(mp_files__etag_match("\"abc-12\"", etag));
-    assert_false(mp_files__etag_match("*x", etag));
-    assert_false(mp_files__etag_match("garbage, \"x\"", etag));
-    assert_true(mp_files__etag_match("garbage, \"abc-1\"", etag));
+    assert_false(mp_http_etag_match(NULL, etag));
+    assert_false(mp_http_etag_match("", etag));
+    assert_true(mp_http_etag_match("\"abc-1\"", etag));
+    assert_true(mp_http_etag_match("W/\"abc-1\"", etag)); /* weak comparison */
+    assert_true(mp_http_etag_match("*", etag));
+    assert_true(mp_http_etag_match(" * ", etag));
+    assert_true(mp_http_etag_match("\"x\", \"abc-1\"", etag));
+    assert_true(mp_http_etag_match("\"x\",W/\"abc-1\" ,\"y\"", etag));
+    assert_true(mp_http_etag_match(",, \"abc-1\"", etag));
+    assert_false(mp_http_etag_match("\"abc-2\"", etag));
+    assert_false(mp_http_etag_match("\"abc-1", etag));
+    assert_false(mp_http_etag_match("abc-1", etag));
+    assert_false(mp_http_etag_match("\"abc-12\"", etag));
+    assert_false(mp_http_etag_match("*x", etag));
+    assert_false(mp_http_etag_match("garbage, \"x\"", etag));
+    assert_true(mp_http_etag_match("garbage, \"abc-1\"", etag));
 }
 
 static void test_disposition(void **state)
