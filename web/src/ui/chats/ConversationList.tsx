@@ -2,13 +2,8 @@
 // in the DOM, so a thousand conversations paint as fast as ten), one link per
 // row with a roving tabindex (arrow keys move, Enter opens), and a menu per
 // row for pin, mute and archive.
-import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
-import {
-  Virtualizer,
-  elementScroll,
-  observeElementOffset,
-  observeElementRect,
-} from '@tanstack/virtual-core';
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { useVirtualizer } from '../../lib/virtual';
 import { navigate } from '../../router';
 import { session } from '../../lib/session';
 import type { ConversationEntry, Id } from '../../lib/types';
@@ -35,24 +30,14 @@ const ROW = 72;
 
 /** A virtualiser over a scroll container of fixed-height rows. */
 function useVirtualRows(count: number, scrollRef: { current: HTMLElement | null }) {
-  const [, rerender] = useReducer((n: number) => n + 1, 0);
-  const opts = {
+  return useVirtualizer({
     count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW,
-    scrollToFn: elementScroll,
-    observeElementRect,
-    observeElementOffset,
     overscan: 6,
     // Rows show on the first paint, before the container has been measured.
     initialRect: { width: 320, height: typeof innerHeight === 'number' ? innerHeight : 800 },
-    onChange: () => rerender(0),
-  };
-  const v = useMemo(() => new Virtualizer<HTMLElement, HTMLElement>(opts), []);
-  v.setOptions({ ...v.options, ...opts });
-  useLayoutEffect(() => v._didMount(), []);
-  useLayoutEffect(() => v._willUpdate());
-  return v;
+  });
 }
 
 export function ConversationList(p: { list: ConversationEntry[]; selected?: Id; emptyText: string }) {
