@@ -4,6 +4,7 @@
 #   util <- config, proto <- store | net | mail | blobs | media <- core
 #   <- auth, chat, groups, people, files, web <- admin <- app
 #   util <- client <- bench <- cli (which may also start the server: app)
+#   util <- client <- remote <- tui <- cli (the command-line client)
 # An include of a folder not in the including folder's allowed list fails,
 # unless the exact line is listed in scripts/layers-exceptions.txt (known
 # debts, to be paid off); an exception that no longer occurs fails too, so
@@ -39,8 +40,10 @@ BEGIN {
     allow["app"] = "util config proto store net core mail blobs media auth chat groups people files web admin"
     allow["client"] = "util proto"
     allow["bench"] = "util proto client"
-    allow["cli"] = "util config proto client bench app"
-    allow["main.c"] = "util config proto client bench app cli"
+    allow["remote"] = "util proto client"
+    allow["tui"] = "util proto client remote"
+    allow["cli"] = "util config proto client bench remote tui app"
+    allow["main.c"] = "util config proto client bench remote tui app cli"
     while ((getline line < exceptions) > 0)
         if (line != "" && line !~ /^#/)
             excepted[line] = 1

@@ -9,6 +9,7 @@ PKGS=(
   libicu-dev libcurl4-openssl-dev python3-aiosmtpd
   libvips-dev libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvips-tools ffmpeg libimage-exiftool-perl
+  libncurses-dev tmux
   nodejs chromium
 )
 missing=()

@@ -13,6 +13,16 @@ static const mp_cli_cmd_t cmds[] = {
     {"serve", "run the server", mp_cli_serve},
     {"version", "print the version", mp_cli_version},
     {"admin", "administer the running server: users, invites, stats", mp_cli_admin},
+    {"register", "create an account on a server", mp_cli_register},
+    {"login", "sign in to a server on this machine", mp_cli_login},
+    {"logout", "sign out (revokes this machine's device)", mp_cli_logout},
+    {"whoami", "show who is signed in", mp_cli_whoami},
+    {"send", "send messages: @user, #group, world or a conversation id", mp_cli_send},
+    {"tail", "print messages as they arrive", mp_cli_tail},
+    {"chat", "chat in the terminal", mp_cli_chat},
+    {"conversations", "list your conversations", mp_cli_conversations},
+    {"groups", "list your groups", mp_cli_groups},
+    {"users", "find people: users search QUERY", mp_cli_users},
     {"bench", "load generator: connect, direct, history, group", mp_bench_main},
     {"help", "show this help", cmd_help},
     {NULL, NULL, NULL},
@@ -22,7 +32,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: magpie <command> [options]\n\ncommands:\n");
     for (const mp_cli_cmd_t *c = cmds; c->name != NULL; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
     fprintf(out, "\nRun `magpie <command> --help` for the options of a command.\n");
 }
 

@@ -23,5 +23,16 @@ int mp_cli_wants_help(int argc, char **argv);
 int mp_cli_serve(int argc, char **argv);
 int mp_cli_version(int argc, char **argv);
 int mp_cli_admin(int argc, char **argv); /* cmd_admin.c */
+/* The client commands (docs/cli.md), on src/remote. */
+int mp_cli_register(int argc, char **argv);      /* cmd_account.c */
+int mp_cli_login(int argc, char **argv);         /* cmd_account.c */
+int mp_cli_logout(int argc, char **argv);        /* cmd_account.c */
+int mp_cli_whoami(int argc, char **argv);        /* cmd_account.c */
+int mp_cli_groups(int argc, char **argv);        /* cmd_lists.c */
+int mp_cli_users(int argc, char **argv);         /* cmd_lists.c */
+int mp_cli_conversations(int argc, char **argv); /* cmd_lists.c */
+int mp_cli_send(int argc, char **argv);          /* cmd_send.c */
+int mp_cli_tail(int argc, char **argv);          /* cmd_tail.c */
+int mp_cli_chat(int argc, char **argv);          /* cmd_chat.c */
 
 #endif

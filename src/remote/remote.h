@@ -1,0 +1,218 @@
+/* The user's side of a Magpie server, for the command-line client (`magpie
+ * login`, `send`, `tail`, `chat`, ...): where the server is, who is signed in
+ * on this machine, and requests that keep the device's tokens fresh by
+ * themselves.
+ *
+ * Credentials. One file per system user, $XDG_CONFIG_HOME/magpie/credentials
+ * (default ~/.config/magpie/credentials), mode 0600 in a 0700 directory: a
+ * JSON object with one entry per (server URL, username) holding the device's
+ * refresh token and its latest access token. It is replaced atomically
+ * (write a temporary file, fsync, rename) and every read-modify-write holds an
+ * exclusive flock() on the lock file next to it (credentials.lock).
+ *
+ * Rotation safety. A refresh token works once: presenting a used one again
+ * revokes the device (theft detection). Two commands running at once must
+ * therefore never refresh with the same token. Every refresh happens under the
+ * lock and starts by re-reading the file: if another process refreshed in the
+ * meantime, its access token is taken as it is and no request is made; else
+ * the stored refresh token is used and the new pair is written before the
+ * lock is released. A command that dies between the server's answer and the
+ * write loses the pair; the next command finds the device's token refused
+ * and asks the user to log in again. That is the price of never reusing one.
+ *
+ * Errors. Every call that can fail fills an mpr_err_t whose `exit` is the
+ * process exit status the commands use (documented in docs/cli.md):
+ *   1 (MPR_EXIT_REFUSED)  the server refused; `code` is its error code
+ *   2 (MPR_EXIT_USAGE)    a usage error (bad URL, bad target, ...)
+ *   3 (MPR_EXIT_OFFLINE)  cannot connect, or not logged in (code
+ *                         "not_logged_in")
+ * Secrets (passwords, tokens) are never put in an error message.
+ *
+ * Threads: none. Everything here blocks with bounded deadlines (poll()), and
+ * is used from one thread. Prefix mpr_. */
+#ifndef MPR_REMOTE_H
+#define MPR_REMOTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/client.h"
+
+/* The exit statuses of the client commands. */
+enum {
+    MPR_EXIT_OK = 0,
+    MPR_EXIT_REFUSED = 1,
+    MPR_EXIT_USAGE = 2,
+    MPR_EXIT_OFFLINE = 3,
+};
+
+/* The default server when neither --url nor MAGPIE_URL says. */
+#define MPR_DEFAULT_URL "http://127.0.0.1:8080"
+/* How long one HTTP request or WebSocket request may take. */
+#define MPR_TIMEOUT_MS 30000
+
+typedef struct mpr_err {
+    int exit;       /* MPR_EXIT_*; 0 = no error */
+    char code[64];  /* the server's error code, or one of ours ("not_logged_in", "cannot_connect", "usage", "not_found", "ambiguous") */
+    char msg[512];  /* human text, without secrets */
+} mpr_err_t;
+
+/* Sets *e (printf-style message). Returns e->exit, so `return mpr_fail(...)`. */
+int mpr_fail(mpr_err_t *e, int exit, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Prints "magpie: CODE: MESSAGE" to stderr and returns e->exit. */
+int mpr_report(const mpr_err_t *e);
+
+/* ---- where the server is ----------------------------------------------------- */
+
+/* A parsed server URL: http://HOST[:PORT][/] only (https once the server
+ * speaks TLS). `url` is the normalised form "http://host:port", the key of
+ * the credentials entry. */
+typedef struct mpr_url {
+    char url[300];
+    char host[256];
+    int port;
+} mpr_url_t;
+
+/* Parses url; on failure fills e (exit 2) and returns -1. */
+int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e);
+/* The URL to use: flag (when non-NULL), else $MAGPIE_URL, else
+ * MPR_DEFAULT_URL. Borrowed. */
+const char *mpr_url_choose(const char *flag);
+
+/* ---- the credentials file --------------------------------------------------- */
+
+/* One signed-in device, as stored. */
+typedef struct mpr_cred {
+    char url[300];
+    char username[40];
+    char user_id[24];
+    char device_id[24];
+    char access_token[2048];
+    int64_t access_expires_ms; /* wall clock, ms since the epoch */
+    char refresh_token[256];
+    bool guest;
+    int64_t updated_ms;        /* last login: the most recent entry of a URL is its default user */
+} mpr_cred_t;
+
+/* The credentials file path: $XDG_CONFIG_HOME/magpie/credentials, else
+ * $HOME/.config/magpie/credentials. Fills out; -1 (e filled, exit 3) when
+ * neither variable is set. */
+int mpr_creds_path(char *out, size_t cap, mpr_err_t *e);
+
+/* Finds the entry for url and username (username NULL: $MAGPIE_USER when set,
+ * else the URL's most recently used entry). 0 found, else e filled (exit 3,
+ * "not_logged_in"). */
+int mpr_creds_find(const char *url, const char *username, mpr_cred_t *out, mpr_err_t *e);
+/* Adds or replaces the entry (url, username) under the lock. 0 or -1 (e). */
+int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e);
+/* Removes the entry (url, username) under the lock; 0 also when absent. */
+int mpr_creds_remove(const char *url, const char *username, mpr_err_t *e);
+/* Every stored entry (caller frees *out). 0 or -1 (e). */
+int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e);
+
+/* Sync cursors saved for the device, by key ("*" for `tail` of everything, a
+ * conversation id for `tail TO`), in the entry (so `logout` forgets them).
+ * get: 0 and out filled ("0" when none saved). set: under the lock. */
+int mpr_cursor_get(const char *url, const char *username, const char *key, char out[24]);
+int mpr_cursor_set(const char *url, const char *username, const char *key, const char *cursor,
+                   mpr_err_t *e);
+
+/* ---- a signed-in session ----------------------------------------------------- */
+
+typedef struct mpr_session {
+    mpr_url_t url;
+    mpr_cred_t cred; /* the entry in use; access_token kept fresh */
+} mpr_session_t;
+
+/* Opens the session for url_flag (see mpr_url_choose) and username (NULL:
+ * see mpr_creds_find). No network. 0 or -1 (e: exit 2 bad URL, exit 3 not
+ * logged in). */
+int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *username, mpr_err_t *e);
+
+/* An access token valid for at least another minute, refreshing under the
+ * lock when needed (see the top of this file). force: the server refused the
+ * current one, refresh even if it looks valid (unless another process already
+ * replaced it). Borrowed from s. NULL on failure (e: exit 3 when the device's
+ * refresh token was refused, "not_logged_in", the entry then removed; exit 3
+ * "cannot_connect"). */
+const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e);
+
+/* An HTTP request with the session's token: JSON body (borrowed, may be
+ * NULL). A 401 "unauthorized" refreshes once and retries. Returns the HTTP
+ * status (> 0) with *out filled (caller mpc_response_free's), or -1 with e
+ * filled (exit 3: cannot connect or not logged in). A status >= 400 is NOT an
+ * error here: see mpr_http_check. */
+int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *body,
+             mpc_response_t *out, mpr_err_t *e);
+/* The same without a session (register, login): no token. */
+int mpr_http_anon(const mpr_url_t *u, const char *method, const char *path, json_t *body,
+                  mpc_response_t *out, mpr_err_t *e);
+/* 0 when r is a 2xx; else fills e from the error body (exit 1, the server's
+ * code and message; "Retry-After" added to the message when present) and
+ * returns -1. */
+int mpr_http_check(const mpc_response_t *r, mpr_err_t *e);
+
+/* A WebSocket on /v1/ws authenticated with the session's token (refreshing
+ * once when the upgrade gets 401). NULL with e filled (exit 3) on failure. */
+mpc_ws_t *mpr_ws_open(mpr_session_t *s, mpr_err_t *e);
+/* A request {"type":type, ...fields} (fields borrowed, may be NULL) and its
+ * reply. 0 with *reply (caller decrefs) when ok. -1 with e filled: exit 1 and
+ * the server's code for an error reply (*reply is then the error frame, for
+ * callers that want e.g. retry_after_ms; caller decrefs), exit 3
+ * "cannot_connect" when the connection broke or timed out (*reply NULL).
+ * reply may be NULL when the caller does not want it. */
+int mpr_ws_call(mpc_ws_t *ws, const char *type, json_t *fields, json_t **reply, mpr_err_t *e);
+
+/* ---- naming things ------------------------------------------------------------ */
+
+/* Where a message goes or which conversation to follow, from a TO argument:
+ *   @NAME      the direct conversation with that user (created if needed)
+ *   #TITLE     the caller's group with that title (exact, else the only one
+ *              whose title matches without regard to case); "ambiguous" lists
+ *              the ids when several match
+ *   world      the world room
+ *   DIGITS     a conversation id, as it is
+ * label is what people read: "@bob", "#Book club", "world", or the id. */
+typedef struct mpr_target {
+    char conversation[24];
+    char kind[8]; /* "direct", "group", "world", or "" when given as an id */
+    char label[160];
+} mpr_target_t;
+
+/* Resolves to (see above) through the server. 0 or -1 (e: exit 2 for an
+ * empty or malformed TO, exit 1 "not_found"/"ambiguous"/the server's code,
+ * exit 3). */
+int mpr_resolve(mpr_session_t *s, const char *to, mpr_target_t *t, mpr_err_t *e);
+
+/* A small cache of names for display: user id -> username, conversation id
+ * -> label ("@bob", "#Book club", "world"). Looked up through the server on
+ * a miss (GET /v1/users/{id}, /v1/groups/{id}, the conversation list);
+ * unknown ids are shown as themselves. */
+typedef struct mpr_names mpr_names_t;
+
+mpr_names_t *mpr_names_new(mpr_session_t *s);
+void mpr_names_free(mpr_names_t *n);
+/* Borrowed; valid until mpr_names_free. Never NULL. */
+const char *mpr_names_user(mpr_names_t *n, const char *user_id);
+const char *mpr_names_conv(mpr_names_t *n, const char *conversation_id);
+/* Teaches the cache what a conversation list entry, a sync "conversations"
+ * entry or a group object says (borrowed). */
+void mpr_names_learn_conv(mpr_names_t *n, json_t *conv);
+void mpr_names_learn_user(mpr_names_t *n, const char *user_id, const char *username);
+
+/* ---- small helpers the commands share ------------------------------------------ */
+
+/* A fresh client_msg_id: "cli-" + 16 random hex digits (per device unique
+ * with overwhelming probability). out needs 24 bytes. */
+void mpr_msg_id(char out[24]);
+/* Reads a password: from the first line of path when non-NULL, else
+ * $MAGPIE_PASSWORD, else a prompt on the terminal without echo (prompt
+ * printed to stderr). 0 or -1 (e: exit 2 when there is no terminal to ask). */
+int mpr_read_password(const char *path, const char *prompt, char *out, size_t cap, mpr_err_t *e);
+/* "HH:MM" (today) or "YYYY-MM-DD HH:MM" (other days), local time. */
+void mpr_format_time(int64_t ms, char *out, size_t cap);
+
+#endif
