@@ -147,6 +147,10 @@ const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e);
  * error here: see mpr_http_check. */
 int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *body,
              mpc_response_t *out, mpr_err_t *e);
+/* The same with a raw body (an upload: POST /v1/files?name=...): body_len
+ * bytes of body, sent as content_type (NULL: application/octet-stream). */
+int mpr_http_raw(mpr_session_t *s, const char *method, const char *path, const char *content_type,
+                 const void *body, size_t body_len, mpc_response_t *out, mpr_err_t *e);
 /* The same without a session (register, login): no token. */
 int mpr_http_anon(const mpr_url_t *u, const char *method, const char *path, json_t *body,
                   mpc_response_t *out, mpr_err_t *e);
