@@ -43,7 +43,8 @@ static int config_dir(char *dir, size_t cap, mpr_err_t *e)
         return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
                         "neither XDG_CONFIG_HOME nor HOME is set: nowhere to keep credentials");
     if (n < 0 || (size_t)n >= cap)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "the config directory path is too long");
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+                        "the config directory path is too long");
     return 0;
 }
 
@@ -53,7 +54,8 @@ int mpr_creds_path(char *out, size_t cap, mpr_err_t *e)
     if (config_dir(dir, sizeof dir, e) != 0)
         return -1;
     if ((size_t)snprintf(out, cap, "%s/credentials", dir) >= cap)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "the config directory path is too long");
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+                        "the config directory path is too long");
     return 0;
 }
 
@@ -205,7 +207,8 @@ json_t *mpr__entry(json_t *root, const char *url, const char *username, size_t *
     json_t *o;
     json_array_foreach(entries, i, o)
     {
-        if (strcmp(str_of(o, "url"), url) == 0 && strcasecmp(str_of(o, "username"), username) == 0) {
+        if (strcmp(str_of(o, "url"), url) == 0 &&
+            strcasecmp(str_of(o, "username"), username) == 0) {
             if (index != NULL)
                 *index = i;
             return o;
@@ -346,8 +349,8 @@ int mpr_cursor_set(const char *url, const char *username, const char *key, const
     if (rc == 0) {
         json_t *o = mpr__entry(root, url, username, NULL);
         if (o == NULL) {
-            rc = mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "%s logged out meanwhile",
-                          username);
+            rc =
+                mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "%s logged out meanwhile", username);
         } else {
             json_t *cursors = json_object_get(o, "cursors");
             if (!json_is_object(cursors)) {

@@ -88,8 +88,8 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
     bool v6 = strchr(out->host, ':') != NULL;
     for (char *c = out->host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    snprintf(out->url, sizeof out->url, "http://%s%s%s:%d", v6 ? "[" : "", out->host,
-             v6 ? "]" : "", out->port);
+    snprintf(out->url, sizeof out->url, "http://%s%s%s:%d", v6 ? "[" : "", out->host, v6 ? "]" : "",
+             out->port);
     return 0;
 }
 
@@ -183,8 +183,7 @@ int mpr_read_password(const char *path, const char *prompt, char *out, size_t ca
     return read_password(path, prompt, false, out, cap, e);
 }
 
-int mpr_read_new_password(const char *path, const char *prompt, char *out, size_t cap,
-                          mpr_err_t *e)
+int mpr_read_new_password(const char *path, const char *prompt, char *out, size_t cap, mpr_err_t *e)
 {
     return read_password(path, prompt, true, out, cap, e);
 }

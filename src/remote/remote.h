@@ -54,9 +54,10 @@ enum {
 #define MPR_TIMEOUT_MS 30000
 
 typedef struct mpr_err {
-    int exit;       /* MPR_EXIT_*; 0 = no error */
-    char code[64];  /* the server's error code, or one of ours ("not_logged_in", "cannot_connect", "usage", "not_found", "ambiguous") */
-    char msg[512];  /* human text, without secrets */
+    int exit;      /* MPR_EXIT_*; 0 = no error */
+    char code[64]; /* the server's error code, or one of ours ("not_logged_in", "cannot_connect",
+                      "usage", "not_found", "ambiguous") */
+    char msg[512]; /* human text, without secrets */
 } mpr_err_t;
 
 /* Sets *e (printf-style message). Returns -1, so that a function returning 0
@@ -95,7 +96,7 @@ typedef struct mpr_cred {
     int64_t access_expires_ms; /* wall clock, ms since the epoch */
     char refresh_token[256];
     bool guest;
-    int64_t updated_ms;        /* last login: the most recent entry of a URL is its default user */
+    int64_t updated_ms; /* last login: the most recent entry of a URL is its default user */
 } mpr_cred_t;
 
 /* The credentials file path: $XDG_CONFIG_HOME/magpie/credentials, else

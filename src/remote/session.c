@@ -238,8 +238,8 @@ mpc_ws_t *mpr_ws_open(mpr_session_t *s, mpr_err_t *e)
                      status == 429 ? "rate_limited" : "cannot_connect",
                      "%s refused the WebSocket (HTTP %d)", s->url.url, status);
         else
-            mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "cannot connect to %s (%s)",
-                     s->url.url, mpc_strerror(rc));
+            mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "cannot connect to %s (%s)", s->url.url,
+                     mpc_strerror(rc));
         return NULL;
     }
 }
