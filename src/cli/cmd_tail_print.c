@@ -1,0 +1,218 @@
+/* The lines `magpie tail` prints: the server's objects as JSON, or
+ * "HH:MM  LABEL  SENDER: TEXT" for people. Everything the server sends is
+ * cleaned of control characters before it reaches a terminal, so that a
+ * message cannot move the cursor, retitle the window or worse. */
+#include "cli/cmd_tail.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static char *append_n(char *buf, const char *s, size_t n)
+{
+    size_t len = buf != NULL ? strlen(buf) : 0;
+    char *b = realloc(buf, len + n + 1);
+    if (b == NULL)
+        abort();
+    memcpy(b + len, s, n);
+    b[len + n] = '\0';
+    return b;
+}
+
+static char *append(char *buf, const char *s)
+{
+    return append_n(buf, s, strlen(s));
+}
+
+/* Appends s to buf (a malloc'd string, NULL = empty; returned grown) with
+ * every C0 and C1 control character and DEL replaced by U+FFFD, except
+ * newline and tab when multiline; each newline is then followed by indent
+ * spaces, so that a multi-line text stays under its first line. */
+static char *tail_append_clean(char *buf, const char *s, bool multiline, int indent)
+{
+    static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        size_t run = 0;
+        /* The longest run of bytes that pass as they are. */
+        while (p[run] >= 0x20 && p[run] != 0x7f &&
+               !(p[run] == 0xc2 && p[run + 1] >= 0x80 && p[run + 1] <= 0x9f))
+            run++;
+        buf = append_n(buf, (const char *)p, run);
+        p += run;
+        if (*p == '\0')
+            break;
+        if (multiline && *p == '\n') {
+            buf = append(buf, "\n");
+            for (int i = 0; i < indent; i++)
+                buf = append(buf, " ");
+            p++;
+        } else if (multiline && *p == '\t') {
+            buf = append(buf, "\t");
+            p++;
+        } else {
+            buf = append(buf, repl);
+            p += *p == 0xc2 ? 2 : 1; /* a C1 control is two bytes in UTF-8 */
+        }
+    }
+    return buf != NULL ? buf : append(NULL, "");
+}
+
+/* Writes one line and flushes it. */
+static int emit(const char *line)
+{
+    if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+        return -1;
+    return 0;
+}
+
+static int emit_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (s == NULL)
+        return 0; /* cannot happen for objects the server sent */
+    int rc = emit(s);
+    free(s);
+    return rc;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v != NULL ? v : "";
+}
+
+/* Terminal columns of a cleaned UTF-8 string, counting each character as
+ * one (good enough to indent continuation lines under the text). */
+static int columns(const char *s)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* "HH:MM  LABEL  " for conversation at at_ms. */
+static char *line_head(const tail_out_t *out, const char *conversation, int64_t at_ms)
+{
+    char when[32];
+    mpr_format_time(at_ms, when, sizeof when);
+    char *b = append(NULL, when);
+    b = append(b, "  ");
+    b = tail_append_clean(b, mpr_names_conv(out->names, conversation), false, 0);
+    return append(b, "  ");
+}
+
+/* "M:SS" of a duration in ms. */
+static void duration(json_t *content, char *out, size_t cap)
+{
+    json_t *d = json_object_get(content, "duration_ms");
+    if (!json_is_integer(d)) {
+        out[0] = '\0';
+        return;
+    }
+    long long s = (long long)(json_integer_value(d) + 500) / 1000;
+    snprintf(out, cap, " %lld:%02lld", s / 60, s % 60);
+}
+
+/* "[image] ", "[file report.pdf] ", ...: what a non-text message holds,
+ * before its caption. Appended to b. */
+static char *kind_tag(const tail_out_t *out, char *b, json_t *m)
+{
+    const char *kind = str(m, "kind");
+    json_t *c = json_object_get(m, "content");
+    char d[32];
+    if (strcmp(kind, "text") == 0 || kind[0] == '\0')
+        return b;
+    b = append(b, "[");
+    if (strcmp(kind, "file") == 0) {
+        b = append(b, "file ");
+        b = tail_append_clean(b, str(c, "name"), false, 0);
+    } else if (strcmp(kind, "voice") == 0 || strcmp(kind, "video") == 0) {
+        duration(c, d, sizeof d);
+        b = append(append(b, kind), d);
+    } else if (strcmp(kind, "location") == 0) {
+        b = append(b, "location ");
+        if (str(c, "title")[0] != '\0') {
+            b = tail_append_clean(b, str(c, "title"), false, 0);
+        } else {
+            char ll[64];
+            snprintf(ll, sizeof ll, "%.5f,%.5f", json_number_value(json_object_get(c, "latitude")),
+                     json_number_value(json_object_get(c, "longitude")));
+            b = append(b, ll);
+        }
+    } else if (strcmp(kind, "contact") == 0) {
+        b = append(b, "contact @");
+        b = tail_append_clean(b, mpr_names_user(out->names, str(c, "user_id")), false, 0);
+    } else {
+        b = tail_append_clean(b, kind, false, 0);
+    }
+    return append(b, "]");
+}
+
+int tail_print_message(const tail_out_t *out, json_t *m, bool edited)
+{
+    if (out->json) {
+        json_t *ev =
+            json_pack("{s:s,s:O}", "event", edited ? "message_edited" : "message", "message", m);
+        int rc = emit_json(ev);
+        json_decref(ev);
+        return rc;
+    }
+    json_t *at = json_object_get(m, edited ? "edited_at" : "created_at");
+    char *b = line_head(out, str(m, "conversation"), json_integer_value(at));
+    bool system = strcmp(str(m, "kind"), "system") == 0;
+    if (system) {
+        b = append(b, "* "); /* the server's line names who did what */
+    } else {
+        b = tail_append_clean(b, mpr_names_user(out->names, str(m, "sender")), false, 0);
+        b = append(b, ": ");
+    }
+    int indent = columns(b);
+    if (json_object_get(m, "forwarded_from") != NULL)
+        b = append(b, "[forwarded] ");
+    json_t *reply = json_object_get(m, "reply_to");
+    if (reply != NULL) {
+        b = append(b, "[reply to ");
+        b = tail_append_clean(b, mpr_names_user(out->names, str(reply, "sender")), false, 0);
+        b = append(b, "] ");
+    }
+    b = kind_tag(out, b, m);
+    const char *text = str(m, "text");
+    if (text[0] != '\0' && strcmp(str(m, "kind"), "text") != 0 && !system)
+        b = append(b, " ");
+    b = tail_append_clean(b, text, true, indent);
+    if (edited || json_object_get(m, "edited_at") != NULL)
+        b = append(b, " (edited)");
+    int rc = emit(b);
+    free(b);
+    return rc;
+}
+
+int tail_print_deleted(const tail_out_t *out, json_t *ev, const char *sender, int64_t at_ms)
+{
+    if (out->json)
+        return emit_json(ev);
+    char *b = line_head(out, str(ev, "conversation"), at_ms > 0 ? at_ms : now_ms());
+    if (sender != NULL && sender[0] != '\0') {
+        b = tail_append_clean(b, mpr_names_user(out->names, sender), false, 0);
+        b = append(b, ": ");
+    }
+    b = append(b, strcmp(str(ev, "for"), "me") == 0 ? "(deleted for you)" : "(deleted)");
+    int rc = emit(b);
+    free(b);
+    return rc;
+}
+
+int tail_print_event(const tail_out_t *out, json_t *ev)
+{
+    return out->json ? emit_json(ev) : 0;
+}
