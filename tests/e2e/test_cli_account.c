@@ -294,6 +294,49 @@ static void test_lists(void **state)
     cli_home_free(&h);
 }
 
+/* Every command of `magpie help` answers --help with its usage, and every
+ * client command is in docs/cli.md (the server's own are in the README and
+ * docs/configuration.md). */
+static void test_help_and_docs(void **state)
+{
+    (void)state;
+    cli_home_t h;
+    cli_home_new(&h, srv);
+    static cli_result_t r, u;
+    assert_int_equal(cli_run(&h, &r, NULL, "help", NULL), 0);
+    char docs[512];
+    snprintf(docs, sizeof docs, "%s", __FILE__);
+    *strstr(docs, "/tests/e2e/") = '\0';
+    strncat(docs, "/docs/cli.md", sizeof docs - strlen(docs) - 1);
+    size_t len;
+    unsigned char *text = mpt_read_file(docs, &len);
+    assert_non_null(text);
+    int checked = 0;
+    for (char *line = strtok(r.out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char name[32];
+        if (strncmp(line, "  ", 2) != 0 || sscanf(line, "%31s", name) != 1)
+            continue;
+        if (strcmp(name, "help") == 0)
+            continue;
+        assert_int_equal(cli_run(&h, &u, NULL, name, "--help", NULL), 0);
+        char want[64];
+        snprintf(want, sizeof want, "usage: magpie %s", name);
+        if (strstr(u.out, want) == NULL)
+            fail_msg("`magpie %s --help` printed no \"%s\"", name, want);
+        static const char *const server_side[] = {"serve", "version", "admin", "bench"};
+        bool client = true;
+        for (size_t i = 0; i < sizeof server_side / sizeof *server_side; i++)
+            client = client && strcmp(name, server_side[i]) != 0;
+        snprintf(want, sizeof want, "magpie %s", name);
+        if (client && memmem(text, len, want, strlen(want)) == NULL)
+            fail_msg("docs/cli.md does not mention `%s`", want);
+        checked++;
+    }
+    assert_true(checked >= 14);
+    free(text);
+    cli_home_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_revoked_and_relogin),
         cmocka_unit_test(test_two_users),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_help_and_docs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
