@@ -20,9 +20,8 @@ static int setup(void **state)
     (void)state;
     /* 10 s tokens: every command finds its access token within a minute of
      * expiry, so every command refreshes, the case rotation must survive. */
-    static const char *const flags[] = {"--login_rate",       "100000", "--register_rate",
-                                        "100000",             "--access_token_ttl", "10",
-                                        NULL};
+    static const char *const flags[] = {
+        "--login_rate", "100000", "--register_rate", "100000", "--access_token_ttl", "10", NULL};
     srv = mpt_server_start(flags);
     return srv == NULL ? -1 : 0;
 }
@@ -110,9 +109,8 @@ static void test_exit_statuses(void **state)
     assert_int_equal(cli_run(&h, &r, NULL, "whoami", "--url", "http://127.0.0.1:1", NULL), 3);
     assert_non_null(strstr(r.err, "not_logged_in"));
     snprintf(h.password, sizeof h.password, PW);
-    assert_int_equal(cli_run(&h, &r, NULL, "login", "--url", "http://127.0.0.1:1", s.username,
-                             NULL),
-                     3);
+    assert_int_equal(
+        cli_run(&h, &r, NULL, "login", "--url", "http://127.0.0.1:1", s.username, NULL), 3);
     assert_non_null(strstr(r.err, "cannot_connect"));
     /* The same name again: refused by the server, its code printed. */
     assert_int_equal(cli_run(&h, &r, NULL, "register", "--no-login", s.username, NULL), 1);
@@ -245,8 +243,8 @@ static void test_two_users(void **state)
     assert_non_null(strstr(r.out, a.username));
     char env[80];
     snprintf(env, sizeof env, "MAGPIE_USER=%s", a.username);
-    cli_proc_t *p = cli_spawnv(&h, (const char *const[]){"whoami", NULL},
-                               (const char *const[]){env, NULL});
+    cli_proc_t *p =
+        cli_spawnv(&h, (const char *const[]){"whoami", NULL}, (const char *const[]){env, NULL});
     assert_int_equal(cli_wait(p, CLI_TIMEOUT_MS), 0);
     assert_non_null(strstr(p->out, a.username));
     cli_proc_free(p);
