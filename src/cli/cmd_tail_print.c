@@ -67,12 +67,32 @@ static int emit(const char *line)
     return 0;
 }
 
+/* The encoder escapes C0 controls but writes DEL and C1 controls (U+0080 to
+ * U+009F) as they are; they can only be inside strings, where an escape
+ * means the same. */
 static int emit_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     if (s == NULL)
         return 0; /* cannot happen for objects the server sent */
-    int rc = emit(s);
+    char *b = NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        size_t run = 0;
+        while (p[run] != '\0' && p[run] != 0x7f &&
+               !(p[run] == 0xc2 && p[run + 1] >= 0x80 && p[run + 1] <= 0x9f))
+            run++;
+        b = append_n(b, (const char *)p, run);
+        p += run;
+        if (*p == '\0')
+            break;
+        char esc[8];
+        snprintf(esc, sizeof esc, "\\u%04x", *p == 0x7f ? 0x7f : p[1]);
+        b = append(b, esc);
+        p += *p == 0x7f ? 1 : 2;
+    }
+    int rc = emit(b != NULL ? b : "");
+    free(b);
     free(s);
     return rc;
 }
@@ -130,7 +150,7 @@ static char *kind_tag(const tail_out_t *out, char *b, json_t *m)
     const char *kind = str(m, "kind");
     json_t *c = json_object_get(m, "content");
     char d[32];
-    if (strcmp(kind, "text") == 0 || kind[0] == '\0')
+    if (strcmp(kind, "text") == 0 || strcmp(kind, "system") == 0 || kind[0] == '\0')
         return b;
     b = append(b, "[");
     if (strcmp(kind, "file") == 0) {
