@@ -91,6 +91,8 @@ static void test_exchange(void **state)
     person_new(&alice, "xa");
     person_new(&bob, "xb");
 
+    mpc_ws_t *bob_ws = mpt_ws_open(srv, bob.s.access); /* bob's phone, say */
+    assert_non_null(bob_ws);
     cli_proc_t *ta = cli_spawn(&alice.h, "tail", "--json", NULL);
     json_t *ack = say(&bob, alice.at, "hello alice");
     char conv[24];
@@ -99,10 +101,34 @@ static void test_exchange(void **state)
     json_t *ev = next_message_event(ta);
     assert_message(ev, "hello alice", bob.s.user_id, conv, 1);
     json_decref(ev);
+    /* Printed means delivered to a device: bob sees the receipt. */
+    for (;;) {
+        ev = next_event(bob_ws, "receipt");
+        bool hers = strcmp(jstr(ev, "user_id"), alice.s.user_id) == 0;
+        if (hers) {
+            assert_string_equal(jstr(ev, "conversation"), conv);
+            assert_int_equal(jint(ev, "delivered_seq"), 1);
+        }
+        json_decref(ev);
+        if (hers)
+            break;
+    }
     json_decref(say(&bob, alice.at, "are you there?")); /* the tail is live by now */
     ev = next_message_event(ta);
     assert_message(ev, "are you there?", bob.s.user_id, conv, 2);
     json_decref(ev);
+    /* Live events besides messages: bob typing. */
+    json_decref(call(bob_ws, "typing", json_pack("{s:s}", "conversation", conv)));
+    do {
+        ev = next_json(ta);
+        if (strcmp(jstr(ev, "event"), "typing") == 0)
+            break;
+        json_decref(ev);
+    } while (true);
+    assert_string_equal(jstr(ev, "conversation"), conv);
+    assert_string_equal(jstr(ev, "user_id"), bob.s.user_id);
+    json_decref(ev);
+    mpc_ws_free(bob_ws);
 
     cli_proc_t *tb = cli_spawn(&bob.h, "tail", "--json", NULL);
     json_decref(say(&alice, bob.at, "hi bob"));
