@@ -63,7 +63,7 @@ static void send_usage(FILE *out)
             "  --reply-to MSG_ID    reply to that message of the conversation\n"
             "  --file PATH          upload PATH and send it (TEXT is the caption)\n"
             "  --json               print each acknowledgement as a JSON line on stdout\n"
-            "  -v                   print \"sent #SEQ to TO\" on stderr per message\n"
+            "  -v, --verbose        print \"sent #SEQ to TO\" on stderr per message\n"
             "  --timeout SECONDS    give up on a message not stored after this long "
             "(default %d)\n"
             "  --url URL            the server (default $MAGPIE_URL, else %s)\n"
@@ -211,9 +211,10 @@ static int input_fill(input_t *in, mpr_err_t *e)
 }
 
 /* Takes the first whole line out of in (without "\n" or "\r\n") into a
- * malloc'd string; at EOF a last line without a newline counts too. NULL
- * when there is none yet. */
-static char *input_take_line(input_t *in)
+ * malloc'd string of *len bytes (plus a NUL; the line may hold NULs of its
+ * own); at EOF a last line without a newline counts too. NULL when there is
+ * none yet. */
+static char *input_take_line(input_t *in, size_t *len)
 {
     char *nl = in->len > 0 ? memchr(in->buf, '\n', in->len) : NULL;
     size_t n;
@@ -231,6 +232,7 @@ static char *input_take_line(input_t *in)
         abort();
     memcpy(line, in->buf, n);
     line[n] = '\0';
+    *len = n;
     memmove(in->buf, in->buf + used, in->len - used);
     in->len -= used;
     in->buf[in->len] = '\0';
@@ -262,14 +264,14 @@ static void drain_events(sender_t *sd)
 }
 
 /* The next message line of standard input (empty lines skipped), keeping the
- * connection serviced while waiting. 1 with *line (caller frees), 0 at the
- * end of the input, -1 with e filled. */
-static int next_line(sender_t *sd, input_t *in, char **line, mpr_err_t *e)
+ * connection serviced while waiting. 1 with *line (caller frees) and its
+ * length, 0 at the end of the input, -1 with e filled. */
+static int next_line(sender_t *sd, input_t *in, char **line, size_t *len, mpr_err_t *e)
 {
     for (;;) {
         char *l;
-        while ((l = input_take_line(in)) != NULL) {
-            if (l[0] != '\0') {
+        while ((l = input_take_line(in, len)) != NULL) {
+            if (*len > 0) {
                 *line = l;
                 return 1;
             }
@@ -475,19 +477,24 @@ static int send_lines(sender_t *sd, mpr_err_t *e)
     int rc = 0;
     for (long n = 1;; n++) {
         char *line = NULL;
-        int got = next_line(sd, &in, &line, e);
+        size_t line_len = 0;
+        int got = next_line(sd, &in, &line, &line_len, e);
         if (got <= 0) {
             rc = got;
             break;
         }
-        if (n > 999999999L) {
+        if (sd->o->id != NULL && n > 999999999L) { /* "ID-N" would pass 64 characters */
             free(line);
-            rc = mpr_fail(e, MPR_EXIT_USAGE, "usage", "more than 999999999 lines: split the input");
+            rc = mpr_fail(e, MPR_EXIT_USAGE, "usage",
+                          "more than 999999999 lines for one --id: split the input");
             break;
         }
         char cmid[CMID_MAX + 1];
         message_id(sd->o, n, cmid);
-        rc = send_one(sd, cmid, line, NULL, NULL, e);
+        if (memchr(line, '\0', line_len) != NULL)
+            rc = mpr_fail(e, MPR_EXIT_REFUSED, "bad_request", "the line holds a NUL byte");
+        else
+            rc = send_one(sd, cmid, line, NULL, NULL, e);
         free(line);
         if (rc != 0) {
             mpr_report(e);
