@@ -1,0 +1,601 @@
+/* The chat's side of the wire: loading the list and history, sending without
+ * blocking the screen (frames with ids of our own, matched in the loop),
+ * applying events, keeping the connection alive and coming back after it
+ * drops (sync from the cursor, reload the open page, resend what was not
+ * acked with the same client_msg_id). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tui/tui_int.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+#define PING_EVERY_MS 25000
+#define TYPING_EVERY_MS 3000
+#define TYPING_SHOWN_MS 5000
+#define SEND_TIMEOUT_MS 5000
+#define RECONNECT_MAX_MS 10000
+#define PAGE 50
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+void mp_tui__set_status(mp_tui_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->status, sizeof t->status, fmt, ap);
+    va_end(ap);
+    t->status_until = mp_mono_ms() + 8000;
+    t->dirty = true;
+}
+
+const char *mp_tui__user_name(mp_tui_t *t, const char *user_id)
+{
+    if (strcmp(user_id, t->model.me) == 0)
+        return t->s->cred.username;
+    return mpr_names_user(t->names, user_id);
+}
+
+/* Moves c to the top of the list, keeping the selection on the same row's
+ * conversation. */
+static void to_top(mp_tui_t *t, mp_tui_conv_t *c)
+{
+    mp_tui_conv_t *selected = t->model.n_convs ? t->model.convs[t->sel] : NULL;
+    mp_tui__conv_to_top(&t->model, c);
+    if (selected != NULL)
+        t->sel = mp_tui__conv_index(&t->model, selected);
+}
+
+/* ---- connection ----------------------------------------------------------------- */
+
+static void drop(mp_tui_t *t)
+{
+    if (t->ws == NULL)
+        return;
+    mpc_ws_free(t->ws);
+    t->ws = NULL;
+    t->reconnect_at = mp_mono_ms() + t->reconnect_delay;
+    t->dirty = true;
+}
+
+/* Sends req (borrowed) with a fresh id of ours; returns the id, or 0 when
+ * not connected or the connection broke (it is then dropped). */
+static int64_t send_frame(mp_tui_t *t, json_t *req)
+{
+    if (t->ws == NULL)
+        return 0;
+    int64_t id = t->next_frame_id++;
+    json_object_set_new(req, "id", json_integer(id));
+    if (mpc_ws_send_json(t->ws, req, SEND_TIMEOUT_MS) != MPC_OK) {
+        drop(t);
+        return 0;
+    }
+    return id;
+}
+
+/* A blocking request (history, sync): short, and acceptable to wait for. */
+static json_t *call(mp_tui_t *t, const char *type, json_t *fields)
+{
+    if (t->ws == NULL)
+        return NULL;
+    json_t *reply = NULL;
+    mpr_err_t e = {0};
+    if (mpr_ws_call(t->ws, type, fields, &reply, &e) != 0) {
+        if (e.exit == MPR_EXIT_OFFLINE)
+            drop(t);
+        else
+            mp_tui__set_status(t, "%s: %s", e.code, e.msg);
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+int mp_tui__connect(mp_tui_t *t, mpr_err_t *e)
+{
+    t->ws = mpr_ws_open(t->s, e);
+    if (t->ws == NULL)
+        return -1;
+    if (t->cursor[0] == '\0') {
+        /* Only what happens from now on: a since above every version answers
+         * the current cursor and nothing else. */
+        json_t *f = json_pack("{s:s}", "since", "9223372036854775807");
+        json_t *reply = NULL;
+        int rc = mpr_ws_call(t->ws, "sync", f, &reply, e);
+        json_decref(f);
+        if (rc != 0) {
+            json_decref(reply);
+            mpc_ws_free(t->ws);
+            t->ws = NULL;
+            return -1;
+        }
+        snprintf(t->cursor, sizeof t->cursor, "%s", jstr(reply, "cursor"));
+        json_decref(reply);
+    }
+    t->last_ping = mp_mono_ms();
+    return 0;
+}
+
+/* ---- the list --------------------------------------------------------------------- */
+
+static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/users/%s/presence", c->peer);
+    mpc_response_t r = {0};
+    mpr_err_t e = {0};
+    if (mpr_http(t->s, "GET", path, NULL, &r, &e) == 200 && r.json != NULL) {
+        c->online = json_is_true(json_object_get(r.json, "online"));
+        c->last_seen_at = jint(r.json, "last_seen_at");
+    }
+    mpc_response_free(&r);
+}
+
+/* Fills c from an entry of GET /v1/conversations. */
+static void apply_list_entry(mp_tui_t *t, mp_tui_conv_t *c, json_t *entry)
+{
+    snprintf(c->kind, sizeof c->kind, "%s", jstr(entry, "kind"));
+    json_t *peer = json_object_get(entry, "peer");
+    if (json_is_object(peer)) {
+        snprintf(c->peer, sizeof c->peer, "%s", jstr(peer, "user_id"));
+        snprintf(c->label, sizeof c->label, "@%s", jstr(peer, "username"));
+        mpr_names_learn_user(t->names, c->peer, jstr(peer, "username"));
+    } else if (json_is_string(json_object_get(entry, "title"))) {
+        snprintf(c->label, sizeof c->label, "#%s", jstr(entry, "title"));
+    }
+    mpr_names_learn_conv(t->names, entry);
+    c->read_seq = jint(entry, "read_seq");
+    if (c != t->open)
+        c->unread = jint(entry, "unread");
+}
+
+/* GET /v1/conversations (first page). only: apply just that conversation
+ * (NULL: all of them). Returns the number of entries applied, -1 on error. */
+static int fetch_list(mp_tui_t *t, const char *only, mpr_err_t *e)
+{
+    mpc_response_t r = {0};
+    int st = mpr_http(t->s, "GET", "/v1/conversations?limit=50", NULL, &r, e);
+    if (st < 0)
+        return -1;
+    if (mpr_http_check(&r, e) != 0) {
+        mpc_response_free(&r);
+        return -1;
+    }
+    int n = 0;
+    size_t i;
+    json_t *entry;
+    json_array_foreach(json_object_get(r.json, "conversations"), i, entry)
+    {
+        const char *id = jstr(entry, "conversation_id");
+        if (only != NULL && strcmp(id, only) != 0)
+            continue;
+        mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, false);
+        apply_list_entry(t, c, entry);
+        if (c->peer[0] != '\0')
+            fetch_presence(t, c);
+        n++;
+    }
+    mpc_response_free(&r);
+    return n;
+}
+
+int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e)
+{
+    if (fetch_list(t, NULL, e) < 0)
+        return -1;
+    mpc_response_t r = {0};
+    int st = mpr_http(t->s, "GET", "/v1/world", NULL, &r, e);
+    if (st < 0)
+        return -1;
+    if (mpr_http_check(&r, e) != 0) {
+        mpc_response_free(&r);
+        return -1;
+    }
+    mp_tui_conv_t *w = mp_tui__conv_get(&t->model, jstr(r.json, "conversation_id"), false);
+    snprintf(w->kind, sizeof w->kind, "world");
+    snprintf(w->label, sizeof w->label, "world");
+    mpc_response_free(&r);
+    return 0;
+}
+
+/* A conversation the list did not have (a new direct chat, a group we were
+ * added to): added at the top and described from the server. */
+static mp_tui_conv_t *discover(mp_tui_t *t, const char *id)
+{
+    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, true);
+    mpr_err_t e = {0};
+    if (fetch_list(t, id, &e) <= 0)
+        snprintf(c->label, sizeof c->label, "%s", mpr_names_conv(t->names, id));
+    if (t->model.n_convs > 1 && t->open != NULL)
+        t->sel = mp_tui__conv_index(&t->model, t->open);
+    return c;
+}
+
+/* ---- history, read, send, typing --------------------------------------------------- */
+
+int mp_tui__load_history(mp_tui_t *t, mp_tui_conv_t *c, bool older)
+{
+    json_t *f = json_pack("{s:s,s:i}", "conversation", c->id, "limit", PAGE);
+    if (older && c->n_msgs > 0)
+        json_object_set_new(f, "before_seq", json_integer(c->msgs[0].seq));
+    json_t *reply = call(t, "history", f);
+    json_decref(f);
+    if (reply == NULL)
+        return -1;
+    if (!older)
+        mp_tui__conv_clear(c);
+    size_t i;
+    json_t *msg;
+    json_array_foreach(json_object_get(reply, "messages"), i, msg) mp_tui__conv_upsert(c, msg);
+    c->has_more = json_is_true(json_object_get(reply, "has_more"));
+    c->loaded = true;
+    json_decref(reply);
+    t->dirty = true;
+    return 0;
+}
+
+void mp_tui__mark_read(mp_tui_t *t)
+{
+    mp_tui_conv_t *c = t->open;
+    if (c == NULL || c->scroll != 0 || t->ws == NULL)
+        return;
+    int64_t seq = mp_tui__conv_newest_seq(c);
+    if (seq <= c->read_seq && c->unread == 0)
+        return;
+    json_t *f =
+        json_pack("{s:s,s:s,s:I}", "type", "read", "conversation", c->id, "seq", (json_int_t)seq);
+    if (send_frame(t, f) != 0) {
+        c->read_seq = seq;
+        c->unread = 0;
+        t->dirty = true;
+    }
+    json_decref(f);
+}
+
+static void send_pending(mp_tui_t *t, mp_tui_pending_t *p)
+{
+    json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "type", "send", "conversation", p->conv,
+                          "client_msg_id", p->client_msg_id, "text", p->text);
+    p->frame_id = send_frame(t, f);
+    json_decref(f);
+}
+
+void mp_tui__send_text(mp_tui_t *t, const char *text)
+{
+    if (t->open == NULL)
+        return;
+    mp_tui_pending_t *p = mp_tui__pending_add(&t->model, t->open->id, text);
+    p->created_ms = mp_now_ms();
+    t->open->scroll = 0;
+    /* Not connected: it goes out when the connection is back. */
+    send_pending(t, p);
+    t->dirty = true;
+}
+
+void mp_tui__send_typing(mp_tui_t *t)
+{
+    int64_t now = mp_mono_ms();
+    if (t->open == NULL || t->ws == NULL || now - t->last_typing_sent < TYPING_EVERY_MS)
+        return;
+    t->last_typing_sent = now;
+    json_t *f = json_pack("{s:s,s:s}", "type", "typing", "conversation", t->open->id);
+    send_frame(t, f);
+    json_decref(f);
+}
+
+/* ---- what arrives -------------------------------------------------------------------- */
+
+static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
+{
+    json_t *err = json_object_get(reply, "error");
+    if (err != NULL) {
+        mp_tui__set_status(t, "not sent: %s", jstr(err, "message"));
+        mp_tui__pending_remove(&t->model, p);
+        return;
+    }
+    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, p->conv, true);
+    json_t *msg = json_pack(
+        "{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "message_id", jstr(reply, "message_id"), "conversation",
+        p->conv, "seq", json_object_get(reply, "seq"), "sender", t->model.me, "kind", "text",
+        "created_at", json_object_get(reply, "created_at"), "client_msg_id", p->client_msg_id);
+    json_object_set_new(msg, "text", json_string(p->text));
+    mp_tui__conv_upsert(c, msg);
+    json_decref(msg);
+    /* sending moves the sender's own cursors to the message */
+    if (jint(reply, "seq") > c->read_seq)
+        c->read_seq = jint(reply, "seq");
+    mp_tui__pending_remove(&t->model, p);
+    to_top(t, c);
+}
+
+static void on_reply(mp_tui_t *t, json_t *reply)
+{
+    int64_t id = jint(reply, "id");
+    mp_tui_pending_t *p = mp_tui__pending_by_frame(&t->model, id);
+    if (p != NULL) {
+        on_send_reply(t, p, reply);
+        return;
+    }
+    json_t *err = json_object_get(reply, "error");
+    /* typing beyond its rate limit is harmless: the indicator just lags */
+    if (err != NULL && strcmp(jstr(err, "code"), "rate_limited") != 0)
+        mp_tui__set_status(t, "%s: %s", jstr(err, "code"), jstr(err, "message"));
+}
+
+static void send_delivered(mp_tui_t *t, mp_tui_conv_t *c, int64_t seq)
+{
+    json_t *f = json_pack("{s:s,s:s,s:I}", "type", "delivered", "conversation", c->id, "seq",
+                          (json_int_t)seq);
+    send_frame(t, f);
+    json_decref(f);
+}
+
+static void on_message(mp_tui_t *t, json_t *ev)
+{
+    json_t *msg = json_object_get(ev, "message");
+    const char *cid = jstr(msg, "conversation");
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, cid);
+    if (c == NULL)
+        c = discover(t, cid);
+    if (!mp_tui__conv_upsert(c, msg))
+        return;
+    const char *sender = jstr(msg, "sender");
+    if (strcmp(c->typing_user, sender) == 0)
+        c->typing_user[0] = '\0';
+    if (strcmp(sender, t->model.me) == 0) {
+        to_top(t, c);
+        return;
+    }
+    if (c == t->open) {
+        mp_tui__mark_read(t);
+    } else {
+        c->unread++;
+        to_top(t, c);
+        send_delivered(t, c, jint(msg, "seq"));
+    }
+}
+
+static void on_message_edited(mp_tui_t *t, json_t *ev)
+{
+    json_t *msg = json_object_get(ev, "message");
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(msg, "conversation"));
+    if (c != NULL && mp_tui__conv_msg(c, jstr(msg, "message_id")) != NULL)
+        mp_tui__conv_upsert(c, msg);
+}
+
+static void hide(mp_tui_conv_t *c, const char *message_id)
+{
+    mp_tui_msg_t *x = mp_tui__conv_msg(c, message_id);
+    if (x == NULL)
+        return;
+    size_t i = (size_t)(x - c->msgs);
+    mp_free(x->text);
+    memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
+    c->n_msgs--;
+}
+
+static void on_message_deleted(mp_tui_t *t, json_t *ev)
+{
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
+    if (c == NULL)
+        return;
+    if (strcmp(jstr(ev, "for"), "me") == 0) {
+        hide(c, jstr(ev, "message_id"));
+        return;
+    }
+    mp_tui_msg_t *x = mp_tui__conv_msg(c, jstr(ev, "message_id"));
+    if (x == NULL)
+        return;
+    json_t *tomb = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:b}", "message_id", x->message_id,
+                             "conversation", c->id, "seq", (json_int_t)x->seq, "sender", x->sender,
+                             "kind", "text", "created_at", (json_int_t)x->created_at, "deleted", 1);
+    mp_tui__conv_upsert(c, tomb);
+    json_decref(tomb);
+}
+
+static void on_typing(mp_tui_t *t, json_t *ev)
+{
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
+    const char *user = jstr(ev, "user_id");
+    if (c == NULL || strcmp(user, t->model.me) == 0)
+        return;
+    snprintf(c->typing_user, sizeof c->typing_user, "%s", user);
+    c->typing_until = mp_mono_ms() + TYPING_SHOWN_MS;
+}
+
+/* A member's cursors moved (a receipt event or a sync receipts entry). */
+static void on_receipt(mp_tui_t *t, json_t *ev)
+{
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
+    if (c == NULL)
+        return;
+    int64_t rd = jint(ev, "read_seq"), dl = jint(ev, "delivered_seq");
+    if (strcmp(jstr(ev, "user_id"), t->model.me) == 0) {
+        if (rd > c->read_seq)
+            c->read_seq = rd;
+        return;
+    }
+    if (rd > c->peer_read_seq)
+        c->peer_read_seq = rd;
+    if (dl > c->peer_delivered_seq)
+        c->peer_delivered_seq = dl;
+}
+
+static void on_read(mp_tui_t *t, json_t *ev)
+{
+    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
+    if (c == NULL)
+        return;
+    c->read_seq = jint(ev, "read_seq");
+    c->unread = jint(ev, "unread");
+}
+
+static void on_presence(mp_tui_t *t, json_t *ev)
+{
+    const char *user = jstr(ev, "user_id");
+    for (size_t i = 0; i < t->model.n_convs; i++) {
+        mp_tui_conv_t *c = t->model.convs[i];
+        if (strcmp(c->peer, user) == 0) {
+            c->online = json_is_true(json_object_get(ev, "online"));
+            c->last_seen_at = jint(ev, "last_seen_at");
+        }
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(mp_tui_t *t, json_t *ev);
+} handlers[] = {
+    {"message", on_message},
+    {"message_edited", on_message_edited},
+    {"message_deleted", on_message_deleted},
+    {"typing", on_typing},
+    {"receipt", on_receipt},
+    {"read", on_read},
+    {"presence", on_presence},
+};
+
+static void on_frame(mp_tui_t *t, json_t *j)
+{
+    const char *ev = json_string_value(json_object_get(j, "event"));
+    if (ev == NULL) {
+        if (jint(j, "id") >= MP_TUI_OWN_IDS)
+            on_reply(t, j);
+        return;
+    }
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (strcmp(handlers[i].name, ev) == 0) {
+            handlers[i].fn(t, j);
+            t->dirty = true;
+            return;
+        }
+}
+
+/* ---- coming back ------------------------------------------------------------------------ */
+
+static void apply_sync(mp_tui_t *t, json_t *reply)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(reply, "conversations"), i, x)
+    {
+        const char *id = jstr(x, "conversation_id");
+        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, id);
+        if (c == NULL)
+            c = discover(t, id);
+        if (c != t->open && jint(x, "unread") > 0) {
+            c->unread = jint(x, "unread");
+            to_top(t, c);
+        }
+    }
+    json_array_foreach(json_object_get(reply, "messages"), i, x)
+    {
+        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
+        if (c != NULL)
+            mp_tui__conv_upsert(c, x);
+    }
+    json_array_foreach(json_object_get(reply, "receipts"), i, x) on_receipt(t, x);
+    json_array_foreach(json_object_get(reply, "hidden"), i, x)
+    {
+        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
+        if (c != NULL)
+            hide(c, jstr(x, "message_id"));
+    }
+}
+
+static void catch_up(mp_tui_t *t)
+{
+    for (int pages = 0; pages < 1000 && t->ws != NULL; pages++) {
+        json_t *f = json_pack("{s:s}", "since", t->cursor);
+        json_t *reply = call(t, "sync", f);
+        json_decref(f);
+        if (reply == NULL)
+            return;
+        apply_sync(t, reply);
+        snprintf(t->cursor, sizeof t->cursor, "%s", jstr(reply, "cursor"));
+        bool more = json_is_true(json_object_get(reply, "has_more"));
+        json_decref(reply);
+        if (!more)
+            break;
+    }
+    if (t->open != NULL && mp_tui__load_history(t, t->open, false) == 0)
+        mp_tui__mark_read(t);
+    /* Same client_msg_id: the server answers a duplicate with the original. */
+    for (size_t i = 0; i < t->model.n_pending && t->ws != NULL; i++)
+        send_pending(t, &t->model.pending[i]);
+}
+
+static void try_reconnect(mp_tui_t *t)
+{
+    mpr_err_t e = {0};
+    if (mp_tui__connect(t, &e) != 0) {
+        t->reconnect_delay =
+            t->reconnect_delay * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : t->reconnect_delay * 2;
+        t->reconnect_at = mp_mono_ms() + t->reconnect_delay;
+        return;
+    }
+    t->reconnect_delay = 500;
+    catch_up(t);
+    t->dirty = true;
+}
+
+void mp_tui__net_pump(mp_tui_t *t)
+{
+    int64_t now = mp_mono_ms();
+    if (t->ws == NULL) {
+        if (now >= t->reconnect_at)
+            try_reconnect(t);
+        return;
+    }
+    /* Drain everything the client library already holds: poll() on the fd
+     * would not see bytes it buffered, nor frames mpr_ws_call queued. */
+    for (int n = 0; n < 10000 && t->ws != NULL; n++) {
+        mpc_ws_msg_t m;
+        int rc = mpc_ws_recv(t->ws, 0, &m);
+        if (rc == MPC_ERR_TIMEOUT)
+            break;
+        if (rc != MPC_OK || m.opcode == MPC_WS_CLOSE) {
+            if (rc == MPC_OK)
+                mpc_ws_msg_free(&m);
+            drop(t);
+            break;
+        }
+        if (m.opcode == MPC_WS_TEXT && json_is_object(m.json))
+            on_frame(t, m.json);
+        mpc_ws_msg_free(&m);
+    }
+    if (t->ws != NULL && now - t->last_ping >= PING_EVERY_MS) {
+        t->last_ping = now;
+        json_t *f = json_pack("{s:s}", "type", "ping");
+        send_frame(t, f);
+        json_decref(f);
+    }
+}
+
+int mp_tui__net_fd(mp_tui_t *t)
+{
+    return t->ws ? mpc_conn_fd(mpc_ws_conn(t->ws)) : -1;
+}
+
+int64_t mp_tui__net_deadline(mp_tui_t *t)
+{
+    int64_t d = t->ws ? t->last_ping + PING_EVERY_MS : t->reconnect_at;
+    for (size_t i = 0; i < t->model.n_convs; i++) {
+        mp_tui_conv_t *c = t->model.convs[i];
+        if (c->typing_user[0] != '\0' && c->typing_until < d)
+            d = c->typing_until;
+    }
+    if (t->status[0] != '\0' && t->status_until < d)
+        d = t->status_until;
+    return d;
+}
