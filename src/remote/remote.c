@@ -1,8 +1,18 @@
-/* Placeholder: the implementation follows. */
+/* Errors, server URLs and the small helpers of the client commands: message
+ * ids, passwords, times. */
 #include "remote/remote.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
 int mpr_fail(mpr_err_t *e, int exit, const char *code, const char *fmt, ...)
 {
@@ -12,11 +22,202 @@ int mpr_fail(mpr_err_t *e, int exit, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
-    return exit;
+    return -1;
 }
 
 int mpr_report(const mpr_err_t *e)
 {
-    fprintf(stderr, "magpie: %s: %s\n", e->code, e->msg);
-    return e->exit;
+    fprintf(stderr, "magpie: %s: %s\n", e->code[0] ? e->code : "error", e->msg);
+    return e->exit != 0 ? e->exit : MPR_EXIT_REFUSED;
+}
+
+/* ---- URLs ---------------------------------------------------------------------- */
+
+const char *mpr_url_choose(const char *flag)
+{
+    if (flag != NULL && flag[0] != '\0')
+        return flag;
+    const char *env = getenv("MAGPIE_URL");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    return MPR_DEFAULT_URL;
+}
+
+int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
+{
+    memset(out, 0, sizeof *out);
+    const char *p = url;
+    if (strncmp(p, "https://", 8) == 0)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage",
+                        "%s: https is not supported yet; use http:// (or a local TLS proxy)", url);
+    if (strncmp(p, "http://", 7) != 0)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: the URL must start with http://", url);
+    p += 7;
+    const char *host = p, *host_end;
+    if (*p == '[') { /* [IPv6]:port */
+        host = ++p;
+        host_end = strchr(p, ']');
+        if (host_end == NULL)
+            return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: unclosed [ in the host", url);
+        p = host_end + 1;
+    } else {
+        while (*p != '\0' && *p != ':' && *p != '/')
+            p++;
+        host_end = p;
+    }
+    size_t hl = (size_t)(host_end - host);
+    if (hl == 0 || hl >= sizeof out->host)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: no host", url);
+    memcpy(out->host, host, hl);
+    out->host[hl] = '\0';
+    out->port = 80;
+    if (*p == ':') {
+        char *end;
+        errno = 0;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || errno != 0 || port < 1 || port > 65535)
+            return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: bad port", url);
+        out->port = (int)port;
+        p = end;
+    }
+    if (*p == '/')
+        p++;
+    if (*p != '\0')
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage",
+                        "%s: give the server's address only (http://HOST:PORT)", url);
+    bool v6 = strchr(out->host, ':') != NULL;
+    for (char *c = out->host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    snprintf(out->url, sizeof out->url, "http://%s%s%s:%d", v6 ? "[" : "", out->host, v6 ? "]" : "",
+             out->port);
+    return 0;
+}
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+void mpr_msg_id(char out[24])
+{
+    uint8_t r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        /* getrandom on Linux >= 3.17 only fails for tiny reads interrupted
+         * by a signal before the pool is ready; the time is unique enough. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t v = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        memcpy(r, &v, sizeof r);
+    }
+    snprintf(out, 24, "cli-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+             r[6], r[7]);
+}
+
+/* One line from the terminal without echo. The terminal is /dev/tty, so a
+ * command whose standard input is data (send) can still ask. */
+static int ask_noecho(const char *prompt, char *out, size_t cap)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (tty == NULL)
+        return -1;
+    int fd = fileno(tty);
+    struct termios old, quiet;
+    bool restore = tcgetattr(fd, &old) == 0;
+    fprintf(stderr, "%s", prompt);
+    fflush(stderr);
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(out, (int)cap, tty) != NULL;
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    fclose(tty);
+    if (!ok)
+        return -1;
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+static int password_from_file(const char *path, char *out, size_t cap, mpr_err_t *e)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (f == NULL)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "cannot read %s: %s", path, strerror(errno));
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    if (f != stdin)
+        fclose(f);
+    out[ok ? strcspn(out, "\r\n") : 0] = '\0';
+    if (out[0] == '\0')
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s holds no password", path);
+    return 0;
+}
+
+static int read_password(const char *path, const char *prompt, bool twice, char *out, size_t cap,
+                         mpr_err_t *e)
+{
+    if (path != NULL)
+        return password_from_file(path, out, cap, e);
+    const char *env = getenv("MAGPIE_PASSWORD");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, cap, "%s", env);
+        return 0;
+    }
+    if (ask_noecho(prompt, out, cap) != 0)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage",
+                        "no password given: use --password-file FILE, the MAGPIE_PASSWORD "
+                        "variable, or run on a terminal to be asked");
+    if (twice) {
+        char again[1100];
+        if (ask_noecho("Again: ", again, sizeof again) != 0 || strcmp(again, out) != 0) {
+            explicit_bzero(again, sizeof again);
+            explicit_bzero(out, cap);
+            return mpr_fail(e, MPR_EXIT_USAGE, "usage", "the passwords differ");
+        }
+        explicit_bzero(again, sizeof again);
+    }
+    return 0;
+}
+
+int mpr_read_password(const char *path, const char *prompt, char *out, size_t cap, mpr_err_t *e)
+{
+    return read_password(path, prompt, false, out, cap, e);
+}
+
+int mpr_read_new_password(const char *path, const char *prompt, char *out, size_t cap, mpr_err_t *e)
+{
+    return read_password(path, prompt, true, out, cap, e);
+}
+
+void mpr_format_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000), now = time(NULL);
+    struct tm tm, tn;
+    localtime_r(&t, &tm);
+    localtime_r(&now, &tn);
+    if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+        strftime(out, cap, "%H:%M", &tm);
+    else
+        strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+int mpr_urlencode(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        bool plain = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        if (o + (plain ? 1 : 3) >= cap)
+            return -1;
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    if (o >= cap)
+        return -1;
+    out[o] = '\0';
+    return 0;
 }

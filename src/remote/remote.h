@@ -54,12 +54,14 @@ enum {
 #define MPR_TIMEOUT_MS 30000
 
 typedef struct mpr_err {
-    int exit;       /* MPR_EXIT_*; 0 = no error */
-    char code[64];  /* the server's error code, or one of ours ("not_logged_in", "cannot_connect", "usage", "not_found", "ambiguous") */
-    char msg[512];  /* human text, without secrets */
+    int exit;      /* MPR_EXIT_*; 0 = no error */
+    char code[64]; /* the server's error code, or one of ours ("not_logged_in", "cannot_connect",
+                      "usage", "not_found", "ambiguous") */
+    char msg[512]; /* human text, without secrets */
 } mpr_err_t;
 
-/* Sets *e (printf-style message). Returns e->exit, so `return mpr_fail(...)`. */
+/* Sets *e (printf-style message). Returns -1, so that a function returning 0
+ * or -1 can `return mpr_fail(e, ...)`; the exit status is e->exit. */
 int mpr_fail(mpr_err_t *e, int exit, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Prints "magpie: CODE: MESSAGE" to stderr and returns e->exit. */
@@ -94,7 +96,7 @@ typedef struct mpr_cred {
     int64_t access_expires_ms; /* wall clock, ms since the epoch */
     char refresh_token[256];
     bool guest;
-    int64_t updated_ms;        /* last login: the most recent entry of a URL is its default user */
+    int64_t updated_ms; /* last login: the most recent entry of a URL is its default user */
 } mpr_cred_t;
 
 /* The credentials file path: $XDG_CONFIG_HOME/magpie/credentials, else
@@ -119,6 +121,10 @@ int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e);
 int mpr_cursor_get(const char *url, const char *username, const char *key, char out[24]);
 int mpr_cursor_set(const char *url, const char *username, const char *key, const char *cursor,
                    mpr_err_t *e);
+
+/* Fills c's user_id, device_id, tokens and expiry from a login or refresh
+ * answer (borrowed). */
+void mpr_cred_from_tokens(mpr_cred_t *c, json_t *answer);
 
 /* ---- a signed-in session ----------------------------------------------------- */
 
@@ -213,9 +219,17 @@ void mpr_names_learn_user(mpr_names_t *n, const char *user_id, const char *usern
  * with overwhelming probability). out needs 24 bytes. */
 void mpr_msg_id(char out[24]);
 /* Reads a password: from the first line of path when non-NULL, else
- * $MAGPIE_PASSWORD, else a prompt on the terminal without echo (prompt
- * printed to stderr). 0 or -1 (e: exit 2 when there is no terminal to ask). */
+ * $MAGPIE_PASSWORD, else a prompt on the terminal (/dev/tty, so standard
+ * input may carry data) without echo. 0 or -1 (e: exit 2 when there is no
+ * terminal to ask). */
 int mpr_read_password(const char *path, const char *prompt, char *out, size_t cap, mpr_err_t *e);
+/* The same for a new password: on a terminal it is asked twice and must
+ * match. */
+int mpr_read_new_password(const char *path, const char *prompt, char *out, size_t cap,
+                          mpr_err_t *e);
+/* Percent-encodes in for a query string or path segment (everything but
+ * A-Z a-z 0-9 - . _ ~). Returns 0, or -1 when out (cap bytes) is too small. */
+int mpr_urlencode(const char *in, char *out, size_t cap);
 /* "HH:MM" (today) or "YYYY-MM-DD HH:MM" (other days), local time. */
 void mpr_format_time(int64_t ms, char *out, size_t cap);
 
