@@ -30,14 +30,14 @@ static layout_t layout_of(const mp_tui_t *t)
     if (wide) {
         l.list = l.conv = true;
         l.list_w = LIST_W;
-        l.cx = LIST_W + 1;
+        l.cx = LIST_W + 2; /* a blank column after the divider */
     } else {
         l.conv = t->open != NULL && t->focus == MP_TUI_FOCUS_CONV;
         l.list = !l.conv;
         l.list_w = COLS;
-        l.cx = 0;
+        l.cx = 1;
     }
-    l.cw = COLS - l.cx;
+    l.cw = COLS - l.cx - (wide ? 0 : 1);
     return l;
 }
 
@@ -238,19 +238,15 @@ int mp_tui__conv_lines(mp_tui_t *t)
     if (t->open == NULL)
         return 0;
     layout_t l = layout_of(t);
-    if (!l.conv) {
-        l.cx = 0;
-        l.cw = COLS;
-    }
     return walk(t, &l, false);
 }
 
 static void draw_header(mp_tui_t *t, const layout_t *l)
 {
     mp_tui_conv_t *c = t->open;
-    int x = l->cx + 1;
+    int x = l->cx;
     attron(A_BOLD);
-    x += put(0, x, c->label, l->cw - 2);
+    x += put(0, x, c->label, l->cw - 1);
     attroff(A_BOLD);
     char what[256] = "";
     if (c->typing_user[0] != '\0' && c->typing_until > mp_mono_ms()) {
@@ -269,13 +265,13 @@ static void draw_header(mp_tui_t *t, const layout_t *l)
         attroff(A_DIM);
     }
     if (t->open->has_more && t->open->scroll > 0 && walk(t, l, false) - t->open->scroll <= l->body)
-        put(1, l->cx + 1, "(PgUp for older messages)", l->cw - 1);
+        put(1, l->cx, "(PgUp for older messages)", l->cw);
 }
 
 static void draw_conv(mp_tui_t *t, const layout_t *l)
 {
     if (t->open == NULL) {
-        put(1, l->cx + 1, "No conversation open: Up/Down and Enter in the list.", l->cw - 1);
+        put(1, l->cx, "No conversation open: Up/Down and Enter in the list.", l->cw);
         return;
     }
     walk(t, l, true);

@@ -106,6 +106,7 @@ typedef struct mp_tui_conv {
     bool online;   /* direct: the peer is online */
     int64_t last_seen_at;
     int64_t unread;
+    int64_t last_seq;           /* the newest seq known to exist */
     int64_t read_seq;           /* own cursor */
     int64_t peer_read_seq;      /* the furthest another member has read */
     int64_t peer_delivered_seq; /* ... and received */

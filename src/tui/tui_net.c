@@ -155,6 +155,8 @@ static void apply_list_entry(mp_tui_t *t, mp_tui_conv_t *c, json_t *entry)
     }
     mpr_names_learn_conv(t->names, entry);
     c->read_seq = jint(entry, "read_seq");
+    if (jint(entry, "last_seq") > c->last_seq)
+        c->last_seq = jint(entry, "last_seq");
     if (c != t->open)
         c->unread = jint(entry, "unread");
 }
@@ -314,6 +316,8 @@ static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
     /* sending moves the sender's own cursors to the message */
     if (jint(reply, "seq") > c->read_seq)
         c->read_seq = jint(reply, "seq");
+    if (jint(reply, "seq") > c->last_seq)
+        c->last_seq = jint(reply, "seq");
     mp_tui__pending_remove(&t->model, p);
     to_top(t, c);
 }
@@ -349,6 +353,12 @@ static void on_message(mp_tui_t *t, json_t *ev)
         c = discover(t, cid);
     if (!mp_tui__conv_upsert(c, msg))
         return;
+    /* Counted once: a conversation just fetched from the list may already
+     * count this message as unread. */
+    int64_t seq = jint(msg, "seq");
+    bool fresh = seq > c->last_seq;
+    if (fresh)
+        c->last_seq = seq;
     const char *sender = jstr(msg, "sender");
     if (strcmp(c->typing_user, sender) == 0)
         c->typing_user[0] = '\0';
@@ -359,9 +369,10 @@ static void on_message(mp_tui_t *t, json_t *ev)
     if (c == t->open) {
         mp_tui__mark_read(t);
     } else {
-        c->unread++;
+        if (fresh)
+            c->unread++;
         to_top(t, c);
-        send_delivered(t, c, jint(msg, "seq"));
+        send_delivered(t, c, seq);
     }
 }
 
@@ -493,6 +504,8 @@ static void apply_sync(mp_tui_t *t, json_t *reply)
         mp_tui_conv_t *c = mp_tui__conv_find(&t->model, id);
         if (c == NULL)
             c = discover(t, id);
+        if (jint(x, "last_seq") > c->last_seq)
+            c->last_seq = jint(x, "last_seq");
         if (c != t->open && jint(x, "unread") > 0) {
             c->unread = jint(x, "unread");
             to_top(t, c);
