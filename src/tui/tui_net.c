@@ -15,7 +15,7 @@
 #define TYPING_EVERY_MS 3000
 #define TYPING_SHOWN_MS 5000
 #define SEND_TIMEOUT_MS 5000
-#define RECONNECT_MAX_MS 10000
+#define RECONNECT_MAX_MS 5000
 #define PAGE 50
 
 static const char *jstr(json_t *o, const char *k)

@@ -378,6 +378,33 @@ static void test_unread_count_of_other_conversation(void **state)
     assert_true(strstr(rows, label) < strstr(rows, bob_label));
 }
 
+static void test_reconnects_and_catches_up(void **state)
+{
+    fixture_t *f = *state;
+    char screen[8192];
+    chat_with_bob(f, screen, sizeof screen);
+    dev_close(&f->bob);
+    assert_int_equal(mpt_server_terminate(srv), 0);
+    assert_true(wait_screen(f, "reconnecting", screen, sizeof screen));
+    /* typed while offline: pending, sent once the connection is back */
+    type_line(f, "typed while offline");
+    assert_true(wait_screen(f, "typed while offline \xE2\x80\xA6", screen, sizeof screen));
+    assert_int_equal(mpt_server_restart(srv), 0);
+    dev_open(srv, &f->bob);
+    assert_true(wait_screen(f, "typed while offline \xE2\x9C\x93", screen, sizeof screen));
+    bob_says(f, "welcome back");
+    assert_true(wait_screen(f, "welcome back", screen, sizeof screen));
+    /* stored exactly once */
+    json_t *h = call(f->bob.ws, "history", json_pack("{s:s}", "conversation", f->direct));
+    int seen = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(h, "messages"), i, m) seen +=
+        strcmp(jstr(m, "text"), "typed while offline") == 0;
+    json_decref(h);
+    assert_int_equal(seen, 1);
+}
+
 static void test_quit_restores_terminal(void **state)
 {
     fixture_t *f = *state;
@@ -456,6 +483,7 @@ int main(void)
         T(test_read_receipt_moves_mark),
         T(test_wide_characters_keep_layout),
         T(test_unread_count_of_other_conversation),
+        T(test_reconnects_and_catches_up),
         T(test_quit_restores_terminal),
         T(test_slash_quit),
         cmocka_unit_test(test_not_logged_in_exits_3),
