@@ -8,7 +8,6 @@
 
 #include "tui/tui_int.h"
 #include "util/alloc.h"
-#include "util/clock.h"
 
 #define LIST_W 24   /* the conversation list, at 60 columns and more */
 #define NARROW_W 60 /* below: one pane at a time */
@@ -249,7 +248,7 @@ static void draw_header(mp_tui_t *t, const layout_t *l)
     x += put(0, x, c->label, l->cw - 1);
     attroff(A_BOLD);
     char what[256] = "";
-    if (c->typing_user[0] != '\0' && c->typing_until > mp_mono_ms()) {
+    if (c->typing_user[0] != '\0') {
         snprintf(what, sizeof what, "%s is typing\xE2\x80\xA6",
                  mp_tui__user_name(t, c->typing_user));
     } else if (c->peer[0] != '\0' && c->online) {
@@ -273,6 +272,12 @@ static void draw_conv(mp_tui_t *t, const layout_t *l)
     if (t->open == NULL) {
         put(1, l->cx, "No conversation open: Up/Down and Enter in the list.", l->cw);
         return;
+    }
+    /* a taller or wider screen may show more than was scrolled to */
+    if (t->open->scroll > 0) {
+        int top = walk(t, l, false) - l->body;
+        if (t->open->scroll > top)
+            t->open->scroll = top > 0 ? top : 0;
     }
     walk(t, l, true);
     draw_header(t, l);
@@ -310,7 +315,7 @@ static void draw_status(const mp_tui_t *t)
     attron(A_REVERSE);
     mvhline(y, 0, ' ', COLS);
     const char *text;
-    if (t->status[0] != '\0' && t->status_until > mp_mono_ms())
+    if (t->status[0] != '\0')
         text = t->status;
     else if (t->ws == NULL)
         text = "reconnecting\xE2\x80\xA6";

@@ -174,10 +174,10 @@ typedef struct mp_tui {
     int64_t next_frame_id; /* own request ids: from 1 << 40 */
     int64_t reconnect_at;  /* monotonic ms of the next attempt (while ws == NULL) */
     int reconnect_delay;   /* ms, doubles up to 10 s */
-    int64_t last_ping, last_typing_sent;
-    char cursor[24];     /* sync cursor: what this session has seen */
-    mp_tui_conv_t *open; /* the open conversation, or NULL */
-    size_t sel;          /* selected row of the list */
+    int64_t last_ping, last_rx, last_typing_sent; /* monotonic ms */
+    char cursor[24];                              /* sync cursor: what this session has seen */
+    mp_tui_conv_t *open;                          /* the open conversation, or NULL */
+    size_t sel;                                   /* selected row of the list */
     mp_tui_focus_t focus;
     mp_tui_input_t input;
     char status[256]; /* a transient message, "" for the help hint */

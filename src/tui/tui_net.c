@@ -16,6 +16,9 @@
 #define TYPING_SHOWN_MS 5000
 #define SEND_TIMEOUT_MS 5000
 #define RECONNECT_MAX_MS 5000
+/* The server pings every 30 s and our own ping is answered: a connection
+ * silent for this long is dead even if TCP has not noticed. */
+#define SILENCE_MS 70000
 #define PAGE 50
 
 static const char *jstr(json_t *o, const char *k)
@@ -122,7 +125,7 @@ int mp_tui__connect(mp_tui_t *t, mpr_err_t *e)
         snprintf(t->cursor, sizeof t->cursor, "%s", jstr(reply, "cursor"));
         json_decref(reply);
     }
-    t->last_ping = mp_mono_ms();
+    t->last_ping = t->last_rx = mp_mono_ms();
     return 0;
 }
 
@@ -562,14 +565,31 @@ static void try_reconnect(mp_tui_t *t)
     t->dirty = true;
 }
 
+/* Forgets the typing indicators and the status message whose time is over
+ * (so that the next deadline is in the future). */
+static void expire(mp_tui_t *t, int64_t now)
+{
+    for (size_t i = 0; i < t->model.n_convs; i++) {
+        mp_tui_conv_t *c = t->model.convs[i];
+        if (c->typing_user[0] != '\0' && c->typing_until <= now) {
+            c->typing_user[0] = '\0';
+            t->dirty = true;
+        }
+    }
+    if (t->status[0] != '\0' && t->status_until <= now) {
+        t->status[0] = '\0';
+        t->dirty = true;
+    }
+}
+
 void mp_tui__net_pump(mp_tui_t *t)
 {
     int64_t now = mp_mono_ms();
-    if (t->ws == NULL) {
-        if (now >= t->reconnect_at)
-            try_reconnect(t);
+    expire(t, now);
+    if (t->ws == NULL && now >= t->reconnect_at)
+        try_reconnect(t);
+    if (t->ws == NULL)
         return;
-    }
     /* Drain everything the client library already holds: poll() on the fd
      * would not see bytes it buffered, nor frames mpr_ws_call queued. */
     for (int n = 0; n < 10000 && t->ws != NULL; n++) {
@@ -583,10 +603,13 @@ void mp_tui__net_pump(mp_tui_t *t)
             drop(t);
             break;
         }
+        t->last_rx = now;
         if (m.opcode == MPC_WS_TEXT && json_is_object(m.json))
             on_frame(t, m.json);
         mpc_ws_msg_free(&m);
     }
+    if (t->ws != NULL && now - t->last_rx >= SILENCE_MS)
+        drop(t);
     if (t->ws != NULL && now - t->last_ping >= PING_EVERY_MS) {
         t->last_ping = now;
         json_t *f = json_pack("{s:s}", "type", "ping");
@@ -602,7 +625,12 @@ int mp_tui__net_fd(mp_tui_t *t)
 
 int64_t mp_tui__net_deadline(mp_tui_t *t)
 {
-    int64_t d = t->ws ? t->last_ping + PING_EVERY_MS : t->reconnect_at;
+    int64_t d = t->reconnect_at;
+    if (t->ws != NULL) {
+        d = t->last_ping + PING_EVERY_MS;
+        if (t->last_rx + SILENCE_MS < d)
+            d = t->last_rx + SILENCE_MS;
+    }
     for (size_t i = 0; i < t->model.n_convs; i++) {
         mp_tui_conv_t *c = t->model.convs[i];
         if (c->typing_user[0] != '\0' && c->typing_until < d)
