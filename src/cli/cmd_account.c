@@ -185,7 +185,9 @@ static int do_login(const mpr_url_t *u, const char *username, const char *passwo
         c.username[i] =
             (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
     mpr_cred_from_tokens(&c, r.json);
-    c.updated_ms = (int64_t)time(NULL) * 1000;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    c.updated_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     mpc_response_free(&r);
     sign_out_previous(u, c.username);
     if (mpr_creds_store(&c, &e) != 0)

@@ -14,13 +14,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
 #include "proto/control.h"
+#include "remote/remote.h"
 
 enum { EXIT_NOSERVER = 3 };
 
@@ -271,71 +271,15 @@ static int answer_code(const json_t *ans)
 
 /* ---- passwords ------------------------------------------------------------------- */
 
-/* Reads one line from fd into out without echo when it is a terminal. */
-static int read_line_noecho(const char *prompt, char *out, size_t cap)
-{
-    struct termios old, quiet;
-    bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
-    fprintf(stderr, "%s", prompt);
-    fflush(stderr);
-    if (tty) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    bool ok = fgets(out, (int)cap, stdin) != NULL;
-    if (tty)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    if (!ok)
-        return -1;
-    out[strcspn(out, "\r\n")] = '\0';
-    return 0;
-}
-
-/* The new password: --password-file, MAGPIE_PASSWORD, or a prompt on a
+/* The new password: --password-file, MAGPIE_PASSWORD, or a prompt on the
  * terminal (twice). Returns 0, or an exit code after printing why. */
 static int get_password(const opts_t *o, const char *username, char *out, size_t cap)
 {
-    if (o->password_file != NULL) {
-        FILE *f = strcmp(o->password_file, "-") == 0 ? stdin : fopen(o->password_file, "r");
-        if (f == NULL) {
-            fprintf(stderr, "magpie admin: cannot read %s: %s\n", o->password_file,
-                    strerror(errno));
-            return MP_CLI_USAGE;
-        }
-        bool ok = fgets(out, (int)cap, f) != NULL;
-        if (f != stdin)
-            fclose(f);
-        if (!ok) {
-            fprintf(stderr, "magpie admin: %s is empty\n", o->password_file);
-            return MP_CLI_USAGE;
-        }
-        out[strcspn(out, "\r\n")] = '\0';
-        return 0;
-    }
-    const char *env = getenv("MAGPIE_PASSWORD");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(out, cap, "%s", env);
-        return 0;
-    }
-    if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "magpie admin: no password given: use --password-file FILE, the "
-                        "MAGPIE_PASSWORD variable, or run on a terminal to be asked\n");
-        return MP_CLI_USAGE;
-    }
-    char again[PASSWORD_MAX + 2];
     char prompt[128];
     snprintf(prompt, sizeof prompt, "New password for %s: ", username);
-    if (read_line_noecho(prompt, out, cap) != 0 ||
-        read_line_noecho("Again: ", again, sizeof again) != 0) {
-        fprintf(stderr, "magpie admin: no password read\n");
-        return MP_CLI_USAGE;
-    }
-    bool same = strcmp(out, again) == 0;
-    memset(again, 0, sizeof again);
-    if (!same) {
-        fprintf(stderr, "magpie admin: the passwords differ\n");
+    mpr_err_t e = {0};
+    if (mpr_read_new_password(o->password_file, prompt, out, cap, &e) != 0) {
+        fprintf(stderr, "magpie admin: %s\n", e.msg);
         return MP_CLI_USAGE;
     }
     return 0;

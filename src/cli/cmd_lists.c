@@ -1,7 +1,303 @@
-/* Placeholder. */
+/* `magpie conversations`, `magpie groups` and `magpie users search`: the
+ * basics a script or a person needs to find where to write (docs/cli.md).
+ * Text for people, or --json: one JSON object per line (JSON Lines), as the
+ * server gives it, for `jq`. */
 #include "cli/cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
-static int todo(void) { fprintf(stderr, "magpie: not built yet\n"); return MP_CLI_USAGE; }
-int mp_cli_groups(int argc, char **argv) { (void)argc; (void)argv; return todo(); }
-int mp_cli_users(int argc, char **argv) { (void)argc; (void)argv; return todo(); }
-int mp_cli_conversations(int argc, char **argv) { (void)argc; (void)argv; return todo(); }
+#include <stdlib.h>
+#include <string.h>
+
+#include "remote/remote.h"
+
+/* Pages read at most: 200 a page. */
+#define MAX_PAGES 50
+
+typedef struct {
+    const char *url, *user, *limit;
+    bool json, archived;
+    int npos;
+    char *pos[4];
+} list_opts_t;
+
+enum { O_URL = 256, O_USER, O_JSON, O_ARCHIVED, O_LIMIT };
+
+static int parse(int argc, char **argv, bool archived_ok, list_opts_t *o, void (*usage)(FILE *))
+{
+    static const struct option longs[] = {
+        {"url", required_argument, NULL, O_URL},     {"user", required_argument, NULL, O_USER},
+        {"json", no_argument, NULL, O_JSON},         {"archived", no_argument, NULL, O_ARCHIVED},
+        {"limit", required_argument, NULL, O_LIMIT}, {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case O_URL:
+            o->url = optarg;
+            break;
+        case O_USER:
+            o->user = optarg;
+            break;
+        case O_JSON:
+            o->json = true;
+            break;
+        case O_LIMIT:
+            o->limit = optarg;
+            break;
+        case O_ARCHIVED:
+            if (archived_ok) {
+                o->archived = true;
+                break;
+            }
+            /* fall through */
+        default:
+            fprintf(stderr, "magpie %s: unknown option %s\n\n", argv[0], argv[optind - 1]);
+            usage(stderr);
+            return MP_CLI_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->npos == 4) {
+            fprintf(stderr, "magpie %s: too many arguments\n\n", argv[0]);
+            usage(stderr);
+            return MP_CLI_USAGE;
+        }
+        o->pos[o->npos++] = argv[i];
+    }
+    return 0;
+}
+
+static void print_line(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+}
+
+/* Display text on one line: newlines and other controls become spaces, cut
+ * to at most max bytes (at a character boundary). */
+static void one_line(const char *in, char *out, size_t max)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)(in != NULL ? in : ""); *p && o < max; p++)
+        out[o++] = *p < 0x20 || *p == 0x7f ? ' ' : (char)*p;
+    while (o > 0 && o == max && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+        o--; /* inside a UTF-8 sequence: back to its lead byte */
+    if (o > 0 && o == max && ((unsigned char)out[o - 1] & 0x80))
+        o--;
+    out[o] = '\0';
+}
+
+/* GETs every page of path_fmt's list (path_fmt has one %s for "&cursor=..."),
+ * calling fn for each element of the `key` array. Returns 0, or an exit
+ * status after printing why. */
+static int each_page(mpr_session_t *s, const char *path, const char *key,
+                     void (*fn)(json_t *item, void *arg), void *arg, bool all_pages)
+{
+    char cursor[160] = "";
+    for (int page = 0; page < MAX_PAGES; page++) {
+        char full[512];
+        snprintf(full, sizeof full, "%s%s%s", path, cursor[0] ? "&cursor=" : "", cursor);
+        mpr_err_t e = {0};
+        mpc_response_t r;
+        if (mpr_http(s, "GET", full, NULL, &r, &e) < 0)
+            return mpr_report(&e);
+        if (mpr_http_check(&r, &e) != 0) {
+            mpc_response_free(&r);
+            return mpr_report(&e);
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(r.json, key), i, item) fn(item, arg);
+        const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
+        cursor[0] = '\0';
+        if (next != NULL && mpr_urlencode(next, cursor, sizeof cursor) != 0)
+            cursor[0] = '\0';
+        mpc_response_free(&r);
+        if (!all_pages || cursor[0] == '\0')
+            break;
+    }
+    return MP_CLI_OK;
+}
+
+/* ---- conversations ----------------------------------------------------------------- */
+
+typedef struct {
+    bool json;
+    bool groups_only;
+    mpr_session_t *s;
+    mpr_names_t *names;
+    int count;
+} conv_print_t;
+
+static void conv_usage(FILE *out)
+{
+    fprintf(out, "usage: magpie conversations [--url URL] [--user NAME] [--archived] [--json]\n\n"
+                 "Lists your direct conversations and groups, pinned first, then by latest\n"
+                 "activity: who or which group, unread messages, the last message. --archived\n"
+                 "lists the archived ones instead. --json prints each conversation as the server\n"
+                 "describes it (GET /v1/conversations), one per line.\n\n"
+                 "exit status: 0, 1 refused, 2 usage, 3 not logged in or cannot connect\n");
+}
+
+static void print_conversation(json_t *conv, void *arg)
+{
+    conv_print_t *p = arg;
+    const char *kind = json_string_value(json_object_get(conv, "kind"));
+    if (p->groups_only && (kind == NULL || strcmp(kind, "group") != 0))
+        return;
+    p->count++;
+    if (p->json) {
+        print_line(conv);
+        return;
+    }
+    mpr_names_learn_conv(p->names, conv);
+    const char *id = json_string_value(json_object_get(conv, "conversation_id"));
+    char label[64], text[64] = "", when[32] = "";
+    one_line(mpr_names_conv(p->names, id != NULL ? id : ""), label, 40);
+    json_t *last = json_object_get(conv, "last_message");
+    if (json_is_object(last)) {
+        const char *sender = json_string_value(json_object_get(last, "sender"));
+        const char *lkind = json_string_value(json_object_get(last, "kind"));
+        char body[48];
+        one_line(json_string_value(json_object_get(last, "text")), body, 40);
+        if (lkind != NULL && strcmp(lkind, "system") == 0) /* "alice created the group" */
+            snprintf(text, sizeof text, "%s", body);
+        else
+            snprintf(text, sizeof text, "%s: %s",
+                     sender ? mpr_names_user(p->names, sender) : "?",
+                     body[0] ? body : "[attachment]");
+        mpr_format_time(json_integer_value(json_object_get(last, "created_at")), when, sizeof when);
+    }
+    json_int_t unread = json_integer_value(json_object_get(conv, "unread"));
+    char badge[24] = "";
+    if (unread > 0)
+        snprintf(badge, sizeof badge, "%lld new", (long long)unread);
+    printf("%-24s %-8s %-16s %s\n", label, badge, when, text);
+}
+
+static int list_conversations(int argc, char **argv, bool groups_only, void (*usage)(FILE *))
+{
+    if (mp_cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return MP_CLI_OK;
+    }
+    list_opts_t o;
+    int rc = parse(argc, argv, true, &o, usage);
+    if (rc != 0)
+        return rc;
+    if (o.npos != 0) {
+        fprintf(stderr, "magpie %s: takes no arguments\n\n", argv[0]);
+        usage(stderr);
+        return MP_CLI_USAGE;
+    }
+    mpr_err_t e = {0};
+    mpr_session_t s;
+    if (mpr_session_open(&s, o.url, o.user, &e) != 0)
+        return mpr_report(&e);
+    conv_print_t p = {.json = o.json, .groups_only = groups_only, .s = &s};
+    p.names = mpr_names_new(&s);
+    rc = each_page(&s,
+                   o.archived ? "/v1/conversations?limit=200&archived=true"
+                              : "/v1/conversations?limit=200",
+                   "conversations", print_conversation, &p, true);
+    mpr_names_free(p.names);
+    if (rc == MP_CLI_OK && p.count == 0 && !o.json)
+        fprintf(stderr, groups_only ? "You are in no group.\n" : "No conversations yet.\n");
+    return rc;
+}
+
+int mp_cli_conversations(int argc, char **argv)
+{
+    return list_conversations(argc, argv, false, conv_usage);
+}
+
+/* ---- groups -------------------------------------------------------------------------- */
+
+static void groups_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: magpie groups [--url URL] [--user NAME] [--archived] [--json]\n\n"
+            "Lists the groups you are a member of (send to one with `magpie send \"#TITLE\"`).\n"
+            "--json prints each as its conversation list entry, one per line.\n\n"
+            "exit status: 0, 1 refused, 2 usage, 3 not logged in or cannot connect\n");
+}
+
+int mp_cli_groups(int argc, char **argv)
+{
+    return list_conversations(argc, argv, true, groups_usage);
+}
+
+/* ---- users search ------------------------------------------------------------------- */
+
+static void users_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: magpie users search [--url URL] [--user NAME] [--limit N] [--json] QUERY\n\n"
+            "Finds people by username prefix and by the words of their display name. Prints\n"
+            "@username, display name and your relation (friends, asked, ...). --limit N\n"
+            "(1-50, default 20) caps the answer; --json prints each profile on a line.\n\n"
+            "exit status: 0 (also when nobody is found), 1 refused, 2 usage, 3 not logged in\n"
+            "or cannot connect\n");
+}
+
+static void print_user(json_t *u, void *arg)
+{
+    bool json = *(bool *)arg;
+    if (json) {
+        print_line(u);
+        return;
+    }
+    char name[48], display[80];
+    one_line(json_string_value(json_object_get(u, "username")), name, 40);
+    one_line(json_string_value(json_object_get(u, "display_name")), display, 64);
+    const char *contact = json_string_value(json_object_get(u, "contact"));
+    const char *rel = "";
+    if (contact != NULL && strcmp(contact, "friends") == 0)
+        rel = "friends";
+    else if (contact != NULL && strcmp(contact, "outgoing") == 0)
+        rel = "you asked to be friends";
+    else if (contact != NULL && strcmp(contact, "incoming") == 0)
+        rel = "asks to be friends";
+    printf("@%-24s %-32s %s\n", name, display, rel);
+}
+
+int mp_cli_users(int argc, char **argv)
+{
+    if (mp_cli_wants_help(argc, argv)) {
+        users_usage(stdout);
+        return MP_CLI_OK;
+    }
+    list_opts_t o;
+    int rc = parse(argc, argv, false, &o, users_usage);
+    if (rc != 0)
+        return rc;
+    if (o.npos != 2 || strcmp(o.pos[0], "search") != 0) {
+        fprintf(stderr, "magpie users: expected `users search QUERY`\n\n");
+        users_usage(stderr);
+        return MP_CLI_USAGE;
+    }
+    char *end = NULL;
+    long limit = o.limit != NULL ? strtol(o.limit, &end, 10) : 20;
+    if (o.limit != NULL && (*end != '\0' || limit < 1 || limit > 50)) {
+        fprintf(stderr, "magpie users: --limit must be 1 to 50\n");
+        return MP_CLI_USAGE;
+    }
+    char q[400], path[512];
+    if (mpr_urlencode(o.pos[1], q, sizeof q) != 0) {
+        fprintf(stderr, "magpie users: the query is too long\n");
+        return MP_CLI_USAGE;
+    }
+    snprintf(path, sizeof path, "/v1/users/search?q=%s&limit=%ld", q, limit);
+    mpr_err_t e = {0};
+    mpr_session_t s;
+    if (mpr_session_open(&s, o.url, o.user, &e) != 0)
+        return mpr_report(&e);
+    return each_page(&s, path, "users", print_user, &o.json, false);
+}

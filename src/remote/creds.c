@@ -226,7 +226,8 @@ static json_t *latest_entry(json_t *root, const char *url)
     {
         if (strcmp(str_of(o, "url"), url) != 0)
             continue;
-        if (best == NULL || json_integer_value(json_object_get(o, "updated_at")) >
+        /* >=: of two logins in the same millisecond, the later entry */
+        if (best == NULL || json_integer_value(json_object_get(o, "updated_at")) >=
                                 json_integer_value(json_object_get(best, "updated_at")))
             best = o;
     }
