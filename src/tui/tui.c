@@ -216,6 +216,9 @@ static void loop(mp_tui_t *t)
         /* a negative fd is ignored by poll(): nothing to watch while offline */
         if (poll(fds, 2, (int)wait) < 0 && errno != EINTR)
             break;
+        /* the terminal went away (an SSH connection dropped): nobody to chat with */
+        if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+            break;
     }
 }
 
