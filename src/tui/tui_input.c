@@ -47,6 +47,18 @@ bool mp_tui__input_insert(mp_tui_input_t *in, wchar_t wc)
     return true;
 }
 
+void mp_tui__input_set(mp_tui_input_t *in, const char *text)
+{
+    mp_tui__input_clear(in);
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n;) {
+        wchar_t wc;
+        i += mp_tui__utf8_next(text + i, n - i, &wc);
+        if (!mp_tui__input_insert(in, wc) && in->len + 4 > MP_TUI_INPUT_MAX)
+            break;
+    }
+}
+
 static void cut(mp_tui_input_t *in, size_t from, size_t to)
 {
     assert(from <= to && to <= in->len);

@@ -62,6 +62,9 @@ typedef struct mp_tui_input {
 } mp_tui_input_t;
 
 void mp_tui__input_clear(mp_tui_input_t *in);
+/* Replaces the line by text (UTF-8; control characters dropped), the cursor
+ * at its end. */
+void mp_tui__input_set(mp_tui_input_t *in, const char *text);
 /* Inserts one character at the cursor (control characters are refused).
  * Returns false when it was refused or the line is full. */
 bool mp_tui__input_insert(mp_tui_input_t *in, wchar_t wc);

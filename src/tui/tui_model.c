@@ -114,18 +114,20 @@ static void msg_set(mp_tui_msg_t *x, json_t *msg)
     x->created_at = json_integer_value(json_object_get(msg, "created_at"));
     x->deleted = json_is_true(json_object_get(msg, "deleted"));
     x->edited = json_object_get(msg, "edited_at") != NULL;
-    const char *kind = jstr(msg, "kind");
-    char shown[5000];
+    const char *kind = jstr(msg, "kind"), *text = jstr(msg, "text");
+    /* media and other kinds show as "[kind] caption" */
+    bool plain = strcmp(kind, "text") == 0 || strcmp(kind, "system") == 0 || kind[0] == '\0';
+    size_t cap = strlen(text) + strlen(kind) + 16;
+    char *shown = mp_malloc(cap);
     if (x->deleted)
-        snprintf(shown, sizeof shown, "(deleted)");
-    else if (strcmp(kind, "text") == 0 || strcmp(kind, "system") == 0 || kind[0] == '\0')
-        snprintf(shown, sizeof shown, "%s", jstr(msg, "text"));
-    else if (jstr(msg, "text")[0] != '\0')
-        snprintf(shown, sizeof shown, "[%s] %s", kind, jstr(msg, "text"));
+        snprintf(shown, cap, "(deleted)");
+    else if (plain)
+        snprintf(shown, cap, "%s", text);
     else
-        snprintf(shown, sizeof shown, "[%s]", kind);
+        snprintf(shown, cap, "[%s]%s%s", kind, text[0] ? " " : "", text);
     mp_free(x->text);
     x->text = mp_tui__sanitize(shown, true);
+    mp_free(shown);
 }
 
 bool mp_tui__conv_upsert(mp_tui_conv_t *c, json_t *msg)

@@ -305,6 +305,10 @@ static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
     json_t *err = json_object_get(reply, "error");
     if (err != NULL) {
         mp_tui__set_status(t, "not sent: %s", jstr(err, "message"));
+        /* give the text back to edit and send again, unless a new line is
+         * being typed */
+        if (t->input.len == 0 && t->open != NULL && strcmp(t->open->id, p->conv) == 0)
+            mp_tui__input_set(&t->input, p->text);
         mp_tui__pending_remove(&t->model, p);
         return;
     }
@@ -375,7 +379,9 @@ static void on_message(mp_tui_t *t, json_t *ev)
         if (fresh)
             c->unread++;
         to_top(t, c);
-        send_delivered(t, c, seq);
+        /* the world room keeps no cursors for readers who do not ask */
+        if (strcmp(c->kind, "world") != 0)
+            send_delivered(t, c, seq);
     }
 }
 

@@ -405,6 +405,21 @@ static void test_reconnects_and_catches_up(void **state)
     assert_int_equal(seen, 1);
 }
 
+static void test_refused_send_shows_why(void **state)
+{
+    fixture_t *f = *state;
+    char screen[8192];
+    start_chat(f, "world");
+    assert_true(wait_screen(f, "Enter: send", screen, sizeof screen));
+    /* two posts at once: the world room's slow mode refuses the second */
+    assert_int_equal(
+        tmux(f, "send-keys", "-t", "chat", "first post", "Enter", "second post", "Enter"), 0);
+    assert_true(wait_screen(f, "not sent: slow mode", screen, sizeof screen));
+    assert_true(wait_screen(f, "first post \xE2\x9C\x93", screen, sizeof screen));
+    /* the refused text is back on the input line, to send again */
+    assert_non_null(strstr(screen, "\n> second post"));
+}
+
 static void test_quit_restores_terminal(void **state)
 {
     fixture_t *f = *state;
@@ -484,6 +499,7 @@ int main(void)
         T(test_wide_characters_keep_layout),
         T(test_unread_count_of_other_conversation),
         T(test_reconnects_and_catches_up),
+        T(test_refused_send_shows_why),
         T(test_quit_restores_terminal),
         T(test_slash_quit),
         cmocka_unit_test(test_not_logged_in_exits_3),

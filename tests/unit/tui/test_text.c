@@ -220,6 +220,11 @@ static void test_input_editing(void **state)
         n++;
     assert_int_equal(n, MP_TUI_INPUT_MAX / 4);
     assert_true(in->len <= MP_TUI_INPUT_MAX);
+    /* a whole text at once (a refused message given back): controls dropped */
+    mp_tui__input_set(in, "back \x1b"
+                          "again 漢");
+    assert_string_equal(in->buf, "back again 漢");
+    assert_int_equal(in->cur, in->len);
     free(in);
 }
 
