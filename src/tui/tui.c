@@ -205,7 +205,8 @@ static void loop(mp_tui_t *t)
         if (t->quit)
             break;
         mp_tui__net_pump(t);
-        mp_tui__draw(t);
+        if (t->dirty)
+            mp_tui__draw(t);
         int64_t wait = mp_tui__net_deadline(t) - mp_mono_ms();
         if (wait < 0)
             wait = 0;
@@ -296,6 +297,7 @@ static int run_screen(mp_tui_t *t, mp_tui_conv_t *start, mpr_err_t *e)
     mp_tui__colors();
     if (start != NULL)
         open_conv(t, start);
+    t->dirty = true;
     loop(t);
     endwin();
     delscreen(scr);

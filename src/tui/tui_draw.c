@@ -355,6 +355,7 @@ void mp_tui__draw(mp_tui_t *t)
     if (LINES < 5 || COLS < 20) {
         mvaddstr(0, 0, "terminal too small");
         refresh();
+        t->dirty = false;
         return;
     }
     layout_t l = layout_of(t);

@@ -358,14 +358,18 @@ static void on_message(mp_tui_t *t, json_t *ev)
     mp_tui_conv_t *c = mp_tui__conv_find(&t->model, cid);
     if (c == NULL)
         c = discover(t, cid);
-    if (!mp_tui__conv_upsert(c, msg))
-        return;
     /* Counted once: a conversation just fetched from the list may already
      * count this message as unread. */
     int64_t seq = jint(msg, "seq");
     bool fresh = seq > c->last_seq;
     if (fresh)
         c->last_seq = seq;
+    /* Messages are kept only for conversations whose history was loaded:
+     * opening one loads its newest page anyway, and a busy room nobody
+     * looks at must not grow without bound. */
+    bool added = c->loaded ? mp_tui__conv_upsert(c, msg) : fresh;
+    if (!added)
+        return;
     const char *sender = jstr(msg, "sender");
     if (strcmp(c->typing_user, sender) == 0)
         c->typing_user[0] = '\0';
@@ -496,7 +500,6 @@ static void on_frame(mp_tui_t *t, json_t *j)
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         if (strcmp(handlers[i].name, ev) == 0) {
             handlers[i].fn(t, j);
-            t->dirty = true;
             return;
         }
 }
@@ -523,7 +526,7 @@ static void apply_sync(mp_tui_t *t, json_t *reply)
     json_array_foreach(json_object_get(reply, "messages"), i, x)
     {
         mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
-        if (c != NULL)
+        if (c != NULL && c->loaded)
             mp_tui__conv_upsert(c, x);
     }
     json_array_foreach(json_object_get(reply, "receipts"), i, x) on_receipt(t, x);
@@ -610,8 +613,10 @@ void mp_tui__net_pump(mp_tui_t *t)
             break;
         }
         t->last_rx = now;
-        if (m.opcode == MPC_WS_TEXT && json_is_object(m.json))
+        if (m.opcode == MPC_WS_TEXT && json_is_object(m.json)) {
             on_frame(t, m.json);
+            t->dirty = true;
+        }
         mpc_ws_msg_free(&m);
     }
     if (t->ws != NULL && now - t->last_rx >= SILENCE_MS)
