@@ -3,8 +3,11 @@
  * terminal, bob (and carol) talk to her over their own WebSockets. Covered:
  * typing a message sends it; bob's messages, typing and read receipts show;
  * CJK and emoji keep the layout aligned; unread counts of conversations that
- * are not open; quitting exits 0 and gives the terminal back. Every wait is
- * a repeated capture under a deadline. */
+ * are not open; one pane at a time on a narrow screen (and back on resize);
+ * reconnecting after a server restart with the pending message sent once; a
+ * refused message explained and given back; quitting exits 0 and gives the
+ * terminal back; exit statuses before the screen starts. Every wait is a
+ * repeated capture under a deadline. */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +122,22 @@ static bool wait_screen(const fixture_t *f, const char *needle, char *screen, si
             return true;
         if (cli_mono_ms() > deadline) {
             fprintf(stderr, "screen never showed '%s'; it shows:\n%s\n", needle, screen);
+            return false;
+        }
+        poll(NULL, 0, 50); /* the next look at the screen */
+    }
+}
+
+/* Waits until the pane no longer shows needle. */
+static bool wait_screen_without(const fixture_t *f, const char *needle, char *screen, size_t cap)
+{
+    long long deadline = cli_mono_ms() + SCREEN_MS;
+    for (;;) {
+        capture(f, screen, cap);
+        if (strstr(screen, needle) == NULL)
+            return true;
+        if (cli_mono_ms() > deadline) {
+            fprintf(stderr, "screen still shows '%s':\n%s\n", needle, screen);
             return false;
         }
         poll(NULL, 0, 50); /* the next look at the screen */
@@ -378,6 +397,29 @@ static void test_unread_count_of_other_conversation(void **state)
     assert_true(strstr(rows, label) < strstr(rows, bob_label));
 }
 
+static void test_narrow_screen_shows_one_pane(void **state)
+{
+    fixture_t *f = *state;
+    char screen[8192], line[512];
+    chat_with_bob(f, screen, sizeof screen);
+    bob_says(f, "seen on a narrow screen");
+    assert_true(wait_screen(f, "seen on a narrow screen", screen, sizeof screen));
+    /* 50 columns: the conversation alone, no list and no divider */
+    assert_int_equal(tmux(f, "resize-window", "-t", "chat", "-x", "50", "-y", "24"), 0);
+    assert_true(wait_screen_without(f, "\xE2\x94\x82", screen, sizeof screen));
+    assert_true(line_with(screen, "seen on a narrow screen", line, sizeof line));
+    assert_true(column_of(line, "seen on a narrow screen") < 24);
+    assert_null(strstr(screen, "Conversations"));
+    /* Esc: the list alone */
+    keys(f, "Escape");
+    assert_true(wait_screen(f, "Conversations", screen, sizeof screen));
+    assert_null(strstr(screen, "seen on a narrow screen"));
+    /* wide again: both panes */
+    assert_int_equal(tmux(f, "resize-window", "-t", "chat", "-x", "80", "-y", "24"), 0);
+    assert_true(wait_screen(f, "\xE2\x94\x82", screen, sizeof screen));
+    assert_true(wait_screen(f, "seen on a narrow screen", screen, sizeof screen));
+}
+
 static void test_reconnects_and_catches_up(void **state)
 {
     fixture_t *f = *state;
@@ -498,6 +540,7 @@ int main(void)
         T(test_read_receipt_moves_mark),
         T(test_wide_characters_keep_layout),
         T(test_unread_count_of_other_conversation),
+        T(test_narrow_screen_shows_one_pane),
         T(test_reconnects_and_catches_up),
         T(test_refused_send_shows_why),
         T(test_quit_restores_terminal),
