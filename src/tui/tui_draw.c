@@ -132,7 +132,10 @@ static void item_make(mp_tui_t *t, item_t *it, int64_t at, const char *sender, c
     char *safe = mp_tui__sanitize(sender[0] ? mp_tui__user_name(t, sender) : "*", false);
     mp_tui__truncate(safe, w / 3 > 4 ? w / 3 : 4, name, sizeof name);
     mp_free(safe);
-    snprintf(it->prefix, sizeof it->prefix, "%s %s: ", when, name);
+    char prefix[sizeof it->prefix];
+    snprintf(prefix, sizeof prefix, "%s %s: ", when, name);
+    /* leave room for the text even in the narrowest pane */
+    mp_tui__truncate(prefix, w - 2, it->prefix, sizeof it->prefix);
     const char *m = mark_text(mark);
     it->mark_len = m[0] ? strlen(m) : 0;
     it->mark_read = mark == MP_TUI_MARK_READ;

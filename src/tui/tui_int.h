@@ -149,6 +149,8 @@ void mp_tui__conv_to_top(mp_tui_model_t *m, mp_tui_conv_t *c);
 /* Inserts or replaces (by message_id) a message object of the protocol
  * (borrowed). Returns true when the message was new. */
 bool mp_tui__conv_upsert(mp_tui_conv_t *c, json_t *msg);
+/* Drops one message (deleted for the user only); nothing when absent. */
+void mp_tui__conv_remove(mp_tui_conv_t *c, const char *message_id);
 /* Drops every message (before reloading the newest page). */
 void mp_tui__conv_clear(mp_tui_conv_t *c);
 mp_tui_msg_t *mp_tui__conv_msg(mp_tui_conv_t *c, const char *message_id);

@@ -153,6 +153,17 @@ bool mp_tui__conv_upsert(mp_tui_conv_t *c, json_t *msg)
     return true;
 }
 
+void mp_tui__conv_remove(mp_tui_conv_t *c, const char *message_id)
+{
+    mp_tui_msg_t *x = mp_tui__conv_msg(c, message_id);
+    if (x == NULL)
+        return;
+    size_t i = (size_t)(x - c->msgs);
+    msg_free(x);
+    memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
+    c->n_msgs--;
+}
+
 mp_tui_mark_t mp_tui__mark(const mp_tui_model_t *m, const mp_tui_conv_t *c, const mp_tui_msg_t *x)
 {
     if (strcmp(x->sender, m->me) != 0)

@@ -217,12 +217,11 @@ int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e)
  * added to): added at the top and described from the server. */
 static mp_tui_conv_t *discover(mp_tui_t *t, const char *id)
 {
-    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, true);
+    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, false);
+    to_top(t, c);
     mpr_err_t e = {0};
     if (fetch_list(t, id, &e) <= 0)
         snprintf(c->label, sizeof c->label, "%s", mpr_names_conv(t->names, id));
-    if (t->model.n_convs > 1 && t->open != NULL)
-        t->sel = mp_tui__conv_index(&t->model, t->open);
     return c;
 }
 
@@ -312,7 +311,7 @@ static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
         mp_tui__pending_remove(&t->model, p);
         return;
     }
-    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, p->conv, true);
+    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, p->conv, false);
     json_t *msg = json_pack(
         "{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "message_id", jstr(reply, "message_id"), "conversation",
         p->conv, "seq", json_object_get(reply, "seq"), "sender", t->model.me, "kind", "text",
@@ -397,24 +396,13 @@ static void on_message_edited(mp_tui_t *t, json_t *ev)
         mp_tui__conv_upsert(c, msg);
 }
 
-static void hide(mp_tui_conv_t *c, const char *message_id)
-{
-    mp_tui_msg_t *x = mp_tui__conv_msg(c, message_id);
-    if (x == NULL)
-        return;
-    size_t i = (size_t)(x - c->msgs);
-    mp_free(x->text);
-    memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
-    c->n_msgs--;
-}
-
 static void on_message_deleted(mp_tui_t *t, json_t *ev)
 {
     mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
     if (c == NULL)
         return;
     if (strcmp(jstr(ev, "for"), "me") == 0) {
-        hide(c, jstr(ev, "message_id"));
+        mp_tui__conv_remove(c, jstr(ev, "message_id"));
         return;
     }
     mp_tui_msg_t *x = mp_tui__conv_msg(c, jstr(ev, "message_id"));
@@ -534,7 +522,7 @@ static void apply_sync(mp_tui_t *t, json_t *reply)
     {
         mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
         if (c != NULL)
-            hide(c, jstr(x, "message_id"));
+            mp_tui__conv_remove(c, jstr(x, "message_id"));
     }
 }
 

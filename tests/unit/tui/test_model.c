@@ -54,6 +54,11 @@ static void test_messages_in_seq_order(void **state)
     assert_true(upsert(c, img));
     assert_string_equal(c->msgs[3].text, "[image] the view");
     assert_int_equal(mp_tui__conv_newest_seq(c), 4);
+    /* hidden for the user: gone, the others in order */
+    mp_tui__conv_remove(c, "m2");
+    mp_tui__conv_remove(c, "nope");
+    assert_int_equal(c->n_msgs, 3);
+    assert_string_equal(c->msgs[1].message_id, "m3");
     mp_tui__model_free(&m);
 }
 
