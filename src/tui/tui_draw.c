@@ -356,7 +356,7 @@ void mp_tui__draw(mp_tui_t *t)
 {
     erase();
     if (LINES < 5 || COLS < 20) {
-        mvaddstr(0, 0, "terminal too small");
+        put(0, 0, "terminal too small", COLS);
         refresh();
         t->dirty = false;
         return;
