@@ -81,6 +81,18 @@ void mp_tui__input_kill(mp_tui_input_t *in);
  * cursor is visible: the byte offset of the first character shown. */
 size_t mp_tui__input_view(const mp_tui_input_t *in, int width);
 
+/* Members of a JSON object, "" and 0 when absent or of another type. */
+static inline const char *mp_tui__jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static inline int64_t mp_tui__jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
 /* ---- the model (tui_model.c) ------------------------------------------------------- */
 
 typedef enum {
@@ -192,6 +204,15 @@ typedef struct mp_tui {
 } mp_tui_t;
 
 /* tui_net.c */
+/* Sends req (borrowed) with a fresh id of ours (MP_TUI_OWN_IDS and up);
+ * returns the id, or 0 when not connected or the connection broke (it is
+ * then dropped and will be reconnected). */
+int64_t mp_tui__send_frame(mp_tui_t *t, json_t *req);
+/* Moves c to the top of the list, the selection staying on its conversation. */
+void mp_tui__to_top(mp_tui_t *t, mp_tui_conv_t *c);
+/* Adds a conversation the list did not have, at the top, described from the
+ * server (GET /v1/conversations, else the names cache). */
+mp_tui_conv_t *mp_tui__discover(mp_tui_t *t, const char *id);
 /* Loads the conversation list (first page, the world room, direct peers'
  * presence) into the model. 0 or -1 (e). */
 int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e);
@@ -216,6 +237,12 @@ void mp_tui__set_status(mp_tui_t *t, const char *fmt, ...) __attribute__((format
 /* A display name for a user id ("you" for the signed-in user is not used:
  * their own name). Borrowed. */
 const char *mp_tui__user_name(mp_tui_t *t, const char *user_id);
+
+/* tui_events.c */
+/* Handles one text frame: an event, or the reply to one of our own frames. */
+void mp_tui__on_frame(mp_tui_t *t, json_t *frame);
+/* Applies a sync reply (conversations, messages, receipts, hidden). */
+void mp_tui__apply_sync(mp_tui_t *t, json_t *reply);
 
 /* tui_draw.c */
 /* Lines per page of the message view at the current size. */

@@ -98,23 +98,17 @@ void mp_tui__conv_clear(mp_tui_conv_t *c)
     c->scroll = 0;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* Fills x from a message object (x->text replaced). */
 static void msg_set(mp_tui_msg_t *x, json_t *msg)
 {
-    snprintf(x->message_id, sizeof x->message_id, "%s", jstr(msg, "message_id"));
-    snprintf(x->client_msg_id, sizeof x->client_msg_id, "%s", jstr(msg, "client_msg_id"));
-    snprintf(x->sender, sizeof x->sender, "%s", jstr(msg, "sender"));
+    snprintf(x->message_id, sizeof x->message_id, "%s", mp_tui__jstr(msg, "message_id"));
+    snprintf(x->client_msg_id, sizeof x->client_msg_id, "%s", mp_tui__jstr(msg, "client_msg_id"));
+    snprintf(x->sender, sizeof x->sender, "%s", mp_tui__jstr(msg, "sender"));
     x->seq = json_integer_value(json_object_get(msg, "seq"));
     x->created_at = json_integer_value(json_object_get(msg, "created_at"));
     x->deleted = json_is_true(json_object_get(msg, "deleted"));
     x->edited = json_object_get(msg, "edited_at") != NULL;
-    const char *kind = jstr(msg, "kind"), *text = jstr(msg, "text");
+    const char *kind = mp_tui__jstr(msg, "kind"), *text = mp_tui__jstr(msg, "text");
     /* media and other kinds show as "[kind] caption" */
     bool plain = strcmp(kind, "text") == 0 || strcmp(kind, "system") == 0 || kind[0] == '\0';
     size_t cap = strlen(text) + strlen(kind) + 16;
@@ -132,7 +126,7 @@ static void msg_set(mp_tui_msg_t *x, json_t *msg)
 
 bool mp_tui__conv_upsert(mp_tui_conv_t *c, json_t *msg)
 {
-    mp_tui_msg_t *have = mp_tui__conv_msg(c, jstr(msg, "message_id"));
+    mp_tui_msg_t *have = mp_tui__conv_msg(c, mp_tui__jstr(msg, "message_id"));
     if (have != NULL) {
         msg_set(have, msg);
         return false;

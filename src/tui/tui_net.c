@@ -1,36 +1,23 @@
 /* The chat's side of the wire: loading the list and history, sending without
- * blocking the screen (frames with ids of our own, matched in the loop),
- * applying events, keeping the connection alive and coming back after it
- * drops (sync from the cursor, reload the open page, resend what was not
- * acked with the same client_msg_id). */
+ * blocking the screen (frames with ids of our own, whose replies
+ * tui_events.c matches), draining what arrives, keeping the connection alive
+ * and coming back after it drops (sync from the cursor, reload the open
+ * page, resend what was not acked with the same client_msg_id). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tui/tui_int.h"
-#include "util/alloc.h"
 #include "util/clock.h"
 
 #define PING_EVERY_MS 25000
 #define TYPING_EVERY_MS 3000
-#define TYPING_SHOWN_MS 5000
 #define SEND_TIMEOUT_MS 5000
 #define RECONNECT_MAX_MS 5000
 /* The server pings every 30 s and our own ping is answered: a connection
  * silent for this long is dead even if TCP has not noticed. */
 #define SILENCE_MS 70000
 #define PAGE 50
-
-static const char *jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
 
 void mp_tui__set_status(mp_tui_t *t, const char *fmt, ...)
 {
@@ -49,9 +36,7 @@ const char *mp_tui__user_name(mp_tui_t *t, const char *user_id)
     return mpr_names_user(t->names, user_id);
 }
 
-/* Moves c to the top of the list, keeping the selection on the same row's
- * conversation. */
-static void to_top(mp_tui_t *t, mp_tui_conv_t *c)
+void mp_tui__to_top(mp_tui_t *t, mp_tui_conv_t *c)
 {
     mp_tui_conv_t *selected = t->model.n_convs ? t->model.convs[t->sel] : NULL;
     mp_tui__conv_to_top(&t->model, c);
@@ -71,9 +56,7 @@ static void drop(mp_tui_t *t)
     t->dirty = true;
 }
 
-/* Sends req (borrowed) with a fresh id of ours; returns the id, or 0 when
- * not connected or the connection broke (it is then dropped). */
-static int64_t send_frame(mp_tui_t *t, json_t *req)
+int64_t mp_tui__send_frame(mp_tui_t *t, json_t *req)
 {
     if (t->ws == NULL)
         return 0;
@@ -122,7 +105,7 @@ int mp_tui__connect(mp_tui_t *t, mpr_err_t *e)
             t->ws = NULL;
             return -1;
         }
-        snprintf(t->cursor, sizeof t->cursor, "%s", jstr(reply, "cursor"));
+        snprintf(t->cursor, sizeof t->cursor, "%s", mp_tui__jstr(reply, "cursor"));
         json_decref(reply);
     }
     t->last_ping = t->last_rx = mp_mono_ms();
@@ -139,7 +122,7 @@ static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
     mpr_err_t e = {0};
     if (mpr_http(t->s, "GET", path, NULL, &r, &e) == 200 && r.json != NULL) {
         c->online = json_is_true(json_object_get(r.json, "online"));
-        c->last_seen_at = jint(r.json, "last_seen_at");
+        c->last_seen_at = mp_tui__jint(r.json, "last_seen_at");
     }
     mpc_response_free(&r);
 }
@@ -147,21 +130,21 @@ static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
 /* Fills c from an entry of GET /v1/conversations. */
 static void apply_list_entry(mp_tui_t *t, mp_tui_conv_t *c, json_t *entry)
 {
-    snprintf(c->kind, sizeof c->kind, "%s", jstr(entry, "kind"));
+    snprintf(c->kind, sizeof c->kind, "%s", mp_tui__jstr(entry, "kind"));
     json_t *peer = json_object_get(entry, "peer");
     if (json_is_object(peer)) {
-        snprintf(c->peer, sizeof c->peer, "%s", jstr(peer, "user_id"));
-        snprintf(c->label, sizeof c->label, "@%s", jstr(peer, "username"));
-        mpr_names_learn_user(t->names, c->peer, jstr(peer, "username"));
+        snprintf(c->peer, sizeof c->peer, "%s", mp_tui__jstr(peer, "user_id"));
+        snprintf(c->label, sizeof c->label, "@%s", mp_tui__jstr(peer, "username"));
+        mpr_names_learn_user(t->names, c->peer, mp_tui__jstr(peer, "username"));
     } else if (json_is_string(json_object_get(entry, "title"))) {
-        snprintf(c->label, sizeof c->label, "#%s", jstr(entry, "title"));
+        snprintf(c->label, sizeof c->label, "#%s", mp_tui__jstr(entry, "title"));
     }
     mpr_names_learn_conv(t->names, entry);
-    c->read_seq = jint(entry, "read_seq");
-    if (jint(entry, "last_seq") > c->last_seq)
-        c->last_seq = jint(entry, "last_seq");
+    c->read_seq = mp_tui__jint(entry, "read_seq");
+    if (mp_tui__jint(entry, "last_seq") > c->last_seq)
+        c->last_seq = mp_tui__jint(entry, "last_seq");
     if (c != t->open)
-        c->unread = jint(entry, "unread");
+        c->unread = mp_tui__jint(entry, "unread");
 }
 
 /* GET /v1/conversations (first page). only: apply just that conversation
@@ -181,7 +164,7 @@ static int fetch_list(mp_tui_t *t, const char *only, mpr_err_t *e)
     json_t *entry;
     json_array_foreach(json_object_get(r.json, "conversations"), i, entry)
     {
-        const char *id = jstr(entry, "conversation_id");
+        const char *id = mp_tui__jstr(entry, "conversation_id");
         if (only != NULL && strcmp(id, only) != 0)
             continue;
         mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, false);
@@ -206,19 +189,18 @@ int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e)
         mpc_response_free(&r);
         return -1;
     }
-    mp_tui_conv_t *w = mp_tui__conv_get(&t->model, jstr(r.json, "conversation_id"), false);
+    mp_tui_conv_t *w = mp_tui__conv_get(&t->model, mp_tui__jstr(r.json, "conversation_id"), false);
     snprintf(w->kind, sizeof w->kind, "world");
     snprintf(w->label, sizeof w->label, "world");
     mpc_response_free(&r);
     return 0;
 }
 
-/* A conversation the list did not have (a new direct chat, a group we were
- * added to): added at the top and described from the server. */
-static mp_tui_conv_t *discover(mp_tui_t *t, const char *id)
+/* A new direct chat, a group we were added to. */
+mp_tui_conv_t *mp_tui__discover(mp_tui_t *t, const char *id)
 {
     mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, false);
-    to_top(t, c);
+    mp_tui__to_top(t, c);
     mpr_err_t e = {0};
     if (fetch_list(t, id, &e) <= 0)
         snprintf(c->label, sizeof c->label, "%s", mpr_names_conv(t->names, id));
@@ -258,7 +240,7 @@ void mp_tui__mark_read(mp_tui_t *t)
         return;
     json_t *f =
         json_pack("{s:s,s:s,s:I}", "type", "read", "conversation", c->id, "seq", (json_int_t)seq);
-    if (send_frame(t, f) != 0) {
+    if (mp_tui__send_frame(t, f) != 0) {
         c->read_seq = seq;
         c->unread = 0;
         t->dirty = true;
@@ -270,7 +252,7 @@ static void send_pending(mp_tui_t *t, mp_tui_pending_t *p)
 {
     json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "type", "send", "conversation", p->conv,
                           "client_msg_id", p->client_msg_id, "text", p->text);
-    p->frame_id = send_frame(t, f);
+    p->frame_id = mp_tui__send_frame(t, f);
     json_decref(f);
 }
 
@@ -293,238 +275,11 @@ void mp_tui__send_typing(mp_tui_t *t)
         return;
     t->last_typing_sent = now;
     json_t *f = json_pack("{s:s,s:s}", "type", "typing", "conversation", t->open->id);
-    send_frame(t, f);
+    mp_tui__send_frame(t, f);
     json_decref(f);
-}
-
-/* ---- what arrives -------------------------------------------------------------------- */
-
-static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
-{
-    json_t *err = json_object_get(reply, "error");
-    if (err != NULL) {
-        mp_tui__set_status(t, "not sent: %s", jstr(err, "message"));
-        /* give the text back to edit and send again, unless a new line is
-         * being typed */
-        if (t->input.len == 0 && t->open != NULL && strcmp(t->open->id, p->conv) == 0)
-            mp_tui__input_set(&t->input, p->text);
-        mp_tui__pending_remove(&t->model, p);
-        return;
-    }
-    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, p->conv, false);
-    json_t *msg = json_pack(
-        "{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "message_id", jstr(reply, "message_id"), "conversation",
-        p->conv, "seq", json_object_get(reply, "seq"), "sender", t->model.me, "kind", "text",
-        "created_at", json_object_get(reply, "created_at"), "client_msg_id", p->client_msg_id);
-    json_object_set_new(msg, "text", json_string(p->text));
-    mp_tui__conv_upsert(c, msg);
-    json_decref(msg);
-    /* sending moves the sender's own cursors to the message */
-    if (jint(reply, "seq") > c->read_seq)
-        c->read_seq = jint(reply, "seq");
-    if (jint(reply, "seq") > c->last_seq)
-        c->last_seq = jint(reply, "seq");
-    mp_tui__pending_remove(&t->model, p);
-    to_top(t, c);
-}
-
-static void on_reply(mp_tui_t *t, json_t *reply)
-{
-    int64_t id = jint(reply, "id");
-    mp_tui_pending_t *p = mp_tui__pending_by_frame(&t->model, id);
-    if (p != NULL) {
-        on_send_reply(t, p, reply);
-        return;
-    }
-    json_t *err = json_object_get(reply, "error");
-    /* typing beyond its rate limit is harmless: the indicator just lags */
-    if (err != NULL && strcmp(jstr(err, "code"), "rate_limited") != 0)
-        mp_tui__set_status(t, "%s: %s", jstr(err, "code"), jstr(err, "message"));
-}
-
-static void send_delivered(mp_tui_t *t, mp_tui_conv_t *c, int64_t seq)
-{
-    json_t *f = json_pack("{s:s,s:s,s:I}", "type", "delivered", "conversation", c->id, "seq",
-                          (json_int_t)seq);
-    send_frame(t, f);
-    json_decref(f);
-}
-
-static void on_message(mp_tui_t *t, json_t *ev)
-{
-    json_t *msg = json_object_get(ev, "message");
-    const char *cid = jstr(msg, "conversation");
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, cid);
-    if (c == NULL)
-        c = discover(t, cid);
-    /* Counted once: a conversation just fetched from the list may already
-     * count this message as unread. */
-    int64_t seq = jint(msg, "seq");
-    bool fresh = seq > c->last_seq;
-    if (fresh)
-        c->last_seq = seq;
-    /* Messages are kept only for conversations whose history was loaded:
-     * opening one loads its newest page anyway, and a busy room nobody
-     * looks at must not grow without bound. */
-    bool added = c->loaded ? mp_tui__conv_upsert(c, msg) : fresh;
-    if (!added)
-        return;
-    const char *sender = jstr(msg, "sender");
-    if (strcmp(c->typing_user, sender) == 0)
-        c->typing_user[0] = '\0';
-    if (strcmp(sender, t->model.me) == 0) {
-        to_top(t, c);
-        return;
-    }
-    if (c == t->open) {
-        mp_tui__mark_read(t);
-    } else {
-        if (fresh)
-            c->unread++;
-        to_top(t, c);
-        /* the world room keeps no cursors for readers who do not ask */
-        if (strcmp(c->kind, "world") != 0)
-            send_delivered(t, c, seq);
-    }
-}
-
-static void on_message_edited(mp_tui_t *t, json_t *ev)
-{
-    json_t *msg = json_object_get(ev, "message");
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(msg, "conversation"));
-    if (c != NULL && mp_tui__conv_msg(c, jstr(msg, "message_id")) != NULL)
-        mp_tui__conv_upsert(c, msg);
-}
-
-static void on_message_deleted(mp_tui_t *t, json_t *ev)
-{
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
-    if (c == NULL)
-        return;
-    if (strcmp(jstr(ev, "for"), "me") == 0) {
-        mp_tui__conv_remove(c, jstr(ev, "message_id"));
-        return;
-    }
-    mp_tui_msg_t *x = mp_tui__conv_msg(c, jstr(ev, "message_id"));
-    if (x == NULL)
-        return;
-    json_t *tomb = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:b}", "message_id", x->message_id,
-                             "conversation", c->id, "seq", (json_int_t)x->seq, "sender", x->sender,
-                             "kind", "text", "created_at", (json_int_t)x->created_at, "deleted", 1);
-    mp_tui__conv_upsert(c, tomb);
-    json_decref(tomb);
-}
-
-static void on_typing(mp_tui_t *t, json_t *ev)
-{
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
-    const char *user = jstr(ev, "user_id");
-    if (c == NULL || strcmp(user, t->model.me) == 0)
-        return;
-    snprintf(c->typing_user, sizeof c->typing_user, "%s", user);
-    c->typing_until = mp_mono_ms() + TYPING_SHOWN_MS;
-}
-
-/* A member's cursors moved (a receipt event or a sync receipts entry). */
-static void on_receipt(mp_tui_t *t, json_t *ev)
-{
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
-    if (c == NULL)
-        return;
-    int64_t rd = jint(ev, "read_seq"), dl = jint(ev, "delivered_seq");
-    if (strcmp(jstr(ev, "user_id"), t->model.me) == 0) {
-        if (rd > c->read_seq)
-            c->read_seq = rd;
-        return;
-    }
-    if (rd > c->peer_read_seq)
-        c->peer_read_seq = rd;
-    if (dl > c->peer_delivered_seq)
-        c->peer_delivered_seq = dl;
-}
-
-static void on_read(mp_tui_t *t, json_t *ev)
-{
-    mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(ev, "conversation"));
-    if (c == NULL)
-        return;
-    c->read_seq = jint(ev, "read_seq");
-    c->unread = jint(ev, "unread");
-}
-
-static void on_presence(mp_tui_t *t, json_t *ev)
-{
-    const char *user = jstr(ev, "user_id");
-    for (size_t i = 0; i < t->model.n_convs; i++) {
-        mp_tui_conv_t *c = t->model.convs[i];
-        if (strcmp(c->peer, user) == 0) {
-            c->online = json_is_true(json_object_get(ev, "online"));
-            c->last_seen_at = jint(ev, "last_seen_at");
-        }
-    }
-}
-
-static const struct {
-    const char *name;
-    void (*fn)(mp_tui_t *t, json_t *ev);
-} handlers[] = {
-    {"message", on_message},
-    {"message_edited", on_message_edited},
-    {"message_deleted", on_message_deleted},
-    {"typing", on_typing},
-    {"receipt", on_receipt},
-    {"read", on_read},
-    {"presence", on_presence},
-};
-
-static void on_frame(mp_tui_t *t, json_t *j)
-{
-    const char *ev = json_string_value(json_object_get(j, "event"));
-    if (ev == NULL) {
-        if (jint(j, "id") >= MP_TUI_OWN_IDS)
-            on_reply(t, j);
-        return;
-    }
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-        if (strcmp(handlers[i].name, ev) == 0) {
-            handlers[i].fn(t, j);
-            return;
-        }
 }
 
 /* ---- coming back ------------------------------------------------------------------------ */
-
-static void apply_sync(mp_tui_t *t, json_t *reply)
-{
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(reply, "conversations"), i, x)
-    {
-        const char *id = jstr(x, "conversation_id");
-        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, id);
-        if (c == NULL)
-            c = discover(t, id);
-        if (jint(x, "last_seq") > c->last_seq)
-            c->last_seq = jint(x, "last_seq");
-        if (c != t->open && jint(x, "unread") > 0) {
-            c->unread = jint(x, "unread");
-            to_top(t, c);
-        }
-    }
-    json_array_foreach(json_object_get(reply, "messages"), i, x)
-    {
-        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
-        if (c != NULL && c->loaded)
-            mp_tui__conv_upsert(c, x);
-    }
-    json_array_foreach(json_object_get(reply, "receipts"), i, x) on_receipt(t, x);
-    json_array_foreach(json_object_get(reply, "hidden"), i, x)
-    {
-        mp_tui_conv_t *c = mp_tui__conv_find(&t->model, jstr(x, "conversation"));
-        if (c != NULL)
-            mp_tui__conv_remove(c, jstr(x, "message_id"));
-    }
-}
 
 static void catch_up(mp_tui_t *t)
 {
@@ -534,8 +289,8 @@ static void catch_up(mp_tui_t *t)
         json_decref(f);
         if (reply == NULL)
             return;
-        apply_sync(t, reply);
-        snprintf(t->cursor, sizeof t->cursor, "%s", jstr(reply, "cursor"));
+        mp_tui__apply_sync(t, reply);
+        snprintf(t->cursor, sizeof t->cursor, "%s", mp_tui__jstr(reply, "cursor"));
         bool more = json_is_true(json_object_get(reply, "has_more"));
         json_decref(reply);
         if (!more)
@@ -602,7 +357,7 @@ void mp_tui__net_pump(mp_tui_t *t)
         }
         t->last_rx = now;
         if (m.opcode == MPC_WS_TEXT && json_is_object(m.json)) {
-            on_frame(t, m.json);
+            mp_tui__on_frame(t, m.json);
             t->dirty = true;
         }
         mpc_ws_msg_free(&m);
@@ -612,7 +367,7 @@ void mp_tui__net_pump(mp_tui_t *t)
     if (t->ws != NULL && now - t->last_ping >= PING_EVERY_MS) {
         t->last_ping = now;
         json_t *f = json_pack("{s:s}", "type", "ping");
-        send_frame(t, f);
+        mp_tui__send_frame(t, f);
         json_decref(f);
     }
 }
