@@ -4,6 +4,7 @@
  * The terminal is given back on every way out. */
 #include <curses.h>
 #include <errno.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -307,6 +308,11 @@ static int run_screen(mp_tui_t *t, mp_tui_conv_t *start, mpr_err_t *e)
 int mp_tui_run(mpr_session_t *s, const char *to, mpr_err_t *e)
 {
     setlocale(LC_ALL, "");
+    /* Over SSH the locale is often not passed on (LANG unset: "C", ASCII);
+     * message text is UTF-8 whatever the locale says, and so are nearly all
+     * terminals today, so measure and draw it as such. */
+    if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+        setlocale(LC_CTYPE, "C.UTF-8");
     memset(e, 0, sizeof *e);
     mp_tui_t *t = mp_calloc(1, sizeof *t);
     t->s = s;

@@ -180,22 +180,30 @@ static int column_of(const char *line, const char *needle)
 
 /* ---- the fixture ---------------------------------------------------------------- */
 
-/* Starts `magpie chat ARGS` as alice in a fresh tmux server; when it ends,
+/* Starts `magpie chat ARGS` as alice in a fresh tmux server, with locale
+ * ("NAME=value") as its only locale variable; when it ends,
  * the shell writes its exit status and whether the terminal is back in
  * canonical mode, and waits to be looked at. */
-static void start_chat(fixture_t *f, const char *args)
+static void start_chat_in(fixture_t *f, const char *locale, const char *args)
 {
     const char *bin = getenv("MAGPIE_BIN");
     assert_non_null(bin);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "env LC_ALL=C.UTF-8 XDG_CONFIG_HOME='%s' MAGPIE_URL='%s' '%s' chat %s 2>'%s/stderr'; "
+             "env -u LC_ALL -u LANG %s XDG_CONFIG_HOME='%s' MAGPIE_URL='%s' '%s' chat %s "
+             "2>'%s/stderr'; "
              "echo $? >'%s'; "
              "if stty -a | grep -q -- -icanon; then echo TTY-RAW; else echo TTY-COOKED; fi; "
              "echo \"chat exit=$(cat '%s')\"; sleep 60",
-             f->alice.dir, f->alice.url, bin, args, f->alice.dir, f->exit_file, f->exit_file);
+             locale, f->alice.dir, f->alice.url, bin, args, f->alice.dir, f->exit_file,
+             f->exit_file);
     assert_int_equal(tmux(f, "new-session", "-d", "-s", "chat", "-x", "80", "-y", "24", cmd), 0);
     f->tmux_up = true;
+}
+
+static void start_chat(fixture_t *f, const char *args)
+{
+    start_chat_in(f, "LC_ALL=C.UTF-8", args);
 }
 
 static int fixture_setup(void **state)
@@ -230,16 +238,22 @@ static int fixture_teardown(void **state)
     return 0;
 }
 
-/* Starts alice's chat on bob and waits for it to show the conversation. */
-static void chat_with_bob(fixture_t *f, char *screen, size_t cap)
+/* Starts alice's chat on bob (in a locale) and waits for it to show the
+ * conversation. */
+static void chat_with_bob_in(fixture_t *f, const char *locale, char *screen, size_t cap)
 {
     char args[64];
     snprintf(args, sizeof args, "@%s", f->bob.s.username);
-    start_chat(f, args);
+    start_chat_in(f, locale, args);
     char label[64];
     snprintf(label, sizeof label, "@%s", f->bob.s.username);
     assert_true(wait_screen(f, "Enter: send", screen, cap));
     assert_true(wait_screen(f, label, screen, cap));
+}
+
+static void chat_with_bob(fixture_t *f, char *screen, size_t cap)
+{
+    chat_with_bob_in(f, "LC_ALL=C.UTF-8", screen, cap);
 }
 
 /* bob sends text to alice. */
@@ -333,7 +347,8 @@ static void test_wide_characters_keep_layout(void **state)
 {
     fixture_t *f = *state;
     char screen[8192], line[512];
-    chat_with_bob(f, screen, sizeof screen);
+    /* as over an SSH connection that does not pass the locale on */
+    chat_with_bob_in(f, "LANG=C", screen, sizeof screen);
     const char *text = "漢字かな 한국어 😀🎉 ok";
     bob_says(f, text);
     assert_true(wait_screen(f, text, screen, sizeof screen));
@@ -420,6 +435,29 @@ static void test_narrow_screen_shows_one_pane(void **state)
     assert_true(wait_screen(f, "seen on a narrow screen", screen, sizeof screen));
 }
 
+static void test_page_up_loads_older_history(void **state)
+{
+    fixture_t *f = *state;
+    char screen[8192];
+    /* more than one history page (50) before the chat starts */
+    for (int i = 1; i <= 70; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "old %03d", i);
+        bob_says(f, text);
+    }
+    chat_with_bob(f, screen, sizeof screen);
+    assert_true(wait_screen(f, "old 070", screen, sizeof screen));
+    assert_null(strstr(screen, "old 001"));
+    for (int i = 0; i < 6; i++)
+        keys(f, "PPage");
+    assert_true(wait_screen(f, "old 001", screen, sizeof screen));
+    assert_null(strstr(screen, "old 070"));
+    /* and back down to the newest */
+    for (int i = 0; i < 6; i++)
+        keys(f, "NPage");
+    assert_true(wait_screen(f, "old 070", screen, sizeof screen));
+}
+
 static void test_reconnects_and_catches_up(void **state)
 {
     fixture_t *f = *state;
@@ -433,7 +471,10 @@ static void test_reconnects_and_catches_up(void **state)
     assert_true(wait_screen(f, "typed while offline \xE2\x80\xA6", screen, sizeof screen));
     assert_int_equal(mpt_server_restart(srv), 0);
     dev_open(srv, &f->bob);
+    /* most likely before alice is back (then her sync brings it), else live */
+    bob_says(f, "while you were away");
     assert_true(wait_screen(f, "typed while offline \xE2\x9C\x93", screen, sizeof screen));
+    assert_true(wait_screen(f, "while you were away", screen, sizeof screen));
     bob_says(f, "welcome back");
     assert_true(wait_screen(f, "welcome back", screen, sizeof screen));
     /* stored exactly once */
@@ -541,6 +582,7 @@ int main(void)
         T(test_wide_characters_keep_layout),
         T(test_unread_count_of_other_conversation),
         T(test_narrow_screen_shows_one_pane),
+        T(test_page_up_loads_older_history),
         T(test_reconnects_and_catches_up),
         T(test_refused_send_shows_why),
         T(test_quit_restores_terminal),
