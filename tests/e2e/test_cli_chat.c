@@ -229,8 +229,15 @@ static int fixture_setup(void **state)
 static int fixture_teardown(void **state)
 {
     fixture_t *f = *state;
-    if (f->tmux_up)
+    if (f->tmux_up) {
         tmux(f, "kill-server");
+        /* tmux leaves its socket behind: ${TMUX_TMPDIR:-/tmp}/tmux-UID/NAME */
+        const char *dir = getenv("TMUX_TMPDIR");
+        char path[512];
+        snprintf(path, sizeof path, "%s/tmux-%u/%s", dir && dir[0] ? dir : "/tmp",
+                 (unsigned)getuid(), f->sock);
+        unlink(path);
+    }
     dev_close(&f->bob);
     dev_close(&f->carol);
     cli_home_free(&f->alice);
