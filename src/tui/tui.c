@@ -324,17 +324,19 @@ int mp_tui_run(mpr_session_t *s, const char *to, mpr_err_t *e)
     mp_tui__input_clear(&t->input);
     mp_tui_conv_t *start = NULL;
     int rc = MPR_EXIT_OK;
-    saved_signals_t old;
-    signals_take(&old);
     if (prepare(t, to, &start, e) != 0) {
         rc = e->exit;
         goto done;
     }
-    /* quitting, also by a signal, is a normal end */
+    /* From here a signal ends the loop so that the terminal is restored;
+     * before, its default action is as good (nothing to restore). Quitting,
+     * also by a signal, is a normal end. */
+    saved_signals_t old;
+    signals_take(&old);
     rc = run_screen(t, start, e);
-done:
     signals_give_back(&old);
     got_signal = 0;
+done:
     if (t->ws != NULL)
         mpc_ws_free(t->ws);
     mpr_names_free(t->names);
