@@ -114,6 +114,19 @@ static int parse(int argc, char **argv, const int *allowed, bool want_arg, acct_
     return 0;
 }
 
+/* --help, then the options: returns the exit status when the command is
+ * done already (help printed: 0; a usage error: 2), else -1 to go on. */
+static int begin(int argc, char **argv, const int *allowed, bool want_arg, acct_opts_t *o,
+                 void (*usage)(FILE *))
+{
+    if (mp_cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return MP_CLI_OK;
+    }
+    int rc = parse(argc, argv, allowed, want_arg, o, usage);
+    return rc != 0 ? rc : -1;
+}
+
 static void print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
@@ -206,14 +219,10 @@ static int do_login(const mpr_url_t *u, const char *username, const char *passwo
 
 int mp_cli_login(int argc, char **argv)
 {
-    if (mp_cli_wants_help(argc, argv)) {
-        login_usage(stdout);
-        return MP_CLI_OK;
-    }
     static const int allowed[] = {O_URL, O_PASSWORD_FILE, O_DEVICE_NAME, O_JSON, 0};
     acct_opts_t o;
-    int rc = parse(argc, argv, allowed, true, &o, login_usage);
-    if (rc != 0)
+    int rc = begin(argc, argv, allowed, true, &o, login_usage);
+    if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
     mpr_url_t u;
@@ -246,15 +255,11 @@ static void register_usage(FILE *out)
 
 int mp_cli_register(int argc, char **argv)
 {
-    if (mp_cli_wants_help(argc, argv)) {
-        register_usage(stdout);
-        return MP_CLI_OK;
-    }
     static const int allowed[] = {O_URL,    O_PASSWORD_FILE, O_DISPLAY_NAME, O_EMAIL,
                                   O_INVITE, O_NO_LOGIN,      O_JSON,         0};
     acct_opts_t o;
-    int rc = parse(argc, argv, allowed, true, &o, register_usage);
-    if (rc != 0)
+    int rc = begin(argc, argv, allowed, true, &o, register_usage);
+    if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
     mpr_url_t u;
@@ -305,14 +310,10 @@ static void logout_usage(FILE *out)
 
 int mp_cli_logout(int argc, char **argv)
 {
-    if (mp_cli_wants_help(argc, argv)) {
-        logout_usage(stdout);
-        return MP_CLI_OK;
-    }
     static const int allowed[] = {O_URL, O_USER, O_FORGET, 0};
     acct_opts_t o;
-    int rc = parse(argc, argv, allowed, false, &o, logout_usage);
-    if (rc != 0)
+    int rc = begin(argc, argv, allowed, false, &o, logout_usage);
+    if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
     mpr_session_t s;
@@ -348,37 +349,29 @@ static void whoami_usage(FILE *out)
 
 int mp_cli_whoami(int argc, char **argv)
 {
-    if (mp_cli_wants_help(argc, argv)) {
-        whoami_usage(stdout);
-        return MP_CLI_OK;
-    }
     static const int allowed[] = {O_URL, O_USER, O_JSON, 0};
     acct_opts_t o;
-    int rc = parse(argc, argv, allowed, false, &o, whoami_usage);
-    if (rc != 0)
+    int rc = begin(argc, argv, allowed, false, &o, whoami_usage);
+    if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
     mpr_session_t s;
     if (mpr_session_open(&s, o.url, o.user, &e) != 0)
         return mpr_report(&e);
-    mpc_response_t r;
-    if (mpr_http(&s, "GET", "/v1/me", NULL, &r, &e) < 0)
+    json_t *me;
+    if (mpr_http_json(&s, "GET", "/v1/me", NULL, &me, &e) != 0)
         return mpr_report(&e);
-    if (mpr_http_check(&r, &e) != 0) {
-        mpc_response_free(&r);
-        return mpr_report(&e);
-    }
     if (o.json) {
-        json_object_set_new(r.json, "url", json_string(s.url.url));
-        json_object_set_new(r.json, "device_id", json_string(s.cred.device_id));
-        print_json(r.json);
+        json_object_set_new(me, "url", json_string(s.url.url));
+        json_object_set_new(me, "device_id", json_string(s.cred.device_id));
+        print_json(me);
     } else {
-        const char *name = json_string_value(json_object_get(r.json, "username"));
-        const char *display = json_string_value(json_object_get(r.json, "display_name"));
+        const char *name = json_string_value(json_object_get(me, "username"));
+        const char *display = json_string_value(json_object_get(me, "display_name"));
         printf("%s (%s) on %s%s%s\n", name != NULL ? name : "?", display != NULL ? display : "",
-               s.url.url, json_is_true(json_object_get(r.json, "admin")) ? ", admin" : "",
-               json_is_true(json_object_get(r.json, "guest")) ? ", guest" : "");
+               s.url.url, json_is_true(json_object_get(me, "admin")) ? ", admin" : "",
+               json_is_true(json_object_get(me, "guest")) ? ", guest" : "");
     }
-    mpc_response_free(&r);
+    json_decref(me);
     return MP_CLI_OK;
 }

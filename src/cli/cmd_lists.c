@@ -94,38 +94,6 @@ static void one_line(const char *in, char *out, size_t max)
     out[o] = '\0';
 }
 
-/* GETs every page of path_fmt's list (path_fmt has one %s for "&cursor=..."),
- * calling fn for each element of the `key` array. Returns 0, or an exit
- * status after printing why. */
-static int each_page(mpr_session_t *s, const char *path, const char *key,
-                     void (*fn)(json_t *item, void *arg), void *arg, bool all_pages)
-{
-    char cursor[160] = "";
-    for (int page = 0; page < MAX_PAGES; page++) {
-        char full[512];
-        snprintf(full, sizeof full, "%s%s%s", path, cursor[0] ? "&cursor=" : "", cursor);
-        mpr_err_t e = {0};
-        mpc_response_t r;
-        if (mpr_http(s, "GET", full, NULL, &r, &e) < 0)
-            return mpr_report(&e);
-        if (mpr_http_check(&r, &e) != 0) {
-            mpc_response_free(&r);
-            return mpr_report(&e);
-        }
-        size_t i;
-        json_t *item;
-        json_array_foreach(json_object_get(r.json, key), i, item) fn(item, arg);
-        const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-        cursor[0] = '\0';
-        if (next != NULL && mpr_urlencode(next, cursor, sizeof cursor) != 0)
-            cursor[0] = '\0';
-        mpc_response_free(&r);
-        if (!all_pages || cursor[0] == '\0')
-            break;
-    }
-    return MP_CLI_OK;
-}
-
 /* ---- conversations ----------------------------------------------------------------- */
 
 typedef struct {
@@ -146,16 +114,16 @@ static void conv_usage(FILE *out)
                  "exit status: 0, 1 refused, 2 usage, 3 not logged in or cannot connect\n");
 }
 
-static void print_conversation(json_t *conv, void *arg)
+static bool print_conversation(json_t *conv, void *arg)
 {
     conv_print_t *p = arg;
     const char *kind = json_string_value(json_object_get(conv, "kind"));
     if (p->groups_only && (kind == NULL || strcmp(kind, "group") != 0))
-        return;
+        return true;
     p->count++;
     if (p->json) {
         print_line(conv);
-        return;
+        return true;
     }
     mpr_names_learn_conv(p->names, conv);
     const char *id = json_string_value(json_object_get(conv, "conversation_id"));
@@ -170,8 +138,7 @@ static void print_conversation(json_t *conv, void *arg)
         if (lkind != NULL && strcmp(lkind, "system") == 0) /* "alice created the group" */
             snprintf(text, sizeof text, "%s", body);
         else
-            snprintf(text, sizeof text, "%s: %s",
-                     sender ? mpr_names_user(p->names, sender) : "?",
+            snprintf(text, sizeof text, "%s: %s", sender ? mpr_names_user(p->names, sender) : "?",
                      body[0] ? body : "[attachment]");
         mpr_format_time(json_integer_value(json_object_get(last, "created_at")), when, sizeof when);
     }
@@ -180,6 +147,7 @@ static void print_conversation(json_t *conv, void *arg)
     if (unread > 0)
         snprintf(badge, sizeof badge, "%lld new", (long long)unread);
     printf("%-24s %-8s %-16s %s\n", label, badge, when, text);
+    return true;
 }
 
 static int list_conversations(int argc, char **argv, bool groups_only, void (*usage)(FILE *))
@@ -203,10 +171,10 @@ static int list_conversations(int argc, char **argv, bool groups_only, void (*us
         return mpr_report(&e);
     conv_print_t p = {.json = o.json, .groups_only = groups_only, .s = &s};
     p.names = mpr_names_new(&s);
-    rc = each_page(&s,
-                   o.archived ? "/v1/conversations?limit=200&archived=true"
-                              : "/v1/conversations?limit=200",
-                   "conversations", print_conversation, &p, true);
+    const char *path =
+        o.archived ? "/v1/conversations?limit=200&archived=true" : "/v1/conversations?limit=200";
+    if (mpr_http_pages(&s, path, "conversations", MAX_PAGES, print_conversation, &p, &e) != 0)
+        rc = mpr_report(&e);
     mpr_names_free(p.names);
     if (rc == MP_CLI_OK && p.count == 0 && !o.json)
         fprintf(stderr, groups_only ? "You are in no group.\n" : "No conversations yet.\n");
@@ -247,12 +215,12 @@ static void users_usage(FILE *out)
             "or cannot connect\n");
 }
 
-static void print_user(json_t *u, void *arg)
+static bool print_user(json_t *u, void *arg)
 {
     bool json = *(bool *)arg;
     if (json) {
         print_line(u);
-        return;
+        return true;
     }
     char name[48], display[80];
     one_line(json_string_value(json_object_get(u, "username")), name, 40);
@@ -266,6 +234,7 @@ static void print_user(json_t *u, void *arg)
     else if (contact != NULL && strcmp(contact, "incoming") == 0)
         rel = "asks to be friends";
     printf("@%-24s %-32s %s\n", name, display, rel);
+    return true;
 }
 
 int mp_cli_users(int argc, char **argv)
@@ -299,5 +268,7 @@ int mp_cli_users(int argc, char **argv)
     mpr_session_t s;
     if (mpr_session_open(&s, o.url, o.user, &e) != 0)
         return mpr_report(&e);
-    return each_page(&s, path, "users", print_user, &o.json, false);
+    if (mpr_http_pages(&s, path, "users", 1, print_user, &o.json, &e) != 0)
+        return mpr_report(&e);
+    return MP_CLI_OK;
 }

@@ -259,7 +259,9 @@ int mpr_creds_find(const char *url, const char *username, mpr_cred_t *out, mpr_e
     return 0;
 }
 
-int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e)
+/* A read-modify-write of the file under the lock: edit changes root and
+ * returns 1 (save it), 0 (nothing changed) or -1 (e filled). */
+static int edit_file(int (*edit)(json_t *root, void *arg, mpr_err_t *e), void *arg, mpr_err_t *e)
 {
     int lock = mpr__lock(e);
     if (lock < 0)
@@ -267,39 +269,55 @@ int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e)
     json_t *root;
     int rc = mpr__load(&root, e);
     if (rc == 0) {
-        json_t *o = mpr__entry(root, c->url, c->username, NULL);
-        /* A new device starts without the old one's saved cursors. */
-        if (o != NULL && strcmp(str_of(o, "device_id"), c->device_id) != 0)
-            json_object_del(o, "cursors");
-        if (o == NULL) {
-            o = json_object();
-            json_array_append_new(json_object_get(root, "entries"), o);
-        }
-        mpr__cred_to_json(c, o);
-        rc = mpr__save(root, e);
+        rc = edit(root, arg, e);
+        if (rc > 0)
+            rc = mpr__save(root, e);
         json_decref(root);
     }
     mpr__unlock(lock);
     return rc;
 }
 
+static int store_entry(json_t *root, void *arg, mpr_err_t *e)
+{
+    (void)e;
+    const mpr_cred_t *c = arg;
+    json_t *o = mpr__entry(root, c->url, c->username, NULL);
+    /* A new device starts without the old one's saved cursors. */
+    if (o != NULL && strcmp(str_of(o, "device_id"), c->device_id) != 0)
+        json_object_del(o, "cursors");
+    if (o == NULL) {
+        o = json_object();
+        json_array_append_new(json_object_get(root, "entries"), o);
+    }
+    mpr__cred_to_json(c, o);
+    return 1;
+}
+
+int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e)
+{
+    return edit_file(store_entry, (void *)c, e);
+}
+
+typedef struct {
+    const char *url, *username, *key, *cursor;
+} entry_ref_t;
+
+static int remove_entry(json_t *root, void *arg, mpr_err_t *e)
+{
+    (void)e;
+    const entry_ref_t *r = arg;
+    size_t i;
+    if (mpr__entry(root, r->url, r->username, &i) == NULL)
+        return 0;
+    json_array_remove(json_object_get(root, "entries"), i);
+    return 1;
+}
+
 int mpr_creds_remove(const char *url, const char *username, mpr_err_t *e)
 {
-    int lock = mpr__lock(e);
-    if (lock < 0)
-        return -1;
-    json_t *root;
-    int rc = mpr__load(&root, e);
-    if (rc == 0) {
-        size_t i;
-        if (mpr__entry(root, url, username, &i) != NULL) {
-            json_array_remove(json_object_get(root, "entries"), i);
-            rc = mpr__save(root, e);
-        }
-        json_decref(root);
-    }
-    mpr__unlock(lock);
-    return rc;
+    entry_ref_t r = {url, username, NULL, NULL};
+    return edit_file(remove_entry, &r, e) < 0 ? -1 : 0;
 }
 
 int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e)
@@ -339,30 +357,25 @@ int mpr_cursor_get(const char *url, const char *username, const char *key, char 
     return 0;
 }
 
+static int set_cursor(json_t *root, void *arg, mpr_err_t *e)
+{
+    const entry_ref_t *r = arg;
+    json_t *o = mpr__entry(root, r->url, r->username, NULL);
+    if (o == NULL)
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "%s logged out meanwhile",
+                        r->username);
+    json_t *cursors = json_object_get(o, "cursors");
+    if (!json_is_object(cursors)) {
+        cursors = json_object();
+        json_object_set_new(o, "cursors", cursors);
+    }
+    json_object_set_new(cursors, r->key, json_string(r->cursor));
+    return 1;
+}
+
 int mpr_cursor_set(const char *url, const char *username, const char *key, const char *cursor,
                    mpr_err_t *e)
 {
-    int lock = mpr__lock(e);
-    if (lock < 0)
-        return -1;
-    json_t *root;
-    int rc = mpr__load(&root, e);
-    if (rc == 0) {
-        json_t *o = mpr__entry(root, url, username, NULL);
-        if (o == NULL) {
-            rc =
-                mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "%s logged out meanwhile", username);
-        } else {
-            json_t *cursors = json_object_get(o, "cursors");
-            if (!json_is_object(cursors)) {
-                cursors = json_object();
-                json_object_set_new(o, "cursors", cursors);
-            }
-            json_object_set_new(cursors, key, json_string(cursor));
-            rc = mpr__save(root, e);
-        }
-        json_decref(root);
-    }
-    mpr__unlock(lock);
-    return rc;
+    entry_ref_t r = {url, username, key, cursor};
+    return edit_file(set_cursor, &r, e) < 0 ? -1 : 0;
 }

@@ -34,37 +34,11 @@ static uint64_t id_key(const char *id)
 static int each_conversation(mpr_session_t *s, bool (*fn)(json_t *conv, void *arg), void *arg,
                              mpr_err_t *e)
 {
-    for (int archived = 0; archived < 2; archived++) {
-        char cursor[128] = "";
-        for (int page = 0; page < LIST_PAGES; page++) {
-            char path[256];
-            snprintf(path, sizeof path, "/v1/conversations?limit=200%s%s%s",
-                     archived ? "&archived=true" : "", cursor[0] ? "&cursor=" : "", cursor);
-            mpc_response_t r;
-            if (mpr_http(s, "GET", path, NULL, &r, e) < 0)
-                return -1;
-            if (mpr_http_check(&r, e) != 0) {
-                mpc_response_free(&r);
-                return -1;
-            }
-            json_t *conv;
-            size_t i;
-            bool go_on = true;
-            json_array_foreach(json_object_get(r.json, "conversations"), i, conv)
-            {
-                if (go_on && !fn(conv, arg))
-                    go_on = false;
-            }
-            const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-            snprintf(cursor, sizeof cursor, "%s", next != NULL ? next : "");
-            mpc_response_free(&r);
-            if (!go_on)
-                return 0;
-            if (cursor[0] == '\0')
-                break;
-        }
-    }
-    return 0;
+    if (mpr_http_pages(s, "/v1/conversations?limit=200", "conversations", LIST_PAGES, fn, arg, e) !=
+        0)
+        return -1;
+    return mpr_http_pages(s, "/v1/conversations?limit=200&archived=true", "conversations",
+                          LIST_PAGES, fn, arg, e);
 }
 
 /* ---- TO arguments ------------------------------------------------------------- */
@@ -124,16 +98,16 @@ static int resolve_group(mpr_session_t *s, const char *title, mpr_target_t *t, m
 static int conversation_of(mpr_session_t *s, const char *method, const char *path, json_t *body,
                            mpr_target_t *t, mpr_err_t *e)
 {
-    mpc_response_t r;
-    if (mpr_http(s, method, path, body, &r, e) < 0)
+    json_t *ans;
+    if (mpr_http_json(s, method, path, body, &ans, e) != 0)
         return -1;
-    int rc = mpr_http_check(&r, e);
-    const char *id = json_string_value(json_object_get(r.json, "conversation_id"));
-    if (rc == 0 && id == NULL)
+    const char *id = json_string_value(json_object_get(ans, "conversation_id"));
+    int rc = 0;
+    if (id == NULL)
         rc = mpr_fail(e, MPR_EXIT_REFUSED, "internal", "%s answered no conversation_id", path);
-    if (rc == 0)
+    else
         snprintf(t->conversation, sizeof t->conversation, "%s", id);
-    mpc_response_free(&r);
+    json_decref(ans);
     return rc;
 }
 

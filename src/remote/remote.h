@@ -146,6 +146,17 @@ int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *usernam
  * "cannot_connect"). */
 const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e);
 
+/* The common case of mpr_http: a request whose 2xx answer's JSON is wanted.
+ * 0 with *out (caller decrefs; an empty object when the answer had no body),
+ * or -1 with e filled (the server's refusal: exit 1; else exit 3). */
+int mpr_http_json(mpr_session_t *s, const char *method, const char *path, json_t *body,
+                  json_t **out, mpr_err_t *e);
+/* Every page of a list route: GET path (which has a query string already),
+ * then path&cursor=NEXT while the answer has a "next_cursor", calling fn for
+ * each element of the answer's `key` array until fn returns false. At most
+ * max_pages pages. 0, or -1 with e filled. */
+int mpr_http_pages(mpr_session_t *s, const char *path, const char *key, int max_pages,
+                   bool (*fn)(json_t *item, void *arg), void *arg, mpr_err_t *e);
 /* An HTTP request with the session's token: JSON body (borrowed, may be
  * NULL). A 401 "unauthorized" refreshes once and retries. Returns the HTTP
  * status (> 0) with *out filled (caller mpc_response_free's), or -1 with e

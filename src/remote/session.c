@@ -203,6 +203,48 @@ int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *bod
     return st;
 }
 
+int mpr_http_json(mpr_session_t *s, const char *method, const char *path, json_t *body,
+                  json_t **out, mpr_err_t *e)
+{
+    *out = NULL;
+    mpc_response_t r;
+    if (mpr_http(s, method, path, body, &r, e) < 0)
+        return -1;
+    int rc = mpr_http_check(&r, e);
+    if (rc == 0)
+        *out = r.json != NULL ? json_incref(r.json) : json_object();
+    mpc_response_free(&r);
+    return rc;
+}
+
+int mpr_http_pages(mpr_session_t *s, const char *path, const char *key, int max_pages,
+                   bool (*fn)(json_t *item, void *arg), void *arg, mpr_err_t *e)
+{
+    char cursor[200] = "";
+    for (int page = 0; page < max_pages; page++) {
+        char full[600];
+        snprintf(full, sizeof full, "%s%s%s", path, cursor[0] ? "&cursor=" : "", cursor);
+        json_t *ans;
+        if (mpr_http_json(s, "GET", full, NULL, &ans, e) != 0)
+            return -1;
+        size_t i;
+        json_t *item;
+        bool go_on = true;
+        json_array_foreach(json_object_get(ans, key), i, item)
+        {
+            if (go_on)
+                go_on = fn(item, arg);
+        }
+        const char *next = json_string_value(json_object_get(ans, "next_cursor"));
+        if (!go_on || next == NULL || mpr_urlencode(next, cursor, sizeof cursor) != 0)
+            cursor[0] = '\0';
+        json_decref(ans);
+        if (cursor[0] == '\0')
+            break;
+    }
+    return 0;
+}
+
 int mpr_http_raw(mpr_session_t *s, const char *method, const char *path, const char *content_type,
                  const void *body, size_t body_len, mpc_response_t *out, mpr_err_t *e)
 {
