@@ -118,13 +118,14 @@ static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
 {
     char path[96];
     snprintf(path, sizeof path, "/v1/users/%s/presence", c->peer);
-    mpc_response_t r = {0};
+    json_t *j = NULL;
     mpr_err_t e = {0};
-    if (mpr_http(t->s, "GET", path, NULL, &r, &e) == 200 && r.json != NULL) {
-        c->online = json_is_true(json_object_get(r.json, "online"));
-        c->last_seen_at = mp_tui__jint(r.json, "last_seen_at");
+    /* without it the dot stays off until a presence event says otherwise */
+    if (mpr_http_json(t->s, "GET", path, NULL, &j, &e) == 0) {
+        c->online = json_is_true(json_object_get(j, "online"));
+        c->last_seen_at = mp_tui__jint(j, "last_seen_at");
+        json_decref(j);
     }
-    mpc_response_free(&r);
 }
 
 /* Fills c from an entry of GET /v1/conversations. */
@@ -151,18 +152,13 @@ static void apply_list_entry(mp_tui_t *t, mp_tui_conv_t *c, json_t *entry)
  * (NULL: all of them). Returns the number of entries applied, -1 on error. */
 static int fetch_list(mp_tui_t *t, const char *only, mpr_err_t *e)
 {
-    mpc_response_t r = {0};
-    int st = mpr_http(t->s, "GET", "/v1/conversations?limit=50", NULL, &r, e);
-    if (st < 0)
+    json_t *j = NULL;
+    if (mpr_http_json(t->s, "GET", "/v1/conversations?limit=50", NULL, &j, e) != 0)
         return -1;
-    if (mpr_http_check(&r, e) != 0) {
-        mpc_response_free(&r);
-        return -1;
-    }
     int n = 0;
     size_t i;
     json_t *entry;
-    json_array_foreach(json_object_get(r.json, "conversations"), i, entry)
+    json_array_foreach(json_object_get(j, "conversations"), i, entry)
     {
         const char *id = mp_tui__jstr(entry, "conversation_id");
         if (only != NULL && strcmp(id, only) != 0)
@@ -173,7 +169,7 @@ static int fetch_list(mp_tui_t *t, const char *only, mpr_err_t *e)
             fetch_presence(t, c);
         n++;
     }
-    mpc_response_free(&r);
+    json_decref(j);
     return n;
 }
 
@@ -181,18 +177,13 @@ int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e)
 {
     if (fetch_list(t, NULL, e) < 0)
         return -1;
-    mpc_response_t r = {0};
-    int st = mpr_http(t->s, "GET", "/v1/world", NULL, &r, e);
-    if (st < 0)
+    json_t *j = NULL;
+    if (mpr_http_json(t->s, "GET", "/v1/world", NULL, &j, e) != 0)
         return -1;
-    if (mpr_http_check(&r, e) != 0) {
-        mpc_response_free(&r);
-        return -1;
-    }
-    mp_tui_conv_t *w = mp_tui__conv_get(&t->model, mp_tui__jstr(r.json, "conversation_id"), false);
+    mp_tui_conv_t *w = mp_tui__conv_get(&t->model, mp_tui__jstr(j, "conversation_id"), false);
     snprintf(w->kind, sizeof w->kind, "world");
     snprintf(w->label, sizeof w->label, "world");
-    mpc_response_free(&r);
+    json_decref(j);
     return 0;
 }
 
