@@ -123,7 +123,8 @@ static void test_killed_and_rerun(void **state)
 }
 
 /* The server crashes while a `send --lines` streams, and comes back: every
- * message is stored exactly once, in order, and the command exits 0. */
+ * message is stored exactly once, in order, and the command exits 0. Then
+ * a crash it does not come back from within --timeout: exit 3. */
 static void test_server_restart(void **state)
 {
     (void)state;
@@ -152,6 +153,23 @@ static void test_server_restart(void **state)
     free(second);
     direct_with(&b, a.user_id, conv);
     assert_texts(srv, b.access, conv, 1, 200, "r%d");
+
+    /* A server that stays away: the message waiting is given up after
+     * --timeout, exit 3, and the command says how many went before. */
+    p = cli_spawn(&alice, "send", "--lines", "--json", "--timeout", "2", to_b, NULL);
+    assert_int_equal(fcntl(p->in_fd, F_SETFD, FD_CLOEXEC), 0);
+    cli_write(p, "r201\n");
+    json_decref(next_json(p));
+    mpt_server_kill9(srv);
+    cli_write(p, "r202\n");
+    long long t0 = cli_mono_ms();
+    assert_int_equal(cli_wait(p, CLI_TIMEOUT_MS), 3);
+    assert_true(cli_mono_ms() - t0 < 10000);
+    assert_non_null(strstr(p->err, "timeout"));
+    assert_non_null(strstr(p->err, "1 sent before it"));
+    cli_proc_free(p);
+    assert_int_equal(mpt_server_restart(srv), 0);
+    assert_texts(srv, b.access, conv, 1, 201, "r%d");
     cli_home_free(&alice);
 }
 
