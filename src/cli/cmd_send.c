@@ -293,25 +293,6 @@ static int next_line(sender_t *sd, input_t *in, char **line, size_t *len, mpr_er
     }
 }
 
-/* One request that waits at most timeout_ms (mpr_ws_call would wait
- * MPR_TIMEOUT_MS, longer than --timeout may allow). Same contract as
- * mpr_ws_call. */
-static int call_within(mpc_ws_t *ws, json_t *req, int timeout_ms, json_t **reply, mpr_err_t *e)
-{
-    *reply = NULL;
-    int rc = mpc_ws_request(ws, req, timeout_ms, reply);
-    if (rc != MPC_OK)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "the connection broke (%s)",
-                        mpc_strerror(rc));
-    json_t *err = json_object_get(*reply, "error");
-    if (err == NULL)
-        return 0;
-    const char *code = json_string_value(json_object_get(err, "code"));
-    const char *msg = json_string_value(json_object_get(err, "message"));
-    return mpr_fail(e, MPR_EXIT_REFUSED, code != NULL ? code : "error", "%s",
-                    msg != NULL ? msg : "refused");
-}
-
 /* Refusals that waiting cures; the server says how long when it knows. */
 static bool transient(const mpr_err_t *e)
 {
@@ -342,8 +323,8 @@ static int send_until_acked(sender_t *sd, json_t *req, json_t **ack, mpr_err_t *
             sd->ws = mpr_ws_open(&sd->s, e);
         if (sd->ws != NULL) {
             int64_t left = deadline - mp_cli_now_ms();
-            int rc =
-                call_within(sd->ws, req, left < ATTEMPT_MS ? (int)left : ATTEMPT_MS, &reply, e);
+            int rc = mpr_ws_call_within(sd->ws, "send", req,
+                                        left < ATTEMPT_MS ? (int)left : ATTEMPT_MS, &reply, e);
             if (rc == 0) {
                 mp_cli_backoff_reset(&sd->backoff);
                 *ack = reply;

@@ -317,25 +317,34 @@ static int sync_page(tail_t *t, catchup_t *cu, json_t *reply)
     return 0;
 }
 
-/* Saves what a complete catch-up printed: the highest seqs first, then the
- * cursor. Killed in between, the next tail takes the messages of this
- * catch-up for changes, never for new ones: nothing is printed twice. */
+/* Saves what a complete catch-up printed, the highest seq per conversation
+ * and the cursor, in one atomic write of the credentials file. */
 static int save_progress(tail_t *t, catchup_t *cu, const char *cursor, mpr_err_t *e)
 {
+    size_t n = mp_map_len(&cu->printed), k = 0;
+    mpr_kv_t *kv = calloc(n + 1, sizeof *kv);
+    char(*text)[2][64] = calloc(n + 1, sizeof *text);
+    if (kv == NULL || text == NULL)
+        abort();
     mp_map_iter_t it;
     uint64_t conv;
     void *v;
     mp_map_iter_init(&cu->printed, &it);
     while (mp_map_iter_next(&cu->printed, &it, &conv, &v)) {
-        char key[64], val[24];
-        hw_key(t, conv, key, sizeof key);
-        snprintf(val, sizeof val, "%" PRIu64, (uint64_t)(uintptr_t)v);
-        if (mpr_cursor_set(t->s.cred.url, t->s.cred.username, key, val, e) != 0)
-            return -1;
-        mp_map_put(&t->hw, conv, v);
+        hw_key(t, conv, text[k][0], sizeof text[k][0]);
+        snprintf(text[k][1], sizeof text[k][1], "%" PRIu64, (uint64_t)(uintptr_t)v);
+        kv[k] = (mpr_kv_t){text[k][0], text[k][1]};
+        k++;
     }
-    if (mpr_cursor_set(t->s.cred.url, t->s.cred.username, t->key, cursor, e) != 0)
+    kv[k++] = (mpr_kv_t){t->key, cursor};
+    int rc = mpr_cursors_set(t->s.cred.url, t->s.cred.username, kv, k, e);
+    free(kv);
+    free(text);
+    if (rc != 0)
         return -1;
+    mp_map_iter_init(&cu->printed, &it);
+    while (mp_map_iter_next(&cu->printed, &it, &conv, &v))
+        mp_map_put(&t->hw, conv, v);
     snprintf(t->cursor, sizeof t->cursor, "%s", cursor);
     return 0;
 }

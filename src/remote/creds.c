@@ -300,7 +300,9 @@ int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e)
 }
 
 typedef struct {
-    const char *url, *username, *key, *cursor;
+    const char *url, *username;
+    const mpr_kv_t *kv; /* cursors to set */
+    size_t n;
 } entry_ref_t;
 
 static int remove_entry(json_t *root, void *arg, mpr_err_t *e)
@@ -316,7 +318,7 @@ static int remove_entry(json_t *root, void *arg, mpr_err_t *e)
 
 int mpr_creds_remove(const char *url, const char *username, mpr_err_t *e)
 {
-    entry_ref_t r = {url, username, NULL, NULL};
+    entry_ref_t r = {url, username, NULL, 0};
     return edit_file(remove_entry, &r, e) < 0 ? -1 : 0;
 }
 
@@ -357,7 +359,7 @@ int mpr_cursor_get(const char *url, const char *username, const char *key, char 
     return 0;
 }
 
-static int set_cursor(json_t *root, void *arg, mpr_err_t *e)
+static int set_cursors(json_t *root, void *arg, mpr_err_t *e)
 {
     const entry_ref_t *r = arg;
     json_t *o = mpr__entry(root, r->url, r->username, NULL);
@@ -369,13 +371,21 @@ static int set_cursor(json_t *root, void *arg, mpr_err_t *e)
         cursors = json_object();
         json_object_set_new(o, "cursors", cursors);
     }
-    json_object_set_new(cursors, r->key, json_string(r->cursor));
+    for (size_t i = 0; i < r->n; i++)
+        json_object_set_new(cursors, r->kv[i].key, json_string(r->kv[i].value));
     return 1;
+}
+
+int mpr_cursors_set(const char *url, const char *username, const mpr_kv_t *kv, size_t n,
+                    mpr_err_t *e)
+{
+    entry_ref_t r = {url, username, kv, n};
+    return edit_file(set_cursors, &r, e) < 0 ? -1 : 0;
 }
 
 int mpr_cursor_set(const char *url, const char *username, const char *key, const char *cursor,
                    mpr_err_t *e)
 {
-    entry_ref_t r = {url, username, key, cursor};
-    return edit_file(set_cursor, &r, e) < 0 ? -1 : 0;
+    mpr_kv_t kv = {key, cursor};
+    return mpr_cursors_set(url, username, &kv, 1, e);
 }

@@ -121,6 +121,12 @@ int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e);
 int mpr_cursor_get(const char *url, const char *username, const char *key, char out[24]);
 int mpr_cursor_set(const char *url, const char *username, const char *key, const char *cursor,
                    mpr_err_t *e);
+/* Several at once, in one locked write of the file (all or none). */
+typedef struct mpr_kv {
+    const char *key, *value;
+} mpr_kv_t;
+int mpr_cursors_set(const char *url, const char *username, const mpr_kv_t *kv, size_t n,
+                    mpr_err_t *e);
 
 /* Fills c's user_id, device_id, tokens and expiry from a login or refresh
  * answer (borrowed). */
@@ -186,6 +192,10 @@ mpc_ws_t *mpr_ws_open(mpr_session_t *s, mpr_err_t *e);
  * "cannot_connect" when the connection broke or timed out (*reply NULL).
  * reply may be NULL when the caller does not want it. */
 int mpr_ws_call(mpc_ws_t *ws, const char *type, json_t *fields, json_t **reply, mpr_err_t *e);
+/* The same, waiting at most timeout_ms for the reply (mpr_ws_call waits
+ * MPR_TIMEOUT_MS). */
+int mpr_ws_call_within(mpc_ws_t *ws, const char *type, json_t *fields, int timeout_ms,
+                       json_t **reply, mpr_err_t *e);
 
 /* ---- naming things ------------------------------------------------------------ */
 

@@ -288,12 +288,18 @@ mpc_ws_t *mpr_ws_open(mpr_session_t *s, mpr_err_t *e)
 
 int mpr_ws_call(mpc_ws_t *ws, const char *type, json_t *fields, json_t **reply, mpr_err_t *e)
 {
+    return mpr_ws_call_within(ws, type, fields, MPR_TIMEOUT_MS, reply, e);
+}
+
+int mpr_ws_call_within(mpc_ws_t *ws, const char *type, json_t *fields, int timeout_ms,
+                       json_t **reply, mpr_err_t *e)
+{
     if (reply != NULL)
         *reply = NULL;
     json_t *req = fields != NULL ? json_deep_copy(fields) : json_object();
     json_object_set_new(req, "type", json_string(type));
     json_t *ans = NULL;
-    int rc = mpc_ws_request(ws, req, MPR_TIMEOUT_MS, &ans);
+    int rc = mpc_ws_request(ws, req, timeout_ms, &ans);
     json_decref(req);
     if (rc != MPC_OK)
         return mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "the connection broke (%s)",

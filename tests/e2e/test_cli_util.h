@@ -35,8 +35,8 @@ static inline long long cli_mono_ms(void)
 
 /* One person at a terminal: a config home and the server they talk to. */
 typedef struct cli_home {
-    char dir[256];   /* XDG_CONFIG_HOME */
-    char url[128];   /* MAGPIE_URL */
+    char dir[256];     /* XDG_CONFIG_HOME */
+    char url[128];     /* MAGPIE_URL */
     char password[64]; /* MAGPIE_PASSWORD for commands that read one ("" = unset) */
 } cli_home_t;
 
@@ -89,9 +89,11 @@ static inline cli_proc_t *cli_spawnv(const cli_home_t *h, const char *const *arg
         argv[argc++] = args[i];
     argv[argc] = NULL;
     int pi[2], po[2], pe[2];
-    assert_int_equal(pipe(pi), 0);
-    assert_int_equal(pipe(po), 0);
-    assert_int_equal(pipe(pe), 0);
+    /* Close-on-exec: a server the test (re)starts later must not inherit
+     * them, or the command would never see the end of its input. */
+    assert_int_equal(pipe2(pi, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
