@@ -22,13 +22,6 @@
  * is one request of at most MPR_TIMEOUT_MS. */
 #define LOCK_WAIT_MS (MPR_TIMEOUT_MS + 5000)
 
-int64_t mpr__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* $XDG_CONFIG_HOME/magpie, else $HOME/.config/magpie, into dir. */
 static int config_dir(char *dir, size_t cap, mpr_err_t *e)
 {
@@ -40,10 +33,10 @@ static int config_dir(char *dir, size_t cap, mpr_err_t *e)
     else if (home != NULL && home[0] != '\0')
         n = snprintf(dir, cap, "%s/.config/magpie", home);
     else
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
                         "neither XDG_CONFIG_HOME nor HOME is set: nowhere to keep credentials");
     if (n < 0 || (size_t)n >= cap)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
                         "the config directory path is too long");
     return 0;
 }
@@ -54,7 +47,7 @@ int mpr_creds_path(char *out, size_t cap, mpr_err_t *e)
     if (config_dir(dir, sizeof dir, e) != 0)
         return -1;
     if ((size_t)snprintf(out, cap, "%s/credentials", dir) >= cap)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
                         "the config directory path is too long");
     return 0;
 }
@@ -69,12 +62,17 @@ static int make_dir(const char *dir, mpr_err_t *e)
     if (slash != NULL && slash != parent) {
         *slash = '\0';
         if (mkdir(parent, 0700) != 0 && errno != EEXIST)
-            return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "cannot create %s: %s", parent,
+            return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials", "cannot create %s: %s", parent,
                             strerror(errno));
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "cannot create %s: %s", dir,
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials", "cannot create %s: %s", dir,
                         strerror(errno));
+    /* Made by hand or by an older tool with a looser mode: only its owner
+     * may list or enter it. */
+    struct stat st;
+    if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
+        chmod(dir, 0700);
     return 0;
 }
 
@@ -86,14 +84,14 @@ int mpr__lock(mpr_err_t *e)
     snprintf(path, sizeof path, "%s/credentials.lock", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "cannot open %s: %s", path,
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials", "cannot open %s: %s", path,
                         strerror(errno));
     /* Bounded: poll the lock rather than block forever behind a stuck peer. */
-    int64_t deadline = mpr__now_ms() + LOCK_WAIT_MS;
+    int64_t deadline = mp_now_ms() + LOCK_WAIT_MS;
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if ((errno != EWOULDBLOCK && errno != EINTR) || mpr__now_ms() > deadline) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || mp_now_ms() > deadline) {
             close(fd);
-            return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+            return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
                             "another magpie command holds %s for too long", path);
         }
         usleep(10000);
@@ -119,12 +117,15 @@ int mpr__load(json_t **root, mpr_err_t *e)
             *root = json_pack("{s:i,s:[]}", "version", 1, "entries");
             return 0;
         }
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in",
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
                         "%s is damaged (%s, line %d); remove it and log in again", path, jerr.text,
                         jerr.line);
     }
-    if (!json_is_array(json_object_get(j, "entries")))
-        json_object_set_new(j, "entries", json_array());
+    if (!json_is_object(j) || !json_is_array(json_object_get(j, "entries"))) {
+        json_decref(j);
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials",
+                        "%s is damaged (no \"entries\" list); remove it and log in again", path);
+    }
     *root = j;
     return 0;
 }
@@ -137,7 +138,7 @@ int mpr__save(json_t *root, mpr_err_t *e)
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     if (text == NULL)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "out of memory");
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials", "out of memory");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool ok = fd >= 0;
     size_t len = strlen(text);
@@ -150,7 +151,7 @@ int mpr__save(json_t *root, mpr_err_t *e)
     if (!ok || rename(tmp, path) != 0) {
         int err = errno;
         unlink(tmp);
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "cannot write %s: %s", path,
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "credentials", "cannot write %s: %s", path,
                         strerror(err));
     }
     /* The rename itself is durable once the directory is synced. */
@@ -320,28 +321,6 @@ int mpr_creds_remove(const char *url, const char *username, mpr_err_t *e)
 {
     entry_ref_t r = {url, username, NULL, 0};
     return edit_file(remove_entry, &r, e) < 0 ? -1 : 0;
-}
-
-int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e)
-{
-    json_t *root;
-    *out = NULL;
-    *n = 0;
-    if (mpr__load(&root, e) != 0)
-        return -1;
-    json_t *entries = json_object_get(root, "entries");
-    size_t count = json_array_size(entries);
-    mpr_cred_t *v = calloc(count > 0 ? count : 1, sizeof *v);
-    if (v == NULL) {
-        json_decref(root);
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "not_logged_in", "out of memory");
-    }
-    for (size_t i = 0; i < count; i++)
-        mpr__cred_from_json(json_array_get(entries, i), &v[i]);
-    json_decref(root);
-    *out = v;
-    *n = count;
-    return 0;
 }
 
 int mpr_cursor_get(const char *url, const char *username, const char *key, char out[24])

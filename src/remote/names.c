@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/clock.h"
 #include "util/map.h"
 
 /* Pages of the conversation list read when looking for a group by title:
@@ -142,11 +143,16 @@ int mpr_resolve(mpr_session_t *s, const char *to, mpr_target_t *t, mpr_err_t *e)
 
 /* ---- the names cache --------------------------------------------------------------- */
 
+/* After a lookup fails for want of the server, none is tried for this long:
+ * a screen redrawn while offline must not wait on the network each time. */
+#define OFFLINE_QUIET_MS 10000
+
 struct mpr_names {
     mpr_session_t *s;
-    mp_map_t users; /* user id -> malloc'd username */
-    mp_map_t convs; /* conversation id -> malloc'd label */
-    bool listed;    /* the conversation list was read once */
+    int64_t quiet_until; /* monotonic ms; no lookups before */
+    mp_map_t users;      /* user id -> malloc'd username */
+    mp_map_t convs;      /* conversation id -> malloc'd label */
+    bool listed;         /* the conversation list was read once */
 };
 
 mpr_names_t *mpr_names_new(mpr_session_t *s)
@@ -179,13 +185,29 @@ void mpr_names_free(mpr_names_t *n)
     free(n);
 }
 
+/* Learning the same name again keeps the string, so that what a caller
+ * holds stays valid; a new name replaces it. */
 static const char *put(mp_map_t *m, uint64_t key, const char *value)
 {
+    char *old = mp_map_get(m, key);
+    if (old != NULL && strcmp(old, value) == 0)
+        return old;
     char *copy = strdup(value);
     if (copy == NULL)
         abort();
     free(mp_map_put(m, key, copy));
     return copy;
+}
+
+/* False while the server was found unreachable a moment ago. */
+static bool may_ask(const mpr_names_t *n)
+{
+    return mp_mono_ms() >= n->quiet_until;
+}
+
+static void went_offline(mpr_names_t *n)
+{
+    n->quiet_until = mp_mono_ms() + OFFLINE_QUIET_MS;
 }
 
 void mpr_names_learn_user(mpr_names_t *n, const char *user_id, const char *username)
@@ -231,6 +253,8 @@ const char *mpr_names_user(mpr_names_t *n, const char *user_id)
     const char *v = mp_map_get(&n->users, k);
     if (v != NULL)
         return v;
+    if (!may_ask(n))
+        return user_id;
     char path[64];
     snprintf(path, sizeof path, "/v1/users/%s", user_id);
     mpc_response_t r;
@@ -244,7 +268,8 @@ const char *mpr_names_user(mpr_names_t *n, const char *user_id)
         mpc_response_free(&r);
         return v;
     }
-    return user_id; /* offline: try again next time */
+    went_offline(n);
+    return user_id; /* try again once the quiet time is over */
 }
 
 static bool learn_one(json_t *conv, void *arg)

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,30 @@ void mpr_msg_id(char out[24])
              r[6], r[7]);
 }
 
+/* The terminal's settings while echo is off, for the signal handler. */
+static struct termios saved_tty;
+static volatile sig_atomic_t saved_fd = -1;
+
+/* Ctrl-C at the prompt: echo back on before dying of the signal. */
+static void restore_and_die(int sig)
+{
+    if (saved_fd >= 0)
+        tcsetattr(saved_fd, TCSAFLUSH, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* One line into out; -1 when f ends first, -2 when it does not fit. */
+static int read_line(FILE *f, char *out, size_t cap)
+{
+    if (fgets(out, (int)cap, f) == NULL)
+        return -1;
+    size_t n = strcspn(out, "\r\n");
+    bool whole = out[n] != '\0' || feof(f);
+    out[n] = '\0';
+    return whole ? 0 : -2;
+}
+
 /* One line from the terminal without echo. The terminal is /dev/tty, so a
  * command whose standard input is data (send) can still ask. */
 static int ask_noecho(const char *prompt, char *out, size_t cap)
@@ -118,24 +143,28 @@ static int ask_noecho(const char *prompt, char *out, size_t cap)
     if (tty == NULL)
         return -1;
     int fd = fileno(tty);
-    struct termios old, quiet;
-    bool restore = tcgetattr(fd, &old) == 0;
+    bool restore = tcgetattr(fd, &saved_tty) == 0;
+    struct sigaction sa = {.sa_handler = restore_and_die}, old_int, old_term;
     fprintf(stderr, "%s", prompt);
     fflush(stderr);
     if (restore) {
-        quiet = old;
+        struct termios quiet = saved_tty;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
+        saved_fd = fd;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
         tcsetattr(fd, TCSAFLUSH, &quiet);
     }
-    bool ok = fgets(out, (int)cap, tty) != NULL;
-    if (restore)
-        tcsetattr(fd, TCSAFLUSH, &old);
+    int rc = read_line(tty, out, cap);
+    if (restore) {
+        tcsetattr(fd, TCSAFLUSH, &saved_tty);
+        saved_fd = -1;
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     fclose(tty);
-    if (!ok)
-        return -1;
-    out[strcspn(out, "\r\n")] = '\0';
-    return 0;
+    return rc;
 }
 
 static int password_from_file(const char *path, char *out, size_t cap, mpr_err_t *e)
@@ -143,11 +172,12 @@ static int password_from_file(const char *path, char *out, size_t cap, mpr_err_t
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (f == NULL)
         return mpr_fail(e, MPR_EXIT_USAGE, "usage", "cannot read %s: %s", path, strerror(errno));
-    bool ok = fgets(out, (int)cap, f) != NULL;
+    int rc = read_line(f, out, cap);
     if (f != stdin)
         fclose(f);
-    out[ok ? strcspn(out, "\r\n") : 0] = '\0';
-    if (out[0] == '\0')
+    if (rc == -2)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "the password in %s is too long", path);
+    if (rc != 0 || out[0] == '\0')
         return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s holds no password", path);
     return 0;
 }
@@ -159,10 +189,14 @@ static int read_password(const char *path, const char *prompt, bool twice, char 
         return password_from_file(path, out, cap, e);
     const char *env = getenv("MAGPIE_PASSWORD");
     if (env != NULL && env[0] != '\0') {
-        snprintf(out, cap, "%s", env);
+        if ((size_t)snprintf(out, cap, "%s", env) >= cap)
+            return mpr_fail(e, MPR_EXIT_USAGE, "usage", "MAGPIE_PASSWORD is too long");
         return 0;
     }
-    if (ask_noecho(prompt, out, cap) != 0)
+    int rc = ask_noecho(prompt, out, cap);
+    if (rc == -2)
+        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "the password is too long");
+    if (rc != 0)
         return mpr_fail(e, MPR_EXIT_USAGE, "usage",
                         "no password given: use --password-file FILE, the MAGPIE_PASSWORD "
                         "variable, or run on a terminal to be asked");

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "client/client.h"
 
@@ -112,8 +113,6 @@ int mpr_creds_find(const char *url, const char *username, mpr_cred_t *out, mpr_e
 int mpr_creds_store(const mpr_cred_t *c, mpr_err_t *e);
 /* Removes the entry (url, username) under the lock; 0 also when absent. */
 int mpr_creds_remove(const char *url, const char *username, mpr_err_t *e);
-/* Every stored entry (caller frees *out). 0 or -1 (e). */
-int mpr_creds_list(mpr_cred_t **out, size_t *n, mpr_err_t *e);
 
 /* Sync cursors saved for the device, by key ("*" for `tail` of everything, a
  * conversation id for `tail TO`), in the entry (so `logout` forgets them).
@@ -221,12 +220,14 @@ int mpr_resolve(mpr_session_t *s, const char *to, mpr_target_t *t, mpr_err_t *e)
 /* A small cache of names for display: user id -> username, conversation id
  * -> label ("@bob", "#Book club", "world"). Looked up through the server on
  * a miss (GET /v1/users/{id}, /v1/groups/{id}, the conversation list);
- * unknown ids are shown as themselves. */
+ * unknown ids are shown as themselves. After a lookup finds the server
+ * unreachable, misses answer the id without asking for 10 s. */
 typedef struct mpr_names mpr_names_t;
 
 mpr_names_t *mpr_names_new(mpr_session_t *s);
 void mpr_names_free(mpr_names_t *n);
-/* Borrowed; valid until mpr_names_free. Never NULL. */
+/* Borrowed; valid until mpr_names_free or until the cache learns another
+ * name for that id (copy it to keep it). Never NULL. */
 const char *mpr_names_user(mpr_names_t *n, const char *user_id);
 const char *mpr_names_conv(mpr_names_t *n, const char *conversation_id);
 /* Teaches the cache what a conversation list entry, a sync "conversations"
@@ -253,5 +254,44 @@ int mpr_read_new_password(const char *path, const char *prompt, char *out, size_
 int mpr_urlencode(const char *in, char *out, size_t cap);
 /* "HH:MM" (today) or "YYYY-MM-DD HH:MM" (other days), local time. */
 void mpr_format_time(int64_t ms, char *out, size_t cap);
+
+/* ---- text from the server, for a terminal ------------------------------------------ */
+
+/* Decodes one character of s (n > 0 bytes left) into *cp, returning the bytes
+ * it takes; malformed input is U+FFFD for one byte, so decoding always moves
+ * on. */
+size_t mpr_utf8_next(const char *s, size_t n, uint32_t *cp);
+/* Encodes cp into out (room for 4 bytes); returns the bytes written. */
+size_t mpr_utf8_put(char *out, uint32_t cp);
+/* Characters that must not reach a terminal as they are: C0/C1 controls,
+ * DEL, bidirectional overrides/embeddings/isolates, line separators. */
+bool mpr_unsafe_char(uint32_t cp);
+/* A copy of s (mp_malloc'd; mp_free it) with every unsafe character and
+ * malformed byte replaced by U+FFFD, tabs as spaces, and newlines kept only
+ * when keep_newlines (else spaces). */
+char *mpr_clean_text(const char *s, bool keep_newlines);
+/* The same on one line into out, cut to fit cap bytes at a character
+ * boundary (s may be NULL: ""). */
+void mpr_clean_line(const char *s, char *out, size_t cap);
+/* j as one compact JSON line on f, flushed, with DEL and C1 controls
+ * escaped too (jansson writes them raw). 0, or -1 when f cannot be written. */
+int mpr_print_json_line(FILE *f, json_t *j);
+
+/* ---- reconnection pacing ---------------------------------------------------------- */
+
+/* Waits of 100 ms doubling up to max_ms (default 2 s), each drawn at random
+ * from the upper half of its bound, so that the clients one server restart
+ * cut off do not all come back in the same millisecond. Zero-initialise. */
+#define MPR_BACKOFF_FIRST_MS 100
+#define MPR_BACKOFF_MAX_MS 2000
+typedef struct mpr_backoff {
+    int next_ms; /* the bound of the next wait; 0 = not started */
+    int max_ms;  /* 0 = MPR_BACKOFF_MAX_MS */
+} mpr_backoff_t;
+
+/* The next wait in ms; doubles the bound for the one after. */
+int mpr_backoff_next(mpr_backoff_t *b);
+/* A connection worked: the next failure starts again at the first wait. */
+void mpr_backoff_reset(mpr_backoff_t *b);
 
 #endif

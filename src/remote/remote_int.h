@@ -4,6 +4,7 @@
 #define MPR_REMOTE_INT_H
 
 #include "remote/remote.h"
+#include "util/clock.h"
 
 /* Wall clock in ms since the epoch. */
 int64_t mpr__now_ms(void);

@@ -24,7 +24,7 @@ void mpr_cred_from_tokens(mpr_cred_t *c, json_t *answer)
     if ((v = json_string_value(json_object_get(answer, "refresh_token"))) != NULL)
         snprintf(c->refresh_token, sizeof c->refresh_token, "%s", v);
     json_int_t ttl = json_integer_value(json_object_get(answer, "expires_in"));
-    c->access_expires_ms = mpr__now_ms() + (int64_t)(ttl > 0 ? ttl : 0) * 1000;
+    c->access_expires_ms = mp_now_ms() + (int64_t)(ttl > 0 ? ttl : 0) * 1000;
 }
 
 int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *username, mpr_err_t *e)
@@ -132,7 +132,7 @@ static int refresh_locked(mpr_session_t *s, json_t *root, json_t *entry, mpr_err
 
 const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e)
 {
-    if (!force && s->cred.access_expires_ms - mpr__now_ms() > TOKEN_MARGIN_MS)
+    if (!force && s->cred.access_expires_ms - mp_now_ms() > TOKEN_MARGIN_MS)
         return s->cred.access_token;
     int lock = mpr__lock(e);
     if (lock < 0)
@@ -149,7 +149,7 @@ const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e)
         } else {
             mpr__cred_from_json(entry, &now);
             bool replaced = strcmp(now.access_token, s->cred.access_token) != 0;
-            bool fresh = now.access_expires_ms - mpr__now_ms() > TOKEN_MARGIN_MS;
+            bool fresh = now.access_expires_ms - mp_now_ms() > TOKEN_MARGIN_MS;
             /* Another command refreshed while we waited, or we only looked
              * at an old copy: its pair is the one to use, and its refresh
              * token the only live one. */
@@ -199,7 +199,10 @@ int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *bod
         .close = true,
     };
     int st = authed(s, &req, out, e);
-    free(text);
+    if (text != NULL) {
+        explicit_bzero(text, strlen(text)); /* e.g. a password change */
+        free(text);
+    }
     return st;
 }
 
@@ -223,7 +226,9 @@ int mpr_http_pages(mpr_session_t *s, const char *path, const char *key, int max_
     char cursor[200] = "";
     for (int page = 0; page < max_pages; page++) {
         char full[600];
-        snprintf(full, sizeof full, "%s%s%s", path, cursor[0] ? "&cursor=" : "", cursor);
+        if ((size_t)snprintf(full, sizeof full, "%s%s%s", path, cursor[0] ? "&cursor=" : "",
+                             cursor) >= sizeof full)
+            return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: the request is too long", path);
         json_t *ans;
         if (mpr_http_json(s, "GET", full, NULL, &ans, e) != 0)
             return -1;
@@ -236,9 +241,15 @@ int mpr_http_pages(mpr_session_t *s, const char *path, const char *key, int max_
                 go_on = fn(item, arg);
         }
         const char *next = json_string_value(json_object_get(ans, "next_cursor"));
-        if (!go_on || next == NULL || mpr_urlencode(next, cursor, sizeof cursor) != 0)
+        int rc = 0;
+        if (!go_on || next == NULL)
             cursor[0] = '\0';
+        else if (mpr_urlencode(next, cursor, sizeof cursor) != 0)
+            rc = mpr_fail(e, MPR_EXIT_REFUSED, "internal", "%s: the next page's cursor is too long",
+                          path);
         json_decref(ans);
+        if (rc != 0)
+            return -1;
         if (cursor[0] == '\0')
             break;
     }
