@@ -46,7 +46,8 @@ static int cmd_help(int argc, char **argv)
 
 int mp_cli_wants_help(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
+    /* Not past "--": `magpie send @bob -- --help` sends the text "--help". */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return 1;
     return 0;

@@ -10,13 +10,16 @@ typedef struct mp_cli_cmd {
     int (*fn)(int argc, char **argv); /* returns the process exit code */
 } mp_cli_cmd_t;
 
-/* Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
-enum { MP_CLI_OK = 0, MP_CLI_FAIL = 1, MP_CLI_USAGE = 2 };
+/* Exit codes: 0 success, 1 runtime failure (the server refused), 2 usage or
+ * configuration error, 3 cannot connect or not logged in. The client
+ * commands get theirs from src/remote (MPR_EXIT_*, the same values). */
+enum { MP_CLI_OK = 0, MP_CLI_FAIL = 1, MP_CLI_USAGE = 2, MP_CLI_OFFLINE = 3 };
 
 /* Runs the whole command line (argv[0] is the program name). */
 int mp_cli_main(int argc, char **argv);
 
-/* True when argv[1..] contains -h or --help (for subcommands' own --help). */
+/* True when argv[1..] contains -h or --help before any "--" (for
+ * subcommands' own --help). */
 int mp_cli_wants_help(int argc, char **argv);
 
 /* Subcommands. */

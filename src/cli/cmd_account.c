@@ -127,14 +127,6 @@ static int begin(int argc, char **argv, const int *allowed, bool want_arg, acct_
     return rc != 0 ? rc : -1;
 }
 
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (s != NULL)
-        printf("%s\n", s);
-    free(s);
-}
-
 /* ---- login ---------------------------------------------------------------------- */
 
 static void login_usage(FILE *out)
@@ -208,7 +200,7 @@ static int do_login(const mpr_url_t *u, const char *username, const char *passwo
     if (json) {
         json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "url", c.url, "username", c.username, "user_id",
                               c.user_id, "device_id", c.device_id);
-        print_json(j);
+        mpr_print_json_line(stdout, j);
         json_decref(j);
     } else {
         printf("Logged in to %s as %s.\n", c.url, c.username);
@@ -286,7 +278,7 @@ int mp_cli_register(int argc, char **argv)
         return mpr_report(&e);
     }
     if (o.json && o.no_login)
-        print_json(r.json);
+        mpr_print_json_line(stdout, r.json);
     else if (!o.json)
         printf("Registered %s on %s.\n", o.arg, u.url);
     mpc_response_free(&r);
@@ -364,12 +356,14 @@ int mp_cli_whoami(int argc, char **argv)
     if (o.json) {
         json_object_set_new(me, "url", json_string(s.url.url));
         json_object_set_new(me, "device_id", json_string(s.cred.device_id));
-        print_json(me);
+        mpr_print_json_line(stdout, me);
     } else {
-        const char *name = json_string_value(json_object_get(me, "username"));
-        const char *display = json_string_value(json_object_get(me, "display_name"));
-        printf("%s (%s) on %s%s%s\n", name != NULL ? name : "?", display != NULL ? display : "",
-               s.url.url, json_is_true(json_object_get(me, "admin")) ? ", admin" : "",
+        char name[64], display[256];
+        mpr_clean_line(json_string_value(json_object_get(me, "username")), name, sizeof name);
+        mpr_clean_line(json_string_value(json_object_get(me, "display_name")), display,
+                       sizeof display);
+        printf("%s (%s) on %s%s%s\n", name, display, s.url.url,
+               json_is_true(json_object_get(me, "admin")) ? ", admin" : "",
                json_is_true(json_object_get(me, "guest")) ? ", guest" : "");
     }
     json_decref(me);

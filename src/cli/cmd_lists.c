@@ -72,34 +72,11 @@ static int parse(int argc, char **argv, bool archived_ok, list_opts_t *o, void (
     return 0;
 }
 
-static void print_line(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (s != NULL)
-        printf("%s\n", s);
-    free(s);
-}
-
-/* Display text on one line: newlines and other controls become spaces, cut
- * to at most max bytes (at a character boundary). */
-static void one_line(const char *in, char *out, size_t max)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in != NULL ? in : ""); *p && o < max; p++)
-        out[o++] = *p < 0x20 || *p == 0x7f ? ' ' : (char)*p;
-    while (o > 0 && o == max && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
-        o--; /* inside a UTF-8 sequence: back to its lead byte */
-    if (o > 0 && o == max && ((unsigned char)out[o - 1] & 0x80))
-        o--;
-    out[o] = '\0';
-}
-
 /* ---- conversations ----------------------------------------------------------------- */
 
 typedef struct {
     bool json;
     bool groups_only;
-    mpr_session_t *s;
     mpr_names_t *names;
     int count;
 } conv_print_t;
@@ -122,19 +99,19 @@ static bool print_conversation(json_t *conv, void *arg)
         return true;
     p->count++;
     if (p->json) {
-        print_line(conv);
+        mpr_print_json_line(stdout, conv);
         return true;
     }
     mpr_names_learn_conv(p->names, conv);
     const char *id = json_string_value(json_object_get(conv, "conversation_id"));
     char label[64], text[64] = "", when[32] = "";
-    one_line(mpr_names_conv(p->names, id != NULL ? id : ""), label, 40);
+    mpr_clean_line(mpr_names_conv(p->names, id != NULL ? id : ""), label, 40);
     json_t *last = json_object_get(conv, "last_message");
     if (json_is_object(last)) {
         const char *sender = json_string_value(json_object_get(last, "sender"));
         const char *lkind = json_string_value(json_object_get(last, "kind"));
         char body[48];
-        one_line(json_string_value(json_object_get(last, "text")), body, 40);
+        mpr_clean_line(json_string_value(json_object_get(last, "text")), body, 40);
         if (lkind != NULL && strcmp(lkind, "system") == 0) /* "alice created the group" */
             snprintf(text, sizeof text, "%s", body);
         else
@@ -169,7 +146,7 @@ static int list_conversations(int argc, char **argv, bool groups_only, void (*us
     mpr_session_t s;
     if (mpr_session_open(&s, o.url, o.user, &e) != 0)
         return mpr_report(&e);
-    conv_print_t p = {.json = o.json, .groups_only = groups_only, .s = &s};
+    conv_print_t p = {.json = o.json, .groups_only = groups_only};
     p.names = mpr_names_new(&s);
     const char *path =
         o.archived ? "/v1/conversations?limit=200&archived=true" : "/v1/conversations?limit=200";
@@ -219,12 +196,12 @@ static bool print_user(json_t *u, void *arg)
 {
     bool json = *(bool *)arg;
     if (json) {
-        print_line(u);
+        mpr_print_json_line(stdout, u);
         return true;
     }
     char name[48], display[80];
-    one_line(json_string_value(json_object_get(u, "username")), name, 40);
-    one_line(json_string_value(json_object_get(u, "display_name")), display, 64);
+    mpr_clean_line(json_string_value(json_object_get(u, "username")), name, 40);
+    mpr_clean_line(json_string_value(json_object_get(u, "display_name")), display, 64);
     const char *contact = json_string_value(json_object_get(u, "contact"));
     const char *rel = "";
     if (contact != NULL && strcmp(contact, "friends") == 0)

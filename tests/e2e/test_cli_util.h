@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,6 +98,9 @@ static inline cli_proc_t *cli_spawnv(const cli_home_t *h, const char *const *arg
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* Dies with the test, even when a failed assertion jumps past
+         * cli_proc_free (a tail would otherwise run forever). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(pi[0], 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);
