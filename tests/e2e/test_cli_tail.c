@@ -287,7 +287,9 @@ static void test_group_and_world(void **state)
     char *line = strstr(r.out, want);
     assert_non_null(line);
     int indent = (int)(strstr(line, "at seven") - line) + 5; /* "HH:MM" before it */
-    char *second = strchr(line, '\n') + 1;
+    char *second = strchr(line, '\n');
+    assert_non_null(second);
+    second++;
     for (int i = 0; i < indent; i++)
         assert_int_equal(second[i], ' ');
     assert_memory_equal(second + indent, "bring rope\n", 11);
