@@ -13,10 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "cli/backoff.h"
 #include "remote/remote.h"
+#include "util/clock.h"
 
 /* The protocol's client_msg_id: 1-64 printable ASCII characters. */
 #define CMID_MAX 64
@@ -45,7 +46,7 @@ typedef struct {
     mpr_session_t s;
     mpr_target_t t;
     mpc_ws_t *ws;
-    mp_cli_backoff_t backoff;
+    mpr_backoff_t backoff;
     long acked; /* messages acknowledged so far */
 } sender_t;
 
@@ -89,6 +90,20 @@ static bool printable_ascii(const char *s)
         if (*s < 0x20 || *s > 0x7e)
             return false;
     return true;
+}
+
+/* A message id as the protocol writes it: 1-20 decimal digits. */
+static bool decimal_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n >= 1 && n <= 20 && s[n] == '\0';
+}
+
+/* Sleeps ms milliseconds (a wait between attempts). */
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 enum { O_URL = 256, O_USER, O_LINES, O_ID, O_REPLY_TO, O_FILE, O_JSON, O_TIMEOUT };
@@ -165,6 +180,8 @@ static int parse(int argc, char **argv, send_opts_t *o)
         return usage_error("%s", "TEXT is empty");
     if (o->lines && o->file != NULL)
         return usage_error("%s", "--file sends one message: it does not go with --lines");
+    if (o->reply_to != NULL && !decimal_id(o->reply_to))
+        return usage_error("--reply-to: \"%s\" is not a message id (1-20 digits)", o->reply_to);
     if (o->id != NULL) {
         size_t max = o->lines ? LINES_ID_MAX : CMID_MAX;
         if (o->id[0] == '\0' || strlen(o->id) > max || !printable_ascii(o->id)) {
@@ -315,18 +332,18 @@ static int retry_after_ms(json_t *error_reply)
  * time or not logged in. */
 static int send_until_acked(sender_t *sd, json_t *req, json_t **ack, mpr_err_t *e)
 {
-    int64_t deadline = mp_cli_now_ms() + sd->o->timeout_ms;
+    int64_t deadline = mp_mono_ms() + sd->o->timeout_ms;
     for (;;) {
         int wait_ms;
         json_t *reply = NULL;
         if (sd->ws == NULL)
             sd->ws = mpr_ws_open(&sd->s, e);
         if (sd->ws != NULL) {
-            int64_t left = deadline - mp_cli_now_ms();
+            int64_t left = deadline - mp_mono_ms();
             int rc = mpr_ws_call_within(sd->ws, "send", req,
                                         left < ATTEMPT_MS ? (int)left : ATTEMPT_MS, &reply, e);
             if (rc == 0) {
-                mp_cli_backoff_reset(&sd->backoff);
+                mpr_backoff_reset(&sd->backoff);
                 *ack = reply;
                 return 0;
             }
@@ -340,10 +357,10 @@ static int send_until_acked(sender_t *sd, json_t *req, json_t **ack, mpr_err_t *
             wait_ms = retry_after_ms(reply); /* includes a 429 on the upgrade (reply NULL) */
         } else {
             drop_connection(sd); /* lost, or no reply in time */
-            wait_ms = mp_cli_backoff_next(&sd->backoff);
+            wait_ms = mpr_backoff_next(&sd->backoff);
         }
         json_decref(reply);
-        if (mp_cli_now_ms() + wait_ms >= deadline) {
+        if (mp_mono_ms() + wait_ms >= deadline) {
             char last[sizeof e->msg];
             snprintf(last, sizeof last, "%s", e->msg);
             if (e->exit == MPR_EXIT_REFUSED)
@@ -351,7 +368,7 @@ static int send_until_acked(sender_t *sd, json_t *req, json_t **ack, mpr_err_t *
             return mpr_fail(e, MPR_EXIT_OFFLINE, "timeout", "not stored within %d s: %s",
                             sd->o->timeout_ms / 1000, last);
         }
-        mp_cli_sleep_ms(wait_ms);
+        sleep_ms(wait_ms);
     }
 }
 
@@ -369,12 +386,8 @@ static void print_ack(const sender_t *sd, json_t *ack, const char *cmid)
                 json_object_set(o, keep[i], v);
         }
         json_object_set_new(o, "client_msg_id", json_string(cmid));
-        char *s = json_dumps(o, JSON_COMPACT);
-        if (s != NULL)
-            printf("%s\n", s);
-        free(s);
+        mpr_print_json_line(stdout, o);
         json_decref(o);
-        fflush(stdout);
     }
     if (sd->o->verbose)
         fprintf(stderr, "sent #%lld to %s%s\n",
@@ -583,7 +596,7 @@ static int upload(sender_t *sd, const char *path, json_t **file, mpr_err_t *e)
     memcpy(url, prefix, sizeof prefix);
     if (mpr_urlencode(base, url + sizeof prefix - 1, cap - (sizeof prefix - 1)) != 0)
         abort(); /* three bytes per byte of base, and the NUL: it fits */
-    int64_t deadline = mp_cli_now_ms() + sd->o->timeout_ms;
+    int64_t deadline = mp_mono_ms() + sd->o->timeout_ms;
     int rc = -1;
     for (;;) {
         mpc_response_t r = {0};
@@ -600,9 +613,9 @@ static int upload(sender_t *sd, const char *path, json_t **file, mpr_err_t *e)
         }
         int wait_ms = retry_after_header(&r);
         mpc_response_free(&r);
-        if (!transient(e) || mp_cli_now_ms() + wait_ms >= deadline)
+        if (!transient(e) || mp_mono_ms() + wait_ms >= deadline)
             break;
-        mp_cli_sleep_ms(wait_ms);
+        sleep_ms(wait_ms);
     }
     free(url);
     free(data);

@@ -14,7 +14,12 @@
  *
  * The world room is not in sync: it is followed by seq, with `history` pages
  * after the last seq printed (the cursor of key "world") and live `message`
- * events. */
+ * events.
+ *
+ * Once running, nothing but a signal, a refusal that waiting cannot change
+ * or a signed-out device stops it: a lost connection, a request without an
+ * answer and a server that is busy or failing (transient()) all lead to a
+ * new connection after a backoff and a new catch-up. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -25,10 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "cli/backoff.h"
 #include "cli/cmd_tail.h"
 #include "remote/remote.h"
+#include "util/clock.h"
 #include "util/map.h"
 
 /* No frame at all for this long: ask the server whether it is still there. */
@@ -38,6 +44,11 @@
 /* Messages whose printed state (edit, deletion) is remembered to drop
  * repeats; beyond it the memory starts again (a repeat then prints once more). */
 #define SHOWN_MAX 20000
+/* Once following, a request waits this long for its answer (then the
+ * connection is taken for dead), so that a stop is never long in coming. */
+#define FOLLOW_CALL_MS 10000
+/* Live events handled together: one catch-up covers them all. */
+#define BATCH_MAX 1000
 
 typedef struct {
     const char *url, *user, *to;
@@ -60,13 +71,17 @@ typedef struct {
     mpr_names_t *names;
     tail_out_t out;
     mpc_ws_t *ws;
-    mp_cli_backoff_t backoff;
+    mpr_backoff_t backoff;
+    int call_ms;       /* how long a request waits for its answer */
+    int retry_ms;      /* the server's retry_after_ms of the last refusal, else 0 */
+    bool synced;       /* a catch-up ran after the live events at hand came */
     bool world;        /* following the world room */
     bool filtered;     /* a TO was given: only conv */
     char conv[24];     /* TO's conversation */
     char world_id[24]; /* the world room, which `tail` without TO leaves out */
     char key[24];      /* the cursor's key: "*", conv, or "world" */
     char cursor[24];   /* the sync cursor, or (world) the last seq printed */
+    char saved[24];    /* (world) the cursor as saved */
     mp_map_t hw;       /* conversation -> highest seq printed (uintptr_t), as saved */
     mp_map_t shown;    /* message id -> printed state (see state_of) */
     catchup_t cu;      /* sync mode */
@@ -96,8 +111,14 @@ static void tail_usage(FILE *out)
             "  --url URL       the server (default $MAGPIE_URL, else %s)\n"
             "  --user NAME     which signed-in user (default: the last one to log in)\n"
             "\n"
-            "Exit status: 0 stopped (SIGINT, SIGTERM) or caught up, 1 refused by the server,\n"
-            "2 usage, 3 cannot connect or not logged in at the start.\n",
+            "Once running, a lost connection, a request without an answer (10 s) and a server\n"
+            "that is busy or failing (unavailable, internal, rate_limited) are waited out:\n"
+            "it connects again and catches up.\n"
+            "\n"
+            "Exit status: 0 stopped (SIGINT, SIGTERM), or caught up with --catch-up;\n"
+            "1 refused by the server (at the start any refusal, once running one that waiting\n"
+            "cannot change), or standard output cannot be written; 2 usage; 3 not logged in\n"
+            "or cannot connect at the start, or the device was signed out while running.\n",
             MPR_DEFAULT_URL);
 }
 
@@ -174,6 +195,42 @@ static int output_failed(mpr_err_t *e)
                     strerror(errno));
 }
 
+/* A request on the connection, unless a signal asked to stop (then -1 with
+ * code "stopped"). Remembers how long the server asks to wait after a
+ * refusal. */
+static int call(tail_t *t, const char *type, json_t *fields, json_t **reply, mpr_err_t *e)
+{
+    if (g_stop)
+        return mpr_fail(e, MPR_EXIT_OFFLINE, "stopped", "stopped by a signal");
+    json_t *r = NULL;
+    int rc = mpr_ws_call_within(t->ws, type, fields, t->call_ms, &r, e);
+    if (rc != 0) {
+        json_t *v = json_object_get(json_object_get(r, "error"), "retry_after_ms");
+        if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 600000)
+            t->retry_ms = (int)json_integer_value(v);
+    }
+    if (reply != NULL)
+        *reply = r;
+    else
+        json_decref(r);
+    return rc;
+}
+
+/* Failures a later attempt can get past: the connection, and the server's
+ * refusals that say "not now" rather than "no". Signed out is for good. */
+static bool transient(const mpr_err_t *e)
+{
+    if (strcmp(e->code, "not_logged_in") == 0)
+        return false;
+    if (e->exit == MPR_EXIT_OFFLINE)
+        return true;
+    static const char *const later[] = {"unavailable", "internal", "rate_limited"};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (e->exit == MPR_EXIT_REFUSED && strcmp(e->code, later[i]) == 0)
+            return true;
+    return false;
+}
+
 /* What was printed of a message: its edit time, and whether its deletion. */
 static uintptr_t state_of(json_t *m)
 {
@@ -226,7 +283,7 @@ static int report_delivered(tail_t *t, mp_map_t *printed, mpr_err_t *e)
         char id[24];
         snprintf(id, sizeof id, "%" PRIu64, conv);
         json_t *f = json_pack("{s:s,s:I}", "conversation", id, "seq", (json_int_t)(uintptr_t)v);
-        int rc = mpr_ws_call(t->ws, "delivered", f, NULL, e);
+        int rc = call(t, "delivered", f, NULL, e);
         json_decref(f);
         if (rc != 0 && e->exit == MPR_EXIT_OFFLINE)
             return -1;
@@ -361,7 +418,7 @@ static int sync_catch_up(tail_t *t, mpr_err_t *e)
     int rc = 0;
     for (bool more = true; more && rc == 0;) {
         json_t *f = json_pack("{s:s}", "since", cursor), *reply = NULL;
-        rc = mpr_ws_call(t->ws, "sync", f, &reply, e);
+        rc = call(t, "sync", f, &reply, e);
         json_decref(f);
         if (rc == 0) {
             if (sync_page(t, cu, reply) != 0)
@@ -391,11 +448,29 @@ static uint64_t world_last(const tail_t *t)
     return strtoull(t->cursor, NULL, 10);
 }
 
-/* Prints a world message above the cursor, moves the cursor to it and says
- * it was delivered. */
+/* Saves the world cursor when it moved: once per window of a catch-up and
+ * per batch of live events, not per message (each save is a locked write
+ * and an fsync). A tail killed without a chance to save prints those
+ * messages again next time. */
+static int world_save(tail_t *t, mpr_err_t *e)
+{
+    if (strcmp(t->cursor, t->saved) == 0)
+        return 0;
+    if (mpr_cursor_set(t->s.cred.url, t->s.cred.username, t->key, t->cursor, e) != 0)
+        return -1;
+    snprintf(t->saved, sizeof t->saved, "%s", t->cursor);
+    return 0;
+}
+
+static void world_move(tail_t *t, uint64_t seq)
+{
+    snprintf(t->cursor, sizeof t->cursor, "%" PRIu64, seq);
+}
+
+/* Prints a world message above the cursor and moves the cursor to it (no
+ * `delivered`: receipts of the world room are shown to nobody). */
 static int world_print(tail_t *t, json_t *m, mpr_err_t *e)
 {
-    uint64_t seq = (uint64_t)int_of(m, "seq");
     int rc;
     if (json_is_true(json_object_get(m, "deleted"))) {
         json_t *ev = deleted_event(m, "everyone");
@@ -407,17 +482,8 @@ static int world_print(tail_t *t, json_t *m, mpr_err_t *e)
     if (rc != 0)
         return output_failed(e);
     remember(t, id_of(str_of(m, "message_id")), state_of(m));
-    char val[24];
-    snprintf(val, sizeof val, "%" PRIu64, seq);
-    if (mpr_cursor_set(t->s.cred.url, t->s.cred.username, t->key, val, e) != 0)
-        return -1;
-    snprintf(t->cursor, sizeof t->cursor, "%s", val);
-    mp_map_t one;
-    mp_map_init(&one);
-    mp_map_put(&one, id_of(t->conv), (void *)(uintptr_t)seq);
-    rc = report_delivered(t, &one, e);
-    mp_map_free(&one);
-    return rc;
+    world_move(t, (uint64_t)int_of(m, "seq"));
+    return 0;
 }
 
 /* A history page: before_seq (0: the newest), at most limit messages. */
@@ -426,7 +492,7 @@ static int history(tail_t *t, uint64_t before, int limit, json_t **reply, mpr_er
     json_t *f = json_pack("{s:s,s:i}", "conversation", t->conv, "limit", limit);
     if (before > 0)
         json_object_set_new(f, "before_seq", json_integer((json_int_t)before));
-    int rc = mpr_ws_call(t->ws, "history", f, reply, e);
+    int rc = call(t, "history", f, reply, e);
     json_decref(f);
     return rc;
 }
@@ -483,15 +549,12 @@ static int world_catch_up(tail_t *t, mpr_err_t *e)
                 rc = world_print(t, m, e);
         }
         json_decref(window);
-        if (rc != 0)
-            return -1;
-        if (world_last(t) < upper) { /* the window's last seqs were hidden for the caller */
-            char val[24];
-            snprintf(val, sizeof val, "%" PRIu64, upper);
-            if (mpr_cursor_set(t->s.cred.url, t->s.cred.username, t->key, val, e) != 0)
-                return -1;
-            snprintf(t->cursor, sizeof t->cursor, "%s", val);
-        }
+        /* the window's last seqs may be hidden for the caller: past them too */
+        if (rc == 0 && world_last(t) < upper)
+            world_move(t, upper);
+        mpr_err_t se = {0};
+        if (world_save(t, rc == 0 ? e : &se) != 0 || rc != 0)
+            return -1; /* what was printed is saved even when the window failed */
     }
     return 0;
 }
@@ -533,6 +596,9 @@ static int on_event(tail_t *t, json_t *ev, mpr_err_t *e)
         json_t *m = json_object_get(ev, "message");
         if (strcmp(name, "message") == 0 && (uint64_t)int_of(m, "seq") <= hw_get(t, id_of(conv)))
             return 0; /* a sync already printed it */
+        if (t->synced)
+            return 0; /* the catch-up of this batch began after the event came: it covered it */
+        t->synced = true;
         return sync_catch_up(t, e);
     }
     bool aside = strcmp(name, "receipt") == 0 || strcmp(name, "typing") == 0;
@@ -542,22 +608,46 @@ static int on_event(tail_t *t, json_t *ev, mpr_err_t *e)
     return 0;
 }
 
+/* Handles the live events at hand (batch) in order: a burst of messages
+ * costs one catch-up and one save, not one per event. */
+static int on_batch(tail_t *t, json_t *batch, mpr_err_t *e)
+{
+    t->synced = false;
+    size_t i;
+    json_t *ev;
+    int rc = 0;
+    json_array_foreach(batch, i, ev)
+    {
+        if (rc == 0)
+            rc = on_event(t, ev, e);
+    }
+    mpr_err_t se = {0};
+    if (t->world && world_save(t, rc == 0 ? e : &se) != 0)
+        rc = -1;
+    return rc;
+}
+
 /* Follows live events until a signal (0) or a lost connection or failure
  * (-1, e). */
 static int follow(tail_t *t, mpr_err_t *e)
 {
-    int64_t quiet_since = mp_cli_now_ms();
+    int64_t quiet_since = mp_mono_ms();
     unsigned pings = mpc_ws_pings_seen(t->ws);
     while (!g_stop) {
-        json_t *ev;
+        json_t *batch = json_array(), *ev;
         int rc = MPC_ERR_TIMEOUT;
-        while (!g_stop && (rc = mpc_ws_next_event(t->ws, 0, &ev)) == MPC_OK) {
-            quiet_since = mp_cli_now_ms();
-            int r = on_event(t, ev, e);
-            json_decref(ev);
+        while (json_array_size(batch) < BATCH_MAX &&
+               (rc = mpc_ws_next_event(t->ws, 0, &ev)) == MPC_OK)
+            json_array_append_new(batch, ev);
+        if (json_array_size(batch) > 0) {
+            quiet_since = mp_mono_ms();
+            int r = on_batch(t, batch, e);
+            json_decref(batch);
             if (r != 0)
                 return -1;
+            continue; /* more may have come meanwhile */
         }
+        json_decref(batch);
         if (g_stop)
             break;
         if (rc != MPC_ERR_TIMEOUT)
@@ -565,12 +655,12 @@ static int follow(tail_t *t, mpr_err_t *e)
                             mpc_strerror(rc));
         if (mpc_ws_pings_seen(t->ws) != pings) {
             pings = mpc_ws_pings_seen(t->ws);
-            quiet_since = mp_cli_now_ms();
+            quiet_since = mp_mono_ms();
         }
-        if (mp_cli_now_ms() - quiet_since > KEEPALIVE_MS) {
-            if (mpr_ws_call(t->ws, "ping", NULL, NULL, e) != 0)
+        if (mp_mono_ms() - quiet_since > KEEPALIVE_MS) {
+            if (call(t, "ping", NULL, NULL, e) != 0)
                 return -1;
-            quiet_since = mp_cli_now_ms();
+            quiet_since = mp_mono_ms();
         }
         struct pollfd p = {.fd = mpc_conn_fd(mpc_ws_conn(t->ws)), .events = POLLIN};
         poll(&p, 1, 1000); /* a signal or a frame wakes it; EINTR is the signal */
@@ -590,27 +680,33 @@ static void disconnect(tail_t *t)
     t->ws = NULL;
 }
 
-/* After a lost connection: reconnects with backoff and catches up, for as
- * long as it takes. 0 (connected, or stopped by a signal) or -1 when it
- * cannot go on (e: logged out, refused, output failed). */
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal ends it early: the caller looks at g_stop */
+}
+
+/* After a transient failure: reconnects with backoff (or after the wait the
+ * server asked for) and catches up, for as long as it takes. 0 (connected,
+ * or stopped by a signal) or -1 when it cannot go on (e: signed out,
+ * refused for good, output failed). */
 static int reconnect(tail_t *t, mpr_err_t *e)
 {
     disconnect(t);
     while (!g_stop) {
-        mp_cli_sleep_ms(mp_cli_backoff_next(&t->backoff));
+        int wait_ms = mpr_backoff_next(&t->backoff);
+        sleep_ms(t->retry_ms > wait_ms ? t->retry_ms : wait_ms);
+        t->retry_ms = 0;
         if (g_stop)
             break;
         t->ws = mpr_ws_open(&t->s, e);
-        if (t->ws == NULL) {
-            if (strcmp(e->code, "not_logged_in") == 0)
-                return -1;
-            continue;
-        }
-        if (catch_up(t, e) == 0) {
-            mp_cli_backoff_reset(&t->backoff);
+        if (t->ws != NULL && catch_up(t, e) == 0) {
+            mpr_backoff_reset(&t->backoff);
             return 0;
         }
-        if (e->exit != MPR_EXIT_OFFLINE)
+        if (g_stop)
+            break;
+        if (!transient(e))
             return -1;
         disconnect(t);
     }
@@ -652,19 +748,20 @@ static int run(tail_t *t, mpr_err_t *e)
         snprintf(t->cursor, sizeof t->cursor, "0");
     else
         mpr_cursor_get(t->s.cred.url, t->s.cred.username, t->key, t->cursor);
+    snprintf(t->saved, sizeof t->saved, "%s", t->cursor);
+    t->call_ms = MPR_TIMEOUT_MS;
     t->ws = mpr_ws_open(&t->s, e);
     if (t->ws == NULL || catch_up(t, e) != 0)
-        return -1;
+        return g_stop ? 0 : -1;
     if (t->o->catch_up)
         return 0;
-    while (follow(t, e) != 0) {
-        if (e->exit != MPR_EXIT_OFFLINE || strcmp(e->code, "not_logged_in") == 0)
+    t->call_ms = FOLLOW_CALL_MS;
+    while (follow(t, e) != 0 && !g_stop) {
+        if (!transient(e))
             return -1;
-        fprintf(stderr, "magpie: %s; reconnecting\n", e->msg);
+        fprintf(stderr, "magpie: %s: %s; reconnecting\n", e->code, e->msg);
         if (reconnect(t, e) != 0)
-            return -1;
-        if (g_stop)
-            break;
+            return g_stop ? 0 : -1;
     }
     return 0;
 }

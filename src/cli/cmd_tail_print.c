@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+
+#include "util/clock.h"
+#include "util/alloc.h"
 
 static char *append_n(char *buf, const char *s, size_t n)
 {
@@ -25,38 +27,23 @@ static char *append(char *buf, const char *s)
     return append_n(buf, s, strlen(s));
 }
 
-/* Appends s to buf (a malloc'd string, NULL = empty; returned grown) with
- * every C0 and C1 control character and DEL replaced by U+FFFD, except
- * newline and tab when multiline; each newline is then followed by indent
- * spaces, so that a multi-line text stays under its first line. */
+/* Appends s to buf (a malloc'd string, NULL = empty; returned grown), cleaned
+ * for a terminal (mpr_clean_text: controls, bidirectional overrides and
+ * malformed bytes become U+FFFD, tabs spaces); newlines are kept when
+ * multiline, each then followed by indent spaces, so that a multi-line text
+ * stays under its first line. */
 static char *tail_append_clean(char *buf, const char *s, bool multiline, int indent)
 {
-    static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        size_t run = 0;
-        /* The longest run of bytes that pass as they are. */
-        while (p[run] >= 0x20 && p[run] != 0x7f &&
-               !(p[run] == 0xc2 && p[run + 1] >= 0x80 && p[run + 1] <= 0x9f))
-            run++;
-        buf = append_n(buf, (const char *)p, run);
-        p += run;
-        if (*p == '\0')
-            break;
-        if (multiline && *p == '\n') {
-            buf = append(buf, "\n");
-            for (int i = 0; i < indent; i++)
-                buf = append(buf, " ");
-            p++;
-        } else if (multiline && *p == '\t') {
-            buf = append(buf, "\t");
-            p++;
-        } else {
-            buf = append(buf, repl);
-            p += *p == 0xc2 ? 2 : 1; /* a C1 control is two bytes in UTF-8 */
-        }
+    char *clean = mpr_clean_text(s, multiline);
+    const char *p = clean;
+    for (const char *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+        buf = append_n(buf, p, (size_t)(nl - p) + 1);
+        for (int i = 0; i < indent; i++)
+            buf = append(buf, " ");
     }
-    return buf != NULL ? buf : append(NULL, "");
+    buf = append(buf, p);
+    mp_free(clean);
+    return buf;
 }
 
 /* Writes one line and flushes it. */
@@ -65,36 +52,6 @@ static int emit(const char *line)
     if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
         return -1;
     return 0;
-}
-
-/* The encoder escapes C0 controls but writes DEL and C1 controls (U+0080 to
- * U+009F) as they are; they can only be inside strings, where an escape
- * means the same. */
-static int emit_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (s == NULL)
-        return 0; /* cannot happen for objects the server sent */
-    char *b = NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        size_t run = 0;
-        while (p[run] != '\0' && p[run] != 0x7f &&
-               !(p[run] == 0xc2 && p[run + 1] >= 0x80 && p[run + 1] <= 0x9f))
-            run++;
-        b = append_n(b, (const char *)p, run);
-        p += run;
-        if (*p == '\0')
-            break;
-        char esc[8];
-        snprintf(esc, sizeof esc, "\\u%04x", *p == 0x7f ? 0x7f : p[1]);
-        b = append(b, esc);
-        p += *p == 0x7f ? 1 : 2;
-    }
-    int rc = emit(b != NULL ? b : "");
-    free(b);
-    free(s);
-    return rc;
 }
 
 static const char *str(json_t *o, const char *k)
@@ -111,13 +68,6 @@ static int columns(const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         n += (*p & 0xc0) != 0x80;
     return n;
-}
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* "HH:MM  LABEL  " for conversation at at_ms. */
@@ -183,7 +133,7 @@ int tail_print_message(const tail_out_t *out, json_t *m, bool edited)
     if (out->json) {
         json_t *ev =
             json_pack("{s:s,s:O}", "event", edited ? "message_edited" : "message", "message", m);
-        int rc = emit_json(ev);
+        int rc = mpr_print_json_line(stdout, ev);
         json_decref(ev);
         return rc;
     }
@@ -220,8 +170,8 @@ int tail_print_message(const tail_out_t *out, json_t *m, bool edited)
 int tail_print_deleted(const tail_out_t *out, json_t *ev, const char *sender, int64_t at_ms)
 {
     if (out->json)
-        return emit_json(ev);
-    char *b = line_head(out, str(ev, "conversation"), at_ms > 0 ? at_ms : now_ms());
+        return mpr_print_json_line(stdout, ev);
+    char *b = line_head(out, str(ev, "conversation"), at_ms > 0 ? at_ms : mp_now_ms());
     if (sender != NULL && sender[0] != '\0') {
         b = tail_append_clean(b, mpr_names_user(out->names, sender), false, 0);
         b = append(b, ": ");
@@ -234,5 +184,5 @@ int tail_print_deleted(const tail_out_t *out, json_t *ev, const char *sender, in
 
 int tail_print_event(const tail_out_t *out, json_t *ev)
 {
-    return out->json ? emit_json(ev) : 0;
+    return out->json ? mpr_print_json_line(stdout, ev) : 0;
 }

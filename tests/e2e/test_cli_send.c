@@ -92,9 +92,7 @@ static void test_killed_and_rerun(void **state)
     char *all = lines("line %d", 1, 10);
     assert_int_equal(
         cli_run(&alice, &r, all, "send", "--lines", "--id", "batch7", "--json", to_b, NULL), 0);
-    json_t *acks = json_array();
-    for (const char *l = r.out; *l != '\0'; l = strchr(l, '\n') + 1)
-        json_array_append_new(acks, json_loadb(l, (size_t)(strchr(l, '\n') - l), 0, NULL));
+    json_t *acks = json_lines(r.out);
     assert_int_equal(json_array_size(acks), 10);
     for (size_t i = 0; i < 10; i++) {
         json_t *ack = json_array_get(acks, i);
@@ -231,6 +229,18 @@ static void test_world_group_reply(void **state)
     assert_string_equal(jstr(reply_to, "text"), "the question");
     json_decref(dm);
     json_decref(first);
+
+    /* Anything but a message id is a usage error, not a message without its
+     * reply. */
+    static const char *const bad[] = {"12x", "", "#3", "123456789012345678901"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cli_run(&alice, &r, NULL, "send", "--reply-to", bad[i], to_b, "no", NULL),
+                         2);
+        assert_non_null(strstr(r.err, "--reply-to"));
+    }
+    dm = conv_messages(srv, b.access, conv);
+    assert_int_equal(json_array_size(dm), 2);
+    json_decref(dm);
     cli_home_free(&alice);
 }
 

@@ -92,6 +92,25 @@ static inline json_t *next_message_event(cli_proc_t *p)
     }
 }
 
+/* Every line of a finished command's output (out) as JSON, in an array;
+ * fails the test on a line that is not JSON or not ended by a newline.
+ * Caller decrefs. */
+static inline json_t *json_lines(const char *out)
+{
+    json_t *all = json_array();
+    for (const char *p = out; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            fail_msg("a line without its newline: %s", p);
+        json_t *j = json_loadb(p, (size_t)(nl - p), 0, NULL);
+        if (j == NULL)
+            fail_msg("not a JSON line: %.*s", (int)(nl - p), p);
+        json_array_append_new(all, j);
+        p = nl + 1;
+    }
+    return all;
+}
+
 /* The message events among the lines of a finished command's output
  * (out), as an array. Caller decrefs. */
 static inline json_t *message_events(const char *out)

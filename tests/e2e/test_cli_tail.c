@@ -287,7 +287,9 @@ static void test_group_and_world(void **state)
     char *line = strstr(r.out, want);
     assert_non_null(line);
     int indent = (int)(strstr(line, "at seven") - line) + 5; /* "HH:MM" before it */
-    char *second = strchr(line, '\n') + 1;
+    char *second = strchr(line, '\n');
+    assert_non_null(second);
+    second++;
     for (int i = 0; i < indent; i++)
         assert_int_equal(second[i], ' ');
     assert_memory_equal(second + indent, "bring rope\n", 11);
@@ -351,6 +353,35 @@ static void test_reconnect(void **state)
     cli_home_free(&bob.h);
 }
 
+/* A running tail whose device is revoked (as from another device) stops
+ * with exit 3 and says so: no amount of waiting brings the device back. */
+static void test_signed_out(void **state)
+{
+    (void)state;
+    person_t alice, bob;
+    person_new(&alice, "oa");
+    person_new(&bob, "ob");
+    cli_proc_t *t = cli_spawn(&alice.h, "tail", "--json", NULL);
+    json_decref(say(&bob, alice.at, "still here?"));
+    json_t *ev = next_message_event(t);
+    assert_string_equal(event_text(ev), "still here?");
+    json_decref(ev);
+
+    char path[600], url[80];
+    snprintf(path, sizeof path, "%s/magpie/credentials", alice.h.dir);
+    json_t *creds = json_load_file(path, 0, NULL);
+    assert_non_null(creds);
+    snprintf(url, sizeof url, "/v1/devices/%s",
+             jstr(json_array_get(json_object_get(creds, "entries"), 0), "device_id"));
+    json_decref(creds);
+    assert_int_equal(mpt_http(srv, "DELETE", url, alice.s.access, NULL, NULL), 204);
+    assert_int_equal(cli_wait(t, CLI_TIMEOUT_MS), 3);
+    assert_non_null(strstr(t->err, "not_logged_in"));
+    cli_proc_free(t);
+    cli_home_free(&alice.h);
+    cli_home_free(&bob.h);
+}
+
 /* Exit statuses: 3 not logged in or no server, 2 usage, 1 refused. */
 static void test_errors(void **state)
 {
@@ -398,7 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exchange),        cmocka_unit_test(test_catch_up),
         cmocka_unit_test(test_group_and_world), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_reconnect),       cmocka_unit_test(test_signed_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -81,8 +81,10 @@ static json_t *message(const char *kind, const char *text, json_t *content)
     return m;
 }
 
-/* Nothing below U+0020 but newline and tab, no DEL, no C1 control. */
-static void assert_clean(const char *s)
+/* Nothing below U+0020 but newline and tab, no DEL, no C1 control; in the
+ * text form (text) no bidirectional override either (JSON carries it as the
+ * sender wrote it, for programs). */
+static void assert_clean(const char *s, bool text)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
@@ -90,6 +92,9 @@ static void assert_clean(const char *s)
                      s);
         if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
             fail_msg("C1 control at %ld of: %s", (long)(p - (const unsigned char *)s), s);
+        if (text && *p == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae)
+            fail_msg("bidirectional override at %ld of: %s", (long)(p - (const unsigned char *)s),
+                     s);
     }
 }
 
@@ -99,10 +104,11 @@ static void test_controls_and_lines(void **state)
     tail_out_t out = {.json = false, .names = names};
     json_t *m = message("text",
                         "red \x1b[31mtext\r\n\tsecond\xc2\x9b"
-                        "2J\x7f!",
+                        "2J\x7f!\xe2\x80\xae"
+                        "evil",
                         NULL);
     char *s = captured(print_new, &out, m);
-    assert_clean(s);
+    assert_clean(s, true);
     /* "HH:MM  #Ops<U+FFFD>]0;owned<U+FFFD>  bob: red <U+FFFD>[31mtext<U+FFFD>" */
     const char *head = "  #Ops\xef\xbf\xbd]0;owned\xef\xbf\xbd  bob: ";
     assert_int_equal(strncmp(s + 5, head, strlen(head)), 0);
@@ -110,11 +116,15 @@ static void test_controls_and_lines(void **state)
     assert_int_equal(strncmp(text, "red \xef\xbf\xbd[31mtext\xef\xbf\xbd\n", 19), 0);
     /* The second line starts under the first one's text. */
     int indent = 5 + 2 + 14 + 2 + 5; /* "HH:MM", "  ", the label (14 columns), "  ", "bob: " */
-    char *second = strchr(s, '\n') + 1;
+    char *second = strchr(s, '\n');
+    assert_non_null(second);
+    second++;
     for (int i = 0; i < indent; i++)
         assert_int_equal(second[i], ' ');
-    assert_string_equal(second + indent, "\tsecond\xef\xbf\xbd"
-                                         "2J\xef\xbf\xbd!\n");
+    /* A tab is a space; a right-to-left override cannot turn the rest around. */
+    assert_string_equal(second + indent, " second\xef\xbf\xbd"
+                                         "2J\xef\xbf\xbd!\xef\xbf\xbd"
+                                         "evil\n");
     free(s);
 
     s = captured(print_edit, &out, m);
@@ -124,7 +134,7 @@ static void test_controls_and_lines(void **state)
     /* --json: the server's object, its controls escaped. */
     out.json = true;
     s = captured(print_new, &out, m);
-    assert_clean(s);
+    assert_clean(s, false);
     json_t *back = json_loads(s, 0, NULL);
     assert_non_null(back);
     assert_string_equal(json_string_value(json_object_get(back, "event")), "message");
