@@ -5,7 +5,8 @@
  * CJK and emoji keep the layout aligned; unread counts of conversations that
  * are not open; one pane at a time on a narrow screen (and back on resize);
  * reconnecting after a server restart with the pending message sent once; a
- * refused message explained and given back; quitting exits 0 and gives the
+ * refused message explained and given back; keys handled while the server
+ * hangs and a new sender waits to be named; quitting exits 0 and gives the
  * terminal back; exit statuses before the screen starts. Every wait is a
  * repeated capture under a deadline. */
 #include <locale.h>
