@@ -176,7 +176,7 @@ static void on_char(mp_tui_t *t, wint_t c)
     }
     if (t->open == NULL)
         return;
-    if (mp_tui__input_insert(&t->input, (wchar_t)c)) {
+    if (mp_tui__input_insert(&t->input, (uint32_t)c)) {
         t->focus = MP_TUI_FOCUS_CONV;
         mp_tui__send_typing(t);
     }
@@ -199,6 +199,14 @@ static void read_keys(mp_tui_t *t)
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 
+/* Whether a key or a frame is waiting (without waiting for one). */
+static bool input_waiting(mp_tui_t *t)
+{
+    struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                            {.fd = mp_tui__net_fd(t), .events = POLLIN}};
+    return poll(fds, 2, 0) > 0;
+}
+
 static void loop(mp_tui_t *t)
 {
     while (!t->quit && got_signal == 0) {
@@ -208,6 +216,12 @@ static void loop(mp_tui_t *t)
         mp_tui__net_pump(t);
         if (t->dirty)
             mp_tui__draw(t);
+        /* Names are asked for once the screen shows what is known, and only
+         * while nothing waits to be handled. */
+        if (mp_tui__lookup_due(t) && !input_waiting(t)) {
+            mp_tui__lookup_one(t);
+            continue;
+        }
         int64_t wait = mp_tui__net_deadline(t) - mp_mono_ms();
         if (wait < 0)
             wait = 0;
@@ -305,6 +319,16 @@ static int run_screen(mp_tui_t *t, mp_tui_conv_t *start, mpr_err_t *e)
     return 0;
 }
 
+static void free_names(mp_map_t *m)
+{
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(m, &it);
+    while (mp_map_iter_next(m, &it, NULL, &v))
+        mp_free(v);
+    mp_map_free(m);
+}
+
 int mp_tui_run(mpr_session_t *s, const char *to, mpr_err_t *e)
 {
     setlocale(LC_ALL, "");
@@ -319,7 +343,8 @@ int mp_tui_run(mpr_session_t *s, const char *to, mpr_err_t *e)
     t->names = mpr_names_new(s);
     snprintf(t->model.me, sizeof t->model.me, "%s", s->cred.user_id);
     t->next_frame_id = MP_TUI_OWN_IDS;
-    t->reconnect_delay = 500;
+    t->backoff.max_ms = 5000;
+    mp_map_init(&t->users);
     t->focus = MP_TUI_FOCUS_LIST;
     mp_tui__input_clear(&t->input);
     mp_tui_conv_t *start = NULL;
@@ -340,6 +365,7 @@ done:
     if (t->ws != NULL)
         mpc_ws_free(t->ws);
     mpr_names_free(t->names);
+    free_names(&t->users);
     mp_tui__model_free(&t->model);
     mp_free(t);
     return rc;

@@ -48,7 +48,7 @@ int mp_tui__page_lines(void)
 /* Draws s (any text) at y, x in at most width cells. Returns the cells used. */
 static int put(int y, int x, const char *s, int width)
 {
-    char *safe = mp_tui__sanitize(s, false);
+    char *safe = mpr_clean_text(s, false);
     char out[1024];
     int w = mp_tui__truncate(safe, width, out, sizeof out);
     mvaddstr(y, x, out);
@@ -129,7 +129,7 @@ static void item_make(mp_tui_t *t, item_t *it, int64_t at, const char *sender, c
 {
     char when[32], name[128];
     mpr_format_time(at, when, sizeof when);
-    char *safe = mp_tui__sanitize(sender[0] ? mp_tui__user_name(t, sender) : "*", false);
+    char *safe = mpr_clean_text(sender[0] ? mp_tui__user_name(t, sender) : "*", false);
     mp_tui__truncate(safe, w / 3 > 4 ? w / 3 : 4, name, sizeof name);
     mp_free(safe);
     char prefix[sizeof it->prefix];
@@ -219,7 +219,7 @@ static int walk(mp_tui_t *t, const layout_t *l, bool draw)
         if (strcmp(p->conv, c->id) != 0)
             continue;
         item_t it;
-        char *safe = mp_tui__sanitize(p->text, true);
+        char *safe = mpr_clean_text(p->text, true);
         item_make(t, &it, p->created_ms, t->model.me, safe, MP_TUI_MARK_PENDING, l->cw);
         mp_free(safe);
         v += item_put(&it, l, v, skip, draw);
@@ -301,8 +301,8 @@ static void draw_input(const mp_tui_t *t)
     size_t i = 0, len = t->input.len - from;
     int w = 0;
     while (i < len) {
-        wchar_t wc;
-        size_t k = mp_tui__utf8_next(s + i, len - i, &wc);
+        uint32_t wc;
+        size_t k = mpr_utf8_next(s + i, len - i, &wc);
         int cw = mp_tui__wcwidth(wc);
         if (w + cw > room)
             break;

@@ -2,6 +2,7 @@
  * edited and deleted messages, typing, receipts, the user's own reads on
  * other devices, presence; the replies to the sends of the loop; and the
  * items of a catching-up sync. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,12 +23,20 @@ static void on_send_reply(mp_tui_t *t, mp_tui_pending_t *p, json_t *reply)
         mp_tui__pending_remove(&t->model, p);
         return;
     }
+    json_t *seq = json_object_get(reply, "seq"), *at = json_object_get(reply, "created_at");
+    const char *mid = json_string_value(json_object_get(reply, "message_id"));
+    if (!json_is_integer(seq) || !json_is_integer(at) || mid == NULL) {
+        /* The server may have stored it: not given back to send again (that
+         * would be a second message); history shows it if it was. */
+        mp_tui__set_status(t, "not sent? the server's answer to a message was not understood");
+        mp_tui__pending_remove(&t->model, p);
+        return;
+    }
     mp_tui_conv_t *c = mp_tui__conv_get(&t->model, p->conv, false);
-    json_t *msg =
-        json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "message_id", mp_tui__jstr(reply, "message_id"),
-                  "conversation", p->conv, "seq", json_object_get(reply, "seq"), "sender",
-                  t->model.me, "kind", "text", "created_at", json_object_get(reply, "created_at"),
-                  "client_msg_id", p->client_msg_id);
+    json_t *msg = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "message_id", mid, "conversation",
+                            p->conv, "seq", seq, "sender", t->model.me, "kind", "text",
+                            "created_at", at, "client_msg_id", p->client_msg_id);
+    assert(msg != NULL);
     json_object_set_new(msg, "text", json_string(p->text));
     mp_tui__conv_upsert(c, msg);
     json_decref(msg);

@@ -20,8 +20,8 @@ static size_t prev_char(const mp_tui_input_t *in, size_t off)
 static size_t next_char(const mp_tui_input_t *in, size_t off)
 {
     assert(off < in->len);
-    wchar_t wc;
-    return off + mp_tui__utf8_next(in->buf + off, in->len - off, &wc);
+    uint32_t wc;
+    return off + mpr_utf8_next(in->buf + off, in->len - off, &wc);
 }
 
 void mp_tui__input_clear(mp_tui_input_t *in)
@@ -30,13 +30,13 @@ void mp_tui__input_clear(mp_tui_input_t *in)
     in->buf[0] = '\0';
 }
 
-bool mp_tui__input_insert(mp_tui_input_t *in, wchar_t wc)
+bool mp_tui__input_insert(mp_tui_input_t *in, uint32_t wc)
 {
-    if (wc < 0x20 || (wc >= 0x7F && wc <= 0x9F) || wc > 0x10FFFF || (wc >= 0xD800 && wc <= 0xDFFF))
+    if (mpr_unsafe_char(wc) || wc > 0x10FFFF || (wc >= 0xD800 && wc <= 0xDFFF))
         return false;
     /* The text goes on the wire as UTF-8 whatever the locale. */
     char tmp[4];
-    size_t k = mp_tui__utf8_put(tmp, wc);
+    size_t k = mpr_utf8_put(tmp, wc);
     if (in->len + k > MP_TUI_INPUT_MAX)
         return false;
     memmove(in->buf + in->cur + k, in->buf + in->cur, in->len - in->cur);
@@ -52,8 +52,8 @@ void mp_tui__input_set(mp_tui_input_t *in, const char *text)
     mp_tui__input_clear(in);
     size_t n = strlen(text);
     for (size_t i = 0; i < n;) {
-        wchar_t wc;
-        i += mp_tui__utf8_next(text + i, n - i, &wc);
+        uint32_t wc;
+        i += mpr_utf8_next(text + i, n - i, &wc);
         if (!mp_tui__input_insert(in, wc) && in->len + 4 > MP_TUI_INPUT_MAX)
             break;
     }

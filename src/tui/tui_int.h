@@ -8,38 +8,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <wchar.h>
 
 #include "remote/remote.h"
+#include "util/map.h"
 
 /* ---- text: UTF-8, display widths, wrapping (tui_text.c) ------------------------
  * Widths are terminal cells as wcwidth() says in the current locale (the
  * caller sets an UTF-8 one); a character wcwidth cannot measure counts as one
  * cell (it is drawn as a replacement), combining marks as zero. */
 
-/* Decodes the character at s (n bytes available, n > 0) into *wc; returns
- * the bytes it takes (>= 1). A malformed sequence is one byte that decodes
- * to U+FFFD. */
-size_t mp_tui__utf8_next(const char *s, size_t n, wchar_t *wc);
-/* Encodes wc (a Unicode scalar value) as UTF-8 into out; returns 1 to 4. */
-size_t mp_tui__utf8_put(char *out, wchar_t wc);
 /* The display width of one character: 0, 1 or 2. */
-int mp_tui__wcwidth(wchar_t wc);
+int mp_tui__wcwidth(uint32_t cp);
 /* The display width of an UTF-8 string (len bytes). */
 int mp_tui__width(const char *s, size_t len);
-/* A copy of s (caller mp_free's) that is safe to show: valid UTF-8, every
- * control character (C0, DEL, C1) and bidirectional override replaced by
- * U+FFFD, except that a tab becomes a space and, when keep_newlines, a
- * newline stays. Terminal escape sequences thus never reach the terminal. */
-char *mp_tui__sanitize(const char *s, bool keep_newlines);
-
 /* One wrapped line: bytes [off, off + len) of the text, width cells. */
 typedef struct mp_tui_span {
     size_t off, len;
     int width;
 } mp_tui_span_t;
 
-/* Wraps text (sanitized, '\n' forces a break) into lines of at most first
+/* Wraps text (cleaned by mpr_clean_text, '\n' forces a break) into lines of at most first
  * cells for the first line and rest cells for the others (both >= 2, so
  * that a wide character always fits), breaking after spaces when it can and
  * between characters otherwise (never inside one; combining marks stay with
@@ -67,7 +55,7 @@ void mp_tui__input_clear(mp_tui_input_t *in);
 void mp_tui__input_set(mp_tui_input_t *in, const char *text);
 /* Inserts one character at the cursor (control characters are refused).
  * Returns false when it was refused or the line is full. */
-bool mp_tui__input_insert(mp_tui_input_t *in, wchar_t wc);
+bool mp_tui__input_insert(mp_tui_input_t *in, uint32_t wc);
 /* Deletes the character before the cursor (Backspace) / under it (Delete). */
 void mp_tui__input_backspace(mp_tui_input_t *in);
 void mp_tui__input_delete(mp_tui_input_t *in);
@@ -129,6 +117,7 @@ typedef struct mp_tui_conv {
     int64_t typing_until;       /* monotonic ms */
     mp_tui_msg_t *msgs;         /* ascending seq */
     size_t n_msgs, cap_msgs;
+    bool unknown;  /* appeared by an event: kind and label still to be asked */
     bool loaded;   /* the newest page was fetched */
     bool has_more; /* older messages exist */
     int scroll;    /* lines scrolled up from the newest */
@@ -183,14 +172,21 @@ void mp_tui__pending_remove(mp_tui_model_t *m, mp_tui_pending_t *p);
 
 typedef enum { MP_TUI_FOCUS_LIST, MP_TUI_FOCUS_CONV } mp_tui_focus_t;
 
+/* User ids whose names a draw wanted and did not know: looked up one at a
+ * time from the loop, never while drawing. */
+#define MP_TUI_WANTED 32
+
 typedef struct mp_tui {
     mpr_session_t *s;
     mpr_names_t *names;
+    mp_map_t users;                 /* user id -> mp_malloc'd name, known for drawing */
+    char wanted[MP_TUI_WANTED][24]; /* names to look up; "" = free slot */
+    int64_t lookups_at;             /* monotonic ms: no lookup before (offline) */
     mp_tui_model_t model;
     mpc_ws_t *ws;          /* NULL while disconnected */
     int64_t next_frame_id; /* own request ids: from 1 << 40 */
     int64_t reconnect_at;  /* monotonic ms of the next attempt (while ws == NULL) */
-    int reconnect_delay;   /* ms, doubles up to 10 s */
+    mpr_backoff_t backoff; /* the wait before the next attempt */
     int64_t last_ping, last_rx, last_typing_sent; /* monotonic ms */
     char cursor[24];                              /* sync cursor: what this session has seen */
     mp_tui_conv_t *open;                          /* the open conversation, or NULL */
@@ -210,9 +206,16 @@ typedef struct mp_tui {
 int64_t mp_tui__send_frame(mp_tui_t *t, json_t *req);
 /* Moves c to the top of the list, the selection staying on its conversation. */
 void mp_tui__to_top(mp_tui_t *t, mp_tui_conv_t *c);
-/* Adds a conversation the list did not have, at the top, described from the
- * server (GET /v1/conversations, else the names cache). */
+/* Adds a conversation the list did not have, at the top, labelled by its id
+ * until mp_tui__lookup_one asks the server about it (no network here: it is
+ * called while handling events). */
 mp_tui_conv_t *mp_tui__discover(mp_tui_t *t, const char *id);
+/* Whether names or conversations wait to be looked up and may be now. */
+bool mp_tui__lookup_due(const mp_tui_t *t);
+/* Looks one of them up (blocking, bounded). The loop calls it between
+ * events, after the screen is drawn and when no key is waiting, so that a
+ * slow server delays a name, never the keyboard. */
+void mp_tui__lookup_one(mp_tui_t *t);
 /* Loads the conversation list (first page, the world room, direct peers'
  * presence) into the model. 0 or -1 (e). */
 int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e);
@@ -234,8 +237,9 @@ int64_t mp_tui__net_deadline(mp_tui_t *t);
 /* Opens the WebSocket and takes the sync cursor. 0 or -1 (e). */
 int mp_tui__connect(mp_tui_t *t, mpr_err_t *e);
 void mp_tui__set_status(mp_tui_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A display name for a user id ("you" for the signed-in user is not used:
- * their own name). Borrowed. */
+/* A display name for a user id (the signed-in user's own name for them), as
+ * far as it is known: else the id, and the name is wanted (see
+ * mp_tui__lookup_one). Never touches the network. Borrowed. */
 const char *mp_tui__user_name(mp_tui_t *t, const char *user_id);
 
 /* tui_events.c */

@@ -104,8 +104,8 @@ static void msg_set(mp_tui_msg_t *x, json_t *msg)
     snprintf(x->message_id, sizeof x->message_id, "%s", mp_tui__jstr(msg, "message_id"));
     snprintf(x->client_msg_id, sizeof x->client_msg_id, "%s", mp_tui__jstr(msg, "client_msg_id"));
     snprintf(x->sender, sizeof x->sender, "%s", mp_tui__jstr(msg, "sender"));
-    x->seq = json_integer_value(json_object_get(msg, "seq"));
-    x->created_at = json_integer_value(json_object_get(msg, "created_at"));
+    x->seq = mp_tui__jint(msg, "seq");
+    x->created_at = mp_tui__jint(msg, "created_at");
     x->deleted = json_is_true(json_object_get(msg, "deleted"));
     x->edited = json_object_get(msg, "edited_at") != NULL;
     const char *kind = mp_tui__jstr(msg, "kind"), *text = mp_tui__jstr(msg, "text");
@@ -120,7 +120,7 @@ static void msg_set(mp_tui_msg_t *x, json_t *msg)
     else
         snprintf(shown, cap, "[%s]%s%s", kind, text[0] ? " " : "", text);
     mp_free(x->text);
-    x->text = mp_tui__sanitize(shown, true);
+    x->text = mpr_clean_text(shown, true);
     mp_free(shown);
 }
 
@@ -131,7 +131,7 @@ bool mp_tui__conv_upsert(mp_tui_conv_t *c, json_t *msg)
         msg_set(have, msg);
         return false;
     }
-    int64_t seq = json_integer_value(json_object_get(msg, "seq"));
+    int64_t seq = mp_tui__jint(msg, "seq");
     if (c->n_msgs == c->cap_msgs) {
         c->cap_msgs = c->cap_msgs ? c->cap_msgs * 2 : 64;
         c->msgs = mp_realloc(c->msgs, c->cap_msgs * sizeof *c->msgs);

@@ -5,15 +5,16 @@
  * page, resend what was not acked with the same client_msg_id). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tui/tui_int.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define PING_EVERY_MS 25000
 #define TYPING_EVERY_MS 3000
 #define SEND_TIMEOUT_MS 5000
-#define RECONNECT_MAX_MS 5000
 /* The server pings every 30 s and our own ping is answered: a connection
  * silent for this long is dead even if TCP has not noticed. */
 #define SILENCE_MS 70000
@@ -29,11 +30,51 @@ void mp_tui__set_status(mp_tui_t *t, const char *fmt, ...)
     t->dirty = true;
 }
 
+static uint64_t user_key(const char *user_id)
+{
+    char *end;
+    unsigned long long k = strtoull(user_id, &end, 10);
+    return end != user_id && *end == '\0' ? k : 0;
+}
+
+static void want(mp_tui_t *t, const char *user_id)
+{
+    char *free_slot = NULL;
+    for (size_t i = 0; i < MP_TUI_WANTED; i++) {
+        if (strcmp(t->wanted[i], user_id) == 0)
+            return;
+        if (free_slot == NULL && t->wanted[i][0] == '\0')
+            free_slot = t->wanted[i];
+    }
+    /* all slots taken: the next draw wants it again */
+    if (free_slot != NULL)
+        snprintf(free_slot, sizeof t->wanted[0], "%s", user_id);
+}
+
+/* Keeps name as user_id's for drawing (and in the names cache). */
+static void remember_user(mp_tui_t *t, const char *user_id, const char *name)
+{
+    uint64_t k = user_key(user_id);
+    if (k == 0 || name[0] == '\0')
+        return;
+    size_t n = strlen(name) + 1;
+    char *copy = mp_malloc(n);
+    memcpy(copy, name, n);
+    mp_free(mp_map_put(&t->users, k, copy));
+    mpr_names_learn_user(t->names, user_id, name);
+}
+
 const char *mp_tui__user_name(mp_tui_t *t, const char *user_id)
 {
     if (strcmp(user_id, t->model.me) == 0)
         return t->s->cred.username;
-    return mpr_names_user(t->names, user_id);
+    uint64_t k = user_key(user_id);
+    const char *name = k != 0 ? mp_map_get(&t->users, k) : NULL;
+    if (name != NULL)
+        return name;
+    if (k != 0)
+        want(t, user_id);
+    return user_id;
 }
 
 void mp_tui__to_top(mp_tui_t *t, mp_tui_conv_t *c)
@@ -52,7 +93,7 @@ static void drop(mp_tui_t *t)
         return;
     mpc_ws_free(t->ws);
     t->ws = NULL;
-    t->reconnect_at = mp_mono_ms() + t->reconnect_delay;
+    t->reconnect_at = mp_mono_ms() + mpr_backoff_next(&t->backoff);
     t->dirty = true;
 }
 
@@ -114,6 +155,12 @@ int mp_tui__connect(mp_tui_t *t, mpr_err_t *e)
 
 /* ---- the list --------------------------------------------------------------------- */
 
+static void apply_presence(mp_tui_conv_t *c, json_t *j)
+{
+    c->online = json_is_true(json_object_get(j, "online"));
+    c->last_seen_at = mp_tui__jint(j, "last_seen_at");
+}
+
 static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
 {
     char path[96];
@@ -122,8 +169,7 @@ static void fetch_presence(mp_tui_t *t, mp_tui_conv_t *c)
     mpr_err_t e = {0};
     /* without it the dot stays off until a presence event says otherwise */
     if (mpr_http_json(t->s, "GET", path, NULL, &j, &e) == 0) {
-        c->online = json_is_true(json_object_get(j, "online"));
-        c->last_seen_at = mp_tui__jint(j, "last_seen_at");
+        apply_presence(c, j);
         json_decref(j);
     }
 }
@@ -136,7 +182,7 @@ static void apply_list_entry(mp_tui_t *t, mp_tui_conv_t *c, json_t *entry)
     if (json_is_object(peer)) {
         snprintf(c->peer, sizeof c->peer, "%s", mp_tui__jstr(peer, "user_id"));
         snprintf(c->label, sizeof c->label, "@%s", mp_tui__jstr(peer, "username"));
-        mpr_names_learn_user(t->names, c->peer, mp_tui__jstr(peer, "username"));
+        remember_user(t, c->peer, mp_tui__jstr(peer, "username"));
     } else if (json_is_string(json_object_get(entry, "title"))) {
         snprintf(c->label, sizeof c->label, "#%s", mp_tui__jstr(entry, "title"));
     }
@@ -191,11 +237,145 @@ int mp_tui__load_list(mp_tui_t *t, mpr_err_t *e)
 mp_tui_conv_t *mp_tui__discover(mp_tui_t *t, const char *id)
 {
     mp_tui_conv_t *c = mp_tui__conv_get(&t->model, id, false);
+    if (c->label[0] == '\0')
+        snprintf(c->label, sizeof c->label, "%s", id);
+    c->unknown = true;
     mp_tui__to_top(t, c);
-    mpr_err_t e = {0};
-    if (fetch_list(t, id, &e) <= 0)
-        snprintf(c->label, sizeof c->label, "%s", mpr_names_conv(t->names, id));
     return c;
+}
+
+/* ---- names, between events ------------------------------------------------------------ */
+
+/* How long one lookup may take: the keyboard waits meanwhile. */
+#define LOOKUP_MS 2000
+/* After a lookup finds the server unreachable or slow, none for this long
+ * (the names show as ids meanwhile). */
+#define LOOKUP_QUIET_MS 10000
+
+/* GET path within LOOKUP_MS, with the session's token (renewed once when
+ * refused). mpr_http waits up to MPR_TIMEOUT_MS, too long for the keyboard
+ * to wait on a name. Returns the HTTP status with *out (the JSON answer or
+ * NULL; caller decrefs), or -1 when the server did not answer in time. */
+static int quick_get(mp_tui_t *t, const char *path, json_t **out)
+{
+    *out = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        mpr_err_t e = {0};
+        const char *token = mpr_session_token(t->s, attempt > 0, &e);
+        if (token == NULL)
+            return -1;
+        mpc_conn_t *conn = mpc_connect(t->s->url.host, t->s->url.port, LOOKUP_MS);
+        if (conn == NULL)
+            return -1;
+        mpc_response_t r;
+        int rc = mpc_http_request(conn, "GET", path, token, NULL, &r, LOOKUP_MS);
+        mpc_conn_free(conn);
+        if (rc != MPC_OK)
+            return -1;
+        int status = r.status;
+        if (status != 401 || attempt > 0) {
+            *out = r.json != NULL ? json_incref(r.json) : NULL;
+            mpc_response_free(&r);
+            return status;
+        }
+        mpc_response_free(&r);
+    }
+    return -1;
+}
+
+static mp_tui_conv_t *unknown_conv(const mp_tui_t *t)
+{
+    for (size_t i = 0; i < t->model.n_convs; i++)
+        if (t->model.convs[i]->unknown)
+            return t->model.convs[i];
+    return NULL;
+}
+
+/* The slot of a wanted name, or -1. */
+static int wanted_user(const mp_tui_t *t)
+{
+    for (int i = 0; i < MP_TUI_WANTED; i++)
+        if (t->wanted[i][0] != '\0')
+            return i;
+    return -1;
+}
+
+bool mp_tui__lookup_due(const mp_tui_t *t)
+{
+    return mp_mono_ms() >= t->lookups_at && (unknown_conv(t) != NULL || wanted_user(t) >= 0);
+}
+
+/* A direct chat is among the newest of the list; else a group. Either way
+ * the conversation is no longer unknown once the server answered. */
+static int lookup_conv(mp_tui_t *t, mp_tui_conv_t *c)
+{
+    json_t *j;
+    if (quick_get(t, "/v1/conversations?limit=50", &j) < 0)
+        return -1;
+    size_t i;
+    json_t *entry;
+    bool found = false;
+    json_array_foreach(json_object_get(j, "conversations"), i, entry)
+    {
+        if (strcmp(mp_tui__jstr(entry, "conversation_id"), c->id) == 0) {
+            apply_list_entry(t, c, entry);
+            found = true;
+            break;
+        }
+    }
+    json_decref(j);
+    char path[96];
+    if (found && c->peer[0] != '\0') {
+        snprintf(path, sizeof path, "/v1/users/%s/presence", c->peer);
+        if (quick_get(t, path, &j) == 200)
+            apply_presence(c, j);
+        json_decref(j);
+    } else if (!found) {
+        snprintf(path, sizeof path, "/v1/groups/%s", c->id);
+        int st = quick_get(t, path, &j);
+        if (st < 0)
+            return -1;
+        if (st == 200 && json_is_string(json_object_get(j, "title"))) {
+            snprintf(c->kind, sizeof c->kind, "group");
+            snprintf(c->label, sizeof c->label, "#%s", mp_tui__jstr(j, "title"));
+            mpr_names_learn_conv(t->names, j);
+        }
+        json_decref(j);
+    }
+    c->unknown = false;
+    return 0;
+}
+
+static int lookup_user(mp_tui_t *t, char *slot)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/users/%s", slot);
+    json_t *j;
+    int st = quick_get(t, path, &j);
+    if (st < 0)
+        return -1;
+    /* Unknown or unreadable (guests may not read profiles): its id, for good. */
+    const char *name = st == 200 ? json_string_value(json_object_get(j, "username")) : NULL;
+    if (name == NULL)
+        name = slot;
+    remember_user(t, slot, name);
+    json_decref(j);
+    slot[0] = '\0';
+    return 0;
+}
+
+void mp_tui__lookup_one(mp_tui_t *t)
+{
+    mp_tui_conv_t *c = unknown_conv(t);
+    int i = wanted_user(t);
+    int rc = 0;
+    if (c != NULL)
+        rc = lookup_conv(t, c);
+    else if (i >= 0)
+        rc = lookup_user(t, t->wanted[i]);
+    if (rc != 0)
+        t->lookups_at = mp_mono_ms() + LOOKUP_QUIET_MS;
+    t->dirty = true;
 }
 
 /* ---- history, read, send, typing --------------------------------------------------- */
@@ -298,12 +478,10 @@ static void try_reconnect(mp_tui_t *t)
 {
     mpr_err_t e = {0};
     if (mp_tui__connect(t, &e) != 0) {
-        t->reconnect_delay =
-            t->reconnect_delay * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : t->reconnect_delay * 2;
-        t->reconnect_at = mp_mono_ms() + t->reconnect_delay;
+        t->reconnect_at = mp_mono_ms() + mpr_backoff_next(&t->backoff);
         return;
     }
-    t->reconnect_delay = 500;
+    mpr_backoff_reset(&t->backoff);
     catch_up(t);
     t->dirty = true;
 }
@@ -383,5 +561,7 @@ int64_t mp_tui__net_deadline(mp_tui_t *t)
     }
     if (t->status[0] != '\0' && t->status_until < d)
         d = t->status_until;
+    if ((unknown_conv(t) != NULL || wanted_user(t) >= 0) && t->lookups_at < d)
+        d = t->lookups_at;
     return d;
 }

@@ -5,7 +5,8 @@
  * CJK and emoji keep the layout aligned; unread counts of conversations that
  * are not open; one pane at a time on a narrow screen (and back on resize);
  * reconnecting after a server restart with the pending message sent once; a
- * refused message explained and given back; quitting exits 0 and gives the
+ * refused message explained and given back; keys handled while the server
+ * hangs and a new sender waits to be named; quitting exits 0 and gives the
  * terminal back; exit statuses before the screen starts. Every wait is a
  * repeated capture under a deadline. */
 #include <locale.h>
@@ -35,6 +36,7 @@ typedef struct fixture {
     chat_dev_t carol; /* when a test needs a third person */
     char direct[24];  /* alice and bob's conversation */
     char exit_file[300];
+    bool server_stopped; /* SIGSTOPped: resumed in the teardown */
 } fixture_t;
 
 /* ---- tmux ------------------------------------------------------------------------ */
@@ -190,13 +192,14 @@ static void start_chat_in(fixture_t *f, const char *locale, const char *args)
     assert_non_null(bin);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "env -u LC_ALL -u LANG %s XDG_CONFIG_HOME='%s' MAGPIE_URL='%s' '%s' chat %s "
+             "env -u LC_ALL -u LANG %s XDG_CONFIG_HOME='%s' MAGPIE_URL='%s' "
+             "sh -c 'echo $$ >\"%s/pid\"; exec \"$0\" \"$@\"' '%s' chat %s "
              "2>'%s/stderr'; "
              "echo $? >'%s'; "
              "if stty -a | grep -q -- -icanon; then echo TTY-RAW; else echo TTY-COOKED; fi; "
              "echo \"chat exit=$(cat '%s')\"; sleep 60",
-             locale, f->alice.dir, f->alice.url, bin, args, f->alice.dir, f->exit_file,
-             f->exit_file);
+             locale, f->alice.dir, f->alice.url, f->alice.dir, bin, args, f->alice.dir,
+             f->exit_file, f->exit_file);
     assert_int_equal(tmux(f, "new-session", "-d", "-s", "chat", "-x", "80", "-y", "24", cmd), 0);
     f->tmux_up = true;
 }
@@ -229,6 +232,8 @@ static int fixture_setup(void **state)
 static int fixture_teardown(void **state)
 {
     fixture_t *f = *state;
+    if (f->server_stopped)
+        kill(srv->pid, SIGCONT);
     if (f->tmux_up) {
         tmux(f, "kill-server");
         /* tmux leaves its socket behind: ${TMUX_TMPDIR:-/tmp}/tmux-UID/NAME */
@@ -510,6 +515,75 @@ static void test_refused_send_shows_why(void **state)
     assert_non_null(strstr(screen, "\n> second post"));
 }
 
+/* The pid of alice's chat (its shell wrote it before exec). */
+static pid_t chat_pid(const fixture_t *f)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/pid", f->alice.dir);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    int pid = 0;
+    assert_int_equal(fscanf(fp, "%d", &pid), 1);
+    fclose(fp);
+    assert_true(pid > 1);
+    return (pid_t)pid;
+}
+
+/* A message from somebody new arrives while the server hangs: the chat must
+ * not wait on the server to name the sender or the conversation before it
+ * handles keys again (a lookup from inside event handling used to hold the
+ * keyboard for the whole HTTP timeout, 30 s). */
+static void test_keys_work_while_names_hang(void **state)
+{
+    fixture_t *f = *state;
+    char screen[8192];
+    chat_with_bob(f, screen, sizeof screen);
+    dev_new_user(srv, "carol", &f->carol);
+    /* alice's other connection tells when the server has sent the event */
+    mpc_ws_t *other = mpt_ws_open(srv, f->alice_s.access);
+    assert_non_null(other);
+    /* the chat stopped, so that it reads the event only once the server hangs */
+    pid_t pid = chat_pid(f);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    json_t *r = send_msg(f->carol.ws, NULL, f->alice_s.user_id, "carol-1", "hello from carol");
+    assert_true(is_ok(r));
+    json_decref(r);
+    long long deadline = cli_mono_ms() + SCREEN_MS;
+    for (bool seen = false; !seen;) {
+        json_t *ev = NULL;
+        long long left = deadline - cli_mono_ms();
+        assert_true(left > 0);
+        assert_int_equal(mpc_ws_next_event(other, (int)left, &ev), MPC_OK);
+        seen = strcmp(jstr(ev, "event"), "message") == 0 &&
+               strcmp(jstr(json_object_get(ev, "message"), "text"), "hello from carol") == 0;
+        json_decref(ev);
+    }
+    mpc_ws_free(other);
+    assert_int_equal(kill(srv->pid, SIGSTOP), 0);
+    f->server_stopped = true;
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    /* well within the HTTP timeout of the lookups that used to block */
+    assert_int_equal(tmux(f, "send-keys", "-t", "chat", "-l", "typed during the hang"), 0);
+    long long typed = cli_mono_ms();
+    assert_true(wait_screen(f, "> typed during the hang", screen, sizeof screen));
+    long long took = cli_mono_ms() - typed;
+    if (took > 8000)
+        fail_msg("the typed text took %lld ms to show", took);
+    /* the new conversation is listed, under its id until the server answers */
+    assert_true(wait_screen(f, " 1 ", screen, sizeof screen));
+    assert_int_equal(kill(srv->pid, SIGCONT), 0);
+    f->server_stopped = false;
+    /* and named once it does */
+    char label[64];
+    snprintf(label, sizeof label, "@%s", f->carol.s.username);
+    long long named = cli_mono_ms() + 30000;
+    while (capture(f, screen, sizeof screen), strstr(screen, label) == NULL) {
+        if (cli_mono_ms() > named)
+            fail_msg("the conversation was never named %s:\n%s", label, screen);
+        poll(NULL, 0, 100); /* the next look at the screen */
+    }
+}
+
 static void test_quit_restores_terminal(void **state)
 {
     fixture_t *f = *state;
@@ -592,6 +666,7 @@ int main(void)
         T(test_page_up_loads_older_history),
         T(test_reconnects_and_catches_up),
         T(test_refused_send_shows_why),
+        T(test_keys_work_while_names_hang),
         T(test_quit_restores_terminal),
         T(test_slash_quit),
         cmocka_unit_test(test_not_logged_in_exits_3),

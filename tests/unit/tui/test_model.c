@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tui/tui_int.h"
@@ -121,6 +123,51 @@ static void test_pending(void **state)
     mp_tui__model_free(&m);
 }
 
+/* The reply to a send: a well-formed ack stores the message, one that lacks
+ * its seq or created_at (or has them of another type) stores nothing and is
+ * shown as an error. */
+static void test_send_ack(void **state)
+{
+    (void)state;
+    mp_tui_t *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    snprintf(t->model.me, sizeof t->model.me, "u1");
+    mp_tui_conv_t *c = mp_tui__conv_get(&t->model, "c1", false);
+    const char *bad[] = {
+        "{\"ok\":true,\"message_id\":\"m9\",\"created_at\":1000}",
+        "{\"ok\":true,\"message_id\":\"m9\",\"seq\":4}",
+        "{\"ok\":true,\"message_id\":\"m9\",\"seq\":\"4\",\"created_at\":1000}",
+        "{\"ok\":true,\"seq\":4,\"created_at\":1000}",
+    };
+    int64_t id = MP_TUI_OWN_IDS;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t->status[0] = '\0';
+        mp_tui__pending_add(&t->model, "c1", "hello")->frame_id = id;
+        json_t *reply = json_loads(bad[i], 0, NULL);
+        assert_non_null(reply);
+        json_object_set_new(reply, "id", json_integer(id++));
+        mp_tui__on_frame(t, reply);
+        json_decref(reply);
+        assert_int_equal(c->n_msgs, 0);
+        assert_int_equal(t->model.n_pending, 0);
+        assert_non_null(strstr(t->status, "not understood"));
+    }
+    mp_tui__pending_add(&t->model, "c1", "hello")->frame_id = id;
+    json_t *ok = json_pack("{s:I,s:b,s:s,s:i,s:i}", "id", (json_int_t)id, "ok", 1, "message_id",
+                           "m9", "seq", 4, "created_at", 1000);
+    mp_tui__on_frame(t, ok);
+    json_decref(ok);
+    assert_int_equal(t->model.n_pending, 0);
+    assert_int_equal(c->n_msgs, 1);
+    assert_int_equal(c->msgs[0].seq, 4);
+    assert_int_equal(c->msgs[0].created_at, 1000);
+    assert_string_equal(c->msgs[0].sender, "u1");
+    assert_string_equal(c->msgs[0].text, "hello");
+    assert_int_equal(c->read_seq, 4);
+    mp_tui__model_free(&t->model);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_marks),
         cmocka_unit_test(test_list_order),
         cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_send_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,20 +37,20 @@ static void test_widths(void **state)
 static void test_utf8_decoding(void **state)
 {
     (void)state;
-    wchar_t wc;
-    assert_int_equal(mp_tui__utf8_next("\xE6\xBC\xA2", 3, &wc), 3);
+    uint32_t wc;
+    assert_int_equal(mpr_utf8_next("\xE6\xBC\xA2", 3, &wc), 3);
     assert_int_equal(wc, 0x6F22);
-    assert_int_equal(mp_tui__utf8_next("\xF0\x9F\x98\x80", 4, &wc), 4);
+    assert_int_equal(mpr_utf8_next("\xF0\x9F\x98\x80", 4, &wc), 4);
     assert_int_equal(wc, 0x1F600);
     /* truncated, overlong, surrogate: one byte each, U+FFFD */
-    assert_int_equal(mp_tui__utf8_next("\xE6\xBC", 2, &wc), 1);
+    assert_int_equal(mpr_utf8_next("\xE6\xBC", 2, &wc), 1);
     assert_int_equal(wc, 0xFFFD);
-    assert_int_equal(mp_tui__utf8_next("\xC0\xAF", 2, &wc), 1);
+    assert_int_equal(mpr_utf8_next("\xC0\xAF", 2, &wc), 1);
     assert_int_equal(wc, 0xFFFD);
-    assert_int_equal(mp_tui__utf8_next("\xED\xA0\x80", 3, &wc), 1);
+    assert_int_equal(mpr_utf8_next("\xED\xA0\x80", 3, &wc), 1);
     assert_int_equal(wc, 0xFFFD);
     char out[4];
-    assert_int_equal(mp_tui__utf8_put(out, 0x1F600), 4);
+    assert_int_equal(mpr_utf8_put(out, 0x1F600), 4);
     assert_memory_equal(out, "\xF0\x9F\x98\x80", 4);
 }
 
@@ -58,31 +58,31 @@ static void test_sanitize(void **state)
 {
     (void)state;
     /* an escape sequence that would clear the screen and recolour it */
-    char *s = mp_tui__sanitize("a\x1b[2J\x1b]0;title\x07z", false);
+    char *s = mpr_clean_text("a\x1b[2J\x1b]0;title\x07z", false);
     assert_null(strchr(s, 0x1b));
     assert_null(strchr(s, 0x07));
     assert_string_equal(s, "a\xEF\xBF\xBD[2J\xEF\xBF\xBD]0;title\xEF\xBF\xBDz");
     mp_free(s);
     /* C1 controls (U+009B is CSI), DEL, bidi overrides */
-    s = mp_tui__sanitize("x\xC2\x9B"
-                         "1m\x7F\xE2\x80\xAEy",
-                         false);
+    s = mpr_clean_text("x\xC2\x9B"
+                       "1m\x7F\xE2\x80\xAEy",
+                       false);
     assert_string_equal(s, "x\xEF\xBF\xBD"
                            "1m\xEF\xBF\xBD\xEF\xBF\xBDy");
     mp_free(s);
     /* tab becomes a space; newlines kept only when asked */
-    s = mp_tui__sanitize("a\tb\nc", true);
+    s = mpr_clean_text("a\tb\nc", true);
     assert_string_equal(s, "a b\nc");
     mp_free(s);
-    s = mp_tui__sanitize("a\tb\nc", false);
+    s = mpr_clean_text("a\tb\nc", false);
     assert_string_equal(s, "a b c");
     mp_free(s);
     /* malformed UTF-8 comes out valid */
-    s = mp_tui__sanitize("ok\xFF", false);
+    s = mpr_clean_text("ok\xFF", false);
     assert_string_equal(s, "ok\xEF\xBF\xBD");
     mp_free(s);
     /* wide text passes unchanged */
-    s = mp_tui__sanitize("漢字 😀 e\xCC\x81", false);
+    s = mpr_clean_text("漢字 😀 e\xCC\x81", false);
     assert_string_equal(s, "漢字 😀 e\xCC\x81");
     mp_free(s);
 }
@@ -169,7 +169,7 @@ static void test_input_editing(void **state)
     mp_tui_input_t *in = calloc(1, sizeof *in);
     assert_non_null(in);
     mp_tui__input_clear(in);
-    const wchar_t typed[] = L"a漢😀b";
+    const uint32_t typed[] = {'a', 0x6F22, 0x1F600, 'b', 0};
     for (size_t i = 0; typed[i]; i++)
         assert_true(mp_tui__input_insert(in, typed[i]));
     assert_string_equal(in->buf, "a漢😀b");
