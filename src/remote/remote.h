@@ -151,6 +151,12 @@ int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *usernam
  * "cannot_connect"). */
 const char *mpr_session_token(mpr_session_t *s, bool force, mpr_err_t *e);
 
+/* mpr_http waiting at most timeout_ms for the connection and the answer
+ * (a token refresh, when one is due, still takes up to MPR_TIMEOUT_MS):
+ * for callers that must not hold a person up, such as a screen looking up
+ * a name. */
+int mpr_http_within(mpr_session_t *s, const char *method, const char *path, json_t *body,
+                    int timeout_ms, mpc_response_t *out, mpr_err_t *e);
 /* The common case of mpr_http: a request whose 2xx answer's JSON is wanted.
  * 0 with *out (caller decrefs; an empty object when the answer had no body),
  * or -1 with e filled (the server's refusal: exit 1; else exit 3). */

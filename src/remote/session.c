@@ -37,14 +37,15 @@ int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *usernam
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
-static int send_http(const mpr_url_t *u, const mpc_http_req_t *req, mpc_response_t *out,
-                     mpr_err_t *e)
+static int send_http(const mpr_url_t *u, const mpc_http_req_t *req, int timeout_ms,
+                     mpc_response_t *out, mpr_err_t *e)
 {
     memset(out, 0, sizeof *out);
-    mpc_conn_t *c = mpc_connect(u->host, u->port, CONNECT_TIMEOUT_MS);
+    mpc_conn_t *c = mpc_connect(u->host, u->port,
+                                timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
     if (c == NULL)
         return mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "cannot connect to %s", u->url);
-    int rc = mpc_http_send(c, req, out, MPR_TIMEOUT_MS);
+    int rc = mpc_http_send(c, req, out, timeout_ms);
     mpc_conn_free(c);
     if (rc != MPC_OK) {
         mpc_response_free(out);
@@ -66,7 +67,7 @@ static int json_http(const mpr_url_t *u, const char *method, const char *path, c
         .body_len = text != NULL ? strlen(text) : 0,
         .close = true,
     };
-    int st = send_http(u, &req, out, e);
+    int st = send_http(u, &req, MPR_TIMEOUT_MS, out, e);
     if (text != NULL) {
         explicit_bzero(text, strlen(text)); /* bodies may carry passwords and tokens */
         free(text);
@@ -173,14 +174,15 @@ static bool is_unauthorized(const mpc_response_t *r)
 
 /* Sends req with the session's token; on a 401 "unauthorized" refreshes once
  * and sends it again. */
-static int authed(mpr_session_t *s, mpc_http_req_t *req, mpc_response_t *out, mpr_err_t *e)
+static int authed(mpr_session_t *s, mpc_http_req_t *req, int timeout_ms, mpc_response_t *out,
+                  mpr_err_t *e)
 {
     for (int attempt = 0;; attempt++) {
         const char *token = mpr_session_token(s, attempt > 0, e);
         if (token == NULL)
             return -1;
         req->token = token;
-        int st = send_http(&s->url, req, out, e);
+        int st = send_http(&s->url, req, timeout_ms, out, e);
         if (st < 0 || attempt > 0 || !is_unauthorized(out))
             return st;
         mpc_response_free(out);
@@ -190,6 +192,12 @@ static int authed(mpr_session_t *s, mpc_http_req_t *req, mpc_response_t *out, mp
 int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *body,
              mpc_response_t *out, mpr_err_t *e)
 {
+    return mpr_http_within(s, method, path, body, MPR_TIMEOUT_MS, out, e);
+}
+
+int mpr_http_within(mpr_session_t *s, const char *method, const char *path, json_t *body,
+                    int timeout_ms, mpc_response_t *out, mpr_err_t *e)
+{
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     mpc_http_req_t req = {
         .method = method,
@@ -198,7 +206,7 @@ int mpr_http(mpr_session_t *s, const char *method, const char *path, json_t *bod
         .body_len = text != NULL ? strlen(text) : 0,
         .close = true,
     };
-    int st = authed(s, &req, out, e);
+    int st = authed(s, &req, timeout_ms, out, e);
     if (text != NULL) {
         explicit_bzero(text, strlen(text)); /* e.g. a password change */
         free(text);
@@ -267,7 +275,7 @@ int mpr_http_raw(mpr_session_t *s, const char *method, const char *path, const c
         .body_len = body_len,
         .close = true,
     };
-    return authed(s, &req, out, e);
+    return authed(s, &req, MPR_TIMEOUT_MS, out, e);
 }
 
 /* ---- WebSocket ------------------------------------------------------------------ */

@@ -252,35 +252,21 @@ mp_tui_conv_t *mp_tui__discover(mp_tui_t *t, const char *id)
  * (the names show as ids meanwhile). */
 #define LOOKUP_QUIET_MS 10000
 
-/* GET path within LOOKUP_MS, with the session's token (renewed once when
- * refused). mpr_http waits up to MPR_TIMEOUT_MS, too long for the keyboard
- * to wait on a name. Returns the HTTP status with *out (the JSON answer or
- * NULL; caller decrefs), or -1 when the server did not answer in time. */
+/* GET path within LOOKUP_MS (mpr_http waits up to MPR_TIMEOUT_MS, too long
+ * for the keyboard to wait on a name). Returns the HTTP status with *out
+ * (the JSON answer or NULL; caller decrefs), or -1 when the server did not
+ * answer in time. */
 static int quick_get(mp_tui_t *t, const char *path, json_t **out)
 {
     *out = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        mpr_err_t e = {0};
-        const char *token = mpr_session_token(t->s, attempt > 0, &e);
-        if (token == NULL)
-            return -1;
-        mpc_conn_t *conn = mpc_connect(t->s->url.host, t->s->url.port, LOOKUP_MS);
-        if (conn == NULL)
-            return -1;
-        mpc_response_t r;
-        int rc = mpc_http_request(conn, "GET", path, token, NULL, &r, LOOKUP_MS);
-        mpc_conn_free(conn);
-        if (rc != MPC_OK)
-            return -1;
-        int status = r.status;
-        if (status != 401 || attempt > 0) {
-            *out = r.json != NULL ? json_incref(r.json) : NULL;
-            mpc_response_free(&r);
-            return status;
-        }
-        mpc_response_free(&r);
-    }
-    return -1;
+    mpr_err_t e = {0};
+    mpc_response_t r;
+    int status = mpr_http_within(t->s, "GET", path, NULL, LOOKUP_MS, &r, &e);
+    if (status < 0)
+        return -1;
+    *out = r.json != NULL ? json_incref(r.json) : NULL;
+    mpc_response_free(&r);
+    return status;
 }
 
 static mp_tui_conv_t *unknown_conv(const mp_tui_t *t)
