@@ -4,6 +4,11 @@
 #ifndef MP_CLI_CLI_H
 #define MP_CLI_CLI_H
 
+#include <assert.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
 typedef struct mp_cli_cmd {
     const char *name;
     const char *summary;
@@ -21,6 +26,44 @@ int mp_cli_main(int argc, char **argv);
 /* True when argv[1..] contains -h or --help before any "--" (for
  * subcommands' own --help). */
 int mp_cli_wants_help(int argc, char **argv);
+
+/* ---- options of the client commands (opts.c) ---- */
+
+/* Which of the shared options a command takes. */
+enum { MP_CLI_URL = 1, MP_CLI_USER = 2, MP_CLI_JSON = 4 };
+/* A command's own option ids start here (below are the shared ones). */
+#define MP_CLI_OWN 256
+
+typedef struct mp_cli_spec {
+    const char *name;         /* "send": for messages */
+    void (*usage)(FILE *out); /* printed after a usage error */
+    unsigned common;          /* MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON */
+    const struct option *own; /* the command's options (val >= MP_CLI_OWN, or a short
+                                 option's letter), NULL-name terminated; may be NULL */
+    const char *shorts;       /* short options for getopt ("v"), or NULL */
+    /* Called for each own option (val, its value or NULL); returns 0, or an
+     * exit status (e.g. from mp_cli_usage_error) to stop. */
+    int (*on_option)(int id, const char *value, void *arg);
+    int min_args, max_args; /* how many arguments it takes */
+    const char *args_hint;  /* the message when their number is wrong */
+} mp_cli_spec_t;
+
+/* What the shared options said, and the arguments left. */
+typedef struct mp_cli_common {
+    const char *url, *user;
+    bool json;
+    char **args; /* the arguments (options removed), borrowed from argv */
+    int nargs;
+} mp_cli_common_t;
+
+/* Reads argv (argv[0] the command's name) by spec; options may come before
+ * or after the arguments, "--" ends them. Returns 0, or 2 after printing
+ * what was wrong and the usage. */
+int mp_cli_parse(int argc, char **argv, const mp_cli_spec_t *spec, mp_cli_common_t *common,
+                 void *arg);
+/* Prints "magpie NAME: <message>" and the usage; returns 2. */
+int mp_cli_usage_error(const mp_cli_spec_t *spec, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Subcommands. */
 int mp_cli_serve(int argc, char **argv);

@@ -3,7 +3,6 @@
  * credentials file of src/remote, never on the command line. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,108 +22,64 @@ typedef struct {
 } acct_opts_t;
 
 enum {
-    O_URL = 256,
-    O_USER,
-    O_PASSWORD_FILE,
+    O_PASSWORD_FILE = MP_CLI_OWN,
     O_DEVICE_NAME,
     O_DISPLAY_NAME,
     O_EMAIL,
     O_INVITE,
-    O_JSON,
     O_NO_LOGIN,
     O_FORGET,
 };
 
-/* Parses argv; `allowed` lists the option ids this command takes (0-ended),
- * want_arg whether USERNAME is required. Returns 0, or MP_CLI_USAGE after
- * printing why. */
-static int parse(int argc, char **argv, const int *allowed, bool want_arg, acct_opts_t *o,
-                 void (*usage)(FILE *))
+static int on_option(int id, const char *value, void *arg)
 {
-    static const struct option longs[] = {
-        {"url", required_argument, NULL, O_URL},
-        {"user", required_argument, NULL, O_USER},
-        {"password-file", required_argument, NULL, O_PASSWORD_FILE},
-        {"device-name", required_argument, NULL, O_DEVICE_NAME},
-        {"display-name", required_argument, NULL, O_DISPLAY_NAME},
-        {"email", required_argument, NULL, O_EMAIL},
-        {"invite", required_argument, NULL, O_INVITE},
-        {"json", no_argument, NULL, O_JSON},
-        {"no-login", no_argument, NULL, O_NO_LOGIN},
-        {"forget", no_argument, NULL, O_FORGET},
-        {NULL, 0, NULL, 0},
-    };
-    memset(o, 0, sizeof *o);
-    optind = 0; /* 0: GNU getopt starts afresh (and options may follow USERNAME) */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        bool ok = false;
-        for (const int *a = allowed; *a != 0; a++)
-            ok = ok || *a == c;
-        if (!ok) {
-            fprintf(stderr, "magpie %s: unknown or misplaced option %s\n\n", argv[0],
-                    argv[optind - 1]);
-            usage(stderr);
-            return MP_CLI_USAGE;
-        }
-        switch (c) {
-        case O_URL:
-            o->url = optarg;
-            break;
-        case O_USER:
-            o->user = optarg;
-            break;
-        case O_PASSWORD_FILE:
-            o->password_file = optarg;
-            break;
-        case O_DEVICE_NAME:
-            o->device_name = optarg;
-            break;
-        case O_DISPLAY_NAME:
-            o->display_name = optarg;
-            break;
-        case O_EMAIL:
-            o->email = optarg;
-            break;
-        case O_INVITE:
-            o->invite = optarg;
-            break;
-        case O_JSON:
-            o->json = true;
-            break;
-        case O_NO_LOGIN:
-            o->no_login = true;
-            break;
-        case O_FORGET:
-            o->forget = true;
-            break;
-        }
+    acct_opts_t *o = arg;
+    switch (id) {
+    case O_PASSWORD_FILE:
+        o->password_file = value;
+        break;
+    case O_DEVICE_NAME:
+        o->device_name = value;
+        break;
+    case O_DISPLAY_NAME:
+        o->display_name = value;
+        break;
+    case O_EMAIL:
+        o->email = value;
+        break;
+    case O_INVITE:
+        o->invite = value;
+        break;
+    case O_NO_LOGIN:
+        o->no_login = true;
+        break;
+    case O_FORGET:
+        o->forget = true;
+        break;
     }
-    int left = argc - optind;
-    if ((want_arg && left != 1) || (!want_arg && left != 0)) {
-        fprintf(stderr, "magpie %s: %s\n\n", argv[0],
-                want_arg ? "give exactly one USERNAME" : "takes no arguments");
-        usage(stderr);
-        return MP_CLI_USAGE;
-    }
-    o->arg = want_arg ? argv[optind] : NULL;
-    if (o->arg != NULL && o->arg[0] == '@')
-        o->arg++;
     return 0;
 }
 
 /* --help, then the options: returns the exit status when the command is
  * done already (help printed: 0; a usage error: 2), else -1 to go on. */
-static int begin(int argc, char **argv, const int *allowed, bool want_arg, acct_opts_t *o,
-                 void (*usage)(FILE *))
+static int begin(int argc, char **argv, const mp_cli_spec_t *spec, acct_opts_t *o)
 {
     if (mp_cli_wants_help(argc, argv)) {
-        usage(stdout);
+        spec->usage(stdout);
         return MP_CLI_OK;
     }
-    int rc = parse(argc, argv, allowed, want_arg, o, usage);
-    return rc != 0 ? rc : -1;
+    memset(o, 0, sizeof *o);
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, spec, &c, o);
+    if (rc != 0)
+        return rc;
+    o->url = c.url;
+    o->user = c.user;
+    o->json = c.json;
+    o->arg = c.nargs > 0 ? c.args[0] : NULL;
+    if (o->arg != NULL && o->arg[0] == '@')
+        o->arg++;
+    return -1;
 }
 
 /* ---- login ---------------------------------------------------------------------- */
@@ -209,11 +164,20 @@ static int do_login(const mpr_url_t *u, const char *username, const char *passwo
     return MP_CLI_OK;
 }
 
+static const struct option login_own[] = {
+    {"password-file", required_argument, NULL, O_PASSWORD_FILE},
+    {"device-name", required_argument, NULL, O_DEVICE_NAME},
+    {NULL, 0, NULL, 0},
+};
+static const mp_cli_spec_t login_spec = {
+    "login", login_usage, MP_CLI_URL | MP_CLI_JSON,    login_own, NULL, on_option,
+    1,       1,           "give exactly one USERNAME",
+};
+
 int mp_cli_login(int argc, char **argv)
 {
-    static const int allowed[] = {O_URL, O_PASSWORD_FILE, O_DEVICE_NAME, O_JSON, 0};
     acct_opts_t o;
-    int rc = begin(argc, argv, allowed, true, &o, login_usage);
+    int rc = begin(argc, argv, &login_spec, &o);
     if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
@@ -245,12 +209,30 @@ static void register_usage(FILE *out)
             "3 cannot connect\n");
 }
 
+static const struct option register_own[] = {
+    {"password-file", required_argument, NULL, O_PASSWORD_FILE},
+    {"display-name", required_argument, NULL, O_DISPLAY_NAME},
+    {"email", required_argument, NULL, O_EMAIL},
+    {"invite", required_argument, NULL, O_INVITE},
+    {"no-login", no_argument, NULL, O_NO_LOGIN},
+    {NULL, 0, NULL, 0},
+};
+static const mp_cli_spec_t register_spec = {
+    "register",
+    register_usage,
+    MP_CLI_URL | MP_CLI_JSON,
+    register_own,
+    NULL,
+    on_option,
+    1,
+    1,
+    "give exactly one USERNAME",
+};
+
 int mp_cli_register(int argc, char **argv)
 {
-    static const int allowed[] = {O_URL,    O_PASSWORD_FILE, O_DISPLAY_NAME, O_EMAIL,
-                                  O_INVITE, O_NO_LOGIN,      O_JSON,         0};
     acct_opts_t o;
-    int rc = begin(argc, argv, allowed, true, &o, register_usage);
+    int rc = begin(argc, argv, &register_spec, &o);
     if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
@@ -300,11 +282,19 @@ static void logout_usage(FILE *out)
             "exit status: 0 signed out, 1 refused, 2 usage, 3 not logged in or cannot connect\n");
 }
 
+static const struct option logout_own[] = {
+    {"forget", no_argument, NULL, O_FORGET},
+    {NULL, 0, NULL, 0},
+};
+static const mp_cli_spec_t logout_spec = {
+    "logout", logout_usage,         MP_CLI_URL | MP_CLI_USER, logout_own, NULL, on_option, 0,
+    0,        "takes no arguments",
+};
+
 int mp_cli_logout(int argc, char **argv)
 {
-    static const int allowed[] = {O_URL, O_USER, O_FORGET, 0};
     acct_opts_t o;
-    int rc = begin(argc, argv, allowed, false, &o, logout_usage);
+    int rc = begin(argc, argv, &logout_spec, &o);
     if (rc >= 0)
         return rc;
     mpr_err_t e = {0};
@@ -339,11 +329,22 @@ static void whoami_usage(FILE *out)
                  "exit status: 0, 1 refused, 2 usage, 3 not logged in or cannot connect\n");
 }
 
+static const mp_cli_spec_t whoami_spec = {
+    "whoami",
+    whoami_usage,
+    MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+    NULL,
+    NULL,
+    on_option,
+    0,
+    0,
+    "takes no arguments",
+};
+
 int mp_cli_whoami(int argc, char **argv)
 {
-    static const int allowed[] = {O_URL, O_USER, O_JSON, 0};
     acct_opts_t o;
-    int rc = begin(argc, argv, allowed, false, &o, whoami_usage);
+    int rc = begin(argc, argv, &whoami_spec, &o);
     if (rc >= 0)
         return rc;
     mpr_err_t e = {0};

@@ -23,23 +23,9 @@ static void usage(FILE *f)
                "Ctrl-C, F10 or /quit quit.\n");
 }
 
-/* The value of an option given as "--opt VALUE" or "--opt=VALUE" at argv[*i]
- * (advancing *i), or NULL when argv[*i] is not that option. */
-static const char *option(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
+static const mp_cli_spec_t chat_spec = {
+    "chat", usage, MP_CLI_URL | MP_CLI_USER, NULL, NULL, NULL, 0, 1, "give at most one TO",
+};
 
 int mp_cli_chat(int argc, char **argv)
 {
@@ -47,31 +33,16 @@ int mp_cli_chat(int argc, char **argv)
         usage(stdout);
         return MPR_EXIT_OK;
     }
-    const char *url = NULL, *user = NULL, *to = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        const char *v;
-        if ((v = option(argc, argv, &i, "--url", &missing)) != NULL) {
-            url = v;
-        } else if ((v = option(argc, argv, &i, "--user", &missing)) != NULL) {
-            user = v;
-        } else if (missing || (argv[i][0] == '-' && argv[i][1] != '\0') || to != NULL) {
-            fprintf(stderr, "magpie: %s '%s'\n",
-                    missing ? "missing value for"
-                    : to    ? "unexpected argument"
-                            : "unknown option",
-                    argv[i]);
-            usage(stderr);
-            return MPR_EXIT_USAGE;
-        } else {
-            to = argv[i];
-        }
-    }
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, &chat_spec, &c, NULL);
+    if (rc != 0)
+        return rc;
+    const char *url = c.url, *user = c.user, *to = c.nargs > 0 ? c.args[0] : NULL;
     mpr_session_t s;
     mpr_err_t e = {0};
     if (mpr_session_open(&s, url, user, &e) != 0)
         return mpr_report(&e);
-    int rc = mp_tui_run(&s, to, &e);
+    rc = mp_tui_run(&s, to, &e);
     if (rc != MPR_EXIT_OK)
         return mpr_report(&e);
     return MPR_EXIT_OK;

@@ -16,59 +16,19 @@
 #define MAX_PAGES 50
 
 typedef struct {
-    const char *url, *user, *limit;
-    bool json, archived;
-    int npos;
-    char *pos[4];
+    bool archived;
+    const char *limit;
 } list_opts_t;
 
-enum { O_URL = 256, O_USER, O_JSON, O_ARCHIVED, O_LIMIT };
+enum { O_ARCHIVED = MP_CLI_OWN, O_LIMIT };
 
-static int parse(int argc, char **argv, bool archived_ok, list_opts_t *o, void (*usage)(FILE *))
+static int on_option(int id, const char *value, void *arg)
 {
-    static const struct option longs[] = {
-        {"url", required_argument, NULL, O_URL},     {"user", required_argument, NULL, O_USER},
-        {"json", no_argument, NULL, O_JSON},         {"archived", no_argument, NULL, O_ARCHIVED},
-        {"limit", required_argument, NULL, O_LIMIT}, {NULL, 0, NULL, 0},
-    };
-    memset(o, 0, sizeof *o);
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (c) {
-        case O_URL:
-            o->url = optarg;
-            break;
-        case O_USER:
-            o->user = optarg;
-            break;
-        case O_JSON:
-            o->json = true;
-            break;
-        case O_LIMIT:
-            o->limit = optarg;
-            break;
-        case O_ARCHIVED:
-            if (archived_ok) {
-                o->archived = true;
-                break;
-            }
-            /* fall through */
-        default:
-            fprintf(stderr, "magpie %s: unknown option %s\n\n", argv[0], argv[optind - 1]);
-            usage(stderr);
-            return MP_CLI_USAGE;
-        }
-    }
-    for (int i = optind; i < argc; i++) {
-        if (o->npos == 4) {
-            fprintf(stderr, "magpie %s: too many arguments\n\n", argv[0]);
-            usage(stderr);
-            return MP_CLI_USAGE;
-        }
-        o->pos[o->npos++] = argv[i];
-    }
+    list_opts_t *o = arg;
+    if (id == O_ARCHIVED)
+        o->archived = true;
+    else if (id == O_LIMIT)
+        o->limit = value;
     return 0;
 }
 
@@ -133,27 +93,32 @@ static int list_conversations(int argc, char **argv, bool groups_only, void (*us
         usage(stdout);
         return MP_CLI_OK;
     }
-    list_opts_t o;
-    int rc = parse(argc, argv, true, &o, usage);
+    static const struct option own[] = {
+        {"archived", no_argument, NULL, O_ARCHIVED},
+        {NULL, 0, NULL, 0},
+    };
+    const mp_cli_spec_t spec = {
+        argv[0], usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+        own,     NULL,  on_option,
+        0,       0,     "takes no arguments",
+    };
+    list_opts_t o = {0};
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, &spec, &c, &o);
     if (rc != 0)
         return rc;
-    if (o.npos != 0) {
-        fprintf(stderr, "magpie %s: takes no arguments\n\n", argv[0]);
-        usage(stderr);
-        return MP_CLI_USAGE;
-    }
     mpr_err_t e = {0};
     mpr_session_t s;
-    if (mpr_session_open(&s, o.url, o.user, &e) != 0)
+    if (mpr_session_open(&s, c.url, c.user, &e) != 0)
         return mpr_report(&e);
-    conv_print_t p = {.json = o.json, .groups_only = groups_only};
+    conv_print_t p = {.json = c.json, .groups_only = groups_only};
     p.names = mpr_names_new(&s);
     const char *path =
         o.archived ? "/v1/conversations?limit=200&archived=true" : "/v1/conversations?limit=200";
     if (mpr_http_pages(&s, path, "conversations", MAX_PAGES, print_conversation, &p, &e) != 0)
         rc = mpr_report(&e);
     mpr_names_free(p.names);
-    if (rc == MP_CLI_OK && p.count == 0 && !o.json)
+    if (rc == MP_CLI_OK && p.count == 0 && !c.json)
         fprintf(stderr, groups_only ? "You are in no group.\n" : "No conversations yet.\n");
     return rc;
 }
@@ -220,32 +185,34 @@ int mp_cli_users(int argc, char **argv)
         users_usage(stdout);
         return MP_CLI_OK;
     }
-    list_opts_t o;
-    int rc = parse(argc, argv, false, &o, users_usage);
+    static const struct option own[] = {
+        {"limit", required_argument, NULL, O_LIMIT},
+        {NULL, 0, NULL, 0},
+    };
+    static const mp_cli_spec_t spec = {
+        "users", users_usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON, own, NULL, on_option,
+        2,       2,           "expected `users search QUERY`",
+    };
+    list_opts_t o = {0};
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, &spec, &c, &o);
     if (rc != 0)
         return rc;
-    if (o.npos != 2 || strcmp(o.pos[0], "search") != 0) {
-        fprintf(stderr, "magpie users: expected `users search QUERY`\n\n");
-        users_usage(stderr);
-        return MP_CLI_USAGE;
-    }
+    if (strcmp(c.args[0], "search") != 0)
+        return mp_cli_usage_error(&spec, "expected `users search QUERY`");
     char *end = NULL;
     long limit = o.limit != NULL ? strtol(o.limit, &end, 10) : 20;
-    if (o.limit != NULL && (*end != '\0' || limit < 1 || limit > 50)) {
-        fprintf(stderr, "magpie users: --limit must be 1 to 50\n");
-        return MP_CLI_USAGE;
-    }
+    if (o.limit != NULL && (*end != '\0' || limit < 1 || limit > 50))
+        return mp_cli_usage_error(&spec, "--limit must be 1 to 50");
     char q[400], path[512];
-    if (mpr_urlencode(o.pos[1], q, sizeof q) != 0) {
-        fprintf(stderr, "magpie users: the query is too long\n");
-        return MP_CLI_USAGE;
-    }
+    if (mpr_urlencode(c.args[1], q, sizeof q) != 0)
+        return mp_cli_usage_error(&spec, "the query is too long");
     snprintf(path, sizeof path, "/v1/users/search?q=%s&limit=%ld", q, limit);
     mpr_err_t e = {0};
     mpr_session_t s;
-    if (mpr_session_open(&s, o.url, o.user, &e) != 0)
+    if (mpr_session_open(&s, c.url, c.user, &e) != 0)
         return mpr_report(&e);
-    if (mpr_http_pages(&s, path, "users", 1, print_user, &o.json, &e) != 0)
+    if (mpr_http_pages(&s, path, "users", 1, print_user, &c.json, &e) != 0)
         return mpr_report(&e);
     return MP_CLI_OK;
 }

@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -75,15 +74,6 @@ static void send_usage(FILE *out)
             DEFAULT_TIMEOUT_S, MPR_DEFAULT_URL);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "magpie send: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n\n");
-    send_usage(stderr);
-    return MPR_EXIT_USAGE;
-}
-
 static bool printable_ascii(const char *s)
 {
     for (; *s; s++)
@@ -106,90 +96,94 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-enum { O_URL = 256, O_USER, O_LINES, O_ID, O_REPLY_TO, O_FILE, O_JSON, O_TIMEOUT };
+enum { O_LINES = MP_CLI_OWN, O_ID, O_REPLY_TO, O_FILE, O_TIMEOUT };
+
+static const struct option send_own[] = {
+    {"lines", no_argument, NULL, O_LINES},
+    {"id", required_argument, NULL, O_ID},
+    {"reply-to", required_argument, NULL, O_REPLY_TO},
+    {"file", required_argument, NULL, O_FILE},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"verbose", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
+static int on_option(int id, const char *value, void *arg);
+
+static const mp_cli_spec_t send_spec = {
+    "send",
+    send_usage,
+    MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+    send_own,
+    "v",
+    on_option,
+    1,
+    2,
+    "give TO (@username, #group title, world or a conversation id), then TEXT "
+    "(quoted) or nothing",
+};
+
+static int on_option(int id, const char *value, void *arg)
+{
+    send_opts_t *o = arg;
+    switch (id) {
+    case O_LINES:
+        o->lines = true;
+        break;
+    case O_ID:
+        o->id = value;
+        break;
+    case O_REPLY_TO:
+        o->reply_to = value;
+        break;
+    case O_FILE:
+        o->file = value;
+        break;
+    case 'v':
+        o->verbose = true;
+        break;
+    case O_TIMEOUT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 86400)
+            return mp_cli_usage_error(
+                &send_spec, "--timeout: \"%s\" is not a number of seconds (1-86400)", value);
+        o->timeout_ms = (int)v * 1000;
+        break;
+    }
+    }
+    return 0;
+}
 
 static int parse(int argc, char **argv, send_opts_t *o)
 {
-    static const struct option longs[] = {
-        {"url", required_argument, NULL, O_URL},
-        {"user", required_argument, NULL, O_USER},
-        {"lines", no_argument, NULL, O_LINES},
-        {"id", required_argument, NULL, O_ID},
-        {"reply-to", required_argument, NULL, O_REPLY_TO},
-        {"file", required_argument, NULL, O_FILE},
-        {"json", no_argument, NULL, O_JSON},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"verbose", no_argument, NULL, 'v'},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof *o);
     o->timeout_ms = DEFAULT_TIMEOUT_S * 1000;
-    optind = 0; /* GNU getopt afresh; options may follow TO */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "v", longs, NULL)) != -1) {
-        switch (c) {
-        case O_URL:
-            o->url = optarg;
-            break;
-        case O_USER:
-            o->user = optarg;
-            break;
-        case O_LINES:
-            o->lines = true;
-            break;
-        case O_ID:
-            o->id = optarg;
-            break;
-        case O_REPLY_TO:
-            o->reply_to = optarg;
-            break;
-        case O_FILE:
-            o->file = optarg;
-            break;
-        case O_JSON:
-            o->json = true;
-            break;
-        case 'v':
-            o->verbose = true;
-            break;
-        case O_TIMEOUT: {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || v < 1 || v > 86400)
-                return usage_error("--timeout: \"%s\" is not a number of seconds (1-86400)",
-                                   optarg);
-            o->timeout_ms = (int)v * 1000;
-            break;
-        }
-        default:
-            return usage_error("unknown option or missing value: %s", argv[optind - 1]);
-        }
-    }
-    int left = argc - optind;
-    if (left < 1)
-        return usage_error("%s", "give TO: @username, #group title, world or a conversation id");
-    if (left > 2)
-        return usage_error("too many arguments (quote TEXT): %s", argv[optind + 2]);
-    o->to = argv[optind];
-    o->text = left == 2 ? argv[optind + 1] : NULL;
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, &send_spec, &c, o);
+    if (rc != 0)
+        return rc;
+    o->url = c.url;
+    o->user = c.user;
+    o->json = c.json;
+    o->to = c.args[0];
+    o->text = c.nargs == 2 ? c.args[1] : NULL;
     if (o->lines && o->text != NULL)
-        return usage_error("%s", "--lines reads standard input: give no TEXT");
+        return mp_cli_usage_error(&send_spec, "--lines reads standard input: give no TEXT");
     if (o->text != NULL && o->text[0] == '\0' && o->file == NULL)
-        return usage_error("%s", "TEXT is empty");
+        return mp_cli_usage_error(&send_spec, "TEXT is empty");
     if (o->lines && o->file != NULL)
-        return usage_error("%s", "--file sends one message: it does not go with --lines");
+        return mp_cli_usage_error(&send_spec,
+                                  "--file sends one message: it does not go with --lines");
     if (o->reply_to != NULL && !decimal_id(o->reply_to))
-        return usage_error("--reply-to: \"%s\" is not a message id (1-20 digits)", o->reply_to);
+        return mp_cli_usage_error(
+            &send_spec, "--reply-to: \"%s\" is not a message id (1-20 digits)", o->reply_to);
     if (o->id != NULL) {
         size_t max = o->lines ? LINES_ID_MAX : CMID_MAX;
-        if (o->id[0] == '\0' || strlen(o->id) > max || !printable_ascii(o->id)) {
-            fprintf(stderr, "magpie send: --id must be 1-%zu printable ASCII characters%s\n\n", max,
-                    o->lines ? " with --lines (which appends -N)" : "");
-            send_usage(stderr);
-            return MPR_EXIT_USAGE;
-        }
+        if (o->id[0] == '\0' || strlen(o->id) > max || !printable_ascii(o->id))
+            return mp_cli_usage_error(&send_spec, "--id must be 1-%zu printable ASCII characters%s",
+                                      max, o->lines ? " with --lines (which appends -N)" : "");
     }
     return 0;
 }

@@ -23,7 +23,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -122,52 +121,40 @@ static void tail_usage(FILE *out)
             MPR_DEFAULT_URL);
 }
 
-enum { O_URL = 256, O_USER, O_JSON, O_SINCE_START, O_CATCH_UP };
+enum { O_SINCE_START = MP_CLI_OWN, O_CATCH_UP };
+
+static int on_option(int id, const char *value, void *arg)
+{
+    (void)value;
+    tail_opts_t *o = arg;
+    if (id == O_SINCE_START)
+        o->since_start = true;
+    else if (id == O_CATCH_UP)
+        o->catch_up = true;
+    return 0;
+}
 
 static int parse(int argc, char **argv, tail_opts_t *o)
 {
-    static const struct option longs[] = {
-        {"url", required_argument, NULL, O_URL},
-        {"user", required_argument, NULL, O_USER},
-        {"json", no_argument, NULL, O_JSON},
+    static const struct option own[] = {
         {"since-start", no_argument, NULL, O_SINCE_START},
         {"catch-up", no_argument, NULL, O_CATCH_UP},
         {NULL, 0, NULL, 0},
     };
+    static const mp_cli_spec_t spec = {
+        "tail", tail_usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+        own,    NULL,       on_option,
+        0,      1,          "give at most one TO",
+    };
     memset(o, 0, sizeof *o);
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (c) {
-        case O_URL:
-            o->url = optarg;
-            break;
-        case O_USER:
-            o->user = optarg;
-            break;
-        case O_JSON:
-            o->json = true;
-            break;
-        case O_SINCE_START:
-            o->since_start = true;
-            break;
-        case O_CATCH_UP:
-            o->catch_up = true;
-            break;
-        default:
-            fprintf(stderr, "magpie tail: unknown option or missing value: %s\n\n",
-                    argv[optind - 1]);
-            tail_usage(stderr);
-            return MPR_EXIT_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "magpie tail: give at most one TO\n\n");
-        tail_usage(stderr);
-        return MPR_EXIT_USAGE;
-    }
-    o->to = optind < argc ? argv[optind] : NULL;
+    mp_cli_common_t c;
+    int rc = mp_cli_parse(argc, argv, &spec, &c, o);
+    if (rc != 0)
+        return rc;
+    o->url = c.url;
+    o->user = c.user;
+    o->json = c.json;
+    o->to = c.nargs > 0 ? c.args[0] : NULL;
     return 0;
 }
 
