@@ -170,8 +170,14 @@ static const struct option login_own[] = {
     {NULL, 0, NULL, 0},
 };
 static const mp_cli_spec_t login_spec = {
-    "login", login_usage, MP_CLI_URL | MP_CLI_JSON,    login_own, NULL, on_option,
-    1,       1,           "give exactly one USERNAME",
+    .name = "login",
+    .usage = login_usage,
+    .common = MP_CLI_URL | MP_CLI_JSON,
+    .own = login_own,
+    .on_option = on_option,
+    .min_args = 1,
+    .max_args = 1,
+    .args_hint = "give exactly one USERNAME",
 };
 
 int mp_cli_login(int argc, char **argv)
@@ -218,15 +224,14 @@ static const struct option register_own[] = {
     {NULL, 0, NULL, 0},
 };
 static const mp_cli_spec_t register_spec = {
-    "register",
-    register_usage,
-    MP_CLI_URL | MP_CLI_JSON,
-    register_own,
-    NULL,
-    on_option,
-    1,
-    1,
-    "give exactly one USERNAME",
+    .name = "register",
+    .usage = register_usage,
+    .common = MP_CLI_URL | MP_CLI_JSON,
+    .own = register_own,
+    .on_option = on_option,
+    .min_args = 1,
+    .max_args = 1,
+    .args_hint = "give exactly one USERNAME",
 };
 
 int mp_cli_register(int argc, char **argv)
@@ -287,8 +292,13 @@ static const struct option logout_own[] = {
     {NULL, 0, NULL, 0},
 };
 static const mp_cli_spec_t logout_spec = {
-    "logout", logout_usage,         MP_CLI_URL | MP_CLI_USER, logout_own, NULL, on_option, 0,
-    0,        "takes no arguments",
+    .name = "logout",
+    .usage = logout_usage,
+    .common = MP_CLI_URL | MP_CLI_USER,
+    .own = logout_own,
+    .on_option = on_option,
+    .max_args = 0,
+    .args_hint = "takes no arguments",
 };
 
 int mp_cli_logout(int argc, char **argv)
@@ -330,15 +340,12 @@ static void whoami_usage(FILE *out)
 }
 
 static const mp_cli_spec_t whoami_spec = {
-    "whoami",
-    whoami_usage,
-    MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
-    NULL,
-    NULL,
-    on_option,
-    0,
-    0,
-    "takes no arguments",
+    .name = "whoami",
+    .usage = whoami_usage,
+    .common = MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+    .on_option = on_option,
+    .max_args = 0,
+    .args_hint = "takes no arguments",
 };
 
 int mp_cli_whoami(int argc, char **argv)

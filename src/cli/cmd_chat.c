@@ -24,7 +24,11 @@ static void usage(FILE *f)
 }
 
 static const mp_cli_spec_t chat_spec = {
-    "chat", usage, MP_CLI_URL | MP_CLI_USER, NULL, NULL, NULL, 0, 1, "give at most one TO",
+    .name = "chat",
+    .usage = usage,
+    .common = MP_CLI_URL | MP_CLI_USER,
+    .max_args = 1,
+    .args_hint = "give at most one TO",
 };
 
 int mp_cli_chat(int argc, char **argv)

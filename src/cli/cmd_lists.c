@@ -98,9 +98,13 @@ static int list_conversations(int argc, char **argv, bool groups_only, void (*us
         {NULL, 0, NULL, 0},
     };
     const mp_cli_spec_t spec = {
-        argv[0], usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
-        own,     NULL,  on_option,
-        0,       0,     "takes no arguments",
+        .name = argv[0],
+        .usage = usage,
+        .common = MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+        .own = own,
+        .on_option = on_option,
+        .max_args = 0,
+        .args_hint = "takes no arguments",
     };
     list_opts_t o = {0};
     mp_cli_common_t c;
@@ -190,8 +194,14 @@ int mp_cli_users(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const mp_cli_spec_t spec = {
-        "users", users_usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON, own, NULL, on_option,
-        2,       2,           "expected `users search QUERY`",
+        .name = "users",
+        .usage = users_usage,
+        .common = MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+        .own = own,
+        .on_option = on_option,
+        .min_args = 2,
+        .max_args = 2,
+        .args_hint = "expected `users search QUERY`",
     };
     list_opts_t o = {0};
     mp_cli_common_t c;

@@ -111,16 +111,16 @@ static const struct option send_own[] = {
 static int on_option(int id, const char *value, void *arg);
 
 static const mp_cli_spec_t send_spec = {
-    "send",
-    send_usage,
-    MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
-    send_own,
-    "v",
-    on_option,
-    1,
-    2,
-    "give TO (@username, #group title, world or a conversation id), then TEXT "
-    "(quoted) or nothing",
+    .name = "send",
+    .usage = send_usage,
+    .common = MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+    .own = send_own,
+    .shorts = "v",
+    .on_option = on_option,
+    .min_args = 1,
+    .max_args = 2,
+    .args_hint = "give TO (@username, #group title, world or a conversation id), then TEXT "
+                 "(quoted) or nothing",
 };
 
 static int on_option(int id, const char *value, void *arg)

@@ -142,9 +142,13 @@ static int parse(int argc, char **argv, tail_opts_t *o)
         {NULL, 0, NULL, 0},
     };
     static const mp_cli_spec_t spec = {
-        "tail", tail_usage, MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
-        own,    NULL,       on_option,
-        0,      1,          "give at most one TO",
+        .name = "tail",
+        .usage = tail_usage,
+        .common = MP_CLI_URL | MP_CLI_USER | MP_CLI_JSON,
+        .own = own,
+        .on_option = on_option,
+        .max_args = 1,
+        .args_hint = "give at most one TO",
     };
     memset(o, 0, sizeof *o);
     mp_cli_common_t c;
