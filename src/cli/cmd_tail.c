@@ -110,14 +110,14 @@ static void tail_usage(FILE *out)
             "  --url URL       the server (default $MAGPIE_URL, else %s)\n"
             "  --user NAME     which signed-in user (default: the last one to log in)\n"
             "\n"
-            "Once running, a lost connection, a request without an answer (10 s) and a server\n"
+            "Once connected, a lost connection, a request without an answer (10 s) and a server\n"
             "that is busy or failing (unavailable, internal, rate_limited) are waited out:\n"
             "it connects again and catches up.\n"
             "\n"
             "Exit status: 0 stopped (SIGINT, SIGTERM), or caught up with --catch-up;\n"
-            "1 refused by the server (at the start any refusal, once running one that waiting\n"
+            "1 refused by the server (before it is connected any refusal, then one that waiting\n"
             "cannot change), or standard output cannot be written; 2 usage; 3 not logged in\n"
-            "or cannot connect at the start, or the device was signed out while running.\n",
+            "or cannot connect when it starts, or the device was signed out while running.\n",
             MPR_DEFAULT_URL);
 }
 
@@ -742,17 +742,25 @@ static int run(tail_t *t, mpr_err_t *e)
     snprintf(t->saved, sizeof t->saved, "%s", t->cursor);
     t->call_ms = MPR_TIMEOUT_MS;
     t->ws = mpr_ws_open(&t->s, e);
-    if (t->ws == NULL || catch_up(t, e) != 0)
+    if (t->ws == NULL) /* no server at the start: say so (exit 3) */
         return g_stop ? 0 : -1;
-    if (t->o->catch_up)
-        return 0;
-    t->call_ms = FOLLOW_CALL_MS;
-    while (follow(t, e) != 0 && !g_stop) {
+    /* From here a lost connection is waited out, also in the middle of the
+     * first catch-up: the server was there a moment ago. */
+    int rc = catch_up(t, e);
+    while (!g_stop) {
+        if (rc == 0) {
+            if (t->o->catch_up)
+                return 0;
+            t->call_ms = FOLLOW_CALL_MS;
+            if (follow(t, e) == 0 || g_stop)
+                return 0;
+        }
         if (!transient(e))
             return -1;
         fprintf(stderr, "magpie: %s: %s; reconnecting\n", e->code, e->msg);
         if (reconnect(t, e) != 0)
             return g_stop ? 0 : -1;
+        rc = 0; /* reconnect caught up */
     }
     return 0;
 }
