@@ -25,6 +25,8 @@ typedef enum {
     K_GUESTS,
     K_BOOL,     /* bool field: on|off|true|false|yes|no|1|0 */
     K_SMTP_URL, /* char[] field: empty, smtp://... or smtps://... */
+    K_DATABASE, /* mp_database_t field: sqlite|postgres */
+    K_BUS,      /* mp_bus_t field: none|nats */
 } kind_t;
 
 typedef struct {
@@ -49,6 +51,19 @@ static const cfg_key_t keys[] = {
      false},
     {"data", K_STRING, FIELD(data_dir), 0, 0, "./data",
      "data directory (database, secrets); created with mode 0700 if missing", false},
+    {"database", K_DATABASE, FIELD(database), 0, 0, "sqlite",
+     "where state is kept: sqlite (DATA/magpie.db, one node) or postgres (database_url, any "
+     "number of nodes)",
+     false},
+    {"database_url", K_STRING, FIELD(database_url), 0, 0, "",
+     "PostgreSQL connection string when database = postgres, e.g. "
+     "postgresql://magpie@db.example/magpie",
+     true},
+    {"bus", K_BUS, FIELD(bus), 0, 0, "none",
+     "how nodes hand live events to each other: none (one node) or nats (nats_url)", false},
+    {"nats_url", K_STRING, FIELD(nats_url), 0, 0, "",
+     "NATS server(s) when bus = nats, e.g. nats://127.0.0.1:4222 (comma-separated for several)",
+     false},
     {"log_level", K_LOGLEVEL, FIELD(log_level), 0, 0, "info",
      "log verbosity: debug, info, warn, error or off", false},
     {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",
@@ -387,6 +402,12 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
     case K_GUESTS:
         snprintf(buf, len, "off, read or write");
         break;
+    case K_DATABASE:
+        snprintf(buf, len, "sqlite or postgres");
+        break;
+    case K_BUS:
+        snprintf(buf, len, "none or nats");
+        break;
     case K_BOOL:
         snprintf(buf, len, "on or off");
         break;
@@ -456,6 +477,22 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
         return 0;
     case K_BOOL:
         return parse_bool(value, field_ptr(cfg, k));
+    case K_DATABASE:
+        if (strcmp(value, "sqlite") == 0)
+            cfg->database = MP_DB_SQLITE;
+        else if (strcmp(value, "postgres") == 0)
+            cfg->database = MP_DB_POSTGRES;
+        else
+            return -1;
+        return 0;
+    case K_BUS:
+        if (strcmp(value, "none") == 0)
+            cfg->bus = MP_BUS_NONE;
+        else if (strcmp(value, "nats") == 0)
+            cfg->bus = MP_BUS_NATS;
+        else
+            return -1;
+        return 0;
     }
     return -1;
 }
@@ -635,6 +672,16 @@ static int load_flags(mp_config_t *cfg, int argc, char **argv, char *err, size_t
     return 0;
 }
 
+/* Keys that only make sense with another one. */
+static int check_together(const mp_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->database == MP_DB_POSTGRES && cfg->database_url[0] == '\0')
+        return errorf(err, errlen, "config: database = postgres needs database_url");
+    if (cfg->bus == MP_BUS_NATS && cfg->nats_url[0] == '\0')
+        return errorf(err, errlen, "config: bus = nats needs nats_url");
+    return 0;
+}
+
 int mp_config_load(mp_config_t *cfg, const char *path, int argc, char **argv, char *err,
                    size_t errlen)
 {
@@ -642,7 +689,9 @@ int mp_config_load(mp_config_t *cfg, const char *path, int argc, char **argv, ch
         return -1;
     if (load_env(cfg, err, errlen) != 0)
         return -1;
-    return load_flags(cfg, argc, argv, err, errlen);
+    if (load_flags(cfg, argc, argv, err, errlen) != 0)
+        return -1;
+    return check_together(cfg, err, errlen);
 }
 
 /* ---- printing ----------------------------------------------------------- */
@@ -681,6 +730,12 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
         break;
     case K_BOOL:
         snprintf(buf, len, "%s", *(const bool *)field_cptr(cfg, k) ? "on" : "off");
+        break;
+    case K_DATABASE:
+        snprintf(buf, len, "%s", cfg->database == MP_DB_POSTGRES ? "postgres" : "sqlite");
+        break;
+    case K_BUS:
+        snprintf(buf, len, "%s", cfg->bus == MP_BUS_NATS ? "nats" : "none");
         break;
     }
 }

@@ -75,6 +75,11 @@ bool mp_sql_is_fk_violation(mp_sql_conn_t *c);
 /* The database's message for the connection's last error. */
 const char *mp_sql_errmsg(mp_sql_conn_t *c);
 
+/* True when the connection is to PostgreSQL: an operation file picks the
+ * PostgreSQL spelling of the few queries that differ (see the comment next
+ * to each), e.g. mp_sql_prepare(db, mp_sql_is_pg(db) ? SQL_X_PG : SQL_X). */
+bool mp_sql_is_pg(mp_sql_conn_t *c);
+
 /* Rows changed by the connection's last INSERT, UPDATE or DELETE. */
 int64_t mp_sql_changes(mp_sql_conn_t *c);
 

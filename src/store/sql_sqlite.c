@@ -181,6 +181,12 @@ const char *mp_sql_errmsg(mp_sql_conn_t *c)
     return sqlite3_errmsg(c->db);
 }
 
+bool mp_sql_is_pg(mp_sql_conn_t *c)
+{
+    (void)c;
+    return false;
+}
+
 int64_t mp_sql_changes(mp_sql_conn_t *c)
 {
     return (int64_t)sqlite3_changes(c->db);
