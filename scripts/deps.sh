@@ -10,6 +10,7 @@ PKGS=(
   libvips-dev libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvips-tools ffmpeg libimage-exiftool-perl
   libncurses-dev tmux
+  libpq-dev postgresql-15 libnats-dev nats-server haproxy
   nodejs chromium
 )
 missing=()
