@@ -443,7 +443,8 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     check_data_dir_mode(cfg->data_dir);
     if (lock_data_dir(cfg->data_dir, &s->lock_fd, err, errlen) != 0)
         return -1;
-    if (mp_store_open(cfg->data_dir, &s->loop, &app->store, err, errlen) != MP_OK)
+    if (mp_store_open_url(cfg->data_dir, cfg->database == MP_DB_POSTGRES ? cfg->database_url : NULL,
+                          &s->loop, &app->store, err, errlen) != MP_OK)
         return -1;
     if (mp_store_world_ensure(app->store, mp_now_ms(), &app->world_id) != MP_OK) {
         snprintf(err, errlen, "cannot find or create the world conversation");
