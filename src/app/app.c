@@ -451,8 +451,10 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         return -1;
     }
     /* Before the first write: the writer must know whether to keep the
-     * search index, and an index that was off is rebuilt here. */
-    if (mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
+     * search index, and an index that was off is rebuilt here. PostgreSQL
+     * keeps none (the store never starts one there): search scans. */
+    if (cfg->database == MP_DB_SQLITE &&
+        mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
         return -1;
     app->hub = mp_hub_new(app->srv);
     app->flags = mp_userflags_new();
