@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that includes between the folders of src/ point one way, down the
 # layers of docs/architecture.md:
-#   util <- config, proto <- store | net | mail | blobs | media <- core
+#   util <- config, proto <- store | net | mail | bus | blobs | media <- core
 #   <- auth, chat, groups, people, files, web <- admin <- app
 #   util <- client <- bench <- cli (which may also start the server: app)
 #   util <- client <- remote <- tui <- cli (the command-line client)
@@ -26,7 +26,8 @@ BEGIN {
     allow["proto"] = "util"
     allow["store"] = "util proto"
     allow["net"] = "util config proto"
-    allow["core"] = "util config proto store net mail"
+    allow["bus"] = "util proto"
+    allow["core"] = "util config proto store net mail bus"
     allow["auth"] = "util config proto store net mail core"
     allow["chat"] = "util config proto store net core"
     allow["groups"] = "util config proto store net core chat"
@@ -37,7 +38,7 @@ BEGIN {
     allow["files"] = "util config proto store net core blobs media"
     allow["web"] = "util config proto net"
     allow["admin"] = "util config proto store net core mail auth chat"
-    allow["app"] = "util config proto store net core mail blobs media auth chat groups people files web admin"
+    allow["app"] = "util config proto store net core mail bus blobs media auth chat groups people files web admin"
     allow["client"] = "util proto"
     allow["bench"] = "util proto client"
     allow["remote"] = "util proto client"

@@ -26,7 +26,7 @@ typedef enum {
     K_BOOL,     /* bool field: on|off|true|false|yes|no|1|0 */
     K_SMTP_URL, /* char[] field: empty, smtp://... or smtps://... */
     K_DATABASE, /* mp_database_t field: sqlite|postgres */
-    K_BUS,      /* mp_bus_t field: none|nats */
+    K_BUS,      /* mp_bus_kind_t field: none|nats */
 } kind_t;
 
 typedef struct {
@@ -63,7 +63,7 @@ static const cfg_key_t keys[] = {
      "how nodes hand live events to each other: none (one node) or nats (nats_url)", false},
     {"nats_url", K_STRING, FIELD(nats_url), 0, 0, "",
      "NATS server(s) when bus = nats, e.g. nats://127.0.0.1:4222 (comma-separated for several)",
-     false},
+     true},
     {"log_level", K_LOGLEVEL, FIELD(log_level), 0, 0, "info",
      "log verbosity: debug, info, warn, error or off", false},
     {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",

@@ -19,7 +19,7 @@ typedef enum { MP_GUESTS_OFF = 0, MP_GUESTS_READ, MP_GUESTS_WRITE } mp_guests_t;
 /* Where state is kept (database = sqlite | postgres) and how nodes hand live
  * events to each other (bus = none | nats). */
 typedef enum { MP_DB_SQLITE = 0, MP_DB_POSTGRES } mp_database_t;
-typedef enum { MP_BUS_NONE = 0, MP_BUS_NATS } mp_bus_t;
+typedef enum { MP_BUS_NONE = 0, MP_BUS_NATS } mp_bus_kind_t;
 
 typedef struct mp_config {
     /* listen = 127.0.0.1:8080; port 0 picks a free port (the chosen address is
@@ -30,7 +30,7 @@ typedef struct mp_config {
     int log_level;           /* log_level = info (mp_log_level_t) */
     mp_database_t database;  /* database = sqlite | postgres */
     char database_url[1024]; /* database_url = "" (libpq connection string) */
-    mp_bus_t bus;            /* bus = none | nats */
+    mp_bus_kind_t bus;       /* bus = none | nats */
     char nats_url[1024];     /* nats_url = "" */
     unsigned node_id;        /* node_id = 0 (0..1023), part of every id */
 
