@@ -242,6 +242,17 @@ static void on_account_deleted(void *ud, const mp_account_delete_out_t *out)
     mp_people_account_deleted(app->people, out);
 }
 
+/* Another node revoked a device: its tokens are refused here too. */
+static void on_remote_close(void *ud, uint64_t device_id, uint64_t user_id, int code,
+                            const char *reason)
+{
+    (void)user_id; /* a disabled account's flag comes with the flags (core/userflags.h) */
+    (void)code;
+    (void)reason;
+    if (device_id != 0)
+        mp_auth_revoked_elsewhere(ud, device_id);
+}
+
 static void web_init(mp_app_t *app)
 {
     app->web = mp_web_new(app->loop, app->cfg);
@@ -301,6 +312,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     app->sweep =
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     mp_auth_on_deleted(app->auth, on_account_deleted, app);
+    mp_hub_on_remote_close(app->hub, on_remote_close, app->auth);
     s->grace = mp_grace_start(app->loop, app->cfg, app->store);
     return 0;
 }
@@ -308,6 +320,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
 static void modules_free(app_state_t *s)
 {
     mp_app_t *app = &s->app;
+    mp_hub_on_remote_close(app->hub, NULL, NULL);
     mp_verbs_free(s->verbs);
     s->verbs = NULL;
     mp_sweep_free(app->sweep);
@@ -372,6 +385,13 @@ static void drain_requests(uv_loop_t *loop, const mp_app_t *app)
 static void teardown(app_state_t *s)
 {
     mp_app_t *app = &s->app;
+    /* First, while the loop still runs nothing: the other nodes hear this
+     * node's goodbye (after the offline notices of its closed sessions), and
+     * no message of theirs reaches modules that are going away. */
+    if (app->hub != NULL)
+        mp_hub_detach_bus(app->hub);
+    mp_bus_close(app->bus);
+    app->bus = NULL;
     drain_requests(&s->loop, app);
     if (app->store != NULL) {
         mp_store_close(app->store); /* its last completions run in the loop below */
@@ -461,6 +481,15 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     if (mp_userflags_load(app->flags, app->store) != MP_OK) {
         snprintf(err, errlen, "cannot read the user flags (admins, disabled accounts)");
         return -1;
+    }
+    if (cfg->bus == MP_BUS_NATS) {
+        app->bus = mp_bus_open(&s->loop, cfg->nats_url, cfg->node_id, err, errlen);
+        if (app->bus == NULL)
+            return -1;
+        if (mp_hub_attach_bus(app->hub, &s->loop, app->bus, cfg->node_id, app->flags) != MP_OK) {
+            snprintf(err, errlen, "bus: cannot subscribe");
+            return -1;
+        }
     }
     app->mail = mp_mail_new(app->loop, cfg);
     s->mctx = (mp_module_ctx_t){

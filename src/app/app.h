@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include "bus/bus.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "core/userflags.h"
@@ -29,6 +30,7 @@ typedef struct mp_app {
     mp_store_t *store;
     mp_server_t *srv;
     mp_hub_t *hub;
+    mp_bus_t *bus; /* NULL unless bus = nats */
     mp_userflags_t *flags;
     mp_mail_t *mail; /* outgoing e-mail, shared by the modules through their ctx */
     struct mp_auth *auth;

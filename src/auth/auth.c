@@ -74,6 +74,11 @@ void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id)
     mp_auth__revoke(auth, device_id);
 }
 
+void mp_auth_revoked_elsewhere(mp_auth_t *auth, uint64_t device_id)
+{
+    mp_auth__revoked_add(auth, device_id, mp_now_ms());
+}
+
 static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
 {
     mp_auth_t *auth = ud;

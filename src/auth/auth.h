@@ -30,6 +30,11 @@ mp_err_t mp_auth_authenticate(mp_auth_t *auth, const char *token, mp_principal_t
  * (e.g. deleted with their guest by the sweep). */
 void mp_auth_revoke_device(mp_auth_t *auth, uint64_t device_id);
 
+/* Remembers a device another node of the cluster revoked (its sessions here
+ * are closed already, core/hub.h), so that its access tokens are refused
+ * here too and not only when they expire. */
+void mp_auth_revoked_elsewhere(mp_auth_t *auth, uint64_t device_id);
+
 /* Issues an access token for (user, device); returns a heap string (mp_free). */
 char *mp_auth_issue_token(mp_auth_t *auth, uint64_t user_id, uint64_t device_id, bool guest);
 

@@ -270,27 +270,9 @@ void mp_chat__frames_free(mp_chat_frames_t *fr)
     memset(fr, 0, sizeof *fr);
 }
 
-typedef struct others {
-    mp_sid_t except;
-    bool any;
-} others_t;
-
-static void count_other(mp_sid_t sid, uint64_t device_id, void *ud)
-{
-    (void)device_id;
-    others_t *o = ud;
-    if (sid != o->except)
-        o->any = true;
-}
-
 bool mp_chat__has_other_session(mp_chat_t *chat, uint64_t user, mp_sid_t except)
 {
-    mp_hub_t *hub = chat->ctx->hub;
-    others_t o = {except, false};
-    if (mp_hub_sessions(hub, user) == 0)
-        return false;
-    mp_hub_each(hub, user, count_other, &o);
-    return o.any;
+    return mp_hub_online_except(chat->ctx->hub, user, except);
 }
 
 /* One message to the members of a direct or group conversation: at most

@@ -142,7 +142,9 @@ static void on_peers(mp_err_t rc, const uint64_t *users, size_t n, void *ud)
             f = mp_frame_new_json(ev);
             json_decref(ev);
         }
-        mp_hub_push_user(hub, users[i], f, 0);
+        /* Every node of a cluster runs this hook for the same transition:
+         * each tells its own sessions. */
+        mp_hub_push_local(hub, users[i], f, 0);
     }
     if (f != NULL)
         mp_frame_unref(f);
@@ -158,8 +160,10 @@ void mp_chat_presence(void *ud, uint64_t user_id, bool online)
         mp_chat__presence_forget(chat->presence, user_id);
     else
         (void)mp_chat__presence_seen(chat->presence, user_id, c->at);
-    /* A full queue (or shutdown) only costs this notification. */
-    if (mp_store_presence_audience(chat->ctx->store, user_id, on_peers, c) != MP_OK)
+    /* Nobody here to tell (a node of a cluster with no session open). A
+     * full queue (or shutdown) only costs this notification. */
+    if (mp_hub_total_sessions(chat->ctx->hub) == 0 ||
+        mp_store_presence_audience(chat->ctx->store, user_id, on_peers, c) != MP_OK)
         mp_free(c);
 }
 

@@ -2,34 +2,15 @@
  * user id to a small array of that user's sessions. A user with one session
  * costs one 17-byte map slot (at 35-70 % load) and one 24-byte allocation
  * (a 32-byte malloc chunk); the array doubles for users with several devices
- * online and halves again when they leave. */
-#include "core/hub.h"
-
+ * online and halves again when they leave. With a bus attached, each public
+ * call does this node's part here and hands the other nodes' part to
+ * hub_cluster.c. */
 #include <string.h>
 
+#include "core/hub_int.h"
 #include "net/server.h"
 #include "util/alloc.h"
 #include "util/assert.h"
-#include "util/map.h"
-
-typedef struct {
-    mp_sid_t sid;
-    uint64_t device_id;
-} hub_sess_t;
-
-/* The sessions of one online user (n >= 1 while in the map). */
-typedef struct {
-    uint32_t n, cap;
-    hub_sess_t v[];
-} hub_user_t;
-
-struct mp_hub {
-    mp_server_t *srv;
-    mp_map_t users; /* user id -> hub_user_t * */
-    size_t sessions;
-    mp_hub_presence_fn presence;
-    void *presence_ud;
-};
 
 static hub_user_t *user_alloc(hub_user_t *u, uint32_t cap)
 {
@@ -50,6 +31,7 @@ void mp_hub_free(mp_hub_t *hub)
 {
     if (hub == NULL)
         return;
+    mp_hub_detach_bus(hub);
     mp_map_iter_t it;
     void *u;
     mp_map_iter_init(&hub->users, &it);
@@ -63,6 +45,18 @@ void mp_hub_on_presence(mp_hub_t *hub, mp_hub_presence_fn fn, void *ud)
 {
     hub->presence = fn;
     hub->presence_ud = ud;
+}
+
+void mp_hub_on_remote_close(mp_hub_t *hub, mp_hub_closed_fn fn, void *ud)
+{
+    hub->closed = fn;
+    hub->closed_ud = ud;
+}
+
+void mp_hub__presence(mp_hub_t *hub, uint64_t user_id, bool online)
+{
+    if (hub->presence != NULL)
+        hub->presence(hub->presence_ud, user_id, online);
 }
 
 static const hub_user_t *find_user(const mp_hub_t *hub, uint64_t user_id)
@@ -91,8 +85,14 @@ void mp_hub_add(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
     u->v[u->n++] = (hub_sess_t){sid, who->device_id};
     *slot = u;
     hub->sessions++;
-    if (created && hub->presence != NULL)
-        hub->presence(hub->presence_ud, who->user_id, true);
+    if (!created)
+        return;
+    /* Online in the cluster only if no other node had the user already. */
+    bool elsewhere = hub->cl != NULL && mp_hub__cl_online(hub->cl, who->user_id);
+    if (hub->cl != NULL)
+        mp_hub__cl_local_up(hub->cl, who->user_id);
+    if (!elsewhere)
+        mp_hub__presence(hub, who->user_id, true);
 }
 
 void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
@@ -120,8 +120,10 @@ void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who)
     }
     mp_free(u);
     (void)mp_map_del(&hub->users, who->user_id, NULL);
-    if (hub->presence != NULL)
-        hub->presence(hub->presence_ud, who->user_id, false);
+    if (hub->cl != NULL)
+        mp_hub__cl_local_down(hub->cl, who->user_id);
+    if (hub->cl == NULL || !mp_hub__cl_online(hub->cl, who->user_id))
+        mp_hub__presence(hub, who->user_id, false);
 }
 
 /* Callbacks below may change the table (a send can disconnect a slow reader,
@@ -147,7 +149,7 @@ static void snapshot_release(snapshot_t *snap)
         mp_free(snap->v);
 }
 
-void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t except)
+void mp_hub__local_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t except)
 {
     if (hub->srv == NULL)
         return;
@@ -157,6 +159,18 @@ void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t e
         if (snap.v[i].sid != except)
             mp_gw_send(hub->srv, snap.v[i].sid, f);
     snapshot_release(&snap);
+}
+
+void mp_hub_push_local(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t except)
+{
+    mp_hub__local_push_user(hub, user_id, f, except);
+}
+
+void mp_hub_push_user(mp_hub_t *hub, uint64_t user_id, mp_frame_t *f, mp_sid_t except)
+{
+    mp_hub__local_push_user(hub, user_id, f, except);
+    if (hub->cl != NULL)
+        mp_hub__cl_push_user(hub->cl, user_id, f);
 }
 
 static bool skipped(uint64_t user_id, const uint64_t *skip, size_t n_skip)
@@ -196,17 +210,30 @@ static mp_sid_t *all_sids(const mp_hub_t *hub, const uint64_t *skip, size_t n_sk
     return sids;
 }
 
-void mp_hub_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip, size_t n_skip)
+void mp_hub__local_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip,
+                                   size_t n_skip)
 {
     if (hub->srv == NULL)
         return;
-    for (size_t i = 1; i < n_skip; i++)
-        MP_ASSERT(skip[i - 1] < skip[i]);
     size_t n;
     mp_sid_t *sids = all_sids(hub, skip, n_skip, &n);
     for (size_t i = 0; i < n; i++)
         mp_gw_send(hub->srv, sids[i], f);
     mp_free(sids);
+}
+
+void mp_hub__local_push_every(mp_hub_t *hub, mp_frame_t *f)
+{
+    mp_hub__local_push_all_except(hub, f, NULL, 0);
+}
+
+void mp_hub_push_all_except(mp_hub_t *hub, mp_frame_t *f, const uint64_t *skip, size_t n_skip)
+{
+    for (size_t i = 1; i < n_skip; i++)
+        MP_ASSERT(skip[i - 1] < skip[i]);
+    mp_hub__local_push_all_except(hub, f, skip, n_skip);
+    if (hub->cl != NULL)
+        mp_hub__cl_push_all_except(hub->cl, f, skip, n_skip);
 }
 
 void mp_hub_push_all(mp_hub_t *hub, mp_frame_t *f, uint64_t skip_user)
@@ -219,7 +246,7 @@ size_t mp_hub_total_sessions(const mp_hub_t *hub)
     return hub->sessions;
 }
 
-void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id)
+void mp_hub__local_close_device(mp_hub_t *hub, uint64_t device_id)
 {
     /* Revocation is rare, so a full scan beats keeping a second index (and its
      * memory) for every session. */
@@ -243,7 +270,14 @@ void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id)
     mp_free(sids);
 }
 
-void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *reason)
+void mp_hub_close_device(mp_hub_t *hub, uint64_t device_id)
+{
+    mp_hub__local_close_device(hub, device_id);
+    if (hub->cl != NULL)
+        mp_hub__cl_close_device(hub->cl, device_id);
+}
+
+void mp_hub__local_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *reason)
 {
     if (hub->srv == NULL)
         return;
@@ -255,9 +289,26 @@ void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *re
     snapshot_release(&snap);
 }
 
+void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *reason)
+{
+    mp_hub__local_close_user(hub, user_id, code, reason);
+    if (hub->cl != NULL)
+        mp_hub__cl_close_user(hub->cl, user_id, code, reason);
+}
+
 bool mp_hub_online(const mp_hub_t *hub, uint64_t user_id)
 {
-    return find_user(hub, user_id) != NULL;
+    return find_user(hub, user_id) != NULL ||
+           (hub->cl != NULL && mp_hub__cl_online(hub->cl, user_id));
+}
+
+bool mp_hub_online_except(const mp_hub_t *hub, uint64_t user_id, mp_sid_t except)
+{
+    const hub_user_t *u = find_user(hub, user_id);
+    for (uint32_t i = 0; u != NULL && i < u->n; i++)
+        if (u->v[i].sid != except)
+            return true;
+    return hub->cl != NULL && mp_hub__cl_online(hub->cl, user_id);
 }
 
 size_t mp_hub_sessions(const mp_hub_t *hub, uint64_t user_id)

@@ -8,6 +8,8 @@
 
 struct mp_userflags {
     mp_map_t users; /* user id -> (void *)(uintptr_t)flags, never 0 */
+    mp_userflags_change_fn changed;
+    void *changed_ud;
 };
 
 mp_userflags_t *mp_userflags_new(void)
@@ -29,7 +31,7 @@ static void load_one(uint64_t user_id, bool admin, bool disabled, bool no_receip
 {
     unsigned f = (admin ? MP_UF_ADMIN : 0) | (disabled ? MP_UF_DISABLED : 0) |
                  (no_receipts ? MP_UF_NO_RECEIPTS : 0);
-    mp_userflags_set(ud, user_id, f, true);
+    mp_userflags_apply(ud, user_id, f, true);
 }
 
 mp_err_t mp_userflags_load(mp_userflags_t *uf, mp_store_t *st)
@@ -44,7 +46,7 @@ unsigned mp_userflags_get(const mp_userflags_t *uf, uint64_t user_id)
     return (unsigned)(uintptr_t)mp_map_get(&uf->users, user_id);
 }
 
-void mp_userflags_set(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on)
+void mp_userflags_apply(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on)
 {
     MP_ASSERT(uf != NULL);
     unsigned f = mp_userflags_get(uf, user_id);
@@ -53,6 +55,19 @@ void mp_userflags_set(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool 
         mp_map_del(&uf->users, user_id, NULL);
     else
         mp_map_put(&uf->users, user_id, (void *)(uintptr_t)f);
+}
+
+void mp_userflags_set(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on)
+{
+    mp_userflags_apply(uf, user_id, mask, on);
+    if (uf->changed != NULL)
+        uf->changed(uf->changed_ud, user_id, mask, on);
+}
+
+void mp_userflags_on_change(mp_userflags_t *uf, mp_userflags_change_fn fn, void *ud)
+{
+    uf->changed = fn;
+    uf->changed_ud = ud;
 }
 
 size_t mp_userflags_count(const mp_userflags_t *uf)

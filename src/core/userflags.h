@@ -4,7 +4,8 @@
  * disabled accounts, people who hide receipts), as one map entry each. Loaded
  * from the store at start; whoever changes a flag in the store sets it here
  * in the completion of that write, on the loop, so the two agree from the
- * next event on. Loop thread only. */
+ * next event on; in a cluster the hub carries the change to the other nodes
+ * (mp_userflags_on_change). Loop thread only. */
 #ifndef MP_CORE_USERFLAGS_H
 #define MP_CORE_USERFLAGS_H
 
@@ -31,8 +32,15 @@ static inline bool mp_userflags_has(const mp_userflags_t *uf, uint64_t user_id, 
 {
     return (mp_userflags_get(uf, user_id) & flag) != 0;
 }
-/* Sets (on) or clears the bits of mask for user_id. */
+/* Sets (on) or clears the bits of mask for user_id, then calls the change
+ * hook (if any). */
 void mp_userflags_set(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on);
+/* The same without calling the hook: a change another node made. */
+void mp_userflags_apply(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on);
+/* Who hears of every mp_userflags_set (the cluster tells the other nodes,
+ * see hub.h); NULL to stop. */
+typedef void (*mp_userflags_change_fn)(void *ud, uint64_t user_id, unsigned mask, bool on);
+void mp_userflags_on_change(mp_userflags_t *uf, mp_userflags_change_fn fn, void *ud);
 /* Number of users with at least one flag. */
 size_t mp_userflags_count(const mp_userflags_t *uf);
 /* Calls fn for each user with any of the bits of mask set (any order). */

@@ -15,6 +15,11 @@ mp_frame_t *mp_frame__new_raw(const void *data, size_t len)
     return f;
 }
 
+mp_frame_t *mp_frame_new_text(const void *json, size_t len)
+{
+    return mp_frame__new_raw(json, len);
+}
+
 /* One pass of the encoder when the frame fits a scratch buffer (acks, errors
  * and almost every event do), then one allocation of the exact size; larger
  * frames fall back to sizing first and filling second. _Thread_local rather

@@ -28,6 +28,9 @@ typedef struct mp_frame {
 
 /* Encodes obj once (compact JSON). Returns a frame with one reference. */
 mp_frame_t *mp_frame_new_json(const json_t *obj);
+/* A frame of len bytes of JSON text encoded already (e.g. by another node of
+ * the cluster, see core/hub.h), copied as they are. One reference. */
+mp_frame_t *mp_frame_new_text(const void *json, size_t len);
 mp_frame_t *mp_frame_ref(mp_frame_t *f);
 void mp_frame_unref(mp_frame_t *f);
 
