@@ -786,11 +786,18 @@ static void on_bus_msg(void *ud, const void *data, size_t len)
 
 /* ---- the bus's state, heartbeats ---------------------------------------------------- */
 
-/* This node's clients may have missed live events (stage 3 sends them a
- * resync event; nothing is lost that sync does not return). */
+/* This node's clients may have missed live events: every session here is
+ * told to sync (docs/protocol.md, event `resync`); what was stored is all
+ * there. */
 static void resync_local(mp_hub_cluster_t *cl)
 {
-    (void)cl;
+    if (mp_hub_total_sessions(cl->hub) == 0)
+        return;
+    json_t *ev = json_pack("{s:s}", "event", "resync");
+    mp_frame_t *f = mp_frame_new_json(ev);
+    json_decref(ev);
+    mp_hub__local_push_every(cl->hub, f);
+    mp_frame_unref(f);
 }
 
 static void on_bus_state(void *ud, mp_bus_state_t st)

@@ -192,12 +192,26 @@ async function doCatchUp(): Promise<void> {
 
 // ---- live events ---------------------------------------------------------------------
 
+/**
+ * Live events may have been missed (docs/protocol.md, "Missed events"): the
+ * server said so (`resync`), or a message skipped a seq. Sync again, after
+ * the one running if any (it may have read before what was missed).
+ */
+function resync(): void {
+  const running = syncing;
+  if (running) void running.then(() => catchUp());
+  else void catchUp();
+}
+
 /** A new message (also a group's system message). */
 function onMessage(ev: EventFrame): void {
   const m = ev.message as Message;
   const conv = m.conversation;
   const me = myId();
   const c = conversations.value.get(conv);
+  // seq has no gaps: one more than the next means messages in between never
+  // came live.
+  if (c && m.seq && c.last_seq && m.seq > c.last_seq + 1) resync();
   batch(() => {
     if (m.sender === me && m.client_msg_id) ackedElsewhere(m);
     if (isLoaded(conv)) mergeMessages(conv, [m], false);
@@ -314,6 +328,7 @@ const handlers: Record<string, (ev: EventFrame) => void> = {
   profile_updated: onProfile,
   contact: (ev) => applyContacts([ev.contact]),
   block: onBlock,
+  resync: () => resync(),
 };
 
 // ---- start and stop ------------------------------------------------------------------

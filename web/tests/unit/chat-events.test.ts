@@ -43,6 +43,23 @@ beforeEach(async () => {
 });
 
 describe('live events', () => {
+  it('syncs again when the server says events were missed, or a seq is skipped', async () => {
+    const syncs = () => fakeWs.of('sync').length;
+    fakeWs.open(); // the first catch-up takes the cursor; each later one is one sync
+    await flush();
+    const before = syncs();
+    fakeWs.emit({ event: 'resync' });
+    await flush();
+    expect(syncs()).toBe(before + 1);
+    // 3 follows 2: no sync; 5 after 3 skips 4: sync.
+    fakeWs.emit({ event: 'message', message: msg(C, 3, 'bob') });
+    await flush();
+    expect(syncs()).toBe(before + 1);
+    fakeWs.emit({ event: 'message', message: msg(C, 5, 'bob') });
+    await flush();
+    expect(syncs()).toBe(before + 2);
+  });
+
   it('a message of someone else counts as unread, ours does not', async () => {
     fakeWs.emit({ event: 'message', message: msg(C, 3, 'bob') });
     expect(conversations.value.get(C)!.unread).toBe(1);
