@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,11 +135,18 @@ static mpt_server_t *servers[MAX_SERVERS];
 static volatile sig_atomic_t live_pids[MAX_SERVERS];
 static bool registry_ready;
 
+/* Other processes a test starts (nats-server). */
+#define MAX_OTHERS 8
+static volatile sig_atomic_t other_pids[MAX_OTHERS];
+
 static void kill_all_now(void)
 {
     for (int i = 0; i < MAX_SERVERS; i++)
         if (live_pids[i] > 0)
             kill((pid_t)live_pids[i], SIGKILL);
+    for (int i = 0; i < MAX_OTHERS; i++)
+        if (other_pids[i] > 0)
+            kill((pid_t)other_pids[i], SIGKILL);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -638,4 +648,172 @@ unsigned char *mpt_read_file(const char *path, size_t *len)
     fclose(f);
     *len = n;
     return data;
+}
+
+/* ---- nats-server ---- */
+
+#define NATS_READY_MARKER "Server is ready"
+
+typedef struct nats_fwd {
+    pthread_t th;
+    int fd, port;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool ready, eof;
+} nats_fwd_t;
+
+static void *nats_fwd_main(void *arg)
+{
+    nats_fwd_t *f = arg;
+    char buf[8192];
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(f->fd, buf + len, sizeof buf - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        char *start = buf, *nl;
+        while ((nl = strchr(start, '\n')) != NULL) {
+            *nl = '\0';
+            fprintf(stderr, "[nats:%d] %s\n", f->port, start);
+            if (strstr(start, NATS_READY_MARKER) != NULL) {
+                pthread_mutex_lock(&f->mu);
+                f->ready = true;
+                pthread_cond_broadcast(&f->cv);
+                pthread_mutex_unlock(&f->mu);
+            }
+            start = nl + 1;
+        }
+        len -= (size_t)(start - buf);
+        memmove(buf, start, len);
+        if (len == sizeof buf - 1)
+            len = 0; /* an overlong line: dropped */
+    }
+    pthread_mutex_lock(&f->mu);
+    f->eof = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static void other_pid_set(pid_t old, pid_t pid)
+{
+    for (int i = 0; i < MAX_OTHERS; i++)
+        if (other_pids[i] == old) {
+            other_pids[i] = pid;
+            return;
+        }
+}
+
+static void nats_reap(mpt_nats_t *n, int status_wait_ms)
+{
+    if (wait_exit(n->pid, status_wait_ms) == -1) {
+        kill(n->pid, SIGKILL);
+        wait_exit(n->pid, STOP_TIMEOUT_MS);
+    }
+    other_pid_set(n->pid, 0);
+    n->pid = 0;
+    nats_fwd_t *f = n->fwd;
+    if (f != NULL) {
+        pthread_join(f->th, NULL);
+        close(f->fd);
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv);
+        free(f);
+    }
+    n->fwd = NULL;
+}
+
+int mpt_nats_start(mpt_nats_t *n, int port)
+{
+    registry_init();
+    if (port == 0)
+        port = free_port();
+    if (port <= 0) {
+        fprintf(stderr, "harness: no free port for nats-server\n");
+        return -1;
+    }
+    n->port = port;
+    snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", port);
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(pfd[1], STDERR_FILENO);
+        execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port_s, (char *)NULL);
+        dprintf(STDERR_FILENO, "exec nats-server: %s (Debian: apt-get install nats-server)\n",
+                strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    if (pid < 0) {
+        close(pfd[0]);
+        return -1;
+    }
+    other_pid_set(0, pid);
+    nats_fwd_t *f = calloc(1, sizeof *f);
+    f->fd = pfd[0];
+    f->port = port;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    pthread_create(&f->th, NULL, nats_fwd_main, f);
+    n->pid = pid;
+    n->fwd = f;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += START_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&f->mu);
+    while (!f->ready && !f->eof)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
+            break;
+    bool ready = f->ready;
+    pthread_mutex_unlock(&f->mu);
+    if (!ready) {
+        fprintf(stderr, "harness: nats-server on port %d did not get ready\n", port);
+        kill(pid, SIGKILL);
+        nats_reap(n, STOP_TIMEOUT_MS);
+        return -1;
+    }
+    return 0;
+}
+
+void mpt_nats_kill9(mpt_nats_t *n)
+{
+    if (n->pid <= 0)
+        return;
+    kill(n->pid, SIGKILL);
+    nats_reap(n, STOP_TIMEOUT_MS);
+}
+
+void mpt_nats_stop(mpt_nats_t *n)
+{
+    if (n->pid <= 0)
+        return;
+    kill(n->pid, SIGTERM);
+    nats_reap(n, STOP_TIMEOUT_MS);
 }

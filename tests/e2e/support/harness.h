@@ -139,6 +139,25 @@ const char *mpt_error_code(const json_t *j);
         assert_string_equal(mpt_error_code(reply), (code));                                        \
     } while (0)
 
+/* ---- a nats-server, for the cluster tests ---- */
+
+typedef struct mpt_nats {
+    pid_t pid; /* 0 when not running */
+    int port;
+    char url[64]; /* nats://127.0.0.1:PORT */
+    void *fwd;    /* private: the stderr forwarder */
+} mpt_nats_t;
+
+/* Starts Debian's nats-server on 127.0.0.1:port (0 = a free port; a restart
+ * passes n->port) and waits up to 10 s until it says it is ready. Its stderr
+ * is forwarded prefixed "[nats:PORT] "; it is killed when the test process
+ * ends, whatever ends it. Returns 0, or -1 after printing why. */
+int mpt_nats_start(mpt_nats_t *n, int port);
+/* SIGKILL and reap (a crash); n keeps its port for a restart. */
+void mpt_nats_kill9(mpt_nats_t *n);
+/* SIGTERM, reap (SIGKILL after 10 s). */
+void mpt_nats_stop(mpt_nats_t *n);
+
 /* Reads the whole file into a malloc'd buffer (caller frees); *len gets its
  * size. NULL if it cannot be read. */
 unsigned char *mpt_read_file(const char *path, size_t *len);
