@@ -313,7 +313,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     mp_auth_on_deleted(app->auth, on_account_deleted, app);
     mp_hub_on_remote_close(app->hub, on_remote_close, app->auth);
-    s->grace = mp_grace_start(app->loop, app->cfg, app->store);
+    s->grace = mp_grace_start(app->loop, app->cfg, app->store, app->hub);
     return 0;
 }
 

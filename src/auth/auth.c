@@ -87,6 +87,23 @@ static void mp_auth__revoked_load_one(uint64_t device_id, void *ud)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/* The limits that protect accounts hold across a cluster (core/hub.h). */
+static mp_hub_t *hub_of(const mp_auth_t *auth)
+{
+    return auth->ctx != NULL ? auth->ctx->hub : NULL;
+}
+
+static void mp_auth__share_limits(mp_auth_t *auth, bool on)
+{
+    mp_hub_t *hub = hub_of(auth);
+    if (hub == NULL)
+        return;
+    mp_hub_share_limit(hub, MP_HUB_LIMIT_LOGIN_USER, on ? auth->login_by_user : NULL);
+    mp_hub_share_limit(hub, MP_HUB_LIMIT_LOGIN_IP, on ? auth->login_by_ip : NULL);
+    mp_hub_share_limit(hub, MP_HUB_LIMIT_REGISTER_IP, on ? auth->register_by_ip : NULL);
+    mp_hub_share_limit(hub, MP_HUB_LIMIT_GUEST_IP, on ? auth->guest_by_ip : NULL);
+}
+
 mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_AUTH_SECRET_LEN])
 {
     mp_auth_t *auth = mp_calloc(1, sizeof(*auth));
@@ -110,6 +127,7 @@ mp_auth_t *mp_auth__create(const mp_module_ctx_t *ctx, const uint8_t secret[MP_A
     auth->register_by_ip = mp_ratelimit_new(reg_rate, reg_rate / 60.0, MP_AUTH_LIMIT_KEYS);
     if (ctx && ctx->loop)
         auth->pw = mp_auth__pwpool_new(ctx->loop, MP_AUTH_PW_PARALLEL, MP_AUTH_PW_QUEUE);
+    mp_auth__share_limits(auth, true);
     return auth;
 }
 
@@ -141,6 +159,7 @@ void mp_auth_free(mp_auth_t *auth)
 {
     if (!auth)
         return;
+    mp_auth__share_limits(auth, false);
     mp_auth__exports_free(auth);
     mp_map_free(&auth->exports);
     mp_auth__pwpool_free(auth->pw);
@@ -229,9 +248,10 @@ unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t
     /* Both buckets are charged: every attempt counts against each. Names
      * are keyed by a 64-bit hash: two names that collide share a bucket,
      * which only makes their limit stricter. */
-    bool ok_user =
-        mp_ratelimit_take(auth->login_by_user, mp_ratelimit_key_str(username_lc), now, &wait_user);
-    bool ok_ip = mp_ratelimit_take(auth->login_by_ip, peer_key, now, &wait_ip);
+    bool ok_user = mp_hub_limit_take(hub_of(auth), MP_HUB_LIMIT_LOGIN_USER, auth->login_by_user,
+                                     mp_ratelimit_key_str(username_lc), now, &wait_user);
+    bool ok_ip = mp_hub_limit_take(hub_of(auth), MP_HUB_LIMIT_LOGIN_IP, auth->login_by_ip, peer_key,
+                                   now, &wait_ip);
     if (ok_user && ok_ip)
         return 0;
     int64_t wait = ok_user ? wait_ip
@@ -243,7 +263,8 @@ unsigned mp_auth__login_limit(mp_auth_t *auth, const char *username_lc, uint64_t
 unsigned mp_auth__register_limit(mp_auth_t *auth, uint64_t peer_key)
 {
     int64_t wait = 0;
-    if (mp_ratelimit_take(auth->register_by_ip, peer_key, mp_mono_ms(), &wait))
+    if (mp_hub_limit_take(hub_of(auth), MP_HUB_LIMIT_REGISTER_IP, auth->register_by_ip, peer_key,
+                          mp_mono_ms(), &wait))
         return 0;
     return (unsigned)((wait + 999) / 1000);
 }

@@ -27,9 +27,11 @@ typedef struct mp_grace mp_grace_t;
 
 /* Starts the grace sweep on loop: every min(grace / 4, 1 hour) (at least
  * 10 ms) it renames, in batches, the accounts deleted more than
- * cfg->account_delete_grace_ms ago (mp_store_account_release_names). cfg and
- * store must outlive mp_grace_free. Never returns NULL. */
-mp_grace_t *mp_grace_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store);
+ * cfg->account_delete_grace_ms ago (mp_store_account_release_names); in a
+ * cluster only the node that leads (mp_hub_leader) does. cfg, store and hub
+ * (may be NULL) must outlive mp_grace_free. Never returns NULL. */
+mp_grace_t *mp_grace_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store,
+                           mp_hub_t *hub);
 
 /* Runs one sweep now (unless one is in flight); for tests. */
 void mp_grace_run(mp_grace_t *g);

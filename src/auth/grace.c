@@ -17,6 +17,7 @@
 struct mp_grace {
     const mp_config_t *cfg;
     mp_store_t *store;
+    mp_hub_t *hub;
     uv_timer_t timer;
     int64_t since;      /* every account deleted before this was looked at */
     int64_t cutoff;     /* of the job in flight */
@@ -66,14 +67,19 @@ void mp_grace_run(mp_grace_t *g)
 
 static void on_tick(uv_timer_t *t)
 {
-    mp_grace_run(t->data);
+    mp_grace_t *g = t->data;
+    /* One node of a cluster is enough (twice would only find nothing). */
+    if (g->hub == NULL || mp_hub_leader(g->hub))
+        mp_grace_run(g);
 }
 
-mp_grace_t *mp_grace_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store)
+mp_grace_t *mp_grace_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store,
+                           mp_hub_t *hub)
 {
     mp_grace_t *g = mp_calloc(1, sizeof *g);
     g->cfg = cfg;
     g->store = store;
+    g->hub = hub;
     uint64_t every = cfg->account_delete_grace_ms / 4;
     if (every > MP_GRACE_MAX_MS)
         every = MP_GRACE_MAX_MS;

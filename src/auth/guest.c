@@ -55,7 +55,9 @@ static void guest_created(mp_err_t rc, void *ud)
 static bool guest_rate_ok(mp_http_req_t *req, mp_auth_t *auth)
 {
     int64_t wait_ms = 0;
-    if (mp_ratelimit_take(auth->guest_by_ip, mp_http_req_peer_key(req), mp_mono_ms(), &wait_ms))
+    mp_hub_t *hub = auth->ctx != NULL ? auth->ctx->hub : NULL;
+    if (mp_hub_limit_take(hub, MP_HUB_LIMIT_GUEST_IP, auth->guest_by_ip, mp_http_req_peer_key(req),
+                          mp_mono_ms(), &wait_ms))
         return true;
     mp_http_respond_retry(req, MP_ERR_RATE_LIMITED, "too many guest accounts from this address",
                           (unsigned)((wait_ms + 999) / 1000));

@@ -4,6 +4,7 @@
  * so a backlog drains without waiting for the next tick. */
 #include "auth/sweep.h"
 
+#include "auth/auth_int.h"
 #include "store/account.h"
 
 #include "util/alloc.h"
@@ -108,8 +109,14 @@ static void run_unverified(mp_sweep_t *sw)
 
 static void on_tick(uv_timer_t *t)
 {
-    mp_sweep_run(t->data);
-    run_unverified(t->data);
+    mp_sweep_t *sw = t->data;
+    /* One node of a cluster sweeps; twice at once would be harmless (each
+     * delete is a transaction), only wasted. */
+    const mp_module_ctx_t *ctx = sw->auth != NULL ? sw->auth->ctx : NULL;
+    if (ctx != NULL && ctx->hub != NULL && !mp_hub_leader(ctx->hub))
+        return;
+    mp_sweep_run(sw);
+    run_unverified(sw);
 }
 
 mp_sweep_t *mp_sweep_start(uv_loop_t *loop, const mp_config_t *cfg, mp_store_t *store,

@@ -28,6 +28,7 @@ mp_chat_t *mp_chat_new(const mp_module_ctx_t *ctx)
     chat->react_rl = mp_ratelimit_new(MP_CHAT_REACT_BURST, MP_CHAT_REACT_RATE, MP_CHAT_RL_KEYS);
     chat->presence = mp_chat__presence_new(MP_CHAT_PRESENCE_MAX);
     chat->world = mp_chat__world_new(cfg);
+    mp_chat__world_share(chat, true);
     return chat;
 }
 
@@ -37,6 +38,7 @@ void mp_chat_free(mp_chat_t *chat)
         return;
     if (chat->ctx->hub != NULL)
         mp_hub_on_presence(chat->ctx->hub, NULL, NULL);
+    mp_chat__world_share(chat, false);
     mp_chat__cache_free(chat->cache);
     mp_ratelimit_free(chat->send_rl);
     mp_ratelimit_free(chat->typing_rl);

@@ -233,6 +233,9 @@ void mp_chat__route_presence(mp_http_req_t *req);
 /* Never returns NULL. */
 mp_chat_world_t *mp_chat__world_new(const mp_config_t *cfg);
 void mp_chat__world_free(mp_chat_world_t *w);
+/* The slow mode's limiter is shared with the other nodes of a cluster (on)
+ * or no longer (off, before freeing). */
+void mp_chat__world_share(mp_chat_t *chat, bool on);
 /* True when conv is the world conversation. */
 bool mp_chat__world_is(const mp_chat_t *chat, uint64_t conv);
 /* True when a guest may read conv: it is the world and guests are not off

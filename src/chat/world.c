@@ -44,6 +44,12 @@ void mp_chat__world_free(mp_chat_world_t *w)
     mp_free(w);
 }
 
+void mp_chat__world_share(mp_chat_t *chat, bool on)
+{
+    if (chat->ctx->hub != NULL && chat->world->slow != NULL)
+        mp_hub_share_limit(chat->ctx->hub, MP_HUB_LIMIT_WORLD_SLOW, on ? chat->world->slow : NULL);
+}
+
 bool mp_chat__world_is(const mp_chat_t *chat, uint64_t conv)
 {
     return conv != 0 && conv == chat->ctx->world_id;
@@ -60,7 +66,9 @@ bool mp_chat__world_post_ok(mp_chat_t *chat, uint64_t user, int64_t *retry_ms)
     *retry_ms = 0;
     if (w->slow == NULL)
         return true;
-    return mp_ratelimit_take(w->slow, user, mp_mono_ms(), retry_ms);
+    /* One post per slow-mode period across every node of a cluster. */
+    return mp_hub_limit_take(chat->ctx->hub, MP_HUB_LIMIT_WORLD_SLOW, w->slow, user, mp_mono_ms(),
+                             retry_ms);
 }
 
 void mp_chat__world_slow_error(mp_chat_t *chat, mp_sid_t sid, int64_t req_id, int64_t retry_ms)

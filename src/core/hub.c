@@ -296,6 +296,27 @@ void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *re
         mp_hub__cl_close_user(hub->cl, user_id, code, reason);
 }
 
+bool mp_hub_leader(const mp_hub_t *hub)
+{
+    return hub->cl == NULL || mp_hub__cl_leader(hub->cl);
+}
+
+void mp_hub_share_limit(mp_hub_t *hub, mp_hub_limit_t which, mp_ratelimit_t *rl)
+{
+    MP_ASSERT(which < MP_HUB__LIMITS);
+    hub->limits[which] = rl;
+}
+
+bool mp_hub_limit_take(mp_hub_t *hub, mp_hub_limit_t which, mp_ratelimit_t *rl, uint64_t key,
+                       int64_t now_ms, int64_t *retry_after_ms)
+{
+    if (!mp_ratelimit_take(rl, key, now_ms, retry_after_ms))
+        return false;
+    if (hub != NULL && hub->cl != NULL)
+        mp_hub__cl_limit_taken(hub->cl, which, key);
+    return true;
+}
+
 bool mp_hub_online(const mp_hub_t *hub, uint64_t user_id)
 {
     return find_user(hub, user_id) != NULL ||

@@ -23,6 +23,7 @@
 #include "core/userflags.h"
 #include "net/gw.h"
 #include "proto/principal.h"
+#include "util/ratelimit.h"
 
 typedef struct mp_hub mp_hub_t;
 
@@ -59,6 +60,32 @@ void mp_hub_detach_bus(mp_hub_t *hub);
 
 void mp_hub_add(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who);
 void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who);
+
+/* True when this node should run the work that one node of a cluster is
+ * enough for (the sweeps): no node it knows to be up has a lower node_id.
+ * Always true on one node. Two nodes may both think so for a moment (at
+ * start, across a partition): such work must stay harmless when run twice. */
+bool mp_hub_leader(const mp_hub_t *hub);
+
+/* Rate limits that hold across the cluster: each node keeps its own
+ * limiter, and every token a node takes is taken from the other nodes'
+ * limiter of the same kind too (within a few ms: attempts on several nodes
+ * at the same moment may pass a little over the limit). */
+typedef enum {
+    MP_HUB_LIMIT_LOGIN_USER,  /* logins per username */
+    MP_HUB_LIMIT_LOGIN_IP,    /* logins per address */
+    MP_HUB_LIMIT_REGISTER_IP, /* registrations per address */
+    MP_HUB_LIMIT_GUEST_IP,    /* guest accounts per address */
+    MP_HUB_LIMIT_WORLD_SLOW,  /* the world room's slow mode, per user */
+    MP_HUB__LIMITS
+} mp_hub_limit_t;
+/* rl (NULL: none) is this node's limiter of that kind: what the other nodes
+ * take is taken from it. rl must outlive the registration. */
+void mp_hub_share_limit(mp_hub_t *hub, mp_hub_limit_t which, mp_ratelimit_t *rl);
+/* mp_ratelimit_take on rl; a token taken is taken on the other nodes too.
+ * hub may be NULL (then it is a plain take). */
+bool mp_hub_limit_take(mp_hub_t *hub, mp_hub_limit_t which, mp_ratelimit_t *rl, uint64_t key,
+                       int64_t now_ms, int64_t *retry_after_ms);
 
 /* Sends f to every session of user_id except `except` (0 = none). A session
  * id names a session of THIS node: on the other nodes every session of the

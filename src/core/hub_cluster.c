@@ -10,7 +10,8 @@
  *   mp.node.<N>  D frames for users with sessions on node N, S a snapshot
  *                (the answer to N's hello or question), Q "send me yours"
  *   mp.all       W a world-room frame (with the users to skip), C close a
- *                device's sessions, K close a user's, F a user's flags changed
+ *                device's sessions, K close a user's, F a user's flags changed,
+ *                L tokens taken from shared rate limiters
  *
  * A push to a user adds the frame to one pending message per node in the
  * user's entry; a run of pushes of the same frame (a group's fan-out) adds
@@ -175,6 +176,7 @@ struct mp_hub_cluster {
     mp_map_t nodes; /* node id -> node_t * */
     mp_map_t dir;   /* user id -> dnodes_t *: users online on other nodes */
     buf_t dirbuf;   /* pending P message (this node's users up and down) */
+    buf_t limbuf;   /* pending L message (tokens taken from shared limiters) */
     uint16_t pend[MP_HUB_NODES];
     size_t n_pend;
     uv_timer_t beat;
@@ -359,6 +361,10 @@ static void flush_all(mp_hub_cluster_t *cl)
         publish(cl, SUBJ_DIR, &cl->dirbuf);
         cl->dirbuf.len = 0;
     }
+    if (cl->limbuf.len > 0) {
+        publish(cl, SUBJ_ALL, &cl->limbuf);
+        cl->limbuf.len = 0;
+    }
     for (size_t i = 0; i < cl->n_pend; i++) {
         node_t *n = node_get(cl, cl->pend[i]);
         MP_ASSERT(n != NULL && n->pending);
@@ -460,6 +466,30 @@ void mp_hub__cl_local_up(mp_hub_cluster_t *cl, uint64_t user_id)
 void mp_hub__cl_local_down(mp_hub_cluster_t *cl, uint64_t user_id)
 {
     dir_change(cl, user_id, false);
+}
+
+void mp_hub__cl_limit_taken(mp_hub_cluster_t *cl, unsigned which, uint64_t key)
+{
+    if (cl->limbuf.len == 0) {
+        header(cl, &cl->limbuf, 'L');
+        put_le(&cl->limbuf, 0, 4);
+    }
+    set_u32(&cl->limbuf, MP_HUB_HEADER, get_u32_at(&cl->limbuf, MP_HUB_HEADER) + 1);
+    put_u8(&cl->limbuf, (uint8_t)which);
+    put_le(&cl->limbuf, key, 8);
+    if (cl->limbuf.len >= MP_HUB_BATCH_MAX)
+        flush_all(cl);
+}
+
+bool mp_hub__cl_leader(const mp_hub_cluster_t *cl)
+{
+    mp_map_iter_t it;
+    uint64_t id;
+    mp_map_iter_init(&cl->nodes, &it);
+    while (mp_map_iter_next(&cl->nodes, &it, &id, NULL))
+        if (id < cl->me)
+            return false;
+    return true;
 }
 
 bool mp_hub__cl_online(const mp_hub_cluster_t *cl, uint64_t user_id)
@@ -712,6 +742,20 @@ static void recv_close(mp_hub_cluster_t *cl, char kind, rd_t *r)
         hub->closed(hub->closed_ud, 0, id, code, reason);
 }
 
+static void recv_limits(mp_hub_cluster_t *cl, rd_t *r)
+{
+    uint32_t count = (uint32_t)get_le(r, 4);
+    if (r->bad || r->left != (size_t)count * 9)
+        return;
+    int64_t now = mp_mono_ms();
+    for (uint32_t i = 0; i < count; i++) {
+        unsigned which = (unsigned)get_le(r, 1);
+        uint64_t key = get_le(r, 8);
+        if (which < MP_HUB__LIMITS && cl->hub->limits[which] != NULL)
+            mp_ratelimit_charge(cl->hub->limits[which], key, 1, now);
+    }
+}
+
 static void recv_flags(mp_hub_cluster_t *cl, rd_t *r)
 {
     uint64_t user = get_le(r, 8);
@@ -778,6 +822,9 @@ static void on_bus_msg(void *ud, const void *data, size_t len)
         break;
     case 'F':
         recv_flags(cl, &r);
+        break;
+    case 'L':
+        recv_limits(cl, &r);
         break;
     default:
         break; /* a kind from a newer version: not for us */
@@ -932,6 +979,7 @@ static void cl_free(mp_hub_cluster_t *cl)
         mp_free(v);
     mp_map_free(&cl->dir);
     mp_free(cl->dirbuf.p);
+    mp_free(cl->limbuf.p);
     mp_free(cl);
 }
 

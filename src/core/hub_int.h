@@ -29,7 +29,8 @@ struct mp_hub {
     void *presence_ud;
     mp_hub_closed_fn closed;
     void *closed_ud;
-    mp_hub_cluster_t *cl; /* NULL: one node (no bus) */
+    mp_hub_cluster_t *cl;                   /* NULL: one node (no bus) */
+    mp_ratelimit_t *limits[MP_HUB__LIMITS]; /* shared limiters, by kind */
 };
 
 /* ---- this node only (hub.c) ---- */
@@ -56,5 +57,9 @@ void mp_hub__cl_push_all_except(mp_hub_cluster_t *cl, mp_frame_t *f, const uint6
                                 size_t n_skip);
 void mp_hub__cl_close_device(mp_hub_cluster_t *cl, uint64_t device_id);
 void mp_hub__cl_close_user(mp_hub_cluster_t *cl, uint64_t user_id, int code, const char *reason);
+/* A token of shared limiter `which` was taken here for key. */
+void mp_hub__cl_limit_taken(mp_hub_cluster_t *cl, unsigned which, uint64_t key);
+/* No known node has a lower id than this one. */
+bool mp_hub__cl_leader(const mp_hub_cluster_t *cl);
 
 #endif

@@ -119,6 +119,9 @@ static void on_tick(uv_timer_t *t)
     sweep_t *sw = t->data;
     if (sw->running || sw->files == NULL)
         return;
+    /* One node of a cluster sweeps the shared files_dir. */
+    if (sw->files->ctx->hub != NULL && !mp_hub_leader(sw->files->ctx->hub))
+        return;
     sw->running = true;
     sw->total_files = sw->total_keys = sw->total_uploads = 0;
     batch(sw);

@@ -142,8 +142,8 @@ bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t
     return mp_ratelimit_take_n(rl, key, 1, now_ms, retry_after_ms);
 }
 
-bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms,
-                         int64_t *retry_after_ms)
+/* key's bucket, made full when new, refilled to now. */
+static mp_rl_bucket_t *mp_rl_bucket(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms)
 {
     mp_rl_bucket_t *b = mp_map_get(&rl->buckets, key);
 
@@ -156,6 +156,21 @@ bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t n
         mp_map_put(&rl->buckets, key, b);
     }
     mp_rl_refill(rl, b, now_ms);
+    return b;
+}
+
+void mp_ratelimit_charge(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms)
+{
+    mp_rl_bucket_t *b = mp_rl_bucket(rl, key, now_ms);
+    b->tokens -= n == 0 ? 1.0 : (double)n;
+    if (b->tokens < 0)
+        b->tokens = 0;
+}
+
+bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms,
+                         int64_t *retry_after_ms)
+{
+    mp_rl_bucket_t *b = mp_rl_bucket(rl, key, now_ms);
     /* More than a full bucket could never be had: a full bucket will do. */
     double cost = n == 0 ? 1.0 : (double)n;
     if (cost > rl->capacity)

@@ -36,6 +36,11 @@ bool mp_ratelimit_take(mp_ratelimit_t *rl, uint64_t key, int64_t now_ms, int64_t
 bool mp_ratelimit_take_n(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms,
                          int64_t *retry_after_ms);
 
+/* Takes n tokens (0 counts as 1) from key's bucket whatever it holds: a bucket
+ * with fewer is left empty. For tokens taken elsewhere (another node of a
+ * cluster took them for the same key), which must count here too. */
+void mp_ratelimit_charge(mp_ratelimit_t *rl, uint64_t key, unsigned n, int64_t now_ms);
+
 /* Forgets key (its next take starts from a full bucket). */
 void mp_ratelimit_reset(mp_ratelimit_t *rl, uint64_t key);
 

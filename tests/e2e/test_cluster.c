@@ -3,12 +3,11 @@
  * three `magpie serve` nodes (node_id 1, 2, 3) sharing the database and one
  * token-signing secret. Clients spread over the nodes chat in a direct
  * conversation, a group and the world room, and every message arrives live
- * on the other nodes; typing crosses nodes; a device revoked through one
- * node loses its WebSocket on another within 1 s and its token is refused
- * there; when NATS is killed and restarted every client is told to resync
- * and live delivery resumes; a node killed with -9 takes its users offline
- * on the others. Without MAGPIE_TEST_PG_DIR (the SQLite run) it is skipped:
- * several nodes need a shared database. */
+ * on the other nodes; typing and the world room's slow mode cross nodes; a device revoked through
+ * one node loses its WebSocket on another within 1 s and its token is refused there; when NATS is
+ * killed and restarted every client is told to resync and live delivery resumes; a node killed with
+ * -9 takes its users offline on the others. Without MAGPIE_TEST_PG_DIR (the SQLite run) it is
+ * skipped: several nodes need a shared database. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,9 +90,12 @@ static mpt_server_t *node_start(int i)
 {
     char id[8];
     snprintf(id, sizeof id, "%d", i + 1);
-    const char *flags[] = {CHAT_FLAGS, "--node_id",      id,       "--database",
-                           "postgres", "--database_url", db_url,   "--bus",
-                           "nats",     "--nats_url",     nats.url, NULL};
+    /* A slow mode long enough that a second post within it is refused
+     * however slow the machine. */
+    const char *flags[] = {
+        CHAT_FLAGS, "--node_id", id,     "--database", "postgres", "--database_url",
+        db_url,     "--bus",     "nats", "--nats_url", nats.url,   "--world_slow_mode",
+        "60s",      NULL};
     return mpt_server_start(flags);
 }
 
@@ -279,6 +281,10 @@ static void test_chat_across_nodes(void **state)
     expect_live(bob2.ws, "world from node 1", "bob on node 2");
     expect_live(carol3.ws, "world from node 1", "carol on node 3");
     expect_live(alice3.ws, "world from node 1", "alice on node 3");
+    /* The slow mode holds across nodes: alice's token was taken on node 3
+     * too (it travels ahead of the message she just received there). */
+    json_t *slow = send_msg(alice3.ws, world, NULL, "cl-w1b", "too soon, from node 3");
+    assert_err(slow, "slow_mode");
     send_text(&carol3, world, "cl-w2", "world from node 3", NULL);
     expect_live(alice1.ws, "world from node 3", "alice on node 1");
     expect_live(bob2.ws, "world from node 3", "bob on node 2");

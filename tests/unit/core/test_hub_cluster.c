@@ -2,8 +2,9 @@
  * per node, without a server: the directory, not the sockets) on one loop.
  * Presence fires once per node on the cluster-wide transitions only,
  * mp_hub_online answers for every node, a late node learns who is online,
- * a node that leaves says so and one that goes silent is forgotten, and
- * user flags reach every node. Deliveries to sockets are tested end to end
+ * a node that leaves says so and one that goes silent is forgotten, user
+ * flags and rate-limit tokens reach every node, and the lowest node id
+ * leads. Deliveries to sockets are tested end to end
  * (tests/e2e/test_cluster.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,12 +285,72 @@ static void test_silent_node_is_forgotten(void **state)
     node_down(&a);
 }
 
+static bool leads(void *ud)
+{
+    return mp_hub_leader(ud);
+}
+
+static bool flag_777(void *ud)
+{
+    return mp_userflags_has(ud, 777, MP_UF_NO_RECEIPTS);
+}
+
+/* Tokens taken on one node are taken on the others; the lowest node id
+ * leads (the sweeps), and the next one once it leaves. */
+static void test_shared_limits_and_leader(void **state)
+{
+    (void)state;
+    node_t a, b, c;
+    node_up(&a, 1);
+    node_up(&b, 2);
+    node_up(&c, 3);
+    node_t *all[] = {&a, &b, &c};
+    converge(all, 3);
+    assert_true(mp_hub_leader(a.hub));
+    assert_false(mp_hub_leader(b.hub));
+    assert_false(mp_hub_leader(c.hub));
+
+    /* 3 per key, refilling one a day: nothing comes back during the test. */
+    mp_ratelimit_t *rl_a = mp_ratelimit_new(3, 1.0 / 86400, 16);
+    mp_ratelimit_t *rl_b = mp_ratelimit_new(3, 1.0 / 86400, 16);
+    mp_hub_share_limit(a.hub, MP_HUB_LIMIT_LOGIN_USER, rl_a);
+    mp_hub_share_limit(b.hub, MP_HUB_LIMIT_LOGIN_USER, rl_b);
+    int64_t now = 1000;
+    for (int i = 0; i < 3; i++)
+        assert_true(mp_hub_limit_take(a.hub, MP_HUB_LIMIT_LOGIN_USER, rl_a, 42, now, NULL));
+    assert_false(mp_hub_limit_take(a.hub, MP_HUB_LIMIT_LOGIN_USER, rl_a, 42, now, NULL));
+    /* A flag set after the takes travels behind them: once b has it, b has
+     * been charged. Another key and another kind are untouched. */
+    mp_userflags_set(a.flags, 777, MP_UF_NO_RECEIPTS, true);
+    MPU_WAIT_UNTIL(&loop, flag_777, b.flags);
+    int64_t wait = 0;
+    assert_false(mp_hub_limit_take(b.hub, MP_HUB_LIMIT_LOGIN_USER, rl_b, 42, now, &wait));
+    assert_true(wait > 0);
+    assert_true(mp_hub_limit_take(b.hub, MP_HUB_LIMIT_LOGIN_USER, rl_b, 43, now, NULL));
+    /* c shares no limiter of that kind: the charge finds nothing there. */
+    MPU_WAIT_UNTIL(&loop, flag_777, c.flags);
+    /* Without a hub it is a plain take. */
+    assert_true(mp_hub_limit_take(NULL, MP_HUB_LIMIT_LOGIN_USER, rl_b, 44, now, NULL));
+    mp_hub_share_limit(a.hub, MP_HUB_LIMIT_LOGIN_USER, NULL);
+    mp_hub_share_limit(b.hub, MP_HUB_LIMIT_LOGIN_USER, NULL);
+    mp_ratelimit_free(rl_a);
+    mp_ratelimit_free(rl_b);
+
+    /* a leaves: b leads once it has heard the goodbye. */
+    node_down(&a);
+    MPU_WAIT_UNTIL(&loop, leads, b.hub);
+    assert_false(mp_hub_leader(c.hub));
+    node_down(&b);
+    node_down(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_presence_across_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_node_and_goodbye, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_node_is_forgotten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_limits_and_leader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,24 @@ static void test_take_n(void **state)
     mp_ratelimit_free(rl);
 }
 
+/* Tokens taken elsewhere: a charge empties at most, and counts like takes. */
+static void test_charge(void **state)
+{
+    (void)state;
+    mp_ratelimit_t *rl = mp_ratelimit_new(3, 1.0, 16); /* 3, then one per second */
+    mp_ratelimit_charge(rl, 7, 2, 0);
+    assert_true(mp_ratelimit_take(rl, 7, 0, NULL));
+    int64_t wait = 0;
+    assert_false(mp_ratelimit_take(rl, 7, 0, &wait));
+    assert_in_range(wait, 999, 1000);
+    mp_ratelimit_charge(rl, 7, 5, 0); /* more than it holds: empty, not owing */
+    assert_true(mp_ratelimit_take(rl, 7, 1000, NULL));
+    mp_ratelimit_charge(rl, 8, 0, 0); /* n = 0 counts as 1; a new key starts full */
+    assert_true(mp_ratelimit_take_n(rl, 8, 2, 0, NULL));
+    assert_false(mp_ratelimit_take(rl, 8, 0, NULL));
+    mp_ratelimit_free(rl);
+}
+
 static void test_keys_are_independent(void **state)
 {
     (void)state;
@@ -162,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eleventh_take_fails_then_refills),
         cmocka_unit_test(test_take_n),
+        cmocka_unit_test(test_charge),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_fast_rate_with_burst),
         cmocka_unit_test(test_bounded_keys_evict_full_buckets_first),
