@@ -253,6 +253,36 @@ static void on_remote_close(void *ud, uint64_t device_id, uint64_t user_id, int 
         mp_auth_revoked_elsewhere(ud, device_id);
 }
 
+/* The bus may have lost another node's news of a flag or a revocation:
+ * both are read again from the store (one read; flags changed here
+ * meanwhile keep their newer value). */
+static void on_cached_state(mp_err_t rc, const mp_userflag_row_t *flags, size_t n_flags,
+                            const uint64_t *revoked, size_t n_revoked, void *ud)
+{
+    mp_app_t *app = ud;
+    if (rc != MP_OK) {
+        mp_userflags_refresh_abort(app->flags);
+        mp_log_warn("cluster: reading user flags and revoked devices again failed: %s",
+                    mp_err_code(rc));
+        return;
+    }
+    mp_userflags_refresh_end(app->flags, flags, n_flags);
+    for (size_t i = 0; app->auth != NULL && i < n_revoked; i++)
+        mp_auth_revoked_elsewhere(app->auth, revoked[i]);
+    mp_log_info("cluster: read again %zu user(s) with flags and %zu revoked device(s)", n_flags,
+                n_revoked);
+}
+
+static void on_cluster_gap(void *ud)
+{
+    mp_app_t *app = ud;
+    /* Older revocations' tokens have expired anyway (as at start). */
+    int64_t since = mp_now_ms() - (int64_t)app->cfg->access_token_ttl_s * 1000 - 60000;
+    mp_userflags_refresh_begin(app->flags);
+    if (mp_store_cached_state(app->store, since, on_cached_state, app) != MP_OK)
+        mp_userflags_refresh_abort(app->flags); /* a full queue: the next gap tries again */
+}
+
 static void web_init(mp_app_t *app)
 {
     app->web = mp_web_new(app->loop, app->cfg);
@@ -313,6 +343,7 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
         mp_sweep_start(app->loop, app->cfg, app->store, app->auth, on_guests_swept, app->chat);
     mp_auth_on_deleted(app->auth, on_account_deleted, app);
     mp_hub_on_remote_close(app->hub, on_remote_close, app->auth);
+    mp_hub_on_gap(app->hub, on_cluster_gap, app);
     s->grace = mp_grace_start(app->loop, app->cfg, app->store, app->hub);
     return 0;
 }
@@ -320,7 +351,10 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
 static void modules_free(app_state_t *s)
 {
     mp_app_t *app = &s->app;
-    mp_hub_on_remote_close(app->hub, NULL, NULL);
+    if (app->hub != NULL) {
+        mp_hub_on_remote_close(app->hub, NULL, NULL);
+        mp_hub_on_gap(app->hub, NULL, NULL);
+    }
     mp_verbs_free(s->verbs);
     s->verbs = NULL;
     mp_sweep_free(app->sweep);

@@ -53,6 +53,12 @@ void mp_hub_on_remote_close(mp_hub_t *hub, mp_hub_closed_fn fn, void *ud)
     hub->closed_ud = ud;
 }
 
+void mp_hub_on_gap(mp_hub_t *hub, mp_hub_gap_fn fn, void *ud)
+{
+    hub->gap = fn;
+    hub->gap_ud = ud;
+}
+
 void mp_hub__presence(mp_hub_t *hub, uint64_t user_id, bool online)
 {
     if (hub->presence != NULL)

@@ -45,6 +45,12 @@ mp_hub_t *mp_hub_new(mp_server_t *srv);
 void mp_hub_free(mp_hub_t *hub);
 void mp_hub_on_presence(mp_hub_t *hub, mp_hub_presence_fn fn, void *ud);
 void mp_hub_on_remote_close(mp_hub_t *hub, mp_hub_closed_fn fn, void *ud);
+/* Called when this node may have missed messages from the other nodes (its
+ * bus link came up or back, it dropped some, or a node says it dropped some
+ * it sent): what it learns only from them (user flags, revoked devices)
+ * should be read again from the store. */
+typedef void (*mp_hub_gap_fn)(void *ud);
+void mp_hub_on_gap(mp_hub_t *hub, mp_hub_gap_fn fn, void *ud);
 
 /* Makes the hub cluster-wide over bus (connected or not yet), as node
  * node_id: subscribes, says hello, keeps the directory of who is online on

@@ -838,6 +838,9 @@ static void on_bus_msg(void *ud, const void *data, size_t len)
  * there. */
 static void resync_local(mp_hub_cluster_t *cl)
 {
+    /* What this node keeps from the others' news is read again too. */
+    if (cl->hub->gap != NULL)
+        cl->hub->gap(cl->hub->gap_ud);
     if (mp_hub_total_sessions(cl->hub) == 0)
         return;
     json_t *ev = json_pack("{s:s}", "event", "resync");

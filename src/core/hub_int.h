@@ -29,6 +29,8 @@ struct mp_hub {
     void *presence_ud;
     mp_hub_closed_fn closed;
     void *closed_ud;
+    mp_hub_gap_fn gap;
+    void *gap_ud;
     mp_hub_cluster_t *cl;                   /* NULL: one node (no bus) */
     mp_ratelimit_t *limits[MP_HUB__LIMITS]; /* shared limiters, by kind */
 };

@@ -7,7 +7,9 @@
 #include "util/map.h"
 
 struct mp_userflags {
-    mp_map_t users; /* user id -> (void *)(uintptr_t)flags, never 0 */
+    mp_map_t users;   /* user id -> (void *)(uintptr_t)flags, never 0 */
+    int refreshing;   /* refreshes begun and not ended */
+    mp_map_t touched; /* users changed here since the first of them began (a set) */
     mp_userflags_change_fn changed;
     void *changed_ud;
 };
@@ -24,6 +26,7 @@ void mp_userflags_free(mp_userflags_t *uf)
     if (uf == NULL)
         return;
     mp_map_free(&uf->users);
+    mp_map_free(&uf->touched);
     mp_free(uf);
 }
 
@@ -49,6 +52,8 @@ unsigned mp_userflags_get(const mp_userflags_t *uf, uint64_t user_id)
 void mp_userflags_apply(mp_userflags_t *uf, uint64_t user_id, unsigned mask, bool on)
 {
     MP_ASSERT(uf != NULL);
+    if (uf->refreshing > 0)
+        (void)mp_map_put(&uf->touched, user_id, NULL);
     unsigned f = mp_userflags_get(uf, user_id);
     f = on ? (f | mask) : (f & ~mask);
     if (f == 0)
@@ -68,6 +73,51 @@ void mp_userflags_on_change(mp_userflags_t *uf, mp_userflags_change_fn fn, void 
 {
     uf->changed = fn;
     uf->changed_ud = ud;
+}
+
+void mp_userflags_refresh_begin(mp_userflags_t *uf)
+{
+    uf->refreshing++;
+}
+
+static void refresh_done(mp_userflags_t *uf)
+{
+    MP_ASSERT(uf->refreshing > 0);
+    if (--uf->refreshing == 0)
+        mp_map_free(&uf->touched);
+}
+
+void mp_userflags_refresh_abort(mp_userflags_t *uf)
+{
+    refresh_done(uf);
+}
+
+void mp_userflags_refresh_end(mp_userflags_t *uf, const mp_userflag_row_t *rows, size_t n)
+{
+    /* The new table: the rows, except the users changed here meanwhile,
+     * who keep what they have now (newer than what was read). */
+    mp_map_t next;
+    mp_map_init(&next);
+    mp_map_reserve(&next, n);
+    for (size_t i = 0; i < n; i++) {
+        if (mp_map_find(&uf->touched, rows[i].user_id) != NULL)
+            continue;
+        unsigned f = (rows[i].admin ? MP_UF_ADMIN : 0) | (rows[i].disabled ? MP_UF_DISABLED : 0) |
+                     (rows[i].no_receipts ? MP_UF_NO_RECEIPTS : 0);
+        if (f != 0)
+            (void)mp_map_put(&next, rows[i].user_id, (void *)(uintptr_t)f);
+    }
+    mp_map_iter_t it;
+    uint64_t user;
+    mp_map_iter_init(&uf->touched, &it);
+    while (mp_map_iter_next(&uf->touched, &it, &user, NULL)) {
+        unsigned f = mp_userflags_get(uf, user);
+        if (f != 0)
+            (void)mp_map_put(&next, user, (void *)(uintptr_t)f);
+    }
+    mp_map_free(&uf->users);
+    uf->users = next;
+    refresh_done(uf);
 }
 
 size_t mp_userflags_count(const mp_userflags_t *uf)

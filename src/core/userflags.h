@@ -41,6 +41,14 @@ void mp_userflags_apply(mp_userflags_t *uf, uint64_t user_id, unsigned mask, boo
  * see hub.h); NULL to stop. */
 typedef void (*mp_userflags_change_fn)(void *ud, uint64_t user_id, unsigned mask, bool on);
 void mp_userflags_on_change(mp_userflags_t *uf, mp_userflags_change_fn fn, void *ud);
+/* Reading the flags again while running (a node of a cluster that may have
+ * missed another node's news): between begin and end, the users whose flags
+ * change here keep what they have; end gives every other user exactly the
+ * flags of rows (mp_store_cached_state), abort drops the refresh. Several
+ * refreshes may overlap (each begin with one end or abort). */
+void mp_userflags_refresh_begin(mp_userflags_t *uf);
+void mp_userflags_refresh_end(mp_userflags_t *uf, const mp_userflag_row_t *rows, size_t n);
+void mp_userflags_refresh_abort(mp_userflags_t *uf);
 /* Number of users with at least one flag. */
 size_t mp_userflags_count(const mp_userflags_t *uf);
 /* Calls fn for each user with any of the bits of mask set (any order). */

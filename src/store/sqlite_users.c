@@ -575,6 +575,77 @@ mp_err_t mp_store_revoked_since(mp_store_t *st, int64_t since_ms,
     return err;
 }
 
+/* The queries of the two start-up loads above, as one read job. */
+static const char sql_flags[] = "SELECT id, admin, disabled_at > 0, priv_receipts FROM users"
+                                " WHERE admin = 1 OR disabled_at > 0 OR priv_receipts = 1";
+static const char sql_revoked[] = "SELECT id FROM devices WHERE revoked_at > 0 AND revoked_at >= ?1"
+                                  " UNION ALL SELECT device_id FROM device_tombstones"
+                                  " WHERE revoked_at >= ?1";
+
+typedef struct cached_job {
+    mp_sql_job_t job;
+    int64_t since;
+    mp_store_cached_fn cb;
+    void *ud;
+    mp_userflag_row_t *flags;
+    size_t n_flags, cap_flags;
+    uint64_t *revoked;
+    size_t n_revoked, cap_revoked;
+} cached_job_t;
+
+static mp_err_t cached_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    cached_job_t *j = (cached_job_t *)job;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, sql_flags);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (j->n_flags == j->cap_flags) {
+            j->cap_flags = j->cap_flags ? j->cap_flags * 2 : 64;
+            j->flags = mp_realloc(j->flags, j->cap_flags * sizeof *j->flags);
+        }
+        j->flags[j->n_flags++] =
+            (mp_userflag_row_t){col_u64(s, 0), mp_sql_col_i64(s, 1) != 0, mp_sql_col_i64(s, 2) != 0,
+                                mp_sql_col_i64(s, 3) != 0};
+    }
+    if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    s = mp_sql_prepare(db, sql_revoked);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    mp_sql_bind_i64(s, 1, j->since);
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (j->n_revoked == j->cap_revoked) {
+            j->cap_revoked = j->cap_revoked ? j->cap_revoked * 2 : 64;
+            j->revoked = mp_realloc(j->revoked, j->cap_revoked * sizeof *j->revoked);
+        }
+        j->revoked[j->n_revoked++] = col_u64(s, 0);
+    }
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+static void cached_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    cached_job_t *j = (cached_job_t *)job;
+    j->cb(rc, j->flags, rc == MP_OK ? j->n_flags : 0, j->revoked, rc == MP_OK ? j->n_revoked : 0,
+          j->ud);
+    mp_free(j->flags);
+    mp_free(j->revoked);
+    mp_free(j);
+}
+
+mp_err_t mp_store_cached_state(mp_store_t *st, int64_t since_ms, mp_store_cached_fn cb, void *ud)
+{
+    cached_job_t *j = mp_calloc(1, sizeof *j);
+    j->job.run = cached_run;
+    j->job.done = cached_done;
+    j->since = since_ms;
+    j->cb = cb;
+    j->ud = ud;
+    return submit(st, &j->job, false);
+}
+
 mp_err_t mp_store_userflags_load(mp_store_t *st,
                                  void (*fn)(uint64_t user_id, bool admin, bool disabled,
                                             bool no_receipts, void *ud),

@@ -135,4 +135,17 @@ mp_err_t mp_store_userflags_load(mp_store_t *st,
                                             bool no_receipts, void *ud),
                                  void *ud) __attribute__((warn_unused_result));
 
+/* The same two, read again while the server runs (a node of a cluster that
+ * may have missed another node's news of them), in one read transaction:
+ * cb gets every user with a flag and every device revoked at or after
+ * since_ms, both borrowed for the call. */
+typedef struct mp_userflag_row {
+    uint64_t user_id;
+    bool admin, disabled, no_receipts;
+} mp_userflag_row_t;
+typedef void (*mp_store_cached_fn)(mp_err_t rc, const mp_userflag_row_t *flags, size_t n_flags,
+                                   const uint64_t *revoked, size_t n_revoked, void *ud);
+mp_err_t mp_store_cached_state(mp_store_t *st, int64_t since_ms, mp_store_cached_fn cb, void *ud)
+    __attribute__((warn_unused_result));
+
 #endif

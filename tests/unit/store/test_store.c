@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "store/admin.h"
 #include "store/sqlite_job.h"
 #include "store/store.h"
 
@@ -358,6 +359,46 @@ static void collect_ids(uint64_t id, void *ud)
     ids[++ids[0]] = id;
 }
 
+/* mp_store_cached_state's answer, copied. */
+typedef struct cached {
+    fx_t *f;
+    mp_err_t rc;
+    size_t n_flags, n_revoked;
+    mp_userflag_row_t flags[4];
+    uint64_t revoked[4];
+} cached_t;
+
+static void on_cached(mp_err_t rc, const mp_userflag_row_t *flags, size_t n_flags,
+                      const uint64_t *revoked, size_t n_revoked, void *ud)
+{
+    cached_t *c = ud;
+    c->rc = rc;
+    c->n_flags = n_flags;
+    c->n_revoked = n_revoked;
+    for (size_t i = 0; i < n_flags && i < 4; i++)
+        c->flags[i] = flags[i];
+    for (size_t i = 0; i < n_revoked && i < 4; i++)
+        c->revoked[i] = revoked[i];
+    c->f->pending--;
+}
+
+static cached_t cached_state(fx_t *f, int64_t since)
+{
+    cached_t c = {.f = f, .rc = MP_ERR_INTERNAL};
+    f->pending++;
+    assert_int_equal(mp_store_cached_state(f->s.st, since, on_cached, &c), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
+    return c;
+}
+
+static void on_flag(mp_err_t rc, bool changed, void *ud)
+{
+    (void)changed;
+    res_t *r = ud;
+    r->rc = rc;
+    r->f->pending--;
+}
+
 static void test_devices(void **state)
 {
     fx_t *f = *state;
@@ -415,6 +456,25 @@ static void test_devices(void **state)
     ids[0] = 0;
     assert_int_equal(mp_store_revoked_since(f->s.st, 8001, collect_ids, ids), MP_OK);
     assert_int_equal(ids[0], 0);
+
+    /* The same while running, with the flags, as one read. */
+    cached_t c = cached_state(f, 8000);
+    assert_int_equal(c.rc, MP_OK);
+    assert_int_equal(c.n_revoked, 1);
+    assert_int_equal(c.revoked[0], 100);
+    assert_int_equal(c.n_flags, 0);
+    res_t fr = {.f = f};
+    f->pending++;
+    assert_int_equal(mp_store_admin_set_admin(f->s.st, 1, true, on_flag, &fr), MP_OK);
+    MPU_WAIT_ZERO(&f->s.loop, &f->pending);
+    assert_int_equal(fr.rc, MP_OK);
+    c = cached_state(f, 8001);
+    assert_int_equal(c.n_revoked, 0);
+    assert_int_equal(c.n_flags, 1);
+    assert_int_equal(c.flags[0].user_id, 1);
+    assert_true(c.flags[0].admin);
+    assert_false(c.flags[0].disabled);
+    assert_false(c.flags[0].no_receipts);
 }
 
 static void test_refresh_rotation(void **state)
