@@ -183,6 +183,8 @@ struct mp_hub_cluster {
     uv_prepare_t prep;
     int handles; /* of the two above still open (freed when 0 after detach) */
     int64_t dup_logged_ms;
+    int64_t last_tick_ms;  /* when the heartbeat timer last ran */
+    int64_t last_hello_ms; /* when this node last said hello */
 };
 
 static void header(const mp_hub_cluster_t *cl, buf_t *b, char kind)
@@ -434,6 +436,7 @@ static void ask(mp_hub_cluster_t *cl, node_t *n)
  * every node's clients may have missed some. */
 static void hello(mp_hub_cluster_t *cl, bool lost)
 {
+    cl->last_hello_ms = mp_mono_ms();
     flush_all(cl);
     buf_t b = {0};
     header(cl, &b, 'H');
@@ -850,6 +853,16 @@ static void resync_local(mp_hub_cluster_t *cl)
     mp_frame_unref(f);
 }
 
+/* Every node's silence counts from now. */
+static void forgive_silence(mp_hub_cluster_t *cl, int64_t now)
+{
+    mp_map_iter_t it;
+    void *v;
+    mp_map_iter_init(&cl->nodes, &it);
+    while (mp_map_iter_next(&cl->nodes, &it, NULL, &v))
+        ((node_t *)v)->last_ms = now;
+}
+
 static void on_bus_state(void *ud, mp_bus_state_t st)
 {
     mp_hub_t *hub = ud;
@@ -870,12 +883,7 @@ static void on_bus_state(void *ud, mp_bus_state_t st)
         mp_log_warn("cluster: NATS connection back; telling this node's clients to resync");
         /* Nodes were not heard from while we were away, through no fault of
          * theirs: their silence counts from now. */
-        int64_t now = mp_mono_ms();
-        mp_map_iter_t it;
-        void *v;
-        mp_map_iter_init(&cl->nodes, &it);
-        while (mp_map_iter_next(&cl->nodes, &it, NULL, &v))
-            ((node_t *)v)->last_ms = now;
+        forgive_silence(cl, mp_mono_ms());
         hello(cl, mp_bus_take_dropped(cl->bus) > 0);
         resync_local(cl);
         break;
@@ -883,7 +891,10 @@ static void on_bus_state(void *ud, mp_bus_state_t st)
     case MP_BUS_LOST:
         mp_log_warn("cluster: messages from other nodes were dropped; asking every node for its "
                     "list and telling this node's clients to resync");
-        hello(cl, false);
+        /* Falling behind again and again must not turn into a storm of
+         * lists, each of which costs every node a publish. */
+        if (mp_mono_ms() - cl->last_hello_ms >= MP_HUB_BEAT_MS)
+            hello(cl, false);
         resync_local(cl);
         break;
     }
@@ -892,6 +903,9 @@ static void on_bus_state(void *ud, mp_bus_state_t st)
 static void on_beat(uv_timer_t *t)
 {
     mp_hub_cluster_t *cl = t->data;
+    int64_t now = mp_mono_ms();
+    int64_t gap = now - cl->last_tick_ms;
+    cl->last_tick_ms = now;
     if (cl->hub == NULL || !mp_bus_connected(cl->bus))
         return; /* silence while we are away is not theirs */
     flush_all(cl);
@@ -901,7 +915,21 @@ static void on_beat(uv_timer_t *t)
     publish(cl, SUBJ_DIR, &b);
     mp_free(b.p);
 
-    int64_t now = mp_mono_ms();
+    if (gap > 2 * MP_HUB_BEAT_MS) {
+        /* This loop was stalled: the others' heartbeats are still in the
+         * inbound queue (timers run before it is read), and their silence
+         * is ours. If the stall was long enough for them to forget this
+         * node, it says hello again and its clients resync: what was sent
+         * to them meanwhile went elsewhere. */
+        mp_log_warn("cluster: this node's loop was stalled for %lld ms", (long long)gap);
+        forgive_silence(cl, now);
+        if (gap >= MP_HUB_NODE_TIMEOUT_MS - MP_HUB_BEAT_MS) {
+            hello(cl, false);
+            resync_local(cl);
+        }
+        return;
+    }
+
     unsigned gone[MP_HUB_NODES];
     size_t n_gone = 0;
     mp_map_iter_t it;
@@ -932,6 +960,8 @@ mp_err_t mp_hub_attach_bus(mp_hub_t *hub, uv_loop_t *loop, mp_bus_t *bus, unsign
     /* New at every start: tells a restarted node from the one before. */
     cl->epoch = ((uint64_t)mp_now_ms() << 16) ^ (uint64_t)getpid();
     cl->dup_logged_ms = -10000;
+    cl->last_tick_ms = mp_mono_ms();
+    cl->last_hello_ms = -MP_HUB_BEAT_MS;
     node_subject(node_id, cl->subj_me);
     mp_map_init(&cl->nodes);
     mp_map_init(&cl->dir);
