@@ -264,7 +264,7 @@ static inline long long db_count(const mpt_server_t *srv, const char *sql)
 {
     long long v = 0;
     if (mpt_db_i64(srv, sql, &v) < 0)
-        fail_msg("query failed: %s", sql);
+        fail_msg("query failed: %.400s", sql);
     return v;
 }
 
@@ -275,7 +275,7 @@ static inline long long db_count(const mpt_server_t *srv, const char *sql)
 static inline void db_exec(const mpt_server_t *srv, const char *sql)
 {
     if (mpt_db_exec(srv, sql) < 0)
-        fail_msg("statement failed: %s", sql);
+        fail_msg("statement failed: %.400s", sql);
 }
 
 #endif

@@ -40,6 +40,25 @@ typedef struct spawned {
     size_t len;
 } spawned_t;
 
+/* The spawned server still running, if any, and a data dir of the test's
+ * own: a failed assertion leaves its test case early, and a server left
+ * running would hold CTest's output pipe (and its database) until the test's
+ * timeout. Both go at exit. */
+static pid_t running;
+static char own_dir[64];
+
+static void at_exit_cleanup(void)
+{
+    if (running > 0)
+        kill(running, SIGKILL);
+    if (own_dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", own_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", own_dir);
+    }
+}
+
 static void spawn_serve(spawned_t *sp, const char *listen, const char *data, const char *db_url)
 {
     const char *bin = getenv("MAGPIE_BIN");
@@ -73,6 +92,7 @@ static void spawn_serve(spawned_t *sp, const char *listen, const char *data, con
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     memset(sp, 0, sizeof *sp);
     assert_int_equal(posix_spawn(&sp->pid, bin, &fa, &at, (char *const *)argv, environ), 0);
+    running = sp->pid;
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
@@ -110,6 +130,7 @@ static bool exited_within(spawned_t *sp, int timeout_ms, int *st)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL); /* polling a bounded wait for exit, not a synchronisation */
     }
+    running = 0; /* reaped: the pid is no longer ours to kill */
     return true;
 }
 
@@ -121,6 +142,7 @@ static int reap(spawned_t *sp, bool exited, int st)
         kill(sp->pid, SIGKILL);
         waitpid(sp->pid, &st, 0);
     }
+    running = 0;
     read_until(sp, "\x01never\x01");
     close(sp->err_fd);
     return exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -217,6 +239,7 @@ static void test_files_private_under_loose_umask(void **state)
     (void)state;
     char dir[] = "/tmp/magpie-modes-XXXXXX";
     assert_non_null(mkdtemp(dir));
+    snprintf(own_dir, sizeof own_dir, "%s", dir);
     assert_int_equal(chmod(dir, 0755), 0);
     char db_name[64] = "", db_url[512] = "";
     if (mpt_backend_pg())
@@ -248,6 +271,7 @@ static void test_files_private_under_loose_umask(void **state)
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+    own_dir[0] = '\0';
 }
 
 static int http_status(const mpt_server_t *srv, const char *path)
@@ -345,5 +369,6 @@ int main(void)
         cmocka_unit_test(test_files_private_under_loose_umask),
         cmocka_unit_test(test_disk_full_is_unavailable_and_recovers),
     };
+    atexit(at_exit_cleanup);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,8 @@
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 10000
 #define MAX_SERVERS 64
+/* How much of a statement an error message shows (some are a megabyte). */
+#define SQL_SHOWN 400
 
 /* ---- stderr forwarder ---- */
 
@@ -565,7 +567,7 @@ static int pg_admin(const char *sql, char state[6])
         if (state)
             snprintf(state, 6, "%s", st ? st : "");
         if (!state || !st || strcmp(state, "42P04") != 0)
-            fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
         rc = -1;
     }
     PQclear(r);
@@ -632,7 +634,7 @@ int mpt_db_exec(const mpt_server_t *srv, const char *sql)
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             rc = 0;
         else
-            fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
         PQclear(r);
         PQfinish(c);
         return rc;
@@ -644,7 +646,7 @@ int mpt_db_exec(const mpt_server_t *srv, const char *sql)
     if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
         rc = 0;
     else
-        fprintf(stderr, "harness: %s: %s\n", sql, err ? err : sqlite3_errmsg(db));
+        fprintf(stderr, "harness: %.*s: %s\n", SQL_SHOWN, sql, err ? err : sqlite3_errmsg(db));
     sqlite3_free(err);
     sqlite3_close(db);
     return rc;
@@ -661,7 +663,7 @@ static int parse_i64(const char *sql, const char *v, long long *out)
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || end == v || *end) {
-        fprintf(stderr, "harness: %s: '%s' is not an integer\n", sql, v);
+        fprintf(stderr, "harness: %.*s: '%s' is not an integer\n", SQL_SHOWN, sql, v);
         return -1;
     }
     *out = n;
@@ -677,9 +679,9 @@ int mpt_db_i64(const mpt_server_t *srv, const char *sql, long long *out)
             return -1;
         PGresult *r = PQexec(c, sql);
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
         else if (PQntuples(r) < 1 || PQnfields(r) < 1)
-            fprintf(stderr, "harness: %s: no row\n", sql);
+            fprintf(stderr, "harness: %.*s: no row\n", SQL_SHOWN, sql);
         else if (PQgetisnull(r, 0, 0)) {
             *out = 0;
             rc = 0;
@@ -694,9 +696,9 @@ int mpt_db_i64(const mpt_server_t *srv, const char *sql, long long *out)
         return -1;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fprintf(stderr, "harness: %s: %s\n", sql, sqlite3_errmsg(db));
+        fprintf(stderr, "harness: %.*s: %s\n", SQL_SHOWN, sql, sqlite3_errmsg(db));
     else if (sqlite3_step(st) != SQLITE_ROW)
-        fprintf(stderr, "harness: %s: no row (%s)\n", sql, sqlite3_errmsg(db));
+        fprintf(stderr, "harness: %.*s: no row (%s)\n", SQL_SHOWN, sql, sqlite3_errmsg(db));
     else {
         *out = sqlite3_column_int64(st, 0);
         rc = 0;
