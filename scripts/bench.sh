@@ -23,6 +23,7 @@ GROUP_MEMBERS=${GROUP_MEMBERS:-200}   # group: members (target: 10000, registrat
 GROUP_ONLINE=${GROUP_ONLINE:-}        # group: members online besides the sender (empty: all)
 GROUP_RATE=${GROUP_RATE:-10}          # group: messages per second
 GROUP_SECONDS=${GROUP_SECONDS:-5}
+DATABASE_URL=${DATABASE_URL:-}        # a PostgreSQL database to run on (empty: SQLite in the data dir)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -50,8 +51,10 @@ trap cleanup EXIT INT TERM
 # connect scenario opens thousands of connections from one address and
 # hundreds of WebSockets per user (loopback is not exempt from the caps), and
 # its setup registers every user from 127.0.0.1.
+db_flags=()
+[[ -n $DATABASE_URL ]] && db_flags=(--database postgres --database_url "$DATABASE_URL")
 t0=$(date +%s%N)
-"$bin" serve --listen 127.0.0.1:0 --data "$data" --log_level warn \
+"$bin" serve --listen 127.0.0.1:0 --data "$data" --log_level warn "${db_flags[@]}" \
     --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
     --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 \
     2>"$data/server.log" &
@@ -72,6 +75,7 @@ summary=$OUT/summary.txt
     echo "magpie bench suite, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
     echo "kernel: $(uname -r); commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "database: $([[ -n $DATABASE_URL ]] && echo PostgreSQL || echo SQLite)"
     echo "server: $url pid $pid; start to listening: $(( (t1 - t0) / 1000000 )) ms" \
          "(polled every 10 ms); idle RSS: ${idle_kb} KiB"
     echo

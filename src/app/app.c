@@ -443,15 +443,18 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     check_data_dir_mode(cfg->data_dir);
     if (lock_data_dir(cfg->data_dir, &s->lock_fd, err, errlen) != 0)
         return -1;
-    if (mp_store_open(cfg->data_dir, &s->loop, &app->store, err, errlen) != MP_OK)
+    if (mp_store_open_url(cfg->data_dir, cfg->database == MP_DB_POSTGRES ? cfg->database_url : NULL,
+                          &s->loop, &app->store, err, errlen) != MP_OK)
         return -1;
     if (mp_store_world_ensure(app->store, mp_now_ms(), &app->world_id) != MP_OK) {
         snprintf(err, errlen, "cannot find or create the world conversation");
         return -1;
     }
     /* Before the first write: the writer must know whether to keep the
-     * search index, and an index that was off is rebuilt here. */
-    if (mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
+     * search index, and an index that was off is rebuilt here. PostgreSQL
+     * keeps none (the store never starts one there): search scans. */
+    if (cfg->database == MP_DB_SQLITE &&
+        mp_store_search_index(app->store, cfg->search_index, err, errlen) != MP_OK)
         return -1;
     app->hub = mp_hub_new(app->srv);
     app->flags = mp_userflags_new();

@@ -26,13 +26,13 @@ typedef struct mp_config {
      * printed on stderr as "magpie: listening on HOST:PORT"). */
     char listen_host[64];
     int listen_port;
-    char data_dir[1024]; /* data = ./data */
-    int log_level;       /* log_level = info (mp_log_level_t) */
+    char data_dir[1024];     /* data = ./data */
+    int log_level;           /* log_level = info (mp_log_level_t) */
     mp_database_t database;  /* database = sqlite | postgres */
     char database_url[1024]; /* database_url = "" (libpq connection string) */
     mp_bus_t bus;            /* bus = none | nats */
     char nats_url[1024];     /* nats_url = "" */
-    unsigned node_id;    /* node_id = 0 (0..1023), part of every id */
+    unsigned node_id;        /* node_id = 0 (0..1023), part of every id */
 
     /* HTTP */
     size_t max_body;            /* max_body = 1048576 bytes */

@@ -28,10 +28,22 @@ typedef struct mp_sql_conn mp_sql_conn_t;
 typedef struct mp_sql_stmt mp_sql_stmt_t;
 typedef struct mp_sql_deferred mp_sql_deferred_t;
 
-/* What mp_sql_step returns besides a backend error code (which only
- * mp_sql_err and mp_sql_is_constraint interpret). */
+/* What mp_sql_step returns besides an error code (which only mp_sql_err,
+ * mp_sql_is_constraint and mp_sql_last_exhausted interpret). */
 #define MP_SQL_ROW 100
 #define MP_SQL_DONE 101
+
+/* The error codes every backend speaks: SQLite's primary result codes, which
+ * the SQLite backend passes through (with its extended codes) and the
+ * PostgreSQL one maps its SQLSTATEs to (sql_pg.c). */
+#define MP_SQL_ERROR 1       /* anything not below: a bug or bad SQL */
+#define MP_SQL_BUSY 5        /* a lock wait timed out, a deadlock, a serialization failure */
+#define MP_SQL_NOMEM 7       /* out of memory */
+#define MP_SQL_IOERR 10      /* I/O error, or the connection to the database server is lost */
+#define MP_SQL_FULL 13       /* disk full, or another resource of the server exhausted */
+#define MP_SQL_CANTOPEN 14   /* cannot open a file (out of descriptors) */
+#define MP_SQL_CONSTRAINT 19 /* a constraint (unique, check, not null, foreign key) */
+#define MP_SQL_CONSTRAINT_FOREIGNKEY (MP_SQL_CONSTRAINT | (3 << 8))
 
 /* The connection's cached statement for sql, reset and with its bindings
  * cleared. sql must be a string literal: its address is the cache key.

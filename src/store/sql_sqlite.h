@@ -10,12 +10,8 @@
 
 /* Wraps an open handle; the connection owns it from now on (mp_sql_close). */
 mp_sql_conn_t *mp_sql_sqlite_wrap(sqlite3 *db);
-/* The connection's handle, for opening and migrations. */
+/* The connection's handle, for opening and migrations; NULL for a
+ * connection of another backend. */
 sqlite3 *mp_sql_sqlite_db(mp_sql_conn_t *c);
-
-/* True for result codes (primary or extended) that mean the machine ran out
- * of something — disk space, a file size limit, I/O, memory, lock time — and
- * not that the request or the code is wrong. */
-bool mp_sqlite__exhausted(int rc);
 
 #endif

@@ -31,6 +31,7 @@
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
+#include "store/sql_pg.h"
 #include "store/sql_sqlite.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -66,6 +67,7 @@ struct mp_store {
     uv_loop_t *loop;
     uv_thread_t loop_thread; /* queues jobs and runs every done() */
     char *path;              /* DIR/magpie.db */
+    char *url;               /* PostgreSQL's conninfo, or NULL for SQLite */
     mp_sql_conn_t *wdb;
     uv_thread_t writer;
     job_queue_t wq, rq;
@@ -391,7 +393,7 @@ static int conn_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 /* Opens a connection with our settings. Read-write connections get WAL
  * (persistent in the file, so readers inherit it) and synchronous=FULL: a
  * commit returns only after fsync, which the "acked = durable" promise needs. */
-static mp_sql_conn_t *conn_open(const char *path, bool readonly, char *err, size_t errlen)
+static mp_sql_conn_t *sqlite_open(const char *path, bool readonly, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_NOMUTEX |
@@ -415,6 +417,14 @@ fail:
     return NULL;
 }
 
+/* A connection to the store's database, of whichever backend it is on. */
+static mp_sql_conn_t *conn_open(mp_store_t *st, bool readonly, char *err, size_t errlen)
+{
+    if (st->url != NULL)
+        return mp_sql_pg_open(st->url, readonly, err, errlen);
+    return sqlite_open(st->path, readonly, err, errlen);
+}
+
 static int check_wal(sqlite3 *db, char *err, size_t errlen)
 {
     sqlite3_stmt *s = NULL;
@@ -433,6 +443,7 @@ static void free_store(mp_store_t *st)
     queue_destroy(&st->rq);
     uv_mutex_destroy(&st->done_mu);
     mp_free(st->path);
+    mp_free(st->url);
     mp_free(st);
 }
 
@@ -440,7 +451,7 @@ static int open_readers(mp_store_t *st, char *err, size_t errlen)
 {
     for (int i = 0; i < MP_SQLITE_READERS; i++) {
         st->readers[i].st = st;
-        st->readers[i].db = conn_open(st->path, true, err, errlen);
+        st->readers[i].db = conn_open(st, true, err, errlen);
         if (st->readers[i].db == NULL)
             return -1;
     }
@@ -624,7 +635,27 @@ static int index_state_load(mp_store_t *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The writer's connection, with the schema brought up to date. */
+static int open_writer(mp_store_t *st, char *err, size_t errlen)
+{
+    st->wdb = conn_open(st, false, err, errlen);
+    if (st->wdb == NULL)
+        return -1;
+    if (st->url != NULL)
+        return mp_sql_pg_migrate(st->wdb, err, errlen);
+    sqlite3 *db = mp_sql_sqlite_db(st->wdb);
+    if (check_wal(db, err, errlen) != 0)
+        return -1;
+    return mp_sqlite__migrate(db, err, errlen);
+}
+
 mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err, size_t errlen)
+{
+    return mp_store_open_url(dir, NULL, loop, out, err, errlen);
+}
+
+mp_err_t mp_store_open_url(const char *dir, const char *url, uv_loop_t *loop, mp_store_t **out,
+                           char *err, size_t errlen)
 {
     *out = NULL;
     if (mkdir_p(dir, err, errlen) != 0)
@@ -634,6 +665,7 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     size_t len = strlen(dir) + sizeof "/magpie.db";
     st->path = mp_malloc(len);
     snprintf(st->path, len, "%s/magpie.db", dir);
+    st->url = url != NULL && url[0] != '\0' ? mp_strdup(url) : NULL;
     st->loop = loop;
     st->loop_thread = uv_thread_self();
     queue_init(&st->wq, MP_SQLITE_WRITE_MAX);
@@ -642,15 +674,14 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     atomic_init(&st->healthy, true);
     atomic_init(&st->closing, false);
     atomic_init(&st->writer_alive, false);
-    atomic_init(&st->fts_kept, true);
+    /* PostgreSQL keeps no search index: search scans there. */
+    atomic_init(&st->fts_kept, st->url == NULL);
     atomic_init(&st->msg_high, 0);
     atomic_init(&st->batches, 0);
     atomic_init(&st->jobs, 0);
 
-    st->wdb = conn_open(st->path, false, err, errlen);
-    if (st->wdb == NULL || check_wal(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
-        mp_sqlite__migrate(mp_sql_sqlite_db(st->wdb), err, errlen) != 0 ||
-        index_state_load(st, err, errlen) != 0 || open_readers(st, err, errlen) != 0)
+    if (open_writer(st, err, errlen) != 0 || index_state_load(st, err, errlen) != 0 ||
+        open_readers(st, err, errlen) != 0)
         goto fail;
     if (uv_async_init(loop, &st->async, on_async) != 0) {
         snprintf(err, errlen, "cannot create the store's async handle");
@@ -673,7 +704,9 @@ mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char 
     uv_timer_start(&st->index_timer, on_index_timer, MP_SQLITE_INDEX_PERIOD_MS,
                    MP_SQLITE_INDEX_PERIOD_MS);
     uv_unref((uv_handle_t *)&st->index_timer);
-    mp_log_info("store: %s open (schema version %d)", st->path, mp_store_schema_version());
+    /* Not the URL: it may carry a password. */
+    mp_log_info("store: %s open (schema version %d)",
+                st->url != NULL ? "the PostgreSQL database" : st->path, mp_store_schema_version());
     *out = st;
     return MP_OK;
 fail:
@@ -808,7 +841,7 @@ bool mp_sqlite__index_now(mp_store_t *st)
 mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
 {
     char err[256];
-    mp_sql_conn_t *c = conn_open(st->path, readonly, err, sizeof err);
+    mp_sql_conn_t *c = conn_open(st, readonly, err, sizeof err);
     if (c == NULL)
         mp_log_error("store: %s", err);
     return c;

@@ -26,6 +26,11 @@ typedef struct mp_store mp_store_t;
  * Returns MP_OK or an error with a message in err. Synchronous: call at start. */
 mp_err_t mp_store_open(const char *dir, uv_loop_t *loop, mp_store_t **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* The same on PostgreSQL when url (a libpq connection string or URL) is
+ * neither NULL nor empty: many nodes may share the database (docs/cluster.md);
+ * dir is then only created. */
+mp_err_t mp_store_open_url(const char *dir, const char *url, uv_loop_t *loop, mp_store_t **out,
+                           char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Finishes queued writes (their callbacks run if the loop runs), stops the
  * threads and closes connections. Call on the loop thread; new ops are refused
  * from then on. Completions not yet delivered, and the freeing of st, happen
