@@ -15,6 +15,17 @@ static void copy_text(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A username as stored (ASCII lower case, as account creation stores it):
+ * what SQLite's COLLATE NOCASE compares, spelled so that PostgreSQL (whose
+ * text compares by bytes) finds the same rows. */
+static void lower_copy(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src != NULL && src[i] != '\0' && i + 1 < cap; i++)
+        dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+    dst[i] = '\0';
+}
+
 #define ADMIN_USER_COLS                                                                            \
     "u.id, u.username, u.display_name, u.created_at, u.guest, COALESCE(u.email, ''), u.pending,"   \
     " u.admin, u.disabled_at, u.deleted_at,"                                                       \
@@ -48,7 +59,7 @@ typedef struct {
 } user_get_job_t;
 
 static const char SQL_USER_BY_ID[] = "SELECT " ADMIN_USER_COLS " FROM users u WHERE u.id = ?1";
-/* username is COLLATE NOCASE: the comparison ignores case. */
+/* The name is bound in lower case (lower_copy), as usernames are stored. */
 static const char SQL_USER_BY_NAME[] =
     "SELECT " ADMIN_USER_COLS " FROM users u WHERE u.username = ?1";
 
@@ -89,7 +100,7 @@ mp_err_t mp_store_admin_user_get(mp_store_t *st, uint64_t id, const char *userna
     j->ud = ud;
     j->id = id;
     if (id == 0)
-        copy_text(j->name, sizeof j->name, username);
+        lower_copy(j->name, sizeof j->name, username);
     return mp_sqlite__read_or_free(st, &j->job);
 }
 
@@ -99,7 +110,7 @@ typedef struct {
     mp_sql_job_t job;
     mp_store_admin_users_fn cb;
     void *ud;
-    char *q; /* LIKE pattern, lower-case, NULL = none */
+    char *q; /* LIKE pattern, lower-case, "" = none */
     int admin, disabled, guest;
     bool with_deleted;
     char after[MP_USERNAME_MAX + 1];
@@ -111,13 +122,17 @@ typedef struct {
 
 /* The filters are parameters (-1 = either) so that one statement serves
  * every combination; an administrator's listing is rare enough for the
- * scan that the substring match costs. */
+ * scan that the substring match costs. No pattern is "" (a made pattern
+ * never is), not NULL: PostgreSQL cannot type a NULL that is only tested
+ * for NULL. Both sides of LIKE are lower case: SQLite's LIKE ignores ASCII
+ * case, PostgreSQL's does not; lower() folds ASCII in both (PostgreSQL's
+ * columns are COLLATE "C"). */
 static const char SQL_USER_LIST[] = "SELECT " ADMIN_USER_COLS " FROM users u WHERE u.username > ?1"
                                     " AND (?2 < 0 OR u.admin = ?2)"
                                     " AND (?3 < 0 OR (u.disabled_at > 0) = (?3 > 0))"
                                     " AND (?4 < 0 OR u.guest = ?4)"
                                     " AND (?5 > 0 OR u.deleted_at = 0)"
-                                    " AND (?6 IS NULL OR lower(u.username) LIKE ?6 ESCAPE '\\'"
+                                    " AND (?6 = '' OR lower(u.username) LIKE ?6 ESCAPE '\\'"
                                     "      OR lower(u.display_name) LIKE ?6 ESCAPE '\\'"
                                     "      OR lower(COALESCE(u.email, '')) LIKE ?6 ESCAPE '\\')"
                                     " ORDER BY u.username LIMIT ?7";
@@ -133,10 +148,7 @@ static mp_err_t user_list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_sql_bind_i64(s, 3, j->disabled);
     mp_sql_bind_i64(s, 4, j->guest);
     mp_sql_bind_i64(s, 5, j->with_deleted ? 1 : 0);
-    if (j->q != NULL)
-        mp_sql_bind_text(s, 6, j->q, -1);
-    else
-        mp_sql_bind_null(s, 6);
+    mp_sql_bind_text(s, 6, j->q != NULL ? j->q : "", -1);
     mp_sql_bind_i64(s, 7, (int64_t)j->limit + 1);
     j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
     int rc;
@@ -195,7 +207,7 @@ mp_err_t mp_store_admin_user_list(mp_store_t *st, const mp_admin_user_filter_t *
     j->disabled = f->disabled;
     j->guest = f->guest;
     j->with_deleted = f->with_deleted;
-    copy_text(j->after, sizeof j->after, after);
+    lower_copy(j->after, sizeof j->after, after);
     j->limit = limit;
     mp_err_t rc = mp_sqlite__read(st, &j->job);
     if (rc != MP_OK) {
@@ -480,18 +492,24 @@ typedef struct {
     mp_admin_stats_t stats;
 } stats_job_t;
 
+/* Counting rows that meet a condition is count(CASE ...): a comparison is
+ * a boolean in PostgreSQL, which sum() does not add. */
 static const char SQL_STATS_USERS[] =
-    "SELECT COALESCE(sum(guest = 0 AND deleted_at = 0), 0), COALESCE(sum(guest = 1), 0),"
-    " COALESCE(sum(admin = 1 AND deleted_at = 0), 0),"
-    " COALESCE(sum(disabled_at > 0 AND deleted_at = 0), 0),"
-    " COALESCE(sum(pending = 1 AND deleted_at = 0), 0), COALESCE(sum(deleted_at > 0), 0)"
-    " FROM users";
+    "SELECT count(CASE WHEN guest = 0 AND deleted_at = 0 THEN 1 END),"
+    " count(CASE WHEN guest = 1 THEN 1 END),"
+    " count(CASE WHEN admin = 1 AND deleted_at = 0 THEN 1 END),"
+    " count(CASE WHEN disabled_at > 0 AND deleted_at = 0 THEN 1 END),"
+    " count(CASE WHEN pending = 1 AND deleted_at = 0 THEN 1 END),"
+    " count(CASE WHEN deleted_at > 0 THEN 1 END) FROM users";
 static const char SQL_STATS_CONVS[] =
-    "SELECT count(*), COALESCE(sum(kind = 'direct'), 0), COALESCE(sum(kind = 'group'), 0)"
-    " FROM conversations";
+    "SELECT count(*), count(CASE WHEN kind = 'direct' THEN 1 END),"
+    " count(CASE WHEN kind = 'group' THEN 1 END) FROM conversations";
 static const char SQL_STATS_MSGS[] = "SELECT count(*) FROM messages";
+/* The size of the database: a dialect pair (SQLite's pages, PostgreSQL's
+ * own function). */
 static const char SQL_STATS_DB[] =
     "SELECT p.page_count * s.page_size FROM pragma_page_count() p, pragma_page_size() s";
+static const char SQL_STATS_DB_PG[] = "SELECT pg_database_size(current_database())";
 static const char SQL_STATS_FILES[] =
     "SELECT count(*), coalesce(sum(serve_size), 0)"
     " + (SELECT coalesce(sum(size), 0) FROM renditions) FROM blobs";
@@ -526,7 +544,7 @@ static mp_err_t stats_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     if (rc == MP_OK)
         rc = one_row(db, SQL_STATS_MSGS, msgs, 1);
     if (rc == MP_OK)
-        rc = one_row(db, SQL_STATS_DB, dbsize, 1);
+        rc = one_row(db, mp_sql_is_pg(db) ? SQL_STATS_DB_PG : SQL_STATS_DB, dbsize, 1);
     if (rc == MP_OK)
         rc = one_row(db, SQL_STATS_FILES, files, 2);
     return rc;

@@ -412,8 +412,9 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 
 /* ---- send: the search index, replies and mentions ------------------------------ */
 
-/* SQLite-only: FTS5 (PostgreSQL would index messages itself). The 'delete'
- * command of an external-content table needs the values that were indexed. */
+/* SQLite only (FTS5): PostgreSQL has no messages_fts and never keeps the
+ * index (mp_sqlite__fts_row does nothing there). The 'delete' command of an
+ * external-content table needs the values that were indexed. */
 /* conv_key is read from the row (a generated column: see
  * migration_messages.h); the row exists whenever its index entry changes. */
 static const char SQL_FTS_ADD[] =
@@ -438,6 +439,10 @@ static const char SQL_MARK_INSERT[] =
 mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char *body,
                             const char *extra)
 {
+    /* The callers ask only while the index is kept, which it never is on
+     * PostgreSQL; this is the one gate in front of the FTS5 statements. */
+    if (mp_sql_is_pg(db))
+        return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, add ? SQL_FTS_ADD : SQL_FTS_DEL);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -758,9 +763,11 @@ static const char SQL_VERSION_SET[] = "UPDATE chat_state SET version = ?1 WHERE 
 static const char SQL_CONV_LAST_SEQ[] = "SELECT last_seq FROM conversations WHERE id = ?1";
 static const char SQL_CONV_SET_SEQ[] =
     "UPDATE conversations SET last_seq = ?2, version = ?3, active_at = ?4 WHERE id = ?1";
-/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
+/* A cursor never moves back: CASE is the larger of two values in both
+ * dialects (SQLite's two-argument max() is PostgreSQL's GREATEST). */
 static const char SQL_SENDER_READ[] =
-    "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
+    "UPDATE members SET read_seq = CASE WHEN read_seq > ?3 THEN read_seq ELSE ?3 END,"
+    " delivered_seq = CASE WHEN delivered_seq > ?3 THEN delivered_seq ELSE ?3 END,"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
 static mp_err_t exec_4(mp_sql_conn_t *db, const char *sql, int64_t a, int64_t b, int64_t c,

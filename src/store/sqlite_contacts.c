@@ -21,6 +21,15 @@ static void copy_text(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A username as stored (ASCII lower case, as account creation stores it). */
+static void lower_copy(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src != NULL && src[i] != '\0' && i + 1 < cap; i++)
+        dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+    dst[i] = '\0';
+}
+
 /* Entry columns: the row and the peer's names. A peer without a user row
  * cannot occur (the rows cascade), but reads stay total. */
 #define ENTRY_COLS                                                                                 \
@@ -75,7 +84,9 @@ typedef struct person {
 
 #define PERSON_COLS "id, username, display_name, guest, deleted_at <> 0 OR pending <> 0"
 static const char SQL_PERSON_ID[] = "SELECT " PERSON_COLS " FROM users WHERE id = ?1";
-/* username is COLLATE NOCASE: the lookup ignores case, as logins do. */
+/* The lookup ignores case, as logins do: the name is bound in lower case
+ * (lower_copy), as usernames are stored. SQLite's COLLATE NOCASE would
+ * ignore it anyway; PostgreSQL compares bytes. */
 static const char SQL_PERSON_NAME[] = "SELECT " PERSON_COLS " FROM users WHERE username = ?1";
 
 static mp_err_t person_load(mp_sql_conn_t *db, uint64_t id, const char *name, person_t *p)
@@ -355,7 +366,7 @@ mp_err_t mp_store_contact_change(mp_store_t *st, mp_contact_op_t op, uint64_t us
     j->user = user_id;
     j->peer = peer_id;
     if (peer_id == 0)
-        copy_text(j->username, sizeof j->username, peer_username);
+        lower_copy(j->username, sizeof j->username, peer_username);
     copy_text(j->message, sizeof j->message, message);
     j->now = now_ms;
     j->cb = cb;

@@ -219,13 +219,16 @@ typedef struct release_job {
     void *ud;
 } release_job_t;
 
-/* The partial index users_deleted serves the range. */
+/* The partial index users_deleted serves the range. The id is cast to text
+ * before ||: PostgreSQL does not concatenate a bigint parameter with text
+ * as SQLite does (the result is the same decimal string). */
 static const char SQL_REL_DUE[] =
     "SELECT id, deleted_at FROM users WHERE deleted_at > 0 AND deleted_at >= ?1"
-    " AND deleted_at < ?2 AND username <> 'deleted_' || id ORDER BY deleted_at, id LIMIT ?3";
+    " AND deleted_at < ?2 AND username <> 'deleted_' || CAST(id AS TEXT)"
+    " ORDER BY deleted_at, id LIMIT ?3";
 static const char SQL_REL_RENAME[] =
-    "UPDATE users SET username = 'deleted_' || id WHERE id = ?1"
-    " AND NOT EXISTS(SELECT 1 FROM users WHERE username = 'deleted_' || ?1)";
+    "UPDATE users SET username = 'deleted_' || CAST(id AS TEXT) WHERE id = ?1"
+    " AND NOT EXISTS(SELECT 1 FROM users WHERE username = 'deleted_' || CAST(?1 AS TEXT))";
 
 static mp_err_t release_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {

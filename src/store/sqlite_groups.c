@@ -239,9 +239,10 @@ static const char SQL_NEXT_SEQ[] =
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8)";
-/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
+/* CASE: the larger of two values in both dialects (see SQL_SENDER_READ). */
 static const char SQL_ACTOR_READ[] =
-    "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
+    "UPDATE members SET read_seq = CASE WHEN read_seq > ?3 THEN read_seq ELSE ?3 END,"
+    " delivered_seq = CASE WHEN delivered_seq > ?3 THEN delivered_seq ELSE ?3 END,"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
 static mp_err_t next_seq(mp_sql_conn_t *db, uint64_t conv, int64_t v, int64_t now, int64_t *seq)
@@ -285,18 +286,26 @@ static mp_group_fact_t fact(const op_job_t *j, const char *action)
 static mp_err_t sys_insert(mp_sql_conn_t *db, op_job_t *j, mp_group_fact_t *f, bool name_users)
 {
     char *owned[MP_GROUP_FACT_NAMES] = {0};
+    mp_err_t rc = MP_OK;
+    /* A user without a row is named by nobody (NULL); a failed read ends the
+     * job (PostgreSQL would refuse every later statement anyway). */
     if (f->n_names == 0) {
-        (void)user_name(db, f->actor_id, &owned[0]);
+        rc = user_name(db, f->actor_id, &owned[0]);
         f->names[0] = owned[0];
         f->n_names = 1;
     }
     if (name_users && f->n_users <= 3)
-        for (size_t i = 0; i < f->n_users; i++) {
-            (void)user_name(db, f->user_ids[i], &owned[f->n_names]);
+        for (size_t i = 0; i < f->n_users && (rc == MP_OK || rc == MP_ERR_NOT_FOUND); i++) {
+            rc = user_name(db, f->user_ids[i], &owned[f->n_names]);
             f->names[f->n_names] = owned[f->n_names];
             f->n_names++;
         }
-    mp_err_t rc = MP_ERR_INTERNAL;
+    if (rc != MP_OK && rc != MP_ERR_NOT_FOUND) {
+        for (size_t i = 0; i < MP_GROUP_FACT_NAMES; i++)
+            mp_free(owned[i]);
+        return rc;
+    }
+    rc = MP_ERR_INTERNAL;
     char *body = mp_group_fact_encode(f);
     for (size_t i = 0; i < MP_GROUP_FACT_NAMES; i++)
         mp_free(owned[i]);
@@ -458,15 +467,19 @@ static mp_err_t member_count(mp_sql_conn_t *db, uint64_t conv, int64_t *n)
     return MP_OK;
 }
 
-/* Runs a one-statement update bound as (?1 = conv, ?2 = a, ?3 = b). */
-static mp_err_t exec3(mp_sql_conn_t *db, const char *sql, uint64_t conv, int64_t a, int64_t b)
+/* Runs a one-statement update bound as (?1 = conv, ?2 = a), and ?3 = b when
+ * nargs is 3: exactly the parameters the statement has (PostgreSQL refuses
+ * others). */
+static mp_err_t exec3(mp_sql_conn_t *db, const char *sql, uint64_t conv, int64_t a, int64_t b,
+                      int nargs)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
     mp_sql_bind_i64(s, 2, a);
-    mp_sql_bind_i64(s, 3, b);
+    if (nargs > 2)
+        mp_sql_bind_i64(s, 3, b);
     return step_done(db, s);
 }
 
@@ -702,25 +715,26 @@ static mp_err_t op_transfer(mp_sql_conn_t *db, op_job_t *j)
 {
     /* An unknown user is no guest: "not a member" by the rule. */
     mp_err_t rc = member_allowed(db, j->in.target_id);
-    if (rc == MP_ERR_INTERNAL)
+    if (rc != MP_OK && rc != MP_ERR_GUEST_FORBIDDEN && rc != MP_ERR_NOT_FOUND)
         return rc;
     j->f.target_guest = rc == MP_ERR_GUEST_FORBIDDEN;
     if ((rc = rule(db, j, MP_GRULE_TRANSFER, true)) != MP_OK)
         return rc;
     if ((rc = set_role(db, j->conv, j->in.target_id, MP_GROUP_OWNER)) != MP_OK ||
         (rc = set_role(db, j->conv, j->in.actor_id, MP_GROUP_ADMIN)) != MP_OK ||
-        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)j->in.target_id, 0)) != MP_OK)
+        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)j->in.target_id, 0, 2)) != MP_OK)
         return rc;
     return sys_target(db, j, fact(j, "ownership_transferred"));
 }
 
 /* ---- ops: ban, unban, mute, unmute -------------------------------------------- */
 
-/* SQLite-only: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING, which
- * ignores only uniqueness conflicts). */
+/* A standing ban is kept (its first banner and time): the conflict on the
+ * primary key is what "already banned" looks like, and changes() says
+ * which it was. */
 static const char SQL_BAN[] =
-    "INSERT OR IGNORE INTO group_bans(conversation_id, user_id, banned_by, banned_at)"
-    " VALUES(?1, ?2, ?3, ?4)";
+    "INSERT INTO group_bans(conversation_id, user_id, banned_by, banned_at)"
+    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 static const char SQL_UNBAN[] =
     "DELETE FROM group_bans WHERE conversation_id = ?1 AND user_id = ?2";
 
@@ -788,13 +802,16 @@ static mp_err_t op_mute(mp_sql_conn_t *db, op_job_t *j, bool mute)
             return MP_ERR_INTERNAL;
         bind_u64(s, 1, j->conv);
         bind_u64(s, 2, j->in.target_id);
-        int64_t until = mp_sql_step(s) == MP_SQL_ROW ? mp_sql_col_i64(s, 0) : 0;
+        int step = mp_sql_step(s);
+        if (step != MP_SQL_ROW && step != MP_SQL_DONE)
+            return mp_sql_err(db, step);
+        int64_t until = step == MP_SQL_ROW ? mp_sql_col_i64(s, 0) : 0;
         mp_sql_reset(s);
         if (until <= j->in.now_ms)
-            return exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, 0);
+            return exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, 0, 3);
     }
-    if ((rc = exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, mute ? j->in.until : 0)) !=
-        MP_OK)
+    if ((rc = exec3(db, SQL_SET_MUTE, j->conv, (int64_t)j->in.target_id, mute ? j->in.until : 0,
+                    3)) != MP_OK)
         return rc;
     mp_group_fact_t f = fact(j, mute ? "muted" : "unmuted");
     f.until = mute ? j->in.until : 0;
@@ -817,7 +834,7 @@ static mp_err_t op_dissolve(mp_sql_conn_t *db, op_job_t *j)
     rc = sys_insert(db, j, &f, false);
     if (rc != MP_OK)
         return rc;
-    return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
+    return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0, 2);
 }
 
 static mp_err_t op_announce(mp_sql_conn_t *db, op_job_t *j, bool set)
@@ -1025,10 +1042,10 @@ static mp_err_t owner_gone_one(mp_sql_conn_t *db, op_job_t *j, const char *name)
         f.action = "dissolved";
         if ((rc = sys_insert(db, j, &f, false)) != MP_OK)
             return rc;
-        return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0);
+        return exec3(db, SQL_DISSOLVE, j->conv, j->in.now_ms, 0, 2);
     }
     if ((rc = set_role(db, j->conv, heir, MP_GROUP_OWNER)) != MP_OK ||
-        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)heir, 0)) != MP_OK)
+        (rc = exec3(db, SQL_SET_OWNER, j->conv, (int64_t)heir, 0, 2)) != MP_OK)
         return rc;
     f.action = "ownership_transferred";
     f.has_users = true;

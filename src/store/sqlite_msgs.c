@@ -196,12 +196,12 @@ static void msg_done(mp_sql_job_t *job, mp_err_t rc)
 /* Whether m (live, as read in this job) has an entry in the search index:
  * only below the indexer's watermark. Above it the indexer has not reached
  * m yet and will index the text m has then (none once deleted), so an edit
- * or a delete leaves the index alone. */
+ * or a delete leaves the index alone. PostgreSQL keeps no index at all. */
 static mp_err_t msg_indexed(mp_sql_conn_t *db, const msg_job_t *j, const mp_msg_row_t *m,
                             bool *indexed)
 {
     *indexed = false;
-    if (!j->fts || strcmp(m->kind, "system") == 0)
+    if (!j->fts || mp_sql_is_pg(db) || strcmp(m->kind, "system") == 0)
         return MP_OK;
     uint64_t upto = 0;
     mp_err_t rc = mp_sqlite__fts_upto(db, &upto);
@@ -387,13 +387,16 @@ static mp_err_t erase_right(mp_sql_conn_t *db, const msg_job_t *j, const conv_fa
     return in_window ? MP_OK : MP_ERR_TOO_LATE;
 }
 
-static mp_err_t exec_id_i64(mp_sql_conn_t *db, const char *sql, uint64_t id, int64_t a)
+/* Runs sql bound as (?1 = id) or, with has_a, (?1 = id, ?2 = a): exactly
+ * the parameters the statement has (PostgreSQL refuses others). */
+static mp_err_t exec_id_i64(mp_sql_conn_t *db, const char *sql, uint64_t id, bool has_a, int64_t a)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, id);
-    mp_sql_bind_i64(s, 2, a);
+    if (has_a)
+        mp_sql_bind_i64(s, 2, a);
     return step_done(db, s);
 }
 
@@ -417,9 +420,9 @@ static mp_err_t erase_run(mp_sql_conn_t *db, msg_job_t *j, mp_msg_row_t *m)
     mp_sql_bind_i64(s, 2, j->now);
     mp_sql_bind_i64(s, 3, v);
     if ((rc = step_done(db, s)) != MP_OK ||
-        (rc = exec_id_i64(db, SQL_ERASE_REACTIONS, m->id, 0)) != MP_OK ||
-        (rc = exec_id_i64(db, SQL_ERASE_MARKS, j->conv, m->seq)) != MP_OK ||
-        (rc = exec_id_i64(db, SQL_ERASE_QUOTES, m->id, v)) != MP_OK ||
+        (rc = exec_id_i64(db, SQL_ERASE_REACTIONS, m->id, false, 0)) != MP_OK ||
+        (rc = exec_id_i64(db, SQL_ERASE_MARKS, j->conv, true, m->seq)) != MP_OK ||
+        (rc = exec_id_i64(db, SQL_ERASE_QUOTES, m->id, true, v)) != MP_OK ||
         (rc = mp_sqlite__file_refs_drop(db, m->id)) != MP_OK ||
         (rc = conv_touch(db, j->conv, v)) != MP_OK)
         return rc;
@@ -493,9 +496,10 @@ static const char SQL_FWD_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version, sender_device, content, search_extra, fwd_sender, fwd_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
+/* CASE: the larger of two values in both dialects (see SQL_SENDER_READ). */
 static const char SQL_FWD_READ[] =
-    "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3),"
+    "UPDATE members SET read_seq = CASE WHEN read_seq > ?3 THEN read_seq ELSE ?3 END,"
+    " delivered_seq = CASE WHEN delivered_seq > ?3 THEN delivered_seq ELSE ?3 END,"
     " version = ?4 WHERE conversation_id = ?1 AND user_id = ?2";
 
 static void copy_cmid(const fwd_job_t *j, size_t i, char *out, size_t n)

@@ -327,9 +327,11 @@ typedef struct search_job {
      * start a username. */
     char lo[MP_USERNAME_MAX + 1], hi[MP_USERNAME_MAX + 1];
     char *match; /* the FTS5 query of the name part (NULL: no word) */
+    char *words; /* PostgreSQL: the same words, one space between them */
     int part;    /* where the cursor resumes */
     char after_name[MP_USERNAME_MAX + 1];
     uint64_t after_id;
+    uint64_t resume_id;     /* PostgreSQL: the name part stopped at its budget there */
     mp_profile_row_t *rows; /* limit + 1 */
     int *row_part;
     size_t n;
@@ -396,6 +398,30 @@ static char *search_fts_query(const char *q)
     return out;
 }
 
+/* The words of q for PostgreSQL's name part: those of search_fts_query,
+ * unquoted, one space between them (NULL when q has none). */
+static char *search_words(const char *q)
+{
+    size_t o = 0;
+    char *out = mp_malloc(strlen(q) + 1);
+    for (const char *p = q; *p != '\0';) {
+        while (*p != '\0' && isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            break;
+        if (o > 0)
+            out[o++] = ' ';
+        for (; *p != '\0' && !isspace((unsigned char)*p); p++)
+            out[o++] = *p;
+    }
+    out[o] = '\0';
+    if (o == 0) {
+        mp_free(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* "u<username>": resume after that username (the exact match is past);
  * "n<id>": resume in the name part after that user id. */
 static bool search_cursor_parse(search_job_t *j, const char *c)
@@ -452,13 +478,105 @@ static const char SQL_SEARCH_EXACT[] =
 static const char SQL_SEARCH_PREFIX[] =
     "SELECT " PROFILE_COLS " FROM users u"
     " WHERE u.username > ?2 AND u.username < ?3 AND" SEARCHABLE " ORDER BY u.username LIMIT ?4";
-/* SQLite-only: FTS5 (PostgreSQL would use a tsvector index). Users the
- * username part found ([?4, ?5)) are left out: each user once. */
+/* The name part, a dialect pair. Users the username part found ([?4, ?5))
+ * are left out: each user once.
+ *
+ * SQLite: the FTS5 index users_fts (kept by triggers), in rowid (= user id)
+ * order; its cost is the index's, whatever the table's size. */
 static const char SQL_SEARCH_NAME[] =
     "SELECT " PROFILE_COLS " FROM users_fts JOIN users u ON u.id = users_fts.rowid"
     " WHERE users_fts MATCH ?2 AND users_fts.rowid > ?3"
     " AND NOT (u.username >= ?4 AND u.username < ?5) AND" SEARCHABLE
     " ORDER BY users_fts.rowid LIMIT ?6";
+
+/* PostgreSQL: no FTS5, so the same match is computed from display_name. The
+ * FTS5 tokenizer (unicode61 remove_diacritics 2) splits a name into words at
+ * every character that is no letter or digit, folds case and takes the
+ * diacritics off Latin letters; a word of q matches when it is the start of
+ * a word of the name (several tokens in one word of q: consecutive words).
+ * Here both sides get the same folding: ASCII lower case (lower() in the C
+ * collation, whatever the database's), then translate() with the table
+ * below, which is what unicode61 does with every character of Latin-1,
+ * Latin Extended-A/B, Greek, Cyrillic and Latin Extended Additional (read
+ * off an FTS5 table with fts5vocab, one character at a time): upper case to
+ * lower, a letter with diacritics to its base letter, a separator (×, ÷, ·,
+ * ...) to a space; then every run of ASCII spaces and punctuation becomes
+ * one space. A word of q matches when " " + the folded name contains " " +
+ * the folded word (LIKE: the folded word holds neither % nor _ nor \, all
+ * ASCII punctuation). A word that folds to nothing is ignored, and a q
+ * whose words all do finds nobody, as in FTS5. Known differences: case
+ * folding and separators outside those blocks (other scripts' case, emoji
+ * and non-ASCII punctuation count as letters here). The database must be
+ * UTF8 for translate() to see characters. */
+#define PG_FOLD_WORDS(x)                                                                           \
+    "regexp_replace(translate(lower((" x ") COLLATE \"C\"), '" PG_FOLD_FROM "', '" PG_FOLD_TO      \
+    "'), '[[:space:][:punct:]]+', ' ', 'g')"
+#define PG_FOLD_FROM                                                                               \
+    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞàáâã"                       \
+    "äåçèéêëìíîïñòóôõö÷ùúûüýÿĀāĂăĄąĆćĈĉĊ"                       \
+    "ċČčĎďĐĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦĨĩĪīĬĭĮį"                       \
+    "İĲĴĵĶķĹĺĻļĽľĿŁŃńŅņŇňŊŌōŎŏŐőŒŔŕŖŗŘřŚ"                       \
+    "śŜŝŞşŠšŢţŤťŦŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž"                       \
+    "ſƁƂƄƆƇƉƊƋƎƏƐƑƓƔƖƗƘƜƝƟƠơƢƤƦƧƩƬƮƯưƱƲƳ"                       \
+    "ƵƷƸƼǄǅǇǈǊǋǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǢǤǦǧǨǩ"                       \
+    "ǪǫǬǭǮǰǱǲǴǵǶǷǸǹǺǻǼǾȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐ"                       \
+    "ȑȒȓȔȕȖȗȘșȚțȜȞȟȠȢȤȦȧȨȩȪȫȬȭȮȯȰȱȲȳȺȻȽȾ"                       \
+    "ɁɃɄɅɆɈɊɌɎͰͲ͵Ͷ;΄΅Ά·ΈΉΊΌΎΏΑΒΓΔΕΖΗΘΙΚΛ"                       \
+    "ΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫςϏϐϑϕϖϘϚϜϞϠϢϤϦϨϪϬϮϰϱ"                       \
+    "ϴϵ϶ϷϹϺϽϾϿЀЁЂЃЄЅІЇЈЉЊЋЌЍЎЏАБВГДЕЖЗИЙ"                       \
+    "КЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯѠѢѤѦѨѪѬѮѰѲѴѶѸ"                       \
+    "ѺѼѾҀ҂҃҄҅҆҇҈҉ҊҌҎҐҒҔҖҘҚҜҞҠҢҤҦҨҪҬҮҰҲҴҶ"                       \
+    "ҸҺҼҾӀӁӃӅӇӉӋӍӐӒӔӖӘӚӜӞӠӢӤӦӨӪӬӮӰӲӴӶӸӺӼ"                       \
+    "ӾԀԂԄԆԈԊԌԎԐԒԔԖԘԚԜԞԠԢԤԦḀḁḂḃḄḅḆḇḈ"                        \
+    "ḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟ"                        \
+    "ḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶ"                        \
+    "ḷḸḹḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌṍ"                        \
+    "ṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤ"                        \
+    "ṥṦṧṨṩṪṫṬṭṮṯṰṱṲṳṴṵṶṷṸṹṺṻ"                        \
+    "ṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒ"                        \
+    "ẓẔẕẖẗẘẙẛẞẠạẢảẤấẦầẨẩẪẫẬậ"                        \
+    "ẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄ"                        \
+    "ễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớ"                        \
+    "ỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲ"                        \
+    "ỳỴỵỶỷỸỹỺỼỾ"
+#define PG_FOLD_TO                                                                                 \
+    "aaaaaaæceeeeiiiiðnooooo øuuuuyþaaaaaaceeeeiiiinooooo uuuuyyaaaaaac"                       \
+    "cccccccddđeeeeeeeeeegggggggghhħiiiiiiiiiĳjjkkllllllŀłnnnnnnŋoooo"                       \
+    "ooœrrrrrrssssssssttttŧuuuuuuuuuuuuwwyyyzzzzzzsɓƃƅɔƈɖɗƌǝəɛ"                       \
+    "ƒɠɣɩɨƙɯɲɵooƣƥʀƨʃƭʈuuʊʋƴƶʒƹƽǆǆǉǉǌǌaaiioouu"                       \
+    "uuuuuuuuaaǡǣǥggkkooooǯjǳǳggƕƿnnaaǽǿaaaaeeeeiiiioooorrrruuuus"                       \
+    "sttȝhhƞȣȥaaeeooooooooyyⱥȼƚⱦɂƀʉʌɇɉɋɍɏͱͳ ͷ   ά έ"                       \
+    "ήίόύώαβγδεζηθικλμνξοπρστυφχψωϊϋσϗβθ"                       \
+    "φπϙϛϝϟϡϣϥϧϩϫϭϯκρθε ϸϲϻͻͼͽѐёђѓєѕіїјљ"                        \
+    "њћќѝўџабвгдежзийклмнопрстуфхцчшщъыь"                       \
+    "эюяѡѣѥѧѩѫѭѯѱѳѵѷѹѻѽѿҁ        ҋҍҏґғҕҗҙқҝҟ"                       \
+    "ҡңҥҧҩҫҭүұҳҵҷҹһҽҿӏӂӄӆӈӊӌӎӑӓӕӗәӛӝӟӡӣӥ"                       \
+    "ӧөӫӭӯӱӳӵӷӹӻӽӿԁԃԅԇԉԋԍԏԑԓԕԗԙԛԝԟԡԣԥԧaabb"                       \
+    "bbbbccddddddddddeeeeeeeeeeffgghhhhhhhhhhiiiikkkkkkllllllllmmmmmmnnnnnn"                       \
+    "nnoooooooopppprrrrrrrrssssssssssttttttttuuuuuuuuuuvvvvwwwwwwwwwwxxxxyy"                       \
+    "zzzzzzhtwysßaaaaaaaaaaaaaaaaaaaaaaaaeeeeeeeeeeeeeeeeiiiiooooooooooooo"                       \
+    "ooooooooooouuuuuuuuuuuuuuyyyyyyyyỻỽỿ"
+
+/* Cost: no index can answer a word-prefix match, so the name part reads
+ * the users in id order (the primary key) from the cursor, at most
+ * MP_PEOPLE_NAME_SCAN of them per request: SQL_SEARCH_WINDOW_PG finds the
+ * last id of that window (?7), and a page that the window cut short ends
+ * with a cursor after it (search_run), which a request with fewer rows than
+ * limit is allowed to have (store/people.h: "at most limit rows"). Each
+ * user in the window costs the cheap filters first, then the folding of its
+ * name (a few microseconds). ?2: the words of q (search_words). */
+#define MP_PEOPLE_NAME_SCAN 5000
+static const char SQL_SEARCH_WINDOW_PG[] =
+    "SELECT max(id), count(*) FROM (SELECT id FROM users WHERE id > ?1 ORDER BY id LIMIT ?2) w";
+static const char SQL_SEARCH_NAME_PG[] = "WITH q AS (SELECT trim(" PG_FOLD_WORDS(
+    "t.w") ") AS w"
+           " FROM unnest(string_to_array(?2, ' ')) AS t(w))"
+           " SELECT " PROFILE_COLS " FROM users u WHERE u.id > ?3 AND u.id <= ?7"
+           " AND NOT (u.username >= ?4 AND u.username < ?5) AND" SEARCHABLE
+           " AND EXISTS(SELECT 1 FROM q WHERE q.w <> '')"
+           " AND NOT EXISTS(SELECT 1 FROM q WHERE q.w <> '' AND (' ' || " PG_FOLD_WORDS(
+               "u.display_name") ") NOT LIKE ('% ' || q.w || '%'))"
+                                 " ORDER BY u.id LIMIT ?6";
 
 static mp_err_t search_usernames(mp_sql_conn_t *db, search_job_t *j)
 {
@@ -485,8 +603,44 @@ static mp_err_t search_usernames(mp_sql_conn_t *db, search_job_t *j)
     return search_collect(db, j, s, PART_PREFIX);
 }
 
+/* PostgreSQL's name part (see SQL_SEARCH_NAME_PG): the window of users
+ * after the cursor, then the matches in it. */
+static mp_err_t search_names_pg(mp_sql_conn_t *db, search_job_t *j)
+{
+    uint64_t after = j->part == PART_NAME ? j->after_id : 0;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEARCH_WINDOW_PG);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, after);
+    mp_sql_bind_i64(s, 2, MP_PEOPLE_NAME_SCAN);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW)
+        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
+    bool none = mp_sql_col_is_null(s, 0);
+    uint64_t last = col_u64(s, 0);
+    bool cut = mp_sql_col_i64(s, 1) >= MP_PEOPLE_NAME_SCAN;
+    mp_sql_reset(s);
+    if (none)
+        return MP_OK; /* nobody after the cursor */
+    if ((s = mp_sql_prepare(db, SQL_SEARCH_NAME_PG)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, j->viewer);
+    mp_sql_bind_text(s, 2, j->words, -1);
+    bind_u64(s, 3, after);
+    mp_sql_bind_text(s, 4, j->lo, -1);
+    mp_sql_bind_text(s, 5, j->hi, -1);
+    mp_sql_bind_i64(s, 6, (int64_t)(j->limit + 1 - j->n));
+    bind_u64(s, 7, last);
+    mp_err_t err = search_collect(db, j, s, PART_NAME);
+    if (err == MP_OK && cut && j->n <= j->limit)
+        j->resume_id = last; /* more users after the window */
+    return err;
+}
+
 static mp_err_t search_names(mp_sql_conn_t *db, search_job_t *j)
 {
+    if (mp_sql_is_pg(db))
+        return search_names_pg(db, j);
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEARCH_NAME);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -507,6 +661,8 @@ static mp_err_t search_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         rc = search_usernames(db, j);
     if (rc == MP_OK && j->n <= j->limit && j->match != NULL)
         rc = search_names(db, j);
+    if (rc == MP_OK && j->n <= j->limit && j->resume_id != 0)
+        snprintf(j->next, sizeof j->next, "n%llu", (unsigned long long)j->resume_id);
     if (rc != MP_OK || j->n <= j->limit)
         return rc;
     /* One row more than the page: there is a next page, after the last row
@@ -528,6 +684,7 @@ static void search_done(mp_sql_job_t *job, mp_err_t rc)
     else
         j->cb(rc, NULL, 0, NULL, j->ud);
     mp_free(j->match);
+    mp_free(j->words);
     mp_free(j->rows);
     mp_free(j->row_part);
     mp_free(j);
@@ -548,6 +705,7 @@ mp_err_t mp_store_people_search(mp_store_t *st, const mp_people_search_in_t *in,
     j->limit = in->limit < 1 ? 1 : in->limit > SEARCH_LIMIT_MAX ? SEARCH_LIMIT_MAX : in->limit;
     search_username_range(j, in->q);
     j->match = search_fts_query(in->q);
+    j->words = search_words(in->q);
     j->rows = mp_calloc(j->limit + 1, sizeof *j->rows);
     j->row_part = mp_calloc(j->limit + 1, sizeof *j->row_part);
     j->cb = cb;
@@ -555,6 +713,7 @@ mp_err_t mp_store_people_search(mp_store_t *st, const mp_people_search_in_t *in,
     mp_err_t rc = mp_sqlite__read(st, &j->base);
     if (rc != MP_OK) {
         mp_free(j->match);
+        mp_free(j->words);
         mp_free(j->rows);
         mp_free(j->row_part);
         mp_free(j);

@@ -104,13 +104,15 @@ mp_err_t mp_sqlite__privacy_check(mp_sql_conn_t *db, uint64_t actor, uint64_t ta
 
 /* The peer is the other member row of the direct conversation (two rows
  * under the (conversation_id, user_id) key). CASE keeps the contacts probe
- * off the common path: it runs only for the setting "contacts". */
+ * off the common path: it runs only for the setting "contacts". Its
+ * branches are both integers (a bare EXISTS is a boolean in PostgreSQL,
+ * which does not mix with the 0 of the other branch). */
 static const char SQL_DIRECT_PRIV[] =
     "SELECT u.priv_message,"
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = u.id AND b.blocked_id = ?1),"
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.blocked_id = u.id),"
-    " CASE WHEN u.priv_message = 1 THEN EXISTS(SELECT 1 FROM contacts k"
-    " WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3) ELSE 0 END,"
+    " CASE WHEN u.priv_message = 1 THEN CASE WHEN EXISTS(SELECT 1 FROM contacts k"
+    " WHERE k.user_id = u.id AND k.peer_id = ?1 AND k.state = 3) THEN 1 ELSE 0 END ELSE 0 END,"
     " u.deleted_at > 0"
     " FROM members p JOIN users u ON u.id = p.user_id"
     " WHERE p.conversation_id = ?2 AND p.user_id <> ?1";
@@ -155,9 +157,10 @@ typedef struct block_job {
 } block_job_t;
 
 static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
-/* SQLite-only: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING). */
+/* A repeated block keeps the first one's time; changes() tells them apart. */
 static const char SQL_BLOCK_INSERT[] =
-    "INSERT OR IGNORE INTO blocks(user_id, blocked_id, created_at) VALUES(?1, ?2, ?3)";
+    "INSERT INTO blocks(user_id, blocked_id, created_at) VALUES(?1, ?2, ?3)"
+    " ON CONFLICT DO NOTHING";
 static const char SQL_BLOCK_DELETE[] = "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2";
 static const char SQL_PAIR_LIVE[] = "SELECT 1 FROM contacts WHERE ((user_id = ?1 AND peer_id = ?2) "
                                     "OR (user_id = ?2 AND peer_id = ?1))"
@@ -543,12 +546,13 @@ static void ids_add(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
 static const char SQL_PRESENCE_SETTING[] = "SELECT priv_presence FROM users WHERE id = ?1";
 /* The peers of store/chat.h (mp_store_chat_peers), each with whether ?1
  * blocked them and, only for the setting "contacts" (?3 = 1), whether they
- * are friends. */
+ * are friends (integer branches, as in SQL_DIRECT_PRIV). */
 static const char SQL_AUDIENCE[] =
     "SELECT DISTINCT m2.user_id,"
     " EXISTS(SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.blocked_id = m2.user_id),"
-    " CASE WHEN ?3 = 1 THEN EXISTS(SELECT 1 FROM contacts k WHERE k.user_id = ?1"
-    " AND k.peer_id = m2.user_id AND k.state = 3) ELSE 0 END" MP_SQLITE_PEERS_FROM;
+    " CASE WHEN ?3 = 1 THEN CASE WHEN EXISTS(SELECT 1 FROM contacts k WHERE k.user_id = ?1"
+    " AND k.peer_id = m2.user_id AND k.state = 3) THEN 1 ELSE 0 END ELSE 0 "
+    "END" MP_SQLITE_PEERS_FROM;
 
 static mp_err_t aud_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {

@@ -19,9 +19,12 @@
 /* ---- reaction sums (read paths) ------------------------------------------------ */
 
 /* The primary key (message_id, emoji, user_id) serves the grouping; the
- * number of distinct emoji per message is bounded by max_reaction_kinds. */
+ * number of distinct emoji per message is bounded by max_reaction_kinds.
+ * "Is the reader among them" is the max of a 0/1 CASE: PostgreSQL has no
+ * max() of a comparison (a boolean). */
 static const char SQL_REACTION_SUMS[] =
-    "SELECT emoji, count(*), max(user_id = ?2), min(created_at) AS first FROM reactions"
+    "SELECT emoji, count(*), max(CASE WHEN user_id = ?2 THEN 1 ELSE 0 END),"
+    " min(created_at) AS first FROM reactions"
     " WHERE message_id = ?1 GROUP BY emoji ORDER BY first, emoji";
 
 static mp_err_t msg_reactions(mp_sql_conn_t *db, mp_sql_stmt_t *s, mp_msg_row_t *m, uint64_t reader)

@@ -241,7 +241,8 @@ static bool budget_take(search_job_t *j, uint64_t id)
 
 /* ---- the index path ------------------------------------------------------------------ */
 
-/* SQLite-only: FTS5 MATCH and highlight(). char(2) and char(3) are
+/* SQLite only (FTS5 MATCH and highlight()): PostgreSQL has no index and
+ * always takes the scan path (use_index). char(2) and char(3) are
  * MP_SEARCH_MARK_ON and MP_SEARCH_MARK_OFF. */
 static const char SQL_FTS_FIND[] =
     "SELECT rowid, highlight(messages_fts, 0, char(2), char(3)),"
@@ -444,12 +445,12 @@ static size_t utf8_chars(const char *s)
 
 /* The index answers only when it is kept (and so complete up to its
  * watermark, *upto), and only for queries it can match (trigrams: 3+
- * characters). */
+ * characters). PostgreSQL never keeps one (no FTS5): it scans. */
 static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes, uint64_t *upto)
 {
     *yes = false;
     *upto = 0;
-    if (!j->fts_kept || utf8_chars(j->in.query) < 3)
+    if (!j->fts_kept || mp_sql_is_pg(db) || utf8_chars(j->in.query) < 3)
         return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
     if (s == NULL)
@@ -533,8 +534,9 @@ mp_err_t mp_store_search(mp_store_t *st, const mp_search_in_t *in, mp_search_fn 
 
 /* ---- keeping the index --------------------------------------------------------------------- */
 
-/* SQLite-only: FTS5 commands. The rebuild indexes what search may find:
- * no system messages, no tombstones. */
+/* SQLite only (FTS5 commands; never run on PostgreSQL, see
+ * mp_store_search_index). The rebuild indexes what search may find: no
+ * system messages, no tombstones. */
 static const char SQL_FTS_CLEAR[] = "INSERT INTO messages_fts(messages_fts) VALUES('delete-all')";
 static const char SQL_FTS_FILL[] =
     "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
@@ -578,6 +580,10 @@ static mp_err_t upto_set(mp_sql_conn_t *db, uint64_t upto)
 mp_err_t mp_sqlite__fts_index_chunk(mp_sql_conn_t *db, size_t max, uint64_t *upto, bool *full)
 {
     *full = false;
+    /* Never queued there (the index is not kept), and nothing to do if it
+     * were: *upto stays as the caller has it. */
+    if (mp_sql_is_pg(db))
+        return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -664,6 +670,16 @@ mp_err_t mp_store_search_index(mp_store_t *st, bool on, char *err, size_t errlen
     if (db == NULL) {
         snprintf(err, errlen, "cannot open the database to set up the search index");
         return MP_ERR_INTERNAL;
+    }
+    /* PostgreSQL has no FTS5: the index is never kept there, whatever the
+     * setting, and search scans the messages (the index-off path). Nothing
+     * is stored: no writer job asks for the index while it is not kept. */
+    if (mp_sql_is_pg(db)) {
+        mp_sqlite__fts_keep(st, false);
+        mp_sql_close(db);
+        if (on)
+            mp_log_info("store: search_index is ignored on PostgreSQL: search scans the messages");
+        return MP_OK;
     }
     mp_err_t rc = MP_ERR_INTERNAL;
     uint64_t upto = 0;

@@ -223,6 +223,7 @@ typedef struct device_create_job {
     uint8_t hash[MP_TOKEN_HASH_LEN];
 } device_create_job_t;
 
+static const char SQL_USER_ID_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
 static const char SQL_DEVICE_INSERT[] =
     "INSERT INTO devices(id, user_id, name, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_TOKEN_INSERT[] =
@@ -245,21 +246,30 @@ static mp_err_t device_create_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     device_create_job_t *j = (device_create_job_t *)job;
     if (j->d.id == 0)
         return MP_ERR_BAD_REQUEST;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_DEVICE_INSERT);
+    /* A missing user (the only foreign key here) is looked up first rather
+     * than read from a failed insert: after a failed statement PostgreSQL
+     * refuses the rest of the transaction. Nothing can delete the user in
+     * between: this job holds the writer. */
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_USER_ID_EXISTS);
     if (s == NULL)
+        return MP_ERR_INTERNAL;
+    mp_sql_bind_i64(s, 1, (int64_t)j->d.user_id);
+    int rc = mp_sql_step(s);
+    mp_sql_reset(s);
+    if (rc == MP_SQL_DONE)
+        return MP_ERR_NOT_FOUND;
+    if (rc != MP_SQL_ROW)
+        return mp_sql_err(db, rc);
+    if ((s = mp_sql_prepare(db, SQL_DEVICE_INSERT)) == NULL)
         return MP_ERR_INTERNAL;
     mp_sql_bind_i64(s, 1, (int64_t)j->d.id);
     mp_sql_bind_i64(s, 2, (int64_t)j->d.user_id);
     mp_sql_bind_text(s, 3, j->d.name, -1);
     mp_sql_bind_i64(s, 4, j->d.created_at);
     mp_sql_bind_i64(s, 5, j->d.last_seen_at ? j->d.last_seen_at : j->d.created_at);
-    int rc = mp_sql_step(s);
-    if (rc != MP_SQL_DONE) {
-        /* A missing user is the only foreign key here. */
-        if (mp_sql_is_fk_violation(db))
-            return MP_ERR_NOT_FOUND;
-        return mp_sql_err(db, rc);
-    }
+    mp_err_t err = step_done(db, s);
+    if (err != MP_OK)
+        return err;
     return token_insert(db, j->hash, j->d.id, j->d.created_at);
 }
 
@@ -309,9 +319,11 @@ static const char SQL_TOKEN_FIND[] =
     "SELECT t.device_id, t.live, d.revoked_at FROM refresh_tokens t"
     " JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1";
 static const char SQL_TOKEN_KILL[] = "UPDATE refresh_tokens SET live = 0 WHERE hash = ?1";
-/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
+/* last_seen_at never moves back; CASE is the larger of two values in both
+ * dialects (SQLite's two-argument max() is PostgreSQL's GREATEST). */
 static const char SQL_DEVICE_SEEN[] =
-    "UPDATE devices SET last_seen_at = max(last_seen_at, ?1) WHERE id = ?2";
+    "UPDATE devices SET last_seen_at = CASE WHEN last_seen_at > ?1 THEN last_seen_at ELSE ?1 END"
+    " WHERE id = ?2";
 
 static mp_err_t rotate_live(mp_sql_conn_t *db, rotate_job_t *j, uint64_t device_id)
 {
@@ -497,9 +509,10 @@ typedef struct touch_job {
     int64_t now;
 } touch_job_t;
 
-/* SQLite-only: two-argument max() (PostgreSQL: GREATEST). */
+/* As SQL_DEVICE_SEEN; a NULL last_active_at (never active) counts as 0. */
 static const char SQL_USER_ACTIVE[] =
-    "UPDATE users SET last_active_at = max(coalesce(last_active_at, 0), ?1)"
+    "UPDATE users SET last_active_at = CASE WHEN coalesce(last_active_at, 0) > ?1"
+    " THEN coalesce(last_active_at, 0) ELSE ?1 END"
     " WHERE id = (SELECT user_id FROM devices WHERE id = ?2)";
 
 static mp_err_t touch_run(mp_sql_conn_t *db, mp_sql_job_t *job)

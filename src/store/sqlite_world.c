@@ -208,16 +208,15 @@ static const char SQL_SWEEP_DEVICES[] = "SELECT id FROM devices WHERE user_id = 
 static const char SQL_SWEEP_NAME[] = "SELECT display_name FROM users WHERE id = ?1";
 static const char SQL_SWEEP_DELETE[] = "DELETE FROM users WHERE id = ?1 AND guest = 1";
 /* Tombstones outlive the longest access-token lifetime (access_token_ttl is
- * at most 30 days), then go. */
-/* SQLite-only: INSERT OR REPLACE (PostgreSQL: ON CONFLICT(device_id) DO
- * UPDATE) and strftime('%s','now') (PostgreSQL: extract(epoch FROM now())). */
+ * at most 30 days), then go. Their time (?2 here, ?1 in the prune) is the
+ * job's clock, bound from C: the two dialects share no spelling of "now".
+ * A tombstone that exists already takes the new time. */
 static const char SQL_SWEEP_TOMBSTONE[] =
-    "INSERT OR REPLACE INTO device_tombstones(device_id, revoked_at)"
-    " SELECT id, CAST(strftime('%s','now') AS INTEGER) * 1000 FROM devices WHERE user_id = ?1";
-/* SQLite-only: strftime('%s','now'), as above. */
-static const char SQL_SWEEP_PRUNE[] =
-    "DELETE FROM device_tombstones"
-    " WHERE revoked_at < (CAST(strftime('%s','now') AS INTEGER) - 31 * 86400) * 1000";
+    "INSERT INTO device_tombstones(device_id, revoked_at)"
+    " SELECT id, ?2 FROM devices WHERE user_id = ?1"
+    " ON CONFLICT(device_id) DO UPDATE SET revoked_at = excluded.revoked_at";
+static const char SQL_SWEEP_PRUNE[] = "DELETE FROM device_tombstones WHERE revoked_at < ?1";
+#define TOMBSTONE_KEEP_S (31 * 86400)
 
 static mp_err_t sweep_collect(mp_sql_conn_t *db, mp_sql_stmt_t *s, idvec_t *out)
 {
@@ -229,9 +228,13 @@ static mp_err_t sweep_collect(mp_sql_conn_t *db, mp_sql_stmt_t *s, idvec_t *out)
 }
 
 /* Deletes one guest (cascading to devices, tokens and world cursors) and
- * records its devices. A row elsewhere that still references the user
- * without a cascade (a constraint error) skips that guest, not the sweep. */
-static mp_err_t sweep_one(mp_sql_conn_t *db, sweep_job_t *j, uint64_t user, bool *deleted)
+ * records its devices. Every reference to a user cascades (the
+ * migrations), so the delete meets no constraint; one that did would fail
+ * the sweep rather than skip the guest, since after a failed statement
+ * PostgreSQL refuses the rest of the transaction. now_s: the job's clock in
+ * seconds. */
+static mp_err_t sweep_one(mp_sql_conn_t *db, sweep_job_t *j, uint64_t user, int64_t now_s,
+                          bool *deleted)
 {
     size_t mark = j->devices.n;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SWEEP_DEVICES);
@@ -244,55 +247,49 @@ static mp_err_t sweep_one(mp_sql_conn_t *db, sweep_job_t *j, uint64_t user, bool
     if ((s = mp_sql_prepare(db, SQL_SWEEP_TOMBSTONE)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    int rc = mp_sql_step(s);
-    mp_sql_reset(s);
-    if (rc != MP_SQL_DONE)
-        return mp_sql_err(db, rc);
+    mp_sql_bind_i64(s, 2, now_s * 1000);
+    if ((err = step_done(db, s)) != MP_OK)
+        return err;
     char name[200] = "a guest";
     if ((s = mp_sql_prepare(db, SQL_SWEEP_NAME)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    if (mp_sql_step(s) == MP_SQL_ROW)
+    int rc = mp_sql_step(s);
+    if (rc == MP_SQL_ROW)
         snprintf(name, sizeof name, "%s", mp_sql_col_text(s, 0));
+    else if (rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
     mp_sql_reset(s);
     if ((s = mp_sql_prepare(db, SQL_SWEEP_DELETE)) == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, user);
-    rc = mp_sql_step(s);
-    mp_sql_reset(s);
-    *deleted = rc == MP_SQL_DONE && mp_sql_changes(db) > 0;
-    /* Guests can no longer own groups, but one may from before that rule. */
-    if (*deleted) {
-        mp_err_t gerr = mp_sqlite__groups_owner_gone(db, user, name, mp_now_ms(), &j->msgs);
-        if (gerr != MP_OK)
-            return gerr;
-    }
-    if (rc == MP_SQL_DONE || mp_sql_is_constraint(rc)) {
-        if (rc != MP_SQL_DONE)
-            mp_log_warn("store: guest %llu is still referenced (%s); not deleted",
-                        (unsigned long long)user, mp_sql_errmsg(db));
-        if (!*deleted)
-            j->devices.n = mark;
+    if ((err = step_done(db, s)) != MP_OK)
+        return err;
+    *deleted = mp_sql_changes(db) > 0;
+    if (!*deleted) {
+        j->devices.n = mark;
         return MP_OK;
     }
-    return mp_sql_err(db, rc);
+    /* Guests can no longer own groups, but one may from before that rule. */
+    return mp_sqlite__groups_owner_gone(db, user, name, mp_now_ms(), &j->msgs);
 }
 
-static mp_err_t prune_tombstones(mp_sql_conn_t *db)
+static mp_err_t prune_tombstones(mp_sql_conn_t *db, int64_t now_s)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SWEEP_PRUNE);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    int rc = mp_sql_step(s);
-    mp_sql_reset(s);
-    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    mp_sql_bind_i64(s, 1, (now_s - TOMBSTONE_KEEP_S) * 1000);
+    return step_done(db, s);
 }
 
 static mp_err_t sweep_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     sweep_job_t *j = (sweep_job_t *)job;
     idvec_t due = {0};
-    mp_err_t err = prune_tombstones(db);
+    /* Whole seconds, as the tombstones have always been stamped. */
+    int64_t now_s = mp_now_ms() / 1000;
+    mp_err_t err = prune_tombstones(db, now_s);
     mp_sql_stmt_t *s = err == MP_OK ? mp_sql_prepare(db, SQL_SWEEP_DUE) : NULL;
     if (err == MP_OK && s == NULL)
         err = MP_ERR_INTERNAL;
@@ -303,7 +300,7 @@ static mp_err_t sweep_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     }
     for (size_t i = 0; err == MP_OK && i < due.n; i++) {
         bool deleted = false;
-        err = sweep_one(db, j, due.v[i], &deleted);
+        err = sweep_one(db, j, due.v[i], now_s, &deleted);
         if (err == MP_OK && deleted)
             idvec_push(&j->users, due.v[i]);
     }
