@@ -1524,21 +1524,23 @@ typedef struct list_job {
     void *ud;
 } list_job_t;
 
-/* The columns of one list entry; a direct conversation deleted for the user
- * stays out until a message newer than what they cleared arrives. */
+/* The columns of one list entry (?1 the user, ?2 archived or not); a
+ * direct conversation deleted for the user stays out until a message newer
+ * than what they cleared arrives. */
 #define LIST_COLS                                                                                  \
     "SELECT c.id, c.kind, c.last_seq, c.active_at, m.read_seq, c.title, m.notify_until,"           \
     " m.pinned_at, m.archived, m.cleared_seq, m.hidden FROM members m"                             \
-    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND m.archived = ?5"   \
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND m.archived = ?2"   \
     " AND (m.hidden = 0 OR c.last_seq > m.cleared_seq)"
 /* The pinned ones come all together on the first page, so the pages by
- * activity leave them out. */
+ * activity leave them out. Each statement numbers its parameters without a
+ * gap (PostgreSQL cannot type a parameter that a statement never uses). */
 static const char SQL_LIST[] =
     LIST_COLS " AND m.pinned_at = 0"
-              " AND (c.active_at < ?2 OR (c.active_at = ?2 AND c.id < ?3))"
-              " ORDER BY c.active_at DESC, c.id DESC LIMIT ?4";
+              " AND (c.active_at < ?3 OR (c.active_at = ?3 AND c.id < ?4))"
+              " ORDER BY c.active_at DESC, c.id DESC LIMIT ?5";
 static const char SQL_LIST_PINNED[] =
-    LIST_COLS " AND m.pinned_at > 0 ORDER BY m.pinned_at DESC, c.id DESC LIMIT ?4";
+    LIST_COLS " AND m.pinned_at > 0 ORDER BY m.pinned_at DESC, c.id DESC LIMIT ?3";
 static const char SQL_PEER_USER[] =
     "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id"
     " WHERE m.conversation_id = ?1 AND m.user_id <> ?2 LIMIT 1";
@@ -1651,17 +1653,22 @@ static mp_err_t list_pins(mp_sql_conn_t *db, list_job_t *j, mp_chat_list_row_t *
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
-/* Appends the rows of sql (at most max) to j->rows. */
-static mp_err_t list_query(mp_sql_conn_t *db, list_job_t *j, const char *sql, size_t max)
+/* Appends the rows of sql (at most max) to j->rows: the pinned ones, or
+ * (pinned false) a page by activity after the job's cursor. */
+static mp_err_t list_query(mp_sql_conn_t *db, list_job_t *j, bool pinned, size_t max)
 {
-    mp_sql_stmt_t *s = mp_sql_prepare(db, sql);
+    mp_sql_stmt_t *s = mp_sql_prepare(db, pinned ? SQL_LIST_PINNED : SQL_LIST);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, j->user);
-    mp_sql_bind_i64(s, 2, j->after_active);
-    bind_u64(s, 3, j->after_id);
-    mp_sql_bind_i64(s, 4, (int64_t)max);
-    mp_sql_bind_i64(s, 5, j->archived);
+    mp_sql_bind_i64(s, 2, j->archived);
+    if (pinned) {
+        mp_sql_bind_i64(s, 3, (int64_t)max);
+    } else {
+        mp_sql_bind_i64(s, 3, j->after_active);
+        bind_u64(s, 4, j->after_id);
+        mp_sql_bind_i64(s, 5, (int64_t)max);
+    }
     int rc;
     while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
         mp_chat_list_row_t *r = &j->rows[j->n++];
@@ -1683,10 +1690,10 @@ static mp_err_t list_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     j->rows = mp_calloc(j->limit + 1 + MP_CHAT_PINNED_CONVS_MAX, sizeof *j->rows);
     mp_err_t err = MP_OK;
     if (j->after_active == INT64_MAX)
-        err = list_query(db, j, SQL_LIST_PINNED, MP_CHAT_PINNED_CONVS_MAX);
+        err = list_query(db, j, true, MP_CHAT_PINNED_CONVS_MAX);
     j->n_pinned = j->n;
     if (err == MP_OK)
-        err = list_query(db, j, SQL_LIST, (size_t)j->limit + 1);
+        err = list_query(db, j, false, (size_t)j->limit + 1);
     if (err != MP_OK)
         return err;
     if (j->n - j->n_pinned > j->limit) {

@@ -219,9 +219,10 @@ typedef struct release_job {
     void *ud;
 } release_job_t;
 
-/* The partial index users_deleted serves the range. The id is cast to text
- * before ||: PostgreSQL does not concatenate a bigint parameter with text
- * as SQLite does (the result is the same decimal string). */
+/* The partial index users_deleted serves the range. The id goes through
+ * CAST(... AS TEXT) before ||: both dialects would turn a bare integer into
+ * its decimal digits, but a text operand is one || that both read the same
+ * way, with no reliance on implicit conversions. */
 static const char SQL_REL_DUE[] =
     "SELECT id, deleted_at FROM users WHERE deleted_at > 0 AND deleted_at >= ?1"
     " AND deleted_at < ?2 AND username <> 'deleted_' || CAST(id AS TEXT)"

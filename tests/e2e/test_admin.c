@@ -795,8 +795,12 @@ static void test_start_and_stop(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(fd, 4), 0);
     char out[4096], err[8192];
-    int code = run_magpie(NULL, out, sizeof out, err, sizeof err, "serve", "--listen",
-                          "127.0.0.1:0", "--data", s->data_dir, NULL);
+    int code = s->db_url[0]
+                   ? run_magpie(NULL, out, sizeof out, err, sizeof err, "serve", "--listen",
+                                "127.0.0.1:0", "--data", s->data_dir, "--database", "postgres",
+                                "--database_url", s->db_url, NULL)
+                   : run_magpie(NULL, out, sizeof out, err, sizeof err, "serve", "--listen",
+                                "127.0.0.1:0", "--data", s->data_dir, NULL);
     assert_int_equal(code, 1);
     assert_non_null(strstr(err, "answers on"));
     close(fd);

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -208,20 +207,16 @@ static char *token_aged(const mpt_server_t *srv, const char *token, long age_s)
 /* Moves the device's revocation age_s seconds into the past (server stopped). */
 static void revocation_aged(const mpt_server_t *srv, const char *device_id, long age_s)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_open(mpt_server_path(srv, "magpie.db"), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "UPDATE devices SET revoked_at = revoked_at - ?1"
-                                        " WHERE id = ?2 AND revoked_at > 0",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)age_s * 1000);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)strtoll(device_id, NULL, 10));
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_finalize(s);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    long long id = strtoll(device_id, NULL, 10), n = 0;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM devices WHERE id = %lld AND revoked_at > 0",
+             id);
+    assert_int_equal(mpt_db_i64(srv, sql, &n), 0);
+    assert_int_equal(n, 1);
+    snprintf(sql, sizeof sql,
+             "UPDATE devices SET revoked_at = revoked_at - %lld WHERE id = %lld AND revoked_at > 0",
+             (long long)age_s * 1000, id);
+    assert_int_equal(mpt_db_exec(srv, sql), 0);
 }
 
 static int me_status(const mpt_server_t *srv, const char *token)

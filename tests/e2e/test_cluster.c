@@ -3,11 +3,12 @@
  * three `magpie serve` nodes (node_id 1, 2, 3) sharing the database and one
  * token-signing secret. Clients spread over the nodes chat in a direct
  * conversation, a group and the world room, and every message arrives live
- * on the other nodes; typing and the world room's slow mode cross nodes; a device revoked through
- * one node loses its WebSocket on another within 1 s and its token is refused there; when NATS is
- * killed and restarted every client is told to resync and live delivery resumes; a node killed with
- * -9 takes its users offline on the others. Without MAGPIE_TEST_PG_DIR (the SQLite run) it is
- * skipped: several nodes need a shared database. */
+ * on the other nodes; typing and the world room's slow mode cross nodes; a
+ * device revoked through one node loses its WebSocket on another within 1 s
+ * and its token is refused there; when NATS is killed and restarted every
+ * client is told to resync and live delivery resumes; a node killed with -9
+ * takes its users offline on the others. Skipped on the SQLite run: several
+ * nodes need a shared database. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,6 @@
 
 #include <cmocka.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "test_chat_util.h"
 
@@ -26,7 +26,6 @@
 
 static mpt_nats_t nats;
 static mpt_server_t *node[NODES];
-static char db_url[512], db_name[64], admin_url[512];
 static bool have_pg;
 
 static long long mono_ms(void)
@@ -42,60 +41,23 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* ---- the shared database ---------------------------------------------------- */
-
-static int psql(const char *sql)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "psql '%s' -v ON_ERROR_STOP=1 -qXc \"%s\" >&2", admin_url, sql);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* A fresh database in the test cluster; its URL into db_url. */
-static int db_create(void)
-{
-    const char *dir = getenv("MAGPIE_TEST_PG_DIR");
-    char path[600];
-    snprintf(path, sizeof path, "%s/url", dir);
-    size_t len = 0;
-    char *url = (char *)mpt_read_file(path, &len);
-    if (url == NULL) {
-        fprintf(stderr, "cluster: cannot read %s\n", path);
-        return -1;
-    }
-    while (len > 0 && (url[len - 1] == '\n' || url[len - 1] == ' '))
-        len--;
-    snprintf(admin_url, sizeof admin_url, "%.*s", (int)len, url);
-    free(url);
-    char *slash = strrchr(admin_url, '/');
-    if (slash == NULL)
-        return -1;
-    snprintf(db_name, sizeof db_name, "magpie_cluster_%d", (int)getpid());
-    snprintf(db_url, sizeof db_url, "%.*s/%s", (int)(slash - admin_url), admin_url, db_name);
-    char sql[256];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", db_name);
-    return psql(sql);
-}
-
-static void db_drop(void)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db_name);
-    (void)psql(sql);
-}
-
 /* ---- the cluster -------------------------------------------------------------- */
 
+/* Node 1 gets a fresh database from the harness; the others are pointed at
+ * it (their own flags come after the harness's). */
 static mpt_server_t *node_start(int i)
 {
     char id[8];
     snprintf(id, sizeof id, "%d", i + 1);
+    const char *url = i == 0 ? NULL : node[0]->db_url;
     /* A slow mode long enough that a second post within it is refused
      * however slow the machine. */
-    const char *flags[] = {
-        CHAT_FLAGS, "--node_id", id,     "--database", "postgres", "--database_url",
-        db_url,     "--bus",     "nats", "--nats_url", nats.url,   "--world_slow_mode",
-        "60s",      NULL};
+    const char *flags[] = {CHAT_FLAGS, "--node_id",
+                           id,         "--bus",
+                           "nats",     "--nats_url",
+                           nats.url,   "--world_slow_mode",
+                           "60s",      url != NULL ? "--database_url" : NULL,
+                           url,        NULL};
     return mpt_server_start(flags);
 }
 
@@ -117,10 +79,10 @@ static void share_secret(mpt_server_t *to)
 static int group_setup(void **state)
 {
     (void)state;
-    have_pg = getenv("MAGPIE_TEST_PG_DIR") != NULL;
+    have_pg = mpt_backend_pg();
     if (!have_pg)
         return 0;
-    if (mpt_nats_start(&nats, 0) != 0 || db_create() != 0)
+    if (mpt_nats_start(&nats, 0) != 0)
         return -1;
     for (int i = 0; i < NODES; i++) {
         node[i] = node_start(i); /* node 1 first: it creates the tables */
@@ -132,17 +94,17 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Node 1 last: stopping it drops the shared database. */
 static int group_teardown(void **state)
 {
     (void)state;
     if (!have_pg)
         return 0;
     int rc = 0;
-    for (int i = 0; i < NODES; i++)
+    for (int i = NODES - 1; i >= 0; i--)
         if (mpt_server_stop(node[i]) != 0)
             rc = -1;
     mpt_nats_stop(&nats);
-    db_drop();
     return rc;
 }
 

@@ -224,19 +224,6 @@ static void burst(chat_dev_t *d, const char *conv, const char *prefix, int n)
     }
 }
 
-static void db_exec(const mpt_server_t *s, const char *sql)
-{
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(s, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("open %s", path);
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
-}
-
 static json_t *find_by(json_t *arr, const char *key, const char *value)
 {
     size_t i;

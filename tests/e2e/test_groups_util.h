@@ -1,10 +1,10 @@
 /* Helpers shared by the end-to-end tests of groups, invites, the
  * world room and guests: formatted-path HTTP calls, group creation, guests,
- * sync loops and sqlite3 peeks into the data dir. Include after cmocka.h. */
+ * sync loops and peeks into the server's database (SQLite or PostgreSQL,
+ * through the harness). Include after cmocka.h. */
 #ifndef MPT_GROUPS_UTIL_H
 #define MPT_GROUPS_UTIL_H
 
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,26 +258,24 @@ static inline void drop_events(mpc_ws_t *ws)
         json_decref(ev);
 }
 
-/* One integer from a SQL query on the server's database, opened read-only
- * (WAL lets it run next to the server). Fails the test on an error. */
+/* One integer from a SQL query on the server's database, next to the
+ * running server (mpt_db_i64). Fails the test on an error. */
 static inline long long db_count(const mpt_server_t *srv, const char *sql)
 {
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(srv, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        fail_msg("open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else
-        fprintf(stderr, "db_count(%s): %s\n", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    if (v < 0)
-        fail_msg("query failed: %s", sql);
+    long long v = 0;
+    if (mpt_db_i64(srv, sql, &v) < 0)
+        fail_msg("query failed: %.400s", sql);
     return v;
+}
+
+/* Runs SQL statements on the server's database (mpt_db_exec), for rows no
+ * route of the test makes. A server keeps some state in memory (admins,
+ * settings): stop it first when the change must be seen. Fails the test on
+ * an error. */
+static inline void db_exec(const mpt_server_t *srv, const char *sql)
+{
+    if (mpt_db_exec(srv, sql) < 0)
+        fail_msg("statement failed: %.400s", sql);
 }
 
 #endif

@@ -7,23 +7,9 @@
 
 #include "test_groups_util.h"
 
-/* Runs sql on the server's database read-write (the server must be
- * stopped, so that nothing it keeps in memory goes stale). */
-static inline void db_exec(const mpt_server_t *srv, const char *sql)
-{
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(srv, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
-}
-
-/* Stops srv, makes user_id a server admin in the database (users.admin, the
- * flag the server loads at start), and starts it again with flags (a
+/* Stops srv (so that nothing it keeps in memory goes stale), makes user_id a
+ * server admin in the database (users.admin, the flag the server loads at
+ * start), and starts it again with flags (a
  * NULL-terminated list, as mpt_server_start takes). The admin's tokens stay
  * valid across the restart. */
 static inline void promote_and_restart(mpt_server_t *srv, const char *user_id,

@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 
 #include "test_groups_util.h"
@@ -23,28 +22,21 @@ static mpt_server_t *srv1; /* edit_window and recall_window of 1 ms */
 
 /* An upload of owner's, as its rows: this test is about messages, not
  * uploads (tests/e2e/test_files_access.c sends real ones). id: a number of
- * this test's own; an image of 1280x960 served as JPEG (1000 bytes). */
+ * this test's own, for the file and its blob; an image of 1280x960 served as
+ * JPEG (1000 bytes). */
 static void seed_image(const mpt_server_t *s, const char *id, const char *owner)
 {
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(s, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("open %s", path);
-    sqlite3_busy_timeout(db, 5000);
     char sql[640];
     snprintf(
         sql, sizeof sql,
-        "INSERT INTO blobs(sha256, skey, size, serve_size, mime, serve_mime, class, meta,"
-        " created_at) VALUES('seed%s', 'seed%s-%s', 1000, 1000, 'image/jpeg', 'image/jpeg',"
+        "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime, class, meta,"
+        " created_at) VALUES(%s, 'seed%s', 'seed%s-%s', 1000, 1000, 'image/jpeg', 'image/jpeg',"
         " 'image', '{\"width\":1280,\"height\":960,\"preview\":\"data:image/webp;base64,AA\"}',"
         " 1);"
         "INSERT INTO files(id, owner_id, blob_id, name, size, created_at)"
-        " VALUES(%s, %s, last_insert_rowid(), 'p.jpg', 1000, 1)",
-        id, id, id, id, owner);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
+        " VALUES(%s, %s, %s, 'p.jpg', 1000, 1)",
+        id, id, id, id, id, owner, id);
+    db_exec(s, sql);
 }
 
 static int setup(void **state)

@@ -43,21 +43,6 @@ static void user_named(const char *name, const char *display, mpt_session_t *s)
                "/v1/me");
 }
 
-/* Runs SQL on the server's database next to the server (WAL), for the rows
- * no route of this test makes (contacts, privacy settings). */
-static void db_exec(const char *sql)
-{
-    sqlite3 *db = NULL;
-    const char *path = mpt_server_path(srv, "magpie.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("open %s", path);
-    sqlite3_busy_timeout(db, 5000);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
-}
-
 /* a asks b to be friends and b accepts (the contact routes). */
 static void make_friends(const mpt_session_t *a, const mpt_session_t *b)
 {
@@ -306,9 +291,9 @@ static void test_search(void **state)
     assert_int_equal(guest_new(srv, "Pat Guest", &g), 200);
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE users SET priv_search = 2 WHERE id = %s", hide.user_id);
-    db_exec(sql);
+    db_exec(srv, sql);
     snprintf(sql, sizeof sql, "UPDATE users SET priv_search = 1 WHERE id = %s", pfriend.user_id);
-    db_exec(sql);
+    db_exec(srv, sql);
 
     char got[512], next[64];
     /* Exact, then username prefixes by name ('_' sorts before letters),

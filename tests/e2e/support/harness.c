@@ -1,14 +1,18 @@
 /* End-to-end harness: runs `magpie serve` as a child process, forwards its
- * stderr, learns its port, stops it and checks its exit status; plus account
- * and WebSocket helpers over the client library. */
+ * stderr, learns its port, stops it and checks its exit status; gives each
+ * server its own PostgreSQL database when the tests run on PostgreSQL; plus
+ * account and WebSocket helpers over the client library. */
 #include "harness.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,8 @@
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 10000
 #define MAX_SERVERS 64
+/* How much of a statement an error message shows (some are a megabyte). */
+#define SQL_SHOWN 400
 
 /* ---- stderr forwarder ---- */
 
@@ -164,6 +170,10 @@ static void remove_tree(const char *dir)
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Servers a test never stopped (a failed assertion returns early): their
+ * processes, data dirs and databases. A fatal signal only kills the processes
+ * (nothing else is async-signal-safe); the databases then go with the test
+ * cluster when the fixture stops it. */
 static void at_exit_cleanup(void)
 {
     kill_all_now();
@@ -172,8 +182,11 @@ static void at_exit_cleanup(void)
             waitpid(servers[i]->pid, NULL, 0);
             servers[i]->pid = 0;
         }
-        if (servers[i])
+        if (servers[i]) {
             remove_tree(servers[i]->data_dir);
+            if (servers[i]->db_name[0])
+                mpt_pg_drop(servers[i]->db_name);
+        }
     }
 }
 
@@ -216,7 +229,7 @@ static void registry_set_pid(mpt_server_t *srv, pid_t pid)
 static char **build_argv(const mpt_server_t *srv, int port)
 {
     const char *bin = getenv("MAGPIE_BIN");
-    char **argv = calloc((size_t)srv->n_extra + 8, sizeof *argv);
+    char **argv = calloc((size_t)srv->n_extra + 12, sizeof *argv);
     char listen[96];
     int n = 0;
 
@@ -227,6 +240,12 @@ static char **build_argv(const mpt_server_t *srv, int port)
     argv[n++] = strdup(listen);
     argv[n++] = strdup("--data");
     argv[n++] = strdup(srv->data_dir);
+    if (srv->db_url[0]) { /* before extra: a test's own flags come last */
+        argv[n++] = strdup("--database");
+        argv[n++] = strdup("postgres");
+        argv[n++] = strdup("--database_url");
+        argv[n++] = strdup(srv->db_url);
+    }
     for (int i = 0; i < srv->n_extra; i++)
         argv[n++] = strdup(srv->extra[i]);
     argv[n] = NULL;
@@ -362,11 +381,18 @@ mpt_server_t *mpt_server_start(const char *const *extra)
         free(srv);
         return NULL;
     }
+    if (mpt_backend_pg() && mpt_pg_create(srv->db_name, srv->db_url) < 0) {
+        remove_tree(srv->data_dir);
+        free(srv);
+        return NULL;
+    }
     mpt_server_set_flags(srv, extra);
     servers[slot] = srv;
     if (launch(srv, 0) < 0) {
         servers[slot] = NULL;
         remove_tree(srv->data_dir);
+        if (srv->db_name[0])
+            mpt_pg_drop(srv->db_name);
         for (int i = 0; i < srv->n_extra; i++)
             free(srv->extra[i]);
         free(srv->extra);
@@ -441,6 +467,8 @@ int mpt_server_stop(mpt_server_t *srv)
     if (slot >= 0)
         servers[slot] = NULL;
     remove_tree(srv->data_dir);
+    if (srv->db_name[0] && mpt_pg_drop(srv->db_name) < 0 && rc == 0)
+        rc = -1;
     for (int i = 0; i < srv->n_extra; i++)
         free(srv->extra[i]);
     free(srv->extra);
@@ -482,6 +510,212 @@ const char *mpt_server_path(const mpt_server_t *srv, const char *name)
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", srv->data_dir, name);
     return path;
+}
+
+/* ---- the server's database ---- */
+
+bool mpt_backend_pg(void)
+{
+    const char *dir = getenv("MAGPIE_TEST_PG_DIR");
+    return dir && *dir;
+}
+
+/* The test cluster's URL (of its `postgres` database), from
+ * $MAGPIE_TEST_PG_DIR/url; NULL after printing why. Read once. */
+static const char *pg_admin_url(void)
+{
+    static char url[512];
+    if (url[0])
+        return url;
+    const char *dir = getenv("MAGPIE_TEST_PG_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/url", dir ? dir : "");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "harness: %s: %s (is the test cluster running? see docs/testing.md)\n",
+                path, strerror(errno));
+        return NULL;
+    }
+    char line[sizeof url];
+    bool ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[ok ? strcspn(line, "\r\n") : 0] = '\0';
+    if (!line[0]) {
+        fprintf(stderr, "harness: %s is empty\n", path);
+        return NULL;
+    }
+    snprintf(url, sizeof url, "%s", line);
+    return url;
+}
+
+/* A session on url (a bounded connect); NULL after printing why. */
+static PGconn *pg_connect(const char *url)
+{
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {url, "10", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "harness: connect to %s: %s", url, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Runs one administrative statement on the cluster's `postgres` database.
+ * Returns 0, the SQLSTATE of the error in state (when given), or -1. */
+static int pg_admin(const char *sql, char state[6])
+{
+    const char *admin = pg_admin_url();
+    PGconn *c = admin ? pg_connect(admin) : NULL;
+    if (!c)
+        return -1;
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state)
+            snprintf(state, 6, "%s", st ? st : "");
+        if (!state || !st || strcmp(state, "42P04") != 0)
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
+        rc = -1;
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+int mpt_pg_create(char name[64], char url[512])
+{
+    static atomic_uint counter;
+    const char *admin = pg_admin_url();
+    const char *auth = admin ? strstr(admin, "://") : NULL;
+    if (!auth) {
+        fprintf(stderr, "harness: the test cluster's url is not a postgresql:// URL\n");
+        return -1;
+    }
+    snprintf(name, 64, "magpie_e2e_%ld_%u", (long)getpid(), atomic_fetch_add(&counter, 1) + 1);
+    char sql[256], state[6] = "";
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", name);
+    if (pg_admin(sql, state) < 0) {
+        /* duplicate_database: left by a killed test process that had this
+         * pid; that process is gone, so its database can go too. */
+        if (strcmp(state, "42P04") != 0 || mpt_pg_drop(name) < 0 || pg_admin(sql, NULL) < 0)
+            return -1;
+    }
+    /* The same URL with the database replaced: scheme://authority/<name>,
+     * any ?parameters kept. */
+    size_t plen = (size_t)(auth + 3 - admin) + strcspn(auth + 3, "/?");
+    const char *query = strchr(admin, '?');
+    snprintf(url, 512, "%.*s/%s%s", (int)plen, admin, name, query ? query : "");
+    return 0;
+}
+
+int mpt_pg_drop(const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    return pg_admin(sql, NULL);
+}
+
+/* srv's database file for the SQLite helpers; NULL after printing why. */
+static sqlite3 *sqlite_open(const mpt_server_t *srv, int flags)
+{
+    sqlite3 *db = NULL;
+    const char *path = mpt_server_path(srv, "magpie.db");
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        fprintf(stderr, "harness: open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+int mpt_db_exec(const mpt_server_t *srv, const char *sql)
+{
+    int rc = -1;
+    if (srv->db_url[0]) {
+        PGconn *c = pg_connect(srv->db_url);
+        if (!c)
+            return -1;
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            rc = 0;
+        else
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return rc;
+    }
+    sqlite3 *db = sqlite_open(srv, SQLITE_OPEN_READWRITE);
+    if (!db)
+        return -1;
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+        rc = 0;
+    else
+        fprintf(stderr, "harness: %.*s: %s\n", SQL_SHOWN, sql, err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Parses an integer column's text (PostgreSQL's text results). */
+static int parse_i64(const char *sql, const char *v, long long *out)
+{
+    if (strcmp(v, "t") == 0 || strcmp(v, "f") == 0) { /* a boolean */
+        *out = v[0] == 't';
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+        fprintf(stderr, "harness: %.*s: '%s' is not an integer\n", SQL_SHOWN, sql, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int mpt_db_i64(const mpt_server_t *srv, const char *sql, long long *out)
+{
+    int rc = -1;
+    if (srv->db_url[0]) {
+        PGconn *c = pg_connect(srv->db_url);
+        if (!c)
+            return -1;
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            fprintf(stderr, "harness: %.*s: %s", SQL_SHOWN, sql, PQerrorMessage(c));
+        else if (PQntuples(r) < 1 || PQnfields(r) < 1)
+            fprintf(stderr, "harness: %.*s: no row\n", SQL_SHOWN, sql);
+        else if (PQgetisnull(r, 0, 0)) {
+            *out = 0;
+            rc = 0;
+        } else
+            rc = parse_i64(sql, PQgetvalue(r, 0, 0), out);
+        PQclear(r);
+        PQfinish(c);
+        return rc;
+    }
+    sqlite3 *db = sqlite_open(srv, SQLITE_OPEN_READONLY);
+    if (!db)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fprintf(stderr, "harness: %.*s: %s\n", SQL_SHOWN, sql, sqlite3_errmsg(db));
+    else if (sqlite3_step(st) != SQLITE_ROW)
+        fprintf(stderr, "harness: %.*s: no row (%s)\n", SQL_SHOWN, sql, sqlite3_errmsg(db));
+    else {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
 }
 
 /* ---- HTTP and account helpers ---- */

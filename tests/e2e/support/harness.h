@@ -2,6 +2,12 @@
  * port with a temporary data dir, and offers account helpers over the client
  * library (src/client/client.h).
  *
+ * The backend: SQLite (DATA/magpie.db) by default; when MAGPIE_TEST_PG_DIR
+ * names a running test cluster (scripts/pg-test-server.sh, the CTest fixture
+ * `pg`), every server gets a fresh PostgreSQL database of its own, kept across
+ * restarts and dropped when the server is stopped. mpt_db_* reach the
+ * server's database, whichever it is.
+ *
  * Every wait is a bounded deadline on a real event. Servers are kept in a
  * process-wide list and killed at exit or on a fatal signal, so a failing test
  * never leaves a process behind. The server's stderr is forwarded line by line
@@ -24,6 +30,8 @@ typedef struct mpt_server {
     char hostport[80];
     pid_t pid;          /* 0 when not running */
     char data_dir[512]; /* mkdtemp'd; removed by mpt_server_stop */
+    char db_name[64];   /* PostgreSQL: the server's database; "" on SQLite */
+    char db_url[512];   /* its libpq URL (--database_url); "" on SQLite */
     /* private */
     char **extra; /* copy of the extra flags */
     int n_extra;
@@ -33,11 +41,14 @@ typedef struct mpt_server {
 
 /* Starts `$MAGPIE_BIN serve --listen 127.0.0.1:0 --data <tmp> <extra...>`
  * (extra is a NULL-terminated list of arguments, or NULL) and waits up to
- * 10 s for "magpie: listening on 127.0.0.1:PORT". Returns NULL (after printing
- * why) if MAGPIE_BIN is unset or the server fails to start. */
+ * 10 s for "magpie: listening on 127.0.0.1:PORT". On PostgreSQL it first
+ * creates the server's database (mpt_pg_create) and adds `--database postgres
+ * --database_url <its url>` before extra. Returns NULL (after printing why) if
+ * MAGPIE_BIN is unset or the server fails to start. */
 mpt_server_t *mpt_server_start(const char *const *extra);
 
-/* SIGTERM, wait up to 10 s (then SIGKILL), remove the data dir and free srv.
+/* SIGTERM, wait up to 10 s (then SIGKILL), remove the data dir (and drop the
+ * PostgreSQL database) and free srv.
  * Returns the exit status: 0 when the server exited cleanly with code 0;
  * otherwise non-zero (a sanitizer report, a crash, a hang) and the reason is
  * printed. Tests assert_int_equal(mpt_server_stop(srv), 0). NULL is ignored
@@ -138,6 +149,34 @@ const char *mpt_error_code(const json_t *j);
         assert_non_null(mpt_error_code(reply));                                                    \
         assert_string_equal(mpt_error_code(reply), (code));                                        \
     } while (0)
+
+/* ---- the server's database ---- */
+
+/* True when the tests run against PostgreSQL (MAGPIE_TEST_PG_DIR is set). */
+bool mpt_backend_pg(void);
+
+/* PostgreSQL only: creates a fresh database in the test cluster (CREATE
+ * DATABASE magpie_e2e_<pid>_<n> TEMPLATE template0 ENCODING 'UTF8'), for a
+ * server a test starts by itself. name gets its name, url its libpq URL.
+ * Returns 0, or -1 after printing why. Drop it with mpt_pg_drop. */
+int mpt_pg_create(char name[64], char url[512]);
+
+/* PostgreSQL only: DROP DATABASE IF EXISTS name WITH (FORCE) (its sessions
+ * are ended). Returns 0, or -1 after printing why. */
+int mpt_pg_drop(const char *name);
+
+/* Runs SQL (one statement, or several separated by ';') on srv's database:
+ * SQLite's DATA/magpie.db opened read-write next to the server (WAL, 5 s busy
+ * timeout), or srv's PostgreSQL database, where several statements run as one
+ * transaction. The SQL must mean the same in both dialects. Returns 0, or -1
+ * after printing the statement and the error. */
+int mpt_db_exec(const mpt_server_t *srv, const char *sql);
+
+/* The first column of the first row of a query on srv's database, as an
+ * integer: NULL reads as 0, a PostgreSQL boolean as 1 or 0. Returns 0 with
+ * *out set, or -1 (after printing why) on an error, on no row, or when the
+ * value is not an integer. */
+int mpt_db_i64(const mpt_server_t *srv, const char *sql, long long *out);
 
 /* ---- a nats-server, for the cluster tests ---- */
 
