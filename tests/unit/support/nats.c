@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,20 +133,37 @@ int mpu_nats_start(mpu_nats_t *n, int port)
     return 0;
 }
 
+/* Waits up to timeout_ms for the process to end (a pidfd: a real event). */
+static bool exited(pid_t pid, int timeout_ms)
+{
+    int st;
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int rc;
+        do
+            rc = poll(&p, 1, timeout_ms);
+        while (rc < 0 && errno == EINTR);
+        close(fd);
+        return rc > 0 && waitpid(pid, &st, 0) == pid;
+    }
+    /* No pidfd (an old kernel): look every 10 ms up to the bound. */
+    for (long long end = mono_ms() + timeout_ms; mono_ms() < end;) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return true;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 static void reap(mpu_nats_t *n, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
-    int st;
-    while (waitpid(n->pid, &st, WNOHANG) == 0) {
-        if (mono_ms() >= deadline) {
-            fprintf(stderr, "nats-server %d did not stop within %d ms: killing it\n", (int)n->pid,
-                    timeout_ms);
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, &st, 0);
-            break;
-        }
-        struct timespec ts = {0, 10 * 1000000}; /* waitpid has no timeout */
-        nanosleep(&ts, NULL);
+    if (!exited(n->pid, timeout_ms)) {
+        fprintf(stderr, "nats-server %d did not stop within %d ms: killing it\n", (int)n->pid,
+                timeout_ms);
+        kill(n->pid, SIGKILL);
+        waitpid(n->pid, NULL, 0);
     }
     n->pid = 0;
     if (n->fwd_started)
