@@ -7,6 +7,7 @@
 #                                 connections; writes DIR/url (libpq URL of the
 #                                 `postgres` database) and DIR/pid
 #   pg-test-server.sh stop DIR    fast shutdown by pid (then SIGKILL), remove DIR
+#                                 (the server's log is kept as DIR.log)
 #
 # initdb and postgres refuse to run as root: as root (CI, `make test`) they run
 # as `nobody`. A failed start stops what it started and leaves no process.
@@ -99,10 +100,15 @@ remove_dir() {
 
 do_stop() {
     [[ -d $dir ]] || return 0
-    local pid
+    local pid cl
     pid=$(cat "$dir/pid" 2>/dev/null || true)
     if [[ -n $pid ]] && ! stop_pid "$pid"; then
         die "postgres $pid is still running; $dir kept"
+    fi
+    # The server's log outlives the cluster, for a look after failed tests.
+    cl=$(cat "$dir/cluster_dir" 2>/dev/null || true)
+    if [[ -n $cl && -f $cl/postgres.log ]]; then
+        cp "$cl/postgres.log" "$dir.log" || true
     fi
     remove_dir "$dir"
 }
