@@ -101,8 +101,8 @@ mp_err_t mp_sql_err(mp_sql_conn_t *c, int rc)
         return MP_ERR_CONFLICT;
     }
     if (mp_sql__exhausted(rc)) {
-        mp_log_error("store: database error %d: %s (resource exhausted: answering unavailable)",
-                     rc, c->ops->errmsg(c));
+        mp_log_error("store: database error %d: %s (resource exhausted: answering unavailable)", rc,
+                     c->ops->errmsg(c));
         return MP_ERR_UNAVAILABLE;
     }
     mp_log_error("store: database error %d: %s", rc, c->ops->errmsg(c));

@@ -11,9 +11,15 @@
 
 #include "store/sql.h"
 
-typedef enum { MP_SQL_TXN_BEGIN_READ, MP_SQL_TXN_BEGIN_WRITE, MP_SQL_TXN_COMMIT,
-               MP_SQL_TXN_ROLLBACK, MP_SQL_TXN_SAVEPOINT, MP_SQL_TXN_RELEASE,
-               MP_SQL_TXN_ROLLBACK_TO } mp_sql_txn_t;
+typedef enum {
+    MP_SQL_TXN_BEGIN_READ,
+    MP_SQL_TXN_BEGIN_WRITE,
+    MP_SQL_TXN_COMMIT,
+    MP_SQL_TXN_ROLLBACK,
+    MP_SQL_TXN_SAVEPOINT,
+    MP_SQL_TXN_RELEASE,
+    MP_SQL_TXN_ROLLBACK_TO
+} mp_sql_txn_t;
 
 typedef struct mp_sql_ops {
     bool pg;

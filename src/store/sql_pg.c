@@ -117,8 +117,8 @@ static int code_of(const char *state)
         return MP_SQL_NOMEM;
     if (strncmp(state, "53", 2) == 0) /* disk full, too many connections */
         return MP_SQL_FULL;
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0)
         return MP_SQL_BUSY; /* serialization, deadlock, lock timeout, cancel */
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
         strcmp(state, "58030") == 0)
@@ -627,8 +627,8 @@ static const mp_sql_ops_t pg_ops = {
 mp_sql_conn_t *mp_sql_pg_open(const char *conninfo, bool readonly, char *err, size_t errlen)
 {
     /* The URL comes last so that what it says wins over these defaults. */
-    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
-                                "dbname", NULL};
+    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                                NULL};
     const char *const vals[] = {"10", "magpie", "UTF8", conninfo, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
@@ -697,8 +697,8 @@ int mp_sql_pg_migrate(mp_sql_conn_t *conn, char *err, size_t errlen)
     _Static_assert(PG_LOCK_MIGRATE == 7881694555377303554LL, "the migration lock's key");
     if (have > want) {
         snprintf(err, errlen,
-                 "database schema version %d is newer than this magpie (%d); upgrade magpie",
-                 have, want);
+                 "database schema version %d is newer than this magpie (%d); upgrade magpie", have,
+                 want);
         goto fail;
     }
     for (int v = have; v < want; v++) {
