@@ -624,6 +624,18 @@ static const mp_sql_ops_t pg_ops = {
     .close = pg_close,
 };
 
+/* PostgreSQL's notices (e.g. "relation already exists, skipping" from the
+ * migrations' IF NOT EXISTS) are not problems: libpq would print them on
+ * stderr; they go to the debug log instead. */
+static void on_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        n--;
+    mp_log_debug("postgres: %.*s", (int)n, msg);
+}
+
 mp_sql_conn_t *mp_sql_pg_open(const char *conninfo, bool readonly, char *err, size_t errlen)
 {
     /* The URL comes last so that what it says wins over these defaults. */
@@ -641,6 +653,7 @@ mp_sql_conn_t *mp_sql_pg_open(const char *conninfo, bool readonly, char *err, si
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, on_notice, NULL);
     pg_conn_t *c = mp_calloc(1, sizeof *c);
     c->base.ops = &pg_ops;
     c->pg = pg;

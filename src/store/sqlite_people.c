@@ -366,29 +366,36 @@ static void search_username_range(search_job_t *j, const char *q)
     j->hi[len - 1] = (char)(j->hi[len - 1] + 1);
 }
 
-/* The FTS5 query for q: every word a quoted prefix ("word"*), all of them
- * required. Quotes are doubled so that the query syntax cannot be injected.
- * NULL when q has no word. */
-static char *search_fts_query(const char *q)
+/* The next word of q (a run of non-space bytes) at *p: its start, with its
+ * length in *len, and *p moved past it; NULL when no word is left. */
+static const char *next_word(const char **p, size_t *len)
 {
-    size_t len = strlen(q);
-    char *out = mp_malloc(len * 2 + 4 * (len + 1) + 1);
-    size_t o = 0;
-    for (const char *p = q; *p != '\0';) {
-        while (*p != '\0' && isspace((unsigned char)*p))
-            p++;
-        if (*p == '\0')
-            break;
+    const char *s = *p;
+    while (*s != '\0' && isspace((unsigned char)*s))
+        s++;
+    if (*s == '\0')
+        return NULL;
+    const char *e = s;
+    while (*e != '\0' && !isspace((unsigned char)*e))
+        e++;
+    *len = (size_t)(e - s);
+    *p = e;
+    return s;
+}
+
+/* The words of q joined by one space, each written by put (which returns the
+ * new length); NULL when q has no word. out_max bounds what put may write
+ * for all of q. */
+typedef size_t (*word_put_fn)(char *out, size_t o, const char *w, size_t len);
+
+static char *join_words(const char *q, size_t out_max, word_put_fn put)
+{
+    char *out = mp_malloc(out_max + 1);
+    size_t o = 0, len;
+    for (const char *p = q, *w; (w = next_word(&p, &len)) != NULL;) {
         if (o > 0)
             out[o++] = ' ';
-        out[o++] = '"';
-        for (; *p != '\0' && !isspace((unsigned char)*p); p++) {
-            if (*p == '"')
-                out[o++] = '"';
-            out[o++] = *p;
-        }
-        out[o++] = '"';
-        out[o++] = '*';
+        o = put(out, o, w, len);
     }
     out[o] = '\0';
     if (o == 0) {
@@ -398,28 +405,40 @@ static char *search_fts_query(const char *q)
     return out;
 }
 
+/* A word as an FTS5 prefix query term: "word"*, quotes doubled so that the
+ * query syntax cannot be injected. */
+static size_t put_fts_term(char *out, size_t o, const char *w, size_t len)
+{
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] == '"')
+            out[o++] = '"';
+        out[o++] = w[i];
+    }
+    out[o++] = '"';
+    out[o++] = '*';
+    return o;
+}
+
+static size_t put_plain(char *out, size_t o, const char *w, size_t len)
+{
+    memcpy(out + o, w, len);
+    return o + len;
+}
+
+/* The FTS5 query for q: every word a quoted prefix, all of them required.
+ * NULL when q has no word. */
+static char *search_fts_query(const char *q)
+{
+    size_t len = strlen(q);
+    return join_words(q, len * 2 + 4 * (len + 1), put_fts_term);
+}
+
 /* The words of q for PostgreSQL's name part: those of search_fts_query,
- * unquoted, one space between them (NULL when q has none). */
+ * unquoted (NULL when q has none). */
 static char *search_words(const char *q)
 {
-    size_t o = 0;
-    char *out = mp_malloc(strlen(q) + 1);
-    for (const char *p = q; *p != '\0';) {
-        while (*p != '\0' && isspace((unsigned char)*p))
-            p++;
-        if (*p == '\0')
-            break;
-        if (o > 0)
-            out[o++] = ' ';
-        for (; *p != '\0' && !isspace((unsigned char)*p); p++)
-            out[o++] = *p;
-    }
-    out[o] = '\0';
-    if (o == 0) {
-        mp_free(out);
-        return NULL;
-    }
-    return out;
+    return join_words(q, strlen(q), put_plain);
 }
 
 /* "u<username>": resume after that username (the exact match is past);
