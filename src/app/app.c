@@ -194,6 +194,8 @@ static void hook_session_close(void *ctx, mp_sid_t sid, const mp_principal_t *wh
 static int hook_ready(void *ctx)
 {
     mp_app_t *app = ctx;
+    if (!mp_hub_ready(app->hub))
+        return 0;
     if (mp_store_ready(app->store))
         return 1;
     /* After a failed write (disk full) nothing may write again once traffic

@@ -204,8 +204,19 @@ static void on_reconnected(natsConnection *nc, void *closure)
 
 static void on_closed(natsConnection *nc, void *closure)
 {
-    (void)nc;
     mp_bus_t *bus = closure;
+    /* libnats gives up by itself only on errors a retry cannot mend (an
+     * authorization violation, say): a node without its bus must say why
+     * loudly, not run on silently. */
+    if (!atomic_load(&bus->closing)) {
+        const char *why = NULL;
+        natsStatus s = natsConnection_GetLastError(nc, &why);
+        mp_log_error("bus: NATS ended the connection for good (%s; most often every server "
+                     "refused the user or password in nats_url); live events no longer reach "
+                     "other nodes until this node restarts",
+                     why != NULL && why[0] != '\0' ? why : natsStatus_GetText(s));
+        in_state(bus, MP_BUS_CLOSED);
+    }
     uv_mutex_lock(&bus->in_mu);
     bus->nc_closed = true;
     uv_cond_broadcast(&bus->in_cv);
@@ -264,7 +275,7 @@ static void on_async(uv_async_t *h)
             atomic_fetch_add(&bus->received, 1);
             it->sub->fn(it->sub->ud, it->data, it->len);
         } else {
-            bus->connected = it->state != MP_BUS_DISCONNECTED;
+            bus->connected = it->state != MP_BUS_DISCONNECTED && it->state != MP_BUS_CLOSED;
             if (bus->state_fn != NULL)
                 bus->state_fn(bus->state_ud, it->state);
         }
@@ -484,7 +495,11 @@ mp_bus_t *mp_bus_open(uv_loop_t *loop, const char *url, unsigned node_id, char *
     if (s == NATS_OK) {
         in_state(bus, MP_BUS_CONNECTED);
     } else if (s == NATS_NOT_YET_CONNECTED) {
-        mp_log_warn("bus: no NATS server answers yet; trying again in the background");
+        /* libnats keeps why the first attempt failed (no server, or one
+         * that refused the credentials in nats_url): worth telling. */
+        const char *why = nats_GetLastError(NULL);
+        mp_log_warn("bus: not connected to NATS yet (%s); trying again in the background",
+                    why != NULL && why[0] != '\0' ? why : "no server answers");
     } else {
         snprintf(err, errlen, "bus: cannot connect to NATS (nats_url): %s",
                  nats_GetLastError(NULL) ? nats_GetLastError(NULL) : natsStatus_GetText(s));
@@ -497,6 +512,7 @@ mp_bus_t *mp_bus_open(uv_loop_t *loop, const char *url, unsigned node_id, char *
     bus->thread_started = true;
     return bus;
 fail:
+    atomic_store(&bus->closing, true);
     if (bus->nc != NULL) {
         uv_mutex_lock(&bus->in_mu);
         bus->in_closed = true;
@@ -511,7 +527,6 @@ fail:
         natsConnection_Destroy(bus->nc);
     }
     natsOptions_Destroy(bus->opts);
-    atomic_store(&bus->closing, true);
     uv_close((uv_handle_t *)&bus->async, on_async_closed);
     return NULL;
 }

@@ -33,6 +33,8 @@ typedef enum {
     MP_BUS_DISCONNECTED, /* the connection dropped; libnats reconnects (forever) */
     MP_BUS_RECONNECTED,  /* up again: messages sent to us meanwhile are lost */
     MP_BUS_LOST,         /* messages received were dropped (the loop fell behind) */
+    MP_BUS_CLOSED,       /* ended for good, no more reconnects (e.g. the server refused
+                            the credentials in the URL): the reason was logged */
 } mp_bus_state_t;
 
 /* A message received on a subscription: data is borrowed, valid until the

@@ -302,6 +302,11 @@ void mp_hub_close_user(mp_hub_t *hub, uint64_t user_id, int code, const char *re
         mp_hub__cl_close_user(hub->cl, user_id, code, reason);
 }
 
+bool mp_hub_ready(const mp_hub_t *hub)
+{
+    return hub->cl == NULL || mp_hub__cl_ready(hub->cl);
+}
+
 bool mp_hub_leader(const mp_hub_t *hub)
 {
     return hub->cl == NULL || mp_hub__cl_leader(hub->cl);

@@ -73,6 +73,10 @@ void mp_hub_remove(mp_hub_t *hub, mp_sid_t sid, const mp_principal_t *who);
  * start, across a partition): such work must stay harmless when run twice. */
 bool mp_hub_leader(const mp_hub_t *hub);
 
+/* False when this node cannot take part in its cluster any more (its bus
+ * connection ended for good): /readyz reports it. Always true on one node. */
+bool mp_hub_ready(const mp_hub_t *hub);
+
 /* Rate limits that hold across the cluster: each node keeps its own
  * limiter, and every token a node takes is taken from the other nodes'
  * limiter of the same kind too (within a few ms: attempts on several nodes

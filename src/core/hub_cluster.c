@@ -185,6 +185,7 @@ struct mp_hub_cluster {
     int64_t dup_logged_ms;
     int64_t last_tick_ms;  /* when the heartbeat timer last ran */
     int64_t last_hello_ms; /* when this node last said hello */
+    bool bus_gone;         /* the bus ended for good (MP_BUS_CLOSED) */
 };
 
 static void header(const mp_hub_cluster_t *cl, buf_t *b, char kind)
@@ -482,6 +483,11 @@ void mp_hub__cl_limit_taken(mp_hub_cluster_t *cl, unsigned which, uint64_t key)
     put_le(&cl->limbuf, key, 8);
     if (cl->limbuf.len >= MP_HUB_BATCH_MAX)
         flush_all(cl);
+}
+
+bool mp_hub__cl_ready(const mp_hub_cluster_t *cl)
+{
+    return !cl->bus_gone;
 }
 
 bool mp_hub__cl_leader(const mp_hub_cluster_t *cl)
@@ -888,6 +894,13 @@ static void on_bus_state(void *ud, mp_bus_state_t st)
         resync_local(cl);
         break;
     }
+    case MP_BUS_CLOSED:
+        /* The bus said why; this node cannot deliver to the others any
+         * more, so it stops saying it is ready (mp_hub_ready): a load
+         * balancer then sends clients to the nodes that can. */
+        cl->bus_gone = true;
+        mp_log_error("cluster: without NATS for good: /readyz now says not ready");
+        break;
     case MP_BUS_LOST:
         mp_log_warn("cluster: messages from other nodes were dropped; asking every node for its "
                     "list and telling this node's clients to resync");

@@ -63,5 +63,7 @@ void mp_hub__cl_close_user(mp_hub_cluster_t *cl, uint64_t user_id, int code, con
 void mp_hub__cl_limit_taken(mp_hub_cluster_t *cl, unsigned which, uint64_t key);
 /* No known node has a lower id than this one. */
 bool mp_hub__cl_leader(const mp_hub_cluster_t *cl);
+/* False once the bus connection ended for good (MP_BUS_CLOSED). */
+bool mp_hub__cl_ready(const mp_hub_cluster_t *cl);
 
 #endif

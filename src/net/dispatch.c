@@ -104,7 +104,9 @@ static bool builtin(mp_http_req_t *req, const char *path)
         if (!get)
             method_not_allowed(req, "GET, HEAD");
         else if (srv->hooks.ready && !srv->hooks.ready(srv->ctx))
-            mp_http_respond_error(req, MP_ERR_UNAVAILABLE, "the store is not ready");
+            mp_http_respond_error(
+                req, MP_ERR_UNAVAILABLE,
+                "not ready: the database or the cluster bus is unavailable (see the server's log)");
         else
             mp_http_respond(req, 200, json_pack("{s:s}", "status", "ready"));
         return true;

@@ -1,8 +1,9 @@
 /* The bus against a real nats-server on a loopback port: two buses on one
  * loop exchange messages in order, both report a server killed with -9 and
  * its restart (disconnected, then reconnected) and deliver again afterwards,
- * a bus opened before any server answers connects when one comes, and a bad
- * URL is refused at open. */
+ * a bus opened before any server answers connects when one comes, a server
+ * that requires a password takes buses that give it in the URL and not one
+ * that does not, and a bad URL is refused at open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,7 @@
 
 typedef struct peer {
     mp_bus_t *bus;
-    int connected, disconnected, reconnected, lost;
+    int connected, disconnected, reconnected, lost, closed;
     int got;          /* messages received on "t.data" */
     int pings;        /* messages received on "t.ping" */
     int out_of_order; /* a numbered message that was not the next one */
@@ -45,6 +46,9 @@ static void on_state(void *ud, mp_bus_state_t st)
         break;
     case MP_BUS_LOST:
         p->lost++;
+        break;
+    case MP_BUS_CLOSED:
+        p->closed++;
         break;
     }
 }
@@ -242,6 +246,34 @@ static void test_connect_later(void **state)
     mpu_nats_stop(&srv);
 }
 
+/* The password travels in nats_url; a bus without it is refused by the
+ * server and says so with MP_BUS_CLOSED (libnats does not retry that). */
+static void test_password(void **state)
+{
+    (void)state;
+    mpu_nats_t srv = {.user = "magpie", .pass = "s3cret-Pass"};
+    assert_int_equal(mpu_nats_start(&srv, 0), 0);
+    char with[128];
+    snprintf(with, sizeof with, "nats://%s:%s@127.0.0.1:%d", srv.user, srv.pass, srv.port);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    peer_t a, b, anon;
+    peer_open(&loop, &anon, srv.url, 3);
+    peer_open(&loop, &a, with, 1);
+    peer_open(&loop, &b, with, 2);
+    MPU_WAIT(&loop, &a.connected, 1);
+    MPU_WAIT(&loop, &b.connected, 1);
+    wait_route(&loop, &a, &b);
+    send_ordered(&loop, &a, &b, 10);
+    MPU_WAIT(&loop, &anon.closed, 1);
+    assert_false(mp_bus_connected(anon.bus));
+    assert_int_equal(anon.connected, 0);
+    assert_int_equal(anon.got, 0);
+    mp_bus_close(anon.bus);
+    close_all(&loop, &a, &b);
+    mpu_nats_stop(&srv);
+}
+
 static void test_bad_url(void **state)
 {
     (void)state;
@@ -257,9 +289,8 @@ static void test_bad_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reconnect),
-        cmocka_unit_test(test_connect_later),
+        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_connect_later), cmocka_unit_test(test_password),
         cmocka_unit_test(test_bad_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

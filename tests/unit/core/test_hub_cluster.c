@@ -47,7 +47,7 @@ static void on_presence(void *ud, uint64_t user, bool online)
     n->n_ev++;
 }
 
-static void node_up(node_t *n, unsigned id)
+static void node_up_at(node_t *n, unsigned id, const char *url)
 {
     char err[256] = "";
     memset(n, 0, sizeof *n);
@@ -55,10 +55,15 @@ static void node_up(node_t *n, unsigned id)
     n->hub = mp_hub_new(NULL);
     n->flags = mp_userflags_new();
     mp_hub_on_presence(n->hub, on_presence, n);
-    n->bus = mp_bus_open(&loop, nats.url, id, err, sizeof err);
+    n->bus = mp_bus_open(&loop, url, id, err, sizeof err);
     if (n->bus == NULL)
         fail_msg("mp_bus_open: %s", err);
     assert_int_equal(mp_hub_attach_bus(n->hub, &loop, n->bus, id, n->flags), MP_OK);
+}
+
+static void node_up(node_t *n, unsigned id)
+{
+    node_up_at(n, id, nats.url);
 }
 
 static void node_down(node_t *n)
@@ -141,6 +146,18 @@ static int setup(void **state)
     (void)state;
     uv_loop_init(&loop);
     return mpu_nats_start(&nats, 0);
+}
+
+/* A NATS server that wants a password (nats.url carries none). */
+static int setup_password(void **state)
+{
+    (void)state;
+    uv_loop_init(&loop);
+    snprintf(nats.user, sizeof nats.user, "magpie");
+    snprintf(nats.pass, sizeof nats.pass, "hub-test-pass");
+    int rc = mpu_nats_start(&nats, 0);
+    nats.user[0] = nats.pass[0] = '\0';
+    return rc;
 }
 
 static int teardown(void **state)
@@ -344,6 +361,36 @@ static void test_shared_limits_and_leader(void **state)
     node_down(&c);
 }
 
+static bool not_ready(void *ud)
+{
+    return !mp_hub_ready(ud);
+}
+
+/* A node the NATS server refuses (no password) says it is not ready, for
+ * good; one with the password in its URL is ready and works. */
+static void test_refused_node_is_not_ready(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "nats://magpie:hub-test-pass@127.0.0.1:%d", nats.port);
+    node_t a, b, anon;
+    node_up_at(&a, 1, url);
+    node_up_at(&b, 2, url);
+    node_up(&anon, 3);
+    assert_true(mp_hub_ready(a.hub));
+    mp_principal_t alice = who(100, 1);
+    mp_hub_add(b.hub, 10, &alice);
+    MPU_WAIT_UNTIL(&loop, a_knows_alice_on_b, a.hub);
+    MPU_WAIT_UNTIL(&loop, not_ready, anon.hub);
+    assert_true(mp_hub_ready(a.hub));
+    assert_true(mp_hub_ready(b.hub));
+    assert_false(mp_hub_online_except(anon.hub, 100, 1));
+    mp_hub_remove(b.hub, 10, &alice);
+    node_down(&anon);
+    node_down(&b);
+    node_down(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_node_and_goodbye, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_node_is_forgotten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_limits_and_leader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_node_is_not_ready, setup_password, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,7 +118,11 @@ int mpu_nats_start(mpu_nats_t *n, int port)
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port_s, (char *)NULL);
+        if (n->user[0] != '\0')
+            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port_s, "--user", n->user,
+                   "--pass", n->pass, (char *)NULL);
+        else
+            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port_s, (char *)NULL);
         fprintf(stderr, "cannot run nats-server: %s\n", strerror(errno));
         _exit(127);
     }

@@ -12,6 +12,9 @@ typedef struct mpu_nats {
     pid_t pid; /* 0 when not running */
     int port;
     char url[64]; /* nats://127.0.0.1:PORT */
+    /* Set before start to make the server require this user and password
+     * (url stays without them). */
+    char user[32], pass[32];
     /* private */
     int err_fd;
     uv_thread_t fwd;
