@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <time.h>
 #include <stdio.h>
 
 #include "test_groups_util.h"
@@ -545,15 +546,25 @@ static void test_edit(void **state)
 
 /* ---- windows and roles (edit_window = recall_window = 1 ms) ---------------------------- */
 
+/* Lets a 1 ms window close: the server's clock (the same clock) moves on by
+ * more than 2 ms from now, the ack of the last send. Bounded by the clock. */
+static void window_passes(void)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    do
+        clock_gettime(CLOCK_REALTIME, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) < 3000000LL);
+}
+
 static void test_windows_and_roles(void **state)
 {
     (void)state;
     cast_t c;
     cast_new(srv1, &c);
     char id[24], g[24], by_carol[24], by_bob[24], by_alice[24];
-    /* The reply of the send comes after its fsync: 1 ms has passed by the
-     * time the edit arrives. */
     send_ok(c.a1.ws, c.ab, "w1", "too late to change", NULL, id);
+    window_passes();
     assert_err(edit(c.a1.ws, c.ab, id, "changed"), "too_late");
     assert_err(del(c.a1.ws, c.ab, id, "everyone"), "too_late");
     json_t *r = del(c.a1.ws, c.ab, id, "me"); /* for me: no window */
@@ -569,6 +580,7 @@ static void test_windows_and_roles(void **state)
     send_ok(c.c1.ws, g, "w2", "carol says", NULL, by_carol);
     send_ok(c.b1.ws, g, "w3", "bob says", NULL, by_bob);
     send_ok(c.a1.ws, g, "w4", "alice says", NULL, by_alice);
+    window_passes();
     drop_events(c.c1.ws);
     assert_err(del(c.c1.ws, g, by_bob, "everyone"), "forbidden");
     assert_err(del(c.c1.ws, g, by_carol, "everyone"), "too_late"); /* her own, too late */
