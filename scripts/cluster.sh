@@ -18,7 +18,7 @@
 #   READY_FILE   same as --ready-file: once everything is up, FILE gets
 #                key=value lines (url, node<i>_url, node<i>_pid, haproxy_pid,
 #                nats_pid, nats_url, pg_pid, database_url, dir, logs)
-#   KEEP=1       keep the temporary directory (data and logs) at the end
+#   KEEP=1       keep the temporary directory (data, logs; PostgreSQL's as pg.log)
 #   START_TIMEOUT  seconds each step may take to get ready (default 60)
 set -euo pipefail
 
@@ -147,13 +147,17 @@ cleanup() {
     say "stopping"
     # The balancer first (no new connections), then the nodes (each says
     # goodbye on NATS and closes its sessions), then what they depend on.
-    if [[ -n $haproxy_pid ]]; then stop_pids "$haproxy_pid" || rc=1; fi
-    if ((${#node_pid[@]})); then stop_pids "${node_pid[@]}" || rc=1; fi
-    if [[ -n $nats_pid ]]; then stop_pids "$nats_pid" || rc=1; fi
+    local all=1
+    if [[ -n $haproxy_pid ]]; then stop_pids "$haproxy_pid" || all=0; fi
+    if ((${#node_pid[@]})); then stop_pids "${node_pid[@]}" || all=0; fi
+    if [[ -n $nats_pid ]]; then stop_pids "$nats_pid" || all=0; fi
     if ((pg_started)); then
-        "$root/scripts/pg-test-server.sh" stop "$dir/pg" >/dev/null || rc=1
+        "$root/scripts/pg-test-server.sh" stop "$dir/pg" >/dev/null || all=0
     fi
-    if [[ $KEEP == 1 ]]; then
+    if ((!all)); then
+        rc=1
+        say "something did not stop; kept $dir"
+    elif [[ $KEEP == 1 ]]; then
         say "kept $dir (logs in $dir/logs)"
     else
         rm -rf -- "$dir"
@@ -228,7 +232,7 @@ node_url=()
 for ((i = 1; i <= NODES; i++)); do
     port=
     for ((t = 0; t < START_TIMEOUT * 10; t++)); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$logs/node$i.log" | head -n 1)
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$logs/node$i.log" | head -n 1)
         [[ -n $port ]] && break
         alive "${node_pid[i]}" || break
         sleep 0.1
