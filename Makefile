@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-web clean format format-check
+.PHONY: all build web deps run cluster test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-web clean format format-check
 
 all: build
 
@@ -26,6 +26,12 @@ web: deps
 
 run: deps build
 	$(BUILD)/magpie serve --listen $(LISTEN) --data $(DATA)
+
+# A throwaway cluster to try (docs/cluster.md): PostgreSQL, NATS and three
+# nodes behind haproxy on 127.0.0.1:8080; Ctrl-C stops it and removes it all.
+# PORT, NODES, EXTRA_FLAGS, KEEP: see scripts/cluster.sh.
+cluster: deps build
+	@BIN=$(BUILD)/magpie scripts/cluster.sh
 
 $(TEST_BUILD)/CMakeCache.txt:
 	@CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAGPIE_SANITIZE=ON >/dev/null
