@@ -5,14 +5,20 @@
  * requests append to; the offset is that file's size, so bytes that reached
  * the disk before a connection was cut count, across restarts too. One
  * request at a time writes to a session (files->tus_active); a second gets
- * 409 conflict. The PATCH that brings the offset to Upload-Length finishes
- * the upload (mp_files__finalize) before it is answered. */
+ * 409 conflict. The nodes of a cluster share files_dir, so that map is not
+ * enough there: the writer also holds an exclusive flock on the file (taken
+ * on the pool, released when the file closes) and reads its size again under
+ * the lock. The PATCH that brings the offset to Upload-Length finishes the
+ * upload (mp_files__finalize) before it is answered. */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include "files/files_int.h"
 #include "util/alloc.h"
@@ -364,6 +370,8 @@ typedef struct patch {
     char path[MP_MEDIA_PATH_MAX];
     mp_err_t final_rc; /* a refusal at completion, answered once the session is gone */
     char final_msg[256];
+    int lock_err;       /* the pool's flock: 0, or an errno */
+    uint64_t lock_size; /* the file's size under the lock */
 } patch_t;
 
 static void patch_end(patch_t *p)
@@ -442,6 +450,60 @@ static void on_patch_body(mp_files_sink_t *s, mp_body_ev_t ev, int err)
         patch_ok(p, offset, 0);
 }
 
+/* A refusal found with the file open: answered once it is closed (which
+ * also drops the lock). */
+static void on_refused_closed(mp_files_sink_t *s, mp_body_ev_t ev, int err)
+{
+    (void)ev;
+    (void)err;
+    patch_t *p = s->ud;
+    patch_error(p, p->final_rc, p->final_msg[0] ? p->final_msg : NULL);
+}
+
+static void refuse_open(patch_t *p, mp_err_t rc, const char *msg)
+{
+    p->final_rc = rc;
+    snprintf(p->final_msg, sizeof p->final_msg, "%s", msg ? msg : "");
+    mp_files__sink_close(&p->sink, on_refused_closed);
+}
+
+/* On the pool: flock may wait on a network file system's lock server. */
+static void lock_run(void *ud)
+{
+    patch_t *p = ud;
+    struct stat st;
+    if (flock(p->sink.fd, LOCK_EX | LOCK_NB) != 0)
+        p->lock_err = errno;
+    else if (fstat(p->sink.fd, &st) != 0)
+        p->lock_err = errno;
+    else
+        p->lock_size = (uint64_t)st.st_size;
+}
+
+static void lock_done(void *ud)
+{
+    patch_t *p = ud;
+    if (p->lock_err == EWOULDBLOCK) {
+        refuse_open(p, MP_ERR_CONFLICT, "another request is writing to this upload");
+        return;
+    }
+    if (p->lock_err != 0) {
+        mp_log_error("upload %s: cannot lock it: %s", p->path, strerror(p->lock_err));
+        refuse_open(p, MP_ERR_INTERNAL, "the upload could not be written to disk");
+        return;
+    }
+    if (p->lock_size != p->offset) { /* another node wrote between our stat and our lock */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "header 'Upload-Offset' is %" PRIu64 " but the upload has %" PRIu64 " bytes",
+                 p->claimed, p->lock_size);
+        add_u64(p->req, "Upload-Offset", p->lock_size);
+        refuse_open(p, MP_ERR_OFFSET_MISMATCH, msg);
+        return;
+    }
+    mp_files__sink_start(&p->sink, on_patch_body);
+}
+
 static void on_patch_opened(mp_files_sink_t *s, int err)
 {
     patch_t *p = s->ud;
@@ -450,7 +512,7 @@ static void on_patch_opened(mp_files_sink_t *s, int err)
         patch_error(p, MP_ERR_INTERNAL, "the upload could not be written to disk");
         return;
     }
-    mp_files__sink_start(s, on_patch_body);
+    mp_files__work(p->files, false, lock_run, lock_done, p);
 }
 
 static void on_patch_stat(uint64_t size, int err, void *ud)

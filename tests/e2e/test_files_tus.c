@@ -10,11 +10,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -407,6 +409,41 @@ static void test_patch_refusals(void **state)
     free(data);
 }
 
+/* Another writer of the same upload (a node of the cluster sharing
+ * files_dir) holds the file's lock: 409 conflict, nothing written; once it
+ * let go, the bytes it wrote count. */
+static void test_other_writer(void **state)
+{
+    (void)state;
+    mpt_session_t u;
+    user(srv, &u);
+    unsigned char *data = random_bytes(1000);
+    char loc[64];
+    create(srv, &u, 1000, "shared.bin", loc);
+    mpc_response_t r;
+    assert_int_equal(patch(srv, &u, loc, 0, data, 400, &r), 204);
+    mpc_response_free(&r);
+    fx_path_t path = data_path(srv, "uploads", loc + 12);
+    int fd = open(path.s, O_WRONLY | O_APPEND | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(patch(srv, &u, loc, 400, data + 400, 100, &r), 409);
+    MPT_ASSERT_HTTP_ERROR(&r, 409, "conflict");
+    mpc_response_free(&r);
+    assert_int_equal(head_offset(srv, &u, loc), 400);
+    /* The other writer appends its 100 bytes and lets go. */
+    assert_int_equal(write(fd, data + 400, 100), 100);
+    close(fd);
+    assert_int_equal(patch(srv, &u, loc, 400, data + 400, 100, &r), 409);
+    MPT_ASSERT_HTTP_ERROR(&r, 409, "offset_mismatch");
+    assert_string_equal(fx_header(&r, "Upload-Offset"), "500");
+    mpc_response_free(&r);
+    assert_int_equal(patch(srv, &u, loc, 500, data + 500, 500, &r), 204);
+    assert_non_null(fx_header(&r, "Magpie-File-Id"));
+    mpc_response_free(&r);
+    free(data);
+}
+
 static void test_delete(void **state)
 {
     (void)state;
@@ -531,15 +568,11 @@ static void test_sweep_unreferenced(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_create_refusals),
-        cmocka_unit_test(test_three_pieces),
-        cmocka_unit_test(test_cut_and_resume),
-        cmocka_unit_test(test_patch_refusals),
-        cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_refused_at_completion),
-        cmocka_unit_test(test_expiry),
-        cmocka_unit_test(test_sweep_unreferenced),
+        cmocka_unit_test(test_options),        cmocka_unit_test(test_create_refusals),
+        cmocka_unit_test(test_three_pieces),   cmocka_unit_test(test_cut_and_resume),
+        cmocka_unit_test(test_patch_refusals), cmocka_unit_test(test_other_writer),
+        cmocka_unit_test(test_delete),         cmocka_unit_test(test_refused_at_completion),
+        cmocka_unit_test(test_expiry),         cmocka_unit_test(test_sweep_unreferenced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
