@@ -8,7 +8,7 @@
 #include "bench/bench_int.h"
 #include "util/alloc.h"
 
-int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t errlen)
+static int parse_one(const char *url, mp_bench_opts_t *o, char *err, size_t errlen)
 {
     const char *p = url;
     if (strncmp(p, "http://", 7) == 0)
@@ -45,6 +45,35 @@ int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t e
     freeaddrinfo(res);
     snprintf(o->hostport, sizeof(o->hostport), "%s:%d", o->host, o->port);
     return 0;
+}
+
+int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t errlen)
+{
+    char one[256];
+    o->n_servers = 0;
+    for (const char *p = url;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof one) {
+            snprintf(err, errlen, "--url: expected URL[,URL...]: %s", url);
+            return -1;
+        }
+        if (o->n_servers == MP_BENCH_URLS_MAX) {
+            snprintf(err, errlen, "--url: at most %d servers", MP_BENCH_URLS_MAX);
+            return -1;
+        }
+        memcpy(one, p, n);
+        one[n] = '\0';
+        mp_bench_opts_t t = {0};
+        if (parse_one(one, o->n_servers == 0 ? o : &t, err, errlen) != 0)
+            return -1;
+        const mp_bench_opts_t *src = o->n_servers == 0 ? o : &t;
+        o->servers[o->n_servers] = src->server;
+        snprintf(o->hostports[o->n_servers], sizeof o->hostports[0], "%s", src->hostport);
+        o->n_servers++;
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
 }
 
 static int parse_ip(const char *s, size_t n, uint32_t *out)

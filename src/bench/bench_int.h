@@ -14,12 +14,20 @@
 #include "bench/procs.h"
 #include "bench/stats.h"
 
+/* Servers --url may list (the nodes of a cluster). */
+#define MP_BENCH_URLS_MAX 16
+
 typedef struct mp_bench_opts {
     const char *scenario;
     char host[64];
     int port;
     char hostport[80];
     struct sockaddr_in server;
+    /* --url A,B,C: WebSockets go to these in turn (the first is the one
+     * above, which also takes the set-up's HTTP requests). */
+    struct sockaddr_in servers[MP_BENCH_URLS_MAX];
+    char hostports[MP_BENCH_URLS_MAX][80];
+    unsigned n_servers;
     double duration_s; /* measured phase (connect: how long connections are held) */
     double rate;       /* total messages per second; 0 = as fast as the window allows */
     unsigned pairs;
@@ -96,7 +104,9 @@ int mp_bench__setup_group(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx, char *e
 bool mp_bench__server_has(const mp_bench_opts_t *o, const char *path);
 
 /* ---- addr.c ---- */
-/* "http://HOST:PORT" (path ignored) -> host, port, hostport, server. */
+/* "http://HOST:PORT" (path ignored) -> host, port, hostport, server; or
+ * several separated by commas -> servers and hostports too (the first also
+ * in host, port, hostport, server). */
 int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t errlen);
 /* "A.B.C.D-A.B.C.E" or "A.B.C.D" -> array (mp_malloc) of addresses. */
 int mp_bench__parse_sources(const char *spec, struct sockaddr_in **out, unsigned *n, char *err,
@@ -115,6 +125,7 @@ struct mp_bench_rt {
     mp_bench_reporter_t *rep;
     uv_timer_t progress;
     unsigned next_src;
+    unsigned next_server;
     /* ramped starts */
     uv_timer_t ramp;
     unsigned ramp_n, ramp_done;
@@ -131,7 +142,8 @@ void mp_bench__rt_run(mp_bench_rt_t *rt);
 /* Stops the progress and ramp timers (the last step before the loop ends),
  * after sending one last progress snapshot. */
 void mp_bench__rt_stop(mp_bench_rt_t *rt);
-/* A connection from the next --source-ips address (round robin). */
+/* A connection from the next --source-ips address to the next --url
+ * (round robin each). */
 mp_bench_conn_t *mp_bench__rt_connect(mp_bench_rt_t *rt, const char *token,
                                       const mp_bench_conn_cbs_t *cbs, void *ud);
 /* Calls fn(rt, i, ud) for i in [0, n) at rate per second (<= 0: all now). */

@@ -65,7 +65,10 @@ void mp_bench__report_table(const mp_bench_opts_t *o, const mp_bench_stats_t *st
 {
     bool conn = strcmp(o->scenario, "connect") == 0;
     bool hist = strcmp(o->scenario, "history") == 0;
-    fprintf(out, "magpie bench %s against %s: ", o->scenario, o->hostport);
+    fprintf(out, "magpie bench %s against %s", o->scenario, o->hostport);
+    if (o->n_servers > 1)
+        fprintf(out, " and %u more node%s", o->n_servers - 1, o->n_servers > 2 ? "s" : "");
+    fprintf(out, ": ");
     if (conn)
         fprintf(out, "%u connections, ramp %.0f/s, held %.1f s", o->connections, o->ramp,
                 o->duration_s);

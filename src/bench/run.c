@@ -63,7 +63,9 @@ mp_bench_conn_t *mp_bench__rt_connect(mp_bench_rt_t *rt, const char *token,
         src = &o->sources[rt->next_src];
         rt->next_src = (rt->next_src + 1) % o->n_sources;
     }
-    return mp_bench_conn_new(&rt->loop, &o->server, src, o->hostport, token, cbs, ud);
+    unsigned k = rt->next_server;
+    rt->next_server = (rt->next_server + 1) % o->n_servers;
+    return mp_bench_conn_new(&rt->loop, &o->servers[k], src, o->hostports[k], token, cbs, ud);
 }
 
 static void ramp_cb(uv_timer_t *t)

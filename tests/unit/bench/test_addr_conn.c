@@ -65,6 +65,24 @@ static void test_parse_url(void **state)
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:0", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:99999", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://:80", &o, err, sizeof(err)), -1);
+    assert_int_equal(o.n_servers, 0);
+
+    /* The nodes of a cluster: the first is also the one server. */
+    assert_int_equal(mp_bench__parse_url("http://127.0.0.1:8081,http://127.0.0.2:8082,127.0.0.3:83",
+                                         &o, err, sizeof(err)),
+                     0);
+    assert_int_equal(o.n_servers, 3);
+    assert_string_equal(o.hostport, "127.0.0.1:8081");
+    assert_string_equal(o.hostports[0], "127.0.0.1:8081");
+    assert_string_equal(o.hostports[2], "127.0.0.3:83");
+    assert_int_equal(ntohs(o.servers[1].sin_port), 8082);
+    assert_int_equal(ntohl(o.servers[1].sin_addr.s_addr), 0x7f000002);
+    assert_int_equal(mp_bench__parse_url("http://127.0.0.1:1,", &o, err, sizeof(err)), -1);
+    assert_int_equal(mp_bench__parse_url("http://127.0.0.1:1,,127.0.0.1:2", &o, err, sizeof(err)),
+                     -1);
+    assert_int_equal(mp_bench__parse_url("127.0.0.1:1,https://127.0.0.1:2", &o, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "https://127.0.0.1:2"));
 }
 
 /* A listener that records where each connection came from and closes it:
