@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run cluster test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-web clean format format-check
+.PHONY: all build web deps run cluster test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-web clean format format-check
 
 all: build
 
@@ -83,6 +83,10 @@ bench-search: deps
 
 bench-files: deps
 	@scripts/bench-files.sh
+
+# One node against three on PostgreSQL and NATS (scripts/bench-cluster.sh).
+bench-cluster: deps
+	@scripts/bench-cluster.sh
 
 # The web client's budgets in chromium against a Release server: initial JS,
 # the list's first paint with 1,000 conversations, scrolling 10,000 messages.
