@@ -11,6 +11,7 @@ PKGS=(
   libvips-tools ffmpeg libimage-exiftool-perl
   libncurses-dev tmux
   libpq-dev postgresql-15 libnats-dev nats-server haproxy
+  libsystemd-dev
   nodejs chromium
 )
 missing=()

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
@@ -396,6 +397,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->stopping = true;
     mp_log_info("signal %d: shutting down", signum);
+    (void)sd_notify(0, "STOPPING=1");
     mp_server_shutdown(s->app.srv, on_server_down, s);
 }
 
@@ -473,6 +475,10 @@ static void print_listening(const mp_config_t *cfg, int port)
     fflush(stderr);
     mp_log_info("listening on %s%s%s:%d (data in %s, node %u)", v6 ? "[" : "", cfg->listen_host,
                 v6 ? "]" : "", port, cfg->data_dir, cfg->node_id);
+    /* Under systemd (Type=notify) the unit is started once this is said;
+     * elsewhere NOTIFY_SOCKET is unset and this does nothing. */
+    (void)sd_notifyf(0, "READY=1\nSTATUS=listening on %s%s%s:%d", v6 ? "[" : "",
+                     cfg->listen_host, v6 ? "]" : "", port);
 }
 
 /* Binds the listening port first, so that a port clash stops the server

@@ -36,10 +36,27 @@ static void usage(FILE *out)
     fprintf(out, "\nRun `magpie <command> --help` for the options of a command.\n");
 }
 
+/* `magpie help`; `--man` prints the man page and `--config [KEY=VALUE...]`
+ * an example config file (both installed by `make install`). */
 static int cmd_help(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+        mp_cli_man(stdout, cmds);
+        return MP_CLI_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strchr(argv[i], '=') == NULL) {
+                fprintf(stderr, "magpie: help --config takes KEY=VALUE arguments: %s\n", argv[i]);
+                return MP_CLI_USAGE;
+            }
+        mp_cli_config_example(stdout, argv + 2, argc - 2);
+        return MP_CLI_OK;
+    }
+    if (argc > 1 && !mp_cli_wants_help(argc, argv)) {
+        fprintf(stderr, "magpie: help takes no arguments but --man or --config [KEY=VALUE...]\n");
+        return MP_CLI_USAGE;
+    }
     usage(stdout);
     return MP_CLI_OK;
 }

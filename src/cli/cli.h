@@ -27,6 +27,15 @@ int mp_cli_main(int argc, char **argv);
  * subcommands' own --help). */
 int mp_cli_wants_help(int argc, char **argv);
 
+/* ---- generated documents (man.c) ---- */
+
+/* The man page magpie(1), in roff, from the subcommand table cmds (NULL-name
+ * terminated) and the configuration keys. */
+void mp_cli_man(FILE *out, const mp_cli_cmd_t *cmds);
+/* An example config file: every key commented out with its default and
+ * description, but those named in set ("key=value") written as given. */
+void mp_cli_config_example(FILE *out, char **set, int nset);
+
 /* ---- options of the client commands (opts.c) ---- */
 
 /* Which of the shared options a command takes. */

@@ -753,6 +753,12 @@ void mp_config_print(const mp_config_t *cfg, FILE *out)
     }
 }
 
+void mp_config_each_key(mp_config_key_fn fn, void *ud)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        fn(ud, keys[i].name, keys[i].def, keys[i].help, keys[i].secret);
+}
+
 void mp_config_usage(FILE *out)
 {
     fprintf(out, "Configuration keys (flag --KEY VALUE > env MAGPIE_KEY > file > default):\n");

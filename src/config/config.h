@@ -142,4 +142,11 @@ void mp_config_print(const mp_config_t *cfg, FILE *out);
 /* Prints every key with its default and a one-line description (for --help). */
 void mp_config_usage(FILE *out);
 
+/* Calls fn for every key, in the table's order: its name, its default as a
+ * config file would spell it, its one-line description, and whether it is a
+ * secret (for the man page and the example config file). */
+typedef void (*mp_config_key_fn)(void *ud, const char *name, const char *def, const char *help,
+                                 bool secret);
+void mp_config_each_key(mp_config_key_fn fn, void *ud);
+
 #endif
