@@ -7,7 +7,7 @@
  * another node) and, for some, a group with members on every node. A sender
  * whose WebSocket dies reconnects (to its node once it is back, else to
  * another) and sends every unacked message again with the same
- * client_msg_id; a send answered with an error is sent again too. Other
+ * client_msg_id; a send answered `unavailable` is sent again too. Other
  * devices of some users sync repeatedly during all of it, keeping their
  * cursor.
  *
@@ -95,14 +95,13 @@ typedef struct sender {
     rec_t *recs;
     int n;              /* its messages */
     int lo;             /* every rec below is acked */
-    int next;           /* recs from here on were never sent */
     int flight[WINDOW]; /* rec index per request id - round base */
     int n_flight;
     int64_t base; /* request id of flight[0] */
 } sender_t;
 
 /* A device that syncs during the chaos: per conversation the highest seq it
- * got, and every message of ours it got (client_msg_id -> seq). */
+ * got, and every message of ours it got (by its text, our client_msg_id). */
 typedef struct syncer {
     chat_dev_t d;
     int home, at;
@@ -253,8 +252,6 @@ static void sender_write(sender_t *s, int64_t base)
             sender_lost(s);
             return;
         }
-        if (j >= s->next)
-            s->next = j + 1;
     }
 }
 
