@@ -255,6 +255,38 @@ static void sender_write(sender_t *s, int64_t base)
     }
 }
 
+/* Takes the reply to r's send; what is wrong with it goes to err. */
+static void take_reply(rec_t *r, json_t *reply, char err[160])
+{
+    if (is_ok(reply)) {
+        long long seq = jint(reply, "seq");
+        const char *mid = jstr(reply, "message_id") ? jstr(reply, "message_id") : "";
+        /* A retry of a stored send must answer the original. */
+        if (r->seq != 0 && (r->seq != seq || strcmp(r->message_id, mid) != 0)) {
+            snprintf(err, 160, "%s acked as seq %lld, then as seq %lld", r->cmid, r->seq, seq);
+            return;
+        }
+        if (json_is_true(json_object_get(reply, "duplicate")))
+            n_duplicates++;
+        if (r->state != M_ACKED)
+            convs[r->conv].acked++;
+        r->seq = seq;
+        snprintf(r->message_id, sizeof r->message_id, "%s", mid);
+        r->state = M_ACKED;
+        return;
+    }
+    const char *code = mpt_error_code(reply);
+    /* Only "try again" (the database is restarting) is expected. */
+    if (code == NULL || strcmp(code, "unavailable") != 0) {
+        snprintf(err, 160, "%s answered %s", r->cmid, code ? code : "(no code)");
+        return;
+    }
+    n_error_replies++;
+    json_object_set_new(error_codes, code,
+                        json_integer(json_integer_value(json_object_get(error_codes, code)) + 1));
+    r->state = M_RETRY;
+}
+
 /* Reads the replies to the window (events in between are skipped). */
 static void sender_read(sender_t *s)
 {
@@ -277,35 +309,14 @@ static void sender_read(sender_t *s)
         }
         json_t *id = m.json ? json_object_get(m.json, "id") : NULL;
         int64_t k = json_is_integer(id) ? (int64_t)json_integer_value(id) - s->base : -1;
+        char err[160] = "";
         if (k >= 0 && k < s->n_flight) {
             got++;
-            rec_t *r = &s->recs[s->flight[k]];
-            if (is_ok(m.json)) {
-                long long seq = jint(m.json, "seq");
-                const char *mid = jstr(m.json, "message_id") ? jstr(m.json, "message_id") : "";
-                /* A retry of a stored send must answer the original. */
-                if (r->seq != 0 && (r->seq != seq || strcmp(r->message_id, mid) != 0))
-                    fail_msg("%s acked as seq %lld, then as seq %lld", r->cmid, r->seq, seq);
-                if (json_is_true(json_object_get(m.json, "duplicate")))
-                    n_duplicates++;
-                if (r->state != M_ACKED)
-                    convs[r->conv].acked++;
-                r->seq = seq;
-                snprintf(r->message_id, sizeof r->message_id, "%s", mid);
-                r->state = M_ACKED;
-            } else {
-                const char *code = mpt_error_code(m.json);
-                /* Only "try again" (the database is restarting) is expected. */
-                if (code == NULL || strcmp(code, "unavailable") != 0)
-                    fail_msg("%s answered %s", r->cmid, code ? code : "(no code)");
-                n_error_replies++;
-                json_object_set_new(
-                    error_codes, code,
-                    json_integer(json_integer_value(json_object_get(error_codes, code)) + 1));
-                r->state = M_RETRY;
-            }
+            take_reply(&s->recs[s->flight[k]], m.json, err);
         }
-        mpc_ws_msg_free(&m);
+        mpc_ws_msg_free(&m); /* before failing: nothing leaks */
+        if (err[0])
+            fail_msg("%s", err);
     }
     s->n_flight = 0;
 }
@@ -346,6 +357,7 @@ static int resend_acked(sender_t *s)
             assert_int_equal(mpc_ws_recv(s->d.ws, REPLY_TIMEOUT_MS, &m), MPC_OK);
             json_t *id = m.json ? json_object_get(m.json, "id") : NULL;
             int64_t k = json_is_integer(id) ? (int64_t)json_integer_value(id) - base : -1;
+            char err[400] = "";
             if (k >= 0 && k < n_pending) {
                 rec_t *r = &s->recs[pending[k]];
                 const char *code = mpt_error_code(m.json);
@@ -356,13 +368,16 @@ static int resend_acked(sender_t *s)
                            jint(m.json, "seq") != r->seq ||
                            strcmp(jstr(m.json, "message_id") ? jstr(m.json, "message_id") : "",
                                   r->message_id) != 0) {
-                    char *dump = m.json ? json_dumps(m.json, JSON_COMPACT) : NULL;
-                    fail_msg("%s (seq %lld, %s) sent again: %s", r->cmid, r->seq, r->message_id,
-                             dump ? dump : "?");
+                    char *dump = json_dumps(m.json, JSON_COMPACT);
+                    snprintf(err, sizeof err, "%s (seq %lld, %s) sent again: %.200s", r->cmid,
+                             r->seq, r->message_id, dump ? dump : "?");
+                    free(dump);
                 }
                 got++;
             }
-            mpc_ws_msg_free(&m);
+            mpc_ws_msg_free(&m); /* before failing: nothing leaks */
+            if (err[0])
+                fail_msg("%s", err);
         }
         memcpy(pending, again, sizeof again[0] * (size_t)n_again);
         n_pending = n_again;
