@@ -6,6 +6,10 @@
 #                                 and a unix socket, wait until it accepts
 #                                 connections; writes DIR/url (libpq URL of the
 #                                 `postgres` database) and DIR/pid
+#   pg-test-server.sh restart DIR fast shutdown by pid, then start postgres
+#                                 again on the same port and data directory,
+#                                 wait until it accepts connections; updates
+#                                 DIR/pid (a test that restarts its database)
 #   pg-test-server.sh stop DIR    fast shutdown by pid (then SIGKILL), remove DIR
 #                                 (the server's log is kept as DIR.log)
 #
@@ -29,7 +33,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|restart|stop DIR" >&2
     exit 2
 }
 
@@ -135,6 +139,41 @@ usable_by_runner() {
     run test -w "$1" -a -x "$1" 2>/dev/null
 }
 
+# Starts postgres on $cluster/data and port $1 and waits until it accepts
+# connections: returns 0 with $pid set, or 1 (pid empty) when it exited.
+launch_on() {
+    local port=$1 i
+    # Its own session (setsid execs: same pid) so that nothing here or in
+    # CTest signals it by process group. No inherited stdout/stderr: CTest
+    # waits for those to close.
+    (cd "$cluster" && exec setsid "${as_user[@]}" env -i PATH=/usr/bin:/bin LC_ALL=C \
+        "$PG_BIN/postgres" -D "$cluster/data" -p "$port" -k "$cluster" \
+        </dev/null >>"$cluster/postgres.log" 2>&1) &
+    pid=$!
+    for ((i = 0; i < START_TIMEOUT_S * 10; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        if pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -t 1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        die "postgres did not accept connections within ${START_TIMEOUT_S} s"
+    fi
+    wait "$pid" 2>/dev/null || true
+    pid=
+    return 1
+}
+
+# Checks that postmaster.pid names the process we started.
+check_pidfile() {
+    local pm
+    pm=$(head -n 1 "$cluster/data/postmaster.pid" 2>/dev/null || true)
+    [[ $pm == "$pid" ]] || die "postmaster.pid says '$pm', started $pid"
+}
+
 do_start() {
     [[ -x $PG_BIN/initdb && -x $PG_BIN/postgres ]] ||
         die "no PostgreSQL 15 in $PG_BIN (Debian: apt-get install postgresql-15)"
@@ -194,32 +233,7 @@ EOF
         fi
         : >"$cluster/postgres.log"
         chown "$run_uid:$run_gid" "$cluster/postgres.log"
-        # Its own session (setsid execs: same pid) so that nothing here or in
-        # CTest signals it by process group. No inherited stdout/stderr: CTest
-        # waits for those to close.
-        (cd "$cluster" && exec setsid "${as_user[@]}" env -i PATH=/usr/bin:/bin LC_ALL=C \
-            "$PG_BIN/postgres" -D "$cluster/data" -p "$port" -k "$cluster" \
-            </dev/null >>"$cluster/postgres.log" 2>&1) &
-        pid=$!
-        local i ready=0
-        for ((i = 0; i < START_TIMEOUT_S * 10; i++)); do
-            if ! kill -0 "$pid" 2>/dev/null; then
-                break
-            fi
-            if pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -t 1; then
-                ready=1
-                break
-            fi
-            sleep 0.1
-        done
-        if [[ $ready -eq 1 ]]; then
-            break
-        fi
-        if kill -0 "$pid" 2>/dev/null; then
-            die "postgres did not accept connections within ${START_TIMEOUT_S} s"
-        fi
-        wait "$pid" 2>/dev/null || true
-        pid=
+        launch_on "$port" && break
         if grep -q "Address already in use" "$cluster/postgres.log"; then
             echo "pg-test-server: port $port taken, trying another" >&2
             continue
@@ -227,9 +241,7 @@ EOF
         die "postgres exited at start"
     done
     [[ -n $pid ]] || die "no free port after $PORT_TRIES tries"
-    local pm
-    pm=$(head -n 1 "$cluster/data/postmaster.pid" 2>/dev/null || true)
-    [[ $pm == "$pid" ]] || die "postmaster.pid says '$pm', started $pid"
+    check_pidfile
 
     echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$dir/url.tmp"
     mv "$dir/url.tmp" "$dir/url"
@@ -238,8 +250,33 @@ EOF
     echo "pg-test-server: PostgreSQL $pid on 127.0.0.1:$port and $cluster/.s.PGSQL.$port ($dir/url)"
 }
 
+# ---- restart ----
+
+# The same cluster on the same port: what a database restart looks like to
+# the clients (their connections drop; new ones succeed on the same URL).
+do_restart() {
+    [[ -e $dir/$MARKER ]] || die "$dir was not made by this script"
+    local old port url
+    old=$(cat "$dir/pid" 2>/dev/null || true)
+    cluster=$(cat "$dir/cluster_dir" 2>/dev/null || true)
+    url=$(cat "$dir/url" 2>/dev/null || true)
+    [[ -n $cluster && -d $cluster/data ]] || die "$dir has no cluster"
+    port=${url##*:}
+    port=${port%%/*}
+    [[ $port =~ ^[0-9]+$ ]] || die "no port in $dir/url ('$url')"
+    stop_pid "$old" || die "postgres $old did not stop"
+    trap 'if [[ $started_ok -ne 1 && -n $pid ]]; then stop_pid "$pid" || true; fi' EXIT
+    launch_on "$port" || die "postgres exited at restart (see $cluster/postgres.log)"
+    check_pidfile
+    echo "$pid" >"$dir/pid.tmp"
+    mv "$dir/pid.tmp" "$dir/pid"
+    started_ok=1
+    echo "pg-test-server: PostgreSQL restarted as $pid on 127.0.0.1:$port"
+}
+
 case $cmd in
 start) do_start ;;
+restart) do_restart ;;
 stop) do_stop ;;
 *) usage ;;
 esac

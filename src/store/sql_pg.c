@@ -17,8 +17,9 @@
  * transactions: one snapshot per job, like SQLite's read transactions.
  *
  * A connection the server dropped (restart, failover) is re-established at
- * the next transaction; until then every statement fails with
- * MP_SQL_IOERR, which the store answers as unavailable. */
+ * the next transaction (whose BEGIN is what finds an idle connection dead);
+ * until then every statement fails with MP_SQL_IOERR, which the store
+ * answers as unavailable. */
 #include "store/sql_pg.h"
 
 #include <endian.h>
@@ -556,10 +557,23 @@ static bool pg_txn(mp_sql_conn_t *conn, mp_sql_txn_t op)
         [MP_SQL_TXN_ROLLBACK_TO] = "ROLLBACK TO job",
     };
     _Static_assert(PG_LOCK_WRITE == 7881694555377303553LL, "the write lock's key, spelled out");
-    if ((op == MP_SQL_TXN_BEGIN_READ || op == MP_SQL_TXN_BEGIN_WRITE) && !ensure_connected(c))
+    bool begin = op == MP_SQL_TXN_BEGIN_READ || op == MP_SQL_TXN_BEGIN_WRITE;
+    if (begin && !ensure_connected(c))
         return false;
     PGresult *res = PQexec(c->pg, sql[op]);
     bool ok = result_ok(res);
+    /* A connection the server dropped while it sat idle (a restart) looks
+     * alive until it is used: found dead by BEGIN, it is re-established and
+     * BEGIN runs again, once (no transaction existed yet), so that the first
+     * request after the database is back does not fail. */
+    if (!ok && begin && PQstatus(c->pg) != CONNECTION_OK) {
+        PQclear(res);
+        mp_log_info("store: the PostgreSQL connection was lost; reconnecting");
+        if (!ensure_connected(c))
+            return false;
+        res = PQexec(c->pg, sql[op]);
+        ok = result_ok(res);
+    }
     /* COMMIT of a transaction that failed rolls back and says so without
      * an error: that is not durable, so it is a failure. */
     if (ok && op == MP_SQL_TXN_COMMIT && strcmp(PQcmdStatus(res), "COMMIT") != 0) {

@@ -329,7 +329,9 @@ static void writer_main(void *arg)
 static void read_one(mp_sql_conn_t *db, mp_sql_job_t *j)
 {
     if (!mp_sql_begin(db, false)) {
-        j->rc = MP_ERR_INTERNAL;
+        /* A lost database connection (PostgreSQL restarting) is "try again",
+         * as for a write batch; it is re-established at the next BEGIN. */
+        j->rc = mp_sql_last_exhausted(db) ? MP_ERR_UNAVAILABLE : MP_ERR_INTERNAL;
         return;
     }
     j->rc = j->run(db, j);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "test_chat_util.h"
+#include "test_cluster_util.h"
 
 #define NODES 3
 /* A message sent through one node must reach a WebSocket on another within
@@ -43,37 +44,13 @@ static void pause_ms(long ms)
 
 /* ---- the cluster -------------------------------------------------------------- */
 
-/* Node 1 gets a fresh database from the harness; the others are pointed at
- * it (their own flags come after the harness's). */
+/* Node 1 gets a fresh database from the harness; the others share it. A
+ * slow mode long enough that a second post within it is refused however slow
+ * the machine. */
 static mpt_server_t *node_start(int i)
 {
-    char id[8];
-    snprintf(id, sizeof id, "%d", i + 1);
-    const char *url = i == 0 ? NULL : node[0]->db_url;
-    /* A slow mode long enough that a second post within it is refused
-     * however slow the machine. */
-    const char *flags[] = {CHAT_FLAGS, "--node_id",
-                           id,         "--bus",
-                           "nats",     "--nats_url",
-                           nats.url,   "--world_slow_mode",
-                           "60s",      url != NULL ? "--database_url" : NULL,
-                           url,        NULL};
-    return mpt_server_start(flags);
-}
-
-/* Every node signs and checks access tokens with node 1's secret. */
-static void share_secret(mpt_server_t *to)
-{
-    size_t len = 0;
-    unsigned char *secret = mpt_read_file(mpt_server_path(node[0], "jwt.secret"), &len);
-    assert_non_null(secret);
-    assert_int_equal(mpt_server_terminate(to), 0);
-    FILE *f = fopen(mpt_server_path(to, "jwt.secret"), "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(secret, 1, len, f), len);
-    fclose(f);
-    free(secret);
-    assert_int_equal(mpt_server_restart(to), 0);
+    const char *more[] = {"--world_slow_mode", "60s", NULL};
+    return cluster_node_start(i + 1, nats.url, i == 0 ? NULL : node[0]->db_url, more);
 }
 
 static int group_setup(void **state)
@@ -90,7 +67,7 @@ static int group_setup(void **state)
             return -1;
     }
     for (int i = 1; i < NODES; i++)
-        share_secret(node[i]);
+        cluster_share_secret(node[0], node[i]);
     return 0;
 }
 

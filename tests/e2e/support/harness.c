@@ -46,9 +46,10 @@ typedef struct fwd {
 
 static const char listen_marker[] = "magpie: listening on ";
 
-/* Handles one complete line of the server's stderr. */
-static void fwd_line(fwd_t *f, const char *line)
+/* Handles one line of the server's stderr. */
+static void fwd_line(void *arg, const char *line)
 {
+    fwd_t *f = arg;
     const char *m = strstr(line, listen_marker);
     fprintf(stderr, "[magpie:%d] %s\n", f->tag_port, line);
     if (m) {
@@ -64,14 +65,16 @@ static void fwd_line(fwd_t *f, const char *line)
     }
 }
 
-static void *fwd_main(void *arg)
+/* Reads fd to its end, calling fn for each complete line (without its
+ * newline); an overlong line is passed on in pieces, and a last line without
+ * a newline as it is. Shared by the server's and nats-server's forwarders. */
+static void read_lines(int fd, void (*fn)(void *arg, const char *line), void *arg)
 {
-    fwd_t *f = arg;
     char buf[8192];
     size_t len = 0;
 
     for (;;) {
-        ssize_t n = read(f->fd, buf + len, sizeof buf - 1 - len);
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -81,21 +84,27 @@ static void *fwd_main(void *arg)
         char *start = buf, *nl;
         while ((nl = strchr(start, '\n')) != NULL) {
             *nl = '\0';
-            fwd_line(f, start);
+            fn(arg, start);
             start = nl + 1;
         }
         len -= (size_t)(start - buf);
         memmove(buf, start, len);
-        if (len == sizeof buf - 1) { /* an overlong line: flush it as is */
+        if (len == sizeof buf - 1) {
             buf[len] = '\0';
-            fwd_line(f, buf);
+            fn(arg, buf);
             len = 0;
         }
     }
     if (len) {
         buf[len] = '\0';
-        fwd_line(f, buf);
+        fn(arg, buf);
     }
+}
+
+static void *fwd_main(void *arg)
+{
+    fwd_t *f = arg;
+    read_lines(f->fd, fwd_line, f);
     pthread_mutex_lock(&f->mu);
     f->eof = true;
     pthread_cond_broadcast(&f->cv);
@@ -145,6 +154,13 @@ static bool registry_ready;
 #define MAX_OTHERS 8
 static volatile sig_atomic_t other_pids[MAX_OTHERS];
 
+/* PostgreSQL clusters a test started (mpt_pg_own_start), stopped at exit
+ * whatever the test did. On a fatal signal their postmasters get SIGQUIT
+ * (immediate shutdown), the one signal that also ends the backends. */
+#define MAX_OWN_PG 4
+static mpt_pg_own_t *own_pgs[MAX_OWN_PG];
+static volatile sig_atomic_t own_pg_pids[MAX_OWN_PG];
+
 static void kill_all_now(void)
 {
     for (int i = 0; i < MAX_SERVERS; i++)
@@ -171,9 +187,10 @@ static void remove_tree(const char *dir)
 }
 
 /* Servers a test never stopped (a failed assertion returns early): their
- * processes, data dirs and databases. A fatal signal only kills the processes
- * (nothing else is async-signal-safe); the databases then go with the test
- * cluster when the fixture stops it. */
+ * processes, data dirs and databases; then the test's own PostgreSQL
+ * clusters. A fatal signal only kills the processes (nothing else is
+ * async-signal-safe); the databases then go with the test cluster when the
+ * fixture stops it, and an own cluster's directory stays behind. */
 static void at_exit_cleanup(void)
 {
     kill_all_now();
@@ -188,11 +205,17 @@ static void at_exit_cleanup(void)
                 mpt_pg_drop(servers[i]->db_name);
         }
     }
+    for (int i = 0; i < MAX_OWN_PG; i++)
+        if (own_pgs[i])
+            mpt_pg_own_stop(own_pgs[i]);
 }
 
 static void on_fatal_signal(int sig)
 {
     kill_all_now();
+    for (int i = 0; i < MAX_OWN_PG; i++)
+        if (own_pg_pids[i] > 0)
+            kill((pid_t)own_pg_pids[i], SIGQUIT);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -206,6 +229,9 @@ static void registry_init(void)
     signal(SIGINT, on_fatal_signal);
     signal(SIGTERM, on_fatal_signal);
     signal(SIGHUP, on_fatal_signal);
+    /* A sanitizer report ends in abort(): servers die with us anyway
+     * (PR_SET_PDEATHSIG), a PostgreSQL of the test's own does not. */
+    signal(SIGABRT, on_fatal_signal);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -357,7 +383,9 @@ static int launch(mpt_server_t *srv, int port)
     return -1;
 }
 
-mpt_server_t *mpt_server_start(const char *const *extra)
+/* db_url: a database the caller owns (nothing created or dropped), or NULL
+ * for the backend's default (a fresh PostgreSQL database, or SQLite). */
+static mpt_server_t *server_start(const char *db_url, const char *const *extra)
 {
     const char *bin = getenv("MAGPIE_BIN");
     const char *tmp = getenv("TMPDIR");
@@ -381,7 +409,9 @@ mpt_server_t *mpt_server_start(const char *const *extra)
         free(srv);
         return NULL;
     }
-    if (mpt_backend_pg() && mpt_pg_create(srv->db_name, srv->db_url) < 0) {
+    if (db_url != NULL)
+        snprintf(srv->db_url, sizeof srv->db_url, "%s", db_url);
+    else if (mpt_backend_pg() && mpt_pg_create(srv->db_name, srv->db_url) < 0) {
         remove_tree(srv->data_dir);
         free(srv);
         return NULL;
@@ -400,6 +430,16 @@ mpt_server_t *mpt_server_start(const char *const *extra)
         return NULL;
     }
     return srv;
+}
+
+mpt_server_t *mpt_server_start(const char *const *extra)
+{
+    return server_start(NULL, extra);
+}
+
+mpt_server_t *mpt_server_start_db(const char *db_url, const char *const *extra)
+{
+    return server_start(db_url, extra);
 }
 
 static int describe_status(const mpt_server_t *srv, int status)
@@ -616,6 +656,127 @@ int mpt_pg_drop(const char *name)
     char sql[256];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
     return pg_admin(sql, NULL);
+}
+
+/* ---- a PostgreSQL cluster of the test's own ---- */
+
+/* Runs `$MAGPIE_PG_SCRIPT cmd dir` (its output goes to the test's stderr)
+ * and waits for it, bounded. Returns 0 when it exited with 0. */
+static int pg_script(const char *cmd, const char *dir)
+{
+    const char *script = getenv("MAGPIE_PG_SCRIPT");
+    if (!script || !*script) {
+        fprintf(stderr, "harness: MAGPIE_PG_SCRIPT is not set (run through ctest)\n");
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execl(script, script, cmd, dir, (char *)NULL);
+        dprintf(STDERR_FILENO, "exec %s: %s\n", script, strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0)
+        return -1;
+    /* The script's own waits are 60 s for a start and 30 s for a stop. */
+    int status = wait_exit(pid, 120000);
+    if (status == -1) {
+        kill(pid, SIGKILL);
+        wait_exit(pid, STOP_TIMEOUT_MS);
+        fprintf(stderr, "harness: %s %s %s did not finish in 120 s\n", script, cmd, dir);
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "harness: %s %s %s failed\n", script, cmd, dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads DIR/name's first line into out; 0 or -1. */
+static int read_line_file(const char *dir, const char *name, char *out, size_t cap)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    out[ok ? strcspn(out, "\r\n") : 0] = '\0';
+    return out[0] ? 0 : -1;
+}
+
+static int own_pg_slot(const mpt_pg_own_t *pg)
+{
+    for (int i = 0; i < MAX_OWN_PG; i++)
+        if (own_pgs[i] == pg)
+            return i;
+    return -1;
+}
+
+/* After a start or restart: the postmaster's pid from DIR/pid. */
+static int own_pg_learn_pid(mpt_pg_own_t *pg)
+{
+    char line[32];
+    if (read_line_file(pg->dir, "pid", line, sizeof line) < 0) {
+        fprintf(stderr, "harness: no %s/pid\n", pg->dir);
+        return -1;
+    }
+    pg->pid = (pid_t)atol(line);
+    int slot = own_pg_slot(pg);
+    if (slot >= 0)
+        own_pg_pids[slot] = pg->pid;
+    return 0;
+}
+
+int mpt_pg_own_start(mpt_pg_own_t *pg)
+{
+    static atomic_uint counter;
+    registry_init();
+    int slot = own_pg_slot(NULL);
+    if (slot < 0) {
+        fprintf(stderr, "harness: too many PostgreSQL clusters\n");
+        return -1;
+    }
+    memset(pg, 0, sizeof *pg);
+    /* Next to the shared test cluster (the build directory), else in TMPDIR. */
+    const char *base = getenv("MAGPIE_TEST_PG_DIR");
+    const char *tmp = getenv("TMPDIR");
+    if (base && *base)
+        snprintf(pg->dir, sizeof pg->dir, "%s-own-%ld-%u", base, (long)getpid(),
+                 atomic_fetch_add(&counter, 1) + 1);
+    else
+        snprintf(pg->dir, sizeof pg->dir, "%s/magpie-pg-own-%ld-%u", tmp && *tmp ? tmp : "/tmp",
+                 (long)getpid(), atomic_fetch_add(&counter, 1) + 1);
+    own_pgs[slot] = pg;
+    if (pg_script("start", pg->dir) < 0 || own_pg_learn_pid(pg) < 0 ||
+        read_line_file(pg->dir, "url", pg->url, sizeof pg->url) < 0) {
+        fprintf(stderr, "harness: no PostgreSQL of our own in %s\n", pg->dir);
+        mpt_pg_own_stop(pg);
+        return -1;
+    }
+    return 0;
+}
+
+int mpt_pg_own_restart(mpt_pg_own_t *pg)
+{
+    if (pg_script("restart", pg->dir) < 0)
+        return -1;
+    return own_pg_learn_pid(pg);
+}
+
+int mpt_pg_own_stop(mpt_pg_own_t *pg)
+{
+    int slot = own_pg_slot(pg);
+    if (slot < 0)
+        return 0; /* not running (never started, or stopped already) */
+    int rc = pg_script("stop", pg->dir);
+    own_pgs[slot] = NULL;
+    own_pg_pids[slot] = 0;
+    pg->pid = 0;
+    return rc;
 }
 
 /* srv's database file for the SQLite helpers; NULL after printing why. */
@@ -896,36 +1057,22 @@ typedef struct nats_fwd {
     bool ready, eof;
 } nats_fwd_t;
 
+static void nats_line(void *arg, const char *line)
+{
+    nats_fwd_t *f = arg;
+    fprintf(stderr, "[nats:%d] %s\n", f->port, line);
+    if (strstr(line, NATS_READY_MARKER) != NULL) {
+        pthread_mutex_lock(&f->mu);
+        f->ready = true;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+}
+
 static void *nats_fwd_main(void *arg)
 {
     nats_fwd_t *f = arg;
-    char buf[8192];
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(f->fd, buf + len, sizeof buf - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        char *start = buf, *nl;
-        while ((nl = strchr(start, '\n')) != NULL) {
-            *nl = '\0';
-            fprintf(stderr, "[nats:%d] %s\n", f->port, start);
-            if (strstr(start, NATS_READY_MARKER) != NULL) {
-                pthread_mutex_lock(&f->mu);
-                f->ready = true;
-                pthread_cond_broadcast(&f->cv);
-                pthread_mutex_unlock(&f->mu);
-            }
-            start = nl + 1;
-        }
-        len -= (size_t)(start - buf);
-        memmove(buf, start, len);
-        if (len == sizeof buf - 1)
-            len = 0; /* an overlong line: dropped */
-    }
+    read_lines(f->fd, nats_line, f);
     pthread_mutex_lock(&f->mu);
     f->eof = true;
     pthread_cond_broadcast(&f->cv);

@@ -47,6 +47,13 @@ typedef struct mpt_server {
  * MAGPIE_BIN is unset or the server fails to start. */
 mpt_server_t *mpt_server_start(const char *const *extra);
 
+/* Like mpt_server_start, on a PostgreSQL database the caller owns: adds
+ * `--database postgres --database_url db_url` before extra; nothing is
+ * created or dropped (mpt_db_* reach db_url). For nodes that share another
+ * node's database, or a database in a cluster of the test's own
+ * (mpt_pg_own_start). */
+mpt_server_t *mpt_server_start_db(const char *db_url, const char *const *extra);
+
 /* SIGTERM, wait up to 10 s (then SIGKILL), remove the data dir (and drop the
  * PostgreSQL database) and free srv.
  * Returns the exit status: 0 when the server exited cleanly with code 0;
@@ -164,6 +171,29 @@ int mpt_pg_create(char name[64], char url[512]);
 /* PostgreSQL only: DROP DATABASE IF EXISTS name WITH (FORCE) (its sessions
  * are ended). Returns 0, or -1 after printing why. */
 int mpt_pg_drop(const char *name);
+
+/* A PostgreSQL cluster of the test's own (scripts/pg-test-server.sh, path in
+ * MAGPIE_PG_SCRIPT), for a test that restarts its database while other tests
+ * use the shared one. */
+typedef struct mpt_pg_own {
+    char dir[512]; /* the script's DIR: $MAGPIE_TEST_PG_DIR-own-<pid>-<n> */
+    char url[512]; /* libpq URL of its `postgres` database */
+    pid_t pid;     /* the postmaster; 0 when stopped */
+} mpt_pg_own_t;
+
+/* Starts a fresh cluster on a free port and waits until it accepts
+ * connections (the script's bound: 60 s). Stopped at exit if the test does
+ * not. Returns 0, or -1 after printing why. */
+int mpt_pg_own_start(mpt_pg_own_t *pg);
+
+/* Fast shutdown, then postgres again on the same port and data: every
+ * client's connection drops, new ones succeed on the same url. Returns 0
+ * once it accepts connections again, or -1. */
+int mpt_pg_own_restart(mpt_pg_own_t *pg);
+
+/* Fast shutdown and removal of its directory (its log is kept as DIR.log).
+ * Returns 0, or -1. A cluster not running is ignored. */
+int mpt_pg_own_stop(mpt_pg_own_t *pg);
 
 /* Runs SQL (one statement, or several separated by ';') on srv's database:
  * SQLite's DATA/magpie.db opened read-write next to the server (WAL, 5 s busy
