@@ -6,10 +6,11 @@ TSAN_BUILD ?= build-tsan
 LISTEN     ?= 127.0.0.1:8080
 DATA       ?= ./data
 JOBS       ?= $(shell nproc)
+PREFIX     ?= /usr/local
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run cluster test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-web clean format format-check
+.PHONY: all build web deps run cluster install test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-web clean format format-check
 
 all: build
 
@@ -23,6 +24,13 @@ build:
 # The web client alone, into web/dist (the builds above embed their own copy).
 web: deps
 	@cd web && npm run --silent build
+
+# The binary, magpie(1), the example config, the systemd unit: PREFIX and
+# DESTDIR as usual (docs/operations.md).
+install: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target magpie magpie_docs
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 run: deps build
 	$(BUILD)/magpie serve --listen $(LISTEN) --data $(DATA)
