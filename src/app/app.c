@@ -470,15 +470,14 @@ static void teardown(app_state_t *s)
 static void print_listening(const mp_config_t *cfg, int port)
 {
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
-    fprintf(stderr, v6 ? "magpie: listening on [%s]:%d\n" : "magpie: listening on %s:%d\n",
-            cfg->listen_host, port);
-    fflush(stderr);
+    mp_log_always(MP_LOG_INFO, v6 ? "magpie: listening on [%s]:%d" : "magpie: listening on %s:%d",
+                  cfg->listen_host, port);
     mp_log_info("listening on %s%s%s:%d (data in %s, node %u)", v6 ? "[" : "", cfg->listen_host,
                 v6 ? "]" : "", port, cfg->data_dir, cfg->node_id);
     /* Under systemd (Type=notify) the unit is started once this is said;
      * elsewhere NOTIFY_SOCKET is unset and this does nothing. */
-    (void)sd_notifyf(0, "READY=1\nSTATUS=listening on %s%s%s:%d", v6 ? "[" : "",
-                     cfg->listen_host, v6 ? "]" : "", port);
+    (void)sd_notifyf(0, "READY=1\nSTATUS=listening on %s%s%s:%d", v6 ? "[" : "", cfg->listen_host,
+                     v6 ? "]" : "", port);
 }
 
 /* Binds the listening port first, so that a port clash stops the server
@@ -563,9 +562,10 @@ int mp_app_serve(const mp_config_t *cfg)
     int code = 0;
 
     mp_log_set_level((mp_log_level_t)cfg->log_level);
+    mp_log_set_json(cfg->log_json);
     mp_id_init(cfg->node_id);
     if (uv_loop_init(&s->loop) != 0) {
-        fprintf(stderr, "magpie: cannot create the event loop\n");
+        mp_log_always(MP_LOG_ERROR, "magpie: cannot create the event loop");
         mp_free(s);
         return 1;
     }
@@ -579,7 +579,7 @@ int mp_app_serve(const mp_config_t *cfg)
     signal(SIGXFSZ, SIG_IGN);
     /* Before any thread exists that could use libcurl. */
     if (!mp_mail_global_init()) {
-        fprintf(stderr, "magpie: cannot initialise libcurl\n");
+        mp_log_always(MP_LOG_ERROR, "magpie: cannot initialise libcurl");
         uv_loop_close(&s->loop);
         mp_free(s);
         return 1;
@@ -592,14 +592,14 @@ int mp_app_serve(const mp_config_t *cfg)
     setenv("UV_THREADPOOL_SIZE", "8", 0);
     mp_media_limits_t lim = {cfg->max_image_pixels, cfg->media_timeout_ms, cfg->media_memory};
     if (mp_media_init(&lim, err, sizeof err) != 0) {
-        fprintf(stderr, "magpie: %s\n", err);
+        mp_log_always(MP_LOG_ERROR, "magpie: %s", err);
         uv_loop_close(&s->loop);
         mp_free(s);
         return 1;
     }
 
     if (start(s, cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "magpie: %s\n", err);
+        mp_log_always(MP_LOG_ERROR, "magpie: %s", err);
         mp_log_error("start-up failed: %s", err);
         code = 1;
     } else {

@@ -23,10 +23,11 @@ typedef enum {
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
     K_GUESTS,
-    K_BOOL,     /* bool field: on|off|true|false|yes|no|1|0 */
-    K_SMTP_URL, /* char[] field: empty, smtp://... or smtps://... */
-    K_DATABASE, /* mp_database_t field: sqlite|postgres */
-    K_BUS,      /* mp_bus_kind_t field: none|nats */
+    K_BOOL,      /* bool field: on|off|true|false|yes|no|1|0 */
+    K_SMTP_URL,  /* char[] field: empty, smtp://... or smtps://... */
+    K_DATABASE,  /* mp_database_t field: sqlite|postgres */
+    K_BUS,       /* mp_bus_kind_t field: none|nats */
+    K_LOGFORMAT, /* bool field log_json: text|json */
 } kind_t;
 
 typedef struct {
@@ -66,6 +67,14 @@ static const cfg_key_t keys[] = {
      true},
     {"log_level", K_LOGLEVEL, FIELD(log_level), 0, 0, "info",
      "log verbosity: debug, info, warn, error or off", false},
+    {"log_format", K_LOGFORMAT, FIELD(log_json), 0, 0, "text",
+     "log lines as text, or json: one object per line (time, level, msg, and the fields of the "
+     "line, e.g. request_id, user_id, route, status, duration_ms)",
+     false},
+    {"access_log", K_BOOL, FIELD(access_log), 0, 0, "on",
+     "log every HTTP request (at level info): method, path without its query, status, bytes, "
+     "duration, request id, user id",
+     false},
     {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",
      "this node's number (0-1023), part of every id; unique per cluster node", false},
     {"max_body", K_SIZE, FIELD(max_body), 1, GIB, "1m",
@@ -408,6 +417,9 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
     case K_BUS:
         snprintf(buf, len, "none or nats");
         break;
+    case K_LOGFORMAT:
+        snprintf(buf, len, "text or json");
+        break;
     case K_BOOL:
         snprintf(buf, len, "on or off");
         break;
@@ -490,6 +502,14 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
             cfg->bus = MP_BUS_NONE;
         else if (strcmp(value, "nats") == 0)
             cfg->bus = MP_BUS_NATS;
+        else
+            return -1;
+        return 0;
+    case K_LOGFORMAT:
+        if (strcmp(value, "text") == 0)
+            cfg->log_json = false;
+        else if (strcmp(value, "json") == 0)
+            cfg->log_json = true;
         else
             return -1;
         return 0;
@@ -736,6 +756,9 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
         break;
     case K_BUS:
         snprintf(buf, len, "%s", cfg->bus == MP_BUS_NATS ? "nats" : "none");
+        break;
+    case K_LOGFORMAT:
+        snprintf(buf, len, "%s", cfg->log_json ? "json" : "text");
         break;
     }
 }

@@ -28,6 +28,8 @@ typedef struct mp_config {
     int listen_port;
     char data_dir[1024];     /* data = ./data */
     int log_level;           /* log_level = info (mp_log_level_t) */
+    bool log_json;           /* log_format = text | json */
+    bool access_log;         /* access_log = on */
     mp_database_t database;  /* database = sqlite | postgres */
     char database_url[1024]; /* database_url = "" (libpq connection string) */
     mp_bus_kind_t bus;       /* bus = none | nats */

@@ -9,6 +9,7 @@
 #include "net/router.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/id.h"
 #include "util/log.h"
 
 mp_http_req_t *mp_http__req_new(mp_conn_t *c)
@@ -320,6 +321,8 @@ void mp_http_respond_retry(mp_http_req_t *req, mp_err_t err, const char *msg,
 
 void mp_http__access_log(const mp_http_req_t *req)
 {
+    if (!req->srv->cfg->access_log || mp_log_get_level() > MP_LOG_INFO)
+        return;
     /* The raw path only: query strings may carry tokens, and control bytes
      * must not forge log lines. */
     char path[160];
@@ -328,6 +331,24 @@ void mp_http__access_log(const mp_http_req_t *req)
     for (; u[i] && u[i] != '?' && i < sizeof(path) - 1; i++)
         path[i] = (u[i] > 0x20 && u[i] < 0x7f) ? u[i] : '?';
     path[i] = '\0';
-    mp_log_info("http %s %s %d %zu %" PRId64 "ms %s", mp_http_req_method(req), path, req->status,
-                req->out_len, mp_mono_ms() - req->start_ms, req->rid);
+    int64_t ms = mp_mono_ms() - req->start_ms;
+    char user[MP_ID_STRLEN] = "";
+    if (req->who.user_id != 0)
+        mp_id_format(req->who.user_id, user);
+    /* The route's pattern names the endpoint without ids ("/v1/groups/{id}"),
+     * which is what a dashboard groups by. */
+    const char *route = req->route != NULL ? req->route->pattern : "";
+    const mp_log_field_t f[] = {
+        {"request_id", req->rid, 0},
+        {"method", mp_http_req_method(req), 0},
+        {"path", path, 0},
+        {"route", route, 0},
+        {"status", NULL, req->status},
+        {"bytes", NULL, (int64_t)req->out_len},
+        {"duration_ms", NULL, ms},
+        {"client", mp_http_req_peer(req), 0},
+        {"user_id", user, 0}, /* last: left out for an anonymous request */
+    };
+    mp_log_fields(MP_LOG_INFO, f, user[0] ? 9 : 8, "http %s %s %d %zu %" PRId64 "ms %s",
+                  mp_http_req_method(req), path, req->status, req->out_len, ms, req->rid);
 }

@@ -42,6 +42,7 @@ typedef struct fwd {
     pthread_cond_t cv;
     int port; /* from the "listening" line, 0 until seen */
     bool eof;
+    FILE *copy; /* DATA/stderr.log (mpt_server_path), or NULL */
 } fwd_t;
 
 static const char listen_marker[] = "magpie: listening on ";
@@ -52,6 +53,10 @@ static void fwd_line(void *arg, const char *line)
     fwd_t *f = arg;
     const char *m = strstr(line, listen_marker);
     fprintf(stderr, "[magpie:%d] %s\n", f->tag_port, line);
+    if (f->copy != NULL) {
+        fprintf(f->copy, "%s\n", line);
+        fflush(f->copy);
+    }
     if (m) {
         const char *colon = strrchr(m + sizeof listen_marker - 1, ':');
         int port = colon ? atoi(colon + 1) : 0;
@@ -139,6 +144,8 @@ static void fwd_join(fwd_t *f)
         return;
     pthread_join(f->th, NULL);
     close(f->fd);
+    if (f->copy != NULL)
+        fclose(f->copy);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     free(f);
@@ -318,6 +325,7 @@ static int spawn(mpt_server_t *srv, int port)
     fwd_t *f = calloc(1, sizeof *f);
     f->fd = pfd[0];
     f->tag_port = port;
+    f->copy = fopen(mpt_server_path(srv, "stderr.log"), "ae");
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     pthread_create(&f->th, NULL, fwd_main, f);

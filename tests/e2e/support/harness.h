@@ -39,6 +39,11 @@ typedef struct mpt_server {
     void *fwd;  /* forwarder thread state */
 } mpt_server_t;
 
+/* Every line the server writes on stderr is forwarded to the test's
+ * (prefixed "[magpie:PORT] ") and appended to DATA/stderr.log
+ * (mpt_server_path(srv, "stderr.log")), across restarts, complete once the
+ * server has exited (mpt_server_terminate). */
+
 /* Starts `$MAGPIE_BIN serve --listen 127.0.0.1:0 --data <tmp> <extra...>`
  * (extra is a NULL-terminated list of arguments, or NULL) and waits up to
  * 10 s for "magpie: listening on 127.0.0.1:PORT". On PostgreSQL it first
