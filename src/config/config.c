@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cidr.h"
 #include "util/log.h"
 
 typedef enum {
@@ -127,6 +128,18 @@ static const cfg_key_t keys[] = {
      "open connections per client IPv4 address or IPv6 /64; more get 429 (0 = no limit)", false},
     {"max_ws_per_user", K_UINT, FIELD(max_ws_per_user), 0, 10000000, "64",
      "authenticated WebSockets per user; more are refused with 429 (0 = no limit)", false},
+    {"max_ws_per_device", K_UINT, FIELD(max_ws_per_device), 0, 10000000, "8",
+     "authenticated WebSockets per device (one sign-in); more are refused with 429 (0 = no limit)",
+     false},
+    {"conn_rate_per_ip", K_UINT, FIELD(conn_rate_per_ip), 0, 10000000, "0",
+     "new connections a second from one client address (IPv4, or IPv6 /64), with a burst of as "
+     "many; more are answered 429 with Retry-After and closed (0 = no limit)",
+     false},
+    {"trusted_proxies", K_STRING, FIELD(trusted_proxies), 0, 0, "",
+     "reverse proxies (comma-separated addresses or CIDR blocks) whose X-Forwarded-For names the "
+     "client: per-address limits and logs then use that address, and the proxy's own connections "
+     "are not capped per address",
+     false},
     {"max_body_total", K_SIZE, FIELD(max_body_total), 0, 64 * GIB, "64m",
      "request body bytes buffered server-wide; a body over it gets 503 (0 = no limit)", false},
     {"allowed_hosts", K_STRING, FIELD(allowed_hosts), 0, 0, "",
@@ -699,6 +712,11 @@ static int check_together(const mp_config_t *cfg, char *err, size_t errlen)
         return errorf(err, errlen, "config: database = postgres needs database_url");
     if (cfg->bus == MP_BUS_NATS && cfg->nats_url[0] == '\0')
         return errorf(err, errlen, "config: bus = nats needs nats_url");
+    mp_cidr_t blocks[MP_CONFIG_PROXIES_MAX];
+    char why[160];
+    if (mp_cidr_parse_list(cfg->trusted_proxies, blocks, MP_CONFIG_PROXIES_MAX, why, sizeof why) <
+        0)
+        return errorf(err, errlen, "config: bad value for trusted_proxies: %s", why);
     return 0;
 }
 

@@ -74,6 +74,9 @@ typedef struct mp_config {
     unsigned max_connections;        /* max_connections = 10000 */
     unsigned max_connections_per_ip; /* max_connections_per_ip = 1000 (IPv4 or IPv6 /64) */
     unsigned max_ws_per_user;        /* max_ws_per_user = 64 authenticated WebSockets */
+    unsigned max_ws_per_device;      /* max_ws_per_device = 8 */
+    unsigned conn_rate_per_ip;       /* conn_rate_per_ip = 0 (no limit) new connections a second */
+    char trusted_proxies[1024];      /* trusted_proxies = "" (CIDR blocks) */
     size_t max_body_total;           /* max_body_total = 64m of request bodies being buffered */
     char allowed_hosts[1024];        /* allowed_hosts = "" Host names accepted (empty = any) */
     /* Output queued to all clients (HTTP responses and WebSocket frames not yet
@@ -140,6 +143,9 @@ int mp_config_set(mp_config_t *cfg, const char *key, const char *value, const ch
 
 /* Prints the effective configuration as `key = value` lines, secrets masked. */
 void mp_config_print(const mp_config_t *cfg, FILE *out);
+
+/* Most address ranges trusted_proxies may list. */
+#define MP_CONFIG_PROXIES_MAX 32
 
 /* Prints every key with its default and a one-line description (for --help). */
 void mp_config_usage(FILE *out);

@@ -12,8 +12,11 @@
 
 #include "net/server.h"
 #include "net/sidmap.h"
+#include "config/config.h"
 #include "util/assert.h"
+#include "util/cidr.h"
 #include "util/map.h"
+#include "util/ratelimit.h"
 
 typedef struct mp_conn mp_conn_t;
 typedef struct mp_ws mp_ws_t;
@@ -165,6 +168,7 @@ struct mp_conn {
     mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
     mp_ws_t *ws;          /* non-NULL once upgraded */
     uint64_t ip_key;      /* counted in srv->per_ip under this key; 0 = not counted */
+    bool proxied;         /* from a trusted proxy (trusted_proxies): not counted per address */
 };
 
 struct mp_tlist {
@@ -205,10 +209,14 @@ struct mp_server {
     void (*done)(void *arg);
     void *done_arg;
     /* caps.c */
-    unsigned max_conns;   /* max_connections in effect (0 = none) */
-    mp_map_t per_ip;      /* client address key -> open connections */
-    mp_map_t ws_per_user; /* user id -> authenticated WebSockets */
-    size_t body_total;    /* request body bytes reserved server-wide */
+    unsigned max_conns;        /* max_connections in effect (0 = none) */
+    mp_map_t per_ip;           /* client address key -> open connections */
+    mp_map_t ws_per_user;      /* user id -> authenticated WebSockets */
+    mp_map_t ws_per_device;    /* device id -> authenticated WebSockets */
+    mp_ratelimit_t *conn_rate; /* new connections per address (conn_rate_per_ip), or NULL */
+    mp_cidr_t trusted[MP_CONFIG_PROXIES_MAX]; /* trusted_proxies */
+    size_t ntrusted;
+    size_t body_total; /* request body bytes reserved server-wide */
 };
 
 /* Everything in src/net runs on the loop thread: connections, frames and
@@ -351,12 +359,19 @@ uint64_t mp_caps__ip_key(const struct sockaddr *sa);
 bool mp_caps__admit(mp_conn_t *c) __attribute__((warn_unused_result));
 /* Uncounts c (once; called when the connection is released). */
 void mp_caps__conn_gone(mp_conn_t *c);
-/* True when user_id may open one more authenticated WebSocket. */
-bool mp_caps__ws_room(const mp_server_t *srv, uint64_t user_id);
+/* NULL when who may open one more authenticated WebSocket, else why not
+ * (max_ws_per_user, max_ws_per_device). */
+const char *mp_caps__ws_refusal(const mp_server_t *srv, const mp_principal_t *who);
 /* Counts a WebSocket that became authenticated / one that closed. Every open
  * must be matched by exactly one close (asserted). */
-void mp_caps__ws_open(mp_server_t *srv, uint64_t user_id);
-void mp_caps__ws_close(mp_server_t *srv, uint64_t user_id);
+void mp_caps__ws_open(mp_server_t *srv, const mp_principal_t *who);
+void mp_caps__ws_close(mp_server_t *srv, const mp_principal_t *who);
+/* The client's address for a request that came through a trusted proxy:
+ * from X-Forwarded-For, the last address not itself a trusted proxy. False
+ * when the connection is not from one, or the header names no address. */
+bool mp_caps__forwarded(const mp_http_req_t *req, uint8_t addr[16]);
+/* The per-address key (as mp_caps__ip_key) of a 16-byte address. */
+uint64_t mp_caps__addr_key(const uint8_t addr[16]);
 /* Grows r's share of max_body_total to bytes. False when the budget would be
  * exceeded (nothing reserved then). */
 bool mp_caps__body_reserve(mp_http_req_t *r, size_t bytes) __attribute__((warn_unused_result));

@@ -1,5 +1,6 @@
 /* The request object seen by handlers: accessors, response serialization and
  * the access log. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,16 +114,27 @@ const char *mp_http_req_peer(const mp_http_req_t *req)
 {
     mp_http_req_t *r = (mp_http_req_t *)req;
     if (r->peer[0] == '\0') {
-        if (r->conn)
+        uint8_t a[16];
+        if (mp_caps__forwarded(r, a)) {
+            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+            if (memcmp(a, mapped, 12) == 0)
+                inet_ntop(AF_INET, a + 12, r->peer, sizeof(r->peer));
+            else
+                inet_ntop(AF_INET6, a, r->peer, sizeof(r->peer));
+        } else if (r->conn) {
             mp_conn__peer(r->conn, r->peer, sizeof(r->peer));
-        else
+        } else {
             snprintf(r->peer, sizeof(r->peer), "?");
+        }
     }
     return r->peer;
 }
 
 uint64_t mp_http_req_peer_key(const mp_http_req_t *req)
 {
+    uint8_t a[16];
+    if (mp_caps__forwarded(req, a))
+        return mp_caps__addr_key(a);
     return req->conn ? mp_conn__peer_key(req->conn) : 0;
 }
 

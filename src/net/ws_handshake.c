@@ -146,9 +146,11 @@ void mp_ws__upgrade(mp_http_req_t *req)
     mp_server_t *srv = req->srv;
     const char *msg;
     mp_err_t err = check(req, &msg);
-    if (err == MP_OK && req->token != NULL && !mp_caps__ws_room(srv, req->who.user_id)) {
+    const char *full =
+        err == MP_OK && req->token != NULL ? mp_caps__ws_refusal(srv, &req->who) : NULL;
+    if (full != NULL) {
         err = MP_ERR_RATE_LIMITED;
-        msg = "too many open WebSockets for this user";
+        msg = full;
     }
     if (err != MP_OK) {
         mp_http_respond_error(req, err, msg);
@@ -169,7 +171,7 @@ void mp_ws__upgrade(mp_http_req_t *req)
     mp_http__conn_drop(c); /* an idle session keeps no HTTP state */
     mp_deadline__set(c, ws->authed ? MP_T_WS_PING : MP_T_WS_AUTH);
     if (ws->authed)
-        mp_caps__ws_open(srv, ws->who.user_id);
+        mp_caps__ws_open(srv, &ws->who);
     if (ws->authed && srv->hooks.session_open)
         srv->hooks.session_open(srv->ctx, ws->sid, &ws->who);
 }

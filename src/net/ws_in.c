@@ -115,15 +115,15 @@ static void on_auth(mp_conn_t *c, json_t *idv, json_t *o)
                      NULL);
         return;
     }
-    if (!mp_caps__ws_room(srv, who.user_id)) {
-        static const char msg[] = "too many open WebSockets for this user";
+    const char *msg = mp_caps__ws_refusal(srv, &who);
+    if (msg != NULL) {
         mp_ws__error(c, idv, MP_ERR_RATE_LIMITED, msg, NULL);
         mp_ws__close(c, 1008, msg);
         return;
     }
     ws->who = who;
     ws->authed = true;
-    mp_caps__ws_open(srv, who.user_id);
+    mp_caps__ws_open(srv, &who);
     send_ok_auth(c, json_integer_value(idv));
     mp_deadline__set(c, MP_T_WS_PING);
     if (srv->hooks.session_open)
@@ -399,7 +399,7 @@ void mp_ws__closed(mp_conn_t *c)
         mp_sidmap_del(&srv->sids, ws->sid);
     if (ws->authed) {
         ws->authed = false;
-        mp_caps__ws_close(srv, ws->who.user_id);
+        mp_caps__ws_close(srv, &ws->who);
         if (srv->hooks.session_close)
             srv->hooks.session_close(srv->ctx, ws->sid, &ws->who);
     }

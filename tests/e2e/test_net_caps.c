@@ -435,6 +435,131 @@ static void test_allowed_hosts(void **state)
 
 /* Runs last: it lowers this process's hard open-file limit for good, so that
  * the server it starts inherits a limit below max_connections (10000). */
+/* New connections a second per address: a burst of conn_rate_per_ip, then
+ * 429 with Retry-After; other addresses are not affected. */
+static void test_conn_rate(void **state)
+{
+    (void)state;
+    const char *flags[] = {"--conn_rate_per_ip", "3", NULL};
+    mpt_server_t *s = mpt_server_start(flags);
+    assert_non_null(s);
+    /* The bucket refills 3 a second: a burst of 3 quick ones passes, and
+     * within the same moment a 4th cannot. Taken from 127.0.0.5 so that
+     * nothing else of the test counts. */
+    mpc_conn_t *c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = open_admitted(s, "127.0.0.5");
+    mpc_conn_t *x = mpc_connect_from(s->host, s->port, "127.0.0.5", MPT_TIMEOUT);
+    assert_non_null(x);
+    mpc_response_t r;
+    assert_int_equal(mpc_http_read_response(x, &r, MPT_TIMEOUT), MPC_OK);
+    MPT_ASSERT_HTTP_ERROR(&r, 429, "rate_limited");
+    const char *retry = mpc_response_header(&r, "Retry-After");
+    assert_non_null(retry);
+    assert_true(atoi(retry) >= 1);
+    mpc_response_free(&r);
+    mpc_conn_free(x);
+    /* Another address still gets in. */
+    mpc_conn_t *o = open_admitted(s, "127.0.0.6");
+    mpc_conn_free(o);
+    for (int i = 0; i < 3; i++)
+        mpc_conn_free(c[i]);
+    assert_int_equal(mpt_server_stop(s), 0);
+}
+
+/* max_ws_per_device: one device's sockets are capped; the user's other
+ * device is not. */
+static void test_ws_per_device(void **state)
+{
+    (void)state;
+    const char *flags[] = {"--max_ws_per_device", "2", NULL};
+    mpt_server_t *s = mpt_server_start(flags);
+    assert_non_null(s);
+    mpt_session_t a, a2;
+    assert_int_equal(mpt_user_new(s, "capd", &a), 0);
+    assert_int_equal(mpt_device_new(s, &a, &a2), 0);
+    mpc_ws_t *w0 = mpt_ws_open(s, a.access), *w1 = mpt_ws_open(s, a.access), *extra = NULL;
+    assert_non_null(w0);
+    assert_non_null(w1);
+    int status = 0;
+    assert_int_not_equal(
+        mpc_ws_connect(s->host, s->port, "/v1/ws", a.access, NULL, &extra, &status, MPT_TIMEOUT),
+        MPC_OK);
+    assert_int_equal(status, 429);
+    mpc_ws_t *other = mpt_ws_open(s, a2.access);
+    assert_non_null(other);
+    mpc_ws_free(other);
+    mpc_ws_free(w0);
+    mpc_ws_free(w1);
+    assert_int_equal(mpt_server_stop(s), 0);
+}
+
+/* POST /v1/auth/register from a "client" behind a proxy: X-Forwarded-For
+ * names it. Returns the status. */
+static int register_via(const mpt_server_t *s, const char *source, const char *xff)
+{
+    char name[33], body[160], req[700];
+    mpt_username(name, "px");
+    int bl =
+        snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"correct horse 1\"}", name);
+    char xh[200] = "";
+    if (xff != NULL)
+        snprintf(xh, sizeof xh, "X-Forwarded-For: %s\r\n", xff);
+    snprintf(req, sizeof req,
+             "POST /v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+             "application/json\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n%s",
+             bl, xh, body);
+    mpc_conn_t *c = mpc_connect_from(s->host, s->port, source, MPT_TIMEOUT);
+    assert_non_null(c);
+    assert_int_equal(mpc_send_raw(c, req, strlen(req), MPT_TIMEOUT), MPC_OK);
+    mpc_response_t r;
+    assert_int_equal(mpc_http_read_response(c, &r, MPT_TIMEOUT), MPC_OK);
+    int st = r.status;
+    mpc_response_free(&r);
+    mpc_conn_free(c);
+    return st;
+}
+
+/* trusted_proxies: behind the proxy (127.0.0.7) the per-address limits use
+ * the client of X-Forwarded-For (the last entry that is not a proxy) and the
+ * proxy's own connections are not capped per address; from anyone else the
+ * header changes nothing. */
+static void test_trusted_proxies(void **state)
+{
+    (void)state;
+    const char *flags[] = {"--trusted_proxies",
+                           "127.0.0.7, 10.1.0.0/16",
+                           "--register_rate",
+                           "1",
+                           "--max_connections_per_ip",
+                           "2",
+                           NULL};
+    mpt_server_t *s = mpt_server_start(flags);
+    assert_non_null(s);
+    assert_int_equal(register_via(s, "127.0.0.7", "203.0.113.5"), 201);
+    assert_int_equal(register_via(s, "127.0.0.7", "203.0.113.5"), 429);
+    /* Another client behind the same proxy has its own allowance; a chain
+     * through a second trusted proxy names the same client; what the client
+     * wrote left of it is not believed. */
+    assert_int_equal(register_via(s, "127.0.0.7", "203.0.113.6"), 201);
+    assert_int_equal(register_via(s, "127.0.0.7", "1.2.3.4, 203.0.113.6, 10.1.2.3"), 429);
+    assert_int_equal(register_via(s, "127.0.0.7", "198.51.100.9, 203.0.113.77"), 201);
+    /* Not from a proxy: the header is ignored, the TCP address counts. */
+    assert_int_equal(register_via(s, "127.0.0.8", "198.51.100.1"), 201);
+    assert_int_equal(register_via(s, "127.0.0.8", "198.51.100.2"), 429);
+    /* The proxy holds more connections than max_connections_per_ip. */
+    mpc_conn_t *c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = open_admitted(s, "127.0.0.7");
+    for (int i = 0; i < 3; i++)
+        mpc_conn_free(c[i]);
+    assert_int_equal(mpt_server_stop(s), 0);
+
+    /* A bad list stops the server at start with a clear message. */
+    const char *bad[] = {"--trusted_proxies", "10.0.0.0/33", NULL};
+    assert_null(mpt_server_start(bad));
+}
+
 static void test_cap_below_fd_limit(void **state)
 {
     (void)state;
@@ -464,9 +589,15 @@ static void test_cap_below_fd_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_ip_cap),         cmocka_unit_test(test_global_cap),
-        cmocka_unit_test(test_ws_per_user),        cmocka_unit_test(test_body_budget),
-        cmocka_unit_test(test_origin_scheme),      cmocka_unit_test(test_allowed_hosts),
+        cmocka_unit_test(test_per_ip_cap),
+        cmocka_unit_test(test_global_cap),
+        cmocka_unit_test(test_ws_per_user),
+        cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_origin_scheme),
+        cmocka_unit_test(test_allowed_hosts),
+        cmocka_unit_test(test_conn_rate),
+        cmocka_unit_test(test_ws_per_device),
+        cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_cap_below_fd_limit), /* last: lowers the open-file limit */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
