@@ -7,20 +7,14 @@
  * usage error, 3 no server answers on the socket. */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/ctl.h"
-#include "config/config.h"
-#include "proto/control.h"
 #include "remote/remote.h"
 
 /* How long an answer may take: an account deletion or a password hash

@@ -12,14 +12,13 @@
  * every step (backup_step then uses it) pins the snapshot: no restart, one
  * consistent copy. Unlike VACUUM INTO (one statement), the copy then goes
  * in chunks of pages, so it can be cancelled at shutdown and the copy's
- * dirty pages can be flushed as it goes instead of in one large fsync at
- * the end that would compete with the writer's commit fsyncs. It copies
+ * dirty pages can be written out as it goes instead of in one large fsync at
+ * the end that would hold up the writer's commit fsyncs (see flush_chunk). It copies
  * pages as they are (no rebuild), which is also the cheapest in CPU. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,11 +29,15 @@
 #include "store/sqlite_int.h"
 #include "util/alloc.h"
 
-/* Pages per step (4 MiB at the default 4 KiB page): each step holds the
+/* Pages per step (1 MiB at the default 4 KiB page): each step holds the
  * source's and the copy's connection mutexes only, never a lock the writer
- * waits for. */
-#define BACKUP_CHUNK_PAGES 1024
-/* The copy's dirty pages are flushed every this many bytes. */
+ * waits for; what it competes with the writer for is the disk, so a chunk
+ * is small enough that a commit's fsync never queues behind much of it,
+ * and a pause follows each one (see flush_chunk). */
+#define BACKUP_CHUNK_PAGES 256
+#define BACKUP_PAUSE_US 1000
+/* Without sync_file_range: the copy's dirty pages are flushed every this
+ * many bytes. */
 #define BACKUP_SYNC_BYTES (32u << 20)
 #define BACKUP_BUSY_MS 5000
 
@@ -43,6 +46,32 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Writes the chunk just copied out to the disk before the next one, so that
+ * at most one chunk of the copy is ever dirty and the final fsync has next
+ * to nothing left to write. Measured (tests/e2e/test_backup.c with
+ * MAGPIE_BACKUP_BULK_MIB=200: a 200 MiB database, one send in flight at a
+ * time, ext4 on a 2-core VM), the longest send->ack during the copy: with
+ * one fsync at the end, 220-330 ms (that fsync held up the writer's commit
+ * fsyncs: the file system's journal commits both); with an fdatasync every
+ * 32 MiB, about 60 ms; with 4 MiB chunks written back by sync_file_range
+ * (the data only, no journal commit), about 30 ms; with 1 MiB chunks and
+ * a 1 ms pause after each, 9-13 ms (p99 6-10 ms, 2-4 ms without a
+ * backup), the copy still at about 200 MB/s. */
+static void flush_chunk(int fd, uint64_t *unsynced)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)unsynced;
+    (void)sync_file_range(
+        fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+    *unsynced += (uint64_t)BACKUP_CHUNK_PAGES * 4096u; /* about: the usual page size */
+    if (*unsynced >= BACKUP_SYNC_BYTES) {
+        (void)fdatasync(fd); /* the final fsync reports any failure */
+        *unsynced = 0;
+    }
+#endif
 }
 
 static int fsync_dir_of(const char *path)
@@ -220,13 +249,9 @@ mp_err_t mp_sqlite__backup_copy(const char *src, const char *dst, bool force,
             rc = sqlite_fail(ddb, r, "the backup failed", msg, msglen);
             goto done;
         }
-        unsynced += (uint64_t)BACKUP_CHUNK_PAGES * 4096u;
-        if (unsynced >= BACKUP_SYNC_BYTES) {
-            (void)fdatasync(fd); /* spreads the flushing; the final fsync checks */
-            unsynced = 0;
-        }
-        /* Leave the CPU to the loop and the writer between chunks. */
-        sched_yield();
+        flush_chunk(fd, &unsynced);
+        /* Leave the disk and the CPU to the writer between chunks. */
+        usleep(BACKUP_PAUSE_US);
     }
     info->pages = (uint64_t)sqlite3_backup_pagecount(b);
     r = sqlite3_backup_finish(b);
