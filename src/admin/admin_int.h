@@ -83,15 +83,23 @@ typedef void (*mp_admin_op_fn)(mp_admin_call_t *call);
     X("stats", mp_admin__op_stats, GET, "/v1/admin/stats", "")                                     \
     X("audit.list", mp_admin__op_audit_list, GET, "/v1/admin/audit", "limit cursor")
 
+/* Operations of the control socket alone, X(name, function): no HTTP route,
+ * because they act on the server's files, which only the operator who owns
+ * the data directory may do (an administrator account is not that). */
+#define MP_ADMIN_CTL_OPS(X) X("backup", mp_admin__op_backup)
+
 #define MP_ADMIN__DECLARE_OP(name, fn, method, route, query) void fn(mp_admin_call_t *call);
 MP_ADMIN_OPS(MP_ADMIN__DECLARE_OP)
 #undef MP_ADMIN__DECLARE_OP
+#define MP_ADMIN__DECLARE_CTL_OP(name, fn) void fn(mp_admin_call_t *call);
+MP_ADMIN_CTL_OPS(MP_ADMIN__DECLARE_CTL_OP)
+#undef MP_ADMIN__DECLARE_CTL_OP
 
 typedef struct mp_admin_op {
     const char *name; /* "user.add", "invite.list", ... the socket's "cmd" */
     mp_admin_op_fn fn;
-    const char *method; /* "GET", "POST", "DELETE" */
-    const char *route;  /* "/v1/admin/users/{user_id}" */
+    const char *method; /* "GET", "POST", "DELETE"; NULL: control socket only */
+    const char *route;  /* "/v1/admin/users/{user_id}"; NULL: control socket only */
     const char *query;  /* "limit cursor" */
 } mp_admin_op_t;
 

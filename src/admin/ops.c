@@ -4,9 +4,10 @@
 #include "admin/admin_int.h"
 
 #define MP_ADMIN__OP_ENTRY(name, fn, method, route, query) {name, fn, #method, route, query},
+#define MP_ADMIN__CTL_OP_ENTRY(name, fn) {name, fn, NULL, NULL, ""},
 
 const mp_admin_op_t mp_admin__ops[] = {
-    MP_ADMIN_OPS(MP_ADMIN__OP_ENTRY){0},
+    MP_ADMIN_OPS(MP_ADMIN__OP_ENTRY) MP_ADMIN_CTL_OPS(MP_ADMIN__CTL_OP_ENTRY){0},
 };
 
 const mp_admin_op_t *mp_admin__op_find(const char *name)

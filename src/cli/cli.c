@@ -13,6 +13,8 @@ static const mp_cli_cmd_t cmds[] = {
     {"serve", "run the server", mp_cli_serve},
     {"version", "print the version", mp_cli_version},
     {"admin", "administer the running server: users, invites, stats", mp_cli_admin},
+    {"backup", "copy the running server's database into a file", mp_cli_backup},
+    {"check", "verify a database file (a backup) offline", mp_cli_check},
     {"register", "create an account on a server", mp_cli_register},
     {"login", "sign in to a server on this machine", mp_cli_login},
     {"logout", "sign out (revokes this machine's device)", mp_cli_logout},

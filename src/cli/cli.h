@@ -77,7 +77,9 @@ int mp_cli_usage_error(const mp_cli_spec_t *spec, const char *fmt, ...)
 /* Subcommands. */
 int mp_cli_serve(int argc, char **argv);
 int mp_cli_version(int argc, char **argv);
-int mp_cli_admin(int argc, char **argv); /* cmd_admin.c */
+int mp_cli_admin(int argc, char **argv);  /* cmd_admin.c */
+int mp_cli_backup(int argc, char **argv); /* cmd_backup.c */
+int mp_cli_check(int argc, char **argv);  /* cmd_backup.c */
 /* The client commands (docs/cli.md), on src/remote. */
 int mp_cli_register(int argc, char **argv);      /* cmd_account.c */
 int mp_cli_login(int argc, char **argv);         /* cmd_account.c */

@@ -7,22 +7,15 @@
  * usage error, 3 no server answers on the socket. */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "config/config.h"
-#include "proto/control.h"
+#include "cli/ctl.h"
 #include "remote/remote.h"
-
-enum { EXIT_NOSERVER = 3 };
 
 /* How long an answer may take: an account deletion or a password hash
  * under load takes well under this. */
@@ -133,140 +126,21 @@ static int parse_opts(int argc, char **argv, opts_t *o)
  * (--config file, MAGPIE_DATA, the default). */
 static int data_dir(const opts_t *o, char *out, size_t outlen)
 {
-    mp_config_t cfg;
-    char err[1024];
-    mp_config_defaults(&cfg);
-    char *args[] = {"admin", "--data", (char *)o->data, NULL};
-    const char *path = o->config != NULL ? o->config : getenv("MAGPIE_CONFIG");
-    if (path != NULL && path[0] == '\0')
-        path = NULL;
-    if (mp_config_load(&cfg, path, o->data != NULL ? 3 : 1, args, err, sizeof err) != 0) {
-        fprintf(stderr, "magpie admin: %s\n", err);
-        return -1;
-    }
-    snprintf(out, outlen, "%s", cfg.data_dir);
-    return 0;
+    return mp_cli_ctl_data_dir("magpie admin", o->data, o->config, out, outlen);
 }
 
-/* ---- the socket ------------------------------------------------------------------ */
+/* ---- the socket (cli/ctl.h) ---------------------------------------------------- */
 
-typedef struct {
-    int fd;
-    char dir[1024];
-    char buf[MP_CTL_LINE_MAX + 2];
-    size_t len;
-} conn_t;
+typedef mp_cli_ctl_t conn_t;
 
-/* Connects; on failure prints why and returns EXIT_NOSERVER. */
-static int conn_open(conn_t *c)
-{
-    char path[1100];
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(path, sizeof path, "%s/" MP_CTL_SOCKET_NAME, c->dir);
-    if (strlen(path) >= sizeof sa.sun_path) {
-        fprintf(stderr, "magpie admin: the socket path %s is too long for a Unix socket\n", path);
-        return EXIT_NOSERVER;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd >= 0 && connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-        return 0;
-    int e = errno;
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    if (e == ENOENT || e == ECONNREFUSED)
-        fprintf(stderr,
-                "magpie admin: no server is running with data directory %s (cannot connect to "
-                "%s)\n",
-                c->dir, path);
-    else
-        fprintf(stderr, "magpie admin: cannot connect to %s: %s\n", path, strerror(e));
-    return EXIT_NOSERVER;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Sends req (stolen) and reads one answer line. Returns the answer, or NULL
- * after printing why. */
 static json_t *conn_call(conn_t *c, json_t *req)
 {
-    char *text = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    if (text == NULL)
-        return NULL;
-    size_t n = strlen(text);
-    int rc = n <= MP_CTL_LINE_MAX ? write_all(c->fd, text, n) : -1;
-    if (rc == 0)
-        rc = write_all(c->fd, "\n", 1);
-    /* The password may be in there. */
-    memset(text, 0, n);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "magpie admin: cannot send the request: %s\n", strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl != NULL) {
-            json_error_t jerr;
-            json_t *ans = json_loadb(c->buf, (size_t)(nl - c->buf), 0, &jerr);
-            c->len -= (size_t)(nl - c->buf) + 1;
-            memmove(c->buf, nl + 1, c->len);
-            if (!json_is_object(ans)) {
-                fprintf(stderr, "magpie admin: the server's answer is not a JSON object\n");
-                json_decref(ans);
-                return NULL;
-            }
-            return ans;
-        }
-        if (c->len > MP_CTL_LINE_MAX) {
-            fprintf(stderr, "magpie admin: the server's answer is too long\n");
-            return NULL;
-        }
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&p, 1, ANSWER_TIMEOUT_MS);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0) {
-            fprintf(stderr, "magpie admin: no answer from the server within %d s\n",
-                    ANSWER_TIMEOUT_MS / 1000);
-            return NULL;
-        }
-        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            fprintf(stderr, "magpie admin: the server closed the connection without answering "
-                            "(is it shutting down?)\n");
-            return NULL;
-        }
-        c->len += (size_t)r;
-    }
+    return mp_cli_ctl_call(c, req, ANSWER_TIMEOUT_MS);
 }
 
-/* Prints a refusal; returns the exit code of an answer (0 ok, 1 refused). */
 static int answer_code(const json_t *ans)
 {
-    if (json_is_true(json_object_get(ans, "ok")))
-        return MP_CLI_OK;
-    json_t *e = json_object_get(ans, "error");
-    const char *code = json_string_value(json_object_get(e, "code"));
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    fprintf(stderr, "magpie admin: %s (%s)\n", msg ? msg : "refused", code ? code : "error");
-    return MP_CLI_FAIL;
+    return mp_cli_ctl_answer_code("magpie admin", ans);
 }
 
 /* ---- passwords ------------------------------------------------------------------- */
@@ -761,11 +635,11 @@ int mp_cli_admin(int argc, char **argv)
     if (c == NULL)
         return MP_CLI_FAIL;
     c->fd = -1;
-    int code = data_dir(&o, c->dir, sizeof c->dir) != 0 ? MP_CLI_USAGE : conn_open(c);
+    c->prog = "magpie admin";
+    int code = data_dir(&o, c->dir, sizeof c->dir) != 0 ? MP_CLI_USAGE : mp_cli_ctl_open(c);
     if (code == 0)
         code = fn(c, &o);
-    if (c->fd >= 0)
-        close(c->fd);
+    mp_cli_ctl_close(c);
     free(c);
     return code;
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/backup.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
@@ -85,6 +86,11 @@ struct mp_store {
     bool indexing, index_held;
     uv_mutex_t done_mu;
     mp_sql_job_t *done_head, *done_tail;
+
+    /* The online backup (at most one): its thread, started and joined on
+     * the loop thread (mp_store_backup, backup_done, stop_threads). */
+    uv_thread_t backup_thread;
+    bool backup_running, backup_joined;
 
     atomic_bool writer_alive;
     atomic_bool healthy; /* false after a failed batch, true after a good one */
@@ -506,6 +512,12 @@ static void stop_threads(mp_store_t *st)
 {
     queue_stop(&st->wq);
     queue_stop(&st->rq);
+    /* A backup sees `closing` between two chunks and gives up; its
+     * completion is delivered with the others from the close callback. */
+    if (st->backup_running && !st->backup_joined) {
+        uv_thread_join(&st->backup_thread);
+        st->backup_joined = true;
+    }
     for (int i = 0; i < st->nreaders; i++)
         uv_thread_join(&st->readers[i].thread);
     st->nreaders = 0;
@@ -838,6 +850,90 @@ void mp_sqlite__index_hold(mp_store_t *st, bool hold)
 bool mp_sqlite__index_now(mp_store_t *st)
 {
     return index_queue(st);
+}
+
+/* ---- online backup ---------------------------------------------------------------- */
+
+typedef struct backup_job {
+    mp_sql_job_t base; /* completed through the done list like any job */
+    mp_store_t *st;
+    char *path;
+    bool force;
+    mp_store_backup_fn cb;
+    void *ud;
+    mp_store_backup_info_t info;
+    char msg[512];
+} backup_job_t;
+
+/* Its own thread, not a reader: a copy of a large database takes a while
+ * and must not hold up history and sync reads for that long. */
+static void backup_main(void *arg)
+{
+    backup_job_t *j = arg;
+    mp_store_t *st = j->st;
+    j->base.rc = mp_sqlite__backup_copy(st->path, j->path, j->force, &st->closing, &j->info, j->msg,
+                                        sizeof j->msg);
+    if (j->base.rc == MP_OK)
+        mp_log_info("store: backup written to %s (%llu bytes, %llu ms)", j->path,
+                    (unsigned long long)j->info.bytes, (unsigned long long)j->info.ms);
+    else
+        mp_log_warn("store: backup to %s failed: %s", j->path, j->msg);
+    complete(st, &j->base);
+}
+
+static void backup_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    backup_job_t *j = (backup_job_t *)job;
+    mp_store_t *st = j->st;
+    /* The thread's last act was to complete the job: joining is immediate. */
+    if (!st->backup_joined)
+        uv_thread_join(&st->backup_thread);
+    st->backup_running = false;
+    j->cb(rc, rc == MP_OK ? NULL : j->msg, &j->info, j->ud);
+    mp_free(j->path);
+    mp_free(j);
+}
+
+mp_err_t mp_store_backup(mp_store_t *st, const char *path, bool force, mp_store_backup_fn cb,
+                         void *ud, char *err, size_t errlen)
+{
+    MP_ASSERT_THREAD(st->loop_thread);
+    if (st->url != NULL) {
+        snprintf(err, errlen,
+                 "the server runs on PostgreSQL: back it up with pg_dump or pg_basebackup "
+                 "(see docs/operations.md)");
+        return MP_ERR_BAD_REQUEST;
+    }
+    if (st->backup_running) {
+        snprintf(err, errlen, "a backup is already running; wait for it to finish");
+        return MP_ERR_CONFLICT;
+    }
+    if (atomic_load(&st->closing)) {
+        snprintf(err, errlen, "the server is shutting down");
+        return MP_ERR_UNAVAILABLE;
+    }
+    backup_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.done = backup_done;
+    j->st = st;
+    j->path = mp_strdup(path);
+    j->force = force;
+    j->cb = cb;
+    j->ud = ud;
+    /* Every signal blocked, as for the other store threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = uv_thread_create(&st->backup_thread, backup_main, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        mp_free(j->path);
+        mp_free(j);
+        snprintf(err, errlen, "cannot start the backup thread");
+        return MP_ERR_INTERNAL;
+    }
+    st->backup_running = true;
+    st->backup_joined = false;
+    return MP_OK;
 }
 
 mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
