@@ -686,77 +686,8 @@ static void test_socket_protocol(void **state)
 
 /* Runs the magpie binary with args (NULL-terminated), MAGPIE_PASSWORD set to
  * password when non-NULL; captures stdout and stderr (bounded wait). */
-static int run_magpie(const char *password, char *out, size_t outlen, char *err, size_t errlen,
-                      const char *first, ...)
-{
-    const char *argv[32];
-    int argc = 0;
-    argv[argc++] = getenv("MAGPIE_BIN");
-    assert_non_null(argv[0]);
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a != NULL && argc < 31; a = va_arg(ap, const char *))
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-    int po[2], pe[2];
-    assert_int_equal(pipe(po), 0);
-    assert_int_equal(pipe(pe), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        close(po[0]);
-        close(pe[0]);
-        if (password != NULL)
-            setenv("MAGPIE_PASSWORD", password, 1);
-        else
-            unsetenv("MAGPIE_PASSWORD");
-        unsetenv("MAGPIE_CONFIG");
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    size_t no = 0, ne = 0;
-    long long deadline = mono_ms() + 3 * MPT_TIMEOUT;
-    bool open_o = true, open_e = true;
-    while (open_o || open_e) {
-        struct pollfd p[2] = {{.fd = open_o ? po[0] : -1, .events = POLLIN},
-                              {.fd = open_e ? pe[0] : -1, .events = POLLIN}};
-        int left = (int)(deadline - mono_ms());
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            fail_msg("magpie %s did not finish", first);
-        }
-        poll(p, 2, left);
-        if (open_o && (p[0].revents & (POLLIN | POLLHUP))) {
-            ssize_t r = read(po[0], out + no, outlen - 1 - no);
-            if (r <= 0)
-                open_o = false;
-            else
-                no += (size_t)r;
-        }
-        if (open_e && (p[1].revents & (POLLIN | POLLHUP))) {
-            ssize_t r = read(pe[0], err + ne, errlen - 1 - ne);
-            if (r <= 0)
-                open_e = false;
-            else
-                ne += (size_t)r;
-        }
-    }
-    out[no] = '\0';
-    err[ne] = '\0';
-    close(po[0]);
-    close(pe[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
+#define run_magpie(password, out, outlen, err, errlen, ...)                                        \
+    mpt_magpie(password, 3 * MPT_TIMEOUT, out, outlen, err, errlen, __VA_ARGS__)
 
 static void test_start_and_stop(void **state)
 {

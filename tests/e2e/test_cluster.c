@@ -29,19 +29,6 @@ static mpt_nats_t nats;
 static mpt_server_t *node[NODES];
 static bool have_pg;
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* ---- the cluster -------------------------------------------------------------- */
 
 /* Node 1 gets a fresh database from the harness; the others share it. A

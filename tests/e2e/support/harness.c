@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1205,4 +1206,109 @@ void mpt_nats_stop(mpt_nats_t *n)
         return;
     kill(n->pid, SIGTERM);
     nats_reap(n, STOP_TIMEOUT_MS);
+}
+
+/* ---- running the magpie binary ---- */
+
+static long long run_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads what is ready on fd into buf (at most cap - 1 bytes in all); false
+ * once it reached the end. */
+static bool drain_into(int fd, char *buf, size_t cap, size_t *len)
+{
+    char scratch[4096];
+    size_t room = cap - 1 - *len;
+    ssize_t r = read(fd, room > 0 ? buf + *len : scratch, room > 0 ? room : sizeof scratch);
+    if (r <= 0)
+        return r < 0 && errno == EINTR;
+    if (room > 0)
+        *len += (size_t)r;
+    return true;
+}
+
+int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, char *err,
+               size_t errlen, const char *first, ...)
+{
+    const char *argv[32];
+    int argc = 0;
+    argv[argc++] = getenv("MAGPIE_BIN");
+    if (argv[0] == NULL) {
+        fprintf(stderr, "harness: MAGPIE_BIN is not set (run through ctest)\n");
+        return -1;
+    }
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a != NULL && argc < 31; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(pe, O_CLOEXEC) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, STDIN_FILENO);
+        if (password != NULL)
+            setenv("MAGPIE_PASSWORD", password, 1);
+        else
+            unsetenv("MAGPIE_PASSWORD");
+        unsetenv("MAGPIE_CONFIG");
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    if (pid < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return -1;
+    }
+    size_t no = 0, ne = 0;
+    long long deadline = run_mono_ms() + timeout_ms;
+    bool open_o = true, open_e = true, timed_out = false;
+    while (open_o || open_e) {
+        struct pollfd p[2] = {{.fd = open_o ? po[0] : -1, .events = POLLIN},
+                              {.fd = open_e ? pe[0] : -1, .events = POLLIN}};
+        long long left = deadline - run_mono_ms();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            timed_out = true;
+            break;
+        }
+        poll(p, 2, (int)left);
+        if (open_o && (p[0].revents & (POLLIN | POLLHUP)))
+            open_o = drain_into(po[0], out, outlen, &no);
+        if (open_e && (p[1].revents & (POLLIN | POLLHUP)))
+            open_e = drain_into(pe[0], err, errlen, &ne);
+    }
+    out[no] = '\0';
+    err[ne] = '\0';
+    close(po[0]);
+    close(pe[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (timed_out) {
+        fprintf(stderr, "harness: magpie %s did not finish within %d ms\n", first, timeout_ms);
+        return -1;
+    }
+    if (!WIFEXITED(status)) {
+        fprintf(stderr, "harness: magpie %s died of signal %d\n", first, WTERMSIG(status));
+        return -1;
+    }
+    return WEXITSTATUS(status);
 }

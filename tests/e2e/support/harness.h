@@ -232,6 +232,14 @@ void mpt_nats_kill9(mpt_nats_t *n);
 /* SIGTERM, reap (SIGKILL after 10 s). */
 void mpt_nats_stop(mpt_nats_t *n);
 
+/* Runs `$MAGPIE_BIN first ...` (NULL-terminated arguments) to its end: stdin
+ * from /dev/null, MAGPIE_CONFIG unset, MAGPIE_PASSWORD set to password (unset
+ * when NULL); stdout and stderr into out and err (NUL-terminated, cut to
+ * their sizes). Killed after timeout_ms. Returns its exit code, or -1 when it
+ * could not run, timed out or died of a signal (after printing why). */
+int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, char *err,
+               size_t errlen, const char *first, ...);
+
 /* Reads the whole file into a malloc'd buffer (caller frees); *len gets its
  * size. NULL if it cannot be read. */
 unsigned char *mpt_read_file(const char *path, size_t *len);
