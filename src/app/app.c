@@ -610,3 +610,9 @@ int mp_app_serve(const mp_config_t *cfg)
     mp_free(s);
     return code;
 }
+
+mp_check_result_t mp_app_check_db(const char *path, bool quick, int *version, char *msg,
+                                  size_t msglen)
+{
+    return mp_store_check_file(path, quick, version, msg, msglen);
+}

@@ -13,6 +13,7 @@
 #include "core/userflags.h"
 #include "mail/mail.h"
 #include "net/server.h"
+#include "store/backup.h"
 #include "store/store.h"
 
 struct mp_auth;
@@ -46,5 +47,11 @@ typedef struct mp_app {
 
 /* Runs the server until SIGINT/SIGTERM. Returns a process exit code. */
 int mp_app_serve(const mp_config_t *cfg);
+
+/* `magpie check FILE`: verifies a database file offline, without a server
+ * (mp_store_check_file in store/backup.h: the command line reaches the
+ * store through the composition root only). */
+mp_check_result_t mp_app_check_db(const char *path, bool quick, int *version, char *msg,
+                                  size_t msglen);
 
 #endif

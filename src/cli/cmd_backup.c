@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "app/app.h"
 #include "cli/ctl.h"
-#include "store/backup.h"
 
 static void backup_usage(FILE *out)
 {
@@ -193,7 +193,7 @@ int mp_cli_check(int argc, char **argv)
         return code;
     int version = 0;
     char msg[1024];
-    mp_check_result_t r = mp_store_check_file(o.file, o.quick, &version, msg, sizeof msg);
+    mp_check_result_t r = mp_app_check_db(o.file, o.quick, &version, msg, sizeof msg);
     const char *what = o.quick ? "quick_check" : "integrity_check";
     switch (r) {
     case MP_CHECK_OK:
