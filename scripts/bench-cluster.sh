@@ -50,7 +50,7 @@ trap cleanup EXIT INT TERM
 # Limits per user and per IP are for people, not for a load generator (as in
 # scripts/bench.sh).
 PORT=0 NODES=$NODES BIN=$bin READY_FILE=$ready \
-    EXTRA_FLAGS="--log_level warn --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0" \
+    EXTRA_FLAGS="--log_level warn --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 --max_ws_per_device 0" \
     scripts/cluster.sh >"$work/cluster.out" 2>&1 &
 cluster_pid=$!
 for _ in $(seq 1200); do

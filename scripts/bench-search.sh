@@ -53,7 +53,7 @@ start() { # search_index
     data=$(mktemp -d /tmp/magpie-bench-search.XXXXXX)
     "$bin" serve --listen 127.0.0.1:0 --data "$data" --log_level warn --search_index "$1" \
         --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
-        --max_connections_per_ip 0 --max_ws_per_user 0 2>"$data/server.log" &
+        --max_connections_per_ip 0 --max_ws_per_user 0 --max_ws_per_device 0 2>"$data/server.log" &
     pid=$!
     port=
     for _ in $(seq 1000); do

@@ -56,7 +56,7 @@ db_flags=()
 t0=$(date +%s%N)
 "$bin" serve --listen 127.0.0.1:0 --data "$data" --log_level warn "${db_flags[@]}" \
     --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
-    --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 \
+    --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 --max_ws_per_device 0 \
     2>"$data/server.log" &
 pid=$!
 port=

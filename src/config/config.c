@@ -128,7 +128,7 @@ static const cfg_key_t keys[] = {
      "open connections per client IPv4 address or IPv6 /64; more get 429 (0 = no limit)", false},
     {"max_ws_per_user", K_UINT, FIELD(max_ws_per_user), 0, 10000000, "64",
      "authenticated WebSockets per user; more are refused with 429 (0 = no limit)", false},
-    {"max_ws_per_device", K_UINT, FIELD(max_ws_per_device), 0, 10000000, "8",
+    {"max_ws_per_device", K_UINT, FIELD(max_ws_per_device), 0, 10000000, "32",
      "authenticated WebSockets per device (one sign-in); more are refused with 429 (0 = no limit)",
      false},
     {"conn_rate_per_ip", K_UINT, FIELD(conn_rate_per_ip), 0, 10000000, "0",

@@ -74,7 +74,7 @@ typedef struct mp_config {
     unsigned max_connections;        /* max_connections = 10000 */
     unsigned max_connections_per_ip; /* max_connections_per_ip = 1000 (IPv4 or IPv6 /64) */
     unsigned max_ws_per_user;        /* max_ws_per_user = 64 authenticated WebSockets */
-    unsigned max_ws_per_device;      /* max_ws_per_device = 8 */
+    unsigned max_ws_per_device;      /* max_ws_per_device = 32 */
     unsigned conn_rate_per_ip;       /* conn_rate_per_ip = 0 (no limit) new connections a second */
     char trusted_proxies[1024];      /* trusted_proxies = "" (CIDR blocks) */
     size_t max_body_total;           /* max_body_total = 64m of request bodies being buffered */
