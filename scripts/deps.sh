@@ -11,7 +11,7 @@ PKGS=(
   libvips-tools ffmpeg libimage-exiftool-perl
   libncurses-dev tmux
   libpq-dev postgresql-15 libnats-dev nats-server haproxy
-  libsystemd-dev
+  libsystemd-dev prometheus
   nodejs chromium
 )
 missing=()

@@ -93,11 +93,26 @@ static bool builtin(mp_http_req_t *req, const char *path)
 {
     mp_server_t *srv = req->srv;
     bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (srv->metrics_only && strcmp(path, "/metrics") != 0) {
+        mp_http_respond_error(req, MP_ERR_NOT_FOUND, NULL);
+        return true;
+    }
     if (strcmp(path, "/healthz") == 0) {
         if (!get)
             method_not_allowed(req, "GET, HEAD");
         else
             mp_http_respond(req, 200, json_pack("{s:s}", "status", "ok"));
+        return true;
+    }
+    /* With metrics_listen set, /metrics is there only, never on the client
+     * listener. */
+    bool metrics_here =
+        srv->cfg->metrics && (srv->metrics_only || srv->cfg->metrics_listen[0] == '\0');
+    if (metrics_here && strcmp(path, "/metrics") == 0) {
+        if (!get)
+            method_not_allowed(req, "GET, HEAD");
+        else
+            mp_server__metrics(req);
         return true;
     }
     if (strcmp(path, "/readyz") == 0) {
