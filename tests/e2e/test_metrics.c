@@ -295,22 +295,77 @@ static void stop_pid(pid_t pid)
     waitpid(pid, &st, 0);
 }
 
-/* True when Prometheus's query answers a non-empty vector. */
-static bool query_has_result(int port, const char *query)
+/* Prometheus's answer to an (URL-encoded) instant query: 1 when it has a
+ * non-empty result, 0 when it succeeded empty, -1 when it failed. */
+static int query(int port, const char *q)
 {
-    char path[512];
-    snprintf(path, sizeof path, "/api/v1/query?query=%s", query);
+    char path[2048];
+    snprintf(path, sizeof path, "/api/v1/query?query=%s", q);
     int st = 0;
     char *body = get("127.0.0.1", port, path, &st);
-    bool ok = false;
+    int rc = -1;
     if (body != NULL && st == 200) {
         json_t *j = json_loads(body, 0, NULL);
         json_t *res = json_object_get(json_object_get(j, "data"), "result");
-        ok = json_is_array(res) && json_array_size(res) > 0;
+        if (json_is_string(json_object_get(j, "status")) &&
+            strcmp(json_string_value(json_object_get(j, "status")), "success") == 0)
+            rc = json_array_size(res) > 0 ? 1 : 0;
         json_decref(j);
+    } else if (body != NULL) {
+        fprintf(stderr, "prometheus: %d %s\n", st, body);
     }
     free(body);
-    return ok;
+    return rc;
+}
+
+static bool query_has_result(int port, const char *q)
+{
+    return query(port, q) == 1;
+}
+
+/* Every query of the Grafana dashboard, for every node ($instance = .*),
+ * is valid PromQL that Prometheus evaluates over these metrics. */
+static bool dashboard_queries_run(int port)
+{
+    bool ok = true;
+    json_error_t err;
+    json_t *d = json_load_file(MPT_DASHBOARD, 0, &err);
+    if (d == NULL) {
+        fprintf(stderr, "%s: %s (line %d)\n", MPT_DASHBOARD, err.text, err.line);
+        return false;
+    }
+    size_t i, k, n = 0;
+    json_t *p, *t;
+    json_array_foreach(json_object_get(d, "panels"), i, p)
+    {
+        json_array_foreach(json_object_get(p, "targets"), k, t)
+        {
+            const char *e = json_string_value(json_object_get(t, "expr"));
+            if (e == NULL)
+                continue;
+            char enc[2048];
+            size_t o = 0;
+            for (const char *c = e; *c && o + 4 < sizeof enc; c++) {
+                if (strncmp(c, "$instance", 9) == 0) {
+                    o += (size_t)snprintf(enc + o, sizeof enc - o, ".%%2A");
+                    c += 8;
+                } else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                           (*c >= '0' && *c <= '9') || strchr("-_.~", *c)) {
+                    enc[o++] = *c;
+                } else {
+                    o += (size_t)snprintf(enc + o, sizeof enc - o, "%%%02X", (unsigned char)*c);
+                }
+            }
+            enc[o] = '\0';
+            if (query(port, enc) < 0) {
+                fprintf(stderr, "the dashboard's query fails in Prometheus: %s\n", e);
+                ok = false;
+            }
+            n++;
+        }
+    }
+    json_decref(d);
+    return ok && n >= 10;
 }
 
 static void test_prometheus(void **state)
@@ -368,6 +423,8 @@ static void test_prometheus(void **state)
     print_message("prometheus had the series after %lld ms\n", now_ms() - t0);
     /* The target is up, as Prometheus itself sees it. */
     bool up = query_has_result(pport, "up%3D%3D1");
+    /* Prometheus is stopped before any assertion can end the test. */
+    bool dash = info && regs && up && dashboard_queries_run(pport);
     stop_pid(pid);
     if (!(info && regs && up)) {
         size_t len = 0;
@@ -381,6 +438,7 @@ static void test_prometheus(void **state)
     assert_true(info);
     assert_true(regs);
     assert_true(up);
+    assert_true(dash);
     assert_int_equal(mpt_server_stop(srv), 0);
 }
 
