@@ -240,14 +240,21 @@ static int metrics_port(const mpt_server_t *srv)
 static void test_listen_and_off(void **state)
 {
     (void)state;
-    mpt_server_t *srv =
-        mpt_server_start((const char *const[]){"--metrics_listen", "127.0.0.1:0", NULL});
+    mpt_server_t *srv = mpt_server_start(
+        (const char *const[]){"--metrics_listen", "127.0.0.1:0", "--register_rate", "1", NULL});
     assert_non_null(srv);
     int port = metrics_port(srv);
     assert_int_not_equal(port, srv->port);
+    /* One registration a minute: the second is refused, and counted. */
+    char name[33];
+    assert_int_equal(mpt_register(srv, mpt_username(name, "mr"), "correct horse 1", NULL), 201);
+    assert_int_equal(mpt_register(srv, mpt_username(name, "mr"), "correct horse 1", NULL), 429);
     int st = 0;
     char *body = get("127.0.0.1", port, "/metrics", &st);
     assert_int_equal(st, 200);
+    assert_true(sample(body, "magpie_rate_limited_total{transport=\"http\"}") == 1);
+    assert_true(sample(body, "magpie_http_requests_total{route=\"/v1/auth/register\","
+                             "status=\"429\"}") == 1);
     assert_true(sample(body, "magpie_build_info{version=\"" MAGPIE_VERSION "\"}") == 1);
     /* The client listener's connections, not the metrics listener's own. */
     assert_true(sample(body, "magpie_connections{kind=\"http\",state=\"open\"}") == 0);
