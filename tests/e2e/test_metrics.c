@@ -176,6 +176,7 @@ static void test_counts(void **state)
     ASSERT_SAMPLE(body, "magpie_messages_sent_total", 1);
     ASSERT_SAMPLE(body, "magpie_messages_deduplicated_total", 1);
     ASSERT_SAMPLE(body, "magpie_messages_delivered_total", 1);
+    assert_true(sample(body, "magpie_events_pushed_total") >= 1); /* b's message event */
     ASSERT_SAMPLE(body, "magpie_send_ack_seconds_count", 2);
     ASSERT_SAMPLE(body, "magpie_ws_requests_total{type=\"send\"}", 2);
     ASSERT_SAMPLE(body, "magpie_ws_requests_total{type=\"unknown\"}", 1);
