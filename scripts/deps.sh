@@ -11,7 +11,7 @@ PKGS=(
   libvips-tools ffmpeg libimage-exiftool-perl
   libncurses-dev tmux
   libpq-dev postgresql-15 libnats-dev nats-server haproxy
-  libsystemd-dev
+  libsystemd-dev prometheus
   nodejs chromium
 )
 missing=()
@@ -29,6 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # prometheus is here for its binaries only (the metrics test starts its
+  # own on loopback): the service the package just enabled is not wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # The web client's packages, exactly as the lockfile says, whenever the

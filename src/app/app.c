@@ -30,6 +30,7 @@
 #include "util/clock.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "web/web.h"
 
 /* Route tables of every module, concatenated at start (one line per module),
@@ -59,6 +60,8 @@ typedef struct {
     mp_grace_t *grace; /* frees deleted accounts' usernames (auth/deletion.h) */
     int lock_fd;       /* holds the data directory's flock for the server's lifetime */
     bool stopping;
+    mp_server_t *msrv; /* the metrics_listen listener, or NULL */
+    mp_config_t mcfg;  /* its configuration: cfg with listen = metrics_listen */
 } app_state_t;
 
 /* mkdir -p with mode 0700 for what we create (the data dir holds secrets). */
@@ -213,13 +216,83 @@ static void hook_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64
         mp_verbs_dispatch(s->verbs, sid, who, req_id, type, frame);
 }
 
+/* GET /metrics, on either listener: the client server's connections and
+ * the store's queues and group commits. */
+static void hook_metrics(void *ctx, mp_metrics_buf_t *b)
+{
+    mp_app_t *app = ctx;
+    if (app->srv != NULL)
+        mp_server_render_connections(app->srv, b);
+    if (app->hub != NULL) {
+        mp_metrics_header(b, "magpie_sessions", "gauge",
+                          "Authenticated WebSocket sessions, cluster-wide as this node knows.");
+        mp_metrics_printf(b, "magpie_sessions %zu\n", (size_t)mp_hub_total_sessions(app->hub));
+    }
+    if (app->store == NULL)
+        return;
+    size_t w = 0, r = 0;
+    uint64_t batches = 0, jobs = 0;
+    mp_store_queue_depths(app->store, &w, &r);
+    mp_store_stats(app->store, &batches, &jobs);
+    mp_metrics_header(b, "magpie_store_queue_depth", "gauge",
+                      "Store jobs waiting for a thread, by queue.");
+    mp_metrics_printf(b, "magpie_store_queue_depth{queue=\"write\"} %zu\n", w);
+    mp_metrics_printf(b, "magpie_store_queue_depth{queue=\"read\"} %zu\n", r);
+    mp_metrics_header(b, "magpie_store_write_jobs_total", "counter",
+                      "Write jobs the store's writer has run.");
+    mp_metrics_printf(b, "magpie_store_write_jobs_total %llu\n", (unsigned long long)jobs);
+    mp_metrics_header(b, "magpie_store_ready", "gauge",
+                      "1 while the store answers, 0 after a failed write transaction.");
+    mp_metrics_printf(b, "magpie_store_ready %d\n", mp_store_ready(app->store) ? 1 : 0);
+}
+
 static const mp_server_hooks_t hooks = {
     .authenticate = hook_authenticate,
     .session_open = hook_session_open,
     .session_close = hook_session_close,
     .frame = hook_frame,
     .ready = hook_ready,
+    .metrics = hook_metrics,
 };
+
+/* The metrics_listen listener knows nothing of users: metrics only. */
+static const mp_server_hooks_t metrics_hooks = {
+    .metrics = hook_metrics,
+};
+static const mp_route_t no_routes[1]; /* only the zeroed end */
+
+/* Opens the metrics_listen listener when one is configured. */
+static int start_metrics(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg->metrics || cfg->metrics_listen[0] == '\0')
+        return 0;
+    s->mcfg = *cfg;
+    char e[256];
+    if (mp_config_set(&s->mcfg, "listen", cfg->metrics_listen, "metrics_listen", e, sizeof e) !=
+        0) {
+        snprintf(err, errlen, "metrics_listen: %s", e);
+        return -1;
+    }
+    /* No per-address or total connection caps of the client listener: a
+     * scraper is one well-known client. */
+    s->msrv = mp_server_new(&s->loop, &s->mcfg, no_routes, &metrics_hooks, &s->app);
+    if (s->msrv == NULL) {
+        snprintf(err, errlen, "cannot create the metrics server");
+        return -1;
+    }
+    mp_server_set_metrics_only(s->msrv);
+    int port = 0;
+    int rc = mp_server_listen(s->msrv, &port);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s (metrics_listen): %s", cfg->metrics_listen,
+                 uv_strerror(rc));
+        return -1;
+    }
+    bool v6 = strchr(s->mcfg.listen_host, ':') != NULL;
+    mp_log_always(MP_LOG_INFO, v6 ? "magpie: metrics on [%s]:%d" : "magpie: metrics on %s:%d",
+                  s->mcfg.listen_host, port);
+    return 0;
+}
 
 /* ---- module init / free ------------------------------------------------- */
 
@@ -398,6 +471,10 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = true;
     mp_log_info("signal %d: shutting down", signum);
     (void)sd_notify(0, "STOPPING=1");
+    /* The metrics listener first: its connections are plain HTTP and close
+     * at once, long before the client server's WebSockets are gone. */
+    if (s->msrv != NULL)
+        mp_server_shutdown(s->msrv, NULL, NULL);
     mp_server_shutdown(s->app.srv, on_server_down, s);
 }
 
@@ -456,6 +533,8 @@ static void teardown(app_state_t *s)
     if (app->srv != NULL)
         mp_server_free(app->srv);
     app->srv = NULL;
+    mp_server_free(s->msrv);
+    s->msrv = NULL;
     app->store = NULL;
     if (uv_loop_close(&s->loop) != 0)
         mp_log_warn("event loop closed with handles still open");
@@ -499,6 +578,9 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
                  uv_strerror(rc));
         return -1;
     }
+    if (start_metrics(s, cfg, err, errlen) != 0)
+        return -1;
+    mp_metrics_start(mp_now_ms());
     if (mkdir_p(cfg->data_dir, err, errlen) != 0)
         return -1;
     check_data_dir_mode(cfg->data_dir);

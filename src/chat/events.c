@@ -4,6 +4,7 @@
 
 #include "chat/chat_int.h"
 #include "chat/sysmsg.h"
+#include "util/metrics.h"
 #include "util/alloc.h"
 
 #include "util/id.h"
@@ -290,6 +291,7 @@ static void fan_out_members(mp_chat_t *chat, const mp_chat_conv_t *conv, const m
         mp_frame_t *f = mp_chat__frames_mentioned(&fr, u) ? mp_chat__frames_mention(&fr)
                                                           : mp_chat__frames_plain(&fr);
         mp_hub_push_user(hub, u, f, 0);
+        mp_metrics_inc(MP_MC_MESSAGES_DELIVERED);
     }
     if (mp_chat__has_other_session(chat, m->sender_id, except))
         mp_hub_push_user(hub, m->sender_id, mp_chat__frames_own(&fr), except);

@@ -24,6 +24,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
+#include "util/metrics.h"
 
 const mp_field_t mp_chat_send_fields[] = {
     {"client_msg_id", MP_F_ASCII, true, 1, MP_CHAT_CMID_MAX},
@@ -52,6 +53,7 @@ typedef struct send_ctx {
     bool guest;           /* the sender is a guest (world posts are marked) */
     const char *to_field; /* "to" or "to_username": what named the peer */
     uint64_t device_id;
+    uint64_t start_ns; /* the frame's arrival (uv_hrtime), for the send-ack histogram */
 } send_ctx_t;
 
 static void ctx_free(send_ctx_t *c)
@@ -160,6 +162,8 @@ static void reply(send_ctx_t *c, const mp_chat_send_out_t *o)
     json_object_set_new(f, "created_at", json_integer(o->msg.created_at));
     json_object_set_new(f, "duplicate", json_boolean(o->duplicate));
     mp_gw_reply(c->chat->ctx->srv, c->sid, c->req_id, f);
+    mp_metrics_inc(o->duplicate ? MP_MC_MESSAGES_DEDUP : MP_MC_MESSAGES_SENT);
+    mp_metrics_observe(MP_MH_SEND_ACK_SECONDS, uv_hrtime() - c->start_ns);
 }
 
 static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
@@ -352,6 +356,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     }
     json_t *text = json_object_get(cmd->frame, "text");
     send_ctx_t *c = mp_calloc(1, sizeof *c);
+    c->start_ns = uv_hrtime();
     c->chat = chat;
     c->sid = cmd->sid;
     c->req_id = cmd->req_id;

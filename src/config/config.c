@@ -24,11 +24,12 @@ typedef enum {
     K_LOGLEVEL, /* int field: debug|info|warn|error|off */
     K_REGISTRATION,
     K_GUESTS,
-    K_BOOL,      /* bool field: on|off|true|false|yes|no|1|0 */
-    K_SMTP_URL,  /* char[] field: empty, smtp://... or smtps://... */
-    K_DATABASE,  /* mp_database_t field: sqlite|postgres */
-    K_BUS,       /* mp_bus_kind_t field: none|nats */
-    K_LOGFORMAT, /* bool field log_json: text|json */
+    K_BOOL,       /* bool field: on|off|true|false|yes|no|1|0 */
+    K_SMTP_URL,   /* char[] field: empty, smtp://... or smtps://... */
+    K_DATABASE,   /* mp_database_t field: sqlite|postgres */
+    K_BUS,        /* mp_bus_kind_t field: none|nats */
+    K_LOGFORMAT,  /* bool field log_json: text|json */
+    K_LISTEN_OPT, /* char[] field: empty, or HOST:PORT as for listen (checked, kept as text) */
 } kind_t;
 
 typedef struct {
@@ -76,6 +77,11 @@ static const cfg_key_t keys[] = {
      "log every HTTP request (at level info): method, path without its query, status, bytes, "
      "duration, request id, user id",
      false},
+    /* metrics */
+    {"metrics", K_BOOL, FIELD(metrics), 0, 0, "on",
+     "answer GET /metrics (Prometheus text format; counts only, no user data)", false},
+    {"metrics_listen", K_LISTEN_OPT, FIELD(metrics_listen), 0, 0, "",
+     "serve /metrics on this HOST:PORT only (a second listener) instead of on listen", false},
     {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",
      "this node's number (0-1023), part of every id; unique per cluster node", false},
     {"max_body", K_SIZE, FIELD(max_body), 1, GIB, "1m",
@@ -403,6 +409,10 @@ static const char *expectation(const cfg_key_t *k, char *buf, size_t len)
     case K_LISTEN:
         snprintf(buf, len, "HOST:PORT with an IPv4 address, localhost or [IPv6], port 0-65535");
         break;
+    case K_LISTEN_OPT:
+        snprintf(buf, len,
+                 "empty, or HOST:PORT with an IPv4 address, localhost or [IPv6], port 0-65535");
+        break;
     case K_UINT:
         snprintf(buf, len, "an integer from %llu to %llu", (unsigned long long)k->min,
                  (unsigned long long)k->max);
@@ -462,6 +472,15 @@ static int apply(mp_config_t *cfg, const cfg_key_t *k, const char *value)
         return 0;
     case K_LISTEN:
         return parse_listen(value, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
+    case K_LISTEN_OPT: {
+        char host[sizeof cfg->listen_host];
+        int port;
+        if (strlen(value) >= k->size ||
+            (value[0] != '\0' && parse_listen(value, host, sizeof host, &port) != 0))
+            return -1;
+        strcpy(field_ptr(cfg, k), value);
+        return 0;
+    }
     case K_UINT:
     case K_SIZE:
     case K_DURATION:
@@ -741,6 +760,7 @@ static void format_value(const mp_config_t *cfg, const cfg_key_t *k, char *buf, 
     switch (k->kind) {
     case K_STRING:
     case K_SMTP_URL:
+    case K_LISTEN_OPT:
         snprintf(buf, len, "%s", (const char *)field_cptr(cfg, k));
         break;
     case K_LISTEN:

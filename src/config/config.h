@@ -30,6 +30,8 @@ typedef struct mp_config {
     int log_level;           /* log_level = info (mp_log_level_t) */
     bool log_json;           /* log_format = text | json */
     bool access_log;         /* access_log = on */
+    bool metrics;            /* metrics = on: GET /metrics */
+    char metrics_listen[80]; /* metrics_listen = "": /metrics on listen; else its own listener */
     mp_database_t database;  /* database = sqlite | postgres */
     char database_url[1024]; /* database_url = "" (libpq connection string) */
     mp_bus_kind_t bus;       /* bus = none | nats */

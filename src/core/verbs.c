@@ -9,6 +9,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/id.h"
+#include "util/metrics.h"
 
 static void verb_ping(mp_cmd_t *cmd);
 
@@ -99,6 +100,8 @@ void mp_verbs_dispatch(void *verbs, mp_sid_t sid, const mp_principal_t *who, int
     mp_verbs_t *v = verbs;
     const mp_module_ctx_t *ctx = v->ctx;
     const mp_verb_entry_t *entry = find_verb(v, type);
+    /* The verb's own name from the table, never the client's string. */
+    mp_metrics_ws_request(entry != NULL ? entry->verb->type : "unknown");
     if (entry == NULL) {
         char msg[160];
         /* Echo at most 64 bytes of the type (it is attacker-controlled), cut at

@@ -20,6 +20,7 @@
 #include "net/conn.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 /* Descriptors kept for everything but client sockets: the database and its
  * WAL files for the writer and the readers, the listener, libuv's internal
@@ -132,6 +133,9 @@ static void refuse(mp_conn_t *c, mp_err_t err, const char *reason, const char *m
         (void)recv(fd, c->srv->rbuf, MP_NET_RBUF, MSG_DONTWAIT);
     uv_buf_t buf = uv_buf_init(out, (unsigned)n);
     (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    /* Answered before any request exists, so not in the request counters. */
+    if (err == MP_ERR_RATE_LIMITED)
+        mp_metrics_inc(MP_MC_RATE_LIMITED_HTTP);
     mp_conn__close(c);
 }
 

@@ -194,6 +194,7 @@ struct mp_server {
     bool shutting_down;
     bool timers_closed; /* timer and flusher closed (shutdown, last socket gone) */
     bool stream_routes; /* some route has MP_ROUTE_BODY_STREAM */
+    bool metrics_only;  /* the metrics_listen listener: GET /metrics and nothing else */
     int64_t timer_due;  /* loop time the timer fires at, or -1 when stopped */
     struct mp_tlist tl[MP_T__COUNT];
     mp_conn_t *conns;
@@ -331,6 +332,8 @@ void mp_http__stream_drained(mp_conn_t *c);
 void mp_http__body_answered(mp_http_req_t *req);
 /* Writes the access-log line of a finished request. */
 void mp_http__access_log(const mp_http_req_t *req);
+/* Answers GET /metrics (net/metrics.c). */
+void mp_server__metrics(mp_http_req_t *req);
 
 /* ---- dispatch.c ---- */
 

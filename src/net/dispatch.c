@@ -93,11 +93,26 @@ static bool builtin(mp_http_req_t *req, const char *path)
 {
     mp_server_t *srv = req->srv;
     bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (srv->metrics_only && strcmp(path, "/metrics") != 0) {
+        mp_http_respond_error(req, MP_ERR_NOT_FOUND, NULL);
+        return true;
+    }
     if (strcmp(path, "/healthz") == 0) {
         if (!get)
             method_not_allowed(req, "GET, HEAD");
         else
             mp_http_respond(req, 200, json_pack("{s:s}", "status", "ok"));
+        return true;
+    }
+    /* With metrics_listen set, /metrics is there only, never on the client
+     * listener. */
+    bool metrics_here =
+        srv->cfg->metrics && (srv->metrics_only || srv->cfg->metrics_listen[0] == '\0');
+    if (metrics_here && strcmp(path, "/metrics") == 0) {
+        if (!get)
+            method_not_allowed(req, "GET, HEAD");
+        else
+            mp_server__metrics(req);
         return true;
     }
     if (strcmp(path, "/readyz") == 0) {
@@ -274,8 +289,11 @@ void mp_http__dispatch(mp_http_req_t *req)
     char *raw = mp_strndup(url, plen);
     req->path = mp_router__decode(url, plen, false);
     /* Probes and load balancers often address a node by its IP: the health
-     * routes answer whatever the Host, and reveal nothing. */
-    bool health = strcmp(raw, "/healthz") == 0 || strcmp(raw, "/readyz") == 0;
+     * routes answer whatever the Host, and reveal nothing. So does the
+     * metrics listener: scrapers name their targets by address, and it is
+     * meant for a private network (metrics_listen). */
+    bool health =
+        strcmp(raw, "/healthz") == 0 || strcmp(raw, "/readyz") == 0 || req->srv->metrics_only;
     if (raw[0] != '/' && req->method != HTTP_OPTIONS)
         mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "the request target must be a path");
     else if (!health && !mp_http__host_allowed(req->srv->cfg, mp_http_req_header(req, "Host")))

@@ -4,6 +4,7 @@
 
 #include "net/ws.h"
 #include "util/alloc.h"
+#include "util/metrics.h"
 
 mp_frame_t *mp_frame__new_raw(const void *data, size_t len)
 {
@@ -60,8 +61,10 @@ void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f)
 {
     MP_NET_ASSERT_LOOP(srv);
     mp_conn_t *c = mp_ws__find(srv, sid);
-    if (c && f)
+    if (c && f) {
+        mp_metrics_inc(MP_MC_EVENTS_PUSHED);
         mp_ws__queue(c, MP_WS_TEXT, mp_frame_ref(f));
+    }
 }
 
 void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields)

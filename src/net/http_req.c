@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 mp_http_req_t *mp_http__req_new(mp_conn_t *c)
 {
@@ -331,8 +332,26 @@ void mp_http_respond_retry(mp_http_req_t *req, mp_err_t err, const char *msg,
     mp_http__respond_err_status(req, 0, err, msg);
 }
 
+/* The route label of the request counters: the route's pattern, one of the
+ * gateway's own paths, or "other" (404s, the web client's files), so that
+ * the set of labels stays that of the route table. */
+static const char *route_label(const mp_http_req_t *req)
+{
+    static const char *const own[] = {"/healthz", "/readyz", "/metrics", "/v1/ws"};
+    if (req->route != NULL)
+        return req->route->pattern;
+    const char *u = req->url ? req->url : "";
+    size_t n = strcspn(u, "?");
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (strlen(own[i]) == n && strncmp(u, own[i], n) == 0)
+            return own[i];
+    return "other";
+}
+
 void mp_http__access_log(const mp_http_req_t *req)
 {
+    /* Every answered request ends here, logged or not. */
+    mp_metrics_http(route_label(req), req->status);
     if (!req->srv->cfg->access_log || mp_log_get_level() > MP_LOG_INFO)
         return;
     /* The raw path only: query strings may carry tokens, and control bytes

@@ -523,6 +523,11 @@ void mp_server_set_route_mods(mp_server_t *srv, void *const *mods)
     srv->route_mods = mods;
 }
 
+void mp_server_set_metrics_only(mp_server_t *srv)
+{
+    srv->metrics_only = true;
+}
+
 uint64_t mp_conn__peer_key(mp_conn_t *c)
 {
     return c->ip_key; /* computed once at accept (mp_caps__admit) */

@@ -12,6 +12,7 @@
 #include "net/gw.h"
 #include "net/http.h"
 #include "proto/principal.h"
+#include "util/metrics.h"
 
 /* Hooks the application gives the gateway. All run on the loop thread. */
 typedef struct mp_server_hooks {
@@ -31,6 +32,10 @@ typedef struct mp_server_hooks {
                   const char *type, json_t *frame);
     /* GET /readyz: returns 1 when the store answers. */
     int (*ready)(void *ctx);
+    /* GET /metrics: appends the application's metrics (its server's
+     * connections among them, mp_server_render_connections) to those of
+     * util/metrics.h. NULL: this server's connections only. */
+    void (*metrics)(void *ctx, mp_metrics_buf_t *b);
 } mp_server_hooks_t;
 
 /* Creates a server on loop. cfg must outlive it. routes is an array ended by a
@@ -44,6 +49,13 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
  * answers (NULL for every route until this is called). mods must outlive the
  * server. */
 void mp_server_set_route_mods(mp_server_t *srv, void *const *mods);
+
+/* Makes srv answer GET /metrics only (404 to everything else): the listener
+ * of metrics_listen. Call before mp_server_listen. */
+void mp_server_set_metrics_only(mp_server_t *srv);
+/* Appends the gauges of srv's connections (by protocol and state) and of its
+ * queued output, in the Prometheus text format. Loop thread only. */
+void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b);
 
 /* Hands every GET or HEAD request that no route takes, outside /v1/ and
  * the health routes, to fn (with mod as mp_http_req_mod) instead of

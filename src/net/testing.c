@@ -304,7 +304,7 @@ static mp_server_t *fuzz_server(void)
 {
     static uv_loop_t loop;
     static mp_config_t cfg;
-    static const mp_server_hooks_t hooks = {f_auth, f_open, f_close, f_frame, f_ready};
+    static const mp_server_hooks_t hooks = {f_auth, f_open, f_close, f_frame, f_ready, NULL};
     if (fuzz_srv)
         return fuzz_srv;
     mp_log_set_level(MP_LOG_OFF);

@@ -4,6 +4,7 @@
 
 #include "net/ws.h"
 #include "util/alloc.h"
+#include "util/metrics.h"
 
 #define BATCH 256 /* frames per writev; IOV_MAX is 1024 */
 
@@ -91,6 +92,7 @@ static void slow_reader(mp_conn_t *c)
     /* Whatever is not being written yet is dropped: memory stays bounded. */
     mp_conn__out_sub(c, free_entries(ws, ws->qhead));
     ws->qhead = ws->qtail = NULL;
+    mp_metrics_inc(MP_MC_SLOW_READERS);
     mp_ws__fail(c, 1008, "slow reader");
 }
 
@@ -140,6 +142,7 @@ void mp_ws__send_json(mp_conn_t *c, json_t *obj)
 
 void mp_ws__error(mp_conn_t *c, json_t *id, mp_err_t err, const char *msg, json_t *extra)
 {
+    mp_metrics_ws_error(mp_err_code(err));
     json_t *e = json_pack("{s:s,s:s}", "code", mp_err_code(err), "message",
                           msg ? msg : mp_err_message(err));
     if (extra) {

@@ -38,6 +38,7 @@
 #include "util/assert.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define MP_SQLITE_READERS 2
 #define MP_SQLITE_WRITE_MAX 65536
@@ -301,8 +302,12 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
         ok = mp_sql_commit(db);
     if (ok && have_high)
         atomic_store(&st->msg_high, high);
+    uint64_t t2 = uv_hrtime();
     st->run_ns += t1 - t0;
-    st->commit_ns += uv_hrtime() - t1;
+    st->commit_ns += t2 - t1;
+    mp_metrics_observe(MP_MH_STORE_BATCH_JOBS, n);
+    mp_metrics_observe(MP_MH_STORE_TXN_SECONDS, t2 - t0);
+    mp_metrics_observe(MP_MH_STORE_COMMIT_SECONDS, t2 - t1);
     if (n > st->max_batch)
         st->max_batch = n;
     if (!ok) {
@@ -801,6 +806,16 @@ void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs)
         *batches = atomic_load(&st->batches);
     if (jobs)
         *jobs = atomic_load(&st->jobs);
+}
+
+void mp_store_queue_depths(mp_store_t *st, size_t *writes, size_t *reads)
+{
+    uv_mutex_lock(&st->wq.mu);
+    *writes = st->wq.n;
+    uv_mutex_unlock(&st->wq.mu);
+    uv_mutex_lock(&st->rq.mu);
+    *reads = st->rq.n;
+    uv_mutex_unlock(&st->rq.mu);
 }
 
 mp_err_t mp_sqlite__write(mp_store_t *st, mp_sql_job_t *job)

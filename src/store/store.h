@@ -48,6 +48,9 @@ void mp_store_probe(mp_store_t *st);
 /* Group-commit counters since open: transactions committed (or failed) by the
  * writer, and write jobs they carried. Either pointer may be NULL. */
 void mp_store_stats(mp_store_t *st, uint64_t *batches, uint64_t *jobs);
+/* Jobs waiting in the write queue (for the writer) and the read queue (for
+ * the readers) right now. Any thread. */
+void mp_store_queue_depths(mp_store_t *st, size_t *writes, size_t *reads);
 
 /* ---- users and devices -------------------------------------------------- */
 

@@ -65,7 +65,7 @@ static void done(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL};
+    static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL, NULL};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
     uv_loop_init(&loop);

@@ -51,7 +51,7 @@ static const mp_route_t *const tables[] = {mp_auth_routes,   mp_chat_routes,  mp
 
 /* Routes the gateway serves itself, outside the modules' tables. */
 static const char *const builtin[][2] = {
-    {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/v1/ws"}};
+    {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/v1/ws"}, {"GET", "/metrics"}};
 
 static bool server_has(const char *method, const char *path)
 {
