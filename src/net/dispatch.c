@@ -108,8 +108,13 @@ static bool builtin(mp_http_req_t *req, const char *path)
      * listener. */
     bool metrics_here =
         srv->cfg->metrics && (srv->metrics_only || srv->cfg->metrics_listen[0] == '\0');
-    if (metrics_here && strcmp(path, "/metrics") == 0) {
-        if (!get)
+    if (strcmp(path, "/metrics") == 0) {
+        /* Off or elsewhere: a plain 404 here, not the web client's page
+         * (which answers unknown paths), so a scraper pointed at the wrong
+         * address fails loudly. */
+        if (!metrics_here)
+            mp_http_respond_error(req, MP_ERR_NOT_FOUND, NULL);
+        else if (!get)
             method_not_allowed(req, "GET, HEAD");
         else
             mp_server__metrics(req);
