@@ -326,6 +326,7 @@ static mp_server_t *fuzz_server(void)
     mp_sidmap_put(&fuzz_srv->sids, UINT64_MAX, fuzz_srv);
     mp_sidmap_del(&fuzz_srv->sids, UINT64_MAX);
     mp_map_reserve(&fuzz_srv->ws_per_user, 1);
+    mp_map_reserve(&fuzz_srv->ws_per_device, 1);
     return fuzz_srv;
 }
 
