@@ -171,8 +171,6 @@ bool mp_caps__admit(mp_conn_t *c)
     uintptr_t n = (uintptr_t)*slot;
     unsigned max = srv->cfg->max_connections_per_ip;
     if (max && n >= max) {
-        if (n == 0)
-            mp_map_del(&srv->per_ip, key, NULL);
         refuse(c, MP_ERR_RATE_LIMITED, "Too Many Requests",
                "too many connections from this address", 1);
         return false;

@@ -1,6 +1,5 @@
 /* The request object seen by handlers: accessors, response serialization and
  * the access log. */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,11 +116,7 @@ const char *mp_http_req_peer(const mp_http_req_t *req)
     if (r->peer[0] == '\0') {
         uint8_t a[16];
         if (mp_caps__forwarded(r, a)) {
-            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (memcmp(a, mapped, 12) == 0)
-                inet_ntop(AF_INET, a + 12, r->peer, sizeof(r->peer));
-            else
-                inet_ntop(AF_INET6, a, r->peer, sizeof(r->peer));
+            mp_cidr_addr_format(a, r->peer, sizeof(r->peer));
         } else if (r->conn) {
             mp_conn__peer(r->conn, r->peer, sizeof(r->peer));
         } else {

@@ -21,6 +21,14 @@ bool mp_cidr_addr_parse(const char *text, uint8_t out[16])
     return inet_pton(AF_INET6, text, out) == 1;
 }
 
+void mp_cidr_addr_format(const uint8_t addr[16], char *out, size_t len)
+{
+    if (memcmp(addr, v4_mapped, 12) == 0)
+        inet_ntop(AF_INET, addr + 12, out, (socklen_t)len);
+    else
+        inet_ntop(AF_INET6, addr, out, (socklen_t)len);
+}
+
 bool mp_cidr_addr_of(const struct sockaddr *sa, uint8_t out[16])
 {
     if (sa->sa_family == AF_INET) {

@@ -22,6 +22,9 @@ int mp_cidr_parse_list(const char *list, mp_cidr_t *out, size_t max, char *err, 
 /* An address in text form (IPv4 or IPv6, no port) as 16 bytes (IPv4 mapped);
  * false when it is not an address. */
 bool mp_cidr_addr_parse(const char *text, uint8_t out[16]);
+/* A 16-byte address as text: dotted IPv4 for an IPv4-mapped one, else IPv6
+ * (out: at least 46 bytes, INET6_ADDRSTRLEN). */
+void mp_cidr_addr_format(const uint8_t addr[16], char *out, size_t len);
 /* The address of a socket (AF_INET or AF_INET6) as 16 bytes (IPv4 mapped). */
 bool mp_cidr_addr_of(const struct sockaddr *sa, uint8_t out[16]);
 

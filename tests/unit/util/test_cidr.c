@@ -41,6 +41,15 @@ static void test_parse_and_match(void **state)
     assert_int_equal(n, 1);
     assert_true(in(b, n, "8.8.8.8"));
     assert_false(in(b, n, "2001:db8::1"));
+    /* Back to text: IPv4 as IPv4, IPv6 in its short form. */
+    uint8_t a[16];
+    char text[46];
+    assert_true(mp_cidr_addr_parse("203.0.113.5", a));
+    mp_cidr_addr_format(a, text, sizeof text);
+    assert_string_equal(text, "203.0.113.5");
+    assert_true(mp_cidr_addr_parse("2001:DB8:0:0::7", a));
+    mp_cidr_addr_format(a, text, sizeof text);
+    assert_string_equal(text, "2001:db8::7");
 }
 
 static void test_refusals(void **state)
