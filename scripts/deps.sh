@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libjansson-dev
   libsqlite3-dev libsodium-dev libjwt-dev libinih-dev libcmocka-dev
-  libicu-dev libcurl4-openssl-dev python3-aiosmtpd
+  libicu-dev libcurl4-openssl-dev python3-aiosmtpd python3-websockets
   libvips-dev libmagic-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvips-tools ffmpeg libimage-exiftool-perl
   libncurses-dev tmux
