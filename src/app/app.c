@@ -316,8 +316,8 @@ static int start_side(app_state_t *s, side_listener_t *side, const char *key, co
 static int start_sides(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->metrics && cfg->metrics_listen[0] != '\0') {
-        if (start_side(s, &s->metrics, "metrics_listen", cfg->metrics_listen, &metrics_hooks,
-                       err, errlen) != 0)
+        if (start_side(s, &s->metrics, "metrics_listen", cfg->metrics_listen, &metrics_hooks, err,
+                       errlen) != 0)
             return -1;
         print_address("metrics on", &s->metrics.cfg, s->metrics.port, "");
     }
@@ -508,8 +508,7 @@ static void on_sighup(uv_signal_t *h, int signum)
         return;
     char err[1200];
     if (mp_server_tls_load(s->app.srv, err, sizeof err) != 0)
-        mp_log_error("SIGHUP: the TLS certificate was not reloaded, the one in use stays: %s",
-                     err);
+        mp_log_error("SIGHUP: the TLS certificate was not reloaded, the one in use stays: %s", err);
     else
         mp_log_always(MP_LOG_INFO, "magpie: TLS certificate reloaded from %s", cfg->tls_cert);
 }

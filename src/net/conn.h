@@ -193,14 +193,14 @@ struct mp_server {
     size_t npend, pend_cap;
     bool listener_init;
     bool shutting_down;
-    bool timers_closed; /* timer and flusher closed (shutdown, last socket gone) */
-    bool stream_routes; /* some route has MP_ROUTE_BODY_STREAM */
-    bool metrics_only;  /* the metrics_listen listener: GET /metrics and nothing else */
-    int https_redirect; /* tls_redirect_listen: every request is redirected to this port */
+    bool timers_closed;         /* timer and flusher closed (shutdown, last socket gone) */
+    bool stream_routes;         /* some route has MP_ROUTE_BODY_STREAM */
+    bool metrics_only;          /* the metrics_listen listener: GET /metrics and nothing else */
+    int https_redirect;         /* tls_redirect_listen: every request is redirected to this port */
     struct ssl_ctx_st *tls_ctx; /* new connections speak TLS with it (tls_cert), or NULL */
     char *tls_plain;            /* plaintext of one TLS read (tls.c) */
     size_t tls_plain_cap;
-    int64_t timer_due;  /* loop time the timer fires at, or -1 when stopped */
+    int64_t timer_due; /* loop time the timer fires at, or -1 when stopped */
     struct mp_tlist tl[MP_T__COUNT];
     mp_conn_t *conns;
     size_t nconns;

@@ -90,12 +90,14 @@ SSL_CTX *mp_tls__ctx_load(const char *cert, const char *key, char *err, size_t e
         return NULL;
     char why[256];
     ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        snprintf(err, errlen, "tls_cert %s: %s", cert, ssl_reason(why, sizeof why));
-        goto fail;
-    }
+    /* The key first: a certificate that does not match it then drops it
+     * quietly, and the check below says so in plain words. */
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
         snprintf(err, errlen, "tls_key %s: %s", key, ssl_reason(why, sizeof why));
+        goto fail;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        snprintf(err, errlen, "tls_cert %s: %s", cert, ssl_reason(why, sizeof why));
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -284,8 +286,7 @@ void mp_tls__received(mp_conn_t *c, const char *data, size_t len)
         mp_conn__eof(c);
 }
 
-void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
-                   void *arg)
+void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done, void *arg)
 {
     struct mp_tls *t = c->tls;
     /* Before the handshake there is no request to answer; after a failure
