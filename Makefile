@@ -10,7 +10,7 @@ PREFIX     ?= /usr/local
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run cluster install test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-web clean format format-check
+.PHONY: all build web deps run cluster install test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-tls bench-web clean format format-check
 
 all: build
 
@@ -96,6 +96,11 @@ bench-files: deps
 # One node against three on PostgreSQL and NATS (scripts/bench-cluster.sh).
 bench-cluster: deps
 	@scripts/bench-cluster.sh
+
+# Plain against TLS: WebSocket throughput, memory per connection, handshakes/s
+# (scripts/bench-tls.sh).
+bench-tls: deps
+	@scripts/bench-tls.sh
 
 # The web client's budgets in chromium against a Release server: initial JS,
 # the list's first paint with 1,000 conversations, scrolling 10,000 messages.

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# `make bench-tls`: what TLS costs. Builds Release and makes a throwaway
+# certificate chain (scripts/test-certs.sh), then for a plain server and for
+# one with tls_cert, each on a fresh data directory:
+#
+#   connect   CONNECT_N authenticated WebSockets opened and held: the
+#             server's memory per idle connection (ws:// against wss://)
+#   direct    `magpie bench direct`, DIRECT_PAIRS pairs as fast as the
+#             window allows: messages/s and latency (ws:// against wss://)
+#
+# and on the TLS server `openssl s_time` for HANDSHAKE_SECONDS each: full
+# handshakes a second (TLS 1.3 and 1.2) and resumed ones (TLS 1.2 session
+# ids). Results (tables + JSON) go to $OUT; every server is stopped.
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+OUT=${OUT:-$BUILD/bench-tls-results}
+CONNECT_N=${CONNECT_N:-2000}
+DIRECT_PAIRS=${DIRECT_PAIRS:-100}
+DIRECT_SECONDS=${DIRECT_SECONDS:-10}
+DIRECT_WINDOW=${DIRECT_WINDOW:-16}
+HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+echo "bench-tls: building Release into $BUILD" >&2
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target magpie >/dev/null
+bin=$BUILD/magpie
+mkdir -p "$OUT"
+
+work=$(mktemp -d /tmp/magpie-bench-tls.XXXXXX)
+pid=
+stop_server() {
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    pid=
+}
+cleanup() {
+    stop_server
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+scripts/test-certs.sh "$work/certs" localhost
+export SSL_CERT_FILE=$work/certs/ca.pem # the bench's client trusts the test root
+
+# start_server NAME [flags...]: a server on a free port; sets pid and port.
+start_server() {
+    local name=$1
+    shift
+    mkdir -p "$work/$name"
+    # Limits per user and per IP are for people, not for a load generator.
+    "$bin" serve --listen 127.0.0.1:0 --data "$work/$name" --log_level warn \
+        --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
+        --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 \
+        --max_ws_per_device 0 "$@" 2>"$work/$name/server.log" &
+    pid=$!
+    port=
+    for _ in $(seq 1000); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name/server.log" | head -1)
+        [[ -n $port ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$work/$name/server.log" >&2; exit 1; }
+        sleep 0.01
+    done
+    [[ -n $port ]] || { echo "bench-tls: server did not start" >&2; exit 1; }
+}
+
+summary=$OUT/summary.txt
+{
+    echo "magpie bench-tls, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); $(openssl version)"
+    echo
+} | tee "$summary"
+
+status=0
+bench() { # name, url, args...
+    local name=$1 url=$2
+    shift 2
+    echo "\$ magpie bench $* --url $url" | tee -a "$summary"
+    if "$bin" bench "$@" --url "$url" --json "$OUT/$name.json" | tee -a "$summary"; then
+        :
+    else
+        echo "bench-tls: $name exited $?" | tee -a "$summary"
+        status=1
+    fi
+    echo | tee -a "$summary"
+}
+
+for mode in plain tls; do
+    if [[ $mode == tls ]]; then
+        start_server tls --tls_cert "$work/certs/chain.pem" --tls_key "$work/certs/key.pem"
+        url=https://localhost:$port
+    else
+        start_server plain
+        url=http://127.0.0.1:$port
+    fi
+    bench "$mode-connect" "$url" connect --setup --users-prefix c_ --connections "$CONNECT_N" \
+        --duration 3 --server-pid "$pid"
+    bench "$mode-direct" "$url" direct --setup --users-prefix d_ --pairs "$DIRECT_PAIRS" \
+        --duration "$DIRECT_SECONDS" --window "$DIRECT_WINDOW"
+    if [[ $mode == tls ]]; then
+        for args in "-tls1_3 -new" "-tls1_2 -new" "-tls1_2 -reuse"; do
+            echo "\$ openssl s_time -connect localhost:$port $args -time $HANDSHAKE_SECONDS" | tee -a "$summary"
+            # shellcheck disable=SC2086
+            openssl s_time -connect "localhost:$port" -CAfile "$work/certs/ca.pem" $args \
+                -time "$HANDSHAKE_SECONDS" 2>&1 | grep -E "connections in|connections/user" |
+                tee -a "$summary" || status=1
+            echo | tee -a "$summary"
+        done
+    fi
+    stop_server
+done
+echo "bench-tls: results in $OUT (summary.txt and one JSON per run)" >&2
+exit $status
