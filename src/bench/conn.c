@@ -478,7 +478,7 @@ static void plain_input(mp_bench_conn_t *c, char *data, size_t len)
 /* Advances the TLS handshake; once it is done, sends the upgrade request. */
 static void tls_handshake(mp_bench_conn_t *c)
 {
-    ERR_clear_error(); /* SSL_get_error reads this thread's queue */
+    ERR_clear_error(); /* as in tls_input */
     int r = SSL_do_handshake(c->ssl);
     int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
     flush_wbio(c); /* the ClientHello, the Finished, or an alert explaining a refusal */
@@ -507,6 +507,7 @@ static void tls_input(mp_bench_conn_t *c, const char *data, size_t len)
         conn_fail(c, "TLS: out of memory");
         return;
     }
+    ERR_clear_error(); /* SSL_get_error below reads this thread's queue */
     if (c->state == ST_TLS)
         tls_handshake(c);
     while (c->state == ST_HANDSHAKE || c->state == ST_OPEN) {

@@ -8,6 +8,7 @@
  * and recv() with poll() deadlines as plain bytes do, and the load generator
  * drives the very same SSL objects from libuv. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -154,8 +155,7 @@ static long feed_rbio(mpc_conn_t *c, int64_t deadline)
     return n;
 }
 
-int mpc__tls_handshake(mpc_conn_t *c, const char *host, int64_t deadline, char *err,
-                       size_t errlen)
+int mpc__tls_handshake(mpc_conn_t *c, const char *host, int64_t deadline, char *err, size_t errlen)
 {
     c->ssl = mpc_tls_new(host, err, errlen);
     if (!c->ssl)
@@ -188,6 +188,7 @@ int mpc__tls_handshake(mpc_conn_t *c, const char *host, int64_t deadline, char *
 int mpc__tls_send(mpc_conn_t *c, const void *data, size_t len, int64_t deadline)
 {
     const char *p = data;
+    ERR_clear_error(); /* SSL_get_error reads this thread's queue: no stale entries */
     while (len > 0) {
         int slice = len < TLS_WRITE_SLICE ? (int)len : TLS_WRITE_SLICE;
         int n = SSL_write(c->ssl, p, slice);
@@ -215,9 +216,11 @@ int mpc__tls_send(mpc_conn_t *c, const void *data, size_t len, int64_t deadline)
 long mpc__tls_fill(mpc_conn_t *c, int64_t deadline)
 {
     long got = 0;
+    ERR_clear_error(); /* as in mpc__tls_send */
     for (;;) {
         mpc__reserve(c);
-        int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+        size_t room = c->rcap - c->rlen;
+        int n = SSL_read(c->ssl, c->rbuf + c->rlen, room < INT_MAX ? (int)room : INT_MAX);
         if (n > 0) {
             /* Keep decrypting what was received: plaintext must not stay
              * inside SSL, where a poll() on the socket would not see it. */
