@@ -26,8 +26,9 @@
 
 /* Generous per-user limits: every client comes through the proxy from
  * 127.0.0.1, and the bench registers its users at once. */
-static const char *const fast_flags[] = {"--send_rate", "100000", "--send_burst", "100000",
-                                         "--login_rate", "10000", "--register_rate", "10000", NULL};
+static const char *const fast_flags[] = {
+    "--send_rate",  "100000", "--send_burst",    "100000", /* the bench sends as fast as it can */
+    "--login_rate", "10000",  "--register_rate", "10000",  NULL};
 
 static mpt_server_t *srv;
 static char dir[64];         /* certificates, the proxy's config and log */
@@ -240,9 +241,8 @@ static void test_cli_over_https(void **state)
     assert_int_equal(run_env(hb, &r, trust, (const char *const[]){"register", bob, NULL}), 0);
 
     cli_proc_t *tail = cli_spawnv(hb, (const char *const[]){"tail", "--json", NULL}, trust);
-    assert_int_equal(run_env(ha, &r, trust,
-                             (const char *const[]){"send", to_bob, "hello over tls", NULL}),
-                     0);
+    assert_int_equal(
+        run_env(ha, &r, trust, (const char *const[]){"send", to_bob, "hello over tls", NULL}), 0);
     char line[4096];
     bool seen = false;
     long long deadline = cli_mono_ms() + CLI_TIMEOUT_MS;
@@ -261,9 +261,8 @@ static void test_cli_over_https(void **state)
     /* The same host and port over http:// is another entry: not logged in. */
     char plain[64];
     snprintf(plain, sizeof plain, "http://127.0.0.1:%d", tls_port);
-    assert_int_equal(
-        run_env(ha, &r, trust, (const char *const[]){"whoami", "--url", plain, NULL}),
-        EXIT_OFFLINE);
+    assert_int_equal(run_env(ha, &r, trust, (const char *const[]){"whoami", "--url", plain, NULL}),
+                     EXIT_OFFLINE);
     assert_non_null(strstr(r.err, "not_logged_in"));
     cli_home_free(ha);
     cli_home_free(hb);
@@ -389,11 +388,11 @@ static void test_bench_over_https(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cli_over_https),
-        cmocka_unit_test(test_cli_untrusted),
-        cmocka_unit_test(test_cli_wrong_host),
-        cmocka_unit_test(test_library_tls_to_plain),
-        cmocka_unit_test(test_bench_over_https),
+        cmocka_unit_test(test_cli_over_https),       /* the CLI */
+        cmocka_unit_test(test_cli_untrusted),        /* the CLI */
+        cmocka_unit_test(test_cli_wrong_host),       /* the CLI */
+        cmocka_unit_test(test_library_tls_to_plain), /* the client library */
+        cmocka_unit_test(test_bench_over_https),     /* the load generator */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
