@@ -67,6 +67,7 @@ fuzz: deps
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  if [ $$n = fuzz_media ]; then scripts/fuzz-media-seeds.sh $(FUZZ_BUILD)/corpus/$$n || exit 1; fi; \
+	  if [ $$n = fuzz_tls ]; then scripts/fuzz-tls-seeds.py $(FUZZ_BUILD)/corpus/$$n || exit 1; fi; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \

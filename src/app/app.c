@@ -49,6 +49,14 @@ static const struct {
     {NULL, 0},
 };
 
+/* A listener beside the client one: its server (NULL when not configured),
+ * its copy of the configuration (listen changed) and its port. */
+typedef struct {
+    mp_server_t *srv;
+    mp_config_t cfg;
+    int port;
+} side_listener_t;
+
 typedef struct {
     mp_app_t app; /* first: the hooks' ctx is &app */
     mp_module_ctx_t mctx;
@@ -60,8 +68,10 @@ typedef struct {
     mp_grace_t *grace; /* frees deleted accounts' usernames (auth/deletion.h) */
     int lock_fd;       /* holds the data directory's flock for the server's lifetime */
     bool stopping;
-    mp_server_t *msrv; /* the metrics_listen listener, or NULL */
-    mp_config_t mcfg;  /* its configuration: cfg with listen = metrics_listen */
+    int port;                 /* the client listener's */
+    side_listener_t metrics;  /* metrics_listen */
+    side_listener_t redirect; /* tls_redirect_listen */
+    uv_signal_t sighup;       /* reloads the TLS certificate */
 } app_state_t;
 
 /* mkdir -p with mode 0700 for what we create (the data dir holds secrets). */
@@ -259,38 +269,64 @@ static const mp_server_hooks_t hooks = {
 static const mp_server_hooks_t metrics_hooks = {
     .metrics = hook_metrics,
 };
+/* The tls_redirect_listen listener answers everything with a redirect. */
+static const mp_server_hooks_t redirect_hooks = {0};
 static const mp_route_t no_routes[1]; /* only the zeroed end */
 
-/* Opens the metrics_listen listener when one is configured. */
-static int start_metrics(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
+/* "magpie: WHAT HOST:PORT" on stderr, whatever the log level. */
+static void print_address(const char *what, const mp_config_t *cfg, int port, const char *tail)
 {
-    if (!cfg->metrics || cfg->metrics_listen[0] == '\0')
-        return 0;
-    s->mcfg = *cfg;
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    mp_log_always(MP_LOG_INFO, v6 ? "magpie: %s [%s]:%d%s" : "magpie: %s %s:%d%s", what,
+                  cfg->listen_host, port, tail);
+}
+
+/* A second listener on addr (the value of key), with side's own copy of
+ * cfg: the metrics_listen or tls_redirect_listen one. No per-address or
+ * total connection caps of the client listener apply there. */
+static int start_side(app_state_t *s, side_listener_t *side, const char *key, const char *addr,
+                      const mp_server_hooks_t *side_hooks, char *err, size_t errlen)
+{
+    side->cfg = *s->app.cfg;
     char e[256];
-    if (mp_config_set(&s->mcfg, "listen", cfg->metrics_listen, "metrics_listen", e, sizeof e) !=
-        0) {
-        snprintf(err, errlen, "metrics_listen: %s", e);
+    if (mp_config_set(&side->cfg, "listen", addr, key, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: %s", key, e);
         return -1;
     }
-    /* No per-address or total connection caps of the client listener: a
-     * scraper is one well-known client. */
-    s->msrv = mp_server_new(&s->loop, &s->mcfg, no_routes, &metrics_hooks, &s->app);
-    if (s->msrv == NULL) {
-        snprintf(err, errlen, "cannot create the metrics server");
+    /* Plain HTTP whatever the client listener speaks. */
+    side->cfg.tls_cert[0] = side->cfg.tls_key[0] = '\0';
+    side->srv = mp_server_new(&s->loop, &side->cfg, no_routes, side_hooks, &s->app);
+    if (side->srv == NULL) {
+        snprintf(err, errlen, "cannot create the %s server", key);
         return -1;
     }
-    mp_server_set_metrics_only(s->msrv);
-    int port = 0;
-    int rc = mp_server_listen(s->msrv, &port);
+    if (side_hooks == &metrics_hooks)
+        mp_server_set_metrics_only(side->srv);
+    else
+        mp_server_set_https_redirect(side->srv, s->port);
+    int rc = mp_server_listen(side->srv, &side->port);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot listen on %s (metrics_listen): %s", cfg->metrics_listen,
-                 uv_strerror(rc));
+        snprintf(err, errlen, "cannot listen on %s (%s): %s", addr, key, uv_strerror(rc));
         return -1;
     }
-    bool v6 = strchr(s->mcfg.listen_host, ':') != NULL;
-    mp_log_always(MP_LOG_INFO, v6 ? "magpie: metrics on [%s]:%d" : "magpie: metrics on %s:%d",
-                  s->mcfg.listen_host, port);
+    return 0;
+}
+
+/* Opens the metrics_listen and tls_redirect_listen listeners when set. */
+static int start_sides(app_state_t *s, const mp_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->metrics && cfg->metrics_listen[0] != '\0') {
+        if (start_side(s, &s->metrics, "metrics_listen", cfg->metrics_listen, &metrics_hooks, err,
+                       errlen) != 0)
+            return -1;
+        print_address("metrics on", &s->metrics.cfg, s->metrics.port, "");
+    }
+    if (cfg->tls_redirect_listen[0] != '\0') {
+        if (start_side(s, &s->redirect, "tls_redirect_listen", cfg->tls_redirect_listen,
+                       &redirect_hooks, err, errlen) != 0)
+            return -1;
+        print_address("redirecting to https on", &s->redirect.cfg, s->redirect.port, "");
+    }
     return 0;
 }
 
@@ -461,6 +497,22 @@ static void on_server_down(void *arg)
     uv_stop(&s->loop);
 }
 
+/* SIGHUP: the certificate and key again (a renewal), for new connections.
+ * A bad pair is logged and the one in use stays. Without TLS, nothing. */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    app_state_t *s = h->data;
+    const mp_config_t *cfg = s->app.cfg;
+    if (cfg->tls_cert[0] == '\0' || s->stopping)
+        return;
+    char err[1200];
+    if (mp_server_tls_load(s->app.srv, err, sizeof err) != 0)
+        mp_log_error("SIGHUP: the TLS certificate was not reloaded, the one in use stays: %s", err);
+    else
+        mp_log_always(MP_LOG_INFO, "magpie: TLS certificate reloaded from %s", cfg->tls_cert);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_state_t *s = h->data;
@@ -473,8 +525,10 @@ static void on_signal(uv_signal_t *h, int signum)
     (void)sd_notify(0, "STOPPING=1");
     /* The metrics listener first: its connections are plain HTTP and close
      * at once, long before the client server's WebSockets are gone. */
-    if (s->msrv != NULL)
-        mp_server_shutdown(s->msrv, NULL, NULL);
+    if (s->metrics.srv != NULL)
+        mp_server_shutdown(s->metrics.srv, NULL, NULL);
+    if (s->redirect.srv != NULL)
+        mp_server_shutdown(s->redirect.srv, NULL, NULL);
     mp_server_shutdown(s->app.srv, on_server_down, s);
 }
 
@@ -533,8 +587,10 @@ static void teardown(app_state_t *s)
     if (app->srv != NULL)
         mp_server_free(app->srv);
     app->srv = NULL;
-    mp_server_free(s->msrv);
-    s->msrv = NULL;
+    mp_server_free(s->metrics.srv);
+    s->metrics.srv = NULL;
+    mp_server_free(s->redirect.srv);
+    s->redirect.srv = NULL;
     app->store = NULL;
     if (uv_loop_close(&s->loop) != 0)
         mp_log_warn("event loop closed with handles still open");
@@ -571,14 +627,15 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
         snprintf(err, errlen, "cannot create the server");
         return -1;
     }
-    int port = 0;
-    int rc = mp_server_listen(app->srv, &port);
+    if (cfg->tls_cert[0] != '\0' && mp_server_tls_load(app->srv, err, errlen) != 0)
+        return -1;
+    int rc = mp_server_listen(app->srv, &s->port);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
                  uv_strerror(rc));
         return -1;
     }
-    if (start_metrics(s, cfg, err, errlen) != 0)
+    if (start_sides(s, cfg, err, errlen) != 0)
         return -1;
     mp_metrics_start(mp_now_ms());
     if (mkdir_p(cfg->data_dir, err, errlen) != 0)
@@ -633,7 +690,12 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    print_listening(cfg, port);
+    uv_signal_init(&s->loop, &s->sighup);
+    s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    if (cfg->tls_cert[0] != '\0')
+        mp_log_always(MP_LOG_INFO, "magpie: TLS on, certificate from %s", cfg->tls_cert);
+    print_listening(cfg, s->port);
     return 0;
 }
 

@@ -82,6 +82,17 @@ static const cfg_key_t keys[] = {
      "answer GET /metrics (Prometheus text format; counts only, no user data)", false},
     {"metrics_listen", K_LISTEN_OPT, FIELD(metrics_listen), 0, 0, "",
      "serve /metrics on this HOST:PORT only (a second listener) instead of on listen", false},
+    /* TLS */
+    {"tls_cert", K_STRING, FIELD(tls_cert), 0, 0, "",
+     "PEM file with the server certificate, then its intermediates: HTTPS and WSS on listen "
+     "(reloaded on SIGHUP)",
+     false},
+    {"tls_key", K_STRING, FIELD(tls_key), 0, 0, "",
+     "PEM file with the private key of tls_cert (reloaded on SIGHUP)", false},
+    {"tls_redirect_listen", K_LISTEN_OPT, FIELD(tls_redirect_listen), 0, 0, "",
+     "also listen on this HOST:PORT for plain HTTP and answer every request with a redirect to "
+     "https:// (needs tls_cert)",
+     false},
     {"node_id", K_UINT, FIELD(node_id), 0, 1023, "0",
      "this node's number (0-1023), part of every id; unique per cluster node", false},
     {"max_body", K_SIZE, FIELD(max_body), 1, GIB, "1m",
@@ -731,6 +742,10 @@ static int check_together(const mp_config_t *cfg, char *err, size_t errlen)
         return errorf(err, errlen, "config: database = postgres needs database_url");
     if (cfg->bus == MP_BUS_NATS && cfg->nats_url[0] == '\0')
         return errorf(err, errlen, "config: bus = nats needs nats_url");
+    if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
+        return errorf(err, errlen, "config: tls_cert and tls_key go together: set both or neither");
+    if (cfg->tls_redirect_listen[0] != '\0' && cfg->tls_cert[0] == '\0')
+        return errorf(err, errlen, "config: tls_redirect_listen needs tls_cert and tls_key");
     mp_cidr_t blocks[MP_CONFIG_PROXIES_MAX];
     char why[160];
     if (mp_cidr_parse_list(cfg->trusted_proxies, blocks, MP_CONFIG_PROXIES_MAX, why, sizeof why) <

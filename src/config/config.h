@@ -32,11 +32,14 @@ typedef struct mp_config {
     bool access_log;         /* access_log = on */
     bool metrics;            /* metrics = on: GET /metrics */
     char metrics_listen[80]; /* metrics_listen = "": /metrics on listen; else its own listener */
-    mp_database_t database;  /* database = sqlite | postgres */
-    char database_url[1024]; /* database_url = "" (libpq connection string) */
-    mp_bus_kind_t bus;       /* bus = none | nats */
-    char nats_url[1024];     /* nats_url = "" */
-    unsigned node_id;        /* node_id = 0 (0..1023), part of every id */
+    char tls_cert[1024];     /* tls_cert = "": PEM chain; with tls_key, listen speaks TLS only */
+    char tls_key[1024];      /* tls_key = "" */
+    char tls_redirect_listen[80]; /* tls_redirect_listen = "": plain HTTP -> https:// redirects */
+    mp_database_t database;       /* database = sqlite | postgres */
+    char database_url[1024];      /* database_url = "" (libpq connection string) */
+    mp_bus_kind_t bus;            /* bus = none | nats */
+    char nats_url[1024];          /* nats_url = "" */
+    unsigned node_id;             /* node_id = 0 (0..1023), part of every id */
 
     /* HTTP */
     size_t max_body;            /* max_body = 1048576 bytes */

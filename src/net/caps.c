@@ -128,11 +128,16 @@ static void refuse(mp_conn_t *c, mp_err_t err, const char *reason, const char *m
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                      "%sConnection: close\r\n\r\n%s",
                      mp_err_status(err), reason, bl, retry, body);
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
-        (void)recv(fd, c->srv->rbuf, MP_NET_RBUF, MSG_DONTWAIT);
-    uv_buf_t buf = uv_buf_init(out, (unsigned)n);
-    (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    /* On a TLS listener the answer would need a handshake first: spending
+     * one on a connection refused for load would defeat the point, so the
+     * socket just closes. */
+    if (c->srv->tls_ctx == NULL) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            (void)recv(fd, c->srv->rbuf, MP_NET_RBUF, MSG_DONTWAIT);
+        uv_buf_t buf = uv_buf_init(out, (unsigned)n);
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    }
     /* Answered before any request exists, so not in the request counters. */
     if (err == MP_ERR_RATE_LIMITED)
         mp_metrics_inc(MP_MC_RATE_LIMITED_HTTP);

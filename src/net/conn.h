@@ -167,6 +167,7 @@ struct mp_conn {
     size_t obytes;        /* output held for the peer: see mp_conn__out_add */
     mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
     mp_ws_t *ws;          /* non-NULL once upgraded */
+    struct mp_tls *tls;   /* TLS state on a tls_cert listener (tls.c), else NULL */
     uint64_t ip_key;      /* counted in srv->per_ip under this key; 0 = not counted */
     bool proxied;         /* from a trusted proxy (trusted_proxies): not counted per address */
 };
@@ -192,10 +193,14 @@ struct mp_server {
     size_t npend, pend_cap;
     bool listener_init;
     bool shutting_down;
-    bool timers_closed; /* timer and flusher closed (shutdown, last socket gone) */
-    bool stream_routes; /* some route has MP_ROUTE_BODY_STREAM */
-    bool metrics_only;  /* the metrics_listen listener: GET /metrics and nothing else */
-    int64_t timer_due;  /* loop time the timer fires at, or -1 when stopped */
+    bool timers_closed;         /* timer and flusher closed (shutdown, last socket gone) */
+    bool stream_routes;         /* some route has MP_ROUTE_BODY_STREAM */
+    bool metrics_only;          /* the metrics_listen listener: GET /metrics and nothing else */
+    int https_redirect;         /* tls_redirect_listen: every request is redirected to this port */
+    struct ssl_ctx_st *tls_ctx; /* new connections speak TLS with it (tls_cert), or NULL */
+    char *tls_plain;            /* plaintext of one TLS read (tls.c) */
+    size_t tls_plain_cap;
+    int64_t timer_due; /* loop time the timer fires at, or -1 when stopped */
     struct mp_tlist tl[MP_T__COUNT];
     mp_conn_t *conns;
     size_t nconns;
@@ -257,6 +262,12 @@ uint64_t mp_conn__peer_key(mp_conn_t *c);
 /* Asks for mp_ws__flush(c) before the loop next blocks, so that the frames
  * queued meanwhile leave in one write. */
 void mp_conn__want_flush(mp_conn_t *c);
+/* Writes len bytes of buf, which it owns and frees once written (TLS). */
+void mp_conn__send_owned(mp_conn_t *c, char *buf, size_t len, mp_conn_wdone_fn done, void *arg);
+/* Input from the peer, in the clear: to the HTTP or WebSocket layer. */
+void mp_conn__input(mp_conn_t *c, const char *data, size_t len);
+/* The peer finished sending (EOF, or TLS close_notify). */
+void mp_conn__eof(mp_conn_t *c);
 /* Registers a new connection in srv's list (used by accept and fakes). */
 void mp_conn__init(mp_server_t *srv, mp_conn_t *c);
 /* Frees what a closed connection still holds (HTTP and WebSocket state). */
@@ -279,6 +290,27 @@ typedef struct mp_net_fake_ops {
     size_t (*unsent)(const mp_conn_t *c);
 } mp_net_fake_ops_t;
 extern mp_net_fake_ops_t mp_net__fake_ops;
+
+/* ---- tls.c ---- */
+
+/* A server context with Magpie's protocol versions, ciphers and ALPN and
+ * no certificate yet (tests add theirs). NULL and err on failure. */
+struct ssl_ctx_st *mp_tls__ctx_new(char *err, size_t errlen);
+/* The same with the PEM chain and key of these files, checked to match. */
+struct ssl_ctx_st *mp_tls__ctx_load(const char *cert, const char *key, char *err, size_t errlen);
+void mp_tls__ctx_free(struct ssl_ctx_st *ctx);
+/* Starts TLS on an accepted connection (server side, handshake pending). */
+bool mp_tls__conn_new(mp_conn_t *c, struct ssl_ctx_st *ctx);
+void mp_tls__conn_free(mp_conn_t *c);
+/* True when c is not TLS or its handshake is complete. */
+bool mp_tls__ready(const mp_conn_t *c);
+/* Ciphertext from the socket: handshake, then plaintext to mp_conn__input. */
+void mp_tls__received(mp_conn_t *c, const char *data, size_t len);
+/* mp_conn__write for a TLS connection: encrypts bufs into one write. */
+void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
+                   void *arg);
+/* Sends close_notify before the write side is shut down. */
+void mp_tls__shutdown(mp_conn_t *c);
 
 /* ---- deadline.c ---- */
 
@@ -386,6 +418,9 @@ void mp_caps__body_release(mp_http_req_t *r);
 /* True when the Host header value host (may be NULL) is allowed by
  * allowed_hosts; loopback names pass when the listener is loopback. */
 bool mp_http__host_allowed(const mp_config_t *cfg, const char *host);
+/* The name part of a Host header value ("[v6]" keeps its brackets) into
+ * out; false when the value is malformed or does not fit. */
+bool mp_http__host_name(const char *host, char *out, size_t outlen);
 
 /* ---- ws_handshake.c, ws_in.c, ws_out.c ---- */
 

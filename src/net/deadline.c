@@ -2,6 +2,7 @@
  * kind (same timeout, so append order is deadline order) and one uv_timer
  * armed for the earliest head. */
 #include "net/conn.h"
+#include "util/metrics.h"
 
 static unsigned timeout_of(const mp_server_t *srv, int kind)
 {
@@ -92,6 +93,11 @@ static void expire(mp_conn_t *c, int kind)
 {
     switch (kind) {
     case MP_T_HEADER:
+        if (!mp_tls__ready(c)) { /* a handshake that did not finish in time */
+            mp_metrics_inc(MP_MC_TLS_FAILURES);
+            mp_conn__close(c);
+            break;
+        }
         mp_http__reject(c, MP_ERR_TIMEOUT, 0);
         break;
     case MP_T_IDLE:

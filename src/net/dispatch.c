@@ -287,8 +287,35 @@ static void route(mp_http_req_t *req, const char *raw)
     r->fn(req); /* req belongs to the handler from here on */
 }
 
+/* The tls_redirect_listen listener: the same Host and target on https://.
+ * GET and HEAD get 301 (what browsers remember); other methods 308, which
+ * keeps the method and body. */
+static void redirect_https(mp_http_req_t *req)
+{
+    char name[256], port[16] = "";
+    const char *host = mp_http_req_header(req, "Host");
+    const char *target = req->url && req->url[0] == '/' ? req->url : "/";
+    if (!mp_http__host_name(host, name, sizeof name)) {
+        mp_http_respond_error(req, MP_ERR_BAD_REQUEST, "a Host header is required");
+        return;
+    }
+    if (req->srv->https_redirect != 443)
+        snprintf(port, sizeof port, ":%d", req->srv->https_redirect);
+    size_t len = strlen(name) + strlen(port) + strlen(target) + sizeof "https://";
+    char *url = mp_malloc(len);
+    snprintf(url, len, "https://%s%s%s", name, port, target);
+    mp_http_add_header(req, "Location", url);
+    mp_free(url);
+    bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    mp_http_respond(req, get ? 301 : 308, NULL);
+}
+
 void mp_http__dispatch(mp_http_req_t *req)
 {
+    if (req->srv->https_redirect) {
+        redirect_https(req);
+        return;
+    }
     const char *url = req->url ? req->url : "";
     size_t plen = strcspn(url, "?#");
     char *raw = mp_strndup(url, plen);

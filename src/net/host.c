@@ -98,3 +98,16 @@ bool mp_http__host_allowed(const mp_config_t *cfg, const char *host)
     }
     return false;
 }
+
+bool mp_http__host_name(const char *host, char *out, size_t outlen)
+{
+    hostport_t h;
+    if (host == NULL || !split(host, strlen(host), &h) || h.nlen >= outlen)
+        return false;
+    for (size_t i = 0; i < h.nlen; i++) /* a name or an address, nothing else */
+        if (!isalnum((unsigned char)h.name[i]) && !strchr("-._:[]", h.name[i]))
+            return false;
+    memcpy(out, h.name, h.nlen);
+    out[h.nlen] = '\0';
+    return true;
+}

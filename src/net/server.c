@@ -14,7 +14,8 @@ typedef struct mp_wr {
     uv_write_t req;
     mp_conn_wdone_fn done;
     void *arg;
-    size_t len; /* bytes written, counted in the connection's obytes */
+    size_t len;  /* bytes written, counted in the connection's obytes */
+    char *owned; /* freed once written (TLS records), or NULL */
 } mp_wr_t;
 
 static void handle_closed(mp_server_t *srv)
@@ -150,6 +151,7 @@ void mp_conn__release(mp_conn_t *c)
     if (c->ws)
         mp_ws__release(c);
     mp_http__conn_free(c);
+    mp_tls__conn_free(c);
     mp_caps__conn_gone(c);
     if (c->prev || c->next || c->srv->conns == c)
         conn_unlink(c);
@@ -215,6 +217,7 @@ static void on_write(uv_write_t *req, int status)
     mp_conn_wdone_fn done = w->done;
     void *arg = w->arg;
     size_t len = w->len;
+    mp_free(w->owned);
     mp_free(w);
     mp_conn__wrote(c, done, arg, len, status);
 }
@@ -246,16 +249,19 @@ void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, 
 
 mp_net_fake_ops_t mp_net__fake_ops;
 
-void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
-                    void *arg)
+/* Hands bufs to the socket (or a fake's capture); owned, if not NULL, is
+ * freed once they are written. */
+static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
+                      void *arg, char *owned)
 {
-    MP_NET_ASSERT_LOOP(c->srv);
     if (c->flags & MP_C_CLOSED) {
+        mp_free(owned);
         done(c, arg);
         return;
     }
     if (c->flags & MP_C_FAKE) {
         size_t len = mp_net__fake_ops.capture(c, bufs, n);
+        mp_free(owned); /* captured: a copy */
         if (!mp_net__fake_ops.hold(c, done, arg, len)) {
             done(c, arg);
             return;
@@ -267,10 +273,12 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
     mp_wr_t *w = mp_malloc(sizeof(*w));
     w->done = done;
     w->arg = arg;
+    w->owned = owned;
     w->len = 0;
     for (unsigned i = 0; i < n; i++)
         w->len += bufs[i].len;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) < 0) {
+        mp_free(w->owned);
         mp_free(w);
         done(c, arg);
         mp_conn__close(c);
@@ -278,6 +286,22 @@ void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdon
     }
     c->nwrites++;
     mp_conn__out_add(c, w->len);
+}
+
+void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
+                    void *arg)
+{
+    MP_NET_ASSERT_LOOP(c->srv);
+    if (c->tls && !(c->flags & MP_C_CLOSED))
+        mp_tls__write(c, bufs, n, done, arg); /* encrypts, then mp_conn__send_owned */
+    else
+        send_bufs(c, bufs, n, done, arg, NULL);
+}
+
+void mp_conn__send_owned(mp_conn_t *c, char *buf, size_t len, mp_conn_wdone_fn done, void *arg)
+{
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    send_bufs(c, &b, 1, done, arg, buf);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -300,7 +324,9 @@ void mp_conn__maybe_finish(mp_conn_t *c)
      * unread input would send a RST that can destroy the reply in flight. */
     if (c->tkind != MP_T_CLOSING)
         mp_deadline__set(c, MP_T_CLOSING);
-    if (c->flags & MP_C_FAKE)
+    if (c->tls)
+        mp_tls__shutdown(c);
+    if (c->flags & (MP_C_FAKE | MP_C_CLOSED))
         return;
     uv_shutdown_t *sr = mp_malloc(sizeof(*sr));
     if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
@@ -327,10 +353,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = MP_NET_RBUF;
 }
 
-static void on_eof(mp_conn_t *c)
+void mp_conn__eof(mp_conn_t *c)
 {
     c->flags |= MP_C_EOF;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (!(c->flags & MP_C_FAKE))
+        uv_read_stop((uv_stream_t *)&c->tcp);
     /* A streamed body cut short: its consumer is told (MP_BODY_ABORT). */
     mp_http_req_t *s = c->http ? c->http->sreq : NULL;
     if (s && (s->bstate == MP_B_WAIT || s->bstate == MP_B_RECV)) {
@@ -351,18 +378,26 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || (c->flags & MP_C_CLOSED))
         return;
     if (nread == UV_EOF) {
-        on_eof(c);
+        mp_conn__eof(c);
         return;
     }
     if (nread < 0) {
         mp_conn__close(c);
         return;
     }
+    if (c->tls)
+        mp_tls__received(c, buf->base, (size_t)nread); /* plaintext: mp_conn__input */
+    else
+        mp_conn__input(c, buf->base, (size_t)nread);
+}
+
+void mp_conn__input(mp_conn_t *c, const char *data, size_t len)
+{
     if (c->ws) {
-        mp_ws__feed(c, (const uint8_t *)buf->base, (size_t)nread);
+        mp_ws__feed(c, (const uint8_t *)data, len);
         ws_input(c);
     } else if (!(c->flags & (MP_C_SHUT | MP_C_DRAIN))) {
-        mp_http__feed(c, buf->base, (size_t)nread);
+        mp_http__feed(c, data, len);
     }
 }
 
@@ -414,7 +449,16 @@ static void on_connection(uv_stream_t *server, int status)
     if (!mp_caps__admit(c))
         return;
     uv_tcp_nodelay(&c->tcp, 1);
-    mp_deadline__set(c, MP_T_IDLE);
+    if (srv->tls_ctx != NULL) {
+        if (!mp_tls__conn_new(c, srv->tls_ctx)) {
+            mp_conn__close(c);
+            return;
+        }
+        /* The handshake must be over within the time a request's head has. */
+        mp_deadline__set(c, MP_T_HEADER);
+    } else {
+        mp_deadline__set(c, MP_T_IDLE);
+    }
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
         mp_conn__close(c);
 }
@@ -491,6 +535,9 @@ void mp_server_free(mp_server_t *srv)
     mp_caps__free(srv);
     mp_free(srv->pend);
     mp_free(srv->rbuf);
+    mp_free(srv->tls_plain);
+    if (srv->tls_ctx)
+        mp_tls__ctx_free(srv->tls_ctx);
     mp_free(srv);
 }
 
@@ -531,4 +578,22 @@ void mp_server_set_metrics_only(mp_server_t *srv)
 uint64_t mp_conn__peer_key(mp_conn_t *c)
 {
     return c->ip_key; /* computed once at accept (mp_caps__admit) */
+}
+
+int mp_server_tls_load(mp_server_t *srv, char *err, size_t errlen)
+{
+    MP_NET_ASSERT_LOOP(srv);
+    struct ssl_ctx_st *ctx = mp_tls__ctx_load(srv->cfg->tls_cert, srv->cfg->tls_key, err, errlen);
+    if (ctx == NULL)
+        return -1;
+    /* Open connections hold a reference to the context they began with. */
+    if (srv->tls_ctx)
+        mp_tls__ctx_free(srv->tls_ctx);
+    srv->tls_ctx = ctx;
+    return 0;
+}
+
+void mp_server_set_https_redirect(mp_server_t *srv, int https_port)
+{
+    srv->https_redirect = https_port;
 }

@@ -53,6 +53,15 @@ void mp_server_set_route_mods(mp_server_t *srv, void *const *mods);
 /* Makes srv answer GET /metrics only (404 to everything else): the listener
  * of metrics_listen. Call before mp_server_listen. */
 void mp_server_set_metrics_only(mp_server_t *srv);
+/* Makes srv answer every request with a 301 to the same Host and path on
+ * https:// at https_port (443 is left out of the URL): the listener of
+ * tls_redirect_listen. Call before mp_server_listen. */
+void mp_server_set_https_redirect(mp_server_t *srv, int https_port);
+/* TLS on srv's listener from cfg's tls_cert and tls_key: loads them, or
+ * again (SIGHUP), for the connections accepted from now on; open ones keep
+ * the certificate they began with. On failure the one in use stays and err
+ * says why. Call before mp_server_listen for the first load. Loop thread. */
+int mp_server_tls_load(mp_server_t *srv, char *err, size_t errlen);
 /* Appends the gauges of srv's connections (by protocol and state) and of its
  * queued output, in the Prometheus text format. Loop thread only. */
 void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b);

@@ -2,6 +2,9 @@
  * compiled into every build so that tests and fuzzers run the real code. */
 #include "net/testing.h"
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +113,10 @@ void mp_net__fake_feed(mp_conn_t *c, const void *data, size_t len)
 {
     if ((c->flags & MP_C_CLOSED) || len == 0)
         return;
+    if (c->tls) { /* ciphertext, as a socket's read would hand it over */
+        mp_tls__received(c, data, len);
+        return;
+    }
     if (c->flags & MP_C_PAUSED) { /* a socket would not be read now: keep it */
         if (c->http == NULL)      /* upgraded: nothing reads this, as on a socket */
             return;
@@ -396,6 +403,51 @@ int mp_net__fuzz_ws(const uint8_t *data, size_t size)
     if (size > 1 && (data[1] & 1)) /* decided by the first input byte */
         mp_net__fake_feed(c, "Authorization: Bearer good\r\n", 28);
     mp_net__fake_feed(c, "\r\n", 2);
+    run(c, base, data, size);
+    return 0;
+}
+
+/* A server context with a fresh self-signed P-256 certificate, made in
+ * memory (no file to ship or find). */
+static SSL_CTX *self_signed_ctx(void)
+{
+    char err[256];
+    SSL_CTX *ctx = mp_tls__ctx_new(err, sizeof err);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    if (ctx == NULL || key == NULL || x == NULL)
+        abort();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"fuzz", -1, -1,
+                               0);
+    X509_set_issuer_name(x, name);
+    if (X509_sign(x, key, EVP_sha256()) == 0 || SSL_CTX_use_certificate(ctx, x) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, key) != 1)
+        abort();
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ctx;
+}
+
+int mp_net__fuzz_tls(const uint8_t *data, size_t size)
+{
+    mp_server_t *srv = fuzz_server();
+    if (srv->tls_ctx == NULL) {
+        srv->tls_ctx = self_signed_ctx();
+        /* The plaintext buffer too, so that every run starts from the same
+         * allocation count (run()). */
+        srv->tls_plain_cap = 4 * MP_NET_RBUF;
+        srv->tls_plain = mp_malloc(srv->tls_plain_cap);
+    }
+    size_t base = alloc_used();
+    mp_conn_t *c = mp_net__fake_new(srv);
+    if (!mp_tls__conn_new(c, srv->tls_ctx))
+        abort();
     run(c, base, data, size);
     return 0;
 }

@@ -40,5 +40,8 @@ void mp_net__fake_free(mp_conn_t *c);
  * WebSocket input after a successful (authenticated or not) upgrade. */
 int mp_net__fuzz_http(const uint8_t *data, size_t size);
 int mp_net__fuzz_ws(const uint8_t *data, size_t size);
+/* Arbitrary bytes as the first input of a TLS connection (handshake not
+ * done): a ClientHello OpenSSL takes or refuses, garbage, plain HTTP. */
+int mp_net__fuzz_tls(const uint8_t *data, size_t size);
 
 #endif

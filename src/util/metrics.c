@@ -33,6 +33,11 @@ static const struct {
     [MP_MC_RATE_LIMITED_HTTP] = {"magpie_rate_limited_total", "Requests refused as too many.",
                                  "transport=\"http\""},
     [MP_MC_RATE_LIMITED_WS] = {"magpie_rate_limited_total", NULL, "transport=\"websocket\""},
+    [MP_MC_TLS_HANDSHAKES] = {"magpie_tls_handshakes_total", "TLS handshakes completed.", NULL},
+    [MP_MC_TLS_FAILURES] = {"magpie_tls_handshake_failures_total",
+                            "TLS connections closed for a failed or timed-out handshake "
+                            "(bad input, no common protocol version or cipher).",
+                            NULL},
 };
 
 static atomic_uint_fast64_t counters[MP_MC__COUNT];

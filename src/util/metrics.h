@@ -21,6 +21,8 @@ typedef enum {
     MP_MC_SLOW_READERS,       /* WebSockets closed 1008 "slow reader" */
     MP_MC_RATE_LIMITED_HTTP,  /* HTTP answers 429 */
     MP_MC_RATE_LIMITED_WS,    /* WebSocket errors rate_limited */
+    MP_MC_TLS_HANDSHAKES,     /* TLS handshakes completed */
+    MP_MC_TLS_FAILURES,       /* TLS connections that failed before or during the handshake */
     MP_MC__COUNT
 } mp_metric_counter_t;
 

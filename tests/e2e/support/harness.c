@@ -1040,16 +1040,17 @@ unsigned char *mpt_read_file(const char *path, size_t *len)
     if (!f)
         return NULL;
     for (;;) {
-        if (n == cap) {
+        if (n + 1 >= cap) {
             cap = cap ? cap * 2 : 4096;
             data = realloc(data, cap);
         }
-        size_t got = fread(data + n, 1, cap - n, f);
+        size_t got = fread(data + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0)
             break;
     }
     fclose(f);
+    data[n] = '\0'; /* text files can be searched as strings */
     *len = n;
     return data;
 }

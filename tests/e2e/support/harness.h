@@ -240,7 +240,8 @@ void mpt_nats_stop(mpt_nats_t *n);
 int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, char *err,
                size_t errlen, const char *first, ...);
 
-/* Reads the whole file into a malloc'd buffer (caller frees); *len gets its
+/* Reads the whole file into a malloc'd buffer (caller frees), with a NUL
+ * after its end for text; *len gets its
  * size. NULL if it cannot be read. */
 unsigned char *mpt_read_file(const char *path, size_t *len);
 
