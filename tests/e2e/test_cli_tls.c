@@ -1,14 +1,17 @@
 /* End-to-end tests of the clients over TLS: the CLI (https:// and wss://) and
- * `magpie bench --url https://...` against a real server, with a throwaway
- * certificate chain (scripts/test-certs.sh: a root, an intermediate, a leaf
- * for localhost and 127.0.0.1). TLS is terminated by haproxy in front of a
- * plain `magpie serve`, on 127.0.0.1 and 127.0.0.2 (the latter is not in the
- * certificate: the host check must refuse it). The clients trust the root
- * only through SSL_CERT_FILE, as a user with a private CA would. */
+ * `magpie bench --url https://...` against a real server terminating TLS
+ * itself (tls_cert, tls_key), with a throwaway certificate chain
+ * (scripts/test-certs.sh: a root, an intermediate, a leaf for localhost and
+ * 127.0.0.1). The clients trust the root only through SSL_CERT_FILE, as a
+ * user with a private CA would. For the host check, a relay in this process
+ * makes the same server reachable at 127.0.0.2, which the certificate does
+ * not name (the server listens on one address). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -17,27 +20,21 @@
 
 #include "test_cli_util.h"
 
-/* The CLI's exit status for "cannot connect" (docs/cli.md). */
+/* The CLI's exit statuses (docs/cli.md). */
+#define EXIT_REFUSED 1
 #define EXIT_OFFLINE 3
 
 #ifndef MPT_CERTS_SCRIPT
 #error "MPT_CERTS_SCRIPT: the path of scripts/test-certs.sh (CMakeLists.txt)"
 #endif
 
-/* Generous per-user limits: every client comes through the proxy from
- * 127.0.0.1, and the bench registers its users at once. */
-static const char *const fast_flags[] = {
-    "--send_rate",  "100000", "--send_burst",    "100000", /* the bench sends as fast as it can */
-    "--login_rate", "10000",  "--register_rate", "10000",  NULL};
-
 static mpt_server_t *srv;
-static char dir[64];         /* certificates, the proxy's config and log */
+static char dir[64];         /* the certificates */
 static char ca_env[128];     /* "SSL_CERT_FILE=DIR/ca.pem" */
-static pid_t proxy_pid;      /* haproxy */
-static int tls_port;         /* where TLS is served, on 127.0.0.1 and 127.0.0.2 */
 static char url_ip[64];      /* https://127.0.0.1:PORT */
 static char url_name[64];    /* https://localhost:PORT */
-static char url_foreign[64]; /* https://127.0.0.2:PORT: an address the certificate lacks */
+static char url_foreign[64]; /* https://127.0.0.2:RELAY: an address the certificate lacks */
+static int plain_port;       /* tls_redirect_listen: plain HTTP */
 
 /* Runs argv (NULL-terminated) to the end within 30 s; its exit status. */
 static int run_tool(const char *const *argv, const char *log)
@@ -64,92 +61,115 @@ static int run_tool(const char *const *argv, const char *log)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* A port nobody listens on right now (the kernel's choice for port 0). */
-static int free_port(void)
+/* ---- the relay: 127.0.0.2:port -> the server, bytes untouched ----------- */
+
+/* One connection at a time: the TLS handshake that crosses it is the
+ * server's own, only the address the client dialled differs. */
+typedef struct relay {
+    int lfd, port, target_port;
+    bool running; /* th was started */
+    atomic_bool stop;
+    pthread_t th;
+} relay_t;
+
+static relay_t relay;
+
+/* Copies what is readable on from to to; false at EOF or on an error. */
+static bool relay_copy(int from, int to)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    char buf[16384];
+    ssize_t n = read(from, buf, sizeof buf);
+    for (ssize_t off = 0; n > 0 && off < n;) {
+        ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return n > 0;
+}
+
+static void relay_pump(relay_t *r, int a)
+{
+    int b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)r->target_port),
+                             .sin_addr.s_addr = htonl(0x7f000001)};
+    bool open = connect(b, (struct sockaddr *)&to, sizeof to) == 0;
+    while (open && !atomic_load(&r->stop)) {
+        struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+        if (poll(p, 2, 100) <= 0)
+            continue;
+        if (p[0].revents != 0 && !relay_copy(a, b))
+            open = false;
+        if (p[1].revents != 0 && !relay_copy(b, a))
+            open = false;
+    }
+    close(b);
+}
+
+static void *relay_main(void *arg)
+{
+    relay_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        struct pollfd p = {.fd = r->lfd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        int a = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (a < 0)
+            continue;
+        relay_pump(r, a);
+        close(a);
+    }
+    return NULL;
+}
+
+static int relay_start(relay_t *r, int target_port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
     socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    r->target_port = target_port;
+    r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (r->lfd < 0 || bind(r->lfd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(r->lfd, 8) != 0 || getsockname(r->lfd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    r->port = ntohs(a.sin_port);
+    atomic_store(&r->stop, false);
+    r->running = pthread_create(&r->th, NULL, relay_main, r) == 0;
+    return r->running ? 0 : -1;
 }
 
-/* Concatenates the leaf chain and its key: haproxy's `crt` takes one file. */
-static void write_pem_bundle(const char *path)
+static void relay_stop(relay_t *r)
 {
-    char chain[128], key[128], buf[4096];
-    snprintf(chain, sizeof chain, "%s/chain.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    FILE *out = fopen(path, "w");
-    assert_non_null(out);
-    const char *parts[] = {chain, key};
-    for (int i = 0; i < 2; i++) {
-        FILE *in = fopen(parts[i], "r");
-        assert_non_null(in);
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-            assert_int_equal(fwrite(buf, 1, n, out), n);
-        fclose(in);
+    if (r->running) {
+        atomic_store(&r->stop, true);
+        pthread_join(r->th, NULL); /* it looks at stop every 100 ms */
     }
-    assert_int_equal(fclose(out), 0);
+    if (r->lfd > 0)
+        close(r->lfd);
+    r->lfd = 0;
+    r->running = false;
 }
 
-/* Starts haproxy terminating TLS on 127.0.0.{1,2}:port in front of srv;
- * true once it accepts connections (within 10 s). */
-static bool proxy_start(int port)
-{
-    char cfg[128], bundle[128], log[128];
-    snprintf(cfg, sizeof cfg, "%s/haproxy.cfg", dir);
-    snprintf(bundle, sizeof bundle, "%s/bundle.pem", dir);
-    snprintf(log, sizeof log, "%s/haproxy.log", dir);
-    write_pem_bundle(bundle);
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "global\n  maxconn 2000\n"
-            "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"
-            "  timeout server 60s\n"
-            "frontend tls\n  bind 127.0.0.1:%d ssl crt %s\n  bind 127.0.0.2:%d ssl crt %s\n"
-            "  default_backend plain\n"
-            "backend plain\n  server magpie %s\n",
-            port, bundle, port, bundle, srv->hostport);
-    assert_int_equal(fclose(f), 0);
+/* ---- the server ---------------------------------------------------------- */
 
-    proxy_pid = fork();
-    assert_true(proxy_pid >= 0);
-    if (proxy_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execlp("haproxy", "haproxy", "-db", "-f", cfg, (char *)NULL);
-        _exit(127);
-    }
+/* The port of the tls_redirect_listen listener, from the server's log
+ * (within 10 s); 0 if it never appears. */
+static int redirect_port(void)
+{
+    static const char marker[] = "magpie: redirecting to https on 127.0.0.1:";
     long long deadline = cli_mono_ms() + 10000;
-    while (cli_mono_ms() < deadline) {
-        mpc_conn_t *c = mpc_connect("127.0.0.2", port, 1000);
-        if (c != NULL) {
-            mpc_conn_free(c);
-            return true;
-        }
-        if (waitpid(proxy_pid, NULL, WNOHANG) == proxy_pid) {
-            proxy_pid = 0;
-            return false; /* e.g. the port was taken meanwhile */
-        }
-        usleep(20000);
+    int port = 0;
+    while (port == 0 && cli_mono_ms() < deadline) {
+        size_t len = 0;
+        unsigned char *log = mpt_read_file(mpt_server_path(srv, "stderr.log"), &len);
+        const char *m = log != NULL ? strstr((const char *)log, marker) : NULL;
+        if (m != NULL)
+            port = atoi(m + strlen(marker));
+        free(log);
+        if (port == 0)
+            usleep(20000);
     }
-    return false;
-}
-
-static void proxy_stop(void)
-{
-    if (proxy_pid > 0) {
-        kill(proxy_pid, SIGTERM);
-        waitpid(proxy_pid, NULL, 0);
-    }
-    proxy_pid = 0;
+    return port;
 }
 
 static int group_setup(void **state)
@@ -161,35 +181,46 @@ static int group_setup(void **state)
     snprintf(dir, sizeof dir, "/tmp/magpie-tls-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return -1;
-    char log[128];
+    char log[128], cert[128], key[128];
     snprintf(log, sizeof log, "%s/certs.log", dir);
     if (run_tool((const char *const[]){"bash", MPT_CERTS_SCRIPT, dir, NULL}, log) != 0) {
         fprintf(stderr, "test-certs.sh failed: see %s\n", log);
         return -1;
     }
     snprintf(ca_env, sizeof ca_env, "SSL_CERT_FILE=%s/ca.pem", dir);
-    srv = mpt_server_start(fast_flags);
+    snprintf(cert, sizeof cert, "%s/chain.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    /* Generous per-user limits: the bench registers its users at once and
+     * sends as fast as it can. */
+    /* clang-format off */
+    const char *const flags[] = {
+        "--tls_cert", cert,
+        "--tls_key", key,
+        "--tls_redirect_listen", "127.0.0.1:0",
+        "--send_rate", "100000",
+        "--send_burst", "100000",
+        "--login_rate", "10000",
+        "--register_rate", "10000",
+        NULL};
+    /* clang-format on */
+    srv = mpt_server_start(flags);
     if (srv == NULL)
         return -1;
-    for (int attempt = 0; attempt < 5 && proxy_pid == 0; attempt++) {
-        tls_port = free_port();
-        if (!proxy_start(tls_port))
-            proxy_stop();
-    }
-    if (proxy_pid == 0) {
-        fprintf(stderr, "haproxy did not start: see %s/haproxy.log\n", dir);
+    plain_port = redirect_port();
+    if (plain_port == 0 || relay_start(&relay, srv->port) != 0) {
+        fprintf(stderr, "no redirect listener (%d) or no relay\n", plain_port);
         return -1;
     }
-    snprintf(url_ip, sizeof url_ip, "https://127.0.0.1:%d", tls_port);
-    snprintf(url_name, sizeof url_name, "https://localhost:%d", tls_port);
-    snprintf(url_foreign, sizeof url_foreign, "https://127.0.0.2:%d", tls_port);
+    snprintf(url_ip, sizeof url_ip, "https://127.0.0.1:%d", srv->port);
+    snprintf(url_name, sizeof url_name, "https://localhost:%d", srv->port);
+    snprintf(url_foreign, sizeof url_foreign, "https://127.0.0.2:%d", relay.port);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    proxy_stop();
+    relay_stop(&relay);
     int rc = mpt_server_stop(srv);
     nftw(dir, cli__rm, 16, FTW_DEPTH | FTW_PHYS);
     return rc == 0 ? 0 : -1;
@@ -260,7 +291,7 @@ static void test_cli_over_https(void **state)
     assert_non_null(strstr(r.out, want));
     /* The same host and port over http:// is another entry: not logged in. */
     char plain[64];
-    snprintf(plain, sizeof plain, "http://127.0.0.1:%d", tls_port);
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%d", srv->port);
     assert_int_equal(run_env(ha, &r, trust, (const char *const[]){"whoami", "--url", plain, NULL}),
                      EXIT_OFFLINE);
     assert_non_null(strstr(r.err, "not_logged_in"));
@@ -282,7 +313,10 @@ static void test_cli_untrusted(void **state)
     assert_non_null(
         strstr(r.err, "certificate verify failed: unable to get local issuer certificate"));
     assert_non_null(strstr(r.err, "SSL_CERT_FILE")); /* the hint says what to do */
-    assert_int_equal(mpt_login(srv, name, "correct horse 3", NULL, &(mpt_session_t){0}), 401);
+    const char *const trust[] = {ca_env, NULL};
+    assert_int_equal(run_env(h, &r, trust, (const char *const[]){"login", name, NULL}),
+                     EXIT_REFUSED);
+    assert_non_null(strstr(r.err, "bad_credentials"));
     cli_home_free(h);
 }
 
@@ -302,13 +336,14 @@ static void test_cli_wrong_host(void **state)
     cli_home_free(h);
 }
 
-/* The client library alone: TLS to a plain HTTP server says what is wrong. */
+/* The client library alone: TLS to a plain HTTP listener (the server's
+ * redirecting one) says what is wrong. */
 static void test_library_tls_to_plain(void **state)
 {
     (void)state;
     char why[256] = "";
     mpc_connect_opts_t o = {.tls = true};
-    mpc_conn_t *c = mpc_connect_ex(srv->host, srv->port, &o, 5000, why, sizeof why);
+    mpc_conn_t *c = mpc_connect_ex("127.0.0.1", plain_port, &o, 5000, why, sizeof why);
     assert_null(c);
     if (strstr(why, "TLS handshake failed: wrong version number") == NULL)
         fail_msg("unexpected reason: %s", why);
