@@ -4,6 +4,7 @@
  * few words (and, over TLS, its SSL object). */
 #include "bench/conn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -191,6 +192,7 @@ static void flush_wbio(mp_bench_conn_t *c)
  * up to 16 KiB) and one write to the socket; the out buffer is kept. */
 static void flush_tls(mp_bench_conn_t *c)
 {
+    assert(c->state == ST_OPEN); /* frames are only sent on an open connection */
     int n = SSL_write(c->ssl, c->out, (int)c->out_len);
     c->out_len = 0;
     if (n <= 0) {
@@ -478,6 +480,7 @@ static void plain_input(mp_bench_conn_t *c, char *data, size_t len)
 /* Advances the TLS handshake; once it is done, sends the upgrade request. */
 static void tls_handshake(mp_bench_conn_t *c)
 {
+    assert(c->state == ST_TLS && c->hs != NULL && c->hs->req != NULL);
     ERR_clear_error(); /* as in tls_input */
     int r = SSL_do_handshake(c->ssl);
     int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);

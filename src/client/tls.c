@@ -8,6 +8,7 @@
  * and recv() with poll() deadlines as plain bytes do, and the load generator
  * drives the very same SSL objects from libuv. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -157,6 +158,7 @@ static long feed_rbio(mpc_conn_t *c, int64_t deadline)
 
 int mpc__tls_handshake(mpc_conn_t *c, const char *host, int64_t deadline, char *err, size_t errlen)
 {
+    assert(c->ssl == NULL); /* one handshake per connection, right after connect */
     c->ssl = mpc_tls_new(host, err, errlen);
     if (!c->ssl)
         return MPC_ERR_PROTO;
@@ -188,6 +190,7 @@ int mpc__tls_handshake(mpc_conn_t *c, const char *host, int64_t deadline, char *
 int mpc__tls_send(mpc_conn_t *c, const void *data, size_t len, int64_t deadline)
 {
     const char *p = data;
+    assert(c->ssl != NULL);
     ERR_clear_error(); /* SSL_get_error reads this thread's queue: no stale entries */
     while (len > 0) {
         int slice = len < TLS_WRITE_SLICE ? (int)len : TLS_WRITE_SLICE;
@@ -216,6 +219,7 @@ int mpc__tls_send(mpc_conn_t *c, const void *data, size_t len, int64_t deadline)
 long mpc__tls_fill(mpc_conn_t *c, int64_t deadline)
 {
     long got = 0;
+    assert(c->ssl != NULL);
     ERR_clear_error(); /* as in mpc__tls_send */
     for (;;) {
         mpc__reserve(c);
