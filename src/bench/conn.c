@@ -188,6 +188,22 @@ static void flush_wbio(mp_bench_conn_t *c)
         conn_fail(c, "write: %s", uv_strerror(rc));
 }
 
+/* Memory BIOs never shrink: after a burst, an empty one past 16 KiB is
+ * replaced, so that an idle connection keeps none of the burst's buffers. */
+static void trim_bios(mp_bench_conn_t *c)
+{
+    BIO *r = SSL_get_rbio(c->ssl), *w = SSL_get_wbio(c->ssl), *fresh;
+    BUF_MEM *m;
+    if (BIO_ctrl_pending(r) == 0 && BIO_get_mem_ptr(r, &m) == 1 && m->max > 16384 &&
+        (fresh = BIO_new(BIO_s_mem())) != NULL) {
+        BIO_set_mem_eof_return(fresh, -1); /* as mpc_tls_new's: empty = wait */
+        SSL_set0_rbio(c->ssl, fresh);
+    }
+    if (BIO_ctrl_pending(w) == 0 && BIO_get_mem_ptr(w, &m) == 1 && m->max > 16384 &&
+        (fresh = BIO_new(BIO_s_mem())) != NULL)
+        SSL_set0_wbio(c->ssl, fresh);
+}
+
 /* flush_out over TLS: the coalesced frames become one SSL_write (records of
  * up to 16 KiB) and one write to the socket; the out buffer is kept. */
 static void flush_tls(mp_bench_conn_t *c)
@@ -200,6 +216,8 @@ static void flush_tls(mp_bench_conn_t *c)
         return;
     }
     flush_wbio(c);
+    if (c->state != ST_CLOSING)
+        trim_bios(c);
 }
 
 /* Writes the out buffer: directly when the socket takes it all (one syscall,
@@ -530,6 +548,8 @@ static void tls_input(mp_bench_conn_t *c, const char *data, size_t len)
      * meanwhile wait in c->out for flush_listed. */
     if (c->state != ST_CLOSING)
         flush_wbio(c);
+    if (c->state != ST_CLOSING)
+        trim_bios(c);
 }
 
 static void read_input(mp_bench_conn_t *c, ssize_t nread, const uv_buf_t *buf)
@@ -644,6 +664,9 @@ mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *se
             conn_fail(c, "%s", why);
             return c;
         }
+        /* SSL's own record buffers only while a record is in flight: an idle
+         * connection stays small (see conn.h). */
+        SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     }
     /* Latency is what we measure: no Nagle (applied when the socket exists). */
     (void)uv_tcp_nodelay(&c->tcp, 1);
