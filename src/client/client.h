@@ -223,7 +223,7 @@ typedef struct mpc_connect_opts {
 
 /* Connects to host:port within timeout_ms (the TLS handshake included).
  * Returns NULL on failure with a one-line reason in err (errlen bytes; err
- * may be NULL): "connection refused", "certificate verify failed: hostname
+ * may be NULL): "Connection refused", "certificate verify failed: hostname
  * mismatch", ... */
 mpc_conn_t *mpc_connect_ex(const char *host, int port, const mpc_connect_opts_t *o, int timeout_ms,
                            char *err, size_t errlen);
