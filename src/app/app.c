@@ -274,11 +274,11 @@ static const mp_server_hooks_t redirect_hooks = {0};
 static const mp_route_t no_routes[1]; /* only the zeroed end */
 
 /* "magpie: WHAT HOST:PORT" on stderr, whatever the log level. */
-static void print_address(const char *what, const mp_config_t *cfg, int port, const char *tail)
+static void print_address(const char *what, const mp_config_t *cfg, int port)
 {
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
-    mp_log_always(MP_LOG_INFO, v6 ? "magpie: %s [%s]:%d%s" : "magpie: %s %s:%d%s", what,
-                  cfg->listen_host, port, tail);
+    mp_log_always(MP_LOG_INFO, v6 ? "magpie: %s [%s]:%d" : "magpie: %s %s:%d", what,
+                  cfg->listen_host, port);
 }
 
 /* A second listener on addr (the value of key), with side's own copy of
@@ -319,13 +319,13 @@ static int start_sides(app_state_t *s, const mp_config_t *cfg, char *err, size_t
         if (start_side(s, &s->metrics, "metrics_listen", cfg->metrics_listen, &metrics_hooks, err,
                        errlen) != 0)
             return -1;
-        print_address("metrics on", &s->metrics.cfg, s->metrics.port, "");
+        print_address("metrics on", &s->metrics.cfg, s->metrics.port);
     }
     if (cfg->tls_redirect_listen[0] != '\0') {
         if (start_side(s, &s->redirect, "tls_redirect_listen", cfg->tls_redirect_listen,
                        &redirect_hooks, err, errlen) != 0)
             return -1;
-        print_address("redirecting to https on", &s->redirect.cfg, s->redirect.port, "");
+        print_address("redirecting to https on", &s->redirect.cfg, s->redirect.port);
     }
     return 0;
 }
@@ -497,18 +497,22 @@ static void on_server_down(void *arg)
     uv_stop(&s->loop);
 }
 
-/* SIGHUP: the certificate and key again (a renewal), for new connections.
- * A bad pair is logged and the one in use stays. Without TLS, nothing. */
+/* SIGHUP with TLS: the certificate and key again (a renewal), for new
+ * connections. A bad pair is logged and the one in use stays. Without TLS
+ * SIGHUP keeps its default action (a terminal that closes ends the server). */
 static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
     app_state_t *s = h->data;
     const mp_config_t *cfg = s->app.cfg;
-    if (cfg->tls_cert[0] == '\0' || s->stopping)
+    if (s->stopping)
         return;
     char err[1200];
     if (mp_server_tls_load(s->app.srv, err, sizeof err) != 0)
-        mp_log_error("SIGHUP: the TLS certificate was not reloaded, the one in use stays: %s", err);
+        mp_log_always(MP_LOG_ERROR,
+                      "magpie: SIGHUP: the TLS certificate was not reloaded, the one in use "
+                      "stays: %s",
+                      err);
     else
         mp_log_always(MP_LOG_INFO, "magpie: TLS certificate reloaded from %s", cfg->tls_cert);
 }
@@ -605,8 +609,7 @@ static void teardown(app_state_t *s)
 static void print_listening(const mp_config_t *cfg, int port)
 {
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
-    mp_log_always(MP_LOG_INFO, v6 ? "magpie: listening on [%s]:%d" : "magpie: listening on %s:%d",
-                  cfg->listen_host, port);
+    print_address("listening on", cfg, port);
     mp_log_info("listening on %s%s%s:%d (data in %s, node %u)", v6 ? "[" : "", cfg->listen_host,
                 v6 ? "]" : "", port, cfg->data_dir, cfg->node_id);
     /* Under systemd (Type=notify) the unit is started once this is said;
@@ -690,9 +693,11 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_init(&s->loop, &s->sighup);
-    s->sighup.data = s;
-    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    if (cfg->tls_cert[0] != '\0') {
+        uv_signal_init(&s->loop, &s->sighup);
+        s->sighup.data = s;
+        uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    }
     if (cfg->tls_cert[0] != '\0')
         mp_log_always(MP_LOG_INFO, "magpie: TLS on, certificate from %s", cfg->tls_cert);
     print_listening(cfg, s->port);

@@ -12,14 +12,19 @@ void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b)
 {
     /* Counted by walking the list at scrape time: nothing to keep in step on
      * the hot path, and a scrape every few seconds walks it cheaply. */
-    size_t http_open = 0, http_closing = 0, ws_auth = 0, ws_open = 0, ws_closing = 0;
+    size_t http_hs = 0, http_idle = 0, http_active = 0, http_closing = 0;
+    size_t ws_auth = 0, ws_open = 0, ws_closing = 0;
     for (const mp_conn_t *c = srv->conns; c != NULL; c = c->next) {
         bool closing = (c->flags & (MP_C_CLOSED | MP_C_DRAIN | MP_C_SHUT)) != 0;
         if (c->ws == NULL) {
             if (closing)
                 http_closing++;
+            else if (!mp_tls__ready(c))
+                http_hs++;
+            else if (c->http != NULL && (c->http->cur != NULL || c->http->head != NULL))
+                http_active++; /* a request being read, handled or written */
             else
-                http_open++;
+                http_idle++;
         } else if (closing || c->ws->close_sent) {
             ws_closing++;
         } else if (c->ws->authed) {
@@ -30,7 +35,9 @@ void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b)
     }
     const char *name = "magpie_connections";
     mp_metrics_header(b, name, "gauge", "Client connections now, by protocol and state.");
-    mp_metrics_printf(b, "%s{kind=\"http\",state=\"open\"} %zu\n", name, http_open);
+    mp_metrics_printf(b, "%s{kind=\"http\",state=\"handshaking\"} %zu\n", name, http_hs);
+    mp_metrics_printf(b, "%s{kind=\"http\",state=\"idle\"} %zu\n", name, http_idle);
+    mp_metrics_printf(b, "%s{kind=\"http\",state=\"active\"} %zu\n", name, http_active);
     mp_metrics_printf(b, "%s{kind=\"http\",state=\"closing\"} %zu\n", name, http_closing);
     mp_metrics_printf(b, "%s{kind=\"websocket\",state=\"authenticating\"} %zu\n", name, ws_auth);
     mp_metrics_printf(b, "%s{kind=\"websocket\",state=\"authenticated\"} %zu\n", name, ws_open);

@@ -155,6 +155,37 @@ bool mp_tls__ready(const mp_conn_t *c)
     return c->tls == NULL || c->tls->ready;
 }
 
+/* A memory BIO keeps the largest buffer it ever held. Once empty, one that
+ * grew past this is replaced, so that a connection that once moved a big
+ * upload or download does not keep its buffers while it idles. */
+#define MP_TLS_BIO_KEEP 16384
+
+static BIO *trimmed(BIO *b)
+{
+    BUF_MEM *m = NULL;
+    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &m) != 1 || m == NULL ||
+        m->max <= MP_TLS_BIO_KEEP)
+        return NULL;
+    BIO *fresh = BIO_new(BIO_s_mem());
+    if (fresh != NULL)
+        BIO_set_mem_eof_return(fresh, -1);
+    return fresh;
+}
+
+static void trim_bios(struct mp_tls *t)
+{
+    BIO *b = trimmed(t->rbio);
+    if (b != NULL) {
+        SSL_set0_rbio(t->ssl, b); /* frees the old one */
+        t->rbio = b;
+    }
+    b = trimmed(t->wbio);
+    if (b != NULL) {
+        SSL_set0_wbio(t->ssl, b);
+        t->wbio = b;
+    }
+}
+
 static void wrote_nothing(mp_conn_t *c, void *arg)
 {
     (void)c;
@@ -280,6 +311,8 @@ void mp_tls__received(mp_conn_t *c, const char *data, size_t len)
     }
     /* Session tickets, key updates: written before the plaintext's effects. */
     flush_out(c, wrote_nothing, NULL);
+    if (!(c->flags & MP_C_CLOSED))
+        trim_bios(t);
     if (n > 0 && !(c->flags & MP_C_CLOSED))
         mp_conn__input(c, plain, n);
     if (eof && !(c->flags & MP_C_CLOSED))
@@ -296,18 +329,24 @@ void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone
         return;
     }
     for (unsigned i = 0; i < n; i++) {
-        if (bufs[i].len == 0)
-            continue;
-        /* Writes into a memory BIO always complete in full. */
-        int r = SSL_write(t->ssl, bufs[i].base, (int)bufs[i].len);
-        if (r <= 0) {
-            ERR_clear_error();
-            done(c, arg);
-            mp_conn__close(c);
-            return;
+        const char *p = bufs[i].base;
+        size_t left = bufs[i].len;
+        while (left > 0) {
+            /* Writes into a memory BIO always complete in full. */
+            int want = left > (1u << 30) ? 1 << 30 : (int)left;
+            if (SSL_write(t->ssl, p, want) != want) {
+                ERR_clear_error();
+                done(c, arg);
+                mp_conn__close(c);
+                return;
+            }
+            p += want;
+            left -= (size_t)want;
         }
     }
     flush_out(c, done, arg);
+    if (!(c->flags & MP_C_CLOSED))
+        trim_bios(t);
 }
 
 void mp_tls__shutdown(mp_conn_t *c)

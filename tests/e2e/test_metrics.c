@@ -189,6 +189,9 @@ static void test_counts(void **state)
     ASSERT_SAMPLE(body, "magpie_http_requests_total{route=\"other\",status=\"404\"}", 1);
     ASSERT_SAMPLE(body, "magpie_connections{kind=\"websocket\",state=\"authenticated\"}", 2);
     ASSERT_SAMPLE(body, "magpie_sessions", 2);
+    /* The scrape's own connection is busy with it; no TLS on this one. */
+    assert_true(sample(body, "magpie_connections{kind=\"http\",state=\"active\"}") >= 1);
+    ASSERT_SAMPLE(body, "magpie_connections{kind=\"http\",state=\"handshaking\"}", 0);
     ASSERT_SAMPLE(body, "magpie_build_info{version=\"" MAGPIE_VERSION "\"}", 1);
     ASSERT_SAMPLE(body, "magpie_store_ready", 1);
     ASSERT_SAMPLE(body, "magpie_rate_limited_total{transport=\"http\"}", 0);
@@ -259,7 +262,8 @@ static void test_listen_and_off(void **state)
                              "status=\"429\"}") == 1);
     assert_true(sample(body, "magpie_build_info{version=\"" MAGPIE_VERSION "\"}") == 1);
     /* The client listener's connections, not the metrics listener's own. */
-    assert_true(sample(body, "magpie_connections{kind=\"http\",state=\"open\"}") == 0);
+    assert_true(sample(body, "magpie_connections{kind=\"http\",state=\"idle\"}") == 0);
+    assert_true(sample(body, "magpie_connections{kind=\"http\",state=\"active\"}") == 0);
     free(body);
     /* Nothing else on the metrics listener, and no /metrics on the client one. */
     free(get("127.0.0.1", port, "/healthz", &st));

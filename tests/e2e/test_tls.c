@@ -191,6 +191,8 @@ static int tls_healthz(tls_client_t *t)
 
 /* ---- tests ---------------------------------------------------------------- */
 
+static int raw_connect(int port);
+
 /* HTTPS with curl and a whole conversation over wss:// with Python. */
 static void test_curl_and_wss(void **state)
 {
@@ -211,6 +213,13 @@ static void test_curl_and_wss(void **state)
              scratch, srv->port);
     assert_int_equal(rc, 0);
     assert_string_equal(out, "1.1 200");
+    /* A connection that has said nothing yet is in its handshake. */
+    int silent = raw_connect(srv->port);
+    rc = run(out, sizeof out, "curl -sS --cacert %s/a/ca.pem https://127.0.0.1:%d/metrics", scratch,
+             srv->port);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\nmagpie_connections{kind=\"http\",state=\"handshaking\"} 1\n"));
+    close(silent);
     /* Without the root the certificate is not trusted (curl: 60). */
     rc = run(out, sizeof out, "curl -sS https://127.0.0.1:%d/healthz", srv->port);
     assert_int_equal(rc, 60);
