@@ -11,10 +11,14 @@
 static int parse_one(const char *url, mp_bench_opts_t *o, char *err, size_t errlen)
 {
     const char *p = url;
-    if (strncmp(p, "http://", 7) == 0)
+    o->tls = false;
+    if (strncmp(p, "http://", 7) == 0) {
         p += 7;
-    else if (strstr(p, "://") != NULL) {
-        snprintf(err, errlen, "--url: only http:// is supported: %s", url);
+    } else if (strncmp(p, "https://", 8) == 0) {
+        o->tls = true;
+        p += 8;
+    } else if (strstr(p, "://") != NULL) {
+        snprintf(err, errlen, "--url: only http:// and https:// are supported: %s", url);
         return -1;
     }
     size_t hl = strcspn(p, ":/");
@@ -24,7 +28,7 @@ static int parse_one(const char *url, mp_bench_opts_t *o, char *err, size_t errl
     }
     memcpy(o->host, p, hl);
     o->host[hl] = '\0';
-    o->port = 80;
+    o->port = o->tls ? 443 : 80;
     if (p[hl] == ':') {
         char *end;
         long port = strtol(p + hl + 1, &end, 10);
@@ -69,6 +73,8 @@ int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t e
         const mp_bench_opts_t *src = o->n_servers == 0 ? o : &t;
         o->servers[o->n_servers] = src->server;
         snprintf(o->hostports[o->n_servers], sizeof o->hostports[0], "%s", src->hostport);
+        snprintf(o->hosts[o->n_servers], sizeof o->hosts[0], "%s", src->host);
+        o->tls_at[o->n_servers] = src->tls;
         o->n_servers++;
         if (p[n] == '\0')
             return 0;

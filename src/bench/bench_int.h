@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "bench/conn.h"
+#include "client/client.h"
 #include "bench/procs.h"
 #include "bench/stats.h"
 
@@ -23,10 +24,13 @@ typedef struct mp_bench_opts {
     int port;
     char hostport[80];
     struct sockaddr_in server;
+    bool tls; /* https:// (the WebSockets are then wss://) */
     /* --url A,B,C: WebSockets go to these in turn (the first is the one
      * above, which also takes the set-up's HTTP requests). */
     struct sockaddr_in servers[MP_BENCH_URLS_MAX];
     char hostports[MP_BENCH_URLS_MAX][80];
+    char hosts[MP_BENCH_URLS_MAX][64]; /* the name the certificate must carry */
+    bool tls_at[MP_BENCH_URLS_MAX];
     unsigned n_servers;
     double duration_s; /* measured phase (connect: how long connections are held) */
     double rate;       /* total messages per second; 0 = as fast as the window allows */
@@ -90,6 +94,9 @@ typedef struct mp_bench_group_result {
 } mp_bench_group_result_t;
 
 /* ---- setup.c ---- */
+/* A connection to the first --url (over TLS for https://), or NULL with
+ * "cannot connect to URL: reason" in err (err may be NULL). */
+mpc_conn_t *mp_bench__dial(const mp_bench_opts_t *o, int timeout_ms, char *err, size_t errlen);
 /* Registers (with o->setup) and logs in n accounts named <prefix><i>.
  * Returns 0, or -1 with a message in err. */
 int mp_bench__setup_users(const mp_bench_opts_t *o, mp_bench_account_t *acc, unsigned n, char *err,
@@ -104,9 +111,10 @@ int mp_bench__setup_group(const mp_bench_opts_t *o, mp_bench_ctx_t *ctx, char *e
 bool mp_bench__server_has(const mp_bench_opts_t *o, const char *path);
 
 /* ---- addr.c ---- */
-/* "http://HOST:PORT" (path ignored) -> host, port, hostport, server; or
- * several separated by commas -> servers and hostports too (the first also
- * in host, port, hostport, server). */
+/* "http://HOST:PORT" or "https://HOST:PORT" (path ignored; default port 80
+ * or 443) -> host, port, hostport, server, tls; or several separated by
+ * commas -> servers, hostports, hosts and tls_at too (the first also in
+ * host, port, hostport, server, tls). */
 int mp_bench__parse_url(const char *url, mp_bench_opts_t *o, char *err, size_t errlen);
 /* "A.B.C.D-A.B.C.E" or "A.B.C.D" -> array (mp_malloc) of addresses. */
 int mp_bench__parse_sources(const char *spec, struct sockaddr_in **out, unsigned *n, char *err,

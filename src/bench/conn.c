@@ -1,10 +1,13 @@
 /* Asynchronous WebSocket client connection for the load generator (conn.h).
  * Handshake state lives in a side struct freed once the upgrade is done, and
  * reads share one buffer, so an idle open connection is the uv_tcp_t plus a
- * few words. */
+ * few words (and, over TLS, its SSL object). */
 #include "bench/conn.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,7 +19,8 @@
 
 #define MAX_MESSAGE (4u << 20)
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSING };
+/* ST_TLS: the TLS handshake (wss:// only); ST_HANDSHAKE: the HTTP upgrade. */
+enum { ST_CONNECTING, ST_TLS, ST_HANDSHAKE, ST_OPEN, ST_CLOSING };
 
 typedef struct handshake {
     uv_connect_t creq;
@@ -29,6 +33,7 @@ typedef struct handshake {
 
 struct mp_bench_conn {
     uv_tcp_t tcp;
+    SSL *ssl; /* NULL in the clear; else between the socket and everything below */
     const mp_bench_conn_cbs_t *cbs;
     void *ud;
     handshake_t *hs; /* until open */
@@ -54,6 +59,8 @@ typedef struct wreq {
 /* One read buffer per process (and loop): read_cb consumes it completely
  * before libuv asks for the next one. */
 static _Thread_local char rbuf[1 << 16];
+/* The same for plaintext out of SSL_read (wss://). */
+static _Thread_local char pbuf[1 << 16];
 
 /* Output coalescing: while read callbacks run (in_read > 0), sends only
  * append to the connection's out buffer and list it; the outermost read
@@ -81,6 +88,7 @@ static void close_cb(uv_handle_t *h)
 {
     mp_bench_conn_t *c = h->data;
     c->cbs->on_close(c, c->opened, c->why);
+    SSL_free(c->ssl);
     if (c->hs != NULL) {
         free(c->hs->req);
         mpc_http_parser_free(c->hs->hp);
@@ -143,6 +151,75 @@ static void write_cb(uv_write_t *req, int status)
         conn_fail(c, "write: %s", uv_strerror(status));
 }
 
+static void conn_fail_tls(mp_bench_conn_t *c, int ret)
+{
+    char why[160];
+    mpc_tls_describe(c->ssl, ret, why, sizeof(why));
+    conn_fail(c, "%s", why);
+}
+
+/* Writes the ciphertext SSL left in its write BIO: directly when the socket
+ * takes it all, else the rest is copied to a uv_write (the BIO is emptied
+ * either way). As in flush_out, uv_try_write keeps the order. */
+static void flush_wbio(mp_bench_conn_t *c)
+{
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    char *data;
+    long len = BIO_get_mem_data(wbio, &data);
+    if (len <= 0)
+        return;
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    int rc = n < 0 && n != UV_EAGAIN ? n : 0;
+    size_t off = n > 0 ? (size_t)n : 0;
+    if (rc == 0 && off < (size_t)len) {
+        wreq_t *w = mp_malloc(sizeof(*w));
+        w->buf = mp_malloc((size_t)len - off);
+        memcpy(w->buf, data + off, (size_t)len - off);
+        b = uv_buf_init((char *)w->buf, (unsigned)((size_t)len - off));
+        rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+        if (rc != 0) {
+            mp_free(w->buf);
+            mp_free(w);
+        }
+    }
+    (void)BIO_reset(wbio);
+    if (rc != 0)
+        conn_fail(c, "write: %s", uv_strerror(rc));
+}
+
+/* Memory BIOs never shrink: after a burst, an empty one past 16 KiB is
+ * replaced, so that an idle connection keeps none of the burst's buffers. */
+static void trim_bios(mp_bench_conn_t *c)
+{
+    BIO *r = SSL_get_rbio(c->ssl), *w = SSL_get_wbio(c->ssl), *fresh;
+    BUF_MEM *m;
+    if (BIO_ctrl_pending(r) == 0 && BIO_get_mem_ptr(r, &m) == 1 && m->max > 16384 &&
+        (fresh = BIO_new(BIO_s_mem())) != NULL) {
+        BIO_set_mem_eof_return(fresh, -1); /* as mpc_tls_new's: empty = wait */
+        SSL_set0_rbio(c->ssl, fresh);
+    }
+    if (BIO_ctrl_pending(w) == 0 && BIO_get_mem_ptr(w, &m) == 1 && m->max > 16384 &&
+        (fresh = BIO_new(BIO_s_mem())) != NULL)
+        SSL_set0_wbio(c->ssl, fresh);
+}
+
+/* flush_out over TLS: the coalesced frames become one SSL_write (records of
+ * up to 16 KiB) and one write to the socket; the out buffer is kept. */
+static void flush_tls(mp_bench_conn_t *c)
+{
+    assert(c->state == ST_OPEN); /* frames are only sent on an open connection */
+    int n = SSL_write(c->ssl, c->out, (int)c->out_len);
+    c->out_len = 0;
+    if (n <= 0) {
+        conn_fail_tls(c, n);
+        return;
+    }
+    flush_wbio(c);
+    if (c->state != ST_CLOSING)
+        trim_bios(c);
+}
+
 /* Writes the out buffer: directly when the socket takes it all (one syscall,
  * the buffer is kept for the next frames), else the rest is handed to a
  * uv_write with the buffer. uv_try_write refuses while earlier writes are
@@ -151,6 +228,10 @@ static void flush_out(mp_bench_conn_t *c)
 {
     if (c->out_len == 0)
         return;
+    if (c->ssl != NULL) {
+        flush_tls(c);
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)c->out, (unsigned)c->out_len);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->out_len) {
@@ -400,6 +481,77 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 
+/* Plaintext from the server, in the clear or out of SSL_read. */
+static void plain_input(mp_bench_conn_t *c, char *data, size_t len)
+{
+    if (c->state == ST_HANDSHAKE) {
+        long used = handshake_input(c, data, len);
+        if (used < 0)
+            return;
+        data += used;
+        len -= (size_t)used;
+    }
+    if (c->state == ST_OPEN && len > 0)
+        ws_input(c, (uint8_t *)data, len);
+}
+
+/* Advances the TLS handshake; once it is done, sends the upgrade request. */
+static void tls_handshake(mp_bench_conn_t *c)
+{
+    assert(c->state == ST_TLS && c->hs != NULL && c->hs->req != NULL);
+    ERR_clear_error(); /* as in tls_input */
+    int r = SSL_do_handshake(c->ssl);
+    int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+    flush_wbio(c); /* the ClientHello, the Finished, or an alert explaining a refusal */
+    if (c->state == ST_CLOSING || e == SSL_ERROR_WANT_READ)
+        return;
+    if (e != SSL_ERROR_NONE) {
+        conn_fail_tls(c, r);
+        return;
+    }
+    c->state = ST_HANDSHAKE;
+    int n = SSL_write(c->ssl, c->hs->req, (int)c->hs->req_len);
+    free(c->hs->req);
+    c->hs->req = NULL;
+    if (n <= 0) {
+        conn_fail_tls(c, n);
+        return;
+    }
+    flush_wbio(c);
+}
+
+/* Ciphertext from the server: into the read BIO, then every byte of
+ * plaintext SSL can make of it into plain_input. */
+static void tls_input(mp_bench_conn_t *c, const char *data, size_t len)
+{
+    if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
+        conn_fail(c, "TLS: out of memory");
+        return;
+    }
+    ERR_clear_error(); /* SSL_get_error below reads this thread's queue */
+    if (c->state == ST_TLS)
+        tls_handshake(c);
+    while (c->state == ST_HANDSHAKE || c->state == ST_OPEN) {
+        int n = SSL_read(c->ssl, pbuf, (int)sizeof(pbuf));
+        if (n > 0) {
+            plain_input(c, pbuf, (size_t)n);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            conn_fail(c, "server closed the connection");
+        else if (e != SSL_ERROR_WANT_READ)
+            conn_fail_tls(c, n);
+        break;
+    }
+    /* Whatever SSL_read had to answer (a TLS 1.3 key update). Frames sent
+     * meanwhile wait in c->out for flush_listed. */
+    if (c->state != ST_CLOSING)
+        flush_wbio(c);
+    if (c->state != ST_CLOSING)
+        trim_bios(c);
+}
+
 static void read_input(mp_bench_conn_t *c, ssize_t nread, const uv_buf_t *buf)
 {
     if (nread == 0 || c->state == ST_CLOSING)
@@ -411,17 +563,10 @@ static void read_input(mp_bench_conn_t *c, ssize_t nread, const uv_buf_t *buf)
             conn_fail(c, "read: %s", uv_strerror((int)nread));
         return;
     }
-    char *data = buf->base;
-    size_t len = (size_t)nread;
-    if (c->state == ST_HANDSHAKE) {
-        long used = handshake_input(c, data, len);
-        if (used < 0)
-            return;
-        data += used;
-        len -= (size_t)used;
-    }
-    if (c->state == ST_OPEN && len > 0)
-        ws_input(c, (uint8_t *)data, len);
+    if (c->ssl != NULL)
+        tls_input(c, buf->base, (size_t)nread);
+    else
+        plain_input(c, buf->base, (size_t)nread);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -452,6 +597,15 @@ static void connect_cb(uv_connect_t *req, int status)
         conn_fail(c, "connect: %s", uv_strerror(status));
         return;
     }
+    if (c->ssl != NULL) {
+        c->state = ST_TLS;
+        int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+        if (rc != 0)
+            conn_fail(c, "TLS: %s", uv_strerror(rc));
+        else
+            tls_handshake(c);
+        return;
+    }
     c->state = ST_HANDSHAKE;
     uv_buf_t b = uv_buf_init(c->hs->req, (unsigned)c->hs->req_len);
     int rc = uv_write(&c->hs->wreq, (uv_stream_t *)&c->tcp, &b, 1, hs_write_cb);
@@ -478,7 +632,8 @@ static int bind_source(mp_bench_conn_t *c, const struct sockaddr_in *source)
 
 mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *server,
                                    const struct sockaddr_in *source, const char *hostport,
-                                   const char *token, const mp_bench_conn_cbs_t *cbs, void *ud)
+                                   const char *tls_host, const char *token,
+                                   const mp_bench_conn_cbs_t *cbs, void *ud)
 {
     mp_bench_conn_t *c = mp_calloc(1, sizeof(*c));
     c->cbs = cbs;
@@ -502,6 +657,17 @@ mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *se
         uv_tcp_init(loop, &c->tcp);
     }
     c->tcp.data = c;
+    if (rc == 0 && tls_host != NULL) {
+        char why[160];
+        c->ssl = mpc_tls_new(tls_host, why, sizeof(why));
+        if (c->ssl == NULL) {
+            conn_fail(c, "%s", why);
+            return c;
+        }
+        /* SSL's own record buffers only while a record is in flight: an idle
+         * connection stays small (see conn.h). */
+        SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    }
     /* Latency is what we measure: no Nagle (applied when the socket exists). */
     (void)uv_tcp_nodelay(&c->tcp, 1);
     if (rc == 0)

@@ -4,7 +4,13 @@
  *
  * Thousands live in one process, so a connection is small: no thread, no
  * buffer while idle (reads go through one shared per-process buffer; only the
- * bytes of an incomplete frame are kept per connection until it completes). */
+ * bytes of an incomplete frame are kept per connection until it completes).
+ *
+ * wss://: OpenSSL on a pair of memory BIOs, on the loop like the rest:
+ * ciphertext read from the socket goes into the read BIO, SSL_read drains the
+ * plaintext into the frame decoder, and what SSL puts in the write BIO is
+ * written to the socket. Verified as the client library does (client.h: the
+ * default trust store, SSL_CERT_FILE / SSL_CERT_DIR, the host name). */
 #ifndef MP_BENCH_CONN_H
 #define MP_BENCH_CONN_H
 
@@ -40,12 +46,15 @@ typedef struct mp_bench_conn_cbs {
 /* Starts connecting to server, from source (NULL: let the kernel choose; else
  * bound with IP_BIND_ADDRESS_NO_PORT so the port is picked at connect time),
  * then upgrades on /v1/ws with "Authorization: Bearer token" (copied).
- * hostport is the Host header value (copied). cbs must outlive the
- * connection. Never NULL: a failure to start is reported through on_close
- * on a later loop iteration. */
+ * hostport is the Host header value (copied). tls_host: NULL in the clear,
+ * else TLS first, with the server's certificate checked for this name or IP
+ * address (a failure is an on_close reason such as "certificate verify
+ * failed: ..."). cbs must outlive the connection. Never NULL: a failure to
+ * start is reported through on_close on a later loop iteration. */
 mp_bench_conn_t *mp_bench_conn_new(uv_loop_t *loop, const struct sockaddr_in *server,
                                    const struct sockaddr_in *source, const char *hostport,
-                                   const char *token, const mp_bench_conn_cbs_t *cbs, void *ud);
+                                   const char *tls_host, const char *token,
+                                   const mp_bench_conn_cbs_t *cbs, void *ud);
 
 /* Sends one text message (copied into the frame). Returns 0, or -1 if the
  * connection is not open (nothing is sent). A write error closes the

@@ -65,7 +65,8 @@ mp_bench_conn_t *mp_bench__rt_connect(mp_bench_rt_t *rt, const char *token,
     }
     unsigned k = rt->next_server;
     rt->next_server = (rt->next_server + 1) % o->n_servers;
-    return mp_bench_conn_new(&rt->loop, &o->servers[k], src, o->hostports[k], token, cbs, ud);
+    return mp_bench_conn_new(&rt->loop, &o->servers[k], src, o->hostports[k],
+                             o->tls_at[k] ? o->hosts[k] : NULL, token, cbs, ud);
 }
 
 static void ramp_cb(uv_timer_t *t)

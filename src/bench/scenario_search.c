@@ -154,9 +154,10 @@ static int seed_conv(seeder_t *sd, const char *conv, unsigned n, char *err, size
 static int create_group(const mp_bench_opts_t *o, const char *token, unsigned i, char *id,
                         size_t idlen, char *err, size_t errlen)
 {
-    mpc_conn_t *c = mpc_connect(o->host, o->port, TIMEOUT_MS);
+    char why[256];
+    mpc_conn_t *c = mp_bench__dial(o, TIMEOUT_MS, why, sizeof why);
     if (c == NULL) {
-        snprintf(err, errlen, "setup: cannot connect");
+        snprintf(err, errlen, "setup: %s", why);
         return -1;
     }
     char title[48];
@@ -285,8 +286,10 @@ int mp_bench__search_main(const mp_bench_ctx_t *ctx)
     for (unsigned i = 0; i < nconv; i++)
         if (create_group(o, token, i + 1, convs[i], sizeof convs[i], err, sizeof err) != 0)
             goto out;
-    if (mpc_ws_connect(o->host, o->port, "/v1/ws", token, NULL, &sd.ws, NULL, TIMEOUT_MS) !=
-        MPC_OK) {
+    mpc_conn_t *wc = mp_bench__dial(o, TIMEOUT_MS, err, sizeof err);
+    if (wc == NULL)
+        goto out;
+    if (mpc_ws_upgrade(wc, "/v1/ws", token, NULL, &sd.ws, NULL, TIMEOUT_MS) != MPC_OK) {
         snprintf(err, sizeof err, "cannot open a WebSocket");
         goto out;
     }

@@ -43,12 +43,23 @@ static void job_fail(job_t *j, const char *fmt, ...)
     pthread_mutex_unlock(&j->mu);
 }
 
+mpc_conn_t *mp_bench__dial(const mp_bench_opts_t *o, int timeout_ms, char *err, size_t errlen)
+{
+    mpc_connect_opts_t co = {.tls = o->tls};
+    char why[200];
+    mpc_conn_t *c = mpc_connect_ex(o->host, o->port, &co, timeout_ms, why, sizeof(why));
+    if (c == NULL && err != NULL)
+        snprintf(err, errlen, "cannot connect to %s://%s: %s", o->tls ? "https" : "http",
+                 o->hostport, why);
+    return c;
+}
+
 /* One request on a fresh connection: returns the HTTP status or an MPC_ERR_. */
 static int request(const mp_bench_opts_t *o, const char *method, const char *path,
                    const char *token, json_t *body, mpc_response_t *resp)
 {
     memset(resp, 0, sizeof(*resp));
-    mpc_conn_t *c = mpc_connect(o->host, o->port, HTTP_TIMEOUT_MS);
+    mpc_conn_t *c = mp_bench__dial(o, HTTP_TIMEOUT_MS, NULL, 0);
     if (c == NULL)
         return MPC_ERR_IO;
     int rc = mpc_http_request(c, method, path, token, body, resp, HTTP_TIMEOUT_MS);
@@ -221,6 +232,14 @@ int mp_bench__setup_users(const mp_bench_opts_t *o, mp_bench_account_t *acc, uns
                           size_t errlen)
 {
     job_t j = {.o = o, .acc = acc, .n = n};
+    if (o->tls) {
+        /* A certificate that does not verify would fail every account with
+         * the same "i/o error": say why once, before starting. */
+        mpc_conn_t *probe = mp_bench__dial(o, HTTP_TIMEOUT_MS, err, errlen);
+        if (probe == NULL)
+            return -1;
+        mpc_conn_free(probe);
+    }
     pthread_mutex_init(&j.mu, NULL);
     for (unsigned i = 0; i < n; i++)
         snprintf(acc[i].name, sizeof(acc[i].name), "%s%u", o->prefix, i);

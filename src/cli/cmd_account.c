@@ -95,7 +95,9 @@ static void login_usage(FILE *out)
             "replaces the device (the old one is signed out).\n\n"
             "The password comes from --password-file FILE (its first line; - for standard\n"
             "input), else MAGPIE_PASSWORD, else a prompt on the terminal (without echo).\n"
-            "URL: --url, else MAGPIE_URL, else " MPR_DEFAULT_URL ".\n\n"
+            "URL: --url, else MAGPIE_URL, else " MPR_DEFAULT_URL ". An https:// URL\n"
+            "(port 443 unless given) uses TLS and checks the server's certificate: the\n"
+            "system's CAs, or the one SSL_CERT_FILE names (a private CA).\n\n"
             "exit status: 0 signed in, 1 refused (e.g. bad_credentials), 2 usage,\n"
             "3 cannot connect\n");
 }

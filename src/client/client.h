@@ -4,9 +4,16 @@
  * Two layers. The sans-I/O core (request builder, incremental response parser,
  * WebSocket handshake helpers, frame encoder and incremental frame decoder)
  * never touches a socket, so `magpie bench` can drive it from libuv. The
- * blocking layer (mpc_conn_t, mpc_ws_t) runs it over plain sockets with poll()
- * deadlines, for tests and the CLI. It is not the server: it uses plain
- * malloc/free, and every object it returns is released by its _free function. */
+ * blocking layer (mpc_conn_t, mpc_ws_t) runs it over sockets with poll()
+ * deadlines, in the clear or over TLS (OpenSSL), for tests and the CLI. It is
+ * not the server: it uses plain malloc/free, and every object it returns is
+ * released by its _free function.
+ *
+ * TLS always verifies: the server's chain against the default trust store
+ * (which honours the SSL_CERT_FILE and SSL_CERT_DIR environment variables: how
+ * a user trusts a private CA), and the URL's host against the certificate
+ * (a DNS name, sent as SNI too, or an IP literal). TLS 1.2 at least, ALPN
+ * "http/1.1". */
 #ifndef MPC_CLIENT_H
 #define MPC_CLIENT_H
 
@@ -170,12 +177,56 @@ void mpc_ws_decoder_feed(mpc_ws_decoder_t *d, const void *data, size_t len);
 int mpc_ws_decoder_next(mpc_ws_decoder_t *d, mpc_ws_msg_t *out);
 
 /* ------------------------------------------------------------------------
- * Blocking layer: plain sockets with poll() deadlines
+ * TLS, sans-I/O (the load generator drives these over libuv)
+ * ------------------------------------------------------------------------ */
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+/* The process's client context: verification on, default trust store
+ * (SSL_CERT_FILE / SSL_CERT_DIR are read once, when it is first made), TLS
+ * 1.2 minimum, ALPN "http/1.1". Made at the first call and kept for the life
+ * of the process (never freed: every TLS connection of the process shares
+ * it). NULL with a reason in err (errlen bytes) if OpenSSL cannot make it.
+ * Thread-safe. */
+struct ssl_ctx_st *mpc_tls_ctx(char *err, size_t errlen);
+
+/* A client SSL in connect state for host (a name: SNI and host-name check; an
+ * IPv4/IPv6 literal without brackets: IP check), reading from and writing to
+ * a pair of memory BIOs (SSL_get_rbio: feed it the ciphertext received;
+ * SSL_get_wbio: send what appears there). Caller SSL_free's it. NULL with a
+ * reason in err. */
+struct ssl_st *mpc_tls_new(const char *host, char *err, size_t errlen);
+
+/* Why an SSL call on ssl failed (ret: what it returned), as one line:
+ * "certificate verify failed: unable to get local issuer certificate",
+ * "TLS handshake failed: wrong version number", ... Clears OpenSSL's error
+ * queue of this thread. */
+void mpc_tls_describe(struct ssl_st *ssl, int ret, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * Blocking layer: sockets with poll() deadlines, in the clear or over TLS
  * ------------------------------------------------------------------------ */
 
 /* A TCP connection with a read buffer (leftover bytes of pipelined
- * responses stay there for the next read). */
+ * responses stay there for the next read), optionally over TLS. With TLS the
+ * buffer holds plaintext, and every read decrypts all that the socket
+ * delivered, so a caller that waits for POLLIN on mpc_conn_fd() after a
+ * receive timed out misses nothing. */
 typedef struct mpc_conn mpc_conn_t;
+
+/* How to connect. Zero-initialised: in the clear, from any local address. */
+typedef struct mpc_connect_opts {
+    const char *source; /* local address (see mpc_connect_from), or NULL */
+    bool tls;           /* TLS, verified (see the top of this file) */
+} mpc_connect_opts_t;
+
+/* Connects to host:port within timeout_ms (the TLS handshake included).
+ * Returns NULL on failure with a one-line reason in err (errlen bytes; err
+ * may be NULL): "Connection refused", "certificate verify failed: hostname
+ * mismatch", ... */
+mpc_conn_t *mpc_connect_ex(const char *host, int port, const mpc_connect_opts_t *o, int timeout_ms,
+                           char *err, size_t errlen);
 
 /* Connects to host:port (numeric IPv4/IPv6 or a name) within timeout_ms.
  * Returns NULL on failure. */
@@ -218,6 +269,11 @@ typedef struct mpc_ws mpc_ws_t;
  * gets that status and MPC_ERR_PROTO is returned; it is 0 on other errors. */
 int mpc_ws_connect(const char *host, int port, const char *path, const char *token,
                    const char *origin, mpc_ws_t **ws, int *http_status, int timeout_ms);
+/* The same handshake on a connection the caller opened (mpc_connect_ex: e.g.
+ * over TLS, for wss://). Takes ownership of c: it belongs to *ws on success
+ * and is freed on failure. */
+int mpc_ws_upgrade(mpc_conn_t *c, const char *path, const char *token, const char *origin,
+                   mpc_ws_t **ws, int *http_status, int timeout_ms);
 /* Closes the socket and frees everything (no close handshake). */
 void mpc_ws_free(mpc_ws_t *ws);
 /* The underlying connection (e.g. to send raw bytes). Borrowed. */

@@ -68,6 +68,18 @@ static int check_upgrade(const mpc_response_t *r, const char *key)
 int mpc_ws_connect(const char *host, int port, const char *path, const char *token,
                    const char *origin, mpc_ws_t **out, int *http_status, int timeout_ms)
 {
+    *out = NULL;
+    if (http_status)
+        *http_status = 0;
+    mpc_conn_t *c = mpc_connect(host, port, timeout_ms);
+    if (!c)
+        return MPC_ERR_IO;
+    return mpc_ws_upgrade(c, path, token, origin, out, http_status, timeout_ms);
+}
+
+int mpc_ws_upgrade(mpc_conn_t *c, const char *path, const char *token, const char *origin,
+                   mpc_ws_t **out, int *http_status, int timeout_ms)
+{
     int64_t deadline = mpc__now_ms() + timeout_ms;
     char key[25];
     size_t len;
@@ -77,9 +89,6 @@ int mpc_ws_connect(const char *host, int port, const char *path, const char *tok
     *out = NULL;
     if (http_status)
         *http_status = 0;
-    mpc_conn_t *c = mpc_connect(host, port, timeout_ms);
-    if (!c)
-        return MPC_ERR_IO;
     mpc_ws_make_key(key);
     char *req = mpc_ws_build_handshake(c->hostport, path, key, token, origin, &len);
     rc = mpc__send_until(c, req, len, deadline);

@@ -48,12 +48,15 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
 {
     memset(out, 0, sizeof *out);
     const char *p = url;
-    if (strncmp(p, "https://", 8) == 0)
+    if (strncmp(p, "https://", 8) == 0) {
+        out->tls = true;
+        p += 8;
+    } else if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else {
         return mpr_fail(e, MPR_EXIT_USAGE, "usage",
-                        "%s: https is not supported yet; use http:// (or a local TLS proxy)", url);
-    if (strncmp(p, "http://", 7) != 0)
-        return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: the URL must start with http://", url);
-    p += 7;
+                        "%s: the URL must start with http:// or https://", url);
+    }
     const char *host = p, *host_end;
     if (*p == '[') { /* [IPv6]:port */
         host = ++p;
@@ -71,7 +74,7 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
         return mpr_fail(e, MPR_EXIT_USAGE, "usage", "%s: no host", url);
     memcpy(out->host, host, hl);
     out->host[hl] = '\0';
-    out->port = 80;
+    out->port = out->tls ? 443 : 80;
     if (*p == ':') {
         char *end;
         errno = 0;
@@ -85,12 +88,14 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
         p++;
     if (*p != '\0')
         return mpr_fail(e, MPR_EXIT_USAGE, "usage",
-                        "%s: give the server's address only (http://HOST:PORT)", url);
+                        "%s: give the server's address only (http[s]://HOST:PORT)", url);
     bool v6 = strchr(out->host, ':') != NULL;
     for (char *c = out->host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    snprintf(out->url, sizeof out->url, "http://%s%s%s:%d", v6 ? "[" : "", out->host, v6 ? "]" : "",
-             out->port);
+    /* The scheme stays in the key: credentials stored for http://h:p are not
+     * sent to https://h:p, nor the other way round. */
+    snprintf(out->url, sizeof out->url, "%s://%s%s%s:%d", out->tls ? "https" : "http",
+             v6 ? "[" : "", out->host, v6 ? "]" : "", out->port);
     return 0;
 }
 

@@ -70,13 +70,20 @@ int mpr_report(const mpr_err_t *e);
 
 /* ---- where the server is ----------------------------------------------------- */
 
-/* A parsed server URL: http://HOST[:PORT][/] only (https once the server
- * speaks TLS). `url` is the normalised form "http://host:port", the key of
- * the credentials entry. */
+/* A parsed server URL: http://HOST[:PORT][/] (port 80 by default) or
+ * https://HOST[:PORT][/] (port 443; TLS with the server's certificate
+ * verified against the default trust store, which SSL_CERT_FILE or
+ * SSL_CERT_DIR can point at a private CA, and HOST checked against it; the
+ * WebSocket is then wss:// on the same port). HOST is a name, an IPv4
+ * address or [an IPv6 address]. `url` is the normalised form
+ * "SCHEME://host:port" (host in lower case), the key of the credentials
+ * entry: the scheme is part of it, so a login over https:// is a different
+ * entry from one over http:// to the same host and port. */
 typedef struct mpr_url {
     char url[300];
-    char host[256];
+    char host[256]; /* without brackets */
     int port;
+    bool tls; /* https:// */
 } mpr_url_t;
 
 /* Parses url; on failure fills e (exit 2) and returns -1. */

@@ -37,14 +37,33 @@ int mpr_session_open(mpr_session_t *s, const char *url_flag, const char *usernam
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
+/* Whether a connection failed for a certificate chain we do not trust (as
+ * opposed to one for another host, which no CA setting cures). */
+static bool untrusted(const char *why)
+{
+    return strncmp(why, "certificate verify failed", 25) == 0 && strstr(why, "mismatch") == NULL;
+}
+
+/* A connection to u (over TLS for https://), or NULL with e filled (exit 3,
+ * "cannot_connect", the reason: refused, a certificate that failed, ...). */
+static mpc_conn_t *dial(const mpr_url_t *u, int timeout_ms, mpr_err_t *e)
+{
+    mpc_connect_opts_t o = {.tls = u->tls};
+    char why[256];
+    mpc_conn_t *c = mpc_connect_ex(u->host, u->port, &o, timeout_ms, why, sizeof why);
+    if (c == NULL)
+        mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "cannot connect to %s: %s%s", u->url, why,
+                 untrusted(why) ? " (SSL_CERT_FILE or SSL_CERT_DIR can name the CA to trust)" : "");
+    return c;
+}
+
 static int send_http(const mpr_url_t *u, const mpc_http_req_t *req, int timeout_ms,
                      mpc_response_t *out, mpr_err_t *e)
 {
     memset(out, 0, sizeof *out);
-    mpc_conn_t *c = mpc_connect(u->host, u->port,
-                                timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
+    mpc_conn_t *c = dial(u, timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS, e);
     if (c == NULL)
-        return mpr_fail(e, MPR_EXIT_OFFLINE, "cannot_connect", "cannot connect to %s", u->url);
+        return -1;
     int rc = mpc_http_send(c, req, out, timeout_ms);
     mpc_conn_free(c);
     if (rc != MPC_OK) {
@@ -288,8 +307,10 @@ mpc_ws_t *mpr_ws_open(mpr_session_t *s, mpr_err_t *e)
             return NULL;
         mpc_ws_t *ws = NULL;
         int status = 0;
-        int rc = mpc_ws_connect(s->url.host, s->url.port, "/v1/ws", token, NULL, &ws, &status,
-                                CONNECT_TIMEOUT_MS);
+        mpc_conn_t *c = dial(&s->url, CONNECT_TIMEOUT_MS, e);
+        if (c == NULL)
+            return NULL;
+        int rc = mpc_ws_upgrade(c, "/v1/ws", token, NULL, &ws, &status, CONNECT_TIMEOUT_MS);
         if (rc == MPC_OK)
             return ws;
         if (status == 401 && attempt == 0)

@@ -61,7 +61,13 @@ static void test_parse_url(void **state)
     assert_int_equal(mp_bench__parse_url("localhost:9/ignored", &o, err, sizeof(err)), 0);
     assert_int_equal(o.port, 9);
     assert_int_equal(ntohl(o.server.sin_addr.s_addr), 0x7f000001);
-    assert_int_equal(mp_bench__parse_url("https://127.0.0.1:1", &o, err, sizeof(err)), -1);
+    assert_false(o.tls);
+    /* https: TLS, port 443 unless given. */
+    assert_int_equal(mp_bench__parse_url("https://localhost", &o, err, sizeof(err)), 0);
+    assert_true(o.tls);
+    assert_int_equal(o.port, 443);
+    assert_string_equal(o.hostport, "localhost:443");
+    assert_int_equal(mp_bench__parse_url("wss://127.0.0.1:1", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:0", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:99999", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://:80", &o, err, sizeof(err)), -1);
@@ -80,9 +86,18 @@ static void test_parse_url(void **state)
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:1,", &o, err, sizeof(err)), -1);
     assert_int_equal(mp_bench__parse_url("http://127.0.0.1:1,,127.0.0.1:2", &o, err, sizeof(err)),
                      -1);
-    assert_int_equal(mp_bench__parse_url("127.0.0.1:1,https://127.0.0.1:2", &o, err, sizeof(err)),
+    assert_int_equal(mp_bench__parse_url("127.0.0.1:1,ftp://127.0.0.1:2", &o, err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "https://127.0.0.1:2"));
+    assert_non_null(strstr(err, "ftp://127.0.0.1:2"));
+    /* Each server keeps its scheme and the name its certificate must carry. */
+    assert_int_equal(
+        mp_bench__parse_url("https://localhost:8443,http://127.0.0.2:82", &o, err, sizeof(err)), 0);
+    assert_int_equal(o.n_servers, 2);
+    assert_true(o.tls);
+    assert_true(o.tls_at[0]);
+    assert_false(o.tls_at[1]);
+    assert_string_equal(o.hosts[0], "localhost");
+    assert_string_equal(o.hosts[1], "127.0.0.2");
 }
 
 /* A listener that records where each connection came from and closes it:
@@ -156,9 +171,9 @@ static void test_source_addresses(void **state)
     unsigned n;
     char err[128];
     assert_int_equal(mp_bench__parse_sources("127.0.0.2-127.0.0.3", &src, &n, err, sizeof(err)), 0);
-    mp_bench_conn_new(&f.loop, &server, &src[0], "127.0.0.1", "tok", &tcbs, &f);
-    mp_bench_conn_new(&f.loop, &server, &src[1], "127.0.0.1", "tok", &tcbs, &f);
-    mp_bench_conn_new(&f.loop, &server, NULL, "127.0.0.1", "tok", &tcbs, &f);
+    mp_bench_conn_new(&f.loop, &server, &src[0], "127.0.0.1", NULL, "tok", &tcbs, &f);
+    mp_bench_conn_new(&f.loop, &server, &src[1], "127.0.0.1", NULL, "tok", &tcbs, &f);
+    mp_bench_conn_new(&f.loop, &server, NULL, "127.0.0.1", NULL, "tok", &tcbs, &f);
     MPU_RUN_IDLE(&f.loop);
     assert_int_equal(uv_loop_close(&f.loop), 0);
     mp_free(src);
@@ -188,7 +203,7 @@ static void test_connect_refused_is_reported(void **state)
     memset(&f, 0, sizeof(f));
     struct sockaddr_in dead;
     uv_ip4_addr("127.0.0.1", 1, &dead); /* nothing listens on port 1 */
-    mp_bench_conn_new(&loop, &dead, NULL, "127.0.0.1:1", "tok", &tcbs, &f);
+    mp_bench_conn_new(&loop, &dead, NULL, "127.0.0.1:1", NULL, "tok", &tcbs, &f);
     MPU_RUN_IDLE(&loop);
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(f.closed, 1);

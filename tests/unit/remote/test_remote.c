@@ -57,11 +57,23 @@ static void test_url_parse(void **state)
     assert_int_equal(mpr_url_parse("http://[::1]:9000", &u, &e), 0);
     assert_string_equal(u.host, "::1");
     assert_string_equal(u.url, "http://[::1]:9000");
+    assert_false(u.tls);
+    /* https: port 443 by default, and the scheme stays in the key, so that
+     * credentials of http://h:p never travel to https://h:p or back. */
+    assert_int_equal(mpr_url_parse("https://Chat.Example.ORG/", &u, &e), 0);
+    assert_true(u.tls);
+    assert_int_equal(u.port, 443);
+    assert_string_equal(u.url, "https://chat.example.org:443");
+    assert_int_equal(mpr_url_parse("https://127.0.0.1:8443", &u, &e), 0);
+    assert_string_equal(u.url, "https://127.0.0.1:8443");
+    assert_int_equal(mpr_url_parse("https://[::1]", &u, &e), 0);
+    assert_string_equal(u.host, "::1");
+    assert_string_equal(u.url, "https://[::1]:443");
 
     static const char *const bad[] = {
         "",           "127.0.0.1:8080", "ftp://x",      "http://",        "http://:80",
         "http://h:0", "http://h:65536", "http://h:12x", "http://h/v1/ws", "http://[::1",
-        "https://h",
+        "https://",   "https:/h",       "https://h/x",  "wss://h",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         memset(&e, 0, sizeof e);
