@@ -25,6 +25,7 @@ struct mp_tls {
     SSL *ssl;
     BIO *rbio, *wbio; /* owned by ssl */
     bool ready;       /* handshake finished */
+    bool trim_all;    /* handshake just finished: drop its buffers (trim_bios) */
     bool failed;      /* a fatal error: input is discarded until the close */
 };
 
@@ -157,14 +158,15 @@ bool mp_tls__ready(const mp_conn_t *c)
 
 /* A memory BIO keeps the largest buffer it ever held. Once empty, one that
  * grew past this is replaced, so that a connection that once moved a big
- * upload or download does not keep its buffers while it idles. */
+ * upload or download does not keep its buffers while it idles; so are the
+ * handshake's (the certificate chain went through them), whatever their
+ * size, once it is over: most connections then idle with small frames. */
 #define MP_TLS_BIO_KEEP 16384
 
-static BIO *trimmed(BIO *b)
+static BIO *trimmed(BIO *b, size_t keep)
 {
     BUF_MEM *m = NULL;
-    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &m) != 1 || m == NULL ||
-        m->max <= MP_TLS_BIO_KEEP)
+    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &m) != 1 || m == NULL || m->max <= keep)
         return NULL;
     BIO *fresh = BIO_new(BIO_s_mem());
     if (fresh != NULL)
@@ -174,12 +176,14 @@ static BIO *trimmed(BIO *b)
 
 static void trim_bios(struct mp_tls *t)
 {
-    BIO *b = trimmed(t->rbio);
+    size_t keep = t->trim_all ? 0 : MP_TLS_BIO_KEEP;
+    t->trim_all = false;
+    BIO *b = trimmed(t->rbio, keep);
     if (b != NULL) {
         SSL_set0_rbio(t->ssl, b); /* frees the old one */
         t->rbio = b;
     }
-    b = trimmed(t->wbio);
+    b = trimmed(t->wbio, keep);
     if (b != NULL) {
         SSL_set0_wbio(t->ssl, b);
         t->wbio = b;
@@ -244,6 +248,7 @@ static bool handshake(mp_conn_t *c)
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
         t->ready = true;
+        t->trim_all = true;
         mp_metrics_inc(MP_MC_TLS_HANDSHAKES);
         /* From here the connection waits for a request like any other. */
         mp_deadline__set(c, MP_T_IDLE);
