@@ -343,20 +343,59 @@ static const char *route_label(const mp_http_req_t *req)
     return "other";
 }
 
+/* Appends s[0..n) to out (of cap bytes, at *len), bytes that could forge
+ * a log line or a field (controls, spaces, non-ASCII) as '?'. */
+static void log_append(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *len + 1 < cap; i++)
+        out[(*len)++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    out[*len] = '\0';
+}
+
+/* The path as the access log shows it: the raw path without its query
+ * (which may carry a signature), except that a route's {token} parameter
+ * (an invite link: whoever holds it may join) is written as "{token}". */
+static void log_path(const mp_http_req_t *req, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    const char *pat = req->route != NULL ? req->route->pattern : NULL;
+    if (pat == NULL || strstr(pat, "{token}") == NULL) {
+        const char *u = req->url ? req->url : "-";
+        log_append(out, cap, &len, u, strcspn(u, "?"));
+        return;
+    }
+    while (*pat) {
+        const char *open = strchr(pat, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (close == NULL) {
+            log_append(out, cap, &len, pat, strlen(pat));
+            return;
+        }
+        log_append(out, cap, &len, pat, (size_t)(open - pat));
+        size_t nlen = (size_t)(close - open - 1);
+        const char *value = NULL;
+        if (nlen != 5 || strncmp(open + 1, "token", 5) != 0)
+            for (size_t i = 0; i < req->nparams; i++)
+                if (strlen(req->params[i].name) == nlen &&
+                    strncmp(req->params[i].name, open + 1, nlen) == 0)
+                    value = req->params[i].value;
+        if (value != NULL)
+            log_append(out, cap, &len, value, strlen(value));
+        else /* {token}, kept out of the log */
+            log_append(out, cap, &len, open, nlen + 2);
+        pat = close + 1;
+    }
+}
+
 void mp_http__access_log(const mp_http_req_t *req)
 {
     /* Every answered request ends here, logged or not. */
     mp_metrics_http(route_label(req), req->status);
     if (!req->srv->cfg->access_log || mp_log_get_level() > MP_LOG_INFO)
         return;
-    /* The raw path only: query strings may carry tokens, and control bytes
-     * must not forge log lines. */
     char path[160];
-    size_t i = 0;
-    const char *u = req->url ? req->url : "-";
-    for (; u[i] && u[i] != '?' && i < sizeof(path) - 1; i++)
-        path[i] = (u[i] > 0x20 && u[i] < 0x7f) ? u[i] : '?';
-    path[i] = '\0';
+    log_path(req, path, sizeof path);
     int64_t ms = mp_mono_ms() - req->start_ms;
     char user[MP_ID_STRLEN] = "";
     if (req->who.user_id != 0)

@@ -48,6 +48,8 @@ typedef struct fwd {
 
 static const char listen_marker[] = "magpie: listening on ";
 
+static void scan_append(const char *var, const char *line);
+
 /* Handles one line of the server's stderr. */
 static void fwd_line(void *arg, const char *line)
 {
@@ -58,6 +60,7 @@ static void fwd_line(void *arg, const char *line)
         fprintf(f->copy, "%s\n", line);
         fflush(f->copy);
     }
+    scan_append("MAGPIE_TEST_LOGS", line);
     if (m) {
         const char *colon = strrchr(m + sizeof listen_marker - 1, ':');
         int port = colon ? atoi(colon + 1) : 0;
@@ -895,6 +898,49 @@ mpc_conn_t *mpt_connect(const mpt_server_t *srv)
     return mpc_connect(srv->host, srv->port, MPT_TIMEOUT);
 }
 
+/* ---- the run's secrets and logs (docs/testing.md, "Secrets in logs") ---- */
+
+static pthread_mutex_t scan_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Appends line and a newline to the file $var names, if it is set. */
+static void scan_append(const char *var, const char *line)
+{
+    const char *path = getenv(var);
+    if (path == NULL || line == NULL)
+        return;
+    pthread_mutex_lock(&scan_mu);
+    FILE *f = fopen(path, "ae");
+    if (f != NULL) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+    pthread_mutex_unlock(&scan_mu);
+}
+
+/* The secret fields of a request or response body the harness saw go to
+ * $MAGPIE_TEST_SECRETS: passwords, access and refresh tokens, invite-link
+ * tokens. Short values (a test's deliberately bad password) are left out:
+ * they could match innocent text. */
+static void record_secrets(json_t *obj)
+{
+    static const char *const keys[] = {
+        "password", "current_password", "new_password", "access_token", "refresh_token", "token",
+        NULL};
+    if (!json_is_object(obj))
+        return;
+    for (const char *const *k = keys; *k; k++) {
+        const char *v = json_string_value(json_object_get(obj, *k));
+        if (v != NULL && strlen(v) >= 12)
+            scan_append("MAGPIE_TEST_SECRETS", v);
+    }
+}
+
+void mpt_record_secret(const char *secret)
+{
+    if (secret != NULL && strlen(secret) >= 12)
+        scan_append("MAGPIE_TEST_SECRETS", secret);
+}
+
 int mpt_http(const mpt_server_t *srv, const char *method, const char *path, const char *token,
              json_t *body, mpc_response_t *out)
 {
@@ -905,10 +951,12 @@ int mpt_http(const mpt_server_t *srv, const char *method, const char *path, cons
     memset(r, 0, sizeof *r);
     if (!c)
         return MPC_ERR_IO;
+    record_secrets(body);
     int rc = mpc_http_request(c, method, path, token, body, r, MPT_TIMEOUT);
     mpc_conn_free(c);
     if (rc != MPC_OK)
         return rc;
+    record_secrets(r->json);
     int status = r->status;
     if (!out)
         mpc_response_free(&tmp);
@@ -1235,6 +1283,7 @@ static bool drain_into(int fd, char *buf, size_t cap, size_t *len)
 int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, char *err,
                size_t errlen, const char *first, ...)
 {
+    mpt_record_secret(password);
     const char *argv[32];
     int argc = 0;
     argv[argc++] = getenv("MAGPIE_BIN");

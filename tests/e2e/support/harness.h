@@ -240,6 +240,12 @@ void mpt_nats_stop(mpt_nats_t *n);
 int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, char *err,
                size_t errlen, const char *first, ...);
 
+/* Adds a secret the test used outside mpt_http (a CLI password, an SMTP
+ * password) to the run's list: no server log line may hold it (CTest's
+ * logscan_check; docs/testing.md). mpt_http records the passwords and tokens
+ * of the bodies it sends and receives by itself. */
+void mpt_record_secret(const char *secret);
+
 /* Reads the whole file into a malloc'd buffer (caller frees), with a NUL
  * after its end for text; *len gets its
  * size. NULL if it cannot be read. */
