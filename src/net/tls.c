@@ -206,9 +206,12 @@ static void flush_out(mp_conn_t *c, mp_conn_wdone_fn done, void *arg)
         return;
     }
     char *buf = mp_malloc(n);
-    /* A memory BIO hands out all it holds. */
-    if (BIO_read(c->tls->wbio, buf, (int)n) != (int)n)
-        MP_ASSERT(!"short read from a memory BIO");
+    if (BIO_read(c->tls->wbio, buf, (int)n) != (int)n) { /* a memory BIO hands out all */
+        mp_free(buf);
+        done(c, arg);
+        mp_conn__close(c);
+        return;
+    }
     mp_conn__send_owned(c, buf, n, done, arg);
 }
 
@@ -245,6 +248,9 @@ static void fail(mp_conn_t *c, int ssl_err)
 static bool handshake(mp_conn_t *c)
 {
     struct mp_tls *t = c->tls;
+    /* SSL_get_error reads this thread's error queue: whatever else on the
+     * loop used libcrypto (token signatures) must not be taken for ours. */
+    ERR_clear_error();
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
         t->ready = true;
@@ -293,6 +299,7 @@ void mp_tls__received(mp_conn_t *c, const char *data, size_t len)
     char *plain = plain_room(c->srv, pending + 1);
     size_t n = 0;
     bool eof = false;
+    ERR_clear_error();
     for (;;) {
         size_t room = c->srv->tls_plain_cap - n;
         if (room == 0) {
@@ -333,6 +340,7 @@ void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone
         done(c, arg);
         return;
     }
+    ERR_clear_error();
     for (unsigned i = 0; i < n; i++) {
         const char *p = bufs[i].base;
         size_t left = bufs[i].len;
