@@ -228,6 +228,7 @@ static void test_curl_and_wss(void **state)
     assert_true(rc == 52 || rc == 56);
     char user[33];
     mpt_username(user, "tls");
+    mpt_record_secret("correct horse battery"); /* the Python client's password */
     rc = run(out, sizeof out, "%s %s %s/a/ca.pem %s", MPT_WSS_CLIENT, srv->hostport, scratch, user);
     if (rc != 0)
         fail_msg("wss client: %s", out);
@@ -303,6 +304,19 @@ static void install(const char *from_cert, const char *from_key)
     assert_int_equal(rc, 0);
 }
 
+/* A new connection, checked against ca: it presents the certificate named
+ * cn and answers a request. */
+static tls_client_t *expect_cert(int port, const char *ca, const char *cn)
+{
+    char got[64];
+    tls_client_t *t = tls_open(port, ca);
+    assert_non_null(t);
+    tls_peer_cn(t, got, sizeof got);
+    assert_string_equal(got, cn);
+    assert_int_equal(tls_healthz(t), 200);
+    return t;
+}
+
 /* A renewed certificate is served to new connections after SIGHUP; one
  * already open keeps its session; a broken pair leaves the current one. */
 static void test_sighup_reload(void **state)
@@ -314,20 +328,12 @@ static void test_sighup_reload(void **state)
     char ca_a[300], ca_b[300], cn[64];
     snprintf(ca_a, sizeof ca_a, "%s/a/ca.pem", scratch);
     snprintf(ca_b, sizeof ca_b, "%s/b/ca.pem", scratch);
-    tls_client_t *held = tls_open(srv->port, ca_a);
-    assert_non_null(held);
-    tls_peer_cn(held, cn, sizeof cn);
-    assert_string_equal(cn, "magpie-a");
-    assert_int_equal(tls_healthz(held), 200);
+    tls_client_t *held = expect_cert(srv->port, ca_a, "magpie-a");
 
     install("b/chain.pem", "b/key.pem");
     assert_int_equal(kill(srv->pid, SIGHUP), 0);
     wait_log(srv, "TLS certificate reloaded", 1);
-    tls_client_t *fresh = tls_open(srv->port, ca_b);
-    assert_non_null(fresh);
-    tls_peer_cn(fresh, cn, sizeof cn);
-    assert_string_equal(cn, "magpie-b");
-    assert_int_equal(tls_healthz(fresh), 200);
+    tls_client_t *fresh = expect_cert(srv->port, ca_b, "magpie-b");
     /* The connection made before the reload goes on with its session. */
     assert_int_equal(tls_healthz(held), 200);
     tls_peer_cn(held, cn, sizeof cn);
@@ -337,11 +343,7 @@ static void test_sighup_reload(void **state)
     install("b/chain.pem", "a/key.pem");
     assert_int_equal(kill(srv->pid, SIGHUP), 0);
     wait_log(srv, "the TLS certificate was not reloaded", 1);
-    tls_client_t *after = tls_open(srv->port, ca_b);
-    assert_non_null(after);
-    tls_peer_cn(after, cn, sizeof cn);
-    assert_string_equal(cn, "magpie-b");
-    assert_int_equal(tls_healthz(after), 200);
+    tls_client_t *after = expect_cert(srv->port, ca_b, "magpie-b");
     tls_close(held);
     tls_close(fresh);
     tls_close(after);

@@ -28,7 +28,7 @@ def post(base, ctx, path, body):
 
 
 def account(base, ctx, name):
-    password = "correct horse battery"
+    password = "correct horse battery"  # test_tls.c records it for logscan_check
     user = post(base, ctx, "/v1/auth/register", {"username": name, "password": password})
     login = post(base, ctx, "/v1/auth/login",
                  {"username": name, "password": password, "device_name": "wss"})
