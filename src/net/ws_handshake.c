@@ -52,11 +52,14 @@ static bool has_token(const char *v, const char *token)
     return false;
 }
 
-/* The scheme a browser used to reach us: the listener is plain TCP, so
- * "http", unless a TLS-terminating proxy in front says "https". A page cannot
- * set X-Forwarded-Proto on a WebSocket handshake, so it cannot fake this. */
+/* The scheme a browser used to reach us: "https" on our own TLS listener
+ * (tls_cert) or when a TLS-terminating proxy in front says so, else "http".
+ * A page cannot set X-Forwarded-Proto on a WebSocket handshake, so it cannot
+ * fake this. */
 static const char *own_scheme(const mp_http_req_t *req)
 {
+    if (req->conn != NULL && req->conn->tls != NULL)
+        return "https";
     const char *xfp = mp_http_req_header(req, "X-Forwarded-Proto");
     return xfp && strcasecmp(xfp, "https") == 0 ? "https" : "http";
 }

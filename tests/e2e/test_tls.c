@@ -189,6 +189,36 @@ static int tls_healthz(tls_client_t *t)
     return sscanf(buf, "HTTP/1.1 %d", &status) == 1 ? status : 0;
 }
 
+/* The status of a WebSocket upgrade with this Origin over a new TLS
+ * connection. */
+static int tls_upgrade_status(int port, const char *ca, const char *origin)
+{
+    tls_client_t *t = tls_open(port, ca);
+    assert_non_null(t);
+    char req[512], buf[2048];
+    int n = snprintf(req, sizeof req,
+                     "GET /v1/ws HTTP/1.1\r\nHost: localhost:%d\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: %s\r\n\r\n",
+                     port, origin);
+    assert_int_equal(SSL_write(t->ssl, req, n), n);
+    size_t len = 0;
+    while (len < sizeof buf - 1) {
+        int got = SSL_read(t->ssl, buf + len, (int)(sizeof buf - 1 - len));
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\n") != NULL)
+            break;
+    }
+    buf[len] = '\0';
+    int status = 0;
+    sscanf(buf, "HTTP/1.1 %d", &status);
+    tls_close(t);
+    return status;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static int raw_connect(int port);
@@ -226,6 +256,14 @@ static void test_curl_and_wss(void **state)
     /* Plain HTTP on the TLS port gets no answer. */
     rc = run(out, sizeof out, "curl -sS http://127.0.0.1:%d/healthz", srv->port);
     assert_true(rc == 52 || rc == 56);
+    /* A page's own origin on this listener is https://: a browser's
+     * WebSocket is accepted; the same host on http:// is another origin. */
+    char ca[300], origin[80];
+    snprintf(ca, sizeof ca, "%s/a/ca.pem", scratch);
+    snprintf(origin, sizeof origin, "https://localhost:%d", srv->port);
+    assert_int_equal(tls_upgrade_status(srv->port, ca, origin), 101);
+    snprintf(origin, sizeof origin, "http://localhost:%d", srv->port);
+    assert_int_equal(tls_upgrade_status(srv->port, ca, origin), 403);
     char user[33];
     mpt_username(user, "tls");
     mpt_record_secret("correct horse battery"); /* the Python client's password */

@@ -12,6 +12,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
+import { request as httpsRequest } from 'node:https';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -93,10 +94,36 @@ export async function eventually(fn, { timeout = TIMEOUT, interval = 100, messag
 
 // ---- the server ----
 
+/** fetch, or for a server with its own CA (a TLS test) the same over
+ * node:https trusting that CA: Node's fetch takes no CA of its own. Returns
+ * what the helpers use of a Response (ok, status, headers.get, text). */
+function fetchWith(ca, url, { method = 'GET', headers = {}, body } = {}) {
+  if (!ca) return fetch(url, { method, headers, body });
+  return new Promise((res, rej) => {
+    const req = httpsRequest(url, { method, headers, ca, timeout: START_TIMEOUT }, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => (text += d));
+      r.on('end', () =>
+        res({
+          ok: r.statusCode >= 200 && r.statusCode < 300,
+          status: r.statusCode,
+          headers: { get: (n) => r.headers[n.toLowerCase()] ?? null },
+          text: async () => text,
+        }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: timed out`)));
+    req.on('error', rej);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
 /** Answers true when the binary serves the client itself at `/`. */
-async function servesClient(base) {
+async function servesClient(base, ca) {
   try {
-    const res = await fetch(base + '/');
+    const res = await fetchWith(ca, base + '/');
     const type = res.headers.get('content-type') ?? '';
     return res.ok && type.includes('text/html') && (await res.text()).includes('id="app"');
   } catch {
@@ -105,8 +132,10 @@ async function servesClient(base) {
 }
 
 export class Server {
-  constructor(flags = []) {
-    this.flags = flags;
+  /** tls: { cert, key, ca } (files) to serve HTTPS and WSS with them. */
+  constructor(flags = [], { tls } = {}) {
+    this.flags = tls ? [...flags, '--tls_cert', tls.cert, '--tls_key', tls.key] : flags;
+    this.ca = tls ? readFileSync(tls.ca) : null;
     this.dataDir = mkdtempSync(join(tmpdir(), 'magpie-web-'));
     this.port = 0;
     this.child = null;
@@ -157,10 +186,11 @@ export class Server {
       return false;
     }
     this.port = got;
-    this.api = `http://127.0.0.1:${got}`;
+    // The test certificate names localhost (and 127.0.0.1).
+    this.api = this.ca ? `https://localhost:${got}` : `http://127.0.0.1:${got}`;
     await eventually(
       async () => {
-        const r = await fetch(this.api + '/readyz');
+        const r = await fetchWith(this.ca, this.api + '/readyz');
         assert.equal(r.status, 200);
       },
       { timeout: START_TIMEOUT, message: 'the server did not become ready' },
@@ -172,7 +202,7 @@ export class Server {
     if (WEB_ROOT && !existsSync(join(WEB_ROOT, 'index.html'))) throw new Error(`no index.html in ${WEB_ROOT} (run vite build)`);
     if (!existsSync(MAGPIE_BIN)) throw new Error(`no magpie binary at ${MAGPIE_BIN} (set MAGPIE_BIN)`);
     if (!(await this.launch(0))) throw new Error(`magpie serve did not start:\n${this.lastLines.join('\n')}`);
-    if (!(await servesClient(this.api)))
+    if (!(await servesClient(this.api, this.ca)))
       throw new Error(`${MAGPIE_BIN} does not serve the web client at / (built without it? set MAGPIE_WEB_ROOT=dist)`);
     this.url = this.api;
     return this;
@@ -215,7 +245,11 @@ export class Server {
     const headers = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = 'Bearer ' + token;
-    const res = await fetch(this.api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetchWith(this.ca, this.api + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
@@ -280,7 +314,15 @@ export const PHONE = { width: 390, height: 844 };
 
 /** A browser context is one person's browser (own localStorage). */
 export async function newPage(env, { viewport = DESKTOP, colorScheme = 'light', locale = 'en-US' } = {}) {
-  const context = await env.browser.newContext({ viewport, colorScheme, locale, baseURL: env.server.url });
+  // A TLS server's certificate is from a throwaway CA the browser does not
+  // know: the page still runs in a secure context, on https:// and wss://.
+  const context = await env.browser.newContext({
+    viewport,
+    colorScheme,
+    locale,
+    baseURL: env.server.url,
+    ignoreHTTPSErrors: Boolean(env.server.ca),
+  });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
@@ -292,14 +334,14 @@ export async function newPage(env, { viewport = DESKTOP, colorScheme = 'light', 
  * fn({server, browser}), and cleans up. Skips with a clear message when
  * chromium cannot start, so `node --test` still exits 0 on such machines.
  */
-export function browserTest(name, fn, { flags = [], timeout = 120_000 } = {}) {
+export function browserTest(name, fn, { flags = [], timeout = 120_000, tls = false } = {}) {
   test(name, { timeout }, async (t) => {
     const { browser, error } = await launchBrowser();
     if (!browser) {
       t.skip(`chromium cannot start (${error}): browser tests skipped`);
       return;
     }
-    const server = new Server(flags);
+    const server = new Server(flags, { tls: tls ? makeCerts() : undefined });
     try {
       await server.start();
       await fn({ server, browser, t });
@@ -311,6 +353,15 @@ export function browserTest(name, fn, { flags = [], timeout = 120_000 } = {}) {
       await server.stop();
     }
   });
+}
+
+/** A throwaway CA and a certificate for localhost (scripts/test-certs.sh). */
+function makeCerts() {
+  const dir = mkdtempSync(join(tmpdir(), 'magpie-web-tls-'));
+  const r = spawnSync(resolve(WEB, '../scripts/test-certs.sh'), [dir, 'localhost'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/test-certs.sh failed: ${r.stderr}`);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return { cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'ca.pem') };
 }
 
 /** Saves a screenshot of every open page of a failed test, to see why. */
