@@ -65,8 +65,9 @@ static void on_pin(mp_err_t rc, const mp_msg_row_t *m, void *ud)
         return;
     }
     /* Pinning an already pinned message keeps its first pin time and tells
-     * nobody: the store takes the time passed only when it pins. */
-    bool again = c->pin && m->pinned_at != c->at;
+     * nobody. The store says whether it pinned now: comparing its pin time
+     * with ours would take a second pin in the same millisecond for new. */
+    bool again = c->pin && !m->changed;
     if (c->pin)
         c->at = m->pinned_at;
     mp_chat__rq_ok(&c->rq,

@@ -65,6 +65,7 @@ typedef struct mp_msg_row {
     bool mention_all;
     int64_t pinned_at; /* 0 = not pinned */
     uint64_t pinned_by;
+    bool changed; /* mp_store_msg_pin: this call pinned or unpinned it (false: it already was) */
     const mp_reaction_sum_t *reactions; /* read paths; by first reaction time */
     size_t n_reactions;
 } mp_msg_row_t;

@@ -426,6 +426,7 @@ typedef struct pin_job {
     bool pin;
     int64_t now;
     mp_sqlite_msgvec_t row; /* the message after the change */
+    bool changed;           /* the pin state changed (not already as asked) */
     mp_msg_fn cb;
     void *ud;
     char mods[]; /* copy of actor.world_moderators */
@@ -480,8 +481,10 @@ static mp_err_t pin_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = msg_access(db, j->actor.user_id, j->conv, j->msg, &kind, &ms);
     if (rc == MP_OK)
         rc = pin_allowed(db, j, kind);
-    if (rc == MP_OK && (ms.pinned_at != 0) != j->pin)
+    if (rc == MP_OK && (ms.pinned_at != 0) != j->pin) {
         rc = pin_apply(db, j);
+        j->changed = rc == MP_OK;
+    }
     if (rc != MP_OK)
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_READ);
@@ -499,6 +502,8 @@ static mp_err_t pin_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 static void pin_done(mp_sql_job_t *job, mp_err_t rc)
 {
     pin_job_t *j = (pin_job_t *)job;
+    if (rc == MP_OK && j->row.n == 1)
+        j->row.v[0].changed = j->changed;
     j->cb(rc, rc == MP_OK && j->row.n == 1 ? &j->row.v[0] : NULL, j->ud);
     mp_sqlite__msgvec_free(&j->row);
     mp_free(j);

@@ -132,6 +132,7 @@ typedef struct {
     uint64_t id;
     int64_t seq, pinned_at, version;
     uint64_t pinned_by;
+    bool changed; /* a pin call: it changed the pin state */
     size_t n_reactions;
     char emoji[4][MP_CHAT_EMOJI_MAX + 1];
     int64_t count[4];
@@ -145,6 +146,7 @@ static inline void seen_copy(seen_msg_t *d, const mp_msg_row_t *m)
     d->seq = m->seq;
     d->pinned_at = m->pinned_at;
     d->pinned_by = m->pinned_by;
+    d->changed = m->changed;
     d->version = m->version;
     d->n_reactions = m->n_reactions;
     assert_true(m->n_reactions == 0 || m->reactions != NULL);

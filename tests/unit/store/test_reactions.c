@@ -307,11 +307,13 @@ static void test_pin_direct(void **state)
     send_res_t b = send_msg(f, ALICE, a.conv, 0, "second");
     pin_res_t p = pin(f, BOB, a.conv, a.id, true);
     assert_int_equal(p.rc, MP_OK);
-    assert_true(p.m.id == a.id && p.m.pinned_at > 0 && p.m.pinned_by == BOB);
+    assert_true(p.m.id == a.id && p.m.pinned_at > 0 && p.m.pinned_by == BOB && p.m.changed);
     int64_t v = p.m.version;
-    /* Already pinned: MP_OK, nothing changes. */
+    /* Already pinned: MP_OK, nothing changes, and the answer says so (the
+     * caller tells nobody then). */
     p = pin(f, ALICE, a.conv, a.id, true);
     assert_int_equal(p.rc, MP_OK);
+    assert_false(p.m.changed);
     assert_int_equal(p.m.version, v);
     assert_true(p.m.pinned_by == BOB);
     assert_int_equal(pin(f, ALICE, a.conv, b.id, true).rc, MP_OK);
@@ -324,7 +326,7 @@ static void test_pin_direct(void **state)
 
     p = pin(f, ALICE, a.conv, a.id, false);
     assert_int_equal(p.rc, MP_OK);
-    assert_true(p.m.pinned_at == 0 && p.m.pinned_by == 0 && p.m.version > v);
+    assert_true(p.m.pinned_at == 0 && p.m.pinned_by == 0 && p.m.version > v && p.m.changed);
     l = pins(f, BOB, a.conv);
     assert_int_equal(l.n, 1);
     assert_true(l.ids[0] == b.id);
