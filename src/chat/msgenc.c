@@ -90,17 +90,48 @@ static bool needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* The escape of one byte that needs one, at p; returns the end. */
+static char *put_escape(char *p, unsigned char c)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    *p++ = '\\';
+    switch (c) {
+    case '"':
+    case '\\':
+        *p++ = (char)c;
+        return p;
+    case '\b':
+        *p++ = 'b';
+        return p;
+    case '\f':
+        *p++ = 'f';
+        return p;
+    case '\n':
+        *p++ = 'n';
+        return p;
+    case '\r':
+        *p++ = 'r';
+        return p;
+    case '\t':
+        *p++ = 't';
+        return p;
+    default:
+        memcpy(p, "u00", 3);
+        p[3] = hex[c >> 4];
+        p[4] = hex[c & 0xf];
+        return p + 5;
+    }
+}
+
 /* s is valid UTF-8 (mp_msgenc_covers checked it), so it is copied in runs
  * between the bytes that need an escape. */
 static void put_str(mp_msgenc_t *e, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
     char *out = reserve(e, 2 + 6 * n); /* worst case: every byte \u00XX */
     char *p = out;
     *p++ = '"';
-    size_t i = 0;
-    while (i < n) {
+    for (size_t i = 0; i < n; i++) {
         size_t run = i;
         while (run < n && !needs_escape((unsigned char)s[run]))
             run++;
@@ -108,35 +139,8 @@ static void put_str(mp_msgenc_t *e, const char *s)
         p += run - i;
         if (run == n)
             break;
-        unsigned char c = (unsigned char)s[run];
-        *p++ = '\\';
-        switch (c) {
-        case '"':
-        case '\\':
-            *p++ = (char)c;
-            break;
-        case '\b':
-            *p++ = 'b';
-            break;
-        case '\f':
-            *p++ = 'f';
-            break;
-        case '\n':
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = 'r';
-            break;
-        case '\t':
-            *p++ = 't';
-            break;
-        default:
-            memcpy(p, "u00", 3);
-            p[3] = hex[c >> 4];
-            p[4] = hex[c & 0xf];
-            p += 5;
-        }
-        i = run + 1;
+        p = put_escape(p, (unsigned char)s[run]);
+        i = run;
     }
     *p++ = '"';
     e->len += (size_t)(p - out);
