@@ -119,7 +119,8 @@ size_t mp_chat__mentions_parse(const char *list, uint64_t *out, size_t max);
  * borrowed until mp_chat__frames_free. */
 typedef struct mp_chat_frames {
     const mp_msg_row_t *m;
-    json_t *ev, *msg;
+    bool guest;
+    json_t *ev, *msg; /* the jansson path only: NULL when chat/msgenc.c writes the frames */
     mp_frame_t *plain, *mention, *own;
     bool mention_all;
     uint64_t mentions[MP_CHAT_MENTIONS_MAX]; /* ascending, no duplicates */
@@ -127,6 +128,9 @@ typedef struct mp_chat_frames {
 } mp_chat_frames_t;
 
 void mp_chat__frames_init(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest);
+/* The same frames always from a jansson tree: the path for the rows
+ * chat/msgenc.c does not cover, and the reference its tests compare with. */
+void mp_chat__frames_init_json(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest);
 /* Whether user gets the mention frame (never the sender). */
 bool mp_chat__frames_mentioned(const mp_chat_frames_t *fr, uint64_t user);
 mp_frame_t *mp_chat__frames_plain(mp_chat_frames_t *fr);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "chat/chat_int.h"
+#include "chat/msgenc.h"
 #include "chat/sysmsg.h"
 #include "util/metrics.h"
 #include "util/alloc.h"
@@ -197,20 +198,9 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void mp_chat__frames_init(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest)
+/* The sorted, unique mention list that mp_chat__frames_mentioned searches. */
+static void frames_mentions(mp_chat_frames_t *fr, const mp_msg_row_t *m)
 {
-    memset(fr, 0, sizeof *fr);
-    fr->m = m;
-    mp_msg_row_t row = *m;
-    row.sender_guest = row.sender_guest || guest;
-    fr->msg = mp_chat__msg_json(&row, false);
-    fr->ev = json_object();
-    json_object_set_new(fr->ev, "event", json_string("message"));
-    /* World posts by guests say so at the top of the event too (as before
-     * the mark moved into the message). */
-    if (guest)
-        json_object_set_new(fr->ev, "sender_guest", json_true());
-    json_object_set(fr->ev, "message", fr->msg);
     fr->mention_all = m->mention_all;
     fr->n_mentions = mp_chat__mentions_parse(m->mentions, fr->mentions, MP_CHAT_MENTIONS_MAX);
     qsort(fr->mentions, fr->n_mentions, sizeof *fr->mentions, cmp_u64);
@@ -221,6 +211,38 @@ void mp_chat__frames_init(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool gues
     fr->n_mentions = k;
 }
 
+void mp_chat__frames_init(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest)
+{
+    /* The common row (a live message without content or reactions) is
+     * written by chat/msgenc.c without a tree; the rest builds one. */
+    if (!mp_msgenc_covers(m)) {
+        mp_chat__frames_init_json(fr, m, guest);
+        return;
+    }
+    memset(fr, 0, sizeof *fr);
+    fr->m = m;
+    fr->guest = guest;
+    frames_mentions(fr, m);
+}
+
+void mp_chat__frames_init_json(mp_chat_frames_t *fr, const mp_msg_row_t *m, bool guest)
+{
+    memset(fr, 0, sizeof *fr);
+    fr->m = m;
+    fr->guest = guest;
+    mp_msg_row_t row = *m;
+    row.sender_guest = row.sender_guest || guest;
+    fr->msg = mp_chat__msg_json(&row, false);
+    fr->ev = json_object();
+    json_object_set_new(fr->ev, "event", json_string("message"));
+    /* World posts by guests say so at the top of the event too (as before
+     * the mark moved into the message). */
+    if (guest)
+        json_object_set_new(fr->ev, "sender_guest", json_true());
+    json_object_set(fr->ev, "message", fr->msg);
+    frames_mentions(fr, m);
+}
+
 bool mp_chat__frames_mentioned(const mp_chat_frames_t *fr, uint64_t user)
 {
     if (user == fr->m->sender_id)
@@ -229,16 +251,29 @@ bool mp_chat__frames_mentioned(const mp_chat_frames_t *fr, uint64_t user)
            bsearch(&user, fr->mentions, fr->n_mentions, sizeof user, cmp_u64) != NULL;
 }
 
+/* One variant from chat/msgenc.c, for frames without a tree. */
+static mp_frame_t *frames_fast(const mp_chat_frames_t *fr, mp_msgenc_variant_t v)
+{
+    mp_msgenc_t e;
+    mp_msgenc_init(&e);
+    mp_msgenc_event(&e, fr->m, fr->guest, v);
+    mp_frame_t *f = mp_frame_new_text(e.buf, e.len);
+    mp_msgenc_free(&e);
+    return f;
+}
+
 mp_frame_t *mp_chat__frames_plain(mp_chat_frames_t *fr)
 {
     if (fr->plain == NULL)
-        fr->plain = mp_frame_new_json(fr->ev);
+        fr->plain = fr->ev == NULL ? frames_fast(fr, MP_MSGENC_PLAIN) : mp_frame_new_json(fr->ev);
     return fr->plain;
 }
 
 mp_frame_t *mp_chat__frames_mention(mp_chat_frames_t *fr)
 {
-    if (fr->mention == NULL) {
+    if (fr->mention == NULL && fr->ev == NULL) {
+        fr->mention = frames_fast(fr, MP_MSGENC_MENTION);
+    } else if (fr->mention == NULL) {
         json_object_set_new(fr->ev, "mention", json_true());
         fr->mention = mp_frame_new_json(fr->ev);
         json_object_del(fr->ev, "mention");
@@ -248,7 +283,9 @@ mp_frame_t *mp_chat__frames_mention(mp_chat_frames_t *fr)
 
 mp_frame_t *mp_chat__frames_own(mp_chat_frames_t *fr)
 {
-    if (fr->own == NULL) {
+    if (fr->own == NULL && fr->ev == NULL) {
+        fr->own = frames_fast(fr, MP_MSGENC_OWN);
+    } else if (fr->own == NULL) {
         const char *cmid = fr->m->client_msg_id;
         if (cmid != NULL && json_object_get(fr->msg, "system") == NULL)
             json_object_set_new(fr->msg, "client_msg_id", json_string(cmid));

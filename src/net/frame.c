@@ -86,6 +86,14 @@ void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields)
     mp_ws__send_json(c, o);
 }
 
+void mp_gw_reply_text(mp_server_t *srv, mp_sid_t sid, const void *json, size_t len)
+{
+    MP_NET_ASSERT_LOOP(srv);
+    mp_conn_t *c = mp_ws__find(srv, sid);
+    if (c != NULL)
+        mp_ws__queue(c, MP_WS_TEXT, mp_frame__new_raw(json, len));
+}
+
 void mp_gw_error(mp_server_t *srv, mp_sid_t sid, int64_t req_id, mp_err_t err, const char *msg,
                  json_t *extra)
 {

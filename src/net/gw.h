@@ -44,6 +44,10 @@ void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f);
  * Takes ownership of fields (may be NULL). */
 void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields);
 
+/* The same reply as JSON text encoded already (len bytes, copied), for the
+ * hottest ack (chat/msgenc.c writes it without a tree). */
+void mp_gw_reply_text(mp_server_t *srv, mp_sid_t sid, const void *json, size_t len);
+
 /* Replies {"id":req_id,"error":{"code":..,"message":..}}; msg NULL uses the
  * default message of err. Extra members of `extra` (owned, may be NULL) are
  * merged into the error object (e.g. retry_after_ms). */
