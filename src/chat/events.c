@@ -134,6 +134,10 @@ static void set_reactions(json_t *o, const mp_msg_row_t *m)
     json_object_set_new(o, "reactions", arr);
 }
 
+/* The message object of every API answer and event. A field added here
+ * must also be written by chat/msgenc.c (the live "message" event of common
+ * rows, byte for byte the same) or make mp_msgenc_covers refuse the rows
+ * that have it; tests/unit/chat/test_msgenc.c compares the two. */
 json_t *mp_chat__msg_json(const mp_msg_row_t *m, bool with_cmid)
 {
     bool deleted = m->deleted_at != 0;
