@@ -424,7 +424,17 @@ static void test_typing_and_presence(void **state)
     assert_true(json_is_true(json_object_get(body, "online")));
     json_decref(body);
     dev_close(&b);
-    ev = next_event(a.ws, "presence");
+    /* Bob's first connection may still be announced now: its audience was
+     * read on the store's pool, before or after the conversation existed.
+     * Either is right, so an "online" notice ahead of the offline one is
+     * skipped; anything else still fails below. */
+    for (;;) {
+        ev = next_event(a.ws, "presence");
+        if (!json_is_true(json_object_get(ev, "online")))
+            break;
+        assert_string_equal(jstr(ev, "user_id"), b.s.user_id);
+        json_decref(ev);
+    }
     assert_string_equal(jstr(ev, "user_id"), b.s.user_id);
     assert_false(json_is_true(json_object_get(ev, "online")));
     assert_true(json_is_integer(json_object_get(ev, "last_seen_at")));

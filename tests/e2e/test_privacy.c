@@ -108,7 +108,6 @@ static int presence_events_about(mpc_ws_t *ws, const char *user)
     return n;
 }
 
-/* The next presence event about user (others skipped). */
 /* The next message event of conversation conv: the system messages of the
  * groups the test made before may still be on their way. */
 static json_t *next_message_in(mpc_ws_t *ws, const char *conv)
@@ -122,6 +121,7 @@ static json_t *next_message_in(mpc_ws_t *ws, const char *conv)
     }
 }
 
+/* The next presence event about user (others skipped). */
 static json_t *next_presence(mpc_ws_t *ws, const char *user)
 {
     for (;;) {
