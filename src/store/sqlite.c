@@ -14,6 +14,9 @@
  * So the index catches up right after a burst, sends go first during one,
  * and an idle store commits nothing.
  *
+ * Checkpoints (copying the WAL back into the database file) run on a
+ * thread of their own, off the commit path: sqlite_ckpt.c.
+ *
  * Shutdown (mp_store_close): the indexer's timer is closed, queues stop
  * accepting, the threads finish what is queued and are joined, connections
  * close, and the async handle is closed. Completions not yet delivered are
@@ -30,6 +33,7 @@
 
 #include "store/backup.h"
 #include "store/sqlite_chat_int.h"
+#include "store/sqlite_ckpt.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sql_pg.h"
@@ -76,6 +80,7 @@ struct mp_store {
     char *path;              /* DIR/magpie.db */
     char *url;               /* PostgreSQL's conninfo, or NULL for SQLite */
     mp_sql_conn_t *wdb;
+    mp_sqlite_ckpt_t *ckpt; /* SQLite only: the WAL checkpointer thread */
     uv_thread_t writer;
     job_queue_t wq, rq;
     reader_t readers[MP_SQLITE_READERS];
@@ -432,8 +437,8 @@ static mp_sql_conn_t *sqlite_open(const char *path, bool readonly, char *err, si
     /* The writer's batches dirty many pages at once (the rows, three indexes,
      * the counters); with the default 2 MiB cache a big batch spills dirty
      * pages to the WAL before its commit and writes them again at it. */
-    if (!readonly && conn_exec(db, "PRAGMA cache_size=-" MP_STR(MP_SQLITE_WRITER_CACHE_KIB), err,
-                               errlen) != 0)
+    if (!readonly &&
+        conn_exec(db, "PRAGMA cache_size=-" MP_STR(MP_SQLITE_WRITER_CACHE_KIB), err, errlen) != 0)
         goto fail;
     return mp_sql_sqlite_wrap(db);
 fail:
@@ -492,6 +497,9 @@ static void close_readers(mp_store_t *st)
 
 static int spawn_threads(mp_store_t *st, char *err, size_t errlen)
 {
+    if (st->url == NULL && (st->ckpt = mp_sqlite__ckpt_start(st->path, mp_sql_sqlite_db(st->wdb),
+                                                             err, errlen)) == NULL)
+        return -1;
     atomic_store(&st->writer_alive, true);
     if (uv_thread_create(&st->writer, writer_main, st) != 0) {
         atomic_store(&st->writer_alive, false);
@@ -541,6 +549,8 @@ static void stop_threads(mp_store_t *st)
     if (st->writer_started)
         uv_thread_join(&st->writer);
     st->writer_started = false;
+    mp_sqlite__ckpt_stop(st->ckpt);
+    st->ckpt = NULL;
     uint64_t b = atomic_load(&st->batches), j = atomic_load(&st->jobs);
     if (b > 0)
         mp_log_info("store: %llu write jobs in %llu batches (mean %.1f, max %llu); per batch "
