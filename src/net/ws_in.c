@@ -8,6 +8,7 @@
 #include "net/ws.h"
 #include "proto/validate.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/id.h"
 
 /* ---- header tracker ---- */
@@ -50,10 +51,12 @@ static int check_length(mp_ws_t *ws, size_t max_msg)
             ws->t_msg_len = 0;
         if (len > max_msg || ws->t_msg_len + len > max_msg)
             return 1009;
-        ws->t_msg_len += len;
+        MP_ASSERT(ws->t_msg_len + len <= UINT32_MAX);
+        ws->t_msg_len += (uint32_t)len;
         ws->t_in_msg = !(ws->th[0] & 0x80);
     }
-    ws->t_left = len;
+    MP_ASSERT(len <= UINT32_MAX);
+    ws->t_left = (uint32_t)len;
     return 0;
 }
 
@@ -63,9 +66,9 @@ size_t mp_ws__track(mp_ws_t *ws, const uint8_t *d, size_t n, size_t max_msg, int
     *code = 0;
     while (i < n) {
         if (ws->t_left > 0) {
-            uint64_t k = ws->t_left < n - i ? ws->t_left : n - i;
-            i += (size_t)k;
-            ws->t_left -= k;
+            size_t k = ws->t_left < n - i ? ws->t_left : n - i;
+            i += k;
+            ws->t_left -= (uint32_t)k;
             continue;
         }
         if (ws->th_len == 0)
