@@ -10,7 +10,7 @@ PREFIX     ?= /usr/local
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: all build web deps run cluster install test tsan unit e2e fuzz fuzz-smoke soak bench bench-search bench-files bench-cluster bench-tls bench-web clean format format-check
+.PHONY: all build web deps run cluster install test tsan unit e2e fuzz fuzz-smoke soak bench bench-targets bench-search bench-files bench-cluster bench-tls bench-web clean format format-check
 
 all: build
 
@@ -86,6 +86,11 @@ soak: deps $(TEST_BUILD)/CMakeCache.txt
 
 bench: deps
 	@scripts/bench.sh
+
+# The second performance pass's workloads against their targets
+# (scripts/bench-targets.sh).
+bench-targets: deps
+	@scripts/bench-targets.sh
 
 bench-search: deps
 	@scripts/bench-search.sh

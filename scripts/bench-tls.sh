@@ -23,54 +23,15 @@ HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-echo "bench-tls: building Release into $BUILD" >&2
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target magpie >/dev/null
-bin=$BUILD/magpie
+. scripts/bench-lib.sh
+bench_build
 mkdir -p "$OUT"
 
 work=$(mktemp -d /tmp/magpie-bench-tls.XXXXXX)
 pid=
-stop_server() {
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    pid=
-}
-cleanup() {
-    stop_server
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 scripts/test-certs.sh "$work/certs" localhost
 export SSL_CERT_FILE=$work/certs/ca.pem # the bench's client trusts the test root
-
-# start_server NAME [flags...]: a server on a free port; sets pid and port.
-start_server() {
-    local name=$1
-    shift
-    mkdir -p "$work/$name"
-    # Limits per user and per IP are for people, not for a load generator.
-    "$bin" serve --listen 127.0.0.1:0 --data "$work/$name" --log_level warn \
-        --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
-        --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 \
-        --max_ws_per_device 0 "$@" 2>"$work/$name/server.log" &
-    pid=$!
-    port=
-    for _ in $(seq 1000); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name/server.log" | head -1)
-        [[ -n $port ]] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$work/$name/server.log" >&2; exit 1; }
-        sleep 0.01
-    done
-    [[ -n $port ]] || { echo "bench-tls: server did not start" >&2; exit 1; }
-}
-
-# utime + stime of the server, in clock ticks.
-server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 
 summary=$OUT/summary.txt
 {

@@ -1,0 +1,55 @@
+# Shared by the benchmark scripts (sourced, not run): a Release build, a
+# server with the per-person limits lifted on a free loopback port, its CPU
+# time, and its stop by pid. The caller sets BUILD and `work` (a scratch
+# directory it owns) and calls bench_cleanup from its EXIT trap.
+
+# bench_build: configures and builds the magpie binary (Release) into
+# $BUILD; sets bin.
+bench_build() {
+    echo "$(basename "$0"): building Release into $BUILD" >&2
+    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD" -j"$(nproc)" --target magpie >/dev/null
+    bin=$BUILD/magpie
+}
+
+# start_server NAME [flags...]: a server on a free port with its data in
+# $work/NAME; sets pid and port. Limits per user and per IP are for people,
+# not for a load generator: thousands of connections and registrations come
+# from one address.
+start_server() {
+    local name=$1
+    shift
+    mkdir -p "$work/$name"
+    "$bin" serve --listen 127.0.0.1:0 --data "$work/$name" --log_level warn \
+        --send_rate 1000000 --send_burst 1000000 --login_rate 1000000 --register_rate 1000000 \
+        --max_connections 0 --max_connections_per_ip 0 --max_ws_per_user 0 \
+        --max_ws_per_device 0 "$@" 2>"$work/$name/server.log" &
+    pid=$!
+    port=
+    for _ in $(seq 1000); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name/server.log" | head -1)
+        [[ -n $port ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$work/$name/server.log" >&2; exit 1; }
+        sleep 0.01
+    done
+    [[ -n $port ]] || { echo "$(basename "$0"): server did not start" >&2; exit 1; }
+}
+
+# stop_server: SIGTERM, then SIGKILL after 10 s; waits for the pid.
+stop_server() {
+    if [[ -n ${pid:-} ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    pid=
+}
+
+bench_cleanup() {
+    stop_server
+    rm -rf "$work"
+}
+
+# utime + stime of the server, in clock ticks.
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }

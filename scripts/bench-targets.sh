@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make bench-targets`: the workloads of the second performance pass
+# (docs/performance.md, "Targets of the second pass"), each against its
+# target, on one fresh Release server (limits lifted, SQLite):
+#
+#   direct-100    100 pairs, window 16, as fast as possible, DIRECT_SECONDS
+#   direct-1000   1,000 pairs, window 4
+#   direct-half   100 pairs at half of direct-100's rate (window 64)
+#   connect       CONNECT_N idle authenticated WebSockets: server RSS per one
+#   group         one group of GROUP_MEMBERS, all online: send -> last device
+#
+# Users are made once per workload with --setup --accounts, so the measured
+# runs log in by refresh token (no argon2id in the figures). The server's CPU
+# time is read from /proc around each measured direct run and divided by the
+# messages delivered. The mixed-load target is not measured here. Results
+# (tables + JSON) go to $OUT; the server is stopped and its data removed.
+set -euo pipefail
+BUILD=${BUILD:-build}
+OUT=${OUT:-$BUILD/bench-targets-results}
+DIRECT_SECONDS=${DIRECT_SECONDS:-20}
+CONNECT_N=${CONNECT_N:-2000}
+GROUP_MEMBERS=${GROUP_MEMBERS:-1000} # the target is at 10,000 (~16 min to register)
+GROUP_SECONDS=${GROUP_SECONDS:-10}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+. scripts/bench-lib.sh
+bench_build
+mkdir -p "$OUT"
+work=$(mktemp -d /tmp/magpie-bench-targets.XXXXXX)
+pid=
+trap bench_cleanup EXIT INT TERM
+start_server targets
+url=http://127.0.0.1:$port
+hz=$(getconf CLK_TCK)
+
+summary=$OUT/summary.txt
+table=$work/table
+{
+    echo "magpie bench-targets, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+} | tee "$summary"
+
+# field FILE AWK-PATTERN COLUMN: one column of the first matching line.
+field() { awk -v c="$3" "$2 { print \$c; exit }" "$1"; }
+
+status=0
+# measure NAME args...: one `magpie bench` run; its output in $work/NAME.out
+# and the server's CPU ticks spent during it in cpu_ticks.
+measure() {
+    local name=$1
+    shift
+    echo "\$ magpie bench $*" | tee -a "$summary"
+    local c0
+    c0=$(server_cpu_ticks)
+    if ! "$bin" bench "$@" --no-progress --url "$url" --json "$OUT/$name.json" \
+        >"$work/$name.out" 2>&1; then
+        echo "bench-targets: $name failed" | tee -a "$summary"
+        status=1
+    fi
+    cpu_ticks=$(($(server_cpu_ticks) - c0))
+    tee -a "$summary" <"$work/$name.out"
+    echo | tee -a "$summary"
+}
+
+# direct NAME args...: a measured direct run; appends its table rows.
+direct() {
+    local name=$1
+    shift
+    measure "$name" direct "$@"
+    local o=$work/$name.out
+    local n rate p50 p99
+    n=$(field "$o" '/^  delivered/' 2)
+    rate=$(field "$o" '/^  delivered/' 3)
+    p50=$(field "$o" '/^  send->delivery/' 3)
+    p99=$(field "$o" '/^  send->delivery/' 5)
+    local us
+    us=$(awk -v t="$cpu_ticks" -v n="${n:-0}" -v hz="$hz" \
+        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+    echo "$name|$rate delivered, p50 $p50 ms, p99 $p99 ms, server CPU $us µs/msg" >>"$table"
+    last_rate=${rate%/s}
+}
+
+direct_setup() { # prefix pairs accounts
+    "$bin" bench direct --no-progress --setup --users-prefix "$1" --pairs "$2" --duration 1 \
+        --accounts "$3" --url "$url" >/dev/null 2>&1 ||
+        { echo "bench-targets: setup of $2 pairs failed" >&2; exit 1; }
+}
+
+# First, on the fresh server: after the message runs its RSS moves by
+# megabytes on its own (the writer's page cache, the WAL index).
+measure connect connect --setup --users-prefix c_ --connections "$CONNECT_N" --duration 3 \
+    --server-pid "$pid"
+echo "connect|$(field "$work/connect.out" '/server RSS per conn/' 5) B per idle WebSocket ($CONNECT_N held)" >>"$table"
+
+direct_setup p_ 100 "$work/acc100"
+direct direct-100 --users-prefix p_ --pairs 100 --window 16 --duration "$DIRECT_SECONDS" \
+    --accounts "$work/acc100"
+half=$(awk -v r="${last_rate:-0}" 'BEGIN { h = int(r / 2); print (h < 100 ? 100 : h) }')
+direct direct-half --users-prefix p_ --pairs 100 --window 64 --rate "$half" \
+    --duration "$DIRECT_SECONDS" --accounts "$work/acc100"
+direct_setup k_ 1000 "$work/acc1000"
+direct direct-1000 --users-prefix k_ --pairs 1000 --window 4 --duration "$DIRECT_SECONDS" \
+    --accounts "$work/acc1000"
+
+measure group group --setup --users-prefix g_ --members "$GROUP_MEMBERS" --rate 10 \
+    --duration "$GROUP_SECONDS" --procs 2
+echo "group|send -> last device p50 $(field "$work/group.out" '/send->last device/' 4) ms, p99 $(field "$work/group.out" '/send->last device/' 6) ms ($GROUP_MEMBERS members, all online)" >>"$table"
+
+{
+    echo "workload | measured | target"
+    echo "---|---|---"
+    while IFS='|' read -r name got; do
+        case $name in
+        direct-100) goal="≥ 150,000/s; p99 ≤ 15 ms; ≤ 8 µs/msg" ;;
+        direct-half) goal="p99 ≤ 5 ms (at $half/s)" ;;
+        direct-1000) goal="≥ 120,000/s" ;;
+        connect) goal="≤ 512 B" ;;
+        group) goal="≤ 50 ms at 10,000 members" ;;
+        *) goal="" ;;
+        esac
+        echo "$name | $got | $goal"
+    done <"$table"
+    echo "mixed load | not measured by this script | direct sends keep ≥ 80 %"
+} | tee -a "$summary"
+echo "bench-targets: results in $OUT (summary.txt and one JSON per run)" >&2
+exit $status
