@@ -208,7 +208,6 @@ struct mp_server {
     size_t out_total;  /* sum of every connection's obytes */
     unsigned nhandles; /* uv handles open (listener, timer, sockets) */
     mp_sidmap_t sids;
-    uint64_t next_sid;
     uint64_t next_rid;
     uint32_t rid_salt;
     char *rbuf;

@@ -92,7 +92,6 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     if (hooks)
         srv->hooks = *hooks;
     srv->ctx = ctx;
-    srv->next_sid = 1;
     srv->rid_salt = (uint32_t)((uintptr_t)srv >> 4) ^ (uint32_t)uv_hrtime();
     srv->rbuf = mp_malloc(MP_NET_RBUF);
     mp_sidmap_init(&srv->sids);

@@ -330,8 +330,7 @@ static mp_server_t *fuzz_server(void)
     fuzz_srv = mp_server_new(&loop, &cfg, fuzz_routes, &hooks, NULL);
     /* Allocate the session map now so that every run starts from the same
      * allocation count (see run()). */
-    mp_sidmap_put(&fuzz_srv->sids, UINT64_MAX, fuzz_srv);
-    mp_sidmap_del(&fuzz_srv->sids, UINT64_MAX);
+    mp_sidmap_reserve(&fuzz_srv->sids, 1);
     mp_map_reserve(&fuzz_srv->ws_per_user, 1);
     mp_map_reserve(&fuzz_srv->ws_per_device, 1);
     return fuzz_srv;

@@ -166,8 +166,7 @@ void mp_ws__upgrade(mp_http_req_t *req)
     mp_ws_t *ws = mp_calloc(1, sizeof(*ws));
     c->ws = ws;
     c->flags |= MP_C_WS;
-    ws->sid = srv->next_sid++;
-    mp_sidmap_put(&srv->sids, ws->sid, c);
+    ws->sid = mp_sidmap_add(&srv->sids, c);
     ws->authed = req->token != NULL; /* check() answered 401 for a bad one */
     ws->who = req->who;
     mp_http__req_free(req);

@@ -398,7 +398,7 @@ void mp_ws__closed(mp_conn_t *c)
 {
     mp_ws_t *ws = c->ws;
     mp_server_t *srv = c->srv;
-    if (mp_sidmap_get(&srv->sids, ws->sid) == c)
+    if (mp_sidmap_slot(&srv->sids, ws->sid) == c)
         mp_sidmap_del(&srv->sids, ws->sid);
     if (ws->authed) {
         ws->authed = false;

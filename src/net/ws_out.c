@@ -10,8 +10,10 @@
 
 mp_conn_t *mp_ws__find(mp_server_t *srv, mp_sid_t sid)
 {
-    mp_conn_t *c = mp_sidmap_get(&srv->sids, sid);
-    if (c == NULL || c->ws == NULL || c->ws->close_sent || (c->flags & MP_C_CLOSED))
+    /* The slot may hold a later session: the id must be the one it has. */
+    mp_conn_t *c = mp_sidmap_slot(&srv->sids, sid);
+    if (c == NULL || c->ws == NULL || c->ws->sid != sid || c->ws->close_sent ||
+        (c->flags & MP_C_CLOSED))
         return NULL;
     return c;
 }

@@ -178,21 +178,41 @@ static void test_sidmap(void **state)
     (void)state;
     mp_sidmap_t m;
     mp_sidmap_init(&m);
-    assert_null(mp_sidmap_get(&m, 1));
-    for (uintptr_t k = 1; k <= 5000; k++)
-        mp_sidmap_put(&m, k, (void *)(k * 2));
+    assert_null(mp_sidmap_slot(&m, 1));
+    assert_null(mp_sidmap_slot(&m, 0));
+    static uint64_t id[5001];
+    for (uintptr_t k = 1; k <= 5000; k++) {
+        id[k] = mp_sidmap_add(&m, (void *)(k * 2));
+        assert_true(id[k] != 0);
+        assert_true(k == 1 || id[k] != id[k - 1]);
+    }
     assert_int_equal(m.len, 5000);
     for (uintptr_t k = 1; k <= 5000; k += 2)
-        mp_sidmap_del(&m, k);
+        mp_sidmap_del(&m, id[k]);
     assert_int_equal(m.len, 2500);
     for (uintptr_t k = 1; k <= 5000; k++) {
         if (k % 2)
-            assert_null(mp_sidmap_get(&m, k));
+            assert_null(mp_sidmap_slot(&m, id[k]));
         else
-            assert_ptr_equal(mp_sidmap_get(&m, k), (void *)(k * 2));
+            assert_ptr_equal(mp_sidmap_slot(&m, id[k]), (void *)(k * 2));
     }
-    mp_sidmap_del(&m, 999999); /* absent: no-op */
-    assert_int_equal(m.len, 2500);
+    /* Freed slots are reused, under new ids: the old id finds the new value
+     * (the caller compares ids), the table does not grow. */
+    uint32_t cap = m.cap;
+    uint64_t again = mp_sidmap_add(&m, (void *)(uintptr_t)20000);
+    assert_int_equal((uint32_t)again, (uint32_t)id[4999]); /* the last freed slot first */
+    assert_true(again != id[4999]);
+    assert_ptr_equal(mp_sidmap_slot(&m, id[4999]), (void *)(uintptr_t)20000);
+    for (uintptr_t k = 1; k < 2500; k++)
+        (void)mp_sidmap_add(&m, (void *)(k * 4));
+    assert_int_equal(m.len, 5000);
+    assert_int_equal(m.cap, cap);
+    assert_null(mp_sidmap_slot(&m, (uint64_t)1 << 32 | 999999)); /* beyond the table */
+    mp_sidmap_free(&m);
+    assert_int_equal(m.len, 0);
+    mp_sidmap_reserve(&m, 100);
+    assert_true(m.cap >= 100);
+    assert_true(mp_sidmap_add(&m, (void *)(uintptr_t)2) > (uint64_t)1 << 32);
     mp_sidmap_free(&m);
 }
 
