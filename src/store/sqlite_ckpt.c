@@ -4,15 +4,17 @@
  *
  * SQLite's default checkpoints inside the commit that takes the WAL past
  * 1,000 frames: that commit then copies every page written since the last
- * one and fsyncs the database file, in the middle of the send path. Here the
- * writer's WAL hook only counts: once MP_SQLITE_CKPT_PAGES frames lie beyond
- * what was last copied, it wakes this thread, which runs a PASSIVE checkpoint from
- * its own connection (it waits for nobody and blocks nobody; the writer
- * goes on appending meanwhile). A PASSIVE checkpoint never restarts the WAL,
- * and under continuous load the writer never finds it fully copied, so the
- * file would only grow: past MP_SQLITE_CKPT_RESET frames the writer
- * checkpoints what is left itself (little: the thread copied the rest), and
- * its next transaction starts the WAL over from the beginning.
+ * one and fsyncs the database file, in the middle of the send path. Here
+ * the writer's WAL hook only counts: once MP_SQLITE_CKPT_PAGES frames lie
+ * beyond what was last copied, it wakes this thread, which runs a PASSIVE
+ * checkpoint from its own connection (it waits for nobody and blocks
+ * nobody; the writer goes on appending meanwhile). A PASSIVE checkpoint
+ * never restarts the WAL, and under continuous load the writer never finds
+ * it fully copied, so the file would only grow: past MP_SQLITE_CKPT_RESET
+ * frames the writer checkpoints what is left itself (little: the thread
+ * copied the rest) unless the thread is at it, and its next transaction
+ * starts the WAL over from the beginning. At twice that size the writer
+ * waits for the thread's pass to end rather than let the file grow on.
  *
  * Durability is SQLite's own: a frame is durable once its commit's fsync
  * returned, whichever connection later copies it. */
@@ -47,9 +49,9 @@ static void run_checkpoint(mp_sqlite_ckpt_t *c, sqlite3 *db)
 {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    /* SQLITE_BUSY: another checkpoint is running (the other thread's);
-     * anything else is worth a line, not a stop: the WAL keeps every
-     * frame until a later checkpoint succeeds. */
+    /* SQLITE_BUSY: another process's connection is checkpointing (ours
+     * take turns under run_mu); anything else is worth a line, not a stop:
+     * the WAL keeps every frame until a later checkpoint succeeds. */
     if (rc == SQLITE_OK)
         atomic_store(&c->copied, done > 0 ? done : 0);
     else if (rc != SQLITE_BUSY)
