@@ -159,17 +159,21 @@ struct mp_conn {
     mp_server_t *srv;
     mp_conn_t *prev, *next;   /* server's list of connections */
     mp_conn_t *tprev, *tnext; /* deadline list of kind tkind */
-    int64_t deadline;
     uint8_t tkind;
+    bool proxied; /* from a trusted proxy (trusted_proxies): not counted per address */
     uint16_t flags;
-    uint16_t nwrites;     /* uv_write requests in flight */
-    uint32_t pend_idx;    /* 1 + index in srv->pend while output waits to be flushed */
+    uint16_t nwrites;  /* uv_write requests in flight */
+    uint32_t pend_idx; /* 1 + index in srv->pend while output waits to be flushed */
+    /* Loop time (ms) of the deadline, modulo 2^32: compared by signed
+     * difference (deadline.c), exact for deadlines up to 24 days away; every
+     * timeout is at most 24 h. 32 bits and the fields above keep the
+     * struct at 344 bytes, a 352-byte malloc chunk, once per connection. */
+    uint32_t deadline;
     size_t obytes;        /* output held for the peer: see mp_conn__out_add */
     mp_http_conn_t *http; /* HTTP-only state; NULL once upgraded */
     mp_ws_t *ws;          /* non-NULL once upgraded */
     struct mp_tls *tls;   /* TLS state on a tls_cert listener (tls.c), else NULL */
     uint64_t ip_key;      /* counted in srv->per_ip under this key; 0 = not counted */
-    bool proxied;         /* from a trusted proxy (trusted_proxies): not counted per address */
 };
 
 struct mp_tlist {

@@ -40,13 +40,24 @@ static void unlink_conn(mp_conn_t *c)
 
 static void on_timer(uv_timer_t *t);
 
+/* Milliseconds from now to c's deadline (negative once past): c->deadline
+ * holds the loop time modulo 2^32, and every timeout is far below 2^31 ms. */
+static int64_t left_ms(const mp_conn_t *c, int64_t now)
+{
+    return (int32_t)(c->deadline - (uint32_t)now);
+}
+
 static void arm(mp_server_t *srv)
 {
+    int64_t now = (int64_t)uv_now(srv->loop);
     int64_t due = -1;
     for (int k = 1; k < MP_T__COUNT; k++) {
         mp_conn_t *h = srv->tl[k].head;
-        if (h && (due < 0 || h->deadline < due))
-            due = h->deadline;
+        if (h == NULL)
+            continue;
+        int64_t at = now + (left_ms(h, now) > 0 ? left_ms(h, now) : 0);
+        if (due < 0 || at < due)
+            due = at;
     }
     if (due == srv->timer_due)
         return;
@@ -55,8 +66,7 @@ static void arm(mp_server_t *srv)
         uv_timer_stop(&srv->timer);
         return;
     }
-    int64_t now = (int64_t)uv_now(srv->loop);
-    uv_timer_start(&srv->timer, on_timer, due > now ? (uint64_t)(due - now) : 0, 0);
+    uv_timer_start(&srv->timer, on_timer, (uint64_t)(due - now), 0);
 }
 
 void mp_deadline__set(mp_conn_t *c, int kind)
@@ -73,7 +83,8 @@ void mp_deadline__set(mp_conn_t *c, int kind)
         return;
     }
     struct mp_tlist *l = &srv->tl[kind];
-    c->deadline = (int64_t)uv_now(srv->loop) + ms;
+    int64_t at = (int64_t)uv_now(srv->loop) + ms;
+    c->deadline = (uint32_t)at;
     c->tkind = (uint8_t)kind;
     c->tprev = l->tail;
     c->tnext = NULL;
@@ -83,7 +94,7 @@ void mp_deadline__set(mp_conn_t *c, int kind)
         l->head = c;
     l->tail = c;
     /* Only an earlier deadline needs the timer moved. */
-    if (srv->timer_due < 0 || c->deadline < srv->timer_due) {
+    if (srv->timer_due < 0 || at < srv->timer_due) {
         srv->timer_due = -2; /* force arm() to restart */
         arm(srv);
     }
@@ -117,7 +128,7 @@ static void on_timer(uv_timer_t *t)
     srv->timer_due = -1;
     for (int k = 1; k < MP_T__COUNT; k++) {
         mp_conn_t *c;
-        while ((c = srv->tl[k].head) != NULL && c->deadline <= now) {
+        while ((c = srv->tl[k].head) != NULL && left_ms(c, now) <= 0) {
             unlink_conn(c);
             expire(c, k);
         }
