@@ -48,11 +48,6 @@
 #define MP_SQLITE_WRITE_MAX 65536
 #define MP_SQLITE_READ_MAX 16384
 #define MP_SQLITE_BUSY_MS 5000
-/* The writer's page cache, in KiB (an upper bound: pages are allocated as
- * they are used). */
-#define MP_SQLITE_WRITER_CACHE_KIB 65536
-#define MP_STR_(x) #x
-#define MP_STR(x) MP_STR_(x)
 /* The indexer: rows per job (~20 us each with the trigram tokenizer, so a
  * chunk adds a few ms to its batch), the timer's period, and the write
  * queue length up to which a full chunk is followed at once. */
@@ -434,11 +429,12 @@ static mp_sql_conn_t *sqlite_open(const char *path, bool readonly, char *err, si
         goto fail;
     if (conn_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errlen) != 0)
         goto fail;
-    /* The writer's batches dirty many pages at once (the rows, three indexes,
-     * the counters); with the default 2 MiB cache a big batch spills dirty
-     * pages to the WAL before its commit and writes them again at it. */
-    if (!readonly &&
-        conn_exec(db, "PRAGMA cache_size=-" MP_STR(MP_SQLITE_WRITER_CACHE_KIB), err, errlen) != 0)
+    /* The writer's page cache: 64 MiB (-KiB; an upper bound, pages are
+     * allocated as they are used). Its batches dirty many pages at once (the
+     * rows, three indexes, the counters); with the default 2 MiB a big batch
+     * spills dirty pages to the WAL before its commit and writes them again
+     * at it. */
+    if (!readonly && conn_exec(db, "PRAGMA cache_size=-65536", err, errlen) != 0)
         goto fail;
     return mp_sql_sqlite_wrap(db);
 fail:

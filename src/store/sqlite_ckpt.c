@@ -117,18 +117,17 @@ mp_sqlite_ckpt_t *mp_sqlite__ckpt_start(const char *path, sqlite3 *writer, char 
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s for the checkpointer: %s", path,
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        sqlite3_close(c->db);
-        mp_free(c);
-        return NULL;
+        goto fail;
     }
-    /* A connection learns that the file is in WAL mode when it first reads
-     * it; until then a checkpoint does nothing (and reports -1 frames). */
-    if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
+    /* synchronous=FULL as on the writer: a checkpoint then fsyncs the
+     * database file before it lets the WAL be reused. And a connection
+     * learns that the file is in WAL mode when it first reads it; until then
+     * a checkpoint does nothing (and reports -1 frames). */
+    if (sqlite3_exec(c->db, "PRAGMA synchronous=FULL; SELECT count(*) FROM sqlite_master", NULL,
+                     NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot read %s for the checkpointer: %s", path,
                  sqlite3_errmsg(c->db));
-        sqlite3_close(c->db);
-        mp_free(c);
-        return NULL;
+        goto fail;
     }
     uv_mutex_init(&c->mu);
     uv_mutex_init(&c->run_mu);
@@ -138,13 +137,15 @@ mp_sqlite_ckpt_t *mp_sqlite__ckpt_start(const char *path, sqlite3 *writer, char 
         uv_cond_destroy(&c->cv);
         uv_mutex_destroy(&c->run_mu);
         uv_mutex_destroy(&c->mu);
-        sqlite3_close(c->db);
-        mp_free(c);
-        return NULL;
+        goto fail;
     }
     /* Replaces SQLite's automatic checkpoint (itself a WAL hook). */
     sqlite3_wal_hook(writer, on_commit, c);
     return c;
+fail:
+    sqlite3_close(c->db);
+    mp_free(c);
+    return NULL;
 }
 
 void mp_sqlite__ckpt_stop(mp_sqlite_ckpt_t *c)
