@@ -55,7 +55,8 @@ static void arm(mp_server_t *srv)
         mp_conn_t *h = srv->tl[k].head;
         if (h == NULL)
             continue;
-        int64_t at = now + (left_ms(h, now) > 0 ? left_ms(h, now) : 0);
+        int64_t left = left_ms(h, now);
+        int64_t at = now + (left > 0 ? left : 0);
         if (due < 0 || at < due)
             due = at;
     }
