@@ -343,7 +343,8 @@ static mp_err_t direct_create(mp_sql_conn_t *db, uint64_t user, uint64_t other, 
  * refusal is user's own block; you_blocked may be NULL). An existing one is
  * found whatever the rule says: each send in it is checked on its own. */
 static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
-                           uint64_t *conv, bool *created, int64_t *vnext, bool *you_blocked)
+                           uint64_t *conv, bool *created, int64_t *vnext, bool *you_blocked,
+                           mp_sql_job_t *lazy)
 {
     if (user == other)
         return MP_ERR_BAD_REQUEST;
@@ -354,6 +355,8 @@ static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int
     if ((rc = peer_check(db, other)) != MP_OK)
         return rc;
     if ((rc = mp_sqlite__privacy_check(db, user, other, MP_PRIVACY_MESSAGE, you_blocked)) != MP_OK)
+        return rc;
+    if (lazy != NULL && (rc = mp_sqlite__job_savepoint(db, lazy)) != MP_OK)
         return rc;
     rc = direct_create(db, user, other, now, conv, vnext);
     *created = rc == MP_OK;
@@ -972,6 +975,11 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     mp_err_t rc = state_conv(db, ss, conv, &ce);
     if (rc != MP_OK)
         return rc;
+    /* The plain send's one change is this INSERT, its last statement: it
+     * needs no savepoint of its own (see run_in_savepoint). */
+    bool more = j->file_id != 0 || j->in.n_mentions != 0 || j->in.mention_all;
+    if (more && (rc = mp_sqlite__job_savepoint(db, &j->base)) != MP_OK)
+        return rc;
     mp_msg_row_t *m = &j->out.msg;
     m->version = ++vnext;
     m->seq = ce->seq + 1;
@@ -1050,7 +1058,7 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     uint64_t conv = j->in.conversation_id;
     if (j->in.to_user_id != 0) {
         rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                        &j->out.created_conversation, &vnext, &j->out.you_blocked);
+                        &j->out.created_conversation, &vnext, &j->out.you_blocked, &j->base);
         j->out.peer_id = j->in.to_user_id;
     }
     if (rc == MP_OK)
@@ -1103,6 +1111,7 @@ mp_err_t mp_store_chat_send(mp_store_t *st, const mp_chat_send_in_t *in, mp_chat
         mp_malloc(sizeof *j + nment + ncmid + 1 + nkind + 1 + in->text_len + 1 + ncontent + nextra);
     memset(j, 0, sizeof *j);
     j->base.run = send_run;
+    j->base.lazy_savepoint = true;
     j->base.done = send_done;
     j->in = *in;
     char *at = (char *)(j + 1);
@@ -1153,7 +1162,7 @@ mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
                                uint64_t *conv, bool *created, bool *you_blocked)
 {
-    return direct_get(db, user, other, now_ms, conv, created, NULL, you_blocked);
+    return direct_get(db, user, other, now_ms, conv, created, NULL, you_blocked, NULL);
 }
 
 /* ---- direct (writer) ------------------------------------------------------------- */
@@ -1174,7 +1183,7 @@ static mp_err_t direct_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = j->user == j->other ? MP_OK : peer_check(db, j->other);
     if (rc != MP_OK)
         return rc;
-    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL, NULL);
+    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL, NULL, NULL);
 }
 
 static void direct_done(mp_sql_job_t *job, mp_err_t rc)

@@ -23,7 +23,17 @@ struct mp_sql_job {
     void (*done)(mp_sql_job_t *job, mp_err_t rc);
     mp_sql_job_t *next; /* queue link, owned by the store */
     mp_err_t rc;
+    /* Set by the job's maker: run() calls mp_sqlite__job_savepoint before
+     * its first change unless that change is a single statement and its
+     * last one (see run_in_savepoint in sqlite.c). */
+    bool lazy_savepoint;
+    bool in_savepoint; /* the writer's, during run() */
 };
+
+/* Opens the running job's savepoint if it has none yet (writer thread, from
+ * run() of a job with lazy_savepoint). */
+mp_err_t mp_sqlite__job_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
+    __attribute__((warn_unused_result));
 
 /* Queues a write job. MP_ERR_UNAVAILABLE when the bounded queue is full (the
  * job is then not taken: the caller frees it). */

@@ -2,7 +2,7 @@
  * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
  * a failing send, a duplicate, a job that aborts the transaction and a flush
  * that fails, must leave exactly what one statement per message would have
- * left: gap-free seq, distinct increasing versions, last_seq, the sender's
+ * left (and a failing send nothing of itself, savepoint or not): gap-free seq, distinct increasing versions, last_seq, the sender's
  * cursors and the global version. A gate job holds the writer so that
  * everything queued meanwhile lands in the same batch. */
 #include <setjmp.h>
@@ -318,12 +318,73 @@ static void test_failed_flush_fails_batch(void **state)
     assert_false(ok.dup);
 }
 
+/* A plain send runs without a savepoint of its own (its INSERT is its one
+ * change), a send with more to write opens one first. Either way a send that
+ * fails leaves nothing of itself and the batch goes on: a failing INSERT is
+ * undone by SQLite alone (with what its trigger wrote), a failing mention
+ * mark takes its message row with it, and a failing first message takes
+ * the direct conversation its send created. */
+static void test_failing_sends_leave_nothing(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = make_conv(f);
+    assert_int_equal(sqlite3_exec(f->peek,
+                                  "CREATE TABLE side(x);"
+                                  "CREATE TRIGGER bad BEFORE INSERT ON messages"
+                                  " WHEN NEW.client_msg_id LIKE 'bad%'"
+                                  " BEGIN INSERT INTO side VALUES(1); SELECT RAISE(ABORT, 'bad'); END;"
+                                  "CREATE TRIGGER badmark BEFORE INSERT ON mention_marks"
+                                  " BEGIN SELECT RAISE(ABORT, 'badmark'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t convs = peek_int(f, "SELECT count(*) FROM conversations");
+    mpu_gate_t g;
+    mpu_gate_close(&f->s, &g);
+    send_res_t a = {0}, bad = {0}, b = {0}, marked = {0}, c = {0}, fresh = {0}, d = {0};
+    queue_send(f, ALICE, conv, 0, "a", &a);
+    queue_send(f, BOB, conv, 0, "bad-plain", &bad);
+    queue_send(f, BOB, conv, 0, "b", &b);
+    uint64_t who = ALICE;
+    mp_chat_send_in_t in = {.sender_id = BOB,
+                            .conversation_id = conv,
+                            .client_msg_id = "mentions",
+                            .text = "hi @alice",
+                            .text_len = 9,
+                            .mentions = &who,
+                            .n_mentions = 1,
+                            .now_ms = ++f->now};
+    assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, &marked), MP_OK);
+    queue_send(f, ALICE, conv, 0, "c", &c);
+    queue_send(f, CAROL, 0, ALICE, "bad-fresh", &fresh); /* would create CAROL-ALICE */
+    queue_send(f, BOB, conv, 0, "d", &d);
+    mpu_gate_open(&f->s, &g);
+    MPU_WAIT(&f->s.loop, &d.done, 1);
+
+    assert_int_not_equal(bad.rc, MP_OK);
+    assert_int_not_equal(marked.rc, MP_OK);
+    assert_int_not_equal(fresh.rc, MP_OK);
+    assert_int_equal(a.rc, MP_OK);
+    assert_int_equal(b.rc, MP_OK);
+    assert_int_equal(c.rc, MP_OK);
+    assert_int_equal(d.rc, MP_OK);
+    assert_int_equal(a.seq, 2);
+    assert_int_equal(b.seq, 3);
+    assert_int_equal(c.seq, 4);
+    assert_int_equal(d.seq, 5);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages"), 5);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM side"), 0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM mention_marks"), 0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM conversations"), convs);
+    assert_int_equal(peek_int(f, "SELECT max(last_seq) FROM conversations"), 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_batch_mixed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aborted_batch_forgets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_flush_fails_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_sends_leave_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
