@@ -3,7 +3,8 @@
  *
  * A job is a struct that embeds mp_sql_job_t as its FIRST member. run() executes
  * on the writer thread (inside the group-commit transaction, wrapped in its own
- * SAVEPOINT so a failing job rolls back alone) or on a reader thread; it must
+ * SAVEPOINT so a failing job rolls back alone; a job with lazy_savepoint
+ * opens it itself, when it needs one) or on a reader thread; it must
  * only touch the job and the connection. done() runs on the loop thread after
  * the transaction is durable (or failed: then every job of the batch gets
  * MP_ERR_UNAVAILABLE when the disk refused the commit, else MP_ERR_INTERNAL) and must free the job.

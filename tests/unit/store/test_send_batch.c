@@ -2,9 +2,9 @@
  * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
  * a failing send, a duplicate, a job that aborts the transaction and a flush
  * that fails, must leave exactly what one statement per message would have
- * left (and a failing send nothing of itself, savepoint or not): gap-free seq, distinct increasing versions, last_seq, the sender's
- * cursors and the global version. A gate job holds the writer so that
- * everything queued meanwhile lands in the same batch. */
+ * left (and a failing send nothing of itself, savepoint or not): gap-free seq, distinct increasing
+ * versions, last_seq, the sender's cursors and the global version. A gate job holds the writer so
+ * that everything queued meanwhile lands in the same batch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -328,15 +328,16 @@ static void test_failing_sends_leave_nothing(void **state)
 {
     fx_t *f = *state;
     uint64_t conv = make_conv(f);
-    assert_int_equal(sqlite3_exec(f->peek,
-                                  "CREATE TABLE side(x);"
-                                  "CREATE TRIGGER bad BEFORE INSERT ON messages"
-                                  " WHEN NEW.client_msg_id LIKE 'bad%'"
-                                  " BEGIN INSERT INTO side VALUES(1); SELECT RAISE(ABORT, 'bad'); END;"
-                                  "CREATE TRIGGER badmark BEFORE INSERT ON mention_marks"
-                                  " BEGIN SELECT RAISE(ABORT, 'badmark'); END",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(f->peek,
+                     "CREATE TABLE side(x);"
+                     "CREATE TRIGGER bad BEFORE INSERT ON messages"
+                     " WHEN NEW.client_msg_id LIKE 'bad%'"
+                     " BEGIN INSERT INTO side VALUES(1); SELECT RAISE(ABORT, 'bad'); END;"
+                     "CREATE TRIGGER badmark BEFORE INSERT ON mention_marks"
+                     " BEGIN SELECT RAISE(ABORT, 'badmark'); END",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     int64_t convs = peek_int(f, "SELECT count(*) FROM conversations");
     mpu_gate_t g;
     mpu_gate_close(&f->s, &g);
