@@ -19,6 +19,7 @@ PAR_MIB=${PAR_MIB:-32}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+. scripts/bench-lib.sh
 echo "bench-files: building Release into $BUILD" >&2
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target magpie >/dev/null
@@ -66,11 +67,7 @@ peak() { sort -n "$1" | tail -1; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 rate() { awk -v b="$1" 'BEGIN { printf "%.0f MB/s", b / 1e6 }'; }
 
-curl -sS -o /dev/null -H 'Content-Type: application/json' \
-    -d '{"username":"bench","password":"bench-password"}' "$url/v1/auth/register"
-token=$(curl -sS -H 'Content-Type: application/json' \
-    -d '{"username":"bench","password":"bench-password"}' "$url/v1/auth/login" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+token=$(register_token "$url" bench bench-password)
 [[ -n $token ]] || { echo "bench-files: login failed" >&2; exit 1; }
 auth="Authorization: Bearer $token"
 

@@ -53,3 +53,13 @@ bench_cleanup() {
 
 # utime + stime of the server, in clock ticks.
 server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+
+# register_token URL USER PASSWORD: registers USER over HTTP and prints an
+# access token for it (empty when the login fails). One argon2id hash each.
+register_token() {
+    local body
+    body=$(printf '{"username":"%s","password":"%s"}' "$2" "$3")
+    curl -sS -o /dev/null -H 'Content-Type: application/json' -d "$body" "$1/v1/auth/register"
+    curl -sS -H 'Content-Type: application/json' -d "$body" "$1/v1/auth/login" |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}

@@ -127,11 +127,7 @@ mix_seconds=$((DIRECT_SECONDS + 30))
 "$bin" bench history --no-progress --setup --users-prefix h_ --pairs 10 --seed 1 --duration 1 \
     --accounts "$work/acch" --url "$url" >/dev/null 2>&1 ||
     { echo "bench-targets: setup of the history users failed" >&2; exit 1; }
-curl -sS -o /dev/null -H 'Content-Type: application/json' \
-    -d '{"username":"mixup","password":"bench-password-1"}' "$url/v1/auth/register"
-token=$(curl -sS -H 'Content-Type: application/json' \
-    -d '{"username":"mixup","password":"bench-password-1"}' "$url/v1/auth/login" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+token=$(register_token "$url" mixup bench-password-1)
 [[ -n $token ]] || { echo "bench-targets: login of the upload user failed" >&2; exit 1; }
 head -c 1048576 /dev/urandom >"$work/upload.bin"
 
