@@ -2,8 +2,9 @@
  * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
  * a failing send, a duplicate, a job that aborts the transaction and a flush
  * that fails, must leave exactly what one statement per message would have
- * left (and a failing send nothing of itself, savepoint or not): gap-free seq, distinct increasing
- * versions, last_seq, the sender's cursors and the global version. A gate job holds the writer so
+ * left: gap-free seq, distinct increasing versions, last_seq, the sender's
+ * cursors and the global version; and a failing send, with or without a
+ * savepoint of its own, nothing of itself. A gate job holds the writer so
  * that everything queued meanwhile lands in the same batch. */
 #include <setjmp.h>
 #include <stdarg.h>
