@@ -104,11 +104,15 @@ static bool send_message(peer_t *p)
     /* Until the conversation id is known (no POST /v1/conversations/direct
      * on this server), "to" creates or finds the direct conversation. */
     bool to = p->conv[0] == '\0';
+    /* client_msg_id as the clients make it (docs/protocol.md): the time
+     * first, so that ids grow with it, then what makes it unique. */
     int n = snprintf(buf, sizeof(buf),
                      "{\"id\":%" PRId64 ",\"type\":\"send\",\"%s\":\"%s\","
-                     "\"client_msg_id\":\"%s-%u-%u-%" PRIu64 "\",\"text\":\"%" PRId64 " %s\"}",
+                     "\"client_msg_id\":\"%011" PRIx64 "-%s-%u-%u-%" PRIu64 "\","
+                     "\"text\":\"%" PRId64 " %s\"}",
                      id, to ? "to" : "conversation", to ? p->other->user_id : p->conv,
-                     e->rt.ctx->nonce, p->pair, p->side, p->n_msgs++, p->slot_t[s], e->pad);
+                     (uint64_t)mp_now_ms(), e->rt.ctx->nonce, p->pair, p->side, p->n_msgs++,
+                     p->slot_t[s], e->pad);
     mp_bench_conn_send(p->conn, buf, (size_t)n);
     e->rt.st->sent++;
     return true;

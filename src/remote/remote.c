@@ -3,6 +3,7 @@
 #include "remote/remote.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -103,17 +104,15 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
 
 void mpr_msg_id(char out[24])
 {
-    uint8_t r[8];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint32_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         /* getrandom on Linux >= 3.17 only fails for tiny reads interrupted
-         * by a signal before the pool is ready; the time is unique enough. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t v = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        memcpy(r, &v, sizeof r);
-    }
-    snprintf(out, 24, "cli-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-             r[6], r[7]);
+         * by a signal before the pool is ready: the nanoseconds then. */
+        r = (uint32_t)ts.tv_nsec;
+    snprintf(out, 24, "cli-%011" PRIx64 "%08" PRIx32, ms & (uint64_t)0xfffffffffff, r);
 }
 
 /* The terminal's settings while echo is off, for the signal handler. */

@@ -250,8 +250,9 @@ void mpr_names_learn_user(mpr_names_t *n, const char *user_id, const char *usern
 
 /* ---- small helpers the commands share ------------------------------------------ */
 
-/* A fresh client_msg_id: "cli-" + 16 random hex digits (per device unique
- * with overwhelming probability). out needs 24 bytes. */
+/* A fresh client_msg_id: "cli-", the time in ms as 11 hex digits, 8 random
+ * hex digits (unique per device with overwhelming probability; growing
+ * with time, as docs/protocol.md asks). out needs 24 bytes. */
 void mpr_msg_id(char out[24]);
 /* Reads a password: from the first line of path when non-NULL, else
  * $MAGPIE_PASSWORD, else a prompt on the terminal (/dev/tty, so standard

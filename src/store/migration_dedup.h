@@ -63,4 +63,15 @@
     "DELETE FROM members WHERE user_id IN (SELECT id FROM users WHERE guest = 1)"                  \
     " AND conversation_id IN (SELECT id FROM conversations WHERE kind = 'group');"
 
+/* Schema migration 9: the dedup index keyed by client_msg_id first. The
+ * same uniqueness and the same one-seek probe (all three columns are
+ * given), but where the entries land: keyed by sender first, every sender
+ * was a place of its own in the index, so each group commit wrote a leaf
+ * page per sender (half of all the pages a commit wrote). Keyed by the
+ * client's id first, ids that grow with time (the web client's, the CLI's,
+ * docs/protocol.md) all land at the index's end. */
+#define MP_MIGRATION_DEDUP_ORDER                                                                   \
+    "DROP INDEX messages_dedup;"                                                                   \
+    "CREATE UNIQUE INDEX messages_dedup ON messages(client_msg_id, sender_id, sender_device);"
+
 #endif

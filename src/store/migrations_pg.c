@@ -354,6 +354,11 @@
     " name TEXT COLLATE \"C\" PRIMARY KEY,"                                                        \
     " value BYTEA NOT NULL);"
 
-const char *const mp_pg__migrations[] = {PG_MIGRATION_1, PG_MIGRATION_2, PG_MIGRATION_3,
-                                         PG_MIGRATION_4, PG_MIGRATION_5, PG_MIGRATION_6,
-                                         PG_MIGRATION_7, PG_MIGRATION_8, NULL};
+/* 9: the dedup index keyed by client_msg_id first (migration_dedup.h). */
+#define PG_MIGRATION_9                                                                             \
+    "DROP INDEX messages_dedup;"                                                                   \
+    "CREATE UNIQUE INDEX messages_dedup ON messages(client_msg_id, sender_id, sender_device);"
+
+const char *const mp_pg__migrations[] = {
+    PG_MIGRATION_1, PG_MIGRATION_2, PG_MIGRATION_3, PG_MIGRATION_4, PG_MIGRATION_5,
+    PG_MIGRATION_6, PG_MIGRATION_7, PG_MIGRATION_8, PG_MIGRATION_9, NULL};

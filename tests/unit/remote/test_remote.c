@@ -1,5 +1,6 @@
 /* src/remote without a server: URLs, percent-encoding, message ids, and the
  * credentials file (entries, the default user, cursors, modes). */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,10 +115,22 @@ static void test_msg_id(void **state)
     (void)state;
     char a[24], b[24];
     mpr_msg_id(a);
-    mpr_msg_id(b);
-    assert_int_equal(strlen(a), 20);
+    /* Until the clock's millisecond moves on (at most a second). */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        mpr_msg_id(b);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (memcmp(a, b, 15) == 0 && now.tv_sec - t0.tv_sec < 2);
+    assert_memory_not_equal(a, b, 15);
+    assert_int_equal(strlen(a), 23);
     assert_memory_equal(a, "cli-", 4);
     assert_string_not_equal(a, b);
+    /* Later ids sort after earlier ones (the server's dedup index keeps
+     * them together): the time comes first, as fixed-width hex. */
+    assert_true(strcmp(a, b) < 0);
+    for (int i = 4; i < 23; i++)
+        assert_true(isxdigit((unsigned char)a[i]) && !isupper((unsigned char)a[i]));
 }
 
 static mpr_cred_t cred(const char *url, const char *user, const char *dev, int64_t updated)

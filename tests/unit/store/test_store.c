@@ -256,6 +256,44 @@ static int pragma_int(const char *dir, const char *pragma)
     return v;
 }
 
+/* The dedup index is keyed by client_msg_id first (migration 9): ids that
+ * grow with time then land at its end instead of one place per sender, and
+ * the send's probe, which gives all three columns, is still one seek in it. */
+static void test_dedup_index_order(void **state)
+{
+    fx_t *f = *state;
+    fx_close(f);
+    char path[128];
+    snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT name FROM pragma_index_info('messages_dedup')"
+                                        " ORDER BY seqno",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    const char *want[] = {"client_msg_id", "sender_id", "sender_device"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), want[i]);
+    }
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE"
+                           " sender_id = 1 AND sender_device = 2 AND client_msg_id = 'x'",
+                           -1, &s, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_non_null(
+        strstr((const char *)sqlite3_column_text(s, 3),
+               "INDEX messages_dedup (client_msg_id=? AND sender_id=? AND sender_device=?)"));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
 static void test_open_migrate_reopen(void **state)
 {
     fx_t *f = *state;
@@ -728,6 +766,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_index_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_creates_nested_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
