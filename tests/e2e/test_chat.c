@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -454,6 +455,13 @@ static void test_typing_and_presence(void **state)
     dev_close(&b);
 }
 
+static int64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void test_direct_route_and_list(void **state)
 {
     (void)state;
@@ -470,6 +478,13 @@ static void test_direct_route_and_list(void **state)
     assert_int_equal(direct_conv(srv, &a, a.s.user_id, NULL), 400);
     assert_int_equal(direct_conv(srv, &a, "123456789", NULL), 404);
     assert_int_equal(direct_conv(srv, &a, c.s.user_id, ac), 201);
+    /* Activity is kept in milliseconds: the message below must come in a
+     * later one than ac's creation, or the two tie and the newer
+     * conversation comes first. The server stamped ac before answering, on
+     * this machine's clock, so once that clock has moved on it is later. */
+    int64_t answered = realtime_ms();
+    while (realtime_ms() <= answered)
+        ;
 
     /* Activity order: a message in ab makes it the most recent. */
     json_t *r = send_msg(b.ws, ab, NULL, "l1", "newest");
