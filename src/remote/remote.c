@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 int mpr_fail(mpr_err_t *e, int exit, const char *code, const char *fmt, ...)
 {
     e->exit = exit;
@@ -104,14 +106,13 @@ int mpr_url_parse(const char *url, mpr_url_t *out, mpr_err_t *e)
 
 void mpr_msg_id(char out[24])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t ms = (uint64_t)mp_now_ms();
     uint32_t r;
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         /* getrandom on Linux >= 3.17 only fails for tiny reads interrupted
-         * by a signal before the pool is ready: the nanoseconds then. */
-        r = (uint32_t)ts.tv_nsec;
+         * by a signal before the pool is ready: the monotonic clock's
+         * nanoseconds then. */
+        r = (uint32_t)mp_mono_ns();
     snprintf(out, 24, "cli-%011" PRIx64 "%08" PRIx32, ms & (uint64_t)0xfffffffffff, r);
 }
 

@@ -636,6 +636,15 @@ static mp_err_t send_extras_check(mp_sql_conn_t *db, send_job_t *j, uint64_t con
     return rc;
 }
 
+/* Whether send_extras_write may write anything after the message's INSERT:
+ * the INSERT is then not the send's last change and needs a savepoint (see
+ * send_insert). Kept next to send_extras_write so that both change together;
+ * a self-mention alone answers true, which costs only an unneeded savepoint. */
+static bool send_has_extras(const send_job_t *j)
+{
+    return j->file_id != 0 || j->in.n_mentions != 0 || j->in.mention_all;
+}
+
 /* What the new message adds besides its row: its file reference and the
  * mention marks (unread mentions are counted from them; the sender never
  * mentions themself). */
@@ -977,8 +986,7 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
         return rc;
     /* The plain send's one change is this INSERT, its last statement: it
      * needs no savepoint of its own (see run_in_savepoint). */
-    bool more = j->file_id != 0 || j->in.n_mentions != 0 || j->in.mention_all;
-    if (more && (rc = mp_sqlite__job_savepoint(db, &j->base)) != MP_OK)
+    if (send_has_extras(j) && (rc = mp_sqlite__job_savepoint(db, &j->base)) != MP_OK)
         return rc;
     mp_msg_row_t *m = &j->out.msg;
     m->version = ++vnext;
@@ -1086,11 +1094,13 @@ static void send_done(mp_sql_job_t *job, mp_err_t rc)
     mp_free(j);
 }
 
-/* Copies s (len bytes, NUL added) to *at and advances it. */
+/* Copies s (len bytes, NUL added) to *at and advances it; s may be NULL
+ * when len is 0 (a file message without a caption). */
 static char *take_copy(char **at, const char *s, size_t len)
 {
     char *d = *at;
-    memcpy(d, s, len);
+    if (len != 0)
+        memcpy(d, s, len);
     d[len] = '\0';
     *at += len + 1;
     return d;

@@ -257,13 +257,13 @@ static void test_username_grace(void **state)
            "/v1/auth/register");
 
     /* The sweep renames the account; then the name is anyone's. */
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     while (q1(s2, "SELECT count(*) FROM users WHERE id = %s AND username = 'deleted_%s'", d.user_id,
               d.user_id) == 0) {
-        assert_true(mono_ms() - t0 < 20000);
+        assert_true(mpt_mono_ms() - t0 < 20000);
         sleep_ms(50);
     }
-    long long after = mono_ms() - t0;
+    long long after = mpt_mono_ms() - t0;
     fprintf(stderr, "username freed after %lld ms\n", after);
     char uid[24];
     assert_int_equal(mpt_register(s2, d.username, "a new owner's password", uid), 201);

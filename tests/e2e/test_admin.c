@@ -81,7 +81,7 @@ static json_t *ctl_read(int fd)
 {
     if (rd.fd != fd)
         rd.fd = fd, rd.len = 0;
-    long long deadline = mono_ms() + MPT_TIMEOUT;
+    long long deadline = mpt_mono_ms() + MPT_TIMEOUT;
     for (;;) {
         char *nl = memchr(rd.buf, '\n', rd.len);
         if (nl != NULL) {
@@ -91,7 +91,7 @@ static json_t *ctl_read(int fd)
             assert_non_null(j);
             return j;
         }
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - mpt_mono_ms());
         assert_true(left > 0);
         struct pollfd p = {.fd = fd, .events = POLLIN};
         assert_true(poll(&p, 1, left) >= 0);
@@ -438,12 +438,12 @@ static void test_disable(void **state)
 
     /* Both sockets close with 1008 within a second of the answer. */
     EXPECT(200, NULL, srv, "POST", a.access, NULL, "/v1/admin/users/%s/disable", d1.s.user_id);
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     chat_dev_t *devs[] = {&d1, &d2};
     for (int k = 0; k < 2; k++) {
         int code = 0;
         char *reason = NULL;
-        int left = (int)(t0 + 1000 - mono_ms());
+        int left = (int)(t0 + 1000 - mpt_mono_ms());
         assert_int_equal(mpc_ws_wait_close(devs[k]->ws, left > 0 ? left : 1, &code, &reason),
                          MPC_OK);
         assert_int_equal(code, 1008);
@@ -674,10 +674,10 @@ static void test_socket_protocol(void **state)
     ctl_send_raw(fd, req);
     close(fd);
     mpt_session_t s;
-    long long deadline = mono_ms() + MPT_TIMEOUT;
+    long long deadline = mpt_mono_ms() + MPT_TIMEOUT;
     int status;
     while ((status = mpt_login(srv, name, "left early pw", NULL, &s)) != 200 &&
-           mono_ms() < deadline)
+           mpt_mono_ms() < deadline)
         ;
     assert_int_equal(status, 200);
 }

@@ -455,13 +455,6 @@ static void test_typing_and_presence(void **state)
     dev_close(&b);
 }
 
-static int64_t realtime_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void test_direct_route_and_list(void **state)
 {
     (void)state;
@@ -482,8 +475,8 @@ static void test_direct_route_and_list(void **state)
      * later one than ac's creation, or the two tie and the newer
      * conversation comes first. The server stamped ac before answering, on
      * this machine's clock, so once that clock has moved on it is later. */
-    int64_t answered = realtime_ms();
-    while (realtime_ms() <= answered)
+    int64_t answered = mpt_now_ms();
+    while (mpt_now_ms() <= answered)
         ;
 
     /* Activity order: a message in ab makes it the most recent. */

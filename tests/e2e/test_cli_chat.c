@@ -63,9 +63,9 @@ static int tmux_run(const fixture_t *f, char *out, size_t cap, const char *const
     }
     close(po[1]);
     size_t len = 0;
-    long long deadline = cli_mono_ms() + 10000;
+    long long deadline = mpt_mono_ms() + 10000;
     for (;;) {
-        long long left = deadline - cli_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         struct pollfd p = {.fd = po[0], .events = POLLIN};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
@@ -85,7 +85,7 @@ static int tmux_run(const fixture_t *f, char *out, size_t cap, const char *const
     for (;;) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        if (cli_mono_ms() > deadline) {
+        if (mpt_mono_ms() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
@@ -117,12 +117,12 @@ static void capture(const fixture_t *f, char *out, size_t cap)
 /* Waits until the pane shows needle; fills screen with the last capture. */
 static bool wait_screen(const fixture_t *f, const char *needle, char *screen, size_t cap)
 {
-    long long deadline = cli_mono_ms() + SCREEN_MS;
+    long long deadline = mpt_mono_ms() + SCREEN_MS;
     for (;;) {
         capture(f, screen, cap);
         if (strstr(screen, needle) != NULL)
             return true;
-        if (cli_mono_ms() > deadline) {
+        if (mpt_mono_ms() > deadline) {
             fprintf(stderr, "screen never showed '%s'; it shows:\n%s\n", needle, screen);
             return false;
         }
@@ -133,12 +133,12 @@ static bool wait_screen(const fixture_t *f, const char *needle, char *screen, si
 /* Waits until the pane no longer shows needle. */
 static bool wait_screen_without(const fixture_t *f, const char *needle, char *screen, size_t cap)
 {
-    long long deadline = cli_mono_ms() + SCREEN_MS;
+    long long deadline = mpt_mono_ms() + SCREEN_MS;
     for (;;) {
         capture(f, screen, cap);
         if (strstr(screen, needle) == NULL)
             return true;
-        if (cli_mono_ms() > deadline) {
+        if (mpt_mono_ms() > deadline) {
             fprintf(stderr, "screen still shows '%s':\n%s\n", needle, screen);
             return false;
         }
@@ -287,10 +287,10 @@ static void test_typed_message_reaches_bob(void **state)
     char screen[8192];
     chat_with_bob(f, screen, sizeof screen);
     type_line(f, "hello from the terminal");
-    long long deadline = cli_mono_ms() + SCREEN_MS;
+    long long deadline = mpt_mono_ms() + SCREEN_MS;
     for (;;) {
         json_t *ev = NULL;
-        long long left = deadline - cli_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         assert_true(left > 0);
         assert_int_equal(mpc_ws_next_event(f->bob.ws, (int)left, &ev), MPC_OK);
         json_t *m = json_object_get(ev, "message");
@@ -401,7 +401,7 @@ static void test_unread_count_of_other_conversation(void **state)
     }
     char label[64];
     snprintf(label, sizeof label, "@%s", carol->s.username);
-    long long deadline = cli_mono_ms() + SCREEN_MS;
+    long long deadline = mpt_mono_ms() + SCREEN_MS;
     for (;;) {
         assert_true(wait_screen(f, label, screen, sizeof screen));
         assert_true(line_with(screen, label, line, sizeof line));
@@ -410,7 +410,7 @@ static void test_unread_count_of_other_conversation(void **state)
         *end = '\0';
         if (strstr(line, " 2 ") != NULL)
             break;
-        if (cli_mono_ms() > deadline)
+        if (mpt_mono_ms() > deadline)
             fail_msg("no unread count 2 for %s:\n%s", label, screen);
         poll(NULL, 0, 50);
     }
@@ -548,10 +548,10 @@ static void test_keys_work_while_names_hang(void **state)
     json_t *r = send_msg(f->carol.ws, NULL, f->alice_s.user_id, "carol-1", "hello from carol");
     assert_true(is_ok(r));
     json_decref(r);
-    long long deadline = cli_mono_ms() + SCREEN_MS;
+    long long deadline = mpt_mono_ms() + SCREEN_MS;
     for (bool seen = false; !seen;) {
         json_t *ev = NULL;
-        long long left = deadline - cli_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         assert_true(left > 0);
         assert_int_equal(mpc_ws_next_event(other, (int)left, &ev), MPC_OK);
         seen = strcmp(jstr(ev, "event"), "message") == 0 &&
@@ -564,9 +564,9 @@ static void test_keys_work_while_names_hang(void **state)
     assert_int_equal(kill(pid, SIGCONT), 0);
     /* well within the HTTP timeout of the lookups that used to block */
     assert_int_equal(tmux(f, "send-keys", "-t", "chat", "-l", "typed during the hang"), 0);
-    long long typed = cli_mono_ms();
+    long long typed = mpt_mono_ms();
     assert_true(wait_screen(f, "> typed during the hang", screen, sizeof screen));
-    long long took = cli_mono_ms() - typed;
+    long long took = mpt_mono_ms() - typed;
     if (took > 8000)
         fail_msg("the typed text took %lld ms to show", took);
     /* the new conversation is listed, under its id until the server answers */
@@ -576,9 +576,9 @@ static void test_keys_work_while_names_hang(void **state)
     /* and named once it does */
     char label[64];
     snprintf(label, sizeof label, "@%s", f->carol.s.username);
-    long long named = cli_mono_ms() + 30000;
+    long long named = mpt_mono_ms() + 30000;
     while (capture(f, screen, sizeof screen), strstr(screen, label) == NULL) {
-        if (cli_mono_ms() > named)
+        if (mpt_mono_ms() > named)
             fail_msg("the conversation was never named %s:\n%s", label, screen);
         poll(NULL, 0, 100); /* the next look at the screen */
     }

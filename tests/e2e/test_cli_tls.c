@@ -48,10 +48,10 @@ static int run_tool(const char *const *argv, const char *log)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    long long deadline = cli_mono_ms() + 30000;
+    long long deadline = mpt_mono_ms() + 30000;
     int status;
     while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (cli_mono_ms() > deadline) {
+        if (mpt_mono_ms() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             fail_msg("%s did not finish in 30 s", argv[0]);
@@ -157,9 +157,9 @@ static void relay_stop(relay_t *r)
 static int redirect_port(void)
 {
     static const char marker[] = "magpie: redirecting to https on 127.0.0.1:";
-    long long deadline = cli_mono_ms() + 10000;
+    long long deadline = mpt_mono_ms() + 10000;
     int port = 0;
-    while (port == 0 && cli_mono_ms() < deadline) {
+    while (port == 0 && mpt_mono_ms() < deadline) {
         size_t len = 0;
         unsigned char *log = mpt_read_file(mpt_server_path(srv, "stderr.log"), &len);
         const char *m = log != NULL ? strstr((const char *)log, marker) : NULL;
@@ -276,9 +276,9 @@ static void test_cli_over_https(void **state)
         run_env(ha, &r, trust, (const char *const[]){"send", to_bob, "hello over tls", NULL}), 0);
     char line[4096];
     bool seen = false;
-    long long deadline = cli_mono_ms() + CLI_TIMEOUT_MS;
-    while (!seen && cli_mono_ms() < deadline &&
-           cli_read_line(tail, (int)(deadline - cli_mono_ms()), line, sizeof line))
+    long long deadline = mpt_mono_ms() + CLI_TIMEOUT_MS;
+    while (!seen && mpt_mono_ms() < deadline &&
+           cli_read_line(tail, (int)(deadline - mpt_mono_ms()), line, sizeof line))
         seen = strstr(line, "\"text\":\"hello over tls\"") != NULL;
     if (!seen)
         fail_msg("tail over wss:// did not print the message; stderr: %s", tail->err);

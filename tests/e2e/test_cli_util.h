@@ -27,13 +27,6 @@
 /* How long one command may take before the test fails. */
 #define CLI_TIMEOUT_MS 20000
 
-static inline long long cli_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One person at a terminal: a config home and the server they talk to. */
 typedef struct cli_home {
     char dir[256];     /* XDG_CONFIG_HOME */
@@ -170,7 +163,7 @@ static inline bool cli__pump(cli_proc_t *p, int timeout_ms)
  * waiting up to timeout_ms. Returns true, or false on timeout or EOF. */
 static inline bool cli_read_line(cli_proc_t *p, int timeout_ms, char *line, size_t cap)
 {
-    long long deadline = cli_mono_ms() + timeout_ms;
+    long long deadline = mpt_mono_ms() + timeout_ms;
     for (;;) {
         char *start = p->out + p->out_used;
         char *nl = memchr(start, '\n', p->out_len - p->out_used);
@@ -183,7 +176,7 @@ static inline bool cli_read_line(cli_proc_t *p, int timeout_ms, char *line, size
             p->out_used = (size_t)(nl - p->out) + 1;
             return true;
         }
-        long long left = deadline - cli_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         if (left <= 0 || p->out_fd < 0)
             return false;
         cli__pump(p, (int)left);
@@ -210,14 +203,14 @@ static inline void cli_close_stdin(cli_proc_t *p)
  * (the child is then killed). Frees nothing: see cli_proc_free. */
 static inline int cli_wait(cli_proc_t *p, int timeout_ms)
 {
-    long long deadline = cli_mono_ms() + timeout_ms;
+    long long deadline = mpt_mono_ms() + timeout_ms;
     cli_close_stdin(p);
     int status = 0;
     for (;;) {
         pid_t r = waitpid(p->pid, &status, WNOHANG);
         if (r == p->pid)
             break;
-        long long left = deadline - cli_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         if (left <= 0) {
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);

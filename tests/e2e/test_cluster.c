@@ -82,7 +82,7 @@ static void wait_online(const mpt_server_t *via, const char *token, const char *
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/users/%s/presence", user_id);
-    long long deadline = mono_ms() + LIVE_MS + 10000;
+    long long deadline = mpt_mono_ms() + LIVE_MS + 10000;
     for (;;) {
         json_t *body = NULL;
         int st = http_json(via, "GET", path, token, NULL, &body);
@@ -90,7 +90,7 @@ static void wait_online(const mpt_server_t *via, const char *token, const char *
         json_decref(body);
         if (now == online)
             return;
-        if (mono_ms() >= deadline)
+        if (mpt_mono_ms() >= deadline)
             fail_msg("node %s never saw user %s %s", via->hostport, user_id,
                      online ? "online" : "offline");
         pause_ms(20);
@@ -101,9 +101,9 @@ static void wait_online(const mpt_server_t *via, const char *token, const char *
  * how long it took goes to *ms. */
 static json_t *live_msg(mpc_ws_t *ws, const char *text, long long *ms)
 {
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     for (;;) {
-        long long left = t0 + LIVE_MS - mono_ms();
+        long long left = t0 + LIVE_MS - mpt_mono_ms();
         json_t *ev = NULL;
         int rc = mpc_ws_next_event(ws, left > 0 ? (int)left : 0, &ev);
         if (rc != MPC_OK)
@@ -112,7 +112,7 @@ static json_t *live_msg(mpc_ws_t *ws, const char *text, long long *ms)
             const char *t = jstr(json_object_get(ev, "message"), "text");
             if (t != NULL && strcmp(t, text) == 0) {
                 if (ms != NULL)
-                    *ms = mono_ms() - t0;
+                    *ms = mpt_mono_ms() - t0;
                 return ev;
             }
         }
@@ -225,12 +225,12 @@ static void test_revoke_across_nodes(void **state)
         skip();
     char path[96];
     snprintf(path, sizeof path, "/v1/devices/%s", alice3.s.device_id);
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     assert_int_equal(http_json(node[0], "DELETE", path, alice1.s.access, NULL, NULL), 204);
     int code = 0;
     char *reason = NULL;
     int rc = mpc_ws_wait_close(alice3.ws, 1000, &code, &reason);
-    long long took = mono_ms() - t0;
+    long long took = mpt_mono_ms() - t0;
     if (rc != MPC_OK)
         fail_msg("the revoked device's WebSocket on node 3 is still open after %lld ms", took);
     fprintf(stderr, "cluster: revoked on node 1, closed on node 3 in %lld ms (%d %s)\n", took, code,
@@ -256,9 +256,9 @@ static void test_bus_restart(void **state)
     mpc_ws_t *all[] = {alice1.ws, bob2.ws, carol3.ws};
     for (int i = 0; i < 3; i++) {
         json_t *ev = NULL;
-        long long deadline = mono_ms() + 15000;
+        long long deadline = mpt_mono_ms() + 15000;
         for (;;) {
-            long long left = deadline - mono_ms();
+            long long left = deadline - mpt_mono_ms();
             int rc = mpc_ws_next_event(all[i], left > 0 ? (int)left : 0, &ev);
             if (rc != MPC_OK)
                 fail_msg("client %d got no resync event: %s", i, mpc_strerror(rc));
@@ -285,10 +285,10 @@ static void test_node_killed(void **state)
         skip();
     mpt_server_kill9(node[2]);
     dev_close(&carol3);
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     for (;;) {
         json_t *ev = NULL;
-        long long left = t0 + 15000 - mono_ms();
+        long long left = t0 + 15000 - mpt_mono_ms();
         int rc = mpc_ws_next_event(alice1.ws, left > 0 ? (int)left : 0, &ev);
         if (rc != MPC_OK)
             fail_msg("no presence event for carol after node 3 died: %s", mpc_strerror(rc));
@@ -300,7 +300,7 @@ static void test_node_killed(void **state)
             break;
     }
     fprintf(stderr, "cluster: node 3 killed, carol offline on node 1 after %lld ms\n",
-            mono_ms() - t0);
+            mpt_mono_ms() - t0);
     wait_online(node[1], bob2.s.access, carol3.s.user_id, false);
     /* Back: its users come online again on the other nodes. */
     assert_int_equal(mpt_server_restart(node[2]), 0);

@@ -278,9 +278,9 @@ static void take_reply(rec_t *r, json_t *reply, char err[160])
 static void sender_read(sender_t *s)
 {
     int got = 0;
-    long long deadline = mono_ms() + REPLY_TIMEOUT_MS;
+    long long deadline = mpt_mono_ms() + REPLY_TIMEOUT_MS;
     while (got < s->n_flight) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - mpt_mono_ms();
         mpc_ws_msg_t m;
         int rc = left > 0 ? mpc_ws_recv(s->d.ws, (int)left, &m) : MPC_ERR_TIMEOUT;
         if (rc != MPC_OK) {
@@ -463,9 +463,9 @@ static step_t steps[] = {
 /* Waits (bounded) for s's first reply; it is not taken as an ack. */
 static void wait_first_reply(sender_t *s)
 {
-    long long deadline = mono_ms() + REPLY_TIMEOUT_MS;
+    long long deadline = mpt_mono_ms() + REPLY_TIMEOUT_MS;
     for (;;) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - mpt_mono_ms();
         mpc_ws_msg_t m;
         if (left <= 0 || mpc_ws_recv(s->d.ws, (int)left, &m) != MPC_OK)
             fail_msg("node 3 answered no send within %d ms", REPLY_TIMEOUT_MS);
@@ -478,7 +478,7 @@ static void wait_first_reply(sender_t *s)
 
 static void chaos(int k, long long t0)
 {
-    fprintf(stderr, "chaos: %.1f s: %s\n", (double)(mono_ms() - t0) / 1000, steps[k].what);
+    fprintf(stderr, "chaos: %.1f s: %s\n", (double)(mpt_mono_ms() - t0) / 1000, steps[k].what);
     switch (k) {
     case 0:
         /* Once node 3 answers the first send of the window it is committing
@@ -701,15 +701,15 @@ static void test_chaos(void **state)
         skip();
     int total = total_messages();
     error_codes = json_object();
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     world_up(total);
     fprintf(stderr, "chaos: %d users, %d conversations, %d devices up in %.1f s\n", SENDERS,
-            n_convs, SENDERS + SYNCERS, (double)(mono_ms() - t0) / 1000);
-    t0 = mono_ms();
+            n_convs, SENDERS + SYNCERS, (double)(mpt_mono_ms() - t0) / 1000);
+    t0 = mpt_mono_ms();
     int64_t base = 1;
     int acked = 0, rounds = 0;
     while (acked < total) {
-        if (mono_ms() - t0 > SEND_DEADLINE_MS)
+        if (mpt_mono_ms() - t0 > SEND_DEADLINE_MS)
             fail_msg("only %d of %d messages acked after %d s", acked, total,
                      SEND_DEADLINE_MS / 1000);
         rounds++;
@@ -753,7 +753,7 @@ static void test_chaos(void **state)
         if (!any)
             pause_ms(50); /* everyone disconnected: a node or the database is coming back */
     }
-    long long send_ms = mono_ms() - t0;
+    long long send_ms = mpt_mono_ms() - t0;
     for (size_t k = 0; k < N_STEPS; k++)
         if (!steps[k].done)
             chaos((int)k, t0); /* a tiny MAGPIE_CHAOS_MESSAGES: still every step */
@@ -770,7 +770,7 @@ static void test_chaos(void **state)
     assert_true(n_duplicates > 0);
 
     /* Retries of acked sends, deterministically, through other nodes. */
-    long long t1 = mono_ms();
+    long long t1 = mpt_mono_ms();
     int resent = 0;
     for (int i = 0; i < SENDERS; i++)
         resent += resend_acked(&snd[i]);
@@ -779,15 +779,15 @@ static void test_chaos(void **state)
             "unavailable, sent once more)\n",
             resent, n_resend_unavailable);
     check_database(total);
-    fprintf(stderr, "chaos: database checked in %.1f s\n", (double)(mono_ms() - t1) / 1000);
+    fprintf(stderr, "chaos: database checked in %.1f s\n", (double)(mpt_mono_ms() - t1) / 1000);
 
     /* The devices that synced during the chaos: catch up, then compare. */
-    t1 = mono_ms();
+    t1 = mpt_mono_ms();
     for (int i = 0; i < SYNCERS; i++) {
         syncer_t *y = &syn[i];
-        long long deadline = mono_ms() + 60000;
+        long long deadline = mpt_mono_ms() + 60000;
         while (!syncer_step(y, 50))
-            if (mono_ms() > deadline)
+            if (mpt_mono_ms() > deadline)
                 fail_msg("syncer %d did not catch up", i);
         char who[64];
         snprintf(who, sizeof who, "syncer %d", i);
@@ -799,7 +799,7 @@ static void test_chaos(void **state)
     for (int i = 0; i < SENDERS; i++)
         check_device(i);
     fprintf(stderr, "chaos: %d devices synced from the start and read every history in %.1f s\n",
-            SENDERS, (double)(mono_ms() - t1) / 1000);
+            SENDERS, (double)(mpt_mono_ms() - t1) / 1000);
 }
 
 int main(void)

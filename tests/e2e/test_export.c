@@ -119,7 +119,7 @@ static void raw_read(int fd, resp_t *r, size_t step, unsigned pause_us, tick_fn 
     char *raw = NULL, buf[65536];
     size_t rlen = 0, pos = 0;
     bool head = true;
-    long long deadline = mono_ms() + 60000;
+    long long deadline = mpt_mono_ms() + 60000;
     unsigned reads = 0;
     if (step > sizeof buf)
         step = sizeof buf;
@@ -170,7 +170,7 @@ static void raw_read(int fd, resp_t *r, size_t step, unsigned pause_us, tick_fn 
             pos = 0;
             raw[rlen] = '\0';
         }
-        long long left = deadline - mono_ms();
+        long long left = deadline - mpt_mono_ms();
         assert_true(left > 0);
         ssize_t n = read_some(fd, buf, step, (int)left);
         if (n == 0) { /* EOF */
@@ -427,7 +427,7 @@ static void test_export_large_slow_reader(void **state)
     sampler_t s = {.pid = big->pid};
     long before = rss_kib(big->pid);
     s.max_kib = before;
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     resp_t r;
     for (;;) { /* the lock goes as soon as the server notices the close */
         int fd = raw_connect(big, 8192);
@@ -437,9 +437,9 @@ static void test_export_large_slow_reader(void **state)
         if (r.status != 409)
             break;
         free(r.body);
-        assert_true(mono_ms() - t0 < MPT_TIMEOUT);
+        assert_true(mpt_mono_ms() - t0 < MPT_TIMEOUT);
     }
-    long long took = mono_ms() - t0;
+    long long took = mpt_mono_ms() - t0;
     assert_int_equal(r.status, 200);
     assert_true(r.complete);
     fprintf(

@@ -438,9 +438,9 @@ static void test_delete_sweeps(void **state)
     json_decref(r);
     /* The reference went with the message. */
     assert_int_equal(get_status(bob.s.access, NULL, "/v1/files/%s", fid), 404);
-    long long deadline = mono_ms() + GRACE_MS + SWEEP_WAIT_MS;
+    long long deadline = mpt_mono_ms() + GRACE_MS + SWEEP_WAIT_MS;
     int st = 200;
-    while (st == 200 && mono_ms() < deadline) {
+    while (st == 200 && mpt_mono_ms() < deadline) {
         st = get_status(alice.s.access, NULL, "/v1/files/%s/info", fid);
         if (st == 200)
             sleep_ms(100); /* polling a state with a deadline, not synchronisation */

@@ -58,13 +58,6 @@ static int teardown(void **state)
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pause_10ms(void)
 {
     struct timespec ts = {0, 10 * 1000 * 1000};
@@ -182,9 +175,9 @@ static fx_path_t data_path(const mpt_server_t *s, const char *sub, const char *n
 /* Polls cond(arg) until true or 10 s: false when it never became true. */
 static bool wait_for(bool (*cond)(const void *arg), const void *arg)
 {
-    int64_t until = now_ms() + 10000;
+    int64_t until = mpt_mono_ms() + 10000;
     while (!cond(arg)) {
-        if (now_ms() > until)
+        if (mpt_mono_ms() > until)
             return false;
         pause_10ms();
     }
@@ -331,13 +324,13 @@ static void test_cut_and_resume(void **state)
      * as it has seen the cut and closed the file (bounded wait). A PATCH
      * still in progress answers 409 conflict to a second one meanwhile. */
     uint64_t off = 0;
-    int64_t until = now_ms() + 10000;
+    int64_t until = mpt_mono_ms() + 10000;
     for (;;) {
         int st = patch(srv, &u, loc, 100000 + 1024 * 1024, NULL, 0, &r);
         mpc_response_free(&r);
         if (st == 204)
             break;
-        assert_true(st == 409 && now_ms() < until);
+        assert_true(st == 409 && mpt_mono_ms() < until);
         pause_10ms();
     }
     off = head_offset(srv, &u, loc);
@@ -554,12 +547,12 @@ static void test_sweep_unreferenced(void **state)
     char cmd[1200], out[64];
     snprintf(cmd, sizeof cmd, "ls \"%s\" 2>/dev/null | grep -c \"^%s\" || true", blob_dir.s,
              key_prefix);
-    int64_t until = now_ms() + 10000;
+    int64_t until = mpt_mono_ms() + 10000;
     for (;;) {
         fx_capture(out, sizeof out, "%s", cmd);
         if (atoi(out) == 0)
             break;
-        assert_true(now_ms() < until);
+        assert_true(mpt_mono_ms() < until);
         pause_10ms();
     }
     json_decref(f);

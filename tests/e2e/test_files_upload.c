@@ -145,13 +145,6 @@ static fx_path_t files_dir(const mpt_server_t *s, const char *sub)
     return p;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The number of files GET /v1/files lists for u. */
 static size_t listed(const mpt_server_t *s, const mpt_session_t *u)
 {
@@ -393,8 +386,8 @@ static void test_rate(void **state)
 /* Polls until count_files(path) == want, for up to 10 s. */
 static void wait_files(const char *path, int want)
 {
-    int64_t until = now_ms() + 10000;
-    while (count_files(path, "") != want && now_ms() < until) {
+    int64_t until = mpt_mono_ms() + 10000;
+    while (count_files(path, "") != want && mpt_mono_ms() < until) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -506,19 +499,19 @@ static void test_big_upload_memory(void **state)
     s.max_kib = before;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, sample, &s), 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = mpt_mono_ms();
     mpc_conn_t *c = mpc_connect("127.0.0.1", srv->port, 5000);
     assert_non_null(c);
     assert_int_equal(fx_upload_head(c, u.access, "big.bin", BIG_UPLOAD), MPC_OK);
     static unsigned char buf[256 * 1024];
-    uint64_t x = (uint64_t)now_ms() | 1;
+    uint64_t x = (uint64_t)mpt_mono_ms() | 1;
     for (uint64_t sent = 0; sent < BIG_UPLOAD; sent += sizeof buf) {
         fill(buf, sizeof buf, &x);
         assert_int_equal(mpc_send_raw(c, buf, sizeof buf, FX_TIMEOUT), MPC_OK);
     }
     mpc_response_t r;
     assert_int_equal(mpc_http_read_response(c, &r, 120000), MPC_OK);
-    int64_t ms = now_ms() - t0;
+    int64_t ms = mpt_mono_ms() - t0;
     atomic_store(&s.stop, true);
     pthread_join(th, NULL);
     assert_int_equal(r.status, 201);

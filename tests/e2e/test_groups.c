@@ -380,8 +380,8 @@ static void test_invite_lifecycle(void **state)
 
     /* Validation. */
     EXPECT(400, "bad_request", srv, "POST", ot,
-           json_pack("{s:I}", "expires_at", (json_int_t)(now_ms() - 1000)), "/v1/groups/%s/invites",
-           g);
+           json_pack("{s:I}", "expires_at", (json_int_t)(mpt_now_ms() - 1000)),
+           "/v1/groups/%s/invites", g);
     EXPECT(400, "bad_request", srv, "POST", ot, json_pack("{s:i}", "max_uses", 0),
            "/v1/groups/%s/invites", g);
     EXPECT(400, "bad_request", srv, "POST", ot, json_pack("{s:i}", "max_uses", 1000001),
@@ -432,7 +432,7 @@ static void test_invite_lifecycle(void **state)
 
     /* Expiry: a link valid for 800 ms (room for a loaded machine) is refused
      * once that passed. */
-    long long exp = now_ms() + 800;
+    long long exp = mpt_now_ms() + 800;
     inv = EXPECT_BODY(201, NULL, srv, "POST", ot, json_pack("{s:I}", "expires_at", (json_int_t)exp),
                       "/v1/groups/%s/invites", g);
     assert_int_equal(jint(inv, "expires_at"), exp);
@@ -440,7 +440,7 @@ static void test_invite_lifecycle(void **state)
     char etok[128];
     snprintf(etok, sizeof etok, "%s", jstr(inv, "token"));
     json_decref(inv);
-    while (now_ms() <= exp + 5)
+    while (mpt_now_ms() <= exp + 5)
         sleep_ms(20); /* time itself is what is waited for here */
     EXPECT(410, "invite_expired", srv, "POST", j[2].access, NULL, "/v1/invites/%s/join", etok);
 
@@ -714,12 +714,13 @@ static void test_mute_and_post_permission(void **state)
                      201);
     const char *path_fmt = "/v1/groups/%s/members/%s/mute";
     EXPECT(400, "bad_request", srv, "POST", o.s.access,
-           json_pack("{s:I}", "until", (json_int_t)(now_ms() - 1000)), path_fmt, g, m.s.user_id);
+           json_pack("{s:I}", "until", (json_int_t)(mpt_now_ms() - 1000)), path_fmt, g,
+           m.s.user_id);
     EXPECT(400, "bad_request", srv, "POST", o.s.access, json_object(), path_fmt, g, m.s.user_id);
 
     /* A long mute: sends fail with `muted`, the member list shows it,
      * unmute lifts it. */
-    long long until = now_ms() + 3600000;
+    long long until = mpt_now_ms() + 3600000;
     EXPECT(204, NULL, srv, "POST", o.s.access, json_pack("{s:I}", "until", (json_int_t)until),
            path_fmt, g, m.s.user_id);
     json_t *ev = next_system_event(m.ws, g, "muted");
@@ -756,11 +757,11 @@ static void test_mute_and_post_permission(void **state)
     json_decref(r);
 
     /* A short mute ends by itself. */
-    until = now_ms() + 1000; /* room for a loaded machine before the first send */
+    until = mpt_now_ms() + 1000; /* room for a loaded machine before the first send */
     EXPECT(204, NULL, srv, "POST", o.s.access, json_pack("{s:I}", "until", (json_int_t)until),
            path_fmt, g, m.s.user_id);
     assert_err(send_msg(m.ws, g, NULL, "short-1", "x"), "muted");
-    while (now_ms() <= until + 5)
+    while (mpt_now_ms() <= until + 5)
         sleep_ms(20); /* waiting for the time itself */
     r = send_msg(m.ws, g, NULL, "short-2", "free again");
     assert_true(is_ok(r));

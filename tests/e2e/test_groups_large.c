@@ -68,7 +68,7 @@ static void insert_users(const mpt_server_t *srv, const mpt_session_t *owner)
                                     i ? ";" : "");
         len += (size_t)snprintf(sql + len, cap - len, "%s(%s, '%s', 'Big %d', '%s', %lld)",
                                 i % 500 ? "," : "", users[i].id, users[i].name, i, hash,
-                                (long long)now_ms());
+                                (long long)mpt_now_ms());
         assert_true(len < cap);
     }
     len += (size_t)snprintf(sql + len, cap - len, ";COMMIT;");
@@ -101,7 +101,7 @@ static void *login_worker(void *arg)
 static void test_group_of_5000_with_300_online(void **state)
 {
     (void)state;
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     const char *flags[] = {CHAT_FLAGS, NULL};
     mpt_server_t *srv = mpt_server_start(flags);
     assert_non_null(srv);
@@ -113,7 +113,7 @@ static void test_group_of_5000_with_300_online(void **state)
     assert_int_equal(mpt_server_terminate(srv), 0);
     insert_users(srv, &owner.s);
     assert_int_equal(mpt_server_restart(srv), 0);
-    fprintf(stderr, "users inserted after %lld ms\n", mono_ms() - t0);
+    fprintf(stderr, "users inserted after %lld ms\n", mpt_mono_ms() - t0);
 
     /* Memberships through the API, 100 at a time. */
     for (int base = 0; base < N_USERS; base += 100) {
@@ -129,7 +129,7 @@ static void test_group_of_5000_with_300_online(void **state)
     json_t *gr = EXPECT_BODY(200, NULL, srv, "GET", owner.s.access, NULL, "/v1/groups/%s", g);
     assert_int_equal(jint(gr, "member_count"), N_USERS + 1);
     json_decref(gr);
-    fprintf(stderr, "members added after %lld ms\n", mono_ms() - t0);
+    fprintf(stderr, "members added after %lld ms\n", mpt_mono_ms() - t0);
 
     /* 301 logins through the API. */
     login_job_t job = {.srv = srv, .password = owner.s.password};
@@ -139,7 +139,7 @@ static void test_group_of_5000_with_300_online(void **state)
     for (int t = 0; t < LOGIN_THREADS; t++)
         pthread_join(th[t], NULL);
     assert_int_equal(atomic_load(&job.failed), 0);
-    fprintf(stderr, "logins done after %lld ms\n", mono_ms() - t0);
+    fprintf(stderr, "logins done after %lld ms\n", mpt_mono_ms() - t0);
 
     /* The offline member: syncs up to now, then leaves. */
     chat_dev_t off = {.s = sessions[N_ONLINE]};
@@ -157,10 +157,10 @@ static void test_group_of_5000_with_300_online(void **state)
     dev_open(srv, &owner);
     for (int i = 0; i < N_ONLINE; i++)
         drain_events(online[i].ws, NULL);
-    fprintf(stderr, "%d devices online after %lld ms\n", N_ONLINE, mono_ms() - t0);
+    fprintf(stderr, "%d devices online after %lld ms\n", N_ONLINE, mpt_mono_ms() - t0);
 
     long long rows0 = db_count(srv, "SELECT COUNT(*) FROM messages");
-    long long t_send = mono_ms();
+    long long t_send = mpt_mono_ms();
     json_t *r = send_msg(owner.ws, g, NULL, "big-1", "hello five thousand");
     assert_true(is_ok(r));
     long long seq = jint(r, "seq");
@@ -180,7 +180,7 @@ static void test_group_of_5000_with_300_online(void **state)
         json_decref(ev);
     }
     fprintf(stderr, "delivered to %d devices in %lld ms (includes reading)\n", N_ONLINE,
-            mono_ms() - t_send);
+            mpt_mono_ms() - t_send);
     assert_int_equal(db_count(srv, "SELECT COUNT(*) FROM messages"), rows0 + 1);
 
     /* The offline member catches up by sync; unread = last_seq - read_seq. */
@@ -210,7 +210,7 @@ static void test_group_of_5000_with_300_online(void **state)
         dev_close(&online[k]);
     dev_close(&owner);
     assert_int_equal(mpt_server_stop(srv), 0);
-    fprintf(stderr, "total %lld ms\n", mono_ms() - t0);
+    fprintf(stderr, "total %lld ms\n", mpt_mono_ms() - t0);
 }
 
 int main(void)

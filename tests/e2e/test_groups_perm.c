@@ -342,7 +342,7 @@ static bool make_group(variant_t var, char g[24])
                   "/v1/groups/%s/members/%s/role", g, admins[i]))
             return false;
     if (!step("mute", 204, "POST", ow,
-              json_pack("{s:I}", "until", (json_int_t)(now_ms() + 3600000)), NULL,
+              json_pack("{s:I}", "until", (json_int_t)(mpt_now_ms() + 3600000)), NULL,
               "/v1/groups/%s/members/%s/mute", g, cast.s[R_MUTED].user_id))
         return false;
     if (!step("ban", 204, "POST", ow, json_pack("{s:s}", "user_id", cast.s[R_BANNED].user_id), NULL,
@@ -503,11 +503,12 @@ static void run_action(const row_t *row, int idx, role_t r, const char *g, outco
     case A_MUTE:
     case A_MUTE_ADMIN:
     case A_MUTE_OWNER:
-        st = req(srv, "POST", tok, json_pack("{s:I}", "until", (json_int_t)(now_ms() + 3600000)),
-                 &body, "/v1/groups/%s/members/%s/mute", g,
-                 row->act == A_MUTE         ? cast.target.user_id
-                 : row->act == A_MUTE_ADMIN ? cast.admin2.user_id
-                                            : cast.s[R_OWNER].user_id);
+        st =
+            req(srv, "POST", tok, json_pack("{s:I}", "until", (json_int_t)(mpt_now_ms() + 3600000)),
+                &body, "/v1/groups/%s/members/%s/mute", g,
+                row->act == A_MUTE         ? cast.target.user_id
+                : row->act == A_MUTE_ADMIN ? cast.admin2.user_id
+                                           : cast.s[R_OWNER].user_id);
         break;
     case A_UNMUTE:
         st = req(srv, "DELETE", tok, NULL, &body, "/v1/groups/%s/members/%s/mute", g,

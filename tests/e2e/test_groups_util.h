@@ -13,22 +13,6 @@
 
 #include "test_chat_util.h"
 
-/* Wall clock in ms (the server's times are ms since the epoch). */
-static inline long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Monotonic clock in ms, for deadlines. */
-static inline long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static inline void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -226,9 +210,9 @@ static inline bool json_has_str(const json_t *arr, const char *s)
  * decrefs the event. */
 static inline json_t *next_system_event(mpc_ws_t *ws, const char *conv, const char *action)
 {
-    long long deadline = mono_ms() + MPT_TIMEOUT;
+    long long deadline = mpt_mono_ms() + MPT_TIMEOUT;
     for (;;) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - mpt_mono_ms();
         json_t *ev = NULL;
         int rc = mpc_ws_next_event(ws, left > 0 ? (int)left : 0, &ev);
         if (rc != MPC_OK)

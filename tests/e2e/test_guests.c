@@ -334,7 +334,7 @@ static void test_guest_sweep(void **state)
     json_decref(r);
 
     /* The busy guest posts every 400 ms until the idle one is swept. */
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     int code = 0, posts = 0;
     char *reason = NULL;
     for (;;) {
@@ -342,14 +342,14 @@ static void test_guest_sweep(void **state)
         if (rc == MPC_OK)
             break;
         assert_int_equal(rc, MPC_ERR_TIMEOUT);
-        assert_true(mono_ms() - t0 < 30000);
+        assert_true(mpt_mono_ms() - t0 < 30000);
         char cmid[32];
         snprintf(cmid, sizeof cmid, "busy-%d", posts++);
         r = send_msg(busy.ws, w, NULL, cmid, "still here");
         assert_true(is_ok(r));
         json_decref(r);
     }
-    long long closed_after = mono_ms() - t0;
+    long long closed_after = mpt_mono_ms() - t0;
     fprintf(stderr, "idle guest socket closed after %lld ms with %d (%s)\n", closed_after, code,
             reason ? reason : "");
     free(reason);

@@ -28,13 +28,6 @@
 
 #include "test_chat_util.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* GET path from host:port; the body (malloc'd) or NULL; *status set. */
 static char *get(const char *host, int port, const char *path, int *status)
 {
@@ -222,8 +215,8 @@ static void test_counts(void **state)
 /* The port of "magpie: metrics on 127.0.0.1:PORT" in the server's log. */
 static int metrics_port(const mpt_server_t *srv)
 {
-    long long deadline = now_ms() + 10000;
-    while (now_ms() < deadline) {
+    long long deadline = mpt_mono_ms() + 10000;
+    while (mpt_mono_ms() < deadline) {
         size_t len = 0;
         unsigned char *log = mpt_read_file(mpt_server_path(srv, "stderr.log"), &len);
         if (log != NULL) {
@@ -296,9 +289,9 @@ static int free_port(void)
 static void stop_pid(pid_t pid)
 {
     kill(pid, SIGTERM);
-    long long deadline = now_ms() + 10000;
+    long long deadline = mpt_mono_ms() + 10000;
     int st;
-    while (now_ms() < deadline) {
+    while (mpt_mono_ms() < deadline) {
         if (waitpid(pid, &st, WNOHANG) == pid)
             return;
         struct timespec ts = {0, 20 * 1000000};
@@ -424,9 +417,9 @@ static void test_prometheus(void **state)
     }
     /* Prometheus scrapes every second: give it a bounded while to start,
      * scrape and answer. */
-    long long t0 = now_ms(), deadline = t0 + 30000;
+    long long t0 = mpt_mono_ms(), deadline = t0 + 30000;
     bool info = false, regs = false;
-    while (now_ms() < deadline && !(info && regs)) {
+    while (mpt_mono_ms() < deadline && !(info && regs)) {
         info = info || query_has_result(pport, "magpie_build_info");
         regs = regs || query_has_result(pport, "magpie_http_requests_total%7Broute%3D%22/v1/auth/"
                                                "register%22%2Cstatus%3D%22201%22%7D%3D%3D1");
@@ -435,7 +428,7 @@ static void test_prometheus(void **state)
             nanosleep(&ts, NULL); /* a poll interval */
         }
     }
-    print_message("prometheus had the series after %lld ms\n", now_ms() - t0);
+    print_message("prometheus had the series after %lld ms\n", mpt_mono_ms() - t0);
     /* The target is up, as Prometheus itself sees it. */
     bool up = query_has_result(pport, "up%3D%3D1");
     /* Prometheus is stopped before any assertion can end the test. */

@@ -16,13 +16,6 @@
 
 #include "harness.h"
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long rss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -80,7 +73,7 @@ static void expect_refused(const mpt_server_t *s, const char *source, int status
  * place to come back. */
 static mpc_conn_t *admitted_eventually(const mpt_server_t *s, const char *source)
 {
-    int64_t end = now_ms() + MPT_TIMEOUT;
+    int64_t end = mpt_mono_ms() + MPT_TIMEOUT;
     for (;;) {
         mpc_conn_t *c = mpc_connect_from(s->host, s->port, source, MPT_TIMEOUT);
         assert_non_null(c);
@@ -92,7 +85,7 @@ static mpc_conn_t *admitted_eventually(const mpt_server_t *s, const char *source
         }
         mpc_response_free(&r);
         mpc_conn_free(c);
-        if (now_ms() > end)
+        if (mpt_mono_ms() > end)
             fail_msg("the freed place did not come back within %d ms", MPT_TIMEOUT);
     }
 }
@@ -197,11 +190,11 @@ static void test_ws_per_user(void **state)
     assert_int_equal(mpc_ws_send_close(w[0], 1000, "bye", MPT_TIMEOUT), MPC_OK);
     assert_int_equal(mpc_ws_wait_close(w[0], MPT_TIMEOUT, &code, NULL), MPC_OK);
     mpc_ws_free(w[0]);
-    int64_t end = now_ms() + MPT_TIMEOUT;
+    int64_t end = mpt_mono_ms() + MPT_TIMEOUT;
     int st;
     while ((st = ws_status(s, alice.access, &w[0])) != 101) {
         assert_int_equal(st, 429);
-        if (now_ms() > end)
+        if (mpt_mono_ms() > end)
             fail_msg("the closed WebSocket was not uncounted within %d ms", MPT_TIMEOUT);
     }
     json_t *pong = mpt_ws_call(w[0], "ping", NULL);
@@ -210,10 +203,10 @@ static void test_ws_per_user(void **state)
     assert_int_equal(ws_status(s, alice.access, &extra), 429);
     /* A socket that just vanishes (no close frame) is uncounted as well. */
     mpc_ws_free(w[1]);
-    end = now_ms() + MPT_TIMEOUT;
+    end = mpt_mono_ms() + MPT_TIMEOUT;
     while ((st = ws_status(s, alice2.access, &w[1])) != 101) {
         assert_int_equal(st, 429);
-        if (now_ms() > end)
+        if (mpt_mono_ms() > end)
             fail_msg("the vanished WebSocket was not uncounted within %d ms", MPT_TIMEOUT);
     }
     mpc_ws_free(w[0]);
@@ -281,9 +274,9 @@ static void test_body_budget(void **state)
         (void)mpc_send_raw(more[i], part, PART, 1000); /* may fail once closed */
     }
     /* The server still answers others promptly, and holds about the budget. */
-    int64_t t0 = now_ms();
+    int64_t t0 = mpt_mono_ms();
     assert_int_equal(mpt_http(s, "GET", "/healthz", NULL, NULL, NULL), 200);
-    assert_true(now_ms() - t0 < 2000);
+    assert_true(mpt_mono_ms() - t0 < 2000);
     long grew = rss_kb(s->pid) - rss0;
     print_message("RSS grew by %ld KiB with %d bodies held and %d refused\n", grew, HOLD, MORE + 1);
     /* 4 MiB of bodies (doubling buffers touch up to twice that) plus slack;
@@ -295,7 +288,7 @@ static void test_body_budget(void **state)
         mpc_conn_free(hold[i]);
     for (int i = 0; i <= MORE; i++)
         mpc_conn_free(more[i]);
-    int64_t end = now_ms() + MPT_TIMEOUT;
+    int64_t end = mpt_mono_ms() + MPT_TIMEOUT;
     for (;;) {
         mpc_conn_t *c;
         int st = post_head(s, &c, &r, false);
@@ -304,7 +297,7 @@ static void test_body_budget(void **state)
         if (st == 100)
             break;
         assert_int_equal(st, 503);
-        if (now_ms() > end)
+        if (mpt_mono_ms() > end)
             fail_msg("the body budget was not given back within %d ms", MPT_TIMEOUT);
     }
     free(part);

@@ -23,13 +23,6 @@
 #define NPIPE 200
 #define RSS_BOUND_KB (48 * 1024)
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* VmRSS of pid in KiB, or -1. */
 static long rss_kb(pid_t pid)
 {
@@ -61,13 +54,13 @@ static void small_asan_quarantine(void)
  * it took, or -1 when it did not answer 200 in time. */
 static long long healthz_ms(const mpt_server_t *srv)
 {
-    long long t0 = mono_ms();
+    long long t0 = mpt_mono_ms();
     mpc_conn_t *c = mpc_connect(srv->host, srv->port, 2000);
     if (c == NULL)
         return -1;
     mpc_response_t r;
     int rc = mpc_http_request(c, "GET", "/healthz", NULL, NULL, &r, 2000);
-    long long ms = mono_ms() - t0;
+    long long ms = mpt_mono_ms() - t0;
     mpc_conn_free(c);
     if (rc != MPC_OK)
         return -1;
@@ -170,9 +163,9 @@ static void test_unread_pipelined_replies_are_bounded(void **state)
      * The window is long enough for the old behaviour (hundreds of replies
      * built ahead of a peer who never reads) to show. */
     long peak = base;
-    long long worst = 0, t_end = mono_ms() + 8000;
+    long long worst = 0, t_end = mpt_mono_ms() + 8000;
     int late = 0, retried = 0;
-    while (mono_ms() < t_end) {
+    while (mpt_mono_ms() < t_end) {
         /* On this shared 2-core machine one probe can miss 2 s on its own;
          * a stalled server misses two in a row (the reported stall: 11 s). */
         long long ms = healthz_ms(srv);

@@ -23,13 +23,6 @@
 
 extern char **environ;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A `magpie serve` started by the test itself (the harness always picks its
  * own data dir), with its stderr on a pipe we read; on PostgreSQL db_url is
  * its database (passed as --database postgres --database_url db_url). */
@@ -102,9 +95,9 @@ static void spawn_serve(spawned_t *sp, const char *listen, const char *data, con
 /* Reads stderr until needle appears (true) or EOF / 10 s (false). */
 static bool read_until(spawned_t *sp, const char *needle)
 {
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = mpt_mono_ms() + 10000;
     while (strstr(sp->out, needle) == NULL) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - mpt_mono_ms();
         struct pollfd pfd = {.fd = sp->err_fd, .events = POLLIN};
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             return false;
@@ -123,9 +116,9 @@ static bool read_until(spawned_t *sp, const char *needle)
  * Returns true with its wait status in *st once it has. */
 static bool exited_within(spawned_t *sp, int timeout_ms, int *st)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = mpt_mono_ms() + timeout_ms;
     while (waitpid(sp->pid, st, WNOHANG) != sp->pid) {
-        if (now_ms() > deadline)
+        if (mpt_mono_ms() > deadline)
             return false;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL); /* polling a bounded wait for exit, not a synchronisation */
@@ -334,9 +327,9 @@ static void test_disk_full_is_unavailable_and_recovers(void **state)
     assert_int_equal(http_status(srv, "/readyz"), 503);
 
     set_fsize(srv->pid, RLIM_INFINITY);
-    int64_t deadline = now_ms() + 5000;
+    int64_t deadline = mpt_mono_ms() + 5000;
     while (http_status(srv, "/readyz") != 200) {
-        if (now_ms() > deadline)
+        if (mpt_mono_ms() > deadline)
             fail_msg("readyz did not recover within 5 s after space came back");
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL); /* bounded poll of readyz, as a load balancer does */

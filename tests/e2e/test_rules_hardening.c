@@ -97,9 +97,9 @@ static void *pump_run(void *arg)
 /* Waits (bounded) until the pump has sent at least n frames. */
 static void pump_wait(pump_t *p, int n)
 {
-    long long deadline = mono_ms() + MPT_TIMEOUT;
+    long long deadline = mpt_mono_ms() + MPT_TIMEOUT;
     while (atomic_load(&p->sent) < n) {
-        if (mono_ms() > deadline)
+        if (mpt_mono_ms() > deadline)
             fail_msg("the pump sent only %d frames", atomic_load(&p->sent));
         sched_yield();
     }
@@ -186,7 +186,7 @@ static void test_send_races_mute(void **state)
     assert_int_equal(pthread_create(&t, NULL, pump_run, &p), 0);
     pump_wait(&p, 20);
     EXPECT(204, NULL, srv, "POST", owner.s.access,
-           json_pack("{s:I}", "until", (json_int_t)(now_ms() + 3600 * 1000)),
+           json_pack("{s:I}", "until", (json_int_t)(mpt_now_ms() + 3600 * 1000)),
            "/v1/groups/%s/members/%s/mute", g, member.s.user_id);
     atomic_store(&p.stop, true);
     assert_int_equal(pthread_join(t, NULL), 0);
@@ -207,7 +207,7 @@ static void test_send_races_mute(void **state)
     dev_open(srv, &other);
     r = send_msg(other.ws, g, NULL, "after", "hi");
     assert_string_equal(mpt_error_code(r), "muted");
-    assert_true(jint(json_object_get(r, "error"), "muted_until") > now_ms());
+    assert_true(jint(json_object_get(r, "error"), "muted_until") > mpt_now_ms());
     json_decref(r);
     dev_close(&other);
     dev_close(&owner);

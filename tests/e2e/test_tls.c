@@ -34,13 +34,6 @@
 
 static char scratch[256]; /* certs: a/ (CN magpie-a), b/ (CN magpie-b), live/ */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs cmd under `timeout 30` with stdout and stderr into out; returns its
  * exit status (124: timed out). */
 static int run(char *out, size_t outlen, const char *fmt, ...)
@@ -314,7 +307,7 @@ static void test_versions(void **state)
 /* Waits (bounded) until stderr.log holds `what` n times. */
 static void wait_log(mpt_server_t *srv, const char *what, int n)
 {
-    long long end = now_ms() + 10000;
+    long long end = mpt_mono_ms() + 10000;
     for (;;) {
         size_t len = 0;
         unsigned char *log = mpt_read_file(mpt_server_path(srv, "stderr.log"), &len);
@@ -324,7 +317,7 @@ static void wait_log(mpt_server_t *srv, const char *what, int n)
         free(log);
         if (seen >= n)
             return;
-        if (now_ms() > end)
+        if (mpt_mono_ms() > end)
             fail_msg("\"%s\" not seen %d times in the server's log within 10 s", what, n);
         usleep(20000);
     }
@@ -404,7 +397,7 @@ static int raw_connect(int port)
  * bounded by SO_RCVTIMEO: -1 when the server kept the connection open). */
 static long long until_closed(int fd)
 {
-    long long t0 = now_ms();
+    long long t0 = mpt_mono_ms();
     char buf[4096];
     for (;;) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -416,7 +409,7 @@ static long long until_closed(int fd)
         }
     }
     close(fd);
-    return now_ms() - t0;
+    return mpt_mono_ms() - t0;
 }
 
 /* Garbage and plain HTTP before the handshake are closed at once; a client

@@ -182,7 +182,7 @@ static void test_slow_mode(void **state)
     json_decref(r);
 
     /* After the announced wait, d may post again (bounded retries). */
-    long long deadline = mono_ms() + 5000;
+    long long deadline = mpt_mono_ms() + 5000;
     for (;;) {
         sleep_ms((long)wait); /* the server asked for this wait */
         r = send_msg(d.ws, world, NULL, "slow-3", "second, later");
@@ -193,7 +193,7 @@ static void test_slow_mode(void **state)
         assert_string_equal(mpt_error_code(r), "slow_mode");
         wait = jint(json_object_get(r, "error"), "retry_after_ms");
         json_decref(r);
-        assert_true(mono_ms() < deadline);
+        assert_true(mpt_mono_ms() < deadline);
     }
     /* The refused post was not stored. */
     json_t *all = all_history(e.ws, world);

@@ -40,13 +40,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static mpc_ws_t *open_authed(void)
 {
     mpc_ws_t *ws = mpt_ws_open(srv, alice.access);
@@ -165,9 +158,9 @@ static void test_no_auth_times_out(void **state)
     (void)state;
     mpc_ws_t *ws = mpt_ws_open(srv, NULL);
     assert_non_null(ws);
-    int64_t t0 = now_ms();
+    int64_t t0 = mpt_mono_ms();
     assert_closed_with(ws, 1008, -1, 3000);
-    int64_t took = now_ms() - t0;
+    int64_t took = mpt_mono_ms() - t0;
     print_message("auth timeout after %lld ms\n", (long long)took);
     assert_true(took >= 200); /* not before the configured 300 ms (some slack) */
     mpc_ws_free(ws);
@@ -435,9 +428,9 @@ static void test_device_delete_closes_socket(void **state)
     char path[128];
     snprintf(path, sizeof path, "/v1/devices/%s", other.device_id);
     assert_int_equal(mpt_http(srv, "DELETE", path, alice.access, NULL, NULL), 204);
-    int64_t t0 = now_ms();
+    int64_t t0 = mpt_mono_ms();
     assert_closed_with(ws, 1008, -1, 1000);
-    print_message("closed %lld ms after the DELETE answered\n", (long long)(now_ms() - t0));
+    print_message("closed %lld ms after the DELETE answered\n", (long long)(mpt_mono_ms() - t0));
     mpc_ws_free(ws);
     /* Its token no longer opens one. */
     int status = 0;
@@ -461,7 +454,7 @@ static void test_server_ping_keeps_alive(void **state)
     /* With pongs: five pings come (about a second) and the socket lives on. */
     mpc_ws_t *ws = mpt_ws_open(ps, s.access);
     assert_non_null(ws);
-    int64_t t0 = now_ms();
+    int64_t t0 = mpt_mono_ms();
     while (mpc_ws_pings_seen(ws) < 5) {
         mpc_ws_msg_t m;
         int rc = mpc_ws_recv(ws, 2000, &m);
@@ -469,7 +462,7 @@ static void test_server_ping_keeps_alive(void **state)
         assert_int_not_equal(m.opcode, MPC_WS_CLOSE);
         mpc_ws_msg_free(&m);
     }
-    print_message("5 pings in %lld ms\n", (long long)(now_ms() - t0));
+    print_message("5 pings in %lld ms\n", (long long)(mpt_mono_ms() - t0));
     assert_ping_works(ws);
 
     /* Without pongs: dropped after two missed ones. Meanwhile the first
@@ -478,7 +471,7 @@ static void test_server_ping_keeps_alive(void **state)
     assert_non_null(silent);
     mpc_ws_set_auto_pong(silent, false);
     int code = 0, rc = MPC_ERR_TIMEOUT;
-    for (int64_t end = now_ms() + 3000; rc == MPC_ERR_TIMEOUT && now_ms() < end;) {
+    for (int64_t end = mpt_mono_ms() + 3000; rc == MPC_ERR_TIMEOUT && mpt_mono_ms() < end;) {
         rc = mpc_ws_wait_close(silent, 50, &code, NULL);
         mpc_ws_msg_t m;
         if (mpc_ws_recv(ws, 50, &m) == MPC_OK) {

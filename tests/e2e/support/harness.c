@@ -33,6 +33,22 @@
 /* How much of a statement an error message shows (some are a megabyte). */
 #define SQL_SHOWN 400
 
+/* ---- clocks ---- */
+
+long long mpt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long mpt_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- stderr forwarder ---- */
 
 typedef struct fwd {
@@ -1259,13 +1275,6 @@ void mpt_nats_stop(mpt_nats_t *n)
 
 /* ---- running the magpie binary ---- */
 
-static long long run_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads what is ready on fd into buf (at most cap - 1 bytes in all); false
  * once it reached the end. */
 static bool drain_into(int fd, char *buf, size_t cap, size_t *len)
@@ -1328,12 +1337,12 @@ int mpt_magpie(const char *password, int timeout_ms, char *out, size_t outlen, c
         return -1;
     }
     size_t no = 0, ne = 0;
-    long long deadline = run_mono_ms() + timeout_ms;
+    long long deadline = mpt_mono_ms() + timeout_ms;
     bool open_o = true, open_e = true, timed_out = false;
     while (open_o || open_e) {
         struct pollfd p[2] = {{.fd = open_o ? po[0] : -1, .events = POLLIN},
                               {.fd = open_e ? pe[0] : -1, .events = POLLIN}};
-        long long left = deadline - run_mono_ms();
+        long long left = deadline - mpt_mono_ms();
         if (left <= 0) {
             kill(pid, SIGKILL);
             timed_out = true;

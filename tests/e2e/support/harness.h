@@ -52,6 +52,12 @@ typedef struct mpt_server {
  * MAGPIE_BIN is unset or the server fails to start. */
 mpt_server_t *mpt_server_start(const char *const *extra);
 
+/* Wall clock in ms since the epoch, as the server's times are. */
+long long mpt_now_ms(void);
+
+/* Monotonic clock in ms, for deadlines. */
+long long mpt_mono_ms(void);
+
 /* Like mpt_server_start, on a PostgreSQL database the caller owns: adds
  * `--database postgres --database_url db_url` before extra; nothing is
  * created or dropped (mpt_db_* reach db_url). For nodes that share another

@@ -323,7 +323,7 @@ static void test_failed_flush_fails_batch(void **state)
  * change), a send with more to write opens one first. Either way a send that
  * fails leaves nothing of itself and the batch goes on: a failing INSERT is
  * undone by SQLite alone (with what its trigger wrote), a failing mention
- * mark takes its message row with it, and a failing first message takes
+ * mark or file reference takes its message row with it, and a failing first message takes
  * the direct conversation its send created. */
 static void test_failing_sends_leave_nothing(void **state)
 {
@@ -336,13 +336,21 @@ static void test_failing_sends_leave_nothing(void **state)
                      " WHEN NEW.client_msg_id LIKE 'bad%'"
                      " BEGIN INSERT INTO side VALUES(1); SELECT RAISE(ABORT, 'bad'); END;"
                      "CREATE TRIGGER badmark BEFORE INSERT ON mention_marks"
-                     " BEGIN SELECT RAISE(ABORT, 'badmark'); END",
+                     " BEGIN SELECT RAISE(ABORT, 'badmark'); END;"
+                     "INSERT INTO blobs(id, sha256, skey, size, serve_size, mime, serve_mime,"
+                     " class, created_at) VALUES(7, 'x', 'k', 3, 3, 'text/plain',"
+                     " 'text/plain', 'file', 0);"
+                     "INSERT INTO files(id, owner_id, blob_id, size, created_at)"
+                     " VALUES(77, 1002, 7, 3, 0);"
+                     "CREATE TRIGGER badref BEFORE INSERT ON file_refs"
+                     " BEGIN SELECT RAISE(ABORT, 'badref'); END",
                      NULL, NULL, NULL),
         SQLITE_OK);
     int64_t convs = peek_int(f, "SELECT count(*) FROM conversations");
     mpu_gate_t g;
     mpu_gate_close(&f->s, &g);
-    send_res_t a = {0}, bad = {0}, b = {0}, marked = {0}, c = {0}, fresh = {0}, d = {0};
+    send_res_t a = {0}, bad = {0}, b = {0}, marked = {0}, c = {0}, fresh = {0}, d = {0},
+               filed = {0};
     queue_send(f, ALICE, conv, 0, "a", &a);
     queue_send(f, BOB, conv, 0, "bad-plain", &bad);
     queue_send(f, BOB, conv, 0, "b", &b);
@@ -356,6 +364,13 @@ static void test_failing_sends_leave_nothing(void **state)
                             .n_mentions = 1,
                             .now_ms = ++f->now};
     assert_int_equal(mp_store_chat_send(f->s.st, &in, on_send, &marked), MP_OK);
+    mp_chat_send_in_t fin = {.sender_id = BOB,
+                             .conversation_id = conv,
+                             .client_msg_id = "filed",
+                             .kind = "file",
+                             .content = "{\"file_id\":\"77\"}",
+                             .now_ms = ++f->now};
+    assert_int_equal(mp_store_chat_send(f->s.st, &fin, on_send, &filed), MP_OK);
     queue_send(f, ALICE, conv, 0, "c", &c);
     queue_send(f, CAROL, 0, ALICE, "bad-fresh", &fresh); /* would create CAROL-ALICE */
     queue_send(f, BOB, conv, 0, "d", &d);
@@ -364,6 +379,7 @@ static void test_failing_sends_leave_nothing(void **state)
 
     assert_int_not_equal(bad.rc, MP_OK);
     assert_int_not_equal(marked.rc, MP_OK);
+    assert_int_not_equal(filed.rc, MP_OK);
     assert_int_not_equal(fresh.rc, MP_OK);
     assert_int_equal(a.rc, MP_OK);
     assert_int_equal(b.rc, MP_OK);
@@ -376,6 +392,7 @@ static void test_failing_sends_leave_nothing(void **state)
     assert_int_equal(peek_int(f, "SELECT count(*) FROM messages"), 5);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM side"), 0);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM mention_marks"), 0);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM file_refs"), 0);
     assert_int_equal(peek_int(f, "SELECT count(*) FROM conversations"), convs);
     assert_int_equal(peek_int(f, "SELECT max(last_seq) FROM conversations"), 5);
 }
