@@ -226,6 +226,13 @@ static void hook_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64
         mp_verbs_dispatch(s->verbs, sid, who, req_id, type, frame);
 }
 
+static bool hook_raw_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, const char *m,
+                           size_t n)
+{
+    app_state_t *s = ctx;
+    return s->verbs != NULL && mp_verbs_raw(s->verbs, sid, who, m, n);
+}
+
 /* GET /metrics, on either listener: the client server's connections and
  * the store's queues and group commits. */
 static void hook_metrics(void *ctx, mp_metrics_buf_t *b)
@@ -261,6 +268,7 @@ static const mp_server_hooks_t hooks = {
     .session_open = hook_session_open,
     .session_close = hook_session_close,
     .frame = hook_frame,
+    .raw_frame = hook_raw_frame,
     .ready = hook_ready,
     .metrics = hook_metrics,
 };
@@ -447,8 +455,8 @@ static int modules_init(app_state_t *s, char *err, size_t errlen)
     mp_server_set_route_mods(app->srv, s->route_mods);
     /* Verb tables of every module, concatenated (one line per module). */
     const mp_verb_table_t verb_tables[] = {
-        {mp_chat_verbs, app->chat},
-        {NULL, NULL},
+        {mp_chat_verbs, app->chat, mp_chat_raw_verbs},
+        {NULL, NULL, NULL},
     };
     s->verbs = mp_verbs_new(&s->mctx, verb_tables);
     app->sweep =

@@ -45,6 +45,7 @@ extern const mp_route_t mp_chat_routes[];
  * answer exactly once with mp_gw_reply / mp_gw_error. See docs/protocol.md,
  * "Messaging". */
 extern const mp_verb_t mp_chat_verbs[];
+extern const mp_verb_raw_t mp_chat_raw_verbs[];
 
 /* The verbs of mp_chat_verbs that change stored messages: edit, delete (edit.c) and forward
  * (forward.c). */
@@ -63,6 +64,7 @@ extern const mp_field_t mp_chat_cursor_fields[]; /* read, delivered */
 extern const mp_field_t mp_chat_typing_fields[];
 
 void mp_chat_verb_send(mp_cmd_t *cmd);
+bool mp_chat_verb_send_raw(mp_cmd_t *cmd, const char *m, size_t n);
 void mp_chat_verb_history(mp_cmd_t *cmd);
 void mp_chat_verb_sync(mp_cmd_t *cmd);
 void mp_chat_verb_read(mp_cmd_t *cmd);

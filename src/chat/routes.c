@@ -42,6 +42,12 @@ const mp_verb_t mp_chat_verbs[] = {
     {NULL, NULL, NULL, 0},
 };
 
+/* The frames read without a JSON tree (the verbs' raw readers). */
+const mp_verb_raw_t mp_chat_raw_verbs[] = {
+    {"send", mp_chat_verb_send_raw},
+    {NULL, NULL},
+};
+
 const mp_route_t mp_chat_routes[] = {
     {"POST", "/v1/conversations/direct", MP_ROUTE_AUTH | MP_ROUTE_JSON, mp_chat__route_direct},
     {"GET", "/v1/conversations", MP_ROUTE_AUTH, mp_chat__route_list},

@@ -21,6 +21,7 @@
 #include "chat/chat_int.h"
 #include "chat/msgenc.h"
 #include "proto/content.h"
+#include "proto/sendscan.h"
 #include "util/assert.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -55,7 +56,21 @@ typedef struct send_ctx {
     const char *to_field; /* "to" or "to_username": what named the peer */
     uint64_t device_id;
     uint64_t start_ns; /* the frame's arrival (uv_hrtime), for the send-ack histogram */
+    char strs[];       /* a raw-read frame's strings (frame is then NULL) */
 } send_ctx_t;
+
+/* A context for cmd's send with room for `extra` bytes of strings. */
+static send_ctx_t *ctx_new(mp_chat_t *chat, const mp_cmd_t *cmd, size_t extra)
+{
+    send_ctx_t *c = mp_calloc(1, sizeof *c + extra);
+    c->start_ns = uv_hrtime();
+    c->chat = chat;
+    c->sid = cmd->sid;
+    c->req_id = cmd->req_id;
+    c->guest = cmd->who.guest;
+    c->device_id = cmd->who.device_id;
+    return c;
+}
 
 static void ctx_free(send_ctx_t *c)
 {
@@ -322,6 +337,21 @@ static bool check_content(mp_chat_t *chat, mp_cmd_t *cmd, mp_content_t *out)
     return false;
 }
 
+/* On from a complete c->in: to the conversation's rules, to the user that
+ * to_name names, or (`to`) straight to the store. */
+static void send_route(send_ctx_t *c, const char *to_name)
+{
+    if (c->in.conversation_id != 0) {
+        mp_chat__with_conv(c->chat, c->in.conversation_id, on_conv, c);
+    } else if (to_name != NULL) {
+        mp_err_t rc = mp_chat__user_by_name(c->chat, to_name, on_to_user, c);
+        if (rc != MP_OK)
+            fail(c, rc);
+    } else {
+        store_send(c);
+    }
+}
+
 bool mp_chat__send_rate_ok(mp_chat_t *chat, const mp_cmd_t *cmd, unsigned cost)
 {
     int64_t retry = 0;
@@ -356,14 +386,8 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         return;
     }
     json_t *text = json_object_get(cmd->frame, "text");
-    send_ctx_t *c = mp_calloc(1, sizeof *c);
-    c->start_ns = uv_hrtime();
-    c->chat = chat;
-    c->sid = cmd->sid;
-    c->req_id = cmd->req_id;
+    send_ctx_t *c = ctx_new(chat, cmd, 0);
     c->frame = json_incref(cmd->frame);
-    c->guest = cmd->who.guest;
-    c->device_id = cmd->who.device_id;
     c->to_field = to_name != NULL ? "to_username" : "to";
     c->content = content;
     memcpy(c->mentions, mentions, n_mentions * sizeof *mentions);
@@ -386,14 +410,44 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         .sender_guest = cmd->who.guest,
         .world_id = chat->ctx->world_id,
     };
-    if (conv != 0) {
-        mp_chat__with_conv(chat, conv, on_conv, c);
-    } else if (to_name != NULL) {
-        /* to_name points into c->frame, which c holds. */
-        mp_err_t rc = mp_chat__user_by_name(chat, to_name, on_to_user, c);
-        if (rc != MP_OK)
-            fail(c, rc);
-    } else {
-        store_send(c);
-    }
+    /* to_name points into c->frame, which c holds. */
+    send_route(c, to_name);
+}
+
+/* The plain text send read from the frame's bytes (proto/sendscan.h): what
+ * mp_chat_verb_send does for that shape, without the JSON tree. Anything
+ * the scanner does not take, and a send to oneself, goes to the handler. */
+bool mp_chat_verb_send_raw(mp_cmd_t *cmd, const char *m, size_t n)
+{
+    mp_sendscan_t f;
+    if (!mp_sendscan(m, n, MP_CHAT_CMID_MAX, MP_CHAT_TEXT_MAX_CHARS, &f) ||
+        f.to == cmd->who.user_id)
+        return false;
+    cmd->req_id = f.id;
+    mp_chat_t *chat = mp_chat__of_cmd(cmd);
+    if (!mp_chat__send_rate_ok(chat, cmd, 1))
+        return true;
+    /* The frame's bytes are the gateway's: the strings are copied behind c. */
+    send_ctx_t *c = ctx_new(chat, cmd, f.cmid_len + f.text_len + 2);
+    char *cmid = c->strs, *text = c->strs + f.cmid_len + 1;
+    memcpy(cmid, f.cmid, f.cmid_len);
+    cmid[f.cmid_len] = '\0';
+    memcpy(text, f.text, f.text_len);
+    text[f.text_len] = '\0';
+    c->to_field = "to";
+    c->content.kind = MP_KIND_TEXT;
+    c->in = (mp_chat_send_in_t){
+        .sender_id = cmd->who.user_id,
+        .sender_device = cmd->who.device_id,
+        .conversation_id = f.conversation,
+        .to_user_id = f.to,
+        .client_msg_id = cmid,
+        .text = text,
+        .text_len = f.text_len,
+        .kind = mp_kind_name(MP_KIND_TEXT),
+        .sender_guest = cmd->who.guest,
+        .world_id = chat->ctx->world_id,
+    };
+    send_route(c, NULL);
+    return true;
 }

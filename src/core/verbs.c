@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/clock.h"
 #include "util/id.h"
 #include "util/metrics.h"
@@ -23,12 +24,17 @@ static const mp_verb_t builtin_verbs[] = {
 typedef struct mp_verb_entry {
     const mp_verb_t *verb;
     void *mod;
+    mp_verb_raw_fn raw; /* in `raws` only */
 } mp_verb_entry_t;
 
 struct mp_verbs {
     const mp_module_ctx_t *ctx;
-    mp_verb_entry_t *all; /* ended by verb NULL */
+    mp_verb_entry_t *all;  /* ended by verb NULL */
+    mp_verb_entry_t *raws; /* the raw readers, each with the entry of its
+                              verb; ended by verb NULL */
 };
+
+static const mp_verb_entry_t *find_verb(const mp_verbs_t *v, const char *type);
 
 mp_verbs_t *mp_verbs_new(const mp_module_ctx_t *ctx, const mp_verb_table_t *tables)
 {
@@ -40,13 +46,27 @@ mp_verbs_t *mp_verbs_new(const mp_module_ctx_t *ctx, const mp_verb_table_t *tabl
     for (size_t t = 0; tables != NULL && tables[t].verbs != NULL; t++)
         for (const mp_verb_t *b = tables[t].verbs; b->type != NULL; b++)
             n++;
+    size_t nraw = 0;
+    for (size_t t = 0; tables != NULL && tables[t].verbs != NULL; t++)
+        for (const mp_verb_raw_t *r = tables[t].raws; r != NULL && r->type != NULL; r++)
+            nraw++;
     v->all = mp_calloc(n + 1, sizeof *v->all);
     n = 0;
     for (const mp_verb_t *b = builtin_verbs; b->type != NULL; b++)
-        v->all[n++] = (mp_verb_entry_t){b, NULL};
+        v->all[n++] = (mp_verb_entry_t){b, NULL, NULL};
     for (size_t t = 0; tables != NULL && tables[t].verbs != NULL; t++)
         for (const mp_verb_t *b = tables[t].verbs; b->type != NULL; b++)
-            v->all[n++] = (mp_verb_entry_t){b, tables[t].mod};
+            v->all[n++] = (mp_verb_entry_t){b, tables[t].mod, NULL};
+    /* A reader goes with the verb its type reaches, which is its own
+     * table's: a frame a reader takes is one that verb would have had. */
+    v->raws = mp_calloc(nraw + 1, sizeof *v->raws);
+    nraw = 0;
+    for (size_t t = 0; tables != NULL && tables[t].verbs != NULL; t++)
+        for (const mp_verb_raw_t *r = tables[t].raws; r != NULL && r->type != NULL; r++) {
+            const mp_verb_entry_t *e = find_verb(v, r->type);
+            MP_ASSERT(e != NULL && e->mod == tables[t].mod);
+            v->raws[nraw++] = (mp_verb_entry_t){e->verb, e->mod, r->fn};
+        }
     return v;
 }
 
@@ -55,6 +75,7 @@ void mp_verbs_free(mp_verbs_t *v)
     if (v == NULL)
         return;
     mp_free(v->all);
+    mp_free(v->raws);
     mp_free(v);
 }
 
@@ -137,4 +158,26 @@ void mp_verbs_dispatch(void *verbs, mp_sid_t sid, const mp_principal_t *who, int
         .who = *who,
     };
     verb->fn(&cmd);
+}
+
+bool mp_verbs_raw(void *verbs, mp_sid_t sid, const mp_principal_t *who, const char *m, size_t n)
+{
+    mp_verbs_t *v = verbs;
+    /* A guest's frames meet guest_refusal in mp_verbs_dispatch first. */
+    if (who->guest)
+        return false;
+    for (const mp_verb_entry_t *e = v->raws; e->verb != NULL; e++) {
+        mp_cmd_t cmd = {
+            .ctx = v->ctx,
+            .mod = e->mod,
+            .sid = sid,
+            .type = e->verb->type,
+            .who = *who,
+        };
+        if (e->raw(&cmd, m, n)) {
+            mp_metrics_ws_request(e->verb->type);
+            return true;
+        }
+    }
+    return false;
 }

@@ -7,6 +7,8 @@
 #define MP_CORE_VERBS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/module.h"
@@ -29,6 +31,15 @@ typedef struct mp_cmd {
 
 typedef void (*mp_verb_fn)(mp_cmd_t *cmd);
 
+/* A verb's reader of its own frames, tried on the frame's bytes before
+ * they are parsed as JSON (cmd->frame is NULL, cmd->req_id 0): true when m
+ * is a frame of its verb in a shape it reads itself; it has then set
+ * cmd->req_id and answers as the verb's handler would (the answer may come
+ * later: copy what it needs of m). False, having answered nothing, leaves
+ * the frame to the parser, the field table and the handler: a reader only
+ * ever takes frames those would accept, so that it changes no answer. */
+typedef bool (*mp_verb_raw_fn)(mp_cmd_t *cmd, const char *m, size_t n);
+
 /* Verb flags: what a guest may do (guests may only use the world room; a
  * verb without MP_VERB_GUEST_OK answers a guest with guest_forbidden). */
 enum {
@@ -44,11 +55,18 @@ typedef struct mp_verb {
     unsigned flags; /* MP_VERB_* */
 } mp_verb_t;
 
+/* A raw reader of one of the table's verbs (never tried for a guest). */
+typedef struct mp_verb_raw {
+    const char *type;
+    mp_verb_raw_fn fn;
+} mp_verb_raw_t;
+
 /* A module's verb table (ended by a zeroed entry) and the module state its
  * handlers find in cmd->mod. */
 typedef struct mp_verb_table {
     const mp_verb_t *verbs;
     void *mod;
+    const mp_verb_raw_t *raws; /* NULL, or ended by a zeroed entry */
 } mp_verb_table_t;
 
 typedef struct mp_verbs mp_verbs_t;
@@ -66,5 +84,10 @@ void mp_verbs_free(mp_verbs_t *v);
  * dispatcher. */
 void mp_verbs_dispatch(void *verbs, mp_sid_t sid, const mp_principal_t *who, int64_t req_id,
                        const char *type, json_t *frame);
+
+/* Offers frame m[0..n) (valid UTF-8) to the verbs' raw readers: true when
+ * one took it. Guests' frames always go to mp_verbs_dispatch, where their
+ * rules are. Matches mp_server_hooks_t.raw_frame with ctx the dispatcher. */
+bool mp_verbs_raw(void *verbs, mp_sid_t sid, const mp_principal_t *who, const char *m, size_t n);
 
 #endif

@@ -36,6 +36,11 @@ typedef struct mp_server_hooks {
      * connections among them, mp_server_render_connections) to those of
      * util/metrics.h. NULL: this server's connections only. */
     void (*metrics)(void *ctx, mp_metrics_buf_t *b);
+    /* Optional, tried first for each text frame of an authenticated session
+     * (m is valid UTF-8, borrowed): true when the callee read the frame
+     * itself and answers it; false sends it down the usual path (parsed,
+     * checked, `frame`). For the hot frames, read without a JSON tree. */
+    bool (*raw_frame)(void *ctx, mp_sid_t sid, const mp_principal_t *who, const char *m, size_t n);
 } mp_server_hooks_t;
 
 /* Creates a server on loop. cfg must outlive it. routes is an array ended by a

@@ -311,7 +311,11 @@ static mp_server_t *fuzz_server(void)
 {
     static uv_loop_t loop;
     static mp_config_t cfg;
-    static const mp_server_hooks_t hooks = {f_auth, f_open, f_close, f_frame, f_ready, NULL};
+    static const mp_server_hooks_t hooks = {.authenticate = f_auth,
+                                            .session_open = f_open,
+                                            .session_close = f_close,
+                                            .frame = f_frame,
+                                            .ready = f_ready};
     if (fuzz_srv)
         return fuzz_srv;
     mp_log_set_level(MP_LOG_OFF);

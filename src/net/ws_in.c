@@ -164,6 +164,11 @@ static void on_text(mp_conn_t *c, const char *m, size_t n)
         mp_ws__fail(c, 1007, "invalid UTF-8");
         return;
     }
+    mp_ws_t *ws = c->ws;
+    mp_server_t *srv = c->srv;
+    if (ws->authed && srv->hooks.raw_frame != NULL &&
+        srv->hooks.raw_frame(srv->ctx, ws->sid, &ws->who, m, n))
+        return;
     json_error_t jerr;
     json_t *o = json_loadb(m, n, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL || !json_is_object(o)) {

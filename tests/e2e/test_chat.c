@@ -455,6 +455,152 @@ static void test_typing_and_presence(void **state)
     dev_close(&b);
 }
 
+/* Sends frame as it is and returns the reply to it (events are skipped). */
+static json_t *frame_call(mpc_ws_t *ws, const char *frame)
+{
+    assert_int_equal(mpc_ws_send_text(ws, frame, MPT_TIMEOUT), MPC_OK);
+    for (;;) {
+        mpc_ws_msg_t m;
+        assert_int_equal(mpc_ws_recv(ws, MPT_TIMEOUT, &m), MPC_OK);
+        json_t *j =
+            m.json != NULL && json_object_get(m.json, "id") != NULL ? json_incref(m.json) : NULL;
+        mpc_ws_msg_free(&m);
+        if (j != NULL)
+            return j;
+    }
+}
+
+/* The members of two JSON objects have the same names. */
+static void assert_same_members(const json_t *a, const json_t *b)
+{
+    const char *k;
+    const json_t *v;
+    assert_int_equal(json_object_size(a), json_object_size(b));
+    json_object_foreach((json_t *)a, k, v) assert_non_null(json_object_get(b, k));
+}
+
+/* The plain text send is read straight from the frame's bytes; any other
+ * shape goes through the JSON parser. Both give the same answers: acks with
+ * the same members, the same stored text, the same dedup and the same
+ * refusals, whichever path a frame took. */
+static void test_send_frame_shapes(void **state)
+{
+    (void)state;
+    chat_dev_t a, b;
+    dev_new_user(srv, "shape", &a);
+    dev_new_user(srv, "shape", &b);
+    char conv[24], f[512];
+    assert_int_equal(direct_conv(srv, &a, b.s.user_id, conv), 201);
+    /* Read without a tree: compact, and with whitespace and members in
+     * another order. */
+    snprintf(f, sizeof f,
+             "{\"id\":1,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s1\","
+             "\"text\":\"plain\"}",
+             conv);
+    json_t *plain = frame_call(a.ws, f);
+    assert_true(is_ok(plain));
+    assert_int_equal(jint(plain, "id"), 1);
+    assert_int_equal(jint(plain, "seq"), 1);
+    snprintf(f, sizeof f,
+             " { \"text\" : \"sp\\u00e9ces\" ,\n\t\"client_msg_id\":\"s2\", \"type\":\"send\","
+             "\"id\": -2 ,\"conversation\":\"%s\" } ",
+             conv);
+    json_t *escaped = frame_call(a.ws, f); /* an escape: the parser's */
+    assert_true(is_ok(escaped));
+    assert_int_equal(jint(escaped, "id"), -2);
+    assert_int_equal(jint(escaped, "seq"), 2);
+    assert_same_members(plain, escaped);
+    snprintf(f, sizeof f,
+             "{\"client_msg_id\":\"s3\",\"text\":\"kind given\",\"kind\":\"text\",\"id\":3,"
+             "\"type\":\"send\",\"to\":\"%s\"}",
+             b.s.user_id);
+    json_t *kind = frame_call(a.ws, f); /* another member: the parser's */
+    assert_true(is_ok(kind));
+    assert_int_equal(jint(kind, "seq"), 3);
+    assert_same_members(plain, kind);
+    snprintf(
+        f, sizeof f,
+        "\r\n{ \"type\" : \"send\" , \"to\" : \"%s\" , \"id\" : 4 , \"text\" : \"caf\xc3\xa9\" "
+        ", \"client_msg_id\" : \"s4\" }\n",
+        b.s.user_id);
+    json_t *spaced = frame_call(a.ws, f);
+    assert_true(is_ok(spaced));
+    assert_int_equal(jint(spaced, "seq"), 4);
+    assert_same_members(plain, spaced);
+    /* A retry of the first send is its duplicate, with the original's id. */
+    snprintf(f, sizeof f,
+             "{\"id\":5,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s1\","
+             "\"text\":\"plain\"}",
+             conv);
+    json_t *again = frame_call(a.ws, f);
+    assert_true(is_ok(again));
+    assert_true(json_is_true(json_object_get(again, "duplicate")));
+    assert_string_equal(jstr(again, "message_id"), jstr(plain, "message_id"));
+    json_decref(again);
+
+    /* What the other member receives, in order, decoded. */
+    const char *texts[] = {"plain", "sp\303\251ces", "kind given", "caf\303\251"};
+    for (int i = 0; i < 4; i++) {
+        json_t *ev = next_event(b.ws, "message");
+        json_t *msg = json_object_get(ev, "message");
+        assert_string_equal(jstr(msg, "text"), texts[i]);
+        assert_int_equal(jint(msg, "seq"), i + 1);
+        json_decref(ev);
+    }
+
+    /* The same refusals, whichever path: a send to oneself. */
+    snprintf(f, sizeof f,
+             "{\"id\":6,\"type\":\"send\",\"to\":\"%s\",\"client_msg_id\":\"s6\",\"text\":\"me\"}",
+             a.s.user_id);
+    json_t *self_raw = frame_call(a.ws, f);
+    snprintf(
+        f, sizeof f,
+        "{\"id\":6,\"type\":\"send\",\"to\":\"%s\",\"client_msg_id\":\"s6\",\"text\":\"m\\u0065\"}",
+        a.s.user_id);
+    json_t *self_parsed = frame_call(a.ws, f);
+    assert_true(json_equal(self_raw, self_parsed));
+    assert_err(self_raw, "bad_request");
+    json_decref(self_parsed);
+    /* Not a member: read without a tree, refused by the conversation's rules. */
+    chat_dev_t c;
+    dev_new_user(srv, "shape", &c);
+    snprintf(f, sizeof f,
+             "{\"id\":7,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s7\","
+             "\"text\":\"in\"}",
+             conv);
+    json_t *outsider = frame_call(c.ws, f);
+    assert_int_equal(jint(outsider, "id"), 7);
+    assert_err(outsider, "not_member");
+    /* Near misses of the shape get the parser's and the field table's
+     * answers: an empty text, a number for a string, a duplicate member. */
+    snprintf(f, sizeof f,
+             "{\"id\":8,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s8\","
+             "\"text\":\"\"}",
+             conv);
+    assert_err(frame_call(a.ws, f), "bad_request");
+    snprintf(f, sizeof f,
+             "{\"id\":9,\"type\":\"send\",\"conversation\":%s,\"client_msg_id\":\"s9\","
+             "\"text\":\"x\"}",
+             conv);
+    assert_err(frame_call(a.ws, f), "bad_request");
+    snprintf(f, sizeof f,
+             "{\"id\":10,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s10\","
+             "\"text\":\"x\",\"text\":\"y\"}",
+             conv);
+    assert_err(frame_call(a.ws, f), "bad_json");
+    /* None of the refused sends was stored. */
+    json_t *hist = all_history(a.ws, conv);
+    assert_int_equal(json_array_size(hist), 4);
+    json_decref(hist);
+    json_decref(plain);
+    json_decref(escaped);
+    json_decref(kind);
+    json_decref(spaced);
+    dev_close(&a);
+    dev_close(&b);
+    dev_close(&c);
+}
+
 static void test_direct_route_and_list(void **state)
 {
     (void)state;
@@ -529,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_receipts),
         cmocka_unit_test(test_typing_and_presence),
         cmocka_unit_test(test_direct_route_and_list),
+        cmocka_unit_test(test_send_frame_shapes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -65,7 +65,10 @@ static void done(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL, NULL};
+    static const mp_server_hooks_t hooks = {.authenticate = auth,
+                                            .session_open = on_open,
+                                            .session_close = on_close,
+                                            .frame = on_frame};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
     uv_loop_init(&loop);
@@ -74,7 +77,7 @@ static int setup(void **state)
     app.cfg = &cfg;
     app.srv = mp_server_new(&loop, &cfg, NULL, &hooks, &app);
     app.hub = mp_hub_new(app.srv);
-    static const mp_verb_table_t tables[] = {{mp_chat_verbs, NULL}, {NULL, NULL}};
+    static const mp_verb_table_t tables[] = {{mp_chat_verbs, NULL, NULL}, {NULL, NULL, NULL}};
     verbs = mp_verbs_new(&app, tables);
     return 0;
 }

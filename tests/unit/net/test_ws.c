@@ -77,7 +77,10 @@ static void done(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    static const mp_server_hooks_t hooks = {auth, on_open, on_close, on_frame, NULL, NULL};
+    static const mp_server_hooks_t hooks = {.authenticate = auth,
+                                            .session_open = on_open,
+                                            .session_close = on_close,
+                                            .frame = on_frame};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
