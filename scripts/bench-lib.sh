@@ -54,6 +54,28 @@ bench_cleanup() {
 # utime + stime of the server, in clock ticks.
 server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 
+# server_thread_ticks: "NAME TICKS" per thread of the server, summed by name
+# (the threads name themselves: mp-writer, mp-checkpoint, mp-reader, mp-pool,
+# mp-bus; the main thread, the event loop, is "loop").
+server_thread_ticks() {
+    local t tid
+    for t in /proc/"$pid"/task/*; do
+        tid=${t##*/}
+        # comm may hold spaces: the fields after the ")" are the stat's own.
+        { [ "$tid" = "$pid" ] && echo loop || cat "$t/comm"; } 2>/dev/null | tr -d '\n'
+        echo " $(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    done | awk 'NF == 2 { s[$1] += $2 } END { for (k in s) print k, s[k] }' | sort
+}
+
+# thread_cpu_share BEFORE AFTER SECONDS: "loop 32 %, mp-writer 93 %, ..." from
+# two server_thread_ticks snapshots: each name's CPU as a share of one core.
+thread_cpu_share() {
+    awk -v secs="$3" -v hz="$(getconf CLK_TCK)" '
+        FNR == NR { b[$1] = $2; next }
+        { d = $2 - b[$1]; if (d > 0) out = out sep $1 " " int(d * 100 / hz / secs + 0.5) " %"; sep = ", " }
+        END { print out }' "$1" "$2"
+}
+
 # register_token URL USER PASSWORD: registers USER over HTTP and prints an
 # access token for it (empty when the login fails). One argon2id hash each.
 register_token() {

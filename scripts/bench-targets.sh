@@ -56,15 +56,23 @@ measure() {
     local name=$1
     shift
     echo "\$ magpie bench $*" | tee -a "$summary"
-    local c0
+    local c0 t0
     c0=$(server_cpu_ticks)
+    server_thread_ticks >"$work/$name.threads0"
+    t0=$(date +%s.%N)
     if ! "$bin" bench "$@" --no-progress --url "$url" --json "$OUT/$name.json" \
         >"$work/$name.out" 2>&1; then
         echo "bench-targets: $name failed" | tee -a "$summary"
         status=1
     fi
     cpu_ticks=$(($(server_cpu_ticks) - c0))
+    server_thread_ticks >"$work/$name.threads1"
+    local secs
+    secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     tee -a "$summary" <"$work/$name.out"
+    echo "  server CPU by thread (share of one core over the run, set-up included):" \
+        "$(thread_cpu_share "$work/$name.threads0" "$work/$name.threads1" "$secs")" |
+        tee -a "$summary"
     echo | tee -a "$summary"
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/thread.h"
 
 /* Verifying against this when the user is unknown (or a guest) costs the same
  * as a real verification, so timing does not reveal which usernames exist. It
@@ -122,6 +123,7 @@ void mp_auth__pwpool_free(mp_auth_pwpool_t *p)
 /* Thread-pool side: touches only the job. */
 static void mp_auth__pwjob_run(uv_work_t *w)
 {
+    mp_thread_name("mp-pool"); /* libuv's pool runs the work of several modules */
     mp_auth_pwjob_t *job = w->data;
 
     if (!job->verify) {

@@ -29,6 +29,7 @@
 #include "util/assert.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 /* Inbound bytes waiting for the loop; past this messages are dropped. */
 #define MP_BUS_IN_MAX (64u << 20)
@@ -345,6 +346,7 @@ static void do_publish(mp_bus_t *bus, const out_item_t *it)
 
 static void bus_thread(void *arg)
 {
+    mp_thread_name("mp-bus");
     mp_bus_t *bus = arg;
     for (;;) {
         uv_mutex_lock(&bus->out_mu);

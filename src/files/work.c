@@ -5,6 +5,7 @@
  * memory than media_memory was sized for. */
 #include "files/files_int.h"
 #include "util/alloc.h"
+#include "util/thread.h"
 
 typedef struct mp_files_work {
     uv_work_t req;
@@ -18,6 +19,7 @@ typedef struct mp_files_work {
 
 static void run(uv_work_t *req)
 {
+    mp_thread_name("mp-pool"); /* libuv's pool runs the work of several modules */
     work_t *w = req->data;
     w->fn(w->ud);
 }

@@ -13,6 +13,7 @@
 #include "util/alloc.h"
 #include "util/assert.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define MP_MAIL_PARALLEL 2
 #define MP_MAIL_QUEUE_MAX 64
@@ -162,6 +163,7 @@ static size_t read_cb(char *out, size_t size, size_t nmemb, void *ud)
 
 static void work_cb(uv_work_t *w)
 {
+    mp_thread_name("mp-pool"); /* libuv's pool runs the work of several modules */
     mp_mail_job_t *j = w->data;
     const mp_config_t *cfg = j->mail->cfg;
     char from[MP_EMAIL_MAX + 3], to[MP_EMAIL_MAX + 3];

@@ -43,6 +43,7 @@
 #include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/thread.h"
 
 #define MP_SQLITE_READERS 2
 #define MP_SQLITE_WRITE_MAX 65536
@@ -351,6 +352,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
 
 static void writer_main(void *arg)
 {
+    mp_thread_name("mp-writer");
     mp_store_t *st = arg;
     mp_sql_job_t *batch;
     while ((batch = queue_take(&st->wq, 0)) != NULL)
@@ -380,6 +382,7 @@ static void read_one(mp_sql_conn_t *db, mp_sql_job_t *j)
 
 static void reader_main(void *arg)
 {
+    mp_thread_name("mp-reader");
     reader_t *r = arg;
     mp_sql_job_t *j;
     while ((j = queue_take(&r->st->rq, 1)) != NULL) {
@@ -931,6 +934,7 @@ typedef struct backup_job {
  * and must not hold up history and sync reads for that long. */
 static void backup_main(void *arg)
 {
+    mp_thread_name("mp-backup");
     backup_job_t *j = arg;
     mp_store_t *st = j->st;
     j->base.rc = mp_sqlite__backup_copy(st->path, j->path, j->force, &st->closing, &j->info, j->msg,

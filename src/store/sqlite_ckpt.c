@@ -27,6 +27,7 @@
 #include "util/alloc.h"
 #include "util/assert.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 struct mp_sqlite_ckpt {
     sqlite3 *db; /* this thread's own connection */
@@ -60,6 +61,7 @@ static void run_checkpoint(mp_sqlite_ckpt_t *c, sqlite3 *db)
 
 static void ckpt_main(void *arg)
 {
+    mp_thread_name("mp-checkpoint");
     mp_sqlite_ckpt_t *c = arg;
     uv_mutex_lock(&c->mu);
     for (;;) {
