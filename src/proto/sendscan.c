@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/validate.h"
+#include "util/id.h"
 
 /* The members, one bit each: each may come once. */
 enum {
@@ -84,30 +85,11 @@ static bool integer(cursor_t *c, int64_t *out)
     return true;
 }
 
-/* mp_id_parse on a string that is not NUL-terminated: 1 to 20 digits, no
- * leading zero, at most UINT64_MAX. */
-static bool id_value(const char *s, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 20 || s[0] < '1' || s[0] > '9')
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 static bool id_string(cursor_t *c, uint64_t *out)
 {
     const char *s;
     size_t len;
-    return plain_string(c, &s, &len) && id_value(s, len, out);
+    return plain_string(c, &s, &len) && mp_id_parse_n(s, len, out);
 }
 
 /* The field table's MP_F_ASCII check, 1..max bytes. */

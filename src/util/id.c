@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned node_id;
@@ -62,14 +63,13 @@ char *mp_id_format(uint64_t id, char out[MP_ID_STRLEN])
     return out;
 }
 
-bool mp_id_parse(const char *s, uint64_t *out)
+bool mp_id_parse_n(const char *s, size_t len, uint64_t *out)
 {
-    uint64_t v = 0;
-    size_t i = 0;
-    if (s == NULL || s[0] < '1' || s[0] > '9')
+    if (s == NULL || len == 0 || len > 20 || s[0] < '1' || s[0] > '9')
         return false;
-    for (; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 20)
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
             return false;
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
@@ -78,4 +78,10 @@ bool mp_id_parse(const char *s, uint64_t *out)
     }
     *out = v;
     return true;
+}
+
+bool mp_id_parse(const char *s, uint64_t *out)
+{
+    /* 21 characters are already one too many. */
+    return s != NULL && mp_id_parse_n(s, strnlen(s, 21), out);
 }

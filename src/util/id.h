@@ -8,6 +8,7 @@
 #define MP_UTIL_ID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MP_ID_EPOCH_MS 1704067200000LL
@@ -27,5 +28,8 @@ char *mp_id_format(uint64_t id, char out[MP_ID_STRLEN]);
 /* Parses a decimal id string (1-20 digits, no sign, no leading zero, non-zero,
  * fits in 64 bits). Returns false on anything else. */
 bool mp_id_parse(const char *s, uint64_t *out);
+/* The same for the len bytes at s, which need no NUL after them (ids read
+ * straight from a frame's bytes). */
+bool mp_id_parse_n(const char *s, size_t len, uint64_t *out);
 
 #endif

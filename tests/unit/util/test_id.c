@@ -88,7 +88,7 @@ static void test_parse_rejects(void **state)
                          "100000000000000000000"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t v = 42;
-        if (mp_id_parse(bad[i], &v))
+        if (mp_id_parse(bad[i], &v) || mp_id_parse_n(bad[i], strlen(bad[i]), &v))
             fail_msg("accepted \"%s\"", bad[i]);
         assert_true(v == 42); /* untouched on failure */
     }
@@ -98,12 +98,28 @@ static void test_parse_rejects(void **state)
     assert_true(v == 10);
 }
 
+/* mp_id_parse_n reads exactly len bytes, NUL or not after them. */
+static void test_parse_n(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_true(mp_id_parse_n("123abc", 3, &v));
+    assert_true(v == 123);
+    assert_true(mp_id_parse_n("18446744073709551615\"", 20, &v));
+    assert_true(v == UINT64_MAX);
+    assert_false(mp_id_parse_n("123", 0, &v));
+    assert_false(mp_id_parse_n("123abc", 4, &v));
+    assert_false(mp_id_parse_n("0123", 4, &v));
+    assert_false(mp_id_parse_n("184467440737095516150", 21, &v));
+    assert_false(mp_id_parse_n(NULL, 1, &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_monotonic),     cmocka_unit_test(test_nodes_differ),
         cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_after),
-        cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_parse_n),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
