@@ -1,5 +1,6 @@
 /* The verb table and the hub against the real gateway, through fake
- * connections: ping, unknown types, validation before handlers, pushes to a
+ * connections: ping, unknown types, validation before handlers, raw readers
+ * tried first (never for guests), pushes to a
  * user's other sessions and closing a revoked device's sessions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,15 +27,16 @@ static mp_config_t cfg;
 static mp_module_ctx_t app;
 static mp_verbs_t *verbs;
 
-/* "tok<N>" authenticates device N of USER. */
+/* "tok<N>" authenticates device N of USER, "gst<N>" the same as a guest. */
 static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
 {
     (void)ctx;
-    if (strncmp(token, "tok", 3) != 0 || token[3] < '1' || token[3] > '9')
+    bool guest = strncmp(token, "gst", 3) == 0;
+    if ((strncmp(token, "tok", 3) != 0 && !guest) || token[3] < '1' || token[3] > '9')
         return MP_ERR_UNAUTHORIZED;
     who->user_id = USER;
     who->device_id = (uint64_t)(token[3] - '0');
-    who->guest = false;
+    who->guest = guest;
     return MP_OK;
 }
 
@@ -57,6 +59,43 @@ static void on_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t
     mp_verbs_dispatch(verbs, sid, who, req_id, type, frame);
 }
 
+static bool on_raw_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, const char *m,
+                         size_t n)
+{
+    (void)ctx;
+    return mp_verbs_raw(verbs, sid, who, m, n);
+}
+
+/* A verb of the tests' own, "shout", answered {"how":"parsed"} by its
+ * handler; its raw reader takes exactly one frame and answers {"how":"raw"}. */
+#define SHOUT_RAW "{\"id\":5,\"type\":\"shout\",\"fast\":true}"
+
+static void verb_shout(mp_cmd_t *cmd)
+{
+    mp_gw_reply(cmd->ctx->srv, cmd->sid, cmd->req_id, json_pack("{s:s}", "how", "parsed"));
+}
+
+static bool raw_shout(mp_cmd_t *cmd, const char *m, size_t n)
+{
+    assert_null(cmd->frame);
+    assert_string_equal(cmd->type, "shout");
+    if (n != strlen(SHOUT_RAW) || memcmp(m, SHOUT_RAW, n) != 0)
+        return false;
+    cmd->req_id = 5;
+    mp_gw_reply(cmd->ctx->srv, cmd->sid, cmd->req_id, json_pack("{s:s}", "how", "raw"));
+    return true;
+}
+
+static const mp_verb_t shout_verbs[] = {
+    {"shout", NULL, verb_shout, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const mp_verb_raw_t shout_raws[] = {
+    {"shout", raw_shout},
+    {NULL, NULL},
+};
+
 static void done(void *arg)
 {
     *(int *)arg = 1;
@@ -68,7 +107,8 @@ static int setup(void **state)
     static const mp_server_hooks_t hooks = {.authenticate = auth,
                                             .session_open = on_open,
                                             .session_close = on_close,
-                                            .frame = on_frame};
+                                            .frame = on_frame,
+                                            .raw_frame = on_raw_frame};
     mp_log_set_level(MP_LOG_WARN);
     mp_config_defaults(&cfg);
     uv_loop_init(&loop);
@@ -77,7 +117,8 @@ static int setup(void **state)
     app.cfg = &cfg;
     app.srv = mp_server_new(&loop, &cfg, NULL, &hooks, &app);
     app.hub = mp_hub_new(app.srv);
-    static const mp_verb_table_t tables[] = {{mp_chat_verbs, NULL, NULL}, {NULL, NULL, NULL}};
+    static const mp_verb_table_t tables[] = {
+        {mp_chat_verbs, NULL, NULL}, {shout_verbs, NULL, shout_raws}, {NULL, NULL, NULL}};
     verbs = mp_verbs_new(&app, tables);
     return 0;
 }
@@ -212,6 +253,36 @@ static void test_unknown_and_invalid(void **state)
     mp_net__fake_free(c);
 }
 
+/* A raw reader answers the frames it takes; the rest, and every frame of a
+ * guest, go through the parser to the verb's handler and its rules. */
+static void test_raw_readers(void **state)
+{
+    (void)state;
+    mp_conn_t *c = open_session("tok1");
+    send_text(c, SHOUT_RAW);
+    json_t *j = reply(c, 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 5);
+    assert_string_equal(json_string_value(json_object_get(j, "how")), "raw");
+    json_decref(j);
+    send_text(c, "{\"id\":6,\"type\":\"shout\"}");
+    j = reply(c, 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 6);
+    assert_string_equal(json_string_value(json_object_get(j, "how")), "parsed");
+    json_decref(j);
+    /* Declined frames still get the parser's answers. */
+    send_text(c, "{\"id\":7,\"type\":");
+    j = reply(c, 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                        "bad_json");
+    json_decref(j);
+    mp_net__fake_free(c);
+
+    mp_conn_t *g = open_session("gst1");
+    send_text(g, SHOUT_RAW); /* not raw: the verb is not for guests */
+    assert_error(g, 0, 5, "guest_forbidden", "guests may only use the world room");
+    mp_net__fake_free(g);
+}
+
 static void test_hub_push_and_revoke(void **state)
 {
     (void)state;
@@ -253,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hub_push_and_revoke, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
