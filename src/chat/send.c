@@ -52,14 +52,13 @@ typedef struct send_ctx {
     mp_chat_send_in_t in;
     mp_content_t content; /* owned: in.content and in.search_extra point into it */
     uint64_t mentions[MP_CHAT_MENTIONS_MAX];
-    bool guest;           /* the sender is a guest (world posts are marked) */
     const char *to_field; /* "to" or "to_username": what named the peer */
-    uint64_t device_id;
-    uint64_t start_ns; /* the frame's arrival (uv_hrtime), for the send-ack histogram */
-    char strs[];       /* a raw-read frame's strings (frame is then NULL) */
+    uint64_t start_ns;    /* the frame's arrival (uv_hrtime), for the send-ack histogram */
+    char strs[];          /* a raw-read frame's strings (frame is then NULL) */
 } send_ctx_t;
 
-/* A context for cmd's send with room for `extra` bytes of strings. */
+/* A context for cmd's send with room for `extra` bytes of strings; c->in
+ * names the sender, the caller fills in the message. */
 static send_ctx_t *ctx_new(mp_chat_t *chat, const mp_cmd_t *cmd, size_t extra)
 {
     send_ctx_t *c = mp_calloc(1, sizeof *c + extra);
@@ -67,8 +66,10 @@ static send_ctx_t *ctx_new(mp_chat_t *chat, const mp_cmd_t *cmd, size_t extra)
     c->chat = chat;
     c->sid = cmd->sid;
     c->req_id = cmd->req_id;
-    c->guest = cmd->who.guest;
-    c->device_id = cmd->who.device_id;
+    c->in.sender_id = cmd->who.user_id;
+    c->in.sender_device = cmd->who.device_id;
+    c->in.sender_guest = cmd->who.guest;
+    c->in.world_id = chat->ctx->world_id;
     return c;
 }
 
@@ -202,9 +203,9 @@ static void on_sent(mp_err_t rc, const mp_chat_send_out_t *o, void *ud)
     }
     reply(c, o);
     if (!o->duplicate) {
-        mp_chat__fan_out_new(chat, &o->msg, 1, c->sid, c->guest, o->peer_id);
+        mp_chat__fan_out_new(chat, &o->msg, 1, c->sid, c->in.sender_guest, o->peer_id);
         if (mp_chat__world_is(chat, o->msg.conversation_id))
-            mp_chat__world_posted(chat, c->device_id, c->guest);
+            mp_chat__world_posted(chat, c->in.sender_device, c->in.sender_guest);
     }
     ctx_free(c);
 }
@@ -391,25 +392,20 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     c->to_field = to_name != NULL ? "to_username" : "to";
     c->content = content;
     memcpy(c->mentions, mentions, n_mentions * sizeof *mentions);
-    c->in = (mp_chat_send_in_t){
-        .sender_id = cmd->who.user_id,
-        .sender_device = cmd->who.device_id,
-        .conversation_id = conv,
-        .to_user_id = to,
-        .client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id")),
-        .text = json_is_string(text) ? json_string_value(text) : "",
-        .text_len = json_is_string(text) ? json_string_length(text) : 0,
-        .kind = mp_kind_name(content.kind),
-        .content = c->content.json,
-        .search_extra = c->content.search_extra,
-        .contact_user = c->content.contact_user,
-        .reply_to = mp_chat__obj_id(cmd->frame, "reply_to"),
-        .mentions = n_mentions > 0 ? c->mentions : NULL,
-        .n_mentions = n_mentions,
-        .mention_all = mention_all,
-        .sender_guest = cmd->who.guest,
-        .world_id = chat->ctx->world_id,
-    };
+    mp_chat_send_in_t *in = &c->in;
+    in->conversation_id = conv;
+    in->to_user_id = to;
+    in->client_msg_id = json_string_value(json_object_get(cmd->frame, "client_msg_id"));
+    in->text = json_is_string(text) ? json_string_value(text) : "";
+    in->text_len = json_is_string(text) ? json_string_length(text) : 0;
+    in->kind = mp_kind_name(content.kind);
+    in->content = c->content.json;
+    in->search_extra = c->content.search_extra;
+    in->contact_user = c->content.contact_user;
+    in->reply_to = mp_chat__obj_id(cmd->frame, "reply_to");
+    in->mentions = n_mentions > 0 ? c->mentions : NULL;
+    in->n_mentions = n_mentions;
+    in->mention_all = mention_all;
     /* to_name points into c->frame, which c holds. */
     send_route(c, to_name);
 }
@@ -436,18 +432,12 @@ bool mp_chat_verb_send_raw(mp_cmd_t *cmd, const char *m, size_t n)
     text[f.text_len] = '\0';
     c->to_field = "to";
     c->content.kind = MP_KIND_TEXT;
-    c->in = (mp_chat_send_in_t){
-        .sender_id = cmd->who.user_id,
-        .sender_device = cmd->who.device_id,
-        .conversation_id = f.conversation,
-        .to_user_id = f.to,
-        .client_msg_id = cmid,
-        .text = text,
-        .text_len = f.text_len,
-        .kind = mp_kind_name(MP_KIND_TEXT),
-        .sender_guest = cmd->who.guest,
-        .world_id = chat->ctx->world_id,
-    };
+    c->in.conversation_id = f.conversation;
+    c->in.to_user_id = f.to;
+    c->in.client_msg_id = cmid;
+    c->in.text = text;
+    c->in.text_len = f.text_len;
+    c->in.kind = mp_kind_name(MP_KIND_TEXT);
     send_route(c, NULL);
     return true;
 }

@@ -34,7 +34,13 @@ struct mp_verbs {
                               verb; ended by verb NULL */
 };
 
-static const mp_verb_entry_t *find_verb(const mp_verbs_t *v, const char *type);
+static const mp_verb_entry_t *find_verb(const mp_verbs_t *v, const char *type)
+{
+    for (const mp_verb_entry_t *e = v->all; e->verb != NULL; e++)
+        if (strcmp(e->verb->type, type) == 0)
+            return e;
+    return NULL;
+}
 
 mp_verbs_t *mp_verbs_new(const mp_module_ctx_t *ctx, const mp_verb_table_t *tables)
 {
@@ -104,14 +110,6 @@ static const char *guest_refusal(const mp_module_ctx_t *ctx, const mp_verb_t *ve
         if (s == NULL || !mp_id_parse(s, &conv) || conv != ctx->world_id)
             return "guests may only use the world room";
     }
-    return NULL;
-}
-
-static const mp_verb_entry_t *find_verb(const mp_verbs_t *v, const char *type)
-{
-    for (const mp_verb_entry_t *e = v->all; e->verb != NULL; e++)
-        if (strcmp(e->verb->type, type) == 0)
-            return e;
     return NULL;
 }
 

@@ -3,9 +3,9 @@
 #include "remote/remote.h"
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -470,6 +470,15 @@ static json_t *frame_call(mpc_ws_t *ws, const char *frame)
     }
 }
 
+/* frame_call for a send that must be stored with this seq. */
+static json_t *frame_stored(mpc_ws_t *ws, const char *frame, long long seq)
+{
+    json_t *r = frame_call(ws, frame);
+    assert_true(is_ok(r));
+    assert_int_equal(jint(r, "seq"), seq);
+    return r;
+}
+
 /* The members of two JSON objects have the same names. */
 static void assert_same_members(const json_t *a, const json_t *b)
 {
@@ -497,35 +506,27 @@ static void test_send_frame_shapes(void **state)
              "{\"id\":1,\"type\":\"send\",\"conversation\":\"%s\",\"client_msg_id\":\"s1\","
              "\"text\":\"plain\"}",
              conv);
-    json_t *plain = frame_call(a.ws, f);
-    assert_true(is_ok(plain));
+    json_t *plain = frame_stored(a.ws, f, 1);
     assert_int_equal(jint(plain, "id"), 1);
-    assert_int_equal(jint(plain, "seq"), 1);
     snprintf(f, sizeof f,
              " { \"text\" : \"sp\\u00e9ces\" ,\n\t\"client_msg_id\":\"s2\", \"type\":\"send\","
              "\"id\": -2 ,\"conversation\":\"%s\" } ",
              conv);
-    json_t *escaped = frame_call(a.ws, f); /* an escape: the parser's */
-    assert_true(is_ok(escaped));
+    json_t *escaped = frame_stored(a.ws, f, 2); /* an escape: the parser's */
     assert_int_equal(jint(escaped, "id"), -2);
-    assert_int_equal(jint(escaped, "seq"), 2);
     assert_same_members(plain, escaped);
     snprintf(f, sizeof f,
              "{\"client_msg_id\":\"s3\",\"text\":\"kind given\",\"kind\":\"text\",\"id\":3,"
              "\"type\":\"send\",\"to\":\"%s\"}",
              b.s.user_id);
-    json_t *kind = frame_call(a.ws, f); /* another member: the parser's */
-    assert_true(is_ok(kind));
-    assert_int_equal(jint(kind, "seq"), 3);
+    json_t *kind = frame_stored(a.ws, f, 3); /* another member: the parser's */
     assert_same_members(plain, kind);
     snprintf(
         f, sizeof f,
         "\r\n{ \"type\" : \"send\" , \"to\" : \"%s\" , \"id\" : 4 , \"text\" : \"caf\xc3\xa9\" "
         ", \"client_msg_id\" : \"s4\" }\n",
         b.s.user_id);
-    json_t *spaced = frame_call(a.ws, f);
-    assert_true(is_ok(spaced));
-    assert_int_equal(jint(spaced, "seq"), 4);
+    json_t *spaced = frame_stored(a.ws, f, 4);
     assert_same_members(plain, spaced);
     /* A retry of the first send is its duplicate, with the original's id. */
     snprintf(f, sizeof f,
