@@ -8,6 +8,7 @@
 #include "store/migration_media.h"
 #include "store/migration_messages.h"
 #include "store/migration_people.h"
+#include "store/migration_sync.h"
 #include "store/migration_world.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
@@ -52,6 +53,7 @@ const char *const mp_sqlite__migrations[] = {MIGRATION_1,
                                              MP_MIGRATION_PEOPLE,
                                              MP_MIGRATION_MEDIA,
                                              MP_MIGRATION_DEDUP_ORDER,
+                                             MP_MIGRATION_SYNC,
                                              NULL};
 
 int mp_store_schema_version(void)

@@ -359,6 +359,22 @@
     "DROP INDEX messages_dedup;"                                                                   \
     "CREATE UNIQUE INDEX messages_dedup ON messages(client_msg_id, sender_id, sender_device);"
 
-const char *const mp_pg__migrations[] = {
-    PG_MIGRATION_1, PG_MIGRATION_2, PG_MIGRATION_3, PG_MIGRATION_4, PG_MIGRATION_5,
-    PG_MIGRATION_6, PG_MIGRATION_7, PG_MIGRATION_8, PG_MIGRATION_9, NULL};
+/* 10: sync finds new messages by seq; messages_version becomes the partial
+ * index messages_changed (migration_sync.h). */
+#define PG_MIGRATION_10                                                                            \
+    "ALTER TABLE messages ADD COLUMN created_version BIGINT NOT NULL DEFAULT 0;"                   \
+    "DROP INDEX messages_version;"                                                                 \
+    "CREATE INDEX messages_changed ON messages(conversation_id, version)"                          \
+    " WHERE version > created_version;"
+
+const char *const mp_pg__migrations[] = {PG_MIGRATION_1,
+                                         PG_MIGRATION_2,
+                                         PG_MIGRATION_3,
+                                         PG_MIGRATION_4,
+                                         PG_MIGRATION_5,
+                                         PG_MIGRATION_6,
+                                         PG_MIGRATION_7,
+                                         PG_MIGRATION_8,
+                                         PG_MIGRATION_9,
+                                         PG_MIGRATION_10,
+                                         NULL};

@@ -388,9 +388,9 @@ static const char SQL_DEDUP[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHE
                                 " AND sender_device = ?3 AND client_msg_id = ?2";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
-    " created_at, version, sender_device, content, search_extra, reply_to, quote_sender,"
-    " quote_kind, quote_text, mentions, mention_all)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    " created_at, version, created_version, sender_device, content, search_extra, reply_to,"
+    " quote_sender, quote_kind, quote_text, mentions, mention_all)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 {
@@ -1811,13 +1811,29 @@ static const char SQL_SYNC_CONVS[] =
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 AND (c.version > ?2"
     " OR m.self_version > ?2 OR EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?1"
     " AND h.conversation_id = c.id AND h.version > ?2))";
-/* Never what the user cleared (seq at or below ?4) or hid: those are
- * invisible for good, so leaving them out of the version order skips
- * nothing a later page would need. */
-static const char SQL_SYNC_MSGS[] =
+/* A conversation's messages above `since` come from two ranges (see
+ * migration_sync.h), merged by version (sync_conv_msgs):
+ * - stored after `since` and unchanged since (version = created_version):
+ *   every row from the first such seq on (sync_first_new), in seq order,
+ *   which is their version order;
+ * - changed after `since` (version > created_version): the partial index
+ *   messages_changed, in version order.
+ * A message is in exactly one of them. Never what the user cleared (seq at
+ * or below the clear) or hid: those are invisible for good, so leaving them
+ * out of the version order skips nothing a later page would need. */
+static const char SQL_SYNC_NEW[] =
     "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
-    " AND version > ?2 AND seq > ?4 AND NOT EXISTS(SELECT 1 FROM hidden_messages h"
-    " WHERE h.user_id = ?5 AND h.message_id = messages.id) ORDER BY version LIMIT ?3";
+    " AND seq >= ?2 AND version = created_version AND NOT EXISTS(SELECT 1 FROM hidden_messages h"
+    " WHERE h.user_id = ?4 AND h.message_id = messages.id) ORDER BY seq LIMIT ?3";
+static const char SQL_SYNC_CHANGED[] =
+    "SELECT " MP_SQLITE_MSG_READ_COLS " FROM messages WHERE conversation_id = ?1"
+    " AND version > ?2 AND version > created_version AND seq > ?4"
+    " AND NOT EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id = ?5"
+    " AND h.message_id = messages.id) ORDER BY version LIMIT ?3";
+/* The version the first message at or after seq ?2 was stored at. */
+static const char SQL_SYNC_PROBE[] =
+    "SELECT created_version FROM messages"
+    " WHERE conversation_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1";
 static const char SQL_SYNC_HIDDEN[] =
     "SELECT message_id, version FROM hidden_messages WHERE user_id = ?1 AND conversation_id = ?2"
     " AND version > ?3";
@@ -1853,6 +1869,108 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
+/* Whether the first message of conv at or after seq was stored after
+ * since (true when there is none). */
+static mp_err_t sync_probe(mp_sql_conn_t *db, uint64_t conv, int64_t seq, int64_t since,
+                           bool *after)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_PROBE);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, conv);
+    mp_sql_bind_i64(s, 2, seq);
+    int rc = mp_sql_step(s);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    *after = rc == MP_SQL_DONE || mp_sql_col_i64(s, 0) > since;
+    mp_sql_reset(s);
+    return MP_OK;
+}
+
+/* The first seq in [lo, hi] of conv from which on every message was stored
+ * after since (hi: none of them was; hi is one past the last seq). Stored
+ * versions grow with seq, so "stored after since" is false and then true
+ * along the seqs: galloping back from the end finds the boundary in about
+ * 2 log2(k) probes of the seq index for k new messages, one when there is
+ * none. */
+static mp_err_t sync_first_new(mp_sql_conn_t *db, uint64_t conv, int64_t lo, int64_t hi,
+                               int64_t since, int64_t *out)
+{
+    int64_t good = hi, bad = lo - 1, step = 1; /* after(good) holds, after(bad) does not */
+    bool after = false;
+    mp_err_t rc;
+    while (good - step >= lo) {
+        if ((rc = sync_probe(db, conv, good - step, since, &after)) != MP_OK)
+            return rc;
+        if (!after) {
+            bad = good - step;
+            break;
+        }
+        good -= step;
+        step *= 2;
+    }
+    while (good - bad > 1) {
+        int64_t mid = bad + (good - bad) / 2;
+        if ((rc = sync_probe(db, conv, mid, since, &after)) != MP_OK)
+            return rc;
+        if (after)
+            good = mid;
+        else
+            bad = mid;
+    }
+    *out = good;
+    return MP_OK;
+}
+
+/* The statements of the two ranges of SQL_SYNC_NEW's comment, bound and
+ * stepped to their first row; *s_new is NULL when the first range is empty
+ * (nothing stored after since). */
+static mp_err_t sync_ranges_open(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_sync_conv_t *c,
+                                 mp_sql_stmt_t **s_new, mp_sql_stmt_t **s_chg)
+{
+    int64_t first;
+    *s_new = NULL;
+    *s_chg = NULL;
+    mp_err_t rc =
+        sync_first_new(db, c->id, c->settings.cleared_seq + 1, c->last_seq + 1, j->since, &first);
+    if (rc != MP_OK)
+        return rc;
+    if (first <= c->last_seq) {
+        if ((*s_new = mp_sql_prepare(db, SQL_SYNC_NEW)) == NULL)
+            return MP_ERR_INTERNAL;
+        bind_u64(*s_new, 1, c->id);
+        mp_sql_bind_i64(*s_new, 2, first);
+        mp_sql_bind_i64(*s_new, 3, (int64_t)j->max + 1);
+        bind_u64(*s_new, 4, j->user);
+    }
+    if ((*s_chg = mp_sql_prepare(db, SQL_SYNC_CHANGED)) == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(*s_chg, 1, c->id);
+    mp_sql_bind_i64(*s_chg, 2, j->since);
+    mp_sql_bind_i64(*s_chg, 3, (int64_t)j->max + 1);
+    mp_sql_bind_i64(*s_chg, 4, c->settings.cleared_seq);
+    bind_u64(*s_chg, 5, j->user);
+    return MP_OK;
+}
+
+/* Steps *s to its next row: NULL once it has none left; an error ends it. */
+static int sync_range_next(mp_sql_stmt_t **s)
+{
+    if (*s == NULL)
+        return MP_SQL_DONE;
+    int rc = mp_sql_step(*s);
+    if (rc != MP_SQL_ROW) {
+        mp_sql_reset(*s);
+        *s = NULL;
+    }
+    return rc;
+}
+
+static bool sync_range_ok(int rc)
+{
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE;
+}
+
 /* Reads the conversation's messages above `since` in version order: none
  * above the ceiling (the page cannot hold them), and at most max of them and
  * about max_bytes. Stopping before the end lowers the ceiling to the last
@@ -1860,18 +1978,18 @@ static mp_err_t sync_load_convs(mp_sql_conn_t *db, sync_job_t *j)
  * in a later page. */
 static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_sync_conv_t *c)
 {
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SYNC_MSGS);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, c->id);
-    mp_sql_bind_i64(s, 2, j->since);
-    mp_sql_bind_i64(s, 3, (int64_t)j->max + 1);
-    mp_sql_bind_i64(s, 4, c->settings.cleared_seq);
-    bind_u64(s, 5, j->user);
-    int rc;
+    mp_sql_stmt_t *sn = NULL, *sc = NULL;
+    mp_err_t err = sync_ranges_open(db, j, c, &sn, &sc);
+    if (err != MP_OK)
+        return err;
+    int rn = sync_range_next(&sn), rch = sync_range_next(&sc);
     size_t n = 0, raw = 0;
     int64_t last = j->since;
-    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+    while (sync_range_ok(rn) && sync_range_ok(rch) && (rn == MP_SQL_ROW || rch == MP_SQL_ROW)) {
+        /* The row of the lower version first (the ranges share none). */
+        bool take_new = rn == MP_SQL_ROW &&
+                        (rch != MP_SQL_ROW || mp_sql_col_i64(sn, 8) < mp_sql_col_i64(sc, 8));
+        mp_sql_stmt_t *s = take_new ? sn : sc;
         if (mp_sql_col_i64(s, 8) > j->ceiling)
             break;
         if (n == j->max || raw > j->max_bytes) {
@@ -1883,10 +2001,19 @@ static mp_err_t sync_conv_msgs(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_s
         raw += mp_chat_msg_raw_bytes(m);
         last = m->version;
         n++;
+        if (take_new)
+            rn = sync_range_next(&sn);
+        else
+            rch = sync_range_next(&sc);
     }
-    mp_sql_reset(s);
+    if (sn != NULL)
+        mp_sql_reset(sn);
+    if (sc != NULL)
+        mp_sql_reset(sc);
     j->raw += raw;
-    return rc == MP_SQL_DONE || rc == MP_SQL_ROW ? MP_OK : mp_sql_err(db, rc);
+    if (!sync_range_ok(rn))
+        return mp_sql_err(db, rn);
+    return sync_range_ok(rch) ? MP_OK : mp_sql_err(db, rch);
 }
 
 static mp_err_t sync_conv_rcpts(mp_sql_conn_t *db, sync_job_t *j, uint64_t conv)

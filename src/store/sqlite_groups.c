@@ -238,7 +238,7 @@ static const char SQL_NEXT_SEQ[] =
     " WHERE id = ?1 RETURNING last_seq";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
-    " created_at, version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8)";
+    " created_at, version, created_version) VALUES(?1, ?2, ?3, ?4, ?5, 'system', ?6, ?7, ?8, ?8)";
 /* CASE: the larger of two values in both dialects (see SQL_SENDER_READ). */
 static const char SQL_ACTOR_READ[] =
     "UPDATE members SET read_seq = CASE WHEN read_seq > ?3 THEN read_seq ELSE ?3 END,"

@@ -6,7 +6,10 @@
  * - delete for everyone erases the content in the database itself (read
  *   back with a raw connection), the recall window, the group hierarchy,
  *   world moderators; delete for me;
- * - forward: copies with their origin, unreadable sources, 100 ids, dedup.
+ * - forward: copies with their origin, unreadable sources, 100 ids, dedup;
+ * - sync: from every version, exactly the messages stored or changed above
+ *   it (new ones found by seq, changed ones in messages_changed), also for
+ *   rows from before migration 10 and across that migration.
  * Every wait runs the loop until the callback under test has fired. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -907,6 +910,237 @@ static void test_send_batch_with_refusals(void **state)
     fts_intact(f);
 }
 
+/* ---- tests: sync ------------------------------------------------------------------------- */
+
+enum { SYNC_CAP = 256 };
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+    size_t n;
+    uint64_t ids[SYNC_CAP];
+    int64_t versions[SYNC_CAP];
+    int64_t cursor;
+    bool more;
+} sync_all_t;
+
+static void on_sync_page(mp_err_t rc, const mp_chat_sync_out_t *o, void *ud)
+{
+    sync_all_t *r = ud;
+    r->done++;
+    r->rc = rc;
+    if (rc != MP_OK)
+        return;
+    for (size_t i = 0; i < o->n_msgs; i++) {
+        assert_true(r->n < SYNC_CAP);
+        r->ids[r->n] = o->msgs[i].id;
+        r->versions[r->n++] = o->msgs[i].version;
+    }
+    r->cursor = o->cursor;
+    r->more = o->has_more;
+}
+
+/* The messages sync gives user from since on, page after page of max items:
+ * ids and versions in the order the pages give them. */
+static void sync_all(fx_t *f, uint64_t user, int64_t since, unsigned max, sync_all_t *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int pages = 0;; pages++) {
+        assert_true(pages < 200);
+        int done = r->done;
+        assert_int_equal(mp_store_chat_sync(f->s.st, user, since, max, SIZE_MAX, on_sync_page, r),
+                         MP_OK);
+        MPU_WAIT(&f->s.loop, &r->done, done + 1);
+        assert_int_equal(r->rc, MP_OK);
+        assert_true(r->cursor >= since);
+        since = r->cursor;
+        if (!r->more)
+            return;
+    }
+}
+
+/* What sync must give, by its definition, read with a plain query: every
+ * message of user's conversations whose version is above since, but not
+ * what the user cleared or hid, by version. */
+static void sync_expected(fx_t *f, uint64_t user, int64_t since, sync_all_t *r)
+{
+    memset(r, 0, sizeof *r);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT m.id, m.version FROM messages m JOIN members b ON b.conversation_id ="
+             " m.conversation_id AND b.user_id = %llu WHERE m.version > %lld AND m.seq >"
+             " b.cleared_seq AND NOT EXISTS(SELECT 1 FROM hidden_messages h WHERE h.user_id ="
+             " b.user_id AND h.message_id = m.id) ORDER BY m.version",
+             (unsigned long long)user, (long long)since);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->peek, sql, -1, &s, NULL), SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(r->n < SYNC_CAP);
+        r->ids[r->n] = (uint64_t)sqlite3_column_int64(s, 0);
+        r->versions[r->n++] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+}
+
+/* Sync from every version up to the head, in pages of 3 and in one page,
+ * gives exactly the expected messages; returns how many sync gives from 0. */
+static size_t sync_check_every_version(fx_t *f, uint64_t user)
+{
+    int64_t head = peek_int(f, "SELECT version FROM chat_state");
+    size_t from_zero = 0;
+    for (int64_t since = 0; since <= head; since++) {
+        sync_all_t want, got;
+        sync_expected(f, user, since, &want);
+        for (unsigned max = 3; max <= 500; max += 497) {
+            sync_all(f, user, since, max, &got);
+            if (got.n != want.n)
+                fail_msg("since %lld, pages of %u: %zu messages, want %zu", (long long)since, max,
+                         got.n, want.n);
+            for (size_t i = 0; i < want.n; i++) {
+                assert_int_equal(got.ids[i], want.ids[i]);
+                assert_int_equal(got.versions[i], want.versions[i]);
+            }
+        }
+        if (since == 0)
+            from_zero = want.n;
+    }
+    return from_zero;
+}
+
+typedef struct {
+    int done;
+    mp_err_t rc;
+} any_res_t;
+
+static void on_react(mp_err_t rc, const mp_msg_react_out_t *o, void *ud)
+{
+    (void)o;
+    any_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+}
+
+static void on_convset(mp_err_t rc, const mp_conv_settings_t *now, int64_t version, void *ud)
+{
+    (void)now;
+    (void)version;
+    any_res_t *r = ud;
+    r->done++;
+    r->rc = rc;
+}
+
+static void react(fx_t *f, uint64_t actor, uint64_t conv, uint64_t mid, bool add)
+{
+    any_res_t r = {0};
+    mp_msg_actor_t a = {.user_id = actor};
+    assert_int_equal(
+        mp_store_msg_react(f->s.st, &a, conv, mid, "👍", add, 20, ++f->now, on_react, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+}
+
+static void pin(fx_t *f, uint64_t actor, uint64_t conv, uint64_t mid)
+{
+    msg_res_t r = {0};
+    mp_msg_actor_t a = {.user_id = actor};
+    assert_int_equal(mp_store_msg_pin(f->s.st, &a, conv, mid, true, ++f->now, on_msg, &r), MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+}
+
+static void clear_history(fx_t *f, uint64_t user, uint64_t conv)
+{
+    any_res_t r = {0};
+    mp_convset_in_t in = {.what = MP_CONVSET_CLEAR};
+    assert_int_equal(mp_store_conv_settings(f->s.st, user, conv, &in, ++f->now, on_convset, &r),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+}
+
+/* New messages are found by seq and changed ones in the partial index
+ * messages_changed (migration_sync.h): from every version, sync gives what
+ * its definition says, whatever mix of sends, edits, deletions for everyone
+ * and for one, reactions (added and taken back), pins, a cleared history
+ * and rows from before the migration (created_version 0) came before. */
+static void test_sync_new_and_changed(void **state)
+{
+    fx_t *f = *state;
+    uint64_t g = group_new(f);
+    uint64_t d = direct_of(f, MEMBER, OTHER);
+    uint64_t ids[40];
+    for (int i = 0; i < 40; i++)
+        ids[i] = say(f, i % 3 ? MEMBER : OTHER, i % 2 ? g : d, "m").id;
+    /* The first rows of each conversation as a database from before
+     * migration 10 has them. */
+    exec_sql(f, "UPDATE messages SET created_version = 0 WHERE seq <= 6");
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE version > created_version"),
+                     12);
+
+    assert_int_equal(edit_at(f, MEMBER, g, ids[1], "edited old", 0).rc, MP_OK);
+    assert_int_equal(edit_at(f, MEMBER, g, ids[31], "edited new", 0).rc, MP_OK);
+    assert_int_equal(edit_at(f, MEMBER, g, ids[31], "edited twice", 0).rc, MP_OK);
+    assert_int_equal(delete_as(f, MEMBER, NULL, d, ids[20], true, 0).rc, MP_OK);
+    assert_int_equal(delete_as(f, MEMBER, NULL, d, ids[26], false, 0).rc, MP_OK);
+    react(f, OTHER, g, ids[33], true);
+    react(f, OTHER, g, ids[35], true);
+    react(f, OTHER, g, ids[35], false);
+    pin(f, OWNER, g, ids[37]);
+    for (int i = 0; i < 6; i++)
+        say(f, i % 2 ? MEMBER : OTHER, i % 2 ? g : d, "after");
+    assert_int_equal(edit_at(f, OTHER, g, ids[39], "late edit", 0).rc, MP_OK);
+
+    /* From version 0: every message of both conversations, but the one
+     * MEMBER hid for themselves. */
+    int64_t all = peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id IN (%llu, %llu)",
+                           (unsigned long long)g, (unsigned long long)d);
+    assert_true(all >= 46);
+    assert_int_equal(sync_check_every_version(f, MEMBER), all - 1);
+    assert_int_equal(sync_check_every_version(f, OTHER), all);
+
+    /* A cleared history hides the direct conversation's messages so far. */
+    clear_history(f, MEMBER, d);
+    say(f, OTHER, d, "after the clear");
+    sync_check_every_version(f, MEMBER);
+    sync_check_every_version(f, OTHER);
+}
+
+/* A database from before migration 10 (messages_version, no
+ * created_version) keeps every message and sync gives them as before; what
+ * is stored after the migration is found by seq. */
+static void test_sync_across_migration(void **state)
+{
+    fx_t *f = *state;
+    uint64_t g = group_new(f);
+    uint64_t first = say(f, MEMBER, g, "before").id;
+    for (int i = 0; i < 9; i++)
+        say(f, i % 2 ? MEMBER : OTHER, g, "before");
+    assert_int_equal(edit_at(f, MEMBER, g, first, "edited before", 0).rc, MP_OK);
+
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
+    exec_sql(f, "DROP INDEX messages_changed;"
+                "ALTER TABLE messages DROP COLUMN created_version;"
+                "CREATE INDEX messages_version ON messages(conversation_id, version);"
+                "PRAGMA user_version = 9");
+    char err[256] = "";
+    if (mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err) != MP_OK)
+        fail_msg("reopen: %s", err);
+    assert_int_equal(peek_int(f, "PRAGMA user_version"), mp_store_schema_version());
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE created_version = 0"), 12);
+    assert_int_equal(
+        peek_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_version'"), 0);
+
+    for (int i = 0; i < 5; i++)
+        say(f, MEMBER, g, "after");
+    assert_int_equal(edit_at(f, MEMBER, g, first, "edited after", 0).rc, MP_OK);
+    assert_int_equal(sync_check_every_version(f, MEMBER),
+                     peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id = %llu",
+                              (unsigned long long)g));
+    assert_true(peek_int(f, "SELECT count(*) FROM messages WHERE created_version > 0") >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -919,6 +1153,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_for_me, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_batch_with_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_new_and_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_across_migration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

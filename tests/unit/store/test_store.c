@@ -294,6 +294,61 @@ static void test_dedup_index_order(void **state)
     sqlite3_close(db);
 }
 
+/* The query plan of sql (one line), in out. */
+static void plan_of(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+    char q[512];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 3));
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
+/* Sync's reads of messages (migration 10, sqlite_chat.c): storing a message
+ * writes no index keyed by version, changed messages are read from the
+ * partial index messages_changed in version order, and new ones by seq,
+ * with no sort in either. */
+static void test_sync_indexes(void **state)
+{
+    fx_t *f = *state;
+    fx_close(f);
+    char path[128];
+    snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                                        " AND tbl_name = 'messages' AND sql LIKE '%version%'",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "messages_changed");
+    assert_non_null(
+        strstr((const char *)sqlite3_column_text(s, 1), "WHERE version > created_version"));
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+
+    char plan[256];
+    plan_of(db,
+            "SELECT id FROM messages WHERE conversation_id = 1 AND version > 5"
+            " AND version > created_version AND seq > 0 ORDER BY version LIMIT 9",
+            plan, sizeof plan);
+    assert_string_equal(
+        plan, "SEARCH messages USING INDEX messages_changed (conversation_id=? AND version>?)");
+    plan_of(db,
+            "SELECT id FROM messages WHERE conversation_id = 1 AND seq >= 3"
+            " AND version = created_version ORDER BY seq LIMIT 9",
+            plan, sizeof plan);
+    assert_string_equal(
+        plan,
+        "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (conversation_id=? AND seq>?)");
+    sqlite3_close(db);
+}
+
 static void test_open_migrate_reopen(void **state)
 {
     fx_t *f = *state;
@@ -767,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_index_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_creates_nested_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
