@@ -1923,8 +1923,8 @@ static mp_err_t sync_first_new(mp_sql_conn_t *db, uint64_t conv, int64_t lo, int
 }
 
 /* The statements of the two ranges of SQL_SYNC_NEW's comment, bound and
- * stepped to their first row; *s_new is NULL when the first range is empty
- * (nothing stored after since). */
+ * not yet stepped; *s_new is NULL when the first range is empty (nothing
+ * stored after since). */
 static mp_err_t sync_ranges_open(mp_sql_conn_t *db, sync_job_t *j, const mp_chat_sync_conv_t *c,
                                  mp_sql_stmt_t **s_new, mp_sql_stmt_t **s_chg)
 {

@@ -256,42 +256,16 @@ static int pragma_int(const char *dir, const char *pragma)
     return v;
 }
 
-/* The dedup index is keyed by client_msg_id first (migration 9): ids that
- * grow with time then land at its end instead of one place per sender, and
- * the send's probe, which gives all three columns, is still one seek in it. */
-static void test_dedup_index_order(void **state)
+/* Closes the store and opens its database read-only, to look at the
+ * schema the migrations left. */
+static sqlite3 *schema_of(fx_t *f)
 {
-    fx_t *f = *state;
     fx_close(f);
     char path[128];
     snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT name FROM pragma_index_info('messages_dedup')"
-                                        " ORDER BY seqno",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    const char *want[] = {"client_msg_id", "sender_id", "sender_device"};
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        assert_string_equal((const char *)sqlite3_column_text(s, 0), want[i]);
-    }
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-    sqlite3_finalize(s);
-    assert_int_equal(
-        sqlite3_prepare_v2(db,
-                           "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE"
-                           " sender_id = 1 AND sender_device = 2 AND client_msg_id = 'x'",
-                           -1, &s, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_non_null(
-        strstr((const char *)sqlite3_column_text(s, 3),
-               "INDEX messages_dedup (client_msg_id=? AND sender_id=? AND sender_device=?)"));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    return db;
 }
 
 /* The query plan of sql (one line), in out. */
@@ -307,18 +281,42 @@ static void plan_of(sqlite3 *db, const char *sql, char *out, size_t n)
     sqlite3_finalize(s);
 }
 
+/* The dedup index is keyed by client_msg_id first (migration 9): ids that
+ * grow with time then land at its end instead of one place per sender, and
+ * the send's probe, which gives all three columns, is still one seek in it. */
+static void test_dedup_index_order(void **state)
+{
+    sqlite3 *db = schema_of(*state);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT name FROM pragma_index_info('messages_dedup')"
+                                        " ORDER BY seqno",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    const char *want[] = {"client_msg_id", "sender_id", "sender_device"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), want[i]);
+    }
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    char plan[256];
+    plan_of(db,
+            "SELECT id FROM messages WHERE sender_id = 1 AND sender_device = 2"
+            " AND client_msg_id = 'x'",
+            plan, sizeof plan);
+    assert_non_null(
+        strstr(plan, "INDEX messages_dedup (client_msg_id=? AND sender_id=? AND sender_device=?)"));
+    sqlite3_close(db);
+}
+
 /* Sync's reads of messages (migration 10, sqlite_chat.c): storing a message
  * writes no index keyed by version, changed messages are read from the
  * partial index messages_changed in version order, and new ones by seq,
  * with no sort in either. */
 static void test_sync_indexes(void **state)
 {
-    fx_t *f = *state;
-    fx_close(f);
-    char path[128];
-    snprintf(path, sizeof path, "%s/magpie.db", f->s.dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3 *db = schema_of(*state);
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
