@@ -988,10 +988,12 @@ static size_t sync_check_every_version(fx_t *f, uint64_t user)
 {
     int64_t head = peek_int(f, "SELECT version FROM chat_state");
     size_t from_zero = 0;
+    static const unsigned page_sizes[] = {3, 500};
     for (int64_t since = 0; since <= head; since++) {
         sync_all_t want, got;
         sync_expected(f, user, since, &want);
-        for (unsigned max = 3; max <= 500; max += 497) {
+        for (size_t p = 0; p < sizeof page_sizes / sizeof page_sizes[0]; p++) {
+            unsigned max = page_sizes[p];
             sync_all(f, user, since, max, &got);
             if (got.n != want.n)
                 fail_msg("since %lld, pages of %u: %zu messages, want %zu", (long long)since, max,
