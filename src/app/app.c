@@ -626,6 +626,23 @@ static void print_listening(const mp_config_t *cfg, int port)
                      v6 ? "]" : "", port);
 }
 
+/* io_threads: 0 is one per core, at most IO_THREADS_AUTO_MAX (past a few,
+ * the loop building the writes is the limit, not the writes). */
+#define IO_THREADS_AUTO_MAX 8
+
+static void start_io_threads(mp_server_t *srv, const mp_config_t *cfg)
+{
+    unsigned want = cfg->io_threads;
+    if (want == 0) {
+        want = uv_available_parallelism();
+        if (want > IO_THREADS_AUTO_MAX)
+            want = IO_THREADS_AUTO_MAX;
+    }
+    mp_server_set_io_threads(srv, want);
+    if (mp_server_io_threads(srv) < want)
+        mp_log_warn("io: %u I/O threads could not be started; the loop writes alone", want - 1);
+}
+
 /* Binds the listening port first, so that a port clash stops the server
  * before it creates or locks anything; connections wait in the kernel's
  * backlog until the loop runs. */
@@ -640,6 +657,7 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     }
     if (cfg->tls_cert[0] != '\0' && mp_server_tls_load(app->srv, err, errlen) != 0)
         return -1;
+    start_io_threads(app->srv, cfg);
     int rc = mp_server_listen(app->srv, &s->port);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,

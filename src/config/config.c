@@ -115,6 +115,10 @@ static const cfg_key_t keys[] = {
      "a WebSocket that has not authenticated within this time is closed (1008)", false},
     {"ws_max_queue", K_SIZE, FIELD(ws_max_queue), 1, 16 * GIB, "1m",
      "bytes queued to one slow reader before it is disconnected", false},
+    {"io_threads", K_UINT, FIELD(io_threads), 0, 64, "0",
+     "threads that write WebSocket output when one flush goes to many sockets, the loop's "
+     "included (0 = one per core, at most 8; 1 = the loop alone)",
+     false},
     {"registration", K_REGISTRATION, FIELD(registration), 0, 0, "open",
      "who may register: open (anyone), invite (with an invite code), email (with a verified e-mail "
      "address) or closed (only admins create accounts)",

@@ -54,6 +54,7 @@ typedef struct mp_config {
     unsigned ws_ping_interval_ms; /* ws_ping_interval = 30000 ms */
     unsigned ws_auth_timeout_ms;  /* ws_auth_timeout = 10000 ms */
     size_t ws_max_queue;          /* ws_max_queue = 1048576 bytes queued to one slow reader */
+    unsigned io_threads;          /* io_threads = 0: one per core, at most 8 (net/iopool.h) */
 
     /* Accounts */
     mp_registration_t registration; /* registration = open | invite | email | closed */

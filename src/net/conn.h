@@ -195,6 +195,8 @@ struct mp_server {
     uv_prepare_t flusher; /* flushes WebSocket output before the loop blocks */
     mp_conn_t **pend;     /* connections with queued WebSocket output */
     size_t npend, pend_cap;
+    struct mp_iopool *io;   /* io_threads > 1: flushes share their writes (iopool.h) */
+    struct mp_ioflush *iof; /* the shared flush's buffers, kept between flushes */
     bool listener_init;
     bool shutting_down;
     bool timers_closed;         /* timer and flusher closed (shutdown, last socket gone) */
@@ -265,6 +267,13 @@ uint64_t mp_conn__peer_key(mp_conn_t *c);
 /* Asks for mp_ws__flush(c) before the loop next blocks, so that the frames
  * queued meanwhile leave in one write. */
 void mp_conn__want_flush(mp_conn_t *c);
+/* mp_conn__write of bufs (len bytes in all) of which an I/O thread wrote
+ * the first `written` already (net/iopool.h): the rest goes to the socket
+ * the usual way, and done runs as if all of it had, so the accounting and
+ * callbacks are those of mp_conn__write. c must be a plain socket (no TLS,
+ * not fake) with nothing else being written. */
+void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, size_t written,
+                         mp_conn_wdone_fn done, void *arg);
 /* Writes len bytes of buf, which it owns and frees once written (TLS). */
 void mp_conn__send_owned(mp_conn_t *c, char *buf, size_t len, mp_conn_wdone_fn done, void *arg);
 /* Input from the peer, in the clear: to the HTTP or WebSocket layer. */
@@ -441,6 +450,26 @@ void mp_ws__closed(mp_conn_t *c);
 void mp_ws__release(mp_conn_t *c);
 /* Writes what is queued (one uv_write for up to a batch of frames). */
 void mp_ws__flush(mp_conn_t *c);
+#define MP_WS_BATCH 256                    /* frames per write */
+#define MP_WS_BATCH_BUFS (2 * MP_WS_BATCH) /* a header and a payload each; IOV_MAX is 1024 */
+/* The first half of mp_ws__flush: takes the next batch of c's queue into
+ * bufs (MP_WS_BATCH_BUFS of room), marks it being written and returns the
+ * buffers used, the batch (for mp_ws__batch_done) and its bytes; 0 when
+ * there is nothing to write or a batch is being written already. The
+ * caller must hand the batch to mp_conn__write (or mp_conn__write_rest)
+ * with mp_ws__batch_done. */
+unsigned mp_ws__take(mp_conn_t *c, uv_buf_t *bufs, void **batch, size_t *bytes);
+void mp_ws__batch_done(mp_conn_t *c, void *arg);
+
+/* ---- ws_flush.c: flushes shared with I/O threads ---- */
+
+/* Writes the queued output of the connections waiting in srv->pend that it
+ * can take (plain sockets with nothing in flight) on srv->io's threads and
+ * the loop, when there are enough of them to pay for it, and leaves NULL in
+ * their slots; the rest stay for mp_ws__flush. */
+void mp_ws__flush_shared(mp_server_t *srv);
+/* Stops srv's I/O threads and frees what the shared flushes kept. */
+void mp_ws__io_free(mp_server_t *srv);
 /* True when the WebSocket has nothing queued or being written. */
 bool mp_ws__idle(const mp_conn_t *c);
 

@@ -50,6 +50,8 @@ static void close_timers(mp_server_t *srv)
 static void on_prepare(uv_prepare_t *h)
 {
     mp_server_t *srv = h->data;
+    if (srv->io)
+        mp_ws__flush_shared(srv); /* takes what it can, leaves NULL in pend */
     /* Flushing may close connections whose hooks queue more: re-read npend. */
     for (size_t i = 0; i < srv->npend; i++) {
         mp_conn_t *c = srv->pend[i];
@@ -248,10 +250,11 @@ void mp_conn__wrote(mp_conn_t *c, mp_conn_wdone_fn done, void *arg, size_t len, 
 
 mp_net_fake_ops_t mp_net__fake_ops;
 
-/* Hands bufs to the socket (or a fake's capture); owned, if not NULL, is
- * freed once they are written. */
-static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
-                      void *arg, char *owned)
+/* Hands bufs (len bytes are counted for them: see mp_conn__write_rest) to
+ * the socket (or a fake's capture); owned, if not NULL, is freed once they
+ * are written. */
+static void send_bufs_len(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, size_t len,
+                          mp_conn_wdone_fn done, void *arg, char *owned)
 {
     if (c->flags & MP_C_CLOSED) {
         mp_free(owned);
@@ -259,23 +262,21 @@ static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wd
         return;
     }
     if (c->flags & MP_C_FAKE) {
-        size_t len = mp_net__fake_ops.capture(c, bufs, n);
+        size_t got = mp_net__fake_ops.capture(c, bufs, n);
         mp_free(owned); /* captured: a copy */
-        if (!mp_net__fake_ops.hold(c, done, arg, len)) {
+        if (!mp_net__fake_ops.hold(c, done, arg, got)) {
             done(c, arg);
             return;
         }
         c->nwrites++;
-        mp_conn__out_add(c, len);
+        mp_conn__out_add(c, got);
         return;
     }
     mp_wr_t *w = mp_malloc(sizeof(*w));
     w->done = done;
     w->arg = arg;
     w->owned = owned;
-    w->len = 0;
-    for (unsigned i = 0; i < n; i++)
-        w->len += bufs[i].len;
+    w->len = len;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) < 0) {
         mp_free(w->owned);
         mp_free(w);
@@ -285,6 +286,39 @@ static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wd
     }
     c->nwrites++;
     mp_conn__out_add(c, w->len);
+}
+
+static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
+                      void *arg, char *owned)
+{
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += bufs[i].len;
+    send_bufs_len(c, bufs, n, len, done, arg, owned);
+}
+
+void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, size_t written,
+                         mp_conn_wdone_fn done, void *arg)
+{
+    MP_NET_ASSERT_LOOP(c->srv);
+    assert(c->tls == NULL && !(c->flags & MP_C_FAKE) && c->nwrites == 0);
+    assert(written <= len);
+    unsigned i = 0;
+    while (i < n && written >= bufs[i].len)
+        written -= bufs[i++].len;
+    if (i < n) {
+        bufs[i].base += written;
+        bufs[i].len -= written;
+    }
+    /* All written: an empty write still goes through libuv, which then calls
+     * back on its next turn as for any write, and cancels the callback if
+     * the connection closes first. Its cost is one writev of 0 bytes. */
+    static char none;
+    uv_buf_t empty = uv_buf_init(&none, 0);
+    if (i == n)
+        send_bufs_len(c, &empty, 1, len, done, arg, NULL);
+    else
+        send_bufs_len(c, bufs + i, n - i, len, done, arg, NULL);
 }
 
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
@@ -533,6 +567,7 @@ void mp_server_free(mp_server_t *srv)
     mp_sidmap_free(&srv->sids);
     mp_caps__free(srv);
     mp_free(srv->pend);
+    mp_ws__io_free(srv);
     mp_free(srv->rbuf);
     mp_free(srv->tls_plain);
     if (srv->tls_ctx)

@@ -71,6 +71,14 @@ int mp_server_tls_load(mp_server_t *srv, char *err, size_t errlen);
  * queued output, in the Prometheus text format. Loop thread only. */
 void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b);
 
+/* Shares the socket writes of large flushes (a message to many sessions)
+ * between the loop and n - 1 I/O threads (net/iopool.h); n <= 1 writes on
+ * the loop alone (the default). Threads that cannot be started leave it at
+ * one (logged by the caller: mp_server_io_threads says what is in effect).
+ * Loop thread; call before mp_server_listen. */
+void mp_server_set_io_threads(mp_server_t *srv, unsigned n);
+unsigned mp_server_io_threads(const mp_server_t *srv);
+
 /* Hands every GET or HEAD request that no route takes, outside /v1/ and
  * the health routes, to fn (with mod as mp_http_req_mod) instead of
  * answering 404: the web client's files and its client-side routes. The

@@ -5,10 +5,12 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/conn.h"
+#include "net/iopool.h"
 #include "net/ws.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -452,4 +454,10 @@ int mp_net__fuzz_tls(const uint8_t *data, size_t size)
         abort();
     run(c, base, data, size);
     return 0;
+}
+
+void mp_net__io_helpers_only(mp_server_t *srv, bool on)
+{
+    assert(srv->io != NULL);
+    mp_iopool_helpers_only(srv->io, on);
 }

@@ -31,6 +31,10 @@ void mp_net__fake_stall(mp_conn_t *c, bool stalled);
 void mp_net__fake_drain(mp_conn_t *c);
 /* Server-wide output bytes held for peers (see max_output_total). */
 size_t mp_net__out_total(const mp_server_t *srv);
+/* With io_threads (mp_server_set_io_threads): every write of a shared flush
+ * is made by a helper thread, none by the loop, so that a test knows the
+ * helpers wrote. */
+void mp_net__io_helpers_only(mp_server_t *srv, bool on);
 /* Fires the connection's pending deadline now (timeouts without waiting). */
 void mp_net__fake_expire(mp_conn_t *c);
 /* Closes (session_close hook included) and frees c. */

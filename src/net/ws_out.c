@@ -6,8 +6,6 @@
 #include "util/alloc.h"
 #include "util/metrics.h"
 
-#define BATCH 256 /* frames per writev; IOV_MAX is 1024 */
-
 mp_conn_t *mp_ws__find(mp_server_t *srv, mp_sid_t sid)
 {
     /* The slot may hold a later session: the id must be the one it has. */
@@ -52,7 +50,7 @@ static size_t free_entries(mp_ws_t *ws, mp_wsq_t *q)
     return n;
 }
 
-static void batch_done(mp_conn_t *c, void *arg)
+void mp_ws__batch_done(mp_conn_t *c, void *arg)
 {
     mp_ws_t *ws = c->ws;
     free_entries(ws, arg);
@@ -62,20 +60,20 @@ static void batch_done(mp_conn_t *c, void *arg)
         mp_ws__flush(c);
 }
 
-void mp_ws__flush(mp_conn_t *c)
+unsigned mp_ws__take(mp_conn_t *c, uv_buf_t *bufs, void **batch, size_t *bytes)
 {
     mp_ws_t *ws = c->ws;
     if (ws->writing || ws->qhead == NULL || (c->flags & (MP_C_CLOSED | MP_C_SHUT)))
-        return;
-    uv_buf_t bufs[2 * BATCH];
+        return 0;
     unsigned nb = 0, taken = 0;
-    size_t bytes = 0;
-    mp_wsq_t *batch = ws->qhead, *last = NULL;
-    for (mp_wsq_t *q = ws->qhead; q && taken < BATCH; q = q->next, taken++) {
+    size_t len = 0;
+    mp_wsq_t *last = NULL;
+    *batch = ws->qhead;
+    for (mp_wsq_t *q = ws->qhead; q && taken < MP_WS_BATCH; q = q->next, taken++) {
         bufs[nb++] = uv_buf_init((char *)q->hdr, q->hlen);
         if (q->f->len)
             bufs[nb++] = uv_buf_init(q->f->data, (unsigned)q->f->len);
-        bytes += q->hlen + q->f->len;
+        len += q->hlen + q->f->len;
         last = q;
     }
     ws->qhead = last->next;
@@ -83,9 +81,20 @@ void mp_ws__flush(mp_conn_t *c)
         ws->qtail = NULL;
     last->next = NULL;
     ws->writing = true;
-    ws->wbytes = bytes;
-    mp_conn__out_sub(c, bytes); /* mp_conn__write counts them from here */
-    mp_conn__write(c, bufs, nb, batch_done, batch);
+    ws->wbytes = len;
+    mp_conn__out_sub(c, len); /* the write counts them from here */
+    *bytes = len;
+    return nb;
+}
+
+void mp_ws__flush(mp_conn_t *c)
+{
+    uv_buf_t bufs[MP_WS_BATCH_BUFS];
+    void *batch;
+    size_t bytes;
+    unsigned nb = mp_ws__take(c, bufs, &batch, &bytes);
+    if (nb)
+        mp_conn__write(c, bufs, nb, mp_ws__batch_done, batch);
 }
 
 static void slow_reader(mp_conn_t *c)

@@ -38,6 +38,12 @@ static const struct {
                             "TLS connections closed for a failed or timed-out handshake "
                             "(bad input, no common protocol version or cipher).",
                             NULL},
+    [MP_MC_IO_SHARED_FLUSHES] = {"magpie_io_shared_flushes_total",
+                                 "Output flushes whose socket writes the loop shared with "
+                                 "the I/O threads (io_threads).",
+                                 NULL},
+    [MP_MC_IO_HELPER_WRITES] = {"magpie_io_helper_writes_total",
+                                "Socket writes made by an I/O thread other than the loop.", NULL},
 };
 
 static atomic_uint_fast64_t counters[MP_MC__COUNT];

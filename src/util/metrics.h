@@ -23,6 +23,8 @@ typedef enum {
     MP_MC_RATE_LIMITED_WS,    /* WebSocket errors rate_limited */
     MP_MC_TLS_HANDSHAKES,     /* TLS handshakes completed */
     MP_MC_TLS_FAILURES,       /* TLS connections that failed before or during the handshake */
+    MP_MC_IO_SHARED_FLUSHES,  /* flushes whose socket writes the I/O threads shared */
+    MP_MC_IO_HELPER_WRITES,   /* socket writes an I/O thread other than the loop made */
     MP_MC__COUNT
 } mp_metric_counter_t;
 
