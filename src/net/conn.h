@@ -270,8 +270,9 @@ void mp_conn__want_flush(mp_conn_t *c);
 /* mp_conn__write of bufs (len bytes in all) of which an I/O thread wrote
  * the first `written` already (net/iopool.h): the rest goes to the socket
  * the usual way, and done runs as if all of it had, so the accounting and
- * callbacks are those of mp_conn__write. c must be a plain socket (no TLS,
- * not fake) with nothing else being written. */
+ * callbacks are those of mp_conn__write; when nothing is left, done (and
+ * what follows a finished write) runs before this returns. c must be a
+ * plain socket (no TLS, not fake) with nothing else being written. */
 void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, size_t written,
                          mp_conn_wdone_fn done, void *arg);
 /* Writes len bytes of buf, which it owns and frees once written (TLS). */

@@ -310,15 +310,19 @@ void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, s
         bufs[i].base += written;
         bufs[i].len -= written;
     }
-    /* All written: an empty write still goes through libuv, which then calls
-     * back on its next turn as for any write, and cancels the callback if
-     * the connection closes first. Its cost is one writev of 0 bytes. */
-    static char none;
-    uv_buf_t empty = uv_buf_init(&none, 0);
-    if (i == n)
-        send_bufs_len(c, &empty, 1, len, done, arg, NULL);
-    else
+    if (i < n) {
         send_bufs_len(c, bufs + i, n - i, len, done, arg, NULL);
+        return;
+    }
+    /* All written: the write is over now, as on_write would say on the next
+     * turn. Nothing of c is queued in libuv, so nothing can come between. */
+    if (c->flags & MP_C_CLOSED) {
+        done(c, arg);
+        return;
+    }
+    c->nwrites++;
+    mp_conn__out_add(c, len);
+    mp_conn__wrote(c, done, arg, len, 0);
 }
 
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
