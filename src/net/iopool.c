@@ -37,11 +37,11 @@ struct mp_iopool {
     unsigned nhelpers;
     helper_t *helpers;
     /* Under mu: */
-    uint64_t gen;    /* runs opened so far */
-    bool open;       /* the current run takes helpers */
-    bool stop;       /* helpers exit */
+    uint64_t gen;      /* runs opened so far */
+    bool open;         /* the current run takes helpers */
+    bool stop;         /* helpers exit */
     bool helpers_only; /* the caller writes nothing (tests) */
-    unsigned active; /* helpers working on the current run */
+    unsigned active;   /* helpers working on the current run */
     /* The current run: set under mu before it opens, read-only until the
      * caller has waited for the helpers. */
     mp_iojob_t *jobs;

@@ -33,7 +33,7 @@ typedef struct client {
     int fd;
     char *buf; /* bytes read and not yet parsed */
     size_t len, cap;
-    bool upgraded; /* the 101 response was read */
+    bool upgraded;   /* the 101 response was read */
     unsigned frames; /* frames checked so far */
 } client_t;
 
@@ -85,7 +85,7 @@ static int setup(void **state)
     mp_config_defaults(&cfg);
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
     cfg.listen_port = 0;
-    cfg.ws_max_queue = 8u << 20; /* nobody here is a slow reader */
+    cfg.ws_max_queue = 8u << 20;                     /* nobody here is a slow reader */
     cfg.max_ws_per_user = cfg.max_ws_per_device = 0; /* one user, many sessions */
     uv_loop_init(&loop);
     srv = mp_server_new(&loop, &cfg, NULL, &hooks, NULL);
