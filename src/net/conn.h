@@ -275,6 +275,10 @@ void mp_conn__want_flush(mp_conn_t *c);
  * plain socket (no TLS, not fake) with nothing else being written. */
 void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, size_t written,
                          mp_conn_wdone_fn done, void *arg);
+/* The same for buf (len bytes, owned: freed once written), a TLS
+ * connection's records sealed and partly written by an I/O thread. */
+void mp_conn__send_owned_rest(mp_conn_t *c, char *buf, size_t len, size_t written,
+                              mp_conn_wdone_fn done, void *arg);
 /* Writes len bytes of buf, which it owns and frees once written (TLS). */
 void mp_conn__send_owned(mp_conn_t *c, char *buf, size_t len, mp_conn_wdone_fn done, void *arg);
 /* Input from the peer, in the clear: to the HTTP or WebSocket layer. */
@@ -322,6 +326,17 @@ void mp_tls__received(mp_conn_t *c, const char *data, size_t len);
 /* mp_conn__write for a TLS connection: encrypts bufs into one write. */
 void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,
                    void *arg);
+/* True when c is TLS and records may be written (handshake done, no
+ * failure): a shared flush may seal its batch on an I/O thread. */
+bool mp_tls__sealable(const mp_conn_t *c);
+/* Encrypts bufs into records, returned in *out (mp_malloc, *len bytes).
+ * Touches t and nothing else, so any one thread at a time may call it (an
+ * I/O helper, net/ws_flush.c). False when OpenSSL refused: the connection
+ * must close. */
+bool mp_tls__seal(struct mp_tls *t, const uv_buf_t *bufs, unsigned n, char **out, size_t *len);
+/* After a seal: gives back the write BIO's memory as mp_tls__write does.
+ * Loop thread. */
+void mp_tls__trim(mp_conn_t *c);
 /* Sends close_notify before the write side is shut down. */
 void mp_tls__shutdown(mp_conn_t *c);
 

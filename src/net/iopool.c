@@ -52,16 +52,27 @@ struct mp_iopool {
 
 static void write_job(mp_iojob_t *j, const struct iovec *iov, unsigned by)
 {
+    j->by = by;
     struct msghdr msg;
     memset(&msg, 0, sizeof msg);
-    msg.msg_iov = (struct iovec *)(iov + j->iov_off);
-    msg.msg_iovlen = j->niov;
+    struct iovec one;
+    if (j->prep) {
+        if (!j->prep(j, iov)) {
+            j->n = -EPROTO;
+            return;
+        }
+        one = (struct iovec){j->buf, j->len};
+        msg.msg_iov = &one;
+        msg.msg_iovlen = 1;
+    } else {
+        msg.msg_iov = (struct iovec *)(iov + j->iov_off);
+        msg.msg_iovlen = j->niov;
+    }
     ssize_t n;
     do
         n = sendmsg(j->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     j->n = n < 0 ? -errno : n;
-    j->by = by;
 }
 
 /* Claims and writes chunks until none is left. */

@@ -20,14 +20,28 @@
 
 typedef struct mp_iopool mp_iopool_t;
 
-/* One socket write: iov[0..niov) of the run's array to fd, one sendmsg. */
-typedef struct mp_iojob {
+typedef struct mp_iojob mp_iojob_t;
+
+/* Runs on the thread that writes j, just before the write: turns the job's
+ * buffers into the bytes to send (a TLS connection's records), which it
+ * puts in j->buf (allocated with mp_malloc, j->len bytes; the caller of
+ * mp_iopool_run frees it). False when it failed: nothing is written and
+ * j->n is -EPROTO. It may touch only what belongs to j. */
+typedef bool (*mp_ioprep_fn)(mp_iojob_t *j, const struct iovec *iov);
+
+/* One socket write: iov[0..niov) of the run's array to fd (or, with prep,
+ * what prep made of them), one sendmsg. */
+struct mp_iojob {
     int fd;
-    unsigned iov_off; /* first buffer in the run's iov array */
-    unsigned niov;    /* buffers, at most IOV_MAX */
-    unsigned by;      /* out: the thread that wrote it, 0 = the caller */
-    ssize_t n;        /* out: bytes the kernel took, or -errno (EAGAIN: none) */
-} mp_iojob_t;
+    unsigned iov_off;  /* first buffer in the run's iov array */
+    unsigned niov;     /* buffers, at most IOV_MAX */
+    mp_ioprep_fn prep; /* NULL: the buffers are sent as they are */
+    void *ud;          /* for prep */
+    char *buf;         /* out (prep): the bytes sent instead of the buffers */
+    size_t len;        /* out (prep): their length */
+    unsigned by;       /* out: the thread that wrote it, 0 = the caller */
+    ssize_t n;         /* out: bytes the kernel took, or -errno (EAGAIN: none) */
+};
 
 /* A pool of nthreads - 1 helper threads (named mp-io), nthreads >= 2. NULL
  * when a thread could not be started (what was started is stopped). */

@@ -297,6 +297,20 @@ static void send_bufs(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wd
     send_bufs_len(c, bufs, n, len, done, arg, owned);
 }
 
+/* A write of len bytes that an I/O thread made whole: it is over now, as
+ * on_write would say on the next turn. Nothing of c is queued in libuv, so
+ * nothing can come between. */
+static void wrote_now(mp_conn_t *c, size_t len, mp_conn_wdone_fn done, void *arg)
+{
+    if (c->flags & MP_C_CLOSED) {
+        done(c, arg);
+        return;
+    }
+    c->nwrites++;
+    mp_conn__out_add(c, len);
+    mp_conn__wrote(c, done, arg, len, 0);
+}
+
 void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, size_t written,
                          mp_conn_wdone_fn done, void *arg)
 {
@@ -310,19 +324,24 @@ void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, s
         bufs[i].base += written;
         bufs[i].len -= written;
     }
-    if (i < n) {
+    if (i < n)
         send_bufs_len(c, bufs + i, n - i, len, done, arg, NULL);
+    else
+        wrote_now(c, len, done, arg);
+}
+
+void mp_conn__send_owned_rest(mp_conn_t *c, char *buf, size_t len, size_t written,
+                              mp_conn_wdone_fn done, void *arg)
+{
+    MP_NET_ASSERT_LOOP(c->srv);
+    assert(!(c->flags & MP_C_FAKE) && c->nwrites == 0 && written <= len);
+    if (written < len) {
+        uv_buf_t b = uv_buf_init(buf + written, (unsigned)(len - written));
+        send_bufs_len(c, &b, 1, len, done, arg, buf);
         return;
     }
-    /* All written: the write is over now, as on_write would say on the next
-     * turn. Nothing of c is queued in libuv, so nothing can come between. */
-    if (c->flags & MP_C_CLOSED) {
-        done(c, arg);
-        return;
-    }
-    c->nwrites++;
-    mp_conn__out_add(c, len);
-    mp_conn__wrote(c, done, arg, len, 0);
+    mp_free(buf);
+    wrote_now(c, len, done, arg);
 }
 
 void mp_conn__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done,

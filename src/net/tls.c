@@ -362,6 +362,46 @@ void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone
         trim_bios(t);
 }
 
+bool mp_tls__sealable(const mp_conn_t *c)
+{
+    return c->tls != NULL && c->tls->ready && !c->tls->failed;
+}
+
+bool mp_tls__seal(struct mp_tls *t, const uv_buf_t *bufs, unsigned n, char **out, size_t *len)
+{
+    /* This thread's error queue: an I/O helper's, or the loop's. */
+    ERR_clear_error();
+    for (unsigned i = 0; i < n; i++) {
+        const char *p = bufs[i].base;
+        size_t left = bufs[i].len;
+        while (left > 0) {
+            int want = left > (1u << 30) ? 1 << 30 : (int)left;
+            if (SSL_write(t->ssl, p, want) != want) { /* a memory BIO takes all */
+                ERR_clear_error();
+                return false;
+            }
+            p += want;
+            left -= (size_t)want;
+        }
+    }
+    size_t pending = BIO_ctrl_pending(t->wbio);
+    char *buf = mp_malloc(pending ? pending : 1);
+    if (pending && BIO_read(t->wbio, buf, (int)pending) != (int)pending) {
+        mp_free(buf);
+        ERR_clear_error();
+        return false;
+    }
+    *out = buf;
+    *len = pending;
+    return true;
+}
+
+void mp_tls__trim(mp_conn_t *c)
+{
+    if (!(c->flags & MP_C_CLOSED))
+        trim_bios(c->tls);
+}
+
 void mp_tls__shutdown(mp_conn_t *c)
 {
     struct mp_tls *t = c->tls;

@@ -5,7 +5,9 @@
  * side, and each batch then goes on as an ordinary write whose first bytes
  * the kernel already took. Whatever a socket did not take (a full send
  * buffer) is queued by libuv as usual, so back-pressure, the slow-reader
- * bound and the callbacks are exactly those of a write by the loop. */
+ * bound and the callbacks are exactly those of a write by the loop. On a
+ * TLS connection the thread that writes the batch also seals it into
+ * records (mp_tls__seal), which is most of the cost there. */
 #include <stddef.h>
 #include <sys/uio.h>
 
@@ -71,14 +73,42 @@ void mp_ws__io_free(mp_server_t *srv)
     }
 }
 
-/* A connection whose next batch an I/O thread may write: a plain socket
- * with output queued and nothing in flight, so that the bytes it writes
- * are the next the peer gets. */
+/* A connection whose next batch an I/O thread may write: a socket with
+ * output queued and nothing in flight, so that the bytes it writes are the
+ * next the peer gets; on TLS, one whose records may be written. */
 static bool shareable(const mp_conn_t *c)
 {
     return c != NULL && c->ws != NULL && !c->ws->writing && c->ws->qhead != NULL &&
-           c->tls == NULL && c->nwrites == 0 && c->tcp.write_queue_size == 0 &&
-           !(c->flags & (MP_C_CLOSED | MP_C_SHUT | MP_C_FAKE));
+           (c->tls == NULL || mp_tls__sealable(c)) && c->nwrites == 0 &&
+           c->tcp.write_queue_size == 0 && !(c->flags & (MP_C_CLOSED | MP_C_SHUT | MP_C_FAKE));
+}
+
+/* On the thread that writes it: a TLS connection's batch becomes records.
+ * Only this job touches the connection's SSL until the flush returns. */
+static bool seal(mp_iojob_t *j, const struct iovec *iov)
+{
+    return mp_tls__seal(j->ud, (const uv_buf_t *)(iov + j->iov_off), j->niov, &j->buf, &j->len);
+}
+
+/* The loop's half of a job, once the writes are done. */
+static void finish(const mp_iojob_t *job, taken_t *t, uv_buf_t *bufs)
+{
+    /* A failed write (the peer left) is tried again by libuv, which then
+     * reports the error the usual way. */
+    size_t written = job->n > 0 ? (size_t)job->n : 0;
+    mp_conn_t *c = t->c;
+    if (job->prep == NULL) {
+        mp_conn__write_rest(c, bufs + job->iov_off, job->niov, t->bytes, written, mp_ws__batch_done,
+                            t->batch);
+        return;
+    }
+    if (job->buf == NULL) { /* OpenSSL refused, as mp_tls__write would close */
+        mp_conn__close(c);
+        mp_ws__batch_done(c, t->batch);
+        return;
+    }
+    mp_conn__send_owned_rest(c, job->buf, job->len, written, mp_ws__batch_done, t->batch);
+    mp_tls__trim(c);
 }
 
 static void reserve(struct mp_ioflush *f, size_t jobs, size_t bufs)
@@ -116,7 +146,11 @@ void mp_ws__flush_shared(mp_server_t *srv)
         if (k == 0)
             continue;
         t->c = c;
-        f->jobs[n] = (mp_iojob_t){.fd = fd, .iov_off = (unsigned)nb, .niov = k};
+        f->jobs[n] = (mp_iojob_t){.fd = fd,
+                                  .iov_off = (unsigned)nb,
+                                  .niov = k,
+                                  .prep = c->tls ? seal : NULL,
+                                  .ud = c->tls};
         nb += k;
         n++;
         c->pend_idx = 0;
@@ -125,14 +159,8 @@ void mp_ws__flush_shared(mp_server_t *srv)
     mp_iopool_run(srv->io, f->jobs, n, (const struct iovec *)f->bufs);
     uint64_t helped = 0;
     for (size_t j = 0; j < n; j++) {
-        const mp_iojob_t *job = &f->jobs[j];
-        taken_t *t = &f->taken[j];
-        helped += job->by != 0;
-        /* A failed write (the peer left) is tried again by libuv, which
-         * then reports the error the usual way. */
-        size_t written = job->n > 0 ? (size_t)job->n : 0;
-        mp_conn__write_rest(t->c, f->bufs + job->iov_off, job->niov, t->bytes, written,
-                            mp_ws__batch_done, t->batch);
+        helped += f->jobs[j].by != 0;
+        finish(&f->jobs[j], &f->taken[j], f->bufs);
     }
     mp_metrics_inc(MP_MC_IO_SHARED_FLUSHES);
     mp_metrics_add(MP_MC_IO_HELPER_WRITES, helped);

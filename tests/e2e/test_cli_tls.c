@@ -154,9 +154,9 @@ static void relay_stop(relay_t *r)
 
 /* The port of the tls_redirect_listen listener, from the server's log
  * (within 10 s); 0 if it never appears. */
-static int redirect_port(void)
+/* The port the server announced after marker in its log, or 0. */
+static int announced_port(const char *marker)
 {
-    static const char marker[] = "magpie: redirecting to https on 127.0.0.1:";
     long long deadline = mpt_mono_ms() + 10000;
     int port = 0;
     while (port == 0 && mpt_mono_ms() < deadline) {
@@ -170,6 +170,11 @@ static int redirect_port(void)
             usleep(20000);
     }
     return port;
+}
+
+static int redirect_port(void)
+{
+    return announced_port("magpie: redirecting to https on 127.0.0.1:");
 }
 
 static int group_setup(void **state)
@@ -197,6 +202,8 @@ static int group_setup(void **state)
         "--tls_cert", cert,
         "--tls_key", key,
         "--tls_redirect_listen", "127.0.0.1:0",
+        "--metrics_listen", "127.0.0.1:0",
+        "--io_threads", "3",
         "--send_rate", "100000",
         "--send_burst", "100000",
         "--login_rate", "10000",
@@ -420,6 +427,48 @@ static void test_bench_over_https(void **state)
     json_decref(j);
 }
 
+/* magpie_io_shared_flushes_total, from the plain metrics listener. */
+static long long shared_flushes(void)
+{
+    int port = announced_port("magpie: metrics on 127.0.0.1:");
+    assert_true(port > 0);
+    mpc_conn_t *c = mpc_connect("127.0.0.1", port, 5000);
+    assert_non_null(c);
+    mpc_response_t r;
+    assert_int_equal(mpc_http_request(c, "GET", "/metrics", NULL, NULL, &r, 5000), MPC_OK);
+    mpc_conn_free(c);
+    assert_int_equal(r.status, 200);
+    static const char name[] = "\nmagpie_io_shared_flushes_total ";
+    const char *m = strstr(r.body, name);
+    assert_non_null(m);
+    long long v = atoll(m + strlen(name));
+    mpc_response_free(&r);
+    return v;
+}
+
+/* A group of 40 over wss:// with I/O threads (io_threads = 3): each
+ * message leaves in a flush shared with them, sealed into TLS records on
+ * the thread that writes it, and every device gets every message. */
+static void test_group_over_wss_with_io_threads(void **state)
+{
+    (void)state;
+    const char *const trust[] = {ca_env, NULL};
+    char prefix[32], err[8192];
+    snprintf(prefix, sizeof prefix, "tg%dx_", (int)getpid() % 100000);
+    long long before = shared_flushes();
+    json_t *j = NULL;
+    int st = bench(trust, &j, err, sizeof err, "group", "--setup", "--users-prefix", prefix,
+                   "--members", "40", "--rate", "10", "--duration", "2", "--url", url_ip, NULL);
+    assert_int_equal(st, 0);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "ok")));
+    assert_int_equal(counter(j, "errors"), 0);
+    assert_true(counter(j, "acked") >= 10);
+    assert_int_equal(counter(j, "delivered"), counter(j, "acked") * 39);
+    json_decref(j);
+    assert_true(shared_flushes() >= before + 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_cli_wrong_host),       /* the CLI */
         cmocka_unit_test(test_library_tls_to_plain), /* the client library */
         cmocka_unit_test(test_bench_over_https),     /* the load generator */
+        cmocka_unit_test(test_group_over_wss_with_io_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
