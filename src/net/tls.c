@@ -331,15 +331,10 @@ void mp_tls__received(mp_conn_t *c, const char *data, size_t len)
         mp_conn__eof(c);
 }
 
-void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done, void *arg)
+/* Encrypts bufs into records in t's write BIO. False when OpenSSL refused
+ * (the connection must close). Clears this thread's error queue first. */
+static bool seal_into_bio(struct mp_tls *t, const uv_buf_t *bufs, unsigned n)
 {
-    struct mp_tls *t = c->tls;
-    /* Before the handshake there is no request to answer; after a failure
-     * nothing may be sent but the alert. */
-    if (!t->ready || t->failed) {
-        done(c, arg);
-        return;
-    }
     ERR_clear_error();
     for (unsigned i = 0; i < n; i++) {
         const char *p = bufs[i].base;
@@ -349,13 +344,28 @@ void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone
             int want = left > (1u << 30) ? 1 << 30 : (int)left;
             if (SSL_write(t->ssl, p, want) != want) {
                 ERR_clear_error();
-                done(c, arg);
-                mp_conn__close(c);
-                return;
+                return false;
             }
             p += want;
             left -= (size_t)want;
         }
+    }
+    return true;
+}
+
+void mp_tls__write(mp_conn_t *c, const uv_buf_t *bufs, unsigned n, mp_conn_wdone_fn done, void *arg)
+{
+    struct mp_tls *t = c->tls;
+    /* Before the handshake there is no request to answer; after a failure
+     * nothing may be sent but the alert. */
+    if (!t->ready || t->failed) {
+        done(c, arg);
+        return;
+    }
+    if (!seal_into_bio(t, bufs, n)) {
+        done(c, arg);
+        mp_conn__close(c);
+        return;
     }
     flush_out(c, done, arg);
     if (!(c->flags & MP_C_CLOSED))
@@ -369,21 +379,9 @@ bool mp_tls__sealable(const mp_conn_t *c)
 
 bool mp_tls__seal(struct mp_tls *t, const uv_buf_t *bufs, unsigned n, char **out, size_t *len)
 {
-    /* This thread's error queue: an I/O helper's, or the loop's. */
-    ERR_clear_error();
-    for (unsigned i = 0; i < n; i++) {
-        const char *p = bufs[i].base;
-        size_t left = bufs[i].len;
-        while (left > 0) {
-            int want = left > (1u << 30) ? 1 << 30 : (int)left;
-            if (SSL_write(t->ssl, p, want) != want) { /* a memory BIO takes all */
-                ERR_clear_error();
-                return false;
-            }
-            p += want;
-            left -= (size_t)want;
-        }
-    }
+    /* The error queue is this thread's: an I/O helper's, or the loop's. */
+    if (!seal_into_bio(t, bufs, n))
+        return false;
     size_t pending = BIO_ctrl_pending(t->wbio);
     char *buf = mp_malloc(pending ? pending : 1);
     if (pending && BIO_read(t->wbio, buf, (int)pending) != (int)pending) {
