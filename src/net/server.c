@@ -320,14 +320,13 @@ void mp_conn__write_rest(mp_conn_t *c, uv_buf_t *bufs, unsigned n, size_t len, s
     unsigned i = 0;
     while (i < n && written >= bufs[i].len)
         written -= bufs[i++].len;
-    if (i < n) {
-        bufs[i].base += written;
-        bufs[i].len -= written;
-    }
-    if (i < n)
-        send_bufs_len(c, bufs + i, n - i, len, done, arg, NULL);
-    else
+    if (i == n) {
         wrote_now(c, len, done, arg);
+        return;
+    }
+    bufs[i].base += written;
+    bufs[i].len -= written;
+    send_bufs_len(c, bufs + i, n - i, len, done, arg, NULL);
 }
 
 void mp_conn__send_owned_rest(mp_conn_t *c, char *buf, size_t len, size_t written,

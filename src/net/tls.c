@@ -196,20 +196,39 @@ static void wrote_nothing(mp_conn_t *c, void *arg)
     (void)arg;
 }
 
+/* Moves what SSL wrote into t's write BIO into a buffer of its own
+ * (mp_malloc, *len bytes; NULL when there is nothing). False when the BIO
+ * did not hand it all over (a memory BIO always does). */
+static bool take_records(struct mp_tls *t, char **out, size_t *len)
+{
+    size_t n = BIO_ctrl_pending(t->wbio);
+    *out = NULL;
+    *len = n;
+    if (n == 0)
+        return true;
+    char *buf = mp_malloc(n);
+    if (BIO_read(t->wbio, buf, (int)n) != (int)n) {
+        mp_free(buf);
+        ERR_clear_error();
+        return false;
+    }
+    *out = buf;
+    return true;
+}
+
 /* Moves what SSL wrote into the write BIO to the socket, in one write whose
  * completion runs done(c, arg); done runs now when there is nothing. */
 static void flush_out(mp_conn_t *c, mp_conn_wdone_fn done, void *arg)
 {
-    size_t n = BIO_ctrl_pending(c->tls->wbio);
-    if (n == 0) {
-        done(c, arg);
-        return;
-    }
-    char *buf = mp_malloc(n);
-    if (BIO_read(c->tls->wbio, buf, (int)n) != (int)n) { /* a memory BIO hands out all */
-        mp_free(buf);
+    char *buf;
+    size_t n;
+    if (!take_records(c->tls, &buf, &n)) {
         done(c, arg);
         mp_conn__close(c);
+        return;
+    }
+    if (n == 0) {
+        done(c, arg);
         return;
     }
     mp_conn__send_owned(c, buf, n, done, arg);
@@ -380,17 +399,10 @@ bool mp_tls__sealable(const mp_conn_t *c)
 bool mp_tls__seal(struct mp_tls *t, const uv_buf_t *bufs, unsigned n, char **out, size_t *len)
 {
     /* The error queue is this thread's: an I/O helper's, or the loop's. */
-    if (!seal_into_bio(t, bufs, n))
+    if (!seal_into_bio(t, bufs, n) || !take_records(t, out, len))
         return false;
-    size_t pending = BIO_ctrl_pending(t->wbio);
-    char *buf = mp_malloc(pending ? pending : 1);
-    if (pending && BIO_read(t->wbio, buf, (int)pending) != (int)pending) {
-        mp_free(buf);
-        ERR_clear_error();
-        return false;
-    }
-    *out = buf;
-    *len = pending;
+    /* A batch holds at least a frame header, so there are records. */
+    MP_ASSERT(*out != NULL);
     return true;
 }
 
