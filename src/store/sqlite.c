@@ -935,8 +935,6 @@ typedef struct backup_job {
 static void backup_main(void *arg)
 {
     mp_thread_name("mp-backup");
-    /* A copy is not urgent; the sends and reads beside it are. */
-    mp_thread_background(10);
     backup_job_t *j = arg;
     mp_store_t *st = j->st;
     j->base.rc = mp_sqlite__backup_copy(st->path, j->path, j->force, &st->closing, &j->info, j->msg,

@@ -59,18 +59,9 @@ static void run_checkpoint(mp_sqlite_ckpt_t *c, sqlite3 *db)
         mp_log_warn("store: WAL checkpoint failed: %s", sqlite3_errmsg(db));
 }
 
-/* How far below the writer and the loop this thread runs. With the cores
- * busy (1,000 pairs of senders at full speed on two) a checkpointer at the
- * same priority took turns with the writer, whose queue then waited:
- * 3.5-6 % more messages a second at +10 in five alternated runs of five.
- * It still gets its share: the same number of passes, and the writer's
- * fallback above bounds the WAL if it ever falls behind. */
-#define CKPT_NICE 10
-
 static void ckpt_main(void *arg)
 {
     mp_thread_name("mp-checkpoint");
-    mp_thread_background(CKPT_NICE);
     mp_sqlite_ckpt_t *c = arg;
     uv_mutex_lock(&c->mu);
     for (;;) {

@@ -9,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <errno.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -111,38 +108,6 @@ static bool db_file_grew(void *ud)
     return file_size(g->path) > g->above;
 }
 
-/* The nice value of this process's thread named `name`; fails the test
- * when there is none. */
-static int thread_nice(const char *name)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    struct dirent *e;
-    int nice = 0;
-    bool found = false;
-    while (!found && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *fp = fopen(path, "r");
-        if (fp == NULL)
-            continue;
-        if (fgets(comm, sizeof comm, fp) != NULL)
-            comm[strcspn(comm, "\n")] = '\0';
-        fclose(fp);
-        if (strcmp(comm, name) != 0)
-            continue;
-        errno = 0;
-        nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
-        found = !(nice == -1 && errno != 0);
-    }
-    closedir(d);
-    if (!found)
-        fail_msg("no thread named %s", name);
-    return nice;
-}
-
 /* Past MP_SQLITE_CKPT_PAGES frames, the thread copies them into the
  * database file while the writer (this test) does nothing more. */
 static void test_thread_copies(void **state)
@@ -164,10 +129,6 @@ static void test_thread_copies(void **state)
     assert_true(MP_SQLITE_CKPT_PAGES + 2 * ROWS_PER_TXN < MP_SQLITE_CKPT_RESET);
     grows_t g = {f->path, before + (long)MP_SQLITE_CKPT_PAGES * ROW_BYTES};
     mpu_wait_until(&f->s.loop, db_file_grew, &g, MPU_TIMEOUT, "the database file holds the rows");
-    /* It runs below the writer (this thread), which keeps its priority. */
-    int mine = getpriority(PRIO_PROCESS, 0);
-    assert_int_equal(thread_nice("mp-checkpoint"), mine + 10 > 19 ? 19 : mine + 10);
-    assert_int_equal(getpriority(PRIO_PROCESS, 0), mine);
     mp_sqlite__ckpt_stop(c);
     assert_int_equal(count_rows(f->path), f->rows);
 }
