@@ -193,7 +193,11 @@ struct mp_server {
     uv_tcp_t listener;
     uv_timer_t timer;
     uv_prepare_t flusher; /* flushes WebSocket output before the loop blocks */
-    mp_conn_t **pend;     /* connections with queued WebSocket output */
+    /* Since mp_server_new: the time and the loop's idle time then
+     * (mp_server_loop_busy_seconds); idle_known when libuv counts it. */
+    uint64_t born_ns, idle0_ns;
+    bool idle_known;
+    mp_conn_t **pend; /* connections with queued WebSocket output */
     size_t npend, pend_cap;
     struct mp_iopool *io;   /* io_threads > 1: flushes share their writes (iopool.h) */
     struct mp_ioflush *iof; /* the shared flush's buffers, kept between flushes */

@@ -45,6 +45,12 @@ void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b)
     mp_metrics_header(b, "magpie_output_queued_bytes", "gauge",
                       "Output bytes held for clients that have not taken them yet.");
     mp_metrics_printf(b, "magpie_output_queued_bytes %zu\n", srv->out_total);
+    double busy = mp_server_loop_busy_seconds(srv);
+    if (busy >= 0) {
+        mp_metrics_header(b, "magpie_loop_busy_seconds_total", "counter",
+                          "Seconds the event loop spent running rather than waiting for events.");
+        mp_metrics_printf(b, "magpie_loop_busy_seconds_total %.6f\n", busy);
+    }
 }
 
 void mp_server__metrics(mp_http_req_t *req)

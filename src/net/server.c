@@ -106,7 +106,21 @@ mp_server_t *mp_server_new(uv_loop_t *loop, const mp_config_t *cfg, const mp_rou
     uv_prepare_start(&srv->flusher, on_prepare);
     uv_unref((uv_handle_t *)&srv->flusher);
     srv->nhandles = 2; /* the timer and the prepare handle */
+    /* libuv counts the time its poll waits once asked to (it may be asked
+     * again by another server on the same loop): the rest is busy time. */
+    srv->idle_known = uv_loop_configure(loop, UV_METRICS_IDLE_TIME) == 0;
+    srv->born_ns = uv_hrtime();
+    srv->idle0_ns = srv->idle_known ? uv_metrics_idle_time(loop) : 0;
     return srv;
+}
+
+double mp_server_loop_busy_seconds(const mp_server_t *srv)
+{
+    if (!srv->idle_known)
+        return -1;
+    uint64_t gone = uv_hrtime() - srv->born_ns;
+    uint64_t idle = uv_metrics_idle_time(srv->loop) - srv->idle0_ns;
+    return idle < gone ? (double)(gone - idle) / 1e9 : 0;
 }
 
 bool mp_server_on_loop(const mp_server_t *srv)

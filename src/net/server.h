@@ -68,8 +68,13 @@ void mp_server_set_https_redirect(mp_server_t *srv, int https_port);
  * says why. Call before mp_server_listen for the first load. Loop thread. */
 int mp_server_tls_load(mp_server_t *srv, char *err, size_t errlen);
 /* Appends the gauges of srv's connections (by protocol and state) and of its
- * queued output, in the Prometheus text format. Loop thread only. */
+ * queued output, and the loop's busy time, in the Prometheus text format.
+ * Loop thread only. */
 void mp_server_render_connections(const mp_server_t *srv, mp_metrics_buf_t *b);
+/* Seconds srv's loop thread has spent since mp_server_new doing anything
+ * but waiting for events (libuv's idle time taken from the time gone by);
+ * -1 when libuv cannot count its idle time. Loop thread only. */
+double mp_server_loop_busy_seconds(const mp_server_t *srv);
 
 /* Shares the socket writes of large flushes (a message to many sessions)
  * between the loop and n - 1 I/O threads (net/iopool.h); n <= 1 writes on

@@ -201,6 +201,11 @@ static void test_counts(void **state)
     assert_true(sample(body, "process_resident_memory_bytes") > 1e6);
     assert_true(sample(body, "process_open_fds") >= 5);
     assert_true(sample(body, "magpie_uptime_seconds") >= 0);
+    /* The loop has run (the registrations, the sends, this scrape) and
+     * cannot have been busy for longer than the server has lived. */
+    assert_true(sample(body, "magpie_loop_busy_seconds_total") > 0);
+    assert_true(sample(body, "magpie_loop_busy_seconds_total") <=
+                sample(body, "magpie_uptime_seconds") + 1);
     /* No id and no name is ever a label. */
     assert_null(strstr(body, b.s.user_id));
     assert_null(strstr(body, a.s.username));
