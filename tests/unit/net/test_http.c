@@ -80,11 +80,6 @@ static int is_ready(void *ctx)
     return ready;
 }
 
-static void done(void *arg)
-{
-    *(int *)arg = 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -106,12 +101,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int finished = 0;
-    mp_server_shutdown(srv, done, &finished);
-    MPU_RUN_IDLE(&loop);
-    assert_int_equal(finished, 1);
-    mp_server_free(srv);
-    uv_loop_close(&loop);
+    mpu_server_close(&loop, srv);
     return 0;
 }
 

@@ -136,11 +136,6 @@ static mp_err_t auth(void *ctx, const char *token, mp_principal_t *who)
     return MP_OK;
 }
 
-static void done(void *arg)
-{
-    *(int *)arg = 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -166,12 +161,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int finished = 0;
-    mp_server_shutdown(srv, done, &finished);
-    MPU_RUN_IDLE(&loop);
-    assert_int_equal(finished, 1);
-    mp_server_free(srv);
-    uv_loop_close(&loop);
+    mpu_server_close(&loop, srv);
     return 0;
 }
 

@@ -71,11 +71,6 @@ static void on_close(void *ctx, mp_sid_t sid, const mp_principal_t *who)
     closes++;
 }
 
-static void done(void *arg)
-{
-    *(int *)arg = 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -103,12 +98,7 @@ static int teardown(void **state)
             close(clients[i].fd);
         free(clients[i].buf);
     }
-    int finished = 0;
-    mp_server_shutdown(srv, done, &finished);
-    MPU_RUN_IDLE(&loop);
-    assert_int_equal(finished, 1);
-    mp_server_free(srv);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    mpu_server_close(&loop, srv);
     assert_int_equal(opens, closes);
     return 0;
 }

@@ -21,11 +21,6 @@ static uv_loop_t loop;
 static mp_config_t cfg;
 static mp_server_t *srv;
 
-static void done(void *arg)
-{
-    *(int *)arg = 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -39,12 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int finished = 0;
-    mp_server_shutdown(srv, done, &finished);
-    MPU_RUN_IDLE(&loop);
-    assert_int_equal(finished, 1);
-    mp_server_free(srv);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    mpu_server_close(&loop, srv);
     return 0;
 }
 

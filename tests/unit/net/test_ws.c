@@ -69,11 +69,6 @@ static void on_frame(void *ctx, mp_sid_t sid, const mp_principal_t *who, int64_t
         mp_gw_reply(srv, sid, id, json_pack("{s:b}", "pong", 1));
 }
 
-static void done(void *arg)
-{
-    *(int *)arg = 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -99,12 +94,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int finished = 0;
-    mp_server_shutdown(srv, done, &finished);
-    MPU_RUN_IDLE(&loop);
-    assert_int_equal(finished, 1);
-    mp_server_free(srv);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    mpu_server_close(&loop, srv);
     assert_int_equal(opens, closes);
     return 0;
 }

@@ -218,3 +218,18 @@ void mpu_gate_open(mpu_store_t *f, mpu_gate_t *g)
     uv_cond_destroy(&g->cv);
     uv_mutex_destroy(&g->mu);
 }
+
+static void server_shut(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+void mpu_server_close(uv_loop_t *loop, mp_server_t *srv)
+{
+    int finished = 0;
+    mp_server_shutdown(srv, server_shut, &finished);
+    mpu_run_idle(loop, MPU_TIMEOUT, "the server's shutdown");
+    assert_int_equal(finished, 1);
+    mp_server_free(srv);
+    assert_int_equal(uv_loop_close(loop), 0);
+}

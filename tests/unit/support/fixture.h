@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "net/server.h"
 #include "store/sqlite_job.h"
 #include "store/store.h"
 
@@ -51,6 +52,11 @@ void mpu_wait_until(uv_loop_t *loop, bool (*step)(void *ud), void *ud, int timeo
 /* uv_run(UV_RUN_DEFAULT), bounded: runs until no handle or request is left
  * (a store closed, a pool drained); fails naming `what` after timeout_ms. */
 void mpu_run_idle(uv_loop_t *loop, int timeout_ms, const char *what);
+
+/* Shuts an in-process server down, runs loop until every handle is closed,
+ * frees srv and closes loop; fails the test if the shutdown never completes
+ * or a handle is left open. */
+void mpu_server_close(uv_loop_t *loop, mp_server_t *srv);
 
 /* The wait names its counter and where it was called from. */
 #define MPU_STR_(x) #x
