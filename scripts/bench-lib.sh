@@ -55,7 +55,7 @@ bench_cleanup() {
 server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 
 # server_thread_ticks: "NAME TICKS" per thread of the server, summed by name
-# (the threads name themselves: mp-writer, mp-checkpoint, mp-reader, mp-pool,
+# (the threads name themselves: mp-writer, mp-checkpoint, mp-indexer, mp-reader, mp-pool,
 # mp-bus; the main thread, the event loop, is "loop").
 server_thread_ticks() {
     local t tid

@@ -7,12 +7,15 @@
  * batch goes onto the completed list and a uv_async_t wakes the loop, which
  * calls done() for each job in submission order.
  *
- * The search indexer (see sqlite_chat_int.h, the watermark): the writer
- * records the largest message id it committed; a timer on the loop queues an
- * indexer job when that is above the watermark and none is in flight, and a
- * full chunk queues the next one at once while the write queue is short.
- * So the index catches up right after a burst, sends go first during one,
- * and an idle store commits nothing.
+ * The search indexer (see sqlite_chat_int.h, the watermark; sqlite_index.c)
+ * runs on a thread of its own with its own connection, and writes only its
+ * own file (DIR/search.db), so its work never holds up a send's commit. The
+ * writer records the largest message id and the last search change it
+ * committed; a timer on the loop queues an indexer pass when either is
+ * beyond where the index stands and none is in flight, and a full chunk
+ * queues the next one at once while the write queue is short. So the index
+ * catches up right after a burst, sends have the cores during one, and an
+ * idle store writes nothing.
  *
  * Checkpoints (copying the WAL back into the database file) run on a
  * thread of their own, off the commit path: sqlite_ckpt.c.
@@ -49,9 +52,9 @@
 #define MP_SQLITE_WRITE_MAX 65536
 #define MP_SQLITE_READ_MAX 16384
 #define MP_SQLITE_BUSY_MS 5000
-/* The indexer: rows per job (~20 us each with the trigram tokenizer, so a
- * chunk adds a few ms to its batch), the timer's period, and the write
- * queue length up to which a full chunk is followed at once. */
+/* The indexer: messages (and changes) per pass, the timer's period, and
+ * the write queue length up to which a full chunk is followed at once (it
+ * shares the cores with the sends). */
 #define MP_SQLITE_INDEX_CHUNK 256
 #define MP_SQLITE_INDEX_PERIOD_MS 100
 #define MP_SQLITE_INDEX_QUEUE_SHORT 32
@@ -75,10 +78,17 @@ struct mp_store {
     uv_thread_t loop_thread; /* queues jobs and runs every done() */
     char *path;              /* DIR/magpie.db */
     char *url;               /* PostgreSQL's conninfo, or NULL for SQLite */
+    char *search_path;       /* DIR/search.db (SQLite only) */
     mp_sql_conn_t *wdb;
     mp_sqlite_ckpt_t *ckpt; /* SQLite only: the WAL checkpointer thread */
     uv_thread_t writer;
     job_queue_t wq, rq;
+    /* SQLite only: the indexer, its connection (magpie.db with search.db
+     * attached) and its queue (one pass at a time). */
+    mp_sql_conn_t *idb;
+    uv_thread_t indexer;
+    bool indexer_started;
+    job_queue_t iq;
     reader_t readers[MP_SQLITE_READERS];
     int nreaders;
     bool writer_started;
@@ -87,10 +97,11 @@ struct mp_store {
     uv_async_t async;
     uv_timer_t index_timer; /* the indexer's schedule (loop thread) */
     int handles;            /* of the two above still open */
-    /* Loop thread only: the watermark as last known (the indexer's result),
-     * an indexer job queued and not completed, and the test hold. */
-    uint64_t fts_upto;
-    bool indexing, index_held;
+    /* Loop thread only: the watermark and the last change applied as last
+     * known (the indexer's result), the changes forgotten, an indexer pass
+     * or a trim queued and not completed, and the test hold. */
+    uint64_t fts_upto, changes_upto, changes_trimmed;
+    bool indexing, trimming, index_held;
     uv_mutex_t done_mu;
     mp_sql_job_t *done_head, *done_tail;
 
@@ -103,9 +114,9 @@ struct mp_store {
     atomic_bool healthy; /* false after a failed batch, true after a good one */
     atomic_bool closing;
     atomic_bool fts_kept; /* the writer keeps the search index (mp_store_search_index) */
-    /* The largest message id committed (set by the writer after each
-     * commit, read by the indexer's timer). */
-    atomic_uint_fast64_t msg_high;
+    /* The largest message id and search change committed (set by the
+     * writer after each commit, read by the indexer's timer). */
+    atomic_uint_fast64_t msg_high, changes_high;
     atomic_uint_fast64_t batches, jobs;
     /* Writer only, logged at close: where a batch's time goes. */
     uint64_t run_ns, commit_ns, max_batch;
@@ -277,16 +288,19 @@ static mp_err_t run_in_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
     return rc;
 }
 
-/* The largest message id in the writer's transaction: one seek to the end
- * of the table (id is its rowid). */
-static bool msg_high_read(mp_sql_conn_t *db, uint64_t *high)
+/* The largest message id and search change in the writer's transaction:
+ * one seek to the end of each table (both are keyed by them). */
+static bool msg_high_read(mp_sql_conn_t *db, uint64_t *high, uint64_t *changes)
 {
-    mp_sql_stmt_t *s = mp_sql_prepare(db, "SELECT coalesce(max(id), 0) FROM messages");
+    mp_sql_stmt_t *s = mp_sql_prepare(db, "SELECT (SELECT coalesce(max(id), 0) FROM messages),"
+                                          " (SELECT coalesce(max(seq), 0) FROM search_changes)");
     if (s == NULL)
         return false;
     bool ok = mp_sql_step(s) == MP_SQL_ROW;
-    if (ok)
+    if (ok) {
         *high = (uint64_t)mp_sql_col_i64(s, 0);
+        *changes = (uint64_t)mp_sql_col_i64(s, 1);
+    }
     mp_sql_reset(s);
     return ok;
 }
@@ -319,13 +333,15 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
     /* Read before COMMIT, published after it: the indexer's timer must see
      * only what is durable (a failed read just leaves the old value; the
      * next batch corrects it). */
-    uint64_t high = 0;
-    bool have_high = ok && atomic_load(&st->fts_kept) && msg_high_read(db, &high);
+    uint64_t high = 0, changes = 0;
+    bool have_high = ok && atomic_load(&st->fts_kept) && msg_high_read(db, &high, &changes);
     uint64_t t1 = uv_hrtime();
     if (ok)
         ok = mp_sql_commit(db);
-    if (ok && have_high)
+    if (ok && have_high) {
         atomic_store(&st->msg_high, high);
+        atomic_store(&st->changes_high, changes);
+    }
     uint64_t t2 = uv_hrtime();
     st->run_ns += t1 - t0;
     st->commit_ns += t2 - t1;
@@ -388,6 +404,19 @@ static void reader_main(void *arg)
     while ((j = queue_take(&r->st->rq, 1)) != NULL) {
         read_one(r->db, j);
         complete(r->st, j);
+    }
+}
+
+/* The indexer: one pass at a time, each managing its own transactions
+ * (sqlite_index.c), completed on the loop like any job. */
+static void indexer_main(void *arg)
+{
+    mp_thread_name("mp-indexer");
+    mp_store_t *st = arg;
+    mp_sql_job_t *j;
+    while ((j = queue_take(&st->iq, 1)) != NULL) {
+        j->rc = j->run(st->idb, j);
+        complete(st, j);
     }
 }
 
@@ -487,8 +516,10 @@ static void free_store(mp_store_t *st)
 {
     queue_destroy(&st->wq);
     queue_destroy(&st->rq);
+    queue_destroy(&st->iq);
     uv_mutex_destroy(&st->done_mu);
     mp_free(st->path);
+    mp_free(st->search_path);
     mp_free(st->url);
     mp_free(st);
 }
@@ -500,6 +531,12 @@ static int open_readers(mp_store_t *st, char *err, size_t errlen)
         st->readers[i].db = conn_open(st, true, err, errlen);
         if (st->readers[i].db == NULL)
             return -1;
+        if (st->url == NULL &&
+            mp_sqlite__search_attach(st->readers[i].db, st->search_path) != MP_OK) {
+            snprintf(err, errlen, "cannot attach the search index %s to a reader: %s",
+                     st->search_path, mp_sql_errmsg(st->readers[i].db));
+            return -1;
+        }
     }
     return 0;
 }
@@ -524,6 +561,13 @@ static int spawn_threads(mp_store_t *st, char *err, size_t errlen)
         return -1;
     }
     st->writer_started = true;
+    if (st->idb != NULL) {
+        if (uv_thread_create(&st->indexer, indexer_main, st) != 0) {
+            snprintf(err, errlen, "cannot start the search indexer thread");
+            return -1;
+        }
+        st->indexer_started = true;
+    }
     for (int i = 0; i < MP_SQLITE_READERS; i++) {
         if (uv_thread_create(&st->readers[i].thread, reader_main, &st->readers[i]) != 0) {
             snprintf(err, errlen, "cannot start a store reader thread");
@@ -553,6 +597,7 @@ static void stop_threads(mp_store_t *st)
 {
     queue_stop(&st->wq);
     queue_stop(&st->rq);
+    queue_stop(&st->iq);
     /* A backup sees `closing` between two chunks and gives up; its
      * completion is delivered with the others from the close callback. */
     if (st->backup_running && !st->backup_joined) {
@@ -563,6 +608,11 @@ static void stop_threads(mp_store_t *st)
         uv_thread_join(&st->readers[i].thread);
     st->nreaders = 0;
     close_readers(st);
+    if (st->indexer_started)
+        uv_thread_join(&st->indexer);
+    st->indexer_started = false;
+    mp_sql_close(st->idb);
+    st->idb = NULL;
     if (st->writer_started)
         uv_thread_join(&st->writer);
     st->writer_started = false;
@@ -606,14 +656,14 @@ static void on_timer_closed(uv_handle_t *h)
 typedef struct index_job {
     mp_sql_job_t base;
     mp_store_t *st;
-    uint64_t upto;
-    bool full;
+    mp_sqlite_index_pos_t pos;
 } index_job_t;
 
+/* On the indexer's thread and connection. */
 static mp_err_t index_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     index_job_t *j = (index_job_t *)job;
-    return mp_sqlite__fts_index_chunk(db, MP_SQLITE_INDEX_CHUNK, &j->upto, &j->full);
+    return mp_sqlite__fts_index_pass(db, MP_SQLITE_INDEX_CHUNK, &j->pos);
 }
 
 static size_t write_queue_len(mp_store_t *st)
@@ -624,17 +674,56 @@ static size_t write_queue_len(mp_store_t *st)
     return n;
 }
 
+typedef struct trim_job {
+    mp_sql_job_t base;
+    mp_store_t *st;
+    uint64_t upto;
+} trim_job_t;
+
+static mp_err_t trim_run(mp_sql_conn_t *db, mp_sql_job_t *job)
+{
+    return mp_sqlite__search_trim(db, ((trim_job_t *)job)->upto);
+}
+
+static void trim_done(mp_sql_job_t *job, mp_err_t rc)
+{
+    trim_job_t *j = (trim_job_t *)job;
+    if (rc == MP_OK)
+        j->st->changes_trimmed = j->upto;
+    j->st->trimming = false;
+    mp_free(j);
+}
+
+/* The changes the index has applied are forgotten by the writer (the
+ * indexer writes only its own file): a small job, after the edits that
+ * made them. */
+static void trim_queue(mp_store_t *st)
+{
+    if (st->trimming || st->changes_upto <= st->changes_trimmed || atomic_load(&st->closing))
+        return;
+    trim_job_t *j = mp_calloc(1, sizeof *j);
+    j->base.run = trim_run;
+    j->base.done = trim_done;
+    j->st = st;
+    j->upto = st->changes_upto;
+    if (mp_sqlite__write_or_free(st, &j->base) == MP_OK)
+        st->trimming = true;
+}
+
 static bool index_queue(mp_store_t *st);
 
 static void index_done(mp_sql_job_t *job, mp_err_t rc)
 {
     index_job_t *j = (index_job_t *)job;
     mp_store_t *st = j->st;
-    bool more = rc == MP_OK && j->full;
-    if (rc == MP_OK)
-        st->fts_upto = j->upto;
-    else
+    bool more = rc == MP_OK && j->pos.full;
+    if (rc == MP_OK) {
+        st->fts_upto = j->pos.upto;
+        st->changes_upto = j->pos.changes_upto;
+        trim_queue(st);
+    } else {
         mp_log_error("store: indexing messages for search failed: %s", mp_err_code(rc));
+    }
     mp_free(j);
     st->indexing = false;
     /* Behind: go on at once unless sends are waiting (then the timer
@@ -643,51 +732,75 @@ static void index_done(mp_sql_job_t *job, mp_err_t rc)
         (void)index_queue(st);
 }
 
-/* Queues an indexer job unless one is in flight, the index is not kept or
+/* Queues an indexer pass unless one is in flight, the index is not kept or
  * the store is closing. */
 static bool index_queue(mp_store_t *st)
 {
     MP_ASSERT_THREAD(st->loop_thread);
-    if (st->indexing || atomic_load(&st->closing) || !atomic_load(&st->fts_kept))
+    if (st->indexing || st->idb == NULL || atomic_load(&st->closing) || !atomic_load(&st->fts_kept))
         return false;
     index_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = index_run;
     j->base.done = index_done;
     j->st = st;
-    if (mp_sqlite__write_or_free(st, &j->base) != MP_OK)
+    if (queue_push(&st->iq, &j->base) != MP_OK) {
+        mp_free(j);
         return false;
+    }
     st->indexing = true;
     return true;
 }
 
-/* Only when something committed lies above the watermark: an idle store
- * must not commit (and fsync) empty indexer batches. */
+/* Only when something committed lies beyond where the index stands: an
+ * idle store must not wake the indexer for nothing. */
 static void on_index_timer(uv_timer_t *t)
 {
     mp_store_t *st = t->data;
-    if (!st->index_held && atomic_load(&st->msg_high) > st->fts_upto)
+    if (!st->index_held && (atomic_load(&st->msg_high) > st->fts_upto ||
+                            atomic_load(&st->changes_high) > st->changes_upto))
         (void)index_queue(st);
 }
 
-/* The watermark and the largest message id as stored, read at open (the
- * indexer may have been behind when the server stopped) and the id
- * generator moved past the latter (see sqlite_chat_int.h). */
+/* The largest message id as stored, read at open: the id generator moves
+ * past it (see sqlite_chat_int.h). With SQLite also the indexer's
+ * connection, search.db made ready, and where the index stands (it may have
+ * been behind when the server stopped). */
 static int index_state_load(mp_store_t *st, char *err, size_t errlen)
 {
-    mp_sql_stmt_t *s = mp_sql_prepare(
-        st->wdb, "SELECT fts_upto, (SELECT coalesce(max(id), 0) FROM messages) FROM chat_state"
-                 " WHERE id = 1");
-    int rc = s != NULL ? mp_sql_step(s) : MP_SQL_DONE;
-    if (rc != MP_SQL_ROW) {
-        snprintf(err, errlen, "cannot read the search index state: %s", mp_sql_errmsg(st->wdb));
+    uint64_t high = 0, changes = 0;
+    if (st->url != NULL) {
+        mp_sql_stmt_t *s = mp_sql_prepare(st->wdb, "SELECT coalesce(max(id), 0) FROM messages");
+        bool ok = s != NULL && mp_sql_step(s) == MP_SQL_ROW;
+        if (ok)
+            high = (uint64_t)mp_sql_col_i64(s, 0);
         if (s != NULL)
             mp_sql_reset(s);
+        if (!ok) {
+            snprintf(err, errlen, "cannot read the last message id: %s", mp_sql_errmsg(st->wdb));
+            return -1;
+        }
+        mp_id_after(high);
+        return 0;
+    }
+    if ((st->idb = sqlite_open(st->path, false, err, errlen)) == NULL ||
+        mp_sqlite__search_prepare(st->idb, st->search_path, err, errlen) != 0)
+        return -1;
+    mp_sql_stmt_t *s = mp_sql_prepare(st->idb, "SELECT upto, changes_upto FROM search.state");
+    bool ok = s != NULL && mp_sql_step(s) == MP_SQL_ROW;
+    if (ok) {
+        st->fts_upto = (uint64_t)mp_sql_col_i64(s, 0);
+        st->changes_upto = (uint64_t)mp_sql_col_i64(s, 1);
+    }
+    if (s != NULL)
+        mp_sql_reset(s);
+    ok = ok && msg_high_read(st->idb, &high, &changes);
+    mp_sql_reset_all(st->idb);
+    if (!ok) {
+        snprintf(err, errlen, "cannot read the search index state: %s", mp_sql_errmsg(st->idb));
         return -1;
     }
-    st->fts_upto = (uint64_t)mp_sql_col_i64(s, 0);
-    uint64_t high = (uint64_t)mp_sql_col_i64(s, 1);
-    mp_sql_reset(s);
     atomic_store(&st->msg_high, high);
+    atomic_store(&st->changes_high, changes);
     mp_id_after(high);
     return 0;
 }
@@ -734,11 +847,15 @@ mp_err_t mp_store_open_url(const char *dir, const char *url, uv_loop_t *loop, mp
     size_t len = strlen(dir) + sizeof "/magpie.db";
     st->path = mp_malloc(len);
     snprintf(st->path, len, "%s/magpie.db", dir);
+    len = strlen(dir) + sizeof "/search.db";
+    st->search_path = mp_malloc(len);
+    snprintf(st->search_path, len, "%s/search.db", dir);
     st->url = url != NULL && url[0] != '\0' ? mp_strdup(url) : NULL;
     st->loop = loop;
     st->loop_thread = uv_thread_self();
     queue_init(&st->wq, MP_SQLITE_WRITE_MAX);
     queue_init(&st->rq, MP_SQLITE_READ_MAX);
+    queue_init(&st->iq, 1);
     uv_mutex_init(&st->done_mu);
     atomic_init(&st->healthy, true);
     atomic_init(&st->closing, false);
@@ -746,6 +863,7 @@ mp_err_t mp_store_open_url(const char *dir, const char *url, uv_loop_t *loop, mp
     /* PostgreSQL keeps no search index: search scans there. */
     atomic_init(&st->fts_kept, st->url == NULL);
     atomic_init(&st->msg_high, 0);
+    atomic_init(&st->changes_high, 0);
     atomic_init(&st->batches, 0);
     atomic_init(&st->jobs, 0);
 
@@ -780,6 +898,7 @@ mp_err_t mp_store_open_url(const char *dir, const char *url, uv_loop_t *loop, mp
     return MP_OK;
 fail:
     close_readers(st);
+    mp_sql_close(st->idb);
     mp_sql_close(st->wdb);
     free_store(st);
     return MP_ERR_INTERNAL;
@@ -789,8 +908,8 @@ void mp_store_close(mp_store_t *st)
 {
     if (st == NULL || atomic_exchange(&st->closing, true))
         return;
-    /* No indexer job is queued from here on (index_queue checks closing);
-     * one in flight is finished by the writer like any other job. */
+    /* No indexer pass is queued from here on (index_queue checks closing);
+     * one in flight is finished by the indexer before its thread ends. */
     uv_close((uv_handle_t *)&st->index_timer, on_timer_closed);
     stop_threads(st);
     uv_close((uv_handle_t *)&st->async, on_async_closed);
@@ -900,10 +1019,16 @@ void mp_sqlite__fts_keep(mp_store_t *st, bool on)
     atomic_store(&st->fts_kept, on);
 }
 
-void mp_sqlite__fts_upto_known(mp_store_t *st, uint64_t upto)
+void mp_sqlite__fts_upto_known(mp_store_t *st, uint64_t upto, uint64_t changes_upto)
 {
     MP_ASSERT_THREAD(st->loop_thread);
     st->fts_upto = upto;
+    st->changes_upto = changes_upto;
+}
+
+const char *mp_sqlite__search_path(const mp_store_t *st)
+{
+    return st->search_path;
 }
 
 void mp_sqlite__index_hold(mp_store_t *st, bool hold)

@@ -415,18 +415,6 @@ static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 
 /* ---- send: the search index, replies and mentions ------------------------------ */
 
-/* SQLite only (FTS5): PostgreSQL has no messages_fts and never keeps the
- * index (mp_sqlite__fts_row does nothing there). The 'delete' command of an
- * external-content table needs the values that were indexed. */
-/* conv_key is read from the row (a generated column: see
- * migration_messages.h); the row exists whenever its index entry changes. */
-static const char SQL_FTS_ADD[] =
-    "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
-    " VALUES(?1, ?2, ?3, (SELECT conv_key FROM messages WHERE id = ?1))";
-static const char SQL_FTS_DEL[] =
-    "INSERT INTO messages_fts(messages_fts, rowid, body, search_extra, conv_key)"
-    " VALUES('delete', ?1, ?2, ?3, (SELECT conv_key FROM messages WHERE id = ?1))";
-
 static const char SQL_USER_EXISTS[] = "SELECT 1 FROM users WHERE id = ?1";
 static const char SQL_MEMBER_EXISTS[] =
     "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2";
@@ -438,25 +426,6 @@ static const char SQL_KIND_ROLE[] =
 static const char SQL_MARK_INSERT[] =
     "INSERT INTO mention_marks(conversation_id, user_id, seq, sender_id) VALUES(?1, ?2, ?3, ?4)"
     " ON CONFLICT DO NOTHING";
-
-mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char *body,
-                            const char *extra)
-{
-    /* The callers ask only while the index is kept, which it never is on
-     * PostgreSQL; this is the one gate in front of the FTS5 statements. */
-    if (mp_sql_is_pg(db))
-        return MP_OK;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, add ? SQL_FTS_ADD : SQL_FTS_DEL);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, id);
-    mp_sql_bind_text(s, 2, body ? body : "", -1);
-    if (extra != NULL)
-        mp_sql_bind_text(s, 3, extra, -1);
-    else
-        mp_sql_bind_null(s, 3);
-    return step_done(db, s);
-}
 
 /* Whether the statement (one id bound as ?1, another as ?2 when b != 0)
  * finds a row. */

@@ -80,26 +80,28 @@ mp_err_t mp_sqlite__head_version(mp_sql_conn_t *db, int64_t *out)
 mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
                                 mp_conv_kind_t *kind) __attribute__((warn_unused_result));
 
-/* The search index (messages_fts) is kept behind a watermark,
- * chat_state.fts_upto: every indexable message (not system, not deleted for
- * everyone) with id <= fts_upto has its entry, and no message above it has
- * one. Sends and forwards do not touch the index (the trigram insert would
- * cost them half their rate); the indexer, a write job the store schedules
- * from its loop thread (sqlite.c), indexes the messages above the watermark
- * in id order, a chunk at a time, and moves it up. Edit and delete change
- * the entry only at or below it; search scans the messages above it and
- * asks the index below it.
+/* The search index (sqlite_index.c) is kept in DIR/search.db behind a
+ * watermark, upto: every indexable message (not system, not deleted for
+ * everyone) with id <= upto has its entry, and no message above it has one.
+ * Sends and forwards do not touch the index (the trigram insert would cost
+ * them half their rate); the indexer, a thread of the store with its own
+ * connection (sqlite.c), indexes the messages above the watermark in id
+ * order, a chunk at a time, and moves it up. Edit and delete for everyone
+ * add a row to search_changes, which the indexer applies after them; search
+ * scans the messages above the watermark, asks the index below it, and
+ * checks a message with a change not applied yet itself.
  *
  * Why a watermark is enough: message ids come from mp_id_next(), which is
  * strictly increasing within the process, and every INSERT INTO messages
  * (send, forward, group system messages; world posts are sends) draws its id
  * inside its run() on the writer thread, which runs jobs one at a time and
  * commits each batch before it starts the next. So a message drawn after
- * another commits with it or after it: when the indexer (itself a writer
- * job) reaches id X, every message with a smaller id is already visible to
- * it, and none can appear below the watermark later. Across restarts
- * mp_store_open advances the id generator past the largest stored id
- * (mp_id_after), so a clock set back does not break this either.
+ * another commits with it or after it: every snapshot of the database holds
+ * all the messages up to some id and none above it, and when the indexer
+ * reads message X in its snapshot, no message with a smaller id can appear
+ * later. Across restarts mp_store_open advances the id generator past the
+ * largest stored id (mp_id_after), so a clock set back does not break this
+ * either.
  *
  * mp_sqlite__fts_kept: whether the index is kept at all: on unless
  * mp_store_search_index turned it off at start-up. Jobs read it when queued
@@ -107,27 +109,43 @@ mp_err_t mp_sqlite__chat_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
  * Defined in sqlite.c. */
 bool mp_sqlite__fts_kept(mp_store_t *st);
 void mp_sqlite__fts_keep(mp_store_t *st, bool on);
-/* Tells the scheduler the watermark stored in the database (loop thread;
- * after mp_store_search_index changed it). Defined in sqlite.c. */
-void mp_sqlite__fts_upto_known(mp_store_t *st, uint64_t upto);
+/* Tells the scheduler where the index stands (loop thread; after
+ * mp_store_search_index changed it). Defined in sqlite.c. */
+void mp_sqlite__fts_upto_known(mp_store_t *st, uint64_t upto, uint64_t changes_upto);
+/* DIR/search.db. Defined in sqlite.c. */
+const char *mp_sqlite__search_path(const mp_store_t *st);
 
-/* The watermark as stored (chat_state.fts_upto), read in the caller's
- * transaction. Defined in sqlite_search.c. */
-mp_err_t mp_sqlite__fts_upto(mp_sql_conn_t *db, uint64_t *upto) __attribute__((warn_unused_result));
-/* The indexer's work (writer only): indexes the next max messages above the
- * watermark in id order (system and deleted ones are skipped but passed)
- * and stores the new watermark in *upto (unchanged and not written when
- * there was nothing to do). *full: max messages were found, so more may
- * wait. Defined in sqlite_search.c. */
-mp_err_t mp_sqlite__fts_index_chunk(mp_sql_conn_t *db, size_t max, uint64_t *upto, bool *full)
+/* Attaches the index's file as "search" to a connection on magpie.db (a
+ * read-only connection attaches it read-only). */
+mp_err_t mp_sqlite__search_attach(mp_sql_conn_t *db, const char *path)
+    __attribute__((warn_unused_result));
+/* The indexer's connection at open: attaches the file, creates what is
+ * missing and starts the index over when it was built from another copy of
+ * the database (a restored backup, a copied file). -1 with err set. */
+int mp_sqlite__search_prepare(mp_sql_conn_t *db, const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* The index entry of a message: add puts (body, extra) in, !add takes
- * exactly those values out (external-content FTS5 must be told the OLD
- * indexed values). Writer only: the indexer adds, edit and delete change
- * entries at or below the watermark. Defined in sqlite_chat.c. */
-mp_err_t mp_sqlite__fts_row(mp_sql_conn_t *db, bool add, uint64_t id, const char *body,
-                            const char *extra) __attribute__((warn_unused_result));
+/* Where the indexer is: the watermark, the last change applied, and whether
+ * a pass found a full chunk (more may wait). */
+typedef struct mp_sqlite_index_pos {
+    uint64_t upto, changes_upto;
+    bool full;
+} mp_sqlite_index_pos_t;
+
+/* One pass of the indexer (its connection): the next max changes and the
+ * next max messages above the watermark, read in one read transaction and
+ * written to search.db in another. *pos gets the state after it; nothing
+ * is written when there was nothing to do. */
+mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, mp_sqlite_index_pos_t *pos)
+    __attribute__((warn_unused_result));
+
+/* Writer: message id changed in a way search must see (an edit, a delete
+ * for everyone). Nothing on PostgreSQL, which keeps no index. */
+mp_err_t mp_sqlite__search_changed(mp_sql_conn_t *db, uint64_t id)
+    __attribute__((warn_unused_result));
+/* Writer: forgets the changes the index has applied (seq <= upto). */
+mp_err_t mp_sqlite__search_trim(mp_sql_conn_t *db, uint64_t upto)
+    __attribute__((warn_unused_result));
 
 /* Send-path pieces other writes reuse (defined in sqlite_chat.c, send
  * section). post_access: whether user may post in conv at now_ms, read in

@@ -90,9 +90,10 @@ struct mp_sql_deferred {
 void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads);
 
 /* Test hooks of the search indexer (loop thread). hold: nothing queues an
- * indexer job while held (one in flight still completes), so a test can look at messages the index
- * has not reached. index_now: queues an indexer job now, as the timer would; false when one is in
- * flight, the index is not kept or the store is closing. */
+ * indexer pass while held (one in flight still completes), so a test can
+ * look at messages and changes the index has not reached. index_now: queues
+ * a pass now, as the timer would; false when one is in flight, the index is
+ * not kept or the store is closing. */
 void mp_sqlite__index_hold(mp_store_t *st, bool hold);
 bool mp_sqlite__index_now(mp_store_t *st);
 

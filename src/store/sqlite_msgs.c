@@ -193,20 +193,14 @@ static void msg_done(mp_sql_job_t *job, mp_err_t rc)
     mp_free(j);
 }
 
-/* Whether m (live, as read in this job) has an entry in the search index:
- * only below the indexer's watermark. Above it the indexer has not reached
- * m yet and will index the text m has then (none once deleted), so an edit
- * or a delete leaves the index alone. PostgreSQL keeps no index at all. */
-static mp_err_t msg_indexed(mp_sql_conn_t *db, const msg_job_t *j, const mp_msg_row_t *m,
-                            bool *indexed)
+/* Tells the search index that m changed (an edit, a delete for everyone):
+ * the indexer replaces its entry after this commits, and search checks m
+ * itself until then. PostgreSQL keeps no index at all. */
+static mp_err_t msg_changed(mp_sql_conn_t *db, const msg_job_t *j, const mp_msg_row_t *m)
 {
-    *indexed = false;
     if (!j->fts || mp_sql_is_pg(db) || strcmp(m->kind, "system") == 0)
         return MP_OK;
-    uint64_t upto = 0;
-    mp_err_t rc = mp_sqlite__fts_upto(db, &upto);
-    *indexed = rc == MP_OK && m->id <= upto;
-    return rc;
+    return mp_sqlite__search_changed(db, m->id);
 }
 
 static msg_job_t *msg_job_new(mp_store_t *st, const mp_msg_actor_t *actor, uint64_t conv,
@@ -271,12 +265,7 @@ static mp_err_t edit_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     int64_t v;
     if ((rc = mp_sqlite__next_version(db, &v)) != MP_OK)
         return rc;
-    bool indexed = false;
-    if ((rc = msg_indexed(db, j, m, &indexed)) != MP_OK)
-        return rc;
-    if (indexed &&
-        ((rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK ||
-         (rc = mp_sqlite__fts_row(db, true, m->id, j->text, m->search_extra)) != MP_OK))
+    if ((rc = msg_changed(db, j, m)) != MP_OK)
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_EDIT);
     if (s == NULL)
@@ -408,10 +397,7 @@ static mp_err_t erase_run(mp_sql_conn_t *db, msg_job_t *j, mp_msg_row_t *m)
     mp_err_t rc = mp_sqlite__next_version(db, &v);
     if (rc != MP_OK)
         return rc;
-    bool indexed = false;
-    if ((rc = msg_indexed(db, j, m, &indexed)) != MP_OK)
-        return rc;
-    if (indexed && (rc = mp_sqlite__fts_row(db, false, m->id, m->text, m->search_extra)) != MP_OK)
+    if ((rc = msg_changed(db, j, m)) != MP_OK)
         return rc;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_ERASE);
     if (s == NULL)

@@ -3,9 +3,12 @@
  *
  * Candidates come newest first, either from the messages themselves (the
  * scan) or, for queries of 3+ characters while the index is kept, from the
- * scan of the messages above the indexer's watermark (chat_state.fts_upto,
+ * scan of the messages above the indexer's watermark (search.state.upto,
  * which the index has not reached yet) followed by the FTS5 trigram index
- * (messages_fts) below it; each one is checked against
+ * (search.messages_fts, in DIR/search.db: sqlite_index.c) below it. A
+ * message below the watermark with a change the indexer has not applied
+ * (search_changes) is checked itself, in its place in that order, whatever
+ * its old entry says. Each candidate is checked against
  * what the user may read, in C, with the conversation's access cached for
  * the request. A request examines at most MP_CHAT_SEARCH_SCAN candidates,
  * so its cost is bounded whatever the query, and the cursor (a message id)
@@ -32,6 +35,8 @@ typedef struct search_job {
     size_t query_len;
     mp_map_t access;     /* conversation id -> int64_t * cleared_seq (-1: may not read) */
     int64_t one_cleared; /* in.conversation_id != 0: the user's cleared_seq there */
+    uint64_t *changed;   /* ids at or below the watermark with a change not applied, newest first */
+    size_t n_changed, next_changed;
     mp_sqlite_msgvec_t hits;
     char **marked; /* per hit */
     size_t cap_marked;
@@ -51,7 +56,10 @@ static const char SQL_MEMBER_CLEARED[] =
     "SELECT cleared_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2";
 static const char SQL_HIDDEN[] =
     "SELECT 1 FROM hidden_messages WHERE user_id = ?1 AND message_id = ?2";
-static const char SQL_FTS_STATE[] = "SELECT fts_complete, fts_upto FROM chat_state WHERE id = 1";
+static const char SQL_FTS_STATE[] =
+    "SELECT complete, upto, changes_upto FROM search.state WHERE id = 1";
+static const char SQL_CHANGED[] = "SELECT DISTINCT message_id FROM search_changes"
+                                  " WHERE seq > ?1 AND message_id <= ?2 ORDER BY message_id DESC";
 
 /* The named conversation: a member's (with their cleared_seq), or the world
  * room, which has no member rows and nothing cleared. */
@@ -288,16 +296,62 @@ static char *fts_query(const char *q, uint64_t conv)
     return out;
 }
 
-/* The candidate the index found (id, with the highlighted columns of f). */
-static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, mp_sql_stmt_t *f)
+static mp_err_t scan_candidate(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *s);
+
+static bool is_changed(const search_job_t *j, uint64_t id)
+{
+    for (size_t i = 0; i < j->n_changed; i++)
+        if (j->changed[i] == id)
+            return true;
+    return false;
+}
+
+/* A message with a change the index has not applied, checked as the scan
+ * checks one: its text as it is now. */
+static mp_err_t changed_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, id);
     int rc = mp_sql_step(s);
+    mp_err_t e = MP_OK;
+    if (rc == MP_SQL_ROW && (j->in.conversation_id == 0 || col_u64(s, 1) == j->in.conversation_id))
+        e = scan_candidate(db, j, s);
+    else if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        e = mp_sql_err(db, rc);
+    mp_sql_reset(s);
+    return e;
+}
+
+/* The changed messages above id (newest first, below the cursor before),
+ * each in its place: false when the budget stopped the walk. */
+static bool changed_until(mp_sql_conn_t *db, search_job_t *j, uint64_t id, uint64_t before,
+                          mp_err_t *e)
+{
+    while (*e == MP_OK && j->next_changed < j->n_changed && j->changed[j->next_changed] > id) {
+        uint64_t c = j->changed[j->next_changed++];
+        if (c >= before)
+            continue;
+        if (!budget_take(j, c))
+            return false;
+        *e = changed_candidate(db, j, c);
+    }
+    return true;
+}
+
+/* The candidate the index found (id, with the highlighted columns of f). */
+static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, mp_sql_stmt_t *f)
+{
+    if (is_changed(j, id))
+        return MP_OK; /* its place is taken by changed_until */
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, id);
+    int rc = mp_sql_step(s);
     if (rc == MP_SQL_DONE)
-        return MP_OK; /* not expected: the writer keeps the index in step */
+        return MP_OK; /* a message the database does not have: never shown */
     if (rc != MP_SQL_ROW)
         return mp_sql_err(db, rc);
     bool ok = false;
@@ -328,8 +382,14 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
     mp_sql_bind_i64(f, 2, (int64_t)before);
     mp_err_t e = MP_OK;
     int rc;
+    bool walked = true;
     while ((rc = mp_sql_step(f)) == MP_SQL_ROW) {
-        if (!budget_take(j, col_u64(f, 0)))
+        uint64_t id = col_u64(f, 0);
+        if (!(walked = changed_until(db, j, id, before, &e)) || e != MP_OK)
+            break;
+        if (is_changed(j, id))
+            continue;
+        if (!budget_take(j, id))
             break;
         if ((e = fts_candidate(db, j, j->last, f)) != MP_OK)
             break;
@@ -338,7 +398,12 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
     mp_free(phrase);
     if (e != MP_OK)
         return e;
-    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
+        return mp_sql_err(db, rc);
+    /* The index is done: the changed messages below its last hit. */
+    if (rc == MP_SQL_DONE && walked)
+        (void)changed_until(db, j, 0, before, &e);
+    return e;
 }
 
 /* ---- the scan path ------------------------------------------------------------------- */
@@ -446,10 +511,11 @@ static size_t utf8_chars(const char *s)
 /* The index answers only when it is kept (and so complete up to its
  * watermark, *upto), and only for queries it can match (trigrams: 3+
  * characters). PostgreSQL never keeps one (no FTS5): it scans. */
-static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes, uint64_t *upto)
+static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes, uint64_t *upto,
+                          uint64_t *changes_upto)
 {
     *yes = false;
-    *upto = 0;
+    *upto = *changes_upto = 0;
     if (!j->fts_kept || mp_sql_is_pg(db) || utf8_chars(j->in.query) < 3)
         return MP_OK;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
@@ -460,23 +526,50 @@ static mp_err_t use_index(mp_sql_conn_t *db, const search_job_t *j, bool *yes, u
         return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
     *yes = mp_sql_col_int(s, 0) != 0;
     *upto = col_u64(s, 1);
+    *changes_upto = col_u64(s, 2);
     mp_sql_reset(s);
     return MP_OK;
 }
 
-/* Both parts read one snapshot (a read job is one read transaction), so
- * the watermark, the messages and the index agree: the scan covers the ids
- * above the watermark, the index those at or below it, newest first. */
+/* The messages at or below the watermark whose change the index has not
+ * applied yet (few: edits and deletes of the last moments). */
+static mp_err_t changed_load(mp_sql_conn_t *db, search_job_t *j, uint64_t upto,
+                             uint64_t changes_upto)
+{
+    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CHANGED);
+    if (s == NULL)
+        return MP_ERR_INTERNAL;
+    bind_u64(s, 1, changes_upto);
+    bind_u64(s, 2, upto);
+    size_t cap = 0;
+    int rc;
+    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+        if (j->n_changed == cap) {
+            cap = cap ? 2 * cap : 16;
+            j->changed = mp_realloc(j->changed, cap * sizeof *j->changed);
+        }
+        j->changed[j->n_changed++] = col_u64(s, 0);
+    }
+    mp_sql_reset(s);
+    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
+/* A read job is one read transaction: one snapshot of each file, search.db's
+ * taken first (its state is the first read), so the messages read after it
+ * are at least as new as the index: every message at or below the
+ * watermark is there, and every change the index has not applied is in
+ * search_changes. The scan covers the ids above the watermark, the index
+ * those at or below it, newest first. */
 static mp_err_t search_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     search_job_t *j = (search_job_t *)job;
     bool fts = false;
-    uint64_t upto = 0;
-    mp_err_t rc = MP_OK;
-    if (j->in.conversation_id != 0)
+    uint64_t upto = 0, changes_upto = 0;
+    mp_err_t rc = use_index(db, j, &fts, &upto, &changes_upto);
+    if (rc == MP_OK && fts)
+        rc = changed_load(db, j, upto, changes_upto);
+    if (rc == MP_OK && j->in.conversation_id != 0)
         rc = one_conv_load(db, j);
-    if (rc == MP_OK)
-        rc = use_index(db, j, &fts, &upto);
     if (rc == MP_OK)
         rc = scan_search(db, j, fts ? upto : 0);
     if (rc == MP_OK && fts && !j->has_more)
@@ -499,6 +592,7 @@ static void search_done(mp_sql_job_t *job, mp_err_t rc)
     for (size_t i = 0; i < j->hits.n; i++)
         mp_free(j->marked[i]);
     mp_free(j->marked);
+    mp_free(j->changed);
     mp_free(j->out);
     mp_sqlite__msgvec_free(&j->hits);
     mp_map_iter_t it;
@@ -530,175 +624,4 @@ mp_err_t mp_store_search(mp_store_t *st, const mp_search_in_t *in, mp_search_fn 
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__read_or_free(st, &j->base);
-}
-
-/* ---- keeping the index --------------------------------------------------------------------- */
-
-/* SQLite only (FTS5 commands; never run on PostgreSQL, see
- * mp_store_search_index). The rebuild indexes what search may find: no
- * system messages, no tombstones. */
-static const char SQL_FTS_CLEAR[] = "INSERT INTO messages_fts(messages_fts) VALUES('delete-all')";
-static const char SQL_FTS_FILL[] =
-    "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
-    " SELECT id, body, search_extra, conv_key"
-    " FROM messages WHERE kind <> 'system' AND coalesce(deleted_at, 0) = 0";
-
-static const char SQL_UPTO_GET[] = "SELECT fts_upto FROM chat_state WHERE id = 1";
-static const char SQL_UPTO_SET[] = "UPDATE chat_state SET fts_upto = ?1 WHERE id = 1";
-static const char SQL_TO_INDEX[] =
-    "SELECT id, kind, body, search_extra, coalesce(deleted_at, 0) FROM messages WHERE id > ?1"
-    " ORDER BY id LIMIT ?2";
-
-mp_err_t mp_sqlite__fts_upto(mp_sql_conn_t *db, uint64_t *upto)
-{
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UPTO_GET);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    int rc = mp_sql_step(s);
-    if (rc != MP_SQL_ROW)
-        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
-    *upto = col_u64(s, 0);
-    mp_sql_reset(s);
-    return MP_OK;
-}
-
-static mp_err_t upto_set(mp_sql_conn_t *db, uint64_t upto)
-{
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_UPTO_SET);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, upto);
-    int rc = mp_sql_step(s);
-    mp_sql_reset(s);
-    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
-}
-
-/* Every message above the watermark is committed and stays where it is
- * (sqlite_chat_int.h), so the chunk is simply the next ids in order; what
- * it indexes is the message as it is now (edits and deletes above the
- * watermark left the index alone). */
-mp_err_t mp_sqlite__fts_index_chunk(mp_sql_conn_t *db, size_t max, uint64_t *upto, bool *full)
-{
-    *full = false;
-    /* Never queued there (the index is not kept), and nothing to do if it
-     * were: *upto stays as the caller has it. */
-    if (mp_sql_is_pg(db))
-        return MP_OK;
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    int rc = mp_sql_step(s);
-    if (rc != MP_SQL_ROW)
-        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
-    bool kept = mp_sql_col_int(s, 0) != 0;
-    *upto = col_u64(s, 1);
-    mp_sql_reset(s);
-    /* A job queued before mp_store_search_index turned the index off must
-     * not put anything back into it. */
-    if (!kept)
-        return MP_OK;
-    mp_err_t e = MP_OK;
-    if ((s = mp_sql_prepare(db, SQL_TO_INDEX)) == NULL)
-        return MP_ERR_INTERNAL;
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, *upto);
-    mp_sql_bind_i64(s, 2, (int64_t)max);
-    uint64_t last = *upto;
-    size_t n = 0;
-    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
-        n++;
-        last = col_u64(s, 0);
-        const char *kind = mp_sql_col_text(s, 1);
-        if (kind == NULL || strcmp(kind, "system") == 0 || mp_sql_col_i64(s, 4) != 0)
-            continue;
-        if ((e = mp_sqlite__fts_row(db, true, last, mp_sql_col_text(s, 2),
-                                    mp_sql_col_text(s, 3))) != MP_OK)
-            break;
-    }
-    mp_sql_reset(s);
-    if (e != MP_OK)
-        return e;
-    if (rc != MP_SQL_DONE)
-        return mp_sql_err(db, rc);
-    *full = n == max;
-    if (last == *upto)
-        return MP_OK; /* nothing new: no write */
-    if ((e = upto_set(db, last)) == MP_OK)
-        *upto = last;
-    return e;
-}
-
-static mp_err_t index_set(mp_sql_conn_t *db, bool on)
-{
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_FTS_STATE);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    int rc = mp_sql_step(s);
-    if (rc != MP_SQL_ROW)
-        return rc == MP_SQL_DONE ? MP_ERR_INTERNAL : mp_sql_err(db, rc);
-    bool complete = mp_sql_col_int(s, 0) != 0;
-    mp_sql_reset(s);
-    if (on == complete)
-        return MP_OK;
-    /* Off: the index is emptied, so that content deleted while it is not
-     * kept does not linger in it. On after off: rebuilt from the rows, up
-     * to the last message (nothing else writes meanwhile). */
-    mp_err_t e = mp_sql_exec(db, SQL_FTS_CLEAR);
-    if (e == MP_OK && on) {
-        mp_log_info("store: rebuilding the search index");
-        e = mp_sql_exec(db, SQL_FTS_FILL);
-    }
-    if (e == MP_OK)
-        e = mp_sql_exec(db, on ? "UPDATE chat_state SET fts_upto = (SELECT coalesce(max(id), 0)"
-                                 " FROM messages) WHERE id = 1"
-                               : "UPDATE chat_state SET fts_upto = 0 WHERE id = 1");
-    if (e == MP_OK)
-        e = mp_sql_exec(db, on ? "UPDATE chat_state SET fts_complete = 1 WHERE id = 1"
-                               : "UPDATE chat_state SET fts_complete = 0 WHERE id = 1");
-    return e;
-}
-
-mp_err_t mp_store_search_index(mp_store_t *st, bool on, char *err, size_t errlen)
-{
-    /* Off takes effect before the change commits, so that no write can
-     * index a message into an index marked incomplete; on only after the
-     * rebuild (at start-up nothing else writes meanwhile). */
-    if (!on)
-        mp_sqlite__fts_keep(st, false);
-    mp_sql_conn_t *db = mp_sqlite__conn_open(st, false);
-    if (db == NULL) {
-        snprintf(err, errlen, "cannot open the database to set up the search index");
-        return MP_ERR_INTERNAL;
-    }
-    /* PostgreSQL has no FTS5: the index is never kept there, whatever the
-     * setting, and search scans the messages (the index-off path). Nothing
-     * is stored: no writer job asks for the index while it is not kept. */
-    if (mp_sql_is_pg(db)) {
-        mp_sqlite__fts_keep(st, false);
-        mp_sql_close(db);
-        if (on)
-            mp_log_info("store: search_index is ignored on PostgreSQL: search scans the messages");
-        return MP_OK;
-    }
-    mp_err_t rc = MP_ERR_INTERNAL;
-    uint64_t upto = 0;
-    if (mp_sql_begin(db, true)) {
-        rc = index_set(db, on);
-        if (rc == MP_OK)
-            rc = mp_sqlite__fts_upto(db, &upto);
-        if (rc == MP_OK && !mp_sql_commit(db))
-            rc = MP_ERR_INTERNAL;
-        if (rc != MP_OK)
-            mp_sql_rollback(db);
-    }
-    if (rc != MP_OK)
-        snprintf(err, errlen, "cannot %s the search index: %s", on ? "build" : "clear",
-                 mp_sql_errmsg(db));
-    mp_sql_close(db);
-    if (rc == MP_OK)
-        mp_sqlite__fts_upto_known(st, upto);
-    if (rc == MP_OK && on)
-        mp_sqlite__fts_keep(st, true);
-    return rc;
 }

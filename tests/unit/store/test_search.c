@@ -2,8 +2,11 @@
  * in a temporary directory: words and CJK substrings through the trigram
  * index, short queries through the scan, what is never returned
  * (conversations of others, deleted, hidden, cleared, system messages), the
- * filters, the paging cursor and the scan budget, and the index turned off
- * and rebuilt. Every wait runs the loop until the callback has fired. */
+ * filters, the paging cursor and the scan budget, the index turned off and
+ * rebuilt, edits and deletes the indexer has not applied yet, the index's
+ * own file (its lock holds up no send; one built from another copy of the
+ * database is started over). Every wait runs the loop until the callback
+ * has fired. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,6 +132,7 @@ static int setup(void **state)
     mp_id_init(5);
     assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &f->peek), SQLITE_OK);
     sqlite3_busy_timeout(f->peek, 5000);
+    exec_sql(f, "ATTACH '%s/search.db' AS search", f->s.dir);
     mpu_user_add(&f->s, OWNER, "olga", "Olga", false);
     mpu_user_add(&f->s, MEMBER, "mia", "Mia", false);
     mpu_user_add(&f->s, OTHER, "otto", "Otto", false);
@@ -243,16 +247,24 @@ static int64_t fts_count(fx_t *f, const char *phrase)
 
 static uint64_t fts_upto(fx_t *f)
 {
-    return (uint64_t)peek_int(f, "SELECT fts_upto FROM chat_state");
+    return (uint64_t)peek_int(f, "SELECT upto FROM search.state");
 }
 
 static bool caught_up(void *ud)
 {
     fx_t *f = ud;
-    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages");
+    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages") &&
+           peek_int(f, "SELECT changes_upto FROM search.state") >=
+               peek_int(f, "SELECT coalesce(max(seq), 0) FROM search_changes");
 }
 
-/* Lets the indexer run (its timer) until it has reached the last message. */
+static bool no_changes_left(void *ud)
+{
+    return peek_int(ud, "SELECT count(*) FROM search_changes") == 0;
+}
+
+/* Lets the indexer run (its timer) until it has reached the last message
+ * and applied the last change. */
 static void fts_catch_up(fx_t *f)
 {
     mp_sqlite__index_hold(f->s.st, false);
@@ -474,6 +486,10 @@ static void test_scan_budget(void **state)
 static void test_conversation_scope_in_index(void **state)
 {
     fx_t *f = *state;
+    /* The rows below go in under the watermark, where the indexer never
+     * looks again. */
+    fts_catch_up(f);
+    mp_sqlite__index_hold(f->s.st, true);
     exec_sql(f,
              "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
              " created_at, version) VALUES(1000, %llu, 100000, %d, 'old', 'text', 'a needle here', "
@@ -505,21 +521,21 @@ static void test_index_off_then_on(void **state)
 {
     fx_t *f = *state;
     uint64_t a = say(f, OTHER, f->g, "kept in the index");
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "index"), 1);
     char err[256];
     assert_int_equal(mp_store_search_index(f->s.st, false, err, sizeof err), MP_OK);
-    assert_int_equal(peek_int(f, "SELECT fts_complete FROM chat_state"), 0);
+    assert_int_equal(peek_int(f, "SELECT complete FROM search.state"), 0);
     assert_int_equal(fts_count(f, "index"), 0);
-    /* An indexer chunk that runs after that (a job queued before) puts
-     * nothing back into the index. */
+    /* An indexer pass that runs after that (one queued before) puts nothing
+     * back into the index. */
     mp_sql_conn_t *db = mp_sqlite__conn_open(f->s.st, false);
     assert_non_null(db);
-    assert_true(mp_sql_begin(db, true));
-    uint64_t upto = 1;
-    bool full = true;
-    assert_int_equal(mp_sqlite__fts_index_chunk(db, 256, &upto, &full), MP_OK);
-    assert_true(mp_sql_commit(db));
+    assert_int_equal(mp_sqlite__search_attach(db, mp_sqlite__search_path(f->s.st)), MP_OK);
+    mp_sqlite_index_pos_t pos = {.upto = 1, .full = true};
+    assert_int_equal(mp_sqlite__fts_index_pass(db, 256, &pos), MP_OK);
     mp_sql_close(db);
-    assert_true(upto == 0 && !full);
+    assert_true(pos.upto == 0 && !pos.full);
     assert_int_equal(fts_count(f, "index"), 0);
     uint64_t b = say(f, OTHER, f->g, "written while the index is off");
     assert_int_equal(fts_count(f, "written"), 0);
@@ -528,12 +544,17 @@ static void test_index_off_then_on(void **state)
     assert_int_equal(r->n, 2);
     assert_true(r->ids[0] == b && r->ids[1] == a);
 
+    /* On again: started over from the first message, in the background;
+     * search answers meanwhile (the scan above the watermark). */
     assert_int_equal(mp_store_search_index(f->s.st, true, err, sizeof err), MP_OK);
-    assert_int_equal(peek_int(f, "SELECT fts_complete FROM chat_state"), 1);
+    assert_int_equal(peek_int(f, "SELECT complete FROM search.state"), 1);
+    r = find(f, MEMBER, "index");
+    assert_int_equal(r->n, 2);
+    fts_catch_up(f);
     assert_int_equal(fts_count(f, "index"), 2);
     assert_int_equal(fts_count(f, "written"), 1);
     assert_int_equal(fts_count(f, "quick group"), 0); /* system messages stay out */
-    assert_true(fts_upto(f) >= b);                    /* the rebuild set the watermark */
+    assert_true(fts_upto(f) >= b);
     uint64_t c = say(f, OTHER, f->g, "after the rebuild, index again");
     r = find(f, MEMBER, "index");
     assert_int_equal(r->n, 3);
@@ -631,8 +652,8 @@ static void test_watermark_skips(void **state)
     assert_int_equal(find(f, MEMBER, "walrus")->n, 0);
 }
 
-/* Once the index has caught up, an idle store commits nothing: the
- * indexer's timer queues no job (no empty fsync'd batches). */
+/* Once the index has caught up, an idle store writes nothing: no batch of
+ * the writer, no transaction in the index's file. */
 static void test_idle_store_writes_nothing(void **state)
 {
     fx_t *f = *state;
@@ -641,12 +662,14 @@ static void test_idle_store_writes_nothing(void **state)
     run_for(f, 50); /* the indexer's completion is delivered */
     uint64_t before = 0, after = 0;
     mp_store_stats(f->s.st, &before, NULL);
+    int64_t v0 = peek_int(f, "PRAGMA search.data_version");
     run_for(f, 350); /* a few timer periods */
     mp_store_stats(f->s.st, &after, NULL);
     assert_int_equal(after, before);
+    assert_int_equal(peek_int(f, "PRAGMA search.data_version"), v0);
 }
 
-/* Closing with an indexer job queued: the writer finishes it (the chunk is
+/* Closing with an indexer pass queued: the indexer finishes it (the chunk is
  * committed), its completion queues nothing more, and every handle closes. */
 static void test_close_while_indexing(void **state)
 {
@@ -665,6 +688,123 @@ static void test_close_while_indexing(void **state)
     assert_int_equal(fts_count(f, "closing"), 5);
 }
 
+static void edit(fx_t *f, uint64_t user, uint64_t conv, uint64_t mid, const char *text)
+{
+    msg_res_t r = {0};
+    mp_msg_actor_t a = {.user_id = user};
+    assert_int_equal(mp_store_msg_edit(f->s.st, &a, conv, mid, text, strlen(text),
+                                       48 * 3600 * 1000LL, ++f->now, on_msg, &r),
+                     MP_OK);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+}
+
+/* Edits and deletes for everyone reach the index after they commit (the
+ * indexer applies search_changes); until then search checks the changed
+ * messages themselves, in their place: the new text is found at once, the
+ * old one and the deleted message never. Applied changes are forgotten. */
+static void test_changes_before_applied(void **state)
+{
+    fx_t *f = *state;
+    uint64_t older = say(f, OTHER, f->g, "heron one");
+    uint64_t e = say(f, OTHER, f->g, "heron draft");
+    uint64_t gone = say(f, OTHER, f->g, "heron to delete");
+    uint64_t newer = say(f, OTHER, f->g, "heron four");
+    fts_catch_up(f);
+    mp_sqlite__index_hold(f->s.st, true);
+    edit(f, OTHER, f->g, e, "egret final");
+    msg_res_t d = {0};
+    mp_msg_actor_t other = {.user_id = OTHER};
+    assert_int_equal(
+        mp_store_msg_delete(f->s.st, &other, f->g, gone, true, 0, ++f->now, on_msg, &d), MP_OK);
+    MPU_WAIT(&f->s.loop, &d.done, 1);
+    assert_int_equal(d.rc, MP_OK);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM search_changes"), 2);
+    assert_int_equal(fts_count(f, "draft"), 1); /* not applied yet */
+
+    for (int pass = 0; pass < 2; pass++) {
+        search_res_t *r = find(f, MEMBER, "egret");
+        assert_int_equal(r->n, 1);
+        assert_true(r->ids[0] == e);
+        assert_string_equal(r->marked[0], "\x02"
+                                          "egret\x03 final");
+        assert_int_equal(find(f, MEMBER, "draft")->n, 0);
+        /* The index's hits and the changed message, newest first, paged
+         * with one cursor. */
+        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "heron", .limit = 1});
+        assert_int_equal(r->n, 1);
+        assert_true(r->ids[0] == newer && r->has_more);
+        r = search(
+            f, (mp_search_in_t){
+                   .user_id = MEMBER, .query = "heron", .before_id = r->next_before, .limit = 5});
+        assert_int_equal(r->n, 1);
+        assert_true(r->ids[0] == older);
+        r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "e", .limit = 50});
+        assert_false(has(r, gone));
+        fts_catch_up(f); /* the second pass: the changes applied */
+        assert_int_equal(fts_count(f, "draft"), 0);
+        assert_int_equal(fts_count(f, "egret"), 1);
+        assert_int_equal(fts_count(f, "delete"), 0);
+    }
+    /* The writer forgets what the index has applied. */
+    MPU_WAIT_UNTIL(&f->s.loop, no_changes_left, f);
+}
+
+/* The index has a file, a lock and a thread of its own: while another
+ * connection holds search.db's write lock (as a long FTS5 merge does), sends
+ * are stored and acked; the indexer catches up once it is free. */
+static void test_index_lock_holds_up_no_send(void **state)
+{
+    fx_t *f = *state;
+    fts_catch_up(f);
+    char path[128];
+    snprintf(path, sizeof path, "%s/search.db", f->s.dir);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open(path, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    uint64_t first = say(f, OTHER, f->g, "lynx one");
+    assert_true(mp_sqlite__index_now(f->s.st)); /* the indexer now waits for the lock */
+    uint64_t last = 0;
+    for (int i = 0; i < 20; i++)
+        last = say(f, OTHER, f->g, "lynx more");
+    assert_true(fts_upto(f) < first);
+    /* Found meanwhile by the scan above the watermark. */
+    assert_int_equal(
+        search(f, (mp_search_in_t){.user_id = MEMBER, .query = "lynx", .limit = 50})->n, 21);
+    assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(lock);
+    fts_catch_up(f);
+    assert_true(fts_upto(f) >= last);
+    assert_int_equal(fts_count(f, "lynx"), 21);
+}
+
+/* search.db records the database it was built from: opened next to another
+ * copy (here: the stamp changed, as a restored or copied magpie.db has
+ * another) it is started over and filled again, never trusted. */
+static void test_rebuilt_for_another_database(void **state)
+{
+    fx_t *f = *state;
+    say(f, OTHER, f->g, "puffin");
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "puffin"), 1);
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
+    exec_sql(f, "UPDATE chat_state SET search_stamp = 'another'");
+    /* The stale index holds a message the database does not have. */
+    exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(42, 'puffin', '')");
+    assert_int_equal(fts_count(f, "puffin"), 2);
+    char err[256];
+    assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
+    assert_int_equal(peek_int(f, "SELECT stamp = 'another' AND upto = 0 FROM search.state"), 1);
+    assert_int_equal(fts_count(f, "puffin"), 0);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "puffin"), 1);
+    search_res_t *r = find(f, MEMBER, "puffin");
+    assert_int_equal(r->n, 1);
+    assert_false(has(r, 42));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +818,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watermark_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_store_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_indexing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_before_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_lock_holds_up_no_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuilt_for_another_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
