@@ -32,8 +32,8 @@
  * now live in search.db. */
 #define MP_MIGRATION_SEARCH                                                                        \
     "DROP TABLE messages_fts;"                                                                     \
-    "CREATE TABLE search_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,"                          \
-    " message_id INTEGER NOT NULL);"                                                                \
+    "CREATE TABLE search_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,"                           \
+    " message_id INTEGER NOT NULL);"                                                               \
     "ALTER TABLE chat_state ADD COLUMN search_stamp TEXT NOT NULL DEFAULT '';"                     \
     "UPDATE chat_state SET search_stamp = lower(hex(randomblob(16))), fts_upto = 0 WHERE id = 1;"
 

@@ -412,6 +412,10 @@ static void reader_main(void *arg)
 static void indexer_main(void *arg)
 {
     mp_thread_name("mp-indexer");
+    /* Nobody waits for the index (search scans what it has not reached),
+     * while a send waits for the writer and its fan-out for the loop: with
+     * every core busy those go first, and the index catches up after. */
+    mp_thread_background(10);
     mp_store_t *st = arg;
     mp_sql_job_t *j;
     while ((j = queue_take(&st->iq, 1)) != NULL) {

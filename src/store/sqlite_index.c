@@ -42,7 +42,7 @@
 #include "util/log.h"
 
 #define SEARCH_SCHEMA                                                                              \
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search.messages_fts USING fts5(body, search_extra,"       \
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search.messages_fts USING fts5(body, search_extra,"        \
     " conv_key, tokenize='trigram');"                                                              \
     "CREATE TABLE IF NOT EXISTS search.state(id INTEGER PRIMARY KEY CHECK (id = 1),"               \
     " stamp TEXT NOT NULL, version INTEGER NOT NULL, complete INTEGER NOT NULL,"                   \
@@ -116,8 +116,8 @@ static mp_err_t main_state_read(mp_sql_conn_t *db, main_state_t *m)
 /* Whether search.db's state belongs to magpie.db as it is now: built for
  * its stamp, and not from changes it does not have (a restored backup is
  * older than the index). *found: there is a state row; *complete its flag. */
-static mp_err_t state_belongs(mp_sql_conn_t *db, const main_state_t *m, bool *found,
-                              bool *complete, bool *belongs)
+static mp_err_t state_belongs(mp_sql_conn_t *db, const main_state_t *m, bool *found, bool *complete,
+                              bool *belongs)
 {
     *found = *complete = *belongs = false;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_STATE);
@@ -181,10 +181,11 @@ int mp_sqlite__search_prepare(mp_sql_conn_t *db, const char *path, char *err, si
      * pages: the same page cache as the writer's; a merge's WAL (one
      * transaction, tens of MiB) is cut back after the next checkpoint. */
     if (rc == MP_OK &&
-        sqlite3_exec(raw, "PRAGMA search.journal_mode=WAL; PRAGMA search.synchronous=NORMAL;"
-                                   " PRAGMA search.cache_size=-65536;"
-                                   " PRAGMA search.journal_size_limit=67108864", NULL,
-                     NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(raw,
+                     "PRAGMA search.journal_mode=WAL; PRAGMA search.synchronous=NORMAL;"
+                     " PRAGMA search.cache_size=-65536;"
+                     " PRAGMA search.journal_size_limit=67108864",
+                     NULL, NULL, NULL) != SQLITE_OK)
         rc = MP_ERR_INTERNAL;
     if (rc == MP_OK && !mp_sql_begin(db, false))
         rc = MP_ERR_INTERNAL;
@@ -220,15 +221,15 @@ mp_err_t mp_sqlite__search_trim(mp_sql_conn_t *db, uint64_t upto)
 /* One message to put in or take out. */
 typedef struct entry {
     uint64_t id;
-    bool del;  /* take the old entry out first (a change) */
-    bool add;  /* put the text below in */
+    bool del; /* take the old entry out first (a change) */
+    bool add; /* put the text below in */
     char *body, *extra, *conv_key;
 } entry_t;
 
 typedef struct pass {
     entry_t *v;
     size_t n, cap;
-    uint64_t upto0, changes0;     /* the state as read */
+    uint64_t upto0, changes0;    /* the state as read */
     uint64_t upto, changes_upto; /* moved by the work read */
     int64_t version;
 } pass_t;
@@ -419,7 +420,6 @@ static mp_err_t pass_write(mp_sql_conn_t *db, const pass_t *p, bool *moved)
     *moved = rc == MP_OK;
     return rc;
 }
-
 
 mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, mp_sqlite_index_pos_t *pos)
 {

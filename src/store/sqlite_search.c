@@ -298,12 +298,11 @@ static char *fts_query(const char *q, uint64_t conv)
 
 static mp_err_t scan_candidate(mp_sql_conn_t *db, search_job_t *j, mp_sql_stmt_t *s);
 
-static bool is_changed(const search_job_t *j, uint64_t id)
+/* Whether the index's hit id is a changed message (changed_until has just
+ * taken every changed id above it, and both walk newest first). */
+static bool changed_at(const search_job_t *j, uint64_t id)
 {
-    for (size_t i = 0; i < j->n_changed; i++)
-        if (j->changed[i] == id)
-            return true;
-    return false;
+    return j->next_changed < j->n_changed && j->changed[j->next_changed] == id;
 }
 
 /* A message with a change the index has not applied, checked as the scan
@@ -343,8 +342,6 @@ static bool changed_until(mp_sql_conn_t *db, search_job_t *j, uint64_t id, uint6
 /* The candidate the index found (id, with the highlighted columns of f). */
 static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, mp_sql_stmt_t *f)
 {
-    if (is_changed(j, id))
-        return MP_OK; /* its place is taken by changed_until */
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
     if (s == NULL)
         return MP_ERR_INTERNAL;
@@ -387,8 +384,8 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
         uint64_t id = col_u64(f, 0);
         if (!(walked = changed_until(db, j, id, before, &e)) || e != MP_OK)
             break;
-        if (is_changed(j, id))
-            continue;
+        if (changed_at(j, id))
+            continue; /* changed_until checks it, in this place, next */
         if (!budget_take(j, id))
             break;
         if ((e = fts_candidate(db, j, j->last, f)) != MP_OK)

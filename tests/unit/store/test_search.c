@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -778,6 +779,19 @@ static void test_index_lock_holds_up_no_send(void **state)
     assert_int_equal(fts_count(f, "lynx"), 21);
 }
 
+/* Nobody waits for the indexer: it runs 10 nice values below the rest
+ * (this thread stands for the loop), so that with every core busy the
+ * sends go first. */
+static void test_indexer_runs_in_the_background(void **state)
+{
+    fx_t *f = *state;
+    int mine = getpriority(PRIO_PROCESS, 0);
+    assert_int_equal(mpu_thread_nice("mp-indexer"), mine + 10 > 19 ? 19 : mine + 10);
+    assert_int_equal(mpu_thread_nice("mp-writer"), mine);
+    assert_int_equal(getpriority(PRIO_PROCESS, 0), mine);
+    (void)f;
+}
+
 /* search.db records the database it was built from: opened next to another
  * copy (here: the stamp changed, as a restored or copied magpie.db has
  * another) it is started over and filled again, never trusted. */
@@ -820,6 +834,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_while_indexing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_before_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_lock_holds_up_no_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indexer_runs_in_the_background, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_for_another_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

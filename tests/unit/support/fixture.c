@@ -1,8 +1,12 @@
 /* The unit tests' fixture library (fixture.h). */
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 #include <stdio.h>
@@ -51,6 +55,36 @@ const char *mpu_store_db_path(const mpu_store_t *f)
     static char path[128];
     snprintf(path, sizeof path, "%s/magpie.db", f->dir);
     return path;
+}
+
+int mpu_thread_nice(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    struct dirent *e;
+    int nice = 0;
+    bool found = false;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (fp == NULL)
+            continue;
+        if (fgets(comm, sizeof comm, fp) != NULL)
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(fp);
+        if (strcmp(comm, name) != 0)
+            continue;
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+        found = !(nice == -1 && errno != 0);
+    }
+    closedir(d);
+    if (!found)
+        fail_msg("no thread named %s", name);
+    return nice;
 }
 
 static void on_tick(uv_timer_t *t)

@@ -32,6 +32,9 @@ void mpu_store_close(mpu_store_t *f);
 /* Path of the database file (static buffer), for tests that peek with their
  * own sqlite3 connection. */
 const char *mpu_store_db_path(const mpu_store_t *f);
+/* The nice value of this process's thread named `name` (as it named itself
+ * with mp_thread_name); fails the test when there is none. */
+int mpu_thread_nice(const char *name);
 
 /* Runs loop until *counter >= want; fails the test naming `what` if that
  * takes longer than timeout_ms. */

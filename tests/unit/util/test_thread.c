@@ -1,11 +1,13 @@
 /* util/thread.h: a thread's name is what /proc shows for it, cut to the 15
- * bytes Linux keeps. */
+ * bytes Linux keeps; a background thread runs at a lower priority than the
+ * rest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -63,11 +65,40 @@ static void test_long_name_is_cut(void **state)
     assert_string_equal(n.seen, "mp-a-name-longe");
 }
 
+typedef struct {
+    int steps;
+    int before, after;
+} lowered_t;
+
+static void lowered_main(void *arg)
+{
+    lowered_t *l = arg;
+    l->before = getpriority(PRIO_PROCESS, 0);
+    mp_thread_background(l->steps);
+    l->after = getpriority(PRIO_PROCESS, 0);
+}
+
+/* A background thread runs `steps` nice values lower (Linux stops at 19);
+ * the thread that started it keeps its own priority. */
+static void test_background_lowers_only_the_caller(void **state)
+{
+    (void)state;
+    int mine = getpriority(PRIO_PROCESS, 0);
+    lowered_t l = {.steps = 10};
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, lowered_main, &l), 0);
+    assert_int_equal(uv_thread_join(&t), 0);
+    assert_int_equal(l.before, mine);
+    assert_int_equal(l.after, mine + 10 > 19 ? 19 : mine + 10);
+    assert_int_equal(getpriority(PRIO_PROCESS, 0), mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_shows_in_proc),
         cmocka_unit_test(test_long_name_is_cut),
+        cmocka_unit_test(test_background_lowers_only_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
