@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/backup.h"
 #include "store/sqlite_chat_int.h"
@@ -765,6 +766,33 @@ static void on_index_timer(uv_timer_t *t)
         (void)index_queue(st);
 }
 
+/* The indexer's connection, with search.db ready. The index is derived
+ * data: a file that cannot be used as one (not SQLite, damaged) is removed
+ * and the index built again, rather than the server kept from starting. */
+static int indexer_open(mp_store_t *st, char *err, size_t errlen)
+{
+    for (int attempt = 0;; attempt++) {
+        if ((st->idb = sqlite_open(st->path, false, err, errlen)) == NULL)
+            return -1;
+        if (mp_sqlite__search_prepare(st->idb, st->search_path, err, errlen) == 0)
+            return 0;
+        mp_sql_close(st->idb);
+        st->idb = NULL;
+        if (attempt > 0)
+            return -1;
+        mp_log_warn("store: %s; removing it: the search index is built again", err);
+        static const char *const suffix[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s%s", st->search_path, suffix[i]);
+            if (unlink(path) != 0 && errno != ENOENT) {
+                snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+                return -1;
+            }
+        }
+    }
+}
+
 /* The largest message id as stored, read at open: the id generator moves
  * past it (see sqlite_chat_int.h). With SQLite also the indexer's
  * connection, search.db made ready, and where the index stands (it may have
@@ -786,8 +814,7 @@ static int index_state_load(mp_store_t *st, char *err, size_t errlen)
         mp_id_after(high);
         return 0;
     }
-    if ((st->idb = sqlite_open(st->path, false, err, errlen)) == NULL ||
-        mp_sqlite__search_prepare(st->idb, st->search_path, err, errlen) != 0)
+    if (indexer_open(st, err, errlen) != 0)
         return -1;
     mp_sql_stmt_t *s = mp_sql_prepare(st->idb, "SELECT upto, changes_upto FROM search.state");
     bool ok = s != NULL && mp_sql_step(s) == MP_SQL_ROW;

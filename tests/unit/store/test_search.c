@@ -782,6 +782,33 @@ static void test_index_lock_holds_up_no_send(void **state)
 /* Nobody waits for the indexer: it runs 10 nice values below the rest
  * (this thread stands for the loop), so that with every core busy the
  * sends go first. */
+/* A search.db that is not a database (damaged, overwritten) does not keep
+ * the server from starting: it is removed and the index built again. */
+static void test_damaged_index_file_rebuilt(void **state)
+{
+    fx_t *f = *state;
+    say(f, OTHER, f->g, "marmot");
+    fts_catch_up(f);
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
+    exec_sql(f, "DETACH search");
+    char path[128];
+    snprintf(path, sizeof path, "%s/search.db", f->s.dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 1000; i++)
+        fputs("not a database at all ", fp);
+    fclose(fp);
+    char err[256];
+    assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
+    exec_sql(f, "ATTACH '%s' AS search", path);
+    assert_int_equal(fts_upto(f), 0);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "marmot"), 1);
+    assert_int_equal(find(f, MEMBER, "marmot")->n, 1);
+}
+
 static void test_indexer_runs_in_the_background(void **state)
 {
     fx_t *f = *state;
@@ -835,6 +862,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changes_before_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_lock_holds_up_no_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indexer_runs_in_the_background, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_index_file_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_for_another_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
