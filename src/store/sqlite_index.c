@@ -366,8 +366,11 @@ static mp_err_t pass_read(mp_sql_conn_t *db, pass_t *p, size_t max, bool *kept, 
 }
 
 static const char SQL_FTS_DEL[] = "DELETE FROM search.messages_fts WHERE rowid = ?1";
-static const char SQL_FTS_ADD[] =
-    "INSERT INTO search.messages_fts(rowid, body, search_extra, conv_key) VALUES(?1, ?2, ?3, ?4)";
+/* OR REPLACE: an entry is never added twice while the state and the index
+ * agree (they commit together), but if they ever did not, the pass would
+ * fail on the same message for good; replacing keeps the index going. */
+static const char SQL_FTS_ADD[] = "INSERT OR REPLACE INTO search.messages_fts(rowid, body,"
+                                  " search_extra, conv_key) VALUES(?1, ?2, ?3, ?4)";
 /* The first write takes search.db's write lock; the guard finds the state
  * as the read half saw it (mp_store_search_index may have changed it). */
 static const char SQL_STATE_MOVE[] =

@@ -809,6 +809,25 @@ static void test_damaged_index_file_rebuilt(void **state)
     assert_int_equal(find(f, MEMBER, "marmot")->n, 1);
 }
 
+/* An entry already in the index for a message above the watermark (the
+ * state and the index out of step, which their shared commits prevent)
+ * is replaced: the indexer goes on rather than fail on it for good. */
+static void test_entry_already_there_replaced(void **state)
+{
+    fx_t *f = *state;
+    fts_catch_up(f);
+    mp_sqlite__index_hold(f->s.st, true);
+    uint64_t id = say(f, OTHER, f->g, "narwhal");
+    uint64_t next = say(f, OTHER, f->g, "narwhal after");
+    exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(%llu, 'stale', '')",
+             (unsigned long long)id);
+    fts_catch_up(f);
+    assert_true(fts_upto(f) >= next);
+    assert_int_equal(fts_count(f, "narwhal"), 2);
+    assert_int_equal(fts_count(f, "stale"), 0);
+    exec_sql(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 0)");
+}
+
 static void test_indexer_runs_in_the_background(void **state)
 {
     fx_t *f = *state;
@@ -863,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_lock_holds_up_no_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indexer_runs_in_the_background, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_index_file_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_already_there_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_for_another_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
