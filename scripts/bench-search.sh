@@ -66,11 +66,14 @@ start() { # search_index
     url=http://127.0.0.1:$port
 }
 
-finish() { # label: stops the server, records the database size, removes the data
+finish() { # label: stops the server, records the files' sizes, removes the data
     stop
-    local bytes
+    local bytes index
     bytes=$(du -cb "$data"/magpie.db* | tail -1 | cut -f1)
-    echo "$1: database $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')" \
+    # The index's own file (search.db, with its WAL when one is left).
+    index=$(du -cb "$data"/search.db* | tail -1 | cut -f1)
+    echo "$1: database $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')," \
+        "search index $(awk -v b="$index" 'BEGIN { printf "%.1f MiB", b / 1048576 }')" \
         | tee -a "$summary"
     rm -rf "$data"
     data=

@@ -177,14 +177,17 @@ int mp_sqlite__search_prepare(mp_sql_conn_t *db, const char *path, char *err, si
     mp_err_t rc = mp_sqlite__search_attach(db, path);
     /* The index is derived data: a power cut may lose its last passes
      * (NORMAL still never corrupts it in WAL mode), which the indexer then
-     * does again, so its commits need no fsync. Its merges touch many
-     * pages: the same page cache as the writer's; a merge's WAL (one
-     * transaction, tens of MiB) is cut back after the next checkpoint. */
+     * does again, so its commits need no fsync. SQLite's default page
+     * caches (2 MiB each): a merge reads and writes each page once (its
+     * dirty pages may go to the WAL before the commit), and this
+     * connection only reads magpie.db, so the writer's large cache would
+     * only add to the server's memory. A merge's WAL (one transaction,
+     * tens of MiB) is cut back after the next checkpoint. */
     if (rc == MP_OK &&
         sqlite3_exec(raw,
                      "PRAGMA search.journal_mode=WAL; PRAGMA search.synchronous=NORMAL;"
-                     " PRAGMA search.cache_size=-65536;"
-                     " PRAGMA search.journal_size_limit=67108864",
+                     " PRAGMA search.journal_size_limit=67108864;"
+                     " PRAGMA main.cache_size=-2048; PRAGMA search.cache_size=-2048",
                      NULL, NULL, NULL) != SQLITE_OK)
         rc = MP_ERR_INTERNAL;
     if (rc == MP_OK && !mp_sql_begin(db, false))
