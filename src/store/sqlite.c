@@ -793,41 +793,20 @@ static int indexer_open(mp_store_t *st, char *err, size_t errlen)
     }
 }
 
-/* The largest message id as stored, read at open: the id generator moves
- * past it (see sqlite_chat_int.h). With SQLite also the indexer's
- * connection, search.db made ready, and where the index stands (it may have
- * been behind when the server stopped). */
+/* The largest message id and search change as stored, read at open: the
+ * id generator moves past the former (see sqlite_chat_int.h). With SQLite
+ * also the indexer's connection and search.db made ready; where the index
+ * stands is learnt from the first pass (the loop's view starts at nothing
+ * done, so the timer queues one). */
 static int index_state_load(mp_store_t *st, char *err, size_t errlen)
 {
     uint64_t high = 0, changes = 0;
-    if (st->url != NULL) {
-        mp_sql_stmt_t *s = mp_sql_prepare(st->wdb, "SELECT coalesce(max(id), 0) FROM messages");
-        bool ok = s != NULL && mp_sql_step(s) == MP_SQL_ROW;
-        if (ok)
-            high = (uint64_t)mp_sql_col_i64(s, 0);
-        if (s != NULL)
-            mp_sql_reset(s);
-        if (!ok) {
-            snprintf(err, errlen, "cannot read the last message id: %s", mp_sql_errmsg(st->wdb));
-            return -1;
-        }
-        mp_id_after(high);
-        return 0;
-    }
-    if (indexer_open(st, err, errlen) != 0)
+    if (st->url == NULL && indexer_open(st, err, errlen) != 0)
         return -1;
-    mp_sql_stmt_t *s = mp_sql_prepare(st->idb, "SELECT upto, changes_upto FROM search.state");
-    bool ok = s != NULL && mp_sql_step(s) == MP_SQL_ROW;
-    if (ok) {
-        st->fts_upto = (uint64_t)mp_sql_col_i64(s, 0);
-        st->changes_upto = (uint64_t)mp_sql_col_i64(s, 1);
-    }
-    if (s != NULL)
-        mp_sql_reset(s);
-    ok = ok && msg_high_read(st->idb, &high, &changes);
-    mp_sql_reset_all(st->idb);
+    bool ok = msg_high_read(st->wdb, &high, &changes);
+    mp_sql_reset_all(st->wdb);
     if (!ok) {
-        snprintf(err, errlen, "cannot read the search index state: %s", mp_sql_errmsg(st->idb));
+        snprintf(err, errlen, "cannot read the last message id: %s", mp_sql_errmsg(st->wdb));
         return -1;
     }
     atomic_store(&st->msg_high, high);

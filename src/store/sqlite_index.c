@@ -41,18 +41,18 @@
 #include "util/alloc.h"
 #include "util/log.h"
 
+/* The index's table, created once and again when emptied. */
+#define SEARCH_FTS                                                                                 \
+    "search.messages_fts USING fts5(body, search_extra, conv_key, tokenize='trigram');"
+
 #define SEARCH_SCHEMA                                                                              \
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search.messages_fts USING fts5(body, search_extra,"        \
-    " conv_key, tokenize='trigram');"                                                              \
+    "CREATE VIRTUAL TABLE IF NOT EXISTS " SEARCH_FTS                                               \
     "CREATE TABLE IF NOT EXISTS search.state(id INTEGER PRIMARY KEY CHECK (id = 1),"               \
     " stamp TEXT NOT NULL, version INTEGER NOT NULL, complete INTEGER NOT NULL,"                   \
     " upto INTEGER NOT NULL, changes_upto INTEGER NOT NULL);"
 
 /* An empty index, for a rebuild or for search_index = off. */
-#define SEARCH_EMPTY                                                                               \
-    "DROP TABLE search.messages_fts;"                                                              \
-    "CREATE VIRTUAL TABLE search.messages_fts USING fts5(body, search_extra, conv_key,"            \
-    " tokenize='trigram');"
+#define SEARCH_EMPTY "DROP TABLE search.messages_fts; CREATE VIRTUAL TABLE " SEARCH_FTS
 
 /* magpie.db's side: its stamp, its change version, its last message and its
  * last change. */

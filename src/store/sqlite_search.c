@@ -315,8 +315,8 @@ static mp_err_t changed_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t i
     bind_u64(s, 1, id);
     int rc = mp_sql_step(s);
     mp_err_t e = MP_OK;
-    if (rc == MP_SQL_ROW && (j->in.conversation_id == 0 || col_u64(s, 1) == j->in.conversation_id))
-        e = scan_candidate(db, j, s);
+    if (rc == MP_SQL_ROW)
+        e = scan_candidate(db, j, s); /* candidate_ok keeps to the named conversation */
     else if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
         e = mp_sql_err(db, rc);
     mp_sql_reset(s);
