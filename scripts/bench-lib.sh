@@ -67,6 +67,31 @@ server_thread_ticks() {
     done | awk 'NF == 2 { s[$1] += $2 } END { for (k in s) print k, s[k] }' | sort
 }
 
+# indexer_ticks: CPU ticks of the search indexer's thread (mp-indexer), 0
+# when there is none.
+indexer_ticks() {
+    local t n=0
+    for t in /proc/"$pid"/task/*; do
+        [[ $(cat "$t/comm" 2>/dev/null) == mp-indexer ]] &&
+            n=$(sed 's/.*) //' "$t/stat" | awk -v n="$n" '{ print n + $12 + $13 }')
+    done
+    echo "$n"
+}
+
+# wait_index_idle: returns once the indexer has used no CPU for two seconds
+# in a row (it has caught up with what was sent), or after 10 minutes.
+wait_index_idle() {
+    local prev=-1 cur i
+    cur=$(indexer_ticks)
+    for i in $(seq 300); do
+        [[ $cur == "$prev" ]] && return 0
+        prev=$cur
+        sleep 2
+        cur=$(indexer_ticks)
+    done
+    echo "$(basename "$0"): the search index did not catch up within 10 minutes" >&2
+}
+
 # thread_cpu_share BEFORE AFTER SECONDS: "loop 32 %, mp-writer 93 %, ..." from
 # two server_thread_ticks snapshots: each name's CPU as a share of one core.
 thread_cpu_share() {

@@ -53,10 +53,15 @@
 #define MP_SQLITE_WRITE_MAX 65536
 #define MP_SQLITE_READ_MAX 16384
 #define MP_SQLITE_BUSY_MS 5000
-/* The indexer: messages (and changes) per pass, the timer's period, and
- * the write queue length up to which a full chunk is followed at once (it
- * shares the cores with the sends). */
-#define MP_SQLITE_INDEX_CHUNK 256
+/* The indexer: messages (and changes) per pass and the text a pass may hold
+ * at most, the timer's period, and the write queue length up to which a
+ * full chunk is followed at once (it shares the cores with the sends).
+ * Every pass writes a new FTS5 segment that later merges copy again, so
+ * larger passes cost less per message: 2,048 took 20-30 % less of the
+ * indexer's CPU than 256 (docs/performance.md, "Search"). Nobody waits for
+ * a pass, so its length is free; its memory is bounded by the bytes. */
+#define MP_SQLITE_INDEX_CHUNK 2048
+#define MP_SQLITE_INDEX_BYTES (4u << 20)
 #define MP_SQLITE_INDEX_PERIOD_MS 100
 #define MP_SQLITE_INDEX_QUEUE_SHORT 32
 
@@ -668,7 +673,7 @@ typedef struct index_job {
 static mp_err_t index_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     index_job_t *j = (index_job_t *)job;
-    return mp_sqlite__fts_index_pass(db, MP_SQLITE_INDEX_CHUNK, &j->pos);
+    return mp_sqlite__fts_index_pass(db, MP_SQLITE_INDEX_CHUNK, MP_SQLITE_INDEX_BYTES, &j->pos);
 }
 
 static size_t write_queue_len(mp_store_t *st)

@@ -134,10 +134,12 @@ typedef struct mp_sqlite_index_pos {
 
 /* One pass of the indexer (its connection): the next max changes and the
  * next max messages above the watermark, read in one read transaction and
- * written to search.db in another. *pos gets the state after it; nothing
- * is written when there was nothing to do. */
-mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, mp_sqlite_index_pos_t *pos)
-    __attribute__((warn_unused_result));
+ * written to search.db in another. Reading stops early once the text read
+ * reaches max_bytes (at least one message is always read), and the pass
+ * then counts as full. *pos gets the state after it; nothing is written
+ * when there was nothing to do. */
+mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, size_t max_bytes,
+                                   mp_sqlite_index_pos_t *pos) __attribute__((warn_unused_result));
 
 /* Writer: message id changed in a way search must see (an edit, a delete
  * for everyone). Nothing on PostgreSQL, which keeps no index. */

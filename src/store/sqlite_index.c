@@ -39,6 +39,7 @@
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/log.h"
 
 /* The index's table, created once and again when emptied. */
@@ -235,6 +236,7 @@ typedef struct pass {
     uint64_t upto0, changes0;    /* the state as read */
     uint64_t upto, changes_upto; /* moved by the work read */
     int64_t version;
+    size_t bytes, max_bytes; /* text read so far, and where reading stops */
 } pass_t;
 
 static void pass_free(pass_t *p)
@@ -260,7 +262,7 @@ static entry_t *pass_push(pass_t *p, uint64_t id, bool del)
 
 /* s: (kind, body, search_extra, deleted_at, conv_key) of message e->id. What
  * search may find is indexed: no system messages, no tombstones. */
-static void entry_text(entry_t *e, mp_sql_stmt_t *s, int col)
+static void entry_text(pass_t *p, entry_t *e, mp_sql_stmt_t *s, int col)
 {
     const char *kind = mp_sql_col_text(s, col);
     if (kind == NULL || strcmp(kind, "system") == 0 || mp_sql_col_i64(s, col + 3) != 0)
@@ -269,6 +271,14 @@ static void entry_text(entry_t *e, mp_sql_stmt_t *s, int col)
     e->body = col_dup(s, col + 1);
     e->extra = mp_sql_col_is_null(s, col + 2) ? NULL : col_dup(s, col + 2);
     e->conv_key = col_dup(s, col + 4);
+    p->bytes += strlen(e->body) + (e->extra != NULL ? strlen(e->extra) : 0);
+}
+
+/* Whether the pass holds all the text it may: a pass of long messages
+ * stops early (and says it is full), so its memory stays bounded. */
+static bool pass_full(const pass_t *p)
+{
+    return p->bytes >= p->max_bytes;
 }
 
 static const char SQL_CHANGES[] =
@@ -288,9 +298,9 @@ static mp_err_t read_changes(mp_sql_conn_t *db, pass_t *p, size_t max, size_t *n
     bind_u64(c, 1, p->changes_upto);
     mp_sql_bind_i64(c, 2, (int64_t)max);
     mp_err_t e = MP_OK;
-    int rc;
+    int rc = MP_SQL_DONE;
     *n = 0;
-    while ((rc = mp_sql_step(c)) == MP_SQL_ROW) {
+    while (!pass_full(p) && (rc = mp_sql_step(c)) == MP_SQL_ROW) {
         (*n)++;
         p->changes_upto = col_u64(c, 0);
         uint64_t id = col_u64(c, 1);
@@ -305,7 +315,7 @@ static mp_err_t read_changes(mp_sql_conn_t *db, pass_t *p, size_t max, size_t *n
         bind_u64(s, 1, id);
         int r1 = mp_sql_step(s);
         if (r1 == MP_SQL_ROW)
-            entry_text(en, s, 0);
+            entry_text(p, en, s, 0);
         mp_sql_reset(s);
         if (r1 != MP_SQL_ROW && r1 != MP_SQL_DONE) {
             e = mp_sql_err(db, r1);
@@ -326,15 +336,15 @@ static mp_err_t read_next(mp_sql_conn_t *db, pass_t *p, size_t max, size_t *n)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, p->upto);
     mp_sql_bind_i64(s, 2, (int64_t)max);
-    int rc;
+    int rc = MP_SQL_DONE;
     *n = 0;
-    while ((rc = mp_sql_step(s)) == MP_SQL_ROW) {
+    while (!pass_full(p) && (rc = mp_sql_step(s)) == MP_SQL_ROW) {
         (*n)++;
         p->upto = col_u64(s, 0);
-        entry_text(pass_push(p, p->upto, false), s, 1);
+        entry_text(p, pass_push(p, p->upto, false), s, 1);
     }
     mp_sql_reset(s);
-    return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    return rc == MP_SQL_DONE || rc == MP_SQL_ROW ? MP_OK : mp_sql_err(db, rc);
 }
 
 /* The read half: the state, then the work, from one snapshot of each file.
@@ -364,7 +374,7 @@ static mp_err_t pass_read(mp_sql_conn_t *db, pass_t *p, size_t max, bool *kept, 
         e = read_changes(db, p, max, &nc);
     if (e == MP_OK)
         e = read_next(db, p, max, &nn);
-    *full = nc == max || nn == max;
+    *full = nc == max || nn == max || pass_full(p);
     return e;
 }
 
@@ -427,9 +437,11 @@ static mp_err_t pass_write(mp_sql_conn_t *db, const pass_t *p, bool *moved)
     return rc;
 }
 
-mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, mp_sqlite_index_pos_t *pos)
+mp_err_t mp_sqlite__fts_index_pass(mp_sql_conn_t *db, size_t max, size_t max_bytes,
+                                   mp_sqlite_index_pos_t *pos)
 {
-    pass_t p = {0};
+    MP_ASSERT(max > 0 && max_bytes > 0);
+    pass_t p = {.max_bytes = max_bytes};
     bool kept = false, full = false, moved = false;
     pos->full = false;
     if (!mp_sql_begin(db, false))

@@ -534,7 +534,7 @@ static void test_index_off_then_on(void **state)
     assert_non_null(db);
     assert_int_equal(mp_sqlite__search_attach(db, mp_sqlite__search_path(f->s.st)), MP_OK);
     mp_sqlite_index_pos_t pos = {.upto = 1, .full = true};
-    assert_int_equal(mp_sqlite__fts_index_pass(db, 256, &pos), MP_OK);
+    assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 1u << 20, &pos), MP_OK);
     mp_sql_close(db);
     assert_true(pos.upto == 0 && !pos.full);
     assert_int_equal(fts_count(f, "index"), 0);
@@ -687,6 +687,50 @@ static void test_close_while_indexing(void **state)
     MPU_RUN_IDLE(&f->s.loop);
     assert_true(fts_upto(f) == last);
     assert_int_equal(fts_count(f, "closing"), 5);
+}
+
+/* A pass stops once it holds max_bytes of text, says it is full, and the
+ * next pass goes on from there: long messages cannot make a pass hold more
+ * than its bound (plus one message), and every message is indexed once. */
+static void test_pass_bounded_by_bytes(void **state)
+{
+    fx_t *f = *state;
+    fts_catch_up(f);
+    mp_sqlite__index_hold(f->s.st, true);
+    char text[3001];
+    uint64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        memset(text, 'a' + i, sizeof text - 1);
+        text[sizeof text - 1] = '\0';
+        memcpy(text, "long one", 8);
+        ids[i] = say(f, OTHER, f->g, text);
+    }
+    mp_sql_conn_t *db = mp_sqlite__conn_open(f->s.st, false);
+    assert_non_null(db);
+    assert_int_equal(mp_sqlite__search_attach(db, mp_sqlite__search_path(f->s.st)), MP_OK);
+    /* 3,000 bytes each against a bound of 5,000: two per pass. */
+    uint64_t want[] = {ids[1], ids[3], ids[4]};
+    for (int i = 0; i < 3; i++) {
+        mp_sqlite_index_pos_t pos = {0};
+        assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 5000, &pos), MP_OK);
+        assert_true(pos.upto == want[i]);
+        assert_true(fts_upto(f) == want[i]);
+        assert_int_equal(pos.full, i < 2);
+    }
+    /* One message above the bound is still indexed, alone. */
+    char big[4001];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    uint64_t b = say(f, OTHER, f->g, big);
+    mp_sqlite_index_pos_t pos = {0};
+    assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 3500, &pos), MP_OK);
+    assert_true(pos.upto == b && pos.full);
+    assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 3500, &pos), MP_OK);
+    assert_true(pos.upto == b && !pos.full);
+    mp_sql_close(db);
+    assert_int_equal(fts_count(f, "long one"), 5);
+    assert_int_equal(fts_count(f, "zzzz"), 1);
+    assert_int_equal(fts_count(f, "eeee"), 1);
 }
 
 static void edit(fx_t *f, uint64_t user, uint64_t conv, uint64_t mid, const char *text)
@@ -878,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watermark_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_store_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_indexing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pass_bounded_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_before_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_lock_holds_up_no_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indexer_runs_in_the_background, setup, teardown),
