@@ -70,12 +70,7 @@ server_thread_ticks() {
 # indexer_ticks: CPU ticks of the search indexer's thread (mp-indexer), 0
 # when there is none.
 indexer_ticks() {
-    local t n=0
-    for t in /proc/"$pid"/task/*; do
-        [[ $(cat "$t/comm" 2>/dev/null) == mp-indexer ]] &&
-            n=$(sed 's/.*) //' "$t/stat" | awk -v n="$n" '{ print n + $12 + $13 }')
-    done
-    echo "$n"
+    server_thread_ticks | awk '$1 == "mp-indexer" { n = $2 } END { print n + 0 }'
 }
 
 # wait_index_idle: returns once the indexer has used no CPU for two seconds

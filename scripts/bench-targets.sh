@@ -91,22 +91,20 @@ direct() {
     rate=$(field "$o" '/^  delivered/' 3)
     p50=$(field "$o" '/^  send->delivery/' 3)
     p99=$(field "$o" '/^  send->delivery/' 5)
-    local us all c1 t1
+    local us all c1 t1 catchup=
     us=$(awk -v t="$cpu_ticks" -v n="${n:-0}" -v hz="$hz" \
         'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
-    if [[ $name == direct-mixed ]]; then # the other clients still send
-        echo "$name|$rate delivered, p50 $p50 ms, p99 $p99 ms, server CPU $us µs/msg" >>"$table"
-        last_rate=${rate%/s}
-        return
+    if [[ $name != direct-mixed ]]; then # during the mixed run other clients still send
+        c1=$(server_cpu_ticks)
+        t1=$(date +%s)
+        wait_index_idle
+        all=$(awk -v t="$((cpu_ticks + $(server_cpu_ticks) - c1))" -v n="${n:-0}" -v hz="$hz" \
+            'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+        echo "  the search index caught up $(($(date +%s) - t1)) s after the run:" \
+            "server CPU $all µs per message with it" | tee -a "$summary"
+        catchup=" ($all with the index's catch-up)"
     fi
-    c1=$(server_cpu_ticks)
-    t1=$(date +%s)
-    wait_index_idle
-    all=$(awk -v t="$((cpu_ticks + $(server_cpu_ticks) - c1))" -v n="${n:-0}" -v hz="$hz" \
-        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
-    echo "  the search index caught up $(($(date +%s) - t1)) s after the run:" \
-        "server CPU $all µs per message with it" | tee -a "$summary"
-    echo "$name|$rate delivered, p50 $p50 ms, p99 $p99 ms, server CPU $us µs/msg ($all with the index's catch-up)" >>"$table"
+    echo "$name|$rate delivered, p50 $p50 ms, p99 $p99 ms, server CPU $us µs/msg$catchup" >>"$table"
     last_rate=${rate%/s}
 }
 
