@@ -823,9 +823,6 @@ static void test_index_lock_holds_up_no_send(void **state)
     assert_int_equal(fts_count(f, "lynx"), 21);
 }
 
-/* Nobody waits for the indexer: it runs 10 nice values below the rest
- * (this thread stands for the loop), so that with every core busy the
- * sends go first. */
 /* A search.db that is not a database (damaged, overwritten) does not keep
  * the server from starting: it is removed and the index built again. */
 static void test_damaged_index_file_rebuilt(void **state)
@@ -872,6 +869,9 @@ static void test_entry_already_there_replaced(void **state)
     exec_sql(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 0)");
 }
 
+/* Nobody waits for the indexer: it runs 10 nice values below the rest
+ * (this thread stands for the loop), so that with every core busy the
+ * sends go first. */
 static void test_indexer_runs_in_the_background(void **state)
 {
     fx_t *f = *state;
