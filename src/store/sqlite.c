@@ -126,6 +126,7 @@ struct mp_store {
     atomic_uint_fast64_t batches, jobs;
     /* Writer only, logged at close: where a batch's time goes. */
     uint64_t run_ns, commit_ns, max_batch;
+    int64_t data_version; /* the writer's PRAGMA data_version at its last BEGIN */
 };
 
 /* ---- queues --------------------------------------------------------------- */
@@ -260,6 +261,20 @@ static void deferred_drop(mp_sql_conn_t *db)
         d->drop(d);
 }
 
+/* Writes the deferred state before COMMIT, keeping it for the next batch
+ * where its owner can (see mp_sql_deferred_t's write). */
+static bool deferred_write(mp_sql_conn_t *db)
+{
+    mp_sql_deferred_t *d = mp_sql_deferred(db);
+    if (d == NULL || d->write == NULL || mp_sql_is_pg(db))
+        return deferred_flush(db);
+    mp_err_t rc = d->write(db, d);
+    mp_sql_reset_all(db);
+    if (rc != MP_OK)
+        mp_log_error("store: writing deferred state failed: %s", mp_err_code(rc));
+    return rc == MP_OK && mp_sql_in_txn(db);
+}
+
 mp_err_t mp_sqlite__job_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
 {
     if (j->in_savepoint)
@@ -294,6 +309,27 @@ static mp_err_t run_in_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
     return rc;
 }
 
+/* Drops the state a job type kept from the last batch (mp_sql_deferred_t's
+ * write) when another connection committed to the database since: nothing
+ * of Magpie's does, but a person with the sqlite3 shell may, and the state
+ * would then silently disagree with the rows. PRAGMA data_version changes
+ * only with other connections' commits; read inside BEGIN IMMEDIATE, no
+ * commit can come between it and the batch. A failed read drops too. */
+static void kept_check(mp_store_t *st, mp_sql_conn_t *db)
+{
+    if (mp_sql_is_pg(db))
+        return;
+    mp_sql_stmt_t *s = mp_sql_prepare(db, "PRAGMA data_version");
+    int64_t v = -1;
+    if (s != NULL && mp_sql_step(s) == MP_SQL_ROW)
+        v = mp_sql_col_i64(s, 0);
+    if (s != NULL)
+        mp_sql_reset(s);
+    if (v != st->data_version || v < 0)
+        deferred_drop(db);
+    st->data_version = v;
+}
+
 /* The largest message id and search change in the writer's transaction:
  * one seek to the end of each table (both are keyed by them). */
 static bool msg_high_read(mp_sql_conn_t *db, uint64_t *high, uint64_t *changes)
@@ -319,6 +355,8 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
     uint_fast64_t n = 0;
     uint64_t t0 = uv_hrtime();
     bool ok = mp_sql_begin(db, true);
+    if (ok)
+        kept_check(st, db);
 
     for (mp_sql_job_t *j = batch; j != NULL; j = j->next) {
         n++;
@@ -334,8 +372,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
         }
     }
     if (ok)
-        ok = deferred_flush(db);
-    deferred_drop(db);
+        ok = deferred_write(db);
     /* Read before COMMIT, published after it: the indexer's timer must see
      * only what is durable (a failed read just leaves the old value; the
      * next batch corrects it). */
@@ -363,6 +400,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
          * transaction and the next BEGIN fails the next batch too. */
         if (mp_sql_in_txn(db))
             mp_sql_rollback(db);
+        deferred_drop(db);
         for (mp_sql_job_t *j = batch; j != NULL; j = j->next)
             j->rc = fail;
     }
@@ -635,6 +673,8 @@ static void stop_threads(mp_store_t *st)
                     (unsigned long long)j, (unsigned long long)b, (double)j / (double)b,
                     (unsigned long long)st->max_batch, (double)st->run_ns / 1e6 / (double)b,
                     (double)st->commit_ns / 1e6 / (double)b);
+    /* State kept across batches was written with the last COMMIT. */
+    deferred_drop(st->wdb);
     mp_sql_close(st->wdb);
     st->wdb = NULL;
 }

@@ -6,9 +6,11 @@
  * locking: seq is gap-free and dedup exact even for duplicates that land in
  * the same group-commit batch. Send jobs keep the global version, each
  * conversation's last_seq and the sender's cursors in the writer's memory for
- * the consecutive sends of ONE batch and write them once before COMMIT
- * (mp_sql_defer); nothing is cached across batches, so a batch that fails
- * to commit leaves no stale counter behind. */
+ * consecutive sends and write them once before each COMMIT (mp_sql_defer).
+ * On SQLite they outlive the COMMIT until another job type runs or another
+ * connection commits (send_write); a batch that fails to commit drops them,
+ * so no stale counter is left behind. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -649,13 +651,18 @@ static mp_err_t send_extras_write(mp_sql_conn_t *db, send_job_t *j, const mp_msg
     return rc;
 }
 
-/* ---- send: counters in the writer's memory for one batch ----------------------- */
+/* ---- send: counters in the writer's memory for a run of sends ------------------ */
 
-/* The batch's counters, keyed by (a, b): (conversation, 0) for a
+/* The run's counters, keyed by (a, b): (conversation, 0) for a
  * conversation's last_seq, (conversation, user) for a sender's cursor and
  * whether that user may post there. The tree's one map (util/map.h) holds, per
  * 64-bit mix of (a, b), a short chain of entries (two pairs mixing to the same
- * key share it), so an entry never moves once made. */
+ * key share it), so an entry never moves once made. A run lasts from the
+ * first send after any other write job to the next one, across batches on
+ * SQLite (send_write). */
+/* Past this many (conversation, sender) entries a run's counters are
+ * forgotten at the next COMMIT: ~100 bytes each, so a few MiB at most. */
+#define MP_SQLITE_SEND_KEEP 65536
 typedef struct sent {
     struct sent *next; /* same mixed key */
     uint64_t a, b;
@@ -705,14 +712,14 @@ static sent_t *stab_add(stab_t *t, uint64_t a, uint64_t b)
 }
 
 /* Calls fn on every entry until it returns an error. */
-static mp_err_t stab_each(const stab_t *t, mp_err_t (*fn)(mp_sql_conn_t *, const sent_t *),
+static mp_err_t stab_each(const stab_t *t, mp_err_t (*fn)(mp_sql_conn_t *, sent_t *),
                           mp_sql_conn_t *db)
 {
     mp_map_iter_t it;
     void *v;
     mp_map_iter_init(&t->m, &it);
     while (mp_map_iter_next(&t->m, &it, NULL, &v))
-        for (const sent_t *e = v; e != NULL; e = e->next) {
+        for (sent_t *e = v; e != NULL; e = e->next) {
             mp_err_t rc = fn(db, e);
             if (rc != MP_OK)
                 return rc;
@@ -763,34 +770,53 @@ static mp_err_t exec_4(mp_sql_conn_t *db, const char *sql, int64_t a, int64_t b,
     return step_done(db, s);
 }
 
-static mp_err_t flush_conv(mp_sql_conn_t *db, const sent_t *e)
+static mp_err_t flush_conv(mp_sql_conn_t *db, sent_t *e)
 {
     if (!e->dirty)
         return MP_OK;
+    e->dirty = false;
     return exec_4(db, SQL_CONV_SET_SEQ, (int64_t)e->a, e->seq, e->version, e->at, 4);
 }
 
-static mp_err_t flush_cursor(mp_sql_conn_t *db, const sent_t *e)
+static mp_err_t flush_cursor(mp_sql_conn_t *db, sent_t *e)
 {
     if (!e->dirty)
         return MP_OK;
+    e->dirty = false;
     return exec_4(db, SQL_SENDER_READ, (int64_t)e->a, (int64_t)e->b, e->seq, e->version, 4);
 }
 
 /* Writes what the batch's sends changed: the version, each conversation's
  * last_seq/version/active_at, and each sender's cursors (the sender has read
- * what they wrote, so their own messages never count as unread). */
-static mp_err_t send_flush(mp_sql_conn_t *db, mp_sql_deferred_t *d)
+ * what they wrote, so their own messages never count as unread). Nothing is
+ * dirty afterwards; on failure the batch fails and the state is dropped. */
+static mp_err_t send_write(mp_sql_conn_t *db, mp_sql_deferred_t *d)
 {
     send_state_t *ss = (send_state_t *)d;
     mp_err_t rc = MP_OK;
     if (ss->version_dirty)
         rc = exec_4(db, SQL_VERSION_SET, ss->version, 0, 0, 0, 1);
+    ss->version_dirty = false;
     if (rc == MP_OK)
         rc = stab_each(&ss->convs, flush_conv, db);
     if (rc == MP_OK)
         rc = stab_each(&ss->cursors, flush_cursor, db);
-    send_state_free(ss);
+    /* What was read stays true while only sends write (sqlite_job.h), so
+     * the next batch goes on without reading each conversation's last_seq
+     * and each sender's rules again: with many pairs per batch those reads
+     * were as many statements as the messages' own. Past a bound the
+     * entries are forgotten, to be read again as needed. */
+    if (rc == MP_OK && mp_map_len(&ss->cursors.m) > MP_SQLITE_SEND_KEEP) {
+        stab_free(&ss->cursors);
+        stab_free(&ss->convs);
+    }
+    return rc;
+}
+
+static mp_err_t send_flush(mp_sql_conn_t *db, mp_sql_deferred_t *d)
+{
+    mp_err_t rc = send_write(db, d);
+    send_state_free((send_state_t *)d);
     return rc;
 }
 
@@ -800,6 +826,15 @@ static void send_drop(mp_sql_deferred_t *d)
 }
 
 static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job);
+
+/* Reads of a conversation's last_seq or a sender's rules, for the test hook
+ * below (process-wide: relaxed, never on a decision's path). */
+static atomic_uint_fast64_t send_loads;
+
+uint64_t mp_sqlite__send_loads(void)
+{
+    return atomic_load_explicit(&send_loads, memory_order_relaxed);
+}
 
 /* The state of the current run of sends, registered on the writer's
  * connection on first use (the writer flushes it before any other job). */
@@ -812,6 +847,7 @@ static send_state_t *send_state(mp_sql_conn_t *db)
     ss->base.owner = send_run;
     ss->base.flush = send_flush;
     ss->base.drop = send_drop;
+    ss->base.write = send_write;
     mp_sql_defer(db, &ss->base);
     return ss;
 }
@@ -835,6 +871,7 @@ static mp_err_t state_conv(mp_sql_conn_t *db, send_state_t *ss, uint64_t conv, s
 {
     sent_t *e = stab_find(&ss->convs, conv, 0);
     if (e == NULL) {
+        atomic_fetch_add_explicit(&send_loads, 1, memory_order_relaxed);
         mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_CONV_LAST_SEQ);
         if (s == NULL)
             return MP_ERR_INTERNAL;
@@ -871,6 +908,7 @@ static const char SQL_SEND_ACCESS[] =
  * end goes to e->muted_until, compared per send. */
 static mp_err_t send_access_load(mp_sql_conn_t *db, uint64_t user, uint64_t conv, sent_t *e)
 {
+    atomic_fetch_add_explicit(&send_loads, 1, memory_order_relaxed);
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_SEND_ACCESS);
     if (s == NULL)
         return MP_ERR_INTERNAL;

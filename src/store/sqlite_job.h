@@ -68,7 +68,8 @@ mp_sql_conn_t *mp_sqlite__conn_open(mp_store_t *st, bool readonly)
     __attribute__((warn_unused_result));
 
 /* Deferred writes (writer thread only). A job type may keep counters in
- * memory across the CONSECUTIVE jobs of one batch that share its run function
+ * memory across the CONSECUTIVE jobs of one batch (of several, see write
+ * below) that share its run function
  * (owner) and write them once: the writer calls flush() before COMMIT and
  * before running any job with another run function (which may read or change
  * the same rows), and drop() instead when the transaction is rolled back.
@@ -80,6 +81,16 @@ struct mp_sql_deferred {
     mp_err_t (*owner)(mp_sql_conn_t *db, mp_sql_job_t *job);
     mp_err_t (*flush)(mp_sql_conn_t *db, mp_sql_deferred_t *d);
     void (*drop)(mp_sql_deferred_t *d);
+    /* Optional (NULL: none). Writes the state as flush() does but keeps it
+     * registered across the COMMIT, so that the owner's jobs of the next
+     * batches go on with it until another job type runs (flush()) or a
+     * batch fails (drop()). The writer uses it only on SQLite, where it is
+     * the database's one writer (one server per data directory): what the
+     * state read from the database then stays true while only the owner's
+     * jobs write. A commit by any other connection (PRAGMA data_version)
+     * drops it at the next batch's start. PostgreSQL has other nodes
+     * writing: every batch starts afresh there. */
+    mp_err_t (*write)(mp_sql_conn_t *db, mp_sql_deferred_t *d);
 };
 /* The state lives on the writer's connection: mp_sql_defer(db, d) registers
  * it for the rest of the current batch, mp_sql_deferred(db) finds it again.
@@ -95,6 +106,9 @@ void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads);
  * a pass now, as the timer would; false when one is in flight, the index is
  * not kept or the store is closing. */
 void mp_sqlite__index_hold(mp_store_t *st, bool hold);
+/* Test hook: how many times sends read a conversation's last_seq or a
+ * sender's rules from the database, in this process so far. */
+uint64_t mp_sqlite__send_loads(void);
 bool mp_sqlite__index_now(mp_store_t *st);
 
 #endif

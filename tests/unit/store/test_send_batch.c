@@ -1,5 +1,5 @@
-/* The send job's per-batch counters (sqlite_chat.c + mp_sql_defer in
- * sqlite.c): many sends in ONE group-commit batch, mixed with other jobs, with
+/* The send job's counters (sqlite_chat.c + mp_sql_defer in sqlite.c): many
+ * sends in ONE group-commit batch, mixed with other jobs, with
  * a failing send, a duplicate, a job that aborts the transaction and a flush
  * that fails, must leave exactly what one statement per message would have
  * left: gap-free seq, distinct increasing versions, last_seq, the sender's
@@ -397,6 +397,71 @@ static void test_failing_sends_leave_nothing(void **state)
     assert_int_equal(peek_int(f, "SELECT max(last_seq) FROM conversations"), 5);
 }
 
+/* Sends of one batch after another, with nothing else written between
+ * them, go on with the counters and rules the writer read for the first
+ * (SQLite's one writer, see sqlite_job.h): every COMMIT still writes
+ * last_seq and the cursors. Another job type ends the run, and so does a
+ * commit by another connection; the next send then reads them again. */
+static void test_counters_kept_across_batches(void **state)
+{
+    fx_t *f = *state;
+    uint64_t conv = make_conv(f);
+    char q[160];
+    snprintf(q, sizeof q,
+             "SELECT read_seq FROM members WHERE conversation_id = %llu AND user_id = %d",
+             (unsigned long long)conv, BOB);
+    int64_t version = 0, seq = 1;
+    uint64_t loads = 0;
+    for (int i = 0; i < 4; i++) { /* a batch or two each time */
+        send_res_t a = {0}, b = {0};
+        char ca[8], cb[8];
+        snprintf(ca, sizeof ca, "a%d", i);
+        snprintf(cb, sizeof cb, "b%d", i);
+        queue_send(f, ALICE, conv, 0, ca, &a);
+        queue_send(f, BOB, conv, 0, cb, &b);
+        MPU_WAIT(&f->s.loop, &b.done, 1);
+        MPU_WAIT(&f->s.loop, &a.done, 1);
+        assert_int_equal(a.rc, MP_OK);
+        assert_int_equal(b.rc, MP_OK);
+        assert_int_equal(a.seq, ++seq);
+        assert_int_equal(b.seq, ++seq);
+        assert_true(a.version > version && b.version > a.version);
+        version = b.version;
+        /* Committed with the batch, not only kept in memory. */
+        assert_int_equal(peek_int(f, "SELECT last_seq FROM conversations"), b.seq);
+        assert_int_equal(peek_int(f, "SELECT version FROM chat_state WHERE id = 1"), b.version);
+        assert_int_equal(peek_int(f, q), b.seq);
+        if (i == 1) /* Bob's rules were read in the first round: nothing since */
+            loads = mp_sqlite__send_loads();
+        else if (i > 1)
+            assert_int_equal(mp_sqlite__send_loads(), loads);
+    }
+
+    /* Another job type ends the run: the next send reads again. */
+    cur_res_t cur = {0};
+    assert_int_equal(
+        mp_store_chat_cursor(f->s.st, BOB, conv, MP_CHAT_CURSOR_DELIVERED, 3, on_cursor, &cur),
+        MP_OK);
+    MPU_WAIT(&f->s.loop, &cur.done, 1);
+    assert_int_equal(cur.rc, MP_OK);
+    send_res_t r = {0};
+    queue_send(f, ALICE, conv, 0, "after-cursor", &r);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.seq, ++seq);
+    assert_true(mp_sqlite__send_loads() > loads);
+
+    /* A commit by another connection: the writer reads what it wrote. */
+    assert_int_equal(
+        sqlite3_exec(f->peek, "UPDATE conversations SET last_seq = 100", NULL, NULL, NULL),
+        SQLITE_OK);
+    memset(&r, 0, sizeof r);
+    queue_send(f, ALICE, conv, 0, "after-shell", &r);
+    MPU_WAIT(&f->s.loop, &r.done, 1);
+    assert_int_equal(r.rc, MP_OK);
+    assert_int_equal(r.seq, 101);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aborted_batch_forgets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_flush_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_sends_leave_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_kept_across_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
