@@ -241,13 +241,18 @@ static void on_async(uv_async_t *h)
 /* ---- the threads ---------------------------------------------------------- */
 
 /* Writes the deferred state registered on the writer's connection, see
- * mp_sql_defer. */
-static bool deferred_flush(mp_sql_conn_t *db)
+ * mp_sql_defer. keep (before COMMIT): where its owner can, the state stays
+ * registered for the next batch (mp_sql_deferred_t's write, SQLite only);
+ * otherwise it ends here. */
+static bool deferred_flush(mp_sql_conn_t *db, bool keep)
 {
-    mp_sql_deferred_t *d = mp_sql_undefer(db);
+    mp_sql_deferred_t *d = mp_sql_deferred(db);
     if (d == NULL)
         return true;
-    mp_err_t rc = d->flush(db, d);
+    keep = keep && d->write != NULL && !mp_sql_is_pg(db);
+    if (!keep)
+        mp_sql_undefer(db);
+    mp_err_t rc = keep ? d->write(db, d) : d->flush(db, d);
     mp_sql_reset_all(db);
     if (rc != MP_OK)
         mp_log_error("store: writing deferred state failed: %s", mp_err_code(rc));
@@ -259,20 +264,6 @@ static void deferred_drop(mp_sql_conn_t *db)
     mp_sql_deferred_t *d = mp_sql_undefer(db);
     if (d != NULL)
         d->drop(d);
-}
-
-/* Writes the deferred state before COMMIT, keeping it for the next batch
- * where its owner can (see mp_sql_deferred_t's write). */
-static bool deferred_write(mp_sql_conn_t *db)
-{
-    mp_sql_deferred_t *d = mp_sql_deferred(db);
-    if (d == NULL || d->write == NULL || mp_sql_is_pg(db))
-        return deferred_flush(db);
-    mp_err_t rc = d->write(db, d);
-    mp_sql_reset_all(db);
-    if (rc != MP_OK)
-        mp_log_error("store: writing deferred state failed: %s", mp_err_code(rc));
-    return rc == MP_OK && mp_sql_in_txn(db);
 }
 
 mp_err_t mp_sqlite__job_savepoint(mp_sql_conn_t *db, mp_sql_job_t *j)
@@ -362,7 +353,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
         n++;
         mp_sql_deferred_t *d = mp_sql_deferred(db);
         if (ok && d != NULL && j->run != d->owner)
-            ok = deferred_flush(db);
+            ok = deferred_flush(db, false);
         if (!ok)
             continue;
         j->rc = run_in_savepoint(db, j);
@@ -372,7 +363,7 @@ static void write_batch(mp_store_t *st, mp_sql_job_t *batch)
         }
     }
     if (ok)
-        ok = deferred_write(db);
+        ok = deferred_flush(db, true);
     /* Read before COMMIT, published after it: the indexer's timer must see
      * only what is durable (a failed read just leaves the old value; the
      * next batch corrects it). */

@@ -106,9 +106,10 @@ void mp_sqlite__set_limits(mp_store_t *st, size_t max_writes, size_t max_reads);
  * a pass now, as the timer would; false when one is in flight, the index is
  * not kept or the store is closing. */
 void mp_sqlite__index_hold(mp_store_t *st, bool hold);
+bool mp_sqlite__index_now(mp_store_t *st);
+
 /* Test hook: how many times sends read a conversation's last_seq or a
  * sender's rules from the database, in this process so far. */
 uint64_t mp_sqlite__send_loads(void);
-bool mp_sqlite__index_now(mp_store_t *st);
 
 #endif

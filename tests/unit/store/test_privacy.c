@@ -25,9 +25,9 @@
 
 #include "fixture.h"
 #include "store/chat.h"
+#include "store/contacts.h"
 #include "store/groups.h"
 #include "store/messages.h"
-#include "store/contacts.h"
 #include "store/privacy.h"
 #include "util/id.h"
 
