@@ -206,6 +206,7 @@ struct mp_server {
     bool timers_closed;         /* timer and flusher closed (shutdown, last socket gone) */
     bool stream_routes;         /* some route has MP_ROUTE_BODY_STREAM */
     bool metrics_only;          /* the metrics_listen listener: GET /metrics and nothing else */
+    bool ws_wslay_only;         /* tests: every WebSocket frame through wslay (ws_in.c) */
     int https_redirect;         /* tls_redirect_listen: every request is redirected to this port */
     struct ssl_ctx_st *tls_ctx; /* new connections speak TLS with it (tls_cert), or NULL */
     char *tls_plain;            /* plaintext of one TLS read (tls.c) */

@@ -362,7 +362,8 @@ static size_t alloc_used(void)
 
 /* data[0] is a control byte (where to split the input, whether to fire the
  * deadline and answer held requests early); the rest is the input. */
-static void run(mp_conn_t *c, size_t base, const uint8_t *data, size_t size)
+static void run(mp_conn_t *c, size_t base, const uint8_t *data, size_t size, char **out,
+                size_t *outlen)
 {
     uint8_t ctl = size ? data[0] : 0;
     if (size) {
@@ -380,6 +381,11 @@ static void run(mp_conn_t *c, size_t base, const uint8_t *data, size_t size)
         answer_deferred();
     if (ctl & 0x80)
         mp_net__fake_expire(c);
+    if (out != NULL) { /* plain malloc: outside the count checked below */
+        const char *o = mp_net__fake_output(c, outlen);
+        *out = malloc(*outlen + 1);
+        memcpy(*out, o, *outlen + 1);
+    }
     mp_net__fake_free(c);
     answer_deferred();
     if (sessions_open != 0)
@@ -392,23 +398,46 @@ int mp_net__fuzz_http(const uint8_t *data, size_t size)
 {
     mp_server_t *srv = fuzz_server();
     size_t base = alloc_used();
-    run(mp_net__fake_new(srv), base, data, size);
+    run(mp_net__fake_new(srv), base, data, size, NULL, NULL);
     return 0;
 }
 
-int mp_net__fuzz_ws(const uint8_t *data, size_t size)
+/* One WebSocket run of the input; its output in *out (malloc'd). */
+static void ws_run(mp_server_t *srv, const uint8_t *data, size_t size, char **out, size_t *len)
 {
     static const char up[] = "GET /v1/ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    mp_server_t *srv = fuzz_server();
     size_t base = alloc_used();
     mp_conn_t *c = mp_net__fake_new(srv);
     mp_net__fake_feed(c, up, sizeof(up) - 1);
     if (size > 1 && (data[1] & 1)) /* decided by the first input byte */
         mp_net__fake_feed(c, "Authorization: Bearer good\r\n", 28);
     mp_net__fake_feed(c, "\r\n", 2);
-    run(c, base, data, size);
+    run(c, base, data, size, out, len);
+}
+
+/* Twice: whole text frames read directly, then every frame through wslay
+ * (ws_in.c); the two must answer byte for byte alike. */
+int mp_net__fuzz_ws(const uint8_t *data, size_t size)
+{
+    mp_server_t *srv = fuzz_server();
+    char *a, *b;
+    size_t alen, blen;
+    ws_run(srv, data, size, &a, &alen);
+    srv->ws_wslay_only = true;
+    ws_run(srv, data, size, &b, &blen);
+    srv->ws_wslay_only = false;
+    /* The upgrade's answer carries a request id of its own each time: the
+     * WebSocket bytes after it are what must agree. */
+    const char *wa = strstr(a, "\r\n\r\n"), *wb = strstr(b, "\r\n\r\n");
+    if ((wa == NULL) != (wb == NULL))
+        abort();
+    if (wa != NULL && (alen - (size_t)(wa - a) != blen - (size_t)(wb - b) ||
+                       memcmp(wa, wb, alen - (size_t)(wa - a)) != 0))
+        abort();
+    free(a);
+    free(b);
     return 0;
 }
 
@@ -452,7 +481,7 @@ int mp_net__fuzz_tls(const uint8_t *data, size_t size)
     mp_conn_t *c = mp_net__fake_new(srv);
     if (!mp_tls__conn_new(c, srv->tls_ctx))
         abort();
-    run(c, base, data, size);
+    run(c, base, data, size, NULL, NULL);
     return 0;
 }
 

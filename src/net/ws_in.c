@@ -1,6 +1,8 @@
 /* The incoming side of a WebSocket: frame headers are validated by a small
  * tracker (exact close codes, oversize frames refused before any payload is
- * buffered), payloads are unmasked by wslay, text messages become JSON frames. */
+ * buffered); whole text frames are unmasked here, anything else (control
+ * frames, fragments, frames split between reads) by wslay; text messages
+ * become JSON frames. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -295,10 +297,79 @@ static void on_chunk(mp_conn_t *c, const struct wslay_frame_iocb *io)
     }
 }
 
+/* ---- whole text frames, without wslay ---- */
+
+/* Texts up to this size are unmasked on the stack. */
+#define DIRECT_STACK 1024
+
+/* Copies n payload bytes from p to out, unmasked with key (RFC 6455 5.3). */
+static void unmask(char *out, const uint8_t *p, size_t n, const uint8_t key[4])
+{
+    uint32_t k4;
+    memcpy(&k4, key, 4);
+    uint64_t k8 = (uint64_t)k4 << 32 | k4; /* byte i of k8 is key[i % 4] either way */
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= k8;
+        memcpy(out + i, &w, 8);
+    }
+    for (; i < n; i++)
+        out[i] = (char)(p[i] ^ key[i & 3]);
+}
+
+/* Takes the whole, unfragmented text frames at the start of d[0..n) and
+ * hands each to on_text; returns the bytes taken. Only called at a frame
+ * boundary with no fragmented message pending, on bytes the tracker has
+ * already validated (masked, no RSV bits, shortest length, within
+ * ws_max_message): what is left (a control frame, a fragment, a frame cut
+ * by the end of the read) goes to wslay as before. A request frame is
+ * nearly always such a frame, and wslay would allocate its 4 KiB context
+ * for each read and copy the payload twice. */
+static size_t run_direct(mp_conn_t *c, const uint8_t *d, size_t n)
+{
+    mp_ws_t *ws = c->ws;
+    size_t i = 0;
+    while (n - i >= 6 && d[i] == (0x80 | MP_WS_TEXT) && !(c->flags & MP_C_CLOSED) && !ws->discard) {
+        const uint8_t *h = d + i;
+        size_t hl = header_len(h);
+        if (n - i < hl)
+            break;
+        uint64_t len = h[1] & 0x7f;
+        if (len >= 126) {
+            len = 0;
+            for (size_t k = 2; k < hl - 4; k++)
+                len = len << 8 | h[k];
+        }
+        if (len > n - i - hl)
+            break;
+        char stack[DIRECT_STACK];
+        char *m = len <= sizeof stack ? stack : mp_malloc((size_t)len);
+        unmask(m, h + hl, (size_t)len, h + hl - 4);
+        i += hl + (size_t)len;
+        if (!ws->close_sent)
+            on_text(c, m, (size_t)len);
+        if (m != stack)
+            mp_free(m);
+    }
+    return i;
+}
+
 static void run_wslay(mp_conn_t *c, const uint8_t *d, size_t n)
 {
     mp_ws_t *ws = c->ws;
     static const struct wslay_frame_callbacks cbs = {send_cb, recv_cb, genmask_cb};
+    /* At a frame boundary (wslay holds no context between reads there) and
+     * outside a fragmented message, whole text frames skip wslay. */
+    if ((ws->rx == NULL || (ws->rx->fctx == NULL && ws->rx->msg == NULL)) && !ws->f_started &&
+        !c->srv->ws_wslay_only) {
+        size_t k = run_direct(c, d, n);
+        d += k;
+        n -= k;
+        if (n == 0 || (c->flags & MP_C_CLOSED) || ws->discard)
+            return;
+    }
     if (ws->rx == NULL)
         ws->rx = mp_calloc(1, sizeof(*ws->rx));
     mp_ws_rx_t *rx = ws->rx;

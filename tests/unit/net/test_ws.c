@@ -510,6 +510,60 @@ static void test_fragments_and_control(void **state)
     mp_net__fake_free(c);
 }
 
+/* One read of whole text frames (one on the heap, past the stack buffer),
+ * a control frame between them and a frame cut by the end of the read:
+ * whole text frames are unmasked without wslay, the rest goes through it,
+ * and the answers are those of wslay alone, in order. */
+static void whole_frames_run(bool wslay_only, char *out, size_t cap)
+{
+    srv->ws_wslay_only = wslay_only;
+    cfg.ws_max_message = 4000;
+    mp_conn_t *c = upgrade("Authorization: Bearer tok\r\n");
+    static uint8_t b[8192];
+    char big[1600];
+    int k = snprintf(big, sizeof big, "{\"id\":2,\"type\":\"ping\",\"pad\":\"");
+    memset(big + k, 'x', sizeof big - (size_t)k - 3);
+    memcpy(big + sizeof big - 3, "\"}", 3);
+    size_t n = client_frame(b, 0x81, "{\"id\":1,\"type\":\"ping\"}", 22, true);
+    n += client_frame(b + n, 0x81, big, strlen(big), true);
+    n += client_frame(b + n, 0x89, "hb", 2, true);
+    n += client_frame(b + n, 0x81, "{\"id\":3,\"type\":\"ping\"}", 22, true);
+    size_t cut = n + 9; /* inside the next frame's payload */
+    n += client_frame(b + n, 0x81, "{\"id\":4,\"type\":\"ping\"}", 22, true);
+    n += client_frame(b + n, 0x81, "{\"id\":5,\"type\":\"ping\"}", 22, true);
+    mp_net__fake_feed(c, b, cut);
+    mp_net__fake_feed(c, b + cut, n - cut);
+    assert_null(c->ws->rx); /* nothing held once the reads end on a boundary */
+    frame_t f;
+    const char *want[] = {"{\"id\":1,\"ok\":true,\"pong\":true}",
+                          "{\"id\":2,\"ok\":true,\"pong\":true}",
+                          "hb",
+                          "{\"id\":3,\"ok\":true,\"pong\":true}",
+                          "{\"id\":4,\"ok\":true,\"pong\":true}",
+                          "{\"id\":5,\"ok\":true,\"pong\":true}"};
+    for (int i = 0; i < 6; i++) {
+        assert_true(server_frame(c, i, &f));
+        assert_int_equal(f.op, i == 2 ? 10 : 1);
+        assert_string_equal(f.payload, want[i]);
+    }
+    assert_false(server_frame(c, 6, &f));
+    size_t len;
+    const char *o = strstr(mp_net__fake_output(c, &len), "\r\n\r\n");
+    assert_non_null(o);
+    snprintf(out, cap, "%s", o);
+    mp_net__fake_free(c);
+    srv->ws_wslay_only = false;
+}
+
+static void test_whole_frames_in_one_read(void **state)
+{
+    (void)state;
+    char direct[1024], wslay[1024];
+    whole_frames_run(false, direct, sizeof direct);
+    whole_frames_run(true, wslay, sizeof wslay);
+    assert_string_equal(direct, wslay);
+}
+
 /* An idle session carries neither the HTTP state nor the receive state; a
  * fragmented message keeps the latter until its last fragment. */
 static void test_idle_session_memory(void **state)
@@ -719,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_bound_is_ahead_of_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_errors_keep_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragments_and_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_frames_in_one_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_session_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_timeout, setup, teardown),

@@ -213,6 +213,20 @@ static void test_utf8(void **state)
     /* The length is respected: a valid prefix of an invalid buffer is valid. */
     assert_true(mp_utf8_valid("ab\xff", 2));
     assert_false(mp_utf8_valid("\xe2\x82\xac", 2));
+    /* ASCII is taken eight bytes at a time: a bad byte or a sequence at
+     * every offset of a long run, and a sequence across an 8-byte step. */
+    char run[40];
+    for (size_t at = 0; at + 4 <= sizeof run; at++) {
+        memset(run, 'a', sizeof run);
+        run[at] = (char)0xff;
+        assert_false(mp_utf8_valid(run, sizeof run));
+        assert_true(mp_utf8_valid(run, at));
+        memcpy(run + at, "\xf0\x9f\x90\xa6", 4);
+        assert_true(mp_utf8_valid(run, sizeof run));
+        assert_false(mp_utf8_valid(run, at + 3)); /* cut inside the sequence */
+        run[at + 3] = 'a';
+        assert_false(mp_utf8_valid(run, sizeof run));
+    }
 #undef V
     assert_int_equal(mp_utf8_chars("", 0), 0);
     assert_int_equal(mp_utf8_chars("abc", 3), 3);
