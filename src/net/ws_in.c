@@ -35,18 +35,25 @@ static size_t header_len(const uint8_t *th)
     return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + 4;
 }
 
+/* The payload length a complete header declares. */
+static uint64_t payload_len(const uint8_t *th)
+{
+    uint8_t l7 = th[1] & 0x7f;
+    if (l7 < 126)
+        return l7;
+    uint64_t len = 0;
+    for (int i = 0; i < (l7 == 126 ? 2 : 8); i++)
+        len = len << 8 | th[2 + i];
+    return len;
+}
+
 /* Checks the declared length of a complete header. Returns a close code or 0. */
 static int check_length(mp_ws_t *ws, size_t max_msg)
 {
     uint8_t l7 = ws->th[1] & 0x7f;
-    uint64_t len = l7;
-    if (l7 >= 126) {
-        len = 0;
-        for (int i = 0; i < (l7 == 126 ? 2 : 8); i++)
-            len = len << 8 | ws->th[2 + i];
-        if ((l7 == 126 && len < 126) || (l7 == 127 && len < 65536))
-            return 1002; /* not the shortest encoding */
-    }
+    uint64_t len = payload_len(ws->th);
+    if ((l7 == 126 && len < 126) || (l7 == 127 && len < 65536))
+        return 1002; /* not the shortest encoding */
     int op = ws->th[0] & 0x0f;
     if (op < 8) {
         if (op != MP_WS_CONT)
@@ -336,12 +343,7 @@ static size_t run_direct(mp_conn_t *c, const uint8_t *d, size_t n)
         size_t hl = header_len(h);
         if (n - i < hl)
             break;
-        uint64_t len = h[1] & 0x7f;
-        if (len >= 126) {
-            len = 0;
-            for (size_t k = 2; k < hl - 4; k++)
-                len = len << 8 | h[k];
-        }
+        uint64_t len = payload_len(h);
         if (len > n - i - hl)
             break;
         char stack[DIRECT_STACK];
@@ -360,10 +362,11 @@ static void run_wslay(mp_conn_t *c, const uint8_t *d, size_t n)
 {
     mp_ws_t *ws = c->ws;
     static const struct wslay_frame_callbacks cbs = {send_cb, recv_cb, genmask_cb};
-    /* At a frame boundary (wslay holds no context between reads there) and
-     * outside a fragmented message, whole text frames skip wslay. */
-    if ((ws->rx == NULL || (ws->rx->fctx == NULL && ws->rx->msg == NULL)) && !ws->f_started &&
-        !c->srv->ws_wslay_only) {
+    /* The receive state exists only inside a frame or a fragmented message
+     * (mp_ws__feed frees it at every other boundary): without it, whole
+     * text frames skip wslay. */
+    MP_ASSERT(ws->rx != NULL || !ws->f_started);
+    if (ws->rx == NULL && !c->srv->ws_wslay_only) {
         size_t k = run_direct(c, d, n);
         d += k;
         n -= k;
