@@ -113,8 +113,10 @@ def wait_for(word, seconds):
         got.append(msg)
         if word in msg.split("\n"):
             return msg
-    print("no %s within %d s; got %r" % (word, seconds, got), file=sys.stderr)
+    print("no %s within %d s; got %r; exit status %r" % (word, seconds, got, proc.poll()),
+          file=sys.stderr)
     proc.kill()
+    print(proc.stderr.read()[-4000:], file=sys.stderr)
     sys.exit(1)
 
 ready = wait_for("READY=1", 60)

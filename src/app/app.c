@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "app/signals.h"
 #include "auth/auth.h"
 #include "auth/deletion.h"
 #include "auth/sweep.h"
@@ -62,7 +63,7 @@ typedef struct {
     mp_module_ctx_t mctx;
     mp_verbs_t *verbs;
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    mp_signals_t *signals; /* SIGINT, SIGTERM; SIGHUP with TLS (app/signals.h) */
     mp_route_t *routes;
     void **route_mods; /* the module state of each of routes */
     mp_grace_t *grace; /* frees deleted accounts' usernames (auth/deletion.h) */
@@ -71,7 +72,6 @@ typedef struct {
     int port;                 /* the client listener's */
     side_listener_t metrics;  /* metrics_listen */
     side_listener_t redirect; /* tls_redirect_listen */
-    uv_signal_t sighup;       /* reloads the TLS certificate */
 } app_state_t;
 
 /* mkdir -p with mode 0700 for what we create (the data dir holds secrets). */
@@ -508,10 +508,8 @@ static void on_server_down(void *arg)
 /* SIGHUP with TLS: the certificate and key again (a renewal), for new
  * connections. A bad pair is logged and the one in use stays. Without TLS
  * SIGHUP keeps its default action (a terminal that closes ends the server). */
-static void on_sighup(uv_signal_t *h, int signum)
+static void on_sighup(app_state_t *s)
 {
-    (void)signum;
-    app_state_t *s = h->data;
     const mp_config_t *cfg = s->app.cfg;
     if (s->stopping)
         return;
@@ -525,9 +523,13 @@ static void on_sighup(uv_signal_t *h, int signum)
         mp_log_always(MP_LOG_INFO, "magpie: TLS certificate reloaded from %s", cfg->tls_cert);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(int signum, void *ud)
 {
-    app_state_t *s = h->data;
+    app_state_t *s = ud;
+    if (signum == SIGHUP) {
+        on_sighup(s);
+        return;
+    }
     if (s->stopping) {
         mp_log_warn("signal %d again while shutting down; still waiting", signum);
         return;
@@ -585,17 +587,14 @@ static void teardown(app_state_t *s)
     app->hub = NULL;
     mp_userflags_free(app->flags);
     app->flags = NULL;
-    /* Remaining handles (signals, module timers) belong to no one any more. */
+    /* The signals stay blocked: a repeat from now on (a supervisor's, or a
+     * second Ctrl-C) stays pending and cannot kill a shutdown that has only
+     * memory left to release. */
+    mp_signals_stop(s->signals);
+    s->signals = NULL;
+    /* Remaining handles (module timers) belong to no one any more. */
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    /* With its watchers closed, libuv gives SIGTERM and SIGINT back their
-     * default action, and a repeated signal (from a supervisor, or a second
-     * Ctrl-C) would kill a shutdown that has only memory left to release.
-     * As while the loop ran, a repeat changes nothing. */
-    if (s->stopping) {
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGINT, SIG_IGN);
-    }
     if (app->srv != NULL)
         mp_server_free(app->srv);
     app->srv = NULL;
@@ -714,20 +713,21 @@ static int start(app_state_t *s, const mp_config_t *cfg, char *err, size_t errle
     if (modules_init(s, err, errlen) != 0)
         return -1;
 
-    uv_signal_init(&s->loop, &s->sigint);
-    uv_signal_init(&s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    if (cfg->tls_cert[0] != '\0') {
-        uv_signal_init(&s->loop, &s->sighup);
-        s->sighup.data = s;
-        uv_signal_start(&s->sighup, on_sighup, SIGHUP);
-    }
+    mp_signals_arm(s->signals);
     if (cfg->tls_cert[0] != '\0')
         mp_log_always(MP_LOG_INFO, "magpie: TLS on, certificate from %s", cfg->tls_cert);
     print_listening(cfg, s->port);
     return 0;
+}
+
+/* A failure before start(): only the loop and the signal thread exist. */
+static int early_exit(app_state_t *s)
+{
+    mp_signals_stop(s->signals);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the signal handle's close */
+    uv_loop_close(&s->loop);
+    mp_free(s);
+    return 1;
 }
 
 int mp_app_serve(const mp_config_t *cfg)
@@ -736,6 +736,9 @@ int mp_app_serve(const mp_config_t *cfg)
     char err[2048] = ""; /* room for a full data_dir path in messages */
     int code = 0;
 
+    /* First, before libvips, libcurl or the store can start a thread: every
+     * thread inherits the mask, so that only the signal thread takes them. */
+    mp_signals_block(cfg->tls_cert[0] != '\0');
     mp_log_set_level((mp_log_level_t)cfg->log_level);
     mp_log_set_json(cfg->log_json);
     mp_id_init(cfg->node_id);
@@ -747,6 +750,13 @@ int mp_app_serve(const mp_config_t *cfg)
     s->app.loop = &s->loop;
     s->app.cfg = cfg;
     s->lock_fd = -1;
+    s->signals = mp_signals_start(&s->loop, cfg->tls_cert[0] != '\0', on_signal, s);
+    if (s->signals == NULL) {
+        mp_log_always(MP_LOG_ERROR, "magpie: cannot start the signal thread");
+        uv_loop_close(&s->loop);
+        mp_free(s);
+        return 1;
+    }
     /* Every file we create (database, WAL, secret) is ours alone. */
     umask(077);
     /* Past a file-size limit, a write must fail with EFBIG (answered as
@@ -755,9 +765,7 @@ int mp_app_serve(const mp_config_t *cfg)
     /* Before any thread exists that could use libcurl. */
     if (!mp_mail_global_init()) {
         mp_log_always(MP_LOG_ERROR, "magpie: cannot initialise libcurl");
-        uv_loop_close(&s->loop);
-        mp_free(s);
-        return 1;
+        return early_exit(s);
     }
     /* libuv's pool is shared by password hashing, e-mail, file I/O and media
      * processing, each bounded on its own; four threads (libuv's default)
@@ -768,9 +776,7 @@ int mp_app_serve(const mp_config_t *cfg)
     mp_media_limits_t lim = {cfg->max_image_pixels, cfg->media_timeout_ms, cfg->media_memory};
     if (mp_media_init(&lim, err, sizeof err) != 0) {
         mp_log_always(MP_LOG_ERROR, "magpie: %s", err);
-        uv_loop_close(&s->loop);
-        mp_free(s);
-        return 1;
+        return early_exit(s);
     }
 
     if (start(s, cfg, err, sizeof err) != 0) {

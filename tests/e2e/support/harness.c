@@ -488,26 +488,14 @@ static int describe_status(const mpt_server_t *srv, int status)
     return 128 + WTERMSIG(status);
 }
 
-void mpt_sigterm(pid_t pid)
-{
-    if (syscall(SYS_tgkill, pid, pid, SIGTERM) != 0)
-        kill(pid, SIGTERM);
-}
-
 int mpt_server_terminate(mpt_server_t *srv)
 {
     if (!srv || srv->pid <= 0)
         return 0;
-    /* SIGTERM again every second until it exits (a second one is harmless:
-     * the server says it is still shutting down). ThreadSanitizer defers a
-     * signal that lands while the thread runs ordinary code until its next
-     * blocking call returns, which for an idle loop can be a minute away;
-     * one that lands inside the blocking call is handled at once. */
-    int status = -1;
-    for (int waited = 0; status == -1 && waited < STOP_TIMEOUT_MS; waited += 1000) {
-        mpt_sigterm(srv->pid);
-        status = wait_exit(srv->pid, 1000);
-    }
+    /* One SIGTERM, sent to the process as a supervisor sends it: the server
+     * must take it whichever thread the kernel picks (app/signals.h). */
+    kill(srv->pid, SIGTERM);
+    int status = wait_exit(srv->pid, STOP_TIMEOUT_MS);
     if (status == -1) {
         kill(srv->pid, SIGKILL);
         wait_exit(srv->pid, STOP_TIMEOUT_MS);

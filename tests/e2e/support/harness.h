@@ -73,11 +73,6 @@ mpt_server_t *mpt_server_start_db(const char *db_url, const char *const *extra);
  * (returns 0). */
 int mpt_server_stop(mpt_server_t *srv);
 
-/* Sends SIGTERM to the server's main (loop) thread, the one that handles it
- * (a process-directed kill() may land on any thread that does not block it,
- * e.g. a sanitizer runtime's own). */
-void mpt_sigterm(pid_t pid);
-
 /* Graceful stop without freeing: SIGTERM + wait. Returns the same status as
  * mpt_server_stop; srv keeps its data dir and port. */
 int mpt_server_terminate(mpt_server_t *srv);
