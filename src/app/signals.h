@@ -36,7 +36,7 @@ void mp_signals_block(bool hup);
  * start-up stuck on a database must not outlive a stop). NULL if the thread
  * cannot start. */
 __attribute__((warn_unused_result)) mp_signals_t *mp_signals_start(uv_loop_t *loop, bool hup,
-                                                                    mp_signals_cb cb, void *ud);
+                                                                   mp_signals_cb cb, void *ud);
 
 /* From now on each signal goes to `cb` on the loop thread. */
 void mp_signals_arm(mp_signals_t *sg);
