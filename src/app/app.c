@@ -750,7 +750,7 @@ int mp_app_serve(const mp_config_t *cfg)
     s->app.loop = &s->loop;
     s->app.cfg = cfg;
     s->lock_fd = -1;
-    s->signals = mp_signals_start(&s->loop, cfg->tls_cert[0] != '\0', on_signal, s);
+    s->signals = mp_signals_start(&s->loop, on_signal, s);
     if (s->signals == NULL) {
         mp_log_always(MP_LOG_ERROR, "magpie: cannot start the signal thread");
         uv_loop_close(&s->loop);

@@ -28,25 +28,37 @@ static void fill_set(sigset_t *set, bool hup)
         sigaddset(set, SIGHUP);
 }
 
-/* Those of the set that the server's parent left ignored (nohup ignores
- * SIGHUP): their default action until armed is to do nothing. Written
- * before the signal thread exists, read only by it. */
+/* The set mp_signals_block() blocked, and those of it that the server's
+ * parent left ignored (nohup ignores SIGHUP): their default action until
+ * armed is to do nothing. Written before the signal thread exists, read only
+ * by it and by mp_signals_start(). */
+static sigset_t blocked;
 static sigset_t ignored;
 
 void mp_signals_block(bool hup)
 {
-    sigset_t set;
-    fill_set(&set, hup);
+    fill_set(&blocked, hup);
     sigemptyset(&ignored);
     for (int signum = 1; signum < 32; signum++) {
         struct sigaction sa;
-        if (sigismember(&set, signum) == 1 && sigaction(signum, NULL, &sa) == 0 &&
+        if (sigismember(&blocked, signum) == 1 && sigaction(signum, NULL, &sa) == 0 &&
             sa.sa_handler == SIG_IGN)
             sigaddset(&ignored, signum);
     }
-    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int rc = pthread_sigmask(SIG_BLOCK, &blocked, NULL);
     MP_ASSERT(rc == 0); /* fails only for a bad `how` */
     (void)rc;
+}
+
+/* Every signal of `blocked` is blocked in the calling thread. */
+static inline bool still_blocked(void)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    for (int signum = 1; signum < 32; signum++)
+        if (sigismember(&blocked, signum) == 1 && sigismember(&cur, signum) != 1)
+            return false;
+    return true;
 }
 
 /* What the signal would have done unblocked and unhandled: the end of the
@@ -91,10 +103,13 @@ static void on_async(uv_async_t *a)
             sg->cb(signum, sg->ud);
 }
 
-mp_signals_t *mp_signals_start(uv_loop_t *loop, bool hup, mp_signals_cb cb, void *ud)
+mp_signals_t *mp_signals_start(uv_loop_t *loop, mp_signals_cb cb, void *ud)
 {
+    /* The new thread inherits the caller's mask: the set must be blocked,
+     * or a signal could run its default action between two sigwait()s. */
+    MP_ASSERT(sigismember(&blocked, SIGTERM) == 1 && still_blocked());
     mp_signals_t *sg = mp_calloc(1, sizeof *sg);
-    fill_set(&sg->set, hup);
+    sg->set = blocked;
     sg->cb = cb;
     sg->ud = ud;
     atomic_init(&sg->pending, 0);
@@ -104,14 +119,6 @@ mp_signals_t *mp_signals_start(uv_loop_t *loop, bool hup, mp_signals_cb cb, void
         mp_free(sg);
         return NULL;
     }
-    /* The new thread inherits the caller's mask: the set must be blocked,
-     * or a signal could run its default action between two sigwait()s. */
-#ifndef NDEBUG
-    sigset_t cur;
-    pthread_sigmask(SIG_BLOCK, NULL, &cur);
-    MP_ASSERT(sigismember(&cur, SIGTERM) == 1 && sigismember(&cur, SIGINT) == 1);
-    MP_ASSERT(!hup || sigismember(&cur, SIGHUP) == 1);
-#endif
     if (uv_thread_create(&sg->thread, signal_main, sg) != 0) {
         uv_close((uv_handle_t *)&sg->async, (uv_close_cb)mp_free);
         return NULL;

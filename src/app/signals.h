@@ -30,12 +30,13 @@ typedef void (*mp_signals_cb)(int signum, void *ud);
  * SIGHUP keeps its default action (the end of the process). */
 void mp_signals_block(bool hup);
 
-/* Starts the thread that waits for the signals blocked by mp_signals_block().
+/* Starts the thread that waits for the signals blocked by mp_signals_block(),
+ * which must have been called first.
  * Until mp_signals_arm(), a signal has its default action: the process ends
  * at once, as a server that does not serve yet has nothing to finish (a
  * start-up stuck on a database must not outlive a stop). NULL if the thread
  * cannot start. */
-__attribute__((warn_unused_result)) mp_signals_t *mp_signals_start(uv_loop_t *loop, bool hup,
+__attribute__((warn_unused_result)) mp_signals_t *mp_signals_start(uv_loop_t *loop,
                                                                    mp_signals_cb cb, void *ud);
 
 /* From now on each signal goes to `cb` on the loop thread. */

@@ -27,8 +27,6 @@
  * handles are closed, so the caller must run the loop after mp_store_close
  * until its handles are closed (it must anyway to close the loop). */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -588,7 +586,9 @@ static void close_readers(mp_store_t *st)
     }
 }
 
-static int spawn_threads(mp_store_t *st, char *err, size_t errlen)
+/* No signal masking here: `magpie serve` blocks its signals in every thread
+ * before the store exists, and one thread takes them (app/signals.h). */
+static int start_threads(mp_store_t *st, char *err, size_t errlen)
 {
     if (st->url == NULL && (st->ckpt = mp_sqlite__ckpt_start(st->path, mp_sql_sqlite_db(st->wdb),
                                                              err, errlen)) == NULL)
@@ -615,19 +615,6 @@ static int spawn_threads(mp_store_t *st, char *err, size_t errlen)
         st->nreaders++;
     }
     return 0;
-}
-
-/* The store's threads start with every signal blocked (a new thread inherits
- * its creator's mask), so that SIGTERM and SIGINT always reach the loop
- * thread that handles them, never a thread asleep on a condition variable. */
-static int start_threads(mp_store_t *st, char *err, size_t errlen)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = spawn_threads(st, err, errlen);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
 }
 
 /* Stops the threads (each finishes its queue first) and closes connections.
@@ -1156,13 +1143,7 @@ mp_err_t mp_store_backup(mp_store_t *st, const char *path, bool force, mp_store_
     j->force = force;
     j->cb = cb;
     j->ud = ud;
-    /* Every signal blocked, as for the other store threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = uv_thread_create(&st->backup_thread, backup_main, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (uv_thread_create(&st->backup_thread, backup_main, j) != 0) {
         mp_free(j->path);
         mp_free(j);
         snprintf(err, errlen, "cannot start the backup thread");
