@@ -35,7 +35,7 @@ void mp_signals_block(bool hup);
  * Until mp_signals_arm(), a signal has its default action: the process ends
  * at once, as a server that does not serve yet has nothing to finish (a
  * start-up stuck on a database must not outlive a stop). NULL if the thread
- * cannot start. */
+ * cannot start, or if the signals are not blocked in the calling thread. */
 __attribute__((warn_unused_result)) mp_signals_t *mp_signals_start(uv_loop_t *loop,
                                                                    mp_signals_cb cb, void *ud);
 
