@@ -1021,10 +1021,7 @@ static mp_err_t successor(mp_sql_conn_t *db, uint64_t conv, uint64_t *out)
     if (s == NULL)
         return MP_ERR_INTERNAL;
     bind_u64(s, 1, conv);
-    int rc = mp_sql_step(s);
-    *out = rc == MP_SQL_ROW ? col_u64(s, 0) : 0;
-    mp_sql_reset(s);
-    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    return step_u64(db, s, out);
 }
 
 /* Hands conv on (or dissolves it) and stores the system message into j. */

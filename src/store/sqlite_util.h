@@ -34,6 +34,17 @@ __attribute__((warn_unused_result)) static inline mp_err_t step_done(mp_sql_conn
     return rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
 }
 
+/* Steps a statement that returns at most one row and resets it: the row's
+ * first column (an id) in *out, 0 when there is no row. */
+__attribute__((warn_unused_result)) static inline mp_err_t step_u64(mp_sql_conn_t *db,
+                                                                    mp_sql_stmt_t *s, uint64_t *out)
+{
+    int rc = mp_sql_step(s);
+    *out = rc == MP_SQL_ROW ? col_u64(s, 0) : 0;
+    mp_sql_reset(s);
+    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+}
+
 /* Writer only: bumps and returns the global change version (chat_state),
  * which sync compares cursors against. Every change that sync must carry
  * takes its version from here (sqlite_chat.c). */

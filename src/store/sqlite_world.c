@@ -44,10 +44,7 @@ static mp_err_t world_find(mp_sql_conn_t *db, uint64_t *id)
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_WORLD_FIND);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    int rc = mp_sql_step(s);
-    *id = rc == MP_SQL_ROW ? col_u64(s, 0) : 0;
-    mp_sql_reset(s);
-    return rc == MP_SQL_ROW || rc == MP_SQL_DONE ? MP_OK : mp_sql_err(db, rc);
+    return step_u64(db, s, id);
 }
 
 /* Inserts the world conversation, stamped with a fresh global version like
