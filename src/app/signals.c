@@ -19,15 +19,6 @@ struct mp_signals {
     atomic_bool quit;
 };
 
-static void fill_set(sigset_t *set, bool hup)
-{
-    sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-    if (hup)
-        sigaddset(set, SIGHUP);
-}
-
 /* The set mp_signals_block() blocked, and those of it that the server's
  * parent left ignored (nohup ignores SIGHUP): their default action until
  * armed is to do nothing. Written before the signal thread exists, read only
@@ -37,7 +28,11 @@ static sigset_t ignored;
 
 void mp_signals_block(bool hup)
 {
-    fill_set(&blocked, hup);
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    if (hup)
+        sigaddset(&blocked, SIGHUP);
     sigemptyset(&ignored);
     for (int signum = 1; signum < 32; signum++) {
         struct sigaction sa;
@@ -54,6 +49,8 @@ void mp_signals_block(bool hup)
  * the calling thread. */
 static bool still_blocked(void)
 {
+    if (sigismember(&blocked, SIGTERM) != 1)
+        return false; /* mp_signals_block() never ran */
     sigset_t cur;
     pthread_sigmask(SIG_BLOCK, NULL, &cur);
     for (int signum = 1; signum < 32; signum++)
@@ -108,7 +105,7 @@ mp_signals_t *mp_signals_start(uv_loop_t *loop, mp_signals_cb cb, void *ud)
 {
     /* The new thread inherits the caller's mask: the set must be blocked,
      * or a signal could run its default action between two sigwait()s. */
-    if (sigismember(&blocked, SIGTERM) != 1 || !still_blocked())
+    if (!still_blocked())
         return NULL;
     mp_signals_t *sg = mp_calloc(1, sizeof *sg);
     sg->set = blocked;

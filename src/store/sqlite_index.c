@@ -384,13 +384,14 @@ static const char SQL_FTS_DEL[] = "DELETE FROM search.messages_fts WHERE rowid =
  * of the indexer's instructions. A new message (above the watermark) is
  * never in the index while the state and the index agree (they commit
  * together); a changed one was deleted just before. */
-static const char SQL_FTS_ADD[] = "INSERT INTO search.messages_fts(rowid, body,"
-                                  " search_extra, conv_key) VALUES(?1, ?2, ?3, ?4)";
+#define FTS_ROW                                                                                    \
+    "INTO search.messages_fts(rowid, body, search_extra, conv_key)"                                \
+    " VALUES(?1, ?2, ?3, ?4)"
+static const char SQL_FTS_ADD[] = "INSERT " FTS_ROW;
 /* If they ever did not agree, the plain INSERT would fail on the same
  * message for good: a pass that finds an entry above its watermark
  * replaces instead, so the indexer goes on. */
-static const char SQL_FTS_REPLACE[] = "INSERT OR REPLACE INTO search.messages_fts(rowid, body,"
-                                      " search_extra, conv_key) VALUES(?1, ?2, ?3, ?4)";
+static const char SQL_FTS_REPLACE[] = "INSERT OR REPLACE " FTS_ROW;
 static const char SQL_FTS_TOP[] =
     "SELECT rowid FROM search.messages_fts ORDER BY rowid DESC LIMIT 1";
 /* The first write takes search.db's write lock; the guard finds the state
