@@ -44,18 +44,13 @@ static bool plain_string(cursor_t *c, const char **s, size_t *len)
     if (!take(c, '"'))
         return false;
     const char *start = c->p;
-    for (; c->p < c->end; c->p++) {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch == '"') {
-            *s = start;
-            *len = (size_t)(c->p - start);
-            c->p++;
-            return true;
-        }
-        if (ch == '\\' || ch < 0x20)
-            return false;
-    }
-    return false;
+    c->p += mp_json_plain_len(c->p, (size_t)(c->end - c->p));
+    if (c->p == c->end || *c->p != '"')
+        return false; /* the end, an escape or a control byte */
+    *s = start;
+    *len = (size_t)(c->p - start);
+    c->p++;
+    return true;
 }
 
 /* A JSON integer in jansson's range (json_int_t, 64 bits): -?(0|[1-9][0-9]*)
@@ -95,12 +90,7 @@ static bool id_string(cursor_t *c, uint64_t *out)
 /* The field table's MP_F_ASCII check, 1..max bytes. */
 static bool cmid_ok(const char *s, size_t len, size_t max)
 {
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
+    return len > 0 && len <= max && mp_ascii_printable_len(s, len) == len;
 }
 
 /* The field table's MP_F_TEXT check, and kind text's "not empty". */

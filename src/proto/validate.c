@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/id.h"
+#include "util/swar.h"
 
 /* Strict UTF-8 after the Unicode standard, table 3-7 ("well-formed byte
  * sequences"): the second byte's range depends on the first, which is what
@@ -19,13 +20,9 @@ bool mp_utf8_valid(const char *str, size_t len)
         /* Most text is ASCII: eight bytes at a time while no byte has its
          * high bit set (every frame and message text comes through here,
          * several times on its way). */
-        if (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, s + i, sizeof w);
-            if ((w & UINT64_C(0x8080808080808080)) == 0) {
-                i += 8;
-                continue;
-            }
+        if (len - i >= 8 && mp_swar_high(mp_swar_load(s + i)) == 0) {
+            i += 8;
+            continue;
         }
         unsigned c = s[i];
         if (c < 0x80) {
@@ -63,6 +60,64 @@ bool mp_utf8_valid(const char *str, size_t len)
     return true;
 }
 
+/* The bytes a JSON string cannot hold as they are. */
+static bool json_special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+static uint64_t json_special_mask(uint64_t w)
+{
+    return mp_swar_below(w, 0x20) | mp_swar_eq(w, '"') | mp_swar_eq(w, '\\');
+}
+
+static bool unprintable(unsigned char c)
+{
+    return c < 0x20 || c > 0x7e;
+}
+
+/* The first byte of a word that its non-zero mask flags. */
+static size_t first_flagged(const char *w, uint64_t mask, bool (*special)(unsigned char))
+{
+#if MP_SWAR_LE
+    (void)w;
+    (void)special;
+    return mp_swar_first(mask);
+#else
+    (void)mask;
+    size_t k = 0;
+    while (!special((unsigned char)w[k]))
+        k++;
+    return k;
+#endif
+}
+
+/* The first i in s[0..len) where `special` holds (len if none), a word at a
+ * time. The tail is read as a word padded with 'a', which no mask flags, so
+ * a short string (most keys and ids) takes one step. Inlined into each
+ * caller, where the two functions are constants. */
+static inline size_t first_special(const char *s, size_t len, uint64_t (*mask_of)(uint64_t),
+                                   bool (*special)(unsigned char))
+{
+    for (size_t i = 0; i < len; i += 8) {
+        size_t n = len - i < 8 ? len - i : 8;
+        uint64_t m = mask_of(n == 8 ? mp_swar_load(s + i) : mp_swar_load_tail(s + i, n, 'a'));
+        if (m != 0)
+            return i + first_flagged(s + i, m, special);
+    }
+    return len;
+}
+
+size_t mp_json_plain_len(const char *s, size_t len)
+{
+    return first_special(s, len, json_special_mask, json_special);
+}
+
+size_t mp_ascii_printable_len(const char *s, size_t len)
+{
+    return first_special(s, len, mp_swar_unprintable, unprintable);
+}
+
 size_t mp_utf8_chars(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -94,6 +149,10 @@ bool mp_text_check(const char *str, size_t len, mp_text_kind_t kind)
     size_t i = 0;
 
     while (i < len) {
+        /* Printable ASCII is allowed in every kind: skipped a word at a time. */
+        i += mp_ascii_printable_len(str + i, len - i);
+        if (i == len)
+            break;
         /* The input is valid UTF-8: the lead byte gives the length. */
         size_t n = s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 : 4;
         if (n > len - i)
@@ -184,9 +243,8 @@ static mp_err_t check_ascii(const mp_field_t *f, const json_t *v, char *msg, siz
         return fail(msg, msglen, fmt, f->name, range);
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return fail(msg, msglen, fmt, f->name, range);
+    if (mp_ascii_printable_len(s, len) != len)
+        return fail(msg, msglen, fmt, f->name, range);
     if (len > INT64_MAX || !in_range(f, (int64_t)len))
         return fail(msg, msglen, fmt, f->name, range);
     return MP_OK;

@@ -58,4 +58,13 @@ size_t mp_utf8_chars(const char *s, size_t len);
 /* True when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool mp_utf8_valid(const char *s, size_t len);
 
+/* The length of the longest prefix of s[0..len) that a JSON string holds
+ * as it is: no '"', no '\\' and no control byte (below 0x20). Both the
+ * scanner of incoming frames and the writer of outgoing ones run on it. */
+size_t mp_json_plain_len(const char *s, size_t len);
+
+/* The length of the longest prefix of s[0..len) in printable ASCII
+ * (0x20..0x7e), which MP_F_ASCII fields are made of. */
+size_t mp_ascii_printable_len(const char *s, size_t len);
+
 #endif

@@ -364,6 +364,38 @@ static void test_text_field(void **state)
     assert_string_equal(check("{\"text\":\"a\\u202eb\"}", text_fields), "");
 }
 
+/* The word-at-a-time scans against their byte rules: every byte value at
+ * every offset of a run longer than two words (so it falls in the first,
+ * the second and the byte tail), and the run's own end. */
+static void test_word_scans(void **state)
+{
+    (void)state;
+    char buf[20];
+    for (size_t len = 0; len <= sizeof buf; len++) {
+        memset(buf, 'a', sizeof buf);
+        assert_int_equal(mp_json_plain_len(buf, len), len);
+        assert_int_equal(mp_ascii_printable_len(buf, len), len);
+        assert_true(mp_text_check(buf, len, MP_TEXT_MESSAGE));
+    }
+    for (size_t at = 0; at < sizeof buf; at++) {
+        for (unsigned b = 0; b < 256; b++) {
+            memset(buf, 'a', sizeof buf);
+            buf[at] = (char)b;
+            bool plain = b >= 0x20 && b != '"' && b != '\\';
+            bool printable = b >= 0x20 && b <= 0x7e;
+            assert_int_equal(mp_json_plain_len(buf, sizeof buf), plain ? sizeof buf : at);
+            assert_int_equal(mp_ascii_printable_len(buf, sizeof buf), printable ? sizeof buf : at);
+            if (b < 0x80) /* alone, a byte above is not UTF-8 */
+                assert_int_equal(mp_text_check(buf, sizeof buf, MP_TEXT_MESSAGE),
+                                 printable || b == '\t' || b == '\n');
+        }
+    }
+    /* A C1 control (U+0085) across the end of a word, after printable words. */
+    memset(buf, 'a', sizeof buf);
+    memcpy(buf + 15, "\xc2\x85", 2);
+    assert_false(mp_text_check(buf, sizeof buf, MP_TEXT_MESSAGE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_text_message),
         cmocka_unit_test(test_text_name),
         cmocka_unit_test(test_text_field),
+        cmocka_unit_test(test_word_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,7 @@ export class Server {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (process.env.MAGPIE_TEST_VERBOSE) process.stderr.write(`[magpie] ${line}\n`);
-          this.lastLines = [...this.lastLines.slice(-19), line];
+          this.lastLines = [...this.lastLines.slice(-39), line];
           const m = /magpie: listening on .*:(\d+)\s*$/.exec(line);
           if (m) done(Number(m[1]));
           else if (/error|fatal|cannot/i.test(line)) process.stderr.write(`[magpie] ${line}\n`);
@@ -222,6 +222,19 @@ export class Server {
       if (Date.now() > deadline) throw new Error(`cannot restart the server on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** For a failed test: whether the server is still running, how it ended
+   * if not (a sanitizer report ends it with its own status), and its last
+   * lines of stderr. */
+  report() {
+    const c = this.child;
+    const state = !c
+      ? 'not running'
+      : c.exitCode !== null || c.signalCode !== null
+        ? `exited during the test (status ${c.exitCode ?? c.signalCode})`
+        : `still running (pid ${c.pid})`;
+    return `server: ${state}; its last lines:\n${this.lastLines.join('\n')}\n`;
   }
 
   async stop() {
@@ -347,6 +360,7 @@ export function browserTest(name, fn, { flags = [], timeout = 120_000, tls = fal
       await fn({ server, browser, t });
     } catch (e) {
       await keepFailure(browser, name);
+      process.stderr.write(server.report());
       throw e;
     } finally {
       await browser.close().catch(() => {});
