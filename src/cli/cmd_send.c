@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/validate.h"
 #include "remote/remote.h"
 #include "util/clock.h"
 
@@ -74,12 +75,11 @@ static void send_usage(FILE *out)
             DEFAULT_TIMEOUT_S, MPR_DEFAULT_URL);
 }
 
+/* The byte rule of the protocol's MP_F_ASCII fields, from proto/. */
 static bool printable_ascii(const char *s)
 {
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e)
-            return false;
-    return true;
+    size_t n = strlen(s);
+    return mp_ascii_printable_len(s, n) == n;
 }
 
 /* A message id as the protocol writes it: 1-20 decimal digits. */

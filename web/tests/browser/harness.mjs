@@ -53,9 +53,14 @@ process.on('exit', () => {
   }
 });
 
+/** Whether the child has exited, by a status or by a signal. */
+function hasExited(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 /** Resolves when the child has exited (at once if it already has). */
 function exited(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (hasExited(child)) return Promise.resolve();
   return new Promise((res) => child.once('exit', () => res()));
 }
 
@@ -67,7 +72,7 @@ function within(promise, ms) {
 
 /** SIGTERM, then SIGKILL if it has not exited within the bound. */
 async function stopChild(child, signal = 'SIGTERM') {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  if (!child || hasExited(child)) return;
   child.kill(signal);
   if ((await within(exited(child), STOP_TIMEOUT)) === 'timeout') {
     child.kill('SIGKILL');
@@ -231,7 +236,7 @@ export class Server {
     const c = this.child;
     const state = !c
       ? 'not running'
-      : c.exitCode !== null || c.signalCode !== null
+      : hasExited(c)
         ? `exited during the test (status ${c.exitCode ?? c.signalCode})`
         : `still running (pid ${c.pid})`;
     return `server: ${state}; its last lines:\n${this.lastLines.join('\n')}\n`;
