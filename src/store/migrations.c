@@ -45,11 +45,19 @@
     " created_at INTEGER NOT NULL) WITHOUT ROWID;"                                                 \
     "CREATE INDEX refresh_tokens_device ON refresh_tokens(device_id);"
 
-const char *const mp_sqlite__migrations[] = {
-    MIGRATION_1,         MP_MIGRATION_CHAT,   MP_MIGRATION_GROUPS,
-    MP_MIGRATION_WORLD,  MP_MIGRATION_DEDUP,  MP_MIGRATION_MESSAGES,
-    MP_MIGRATION_PEOPLE, MP_MIGRATION_MEDIA,  MP_MIGRATION_DEDUP_ORDER,
-    MP_MIGRATION_SYNC,   MP_MIGRATION_SEARCH, NULL};
+const char *const mp_sqlite__migrations[] = {MIGRATION_1,
+                                             MP_MIGRATION_CHAT,
+                                             MP_MIGRATION_GROUPS,
+                                             MP_MIGRATION_WORLD,
+                                             MP_MIGRATION_DEDUP,
+                                             MP_MIGRATION_MESSAGES,
+                                             MP_MIGRATION_PEOPLE,
+                                             MP_MIGRATION_MEDIA,
+                                             MP_MIGRATION_DEDUP_ORDER,
+                                             MP_MIGRATION_SYNC,
+                                             MP_MIGRATION_SEARCH,
+                                             MP_MIGRATION_CONV_KEY,
+                                             NULL};
 
 int mp_store_schema_version(void)
 {

@@ -67,6 +67,14 @@ void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv);
 /* A deep copy of m into dst (strings and reactions owned by dst). */
 void mp_sqlite__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
 
+/* What keys a conversation in the search index (the conv_key column of
+ * search.messages_fts): each 16 bits of its id, high to low, as the code
+ * point U+F0000 + n, four UTF-8 bytes each, so a phrase query on that column
+ * finds one conversation's messages and no text matches it (the code points
+ * are private use). No NUL is written. */
+#define MP_SQLITE_CONV_KEY_LEN 16
+void mp_sqlite__conv_key(uint64_t conv, char out[MP_SQLITE_CONV_KEY_LEN]);
+
 /* "direct" / "group" / "world" → kind (anything else: direct). */
 mp_conv_kind_t mp_sqlite__conv_kind(const char *s);
 

@@ -225,9 +225,10 @@ mp_err_t mp_sqlite__search_trim(mp_sql_conn_t *db, uint64_t upto)
 /* One message to put in or take out. */
 typedef struct entry {
     uint64_t id;
-    bool del; /* take the old entry out first (a change) */
-    bool add; /* put the text below in */
-    char *body, *extra, *conv_key;
+    bool del;      /* take the old entry out first (a change) */
+    bool add;      /* put the text below in */
+    uint64_t conv; /* its conversation, the index's conv_key */
+    char *body, *extra;
 } entry_t;
 
 typedef struct pass {
@@ -244,7 +245,6 @@ static void pass_free(pass_t *p)
     for (size_t i = 0; i < p->n; i++) {
         mp_free(p->v[i].body);
         mp_free(p->v[i].extra);
-        mp_free(p->v[i].conv_key);
     }
     mp_free(p->v);
 }
@@ -260,7 +260,7 @@ static entry_t *pass_push(pass_t *p, uint64_t id, bool del)
     return e;
 }
 
-/* s: (kind, body, search_extra, deleted_at, conv_key) of message e->id. What
+/* s: (kind, body, search_extra, deleted_at, conversation_id) of message e->id. What
  * search may find is indexed: no system messages, no tombstones. */
 static void entry_text(pass_t *p, entry_t *e, mp_sql_stmt_t *s, int col)
 {
@@ -270,7 +270,7 @@ static void entry_text(pass_t *p, entry_t *e, mp_sql_stmt_t *s, int col)
     e->add = true;
     e->body = col_dup(s, col + 1);
     e->extra = mp_sql_col_is_null(s, col + 2) ? NULL : col_dup(s, col + 2);
-    e->conv_key = col_dup(s, col + 4);
+    e->conv = col_u64(s, col + 4);
     p->bytes += strlen(e->body) + (e->extra != NULL ? strlen(e->extra) : 0);
 }
 
@@ -284,8 +284,8 @@ static bool pass_full(const pass_t *p)
 static const char SQL_CHANGES[] =
     "SELECT seq, message_id FROM search_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 static const char SQL_ONE[] =
-    "SELECT kind, body, search_extra, deleted_at, conv_key FROM messages WHERE id = ?1";
-static const char SQL_NEXT[] = "SELECT id, kind, body, search_extra, deleted_at, conv_key"
+    "SELECT kind, body, search_extra, deleted_at, conversation_id FROM messages WHERE id = ?1";
+static const char SQL_NEXT[] = "SELECT id, kind, body, search_extra, deleted_at, conversation_id"
                                " FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2";
 
 /* The changes after changes_upto, each message as it is now. A change above
@@ -421,7 +421,9 @@ static mp_err_t entry_write(mp_sql_conn_t *db, const entry_t *e, bool replace)
         mp_sql_bind_text(s, 3, e->extra, -1);
     else
         mp_sql_bind_null(s, 3);
-    mp_sql_bind_text(s, 4, e->conv_key, -1);
+    char key[MP_SQLITE_CONV_KEY_LEN];
+    mp_sqlite__conv_key(e->conv, key);
+    mp_sql_bind_text(s, 4, key, MP_SQLITE_CONV_KEY_LEN);
     return step_done(db, s);
 }
 

@@ -258,21 +258,23 @@ static const char SQL_FTS_FIND[] =
     " WHERE messages_fts MATCH ?1 AND rowid < ?2 ORDER BY rowid DESC";
 static const char SQL_MSG_BY_ID[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id = ?1";
 
-/* Appends the code point c (U+F0000..U+FFFFF: four bytes) as UTF-8. */
-static char *put_pua(char *o, uint32_t c)
+void mp_sqlite__conv_key(uint64_t conv, char out[MP_SQLITE_CONV_KEY_LEN])
 {
-    *o++ = (char)(0xF0 | (c >> 18));
-    *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
-    *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
-    *o++ = (char)(0x80 | (c & 0x3F));
-    return o;
+    char *o = out;
+    for (int shift = 48; shift >= 0; shift -= 16) {
+        uint32_t c = 0xF0000u + (uint32_t)((conv >> shift) & 0xFFFF);
+        *o++ = (char)(0xF0 | (c >> 18));
+        *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    }
+    MP_ASSERT(o == out + MP_SQLITE_CONV_KEY_LEN);
 }
 
 /* The FTS5 query: the text as one string (in double quotes, inner quotes
  * doubled, so no character of it is FTS5 syntax) matched in the text
- * columns only, and, within one conversation, its conv_key (the same four
- * characters as the generated column of migration_messages.h), so the index
- * itself keeps to that conversation. */
+ * columns only, and, within one conversation, its conv_key
+ * (mp_sqlite__conv_key), so the index itself keeps to that conversation. */
 static char *fts_query(const char *q, uint64_t conv)
 {
     size_t n = strlen(q), quotes = 0;
@@ -281,8 +283,8 @@ static char *fts_query(const char *q, uint64_t conv)
     char *out = mp_malloc(n + quotes + 64), *o = out;
     if (conv != 0) {
         o += sprintf(o, "conv_key : \"");
-        for (int shift = 48; shift >= 0; shift -= 16)
-            o = put_pua(o, 0xF0000u + (uint32_t)((conv >> shift) & 0xFFFF));
+        mp_sqlite__conv_key(conv, o);
+        o += MP_SQLITE_CONV_KEY_LEN;
         o += sprintf(o, "\" AND ");
     }
     o += sprintf(o, "{body search_extra} : \"");

@@ -1130,9 +1130,15 @@ static void test_sync_across_migration(void **state)
     mp_store_close(f->s.st);
     f->s.st = NULL;
     MPU_RUN_IDLE(&f->s.loop);
-    /* Back to version 9: migration 11 undone (the index back in the
-     * database, no changes table, no stamp), then migration 10. */
-    exec_sql(f, "DROP TABLE search_changes;"
+    /* Back to version 9: migration 12 undone (the generated conv_key back),
+     * migration 11 (the index back in the database, no changes table, no
+     * stamp), then migration 10. */
+    exec_sql(f, "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (char("
+                " 983040 + ((conversation_id >> 48) & 65535),"
+                " 983040 + ((conversation_id >> 32) & 65535),"
+                " 983040 + ((conversation_id >> 16) & 65535),"
+                " 983040 + (conversation_id & 65535))) VIRTUAL;"
+                "DROP TABLE search_changes;"
                 "ALTER TABLE chat_state DROP COLUMN search_stamp;"
                 "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, conv_key,"
                 " content='messages', content_rowid='id', tokenize='trigram');"
@@ -1147,6 +1153,9 @@ static void test_sync_across_migration(void **state)
     assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE created_version = 0"), 12);
     assert_int_equal(
         peek_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_version'"), 0);
+    assert_int_equal(
+        peek_int(f, "SELECT count(*) FROM pragma_table_xinfo('messages') WHERE name = 'conv_key'"),
+        0);
     /* The index left the database for search.db, and is built there again
      * from the messages. */
     assert_int_equal(peek_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts'"),

@@ -502,9 +502,15 @@ static void test_conversation_scope_in_index(void **state)
              " created_at, version) SELECT 2000 + i, %llu, 200000 + i, %d, 'f' || i, 'text',"
              " 'needle ' || i, 1, 1 FROM n",
              MP_CHAT_SEARCH_SCAN + 10, (unsigned long long)f->d, OTHER);
-    /* Below the watermark: indexed by hand, as the indexer would have. */
+    /* Below the watermark: indexed by hand, as the indexer would have. The
+     * key written out here as the code points it stands for, so that the
+     * query's key (mp_sqlite__conv_key) is checked against them. */
     exec_sql(f, "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
-                " SELECT id, body, search_extra, conv_key FROM messages WHERE id < 1000000");
+                " SELECT id, body, search_extra, char("
+                " 983040 + ((conversation_id >> 48) & 65535),"
+                " 983040 + ((conversation_id >> 32) & 65535),"
+                " 983040 + ((conversation_id >> 16) & 65535),"
+                " 983040 + (conversation_id & 65535)) FROM messages WHERE id < 1000000");
     search_res_t *r =
         search(f, (mp_search_in_t){.user_id = MEMBER, .query = "needle", .conversation_id = f->g});
     assert_int_equal(r->rc, MP_OK);
