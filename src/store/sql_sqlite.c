@@ -6,7 +6,9 @@
 #include "store/sql_int.h"
 #include "store/sql_sqlite.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/log.h"
+#include "util/map.h"
 
 _Static_assert(MP_SQL_ROW == SQLITE_ROW && MP_SQL_DONE == SQLITE_DONE,
                "mp_sql_step passes sqlite3_step's codes through");
@@ -21,13 +23,23 @@ typedef struct lite_stmt {
     mp_sql_stmt_t base;
     sqlite3_stmt *s;
     const char *sql; /* key: the literal's address */
+    struct lite_conn *conn;
+    bool stepped; /* in the connection's stepped list */
 } lite_stmt_t;
 
+/* The writer looks up two or three statements per message among the
+ * hundred or so its connection has prepared, and resets what a job left
+ * open after every job: a map by the literal's address, and the list of
+ * the statements stepped since the last reset_all, keep both to the
+ * statements at hand. */
 typedef struct lite_conn {
     mp_sql_conn_t base;
     sqlite3 *db;
-    lite_stmt_t **e;
+    lite_stmt_t **e; /* every statement prepared, in order (owned) */
     size_t n, cap;
+    mp_map_t by_sql; /* (uintptr_t)sql -> lite_stmt_t * of e */
+    lite_stmt_t **stepped;
+    size_t n_stepped, cap_stepped;
 } lite_conn_t;
 
 static const mp_sql_ops_t lite_ops;
@@ -58,13 +70,11 @@ sqlite3 *mp_sql_sqlite_db(mp_sql_conn_t *c)
 static mp_sql_stmt_t *lite_prepare(mp_sql_conn_t *conn, const char *sql)
 {
     lite_conn_t *c = C(conn);
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->e[i]->sql == sql) {
-            sqlite3_stmt *s = c->e[i]->s;
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return &c->e[i]->base;
-        }
+    lite_stmt_t *hit = mp_map_get(&c->by_sql, (uintptr_t)sql);
+    if (hit != NULL) {
+        sqlite3_reset(hit->s);
+        sqlite3_clear_bindings(hit->s);
+        return &hit->base;
     }
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
@@ -79,9 +89,11 @@ static mp_sql_stmt_t *lite_prepare(mp_sql_conn_t *conn, const char *sql)
     }
     lite_stmt_t *st = mp_calloc(1, sizeof *st);
     st->base.ops = &lite_ops;
+    st->conn = c;
     st->s = s;
     st->sql = sql;
     c->e[c->n++] = st;
+    mp_map_put(&c->by_sql, (uintptr_t)sql, st);
     return &st->base;
 }
 
@@ -107,7 +119,17 @@ static void lite_bind_null(mp_sql_stmt_t *s, int idx)
 
 static int lite_step(mp_sql_stmt_t *s)
 {
-    return sqlite3_step(S(s));
+    lite_stmt_t *st = (lite_stmt_t *)s;
+    if (!st->stepped) {
+        lite_conn_t *c = st->conn;
+        if (c->n_stepped == c->cap_stepped) {
+            c->cap_stepped = c->cap_stepped ? 2 * c->cap_stepped : 16;
+            c->stepped = mp_realloc(c->stepped, c->cap_stepped * sizeof *c->stepped);
+        }
+        c->stepped[c->n_stepped++] = st;
+        st->stepped = true;
+    }
+    return sqlite3_step(st->s);
 }
 
 static void lite_reset(mp_sql_stmt_t *s)
@@ -207,9 +229,14 @@ static bool lite_in_txn(mp_sql_conn_t *c)
 static void lite_reset_all(mp_sql_conn_t *conn)
 {
     lite_conn_t *c = C(conn);
-    for (size_t i = 0; i < c->n; i++)
-        if (sqlite3_stmt_busy(c->e[i]->s))
-            sqlite3_reset(c->e[i]->s);
+    for (size_t i = 0; i < c->n_stepped; i++) {
+        lite_stmt_t *st = c->stepped[i];
+        MP_ASSERT(st->stepped);
+        if (sqlite3_stmt_busy(st->s))
+            sqlite3_reset(st->s);
+        st->stepped = false;
+    }
+    c->n_stepped = 0;
 }
 
 static void lite_close(mp_sql_conn_t *conn)
@@ -220,6 +247,8 @@ static void lite_close(mp_sql_conn_t *conn)
         mp_free(c->e[i]);
     }
     mp_free(c->e);
+    mp_map_free(&c->by_sql);
+    mp_free(c->stepped);
     if (sqlite3_close(c->db) != SQLITE_OK)
         mp_log_error("store: closing a connection failed: %s", sqlite3_errmsg(c->db));
     mp_free(c);
