@@ -15,6 +15,7 @@
  * `mentions` / `mention_all` flag the event of the users they name. The
  * store checks what needs its data (the quoted message, the members, the
  * role for mention_all) in the write, and names the field when it refuses. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,11 +52,15 @@ typedef struct send_ctx {
     json_t *frame; /* a reference: the strings below point into it */
     mp_chat_send_in_t in;
     mp_content_t content; /* owned: in.content and in.search_extra point into it */
-    uint64_t mentions[MP_CHAT_MENTIONS_MAX];
     const char *to_field; /* "to" or "to_username": what named the peer */
     uint64_t start_ns;    /* the frame's arrival (uv_hrtime), for the send-ack histogram */
-    char strs[];          /* a raw-read frame's strings (frame is then NULL) */
+    /* What the context carries behind it: a raw-read frame's strings (frame
+     * is then NULL), or the mentions' ids (in.mentions). Most sends carry no
+     * mentions, so the room for fifty is not in every context. */
+    char strs[];
 } send_ctx_t;
+_Static_assert(offsetof(send_ctx_t, strs) % _Alignof(uint64_t) == 0,
+               "the mentions' ids are stored at strs");
 
 /* A context for cmd's send with room for `extra` bytes of strings; c->in
  * names the sender, the caller fills in the message. */
@@ -387,11 +392,12 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
         return;
     }
     json_t *text = json_object_get(cmd->frame, "text");
-    send_ctx_t *c = ctx_new(chat, cmd, 0);
+    send_ctx_t *c = ctx_new(chat, cmd, n_mentions * sizeof *mentions);
     c->frame = json_incref(cmd->frame);
     c->to_field = to_name != NULL ? "to_username" : "to";
     c->content = content;
-    memcpy(c->mentions, mentions, n_mentions * sizeof *mentions);
+    uint64_t *kept = (uint64_t *)(void *)c->strs;
+    memcpy(kept, mentions, n_mentions * sizeof *mentions);
     mp_chat_send_in_t *in = &c->in;
     in->conversation_id = conv;
     in->to_user_id = to;
@@ -403,7 +409,7 @@ void mp_chat_verb_send(mp_cmd_t *cmd)
     in->search_extra = c->content.search_extra;
     in->contact_user = c->content.contact_user;
     in->reply_to = mp_chat__obj_id(cmd->frame, "reply_to");
-    in->mentions = n_mentions > 0 ? c->mentions : NULL;
+    in->mentions = n_mentions > 0 ? kept : NULL;
     in->n_mentions = n_mentions;
     in->mention_all = mention_all;
     /* to_name points into c->frame, which c holds. */
