@@ -63,24 +63,49 @@ static inline void put(mp_msgenc_t *e, const char *s, size_t n)
 
 /* Two digits per step: a message's frames carry a dozen ids of 18-19
  * digits each. */
+static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                            "25262728293031323334353637383940414243444546474849"
+                            "50515253545556575859606162636465666768697071727374"
+                            "75767778798081828384858687888990919293949596979899";
+
+/* The two digits of n < 100 at p. */
+static inline void put2(char *p, uint32_t n)
+{
+    memcpy(p, pairs + 2 * n, 2);
+}
+
+/* Exactly eight digits of n < 10^8 at p, leading zeros kept. */
+static inline void put8(char *p, uint32_t n)
+{
+    uint32_t hi = n / 10000, lo = n % 10000;
+    put2(p, hi / 100);
+    put2(p + 2, hi % 100);
+    put2(p + 4, lo / 100);
+    put2(p + 6, lo % 100);
+}
+
+/* Ids are 19 digits: eight at a time in 32-bit arithmetic, from the end,
+ * then two at a time. */
 static void put_u64(mp_msgenc_t *e, uint64_t v)
 {
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                "25262728293031323334353637383940414243444546474849"
-                                "50515253545556575859606162636465666768697071727374"
-                                "75767778798081828384858687888990919293949596979899";
     char tmp[20];
     char *p = tmp + sizeof tmp;
-    while (v >= 100) {
-        p -= 2;
-        memcpy(p, pairs + 2 * (v % 100), 2);
-        v /= 100;
+    while (v >= 100000000) {
+        p -= 8;
+        put8(p, (uint32_t)(v % 100000000));
+        v /= 100000000;
     }
-    if (v >= 10) {
+    uint32_t s = (uint32_t)v;
+    while (s >= 100) {
         p -= 2;
-        memcpy(p, pairs + 2 * v, 2);
+        put2(p, s % 100);
+        s /= 100;
+    }
+    if (s >= 10) {
+        p -= 2;
+        put2(p, s);
     } else {
-        *--p = (char)('0' + v);
+        *--p = (char)('0' + s);
     }
     put(e, p, (size_t)(tmp + sizeof tmp - p));
 }

@@ -172,6 +172,29 @@ static void test_integers(void **state)
     }
 }
 
+/* Every number of digits, at each side of its power of ten: the encoder
+ * writes eight digits at a time, then two, then one. */
+static void test_digit_boundaries(void **state)
+{
+    (void)state;
+    uint64_t p = 1;
+    for (int k = 0; k <= 19; k++, p *= 10) {
+        const uint64_t ids[] = {p - 1, p, p + 1, p + p / 2};
+        for (size_t i = 0; i < 4; i++) {
+            mp_msg_row_t m = text_row("x");
+            m.id = ids[i];
+            m.conversation_id = ids[(i + 1) % 4];
+            m.sender_id = ids[(i + 2) % 4];
+            if (k <= 18) {
+                m.seq = (int64_t)ids[i];
+                m.created_at = -(int64_t)ids[(i + 3) % 4];
+            }
+            check_all_orders(&m);
+            check_ack(k <= 18 ? (int64_t)ids[i] : 7, &m, i % 2 == 0);
+        }
+    }
+}
+
 /* The longest text a send accepts, of the widest characters and of the
  * byte that escapes longest: both paths leave their stack buffers. */
 static void test_max_length(void **state)
@@ -256,9 +279,9 @@ static void test_fallback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_optional_fields), cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_max_length),      cmocka_unit_test(test_random_texts),
-        cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_optional_fields),  cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_digit_boundaries), cmocka_unit_test(test_max_length),
+        cmocka_unit_test(test_random_texts),     cmocka_unit_test(test_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
