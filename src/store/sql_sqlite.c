@@ -35,9 +35,7 @@ typedef struct lite_stmt {
 typedef struct lite_conn {
     mp_sql_conn_t base;
     sqlite3 *db;
-    lite_stmt_t **e; /* every statement prepared, in order (owned) */
-    size_t n, cap;
-    mp_map_t by_sql; /* (uintptr_t)sql -> lite_stmt_t * of e */
+    mp_map_t by_sql; /* (uintptr_t)sql -> lite_stmt_t * (owned) */
     lite_stmt_t **stepped;
     size_t n_stepped, cap_stepped;
 } lite_conn_t;
@@ -83,16 +81,11 @@ static mp_sql_stmt_t *lite_prepare(mp_sql_conn_t *conn, const char *sql)
         sqlite3_finalize(s);
         return NULL;
     }
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 32;
-        c->e = mp_realloc(c->e, c->cap * sizeof *c->e);
-    }
     lite_stmt_t *st = mp_calloc(1, sizeof *st);
     st->base.ops = &lite_ops;
     st->conn = c;
     st->s = s;
     st->sql = sql;
-    c->e[c->n++] = st;
     mp_map_put(&c->by_sql, (uintptr_t)sql, st);
     return &st->base;
 }
@@ -242,11 +235,15 @@ static void lite_reset_all(mp_sql_conn_t *conn)
 static void lite_close(mp_sql_conn_t *conn)
 {
     lite_conn_t *c = C(conn);
-    for (size_t i = 0; i < c->n; i++) {
-        sqlite3_finalize(c->e[i]->s);
-        mp_free(c->e[i]);
+    mp_map_iter_t it;
+    uint64_t sql;
+    void *v;
+    mp_map_iter_init(&c->by_sql, &it);
+    while (mp_map_iter_next(&c->by_sql, &it, &sql, &v)) {
+        lite_stmt_t *st = v;
+        sqlite3_finalize(st->s);
+        mp_free(st);
     }
-    mp_free(c->e);
     mp_map_free(&c->by_sql);
     mp_free(c->stepped);
     if (sqlite3_close(c->db) != SQLITE_OK)
