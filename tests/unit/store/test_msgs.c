@@ -1133,19 +1133,17 @@ static void test_sync_across_migration(void **state)
     /* Back to version 9: migration 12 undone (the generated conv_key back),
      * migration 11 (the index back in the database, no changes table, no
      * stamp), then migration 10. */
-    exec_sql(f, "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (char("
-                " 983040 + ((conversation_id >> 48) & 65535),"
-                " 983040 + ((conversation_id >> 32) & 65535),"
-                " 983040 + ((conversation_id >> 16) & 65535),"
-                " 983040 + (conversation_id & 65535))) VIRTUAL;"
-                "DROP TABLE search_changes;"
-                "ALTER TABLE chat_state DROP COLUMN search_stamp;"
-                "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, conv_key,"
-                " content='messages', content_rowid='id', tokenize='trigram');"
-                "DROP INDEX messages_changed;"
-                "ALTER TABLE messages DROP COLUMN created_version;"
-                "CREATE INDEX messages_version ON messages(conversation_id, version);"
-                "PRAGMA user_version = 9");
+    exec_sql(f,
+             "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (" MPU_CONV_KEY_SQL
+             ") VIRTUAL;"
+             "DROP TABLE search_changes;"
+             "ALTER TABLE chat_state DROP COLUMN search_stamp;"
+             "CREATE VIRTUAL TABLE messages_fts USING fts5(body, search_extra, conv_key,"
+             " content='messages', content_rowid='id', tokenize='trigram');"
+             "DROP INDEX messages_changed;"
+             "ALTER TABLE messages DROP COLUMN created_version;"
+             "CREATE INDEX messages_version ON messages(conversation_id, version);"
+             "PRAGMA user_version = 9");
     char err[256] = "";
     if (mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err) != MP_OK)
         fail_msg("reopen: %s", err);

@@ -506,11 +506,8 @@ static void test_conversation_scope_in_index(void **state)
      * key written out here as the code points it stands for, so that the
      * query's key (mp_sqlite__conv_key) is checked against them. */
     exec_sql(f, "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
-                " SELECT id, body, search_extra, char("
-                " 983040 + ((conversation_id >> 48) & 65535),"
-                " 983040 + ((conversation_id >> 32) & 65535),"
-                " 983040 + ((conversation_id >> 16) & 65535),"
-                " 983040 + (conversation_id & 65535)) FROM messages WHERE id < 1000000");
+                " SELECT id, body, search_extra, " MPU_CONV_KEY_SQL
+                " FROM messages WHERE id < 1000000");
     search_res_t *r =
         search(f, (mp_search_in_t){.user_id = MEMBER, .query = "needle", .conversation_id = f->g});
     assert_int_equal(r->rc, MP_OK);

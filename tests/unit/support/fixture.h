@@ -32,6 +32,15 @@ void mpu_store_close(mpu_store_t *f);
 /* Path of the database file (static buffer), for tests that peek with their
  * own sqlite3 connection. */
 const char *mpu_store_db_path(const mpu_store_t *f);
+/* A conversation's search key (mp_sqlite__conv_key) as SQL over a row's
+ * conversation_id: four code points of U+F0000 + 16 bits each, the
+ * expression of migration 6's generated column. Tests that build an old
+ * schema or index by hand use it, so the C key is checked against it. */
+#define MPU_CONV_KEY_SQL                                                                           \
+    "char(983040 + ((conversation_id >> 48) & 65535),"                                             \
+    " 983040 + ((conversation_id >> 32) & 65535),"                                                 \
+    " 983040 + ((conversation_id >> 16) & 65535),"                                                 \
+    " 983040 + (conversation_id & 65535))"
 /* The nice value of this process's thread named `name` (as it named itself
  * with mp_thread_name); fails the test when there is none. */
 int mpu_thread_nice(const char *name);
