@@ -2,11 +2,13 @@
  * the machinery of sqlite_job.h.
  *
  * Writes run on the single writer thread, so "read last_seq, add one, insert"
- * and "look up (sender, device, client_msg_id), insert if absent" need no further
- * locking: seq is gap-free and dedup exact even for duplicates that land in
- * the same group-commit batch. Send jobs keep the global version, each
- * conversation's last_seq and the sender's cursors in the writer's memory for
- * consecutive sends and write them once before each COMMIT (mp_sql_defer).
+ * needs no further locking: seq is gap-free. Dedup is the unique index on
+ * (client_msg_id, sender, device): a send inserts with ON CONFLICT DO
+ * NOTHING and, when nothing was inserted, reads the original, so it is
+ * exact even for duplicates that land in the same group-commit batch. Send
+ * jobs keep the global version, each conversation's last_seq and the
+ * sender's cursors in the writer's memory for consecutive sends and write
+ * them once before each COMMIT (mp_sql_defer).
  * On SQLite they outlive the COMMIT until another job type runs or another
  * connection commits (send_write); a batch that fails to commit drops them,
  * so no stale counter is left behind. */
@@ -28,6 +30,7 @@
 #include "store/sqlite_util.h"
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/log.h"
 #include "util/map.h"
 #include "util/id.h"
 
@@ -385,14 +388,18 @@ typedef struct send_job {
 } send_job_t;
 
 /* Dedup is per device (client_msg_id is unique per device, see
- * migration_dedup.h): the unique index messages_dedup serves the lookup. */
+ * migration_dedup.h): the unique index messages_dedup serves the lookup,
+ * and the INSERT names it as its conflict target, so that a new message
+ * (nearly every send) costs one seek of that index, not a lookup and then
+ * the same seek again. Any other constraint still fails the INSERT. */
 static const char SQL_DEDUP[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE sender_id = ?1"
                                 " AND sender_device = ?3 AND client_msg_id = ?2";
 static const char SQL_MSG_INSERT[] =
     "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
     " created_at, version, created_version, sender_device, content, search_extra, reply_to,"
     " quote_sender, quote_kind, quote_text, mentions, mention_all)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+    " ON CONFLICT(client_msg_id, sender_id, sender_device) DO NOTHING";
 
 static mp_err_t send_dedup(mp_sql_conn_t *db, send_job_t *j, bool *found)
 {
@@ -982,10 +989,11 @@ static mp_err_t state_access(mp_sql_conn_t *db, send_state_t *ss, uint64_t user,
 }
 
 /* Inserts the message with the next seq of conv and version ++*vnext, with
- * its mention marks; the counters in ss change only once
- * all of it has succeeded. */
+ * its mention marks; the counters in ss change only once all of it has
+ * succeeded. *inserted is false when the device sent this client_msg_id
+ * before: then nothing was written and no counter moved. */
 static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, uint64_t conv,
-                            int64_t vnext)
+                            int64_t vnext, bool *inserted)
 {
     sent_t *ce = NULL;
     mp_err_t rc = state_conv(db, ss, conv, &ce);
@@ -1036,7 +1044,14 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     if (m->mentions != NULL)
         mp_sql_bind_text(s, 17, m->mentions, -1);
     mp_sql_bind_i64(s, 18, m->mention_all);
-    if ((rc = step_done(db, s)) != MP_OK || (rc = send_extras_write(db, j, m)) != MP_OK)
+    if ((rc = step_done(db, s)) != MP_OK)
+        return rc;
+    if (mp_sql_changes(db) == 0) {
+        *inserted = false;
+        return MP_OK;
+    }
+    *inserted = true;
+    if ((rc = send_extras_write(db, j, m)) != MP_OK)
         return rc;
 
     ce->seq = m->seq;
@@ -1054,26 +1069,52 @@ static mp_err_t send_insert(mp_sql_conn_t *db, send_job_t *j, send_state_t *ss, 
     return MP_OK;
 }
 
+/* The answer to a send the device made before: the original message as
+ * stored, and nothing of the checks that ran before it was found. */
+static mp_err_t send_duplicate(send_job_t *j)
+{
+    memset(&j->out, 0, sizeof j->out);
+    j->out.msg = j->orig.v[0];
+    j->out.duplicate = true;
+    return MP_OK;
+}
+
+/* A refusal that a duplicate overrides: a resend is answered with its
+ * original even when the sender could no longer send it (blocked, muted,
+ * left since). Errors of the database itself are not: after one, the
+ * transaction may accept no further statement (PostgreSQL). */
+static bool send_refusal(mp_err_t rc)
+{
+    return rc != MP_ERR_INTERNAL && rc != MP_ERR_UNAVAILABLE && rc != MP_ERR_CONFLICT;
+}
+
+/* The lookup of the original is the exception: a new message is found new
+ * by its INSERT. It runs first only where a write would come before the
+ * INSERT (the first message between two people creates their
+ * conversation), and after a refusal, so that a duplicate is answered the
+ * same whatever the checks say. */
 static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
 {
     send_job_t *j = (send_job_t *)job;
-    bool found = false;
-    mp_err_t rc = send_dedup(db, j, &found);
-    if (rc != MP_OK)
-        return rc;
-    if (found) {
-        j->out.msg = j->orig.v[0];
-        j->out.duplicate = true;
-        return MP_OK;
-    }
+    bool found = false, probed = false;
     send_state_t *ss = send_state(db);
     int64_t vnext;
-    if ((rc = state_version(db, ss, &vnext)) != MP_OK)
+    mp_err_t rc = state_version(db, ss, &vnext);
+    if (rc != MP_OK)
         return rc;
     uint64_t conv = j->in.conversation_id;
     if (j->in.to_user_id != 0) {
-        rc = direct_get(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv,
-                        &j->out.created_conversation, &vnext, &j->out.you_blocked, &j->base);
+        uint64_t a = j->in.sender_id, b = j->in.to_user_id;
+        rc = pair_lookup(db, a < b ? a : b, a < b ? b : a, &conv);
+        if (rc == MP_ERR_NOT_FOUND) {
+            if ((rc = send_dedup(db, j, &found)) != MP_OK)
+                return rc;
+            if (found)
+                return send_duplicate(j);
+            probed = true;
+            rc = direct_get(db, a, b, j->in.now_ms, &conv, &j->out.created_conversation, &vnext,
+                            &j->out.you_blocked, &j->base);
+        }
         j->out.peer_id = j->in.to_user_id;
     }
     if (rc == MP_OK)
@@ -1081,9 +1122,26 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
                           &j->out.you_blocked);
     if (rc == MP_OK)
         rc = send_extras_check(db, j, conv);
-    if (rc != MP_OK)
+    bool inserted = false;
+    if (rc == MP_OK)
+        rc = send_insert(db, j, ss, conv, vnext, &inserted);
+    if (inserted || (rc != MP_OK && (probed || !send_refusal(rc))))
         return rc;
-    return send_insert(db, j, ss, conv, vnext);
+    if (rc == MP_OK && j->out.created_conversation)
+        /* Another node stored the same send between the lookup and the
+         * INSERT (PostgreSQL): undo the conversation made for it. */
+        return MP_ERR_CONFLICT;
+    mp_err_t drc = send_dedup(db, j, &found);
+    if (drc != MP_OK)
+        return drc;
+    if (found)
+        return send_duplicate(j);
+    if (rc == MP_OK) {
+        /* The INSERT found the key taken, so the lookup must find it. */
+        mp_log_error("store: a send's client_msg_id is taken but its message not found");
+        return MP_ERR_INTERNAL;
+    }
+    return rc;
 }
 
 static void send_done(mp_sql_job_t *job, mp_err_t rc)

@@ -5,7 +5,9 @@
  *   who_can_post changed in a job committed before it, even in the same
  *   group-commit batch;
  * - dedup is per device: two devices may use the same client_msg_id, a retry
- *   from the same device returns its own original, also after a restart;
+ *   from the same device returns its own original, also after a restart,
+ *   whatever the rules say since, without moving a counter or making a
+ *   conversation;
  * - guests are neither direct peers nor group members nor owners;
  * - a deleted owner's group passes to the longest-standing admin, else member,
  *   else is dissolved.
@@ -327,6 +329,92 @@ static void test_dedup_per_device(void **state)
     assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE sender_device = 12"), 1);
 }
 
+/* A retry is answered with its original whatever the rules say now, moves
+ * no counter, and a client_msg_id already used for one conversation does
+ * not start another: the INSERT finds a new message new (ON CONFLICT DO
+ * NOTHING on the dedup index), and the lookup of the original runs before
+ * anything that would write (the first message between two people) and
+ * after a refusal. */
+static void test_dedup_before_rules_and_writes(void **state)
+{
+    fx_t *f = *state;
+    uint64_t users[] = {MEMBER, OTHER};
+    uint64_t g = group_of(f, users, 2);
+    send_res_t m1 = send_now(f, (send_t){MEMBER, 1, g, 0, "m-1", 0});
+    assert_int_equal(m1.rc, MP_OK);
+
+    /* A duplicate moves no counter: the next message takes the next seq. */
+    send_res_t again = send_now(f, (send_t){MEMBER, 1, g, 0, "m-1", 0});
+    assert_int_equal(again.rc, MP_OK);
+    assert_true(again.dup);
+    assert_true(again.id == m1.id);
+    assert_int_equal(again.seq, m1.seq);
+    send_res_t m2 = send_now(f, (send_t){MEMBER, 1, g, 0, "m-2", 0});
+    assert_int_equal(m2.rc, MP_OK);
+    assert_false(m2.dup);
+    assert_int_equal(m2.seq, m1.seq + 1);
+
+    /* Muted: a new message is refused, a retry still gets its original. */
+    op_res_t mute = op_now(f, (mp_group_op_in_t){.op = MP_GOP_MUTE,
+                                                 .actor_id = OWNER,
+                                                 .conversation_id = g,
+                                                 .target_id = MEMBER,
+                                                 .until = f->now + 3600 * 1000});
+    assert_int_equal(mute.rc, MP_OK);
+    assert_int_equal(send_now(f, (send_t){MEMBER, 1, g, 0, "m-3", 0}).rc, MP_ERR_MUTED);
+    again = send_now(f, (send_t){MEMBER, 1, g, 0, "m-2", 0});
+    assert_int_equal(again.rc, MP_OK);
+    assert_true(again.dup);
+    assert_true(again.id == m2.id);
+
+    /* The same client_msg_id towards someone MEMBER has no conversation
+     * with: the original, and no conversation made for it. */
+    int64_t pairs = peek_int(f, "SELECT count(*) FROM direct_pairs");
+    int64_t convs = peek_int(f, "SELECT count(*) FROM conversations");
+    send_res_t d = send_now(f, (send_t){MEMBER, 1, 0, FIFTH, "m-1", 0});
+    assert_int_equal(d.rc, MP_OK);
+    assert_true(d.dup);
+    assert_true(d.id == m1.id);
+    assert_true(d.conv == g);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM direct_pairs"), pairs);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM conversations"), convs);
+
+    /* A first direct message, then the same id into the group: the
+     * original in its own conversation, nothing stored in the group. */
+    send_res_t first = send_now(f, (send_t){OTHER, 4, 0, FIFTH, "o-1", 0});
+    assert_int_equal(first.rc, MP_OK);
+    assert_false(first.dup);
+    assert_int_equal(first.seq, 1);
+    int64_t in_group = peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id = %llu",
+                                (unsigned long long)g);
+    send_res_t cross = send_now(f, (send_t){OTHER, 4, g, 0, "o-1", 0});
+    assert_int_equal(cross.rc, MP_OK);
+    assert_true(cross.dup);
+    assert_true(cross.id == first.id);
+    assert_true(cross.conv == first.conv);
+    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id = %llu",
+                              (unsigned long long)g),
+                     in_group);
+    assert_int_equal(
+        peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu", (unsigned long long)g),
+        peek_int(f, "SELECT max(seq) FROM messages WHERE conversation_id = %llu",
+                 (unsigned long long)g));
+
+    /* Left the group: not_member for a new message, the original for a
+     * retry. */
+    assert_int_equal(op_now(f, (mp_group_op_in_t){.op = MP_GOP_REMOVE,
+                                                  .actor_id = OTHER,
+                                                  .conversation_id = g,
+                                                  .target_id = OTHER})
+                         .rc,
+                     MP_OK);
+    assert_int_equal(send_now(f, (send_t){OTHER, 4, g, 0, "o-2", 0}).rc, MP_ERR_NOT_MEMBER);
+    cross = send_now(f, (send_t){OTHER, 4, g, 0, "o-1", 0});
+    assert_int_equal(cross.rc, MP_OK);
+    assert_true(cross.dup);
+    assert_true(cross.id == first.id);
+}
+
 /* ---- 3. guests ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -603,6 +691,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_rechecks_group_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_per_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_before_rules_and_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guests_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_deleted, setup, teardown),
