@@ -18,11 +18,12 @@
 
 /* ---- membership cache (convcache.c) --------------------------------------
  * conversation id -> kind + member user ids, filled from the store on a miss.
- * Direct conversations never change members. Groups also carry each
- * member's role (a byte array parallel to the sorted member ids), the few
- * live mutes (a small side table) and the group settings; every group change
- * drops the entry (mp_chat_conv_changed) and the next use reloads it, so a
- * 10,000-member group costs two flat arrays, not one allocation per member.
+ * Direct conversations never change members. Groups also carry whether they
+ * were dissolved; every group change drops the entry (mp_chat_conv_changed)
+ * and the next use reloads it, so a 10,000-member group costs one flat
+ * array, not one allocation per member. Roles and mutes are the store's to
+ * check, in the write (a send refused here could not be answered as the
+ * retry of a message stored before the mute).
  * Bounded: when full,
  * the whole cache is dropped (a cheap, rare refill beats an LRU on the hot
  * path). Entries are valid until the next put/drop/clear: never hold one
@@ -33,12 +34,7 @@ typedef struct mp_chat_conv {
     mp_conv_kind_t kind;
     uint32_t n;
     uint64_t *members; /* owned, ascending */
-    uint8_t *roles;    /* owned, mp_group_role_t per member; NULL unless a group */
-    uint32_t n_muted;
-    uint64_t *muted; /* owned, ascending user ids muted at load time */
-    int64_t *muted_until;
-    mp_group_settings_t settings; /* groups */
-    bool dissolved;               /* groups */
+    bool dissolved;    /* groups */
 } mp_chat_conv_t;
 
 typedef struct mp_chat_cache mp_chat_cache_t;
@@ -58,11 +54,6 @@ void mp_chat__cache_drop(mp_chat_cache_t *c, uint64_t id);
 size_t mp_chat__cache_size(const mp_chat_cache_t *c);
 /* True when user may use conversation e (a member, or the world room). */
 bool mp_chat__conv_has(const mp_chat_conv_t *e, uint64_t user);
-/* Group rules of the send path for a member: MP_ERR_DISSOLVED, MP_ERR_NOT_ALLOWED
- * (who_can_post = admins and user is a plain member) or MP_ERR_MUTED (with
- * *muted_until set) at now_ms; MP_OK otherwise and for non-groups. */
-mp_err_t mp_chat__conv_may_post(const mp_chat_conv_t *e, uint64_t user, int64_t now_ms,
-                                int64_t *muted_until);
 
 /* ---- module state (chat.c) -------------------------------------------------- */
 

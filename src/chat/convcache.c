@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "chat/chat_int.h"
-#include "proto/group_rules.h"
 #include "util/alloc.h"
 #include "util/map.h"
 
@@ -25,9 +24,6 @@ mp_chat_cache_t *mp_chat__cache_new(size_t max_entries)
 static void entry_free(mp_chat_conv_t *e)
 {
     mp_free(e->members);
-    mp_free(e->roles);
-    mp_free(e->muted);
-    mp_free(e->muted_until);
     memset(e, 0, sizeof *e);
 }
 
@@ -108,12 +104,6 @@ const mp_chat_conv_t *mp_chat__cache_put_row(mp_chat_cache_t *c, uint64_t id,
     e->kind = row->kind;
     e->n = (uint32_t)row->n;
     e->members = dup_array(row->members, row->n, sizeof *row->members); /* ascending */
-    if (row->kind == MP_CONV_GROUP)
-        e->roles = dup_array(row->roles, row->n, sizeof *row->roles);
-    e->n_muted = (uint32_t)row->n_muted;
-    e->muted = dup_array(row->muted_users, row->n_muted, sizeof *row->muted_users);
-    e->muted_until = dup_array(row->muted_until, row->n_muted, sizeof *row->muted_until);
-    e->settings = row->settings;
     e->dissolved = row->dissolved;
     return e;
 }
@@ -151,24 +141,4 @@ bool mp_chat__conv_has(const mp_chat_conv_t *e, uint64_t user)
     if (e->kind == MP_CONV_WORLD)
         return true;
     return bisect(e->members, e->n, user) >= 0;
-}
-
-mp_err_t mp_chat__conv_may_post(const mp_chat_conv_t *e, uint64_t user, int64_t now_ms,
-                                int64_t *muted_until)
-{
-    if (e->kind != MP_CONV_GROUP)
-        return MP_OK;
-    long i = bisect(e->members, e->n, user);
-    long m = bisect(e->muted, e->n_muted, user);
-    mp_group_facts_t f = {
-        .member = i >= 0,
-        .dissolved = e->dissolved,
-        .role = i >= 0 && e->roles != NULL ? (mp_group_role_t)e->roles[i] : MP_GROUP_ADMIN,
-        .settings = e->settings,
-        .muted = m >= 0 && e->muted_until[m] > now_ms,
-    };
-    mp_err_t rc = mp_group_rule(MP_GRULE_POST, &f);
-    if (rc == MP_ERR_MUTED)
-        *muted_until = e->muted_until[m];
-    return rc;
 }

@@ -123,21 +123,13 @@ static void store_forward(fwd_ctx_t *c)
         on_forwarded(rc, NULL, c);
 }
 
-/* The target's cached rules, as send checks them: a fast refusal only (the
- * store checks them all again in the write). */
+/* The target as send checks it: membership and the group rules are left to
+ * the store, which checks them in the write after its dedup, so that the
+ * retry of a forward stored before a mute or a departure gets its copies. */
 static void on_target(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
 {
     fwd_ctx_t *c = ud;
-    int64_t until = 0, retry_ms = 0;
-    if (rc == MP_OK && !mp_chat__conv_has(conv, c->in.sender_id))
-        rc = MP_ERR_NOT_MEMBER;
-    if (rc == MP_OK && conv->kind == MP_CONV_GROUP)
-        rc = mp_chat__conv_may_post(conv, c->in.sender_id, mp_now_ms(), &until);
-    if (rc == MP_ERR_MUTED) {
-        mp_chat__muted_error(chat, c->sid, c->req_id, until);
-        ctx_free(c);
-        return;
-    }
+    int64_t retry_ms = 0;
     /* A forward into the world room is one post for its slow mode. */
     if (rc == MP_OK && conv->kind == MP_CONV_WORLD &&
         !mp_chat__world_post_ok(chat, c->in.sender_id, &retry_ms)) {

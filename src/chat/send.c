@@ -1,6 +1,7 @@
-/* The `send` verb, the heart of Magpie: validate → rate limit → membership
- * (cache) → ONE store write job (dedup, seq, insert, group-committed and
- * fsynced) → ack the sender → fan the event out, encoded once per audience.
+/* The `send` verb, the heart of Magpie: validate → rate limit → the
+ * conversation (cache) → ONE store write job (membership and group rules,
+ * seq, insert with dedup, group-committed and fsynced) → ack the sender →
+ * fan the event out, encoded once per audience.
  *
  * The sending session gets the ack only, not the event: the ack carries
  * everything the event would. Every other session of the sender gets the
@@ -223,36 +224,22 @@ static void store_send(send_ctx_t *c)
         fail(c, rc);
 }
 
-/* Group rules (dissolved, who_can_post, mutes) from the cached entry: a fast
- * refusal only. The store checks them all again in the write that assigns
- * the seq, because the entry may be older than a change that just committed.
- * False when it has answered (and freed c). */
-static bool group_may_post(send_ctx_t *c, const mp_chat_conv_t *conv)
-{
-    int64_t until = 0;
-    mp_err_t rc = mp_chat__conv_may_post(conv, c->in.sender_id, mp_now_ms(), &until);
-    if (rc == MP_OK)
-        return true;
-    if (rc == MP_ERR_MUTED)
-        fail_muted(c, until);
-    else
-        fail(c, rc);
-    return false;
-}
-
 static void on_conv(mp_chat_t *chat, mp_err_t rc, const mp_chat_conv_t *conv, void *ud)
 {
     send_ctx_t *c = ud;
     int64_t retry_ms = 0;
-    if (rc == MP_OK && !mp_chat__conv_has(conv, c->in.sender_id))
-        rc = MP_ERR_NOT_MEMBER;
-    if (rc == MP_OK && c->in.mention_all && conv->kind != MP_CONV_GROUP) {
+    /* Membership and the group rules (dissolved, who_can_post, mutes) as the
+     * cached entry has them are not a refusal here: the send may be the retry
+     * of a message stored before the mute or the departure whose ack was
+     * lost, and the store, which checks them all again in the write that
+     * assigns the seq, answers such a retry with its original (exactly-once)
+     * and refuses anything else the same way. */
+    bool member = rc == MP_OK && mp_chat__conv_has(conv, c->in.sender_id);
+    if (member && c->in.mention_all && conv->kind != MP_CONV_GROUP) {
         fail_field(c, MP_ERR_BAD_REQUEST, "mention_all");
         return;
     }
-    if (rc == MP_OK && conv->kind == MP_CONV_GROUP && !group_may_post(c, conv))
-        return;
-    if (rc == MP_OK && conv->kind == MP_CONV_WORLD &&
+    if (member && conv->kind == MP_CONV_WORLD &&
         !mp_chat__world_post_ok(chat, c->in.sender_id, &retry_ms)) {
         mp_chat__world_slow_error(chat, c->sid, c->req_id, retry_ms);
         ctx_free(c);

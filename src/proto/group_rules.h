@@ -2,8 +2,9 @@
  * what, as pure functions of facts the caller has read. No storage, no JSON,
  * no I/O, so they can be tested row by row and called from every place that
  * has to decide: the store calls them inside the write transaction that
- * applies a change (that is what makes a check race-free), src/chat calls
- * the post rule on its cached copy of a group for a fast refusal.
+ * applies a change (that is what makes a check race-free), and only there:
+ * a send refused before the store could not be answered as the retry of a
+ * message stored before the rule changed.
  *
  * They live in proto/ rather than groups/ because the store (below groups in
  * the layers of docs/architecture.md) must call them, and they are protocol

@@ -718,6 +718,20 @@ static void test_mute_and_post_permission(void **state)
            m.s.user_id);
     EXPECT(400, "bad_request", srv, "POST", o.s.access, json_object(), path_fmt, g, m.s.user_id);
 
+    /* A message sent before the mute, whose ack the client may have lost. */
+    json_t *r = send_msg(m.ws, g, NULL, "pre-mute-1", "before");
+    assert_true(is_ok(r));
+    char pre_id[24], fw_id[24];
+    snprintf(pre_id, sizeof pre_id, "%s", jstr(r, "message_id"));
+    json_decref(r);
+    r = call(m.ws, "forward",
+             json_pack("{s:s,s:[s],s:s,s:s}", "from", g, "message_ids", pre_id, "conversation", g,
+                       "client_msg_id", "pre-mute-fw"));
+    assert_true(is_ok(r));
+    snprintf(fw_id, sizeof fw_id, "%s",
+             jstr(json_array_get(json_object_get(r, "messages"), 0), "message_id"));
+    json_decref(r);
+
     /* A long mute: sends fail with `muted`, the member list shows it,
      * unmute lifts it. */
     long long until = mpt_now_ms() + 3600000;
@@ -725,12 +739,26 @@ static void test_mute_and_post_permission(void **state)
            path_fmt, g, m.s.user_id);
     json_t *ev = next_system_event(m.ws, g, "muted");
     json_decref(ev);
-    json_t *r = send_msg(m.ws, g, NULL, "muted-1", "can you hear me");
+    r = send_msg(m.ws, g, NULL, "muted-1", "can you hear me");
     const char *msg = jstr(json_object_get(r, "error"), "message");
     assert_non_null(msg);
     assert_true(strlen(msg) > 0);
     assert_int_equal(jint(json_object_get(r, "error"), "muted_until"), until);
     assert_err(r, "muted");
+    /* The retry of what was stored before the mute gets its original. */
+    r = send_msg(m.ws, g, NULL, "pre-mute-1", "before");
+    assert_true(is_ok(r));
+    assert_true(json_is_true(json_object_get(r, "duplicate")));
+    assert_string_equal(jstr(r, "message_id"), pre_id);
+    json_decref(r);
+    r = call(m.ws, "forward",
+             json_pack("{s:s,s:[s],s:s,s:s}", "from", g, "message_ids", pre_id, "conversation", g,
+                       "client_msg_id", "pre-mute-fw"));
+    assert_true(is_ok(r));
+    assert_true(json_is_true(json_object_get(r, "duplicate")));
+    assert_string_equal(jstr(json_array_get(json_object_get(r, "messages"), 0), "message_id"),
+                        fw_id);
+    json_decref(r);
     json_t *ml =
         EXPECT_BODY(200, NULL, srv, "GET", o.s.access, NULL, "/v1/groups/%s/members?limit=200", g);
     size_t i;
@@ -771,6 +799,11 @@ static void test_mute_and_post_permission(void **state)
     EXPECT(200, NULL, srv, "PATCH", o.s.access,
            json_pack("{s:{s:s}}", "settings", "who_can_post", "admins"), "/v1/groups/%s", g);
     assert_err(send_msg(m.ws, g, NULL, "admins-only-1", "x"), "not_allowed");
+    r = send_msg(m.ws, g, NULL, "pre-mute-1", "before");
+    assert_true(is_ok(r));
+    assert_true(json_is_true(json_object_get(r, "duplicate")));
+    assert_string_equal(jstr(r, "message_id"), pre_id);
+    json_decref(r);
     r = send_msg(o.ws, g, NULL, "admins-only-2", "owner may");
     assert_true(is_ok(r));
     json_decref(r);
