@@ -113,7 +113,7 @@ static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud);
 static mp_err_t load_start(mp_chat_t *chat, struct mp_chat_load *l)
 {
     l->epoch = chat->epoch;
-    return mp_store_group_conv(chat->ctx->store, l->conv_id, mp_now_ms(), on_members, l);
+    return mp_store_group_conv(chat->ctx->store, l->conv_id, on_members, l);
 }
 
 static void on_members(mp_err_t rc, const mp_group_conv_row_t *row, void *ud)

@@ -78,25 +78,22 @@ typedef struct mp_group_invite_row {
 
 /* ---- the membership cache's view of a conversation (read) ----------------- */
 
-/* Kind, members sorted by user id with their role, live mutes, and (groups)
- * owner, settings and dissolution. World rooms have no members. */
+/* Kind, members sorted by user id, and (groups) owner, settings and
+ * dissolution. World rooms have no members. Roles and mutes are not here:
+ * the store checks them in each write. */
 typedef struct mp_group_conv_row {
     mp_conv_kind_t kind;
     uint64_t owner_id;
     mp_group_settings_t settings;
     bool dissolved;
     const uint64_t *members; /* ascending */
-    const uint8_t *roles;    /* mp_group_role_t per member */
     size_t n;
-    const uint64_t *muted_users; /* ascending; mutes not yet passed at load time */
-    const int64_t *muted_until;
-    size_t n_muted;
 } mp_group_conv_row_t;
 
 /* MP_ERR_NOT_FOUND when the conversation does not exist. */
 typedef void (*mp_group_conv_fn)(mp_err_t rc, const mp_group_conv_row_t *conv, void *ud);
-mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t now_ms,
-                             mp_group_conv_fn cb, void *ud) __attribute__((warn_unused_result));
+mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, mp_group_conv_fn cb,
+                             void *ud) __attribute__((warn_unused_result));
 
 /* ---- write ops ------------------------------------------------------------ */
 

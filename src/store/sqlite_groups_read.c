@@ -50,12 +50,9 @@ mp_err_t mp_store_group_get(mp_store_t *st, uint64_t user_id, uint64_t conversat
 typedef struct conv_job {
     mp_sql_job_t base;
     uint64_t conv;
-    int64_t now;
     mp_group_conv_row_t out;
-    uint64_t *members, *muted;
-    uint8_t *roles;
-    int64_t *until;
-    size_t cap, cap_muted;
+    uint64_t *members;
+    size_t cap;
     mp_group_conv_fn cb;
     void *ud;
 } conv_job_t;
@@ -63,8 +60,8 @@ typedef struct conv_job {
 static const char SQL_CONV_STATE[] =
     "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at,"
     " who_can_pin FROM conversations WHERE id = ?1";
-static const char SQL_CONV_MEMBERS[] = "SELECT user_id, role, muted_until FROM members"
-                                       " WHERE conversation_id = ?1 ORDER BY user_id";
+static const char SQL_CONV_MEMBERS[] =
+    "SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id";
 
 static void conv_push(conv_job_t *j, mp_sql_stmt_t *s)
 {
@@ -72,21 +69,8 @@ static void conv_push(conv_job_t *j, mp_sql_stmt_t *s)
     if (o->n == j->cap) {
         j->cap = j->cap ? j->cap * 2 : 16;
         j->members = mp_realloc(j->members, j->cap * sizeof *j->members);
-        j->roles = mp_realloc(j->roles, j->cap * sizeof *j->roles);
     }
-    j->members[o->n] = col_u64(s, 0);
-    j->roles[o->n] = (uint8_t)mp_sqlite__group_role(mp_sql_col_text(s, 1));
-    int64_t until = mp_sql_col_i64(s, 2);
-    if (until > j->now) {
-        if (o->n_muted == j->cap_muted) {
-            j->cap_muted = j->cap_muted ? j->cap_muted * 2 : 4;
-            j->muted = mp_realloc(j->muted, j->cap_muted * sizeof *j->muted);
-            j->until = mp_realloc(j->until, j->cap_muted * sizeof *j->until);
-        }
-        j->muted[o->n_muted] = j->members[o->n];
-        j->until[o->n_muted++] = until;
-    }
-    o->n++;
+    j->members[o->n++] = col_u64(s, 0);
 }
 
 static mp_err_t conv_run(mp_sql_conn_t *db, mp_sql_job_t *job)
@@ -127,25 +111,18 @@ static void conv_done(mp_sql_job_t *job, mp_err_t rc)
 {
     conv_job_t *j = (conv_job_t *)job;
     j->out.members = j->members;
-    j->out.roles = j->roles;
-    j->out.muted_users = j->muted;
-    j->out.muted_until = j->until;
     j->cb(rc, rc == MP_OK ? &j->out : NULL, j->ud);
     mp_free(j->members);
-    mp_free(j->roles);
-    mp_free(j->muted);
-    mp_free(j->until);
     mp_free(j);
 }
 
-mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, int64_t now_ms,
-                             mp_group_conv_fn cb, void *ud)
+mp_err_t mp_store_group_conv(mp_store_t *st, uint64_t conversation_id, mp_group_conv_fn cb,
+                             void *ud)
 {
     conv_job_t *j = mp_calloc(1, sizeof *j);
     j->base.run = conv_run;
     j->base.done = conv_done;
     j->conv = conversation_id;
-    j->now = now_ms;
     j->cb = cb;
     j->ud = ud;
     return mp_sqlite__read_or_free(st, &j->base);
