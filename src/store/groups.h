@@ -78,13 +78,12 @@ typedef struct mp_group_invite_row {
 
 /* ---- the membership cache's view of a conversation (read) ----------------- */
 
-/* Kind, members sorted by user id, and (groups) owner, settings and
- * dissolution. World rooms have no members. Roles and mutes are not here:
- * the store checks them in each write. */
+/* Kind, members sorted by user id, and (groups) dissolution: what the loop
+ * needs to route a send and fan it out. World rooms have no members. Roles,
+ * mutes and the group's settings are not here: the store checks them in
+ * each write. */
 typedef struct mp_group_conv_row {
     mp_conv_kind_t kind;
-    uint64_t owner_id;
-    mp_group_settings_t settings;
     bool dissolved;
     const uint64_t *members; /* ascending */
     size_t n;

@@ -57,9 +57,7 @@ typedef struct conv_job {
     void *ud;
 } conv_job_t;
 
-static const char SQL_CONV_STATE[] =
-    "SELECT kind, owner_id, who_can_post, who_can_invite, who_can_edit_info, dissolved_at,"
-    " who_can_pin FROM conversations WHERE id = ?1";
+static const char SQL_CONV_STATE[] = "SELECT kind, dissolved_at FROM conversations WHERE id = ?1";
 static const char SQL_CONV_MEMBERS[] =
     "SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id";
 
@@ -90,12 +88,7 @@ static mp_err_t conv_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     o->kind = strcmp(kind, "group") == 0   ? MP_CONV_GROUP
               : strcmp(kind, "world") == 0 ? MP_CONV_WORLD
                                            : MP_CONV_DIRECT;
-    o->owner_id = col_u64(s, 1);
-    o->settings.post_admins = mp_sql_col_int(s, 2) != 0;
-    o->settings.invite_admins = mp_sql_col_int(s, 3) != 0;
-    o->settings.edit_admins = mp_sql_col_int(s, 4) != 0;
-    o->settings.pin_admins = mp_sql_col_int(s, 6) != 0;
-    o->dissolved = mp_sql_col_i64(s, 5) != 0;
+    o->dissolved = mp_sql_col_i64(s, 1) != 0;
     mp_sql_reset(s);
     if (o->kind == MP_CONV_WORLD)
         return MP_OK;

@@ -113,7 +113,7 @@ static void test_cache_entries(void **state)
     (void)state;
     mp_chat_cache_t *c = mp_chat__cache_new(4);
     uint64_t members[] = {10, 20, 30, 40};
-    mp_group_conv_row_t row = {.kind = MP_CONV_GROUP, .owner_id = 10, .members = members, .n = 4};
+    mp_group_conv_row_t row = {.kind = MP_CONV_GROUP, .members = members, .n = 4};
     const mp_chat_conv_t *e = mp_chat__cache_put_row(c, 7, &row);
     assert_true(mp_chat__conv_has(e, 30));
     assert_true(mp_chat__conv_has(e, 40));

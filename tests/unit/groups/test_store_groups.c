@@ -337,7 +337,7 @@ typedef struct {
     mp_conv_kind_t kind;
     size_t n;
     uint64_t members[8];
-    bool post_admins, dissolved;
+    bool dissolved;
 } conv_res_t;
 
 static void on_conv(mp_err_t rc, const mp_group_conv_row_t *c, void *ud)
@@ -351,7 +351,6 @@ static void on_conv(mp_err_t rc, const mp_group_conv_row_t *c, void *ud)
     r->n = c->n;
     for (size_t i = 0; i < c->n && i < 8; i++)
         r->members[i] = c->members[i];
-    r->post_admins = c->settings.post_admins;
     r->dissolved = c->dissolved;
 }
 
