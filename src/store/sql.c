@@ -109,6 +109,11 @@ mp_err_t mp_sql_err(mp_sql_conn_t *c, int rc)
     return MP_ERR_INTERNAL;
 }
 
+bool mp_sql_err_is_db(mp_err_t e)
+{
+    return e == MP_ERR_CONFLICT || e == MP_ERR_UNAVAILABLE || e == MP_ERR_INTERNAL;
+}
+
 bool mp_sql_is_constraint(int rc)
 {
     return (rc & 0xff) == MP_SQL_CONSTRAINT;

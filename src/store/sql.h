@@ -80,6 +80,10 @@ int mp_sql_col_count(mp_sql_stmt_t *s);
  * I/O, memory, lock wait, descriptors) → MP_ERR_UNAVAILABLE, anything else →
  * MP_ERR_INTERNAL (both logged with the database's message). */
 mp_err_t mp_sql_err(mp_sql_conn_t *c, int rc) __attribute__((warn_unused_result));
+/* True when e is one of the codes mp_sql_err returns: a failure of the
+ * database itself, after which the transaction may accept no further
+ * statement (PostgreSQL), as opposed to a refusal decided by a job. */
+bool mp_sql_err_is_db(mp_err_t e);
 /* True when rc (from mp_sql_step) is a constraint violation. */
 bool mp_sql_is_constraint(int rc);
 /* True when the connection's last error was a foreign key violation. */

@@ -1079,15 +1079,6 @@ static mp_err_t send_duplicate(send_job_t *j)
     return MP_OK;
 }
 
-/* A refusal that a duplicate overrides: a resend is answered with its
- * original even when the sender could no longer send it (blocked, muted,
- * left since). Errors of the database itself are not: after one, the
- * transaction may accept no further statement (PostgreSQL). */
-static bool send_refusal(mp_err_t rc)
-{
-    return rc != MP_ERR_INTERNAL && rc != MP_ERR_UNAVAILABLE && rc != MP_ERR_CONFLICT;
-}
-
 /* The lookup of the original is the exception: a new message is found new
  * by its INSERT. It runs first only where a write would come before the
  * INSERT (the first message between two people creates their
@@ -1125,7 +1116,9 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     bool inserted = false;
     if (rc == MP_OK)
         rc = send_insert(db, j, ss, conv, vnext, &inserted);
-    if (inserted || (rc != MP_OK && (probed || !send_refusal(rc))))
+    /* A refusal (blocked, muted, left since) is answered with the original
+     * when there is one; a failure of the database is not looked past. */
+    if (inserted || (rc != MP_OK && (probed || mp_sql_err_is_db(rc))))
         return rc;
     if (rc == MP_OK && j->out.created_conversation)
         /* Another node stored the same send between the lookup and the
