@@ -255,13 +255,23 @@ static const char SQL_MEMBER_INSERT[] =
 static const char SQL_PAIR_INSERT[] =
     "INSERT INTO direct_pairs(user_lo, user_hi, conversation_id) VALUES(?1, ?2, ?3)";
 
-static mp_err_t pair_lookup(mp_sql_conn_t *db, uint64_t lo, uint64_t hi, uint64_t *conv)
+/* A direct pair is stored in one order, the lower id first: the key's
+ * columns ?1 and ?2 of SQL_PAIR_GET and SQL_PAIR_INSERT. */
+static void pair_bind(mp_sql_stmt_t *s, uint64_t a, uint64_t b)
 {
+    bind_u64(s, 1, a < b ? a : b);
+    bind_u64(s, 2, a < b ? b : a);
+}
+
+/* The direct conversation of (user, other), if they have one yet. */
+static mp_err_t direct_find(mp_sql_conn_t *db, uint64_t user, uint64_t other, uint64_t *conv)
+{
+    if (user == other)
+        return MP_ERR_BAD_REQUEST;
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_PAIR_GET);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    bind_u64(s, 1, lo);
-    bind_u64(s, 2, hi);
+    pair_bind(s, user, other);
     int rc = mp_sql_step(s);
     if (rc == MP_SQL_DONE)
         return MP_ERR_NOT_FOUND;
@@ -333,8 +343,7 @@ static mp_err_t direct_create(mp_sql_conn_t *db, uint64_t user, uint64_t other, 
     s = mp_sql_prepare(db, SQL_PAIR_INSERT);
     if (s == NULL)
         return MP_ERR_INTERNAL;
-    bind_u64(s, 1, user < other ? user : other);
-    bind_u64(s, 2, user < other ? other : user);
+    pair_bind(s, user, other);
     bind_u64(s, 3, id);
     if ((rc = step_done(db, s)) != MP_OK)
         return rc;
@@ -342,28 +351,35 @@ static mp_err_t direct_create(mp_sql_conn_t *db, uint64_t user, uint64_t other, 
     return MP_OK;
 }
 
-/* Finds or creates the direct conversation of (user, other); vnext as for
- * direct_create. Creating one is writing to other for the first time: the
- * privacy rule of messages decides (MP_ERR_PRIVACY, *you_blocked when the
- * refusal is user's own block; you_blocked may be NULL). An existing one is
- * found whatever the rule says: each send in it is checked on its own. */
-static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
-                           uint64_t *conv, bool *created, int64_t *vnext, bool *you_blocked,
-                           mp_sql_job_t *lazy)
+/* Creates the direct conversation of (user, other) once direct_find found
+ * none; vnext as for direct_create. Creating one is writing to other for
+ * the first time: the privacy rule of messages decides (MP_ERR_PRIVACY,
+ * *you_blocked when the refusal is user's own block; you_blocked may be
+ * NULL). lazy: the job whose savepoint is taken before the first write. */
+static mp_err_t direct_open(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
+                            uint64_t *conv, int64_t *vnext, bool *you_blocked, mp_sql_job_t *lazy)
 {
-    if (user == other)
-        return MP_ERR_BAD_REQUEST;
-    *created = false;
-    mp_err_t rc = pair_lookup(db, user < other ? user : other, user < other ? other : user, conv);
-    if (rc != MP_ERR_NOT_FOUND)
-        return rc;
-    if ((rc = peer_check(db, other)) != MP_OK)
+    mp_err_t rc = peer_check(db, other);
+    if (rc != MP_OK)
         return rc;
     if ((rc = mp_sqlite__privacy_check(db, user, other, MP_PRIVACY_MESSAGE, you_blocked)) != MP_OK)
         return rc;
     if (lazy != NULL && (rc = mp_sqlite__job_savepoint(db, lazy)) != MP_OK)
         return rc;
-    rc = direct_create(db, user, other, now, conv, vnext);
+    return direct_create(db, user, other, now, conv, vnext);
+}
+
+/* Finds or creates the direct conversation of (user, other). An existing
+ * one is found whatever the privacy rule says: each send in it is checked
+ * on its own. */
+static mp_err_t direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now,
+                           uint64_t *conv, bool *created, bool *you_blocked)
+{
+    *created = false;
+    mp_err_t rc = direct_find(db, user, other, conv);
+    if (rc != MP_ERR_NOT_FOUND)
+        return rc;
+    rc = direct_open(db, user, other, now, conv, NULL, you_blocked, NULL);
     *created = rc == MP_OK;
     return rc;
 }
@@ -1095,16 +1111,16 @@ static mp_err_t send_run(mp_sql_conn_t *db, mp_sql_job_t *job)
         return rc;
     uint64_t conv = j->in.conversation_id;
     if (j->in.to_user_id != 0) {
-        uint64_t a = j->in.sender_id, b = j->in.to_user_id;
-        rc = pair_lookup(db, a < b ? a : b, a < b ? b : a, &conv);
+        rc = direct_find(db, j->in.sender_id, j->in.to_user_id, &conv);
         if (rc == MP_ERR_NOT_FOUND) {
             if ((rc = send_dedup(db, j, &found)) != MP_OK)
                 return rc;
             if (found)
                 return send_duplicate(j);
             probed = true;
-            rc = direct_get(db, a, b, j->in.now_ms, &conv, &j->out.created_conversation, &vnext,
-                            &j->out.you_blocked, &j->base);
+            rc = direct_open(db, j->in.sender_id, j->in.to_user_id, j->in.now_ms, &conv, &vnext,
+                             &j->out.you_blocked, &j->base);
+            j->out.created_conversation = rc == MP_OK;
         }
         j->out.peer_id = j->in.to_user_id;
     }
@@ -1230,7 +1246,7 @@ mp_err_t mp_sqlite__post_access(mp_sql_conn_t *db, uint64_t user, uint64_t conv,
 mp_err_t mp_sqlite__direct_get(mp_sql_conn_t *db, uint64_t user, uint64_t other, int64_t now_ms,
                                uint64_t *conv, bool *created, bool *you_blocked)
 {
-    return direct_get(db, user, other, now_ms, conv, created, NULL, you_blocked, NULL);
+    return direct_get(db, user, other, now_ms, conv, created, you_blocked);
 }
 
 /* ---- direct (writer) ------------------------------------------------------------- */
@@ -1251,7 +1267,7 @@ static mp_err_t direct_run(mp_sql_conn_t *db, mp_sql_job_t *job)
     mp_err_t rc = j->user == j->other ? MP_OK : peer_check(db, j->other);
     if (rc != MP_OK)
         return rc;
-    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL, NULL, NULL);
+    return direct_get(db, j->user, j->other, j->now, &j->conv, &j->created, NULL);
 }
 
 static void direct_done(mp_sql_job_t *job, mp_err_t rc)
