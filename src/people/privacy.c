@@ -12,6 +12,7 @@
 #include "store/privacy.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static json_t *settings_json(const mp_privacy_settings_t *s)
 {
@@ -74,6 +75,9 @@ static void on_split(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allo
 {
     refresh_ctx_t *c = ud;
     mp_hub_t *hub = c->ctx->hub;
+    if (rc != MP_OK)
+        mp_log_warn("people: presence of user %llu not refreshed after a rule change: %s",
+                    (unsigned long long)c->user, mp_err_code(rc));
     /* Gone offline meanwhile: the offline notice followed the new rules. */
     if (rc == MP_OK && mp_hub_online(hub, c->user)) {
         mp_frame_t *on = NULL, *off = NULL;
@@ -100,9 +104,14 @@ void mp_people__presence_refresh(const mp_module_ctx_t *ctx, uint64_t user)
         return; /* the last notice was "offline", which says nothing more */
     refresh_ctx_t *c = mp_malloc(sizeof *c);
     *c = (refresh_ctx_t){ctx, user};
-    /* A full queue only costs this refresh. */
-    if (mp_store_presence_split(ctx->store, user, on_split, c) != MP_OK)
+    /* A full queue only costs this refresh; peers keep what they were told
+     * until the user's next presence change. */
+    mp_err_t rc = mp_store_presence_split(ctx->store, user, on_split, c);
+    if (rc != MP_OK) {
+        mp_log_warn("people: presence of user %llu not refreshed after a rule change: %s",
+                    (unsigned long long)user, mp_err_code(rc));
         mp_free(c);
+    }
 }
 
 /* ---- PATCH ----------------------------------------------------------------------------- */
