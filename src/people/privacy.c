@@ -71,13 +71,20 @@ static mp_frame_t *presence_frame(uint64_t user, bool online, int64_t at)
     return f;
 }
 
+/* A refresh the store refused or failed: peers keep what they were told
+ * until the user's next presence change, so say so. */
+static void refresh_lost(uint64_t user, mp_err_t rc)
+{
+    mp_log_warn("people: presence of user %llu not refreshed after a rule change: %s",
+                (unsigned long long)user, mp_err_code(rc));
+}
+
 static void on_split(mp_err_t rc, const uint64_t *users, size_t n, size_t n_allowed, void *ud)
 {
     refresh_ctx_t *c = ud;
     mp_hub_t *hub = c->ctx->hub;
     if (rc != MP_OK)
-        mp_log_warn("people: presence of user %llu not refreshed after a rule change: %s",
-                    (unsigned long long)c->user, mp_err_code(rc));
+        refresh_lost(c->user, rc);
     /* Gone offline meanwhile: the offline notice followed the new rules. */
     if (rc == MP_OK && mp_hub_online(hub, c->user)) {
         mp_frame_t *on = NULL, *off = NULL;
@@ -104,12 +111,10 @@ void mp_people__presence_refresh(const mp_module_ctx_t *ctx, uint64_t user)
         return; /* the last notice was "offline", which says nothing more */
     refresh_ctx_t *c = mp_malloc(sizeof *c);
     *c = (refresh_ctx_t){ctx, user};
-    /* A full queue only costs this refresh; peers keep what they were told
-     * until the user's next presence change. */
+    /* A full queue only costs this refresh. */
     mp_err_t rc = mp_store_presence_split(ctx->store, user, on_split, c);
     if (rc != MP_OK) {
-        mp_log_warn("people: presence of user %llu not refreshed after a rule change: %s",
-                    (unsigned long long)user, mp_err_code(rc));
+        refresh_lost(user, rc);
         mp_free(c);
     }
 }
