@@ -68,12 +68,24 @@ void mp_sqlite__msgvec_free(mp_sqlite_msgvec_t *mv);
 void mp_sqlite__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
 
 /* What keys a conversation in the search index (the conv_key column of
- * search.messages_fts): each 16 bits of its id, high to low, as the code
- * point U+F0000 + n, four UTF-8 bytes each, so a phrase query on that column
- * finds one conversation's messages and no text matches it (the code points
- * are private use). No NUL is written. */
-#define MP_SQLITE_CONV_KEY_LEN 16
+ * search.messages_fts): each 16 bits of the low 48 of its id, high to low,
+ * as the code point U+F0000 + n, four UTF-8 bytes each: one trigram, which
+ * finds one conversation's messages. Text seldom holds it (the code points
+ * are private use) and ids that differ only above bit 48 are years apart;
+ * either way a candidate is checked against its message. The high bits are
+ * left out because they are the same for every conversation made around
+ * the same time: a trigram of them would be in nearly every entry, and
+ * ANDing it in doubled the time of a rare word's search within a large
+ * conversation. No NUL is written. */
+#define MP_SQLITE_CONV_KEY_LEN 12
 void mp_sqlite__conv_key(uint64_t conv, char out[MP_SQLITE_CONV_KEY_LEN]);
+
+/* The FTS5 query for the text q (3 or more characters) and, unless conv is
+ * 0, that conversation: conv's key and each distinct trigram of q, each a
+ * quoted string of its own, all ANDed. The index keeps no positions, so
+ * this finds the messages holding every trigram somewhere: those holding
+ * q and some others, which the caller checks. Freed by the caller. */
+char *mp_sqlite__fts_query(const char *q, uint64_t conv);
 
 /* "direct" / "group" / "world" → kind (anything else: direct). */
 mp_conv_kind_t mp_sqlite__conv_kind(const char *s);

@@ -249,19 +249,19 @@ static bool budget_take(search_job_t *j, uint64_t id)
 
 /* ---- the index path ------------------------------------------------------------------ */
 
-/* SQLite only (FTS5 MATCH and highlight()): PostgreSQL has no index and
- * always takes the scan path (use_index). char(2) and char(3) are
- * MP_SEARCH_MARK_ON and MP_SEARCH_MARK_OFF. */
+/* SQLite only (FTS5 MATCH): PostgreSQL has no index and always takes the
+ * scan path (use_index). The index keeps no positions (detail=none,
+ * sqlite_index.c), so what it finds are candidates, each checked against
+ * the message as it is now. */
 static const char SQL_FTS_FIND[] =
-    "SELECT rowid, highlight(messages_fts, 0, char(2), char(3)),"
-    " highlight(messages_fts, 1, char(2), char(3)) FROM messages_fts"
+    "SELECT rowid FROM messages_fts"
     " WHERE messages_fts MATCH ?1 AND rowid < ?2 ORDER BY rowid DESC";
 static const char SQL_MSG_BY_ID[] = "SELECT " MP_SQLITE_MSG_COLS " FROM messages WHERE id = ?1";
 
 void mp_sqlite__conv_key(uint64_t conv, char out[MP_SQLITE_CONV_KEY_LEN])
 {
     char *o = out;
-    for (int shift = 48; shift >= 0; shift -= 16) {
+    for (int shift = 32; shift >= 0; shift -= 16) {
         uint32_t c = 0xF0000u + (uint32_t)((conv >> shift) & 0xFFFF);
         *o++ = (char)(0xF0 | (c >> 18));
         *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
@@ -271,30 +271,63 @@ void mp_sqlite__conv_key(uint64_t conv, char out[MP_SQLITE_CONV_KEY_LEN])
     MP_ASSERT(o == out + MP_SQLITE_CONV_KEY_LEN);
 }
 
-/* The FTS5 query: the text as one string (in double quotes, inner quotes
- * doubled, so no character of it is FTS5 syntax) matched in the text
- * columns only, and, within one conversation, its conv_key
- * (mp_sqlite__conv_key), so the index itself keeps to that conversation. */
-static char *fts_query(const char *q, uint64_t conv)
+/* Appends one term of the FTS5 query: n bytes in double quotes (inner
+ * quotes doubled, so no character of it is FTS5 syntax), after " AND "
+ * unless it is the first. */
+static char *fts_term(char *o, const char *term, size_t n, bool first)
 {
-    size_t n = strlen(q), quotes = 0;
-    for (size_t i = 0; i < n; i++)
-        quotes += q[i] == '"';
-    char *out = mp_malloc(n + quotes + 64), *o = out;
-    if (conv != 0) {
-        o += sprintf(o, "conv_key : \"");
-        mp_sqlite__conv_key(conv, o);
-        o += MP_SQLITE_CONV_KEY_LEN;
-        o += sprintf(o, "\" AND ");
-    }
-    o += sprintf(o, "{body search_extra} : \"");
-    for (size_t i = 0; i < n; i++) {
-        if (q[i] == '"')
-            *o++ = '"';
-        *o++ = q[i];
+    if (!first) {
+        memcpy(o, " AND ", 5);
+        o += 5;
     }
     *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (term[i] == '"')
+            *o++ = '"';
+        *o++ = term[i];
+    }
+    *o++ = '"';
+    return o;
+}
+
+/* Whether the trigram at character k of q (n bytes) came at an earlier
+ * character already (at: where each character starts). */
+static bool fts_term_seen(const char *q, const size_t *at, size_t k, size_t n)
+{
+    for (size_t i = 0; i < k; i++)
+        if (at[i + 3] - at[i] == n && memcmp(q + at[i], q + at[k], n) == 0)
+            return true;
+    return false;
+}
+
+char *mp_sqlite__fts_query(const char *q, uint64_t conv)
+{
+    size_t n = strlen(q), chars = 0;
+    size_t *at = mp_malloc((n + 1) * sizeof *at); /* where each character starts */
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)q[i] & 0xC0) != 0x80)
+            at[chars++] = i;
+    at[chars] = n;
+    MP_ASSERT(chars >= 3);
+    /* Each term: at most 3 characters of 4 bytes, each byte a doubled
+     * quote at worst, two quotes and " AND ". */
+    char *out = mp_malloc((chars - 2) * 31 + 19 + 1), *o = out;
+    bool first = true;
+    if (conv != 0) {
+        char key[MP_SQLITE_CONV_KEY_LEN];
+        mp_sqlite__conv_key(conv, key);
+        o = fts_term(o, key, MP_SQLITE_CONV_KEY_LEN, true);
+        first = false;
+    }
+    for (size_t k = 0; k + 3 <= chars; k++) {
+        size_t len = at[k + 3] - at[k];
+        if (fts_term_seen(q, at, k, len))
+            continue;
+        o = fts_term(o, q + at[k], len, first);
+        first = false;
+    }
     *o = '\0';
+    mp_free(at);
     return out;
 }
 
@@ -307,9 +340,9 @@ static bool changed_at(const search_job_t *j, uint64_t id)
     return j->next_changed < j->n_changed && j->changed[j->next_changed] == id;
 }
 
-/* A message with a change the index has not applied, checked as the scan
- * checks one: its text as it is now. */
-static mp_err_t changed_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id)
+/* A message the index found, or one with a change the index has not
+ * applied, checked as the scan checks one: its text as it is now. */
+static mp_err_t id_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id)
 {
     mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
     if (s == NULL)
@@ -336,34 +369,9 @@ static bool changed_until(mp_sql_conn_t *db, search_job_t *j, uint64_t id, uint6
             continue;
         if (!budget_take(j, c))
             return false;
-        *e = changed_candidate(db, j, c);
+        *e = id_candidate(db, j, c);
     }
     return true;
-}
-
-/* The candidate the index found (id, with the highlighted columns of f). */
-static mp_err_t fts_candidate(mp_sql_conn_t *db, search_job_t *j, uint64_t id, mp_sql_stmt_t *f)
-{
-    mp_sql_stmt_t *s = mp_sql_prepare(db, SQL_MSG_BY_ID);
-    if (s == NULL)
-        return MP_ERR_INTERNAL;
-    bind_u64(s, 1, id);
-    int rc = mp_sql_step(s);
-    if (rc == MP_SQL_DONE)
-        return MP_OK; /* a message the database does not have: never shown */
-    if (rc != MP_SQL_ROW)
-        return mp_sql_err(db, rc);
-    bool ok = false;
-    mp_err_t e = candidate_ok(db, j, s, &ok);
-    if (e == MP_OK && ok) {
-        const char *body = mp_sql_col_text(f, 1), *extra = mp_sql_col_text(f, 2);
-        const char *marked = body != NULL && strchr(body, MP_SEARCH_MARK_ON) != NULL     ? body
-                             : extra != NULL && strchr(extra, MP_SEARCH_MARK_ON) != NULL ? extra
-                                                                                         : body;
-        hit_push(j, s, mp_strdup(marked ? marked : ""));
-    }
-    mp_sql_reset(s);
-    return e;
 }
 
 /* The index part: messages at or below the watermark upto (the caller's
@@ -376,8 +384,8 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
     mp_sql_stmt_t *f = mp_sql_prepare(db, SQL_FTS_FIND);
     if (f == NULL)
         return MP_ERR_INTERNAL;
-    char *phrase = fts_query(j->in.query, j->in.conversation_id);
-    mp_sql_bind_text(f, 1, phrase, -1);
+    char *terms = mp_sqlite__fts_query(j->in.query, j->in.conversation_id);
+    mp_sql_bind_text(f, 1, terms, -1);
     mp_sql_bind_i64(f, 2, (int64_t)before);
     mp_err_t e = MP_OK;
     int rc;
@@ -390,11 +398,11 @@ static mp_err_t fts_search(mp_sql_conn_t *db, search_job_t *j, uint64_t upto)
             continue; /* changed_until checks it, in this place, next */
         if (!budget_take(j, id))
             break;
-        if ((e = fts_candidate(db, j, j->last, f)) != MP_OK)
+        if ((e = id_candidate(db, j, j->last)) != MP_OK)
             break;
     }
     mp_sql_reset(f);
-    mp_free(phrase);
+    mp_free(terms);
     if (e != MP_OK)
         return e;
     if (rc != MP_SQL_ROW && rc != MP_SQL_DONE)
