@@ -833,16 +833,37 @@ static void test_index_lock_holds_up_no_send(void **state)
     assert_int_equal(fts_count(f, "lynx"), 21);
 }
 
+/* A message with text, indexed; then the store closed (search.db stays
+ * attached to the fixture's own connection). */
+static void index_then_close(fx_t *f, const char *text)
+{
+    say(f, OTHER, f->g, text);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, text), 1);
+    mp_store_close(f->s.st);
+    f->s.st = NULL;
+    MPU_RUN_IDLE(&f->s.loop);
+}
+
+/* After index_then_close(f, "puffin") and a stale entry 42 put in by hand,
+ * the store reopened: the index was emptied, is filled again, and search
+ * finds the message and never 42. */
+static void rebuilt_without_42(fx_t *f)
+{
+    assert_int_equal(fts_count(f, "puffin"), 0);
+    fts_catch_up(f);
+    assert_int_equal(fts_count(f, "puffin"), 1);
+    search_res_t *r = find(f, MEMBER, "puffin");
+    assert_int_equal(r->n, 1);
+    assert_false(has(r, 42));
+}
+
 /* A search.db that is not a database (damaged, overwritten) does not keep
  * the server from starting: it is removed and the index built again. */
 static void test_damaged_index_file_rebuilt(void **state)
 {
     fx_t *f = *state;
-    say(f, OTHER, f->g, "marmot");
-    fts_catch_up(f);
-    mp_store_close(f->s.st);
-    f->s.st = NULL;
-    MPU_RUN_IDLE(&f->s.loop);
+    index_then_close(f, "marmot");
     exec_sql(f, "DETACH search");
     char path[128];
     snprintf(path, sizeof path, "%s/search.db", f->s.dir);
@@ -898,12 +919,7 @@ static void test_indexer_runs_in_the_background(void **state)
 static void test_rebuilt_for_another_database(void **state)
 {
     fx_t *f = *state;
-    say(f, OTHER, f->g, "puffin");
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "puffin"), 1);
-    mp_store_close(f->s.st);
-    f->s.st = NULL;
-    MPU_RUN_IDLE(&f->s.loop);
+    index_then_close(f, "puffin");
     exec_sql(f, "UPDATE chat_state SET search_stamp = 'another'");
     /* The stale index holds a message the database does not have. */
     exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(42, 'puffin', '')");
@@ -911,12 +927,7 @@ static void test_rebuilt_for_another_database(void **state)
     char err[256];
     assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
     assert_int_equal(peek_int(f, "SELECT stamp = 'another' AND upto = 0 FROM search.state"), 1);
-    assert_int_equal(fts_count(f, "puffin"), 0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "puffin"), 1);
-    search_res_t *r = find(f, MEMBER, "puffin");
-    assert_int_equal(r->n, 1);
-    assert_false(has(r, 42));
+    rebuilt_without_42(f);
 }
 
 /* The index keeps which messages hold a trigram, not where: a message that
@@ -964,11 +975,7 @@ static void test_fts_query_terms(void **state)
 static void test_older_format_rebuilt(void **state)
 {
     fx_t *f = *state;
-    say(f, OTHER, f->g, "puffin");
-    fts_catch_up(f);
-    mp_store_close(f->s.st);
-    f->s.st = NULL;
-    MPU_RUN_IDLE(&f->s.loop);
+    index_then_close(f, "puffin");
     exec_sql(f, "DROP TABLE search.messages_fts");
     exec_sql(f, "CREATE VIRTUAL TABLE search.messages_fts USING"
                 " fts5(body, search_extra, conv_key, tokenize='trigram')");
@@ -979,12 +986,7 @@ static void test_older_format_rebuilt(void **state)
     assert_int_equal(peek_int(f, "SELECT count(*) FROM search.sqlite_master WHERE"
                                  " name = 'messages_fts' AND sql LIKE '%detail=none%'"),
                      1);
-    assert_int_equal(fts_count(f, "puffin"), 0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "puffin"), 1);
-    search_res_t *r = find(f, MEMBER, "puffin");
-    assert_int_equal(r->n, 1);
-    assert_false(has(r, 42));
+    rebuilt_without_42(f);
 }
 
 int main(void)
