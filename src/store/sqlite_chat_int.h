@@ -71,8 +71,10 @@ void mp_sqlite__msg_copy(mp_msg_row_t *dst, const mp_msg_row_t *m);
  * search.messages_fts): each 16 bits of the low 48 of its id, high to low,
  * as the code point U+F0000 + n, four UTF-8 bytes each: one trigram, which
  * finds one conversation's messages. Text seldom holds it (the code points
- * are private use) and ids that differ only above bit 48 are years apart;
- * either way a candidate is checked against its message. The high bits are
+ * are private use), and two ids share their low 48 bits only when made a
+ * multiple of 2^26 ms (~18.6 hours: bit 48 is bit 26 of the id's time)
+ * apart on the same node with the same counter; either way a candidate is
+ * checked against its message. The high bits are
  * left out because they are the same for every conversation made around
  * the same time: a trigram of them would be in nearly every entry, and
  * ANDing it in doubled the time of a rare word's search within a large
