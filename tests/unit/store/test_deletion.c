@@ -30,27 +30,6 @@ static int setup(void **state)
     return 0;
 }
 
-static long long q(fx_t *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q(fx_t *f, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    if (v < 0)
-        fail_msg("query failed: %s", sql);
-    return v;
-}
-
 /* ---- blocking wrappers -------------------------------------------------------------- */
 
 typedef struct {
@@ -146,25 +125,32 @@ static void test_delete(void **state)
     assert_true(r.version > 1);
     assert_string_equal(r.username, "alice");
 
-    assert_int_equal(q(f, "SELECT count(*) FROM devices WHERE user_id = 1001 AND revoked_at = 0"),
-                     0);
-    assert_int_equal(q(f, "SELECT revoked_at FROM devices WHERE id = 12"), 5);
-    assert_int_equal(q(f, "SELECT count(*) FROM refresh_tokens"), 1); /* bob's */
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE id = 1001 AND deleted_at > 0"
-                          " AND display_name = 'Deleted account' AND bio = '' AND email IS NULL"
-                          " AND admin = 0 AND password_hash = '' AND priv_message = 0"
-                          " AND priv_receipts = 0 AND username = 'alice'"),
-                     1);
-    assert_int_equal(q(f,
-                       "SELECT count(*) FROM contacts WHERE (user_id = 1001 OR peer_id = 1001)"
-                       " AND state = 0 AND version = %lld",
-                       (long long)r.version),
-                     3);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s,
+                           "SELECT count(*) FROM devices WHERE user_id = 1001 AND revoked_at = 0"),
+        0);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT revoked_at FROM devices WHERE id = 12"), 5);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM refresh_tokens"),
+                     1); /* bob's */
+    assert_int_equal(
+        mpu_store_peek_int(&f->s,
+                           "SELECT count(*) FROM users WHERE id = 1001 AND deleted_at > 0"
+                           " AND display_name = 'Deleted account' AND bio = '' AND email IS NULL"
+                           " AND admin = 0 AND password_hash = '' AND priv_message = 0"
+                           " AND priv_receipts = 0 AND username = 'alice'"),
+        1);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s,
+                           "SELECT count(*) FROM contacts WHERE (user_id = 1001 OR peer_id = 1001)"
+                           " AND state = 0 AND version = %lld",
+                           (long long)r.version),
+        3);
     /* Others' relations and blocks are untouched. */
-    assert_int_equal(q(f, "SELECT count(*) FROM contacts WHERE state = 3"), 2);
-    assert_int_equal(q(f, "SELECT count(*) FROM blocks"), 1);
-    assert_int_equal(q(f, "SELECT count(*) FROM email_codes"), 0);
-    assert_int_equal(q(f, "SELECT count(*) FROM messages WHERE sender_id = 1001"), 1);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM contacts WHERE state = 3"), 2);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM blocks"), 1);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM email_codes"), 0);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s, "SELECT count(*) FROM messages WHERE sender_id = 1001"), 1);
 
     /* Once only; guests and unknown users are no accounts to delete. */
     assert_int_equal(delete_user(f, ALICE).rc, MP_ERR_NOT_FOUND);
@@ -194,23 +180,31 @@ static void test_release_names(void **state)
 
     /* Within the grace: nothing. */
     assert_int_equal(release(f, 0, at_a, 10).n, 0);
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE username = 'alice'"), 1);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s, "SELECT count(*) FROM users WHERE username = 'alice'"), 1);
     /* In batches, oldest first. */
     rel_res_t x = release(f, 0, at_c + 1, 1);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.last, at_a);
     assert_int_equal(
-        q(f, "SELECT count(*) FROM users WHERE id = 1001 AND username = 'deleted_1001'"), 1);
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE username = 'bob'"), 1);
+        mpu_store_peek_int(
+            &f->s, "SELECT count(*) FROM users WHERE id = 1001 AND username = 'deleted_1001'"),
+        1);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM users WHERE username = 'bob'"),
+                     1);
     x = release(f, x.last, at_c + 1, 1);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.last, at_b);
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE username = 'bob'"), 0);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM users WHERE username = 'bob'"),
+                     0);
     /* Carol's new name is taken: she keeps hers, and the sweep moves on. */
     x = release(f, x.last, at_c + 1, 10);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.last, at_c);
-    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE id = 1003 AND username = 'carol'"), 1);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s,
+                           "SELECT count(*) FROM users WHERE id = 1003 AND username = 'carol'"),
+        1);
     /* Renamed accounts are not looked at again. */
     assert_int_equal(release(f, 0, at_b + 1, 10).n, 0);
 }

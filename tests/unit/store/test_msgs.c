@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "search_util.h"
 #include "store/chat.h"
 #include "store/groups.h"
 #include "store/messages.h"
@@ -31,6 +32,15 @@
 #include "store/world.h"
 #include "util/alloc.h"
 #include "util/id.h"
+
+/* Migration 6's generated conv_key column over a row's conversation_id
+ * (four code points of U+F0000 + 16 bits each), which the test of the
+ * migrations from version 9 puts back by hand. */
+#define OLD_CONV_KEY_SQL                                                                           \
+    "char(983040 + ((conversation_id >> 48) & 65535),"                                             \
+    " 983040 + ((conversation_id >> 32) & 65535),"                                                 \
+    " 983040 + ((conversation_id >> 16) & 65535),"                                                 \
+    " 983040 + (conversation_id & 65535))"
 
 enum { OWNER = 4001, ADMIN = 4002, MEMBER = 4003, OTHER = 4004, OUT = 4005 };
 
@@ -40,23 +50,6 @@ typedef struct {
     sqlite3 *peek;
     uint64_t world;
 } fx_t;
-
-static int64_t peek_int(fx_t *f, const char *fmt, ...)
-{
-    char sql[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(f->peek, sql, -1, &s, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(f->peek));
-    if (sqlite3_step(s) != SQLITE_ROW)
-        fail_msg("no row: %s", sql);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
 
 /* The text column of the one row sql selects ("<null>" for NULL). */
 static void peek_text(fx_t *f, char *out, size_t n, const char *fmt, ...)
@@ -290,44 +283,9 @@ static msg_res_t delete_as(fx_t *f, uint64_t actor, const char *mods, uint64_t c
     return r;
 }
 
-/* The index's entries holding the phrase (found by its trigrams: the index
- * keeps no positions; then held to the phrase). */
-static int64_t fts_count(fx_t *f, const char *phrase)
-{
-    char *terms = mp_sqlite__fts_query(phrase, 0);
-    int64_t n = peek_int(f,
-                         "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '%s'"
-                         " AND (instr(lower(body), lower('%s'))"
-                         " OR instr(lower(search_extra), lower('%s')))",
-                         terms, phrase, phrase);
-    mp_free(terms);
-    return n;
-}
-
 static void fts_intact(fx_t *f)
 {
     exec_sql(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 0)");
-}
-
-/* The indexer's watermark (messages above it are not in the index yet). */
-static uint64_t fts_upto(fx_t *f)
-{
-    return (uint64_t)peek_int(f, "SELECT upto FROM search.state");
-}
-
-static bool caught_up(void *ud)
-{
-    fx_t *f = ud;
-    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages") &&
-           peek_int(f, "SELECT changes_upto FROM search.state") >=
-               peek_int(f, "SELECT coalesce(max(seq), 0) FROM search_changes");
-}
-
-/* Lets the indexer run (its timer) until it has reached the last message. */
-static void fts_catch_up(fx_t *f)
-{
-    mp_sqlite__index_hold(f->s.st, false);
-    MPU_WAIT_UNTIL(&f->s.loop, caught_up, f);
 }
 
 /* ---- tests: send ------------------------------------------------------------------------ */
@@ -352,11 +310,12 @@ static void test_reply_snapshot(void **state)
     assert_memory_equal(r.quote_text, long_text, 200);
     assert_string_equal(r.quote_kind, "text");
     assert_true(r.quote_sender == MEMBER);
-    assert_int_equal(peek_int(f, "SELECT length(quote_text) FROM messages WHERE id = %llu",
-                              (unsigned long long)r.id),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT length(quote_text) FROM messages WHERE id = %llu",
+                                  (unsigned long long)r.id),
                      100);
-    assert_true((uint64_t)peek_int(f, "SELECT reply_to FROM messages WHERE id = %llu",
-                                   (unsigned long long)r.id) == q.id);
+    assert_true((uint64_t)mpu_peek_int(f->peek, "SELECT reply_to FROM messages WHERE id = %llu",
+                                       (unsigned long long)r.id) == q.id);
 
     /* A message of another conversation, or none at all: not_found. */
     uint64_t g = group_new(f);
@@ -420,15 +379,15 @@ static void test_mentions(void **state)
     assert_int_equal(r.rc, MP_OK);
     assert_string_equal(r.mentions, "4002,4003");
     /* A mark for ADMIN only: the sender does not mention themself. */
-    assert_int_equal(peek_int(f,
-                              "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
-                              " AND seq = %lld",
-                              (unsigned long long)g, (long long)r.seq),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
+                                  " AND seq = %lld",
+                                  (unsigned long long)g, (long long)r.seq),
                      1);
-    assert_int_equal(peek_int(f,
-                              "SELECT user_id FROM mention_marks WHERE conversation_id = %llu"
-                              " AND seq = %lld",
-                              (unsigned long long)g, (long long)r.seq),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT user_id FROM mention_marks WHERE conversation_id = %llu"
+                                  " AND seq = %lld",
+                                  (unsigned long long)g, (long long)r.seq),
                      ADMIN);
 
     /* @all: admins and the owner only, groups only. */
@@ -445,10 +404,10 @@ static void test_mentions(void **state)
                                        .text = "all!",
                                        .mention_all = true});
     assert_int_equal(r.rc, MP_OK);
-    assert_int_equal(peek_int(f,
-                              "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
-                              " AND seq = %lld AND user_id = 0",
-                              (unsigned long long)g, (long long)r.seq),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
+                                  " AND seq = %lld AND user_id = 0",
+                                  (unsigned long long)g, (long long)r.seq),
                      1);
     uint64_t d = direct_of(f, OWNER, MEMBER);
     r = send_in(f, (mp_chat_send_in_t){.sender_id = OWNER,
@@ -477,7 +436,8 @@ static void test_mentions(void **state)
     assert_int_equal(r.rc, MP_ERR_BAD_REQUEST);
     /* Refused sends left nothing behind. */
     assert_int_equal(
-        peek_int(f, "SELECT count(*) FROM messages WHERE body IN ('all?', 'hey ghost')"), 0);
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE body IN ('all?', 'hey ghost')"),
+        0);
 }
 
 /* ---- tests: edit --------------------------------------------------------------------------- */
@@ -490,12 +450,12 @@ static void test_edit(void **state)
      * the indexer takes the text as it is then. */
     mp_sqlite__index_hold(f->s.st, true);
     send_res_t m = say(f, MEMBER, g, "first draft");
-    assert_true(fts_upto(f) < m.id);
+    assert_true(mpu_fts_upto(f->peek) < m.id);
     assert_int_equal(edit_at(f, MEMBER, g, m.id, "early text", 0).rc, MP_OK);
-    assert_int_equal(fts_count(f, "draft") + fts_count(f, "early"), 0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "draft"), 0);
-    assert_int_equal(fts_count(f, "early"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "draft") + mpu_fts_count(f->peek, "early"), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "draft"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "early"), 1);
     fts_intact(f);
 
     /* Edited below the watermark: the entry is replaced once the indexer
@@ -505,16 +465,16 @@ static void test_edit(void **state)
     assert_string_equal(e.text, "final wording");
     assert_true(e.version > m.version);
     assert_int_equal(e.edited_at, f->now);
-    assert_int_equal(
-        peek_int(f, "SELECT version FROM messages WHERE id = %llu", (unsigned long long)m.id),
-        e.version);
-    assert_int_equal(
-        peek_int(f, "SELECT version FROM conversations WHERE id = %llu", (unsigned long long)g),
-        e.version);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT version FROM messages WHERE id = %llu",
+                                  (unsigned long long)m.id),
+                     e.version);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT version FROM conversations WHERE id = %llu",
+                                  (unsigned long long)g),
+                     e.version);
     /* The index follows the text. */
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "early"), 0);
-    assert_int_equal(fts_count(f, "wording"), 1);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "early"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "wording"), 1);
     fts_intact(f);
 
     assert_int_equal(edit_at(f, OWNER, g, m.id, "not yours", 0).rc, MP_ERR_FORBIDDEN);
@@ -577,12 +537,12 @@ static void test_delete_erases(void **state)
              "UPDATE messages SET n_reactions = 1, pinned_at = 5, pinned_by = %d WHERE id = %llu",
              (unsigned long long)m.id, OWNER, OWNER, (unsigned long long)m.id);
     exec_sql(f, sql);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM file_refs WHERE message_id = %llu",
-                              (unsigned long long)m.id),
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT count(*) FROM file_refs WHERE message_id = %llu",
+                                  (unsigned long long)m.id),
                      1);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "secret"), 1);
-    assert_int_equal(fts_count(f, "hidden-name"), 1);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "secret"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "hidden-name"), 1);
 
     msg_res_t d = delete_as(f, MEMBER, NULL, g, m.id, true, 0);
     assert_int_equal(d.rc, MP_OK);
@@ -599,31 +559,38 @@ static void test_delete_erases(void **state)
               " coalesce(mentions, '') || coalesce(quote_text, '') FROM messages WHERE id = %llu",
               id);
     assert_string_equal(t, "");
-    assert_int_equal(peek_int(f, "SELECT deleted_at FROM messages WHERE id = %llu", id), f->now);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT deleted_at FROM messages WHERE id = %llu", id),
+                     f->now);
     assert_int_equal(
-        peek_int(f, "SELECT n_reactions + pinned_at FROM messages WHERE id = %llu", id), 0);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM reactions WHERE message_id = %llu", id), 0);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM file_refs WHERE message_id = %llu", id), 0);
-    assert_int_equal(peek_int(f,
-                              "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
-                              " AND seq = %lld",
-                              (unsigned long long)g, (long long)m.seq),
+        mpu_peek_int(f->peek, "SELECT n_reactions + pinned_at FROM messages WHERE id = %llu", id),
+        0);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM reactions WHERE message_id = %llu", id), 0);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM file_refs WHERE message_id = %llu", id), 0);
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM mention_marks WHERE conversation_id = %llu"
+                                  " AND seq = %lld",
+                                  (unsigned long long)g, (long long)m.seq),
                      0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "secret"), 0);
-    assert_int_equal(fts_count(f, "hidden-name"), 0);
-    assert_int_equal(fts_count(f, "plans"), 1); /* the reply's own text stays */
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "secret"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "hidden-name"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "plans"), 1); /* the reply's own text stays */
     fts_intact(f);
     /* The reply lost its snapshot, with the same new version. */
     unsigned long long rid = (unsigned long long)reply.id;
-    assert_int_equal(peek_int(f, "SELECT quote_deleted FROM messages WHERE id = %llu", rid), 1);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT quote_deleted FROM messages WHERE id = %llu", rid), 1);
     peek_text(f, t, sizeof t,
               "SELECT coalesce(quote_text, '') || coalesce(quote_kind, '') FROM messages"
               " WHERE id = %llu",
               rid);
     assert_string_equal(t, "");
-    assert_int_equal(peek_int(f, "SELECT version FROM messages WHERE id = %llu", rid), d.version);
-    assert_int_equal(peek_int(f, "SELECT version FROM messages WHERE id = %llu", id), d.version);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT version FROM messages WHERE id = %llu", rid),
+                     d.version);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT version FROM messages WHERE id = %llu", id),
+                     d.version);
 
     /* Again: nothing changes. */
     msg_res_t again = delete_as(f, MEMBER, NULL, g, m.id, true, 0);
@@ -648,20 +615,22 @@ static void test_delete_before_indexed(void **state)
                                                   .search_extra = "covert-name.pdf"});
     assert_int_equal(m.rc, MP_OK);
     send_res_t kept = say(f, MEMBER, g, "a memo that stays");
-    assert_true(fts_upto(f) < m.id);
+    assert_true(mpu_fts_upto(f->peek) < m.id);
     assert_int_equal(delete_as(f, MEMBER, NULL, g, m.id, true, 0).rc, MP_OK);
-    assert_int_equal(fts_count(f, "memo"), 0);
-    fts_catch_up(f);
-    assert_true(fts_upto(f) >= kept.id);
-    assert_int_equal(fts_count(f, "classified"), 0);
-    assert_int_equal(fts_count(f, "covert"), 0);
-    assert_int_equal(fts_count(f, "memo"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "memo"), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_true(mpu_fts_upto(f->peek) >= kept.id);
+    assert_int_equal(mpu_fts_count(f->peek, "classified"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "covert"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "memo"), 1);
     /* The index's own table of entries (the text it indexed, by id). */
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
-                              (unsigned long long)m.id),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
+                                  (unsigned long long)m.id),
                      0);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
-                              (unsigned long long)kept.id),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
+                                  (unsigned long long)kept.id),
                      1);
     fts_intact(f);
 }
@@ -722,15 +691,15 @@ static void test_delete_for_me(void **state)
     assert_int_equal(h.rc, MP_OK);
     assert_string_equal(h.text, "for me only");
     assert_true(h.version > m.version);
-    assert_int_equal(peek_int(f,
-                              "SELECT version FROM hidden_messages WHERE user_id = %d AND"
-                              " message_id = %llu",
-                              MEMBER, (unsigned long long)m.id),
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT version FROM hidden_messages WHERE user_id = %d AND"
+                                  " message_id = %llu",
+                                  MEMBER, (unsigned long long)m.id),
                      h.version);
     msg_res_t twice = delete_as(f, MEMBER, NULL, d, m.id, false, 0);
     assert_int_equal(twice.rc, MP_OK);
     assert_int_equal(twice.version, h.version);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM hidden_messages"), 1);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT count(*) FROM hidden_messages"), 1);
     /* Hidden for MEMBER only; OTHER still sees it. */
     assert_int_equal(delete_as(f, MEMBER, NULL, d, m.id, true, 0).rc, MP_ERR_NOT_FOUND);
     assert_int_equal(edit_at(f, OTHER, d, m.id, "edited", 0).rc, MP_OK);
@@ -805,18 +774,19 @@ static void test_forward(void **state)
     assert_true(r.fwd_sender0 == OTHER);
     assert_int_equal(r.fwd_at0, a_at);
     assert_string_equal(r.cmid_last, "fw1/1");
-    assert_int_equal(
-        peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu", (unsigned long long)g),
-        r.seq_last);
-    assert_int_equal(peek_int(f,
-                              "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
-                              " user_id = %d",
-                              (unsigned long long)g, MEMBER),
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT last_seq FROM conversations WHERE id = %llu",
+                                  (unsigned long long)g),
+                     r.seq_last);
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
+                                  " user_id = %d",
+                                  (unsigned long long)g, MEMBER),
                      r.seq_last);
     /* Copies are indexed like sends: by the indexer, after the ack. */
-    fts_catch_up(f);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
-                              (unsigned long long)r.ids[0]),
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM messages_fts_content WHERE id = %llu",
+                                  (unsigned long long)r.ids[0]),
                      1);
 
     /* The retry: the same copies, nothing new. */
@@ -850,8 +820,9 @@ static void test_forward(void **state)
     uint64_t wmsg[] = {second.ids[0]};
     bad = forward(f, OUT, f->world, wmsg, 1, g, "fw7");
     assert_int_equal(bad.rc, MP_ERR_NOT_MEMBER);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE client_msg_id LIKE 'fw7/%%'"),
-                     0);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE client_msg_id LIKE 'fw7/%%'"),
+        0);
 
     /* 100 at once. */
     uint64_t many[MP_CHAT_FORWARD_MAX];
@@ -864,8 +835,9 @@ static void test_forward(void **state)
     assert_int_equal(hundred.rc, MP_OK);
     assert_int_equal(hundred.n, MP_CHAT_FORWARD_MAX);
     assert_string_equal(hundred.cmid_last, "fw8/99");
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE client_msg_id LIKE 'fw8/%%'"),
-                     MP_CHAT_FORWARD_MAX);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE client_msg_id LIKE 'fw8/%%'"),
+        MP_CHAT_FORWARD_MAX);
 }
 
 /* Sends refused for a field, a reply to a message of the same batch, and a
@@ -912,18 +884,19 @@ static void test_send_batch_with_refusals(void **state)
     assert_int_equal(r[4].seq, first.seq + 3);
     assert_true(r[4].version > del.version && del.version > r[2].version);
     unsigned long long conv = (unsigned long long)g;
-    assert_int_equal(peek_int(f, "SELECT last_seq FROM conversations WHERE id = %llu", conv),
-                     r[4].seq);
-    assert_int_equal(peek_int(f, "SELECT version FROM chat_state"), r[4].version);
-    assert_int_equal(peek_int(f,
-                              "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
-                              " user_id = %d",
-                              conv, MEMBER),
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT last_seq FROM conversations WHERE id = %llu", conv),
+        r[4].seq);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT version FROM chat_state"), r[4].version);
+    assert_int_equal(mpu_peek_int(f->peek,
+                                  "SELECT read_seq FROM members WHERE conversation_id = %llu AND"
+                                  " user_id = %d",
+                                  conv, MEMBER),
                      r[4].seq);
     /* Refused sends left no index entry either. */
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "bx1"), 0);
-    assert_int_equal(fts_count(f, "bx2"), 1);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "bx1"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "bx2"), 1);
     fts_intact(f);
 }
 
@@ -1003,7 +976,7 @@ static void sync_expected(fx_t *f, uint64_t user, int64_t since, sync_all_t *r)
  * gives exactly the expected messages; returns how many sync gives from 0. */
 static size_t sync_check_every_version(fx_t *f, uint64_t user)
 {
-    int64_t head = peek_int(f, "SELECT version FROM chat_state");
+    int64_t head = mpu_peek_int(f->peek, "SELECT version FROM chat_state");
     size_t from_zero = 0;
     static const unsigned page_sizes[] = {3, 500};
     for (int64_t since = 0; since <= head; since++) {
@@ -1093,8 +1066,8 @@ static void test_sync_new_and_changed(void **state)
     /* The first rows of each conversation as a database from before
      * migration 10 has them. */
     exec_sql(f, "UPDATE messages SET created_version = 0 WHERE seq <= 6");
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE version > created_version"),
-                     12);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE version > created_version"), 12);
 
     assert_int_equal(edit_at(f, MEMBER, g, ids[1], "edited old", 0).rc, MP_OK);
     assert_int_equal(edit_at(f, MEMBER, g, ids[31], "edited new", 0).rc, MP_OK);
@@ -1111,8 +1084,9 @@ static void test_sync_new_and_changed(void **state)
 
     /* From version 0: every message of both conversations, but the one
      * MEMBER hid for themselves. */
-    int64_t all = peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id IN (%llu, %llu)",
-                           (unsigned long long)g, (unsigned long long)d);
+    int64_t all =
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE conversation_id IN (%llu, %llu)",
+                     (unsigned long long)g, (unsigned long long)d);
     assert_true(all >= 46);
     assert_int_equal(sync_check_every_version(f, MEMBER), all - 1);
     assert_int_equal(sync_check_every_version(f, OTHER), all);
@@ -1143,7 +1117,7 @@ static void test_sync_across_migration(void **state)
      * migration 11 (the index back in the database, no changes table, no
      * stamp), then migration 10. */
     exec_sql(f,
-             "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (" MPU_CONV_KEY_SQL
+             "ALTER TABLE messages ADD COLUMN conv_key TEXT GENERATED ALWAYS AS (" OLD_CONV_KEY_SQL
              ") VIRTUAL;"
              "DROP TABLE search_changes;"
              "ALTER TABLE chat_state DROP COLUMN search_stamp;"
@@ -1156,27 +1130,32 @@ static void test_sync_across_migration(void **state)
     char err[256] = "";
     if (mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err) != MP_OK)
         fail_msg("reopen: %s", err);
-    assert_int_equal(peek_int(f, "PRAGMA user_version"), mp_store_schema_version());
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM messages WHERE created_version = 0"), 12);
+    assert_int_equal(mpu_peek_int(f->peek, "PRAGMA user_version"), mp_store_schema_version());
     assert_int_equal(
-        peek_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_version'"), 0);
+        mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE created_version = 0"), 12);
     assert_int_equal(
-        peek_int(f, "SELECT count(*) FROM pragma_table_xinfo('messages') WHERE name = 'conv_key'"),
+        mpu_peek_int(f->peek, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_version'"),
+        0);
+    assert_int_equal(
+        mpu_peek_int(f->peek,
+                     "SELECT count(*) FROM pragma_table_xinfo('messages') WHERE name = 'conv_key'"),
         0);
     /* The index left the database for search.db, and is built there again
      * from the messages. */
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts'"),
-                     0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "before"), 10);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts'"), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "before"), 10);
 
     for (int i = 0; i < 5; i++)
         say(f, MEMBER, g, "after");
     assert_int_equal(edit_at(f, MEMBER, g, first, "edited after", 0).rc, MP_OK);
     assert_int_equal(sync_check_every_version(f, MEMBER),
-                     peek_int(f, "SELECT count(*) FROM messages WHERE conversation_id = %llu",
-                              (unsigned long long)g));
-    assert_true(peek_int(f, "SELECT count(*) FROM messages WHERE created_version > 0") >= 5);
+                     mpu_peek_int(f->peek,
+                                  "SELECT count(*) FROM messages WHERE conversation_id = %llu",
+                                  (unsigned long long)g));
+    assert_true(mpu_peek_int(f->peek, "SELECT count(*) FROM messages WHERE created_version > 0") >=
+                5);
 }
 
 int main(void)

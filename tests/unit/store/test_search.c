@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "search_util.h"
 #include "store/chat.h"
 #include "store/groups.h"
 #include "store/messages.h"
@@ -48,18 +49,6 @@ static void exec_sql(fx_t *f, const char *fmt, ...)
     char *msg = NULL;
     if (sqlite3_exec(f->peek, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
-}
-
-static int64_t peek_int(fx_t *f, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(f->peek, sql, -1, &s, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(f->peek));
-    if (sqlite3_step(s) != SQLITE_ROW)
-        fail_msg("no row: %s", sql);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
 }
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -237,46 +226,11 @@ static bool has(const search_res_t *r, uint64_t id)
     return false;
 }
 
-/* The index's entries holding the phrase: found by its trigrams as search
- * finds them (the index keeps no positions), then held to the phrase. */
-static int64_t fts_count(fx_t *f, const char *phrase)
-{
-    char *terms = mp_sqlite__fts_query(phrase, 0);
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '%s'"
-             " AND (instr(lower(body), lower('%s')) OR instr(lower(search_extra), lower('%s')))",
-             terms, phrase, phrase);
-    mp_free(terms);
-    return peek_int(f, sql);
-}
-
 /* ---- the indexer --------------------------------------------------------------------- */
-
-static uint64_t fts_upto(fx_t *f)
-{
-    return (uint64_t)peek_int(f, "SELECT upto FROM search.state");
-}
-
-static bool caught_up(void *ud)
-{
-    fx_t *f = ud;
-    return fts_upto(f) >= (uint64_t)peek_int(f, "SELECT max(id) FROM messages") &&
-           peek_int(f, "SELECT changes_upto FROM search.state") >=
-               peek_int(f, "SELECT coalesce(max(seq), 0) FROM search_changes");
-}
 
 static bool no_changes_left(void *ud)
 {
-    return peek_int(ud, "SELECT count(*) FROM search_changes") == 0;
-}
-
-/* Lets the indexer run (its timer) until it has reached the last message
- * and applied the last change. */
-static void fts_catch_up(fx_t *f)
-{
-    mp_sqlite__index_hold(f->s.st, false);
-    MPU_WAIT_UNTIL(&f->s.loop, caught_up, f);
+    return mpu_peek_int(((fx_t *)ud)->peek, "SELECT count(*) FROM search_changes") == 0;
 }
 
 typedef struct {
@@ -496,7 +450,7 @@ static void test_conversation_scope_in_index(void **state)
     fx_t *f = *state;
     /* The rows below go in under the watermark, where the indexer never
      * looks again. */
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     mp_sqlite__index_hold(f->s.st, true);
     exec_sql(f,
              "INSERT INTO messages(id, conversation_id, seq, sender_id, client_msg_id, kind, body,"
@@ -513,7 +467,7 @@ static void test_conversation_scope_in_index(void **state)
      * key written out here as the code points it stands for, so that the
      * query's key (mp_sqlite__conv_key) is checked against them. */
     exec_sql(f, "INSERT INTO messages_fts(rowid, body, search_extra, conv_key)"
-                " SELECT id, body, search_extra, " MPU_CONV_KEY_SQL
+                " SELECT id, body, search_extra, " MPU_INDEX_KEY_SQL
                 " FROM messages WHERE id < 1000000");
     search_res_t *r =
         search(f, (mp_search_in_t){.user_id = MEMBER, .query = "needle", .conversation_id = f->g});
@@ -532,12 +486,12 @@ static void test_index_off_then_on(void **state)
 {
     fx_t *f = *state;
     uint64_t a = say(f, OTHER, f->g, "kept in the index");
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "index"), 1);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "index"), 1);
     char err[256];
     assert_int_equal(mp_store_search_index(f->s.st, false, err, sizeof err), MP_OK);
-    assert_int_equal(peek_int(f, "SELECT complete FROM search.state"), 0);
-    assert_int_equal(fts_count(f, "index"), 0);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT complete FROM search.state"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "index"), 0);
     /* An indexer pass that runs after that (one queued before) puts nothing
      * back into the index. */
     mp_sql_conn_t *db = mp_sqlite__conn_open(f->s.st, false);
@@ -547,9 +501,9 @@ static void test_index_off_then_on(void **state)
     assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 1u << 20, &pos), MP_OK);
     mp_sql_close(db);
     assert_true(pos.upto == 0 && !pos.full);
-    assert_int_equal(fts_count(f, "index"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "index"), 0);
     uint64_t b = say(f, OTHER, f->g, "written while the index is off");
-    assert_int_equal(fts_count(f, "written"), 0);
+    assert_int_equal(mpu_fts_count(f->peek, "written"), 0);
     /* Search still answers, by scanning. */
     search_res_t *r = find(f, MEMBER, "index");
     assert_int_equal(r->n, 2);
@@ -558,20 +512,20 @@ static void test_index_off_then_on(void **state)
     /* On again: started over from the first message, in the background;
      * search answers meanwhile (the scan above the watermark). */
     assert_int_equal(mp_store_search_index(f->s.st, true, err, sizeof err), MP_OK);
-    assert_int_equal(peek_int(f, "SELECT complete FROM search.state"), 1);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT complete FROM search.state"), 1);
     r = find(f, MEMBER, "index");
     assert_int_equal(r->n, 2);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "index"), 2);
-    assert_int_equal(fts_count(f, "written"), 1);
-    assert_int_equal(fts_count(f, "quick group"), 0); /* system messages stay out */
-    assert_true(fts_upto(f) >= b);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "index"), 2);
+    assert_int_equal(mpu_fts_count(f->peek, "written"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "quick group"), 0); /* system messages stay out */
+    assert_true(mpu_fts_upto(f->peek) >= b);
     uint64_t c = say(f, OTHER, f->g, "after the rebuild, index again");
     r = find(f, MEMBER, "index");
     assert_int_equal(r->n, 3);
     assert_true(r->ids[0] == c);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "index"), 3);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "index"), 3);
 }
 
 /* A message is found as soon as its send is acked, before the indexer has
@@ -584,14 +538,14 @@ static void test_found_before_indexed(void **state)
     char t[32];
     for (int i = 0; i < 6; i++) {
         if (i == 3) {
-            fts_catch_up(f);
+            mpu_fts_catch_up(&f->s, f->peek);
             mp_sqlite__index_hold(f->s.st, true);
         }
         snprintf(t, sizeof t, "pelican number %d", i);
         ids[i] = say(f, i % 2 ? OTHER : MEMBER, f->g, t);
     }
-    assert_true(fts_upto(f) >= ids[2] && fts_upto(f) < ids[3]);
-    assert_int_equal(fts_count(f, "pelican"), 3);
+    assert_true(mpu_fts_upto(f->peek) >= ids[2] && mpu_fts_upto(f->peek) < ids[3]);
+    assert_int_equal(mpu_fts_count(f->peek, "pelican"), 3);
 
     for (int pass = 0; pass < 2; pass++) {
         search_res_t *r = find(f, MEMBER, "number 5");
@@ -625,8 +579,8 @@ static void test_found_before_indexed(void **state)
                                        .limit = 50});
         assert_int_equal(r->n, 4);
         assert_true(r->ids[0] == ids[3]);
-        fts_catch_up(f); /* the second pass: all of it through the index */
-        assert_int_equal(fts_count(f, "pelican"), 6);
+        mpu_fts_catch_up(&f->s, f->peek); /* the second pass: all of it through the index */
+        assert_int_equal(mpu_fts_count(f->peek, "pelican"), 6);
     }
 }
 
@@ -655,11 +609,11 @@ static void test_watermark_skips(void **state)
     assert_int_equal(mp_store_group_op(f->s.st, &in, on_op, &r), MP_OK);
     MPU_WAIT(&f->s.loop, &r.done, 1);
     assert_int_equal(r.rc, MP_OK);
-    uint64_t sys = (uint64_t)peek_int(f, "SELECT max(id) FROM messages");
-    assert_true(sys > gone && fts_upto(f) < gone);
-    fts_catch_up(f);
-    assert_true(fts_upto(f) == sys);
-    assert_int_equal(fts_count(f, "walrus"), 0);
+    uint64_t sys = (uint64_t)mpu_peek_int(f->peek, "SELECT max(id) FROM messages");
+    assert_true(sys > gone && mpu_fts_upto(f->peek) < gone);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_true(mpu_fts_upto(f->peek) == sys);
+    assert_int_equal(mpu_fts_count(f->peek, "walrus"), 0);
     assert_int_equal(find(f, MEMBER, "walrus")->n, 0);
 }
 
@@ -669,15 +623,15 @@ static void test_idle_store_writes_nothing(void **state)
 {
     fx_t *f = *state;
     say(f, OTHER, f->g, "one more");
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     run_for(f, 50); /* the indexer's completion is delivered */
     uint64_t before = 0, after = 0;
     mp_store_stats(f->s.st, &before, NULL);
-    int64_t v0 = peek_int(f, "PRAGMA search.data_version");
+    int64_t v0 = mpu_peek_int(f->peek, "PRAGMA search.data_version");
     run_for(f, 350); /* a few timer periods */
     mp_store_stats(f->s.st, &after, NULL);
     assert_int_equal(after, before);
-    assert_int_equal(peek_int(f, "PRAGMA search.data_version"), v0);
+    assert_int_equal(mpu_peek_int(f->peek, "PRAGMA search.data_version"), v0);
 }
 
 /* Closing with an indexer pass queued: the indexer finishes it (the chunk is
@@ -689,14 +643,14 @@ static void test_close_while_indexing(void **state)
     uint64_t last = 0;
     for (int i = 0; i < 5; i++)
         last = say(f, OTHER, f->g, "closing time");
-    assert_true(fts_upto(f) < last);
+    assert_true(mpu_fts_upto(f->peek) < last);
     assert_true(mp_sqlite__index_now(f->s.st));
     assert_false(mp_sqlite__index_now(f->s.st)); /* one at a time */
     mp_store_close(f->s.st);
     f->s.st = NULL;
     MPU_RUN_IDLE(&f->s.loop);
-    assert_true(fts_upto(f) == last);
-    assert_int_equal(fts_count(f, "closing"), 5);
+    assert_true(mpu_fts_upto(f->peek) == last);
+    assert_int_equal(mpu_fts_count(f->peek, "closing"), 5);
 }
 
 /* A pass stops once it holds max_bytes of text, says it is full, and the
@@ -705,7 +659,7 @@ static void test_close_while_indexing(void **state)
 static void test_pass_bounded_by_bytes(void **state)
 {
     fx_t *f = *state;
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     mp_sqlite__index_hold(f->s.st, true);
     char text[3001];
     uint64_t ids[5];
@@ -724,7 +678,7 @@ static void test_pass_bounded_by_bytes(void **state)
         mp_sqlite_index_pos_t pos = {0};
         assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 5000, &pos), MP_OK);
         assert_true(pos.upto == want[i]);
-        assert_true(fts_upto(f) == want[i]);
+        assert_true(mpu_fts_upto(f->peek) == want[i]);
         assert_int_equal(pos.full, i < 2);
     }
     /* One message above the bound is still indexed, alone. */
@@ -738,9 +692,9 @@ static void test_pass_bounded_by_bytes(void **state)
     assert_int_equal(mp_sqlite__fts_index_pass(db, 256, 3500, &pos), MP_OK);
     assert_true(pos.upto == b && !pos.full);
     mp_sql_close(db);
-    assert_int_equal(fts_count(f, "long one"), 5);
-    assert_int_equal(fts_count(f, "zzzz"), 1);
-    assert_int_equal(fts_count(f, "eeee"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "long one"), 5);
+    assert_int_equal(mpu_fts_count(f->peek, "zzzz"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "eeee"), 1);
 }
 
 static void edit(fx_t *f, uint64_t user, uint64_t conv, uint64_t mid, const char *text)
@@ -765,7 +719,7 @@ static void test_changes_before_applied(void **state)
     uint64_t e = say(f, OTHER, f->g, "heron draft");
     uint64_t gone = say(f, OTHER, f->g, "heron to delete");
     uint64_t newer = say(f, OTHER, f->g, "heron four");
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     mp_sqlite__index_hold(f->s.st, true);
     edit(f, OTHER, f->g, e, "egret final");
     msg_res_t d = {0};
@@ -774,8 +728,8 @@ static void test_changes_before_applied(void **state)
         mp_store_msg_delete(f->s.st, &other, f->g, gone, true, 0, ++f->now, on_msg, &d), MP_OK);
     MPU_WAIT(&f->s.loop, &d.done, 1);
     assert_int_equal(d.rc, MP_OK);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM search_changes"), 2);
-    assert_int_equal(fts_count(f, "draft"), 1); /* not applied yet */
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT count(*) FROM search_changes"), 2);
+    assert_int_equal(mpu_fts_count(f->peek, "draft"), 1); /* not applied yet */
 
     for (int pass = 0; pass < 2; pass++) {
         search_res_t *r = find(f, MEMBER, "egret");
@@ -796,10 +750,10 @@ static void test_changes_before_applied(void **state)
         assert_true(r->ids[0] == older);
         r = search(f, (mp_search_in_t){.user_id = MEMBER, .query = "e", .limit = 50});
         assert_false(has(r, gone));
-        fts_catch_up(f); /* the second pass: the changes applied */
-        assert_int_equal(fts_count(f, "draft"), 0);
-        assert_int_equal(fts_count(f, "egret"), 1);
-        assert_int_equal(fts_count(f, "delete"), 0);
+        mpu_fts_catch_up(&f->s, f->peek); /* the second pass: the changes applied */
+        assert_int_equal(mpu_fts_count(f->peek, "draft"), 0);
+        assert_int_equal(mpu_fts_count(f->peek, "egret"), 1);
+        assert_int_equal(mpu_fts_count(f->peek, "delete"), 0);
     }
     /* The writer forgets what the index has applied. */
     MPU_WAIT_UNTIL(&f->s.loop, no_changes_left, f);
@@ -811,7 +765,7 @@ static void test_changes_before_applied(void **state)
 static void test_index_lock_holds_up_no_send(void **state)
 {
     fx_t *f = *state;
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     char path[128];
     snprintf(path, sizeof path, "%s/search.db", f->s.dir);
     sqlite3 *lock = NULL;
@@ -822,15 +776,15 @@ static void test_index_lock_holds_up_no_send(void **state)
     uint64_t last = 0;
     for (int i = 0; i < 20; i++)
         last = say(f, OTHER, f->g, "lynx more");
-    assert_true(fts_upto(f) < first);
+    assert_true(mpu_fts_upto(f->peek) < first);
     /* Found meanwhile by the scan above the watermark. */
     assert_int_equal(
         search(f, (mp_search_in_t){.user_id = MEMBER, .query = "lynx", .limit = 50})->n, 21);
     assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
-    fts_catch_up(f);
-    assert_true(fts_upto(f) >= last);
-    assert_int_equal(fts_count(f, "lynx"), 21);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_true(mpu_fts_upto(f->peek) >= last);
+    assert_int_equal(mpu_fts_count(f->peek, "lynx"), 21);
 }
 
 /* A message with text, indexed; then the store closed (search.db stays
@@ -838,8 +792,8 @@ static void test_index_lock_holds_up_no_send(void **state)
 static void index_then_close(fx_t *f, const char *text)
 {
     say(f, OTHER, f->g, text);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, text), 1);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, text), 1);
     mp_store_close(f->s.st);
     f->s.st = NULL;
     MPU_RUN_IDLE(&f->s.loop);
@@ -850,9 +804,9 @@ static void index_then_close(fx_t *f, const char *text)
  * finds the message and never 42. */
 static void rebuilt_without_42(fx_t *f)
 {
-    assert_int_equal(fts_count(f, "puffin"), 0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "puffin"), 1);
+    assert_int_equal(mpu_fts_count(f->peek, "puffin"), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "puffin"), 1);
     search_res_t *r = find(f, MEMBER, "puffin");
     assert_int_equal(r->n, 1);
     assert_false(has(r, 42));
@@ -875,9 +829,9 @@ static void test_damaged_index_file_rebuilt(void **state)
     char err[256];
     assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
     exec_sql(f, "ATTACH '%s' AS search", path);
-    assert_int_equal(fts_upto(f), 0);
-    fts_catch_up(f);
-    assert_int_equal(fts_count(f, "marmot"), 1);
+    assert_int_equal(mpu_fts_upto(f->peek), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_int_equal(mpu_fts_count(f->peek, "marmot"), 1);
     assert_int_equal(find(f, MEMBER, "marmot")->n, 1);
 }
 
@@ -887,16 +841,16 @@ static void test_damaged_index_file_rebuilt(void **state)
 static void test_entry_already_there_replaced(void **state)
 {
     fx_t *f = *state;
-    fts_catch_up(f);
+    mpu_fts_catch_up(&f->s, f->peek);
     mp_sqlite__index_hold(f->s.st, true);
     uint64_t id = say(f, OTHER, f->g, "narwhal");
     uint64_t next = say(f, OTHER, f->g, "narwhal after");
     exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(%llu, 'stale', '')",
              (unsigned long long)id);
-    fts_catch_up(f);
-    assert_true(fts_upto(f) >= next);
-    assert_int_equal(fts_count(f, "narwhal"), 2);
-    assert_int_equal(fts_count(f, "stale"), 0);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_true(mpu_fts_upto(f->peek) >= next);
+    assert_int_equal(mpu_fts_count(f->peek, "narwhal"), 2);
+    assert_int_equal(mpu_fts_count(f->peek, "stale"), 0);
     exec_sql(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 0)");
 }
 
@@ -923,10 +877,11 @@ static void test_rebuilt_for_another_database(void **state)
     exec_sql(f, "UPDATE chat_state SET search_stamp = 'another'");
     /* The stale index holds a message the database does not have. */
     exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(42, 'puffin', '')");
-    assert_int_equal(fts_count(f, "puffin"), 2);
+    assert_int_equal(mpu_fts_count(f->peek, "puffin"), 2);
     char err[256];
     assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
-    assert_int_equal(peek_int(f, "SELECT stamp = 'another' AND upto = 0 FROM search.state"), 1);
+    assert_int_equal(
+        mpu_peek_int(f->peek, "SELECT stamp = 'another' AND upto = 0 FROM search.state"), 1);
     rebuilt_without_42(f);
 }
 
@@ -939,8 +894,8 @@ static void test_trigrams_apart_not_found(void **state)
     fx_t *f = *state;
     uint64_t apart = say(f, OTHER, f->g, "abc then bcd");
     uint64_t whole = say(f, OTHER, f->g, "xAbCdx");
-    fts_catch_up(f);
-    assert_true(fts_upto(f) >= whole);
+    mpu_fts_catch_up(&f->s, f->peek);
+    assert_true(mpu_fts_upto(f->peek) >= whole);
     search_res_t *r = find(f, MEMBER, "abcd");
     assert_int_equal(r->n, 1);
     assert_true(has(r, whole));
@@ -982,9 +937,9 @@ static void test_older_format_rebuilt(void **state)
     exec_sql(f, "INSERT INTO search.messages_fts(rowid, body, conv_key) VALUES(42, 'puffin', '')");
     char err[256];
     assert_int_equal(mp_store_open(f->s.dir, &f->s.loop, &f->s.st, err, sizeof err), MP_OK);
-    assert_int_equal(fts_upto(f), 0);
-    assert_int_equal(peek_int(f, "SELECT count(*) FROM search.sqlite_master WHERE"
-                                 " name = 'messages_fts' AND sql LIKE '%detail=none%'"),
+    assert_int_equal(mpu_fts_upto(f->peek), 0);
+    assert_int_equal(mpu_peek_int(f->peek, "SELECT count(*) FROM search.sqlite_master WHERE"
+                                           " name = 'messages_fts' AND sql LIKE '%%detail=none%%'"),
                      1);
     rebuilt_without_42(f);
 }

@@ -67,31 +67,21 @@ static fsend_t fsend(fx_t *f, uint64_t from, uint64_t to, const char *kind, cons
     return r;
 }
 
-static long long peek(fx_t *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long peek(fx_t *f, const char *fmt, ...)
-{
-    char sql[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
 static int setup(void **state)
 {
     if (fx_setup(state) != 0)
         return -1;
     exec_sql(*state, SEED);
     return 0;
+}
+
+/* How many refs to file 11 the message holds in its conversation. */
+static int64_t refs_of_11(fx_t *f, uint64_t msg, uint64_t conv)
+{
+    return mpu_store_peek_int(&f->s,
+                              "SELECT count(*) FROM file_refs WHERE file_id = 11"
+                              " AND message_id = %llu AND conversation_id = %llu",
+                              (unsigned long long)msg, (unsigned long long)conv);
 }
 
 static void test_refused(void **state)
@@ -116,8 +106,8 @@ static void test_refused(void **state)
     r = fsend(f, ALICE, BOB, "file", "{\"name\":\"x\"}");
     assert_int_equal(r.rc, MP_ERR_NOT_FOUND);
     /* Nothing was stored. */
-    assert_int_equal(peek(f, "SELECT count(*) FROM messages"), 0);
-    assert_int_equal(peek(f, "SELECT count(*) FROM file_refs"), 0);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM file_refs"), 0);
 }
 
 static void test_send_fills_and_refs(void **state)
@@ -130,16 +120,12 @@ static void test_send_fills_and_refs(void **state)
     assert_string_equal(r.content,
                         "{\"file_id\":\"11\",\"width\":40,\"height\":30,\"mime\":\"image/jpeg\","
                         "\"size\":90,\"preview\":\"data:image/webp;base64,AA\"}");
-    assert_int_equal(peek(f,
-                          "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
-                          " AND conversation_id = %llu",
-                          (unsigned long long)r.id, (unsigned long long)r.conv),
-                     1);
+    assert_int_equal(refs_of_11(f, r.id, r.conv), 1);
     /* What every reader gets is what was stored. */
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT length(content) FROM messages WHERE id = %llu",
              (unsigned long long)r.id);
-    assert_int_equal(peek(f, "%s", sql), (long long)strlen(r.content));
+    assert_int_equal(mpu_store_peek_int(&f->s, "%s", sql), (long long)strlen(r.content));
 
     /* A voice note without a duration gets the server's, and its waveform. */
     fsend_t v = fsend(f, ALICE, BOB, "voice", "{\"file_id\":\"12\"}");
@@ -151,7 +137,8 @@ static void test_send_fills_and_refs(void **state)
     assert_int_equal(d.rc, MP_OK);
     assert_string_equal(
         d.content, "{\"file_id\":\"12\",\"name\":\"n.ogg\",\"size\":200,\"mime\":\"audio/ogg\"}");
-    assert_int_equal(peek(f, "SELECT count(*) FROM file_refs WHERE file_id = 12"), 2);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM file_refs WHERE file_id = 12"),
+                     2);
 }
 
 typedef struct {
@@ -216,16 +203,13 @@ static void test_forward_and_delete(void **state)
     ffwd_t c = ffwd(f, BOB, r.conv, r.id, CAROL);
     assert_int_equal(c.rc, MP_OK);
     assert_true(c.conv != r.conv);
-    assert_int_equal(peek(f,
-                          "SELECT count(*) FROM file_refs WHERE file_id = 11 AND message_id = %llu"
-                          " AND conversation_id = %llu",
-                          (unsigned long long)c.id, (unsigned long long)c.conv),
-                     1);
-    assert_int_equal(peek(f,
-                          "SELECT content = (SELECT content FROM messages WHERE id = %llu)"
-                          " FROM messages WHERE id = %llu",
-                          (unsigned long long)r.id, (unsigned long long)c.id),
-                     1);
+    assert_int_equal(refs_of_11(f, c.id, c.conv), 1);
+    assert_int_equal(
+        mpu_store_peek_int(&f->s,
+                           "SELECT content = (SELECT content FROM messages WHERE id = %llu)"
+                           " FROM messages WHERE id = %llu",
+                           (unsigned long long)r.id, (unsigned long long)c.id),
+        1);
 
     /* Delete for everyone: the original's ref goes, the copy's stays. */
     del_t d = {0};
@@ -234,10 +218,12 @@ static void test_forward_and_delete(void **state)
         mp_store_msg_delete(f->s.st, &a, r.conv, r.id, true, 0, ++f->now, on_deleted, &d), MP_OK);
     MPU_WAIT(&f->s.loop, &d.done, 1);
     assert_int_equal(d.rc, MP_OK);
-    assert_int_equal(
-        peek(f, "SELECT count(*) FROM file_refs WHERE message_id = %llu", (unsigned long long)r.id),
-        0);
-    assert_int_equal(peek(f, "SELECT count(*) FROM file_refs WHERE file_id = 11"), 1);
+    assert_int_equal(mpu_store_peek_int(&f->s,
+                                        "SELECT count(*) FROM file_refs WHERE message_id = %llu",
+                                        (unsigned long long)r.id),
+                     0);
+    assert_int_equal(mpu_store_peek_int(&f->s, "SELECT count(*) FROM file_refs WHERE file_id = 11"),
+                     1);
 
     /* A message whose file is gone (rows removed by hand) cannot be
      * forwarded. */

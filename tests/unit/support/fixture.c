@@ -57,6 +57,45 @@ const char *mpu_store_db_path(const mpu_store_t *f)
     return path;
 }
 
+static int64_t vpeek_int(sqlite3 *db, const char *fmt, va_list ap)
+{
+    char sql[1024];
+    int n = vsnprintf(sql, sizeof sql, fmt, ap);
+    if (n < 0 || (size_t)n >= sizeof sql)
+        fail_msg("query too long: %s", fmt);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(s) != SQLITE_ROW)
+        fail_msg("no row: %s", sql);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+int64_t mpu_peek_int(sqlite3 *db, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int64_t v = vpeek_int(db, fmt, ap);
+    va_end(ap);
+    return v;
+}
+
+int64_t mpu_store_peek_int(const mpu_store_t *f, const char *fmt, ...)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(mpu_store_db_path(f), &db) != SQLITE_OK)
+        fail_msg("open %s: %s", mpu_store_db_path(f), sqlite3_errmsg(db));
+    sqlite3_busy_timeout(db, 5000);
+    va_list ap;
+    va_start(ap, fmt);
+    int64_t v = vpeek_int(db, fmt, ap);
+    va_end(ap);
+    sqlite3_close(db);
+    return v;
+}
+
 int mpu_thread_nice(const char *name)
 {
     DIR *d = opendir("/proc/self/task");

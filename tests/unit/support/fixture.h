@@ -6,6 +6,7 @@
 #define MPU_FIXTURE_H
 
 #include <stdbool.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -32,15 +33,13 @@ void mpu_store_close(mpu_store_t *f);
 /* Path of the database file (static buffer), for tests that peek with their
  * own sqlite3 connection. */
 const char *mpu_store_db_path(const mpu_store_t *f);
-/* A conversation's search key (mp_sqlite__conv_key) as SQL over a row's
- * conversation_id: four code points of U+F0000 + 16 bits each, the
- * expression of migration 6's generated column. Tests that build an old
- * schema or index by hand use it, so the C key is checked against it. */
-#define MPU_CONV_KEY_SQL                                                                           \
-    "char(983040 + ((conversation_id >> 48) & 65535),"                                             \
-    " 983040 + ((conversation_id >> 32) & 65535),"                                                 \
-    " 983040 + ((conversation_id >> 16) & 65535),"                                                 \
-    " 983040 + (conversation_id & 65535))"
+/* The first column of the first row of the printf-formatted query on db, as
+ * an integer; fails the test when the query fails or returns no row. */
+int64_t mpu_peek_int(sqlite3 *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same on a connection of its own to the store's database, opened and
+ * closed around the query. */
+int64_t mpu_store_peek_int(const mpu_store_t *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The nice value of this process's thread named `name` (as it named itself
  * with mp_thread_name); fails the test when there is none. */
 int mpu_thread_nice(const char *name);
