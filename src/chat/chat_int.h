@@ -214,6 +214,29 @@ void mp_chat__presence_forget(mp_chat_presence_t *p, uint64_t user);
 /* Number of users remembered. */
 size_t mp_chat__presence_size(const mp_chat_presence_t *p);
 
+/* ---- history pages (history.c) ----------------------------------------------- */
+
+/* Who a history page goes to: a WebSocket request (ws, req_id) or an HTTP
+ * one, the reader (their own messages carry client_msg_id), the
+ * conversation and the page's byte budget (mp_chat__reply_budget). */
+typedef struct mp_chat_page {
+    bool ws;
+    int64_t req_id;
+    uint64_t user, conv;
+    size_t budget;
+} mp_chat_page_t;
+
+/* Appends the reply of a history page: {["id":..,"ok":true,]"conversation":
+ * ..,"messages":[..],"has_more":..}, the bytes jansson gave the same object
+ * through mp_gw_reply or mp_http_respond. The page is the newest messages
+ * of m (ascending) that fit the budget; it stops before the first message
+ * that would pass it (has_more then), so the client's next before_seq (this
+ * page's first seq) continues right below it. At least one message always
+ * goes in. */
+struct mp_msgenc;
+void mp_chat__history_page(struct mp_msgenc *out, const mp_chat_page_t *pg, const mp_msg_row_t *m,
+                           size_t n, bool more);
+
 /* ---- HTTP handlers (routes.c, history.c, presence.c) ----------------------- */
 
 void mp_chat__route_direct(mp_http_req_t *req);

@@ -5,6 +5,8 @@
  * id) gets 403 not_member. A page holds at most `limit` messages and at most
  * the reply budget of encoded bytes (mp_chat__reply_budget). */
 #include "chat/chat_int.h"
+#include "chat/msgenc.h"
+#include "util/assert.h"
 #include "util/alloc.h"
 #include "util/id.h"
 
@@ -29,53 +31,98 @@ typedef struct hist_ctx {
     size_t budget; /* encoded bytes of one page */
 } hist_ctx_t;
 
-/* The page is the newest messages of m (ascending) that fit the budget: it is
- * filled from the newest down, and stops before the first message that would
- * pass the budget, so the client's next before_seq (this page's first seq)
- * continues right below it. At least one message always goes in. Encoding
- * stops there too: the work on the loop is at most about one budget. */
-static json_t *page_json(const hist_ctx_t *c, const mp_msg_row_t *m, size_t n, bool more)
+/* A literal piece of the reply, without a strlen. */
+#define PUT(e, lit) mp_msgenc_put((e), (lit), sizeof(lit) - 1)
+
+/* One item of the page: the hand-written encoder for the common rows, the
+ * jansson tree for the others (content, reactions, tombstones, system
+ * records), the same bytes either way. */
+static void item_write(mp_msgenc_t *e, const mp_msg_row_t *r, bool own)
 {
-    json_t **enc = mp_calloc(n ? n : 1, sizeof *enc);
+    if (mp_msgenc_covers(r)) {
+        mp_msgenc_msg(e, r, own);
+        return;
+    }
+    json_t *j = mp_chat__msg_json(r, own);
+    mp_msgenc_json(e, j);
+    json_decref(j);
+}
+
+/* Encoded newest first into `items`, so that encoding stops at the budget:
+ * the work on the loop is at most about one budget. */
+void mp_chat__history_page(mp_msgenc_t *out, const mp_chat_page_t *pg, const mp_msg_row_t *m,
+                           size_t n, bool more)
+{
+    mp_msgenc_t items;
+    mp_msgenc_init(&items);
+    size_t *start = mp_calloc(n ? n : 1, sizeof *start); /* of m[i]'s item in items */
     size_t used = HISTORY_ENVELOPE, first = n;
     while (first > 0) {
         const mp_msg_row_t *r = &m[first - 1];
-        json_t *j = mp_chat__msg_json(r, r->sender_id == c->user);
-        size_t size = mp_chat__json_size(j) + 1; /* and its comma */
-        if (first < n && used + size > c->budget) {
-            json_decref(j);
+        size_t at = items.len;
+        item_write(&items, r, r->sender_id == pg->user);
+        size_t size = items.len - at + 1; /* and its comma */
+        if (first < n && used + size > pg->budget) {
+            items.len = at;
             more = true;
             break;
         }
         used += size;
-        enc[--first] = j;
+        start[--first] = at;
     }
-    json_t *arr = json_array();
-    for (size_t i = first; i < n; i++)
-        json_array_append_new(arr, enc[i]);
-    mp_free(enc);
-    json_t *o = json_object();
-    json_object_set_new(o, "conversation", mp_chat__id_json(c->conv));
-    json_object_set_new(o, "messages", arr);
-    json_object_set_new(o, "has_more", json_boolean(more));
-    return o;
+    if (pg->ws) {
+        PUT(out, "{\"id\":");
+        mp_msgenc_int(out, pg->req_id);
+        PUT(out, ",\"ok\":true,");
+    } else {
+        PUT(out, "{");
+    }
+    PUT(out, "\"conversation\":");
+    mp_msgenc_id(out, pg->conv);
+    PUT(out, ",\"messages\":[");
+    /* Encoded newest first, written oldest first: item k ends where the
+     * older item k - 1 begins, and the oldest, first, at the end of items. */
+    for (size_t k = first; k < n; k++) {
+        size_t end = k == first ? items.len : start[k - 1];
+        MP_ASSERT(end > start[k]);
+        if (k > first)
+            PUT(out, ",");
+        mp_msgenc_put(out, items.buf + start[k], end - start[k]);
+    }
+    PUT(out, "],\"has_more\":");
+    if (more)
+        PUT(out, "true}");
+    else
+        PUT(out, "false}");
+    mp_free(start);
+    mp_msgenc_free(&items);
 }
 
 static void on_history(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, void *ud)
 {
     hist_ctx_t *c = ud;
-    if (c->req != NULL) {
-        if (rc != MP_OK)
+    mp_server_t *srv = c->chat->ctx->srv;
+    if (rc != MP_OK) {
+        if (c->req != NULL)
             mp_http_respond_error(c->req, rc, NULL);
         else
-            mp_http_respond(c->req, 200, page_json(c, m, n, more));
-    } else {
-        mp_server_t *srv = c->chat->ctx->srv;
-        if (rc != MP_OK)
             mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
-        else
-            mp_gw_reply(srv, c->sid, c->req_id, page_json(c, m, n, more));
+        mp_free(c);
+        return;
     }
+    mp_msgenc_t out;
+    mp_msgenc_init(&out);
+    mp_chat_page_t pg = {.ws = c->req == NULL,
+                         .req_id = c->req_id,
+                         .user = c->user,
+                         .conv = c->conv,
+                         .budget = c->budget};
+    mp_chat__history_page(&out, &pg, m, n, more);
+    if (c->req != NULL)
+        mp_http_respond_text(c->req, 200, out.buf, out.len);
+    else
+        mp_gw_reply_text(srv, c->sid, out.buf, out.len);
+    mp_msgenc_free(&out);
     mp_free(c);
 }
 

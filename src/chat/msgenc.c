@@ -239,9 +239,22 @@ static void put_mentions(mp_msgenc_t *e, const mp_msg_row_t *m)
         PUT_LIT(e, ",\"mention_all\":true");
 }
 
-/* The message object, in the key order of mp_chat__msg_json (with_cmid
- * false) plus the client_msg_id that mp_chat__frames_own appends last. */
-static void put_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, bool own)
+/* Where the message object carries the client_msg_id: nowhere (what other
+ * members get), after created_at (mp_chat__msg_json with with_cmid: every
+ * reply that lists messages), or last (mp_chat__frames_own appends it to the
+ * plain event's object). */
+typedef enum { CMID_NONE, CMID_AFTER_CREATED, CMID_LAST } cmid_at_t;
+
+static void put_cmid(mp_msgenc_t *e, const mp_msg_row_t *m)
+{
+    if (m->client_msg_id != NULL) {
+        PUT_LIT(e, ",\"client_msg_id\":");
+        put_str(e, m->client_msg_id);
+    }
+}
+
+/* The message object, in the key order of mp_chat__msg_json. */
+static void put_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, cmid_at_t cmid)
 {
     PUT_LIT(e, "{\"message_id\":");
     put_id(e, m->id);
@@ -259,6 +272,8 @@ static void put_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, bool own)
     put_str(e, m->text ? m->text : "");
     PUT_LIT(e, ",\"created_at\":");
     put_i64(e, m->created_at);
+    if (cmid == CMID_AFTER_CREATED)
+        put_cmid(e, m);
     if (m->reply_to != 0)
         put_reply_to(e, m);
     if (m->fwd_at != 0) {
@@ -279,10 +294,8 @@ static void put_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, bool own)
         PUT_LIT(e, ",\"pinned_by\":");
         put_id(e, m->pinned_by);
     }
-    if (own && m->client_msg_id != NULL) {
-        PUT_LIT(e, ",\"client_msg_id\":");
-        put_str(e, m->client_msg_id);
-    }
+    if (cmid == CMID_LAST)
+        put_cmid(e, m);
     PUT_LIT(e, "}");
 }
 
@@ -293,7 +306,7 @@ void mp_msgenc_event(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, mp_msgen
     if (guest)
         PUT_LIT(e, "\"sender_guest\":true,");
     PUT_LIT(e, "\"message\":");
-    put_msg(e, m, guest, v == MP_MSGENC_OWN);
+    put_msg(e, m, guest, v == MP_MSGENC_OWN ? CMID_LAST : CMID_NONE);
     if (v == MP_MSGENC_MENTION)
         PUT_LIT(e, ",\"mention\":true");
     PUT_LIT(e, "}");
@@ -316,4 +329,31 @@ void mp_msgenc_ack(mp_msgenc_t *e, int64_t req_id, const mp_msg_row_t *m, bool d
         PUT_LIT(e, ",\"duplicate\":true}");
     else
         PUT_LIT(e, ",\"duplicate\":false}");
+}
+
+void mp_msgenc_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool with_cmid)
+{
+    MP_ASSERT(mp_msgenc_covers(m));
+    put_msg(e, m, false, with_cmid ? CMID_AFTER_CREATED : CMID_NONE);
+}
+
+void mp_msgenc_json(mp_msgenc_t *e, const json_t *j)
+{
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    e->len += json_dumpb(j, reserve(e, n), n, JSON_COMPACT);
+}
+
+void mp_msgenc_put(mp_msgenc_t *e, const char *s, size_t n)
+{
+    put(e, s, n);
+}
+
+void mp_msgenc_id(mp_msgenc_t *e, uint64_t id)
+{
+    put_id(e, id);
+}
+
+void mp_msgenc_int(mp_msgenc_t *e, int64_t v)
+{
+    put_i64(e, v);
 }

@@ -1,5 +1,6 @@
 /* A hand-written JSON encoder for the two frames every durable send makes:
- * the `message` event (plain, mention, own) and the `send` ack. It writes
+ * the `message` event (plain, mention, own) and the `send` ack, and for the
+ * message objects of history pages. It writes
  * the bytes that building the jansson tree (chat/events.c) and dumping it
  * with JSON_COMPACT give, byte for byte (key order, escapes, non-ASCII
  * as UTF-8, "/" as is), without the tree: the callgrind profile of the loop
@@ -15,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "store/chat.h"
 
@@ -47,5 +50,19 @@ void mp_msgenc_event(mp_msgenc_t *e, const mp_msg_row_t *m, bool guest, mp_msgen
 /* Appends the ack of a send: {"id":req_id,"ok":true,"message_id":..,
  * "conversation":..,"seq":..,"created_at":..,"duplicate":..}. */
 void mp_msgenc_ack(mp_msgenc_t *e, int64_t req_id, const mp_msg_row_t *m, bool duplicate);
+
+/* Appends m's message object as mp_chat__msg_json(m, with_cmid) encodes it
+ * (mp_msgenc_covers(m) must hold): the items of history pages. */
+void mp_msgenc_msg(mp_msgenc_t *e, const mp_msg_row_t *m, bool with_cmid);
+
+/* Appends j encoded as replies are (JSON_COMPACT): the rows the encoder
+ * does not cover, between the ones it writes. */
+void mp_msgenc_json(mp_msgenc_t *e, const json_t *j);
+
+/* Pieces of an envelope around those: n bytes as they are, an id as its
+ * JSON string, an integer. */
+void mp_msgenc_put(mp_msgenc_t *e, const char *s, size_t n);
+void mp_msgenc_id(mp_msgenc_t *e, uint64_t id);
+void mp_msgenc_int(mp_msgenc_t *e, int64_t v);
 
 #endif

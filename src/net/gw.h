@@ -44,8 +44,9 @@ void mp_gw_send(mp_server_t *srv, mp_sid_t sid, mp_frame_t *f);
  * Takes ownership of fields (may be NULL). */
 void mp_gw_reply(mp_server_t *srv, mp_sid_t sid, int64_t req_id, json_t *fields);
 
-/* The same reply as JSON text encoded already (len bytes, copied), for the
- * hottest ack (chat/msgenc.c writes it without a tree). */
+/* The same reply as JSON text encoded already, the whole object with its
+ * "id" and "ok" (len bytes, copied): for the hottest ack and history pages
+ * (chat/msgenc.c writes them without a tree). */
 void mp_gw_reply_text(mp_server_t *srv, mp_sid_t sid, const void *json, size_t len);
 
 /* Replies {"id":req_id,"error":{"code":..,"message":..}}; msg NULL uses the

@@ -60,6 +60,9 @@ bool mp_http_req_gone(const mp_http_req_t *req);
 void mp_http_add_header(mp_http_req_t *req, const char *name, const char *value);
 /* Sends status with body as JSON (takes ownership; NULL = no body). */
 void mp_http_respond(mp_http_req_t *req, int status, json_t *body);
+/* The same with the body as JSON text encoded already (len bytes, copied):
+ * for replies written without a tree (chat/history.c). */
+void mp_http_respond_text(mp_http_req_t *req, int status, const char *json, size_t len);
 /* Sends {"error":{"code","message"}} with the status of err; msg NULL uses the
  * default message. For MP_ERR_RATE_LIMITED set retry_after_s > 0 to add a
  * Retry-After header. */

@@ -8,6 +8,7 @@
 #include "net/conn.h"
 #include "net/router.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/clock.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -235,7 +236,9 @@ static bool cors_allowed(const mp_http_req_t *req, const char **origin)
  * req->out. The body is encoded in place: a large reply is one allocation
  * and no copy, which is most of what it costs the loop. A HEAD request gets
  * the same head (Content-Length of the body it would have had) alone. */
-static void build(mp_http_req_t *req, int status, const json_t *body, size_t blen)
+/* The response's bytes: the head, then the body of blen bytes, from body
+ * (encoded here) or, when body is NULL, from text. */
+static void build(mp_http_req_t *req, int status, const json_t *body, const char *text, size_t blen)
 {
     const char *origin;
     bool cors = cors_allowed(req, &origin);
@@ -267,15 +270,19 @@ static void build(mp_http_req_t *req, int status, const json_t *body, size_t ble
     len += 2;
     if (head)
         blen = 0;
-    else if (blen)
+    else if (blen && body != NULL)
         blen = json_dumpb(body, out + len, blen, JSON_COMPACT);
+    else if (blen)
+        memcpy(out + len, text, blen);
     req->out = out;
     req->out_len = len + blen;
     req->body_out = blen;
     req->status = status;
 }
 
-void mp_http_respond(mp_http_req_t *req, int status, json_t *body)
+/* The one way an answer goes out: body (owned, may be NULL) encoded, or
+ * blen bytes of text (borrowed) when body is NULL. */
+static void respond(mp_http_req_t *req, int status, json_t *body, const char *text, size_t blen)
 {
     if (req->done) { /* a second answer is a handler bug; ignore it */
         if (body)
@@ -289,13 +296,25 @@ void mp_http_respond(mp_http_req_t *req, int status, json_t *body)
         return;
     }
     mp_http__body_answered(req);
-    size_t blen = body ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
-    build(req, status, body, blen);
+    if (body != NULL)
+        blen = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    build(req, status, body, text, blen);
     if (body)
         json_decref(body);
     req->done = true;
     mp_conn__out_add(req->conn, req->out_len); /* until write_head hands it over */
     mp_http__flush(req->conn);
+}
+
+void mp_http_respond(mp_http_req_t *req, int status, json_t *body)
+{
+    respond(req, status, body, NULL, 0);
+}
+
+void mp_http_respond_text(mp_http_req_t *req, int status, const char *json, size_t len)
+{
+    MP_ASSERT(json != NULL || len == 0);
+    respond(req, status, NULL, json, len);
 }
 
 static json_t *error_body(mp_err_t err, const char *msg)

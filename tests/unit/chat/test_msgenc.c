@@ -3,7 +3,9 @@
  * field the encoder covers, guest marks, texts with control bytes, quotes,
  * backslashes, '/', multi-byte UTF-8 and emoji, at the maximum length and
  * random; the rows it does not cover still come out of mp_chat__frames_init
- * as before; and the send ack against the tree send.c built before. */
+ * as before; the send ack against the tree send.c built before; and the
+ * items and pages of history against mp_chat__msg_json and the tree
+ * history.c built before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include "chat/chat_int.h"
 #include "chat/msgenc.h"
+#include "chat/testing.h"
 #include "util/alloc.h"
 
 /* Both paths' frames of m, asked for in the order `order` names. */
@@ -46,38 +49,20 @@ static void check_frames(const mp_msg_row_t *m, bool guest, const char *order)
     mp_chat__frames_free(&ref);
 }
 
+/* A history page's item, with and without the client_msg_id. */
+static void check_items(const mp_msg_row_t *m)
+{
+    assert_true(mp_chat__item_same(m, false));
+    assert_true(mp_chat__item_same(m, true));
+}
+
 static void check_all_orders(const mp_msg_row_t *m)
 {
+    check_items(m);
     static const char *const orders[] = {"pmo", "omp", "mop"};
     for (size_t g = 0; g < 2; g++)
         for (size_t i = 0; i < 3; i++)
             check_frames(m, g == 1, orders[i]);
-}
-
-/* The ack as send.c and mp_gw_reply built it with jansson. */
-static void check_ack(int64_t req_id, const mp_msg_row_t *m, bool duplicate)
-{
-    json_t *f = json_object();
-    json_object_set_new(f, "message_id", mp_chat__id_json(m->id));
-    json_object_set_new(f, "conversation", mp_chat__id_json(m->conversation_id));
-    json_object_set_new(f, "seq", json_integer(m->seq));
-    json_object_set_new(f, "created_at", json_integer(m->created_at));
-    json_object_set_new(f, "duplicate", json_boolean(duplicate));
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(req_id));
-    json_object_set_new(o, "ok", json_true());
-    json_object_update(o, f);
-    json_decref(f);
-    mp_frame_t *ref = mp_frame_new_json(o);
-    json_decref(o);
-    mp_msgenc_t e;
-    mp_msgenc_init(&e);
-    mp_msgenc_ack(&e, req_id, m, duplicate);
-    if (e.len != ref->len || memcmp(e.buf, ref->data, e.len) != 0)
-        fail_msg("ack differs:\n fast %.*s\n json %.*s", (int)e.len, e.buf, (int)ref->len,
-                 ref->data);
-    mp_msgenc_free(&e);
-    mp_frame_unref(ref);
 }
 
 static mp_msg_row_t text_row(const char *text)
@@ -167,8 +152,8 @@ static void test_integers(void **state)
         m.pinned_at = ints[(i + 4) % 8];
         m.pinned_by = ids[(i + 4) % 5];
         check_all_orders(&m);
-        check_ack(ints[(i + 5) % 8], &m, i % 2 == 0);
-        check_ack(ints[i], &m, i % 2 == 1);
+        assert_true(mp_chat__ack_same(ints[(i + 5) % 8], &m, i % 2 == 0));
+        assert_true(mp_chat__ack_same(ints[i], &m, i % 2 == 1));
     }
 }
 
@@ -190,7 +175,7 @@ static void test_digit_boundaries(void **state)
                 m.created_at = -(int64_t)ids[(i + 3) % 4];
             }
             check_all_orders(&m);
-            check_ack(k <= 18 ? (int64_t)ids[i] : 7, &m, i % 2 == 0);
+            assert_true(mp_chat__ack_same(k <= 18 ? (int64_t)ids[i] : 7, &m, i % 2 == 0));
         }
     }
 }
@@ -243,6 +228,7 @@ static void test_random_texts(void **state)
         m.client_msg_id = text;
         m.mentions = n % 3 == 0 ? "5,6" : NULL;
         check_frames(&m, n % 2 == 0, n % 2 ? "pmo" : "omp");
+        check_items(&m);
     }
 }
 
@@ -276,12 +262,100 @@ static void test_fallback(void **state)
     assert_true(mp_msgenc_covers(&ok));
 }
 
+/* The history page as history.c built it with jansson before: the items
+ * from the newest down while they fit the budget (after 256 bytes kept for
+ * the envelope), then the object mp_gw_reply or mp_http_respond encoded. */
+static char *ref_page(const mp_chat_page_t *pg, const mp_msg_row_t *m, size_t n, bool more)
+{
+    json_t **enc = calloc(n ? n : 1, sizeof *enc);
+    size_t used = 256, first = n;
+    while (first > 0) {
+        const mp_msg_row_t *r = &m[first - 1];
+        json_t *j = mp_chat__msg_json(r, r->sender_id == pg->user);
+        size_t size = json_dumpb(j, NULL, 0, JSON_COMPACT) + 1;
+        if (first < n && used + size > pg->budget) {
+            json_decref(j);
+            more = true;
+            break;
+        }
+        used += size;
+        enc[--first] = j;
+    }
+    json_t *arr = json_array();
+    for (size_t i = first; i < n; i++)
+        json_array_append_new(arr, enc[i]);
+    free(enc);
+    json_t *o = json_object();
+    if (pg->ws) {
+        json_object_set_new(o, "id", json_integer(pg->req_id));
+        json_object_set_new(o, "ok", json_true());
+    }
+    json_object_set_new(o, "conversation", mp_chat__id_json(pg->conv));
+    json_object_set_new(o, "messages", arr);
+    json_object_set_new(o, "has_more", json_boolean(more));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+/* Pages of rows the encoder covers and rows it leaves to jansson, the
+ * reader's own among them, over WebSocket and HTTP, at every budget from
+ * one message to all of them: the same bytes as the jansson page, cut at
+ * the same message. */
+static void test_history_page(void **state)
+{
+    (void)state;
+    static const mp_reaction_sum_t r[] = {{"\xf0\x9f\x91\x8d", 2, true}};
+    enum { N = 9 };
+    mp_msg_row_t m[N];
+    for (size_t i = 0; i < N; i++) {
+        m[i] = text_row(nasty[i % (sizeof nasty / sizeof *nasty)]);
+        m[i].id += i;
+        m[i].seq = (int64_t)i + 1;
+        m[i].sender_id = i % 3 == 0 ? 7 : 8;
+    }
+    m[2].kind = "image";
+    m[2].content = "{\"file_id\":\"77\",\"width\":640}";
+    m[4].reactions = r;
+    m[4].n_reactions = 1;
+    m[5].deleted_at = 5;
+    m[7].reply_to = m[6].id;
+    m[7].quote_sender = 8;
+    m[7].quote_text = "quoted";
+    m[8].mentions = "7,8";
+    char *whole = ref_page(&(mp_chat_page_t){.budget = SIZE_MAX}, m, N, false);
+    size_t all = strlen(whole);
+    free(whole);
+    static const size_t sizes[] = {0, 1, 4, N};
+    for (int ws = 0; ws < 2; ws++)
+        for (size_t budget = 0; budget < all + 300; budget += 7)
+            for (int more = 0; more < 2; more++)
+                for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+                    size_t n = sizes[k];
+                    mp_chat_page_t pg = {.ws = ws,
+                                         .req_id = -12345 + (int64_t)budget,
+                                         .user = 7,
+                                         .conv = 18446744073709551615ULL - budget,
+                                         .budget = budget};
+                    char *ref = ref_page(&pg, m + N - n, n, more);
+                    mp_msgenc_t e;
+                    mp_msgenc_init(&e);
+                    mp_chat__history_page(&e, &pg, m + N - n, n, more);
+                    if (e.len != strlen(ref) || memcmp(e.buf, ref, e.len) != 0)
+                        fail_msg("page (ws %d, budget %zu, n %zu) differs:\n fast %.*s\n json %s",
+                                 ws, budget, n, (int)e.len, e.buf, ref);
+                    mp_msgenc_free(&e);
+                    free(ref);
+                }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_optional_fields),  cmocka_unit_test(test_integers),
         cmocka_unit_test(test_digit_boundaries), cmocka_unit_test(test_max_length),
         cmocka_unit_test(test_random_texts),     cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_history_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

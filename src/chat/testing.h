@@ -1,0 +1,22 @@
+/* The jansson references of what chat/msgenc.c writes, for the unit test
+ * and the fuzzer that compare the two (tests/unit/chat/test_msgenc.c,
+ * tests/fuzz/fuzz_msgenc.c). Linked by tests and fuzzers only
+ * (magpie_testing). */
+#ifndef MP_CHAT_TESTING_H
+#define MP_CHAT_TESTING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/chat.h"
+
+/* Whether mp_msgenc_ack writes the ack send.c and mp_gw_reply built with
+ * jansson. */
+bool mp_chat__ack_same(int64_t req_id, const mp_msg_row_t *m, bool duplicate);
+
+/* Whether mp_msgenc_msg writes m's item of a history page as
+ * mp_chat__msg_json dumped compact does, with (own) and without the
+ * client_msg_id; true for a row the encoder does not cover. */
+bool mp_chat__item_same(const mp_msg_row_t *m, bool own);
+
+#endif
