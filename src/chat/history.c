@@ -24,11 +24,9 @@ const mp_field_t mp_chat_history_fields[] = {
 
 typedef struct hist_ctx {
     mp_chat_t *chat;
-    uint64_t user, conv;
-    mp_sid_t sid; /* WebSocket: sid + req_id; HTTP: req */
-    int64_t req_id;
-    mp_http_req_t *req;
-    size_t budget; /* encoded bytes of one page */
+    mp_sid_t sid;       /* WebSocket: sid and pg.req_id */
+    mp_http_req_t *req; /* HTTP */
+    mp_chat_page_t pg;  /* the reader, the conversation, the budget */
 } hist_ctx_t;
 
 /* A literal piece of the reply, without a strlen. */
@@ -106,18 +104,13 @@ static void on_history(mp_err_t rc, const mp_msg_row_t *m, size_t n, bool more, 
         if (c->req != NULL)
             mp_http_respond_error(c->req, rc, NULL);
         else
-            mp_gw_error(srv, c->sid, c->req_id, rc, NULL, NULL);
+            mp_gw_error(srv, c->sid, c->pg.req_id, rc, NULL, NULL);
         mp_free(c);
         return;
     }
     mp_msgenc_t out;
     mp_msgenc_init(&out);
-    mp_chat_page_t pg = {.ws = c->req == NULL,
-                         .req_id = c->req_id,
-                         .user = c->user,
-                         .conv = c->conv,
-                         .budget = c->budget};
-    mp_chat__history_page(&out, &pg, m, n, more);
+    mp_chat__history_page(&out, &c->pg, m, n, more);
     if (c->req != NULL)
         mp_http_respond_text(c->req, 200, out.buf, out.len);
     else
@@ -132,9 +125,9 @@ static void start(hist_ctx_t *c, int64_t before, unsigned limit)
     /* The store stops reading once the raw rows pass the budget: encoded
      * JSON is never smaller than the raw text, so what it leaves out could
      * not have fitted. */
-    c->budget = mp_chat__reply_budget(c->chat);
-    mp_err_t rc = mp_store_chat_history(c->chat->ctx->store, c->user, c->conv, before, limit,
-                                        c->budget, on_history, c);
+    c->pg.budget = mp_chat__reply_budget(c->chat);
+    mp_err_t rc = mp_store_chat_history(c->chat->ctx->store, c->pg.user, c->pg.conv, before, limit,
+                                        c->pg.budget, on_history, c);
     if (rc != MP_OK)
         on_history(rc, NULL, 0, false, c);
 }
@@ -143,10 +136,11 @@ void mp_chat_verb_history(mp_cmd_t *cmd)
 {
     hist_ctx_t *c = mp_calloc(1, sizeof *c);
     c->chat = mp_chat__of_cmd(cmd);
-    c->user = cmd->who.user_id;
+    c->pg.user = cmd->who.user_id;
     c->sid = cmd->sid;
-    c->req_id = cmd->req_id;
-    (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->conv);
+    c->pg.req_id = cmd->req_id;
+    c->pg.ws = true;
+    (void)mp_id_parse(json_string_value(json_object_get(cmd->frame, "conversation")), &c->pg.conv);
     json_t *b = json_object_get(cmd->frame, "before_seq");
     json_t *l = json_object_get(cmd->frame, "limit");
     int64_t before = json_is_integer(b) ? (int64_t)json_integer_value(b) : INT64_MAX;
@@ -182,8 +176,8 @@ void mp_chat__route_history(mp_http_req_t *req)
     }
     hist_ctx_t *c = mp_calloc(1, sizeof *c);
     c->chat = mp_chat__of_req(req);
-    c->user = mp_http_req_principal(req)->user_id;
-    c->conv = conv;
+    c->pg.user = mp_http_req_principal(req)->user_id;
+    c->pg.conv = conv;
     c->req = req;
     start(c, before, (unsigned)limit);
 }

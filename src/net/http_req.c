@@ -233,11 +233,10 @@ static bool cors_allowed(const mp_http_req_t *req, const char **origin)
 }
 
 /* Serializes status line, headers and body (blen bytes once encoded) into
- * req->out. The body is encoded in place: a large reply is one allocation
- * and no copy, which is most of what it costs the loop. A HEAD request gets
- * the same head (Content-Length of the body it would have had) alone. */
-/* The response's bytes: the head, then the body of blen bytes, from body
- * (encoded here) or, when body is NULL, from text. */
+ * req->out. The body is body encoded in place (a large reply is one
+ * allocation and no copy, which is most of what it costs the loop) or, when
+ * body is NULL, the text encoded already, copied. A HEAD request gets the
+ * same head (Content-Length of the body it would have had) alone. */
 static void build(mp_http_req_t *req, int status, const json_t *body, const char *text, size_t blen)
 {
     const char *origin;
