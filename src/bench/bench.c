@@ -29,6 +29,8 @@ static void usage(FILE *out)
             "            send->delivery latency\n"
             "  history   each pair stores --seed messages, then both read pages of --limit\n"
             "            concurrently for --duration; reads/s and latency\n"
+            "  sync      as history, but each read is a sync from the beginning (since \"0\")\n"
+            "            of at most --limit items\n"
             "  group     one group of --members members, --online of them connected (one\n"
             "            device each, spread over --procs); the owner sends to it at --rate\n"
             "            for --duration; per message the time until the last online device\n"
@@ -43,10 +45,10 @@ static void usage(FILE *out)
             "                       https://: TLS and wss://, verified (SSL_CERT_FILE\n"
             "                       names a private CA to trust)\n"
             "  --duration S         measured seconds; connect: seconds to hold (default 5)\n"
-            "  --rate R             total messages (history: reads) per second; 0 = as fast\n"
+            "  --rate R             total messages (history, sync: reads) per second; 0 = as fast\n"
             "                       as the window allows (default 0)\n"
             "  --window W           requests in flight per connection (default 16)\n"
-            "  --pairs P            user pairs for direct/history (default 10)\n"
+            "  --pairs P            user pairs for direct/history/sync (default 10)\n"
             "  --connections N      connections for connect (default 100)\n"
             "  --members M          group: members, the sender included (default 100)\n"
             "  --online K           group: members online besides the sender\n"
@@ -63,8 +65,8 @@ static void usage(FILE *out)
             "  --accounts FILE      keep user ids and refresh tokens in FILE: later runs\n"
             "                       refresh tokens instead of logging in again\n"
             "  --size B             message text bytes (default 32)\n"
-            "  --seed N             history: messages stored per pair first (default 50)\n"
-            "  --limit N            history: page size (default 50)\n"
+            "  --seed N             history, sync: messages stored per pair first (default 50)\n"
+            "  --limit N            history: page size; sync: items per page (default 50)\n"
             "  --convs C            search: conversations besides the big one (default 10)\n"
             "  --per-conv M         search: messages in each of them (default 100)\n"
             "  --queries Q          search: runs of each query (default 100)\n"
@@ -316,15 +318,16 @@ static int parse(int argc, char **argv, mp_bench_opts_t *o)
         return 2;
     if (optind != argc - 1) {
         fprintf(stderr, "magpie bench: expected exactly one scenario (connect, direct, "
-                        "history, group, search); see magpie bench --help\n");
+                        "history, sync, group, search); see magpie bench --help\n");
         return 2;
     }
     o->scenario = argv[optind];
     if (strcmp(o->scenario, "connect") != 0 && strcmp(o->scenario, "direct") != 0 &&
-        strcmp(o->scenario, "history") != 0 && strcmp(o->scenario, "group") != 0 &&
-        strcmp(o->scenario, "search") != 0) {
+        strcmp(o->scenario, "history") != 0 && strcmp(o->scenario, "sync") != 0 &&
+        strcmp(o->scenario, "group") != 0 && strcmp(o->scenario, "search") != 0) {
         fprintf(stderr,
-                "magpie bench: unknown scenario '%s' (connect, direct, history, group, search)\n",
+                "magpie bench: unknown scenario '%s' (connect, direct, history, sync, group, "
+                "search)\n",
                 o->scenario);
         return 2;
     }
@@ -389,7 +392,7 @@ static void on_tick(const mp_bench_stats_t *s, unsigned running, bool periodic, 
         n += snprintf(line + n, sizeof(line) - (size_t)n,
                       " | sent %" PRIu64 " acked %" PRIu64 " delivered %" PRIu64 " (%" PRIu64 "/s)",
                       s->sent, s->acked, s->delivered, s->delivered - t->last_delivered);
-    if (strcmp(sc, "history") == 0)
+    if (strcmp(sc, "history") == 0 || strcmp(sc, "sync") == 0)
         n += snprintf(line + n, sizeof(line) - (size_t)n, " | reads %" PRIu64 " (%" PRIu64 "/s)",
                       s->reads, s->reads - t->last_reads);
     snprintf(line + n, sizeof(line) - (size_t)n, " | errors %" PRIu64, s->errors);
@@ -408,6 +411,8 @@ static mp_bench_worker_fn worker_for(const char *scenario)
         return mp_bench__direct_worker;
     if (strcmp(scenario, "group") == 0)
         return mp_bench__group_worker;
+    if (strcmp(scenario, "sync") == 0)
+        return mp_bench__sync_worker;
     return mp_bench__history_worker;
 }
 

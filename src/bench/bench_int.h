@@ -49,8 +49,8 @@ typedef struct mp_bench_opts {
     unsigned users;  /* connect: distinct users whose tokens are shared */
     unsigned window; /* requests in flight per connection */
     unsigned size;   /* message text bytes */
-    unsigned seed;   /* history: messages stored before reading */
-    unsigned limit;  /* history: page size */
+    unsigned seed;   /* history, sync: messages stored before reading */
+    unsigned limit;  /* history: page size; sync: items per page */
     double drain_s;  /* longest wait for outstanding replies and deliveries */
     bool progress;
     unsigned members;          /* group: members, the sender (owner) included */
@@ -167,6 +167,8 @@ int mp_bench__direct_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                             mp_bench_reporter_t *rep, void *ud);
 int mp_bench__history_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                              mp_bench_reporter_t *rep, void *ud);
+int mp_bench__sync_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
+                          mp_bench_reporter_t *rep, void *ud);
 int mp_bench__group_worker(unsigned idx, unsigned nprocs, mp_bench_stats_t *st,
                            mp_bench_reporter_t *rep, void *ud);
 /* Before forking: maps the memory the group workers share (ctx->gshm). */
@@ -182,7 +184,13 @@ void mp_bench__group_release(mp_bench_ctx_t *ctx);
 int mp_bench__search_main(const mp_bench_ctx_t *ctx);
 
 /* ---- pairs.c: the engine behind direct and history ---- */
-typedef enum { MP_BENCH_PAIRS_DIRECT, MP_BENCH_PAIRS_HISTORY } mp_bench_pairs_mode_t;
+/* What the pairs do once running: send messages, or read (after seeding)
+ * history pages or sync pages from the beginning. */
+typedef enum {
+    MP_BENCH_PAIRS_DIRECT,
+    MP_BENCH_PAIRS_HISTORY,
+    MP_BENCH_PAIRS_SYNC
+} mp_bench_pairs_mode_t;
 int mp_bench__pairs_run(mp_bench_pairs_mode_t mode, unsigned idx, unsigned nprocs,
                         mp_bench_stats_t *st, mp_bench_reporter_t *rep, const mp_bench_ctx_t *ctx);
 

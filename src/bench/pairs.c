@@ -1,9 +1,9 @@
-/* The engine behind the direct and history scenarios: pairs of users, one
- * WebSocket each, exchanging messages (direct) or reading history pages
- * (history) with a window of requests in flight per connection, at a fixed
- * total rate or as fast as the window allows.
+/* The engine behind the direct, history and sync scenarios: pairs of users,
+ * one WebSocket each, exchanging messages (direct) or reading history pages
+ * (history) or sync pages (sync) with a window of requests in flight per
+ * connection, at a fixed total rate or as fast as the window allows.
  *
- * Phases: connect (ramped) -> seed (history only: store messages to read)
+ * Phases: connect (ramped) -> seed (history, sync: store messages to read)
  * -> run (measured) -> drain (no new requests; wait for every reply and
  * delivery) -> finish (check counts, close). Pairs live entirely inside one
  * process, so "every acked message was delivered" is checked per process. */
@@ -126,7 +126,13 @@ static bool send_read(peer_t *p)
     if (id == 0)
         return false;
     char buf[256];
-    int n = snprintf(buf, sizeof(buf),
+    int n;
+    if (p->e->mode == MP_BENCH_PAIRS_SYNC)
+        n = snprintf(buf, sizeof(buf),
+                     "{\"id\":%" PRId64 ",\"type\":\"sync\",\"since\":\"0\",\"limit\":%u}", id,
+                     p->e->rt.o->limit);
+    else
+        n = snprintf(buf, sizeof(buf),
                      "{\"id\":%" PRId64 ",\"type\":\"history\",\"conversation\":\"%s\","
                      "\"limit\":%u}",
                      id, p->conv, p->e->rt.o->limit);
@@ -226,12 +232,16 @@ static void on_reply(peer_t *p, json_t *j, int64_t id)
         const char *cid = json_string_value(json_object_get(j, "conversation"));
         send_replied(p, ok, code, cid, cid ? strlen(cid) : 0, lat);
     } else {
-        if (ok && json_is_array(json_object_get(j, "messages"))) {
+        /* A sync page also carries the cursor to continue from. */
+        bool sync = p->e->mode == MP_BENCH_PAIRS_SYNC;
+        if (ok && json_array_size(json_object_get(j, "messages")) > 0 &&
+            (!sync || json_is_string(json_object_get(j, "cursor")))) {
             st->reads++;
             mp_bench_hist_record(&st->hist[MP_BENCH_H_READ], lat);
         } else {
             st->read_errors++;
-            mp_bench_stats_error(st, "history: %s", code ? code : "reply without messages");
+            mp_bench_stats_error(st, "%s: %s", sync ? "sync" : "history",
+                                 code ? code : "reply without messages");
         }
     }
     after_reply(p);
@@ -354,7 +364,7 @@ static bool on_text(mp_bench_conn_t *c, const char *d, size_t n)
 static void settle(engine_t *e)
 {
     if (++e->settled == e->n_peers && e->phase == PH_CONNECT)
-        enter_phase(e, e->mode == MP_BENCH_PAIRS_HISTORY ? PH_SEED : PH_RUN);
+        enter_phase(e, e->mode == MP_BENCH_PAIRS_DIRECT ? PH_RUN : PH_SEED);
 }
 
 static void on_open(mp_bench_conn_t *c)

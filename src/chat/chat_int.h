@@ -237,6 +237,30 @@ struct mp_msgenc;
 void mp_chat__history_page(struct mp_msgenc *out, const mp_chat_page_t *pg, const mp_msg_row_t *m,
                            size_t n, bool more);
 
+/* Appends m's item of a page (history, sync): the bytes of
+ * mp_chat__msg_json(m, own) dumped compact, written by chat/msgenc.c for
+ * the rows it covers and through the tree for the others. */
+void mp_chat__msg_write(struct mp_msgenc *e, const mp_msg_row_t *m, bool own);
+
+/* ---- sync pages (sync.c) ----------------------------------------------------- */
+
+/* The items of a sync reply other than messages, as jansson trees. */
+json_t *mp_chat__sync_conv_json(const mp_chat_sync_conv_t *c);
+json_t *mp_chat__sync_receipt_json(const mp_chat_t *chat, uint64_t viewer,
+                                   const mp_chat_receipt_row_t *r);
+json_t *mp_chat__sync_hidden_json(const mp_chat_self_row_t *r);
+
+/* Appends the reply to a sync request: {"id":..,"ok":true,"cursor":..,
+ * "has_more":..,"conversations":[..],"messages":[..],"receipts":[..],
+ * "hidden":[..],"contacts":[..]} for pg->user (pg->ws must be set; conv
+ * is unused), the bytes jansson gave the same object through mp_gw_reply.
+ * The store's page o is cut again before the first version whose items
+ * would pass pg->budget, so that the cursor resumes right after the last
+ * item sent; the first version always goes in. chat: whose read receipts
+ * are visible (mp_chat__read_visible). */
+void mp_chat__sync_page(struct mp_msgenc *out, const mp_chat_t *chat, const mp_chat_page_t *pg,
+                        const mp_chat_sync_out_t *o);
+
 /* ---- HTTP handlers (routes.c, history.c, presence.c) ----------------------- */
 
 void mp_chat__route_direct(mp_http_req_t *req);

@@ -32,10 +32,10 @@ typedef struct hist_ctx {
 /* A literal piece of the reply, without a strlen. */
 #define PUT(e, lit) mp_msgenc_put((e), (lit), sizeof(lit) - 1)
 
-/* One item of the page: the hand-written encoder for the common rows, the
- * jansson tree for the others (content, reactions, tombstones, system
- * records), the same bytes either way. */
-static void item_write(mp_msgenc_t *e, const mp_msg_row_t *r, bool own)
+/* The hand-written encoder for the common rows, the jansson tree for the
+ * others (content, reactions, tombstones, system records), the same bytes
+ * either way. */
+void mp_chat__msg_write(mp_msgenc_t *e, const mp_msg_row_t *r, bool own)
 {
     if (mp_msgenc_covers(r)) {
         mp_msgenc_msg(e, r, own);
@@ -58,7 +58,7 @@ void mp_chat__history_page(mp_msgenc_t *out, const mp_chat_page_t *pg, const mp_
     while (first > 0) {
         const mp_msg_row_t *r = &m[first - 1];
         size_t at = items.len;
-        item_write(&items, r, r->sender_id == pg->user);
+        mp_chat__msg_write(&items, r, r->sender_id == pg->user);
         size_t size = items.len - at + 1; /* and its comma */
         if (first < n && used + size > pg->budget) {
             items.len = at;

@@ -171,6 +171,22 @@ static void test_history(void **state)
     json_decref(r.json);
 }
 
+/* Sync pages from the beginning: every one holds the seeded messages. */
+static void test_sync(void **state)
+{
+    (void)state;
+    run_t r;
+    bench(srv, &r, "sync", "--setup", "--users-prefix", prefix(), "--pairs", "2", "--duration", "1",
+          "--seed", "30", "--limit", "20", "--window", "2", NULL);
+    assert_clean(&r);
+    assert_messages_consistent(&r);
+    assert_int_equal(counter(&r, "sent"), 2 * 30);
+    assert_true(counter(&r, "reads") > 0);
+    assert_int_equal(counter(&r, "read_errors"), 0);
+    assert_string_equal(json_string_value(json_object_get(r.json, "scenario")), "sync");
+    json_decref(r.json);
+}
+
 /* The search scenario seeds through the server and fails (exit 1) when any
  * search reply is not a result page. */
 static void test_search(void **state)
@@ -309,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_direct_fixed_rate),
         cmocka_unit_test(test_direct_max_two_procs),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_sync),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_connect_with_sources_and_rss),
         cmocka_unit_test(test_errors_are_not_hidden),

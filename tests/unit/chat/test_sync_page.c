@@ -1,0 +1,246 @@
+/* chat/sync.c's reply against the jansson tree it replaced, byte for byte:
+ * a page of conversations, messages the encoder covers and messages it
+ * leaves to jansson (the caller's own among them), read receipts visible
+ * and hidden, hidden messages, settings changes and contact entries, items
+ * sharing a version, at every budget (byte by byte) from the first version to all of them,
+ * with the store's has_more in and out. The reference is the construction
+ * sync.c used before: each item a tree, staged per version in five arrays,
+ * measured with a dump, then the object mp_gw_reply encoded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chat/chat_int.h"
+#include "chat/msgenc.h"
+#include "core/userflags.h"
+#include "proto/contact.h"
+
+typedef struct ref {
+    const mp_chat_t *chat;
+    const mp_chat_page_t *pg;
+    const mp_chat_sync_out_t *o;
+    bool *conv_in;
+    json_t *arr[5], *stage[5]; /* convs, msgs, receipts, hidden, contacts */
+    size_t used, s_size, marked[16], n_marked;
+} ref_t;
+
+static void ref_add(ref_t *r, int a, json_t *j)
+{
+    r->s_size += json_dumpb(j, NULL, 0, JSON_COMPACT) + 1;
+    json_array_append_new(r->stage[a], j);
+}
+
+static void ref_conv(ref_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->o->n_convs; i++)
+        if (r->o->convs[i].id == id && !r->conv_in[i]) {
+            r->conv_in[i] = true;
+            assert_true(r->n_marked < 16);
+            r->marked[r->n_marked++] = i;
+            ref_add(r, 0, mp_chat__sync_conv_json(&r->o->convs[i]));
+        }
+}
+
+static void ref_stage_end(ref_t *r, bool keep)
+{
+    for (int a = 0; a < 5; a++) {
+        if (keep)
+            json_array_extend(r->arr[a], r->stage[a]);
+        json_array_clear(r->stage[a]);
+    }
+    if (keep)
+        r->used += r->s_size;
+    else
+        for (size_t i = 0; i < r->n_marked; i++)
+            r->conv_in[r->marked[i]] = false;
+    r->s_size = 0;
+    r->n_marked = 0;
+}
+
+/* The reply as sync.c built it with jansson. */
+static char *ref_page(const mp_chat_t *chat, const mp_chat_page_t *pg, const mp_chat_sync_out_t *o)
+{
+    ref_t r = {.chat = chat, .pg = pg, .o = o, .used = 512};
+    r.conv_in = calloc(o->n_convs + 1, sizeof *r.conv_in);
+    for (int a = 0; a < 5; a++) {
+        r.arr[a] = json_array();
+        r.stage[a] = json_array();
+    }
+    int64_t cursor = o->cursor;
+    bool more = o->has_more, any = false;
+    size_t im = 0, ir = 0, is = 0, ic = 0;
+    while (im < o->n_msgs || ir < o->n_receipts || is < o->n_selfs || ic < o->n_contacts) {
+        int64_t v = im < o->n_msgs ? o->msgs[im].version : INT64_MAX;
+        if (ir < o->n_receipts && o->receipts[ir].version < v)
+            v = o->receipts[ir].version;
+        if (is < o->n_selfs && o->selfs[is].version < v)
+            v = o->selfs[is].version;
+        if (ic < o->n_contacts && o->contacts[ic].version < v)
+            v = o->contacts[ic].version;
+        for (; im < o->n_msgs && o->msgs[im].version == v; im++) {
+            ref_conv(&r, o->msgs[im].conversation_id);
+            ref_add(&r, 1, mp_chat__msg_json(&o->msgs[im], o->msgs[im].sender_id == pg->user));
+        }
+        for (; ir < o->n_receipts && o->receipts[ir].version == v; ir++) {
+            ref_conv(&r, o->receipts[ir].conversation_id);
+            ref_add(&r, 2, mp_chat__sync_receipt_json(chat, pg->user, &o->receipts[ir]));
+        }
+        for (; is < o->n_selfs && o->selfs[is].version == v; is++) {
+            ref_conv(&r, o->selfs[is].conversation_id);
+            if (o->selfs[is].message_id != 0)
+                ref_add(&r, 3, mp_chat__sync_hidden_json(&o->selfs[is]));
+        }
+        for (; ic < o->n_contacts && o->contacts[ic].version == v; ic++)
+            ref_add(&r, 4, mp_contact_json(&o->contacts[ic]));
+        if (any && r.used + r.s_size > pg->budget) {
+            ref_stage_end(&r, false);
+            more = true;
+            break;
+        }
+        ref_stage_end(&r, true);
+        cursor = v;
+        any = true;
+    }
+    if (!more)
+        cursor = o->cursor;
+    for (size_t i = 0; !more && i < o->n_convs; i++)
+        if (!r.conv_in[i])
+            json_array_append_new(r.arr[0], mp_chat__sync_conv_json(&o->convs[i]));
+    char cur[24];
+    snprintf(cur, sizeof cur, "%lld", (long long)cursor);
+    json_t *f = json_object();
+    json_object_set_new(f, "id", json_integer(pg->req_id));
+    json_object_set_new(f, "ok", json_true());
+    json_object_set_new(f, "cursor", json_string(cur));
+    json_object_set_new(f, "has_more", json_boolean(more));
+    static const char *const keys[5] = {"conversations", "messages", "receipts", "hidden",
+                                        "contacts"};
+    for (int a = 0; a < 5; a++) {
+        json_object_set_new(f, keys[a], r.arr[a]);
+        json_decref(r.stage[a]);
+    }
+    char *text = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    free(r.conv_in);
+    return text;
+}
+
+static const char *const texts[] = {
+    "hello",
+    "a/b\\c\"d'e",
+    "\x01\x02\x1f\x7f tab\there\r\n",
+    "caf\xc3\xa9 \xe2\x82\xac \xe4\xb8\xad\xe6\x96\x87",
+    "\xf0\x9f\x98\x80\xf0\x9f\x91\x8d",
+    "</script><!-- \\u0000 \\/ -->",
+};
+
+static void check(const mp_chat_t *chat, const mp_chat_sync_out_t *o, size_t budget, int64_t req)
+{
+    mp_chat_page_t pg = {.ws = true, .req_id = req, .user = 7, .budget = budget};
+    char *ref = ref_page(chat, &pg, o);
+    assert_non_null(ref);
+    mp_msgenc_t e;
+    mp_msgenc_init(&e);
+    mp_chat__sync_page(&e, chat, &pg, o);
+    if (e.len != strlen(ref) || memcmp(e.buf, ref, e.len) != 0)
+        fail_msg("sync page (budget %zu, has_more %d) differs:\n fast %.*s\n json %s", budget,
+                 o->has_more, (int)e.len, e.buf, ref);
+    mp_msgenc_free(&e);
+    free(ref);
+}
+
+static void test_sync_page(void **state)
+{
+    (void)state;
+    mp_userflags_t *uf = mp_userflags_new();
+    mp_userflags_set(uf, 9, MP_UF_NO_RECEIPTS, true); /* user 9 shows no read_seq */
+    mp_module_ctx_t ctx = {.flags = uf};
+    mp_chat_t chat = {.ctx = &ctx};
+
+    static const mp_reaction_sum_t react[] = {{"\xf0\x9f\x91\x8d", 2, true}};
+    mp_chat_sync_conv_t convs[3] = {
+        {.id = 42, .kind = MP_CONV_DIRECT, .last_seq = 9, .read_seq = 4, .peer_id = 8},
+        {.id = 18446744073709551615ULL,
+         .kind = MP_CONV_GROUP,
+         .last_seq = 3,
+         .unread_mentions = 2,
+         .settings = {.muted_until = -1, .pinned_at = 5, .archived = true, .cleared_seq = 1}},
+        {.id = 77, .kind = MP_CONV_GROUP, .last_seq = 1, .read_seq = 1}, /* no item names it */
+    };
+    enum { NM = 12 };
+    mp_msg_row_t m[NM];
+    int64_t v = 100;
+    for (size_t i = 0; i < NM; i++) {
+        m[i] = (mp_msg_row_t){
+            .id = 1234567890123456789ULL + i,
+            .conversation_id = i % 4 == 3 ? convs[1].id : 42,
+            .sender_id = i % 3 == 0 ? 7 : 8,
+            .seq = (int64_t)i + 1,
+            .created_at = 1764000000000LL + (int64_t)i,
+            .client_msg_id = "c-1",
+            .kind = "text",
+            .text = texts[i % (sizeof texts / sizeof *texts)],
+            .version = v,
+        };
+        v += i % 5 == 1 ? 0 : 2; /* some messages share a version */
+    }
+    m[2].kind = "image";
+    m[2].content = "{\"file_id\":\"77\",\"width\":640}";
+    m[5].reactions = react;
+    m[5].n_reactions = 1;
+    m[6].deleted_at = 5;
+    m[8].reply_to = m[7].id;
+    m[8].quote_sender = 8;
+    m[8].quote_text = "quoted";
+    m[9].mentions = "7,8";
+    /* Receipts, own changes and contacts between and on the messages'
+     * versions (odd ones fall between them). */
+    mp_chat_receipt_row_t rc[3] = {
+        {.conversation_id = 42, .user_id = 8, .read_seq = 3, .delivered_seq = 4, .version = 101},
+        {.conversation_id = convs[1].id, .user_id = 9, .read_seq = 2, .version = 104},
+        {.conversation_id = convs[1].id, .user_id = 7, .read_seq = 3, .version = 111},
+    };
+    mp_chat_self_row_t selfs[2] = {
+        {.conversation_id = 42, .message_id = m[4].id, .version = 104},
+        {.conversation_id = convs[1].id, .message_id = 0, .version = 113}, /* settings */
+    };
+    mp_contact_t contacts[2] = {
+        {.user_id = 7, .peer_id = 8, .username = "bob", .display_name = "Bob \"B\"",
+         .state = MP_CONTACT_FRIENDS, .created_at = 1, .updated_at = 2, .version = 103},
+        {.user_id = 7, .peer_id = 10, .username = "eve", .state = MP_CONTACT_INCOMING,
+         .message = "hi \xe2\x82\xac", .created_at = 3, .updated_at = 3, .version = 200},
+    };
+    mp_chat_sync_out_t o = {.convs = convs, .n_convs = 3, .msgs = m, .n_msgs = NM,
+                            .receipts = rc, .n_receipts = 3, .selfs = selfs, .n_selfs = 2,
+                            .contacts = contacts, .n_contacts = 2, .cursor = 250};
+
+    mp_chat_page_t whole = {.ws = true, .user = 7, .budget = SIZE_MAX};
+    char *all = ref_page(&chat, &whole, &o);
+    size_t size = strlen(all);
+    free(all);
+    for (int more = 0; more < 2; more++) {
+        o.has_more = more;
+        for (size_t budget = 0; budget < size + 600; budget++)
+            check(&chat, &o, budget, -40 + (int64_t)budget);
+    }
+    /* An empty page, and one of conversation entries alone. */
+    mp_chat_sync_out_t none = {.cursor = 17};
+    check(&chat, &none, 0, 1);
+    mp_chat_sync_out_t bare = {.convs = convs, .n_convs = 3, .cursor = 3};
+    check(&chat, &bare, 4096, 2);
+    mp_userflags_free(uf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sync_page),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
