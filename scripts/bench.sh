@@ -16,9 +16,9 @@ DIRECT_PAIRS=${DIRECT_PAIRS:-20}      # direct: user pairs
 DIRECT_SECONDS=${DIRECT_SECONDS:-5}   # direct: measured seconds
 DIRECT_WINDOW=${DIRECT_WINDOW:-16}    # direct: sends in flight per connection
 DIRECT_RATE=${DIRECT_RATE:-}          # direct at a fixed rate; empty: half the measured max
-HISTORY_PAIRS=${HISTORY_PAIRS:-10}    # history: pairs (both users read)
+HISTORY_PAIRS=${HISTORY_PAIRS:-10}    # history, sync: pairs (both users read)
 HISTORY_SECONDS=${HISTORY_SECONDS:-3}
-BENCH_PROCS=${BENCH_PROCS:-1}         # client processes for direct/history
+BENCH_PROCS=${BENCH_PROCS:-1}         # client processes for direct/history/sync
 GROUP_MEMBERS=${GROUP_MEMBERS:-200}   # group: members (target: 10000, registration ~90 ms each)
 GROUP_ONLINE=${GROUP_ONLINE:-}        # group: members online besides the sender (empty: all)
 GROUP_RATE=${GROUP_RATE:-10}          # group: messages per second
@@ -108,6 +108,8 @@ fi
 run direct-rate direct --users-prefix d_ --pairs "$DIRECT_PAIRS" --duration "$DIRECT_SECONDS" \
     --rate "$DIRECT_RATE" --window 64 --procs "$BENCH_PROCS"
 run history history --setup --users-prefix h_ --pairs "$HISTORY_PAIRS" \
+    --duration "$HISTORY_SECONDS" --procs "$BENCH_PROCS"
+run sync sync --setup --users-prefix y_ --pairs "$HISTORY_PAIRS" --seed 500 --limit 200 \
     --duration "$HISTORY_SECONDS" --procs "$BENCH_PROCS"
 online=()
 [[ -n $GROUP_ONLINE ]] && online=(--online "$GROUP_ONLINE")

@@ -211,14 +211,34 @@ static void test_sync_page(void **state)
         {.conversation_id = convs[1].id, .message_id = 0, .version = 113}, /* settings */
     };
     mp_contact_t contacts[2] = {
-        {.user_id = 7, .peer_id = 8, .username = "bob", .display_name = "Bob \"B\"",
-         .state = MP_CONTACT_FRIENDS, .created_at = 1, .updated_at = 2, .version = 103},
-        {.user_id = 7, .peer_id = 10, .username = "eve", .state = MP_CONTACT_INCOMING,
-         .message = "hi \xe2\x82\xac", .created_at = 3, .updated_at = 3, .version = 200},
+        {.user_id = 7,
+         .peer_id = 8,
+         .username = "bob",
+         .display_name = "Bob \"B\"",
+         .state = MP_CONTACT_FRIENDS,
+         .created_at = 1,
+         .updated_at = 2,
+         .version = 103},
+        {.user_id = 7,
+         .peer_id = 10,
+         .username = "eve",
+         .state = MP_CONTACT_INCOMING,
+         .message = "hi \xe2\x82\xac",
+         .created_at = 3,
+         .updated_at = 3,
+         .version = 200},
     };
-    mp_chat_sync_out_t o = {.convs = convs, .n_convs = 3, .msgs = m, .n_msgs = NM,
-                            .receipts = rc, .n_receipts = 3, .selfs = selfs, .n_selfs = 2,
-                            .contacts = contacts, .n_contacts = 2, .cursor = 250};
+    mp_chat_sync_out_t o = {.convs = convs,
+                            .n_convs = 3,
+                            .msgs = m,
+                            .n_msgs = NM,
+                            .receipts = rc,
+                            .n_receipts = 3,
+                            .selfs = selfs,
+                            .n_selfs = 2,
+                            .contacts = contacts,
+                            .n_contacts = 2,
+                            .cursor = 250};
 
     mp_chat_page_t whole = {.ws = true, .user = 7, .budget = SIZE_MAX};
     char *all = ref_page(&chat, &whole, &o);
