@@ -3,7 +3,9 @@
  * kind, client_msg_id, quote kind and text, and mention list) and its
  * "message" frames (plain, mention, own), send ack and history item (with
  * and without client_msg_id) are written by the hand-written encoder and by
- * the jansson path. Properties: the bytes are
+ * the jansson path, and so is a sync page of three such rows (the caller's
+ * own, another's, a tombstone) with a receipt and a hidden message at a
+ * budget and versions the input picks. Properties: the bytes are
  * identical whenever the encoder claims the row; rows it does not claim come
  * out of mp_chat__frames_init as from the jansson path; nothing leaks. */
 #include <jansson.h>
@@ -14,6 +16,7 @@
 #include "chat/chat_int.h"
 #include "chat/msgenc.h"
 #include "chat/testing.h"
+#include "core/userflags.h"
 #include "util/alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +60,59 @@ static void check_frames(const mp_msg_row_t *m, bool guest, unsigned order)
     mp_chat__frames_free(&ref);
 }
 
+/* The module a sync page asks whose read receipts are visible: user 9 has
+ * them off. Made once, before the first input's allocations are counted. */
+static const mp_chat_t *sync_chat(void)
+{
+    static mp_module_ctx_t ctx;
+    static mp_chat_t chat;
+    if (ctx.flags == NULL) {
+        ctx.flags = mp_userflags_new();
+        mp_userflags_set(ctx.flags, 9, MP_UF_NO_RECEIPTS, true);
+        chat.ctx = &ctx;
+    }
+    return &chat;
+}
+
+/* A sync page around m; knob: versions shared or not, the receipt's
+ * author, has_more, and with m's seq the budget (0 to 2,047 bytes). */
+static void check_sync_page(const mp_msg_row_t *m, uint8_t knob)
+{
+    uint64_t other = m->conversation_id ^ 1;
+    mp_msg_row_t rows[3] = {*m, *m, *m};
+    rows[0].version = 10;
+    rows[1].sender_id = 7;
+    rows[1].conversation_id = other;
+    rows[1].version = 10 + (knob & 1);
+    rows[2].deleted_at = 1;
+    rows[2].version = 12;
+    mp_chat_sync_conv_t convs[2] = {
+        {.id = m->conversation_id, .kind = MP_CONV_DIRECT, .last_seq = m->seq, .peer_id = 8},
+        {.id = other, .kind = MP_CONV_GROUP, .unread_mentions = 1},
+    };
+    mp_chat_receipt_row_t rc = {.conversation_id = m->conversation_id,
+                                .user_id = knob & 2 ? 9 : 8,
+                                .read_seq = m->seq,
+                                .version = 11};
+    mp_chat_self_row_t self = {.conversation_id = other, .message_id = m->id, .version = 12};
+    mp_chat_sync_out_t o = {.convs = convs,
+                            .n_convs = 2,
+                            .msgs = rows,
+                            .n_msgs = 3,
+                            .receipts = &rc,
+                            .n_receipts = 1,
+                            .selfs = &self,
+                            .n_selfs = 1,
+                            .has_more = knob & 4,
+                            .cursor = m->seq};
+    mp_chat_page_t pg = {.ws = true,
+                         .req_id = m->created_at,
+                         .user = 7,
+                         .budget = (size_t)(knob >> 3) * 64 + (size_t)(m->seq & 63)};
+    if (!mp_chat__sync_page_same(sync_chat(), &pg, &o))
+        abort();
+}
+
 /* The i-th NUL-separated string of the tail, or NULL when the tail has
  * fewer (and for the flag's "absent" choice). */
 static const char *nth(const char *tail, size_t len, size_t i)
@@ -71,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < HEADER)
         return 0;
+    (void)sync_chat();
     size_t before = mp_alloc_used();
     uint8_t fl = data[0];
     const uint8_t *h = data + 1;
@@ -111,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!mp_chat__ack_same((int8_t)h[40], &m, fl & 1) || !mp_chat__item_same(&m, false) ||
         !mp_chat__item_same(&m, true))
         abort();
+    check_sync_page(&m, h[39]);
     mp_free(tail);
     if (mp_alloc_used() != before)
         abort(); /* a leak through mp_malloc */
