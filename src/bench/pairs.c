@@ -345,9 +345,9 @@ static bool read_fast(peer_t *p, int64_t id, const char *rest, size_t n)
     return true;
 }
 
-/* Recognises {"id":N,"ok":true,...} answering a send, and
- * {"event":"message","message":{...}}, the frames of the hot path, without a
- * JSON tree; everything else (errors, history pages, other events, other key
+/* Recognises {"id":N,"ok":true,...} answering a send or a read (read_fast),
+ * and {"event":"message","message":{...}}, the frames of the hot path,
+ * without a JSON tree; everything else (errors, other events, other key
  * orders) returns false and goes through the parser. The server writes these
  * compactly with keys in insertion order (jansson keeps it). */
 static bool on_text(mp_bench_conn_t *c, const char *d, size_t n)

@@ -1,6 +1,7 @@
-/* The jansson references of what chat/msgenc.c writes, for the unit test
- * and the fuzzer that compare the two (tests/unit/chat/test_msgenc.c,
- * tests/unit/chat/test_sync_page.c, tests/fuzz/fuzz_msgenc.c). Linked by tests and fuzzers only
+/* The jansson references of what chat/msgenc.c and the sync page write, for
+ * the unit tests and the fuzzer that compare the two
+ * (tests/unit/chat/test_msgenc.c, tests/unit/chat/test_sync_page.c,
+ * tests/fuzz/fuzz_msgenc.c). Linked by tests and fuzzers only
  * (magpie_testing). */
 #ifndef MP_CHAT_TESTING_H
 #define MP_CHAT_TESTING_H

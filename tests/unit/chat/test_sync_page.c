@@ -2,8 +2,8 @@
  * a page of conversations, messages the encoder covers and messages it
  * leaves to jansson (the caller's own among them), read receipts visible
  * and hidden, hidden messages, settings changes and contact entries, items
- * sharing a version, at every budget (byte by byte) from the first version to all of them,
- * with the store's has_more in and out. The reference
+ * sharing a version, at every budget, byte by byte, from the first version
+ * to all of them, with the store's has_more in and out. The reference
  * (mp_chat__sync_page_same, chat/testing.c) is the construction sync.c used
  * before: each item a tree, staged per version in five arrays, measured
  * with a dump, then the object mp_gw_reply encoded. */
@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,8 @@
 
 #include "chat/chat_int.h"
 #include "chat/msgenc.h"
-#include "core/userflags.h"
 #include "chat/testing.h"
+#include "core/userflags.h"
 #include "proto/contact.h"
 
 static const char *const texts[] = {
