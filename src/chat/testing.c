@@ -43,6 +43,20 @@ bool mp_chat__ack_same(int64_t req_id, const mp_msg_row_t *m, bool duplicate)
     return ok;
 }
 
+void mp_chat__vary_rows(mp_msg_row_t m[9])
+{
+    static const mp_reaction_sum_t r[] = {{"\xf0\x9f\x91\x8d", 2, true}};
+    m[2].kind = "image";
+    m[2].content = "{\"file_id\":\"77\",\"width\":640}";
+    m[4].reactions = r;
+    m[4].n_reactions = 1;
+    m[5].deleted_at = 5;
+    m[7].reply_to = m[6].id;
+    m[7].quote_sender = 8;
+    m[7].quote_text = "quoted";
+    m[8].mentions = "7,8";
+}
+
 bool mp_chat__item_same(const mp_msg_row_t *m, bool own)
 {
     if (!mp_msgenc_covers(m))

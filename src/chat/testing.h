@@ -27,4 +27,9 @@ bool mp_chat__item_same(const mp_msg_row_t *m, bool own);
 bool mp_chat__sync_page_same(const mp_chat_t *chat, const mp_chat_page_t *pg,
                              const mp_chat_sync_out_t *o);
 
+/* Gives rows m[0..9) the variants a page mixes: content (m[2]), loaded
+ * reactions (m[4]) and a tombstone (m[5]), which the encoder leaves to
+ * jansson, a quote of m[6] (m[7]) and mentions (m[8]). */
+void mp_chat__vary_rows(mp_msg_row_t m[9]);
+
 #endif

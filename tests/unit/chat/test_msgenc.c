@@ -305,7 +305,6 @@ static char *ref_page(const mp_chat_page_t *pg, const mp_msg_row_t *m, size_t n,
 static void test_history_page(void **state)
 {
     (void)state;
-    static const mp_reaction_sum_t r[] = {{"\xf0\x9f\x91\x8d", 2, true}};
     enum { N = 9 };
     mp_msg_row_t m[N];
     for (size_t i = 0; i < N; i++) {
@@ -314,15 +313,7 @@ static void test_history_page(void **state)
         m[i].seq = (int64_t)i + 1;
         m[i].sender_id = i % 3 == 0 ? 7 : 8;
     }
-    m[2].kind = "image";
-    m[2].content = "{\"file_id\":\"77\",\"width\":640}";
-    m[4].reactions = r;
-    m[4].n_reactions = 1;
-    m[5].deleted_at = 5;
-    m[7].reply_to = m[6].id;
-    m[7].quote_sender = 8;
-    m[7].quote_text = "quoted";
-    m[8].mentions = "7,8";
+    mp_chat__vary_rows(m);
     char *whole = ref_page(&(mp_chat_page_t){.budget = SIZE_MAX}, m, N, false);
     size_t all = strlen(whole);
     free(whole);

@@ -46,7 +46,6 @@ static void test_sync_page(void **state)
     mp_module_ctx_t ctx = {.flags = uf};
     mp_chat_t chat = {.ctx = &ctx};
 
-    static const mp_reaction_sum_t react[] = {{"\xf0\x9f\x91\x8d", 2, true}};
     mp_chat_sync_conv_t convs[3] = {
         {.id = 42, .kind = MP_CONV_DIRECT, .last_seq = 9, .read_seq = 4, .peer_id = 8},
         {.id = 18446744073709551615ULL,
@@ -73,15 +72,7 @@ static void test_sync_page(void **state)
         };
         v += i % 5 == 1 ? 0 : 2; /* some messages share a version */
     }
-    m[2].kind = "image";
-    m[2].content = "{\"file_id\":\"77\",\"width\":640}";
-    m[5].reactions = react;
-    m[5].n_reactions = 1;
-    m[6].deleted_at = 5;
-    m[8].reply_to = m[7].id;
-    m[8].quote_sender = 8;
-    m[8].quote_text = "quoted";
-    m[9].mentions = "7,8";
+    mp_chat__vary_rows(m);
     /* Receipts, own changes and contacts between and on the messages'
      * versions (odd ones fall between them). */
     mp_chat_receipt_row_t rc[3] = {
