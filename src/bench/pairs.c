@@ -211,6 +211,20 @@ static void send_replied(peer_t *p, bool ok, const char *code, const char *cid, 
     }
 }
 
+/* A read was answered: a page with messages (ok), or an error code. */
+static void read_replied(peer_t *p, bool ok, const char *code, uint64_t lat)
+{
+    mp_bench_stats_t *st = p->e->rt.st;
+    if (ok) {
+        st->reads++;
+        mp_bench_hist_record(&st->hist[MP_BENCH_H_READ], lat);
+    } else {
+        st->read_errors++;
+        mp_bench_stats_error(st, "%s: %s", p->e->mode == MP_BENCH_PAIRS_SYNC ? "sync" : "history",
+                             code ? code : "reply without messages");
+    }
+}
+
 static void after_reply(peer_t *p)
 {
     if (p->e->phase == PH_SEED)
@@ -220,7 +234,6 @@ static void after_reply(peer_t *p)
 
 static void on_reply(peer_t *p, json_t *j, int64_t id)
 {
-    mp_bench_stats_t *st = p->e->rt.st;
     uint64_t lat = 0;
     int kind = reply_slot(p, id, &lat);
     if (kind == K_FREE)
@@ -234,15 +247,10 @@ static void on_reply(peer_t *p, json_t *j, int64_t id)
     } else {
         /* A sync page also carries the cursor to continue from. */
         bool sync = p->e->mode == MP_BENCH_PAIRS_SYNC;
-        if (ok && json_array_size(json_object_get(j, "messages")) > 0 &&
-            (!sync || json_is_string(json_object_get(j, "cursor")))) {
-            st->reads++;
-            mp_bench_hist_record(&st->hist[MP_BENCH_H_READ], lat);
-        } else {
-            st->read_errors++;
-            mp_bench_stats_error(st, "%s: %s", sync ? "sync" : "history",
-                                 code ? code : "reply without messages");
-        }
+        read_replied(p,
+                     ok && json_array_size(json_object_get(j, "messages")) > 0 &&
+                         (!sync || json_is_string(json_object_get(j, "cursor"))),
+                     code, lat);
     }
     after_reply(p);
 }
@@ -339,8 +347,7 @@ static bool read_fast(peer_t *p, int64_t id, const char *rest, size_t n)
     uint64_t lat = 0;
     /* The caller matched the slot: reply_slot cannot fail here. */
     (void)reply_slot(p, id, &lat);
-    e->rt.st->reads++;
-    mp_bench_hist_record(&e->rt.st->hist[MP_BENCH_H_READ], lat);
+    read_replied(p, true, NULL, lat);
     after_reply(p);
     return true;
 }

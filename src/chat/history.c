@@ -29,9 +29,6 @@ typedef struct hist_ctx {
     mp_chat_page_t pg;  /* the reader, the conversation, the budget */
 } hist_ctx_t;
 
-/* A literal piece of the reply, without a strlen. */
-#define PUT(e, lit) mp_msgenc_put((e), (lit), sizeof(lit) - 1)
-
 /* The hand-written encoder for the common rows, the jansson tree for the
  * others (content, reactions, tombstones, system records), the same bytes
  * either way. */
@@ -69,29 +66,29 @@ void mp_chat__history_page(mp_msgenc_t *out, const mp_chat_page_t *pg, const mp_
         start[--first] = at;
     }
     if (pg->ws) {
-        PUT(out, "{\"id\":");
+        MP_MSGENC_LIT(out, "{\"id\":");
         mp_msgenc_int(out, pg->req_id);
-        PUT(out, ",\"ok\":true,");
+        MP_MSGENC_LIT(out, ",\"ok\":true,");
     } else {
-        PUT(out, "{");
+        MP_MSGENC_LIT(out, "{");
     }
-    PUT(out, "\"conversation\":");
+    MP_MSGENC_LIT(out, "\"conversation\":");
     mp_msgenc_id(out, pg->conv);
-    PUT(out, ",\"messages\":[");
+    MP_MSGENC_LIT(out, ",\"messages\":[");
     /* Encoded newest first, written oldest first: item k ends where the
      * older item k - 1 begins, and the oldest, first, at the end of items. */
     for (size_t k = first; k < n; k++) {
         size_t end = k == first ? items.len : start[k - 1];
         MP_ASSERT(end > start[k]);
         if (k > first)
-            PUT(out, ",");
+            MP_MSGENC_LIT(out, ",");
         mp_msgenc_put(out, items.buf + start[k], end - start[k]);
     }
-    PUT(out, "],\"has_more\":");
+    MP_MSGENC_LIT(out, "],\"has_more\":");
     if (more)
-        PUT(out, "true}");
+        MP_MSGENC_LIT(out, "true}");
     else
-        PUT(out, "false}");
+        MP_MSGENC_LIT(out, "false}");
     mp_free(start);
     mp_msgenc_free(&items);
 }

@@ -62,6 +62,8 @@ void mp_msgenc_json(mp_msgenc_t *e, const json_t *j);
 /* Pieces of an envelope around those: n bytes as they are, an id as its
  * JSON string, an integer. */
 void mp_msgenc_put(mp_msgenc_t *e, const char *s, size_t n);
+/* A string literal, without a strlen. */
+#define MP_MSGENC_LIT(e, lit) mp_msgenc_put((e), (lit), sizeof(lit) - 1)
 void mp_msgenc_id(mp_msgenc_t *e, uint64_t id);
 void mp_msgenc_int(mp_msgenc_t *e, int64_t v);
 

@@ -34,9 +34,6 @@ typedef struct sync_ctx {
  * "hidden":[],"contacts":[]}. */
 #define SYNC_ENVELOPE 512
 
-/* A literal piece of the reply, without a strlen. */
-#define PUT(e, lit) mp_msgenc_put((e), (lit), sizeof(lit) - 1)
-
 json_t *mp_chat__sync_conv_json(const mp_chat_sync_conv_t *c)
 {
     json_t *o = json_object();
@@ -117,7 +114,7 @@ typedef struct page {
 static size_t item_begin(page_t *p, int a)
 {
     if (p->arr[a].len > 0)
-        PUT(&p->arr[a], ",");
+        MP_MSGENC_LIT(&p->arr[a], ",");
     return p->arr[a].len;
 }
 
@@ -248,20 +245,20 @@ void mp_chat__sync_page(mp_msgenc_t *out, const mp_chat_t *chat, const mp_chat_p
         if (!p.conv_in[i])
             add_json(&p, A_CONVS, mp_chat__sync_conv_json(&o->convs[i]));
 
-    PUT(out, "{\"id\":");
+    MP_MSGENC_LIT(out, "{\"id\":");
     mp_msgenc_int(out, pg->req_id);
-    PUT(out, ",\"ok\":true,\"cursor\":\"");
+    MP_MSGENC_LIT(out, ",\"ok\":true,\"cursor\":\"");
     mp_msgenc_int(out, cursor);
     if (more)
-        PUT(out, "\",\"has_more\":true");
+        MP_MSGENC_LIT(out, "\",\"has_more\":true");
     else
-        PUT(out, "\",\"has_more\":false");
+        MP_MSGENC_LIT(out, "\",\"has_more\":false");
     for (int a = 0; a < N_ARRAYS; a++) {
         mp_msgenc_put(out, array_key[a], strlen(array_key[a]));
         mp_msgenc_put(out, p.arr[a].buf, p.arr[a].len);
         mp_msgenc_free(&p.arr[a]);
     }
-    PUT(out, "]}");
+    MP_MSGENC_LIT(out, "]}");
     mp_free(p.s_marked);
     mp_free(p.refs);
     mp_free(p.conv_in);

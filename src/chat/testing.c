@@ -74,8 +74,6 @@ bool mp_chat__item_same(const mp_msg_row_t *m, bool own)
 }
 
 typedef struct ref {
-    const mp_chat_t *chat;
-    const mp_chat_page_t *pg;
     const mp_chat_sync_out_t *o;
     bool *conv_in;
     json_t *arr[5], *stage[5]; /* convs, msgs, receipts, hidden, contacts */
@@ -119,7 +117,7 @@ static void ref_stage_end(ref_t *r, bool keep)
 /* The reply as sync.c built it with jansson. */
 static char *sync_ref(const mp_chat_t *chat, const mp_chat_page_t *pg, const mp_chat_sync_out_t *o)
 {
-    ref_t r = {.chat = chat, .pg = pg, .o = o, .used = 512};
+    ref_t r = {.o = o, .used = 512};
     r.conv_in = calloc(o->n_convs + 1, sizeof *r.conv_in);
     for (int a = 0; a < 5; a++) {
         r.arr[a] = json_array();
