@@ -37,7 +37,10 @@ mkdir -p "$OUT"
 work=$(mktemp -d /tmp/magpie-bench-targets.XXXXXX)
 pid=
 trap bench_cleanup EXIT INT TERM
-start_server targets
+# The upload limits are lifted too: at the defaults (30 uploads a minute, 1
+# GiB kept per user) the mixed load's uploads would be refused with 429 and
+# 413, and the load would be the refusals, not the files.
+start_server targets --upload_rate 1000000 --upload_burst 1000000 --upload_quota 0
 url=http://127.0.0.1:$port
 hz=$(getconf CLK_TCK)
 
@@ -135,16 +138,21 @@ measure group group --setup --users-prefix g_ --members "$GROUP_MEMBERS" --rate 
 echo "group|send -> last device p50 $(field "$work/group.out" '/send->last device/' 4) ms, p99 $(field "$work/group.out" '/send->last device/' 6) ms ($GROUP_MEMBERS members, all online)" >>"$table"
 
 # ---- mixed load -----------------------------------------------------------------
-# While direct-mixed runs, in the background: 10 pairs paging history (50
-# per page, MIX_READS/s), the big group at MIX_GROUP_RATE messages/s, a
-# search client (it seeds its conversations, then queries them), and a
-# client uploading 1 MiB files one after another. The direct run starts once
-# the history and group clients report progress; the search client's
-# seeding (~3,000 sends, a fraction of a second) comes before that. The
-# search client queries until it is stopped after the direct run, so it
-# reports no figures; the others' results are in $OUT/mix-*.
+# While direct-mixed runs, in the background, each at a fixed rate so that
+# the load has the same size however fast the server answers it: 10 pairs
+# paging history (50 per page, MIX_READS/s), the big group at MIX_GROUP_RATE
+# messages/s, a search client (it seeds its conversations, then runs
+# MIX_SEARCHES queries a second, one in flight) and one `curl` uploading
+# MIX_UPLOADS files of 1 MiB a second over one connection. The direct run
+# starts once the history and group clients report progress; the search
+# client's seeding (~3,000 sends, a fraction of a second) comes before that.
+# The search client and `curl` run until they are stopped after the direct
+# run; what the server answered during it is read from its /metrics before
+# and after. The others' results are in $OUT/mix-*.
 MIX_READS=${MIX_READS:-500}
 MIX_GROUP_RATE=${MIX_GROUP_RATE:-5}
+MIX_SEARCHES=${MIX_SEARCHES:-200}
+MIX_UPLOADS=${MIX_UPLOADS:-20}
 mix_seconds=$((DIRECT_SECONDS + 30))
 "$bin" bench history --no-progress --setup --users-prefix h_ --pairs 10 --seed 1 --duration 1 \
     --accounts "$work/acch" --url "$url" >/dev/null 2>&1 ||
@@ -155,8 +163,8 @@ head -c 1048576 /dev/urandom >"$work/upload.bin"
 
 mix_pids=()
 "$bin" bench search --users-prefix s_ --setup --seed 2000 --convs 10 --per-conv 100 \
-    --queries 1000000 --url "$url" >"$OUT/mix-search.txt" 2>&1 &
-mix_pids+=($!)
+    --queries 1000000 --rate "$MIX_SEARCHES" --url "$url" >"$OUT/mix-search.txt" 2>&1 &
+search_pid=$!
 "$bin" bench history --users-prefix h_ --pairs 10 --seed 50 --limit 50 --rate "$MIX_READS" \
     --window 4 --duration "$mix_seconds" --accounts "$work/acch" --url "$url" \
     >"$OUT/mix-history.txt" 2>"$work/mix-history.err" &
@@ -165,32 +173,51 @@ mix_pids+=($!)
     --duration "$mix_seconds" --procs 2 --accounts "$work/accg" --url "$url" \
     >"$OUT/mix-group.txt" 2>"$work/mix-group.err" &
 mix_pids+=($!)
-(
-    n=0
-    while [[ ! -e $work/mix-stop ]]; do
-        curl -sS -o /dev/null -X POST -T "$work/upload.bin" -H "Authorization: Bearer $token" \
-            -H 'Content-Type: application/octet-stream' "$url/v1/files?name=mix.bin" && n=$((n + 1))
-    done
-    echo "uploads of 1 MiB completed: $n" >"$OUT/mix-uploads.txt"
-) &
-mix_pids+=($!)
+# One process, one connection, a new upload every 1/MIX_UPLOADS s (the
+# glob only makes the URLs many); each status code on a line of its own.
+curl -sS --rate "$MIX_UPLOADS/s" -X POST -T "$work/upload.bin" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
+    -w '%{stderr}%{http_code}\n' "$url/v1/files?name=mix.bin&n=[1-1000000]" \
+    >/dev/null 2>"$work/mix-uploads.codes" &
+upload_pid=$!
 # Wait (at most 5 minutes) until history reads and group deliveries flow:
 # their progress lines count them.
 flowing() { grep -qE "reads [1-9]" "$work/mix-history.err" 2>/dev/null &&
     grep -qE "delivered [1-9]" "$work/mix-group.err" 2>/dev/null; }
 for _ in $(seq 3000); do flowing && break; sleep 0.1; done
 if flowing; then
+    curl -sS "$url/metrics" >"$work/mix-metrics.0"
+    mix_t0=$(date +%s.%N)
     direct direct-mixed --users-prefix p_ --pairs 100 --window 16 --duration "$DIRECT_SECONDS" \
         --accounts "$work/acc100"
+    mix_t1=$(date +%s.%N)
+    curl -sS "$url/metrics" >"$work/mix-metrics.1"
 else
     echo "bench-targets: the mixed load did not start" | tee -a "$summary"
     status=1
 fi
-touch "$work/mix-stop"
-# The history and group clients end by themselves; the search client may
-# still be querying: it is stopped.
-kill "${mix_pids[0]}" 2>/dev/null || true
-for p in "${mix_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+# The history and group clients end by themselves; the search client and
+# the uploads are stopped.
+kill "$search_pid" "$upload_pid" 2>/dev/null || true
+for p in "${mix_pids[@]}" "$search_pid" "$upload_pid"; do wait "$p" 2>/dev/null || true; done
+# mix_counts: searches, history pages and uploads per second the server
+# answered during direct-mixed (its /metrics counters before and after).
+mix_counts() {
+    [[ -s $work/mix-metrics.0 && -s $work/mix-metrics.1 ]] || { echo "no /metrics"; return; }
+    awk -v s="$(awk -v a="$mix_t0" -v b="$mix_t1" 'BEGIN { print b - a }')" '
+        FNR == 1 { f++ }
+        /^magpie_ws_requests_total\{type="search"\}/ { k = "searches" }
+        /^magpie_ws_requests_total\{type="history"\}/ { k = "history pages" }
+        /^magpie_http_requests_total\{route="\/v1\/files",status="201"\}/ { k = "uploads stored" }
+        /^magpie_http_requests_total\{route="\/v1\/files",status="4/ { k = "uploads refused" }
+        k != "" { v[k, f] += $2; keys[k] = 1; k = "" }
+        END {
+            n = split("searches,history pages,uploads stored,uploads refused", o, ",")
+            for (i = 1; i <= n; i++)
+                if (o[i] in keys)
+                    printf("%s%s %.0f/s", m++ ? ", " : "", o[i], (v[o[i], 2] - v[o[i], 1]) / s)
+        }' "$work/mix-metrics.0" "$work/mix-metrics.1"
+}
 alone=$(awk -F'|' '$1 == "direct-100" { split($2, a, " "); print a[1] + 0 }' "$table")
 mixed=$(awk -F'|' '$1 == "direct-mixed" { split($2, a, " "); print a[1] + 0 }' "$table")
 share=$(awk -v a="${alone:-0}" -v m="${mixed:-0}" 'BEGIN { printf("%.0f", (a > 0 ? 100 * m / a : 0)) }')
@@ -199,8 +226,9 @@ sed -i "s/^direct-mixed|\(.*\)/direct-mixed|\1; $share % of direct-100's rate/" 
     echo "mixed load, alongside direct-mixed:"
     echo "  history: $(grep -m1 '^  history read ' "$OUT/mix-history.txt" || echo 'no result')"
     echo "  group:   $(grep -m1 'send->last device' "$OUT/mix-group.txt" || echo 'no result')"
-    echo "  uploads: $(cat "$OUT/mix-uploads.txt" 2>/dev/null || echo 'no result')"
-    echo "  search:  queried throughout, stopped after the direct run"
+    echo "  during direct-mixed, as the server counted them: $(mix_counts)"
+    echo "  uploads, all of the load: $(sort "$work/mix-uploads.codes" | uniq -c |
+        awk '{ printf("%s%s x %s", n++ ? ", " : "", $1, $2) }') (HTTP status)"
     echo
 } | tee -a "$summary"
 

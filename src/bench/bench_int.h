@@ -33,7 +33,7 @@ typedef struct mp_bench_opts {
     bool tls_at[MP_BENCH_URLS_MAX];
     unsigned n_servers;
     double duration_s; /* measured phase (connect: how long connections are held) */
-    double rate;       /* total messages per second; 0 = as fast as the window allows */
+    double rate;       /* total messages (search: queries) per second; 0 = as fast as possible */
     unsigned pairs;
     unsigned connections;
     double ramp; /* new connections per second, all processes together */

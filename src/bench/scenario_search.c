@@ -10,8 +10,10 @@
  * Then each query of the table below is sent --queries times, one at a time
  * (latency, not throughput), within the big conversation and across every
  * conversation; the report gives p50/p99/max per query and the hits of one
- * page. Runs in the parent process: there is nothing to spread over
- * processes. */
+ * page. With --rate the queries start on a fixed schedule (one in flight: a
+ * query behind it starts as soon as the one before is answered), so that a
+ * background load of searches has a known size whatever the server's speed. Runs in the parent
+ * process: there is nothing to spread over processes. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,12 +236,27 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* With --rate, waits until query i of a run that started at t0 is due. */
+static void pace(double rate, int64_t t0, unsigned i)
+{
+    if (rate <= 0)
+        return;
+    int64_t due = t0 + (int64_t)((double)i * 1e9 / rate);
+    int64_t wait = due - mp_mono_ns();
+    if (wait <= 0)
+        return;
+    struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+    nanosleep(&ts, NULL);
+}
+
 /* Runs one query q times; fills the sorted latencies (ns) and the hits of
  * the last page. */
-static int run_query(mpc_ws_t *ws, const query_t *q, const char *conv, unsigned times, int64_t *lat,
-                     size_t *hits, char *err, size_t errlen)
+static int run_query(mpc_ws_t *ws, const query_t *q, const char *conv, unsigned times, double rate,
+                     int64_t *lat, size_t *hits, char *err, size_t errlen)
 {
+    int64_t start = mp_mono_ns();
     for (unsigned i = 0; i < times; i++) {
+        pace(rate, start, i);
         json_t *req = json_pack("{s:s,s:s,s:i}", "type", "search", "query", q->text, "limit", 20);
         if (q->one_conv)
             json_object_set_new(req, "conversation", json_string(conv));
@@ -308,7 +325,8 @@ int mp_bench__search_main(const mp_bench_ctx_t *ctx)
     printf("%-30s %-6s %9s %9s %9s %6s\n", "query", "scope", "p50 ms", "p99 ms", "max ms", "hits");
     for (size_t q = 0; q < NQUERIES; q++) {
         size_t hits = 0;
-        if (run_query(sd.ws, &QUERIES[q], big, o->queries, lat, &hits, err, sizeof err) != 0)
+        if (run_query(sd.ws, &QUERIES[q], big, o->queries, o->rate, lat, &hits, err, sizeof err) !=
+            0)
             goto out;
         printf("%-30s %-6s %9.2f %9.2f %9.2f %6zu\n", QUERIES[q].label,
                QUERIES[q].one_conv ? "one" : "all", ms_at(lat, o->queries, 0.5),

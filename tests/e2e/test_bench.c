@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -200,6 +201,31 @@ static void test_search(void **state)
     json_decref(r.json);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* With --rate the queries start on a schedule: 8 queries of 6 runs each at
+ * 20 a second cannot end in under 8 x 5 / 20 = 2 s (the query phase alone;
+ * unpaced, the same 48 queries on this small database take milliseconds). */
+static void test_search_rate(void **state)
+{
+    (void)state;
+    run_t r;
+    double t0 = now_s();
+    bench(srv, &r, "search", "--setup", "--users-prefix", prefix(), "--seed", "50", "--convs", "1",
+          "--per-conv", "10", "--queries", "6", "--rate", "20", NULL);
+    double took = now_s() - t0;
+    if (r.status != 0)
+        fail_msg("bench search exited %d: %s", r.status, r.err);
+    json_decref(r.json);
+    if (took < 2.0)
+        fail_msg("bench search --rate 20 ran 48 queries in %.2f s", took);
+}
+
 static void test_connect_with_sources_and_rss(void **state)
 {
     (void)state;
@@ -327,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_sync),
         cmocka_unit_test(test_search),
+        cmocka_unit_test(test_search_rate),
         cmocka_unit_test(test_connect_with_sources_and_rss),
         cmocka_unit_test(test_errors_are_not_hidden),
         cmocka_unit_test(test_group_fanout),
