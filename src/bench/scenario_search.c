@@ -12,8 +12,10 @@
  * conversation; the report gives p50/p99/max per query and the hits of one
  * page. With --rate the queries start on a fixed schedule (one in flight: a
  * query behind it starts as soon as the one before is answered), so that a
- * background load of searches has a known size whatever the server's speed. Runs in the parent
- * process: there is nothing to spread over processes. */
+ * background load of searches has a known size whatever the server's
+ * speed. Runs in the parent process: there is nothing to spread over
+ * processes. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +248,8 @@ static void pace(double rate, int64_t t0, unsigned i)
     if (wait <= 0)
         return;
     struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 /* Runs one query q times; fills the sorted latencies (ns) and the hits of
