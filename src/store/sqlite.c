@@ -36,6 +36,7 @@
 #include "store/backup.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_ckpt.h"
+#include "store/sqlite_walbuf.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
 #include "store/sql_pg.h"
@@ -497,15 +498,17 @@ static int conn_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return -1;
 }
 
-/* Opens a connection with our settings. Read-write connections get WAL
- * (persistent in the file, so readers inherit it) and synchronous=FULL: a
- * commit returns only after fsync, which the "acked = durable" promise needs. */
-static mp_sql_conn_t *sqlite_open(const char *path, bool readonly, char *err, size_t errlen)
+/* Opens a connection with our settings, through vfs (NULL: the default).
+ * Read-write connections get WAL (persistent in the file, so readers inherit
+ * it) and synchronous=FULL: a commit returns only after fsync, which the
+ * "acked = durable" promise needs. */
+static mp_sql_conn_t *sqlite_open(const char *path, bool readonly, const char *vfs, char *err,
+                                  size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, flags, vfs) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
                  db ? sqlite3_errmsg(db) : "out of memory");
         goto fail;
@@ -536,7 +539,7 @@ static mp_sql_conn_t *conn_open(mp_store_t *st, bool readonly, char *err, size_t
 {
     if (st->url != NULL)
         return mp_sql_pg_open(st->url, readonly, err, errlen);
-    return sqlite_open(st->path, readonly, err, errlen);
+    return sqlite_open(st->path, readonly, NULL, err, errlen);
 }
 
 static int check_wal(sqlite3 *db, char *err, size_t errlen)
@@ -797,7 +800,7 @@ static void on_index_timer(uv_timer_t *t)
 static int indexer_open(mp_store_t *st, char *err, size_t errlen)
 {
     for (int attempt = 0;; attempt++) {
-        if ((st->idb = sqlite_open(st->path, false, err, errlen)) == NULL)
+        if ((st->idb = sqlite_open(st->path, false, NULL, err, errlen)) == NULL)
             return -1;
         if (mp_sqlite__search_prepare(st->idb, st->search_path, err, errlen) == 0)
             return 0;
@@ -843,7 +846,10 @@ static int index_state_load(mp_store_t *st, char *err, size_t errlen)
 /* The writer's connection, with the schema brought up to date. */
 static int open_writer(mp_store_t *st, char *err, size_t errlen)
 {
-    st->wdb = conn_open(st, false, err, errlen);
+    /* SQLite's writer hands each commit's WAL frames to the kernel in one
+     * write (sqlite_walbuf.h): it writes nearly all the frames. */
+    st->wdb = st->url != NULL ? conn_open(st, false, err, errlen)
+                              : sqlite_open(st->path, false, mp_sqlite__walbuf_vfs(), err, errlen);
     if (st->wdb == NULL)
         return -1;
     if (st->url != NULL)

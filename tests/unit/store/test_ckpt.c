@@ -35,13 +35,6 @@ static long file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-}
-
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
@@ -51,8 +44,8 @@ static int setup(void **state)
     if (sqlite3_open(f->path, &f->db) != SQLITE_OK)
         return -1;
     /* synchronous=OFF: the test is about who copies frames, not fsync. */
-    exec_ok(f->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-                   " CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
+    mpu_exec(f->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+                    " CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
     *state = f;
     return 0;
 }
@@ -69,7 +62,7 @@ static int teardown(void **state)
 /* One transaction of ROWS_PER_TXN rows. */
 static void commit_rows(fx_t *f)
 {
-    exec_ok(f->db, "BEGIN");
+    mpu_exec(f->db, "BEGIN");
     sqlite3_stmt *s = NULL;
     assert_int_equal(
         sqlite3_prepare_v2(f->db, "INSERT INTO t(b) VALUES(randomblob(?1))", -1, &s, NULL),
@@ -81,7 +74,7 @@ static void commit_rows(fx_t *f)
         f->rows++;
     }
     sqlite3_finalize(s);
-    exec_ok(f->db, "COMMIT");
+    mpu_exec(f->db, "COMMIT");
 }
 
 static long count_rows(const char *path)

@@ -82,6 +82,13 @@ int64_t mpu_peek_int(sqlite3 *db, const char *fmt, ...)
     return v;
 }
 
+void mpu_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+}
+
 int64_t mpu_store_peek_int(const mpu_store_t *f, const char *fmt, ...)
 {
     sqlite3 *db = NULL;
