@@ -24,7 +24,6 @@
 typedef struct shim_file {
     sqlite3_file base;
     sqlite3_file *real;
-    bool is_wal;
     struct shim_file *wal; /* a database file: its connection's WAL, while open */
     struct shim_file *db;  /* a WAL file: its database file, while both are open */
     /* A WAL file's buffer: len bytes that belong at offset off. */
@@ -55,6 +54,7 @@ static shim_file_t *shim(sqlite3_file *f)
  * nothing SQLite wrote is dropped silently. */
 static int wal_flush(shim_file_t *w)
 {
+    MP_ASSERT(w->len <= MP_SQLITE_WALBUF_BYTES);
     if (w->len == 0)
         return SQLITE_OK;
     int rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->len, w->off);
@@ -294,7 +294,6 @@ static int shim_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, i
         return rc;
     }
     if ((flags & SQLITE_OPEN_WAL) && name != NULL) {
-        s->is_wal = true;
         s->base.pMethods = &wal_methods;
         /* The database file is open already, through this VFS too. */
         sqlite3_file *db = sqlite3_database_file_object(name);

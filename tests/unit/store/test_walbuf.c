@@ -41,7 +41,7 @@ static int setup(void **state)
         SQLITE_OK)
         return -1;
     mpu_exec(f->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                   " CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
+                    " CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
     if (sqlite3_open_v2(f->path, &f->reader, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return -1;
     *state = f;
@@ -153,16 +153,14 @@ static void test_spill_rewrite_rollback(void **state)
     mpu_exec(f->db, "UPDATE t SET b = randomblob(3400) WHERE id > 420 AND id % 3 = 0");
     mpu_exec(f->db, "COMMIT");
     f->rows += 300;
-    assert_int_equal(mpu_peek_int(f->reader, "SELECT count(*) FROM t WHERE length(b) = 3400"),
-                     100);
+    assert_int_equal(mpu_peek_int(f->reader, "SELECT count(*) FROM t WHERE length(b) = 3400"), 100);
     mpu_exec(f->db, "BEGIN");
     insert_rows(f, 300);
     mpu_exec(f->db, "UPDATE t SET b = randomblob(100) WHERE id % 3 = 0");
     mpu_exec(f->db, "ROLLBACK");
     commit_rows(f, 50);
     mpu_exec(f->db, "BEGIN; UPDATE t SET b = randomblob(3500) WHERE id % 2 = 0; COMMIT");
-    assert_int_equal(mpu_peek_int(f->reader, "SELECT count(*) FROM t WHERE length(b) = 3400"),
-                     50);
+    assert_int_equal(mpu_peek_int(f->reader, "SELECT count(*) FROM t WHERE length(b) = 3400"), 50);
     assert_int_equal(mpu_peek_int(f->reader, "SELECT count(*) FROM t"), f->rows);
     assert_whole(f);
 }
