@@ -36,9 +36,9 @@
 #include "store/backup.h"
 #include "store/sqlite_chat_int.h"
 #include "store/sqlite_ckpt.h"
-#include "store/sqlite_walbuf.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_job.h"
+#include "store/sqlite_walbuf.h"
 #include "store/sql_pg.h"
 #include "store/sql_sqlite.h"
 #include "util/alloc.h"
@@ -846,8 +846,9 @@ static int index_state_load(mp_store_t *st, char *err, size_t errlen)
 /* The writer's connection, with the schema brought up to date. */
 static int open_writer(mp_store_t *st, char *err, size_t errlen)
 {
-    /* SQLite's writer hands each commit's WAL frames to the kernel in one
-     * write (sqlite_walbuf.h): it writes nearly all the frames. */
+    /* On SQLite the writer writes nearly every WAL frame: through the VFS
+     * of sqlite_walbuf.h, a commit's frames reach the kernel in writes of
+     * up to 128 KiB instead of two per page. */
     st->wdb = st->url != NULL ? conn_open(st, false, err, errlen)
                               : sqlite_open(st->path, false, mp_sqlite__walbuf_vfs(), err, errlen);
     if (st->wdb == NULL)

@@ -1,12 +1,13 @@
-/* A SQLite VFS for the writer's connection that hands each commit's WAL
- * frames to the kernel in one write instead of two per page
- * (sqlite_walbuf.c): private to sqlite.c.
+/* A SQLite VFS for the writer's connection that hands a commit's WAL frames
+ * to the kernel in writes of up to MP_SQLITE_WALBUF_BYTES instead of two
+ * per page (sqlite_walbuf.c): private to sqlite.c.
  *
  * SQLite appends a frame as two writes (its 24-byte header, then the page),
  * and a frame of 4,120 bytes straddles pages of the file, so a commit of a
  * hundred pages costs two hundred syscalls that each dirty one or two file
  * pages. This VFS keeps a connection's appends to its WAL in a buffer and
- * writes them out, in one piece, before anything may depend on them:
+ * writes them out, in as few writes as its size allows, before anything may
+ * depend on them:
  *
  *  - before the WAL is synced (a commit at synchronous=FULL, the WAL header
  *    when the WAL starts over): what is durable is exactly what SQLite wrote;
@@ -37,7 +38,7 @@
 const char *mp_sqlite__walbuf_vfs(void);
 
 /* Counts over every file of the VFS since start, for tests and to check
- * that a commit really is one write. */
+ * that a commit really is a few writes. */
 typedef struct mp_sqlite_walbuf_stats {
     uint64_t appends; /* WAL writes taken into a buffer */
     uint64_t writes;  /* writes handed to the default VFS for WAL files */

@@ -244,9 +244,7 @@ static void exec_sql(fx_t *f, const char *sql)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(mpu_store_db_path(&f->s), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
+    mpu_exec(db, sql);
     sqlite3_close(db);
 }
 

@@ -46,9 +46,7 @@ static void exec_sql(fx_t *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
     va_end(ap);
-    char *msg = NULL;
-    if (sqlite3_exec(f->peek, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
+    mpu_exec(f->peek, sql);
 }
 
 /* ---- sending ------------------------------------------------------------------ */

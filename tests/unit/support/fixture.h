@@ -36,13 +36,13 @@ const char *mpu_store_db_path(const mpu_store_t *f);
 /* The first column of the first row of the printf-formatted query on db, as
  * an integer; fails the test when the query fails or returns no row. */
 int64_t mpu_peek_int(sqlite3 *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Runs sql (one or more statements) on db; fails the test with SQLite's
- * message when it fails. */
-void mpu_exec(sqlite3 *db, const char *sql);
 /* The same on a connection of its own to the store's database, opened and
  * closed around the query. */
 int64_t mpu_store_peek_int(const mpu_store_t *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Runs sql (one or more statements) on db; fails the test with SQLite's
+ * message when it fails. */
+void mpu_exec(sqlite3 *db, const char *sql);
 /* The nice value of this process's thread named `name` (as it named itself
  * with mp_thread_name); fails the test when there is none. */
 int mpu_thread_nice(const char *name);
